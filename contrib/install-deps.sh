@@ -1,0 +1,37 @@
+#!/bin/sh
+# Installs what familymail needs from Debian's archive: to build and run
+# it (default), or also to test it (--tests) and benchmark it (--bench).
+set -eu
+
+BUILD="build-essential autoconf automake libtool pkg-config
+  libuv1-dev libcurl4-gnutls-dev libsqlite3-dev libetpan-dev libinih-dev
+  libjansson-dev libssl-dev libxml2-dev check sqlite3 tzdata ca-certificates"
+TESTS="python3 python3-aiosmtpd openssl valgrind clang-format"
+BENCH="postfix python3-pystache libsisimai-perl"
+
+want="$BUILD"
+for arg in "$@"; do
+	case "$arg" in
+	--tests) want="$want $TESTS" ;;
+	--bench) want="$want $TESTS $BENCH" ;;
+	*) echo "usage: $0 [--tests] [--bench]" >&2; exit 64 ;;
+	esac
+done
+
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+echo "installing:$missing"
+$SUDO apt-get update -qq
+# postfix asks how to configure itself; only its smtp-sink and
+# smtp-source tools are used, so "No configuration" is right.
+echo "postfix postfix/main_mailer_type select No configuration" |
+	$SUDO debconf-set-selections
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	--no-install-recommends $missing >/dev/null

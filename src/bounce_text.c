@@ -1,0 +1,746 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * bounce_text: the prose side of bounces. Many MTAs (qmail, Exim, older
+ * Sendmail and Postfix, Exchange, webmail providers) send no
+ * message/delivery-status part, only a text that names the failed
+ * addresses and quotes the remote server. This file finds addresses in
+ * such text, tells bounces and auto-replies from other mail by their
+ * headers and wording, and cuts out the words around each recipient as
+ * its diagnostic.
+ *
+ * It works on struct bounce_msg (already decoded, LF line ends); it knows
+ * no MIME and does not classify reasons.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bounce_int.h"
+#include "util.h"
+
+#define BOUNCE_TEXT_MAX_LINES 20000
+#define BOUNCE_TEXT_BLOCK_LINES 16
+
+/* ----------------------------------------------------------- addresses */
+
+static bool
+bounce_text_is_local(unsigned char c)
+{
+	return isalnum(c) || (c != '\0' && strchr("!#$%&'*+/=?^_`{|}~-.", c));
+}
+
+static bool
+bounce_text_is_domain(unsigned char c)
+{
+	return isalnum(c) || c == '-' || c == '.';
+}
+
+bool
+bounce_text_addr_at(const char *s, const char *at, const char **start,
+    const char **end)
+{
+	const char *l = at, *r = at + 1;
+
+	if (at > s && at[-1] == '"') {
+		/* A quoted local part: "neko....nyaan"@example.org */
+		l = at - 1;
+		while (l > s && at - l < 130 && l[-1] != '"' && l[-1] != '\n')
+			l--;
+		if (l == s || l[-1] != '"' || l == at - 1)
+			return false;
+		l--;
+	} else {
+		while (l > s && at - l < 130 &&
+		    bounce_text_is_local((unsigned char)l[-1]))
+			l--;
+		while (l < at && (*l == '.' || *l == '\''))
+			l++;
+		if (l == at)
+			return false;
+	}
+	if (!isalnum((unsigned char)*r))
+		return false;
+	while (bounce_text_is_domain((unsigned char)*r) && r - at < 256)
+		r++;
+	while (r > at + 1 && (r[-1] == '.' || r[-1] == '-'))
+		r--;
+	*start = l;
+	*end = r;
+	return true;
+}
+
+const char *
+bounce_text_next_addr(const char *s, const char *p, size_t *len)
+{
+	const char *at;
+
+	while ((at = strchr(p, '@')) != NULL) {
+		const char *start, *end;
+
+		if (bounce_text_addr_at(s, at, &start, &end) && start >= p) {
+			*len = (size_t)(end - start);
+			return start;
+		}
+		p = at + 1;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------- helpers */
+
+static bool
+bounce_text_has_any(const char *s, const char *const *needles, size_t n)
+{
+	size_t i;
+
+	if (s == NULL)
+		return false;
+	for (i = 0; i < n; i++)
+		if (strcasestr(s, needles[i]) != NULL)
+			return true;
+	return false;
+}
+
+static bool
+bounce_text_starts_any(const char *s, const char *const *needles, size_t n)
+{
+	size_t i;
+
+	if (s == NULL)
+		return false;
+	for (i = 0; i < n; i++)
+		if (strncasecmp(s, needles[i], strlen(needles[i])) == 0)
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------ original cut */
+
+static const char *const bounce_text_cut_plain[] = {
+	"this is a copy of the message",
+	"enclosed is a copy of the message",
+	"below this line is a copy of the message",
+	"original message follows",
+	"message headers follow",
+	"unsent message below",
+	"the original message headers",
+	"original message headers",
+	"headers of the original message",
+	"the header of the original message",
+	"here is a copy of the first part of the message",
+	"content of the original message",
+};
+
+static const char *const bounce_text_cut_ruled[] = {
+	"original message",
+	"copy of the message",
+	"message follows",
+	"headers follow",
+	"header follows",
+	"header of the original",
+	"unsent message",
+	"returned message",
+};
+
+const char *
+bounce_text_orig_start(const char *text)
+{
+	const char *p = text;
+
+	while (p != NULL && *p != '\0') {
+		const char *eol = strchr(p, '\n');
+		const char *q = p;
+		bool ruled = false;
+		size_t n;
+		char line[160];
+
+		while (*q == ' ' || *q == '\t' || *q == '-' || *q == '=' ||
+		    *q == '*' || *q == '_' || *q == '>') {
+			if (*q == '-' || *q == '=' || *q == '*' || *q == '_')
+				ruled = true;
+			q++;
+		}
+		n = eol != NULL ? (size_t)(eol - q) : strlen(q);
+		if (n >= sizeof(line))
+			n = sizeof(line) - 1;
+		memcpy(line, q, n);
+		line[n] = '\0';
+		if (bounce_text_starts_any(line, bounce_text_cut_plain,
+			UTIL_ARRAY_LEN(bounce_text_cut_plain)) ||
+		    (ruled && n < 80 &&
+			bounce_text_has_any(line, bounce_text_cut_ruled,
+			    UTIL_ARRAY_LEN(bounce_text_cut_ruled))))
+			return eol != NULL ? eol + 1 : p + strlen(p);
+		p = eol != NULL ? eol + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------ is what */
+
+static const char *const bounce_text_daemons[] = {
+	"mailer-daemon",
+	"mailer_daemon",
+	"mailerdaemon",
+	"postmaster",
+	"post_master",
+	"mail delivery",
+	"maildelivery",
+	"mail administrator",
+	"mail system",
+	"mailsystem",
+	"mail-daemon",
+	"mdaemon",
+	"mail.delivery",
+	"bounce",
+	"nobody@",
+	"mailer@",
+	"mta@",
+	"<>",
+};
+
+static const char *const bounce_text_subjects[] = {
+	"undeliver",
+	"undelivered",
+	"delivery status notification",
+	"delivery notification",
+	"delivery failure",
+	"delivery failed",
+	"failed delivery",
+	"failure notice",
+	"failure delivery",
+	"mail failure",
+	"returned mail",
+	"returning message",
+	"mail delivery",
+	"non-delivery",
+	"nondeliver",
+	"non delivery",
+	"not delivered",
+	"could not be delivered",
+	"couldn't be delivered",
+	"delivery problem",
+	"mail system error",
+	"delivery has failed",
+	"delivery delayed",
+	"delayed mail",
+	"warning: could not send",
+	"message not delivered",
+	"unzustellbar",
+	"non remis",
+	"notice of delivery",
+	"permanent error",
+	"error sending message",
+	"delivery report",
+	"mail could not",
+	"rejected",
+	"returned to sender",
+	"nicht zustellbar",
+};
+
+static const char *const bounce_text_markers[] = {
+	"could not be delivered",
+	"couldn't be delivered",
+	"could not deliver",
+	"undeliverable",
+	"delivery has failed",
+	"not be delivered",
+	"permanent error",
+	"permanent failure",
+	"permanently",
+	"able to deliver",
+	"was not delivered",
+	"wasn't delivered",
+	"delivery failed",
+	"delivery failure",
+	"failed to deliver",
+	"address(es) failed",
+	"did not reach the following",
+	"could not be reached",
+	"unable to deliver",
+	"transcript of session",
+	"user unknown",
+	"unknown user",
+	"returned to sender",
+	"delivery to the following",
+	"error delivering",
+	"has been delayed",
+	"delivery attempts",
+	"not delivered",
+	"does not like recipient",
+	"was rejected",
+	"were rejected",
+	"error occurred",
+	"delivery status notification",
+	"following recipient",
+	"following address",
+	"mailbox is full",
+	"no such user",
+	"message could not",
+	"non-delivery",
+};
+
+bool
+bounce_text_is_bounce(const struct bounce_msg *m)
+{
+	const char *from = bounce_hdrs_get(&m->top, "From");
+	const char *rp = bounce_hdrs_get(&m->top, "Return-Path");
+	bool daemon, subject, body;
+
+	if (bounce_hdrs_get(&m->top, "X-Failed-Recipients") != NULL)
+		return true;
+	daemon = bounce_text_has_any(from, bounce_text_daemons,
+	    UTIL_ARRAY_LEN(bounce_text_daemons));
+	subject = m->subject != NULL &&
+	    strncasecmp(m->subject, "re:", 3) != 0 &&
+	    bounce_text_has_any(m->subject, bounce_text_subjects,
+		UTIL_ARRAY_LEN(bounce_text_subjects));
+	body = bounce_text_has_any(m->text.data, bounce_text_markers,
+	    UTIL_ARRAY_LEN(bounce_text_markers));
+	if (subject && (daemon || body))
+		return true;
+	if (daemon && body)
+		return true;
+	return rp != NULL && strstr(rp, "<>") != NULL && body &&
+	    !bounce_text_is_autoreply(m);
+}
+
+static const char *const bounce_text_auto_subjects[] = {
+	"auto:",
+	"automatic reply",
+	"auto-reply",
+	"autoreply",
+	"auto reply",
+	"auto response",
+	"autoresponse",
+	"auto-response",
+	"out of office",
+	"out of the office",
+	"vacation",
+	"away from",
+	"away until",
+	"abwesenheit",
+	"absence",
+	"on leave",
+	"i am away",
+	"i'm away",
+	"automatische antwort",
+	"r\xc3\xa9ponse automatique",
+	"respuesta autom\xc3\xa1tica",
+	"risposta automatica",
+};
+
+bool
+bounce_text_is_autoreply(const struct bounce_msg *m)
+{
+	static const char *const flags[] = { "X-Autoreply", "X-Autorespond",
+		"X-Auto-Reply", "X-Autoresponder", "X-Vacation",
+		"X-Mail-Autoreply" };
+	const char *v;
+	size_t i;
+
+	v = bounce_hdrs_get(&m->top, "Auto-Submitted");
+	if (v != NULL && strncasecmp(v, "auto-replied", 12) == 0)
+		return true;
+	for (i = 0; i < UTIL_ARRAY_LEN(flags); i++)
+		if (bounce_hdrs_get(&m->top, flags[i]) != NULL)
+			return true;
+	v = bounce_hdrs_get(&m->top, "Precedence");
+	if (v != NULL && strncasecmp(v, "auto_reply", 10) == 0)
+		return true;
+	return bounce_text_starts_any(m->subject, bounce_text_auto_subjects,
+	    UTIL_ARRAY_LEN(bounce_text_auto_subjects));
+}
+
+/* --------------------------------------------------------------- scan */
+
+/* Addresses that are never the failed recipient: the sender's and ours. */
+struct bounce_text_excl {
+	char *v[64];
+	size_t n;
+};
+
+static void
+bounce_text_excl_add(struct bounce_text_excl *x, const char *value)
+{
+	const char *p = value, *a;
+	size_t n;
+
+	if (value == NULL)
+		return;
+	while (x->n < UTIL_ARRAY_LEN(x->v) &&
+	    (a = bounce_text_next_addr(value, p, &n)) != NULL) {
+		x->v[x->n++] = xstrndup(a, n);
+		p = a + n;
+	}
+}
+
+static bool
+bounce_text_excluded(const struct bounce_text_excl *x, const char *a,
+    size_t n)
+{
+	static const char *const locals[] = { "mailer-daemon@",
+		"mailer_daemon@", "postmaster@", "mailerdaemon@",
+		"bounces+", "abuse@", "noreply@", "no-reply@" };
+	size_t i;
+
+	for (i = 0; i < UTIL_ARRAY_LEN(locals); i++)
+		if (strncasecmp(a, locals[i], strlen(locals[i])) == 0)
+			return true;
+	for (i = 0; i < x->n; i++)
+		if (strlen(x->v[i]) == n && strncasecmp(x->v[i], a, n) == 0)
+			return true;
+	return false;
+}
+
+/* Lines that carry headers of some message, not the report's words. */
+static const char *const bounce_text_skip_lines[] = {
+	"from:",
+	"sender:",
+	"reply-to:",
+	"return-path:",
+	"message-id:",
+	"in-reply-to:",
+	"references:",
+	"received:",
+	"subject:",
+	"date:",
+	"x-",
+	"envelope-from",
+	"(envelope-from",
+	"mail from",
+	"original-envelope-id",
+	"reporting-mta",
+	"dkim-signature",
+	"list-",
+	"errors-to:",
+	"by ",
+	"for <",
+	"id ",
+	"with ",
+};
+
+/* Words around an address that make it a sender, a link or a message
+ * id rather than a recipient. */
+static bool
+bounce_text_sender_context(const char *line, const char *a)
+{
+	char before[24];
+	size_t n = (size_t)(a - line);
+
+	if (n > sizeof(before) - 1) {
+		line = a - (sizeof(before) - 1);
+		n = sizeof(before) - 1;
+	}
+	memcpy(before, line, n);
+	before[n] = '\0';
+	if (n > 0 && (before[n - 1] == '/' || before[n - 1] == '='))
+		return true;
+	return strcasestr(before, "from") != NULL ||
+	    strcasestr(before, "sender") != NULL ||
+	    strcasestr(before, "mailto:") != NULL ||
+	    strcasestr(before, "message-id") != NULL;
+}
+
+/* Error-looking words that make a line part of the diagnostic. */
+static const char *const bounce_text_errwords[] = {
+	"unknown",
+	"no such",
+	"not exist",
+	"n't exist",
+	"quota",
+	"full",
+	"reject",
+	"denied",
+	"block",
+	"error",
+	"fail",
+	"refused",
+	"timed out",
+	"not found",
+	"invalid",
+	"disabled",
+	"said:",
+	"not accept",
+	"unavailable",
+	"expired",
+	"too ",
+	"not allowed",
+	"policy",
+	"spam",
+	"relay",
+	"suspend",
+	"inactive",
+	"locked",
+	"unable",
+	"could not",
+	"couldn't",
+	"not recognized",
+	"doesn't have",
+	"retry",
+	"giving up",
+	"exceed",
+	"problem",
+	"delayed",
+	"virus",
+};
+
+static bool
+bounce_text_code_at(const char *s)
+{
+	return (s[0] == '4' || s[0] == '5') && isdigit((unsigned char)s[1]) &&
+	    isdigit((unsigned char)s[2]) &&
+	    (s[3] == ' ' || s[3] == '-' || s[3] == '\0' || s[3] == '\n' ||
+		s[3] == ':');
+}
+
+static bool
+bounce_text_errline(const char *line, size_t n)
+{
+	char buf[512];
+	const char *p;
+	char code[16];
+	size_t i;
+
+	if (n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	memcpy(buf, line, n);
+	buf[n] = '\0';
+	p = buf + strspn(buf, " \t<>#(");
+	if (bounce_text_code_at(p) || bounce_classify_find_status(buf, code,
+					  sizeof(code)))
+		return true;
+	for (i = 0; i < UTIL_ARRAY_LEN(bounce_text_errwords); i++)
+		if (strcasestr(buf, bounce_text_errwords[i]) != NULL)
+			return true;
+	return false;
+}
+
+struct bounce_text_lines {
+	const char **v; /* line starts */
+	size_t *len;    /* without the LF */
+	size_t n;
+};
+
+static void
+bounce_text_split(const char *s, const char *end, struct bounce_text_lines *l)
+{
+	size_t cap = 0;
+
+	l->v = NULL;
+	l->len = NULL;
+	l->n = 0;
+	while (s < end && l->n < BOUNCE_TEXT_MAX_LINES) {
+		const char *eol = memchr(s, '\n', (size_t)(end - s));
+		size_t n = eol != NULL ? (size_t)(eol - s) : (size_t)(end - s);
+
+		if (l->n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			l->v = xreallocarray(l->v, cap, sizeof(*l->v));
+			l->len = xreallocarray(l->len, cap, sizeof(*l->len));
+		}
+		l->v[l->n] = s;
+		l->len[l->n] = n;
+		l->n++;
+		s += n + 1;
+	}
+}
+
+/* The first line that mentions addr, or l->n. */
+static size_t
+bounce_text_line_of(const struct bounce_text_lines *l, const char *addr)
+{
+	size_t i, n = strlen(addr);
+
+	for (i = 0; i < l->n; i++) {
+		const char *p = l->v[i], *e = l->v[i] + l->len[i];
+
+		while (p + n <= e) {
+			if (strncasecmp(p, addr, n) == 0)
+				return i;
+			p++;
+		}
+	}
+	return l->n;
+}
+
+/* Candidate recipients from the lines of the report text. */
+static void
+bounce_text_collect(const struct bounce_text_lines *l,
+    const struct bounce_text_excl *x, struct bounce_rcptv *v)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		char line[BOUNCE_MAX_LINE + 1];
+		const char *p, *a, *q;
+		size_t n = l->len[i];
+
+		if (n > BOUNCE_MAX_LINE)
+			n = BOUNCE_MAX_LINE;
+		memcpy(line, l->v[i], n);
+		line[n] = '\0';
+		q = line + strspn(line, " \t>");
+		if (bounce_text_starts_any(q, bounce_text_skip_lines,
+			UTIL_ARRAY_LEN(bounce_text_skip_lines)))
+			continue;
+		p = line;
+		while ((a = bounce_text_next_addr(line, p, &n)) != NULL) {
+			p = a + n;
+			if (bounce_text_excluded(x, a, n) ||
+			    bounce_text_sender_context(line, a))
+				continue;
+			bounce_rcptv_add(v, a, n);
+		}
+	}
+}
+
+/* Diagnostic and context for one recipient whose first mention is line
+ * `first`, up to line `stop` (exclusive); with `whole`, the rest of the
+ * text may supply the diagnostic too. */
+static void
+bounce_text_around(const struct bounce_text_lines *l, size_t first,
+    size_t stop, bool whole, struct bounce_rcpt *r, char **ctx)
+{
+	struct buf diag, all;
+	size_t i, taken = 0;
+
+	buf_init(&diag);
+	buf_init(&all);
+	if (stop > first + BOUNCE_TEXT_BLOCK_LINES)
+		stop = first + BOUNCE_TEXT_BLOCK_LINES;
+	for (i = first; i < stop && i < l->n; i++) {
+		buf_append(&all, l->v[i], l->len[i]);
+		buf_putc(&all, '\n');
+		if (taken < 8 && bounce_text_errline(l->v[i], l->len[i])) {
+			buf_append(&diag, l->v[i], l->len[i]);
+			buf_putc(&diag, ' ');
+			taken++;
+		}
+	}
+	if (taken == 0 && whole) {
+		/* The only recipient: the error may come before its name. */
+		for (i = 0; i < l->n && taken < 8; i++)
+			if (bounce_text_errline(l->v[i], l->len[i])) {
+				buf_append(&diag, l->v[i], l->len[i]);
+				buf_putc(&diag, ' ');
+				taken++;
+			}
+	}
+	if (taken == 0) {
+		/* No error words: the lines that follow the address. */
+		for (i = first + 1; i < stop && i < l->n && taken < 3; i++) {
+			if (l->len[i] == 0 && taken > 0)
+				break;
+			buf_append(&diag, l->v[i], l->len[i]);
+			buf_putc(&diag, ' ');
+			if (l->len[i] > 0)
+				taken++;
+		}
+	}
+	if (r->diagnostic == NULL && diag.len > 0)
+		bounce_set_folded(&r->diagnostic, diag.data, diag.len);
+	if (all.len > 0 && *ctx == NULL)
+		*ctx = buf_take(&all);
+	buf_fini(&all);
+	buf_fini(&diag);
+}
+
+void
+bounce_text_scan(const struct bounce_msg *m, struct bounce_rcptv *v,
+    char **ctx)
+{
+	static const char *const excl_top[] = { "From", "To", "Cc",
+		"Reply-To", "Sender", "Return-Path", "Delivered-To",
+		"Envelope-To", "Errors-To" };
+	static const char *const excl_orig[] = { "From", "Sender",
+		"Return-Path", "Reply-To" };
+	struct bounce_text_excl x = { .n = 0 };
+	struct bounce_text_lines l;
+	const char *text = m->text.data, *end, *xf;
+	bool add = v->n == 0;
+	size_t i, *first;
+
+	end = bounce_text_orig_start(text);
+	if (end == NULL)
+		end = text + strlen(text);
+	bounce_text_split(text, end, &l);
+	for (i = 0; i < UTIL_ARRAY_LEN(excl_top); i++)
+		bounce_text_excl_add(&x, bounce_hdrs_get(&m->top, excl_top[i]));
+	for (i = 0; i < UTIL_ARRAY_LEN(excl_orig); i++)
+		bounce_text_excl_add(&x,
+		    bounce_hdrs_get(&m->orig, excl_orig[i]));
+
+	xf = bounce_hdrs_get(&m->top, "X-Failed-Recipients");
+	if (add && xf != NULL) {
+		const char *p = xf, *a;
+		size_t n;
+
+		while ((a = bounce_text_next_addr(xf, p, &n)) != NULL) {
+			bounce_rcptv_add(v, a, n);
+			p = a + n;
+		}
+	}
+	if (add && v->n == 0)
+		bounce_text_collect(&l, &x, v);
+	if (add && v->n == 0) {
+		const char *to = bounce_hdrs_get(&m->orig, "To"), *a;
+		size_t n;
+
+		a = to != NULL ? bounce_text_next_addr(to, to, &n) : NULL;
+		if (a != NULL && !bounce_text_excluded(&x, a, n))
+			bounce_rcptv_add(v, a, n);
+	}
+
+	first = xcalloc(v->n + 1, sizeof(*first));
+	for (i = 0; i < v->n; i++)
+		first[i] = bounce_text_line_of(&l, v->v[i].recipient);
+	for (i = 0; i < v->n && i < BOUNCE_MAX_RCPTS; i++) {
+		size_t j, stop = l.n;
+
+		if (first[i] == l.n) {
+			/* Not named in the text: the whole text is context. */
+			if (v->n == 1 || add)
+				bounce_text_around(&l, 0, l.n, true,
+				    &v->v[i], &ctx[i]);
+			continue;
+		}
+		for (j = 0; j < v->n; j++)
+			if (first[j] > first[i] && first[j] < stop)
+				stop = first[j];
+		bounce_text_around(&l, first[i], stop, v->n == 1, &v->v[i],
+		    &ctx[i]);
+	}
+	free(first);
+	for (i = 0; i < x.n; i++)
+		free(x.v[i]);
+	free(l.v);
+	free(l.len);
+}
+
+char *
+bounce_text_quoted_errors(const struct bounce_msg *m, const char *addr)
+{
+	struct bounce_text_lines l;
+	struct buf b;
+	size_t i, first;
+
+	bounce_text_split(m->origtext.data, m->origtext.data + m->origtext.len,
+	    &l);
+	first = bounce_text_line_of(&l, addr);
+	buf_init(&b);
+	for (i = first; i < l.n && i < first + BOUNCE_TEXT_BLOCK_LINES; i++) {
+		const char *p = l.v[i] + strspn(l.v[i], " \t<");
+
+		if ((size_t)(p - l.v[i]) < l.len[i] && bounce_text_code_at(p)) {
+			buf_append(&b, l.v[i], l.len[i]);
+			buf_putc(&b, '\n');
+		}
+	}
+	free(l.v);
+	free(l.len);
+	return b.len > 0 ? buf_take(&b) : (buf_fini(&b), NULL);
+}

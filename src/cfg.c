@@ -1,0 +1,1570 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * cfg: reads familymail.conf into struct cfg. One table (cfg_keys) names
+ * every key with its section, type, field and default; parsing, defaults
+ * and the checks on disk all walk it. libinih splits the syntax; our own
+ * line reader feeds it, so that every problem carries its line number and
+ * over-long lines are refused instead of being cut in two.
+ *
+ * It is not a general INI library and keeps no state between loads: a
+ * reload (SIGHUP) is a fresh cfg_load() whose result the caller swaps in.
+ */
+#include "config.h"
+
+#include "cfg.h"
+
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "cfg_value.h"
+#include "log.h"
+#include "util.h"
+
+#ifndef FAMILYMAIL_STATEDIR
+#define FAMILYMAIL_STATEDIR "/var/lib/familymail"
+#endif
+#ifndef FAMILYMAIL_TEMPLATES
+#define FAMILYMAIL_TEMPLATES "/usr/share/familymail/templates"
+#endif
+
+#define CFG_MAX_FILE       (1024 * 1024)
+#define CFG_MAX_SECRET     4096
+#define CFG_MAX_ERRORS     100
+#define CFG_MAX_DURATION_N 1000000000
+#define CFG_MAX_RATE       1000000
+#define CFG_ZONEINFO       "/usr/share/zoneinfo"
+#define CFG_DAY            86400
+#define CFG_SECT_NONE      (-1) /* before the first section header */
+#define CFG_SECT_SKIP      (-2) /* in an unknown or broken section */
+
+enum cfg_section {
+	CFG_S_DAEMON,
+	CFG_S_SENDER,
+	CFG_S_TRANSPORT,
+	CFG_S_SMTP,
+	CFG_S_MAILDIR,
+	CFG_S_REMINDERS,
+	CFG_S_DIGEST,
+	CFG_S_FEED,
+	CFG_S_BOUNCES,
+	CFG_S_UNSUBSCRIBE,
+	CFG_S_HTTP,
+	CFG_S_COUNT,
+};
+
+static const char *const cfg_section_names[CFG_S_COUNT] = {
+	[CFG_S_DAEMON] = "daemon",
+	[CFG_S_SENDER] = "sender",
+	[CFG_S_TRANSPORT] = "transport",
+	[CFG_S_SMTP] = "smtp",
+	[CFG_S_MAILDIR] = "maildir",
+	[CFG_S_REMINDERS] = "reminders",
+	[CFG_S_DIGEST] = "digest",
+	[CFG_S_FEED] = "feed",
+	[CFG_S_BOUNCES] = "bounces",
+	[CFG_S_UNSUBSCRIBE] = "unsubscribe",
+	[CFG_S_HTTP] = "http",
+};
+
+enum cfg_key_id {
+	CFG_K_DATABASE,
+	CFG_K_TEMPLATES,
+	CFG_K_TIMEZONE,
+	CFG_K_LOG_LEVEL,
+	CFG_K_USER,
+	CFG_K_FROM,
+	CFG_K_REPLY_TO,
+	CFG_K_BOUNCE_DOMAIN,
+	CFG_K_LIST_ID,
+	CFG_K_TRANSPORT,
+	CFG_K_SMTP_URL,
+	CFG_K_SMTP_TLS,
+	CFG_K_SMTP_USERNAME,
+	CFG_K_SMTP_PASSWORD_FILE,
+	CFG_K_SMTP_CA_FILE,
+	CFG_K_SMTP_CONNECTIONS,
+	CFG_K_SMTP_RATE,
+	CFG_K_SMTP_TIMEOUT,
+	CFG_K_RETRY_INITIAL,
+	CFG_K_RETRY_MAX,
+	CFG_K_GIVE_UP,
+	CFG_K_MAILDIR_PATH,
+	CFG_K_OFFSETS,
+	CFG_K_WEEKLY,
+	CFG_K_MONTHLY,
+	CFG_K_MAX_POSTS,
+	CFG_K_FEED_URL,
+	CFG_K_FEED_EVERY,
+	CFG_K_BOUNCE_SOURCE,
+	CFG_K_BOUNCE_PASSWORD_FILE,
+	CFG_K_BOUNCE_EVERY,
+	CFG_K_SOFT_LIMIT,
+	CFG_K_SOFT_WINDOW,
+	CFG_K_BOUNCE_DELETE,
+	CFG_K_UNSUBSCRIBE_URL,
+	CFG_K_UNSUBSCRIBE_MAILTO,
+	CFG_K_SECRET_FILE,
+	CFG_K_CONFIRM_URL,
+	CFG_K_PREFERENCES_URL,
+	CFG_K_HTTP_LISTEN,
+	CFG_K_COUNT,
+};
+
+enum cfg_type {
+	CFG_T_STRING,   /* any text without control characters */
+	CFG_T_PATH,     /* resolved against the config's folder */
+	CFG_T_DIR,      /* a path that must be a folder */
+	CFG_T_FILE,     /* a path that must be a readable file */
+	CFG_T_SECRET,   /* a path cfg_read_secret() must accept */
+	CFG_T_DURATION, /* int64_t seconds, within min..max */
+	CFG_T_RATE,     /* struct cfg_rate */
+	CFG_T_INT,      /* int, within min..max */
+	CFG_T_ENUM,     /* int, one of names */
+	CFG_T_BOOL,
+	CFG_T_OFFSETS, /* [reminders] offsets into offsets, n_offsets */
+	CFG_T_WEEKLY,  /* "mon 08:00" into weekly_wday, weekly_minute */
+	CFG_T_MONTHLY, /* "1 08:00" into monthly_mday, monthly_minute */
+	CFG_T_FROM,    /* "Name <addr>" into from, from_name, from_addr */
+	CFG_T_MAILBOX, /* "Name <addr>" or "addr", kept as written */
+	CFG_T_ADDR,    /* a bare address */
+	CFG_T_DOMAIN,
+	CFG_T_LIST_ID,
+	CFG_T_URL,      /* one of schemes; with CFG_F_TOKEN, has {token} */
+	CFG_T_SOURCE,   /* [bounces] source */
+	CFG_T_TIMEZONE, /* a name under the zoneinfo folder */
+	CFG_T_USER,     /* an account name */
+	CFG_T_LISTEN,   /* ADDRESS:PORT */
+};
+
+#define CFG_F_REQUIRED 0x1
+#define CFG_F_TOKEN    0x2
+
+struct cfg_enum {
+	const char *name;
+	int value;
+};
+
+struct cfg_key {
+	enum cfg_section section;
+	const char *name;
+	enum cfg_type type;
+	size_t offset;
+	const char *def; /* the default, as config text; NULL: none */
+	int64_t min, max;
+	const struct cfg_enum *names;
+	const char *const *schemes;
+	unsigned flags;
+};
+
+static const struct cfg_enum cfg_log_levels[] = {
+	{ "debug", LOG_LEVEL_DEBUG },
+	{ "info", LOG_LEVEL_INFO },
+	{ "notice", LOG_LEVEL_NOTICE },
+	{ "warning", LOG_LEVEL_WARNING },
+	{ "error", LOG_LEVEL_ERR },
+	{ NULL, 0 },
+};
+
+static const struct cfg_enum cfg_transports[] = {
+	{ "smtp", CFG_TRANSPORT_SMTP },
+	{ "maildir", CFG_TRANSPORT_MAILDIR },
+	{ NULL, 0 },
+};
+
+static const struct cfg_enum cfg_tls_modes[] = {
+	{ "required", CFG_TLS_REQUIRED },
+	{ "off", CFG_TLS_OFF },
+	{ NULL, 0 },
+};
+
+static const char *const cfg_smtp_schemes[] = { "smtp", "smtps", NULL };
+static const char *const cfg_web_schemes[] = { "https", "http", NULL };
+
+/* Enum fields are written through an int pointer. */
+_Static_assert(sizeof(enum cfg_transport) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum cfg_tls) == sizeof(int), "enum size");
+
+#define CFG_OFF(field) offsetof(struct cfg, field)
+#define CFG_MIN        ((int64_t)60)
+#define CFG_HOUR       ((int64_t)3600)
+
+static const struct cfg_key cfg_keys[CFG_K_COUNT] = {
+	[CFG_K_DATABASE] = { CFG_S_DAEMON, "database", CFG_T_PATH,
+	    CFG_OFF(database), .def = FAMILYMAIL_STATEDIR "/familymail.db" },
+	[CFG_K_TEMPLATES] = { CFG_S_DAEMON, "templates", CFG_T_DIR,
+	    CFG_OFF(templates), .def = FAMILYMAIL_TEMPLATES },
+	[CFG_K_TIMEZONE] = { CFG_S_DAEMON, "timezone", CFG_T_TIMEZONE,
+	    CFG_OFF(timezone), .def = "Europe/London" },
+	[CFG_K_LOG_LEVEL] = { CFG_S_DAEMON, "log_level", CFG_T_ENUM,
+	    CFG_OFF(log_level), .def = "info", .names = cfg_log_levels },
+	[CFG_K_USER] = { CFG_S_DAEMON, "user", CFG_T_USER, CFG_OFF(user) },
+	[CFG_K_FROM] = { CFG_S_SENDER, "from", CFG_T_FROM, CFG_OFF(from),
+	    .flags = CFG_F_REQUIRED },
+	[CFG_K_REPLY_TO] = { CFG_S_SENDER, "reply_to", CFG_T_MAILBOX,
+	    CFG_OFF(reply_to) },
+	[CFG_K_BOUNCE_DOMAIN] = { CFG_S_SENDER, "bounce_domain", CFG_T_DOMAIN,
+	    CFG_OFF(bounce_domain) },
+	[CFG_K_LIST_ID] = { CFG_S_SENDER, "list_id", CFG_T_LIST_ID,
+	    CFG_OFF(list_id) },
+	[CFG_K_TRANSPORT] = { CFG_S_TRANSPORT, "type", CFG_T_ENUM,
+	    CFG_OFF(transport), .def = "smtp", .names = cfg_transports },
+	[CFG_K_SMTP_URL] = { CFG_S_SMTP, "url", CFG_T_URL, CFG_OFF(smtp_url),
+	    .schemes = cfg_smtp_schemes },
+	[CFG_K_SMTP_TLS] = { CFG_S_SMTP, "tls", CFG_T_ENUM, CFG_OFF(smtp_tls),
+	    .def = "required", .names = cfg_tls_modes },
+	[CFG_K_SMTP_USERNAME] = { CFG_S_SMTP, "username", CFG_T_STRING,
+	    CFG_OFF(smtp_username) },
+	[CFG_K_SMTP_PASSWORD_FILE] = { CFG_S_SMTP, "password_file",
+	    CFG_T_SECRET, CFG_OFF(smtp_password_file) },
+	[CFG_K_SMTP_CA_FILE] = { CFG_S_SMTP, "ca_file", CFG_T_FILE,
+	    CFG_OFF(smtp_ca_file) },
+	[CFG_K_SMTP_CONNECTIONS] = { CFG_S_SMTP, "connections", CFG_T_INT,
+	    CFG_OFF(smtp_connections), .def = "4", .min = 1, .max = 64 },
+	[CFG_K_SMTP_RATE] = { CFG_S_SMTP, "rate", CFG_T_RATE,
+	    CFG_OFF(smtp_rate), .def = "0" },
+	[CFG_K_SMTP_TIMEOUT] = { CFG_S_SMTP, "timeout", CFG_T_DURATION,
+	    CFG_OFF(smtp_timeout), .def = "60s", .min = 1, .max = CFG_HOUR },
+	[CFG_K_RETRY_INITIAL] = { CFG_S_SMTP, "retry_initial", CFG_T_DURATION,
+	    CFG_OFF(retry_initial), .def = "1m", .min = 1, .max = CFG_DAY },
+	[CFG_K_RETRY_MAX] = { CFG_S_SMTP, "retry_max", CFG_T_DURATION,
+	    CFG_OFF(retry_max), .def = "1h", .min = 1, .max = 7 * CFG_DAY },
+	[CFG_K_GIVE_UP] = { CFG_S_SMTP, "give_up", CFG_T_DURATION,
+	    CFG_OFF(retry_give_up), .def = "3d", .min = 0,
+	    .max = 365 * CFG_DAY },
+	[CFG_K_MAILDIR_PATH] = { CFG_S_MAILDIR, "path", CFG_T_PATH,
+	    CFG_OFF(maildir_path) },
+	[CFG_K_OFFSETS] = { CFG_S_REMINDERS, "offsets", CFG_T_OFFSETS,
+	    CFG_OFF(offsets), .def = "7d, 1d", .min = CFG_MIN,
+	    .max = 365 * CFG_DAY },
+	[CFG_K_WEEKLY] = { CFG_S_DIGEST, "weekly", CFG_T_WEEKLY,
+	    CFG_OFF(weekly_wday), .def = "mon 08:00" },
+	[CFG_K_MONTHLY] = { CFG_S_DIGEST, "monthly", CFG_T_MONTHLY,
+	    CFG_OFF(monthly_mday), .def = "1 08:00" },
+	[CFG_K_MAX_POSTS] = { CFG_S_DIGEST, "max_posts", CFG_T_INT,
+	    CFG_OFF(max_posts), .def = "10", .min = 1, .max = 100 },
+	[CFG_K_FEED_URL] = { CFG_S_FEED, "url", CFG_T_URL, CFG_OFF(feed_url),
+	    .schemes = cfg_web_schemes },
+	[CFG_K_FEED_EVERY] = { CFG_S_FEED, "every", CFG_T_DURATION,
+	    CFG_OFF(feed_every), .def = "30m", .min = CFG_MIN,
+	    .max = 7 * CFG_DAY },
+	[CFG_K_BOUNCE_SOURCE] = { CFG_S_BOUNCES, "source", CFG_T_SOURCE,
+	    CFG_OFF(bounce_source) },
+	[CFG_K_BOUNCE_PASSWORD_FILE] = { CFG_S_BOUNCES, "password_file",
+	    CFG_T_SECRET, CFG_OFF(bounce_password_file) },
+	[CFG_K_BOUNCE_EVERY] = { CFG_S_BOUNCES, "every", CFG_T_DURATION,
+	    CFG_OFF(bounce_every), .def = "5m", .min = 10, .max = CFG_DAY },
+	[CFG_K_SOFT_LIMIT] = { CFG_S_BOUNCES, "soft_limit", CFG_T_INT,
+	    CFG_OFF(soft_limit), .def = "3", .min = 1, .max = 100 },
+	[CFG_K_SOFT_WINDOW] = { CFG_S_BOUNCES, "soft_window", CFG_T_DURATION,
+	    CFG_OFF(soft_window), .def = "30d", .min = CFG_HOUR,
+	    .max = 365 * CFG_DAY },
+	[CFG_K_BOUNCE_DELETE] = { CFG_S_BOUNCES, "delete", CFG_T_BOOL,
+	    CFG_OFF(bounce_delete), .def = "no" },
+	[CFG_K_UNSUBSCRIBE_URL] = { CFG_S_UNSUBSCRIBE, "url", CFG_T_URL,
+	    CFG_OFF(unsubscribe_url), .schemes = cfg_web_schemes,
+	    .flags = CFG_F_TOKEN },
+	[CFG_K_UNSUBSCRIBE_MAILTO] = { CFG_S_UNSUBSCRIBE, "mailto", CFG_T_ADDR,
+	    CFG_OFF(unsubscribe_mailto) },
+	[CFG_K_SECRET_FILE] = { CFG_S_UNSUBSCRIBE, "secret_file", CFG_T_SECRET,
+	    CFG_OFF(secret_file) },
+	[CFG_K_CONFIRM_URL] = { CFG_S_UNSUBSCRIBE, "confirm_url", CFG_T_URL,
+	    CFG_OFF(confirm_url), .schemes = cfg_web_schemes,
+	    .flags = CFG_F_TOKEN },
+	[CFG_K_PREFERENCES_URL] = { CFG_S_UNSUBSCRIBE, "preferences_url",
+	    CFG_T_URL, CFG_OFF(preferences_url), .schemes = cfg_web_schemes,
+	    .flags = CFG_F_TOKEN },
+	[CFG_K_HTTP_LISTEN] = { CFG_S_HTTP, "listen", CFG_T_LISTEN,
+	    CFG_OFF(http_listen) },
+};
+
+enum cfg_state {
+	CFG_UNSET,   /* not in the file */
+	CFG_SET,     /* in the file, with a good value */
+	CFG_DEFAULT, /* not in the file, the default applied */
+	CFG_BAD,     /* in the file, with a bad value (reported) */
+};
+
+struct cfg_error {
+	int line;
+	size_t seq;
+	char *text;
+};
+
+struct cfg_parser {
+	struct cfg *c;
+	const char *name; /* the path as given, for messages */
+	char *dir;        /* the config file's folder */
+	const char *data; /* the file's text */
+	size_t len;
+	size_t pos;
+	int line; /* the line last handed to inih */
+	bool line_wants_pair;
+	bool line_had_pair;
+	int section; /* enum cfg_section, CFG_SECT_NONE or CFG_SECT_SKIP */
+	int section_line[CFG_S_COUNT];
+	int key_line[CFG_K_COUNT];
+	enum cfg_state state[CFG_K_COUNT];
+	struct cfg_error *errors;
+	size_t n_errors;
+	size_t n_dropped;
+};
+
+/* ------------------------------------------------------------ errors */
+
+static void cfg_err(struct cfg_parser *p, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void cfg_key_err(struct cfg_parser *p, enum cfg_key_id k,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void cfg_err_v(struct cfg_parser *p, int line, const char *prefix,
+    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void
+cfg_err_v(struct cfg_parser *p, int line, const char *prefix, const char *fmt,
+    va_list ap)
+{
+	struct buf b;
+
+	if (p->n_errors == CFG_MAX_ERRORS) {
+		p->n_dropped++;
+		return;
+	}
+	buf_init(&b);
+	buf_printf(&b, "%s:%d: %s", p->name, line, prefix);
+	buf_vprintf(&b, fmt, ap);
+	buf_putc(&b, '\n');
+	p->errors =
+	    xreallocarray(p->errors, p->n_errors + 1, sizeof(*p->errors));
+	p->errors[p->n_errors].line = line;
+	p->errors[p->n_errors].seq = p->n_errors;
+	p->errors[p->n_errors].text = buf_take(&b);
+	p->n_errors++;
+}
+
+static void
+cfg_err(struct cfg_parser *p, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cfg_err_v(p, line, "", fmt, ap);
+	va_end(ap);
+}
+
+/* The line a problem with key k is reported on: the key's own line, else
+ * its section header's, else 0. */
+static int
+cfg_key_line(const struct cfg_parser *p, enum cfg_key_id k)
+{
+	if (p->key_line[k] != 0)
+		return p->key_line[k];
+	return p->section_line[cfg_keys[k].section];
+}
+
+static void
+cfg_key_err(struct cfg_parser *p, enum cfg_key_id k, const char *fmt, ...)
+{
+	char prefix[96];
+	va_list ap;
+
+	snprintf(prefix, sizeof(prefix),
+	    "[%s] %s: ", cfg_section_names[cfg_keys[k].section],
+	    cfg_keys[k].name);
+	va_start(ap, fmt);
+	cfg_err_v(p, cfg_key_line(p, k), prefix, fmt, ap);
+	va_end(ap);
+}
+
+static int
+cfg_error_cmp(const void *a, const void *b)
+{
+	const struct cfg_error *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static char *
+cfg_errors_take(struct cfg_parser *p)
+{
+	struct buf b;
+	size_t i;
+
+	qsort(p->errors, p->n_errors, sizeof(*p->errors), cfg_error_cmp);
+	buf_init(&b);
+	for (i = 0; i < p->n_errors; i++) {
+		buf_puts(&b, p->errors[i].text);
+		free(p->errors[i].text);
+	}
+	if (p->n_dropped > 0)
+		buf_printf(&b, "%s: %zu more problems not shown\n", p->name,
+		    p->n_dropped);
+	free(p->errors);
+	p->errors = NULL;
+	p->n_errors = 0;
+	return buf_take(&b);
+}
+
+/* ------------------------------------------------------------ values */
+
+int
+cfg_parse_duration(const char *s, int64_t *secs)
+{
+	int64_t n = 0, unit;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	if (strcmp(s, "0") == 0) {
+		*secs = 0;
+		return 0;
+	}
+	for (; isdigit((unsigned char)*s); s++) {
+		n = n * 10 + (*s - '0');
+		if (n > CFG_MAX_DURATION_N)
+			return -EINVAL;
+	}
+	switch (*s) {
+	case 's':
+		unit = 1;
+		break;
+	case 'm':
+		unit = 60;
+		break;
+	case 'h':
+		unit = 3600;
+		break;
+	case 'd':
+		unit = CFG_DAY;
+		break;
+	case 'w':
+		unit = 7 * CFG_DAY;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (s[1] != '\0')
+		return -EINVAL;
+	*secs = n * unit;
+	return 0;
+}
+
+int
+cfg_parse_rate(const char *s, struct cfg_rate *rate)
+{
+	uint32_t n = 0;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	if (strcmp(s, "0") == 0) {
+		rate->count = 0;
+		rate->per_sec = 1;
+		return 0;
+	}
+	for (; isdigit((unsigned char)*s); s++) {
+		n = n * 10 + (uint32_t)(*s - '0');
+		if (n > CFG_MAX_RATE)
+			return -EINVAL;
+	}
+	if (n == 0 || s[0] != '/' || s[1] == '\0' || s[2] != '\0')
+		return -EINVAL;
+	switch (s[1]) {
+	case 's':
+		rate->per_sec = 1;
+		break;
+	case 'm':
+		rate->per_sec = 60;
+		break;
+	case 'h':
+		rate->per_sec = 3600;
+		break;
+	default:
+		return -EINVAL;
+	}
+	rate->count = n;
+	return 0;
+}
+
+void
+cfg_format_duration(int64_t secs, char *out, size_t size)
+{
+	static const struct {
+		int64_t secs;
+		char unit;
+	} units[] = { { CFG_DAY, 'd' }, { 3600, 'h' }, { 60, 'm' } };
+	size_t i;
+
+	if (secs == 0) {
+		snprintf(out, size, "0");
+		return;
+	}
+	for (i = 0; i < UTIL_ARRAY_LEN(units); i++) {
+		if (secs % units[i].secs == 0) {
+			snprintf(out, size, "%lld%c",
+			    (long long)(secs / units[i].secs), units[i].unit);
+			return;
+		}
+	}
+	snprintf(out, size, "%llds", (long long)secs);
+}
+
+static int
+cfg_check_url(const struct cfg_key *k, const char *v, char **why)
+{
+	struct cfg_value_url u;
+	const char *uwhy;
+	struct buf b;
+	size_t i;
+
+	if (strchr(v, ' ') != NULL || cfg_value_has_ctl(v)) {
+		*why =
+		    xasprintf("'%s' holds a space or a control character", v);
+		return -EINVAL;
+	}
+	if (cfg_value_split_url(v, &u, &uwhy) != 0) {
+		*why = xasprintf("'%s': %s", v, uwhy);
+		return -EINVAL;
+	}
+	for (i = 0; k->schemes[i] != NULL; i++)
+		if (strcmp(u.scheme, k->schemes[i]) == 0)
+			break;
+	if (k->schemes[i] == NULL) {
+		buf_init(&b);
+		buf_printf(&b, "'%s' must start with ", v);
+		for (i = 0; k->schemes[i] != NULL; i++)
+			buf_printf(
+			    &b, "%s%s://", i > 0 ? " or " : "", k->schemes[i]);
+		*why = buf_take(&b);
+		return -EINVAL;
+	}
+	if (u.user[0] != '\0') {
+		*why = xasprintf(
+		    "'%s': a user name does not belong in the url", v);
+		return -EINVAL;
+	}
+	if ((k->flags & CFG_F_TOKEN) != 0 && strstr(v, "{token}") == NULL) {
+		*why = xasprintf("'%s' does not contain {token}", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static char *
+cfg_resolve(const struct cfg_parser *p, const char *path)
+{
+	if (path[0] == '/')
+		return xstrdup(path);
+	return xasprintf("%s/%s", p->dir, path);
+}
+
+static int
+cfg_parse_source(struct cfg_parser *p, const char *v, char **out, char **why)
+{
+	struct cfg_value_url u;
+	const char *uwhy;
+	bool tls;
+	char *path;
+
+	if (strncmp(v, "maildir:", 8) == 0) {
+		if (v[8] == '\0')
+			goto bad;
+		path = cfg_resolve(p, v + 8);
+		*out = xasprintf("maildir:%s", path);
+		free(path);
+		return 0;
+	}
+	if (strchr(v, ' ') != NULL || cfg_value_has_ctl(v) ||
+	    cfg_value_split_url(v, &u, &uwhy) != 0)
+		goto bad;
+	tls = strcmp(u.scheme, "imaps") == 0 || strcmp(u.scheme, "pop3s") == 0;
+	if (!tls && strcmp(u.scheme, "imap") != 0 &&
+	    strcmp(u.scheme, "pop3") != 0)
+		goto bad;
+	if (!tls && !cfg_value_is_loopback(u.host)) {
+		*why = xasprintf("'%s': %s:// without TLS is only allowed for "
+				 "a loopback host",
+		    v, u.scheme);
+		return -EINVAL;
+	}
+	if (u.user[0] == '\0') {
+		*why = xasprintf("'%s' names no account (expected "
+				 "%s://USER@%s...)",
+		    v, u.scheme, u.host);
+		return -EINVAL;
+	}
+	*out = xstrdup(v);
+	return 0;
+
+bad:
+	*why = xasprintf("'%s' is not a bounce source (expected "
+			 "imaps://USER@HOST/FOLDER, pop3s://USER@HOST or "
+			 "maildir:PATH)",
+	    v);
+	return -EINVAL;
+}
+
+static int
+cfg_offset_cmp(const void *a, const void *b)
+{
+	const struct cfg_reminder_offset *x = a, *y = b;
+
+	return x->secs > y->secs ? -1 : x->secs < y->secs;
+}
+
+static int
+cfg_parse_offsets(
+    const struct cfg_key *k, const char *v, struct cfg *c, char **why)
+{
+	struct cfg_reminder_offset tmp[CFG_MAX_OFFSETS];
+	char lo[16], hi[16], *tok;
+	const char *s = v, *end;
+	int n = 0, i;
+	size_t len;
+	int64_t secs;
+
+	if (strcmp(v, "none") == 0) {
+		c->n_offsets = 0;
+		return 0;
+	}
+	for (;;) {
+		s += strspn(s, " \t");
+		end = strchr(s, ',');
+		len = end != NULL ? (size_t)(end - s) : strlen(s);
+		while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+			len--;
+		tok = xstrndup(s, len);
+		if (cfg_parse_duration(tok, &secs) != 0) {
+			*why =
+			    xasprintf("bad offset '%s' (expected durations "
+				      "separated by commas: 7d, 1d; or none)",
+				tok);
+			free(tok);
+			return -EINVAL;
+		}
+		if (secs < k->min || secs > k->max) {
+			cfg_format_duration(k->min, lo, sizeof(lo));
+			cfg_format_duration(k->max, hi, sizeof(hi));
+			*why = xasprintf("offset %s is out of range (%s to %s)",
+			    tok, lo, hi);
+			free(tok);
+			return -EINVAL;
+		}
+		for (i = 0; i < n; i++) {
+			if (tmp[i].secs == secs) {
+				*why = xasprintf(
+				    "offset %s repeats %s", tok, tmp[i].text);
+				free(tok);
+				return -EINVAL;
+			}
+		}
+		free(tok);
+		if (n == CFG_MAX_OFFSETS) {
+			*why =
+			    xasprintf("more than %d offsets", CFG_MAX_OFFSETS);
+			return -EINVAL;
+		}
+		tmp[n].secs = secs;
+		cfg_format_duration(secs, tmp[n].text, sizeof(tmp[n].text));
+		n++;
+		if (end == NULL)
+			break;
+		s = end + 1;
+	}
+	qsort(tmp, (size_t)n, sizeof(tmp[0]), cfg_offset_cmp);
+	memcpy(c->offsets, tmp, sizeof(tmp[0]) * (size_t)n);
+	c->n_offsets = n;
+	return 0;
+}
+
+static int *
+cfg_int_at(struct cfg *c, const struct cfg_key *k)
+{
+	return (int *)(void *)((char *)c + k->offset);
+}
+
+static int64_t *
+cfg_i64_at(struct cfg *c, const struct cfg_key *k)
+{
+	return (int64_t *)(void *)((char *)c + k->offset);
+}
+
+static char **
+cfg_str_at(struct cfg *c, const struct cfg_key *k)
+{
+	return (char **)(void *)((char *)c + k->offset);
+}
+
+static bool *
+cfg_bool_at(struct cfg *c, const struct cfg_key *k)
+{
+	return (bool *)(void *)((char *)c + k->offset);
+}
+
+static struct cfg_rate *
+cfg_rate_at(struct cfg *c, const struct cfg_key *k)
+{
+	return (struct cfg_rate *)(void *)((char *)c + k->offset);
+}
+
+static int
+cfg_set_enum(const struct cfg_key *k, const char *v, struct cfg *c, char **why)
+{
+	const struct cfg_enum *e;
+	struct buf b;
+
+	for (e = k->names; e->name != NULL; e++) {
+		if (strcmp(v, e->name) == 0) {
+			*cfg_int_at(c, k) = e->value;
+			return 0;
+		}
+	}
+	buf_init(&b);
+	buf_printf(&b, "'%s' is not one of:", v);
+	for (e = k->names; e->name != NULL; e++)
+		buf_printf(&b, "%s %s", e == k->names ? "" : ",", e->name);
+	*why = buf_take(&b);
+	return -EINVAL;
+}
+
+static int
+cfg_set_number(
+    const struct cfg_key *k, const char *v, struct cfg *c, char **why)
+{
+	char lo[16], hi[16];
+	int64_t secs;
+	long n;
+	int ret;
+
+	if (k->type == CFG_T_INT) {
+		ret = util_parse_long(v, (long)k->min, (long)k->max, &n);
+		if (ret == 0 && isdigit((unsigned char)v[0])) {
+			*cfg_int_at(c, k) = (int)n;
+			return 0;
+		}
+		if (ret == -ERANGE)
+			*why = xasprintf("%s is out of range (%lld to %lld)", v,
+			    (long long)k->min, (long long)k->max);
+		else
+			*why = xasprintf("'%s' is not a number", v);
+		return -EINVAL;
+	}
+	if (cfg_parse_duration(v, &secs) != 0) {
+		*why = xasprintf("bad duration '%s' (expected a number and a "
+				 "unit: 30s, 5m, 2h, 7d, 1w)",
+		    v);
+		return -EINVAL;
+	}
+	if (secs < k->min || secs > k->max) {
+		cfg_format_duration(k->min, lo, sizeof(lo));
+		cfg_format_duration(k->max, hi, sizeof(hi));
+		*why = xasprintf("%s is out of range (%s to %s)", v, lo, hi);
+		return -EINVAL;
+	}
+	*cfg_i64_at(c, k) = secs;
+	return 0;
+}
+
+/* Parses v as key k's type into the config. The checks that look at the
+ * disk or the system are cfg_check_system()'s. */
+static int
+cfg_set(struct cfg_parser *p, enum cfg_key_id id, const char *v, char **why)
+{
+	const struct cfg_key *k = &cfg_keys[id];
+	struct cfg *c = p->c;
+	char *name, *addr;
+
+	switch (k->type) {
+	case CFG_T_STRING:
+		if (cfg_value_has_ctl(v)) {
+			*why = xstrdup("holds a control character");
+			return -EINVAL;
+		}
+		*cfg_str_at(c, k) = xstrdup(v);
+		return 0;
+	case CFG_T_PATH:
+	case CFG_T_DIR:
+	case CFG_T_FILE:
+	case CFG_T_SECRET:
+		if (cfg_value_has_ctl(v)) {
+			*why = xstrdup("holds a control character");
+			return -EINVAL;
+		}
+		*cfg_str_at(c, k) = cfg_resolve(p, v);
+		return 0;
+	case CFG_T_DURATION:
+	case CFG_T_INT:
+		return cfg_set_number(k, v, c, why);
+	case CFG_T_RATE:
+		if (cfg_parse_rate(v, cfg_rate_at(c, k)) == 0)
+			return 0;
+		*why = xasprintf("bad rate '%s' (expected 0 for no limit, or "
+				 "a count per s, m or h: 20/s, 600/m, 1000/h)",
+		    v);
+		return -EINVAL;
+	case CFG_T_ENUM:
+		return cfg_set_enum(k, v, c, why);
+	case CFG_T_BOOL:
+		if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0) {
+			*cfg_bool_at(c, k) = true;
+			return 0;
+		}
+		if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0) {
+			*cfg_bool_at(c, k) = false;
+			return 0;
+		}
+		*why = xasprintf("'%s' is not one of: yes, no", v);
+		return -EINVAL;
+	case CFG_T_OFFSETS:
+		return cfg_parse_offsets(k, v, c, why);
+	case CFG_T_WEEKLY:
+		if (cfg_value_parse_weekly(
+			v, &c->weekly_wday, &c->weekly_minute) == 0)
+			return 0;
+		*why = xasprintf("bad weekly time '%s' (expected a day and a "
+				 "time: mon 08:00)",
+		    v);
+		return -EINVAL;
+	case CFG_T_MONTHLY:
+		if (cfg_value_parse_monthly(
+			v, &c->monthly_mday, &c->monthly_minute) == 0)
+			return 0;
+		*why = xasprintf("bad monthly time '%s' (expected a day of the "
+				 "month, 1 to 28, and a time: 1 08:00)",
+		    v);
+		return -EINVAL;
+	case CFG_T_FROM:
+		if (cfg_value_parse_mailbox(v, &name, &addr, why) != 0)
+			return -EINVAL;
+		c->from = xstrdup(v);
+		c->from_name = name;
+		c->from_addr = addr;
+		return 0;
+	case CFG_T_MAILBOX:
+		if (cfg_value_parse_mailbox(v, &name, &addr, why) != 0)
+			return -EINVAL;
+		free(name);
+		free(addr);
+		*cfg_str_at(c, k) = xstrdup(v);
+		return 0;
+	case CFG_T_ADDR:
+		if (!cfg_value_is_address(v)) {
+			*why = xasprintf("'%s' is not an email address "
+					 "(expected local@domain)",
+			    v);
+			return -EINVAL;
+		}
+		*cfg_str_at(c, k) = xstrdup(v);
+		return 0;
+	case CFG_T_DOMAIN:
+		if (!cfg_value_is_domain(v)) {
+			*why = xasprintf("'%s' is not a domain name", v);
+			return -EINVAL;
+		}
+		*cfg_str_at(c, k) = xstrdup(v);
+		return 0;
+	case CFG_T_LIST_ID:
+		if (!cfg_value_is_list_id(v)) {
+			*why = xasprintf("'%s' is not a list identifier "
+					 "(expected e.g. courses.example.org, "
+					 "without angle brackets)",
+			    v);
+			return -EINVAL;
+		}
+		*cfg_str_at(c, k) = xstrdup(v);
+		return 0;
+	case CFG_T_URL:
+		if (cfg_check_url(k, v, why) != 0)
+			return -EINVAL;
+		*cfg_str_at(c, k) = xstrdup(v);
+		return 0;
+	case CFG_T_SOURCE:
+		return cfg_parse_source(p, v, cfg_str_at(c, k), why);
+	case CFG_T_TIMEZONE:
+		if (!cfg_value_is_tz_name(v)) {
+			*why = xasprintf("'%s' is not a time zone name "
+					 "(expected e.g. Europe/London)",
+			    v);
+			return -EINVAL;
+		}
+		*cfg_str_at(c, k) = xstrdup(v);
+		return 0;
+	case CFG_T_USER:
+		if (!cfg_value_is_user_name(v)) {
+			*why = xasprintf("'%s' is not a user name", v);
+			return -EINVAL;
+		}
+		*cfg_str_at(c, k) = xstrdup(v);
+		return 0;
+	case CFG_T_LISTEN:
+		if (cfg_value_check_listen(v) != 0) {
+			*why = xasprintf("'%s' is not ADDRESS:PORT with a "
+					 "numeric address (expected e.g. "
+					 "127.0.0.1:8025 or [::1]:8025)",
+			    v);
+			return -EINVAL;
+		}
+		*cfg_str_at(c, k) = xstrdup(v);
+		return 0;
+	}
+	*why = xstrdup("unknown type");
+	return -EINVAL;
+}
+
+/* ------------------------------------------------------------ files */
+
+int
+cfg_read_secret(const char *path, char **secret, const char **why)
+{
+	char data[CFG_MAX_SECRET + 1];
+	size_t len = 0;
+	struct stat st;
+	ssize_t n;
+	int fd, ret = 0;
+
+	*secret = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd == -1) {
+		ret = -errno;
+		*why = strerror(errno);
+		return ret;
+	}
+	if (fstat(fd, &st) == -1) {
+		ret = -errno;
+		*why = strerror(errno);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = -EINVAL;
+		*why = "not a regular file";
+		goto out;
+	}
+	if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+		ret = -EACCES;
+		*why = "readable by group or others (chmod 600 it)";
+		goto out;
+	}
+	for (;;) {
+		n = read(fd, data + len, sizeof(data) - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			ret = -errno;
+			*why = strerror(errno);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len == sizeof(data)) {
+			ret = -EFBIG;
+			*why = "larger than 4096 bytes";
+			goto out;
+		}
+	}
+	if (len > 0 && data[len - 1] == '\n')
+		len--;
+	if (len > 0 && data[len - 1] == '\r')
+		len--;
+	if (len == 0) {
+		ret = -EINVAL;
+		*why = "empty";
+	} else if (memchr(data, '\0', len) != NULL) {
+		ret = -EINVAL;
+		*why = "holds a NUL byte";
+	} else {
+		*secret = xstrndup(data, len);
+	}
+out:
+	explicit_bzero(data, sizeof(data));
+	close(fd);
+	return ret;
+}
+
+static void
+cfg_check_file(
+    struct cfg_parser *p, enum cfg_key_id k, const char *path, bool want_dir)
+{
+	struct stat st;
+	int fd;
+
+	if (want_dir) {
+		if (stat(path, &st) == -1)
+			cfg_key_err(p, k, "%s: %s", path, strerror(errno));
+		else if (!S_ISDIR(st.st_mode))
+			cfg_key_err(p, k, "%s: not a folder", path);
+		return;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd == -1) {
+		cfg_key_err(p, k, "%s: %s", path, strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode))
+		cfg_key_err(p, k, "%s: not a regular file", path);
+	close(fd);
+}
+
+/* Where the C library looks for time zones. */
+static const char *
+cfg_zoneinfo_dir(void)
+{
+	const char *dir = getenv("TZDIR");
+
+	return dir != NULL && *dir != '\0' ? dir : CFG_ZONEINFO;
+}
+
+static bool
+cfg_tz_exists(const char *name)
+{
+	const char *dir = cfg_zoneinfo_dir();
+	char magic[4];
+	struct stat st;
+	char *path;
+	bool ok = false;
+	int fd;
+
+	path = xasprintf("%s/%s", dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	free(path);
+	if (fd == -1)
+		return false;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) &&
+	    memcmp(magic, "TZif", 4) == 0)
+		ok = true;
+	close(fd);
+	return ok;
+}
+
+static bool
+cfg_user_exists(const char *name)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	return getpwnam_r(name, &pw, buf, sizeof(buf), &res) == 0 &&
+	    res != NULL;
+}
+
+/* The checks that look outside the file: files, folders, the time zone
+ * database, the user database. */
+static void
+cfg_check_system(struct cfg_parser *p)
+{
+	const struct cfg_key *k;
+	char *secret;
+	const char *why;
+	int id;
+
+	for (id = 0; id < CFG_K_COUNT; id++) {
+		k = &cfg_keys[id];
+		if (p->state[id] != CFG_SET && p->state[id] != CFG_DEFAULT)
+			continue;
+		switch (k->type) {
+		case CFG_T_DIR:
+			cfg_check_file(p, id, *cfg_str_at(p->c, k), true);
+			break;
+		case CFG_T_FILE:
+			cfg_check_file(p, id, *cfg_str_at(p->c, k), false);
+			break;
+		case CFG_T_SECRET:
+			if (cfg_read_secret(
+				*cfg_str_at(p->c, k), &secret, &why) != 0) {
+				cfg_key_err(
+				    p, id, "%s: %s", *cfg_str_at(p->c, k), why);
+				break;
+			}
+			explicit_bzero(secret, strlen(secret));
+			free(secret);
+			break;
+		case CFG_T_SOURCE:
+			if (strncmp(p->c->bounce_source, "maildir:", 8) == 0)
+				cfg_check_file(
+				    p, id, p->c->bounce_source + 8, true);
+			break;
+		case CFG_T_TIMEZONE:
+			if (!cfg_tz_exists(p->c->timezone))
+				cfg_key_err(p, id, "no time zone '%s' in %s",
+				    p->c->timezone, cfg_zoneinfo_dir());
+			break;
+		case CFG_T_USER:
+			if (!cfg_user_exists(p->c->user))
+				cfg_key_err(p, id, "no user '%s'", p->c->user);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* ------------------------------------------------------------ rules */
+
+static bool
+cfg_has(const struct cfg_parser *p, enum cfg_key_id k)
+{
+	return p->state[k] == CFG_SET || p->state[k] == CFG_DEFAULT;
+}
+
+static void
+cfg_apply_defaults(struct cfg_parser *p)
+{
+	char *why = NULL;
+	int id;
+
+	for (id = 0; id < CFG_K_COUNT; id++) {
+		if (p->state[id] != CFG_UNSET || cfg_keys[id].def == NULL)
+			continue;
+		if (cfg_set(p, id, cfg_keys[id].def, &why) != 0) {
+			cfg_key_err(p, id, "bad built-in default: %s", why);
+			free(why);
+			why = NULL;
+			continue;
+		}
+		p->state[id] = CFG_DEFAULT;
+	}
+}
+
+/* bounce_domain and list_id follow from the from address. */
+static void
+cfg_derive(struct cfg_parser *p)
+{
+	struct cfg *c = p->c;
+	char *at;
+
+	if (!cfg_has(p, CFG_K_FROM))
+		return;
+	at = strrchr(c->from_addr, '@');
+	if (p->state[CFG_K_BOUNCE_DOMAIN] == CFG_UNSET) {
+		c->bounce_domain = xstrdup(at + 1);
+		p->state[CFG_K_BOUNCE_DOMAIN] = CFG_DEFAULT;
+	}
+	if (p->state[CFG_K_LIST_ID] == CFG_UNSET) {
+		c->list_id = xstrdup(c->from_addr);
+		c->list_id[at - c->from_addr] = '.';
+		p->state[CFG_K_LIST_ID] = CFG_DEFAULT;
+	}
+}
+
+static void
+cfg_require(struct cfg_parser *p, enum cfg_key_id k, const char *why)
+{
+	if (p->state[k] == CFG_UNSET)
+		cfg_key_err(p, k, "%s", why);
+}
+
+/* The rules between keys. Only keys with good values take part, so one
+ * mistake is reported once. */
+static void
+cfg_check_rules(struct cfg_parser *p)
+{
+	struct cfg *c = p->c;
+	struct cfg_value_url u;
+	const char *why;
+	char a[16], b[16];
+	int id;
+
+	for (id = 0; id < CFG_K_COUNT; id++)
+		if ((cfg_keys[id].flags & CFG_F_REQUIRED) != 0)
+			cfg_require(p, id, "required key is missing");
+
+	if (cfg_has(p, CFG_K_TRANSPORT) && c->transport == CFG_TRANSPORT_SMTP)
+		cfg_require(
+		    p, CFG_K_SMTP_URL, "required when [transport] type = smtp");
+	if (cfg_has(p, CFG_K_TRANSPORT) &&
+	    c->transport == CFG_TRANSPORT_MAILDIR)
+		cfg_require(p, CFG_K_MAILDIR_PATH,
+		    "required when [transport] type = maildir");
+
+	if (cfg_has(p, CFG_K_SMTP_URL) && cfg_has(p, CFG_K_SMTP_TLS) &&
+	    c->smtp_tls == CFG_TLS_OFF &&
+	    cfg_value_split_url(c->smtp_url, &u, &why) == 0) {
+		if (strcmp(u.scheme, "smtps") == 0)
+			cfg_key_err(p, CFG_K_SMTP_TLS,
+			    "off contradicts smtps:// (implicit TLS)");
+		else if (!cfg_value_is_loopback(u.host))
+			cfg_key_err(p, CFG_K_SMTP_TLS,
+			    "off is only allowed for a loopback host "
+			    "(127.0.0.0/8, ::1, localhost), not %s",
+			    u.host);
+	}
+	if (p->state[CFG_K_SMTP_USERNAME] == CFG_SET)
+		cfg_require(p, CFG_K_SMTP_PASSWORD_FILE,
+		    "required when username is set");
+	if (p->state[CFG_K_SMTP_PASSWORD_FILE] == CFG_SET)
+		cfg_require(p, CFG_K_SMTP_USERNAME,
+		    "required when password_file is set");
+	if (cfg_has(p, CFG_K_RETRY_INITIAL) && cfg_has(p, CFG_K_RETRY_MAX) &&
+	    c->retry_max < c->retry_initial) {
+		cfg_format_duration(c->retry_max, a, sizeof(a));
+		cfg_format_duration(c->retry_initial, b, sizeof(b));
+		cfg_key_err(p, CFG_K_RETRY_MAX,
+		    "%s is shorter than retry_initial (%s)", a, b);
+	}
+
+	if (p->state[CFG_K_BOUNCE_SOURCE] == CFG_SET &&
+	    strncmp(c->bounce_source, "maildir:", 8) != 0)
+		cfg_require(p, CFG_K_BOUNCE_PASSWORD_FILE,
+		    "required when source is a mail server");
+
+	if (p->section_line[CFG_S_UNSUBSCRIBE] != 0) {
+		cfg_require(
+		    p, CFG_K_UNSUBSCRIBE_URL, "required in [unsubscribe]");
+		cfg_require(p, CFG_K_SECRET_FILE, "required in [unsubscribe]");
+	}
+}
+
+/* ------------------------------------------------------------ syntax */
+
+static int
+cfg_section_find(const char *name, size_t n)
+{
+	int i;
+
+	for (i = 0; i < CFG_S_COUNT; i++)
+		if (strlen(cfg_section_names[i]) == n &&
+		    memcmp(cfg_section_names[i], name, n) == 0)
+			return i;
+	return -1;
+}
+
+static int
+cfg_key_find(int section, const char *name)
+{
+	int i;
+
+	for (i = 0; i < CFG_K_COUNT; i++)
+		if ((int)cfg_keys[i].section == section &&
+		    strcmp(cfg_keys[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/* A section header, s[0] == '['. inih reads it too; we follow it
+ * ourselves so that a broken or unknown header does not leave the keys
+ * below it in the section before. */
+static void
+cfg_on_header(struct cfg_parser *p, const char *s, size_t n)
+{
+	size_t i, close = 0, a, b;
+	int id;
+
+	p->section = CFG_SECT_SKIP;
+	for (i = 1; i < n; i++) {
+		if (s[i] == ']') {
+			close = i;
+			break;
+		}
+		if (s[i] == ';' && isspace((unsigned char)s[i - 1]))
+			break;
+	}
+	if (close == 0) {
+		cfg_err(p, p->line, "missing ']' in section header");
+		return;
+	}
+	for (i = close + 1; i < n && isspace((unsigned char)s[i]); i++)
+		continue;
+	if (i < n && s[i] != ';' && s[i] != '#') {
+		cfg_err(p, p->line, "text after ']' in section header");
+		return;
+	}
+	for (a = 1; a < close && isspace((unsigned char)s[a]); a++)
+		continue;
+	for (b = close; b > a && isspace((unsigned char)s[b - 1]); b--)
+		continue;
+	id = cfg_section_find(s + a, b - a);
+	if (id < 0) {
+		cfg_err(
+		    p, p->line, "[%.*s]: unknown section", (int)(b - a), s + a);
+		return;
+	}
+	if (p->section_line[id] != 0)
+		cfg_err(p, p->line, "[%s]: section repeated (first on line %d)",
+		    cfg_section_names[id], p->section_line[id]);
+	else
+		p->section_line[id] = p->line;
+	p->section = id;
+}
+
+/* Called when inih asks for the next line: a line that should have been
+ * "key = value" but gave inih nothing to hand us was a syntax error. */
+static void
+cfg_line_done(struct cfg_parser *p)
+{
+	if (p->line_wants_pair && !p->line_had_pair)
+		cfg_err(p, p->line,
+		    "expected 'key = value', '[section]' or "
+		    "a comment");
+	p->line_wants_pair = false;
+	p->line_had_pair = false;
+}
+
+static char *
+cfg_on_read(char *str, int num, void *stream)
+{
+	struct cfg_parser *p = stream;
+	const char *s, *nl;
+	size_t n, skip, max = num > 3 ? (size_t)num - 3 : 0;
+
+	cfg_line_done(p);
+	if (p->pos >= p->len)
+		return NULL;
+	s = p->data + p->pos;
+	nl = memchr(s, '\n', p->len - p->pos);
+	n = nl != NULL ? (size_t)(nl - s) : p->len - p->pos;
+	p->pos += n + (nl != NULL ? 1 : 0);
+	p->line++;
+	if (n > 0 && s[n - 1] == '\r')
+		n--;
+	if (p->line == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+		s += 3;
+		n -= 3;
+	}
+	skip = 0;
+	while (skip < n && isspace((unsigned char)s[skip]))
+		skip++;
+	if (memchr(s, '\0', n) != NULL || n > max) {
+		if (memchr(s, '\0', n) != NULL)
+			cfg_err(p, p->line, "line holds a NUL byte");
+		else
+			cfg_err(p, p->line,
+			    "line too long (%zu characters, at most %zu)", n,
+			    max);
+		if (skip < n && s[skip] == '[')
+			p->section = CFG_SECT_SKIP;
+		snprintf(str, (size_t)num, "\n");
+		return str;
+	}
+	if (skip < n && s[skip] == '[')
+		cfg_on_header(p, s + skip, n - skip);
+	else if (skip < n && s[skip] != ';' && s[skip] != '#')
+		p->line_wants_pair = true;
+	memcpy(str, s, n);
+	str[n] = '\n';
+	str[n + 1] = '\0';
+	return str;
+}
+
+static int
+cfg_on_pair(
+    void *user, const char *section, const char *name, const char *value)
+{
+	struct cfg_parser *p = user;
+	char *why = NULL;
+	int k;
+
+	(void)section; /* ours is p->section, see cfg_on_header() */
+	p->line_had_pair = true;
+	if (p->section == CFG_SECT_SKIP)
+		return 1;
+	if (p->section == CFG_SECT_NONE) {
+		cfg_err(p, p->line, "%s: key before any [section]", name);
+		return 1;
+	}
+	if (*name == '\0') {
+		cfg_err(p, p->line, "[%s]: missing key name before '='",
+		    cfg_section_names[p->section]);
+		return 1;
+	}
+	k = cfg_key_find(p->section, name);
+	if (k < 0) {
+		cfg_err(p, p->line, "[%s] %s: unknown key",
+		    cfg_section_names[p->section], name);
+		return 1;
+	}
+	if (p->key_line[k] != 0) {
+		cfg_err(p, p->line,
+		    "[%s] %s: duplicate key (first set on "
+		    "line %d)",
+		    cfg_section_names[p->section], name, p->key_line[k]);
+		return 1;
+	}
+	p->key_line[k] = p->line;
+	p->state[k] = CFG_BAD;
+	if (*value == '\0')
+		cfg_key_err(p, k,
+		    "empty value (remove the line to get the "
+		    "default)");
+	else if (cfg_set(p, k, value, &why) != 0)
+		cfg_key_err(p, k, "%s", why);
+	else
+		p->state[k] = CFG_SET;
+	free(why);
+	return 1;
+}
+
+/* ------------------------------------------------------------ public */
+
+static void
+cfg_parser_init(struct cfg_parser *p, const char *name, const char *dir)
+{
+	memset(p, 0, sizeof(*p));
+	p->c = xcalloc(1, sizeof(*p->c));
+	p->name = name;
+	p->dir = xstrdup(dir);
+	p->section = CFG_SECT_NONE;
+}
+
+/* path made absolute against the working folder, symbolic links kept:
+ * the folder relative paths start from is the one the administrator
+ * named. */
+static char *
+cfg_absolute(const char *path)
+{
+	char *cwd, *abs;
+
+	if (path[0] == '/')
+		return xstrdup(path);
+	cwd = getcwd(NULL, 0);
+	if (cwd == NULL)
+		return xstrdup(path);
+	abs = xasprintf("%s/%s", cwd, path);
+	free(cwd);
+	return abs;
+}
+
+static char *
+cfg_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+struct cfg *
+cfg_load(const char *path, char **errors)
+{
+	struct cfg_parser p;
+	struct buf text;
+	char *abs, *dir;
+	bool multiline;
+	int ret;
+
+	*errors = NULL;
+	buf_init(&text);
+	abs = cfg_absolute(path);
+	dir = cfg_dirname(abs);
+	cfg_parser_init(&p, path, dir);
+	free(dir);
+	p.c->path = abs;
+
+	ret = util_read_file(path, CFG_MAX_FILE, &text);
+	if (ret != 0) {
+		cfg_err(&p, 0, "cannot read: %s",
+		    ret == -EFBIG ? "larger than 1 MiB" : strerror(-ret));
+		goto out;
+	}
+	p.data = text.data != NULL ? text.data : "";
+	p.len = text.len;
+
+	/* An indented line would otherwise continue the value above it:
+	 * an indented key would vanish into the previous one. */
+	multiline = ini_allow_multiline;
+	ini_allow_multiline = false;
+	ret = ini_parse_stream(cfg_on_read, &p, cfg_on_pair, &p);
+	ini_allow_multiline = multiline;
+	if (ret < 0)
+		cfg_err(&p, 0, "cannot parse: out of memory");
+	else if (ret > 0 && p.n_errors == 0)
+		cfg_err(&p, ret, "syntax error");
+
+	cfg_apply_defaults(&p);
+	cfg_derive(&p);
+	cfg_check_rules(&p);
+	cfg_check_system(&p);
+out:
+	buf_fini(&text);
+	free(p.dir);
+	if (p.n_errors > 0 || p.n_dropped > 0) {
+		*errors = cfg_errors_take(&p);
+		cfg_free(p.c);
+		return NULL;
+	}
+	return p.c;
+}
+
+struct cfg *
+cfg_new_defaults(const char *dir)
+{
+	static const struct {
+		enum cfg_key_id key;
+		const char *value;
+	} preset[] = {
+		{ CFG_K_FROM, "Family Courses <courses@example.org>" },
+		{ CFG_K_TRANSPORT, "maildir" },
+		{ CFG_K_MAILDIR_PATH, "Maildir" },
+		{ CFG_K_DATABASE, "familymail.db" },
+	};
+	const char *templates = getenv("FAMILYMAIL_TEMPLATES");
+	struct cfg_parser p;
+	char *why = NULL;
+	size_t i;
+
+	cfg_parser_init(&p, "(defaults)", dir);
+	for (i = 0; i < UTIL_ARRAY_LEN(preset); i++) {
+		if (cfg_set(&p, preset[i].key, preset[i].value, &why) != 0)
+			abort();
+		p.state[preset[i].key] = CFG_SET;
+	}
+	if (templates != NULL && *templates != '\0') {
+		p.c->templates = xstrdup(templates);
+		p.state[CFG_K_TEMPLATES] = CFG_SET;
+	}
+	cfg_apply_defaults(&p);
+	cfg_derive(&p);
+	if (p.n_errors > 0)
+		abort();
+	p.c->path = xasprintf("%s/familymail.conf", dir);
+	free(p.dir);
+	return p.c;
+}
+
+void
+cfg_free(struct cfg *c)
+{
+	int id;
+
+	if (c == NULL)
+		return;
+	for (id = 0; id < CFG_K_COUNT; id++) {
+		switch (cfg_keys[id].type) {
+		case CFG_T_STRING:
+		case CFG_T_PATH:
+		case CFG_T_DIR:
+		case CFG_T_FILE:
+		case CFG_T_SECRET:
+		case CFG_T_FROM:
+		case CFG_T_MAILBOX:
+		case CFG_T_ADDR:
+		case CFG_T_DOMAIN:
+		case CFG_T_LIST_ID:
+		case CFG_T_URL:
+		case CFG_T_SOURCE:
+		case CFG_T_TIMEZONE:
+		case CFG_T_USER:
+		case CFG_T_LISTEN:
+			free(*cfg_str_at(c, &cfg_keys[id]));
+			break;
+		default:
+			break;
+		}
+	}
+	free(c->from_name);
+	free(c->from_addr);
+	free(c->path);
+	free(c);
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * db: opening the SQLite database the way familymail always uses it (WAL,
+ * foreign keys, a busy timeout), transactions, and the one mapping of
+ * SQLite result codes to negative errno values. It holds no queries of
+ * its own: each module prepares its statements with bound parameters.
+ */
+#ifndef FM_DB_H
+#define FM_DB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#define DB_BUSY_TIMEOUT_MS 5000
+
+/*
+ * Opens (creating it when create is true, mode 0600) the database at
+ * path and sets its pragmas. Returns 0 and *out, or a negative errno
+ * with the reason logged.
+ */
+int db_open(const char *path, bool create, sqlite3 **out);
+void db_close(sqlite3 *db);
+
+/* Maps a SQLite result code to 0 or a negative errno. */
+int db_errno(int rc);
+
+int db_exec(sqlite3 *db, const char *sql);
+int db_begin(sqlite3 *db);
+int db_commit(sqlite3 *db);
+void db_rollback(sqlite3 *db);
+
+/* Prepares a statement; logs the SQL error on failure. */
+int db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt);
+
+/* Runs a query that yields one integer (e.g. a COUNT); -1 on error. */
+int64_t db_scalar(sqlite3 *db, const char *sql);
+
+/* The PRAGMA data_version of this connection: it changes when another
+ * connection commits, so polling it is a cheap "did the website write?" */
+int64_t db_data_version(sqlite3 *db);
+
+#endif

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * familymaild: the daemon's main(). It parses the command line and hands
+ * over to daemon_run(); everything else is in the library.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cfg.h"
+#include "clock.h"
+#include "daemon.h"
+
+#ifndef FAMILYMAIL_CONFIG
+#define FAMILYMAIL_CONFIG "/etc/familymail/familymail.conf"
+#endif
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: familymaild [-c FILE] [-f] [--once] [--now TIME]\n"
+		   "  -c, --config FILE  config file (default %s)\n"
+		   "  -f, --foreground   do not detach\n"
+		   "      --once         run all due work, drain the queue, "
+		   "exit\n"
+		   "      --now TIME     pretend the clock reads TIME "
+		   "(ISO-8601)\n",
+	    FAMILYMAIL_CONFIG);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon_opts opts = { .config_path = FAMILYMAIL_CONFIG };
+	int ch;
+
+	enum { OPT_ONCE = 256, OPT_NOW };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "once", no_argument, NULL, OPT_ONCE },
+		{ "now", required_argument, NULL, OPT_NOW },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((ch = getopt_long(argc, argv, "c:fhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			opts.config_path = optarg;
+			break;
+		case 'f':
+			opts.foreground = true;
+			break;
+		case OPT_ONCE:
+			opts.once = true;
+			break;
+		case OPT_NOW:
+			if (clock_parse_iso(optarg, &opts.now) != 0) {
+				fprintf(stderr,
+				    "familymaild: --now: '%s' is not an "
+				    "ISO-8601 time (2026-12-07T09:30:00Z)\n",
+				    optarg);
+				return 64;
+			}
+			opts.fake_now = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("familymaild %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 64;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 64;
+	}
+	return daemon_run(&opts);
+}

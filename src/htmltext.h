@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * htmltext: plain text from the simple HTML that post summaries may hold
+ * (paragraphs, line breaks, lists, links, emphasis), parsed with
+ * libxml2's forgiving HTML parser. Text content is kept, markup dropped,
+ * paragraphs become blank lines, list items "- " lines, and runs of
+ * white space one space. Plain text in gives the same text out.
+ */
+#ifndef FM_HTMLTEXT_H
+#define FM_HTMLTEXT_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+#define HTMLTEXT_MAX_INPUT (256 * 1024)
+
+/* Appends the plain text of html to out. Input over HTMLTEXT_MAX_INPUT
+ * is cut there. Returns 0 or a negative errno. */
+int htmltext_to_plain(const char *html, size_t len, struct buf *out);
+
+#endif

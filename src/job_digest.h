@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * job_digest: the weekly and monthly blog digests. At each scheduled
+ * time of [digest] weekly / monthly (local time), a digest period is
+ * opened with the posts published since the frequency's previous digest
+ * (the first: the last week or month); when there are none the period is
+ * recorded as empty and nothing is sent. Otherwise every active
+ * subscriber of that frequency gets one message, dedupe
+ * "digest:FREQ:PERIOD:subscriber:ID", enqueued in chunks that each
+ * commit, so the writer lock is held briefly and an interrupted digest
+ * resumes where it stopped. Which posts go in is fixed when the period
+ * is opened; the message itself is rendered when sent.
+ *
+ * job_digest_run() does blocking database work: the daemon calls it in
+ * libuv's thread pool on a connection of its own.
+ */
+#ifndef FM_JOB_DIGEST_H
+#define FM_JOB_DIGEST_H
+
+#include <time.h>
+
+#include <sqlite3.h>
+
+struct cfg;
+
+#define JOB_DIGEST_CHUNK 2000
+
+/* Opens due periods and enqueues their recipients. Returns the number of
+ * messages enqueued, or a negative errno. */
+int job_digest_run(sqlite3 *db, const struct cfg *cfg, time_t now);
+
+/* The next scheduled digest time after now, over both frequencies. */
+time_t job_digest_next_due(const struct cfg *cfg, time_t now);
+
+#endif

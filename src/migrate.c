@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * migrate: see migrate.h. A step, once released, is never edited: a
+ * change is a new step at the end of the list.
+ */
+#include "config.h"
+
+#include "migrate.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+#include "db.h"
+#include "log.h"
+#include "util.h"
+
+static const char migrate_v1[] =
+    /* The integration contract: names and meaning are fixed. */
+    "CREATE TABLE IF NOT EXISTS courses ("
+    "  id INTEGER PRIMARY KEY,"
+    "  title TEXT NOT NULL,"
+    "  starts_at TEXT NOT NULL,"
+    "  ends_at TEXT,"
+    "  venue TEXT NOT NULL,"
+    "  address TEXT,"
+    "  joining_url TEXT,"
+    "  notes TEXT,"
+    "  status TEXT NOT NULL DEFAULT 'scheduled'"
+    "    CHECK (status IN ('scheduled','cancelled')));"
+    "CREATE TABLE IF NOT EXISTS delegates ("
+    "  id INTEGER PRIMARY KEY,"
+    "  email TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+    "  first_name TEXT NOT NULL,"
+    "  last_name TEXT,"
+    "  organisation TEXT);"
+    "CREATE TABLE IF NOT EXISTS bookings ("
+    "  id INTEGER PRIMARY KEY,"
+    "  course_id INTEGER NOT NULL REFERENCES courses(id),"
+    "  delegate_id INTEGER NOT NULL REFERENCES delegates(id),"
+    "  reference TEXT NOT NULL UNIQUE,"
+    "  status TEXT NOT NULL DEFAULT 'confirmed'"
+    "    CHECK (status IN ('confirmed','cancelled')),"
+    "  created_at TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS subscribers ("
+    "  id INTEGER PRIMARY KEY,"
+    "  email TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+    "  name TEXT,"
+    "  status TEXT NOT NULL DEFAULT 'active'"
+    "    CHECK (status IN ('pending','active','unsubscribed')),"
+    "  frequency TEXT NOT NULL DEFAULT 'weekly'"
+    "    CHECK (frequency IN ('weekly','monthly')),"
+    "  created_at TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS posts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  title TEXT NOT NULL,"
+    "  url TEXT NOT NULL UNIQUE,"
+    "  author TEXT,"
+    "  summary TEXT,"
+    "  published_at TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS fm_bookings_course ON bookings(course_id);"
+    "CREATE INDEX IF NOT EXISTS fm_bookings_delegate "
+    "  ON bookings(delegate_id);"
+    /* The outbox: one row per message to one recipient. 'deferred' is
+     * state queued with attempts > 0 and a later next_attempt_at;
+     * 'cancelled' is a message whose reason went away before it was
+     * sent (a booking cancelled before its confirmation went out). */
+    "CREATE TABLE messages ("
+    "  id INTEGER PRIMARY KEY,"
+    "  dedupe_key TEXT NOT NULL UNIQUE,"
+    "  kind TEXT NOT NULL,"
+    "  recipient TEXT NOT NULL COLLATE NOCASE,"
+    "  booking_id INTEGER,"
+    "  course_id INTEGER,"
+    "  subscriber_id INTEGER,"
+    "  detail TEXT,"
+    "  state TEXT NOT NULL DEFAULT 'queued'"
+    "    CHECK (state IN ('queued','sending','sent','failed',"
+    "                     'suppressed','cancelled')),"
+    "  verp_token TEXT NOT NULL UNIQUE"
+    "    DEFAULT (lower(hex(randomblob(8)))),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  created_at TEXT NOT NULL,"
+    "  next_attempt_at TEXT NOT NULL,"
+    "  updated_at TEXT NOT NULL,"
+    "  sent_at TEXT,"
+    "  message_id TEXT,"
+    "  smtp_code INTEGER,"
+    "  smtp_reply TEXT,"
+    "  last_error TEXT);"
+    "CREATE INDEX messages_due ON messages(next_attempt_at)"
+    "  WHERE state = 'queued';"
+    "CREATE INDEX messages_booking ON messages(booking_id);"
+    "CREATE INDEX messages_subscriber ON messages(subscriber_id);"
+    "CREATE INDEX messages_recipient ON messages(recipient);"
+    "CREATE INDEX messages_state_kind ON messages(state, kind);"
+    "CREATE TABLE suppressions ("
+    "  email TEXT PRIMARY KEY COLLATE NOCASE,"
+    "  reason TEXT NOT NULL CHECK (reason IN ('hard_bounce',"
+    "    'soft_bounces','unsubscribe','complaint','manual')),"
+    "  detail TEXT,"
+    "  created_at TEXT NOT NULL);"
+    "CREATE TABLE bounces ("
+    "  id INTEGER PRIMARY KEY,"
+    "  message_id INTEGER REFERENCES messages(id),"
+    "  recipient TEXT COLLATE NOCASE,"
+    "  status TEXT,"
+    "  action TEXT,"
+    "  class TEXT CHECK (class IN ('hard','soft')),"
+    "  reason TEXT,"
+    "  kind TEXT NOT NULL,"
+    "  diagnostic TEXT,"
+    "  source TEXT,"
+    "  received_at TEXT NOT NULL);"
+    "CREATE INDEX bounces_recipient ON bounces(recipient, received_at);"
+    "CREATE INDEX bounces_message ON bounces(message_id);"
+    /* One row per digest period of a frequency: which posts it holds
+     * (published after since, up to until) and how far enqueueing
+     * got, so that a digest interrupted half-way finishes after a
+     * restart and a period is never sent twice. */
+    "CREATE TABLE digests ("
+    "  id INTEGER PRIMARY KEY,"
+    "  frequency TEXT NOT NULL CHECK (frequency IN ('weekly','monthly')),"
+    "  period TEXT NOT NULL,"
+    "  scheduled_at TEXT NOT NULL,"
+    "  since TEXT NOT NULL,"
+    "  until TEXT NOT NULL,"
+    "  post_count INTEGER NOT NULL,"
+    "  state TEXT NOT NULL"
+    "    CHECK (state IN ('enqueuing','enqueued','empty')),"
+    "  cursor INTEGER NOT NULL DEFAULT 0,"
+    "  recipients INTEGER NOT NULL DEFAULT 0,"
+    "  created_at TEXT NOT NULL,"
+    "  finished_at TEXT,"
+    "  UNIQUE (frequency, period));"
+    "CREATE INDEX IF NOT EXISTS fm_posts_published"
+    "  ON posts(published_at);"
+    "CREATE INDEX IF NOT EXISTS fm_subscribers_frequency"
+    "  ON subscribers(frequency, status, id);"
+    "CREATE TABLE job_runs ("
+    "  job TEXT PRIMARY KEY,"
+    "  last_run_at TEXT,"
+    "  last_period TEXT,"
+    "  next_run_at TEXT,"
+    "  detail TEXT);";
+
+static const char *const migrate_steps[] = {
+	migrate_v1,
+};
+
+int
+migrate_latest(void)
+{
+	return (int)UTIL_ARRAY_LEN(migrate_steps);
+}
+
+int
+migrate_version(sqlite3 *db)
+{
+	int64_t v = db_scalar(db, "PRAGMA user_version");
+
+	return v < 0 ? -EIO : (int)v;
+}
+
+int
+migrate_run(sqlite3 *db)
+{
+	char sql[64];
+	int version, ret, applied = 0;
+
+	version = migrate_version(db);
+	if (version < 0)
+		return version;
+	if (version > migrate_latest()) {
+		log_warnx("migrate refused version=%d latest=%d: the database "
+			  "is newer than this familymail",
+		    version, migrate_latest());
+		return -EPROTO;
+	}
+	while (version < migrate_latest()) {
+		ret = db_begin(db);
+		if (ret == 0)
+			ret = db_exec(db, migrate_steps[version]);
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		    version + 1);
+		if (ret == 0)
+			ret = db_exec(db, sql);
+		if (ret == 0)
+			ret = db_commit(db);
+		if (ret != 0) {
+			db_rollback(db);
+			log_warnx("migrate failed step=%d", version + 1);
+			return ret;
+		}
+		version++;
+		applied++;
+		log_info("migrate applied version=%d", version);
+	}
+	return applied;
+}

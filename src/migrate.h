@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * migrate: the database schema, as forward-only steps numbered by
+ * PRAGMA user_version. Step 1 creates the tables the booking website
+ * writes (only if they are missing: the website may have made them) and
+ * the tables familymail owns. Each step runs in its own transaction.
+ */
+#ifndef FM_MIGRATE_H
+#define FM_MIGRATE_H
+
+#include <sqlite3.h>
+
+/* The schema version this build writes. */
+int migrate_latest(void);
+/* The database's version, or a negative errno. */
+int migrate_version(sqlite3 *db);
+/*
+ * Applies every missing step. Returns the number applied (0 when the
+ * schema was current) or a negative errno; -EPROTO when the database is
+ * newer than this build (never downgraded).
+ */
+int migrate_run(sqlite3 *db);
+
+#endif

@@ -1,0 +1,1138 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * mime: the outgoing message (see mime.h).
+ *
+ * The headers that carry people's text (From, To, Reply-To, Subject,
+ * extra headers) are encoded and folded here, word by word: libetpan's
+ * writer would fold them itself, but it collapses runs of spaces, puts
+ * encoded-words of a several-word name inside a quoted string (where
+ * readers must not decode them) and never folds a quoted name, so a
+ * long one runs past 78 characters. Date and Message-ID are written by libetpan's IMF writer,
+ * and the MIME tree (MIME-Version, Content-*, boundaries, base64) by its
+ * MIME writer. Quoted-printable is encoded here and handed to libetpan
+ * as encoded data, because libetpan 1.9.4 doubles the last space or tab
+ * before a line break when it encodes quoted-printable itself.
+ */
+#include "config.h"
+
+#include "mime.h"
+
+#include <sys/random.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libetpan/libetpan.h>
+
+#include "util.h"
+
+/* Header lines are folded to at most this many characters before the
+ * CRLF (RFC 5322 asks for fewer than 78). */
+#define MIME_LINE_MAX 76
+/* An encoded-word is at most 75 characters (RFC 2047, 2). */
+#define MIME_EW_MAX 75
+/* "=?UTF-8?Q?" and "?=" */
+#define MIME_EW_OVERHEAD 12
+/* The smallest encoded-word worth starting on a line: one 4-byte
+ * character in Q encoding; with less room left, fold first. */
+#define MIME_EW_MIN (MIME_EW_OVERHEAD + 12)
+/* A word written as is (not encoded) fits on a folded line. */
+#define MIME_WORD_MAX (MIME_LINE_MAX - 1)
+/* Longest URL or mailto value in List-Unsubscribe: its line stays well
+ * under the 998-octet limit (URLs are not folded). */
+#define MIME_URL_MAX  900
+#define MIME_NAME_MAX 64
+/* Random characters (5 bits each) of a Message-ID and a boundary. */
+#define MIME_RANDOM_LEN          26
+#define MIME_BOUNDARY_RANDOM_LEN 20
+
+static const char mime_base32[] = "abcdefghijklmnopqrstuvwxyz234567";
+
+/* Headers that mime_build() writes or that must come from it only. */
+static const char *const mime_reserved_headers[] = {
+	"auto-submitted",
+	"bcc",
+	"cc",
+	"date",
+	"from",
+	"list-id",
+	"list-unsubscribe",
+	"list-unsubscribe-post",
+	"message-id",
+	"mime-version",
+	"reply-to",
+	"return-path",
+	"sender",
+	"subject",
+	"to",
+};
+
+/* ------------------------------------------------------------ checks */
+
+/* Length of the UTF-8 sequence at s (n bytes left), 0 if invalid:
+ * no overlong forms, no surrogates, nothing above U+10FFFF. */
+static size_t
+mime_utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+static bool
+mime_utf8_valid(const char *s, size_t n)
+{
+	size_t i = 0, k;
+
+	while (i < n) {
+		k = mime_utf8_seq((const unsigned char *)s + i, n - i);
+		if (k == 0)
+			return false;
+		i += k;
+	}
+	return true;
+}
+
+/* A header value: bounded, no CR, LF or other control but TAB, UTF-8. */
+static int
+mime_value_check(const char *s)
+{
+	size_t n, i;
+
+	if (s == NULL)
+		return -EINVAL;
+	n = strnlen(s, MIME_HEADER_MAX + 1);
+	if (n > MIME_HEADER_MAX)
+		return -EMSGSIZE;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return -EINVAL;
+	}
+	return mime_utf8_valid(s, n) ? 0 : -EILSEQ;
+}
+
+static bool
+mime_is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
+/* atext of RFC 5322, 3.2.3 */
+static bool
+mime_is_atext(char c)
+{
+	return mime_is_alnum(c) ||
+	    (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+static bool
+mime_dot_atom_valid(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+		return false;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.') {
+			if (s[i - 1] == '.')
+				return false;
+		} else if (!mime_is_atext(s[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool
+mime_domain_valid(const char *s, size_t n)
+{
+	size_t i, label = 0;
+
+	if (n == 0 || n > 253)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+		} else if (mime_is_alnum(s[i]) || s[i] == '-') {
+			if ((label == 0 && s[i] == '-') || ++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return label > 0 && s[n - 1] != '-';
+}
+
+static bool
+mime_addr_valid_n(const char *addr, size_t n)
+{
+	const char *at;
+
+	if (n > 254)
+		return false;
+	at = memchr(addr, '@', n);
+	if (at == NULL || at - addr > 64)
+		return false;
+	return mime_dot_atom_valid(addr, (size_t)(at - addr)) &&
+	    mime_domain_valid(at + 1, n - (size_t)(at - addr) - 1);
+}
+
+bool
+mime_addr_valid(const char *addr)
+{
+	size_t n;
+
+	if (addr == NULL)
+		return false;
+	n = strnlen(addr, 255);
+	return n <= 254 && mime_addr_valid_n(addr, n);
+}
+
+static bool
+mime_header_name_valid(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > MIME_NAME_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!mime_is_alnum(s[i]) && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* URL characters that need no quoting inside <...> in a header. */
+static bool
+mime_url_chars_valid(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= ' ' || c >= 0x7f || strchr("<>\"\\`", c) != NULL)
+			return false;
+	}
+	return true;
+}
+
+/* ---------------------------------------------------- header writing */
+
+/* One header being written: out and the column of its current line. */
+struct mime_line {
+	struct buf *out;
+	size_t col;
+};
+
+static void
+mime_line_begin(struct mime_line *l, struct buf *out, const char *name)
+{
+	l->out = out;
+	buf_puts(out, name);
+	buf_putc(out, ':');
+	l->col = strlen(name) + 1;
+}
+
+/* Writes a space and the word, or folds (CRLF and a space) if the word
+ * would not fit on this line: unfolding gives the space back. */
+static void
+mime_line_word(struct mime_line *l, const char *w, size_t n)
+{
+	if (l->col + 1 + n > MIME_LINE_MAX) {
+		buf_puts(l->out, "\r\n ");
+		l->col = 1;
+	} else {
+		buf_putc(l->out, ' ');
+		l->col++;
+	}
+	buf_append(l->out, w, n);
+	l->col += n;
+}
+
+static void
+mime_line_end(struct mime_line *l)
+{
+	buf_puts(l->out, "\r\n");
+}
+
+/* Q encoding as allowed in a phrase (RFC 2047, 5 (3)), which is also
+ * valid in unstructured text. */
+static bool
+mime_q_literal(unsigned char c)
+{
+	return mime_is_alnum((char)c) || c == '!' || c == '*' || c == '+' ||
+	    c == '-' || c == '/';
+}
+
+static size_t
+mime_q_cost(unsigned char c)
+{
+	return mime_q_literal(c) || c == ' ' ? 1 : 3;
+}
+
+/* Base64 when Q would be over a quarter longer (mostly non-ASCII). */
+static bool
+mime_ew_prefer_b(const char *s, size_t n)
+{
+	size_t q = 0, b = (n + 2) / 3 * 4, i;
+
+	for (i = 0; i < n; i++)
+		q += mime_q_cost((unsigned char)s[i]);
+	return q * 4 > b * 5;
+}
+
+static void
+mime_b64_append(struct buf *out, const unsigned char *s, size_t n)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				       "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+
+	for (i = 0; i < n; i += 3) {
+		unsigned long v = (unsigned long)s[i] << 16;
+
+		if (i + 1 < n)
+			v |= (unsigned long)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= s[i + 2];
+		buf_putc(out, alphabet[(v >> 18) & 63]);
+		buf_putc(out, alphabet[(v >> 12) & 63]);
+		buf_putc(out, i + 1 < n ? alphabet[(v >> 6) & 63] : '=');
+		buf_putc(out, i + 2 < n ? alphabet[v & 63] : '=');
+	}
+}
+
+/*
+ * Writes s (valid UTF-8) as encoded-words, each sized to the room left
+ * on the line and never splitting a character. Whitespace between
+ * encoded-words is not part of the text (RFC 2047, 6.2), so the folds
+ * add nothing when decoded.
+ */
+static void
+mime_line_encoded(struct mime_line *l, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	bool b = mime_ew_prefer_b(s, n);
+	struct buf word;
+	size_t i = 0;
+
+	buf_init(&word);
+	while (i < n) {
+		size_t room, cap, j = i, cost = 0;
+
+		if (l->col + 1 + MIME_EW_MIN > MIME_LINE_MAX)
+			room = MIME_LINE_MAX - 1;
+		else
+			room = MIME_LINE_MAX - l->col - 1;
+		if (room > MIME_EW_MAX)
+			room = MIME_EW_MAX;
+		cap = room - MIME_EW_OVERHEAD;
+		while (j < n) {
+			size_t k = mime_utf8_seq(u + j, n - j), c = 0, t;
+
+			if (k == 0) /* not reached: values are checked */
+				k = 1;
+
+			if (b) {
+				c = (j + k - i + 2) / 3 * 4;
+			} else {
+				for (t = 0; t < k; t++)
+					c += mime_q_cost(u[j + t]);
+				c += cost;
+			}
+			if (c > cap)
+				break;
+			cost = c;
+			j += k;
+		}
+		buf_reset(&word);
+		buf_puts(&word, b ? "=?UTF-8?B?" : "=?UTF-8?Q?");
+		if (b) {
+			mime_b64_append(&word, u + i, j - i);
+		} else {
+			for (; i < j; i++) {
+				if (u[i] == ' ')
+					buf_putc(&word, '_');
+				else if (mime_q_literal(u[i]))
+					buf_putc(&word, (char)u[i]);
+				else
+					buf_printf(&word, "=%02X", u[i]);
+			}
+		}
+		buf_puts(&word, "?=");
+		mime_line_word(l, word.data, word.len);
+		i = j;
+	}
+	buf_fini(&word);
+}
+
+/* True if the words of s are separated by single spaces, with none at
+ * either end: then a fold or an encoded-word boundary can stand where
+ * each space is without changing the text. */
+static bool
+mime_simple_spacing(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || s[0] == ' ' || s[n - 1] == ' ')
+		return false;
+	for (i = 1; i < n; i++)
+		if (s[i] == ' ' && s[i - 1] == ' ')
+			return false;
+	return true;
+}
+
+/*
+ * True if the word w can be written as it is: printable ASCII, short
+ * enough for a line, not something a reader would take for an
+ * encoded-word, and with atoms, an atom (a display name word that
+ * needs no quotes).
+ */
+static bool
+mime_word_plain(const char *w, size_t n, bool atoms)
+{
+	size_t i;
+
+	if (n == 0 || n > MIME_WORD_MAX - 2)
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)w[i];
+
+		if (c < 0x21 || c > 0x7e || (atoms && !mime_is_atext((char)c)))
+			return false;
+		if (c == '?' && i > 0 && w[i - 1] == '=')
+			return false;
+	}
+	return true;
+}
+
+static size_t
+mime_word_end(const char *s, size_t n, size_t i)
+{
+	const char *sp = memchr(s + i, ' ', n - i);
+
+	return sp != NULL ? (size_t)(sp - s) : n;
+}
+
+/*
+ * Writes s word by word: plain words as they are, each run of other
+ * words as encoded-words that hold the spaces inside the run. Between a
+ * plain word and an encoded-word the space is part of the text, and it
+ * stays. With odd spacing the whole of s is encoded.
+ */
+static void
+mime_line_mixed(struct mime_line *l, const char *s, size_t n, bool atoms)
+{
+	size_t i = 0;
+
+	if (!mime_simple_spacing(s, n)) {
+		mime_line_encoded(l, s, n);
+		return;
+	}
+	while (i < n) {
+		size_t end = mime_word_end(s, n, i), run_end;
+
+		if (mime_word_plain(s + i, end - i, atoms)) {
+			mime_line_word(l, s + i, end - i);
+			i = end + 1;
+			continue;
+		}
+		run_end = end;
+		while (run_end < n) {
+			size_t next = run_end + 1;
+			size_t next_end = mime_word_end(s, n, next);
+
+			if (mime_word_plain(s + next, next_end - next, atoms))
+				break;
+			run_end = next_end;
+		}
+		mime_line_encoded(l, s + i, run_end - i);
+		i = run_end + 1;
+	}
+}
+
+/* An ASCII display name with specials, as one quoted string whose
+ * spaces may fold (mime_simple_spacing() holds). */
+static void
+mime_line_quoted(struct mime_line *l, const char *s, size_t n)
+{
+	struct buf word;
+	size_t i = 0;
+
+	buf_init(&word);
+	while (i < n) {
+		size_t end = mime_word_end(s, n, i), k;
+
+		buf_reset(&word);
+		if (i == 0)
+			buf_putc(&word, '"');
+		for (k = i; k < end; k++) {
+			if (s[k] == '"' || s[k] == '\\')
+				buf_putc(&word, '\\');
+			buf_putc(&word, s[k]);
+		}
+		if (end == n)
+			buf_putc(&word, '"');
+		mime_line_word(l, word.data, word.len);
+		i = end + 1;
+	}
+	buf_fini(&word);
+}
+
+/* Unstructured text (a subject). */
+static void
+mime_line_text(struct mime_line *l, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > 0)
+		mime_line_mixed(l, s, n, false);
+}
+
+/* A display name: atoms as they are; other printable ASCII in quotes;
+ * else atoms as they are and the rest encoded (encoded-words are never
+ * put inside quotes, where readers must not decode them). */
+static void
+mime_line_phrase(struct mime_line *l, const char *s, size_t n)
+{
+	bool ascii = mime_simple_spacing(s, n), atoms = ascii;
+	size_t i, end;
+
+	for (i = 0; ascii && i < n; i = end + 1) {
+		end = mime_word_end(s, n, i);
+		ascii = mime_word_plain(s + i, end - i, false);
+		atoms = atoms && mime_word_plain(s + i, end - i, true);
+	}
+	if (ascii && !atoms)
+		mime_line_quoted(l, s, n);
+	else
+		mime_line_mixed(l, s, n, true);
+}
+
+/* "Name: display name <addr>", or the bare address without a name. */
+static int
+mime_put_mailbox(struct buf *out, const char *header, const char *name,
+    size_t name_len, const char *addr, size_t addr_len)
+{
+	struct mime_line l;
+	struct buf word;
+
+	if (!mime_addr_valid_n(addr, addr_len))
+		return -EINVAL;
+	mime_line_begin(&l, out, header);
+	if (name_len == 0) {
+		mime_line_word(&l, addr, addr_len);
+	} else {
+		mime_line_phrase(&l, name, name_len);
+		buf_init(&word);
+		buf_putc(&word, '<');
+		buf_append(&word, addr, addr_len);
+		buf_putc(&word, '>');
+		mime_line_word(&l, word.data, word.len);
+		buf_fini(&word);
+	}
+	mime_line_end(&l);
+	return 0;
+}
+
+static int
+mime_put_address(
+    struct buf *out, const char *header, const char *name, const char *addr)
+{
+	int ret;
+
+	if (name != NULL) {
+		ret = mime_value_check(name);
+		if (ret != 0)
+			return ret;
+	}
+	if (addr == NULL)
+		return -EINVAL;
+	ret = mime_value_check(addr);
+	if (ret != 0)
+		return ret;
+	return mime_put_mailbox(out, header, name != NULL ? name : "",
+	    name != NULL ? strlen(name) : 0, addr, strlen(addr));
+}
+
+/* reply_to is "addr" or "Name <addr>", the name maybe in quotes. */
+static int
+mime_put_reply_to(struct buf *out, const char *value)
+{
+	const char *lt, *name;
+	size_t n, name_len, k;
+	struct buf unq;
+	int ret;
+
+	ret = mime_value_check(value);
+	if (ret != 0)
+		return ret;
+	n = strlen(value);
+	lt = strchr(value, '<');
+	if (lt == NULL)
+		return mime_put_mailbox(out, "Reply-To", "", 0, value, n);
+	if (n < 2 || value[n - 1] != '>' || lt != strrchr(value, '<'))
+		return -EINVAL;
+	name = value;
+	name_len = (size_t)(lt - value);
+	while (name_len > 0 && (*name == ' ' || *name == '\t')) {
+		name++;
+		name_len--;
+	}
+	while (name_len > 0 &&
+	    (name[name_len - 1] == ' ' || name[name_len - 1] == '\t'))
+		name_len--;
+	buf_init(&unq);
+	if (name_len >= 2 && name[0] == '"' && name[name_len - 1] == '"') {
+		for (k = 1; k + 1 < name_len; k++) {
+			if (name[k] == '\\' && k + 2 < name_len)
+				k++;
+			buf_putc(&unq, name[k]);
+		}
+		name = unq.data != NULL ? unq.data : "";
+		name_len = unq.len;
+	}
+	ret = mime_put_mailbox(out, "Reply-To", name, name_len, lt + 1,
+	    (size_t)(value + n - 1 - (lt + 1)));
+	buf_fini(&unq);
+	return ret;
+}
+
+int
+mime_encode_header(const char *name, const char *value, struct buf *out)
+{
+	struct mime_line l;
+	int ret;
+
+	if (name == NULL || !mime_header_name_valid(name, strlen(name)))
+		return -EINVAL;
+	ret = mime_value_check(value);
+	if (ret != 0)
+		return ret;
+	mime_line_begin(&l, out, name);
+	mime_line_text(&l, value);
+	mime_line_end(&l);
+	return 0;
+}
+
+static bool
+mime_header_reserved(const char *name, size_t n)
+{
+	size_t i;
+
+	if (n >= 8 && strncasecmp(name, "content-", 8) == 0)
+		return true;
+	for (i = 0; i < UTIL_ARRAY_LEN(mime_reserved_headers); i++)
+		if (strlen(mime_reserved_headers[i]) == n &&
+		    strncasecmp(name, mime_reserved_headers[i], n) == 0)
+			return true;
+	return false;
+}
+
+/* One "Name: value" of extra_headers. */
+static int
+mime_put_extra(struct buf *out, const char *line)
+{
+	const char *colon = strchr(line, ':'), *value;
+	char *name;
+	int ret;
+
+	if (colon == NULL ||
+	    !mime_header_name_valid(line, (size_t)(colon - line)) ||
+	    mime_header_reserved(line, (size_t)(colon - line)))
+		return -EINVAL;
+	value = colon + 1;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	name = xstrndup(line, (size_t)(colon - line));
+	ret = mime_encode_header(name, value, out);
+	free(name);
+	return ret;
+}
+
+static int
+mime_put_list_headers(struct buf *out, const struct mime_msg *m)
+{
+	const char *mailto = m->list_unsubscribe_mailto;
+	const char *url = m->list_unsubscribe_url;
+	struct mime_line l;
+	struct buf word;
+	size_t n;
+
+	if (m->list_id != NULL) {
+		n = strnlen(m->list_id, 256);
+		if (n > 255 || !mime_dot_atom_valid(m->list_id, n))
+			return -EINVAL;
+		buf_printf(out, "List-Id: <%s>\r\n", m->list_id);
+	}
+	if (mailto != NULL) {
+		const char *q;
+
+		n = strnlen(mailto, MIME_URL_MAX + 1);
+		q = memchr(mailto, '?', n);
+		if (n > MIME_URL_MAX || !mime_url_chars_valid(mailto, n) ||
+		    memchr(mailto, ',', n) != NULL ||
+		    !mime_addr_valid_n(
+			mailto, q != NULL ? (size_t)(q - mailto) : n))
+			return -EINVAL;
+	}
+	if (url != NULL) {
+		n = strnlen(url, MIME_URL_MAX + 1);
+		if (n > MIME_URL_MAX || !mime_url_chars_valid(url, n) ||
+		    (!util_strcaseprefix(url, "https://") &&
+			!util_strcaseprefix(url, "http://")) ||
+		    strchr(url, ',') != NULL)
+			return -EINVAL;
+	}
+	/* RFC 8058: one-click needs the URL to post to. */
+	if (m->list_unsubscribe_post && url == NULL)
+		return -EINVAL;
+	if (mailto == NULL && url == NULL)
+		return 0;
+	buf_init(&word);
+	mime_line_begin(&l, out, "List-Unsubscribe");
+	if (mailto != NULL) {
+		buf_printf(
+		    &word, "<mailto:%s>%s", mailto, url != NULL ? "," : "");
+		mime_line_word(&l, word.data, word.len);
+	}
+	if (url != NULL) {
+		buf_reset(&word);
+		buf_printf(&word, "<%s>", url);
+		mime_line_word(&l, word.data, word.len);
+	}
+	mime_line_end(&l);
+	buf_fini(&word);
+	if (m->list_unsubscribe_post)
+		buf_puts(out,
+		    "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
+	return 0;
+}
+
+/* ------------------------------------------------------------ bodies */
+
+static int
+mime_body_check(const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return -EINVAL;
+	n = strnlen(s, MIME_BODY_MAX + 1);
+	if (n > MIME_BODY_MAX)
+		return -EMSGSIZE;
+	return mime_utf8_valid(s, n) ? 0 : -EILSEQ;
+}
+
+/* Text with every line end made CRLF, the canonical form of text/\*. */
+static void
+mime_canonical(const char *s, struct buf *out)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] == '\r') {
+			buf_puts(out, "\r\n");
+			if (s[i + 1] == '\n')
+				i++;
+		} else if (s[i] == '\n') {
+			buf_puts(out, "\r\n");
+		} else {
+			buf_putc(out, s[i]);
+		}
+	}
+}
+
+static bool
+mime_qp_literal(unsigned char c)
+{
+	return (c >= 0x21 && c <= 0x7e && c != '=') || c == ' ' || c == '\t';
+}
+
+static bool
+mime_body_prefer_base64(const char *s, size_t n)
+{
+	size_t q = 0, b = (n + 2) / 3 * 4, i;
+
+	for (i = 0; i < n; i++)
+		q += mime_qp_literal((unsigned char)s[i]) || s[i] == '\r' ||
+			s[i] == '\n'
+		    ? 1
+		    : 3;
+	return q * 4 > b * 5;
+}
+
+/*
+ * Quoted-printable (RFC 2045, 6.7) of canonical text: lines of at most
+ * 76 characters, whitespace at a line end encoded, and, at the start
+ * of a line, '.' and the F of "From " encoded so that neither SMTP nor
+ * an mbox can change the text. The result ends with CRLF (a soft line
+ * break when the text did not end with one).
+ */
+static void
+mime_qp_encode(const char *s, size_t n, struct buf *out)
+{
+	size_t i = 0, col = 0;
+
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+		bool last, enc;
+		size_t len;
+
+		if (c == '\r' && i + 1 < n && s[i + 1] == '\n') {
+			buf_puts(out, "\r\n");
+			col = 0;
+			i += 2;
+			continue;
+		}
+		last = i + 1 == n ||
+		    (s[i + 1] == '\r' && i + 2 < n && s[i + 2] == '\n');
+		for (;;) {
+			enc = !mime_qp_literal(c) ||
+			    ((c == ' ' || c == '\t') && last) ||
+			    (col == 0 && c == '.') ||
+			    (col == 0 && n - i >= 5 &&
+				memcmp(s + i, "From ", 5) == 0);
+			len = enc ? 3 : 1;
+			/* Keep room for the '=' of a soft break. */
+			if (col + len <= (last ? 76 : 75) || col == 0)
+				break;
+			buf_puts(out, "=\r\n");
+			col = 0;
+		}
+		if (enc)
+			buf_printf(out, "=%02X", c);
+		else
+			buf_putc(out, (char)c);
+		col += len;
+		i++;
+	}
+	if (col > 0)
+		buf_puts(out, "=\r\n");
+}
+
+/* ----------------------------------------------------------- libetpan */
+
+static int
+mime_etpan_error(int r)
+{
+	return r == MAILIMF_ERROR_MEMORY ? -ENOMEM : -EIO;
+}
+
+static int
+mime_random(char *out, size_t n)
+{
+	unsigned char bytes[64];
+	size_t i, got = 0;
+
+	while (got < n) {
+		size_t want = n - got > sizeof(bytes) ? sizeof(bytes) : n - got;
+		ssize_t r = getrandom(bytes, want, 0);
+
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (i = 0; i < (size_t)r; i++)
+			out[got++] = mime_base32[bytes[i] & 31];
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* A text part holding body (canonical text that outlives the part). */
+static struct mailmime *
+mime_text_part(const char *subtype, const struct buf *body, struct buf *encoded)
+{
+	struct mailmime_content *content;
+	struct mailmime_fields *fields;
+	struct mailmime_data *data;
+	struct mailmime *part;
+	bool b64 = mime_body_prefer_base64(body->data, body->len);
+	char type[64];
+	int mech = b64 ? MAILMIME_MECHANISM_BASE64
+		       : MAILMIME_MECHANISM_QUOTED_PRINTABLE;
+
+	snprintf(type, sizeof(type), "text/%s; charset=utf-8", subtype);
+	content = mailmime_content_new_with_str(type);
+	if (content == NULL)
+		return NULL;
+	fields = mailmime_fields_new_encoding(mech);
+	if (fields == NULL) {
+		mailmime_content_free(content);
+		return NULL;
+	}
+	part = mailmime_new_empty(content, fields);
+	if (part == NULL) {
+		mailmime_fields_free(fields);
+		mailmime_content_free(content);
+		return NULL;
+	}
+	if (b64) {
+		data = mailmime_data_new_data(mech, 0, body->data, body->len);
+	} else {
+		mime_qp_encode(body->data, body->len, encoded);
+		data = mailmime_data_new_data(
+		    mech, 1, encoded->data, encoded->len);
+	}
+	if (data == NULL) {
+		mailmime_free(part);
+		return NULL;
+	}
+	part->mm_data.mm_single = data;
+	return part;
+}
+
+/* libetpan makes up a boundary from the time and random(); ours holds
+ * "=_", which quoted-printable and base64 text can never contain, and
+ * is short enough to keep the Content-Type line under 78 characters. */
+static int
+mime_set_boundary(struct mailmime *mp)
+{
+	char rnd[MIME_BOUNDARY_RANDOM_LEN + 1];
+	clistiter *it;
+	int ret;
+
+	ret = mime_random(rnd, MIME_BOUNDARY_RANDOM_LEN);
+	if (ret != 0)
+		return ret;
+	for (it = clist_begin(mp->mm_content_type->ct_parameters); it != NULL;
+	     it = clist_next(it)) {
+		struct mailmime_parameter *p = clist_content(it);
+
+		if (strcasecmp(p->pa_name, "boundary") != 0)
+			continue;
+		free(p->pa_value);
+		p->pa_value = xasprintf("=_fm_%s", rnd);
+		return 0;
+	}
+	return -EIO;
+}
+
+/* Date and Message-ID, written by libetpan's IMF writer. */
+static int
+mime_put_date_msgid(struct buf *out, time_t date, const char *msgid)
+{
+	struct mailimf_date_time *dt;
+	struct mailimf_fields *fields;
+	MMAPString *s;
+	struct tm tm;
+	char *id;
+	int col = 0, r;
+
+	if (gmtime_r(&date, &tm) == NULL)
+		return -EINVAL;
+	fields = mailimf_fields_new_empty();
+	if (fields == NULL)
+		return -ENOMEM;
+	dt = mailimf_date_time_new(tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900,
+	    tm.tm_hour, tm.tm_min, tm.tm_sec, 0);
+	id = strdup(msgid);
+	if (dt == NULL || id == NULL) {
+		if (dt != NULL)
+			mailimf_date_time_free(dt);
+		free(id);
+		mailimf_fields_free(fields);
+		return -ENOMEM;
+	}
+	r = mailimf_fields_add_data(fields, dt, NULL, NULL, NULL, NULL, NULL,
+	    NULL, id, NULL, NULL, NULL);
+	if (r != MAILIMF_NO_ERROR) {
+		mailimf_fields_free(fields);
+		return mime_etpan_error(r);
+	}
+	s = mmap_string_new("");
+	if (s == NULL) {
+		mailimf_fields_free(fields);
+		return -ENOMEM;
+	}
+	r = mailimf_fields_write_mem(s, &col, fields);
+	if (r == MAILIMF_NO_ERROR)
+		buf_append(out, s->str, s->len);
+	mmap_string_free(s);
+	mailimf_fields_free(fields);
+	return r == MAILIMF_NO_ERROR ? 0 : mime_etpan_error(r);
+}
+
+/* MIME-Version, Content-* and the bodies, by libetpan's MIME writer. */
+static int
+mime_put_body(struct buf *out, const struct buf *text, const struct buf *html)
+{
+	struct buf text_qp, html_qp;
+	struct mailmime *root, *mp = NULL, *part;
+	MMAPString *s = NULL;
+	int col = 0, r, ret = -ENOMEM;
+
+	buf_init(&text_qp);
+	buf_init(&html_qp);
+	root = mailmime_new_message_data(NULL);
+	if (root == NULL)
+		goto out;
+	if (html != NULL) {
+		mp = mailmime_multiple_new("multipart/alternative");
+		if (mp == NULL)
+			goto out;
+		ret = mime_set_boundary(mp);
+		if (ret != 0) {
+			mailmime_free(mp);
+			goto out;
+		}
+		ret = -ENOMEM;
+		r = mailmime_smart_add_part(root, mp);
+		if (r != MAILIMF_NO_ERROR) {
+			mailmime_free(mp);
+			ret = mime_etpan_error(r);
+			goto out;
+		}
+	}
+	part = mime_text_part("plain", text, &text_qp);
+	if (part == NULL)
+		goto out;
+	r = mailmime_smart_add_part(mp != NULL ? mp : root, part);
+	if (r != MAILIMF_NO_ERROR) {
+		mailmime_free(part);
+		ret = mime_etpan_error(r);
+		goto out;
+	}
+	if (html != NULL) {
+		part = mime_text_part("html", html, &html_qp);
+		if (part == NULL)
+			goto out;
+		r = mailmime_smart_add_part(mp, part);
+		if (r != MAILIMF_NO_ERROR) {
+			mailmime_free(part);
+			ret = mime_etpan_error(r);
+			goto out;
+		}
+	}
+	s = mmap_string_new("");
+	if (s == NULL)
+		goto out;
+	r = mailmime_write_mem(s, &col, root);
+	if (r != MAILIMF_NO_ERROR) {
+		ret = mime_etpan_error(r);
+		goto out;
+	}
+	buf_append(out, s->str, s->len);
+	ret = 0;
+out:
+	if (s != NULL)
+		mmap_string_free(s);
+	if (root != NULL)
+		mailmime_free(root);
+	buf_fini(&text_qp);
+	buf_fini(&html_qp);
+	return ret;
+}
+
+/* ------------------------------------------------------------- build */
+
+static int
+mime_check_msg(const struct mime_msg *m)
+{
+	const char *const *h;
+	int ret;
+
+	if (m->from_addr == NULL || m->to_addr == NULL || m->subject == NULL ||
+	    m->msgid_domain == NULL ||
+	    !mime_domain_valid(m->msgid_domain, strnlen(m->msgid_domain, 254)))
+		return -EINVAL;
+	ret = mime_value_check(m->subject);
+	if (ret == 0)
+		ret = mime_body_check(m->text);
+	if (ret == 0 && m->html != NULL)
+		ret = mime_body_check(m->html);
+	for (h = m->extra_headers; ret == 0 && h != NULL && *h != NULL; h++)
+		ret = mime_value_check(*h);
+	return ret;
+}
+
+int
+mime_build(const struct mime_msg *m, struct buf *out, char **message_id)
+{
+	char rnd[MIME_RANDOM_LEN + 1];
+	struct buf msg, text, html;
+	const char *const *h;
+	char *msgid = NULL;
+	int ret;
+
+	*message_id = NULL;
+	ret = mime_check_msg(m);
+	if (ret != 0)
+		return ret;
+	buf_init(&msg);
+	buf_init(&text);
+	buf_init(&html);
+	ret = mime_random(rnd, MIME_RANDOM_LEN);
+	if (ret != 0)
+		goto out;
+	msgid = xasprintf("%s@%s", rnd, m->msgid_domain);
+	ret = mime_put_date_msgid(&msg, m->date, msgid);
+	if (ret == 0)
+		ret =
+		    mime_put_address(&msg, "From", m->from_name, m->from_addr);
+	if (ret == 0 && m->reply_to != NULL)
+		ret = mime_put_reply_to(&msg, m->reply_to);
+	if (ret == 0)
+		ret = mime_put_address(&msg, "To", m->to_name, m->to_addr);
+	if (ret == 0)
+		ret = mime_encode_header("Subject", m->subject, &msg);
+	if (ret == 0 && m->auto_submitted)
+		buf_puts(&msg, "Auto-Submitted: auto-generated\r\n");
+	if (ret == 0)
+		ret = mime_put_list_headers(&msg, m);
+	for (h = m->extra_headers; ret == 0 && h != NULL && *h != NULL; h++)
+		ret = mime_put_extra(&msg, *h);
+	if (ret != 0)
+		goto out;
+	mime_canonical(m->text, &text);
+	if (m->html != NULL)
+		mime_canonical(m->html, &html);
+	ret = mime_put_body(&msg, &text, m->html != NULL ? &html : NULL);
+	if (ret != 0)
+		goto out;
+	buf_append(out, msg.data, msg.len);
+	*message_id = msgid;
+	msgid = NULL;
+out:
+	free(msgid);
+	buf_fini(&msg);
+	buf_fini(&text);
+	buf_fini(&html);
+	return ret;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * sender: moves due messages from the outbox to the transport and
+ * records what became of them. On the loop thread it claims a batch
+ * (queued -> sending), composes each message, submits it, and commits
+ * the outcomes of finished messages in the same small transactions:
+ * never one fsync per message, never more than a batch in memory.
+ *
+ * Outcomes: sent; deferred with exponential backoff and jitter (up to
+ * [smtp] give_up after the message was queued, then failed); failed;
+ * cancelled or suppressed when compose says so.
+ */
+#ifndef FM_SENDER_H
+#define FM_SENDER_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+struct compose_env;
+struct outbox;
+
+struct sender_stats {
+	uint64_t sent;
+	uint64_t deferred;
+	uint64_t failed;
+	uint64_t cancelled;
+	uint64_t suppressed;
+};
+
+struct sender;
+
+/* Creates the sender and the transport env->cfg names. env and outbox
+ * stay the caller's and must outlive the sender. NULL with *err (the
+ * caller frees) when the transport cannot be set up. */
+struct sender *sender_new(uv_loop_t *loop, const struct compose_env *env,
+    struct outbox *outbox, char **err);
+
+/* Looks for due messages soon (coalesced: many kicks, one pass). */
+void sender_kick(struct sender *s);
+
+/* idle(arg) runs whenever nothing is due now, nothing is in flight and
+ * every outcome is committed (--once uses it to exit). */
+void sender_set_idle_cb(struct sender *s, void (*idle)(void *), void *arg);
+
+const struct sender_stats *sender_stats(const struct sender *s);
+
+/* Stops claiming, closes the transport (in-flight messages finish or
+ * come back deferred), commits every outcome, frees the sender, then
+ * calls stopped(arg). */
+void sender_stop(struct sender *s, void (*stopped)(void *), void *arg);
+
+#endif

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * suppress: the suppression list, the addresses familymail never mails
+ * again, each with why (a hard bounce, repeated soft bounces, an
+ * unsubscribe, a complaint, or an administrator's decision) and since
+ * when. Addresses compare without regard to case, as the table's
+ * COLLATE NOCASE does.
+ *
+ * The list is consulted when a message is composed (compose.c), so a
+ * message queued before its address was suppressed is not sent. This
+ * module only keeps the list: deciding that an address deserves to be
+ * on it is the bounce processor's or the administrator's job, and it
+ * does not change subscribers or messages.
+ */
+#ifndef FM_SUPPRESS_H
+#define FM_SUPPRESS_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "clock.h"
+
+/* The reasons the suppressions table's CHECK allows; the names are the
+ * database values. */
+enum suppress_reason {
+	SUPPRESS_HARD_BOUNCE,
+	SUPPRESS_SOFT_BOUNCES,
+	SUPPRESS_UNSUBSCRIBE,
+	SUPPRESS_COMPLAINT,
+	SUPPRESS_MANUAL,
+};
+
+/* "hard_bounce", ...; "unknown" for a value outside the enum. */
+const char *suppress_reason_name(enum suppress_reason r);
+/* The reason named s, or -EINVAL. */
+int suppress_reason_parse(const char *s);
+
+/* One entry of the list, as suppress_find() fills it. */
+struct suppress_entry {
+	char email[256]; /* as first recorded */
+	enum suppress_reason reason;
+	char *detail; /* owned (suppress_entry_fini()), may be NULL */
+	char created_at[CLOCK_ISO_LEN];
+};
+
+void suppress_entry_fini(struct suppress_entry *e);
+
+/*
+ * Puts email on the list for reason, with detail (a diagnostic, the
+ * administrator's note; may be NULL), recorded at now. Returns 0 when
+ * added; -EEXIST when the address was already on the list, which is
+ * then left as it was (the first reason and time are kept); -EINVAL for
+ * an empty address or one over 254 bytes; another negative errno if the
+ * database fails. One statement: the caller may hold a transaction.
+ */
+int suppress_add(sqlite3 *db, const char *email, enum suppress_reason reason,
+    const char *detail, time_t now);
+
+/* Takes email off the list. 0, -ENOENT if it was not on it, or another
+ * negative errno. */
+int suppress_remove(sqlite3 *db, const char *email);
+
+/*
+ * Looks email up. Returns 0 and fills *out (when out is not NULL; the
+ * caller calls suppress_entry_fini()), -ENOENT when the address is not
+ * on the list, or another negative errno.
+ */
+int suppress_find(sqlite3 *db, const char *email, struct suppress_entry *out);
+
+/* True if email is on the list (false too if the database fails). */
+bool suppress_is_listed(sqlite3 *db, const char *email);
+
+#endif

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * token: HMAC-SHA256 link tokens (see token.h). A token is base64url,
+ * without padding, of 24 bytes: the subscriber id, 8 bytes big-endian,
+ * then the first 16 bytes of
+ *
+ *   HMAC-SHA256(secret, "familymail-token-v1" NUL purpose NUL
+ *               id (8 bytes) lower(email))
+ *
+ * The fields cannot run into each other: purpose holds no NUL and the
+ * id has a fixed width. The version string lets a later format coexist.
+ */
+#include "config.h"
+
+#include "token.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "util.h"
+
+#define TOKEN_ID_BYTES  8
+#define TOKEN_MAC_BYTES 16
+#define TOKEN_RAW_BYTES (TOKEN_ID_BYTES + TOKEN_MAC_BYTES)
+/* Longest address and purpose hashed; longer ones are refused. */
+#define TOKEN_EMAIL_MAX   320
+#define TOKEN_PURPOSE_MAX 64
+
+static const char token_version[] = "familymail-token-v1";
+static const char token_b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static bool
+token_args_valid(const void *secret, size_t secret_len, const char *purpose,
+    int64_t subscriber_id, const char *email)
+{
+	return secret != NULL && secret_len > 0 && purpose != NULL &&
+	    purpose[0] != '\0' &&
+	    strnlen(purpose, TOKEN_PURPOSE_MAX + 1) <= TOKEN_PURPOSE_MAX &&
+	    subscriber_id > 0 && email != NULL &&
+	    strnlen(email, TOKEN_EMAIL_MAX + 1) <= TOKEN_EMAIL_MAX;
+}
+
+/* raw = id || MAC; returns 0 or -EIO if libcrypto fails. */
+static int
+token_raw(const void *secret, size_t secret_len, const char *purpose,
+    int64_t subscriber_id, const char *email,
+    unsigned char raw[TOKEN_RAW_BYTES])
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int mac_len = 0;
+	uint64_t id = (uint64_t)subscriber_id;
+	struct buf msg;
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < TOKEN_ID_BYTES; i++)
+		raw[i] = (unsigned char)(id >> (8 * (TOKEN_ID_BYTES - 1 - i)));
+	buf_init(&msg);
+	buf_append(&msg, token_version, sizeof(token_version));
+	buf_append(&msg, purpose, strlen(purpose) + 1);
+	buf_append(&msg, raw, TOKEN_ID_BYTES);
+	for (i = 0; email[i] != '\0'; i++) {
+		char c = email[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		buf_putc(&msg, c);
+	}
+	if (HMAC(EVP_sha256(), secret, (int)secret_len,
+		(const unsigned char *)msg.data, msg.len, mac,
+		&mac_len) == NULL ||
+	    mac_len < TOKEN_MAC_BYTES)
+		ret = -EIO;
+	else
+		memcpy(raw + TOKEN_ID_BYTES, mac, TOKEN_MAC_BYTES);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	OPENSSL_cleanse(msg.data, msg.len);
+	buf_fini(&msg);
+	return ret;
+}
+
+/* 24 bytes make exactly 32 characters: no padding, no spare bits. */
+static void
+token_encode(const unsigned char raw[TOKEN_RAW_BYTES], char text[TOKEN_LEN + 1])
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < TOKEN_RAW_BYTES; i += 3) {
+		unsigned long v = (unsigned long)raw[i] << 16 |
+		    (unsigned long)raw[i + 1] << 8 | raw[i + 2];
+
+		text[o++] = token_b64[(v >> 18) & 63];
+		text[o++] = token_b64[(v >> 12) & 63];
+		text[o++] = token_b64[(v >> 6) & 63];
+		text[o++] = token_b64[v & 63];
+	}
+	text[o] = '\0';
+}
+
+static int
+token_b64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+static int
+token_decode(const char *text, unsigned char raw[TOKEN_RAW_BYTES])
+{
+	size_t i, o = 0;
+
+	if (text == NULL || strnlen(text, TOKEN_LEN + 1) != TOKEN_LEN)
+		return -EINVAL;
+	for (i = 0; i < TOKEN_LEN; i += 4) {
+		unsigned long v = 0;
+		size_t k;
+
+		for (k = 0; k < 4; k++) {
+			int d = token_b64_value(text[i + k]);
+
+			if (d < 0)
+				return -EINVAL;
+			v = v << 6 | (unsigned long)d;
+		}
+		raw[o++] = (unsigned char)(v >> 16);
+		raw[o++] = (unsigned char)(v >> 8);
+		raw[o++] = (unsigned char)v;
+	}
+	return 0;
+}
+
+int
+token_make(const void *secret, size_t secret_len, const char *purpose,
+    int64_t subscriber_id, const char *email, struct buf *out)
+{
+	unsigned char raw[TOKEN_RAW_BYTES];
+	char text[TOKEN_LEN + 1];
+	int ret;
+
+	if (!token_args_valid(
+		secret, secret_len, purpose, subscriber_id, email))
+		return -EINVAL;
+	ret = token_raw(secret, secret_len, purpose, subscriber_id, email, raw);
+	if (ret != 0)
+		return ret;
+	token_encode(raw, text);
+	buf_append(out, text, TOKEN_LEN);
+	return 0;
+}
+
+int
+token_subscriber_id(const char *token, int64_t *id)
+{
+	unsigned char raw[TOKEN_RAW_BYTES];
+	uint64_t v = 0;
+	size_t i;
+
+	if (token_decode(token, raw) != 0)
+		return -EINVAL;
+	for (i = 0; i < TOKEN_ID_BYTES; i++)
+		v = v << 8 | raw[i];
+	if (v == 0 || v > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	*id = (int64_t)v;
+	return 0;
+}
+
+bool
+token_verify(const void *secret, size_t secret_len, const char *purpose,
+    int64_t subscriber_id, const char *email, const char *token)
+{
+	unsigned char want[TOKEN_RAW_BYTES], got[TOKEN_RAW_BYTES];
+	bool ok;
+
+	if (!token_args_valid(
+		secret, secret_len, purpose, subscriber_id, email))
+		return false;
+	if (token_decode(token, got) != 0)
+		return false;
+	if (token_raw(
+		secret, secret_len, purpose, subscriber_id, email, want) != 0)
+		return false;
+	ok = CRYPTO_memcmp(want, got, TOKEN_RAW_BYTES) == 0;
+	OPENSSL_cleanse(want, sizeof(want));
+	return ok;
+}

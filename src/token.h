@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * token: signed tokens for the links in messages to subscribers
+ * (unsubscribe, confirm, preferences). A token names one subscriber
+ * for one purpose and carries an HMAC-SHA256 over the purpose, the
+ * subscriber id and the subscriber's address, lower-cased, keyed with
+ * the secret of [unsubscribe] secret_file: nobody without the secret
+ * can make one for someone else, and a token stops working when the
+ * subscriber's address changes. The text is 32 characters of base64url
+ * (the id in 8 bytes and 128 bits of the MAC), safe in a URL as is.
+ *
+ * It does not read the secret, look subscribers up or expire tokens.
+ */
+#ifndef FM_TOKEN_H
+#define FM_TOKEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf;
+
+#define TOKEN_LEN 32
+
+/*
+ * Appends the token for (purpose, subscriber_id, email) to out. Returns
+ * 0, or -EINVAL for an empty secret or purpose, a NULL email or an id
+ * below 1.
+ */
+int token_make(const void *secret, size_t secret_len, const char *purpose,
+    int64_t subscriber_id, const char *email, struct buf *out);
+
+/*
+ * Reads the subscriber id out of a token without checking it: use it to
+ * find the row, then token_verify() with that row. Returns 0, or
+ * -EINVAL if token is not a token's shape.
+ */
+int token_subscriber_id(const char *token, int64_t *id);
+
+/*
+ * True if token was made by token_make() with this secret for this
+ * purpose, subscriber and address (compared case-insensitively). The
+ * comparison takes the same time wherever the token differs.
+ */
+bool token_verify(const void *secret, size_t secret_len, const char *purpose,
+    int64_t subscriber_id, const char *email, const char *token);
+
+#endif

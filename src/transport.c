@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * transport: the one place that picks an implementation by name, and the
+ * message object they share. See transport.h for the contract.
+ */
+#include "config.h"
+
+#include "transport.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "cfg.h"
+
+struct transport *
+transport_new(uv_loop_t *loop, const struct cfg *cfg, transport_done_cb done,
+    void *arg, char **err)
+{
+	const struct transport_ops *ops;
+	struct transport *t;
+
+	switch (cfg->transport) {
+	case CFG_TRANSPORT_SMTP:
+		ops = &transport_smtp_ops;
+		break;
+	case CFG_TRANSPORT_MAILDIR:
+		ops = &transport_maildir_ops;
+		break;
+	default:
+		*err = xstrdup("unknown transport");
+		return NULL;
+	}
+	t = ops->create(loop, cfg, err);
+	if (t == NULL)
+		return NULL;
+	t->ops = ops;
+	t->loop = loop;
+	t->done = done;
+	t->done_arg = arg;
+	return t;
+}
+
+int
+transport_submit(struct transport *t, struct transport_msg *m)
+{
+	if (t->closed != NULL)
+		return -ESHUTDOWN;
+	return t->ops->submit(t, m);
+}
+
+unsigned
+transport_capacity(const struct transport *t)
+{
+	if (t->closed != NULL)
+		return 0;
+	return t->ops->capacity(t);
+}
+
+unsigned
+transport_inflight(const struct transport *t)
+{
+	return t->ops->inflight(t);
+}
+
+void
+transport_close(struct transport *t, void (*closed)(void *arg), void *arg)
+{
+	t->closed = closed;
+	t->closed_arg = arg;
+	t->ops->close(t);
+}
+
+void
+transport_closed(struct transport *t)
+{
+	void (*closed)(void *) = t->closed;
+	void *arg = t->closed_arg;
+
+	free(t);
+	if (closed != NULL)
+		closed(arg);
+}
+
+struct transport_msg *
+transport_msg_new(void)
+{
+	struct transport_msg *m = xcalloc(1, sizeof(*m));
+
+	buf_init(&m->data);
+	return m;
+}
+
+void
+transport_msg_free(struct transport_msg *m)
+{
+	if (m == NULL)
+		return;
+	free(m->envelope_from);
+	free(m->rcpt);
+	free(m->reply);
+	free(m->message_id);
+	buf_fini(&m->data);
+	free(m);
+}

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * transport_maildir: delivers each message as a file in a Maildir, the
+ * way a local delivery agent does: written and synced under tmp/, then
+ * renamed into new/, so a reader never sees half a message. The writes
+ * run in libuv's thread pool; the loop only hands jobs out and takes
+ * outcomes back. Files use LF line endings, as Maildir readers expect,
+ * and carry Return-Path and Delivered-To like any local delivery.
+ *
+ * It is for the demo and for local development: a message counts as
+ * sent once its file is in new/.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "log.h"
+#include "transport.h"
+
+#define MAILDIR_CONCURRENCY 4
+
+struct maildir {
+	struct transport base; /* first: transport_closed() frees it */
+	char *path;
+	char host[64];
+	unsigned inflight;
+	unsigned seq;
+	bool closing;
+};
+
+struct maildir_job {
+	uv_work_t req;
+	struct maildir *md;
+	struct transport_msg *m;
+	unsigned seq;
+	int err;
+	char name[160];
+};
+
+static int
+maildir_mkdir(const char *path)
+{
+	if (mkdir(path, 0700) == -1 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static struct transport *
+maildir_create(uv_loop_t *loop, const struct cfg *cfg, char **err)
+{
+	static const char *const subdirs[] = { "tmp", "new", "cur" };
+	struct maildir *md;
+	char *sub;
+	int ret;
+
+	(void)loop;
+	if (cfg->maildir_path == NULL) {
+		*err = xstrdup("[maildir] path is not set");
+		return NULL;
+	}
+	ret = maildir_mkdir(cfg->maildir_path);
+	for (size_t i = 0; ret == 0 && i < UTIL_ARRAY_LEN(subdirs); i++) {
+		sub = xasprintf("%s/%s", cfg->maildir_path, subdirs[i]);
+		ret = maildir_mkdir(sub);
+		free(sub);
+	}
+	if (ret != 0) {
+		*err = xasprintf("maildir %s: %s", cfg->maildir_path,
+		    strerror(-ret));
+		return NULL;
+	}
+	md = xcalloc(1, sizeof(*md));
+	md->path = xstrdup(cfg->maildir_path);
+	if (gethostname(md->host, sizeof(md->host)) != 0)
+		snprintf(md->host, sizeof(md->host), "localhost");
+	md->host[sizeof(md->host) - 1] = '\0';
+	/* '/' and ':' have meanings in Maildir file names. */
+	for (char *p = md->host; *p != '\0'; p++)
+		if (*p == '/' || *p == ':')
+			*p = '_';
+	return &md->base;
+}
+
+static int
+maildir_write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, p, n);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Writes data with CRLF turned into LF. */
+static int
+maildir_write_lf(int fd, const struct buf *data)
+{
+	const char *p = data->data, *end = data->data + data->len, *cr;
+	int ret = 0;
+
+	while (ret == 0 && p < end) {
+		cr = memchr(p, '\r', (size_t)(end - p));
+		if (cr == NULL || cr + 1 >= end || cr[1] != '\n') {
+			ret = maildir_write_all(fd, p,
+			    (size_t)((cr == NULL ? end : cr + 1) - p));
+			p = cr == NULL ? end : cr + 1;
+			continue;
+		}
+		ret = maildir_write_all(fd, p, (size_t)(cr - p));
+		p = cr + 1; /* the LF is written with the next piece */
+	}
+	return ret;
+}
+
+static void
+maildir_on_work(uv_work_t *req)
+{
+	struct maildir_job *job = req->data;
+	struct transport_msg *m = job->m;
+	struct timespec ts;
+	char *tmp, *new, *head, *dir;
+	int fd, dfd, ret = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(job->name, sizeof(job->name), "%lld.M%06ldP%dQ%u.%s.eml",
+	    (long long)ts.tv_sec, ts.tv_nsec / 1000, (int)getpid(), job->seq,
+	    job->md->host);
+	tmp = xasprintf("%s/tmp/%s", job->md->path, job->name);
+	new = xasprintf("%s/new/%s", job->md->path, job->name);
+	dir = xasprintf("%s/new", job->md->path);
+	head = xasprintf("Return-Path: <%s>\nDelivered-To: %s\n",
+	    m->envelope_from != NULL ? m->envelope_from : "", m->rcpt);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1)
+		ret = -errno;
+	if (ret == 0)
+		ret = maildir_write_all(fd, head, strlen(head));
+	if (ret == 0)
+		ret = maildir_write_lf(fd, &m->data);
+	if (ret == 0 && fsync(fd) == -1)
+		ret = -errno;
+	if (fd != -1 && close(fd) == -1 && ret == 0)
+		ret = -errno;
+	if (ret == 0 && rename(tmp, new) == -1)
+		ret = -errno;
+	if (ret != 0 && fd != -1)
+		unlink(tmp);
+	if (ret == 0) {
+		/* The rename is durable once the folder is synced. */
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd != -1) {
+			fsync(dfd);
+			close(dfd);
+		}
+	}
+	job->err = ret;
+	free(tmp);
+	free(new);
+	free(dir);
+	free(head);
+}
+
+static void
+maildir_on_done(uv_work_t *req, int status)
+{
+	struct maildir_job *job = req->data;
+	struct maildir *md = job->md;
+	struct transport_msg *m = job->m;
+
+	free(m->reply);
+	if (status == 0 && job->err == 0) {
+		m->outcome = TRANSPORT_SENT;
+		m->reply = xasprintf("maildir new/%s", job->name);
+	} else {
+		/* Disk full, permissions: local trouble that an
+		 * administrator fixes; the message waits for it. */
+		m->outcome = TRANSPORT_DEFER;
+		m->reply = xasprintf("maildir: %s",
+		    strerror(status != 0 ? -status : -job->err));
+		log_warnx("maildir write id=%lld error=\"%s\"",
+		    (long long)m->id, m->reply);
+	}
+	free(job);
+	md->inflight--;
+	md->base.done(m, md->base.done_arg);
+	if (md->closing && md->inflight == 0) {
+		free(md->path);
+		transport_closed(&md->base);
+	}
+}
+
+static int
+maildir_submit(struct transport *t, struct transport_msg *m)
+{
+	struct maildir *md = (struct maildir *)t;
+	struct maildir_job *job;
+	int ret;
+
+	if (md->inflight >= MAILDIR_CONCURRENCY)
+		return -EAGAIN;
+	job = xcalloc(1, sizeof(*job));
+	job->md = md;
+	job->m = m;
+	job->seq = ++md->seq;
+	job->req.data = job;
+	ret = uv_queue_work(t->loop, &job->req, maildir_on_work,
+	    maildir_on_done);
+	if (ret != 0) {
+		free(job);
+		return ret;
+	}
+	md->inflight++;
+	return 0;
+}
+
+static unsigned
+maildir_capacity(const struct transport *t)
+{
+	const struct maildir *md = (const struct maildir *)t;
+
+	return md->closing ? 0 : MAILDIR_CONCURRENCY - md->inflight;
+}
+
+static unsigned
+maildir_inflight(const struct transport *t)
+{
+	return ((const struct maildir *)t)->inflight;
+}
+
+static void
+maildir_close(struct transport *t)
+{
+	struct maildir *md = (struct maildir *)t;
+
+	/* Writes in flight are short and local: let them finish. */
+	md->closing = true;
+	if (md->inflight == 0) {
+		free(md->path);
+		transport_closed(t);
+	}
+}
+
+const struct transport_ops transport_maildir_ops = {
+	.name = "maildir",
+	.create = maildir_create,
+	.submit = maildir_submit,
+	.capacity = maildir_capacity,
+	.inflight = maildir_inflight,
+	.close = maildir_close,
+};

@@ -1,0 +1,824 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * transport_smtp: sends messages to one SMTP relay with libcurl, on K
+ * sender threads ([smtp] connections), each owning one easy handle and
+ * so one SMTP connection reused from message to message. libcurl's SMTP
+ * code waits for the reply to the end of the data with a blocking read
+ * even under the multi interface (curl issue #8555), so the threads call
+ * curl_easy_perform() and the loop never waits on the network.
+ *
+ * Hand-over. All transport calls run on the loop thread. Messages go to
+ * the threads through a queue under a mutex and condition variable; the
+ * threads put each finished message on a done list and wake the loop with
+ * one uv_async_t (sends coalesce, so the loop drains the whole list) and
+ * the done callback runs on the loop thread.
+ *
+ * Rate limit. A token bucket on the loop thread ([smtp] rate, refilled
+ * continuously, holding at most one second's worth and at least one
+ * token). The transport accepts up to 2*K messages (capacity()); those
+ * it cannot start yet for want of tokens it holds in its own queue and
+ * releases to the threads from a timer armed for the next token. So
+ * capacity() falls to 0 while rate-limited only once that queue is full,
+ * and the caller is woken by the done callbacks, which the interface
+ * already gives it: no "ready" callback is needed.
+ *
+ * Close. Stops taking messages; messages not yet started (held back by
+ * the rate limit, or queued for a thread) come back as TRANSPORT_DEFER
+ * with reply "shutdown"; each thread finishes the message it is on
+ * (bounded by [smtp] timeout per reply), sends QUIT and exits after
+ * telling the loop. Threads are joined from the async callback only once
+ * every thread has said it is past its last lock, so pthread_join()
+ * returns at once and the loop never blocks on it. Then the uv handles
+ * are closed and the transport freed in their close callbacks.
+ *
+ * Outcomes: 2xx after the data is TRANSPORT_SENT; a 5xx answering MAIL,
+ * RCPT, DATA or the data is TRANSPORT_FAIL (rcpt_rejected for RCPT);
+ * every 4xx, timeout, connection or TLS failure is TRANSPORT_DEFER, and
+ * so is a 5xx answering the session (greeting, EHLO, STARTTLS, AUTH) or
+ * a 530 (authentication or STARTTLS required): those are about the
+ * configuration, not the message, and must not fail the whole queue.
+ *
+ * It is not an SMTP client of its own (libcurl speaks SMTP), it has no
+ * failover between relays, and it never touches the database.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "cfg.h"
+#include "log.h"
+#include "transport.h"
+
+#define SMTP_MAX_CONNECTIONS 64
+#define SMTP_UPLOAD_BUFSIZE  (16 * 1024)
+#define SMTP_DEFAULT_TIMEOUT 60
+#define SMTP_REPLY_MAX       512 /* bytes kept of a server reply line */
+#define SMTP_ADDR_MAX        254 /* RFC 5321 path, less the brackets */
+
+/* What the last command sent on a connection was, to tell which step a
+ * reply answered. */
+enum smtp_cmd {
+	SMTP_CMD_SESSION, /* greeting, EHLO, STARTTLS, AUTH, ... */
+	SMTP_CMD_MAIL,
+	SMTP_CMD_RCPT,
+	SMTP_CMD_DATA,
+	SMTP_CMD_EOD, /* the message data and its final dot */
+};
+
+/* A bounded ring of messages; every ring holds at most the transport's
+ * capacity, so a push never overflows. */
+struct smtp_fifo {
+	struct transport_msg **v;
+	unsigned head, len, cap;
+};
+
+struct smtp;
+
+struct smtp_conn {
+	struct smtp *s;
+	unsigned index;
+	pthread_t thread;
+	bool started;
+	CURL *curl;
+	char errbuf[CURL_ERROR_SIZE];
+
+	/* The message being sent; touched by this thread only. */
+	struct transport_msg *m;
+	size_t off;
+	enum smtp_cmd cmd;
+	bool awaiting; /* the last command has no complete reply yet */
+	bool quitting; /* QUIT sent: its reply says nothing of the message */
+	int code;      /* the last complete reply's code */
+	char reply[SMTP_REPLY_MAX];
+};
+
+struct smtp {
+	struct transport base; /* first: transport_closed() frees it */
+	uv_async_t async;
+	uv_timer_t rate_timer;
+	int open_handles;
+
+	struct smtp_conn *conns;
+	unsigned n_conns;
+	unsigned cap;      /* messages accepted at a time: 2 * n_conns */
+	unsigned inflight; /* submitted, done callback not yet run */
+	bool closing;
+	bool finishing;
+
+	/* Rate limit, loop thread only. Tokens are counted in units of
+	 * 1/rate_count of a token per ms: one token is rate_ms units, a
+	 * millisecond adds rate_count units. */
+	uint64_t rate_count; /* 0: unlimited */
+	uint64_t rate_ms;
+	uint64_t rate_units;
+	uint64_t rate_max_units;
+	uint64_t rate_last; /* uv_now() of the last refill */
+	struct smtp_fifo held;
+
+	/* Shared with the threads, under lock. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct smtp_fifo work;
+	struct smtp_fifo done;
+	unsigned running; /* threads not yet past their last lock */
+	bool stop;
+};
+
+static pthread_once_t smtp_once = PTHREAD_ONCE_INIT;
+static CURLcode smtp_global_result;
+
+static void
+smtp_global_init(void)
+{
+	smtp_global_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void
+smtp_fifo_init(struct smtp_fifo *f, unsigned cap)
+{
+	f->v = xcalloc(cap, sizeof(*f->v));
+	f->head = 0;
+	f->len = 0;
+	f->cap = cap;
+}
+
+static void
+smtp_fifo_push(struct smtp_fifo *f, struct transport_msg *m)
+{
+	if (f->len == f->cap)
+		abort(); /* cannot happen: see struct smtp_fifo */
+	f->v[(f->head + f->len) % f->cap] = m;
+	f->len++;
+}
+
+static struct transport_msg *
+smtp_fifo_pop(struct smtp_fifo *f)
+{
+	struct transport_msg *m;
+
+	if (f->len == 0)
+		return NULL;
+	m = f->v[f->head];
+	f->head = (f->head + 1) % f->cap;
+	f->len--;
+	return m;
+}
+
+/* ------------------------------------------------ sender threads */
+
+static size_t
+smtp_on_read(char *out, size_t size, size_t nitems, void *arg)
+{
+	struct smtp_conn *c = arg;
+	const struct buf *d = &c->m->data;
+	size_t n = size * nitems, left = d->len - c->off;
+
+	if (n > left)
+		n = left;
+	memcpy(out, d->data + c->off, n);
+	c->off += n;
+	return n;
+}
+
+static bool
+smtp_line_is(const char *p, size_t n, const char *word)
+{
+	size_t w = strlen(word);
+
+	return n >= w && strncasecmp(p, word, w) == 0;
+}
+
+static void
+smtp_on_command(struct smtp_conn *c, const char *p, size_t n)
+{
+	while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == '\n'))
+		n--;
+	/* libcurl ends a connection after a failed transfer with QUIT,
+	 * inside the same curl_easy_perform(). */
+	if (smtp_line_is(p, n, "QUIT")) {
+		c->quitting = true;
+		return;
+	}
+	if (smtp_line_is(p, n, "MAIL FROM:"))
+		c->cmd = SMTP_CMD_MAIL;
+	else if (smtp_line_is(p, n, "RCPT TO:"))
+		c->cmd = SMTP_CMD_RCPT;
+	else if (n == 4 && c->cmd == SMTP_CMD_RCPT &&
+	    smtp_line_is(p, n, "DATA"))
+		c->cmd = SMTP_CMD_DATA;
+	else if (smtp_line_is(p, n, "EHLO ") || smtp_line_is(p, n, "HELO ") ||
+	    smtp_line_is(p, n, "STARTTLS") || smtp_line_is(p, n, "AUTH ") ||
+	    smtp_line_is(p, n, "RSET") || smtp_line_is(p, n, "NOOP"))
+		c->cmd = SMTP_CMD_SESSION;
+	/* Anything else continues the command before (an AUTH step). */
+	c->awaiting = true;
+}
+
+/* Keeps the final line of each reply ("250 2.0.0 Ok: queued as X");
+ * lines "NNN-..." are continuations. */
+static void
+smtp_on_reply_line(struct smtp_conn *c, const char *p, size_t n)
+{
+	size_t k;
+
+	while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == '\n'))
+		n--;
+	if (n < 3 || p[0] < '1' || p[0] > '5' || p[1] < '0' || p[1] > '9' ||
+	    p[2] < '0' || p[2] > '9' || (n > 3 && p[3] != ' '))
+		return;
+	c->code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+	c->awaiting = false;
+	if (n > sizeof(c->reply) - 1)
+		n = sizeof(c->reply) - 1;
+	for (k = 0; k < n; k++) {
+		unsigned char ch = (unsigned char)p[k];
+
+		c->reply[k] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+	}
+	c->reply[k] = '\0';
+}
+
+static int
+smtp_on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
+{
+	struct smtp_conn *c = arg;
+	const char *p = data, *end = data + size, *nl;
+
+	(void)h;
+	switch (type) {
+	case CURLINFO_HEADER_OUT:
+		smtp_on_command(c, data, size);
+		break;
+	case CURLINFO_DATA_OUT:
+		if (c->cmd == SMTP_CMD_DATA) {
+			c->cmd = SMTP_CMD_EOD;
+			c->awaiting = true;
+		}
+		break;
+	case CURLINFO_HEADER_IN:
+		while (!c->quitting && p < end) {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			nl = nl == NULL ? end : nl + 1;
+			smtp_on_reply_line(c, p, (size_t)(nl - p));
+			p = nl;
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static const char *const smtp_outcome_names[] = {
+	[TRANSPORT_SENT] = "sent",
+	[TRANSPORT_DEFER] = "defer",
+	[TRANSPORT_FAIL] = "fail",
+};
+
+/* Maps the result of one transfer to the message's outcome (see the
+ * top of the file). */
+static void
+smtp_conn_outcome(struct smtp_conn *c, struct transport_msg *m, CURLcode res)
+{
+	long rc = 0;
+	int code = 0;
+
+	if (!c->awaiting) {
+		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &rc);
+		code = rc > 0 && rc < 600 ? (int)rc : c->code;
+	}
+	if (res == CURLE_OK) {
+		m->outcome = TRANSPORT_SENT;
+		m->code = code;
+		m->reply = xstrdup(c->reply);
+	} else if (code >= 400 && code < 600) {
+		bool message = c->cmd != SMTP_CMD_SESSION && code != 530;
+
+		m->outcome =
+		    code >= 500 && message ? TRANSPORT_FAIL : TRANSPORT_DEFER;
+		m->rcpt_rejected = code >= 500 && c->cmd == SMTP_CMD_RCPT;
+		m->code = code;
+		m->reply = xstrdup(c->reply);
+	} else {
+		m->outcome = TRANSPORT_DEFER;
+		m->code = 0;
+		m->reply = xstrdup(
+		    c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(res));
+	}
+	log_debug("smtp %s id=%lld conn=%u code=%d curl=%d reply=\"%s\"",
+	    smtp_outcome_names[m->outcome], (long long)m->id, c->index, m->code,
+	    (int)res, m->reply);
+}
+
+/* A transfer that failed with no reply to its last command leaves the
+ * SMTP session in an unknown state, yet libcurl 7.88 keeps some such
+ * connections (a timeout waiting for the reply to the data) and would
+ * send the next MAIL FROM into them. Shutting the socket down makes
+ * libcurl find the connection dead before reusing it, and drop it
+ * without waiting for a QUIT that may never be answered. */
+static void
+smtp_conn_discard(struct smtp_conn *c)
+{
+	curl_socket_t fd = CURL_SOCKET_BAD;
+
+	if (curl_easy_getinfo(c->curl, CURLINFO_ACTIVESOCKET, &fd) ==
+		CURLE_OK &&
+	    fd != CURL_SOCKET_BAD)
+		shutdown(fd, SHUT_RDWR);
+}
+
+static void
+smtp_conn_send(struct smtp_conn *c, struct transport_msg *m)
+{
+	struct curl_slist *rcpt;
+	CURLcode res;
+
+	rcpt = curl_slist_append(NULL, m->rcpt);
+	if (rcpt == NULL)
+		abort(); /* out of memory, as xmalloc() */
+	c->m = m;
+	c->off = 0;
+	c->cmd = SMTP_CMD_SESSION;
+	c->awaiting = false;
+	c->quitting = false;
+	c->code = 0;
+	c->reply[0] = '\0';
+	c->errbuf[0] = '\0';
+	curl_easy_setopt(c->curl, CURLOPT_MAIL_FROM,
+	    m->envelope_from != NULL ? m->envelope_from : "");
+	curl_easy_setopt(c->curl, CURLOPT_MAIL_RCPT, rcpt);
+	curl_easy_setopt(
+	    c->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)m->data.len);
+	res = curl_easy_perform(c->curl);
+	smtp_conn_outcome(c, m, res);
+	if (res != CURLE_OK && c->awaiting)
+		smtp_conn_discard(c);
+	curl_easy_setopt(c->curl, CURLOPT_MAIL_RCPT, NULL);
+	curl_slist_free_all(rcpt);
+	c->m = NULL;
+}
+
+static void *
+smtp_conn_main(void *arg)
+{
+	struct smtp_conn *c = arg;
+	struct smtp *s = c->s;
+	struct transport_msg *m;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->stop && s->work.len == 0)
+			pthread_cond_wait(&s->cond, &s->lock);
+		if (s->stop)
+			break;
+		m = smtp_fifo_pop(&s->work);
+		pthread_mutex_unlock(&s->lock);
+		smtp_conn_send(c, m);
+		pthread_mutex_lock(&s->lock);
+		smtp_fifo_push(&s->done, m);
+		uv_async_send(&s->async);
+	}
+	pthread_mutex_unlock(&s->lock);
+	/* Sends QUIT on an open connection, bounded by the timeouts. */
+	curl_easy_cleanup(c->curl);
+	c->curl = NULL;
+	pthread_mutex_lock(&s->lock);
+	s->running--;
+	pthread_mutex_unlock(&s->lock);
+	uv_async_send(&s->async);
+	return NULL;
+}
+
+/* ------------------------------------------------ loop thread */
+
+static void
+smtp_rate_refill(struct smtp *s)
+{
+	uint64_t now = uv_now(s->async.loop);
+	uint64_t elapsed = now - s->rate_last;
+
+	s->rate_last = now;
+	if (elapsed >= s->rate_max_units / s->rate_count + 1) {
+		s->rate_units = s->rate_max_units;
+		return;
+	}
+	s->rate_units += elapsed * s->rate_count;
+	if (s->rate_units > s->rate_max_units)
+		s->rate_units = s->rate_max_units;
+}
+
+static void smtp_on_rate_timer(uv_timer_t *h);
+
+/* Moves held messages to the threads while the rate limit allows, and
+ * arms the timer for the next token if some are left. */
+static void
+smtp_release(struct smtp *s)
+{
+	uint64_t wait;
+
+	if (s->closing || s->held.len == 0)
+		return;
+	if (s->rate_count > 0)
+		smtp_rate_refill(s);
+	pthread_mutex_lock(&s->lock);
+	while (s->held.len > 0) {
+		if (s->rate_count > 0) {
+			if (s->rate_units < s->rate_ms)
+				break;
+			s->rate_units -= s->rate_ms;
+		}
+		smtp_fifo_push(&s->work, smtp_fifo_pop(&s->held));
+		pthread_cond_signal(&s->cond);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (s->held.len == 0) {
+		uv_timer_stop(&s->rate_timer);
+		return;
+	}
+	wait = (s->rate_ms - s->rate_units + s->rate_count - 1) / s->rate_count;
+	uv_timer_start(
+	    &s->rate_timer, smtp_on_rate_timer, wait > 0 ? wait : 1, 0);
+}
+
+static void
+smtp_on_rate_timer(uv_timer_t *h)
+{
+	smtp_release(h->data);
+}
+
+static void
+smtp_on_close(uv_handle_t *h)
+{
+	struct smtp *s = h->data;
+
+	if (--s->open_handles > 0)
+		return;
+	free(s->held.v);
+	free(s->work.v);
+	free(s->done.v);
+	free(s->conns);
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+	transport_closed(&s->base);
+}
+
+/* Joins the threads and closes the handles once every thread has
+ * exited and every message has been handed back. */
+static void
+smtp_try_finish(struct smtp *s)
+{
+	bool idle;
+
+	if (s->finishing)
+		return;
+	pthread_mutex_lock(&s->lock);
+	idle = s->running == 0 && s->done.len == 0;
+	pthread_mutex_unlock(&s->lock);
+	if (!idle)
+		return;
+	s->finishing = true;
+	/* Each thread has passed its last lock: these return at once. */
+	for (unsigned i = 0; i < s->n_conns; i++) {
+		if (s->conns[i].started)
+			pthread_join(s->conns[i].thread, NULL);
+		if (s->conns[i].curl != NULL)
+			curl_easy_cleanup(s->conns[i].curl);
+	}
+	uv_close((uv_handle_t *)&s->async, smtp_on_close);
+	uv_close((uv_handle_t *)&s->rate_timer, smtp_on_close);
+}
+
+static void
+smtp_on_async(uv_async_t *h)
+{
+	struct smtp *s = h->data;
+	struct transport_msg *m;
+
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		m = smtp_fifo_pop(&s->done);
+		pthread_mutex_unlock(&s->lock);
+		if (m == NULL)
+			break;
+		s->inflight--;
+		/* May submit more, or close the transport. */
+		s->base.done(m, s->base.done_arg);
+	}
+	if (s->closing)
+		smtp_try_finish(s);
+	else if (s->inflight == 0)
+		uv_unref((uv_handle_t *)&s->async);
+}
+
+/* ------------------------------------------------ create */
+
+/* Sets the options every message on a connection shares; the strings
+ * are copied by libcurl. Returns CURLE_OK or the first failure. */
+static CURLcode
+smtp_conn_setup(
+    struct smtp_conn *c, const struct cfg *cfg, const char *password)
+{
+	long timeout = cfg->smtp_timeout > 0 && cfg->smtp_timeout < 86400
+	    ? (long)cfg->smtp_timeout
+	    : SMTP_DEFAULT_TIMEOUT;
+	CURL *h = c->curl;
+	CURLcode r = CURLE_OK;
+
+#define SMTP_SET(opt, val)                                 \
+	do {                                               \
+		if (r == CURLE_OK)                         \
+			r = curl_easy_setopt(h, opt, val); \
+	} while (0)
+	SMTP_SET(CURLOPT_URL, cfg->smtp_url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	SMTP_SET(CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+#endif
+	SMTP_SET(CURLOPT_UPLOAD, 1L);
+	SMTP_SET(CURLOPT_READFUNCTION, smtp_on_read);
+	SMTP_SET(CURLOPT_READDATA, c);
+	SMTP_SET(CURLOPT_UPLOAD_BUFFERSIZE, (long)SMTP_UPLOAD_BUFSIZE);
+	SMTP_SET(CURLOPT_USE_SSL,
+	    cfg->smtp_tls == CFG_TLS_REQUIRED ? (long)CURLUSESSL_ALL
+					      : (long)CURLUSESSL_NONE);
+	SMTP_SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SMTP_SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	if (cfg->smtp_ca_file != NULL)
+		SMTP_SET(CURLOPT_CAINFO, cfg->smtp_ca_file);
+	if (cfg->smtp_username != NULL) {
+		SMTP_SET(CURLOPT_USERNAME, cfg->smtp_username);
+		SMTP_SET(CURLOPT_PASSWORD, password);
+	}
+	SMTP_SET(CURLOPT_CONNECTTIMEOUT, timeout);
+	SMTP_SET(CURLOPT_SERVER_RESPONSE_TIMEOUT, timeout);
+	/* A relay that stops reading the data is no reply to wait for. */
+	SMTP_SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
+	SMTP_SET(CURLOPT_LOW_SPEED_TIME, timeout);
+	SMTP_SET(CURLOPT_NOSIGNAL, 1L);
+	SMTP_SET(CURLOPT_PROXY, "");
+	SMTP_SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	SMTP_SET(CURLOPT_MAXCONNECTS, 1L);
+	SMTP_SET(CURLOPT_ERRORBUFFER, c->errbuf);
+	SMTP_SET(CURLOPT_DEBUGFUNCTION, smtp_on_debug);
+	SMTP_SET(CURLOPT_DEBUGDATA, c);
+	SMTP_SET(CURLOPT_VERBOSE, 1L);
+#undef SMTP_SET
+	return r;
+}
+
+static int
+smtp_start_threads(struct smtp *s)
+{
+	sigset_t all, old;
+	int ret = 0;
+
+	/* Signals belong to the loop thread (uv_signal_t). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (unsigned i = 0; ret == 0 && i < s->n_conns; i++) {
+		pthread_mutex_lock(&s->lock);
+		s->running++;
+		pthread_mutex_unlock(&s->lock);
+		ret = -pthread_create(
+		    &s->conns[i].thread, NULL, smtp_conn_main, &s->conns[i]);
+		if (ret == 0) {
+			s->conns[i].started = true;
+			continue;
+		}
+		pthread_mutex_lock(&s->lock);
+		s->running--;
+		pthread_mutex_unlock(&s->lock);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ret;
+}
+
+static char *
+smtp_read_password(const struct cfg *cfg, char **err)
+{
+	const char *why = NULL;
+	char *password = NULL;
+	int ret;
+
+	if (cfg->smtp_password_file == NULL) {
+		*err = xstrdup("[smtp] username is set but password_file is "
+			       "not");
+		return NULL;
+	}
+	ret = cfg_read_secret(cfg->smtp_password_file, &password, &why);
+	if (ret != 0) {
+		*err = xasprintf("[smtp] password_file %s: %s",
+		    cfg->smtp_password_file, why != NULL ? why : "unreadable");
+		return NULL;
+	}
+	return password;
+}
+
+static void
+smtp_wipe_free(char *secret)
+{
+	if (secret == NULL)
+		return;
+	explicit_bzero(secret, strlen(secret));
+	free(secret);
+}
+
+static struct transport *
+smtp_create(uv_loop_t *loop, const struct cfg *cfg, char **err)
+{
+	struct smtp *s;
+	char *password = NULL;
+	CURLcode cr = CURLE_OK;
+	unsigned n;
+	int ret;
+
+	pthread_once(&smtp_once, smtp_global_init);
+	if (smtp_global_result != CURLE_OK) {
+		*err = xasprintf(
+		    "libcurl: %s", curl_easy_strerror(smtp_global_result));
+		return NULL;
+	}
+	if (cfg->smtp_url == NULL ||
+	    (!util_strcaseprefix(cfg->smtp_url, "smtp://") &&
+		!util_strcaseprefix(cfg->smtp_url, "smtps://"))) {
+		*err = xstrdup("[smtp] url: must be smtp:// or smtps://");
+		return NULL;
+	}
+	if (cfg->smtp_username != NULL) {
+		password = smtp_read_password(cfg, err);
+		if (password == NULL)
+			return NULL;
+	}
+	n = cfg->smtp_connections < 1 ? 1 : (unsigned)cfg->smtp_connections;
+	if (n > SMTP_MAX_CONNECTIONS)
+		n = SMTP_MAX_CONNECTIONS;
+
+	s = xcalloc(1, sizeof(*s));
+	s->n_conns = n;
+	s->cap = 2 * n;
+	s->conns = xcalloc(n, sizeof(*s->conns));
+	smtp_fifo_init(&s->held, s->cap);
+	smtp_fifo_init(&s->work, s->cap);
+	smtp_fifo_init(&s->done, s->cap);
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	if (cfg->smtp_rate.count > 0) {
+		uint64_t per_sec =
+		    cfg->smtp_rate.per_sec > 0 ? cfg->smtp_rate.per_sec : 1;
+		uint64_t burst = cfg->smtp_rate.count / per_sec;
+
+		s->rate_count = cfg->smtp_rate.count;
+		s->rate_ms = per_sec * 1000;
+		s->rate_max_units = (burst > 0 ? burst : 1) * s->rate_ms;
+		s->rate_units = s->rate_max_units;
+		s->rate_last = uv_now(loop);
+	}
+	for (unsigned i = 0; cr == CURLE_OK && i < n; i++) {
+		s->conns[i].s = s;
+		s->conns[i].index = i;
+		s->conns[i].curl = curl_easy_init();
+		cr = s->conns[i].curl == NULL
+		    ? CURLE_FAILED_INIT
+		    : smtp_conn_setup(&s->conns[i], cfg, password);
+	}
+	smtp_wipe_free(password);
+
+	uv_async_init(loop, &s->async, smtp_on_async);
+	uv_timer_init(loop, &s->rate_timer);
+	s->async.data = s;
+	s->rate_timer.data = s;
+	s->open_handles = 2;
+	uv_unref((uv_handle_t *)&s->async);
+	ret = cr == CURLE_OK ? smtp_start_threads(s) : 0;
+	if (cr == CURLE_OK && ret == 0)
+		return &s->base;
+
+	if (cr != CURLE_OK)
+		*err = xasprintf("smtp: libcurl: %s", curl_easy_strerror(cr));
+	else
+		*err = xasprintf(
+		    "smtp: cannot start a sender thread: %s", strerror(-ret));
+	/* Unwind through the normal close: the threads started see stop
+	 * and exit; the close callbacks free s (t->closed is NULL). */
+	s->closing = true;
+	uv_ref((uv_handle_t *)&s->async);
+	pthread_mutex_lock(&s->lock);
+	s->stop = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	uv_async_send(&s->async);
+	return NULL;
+}
+
+/* ------------------------------------------------ interface */
+
+/* An envelope address goes into "MAIL FROM:<...>" and "RCPT TO:<...>"
+ * as is: no controls, spaces or brackets, so nothing can add a command. */
+static bool
+smtp_addr_ok(const char *a, bool empty_ok)
+{
+	size_t n;
+
+	if (a == NULL)
+		return empty_ok;
+	n = strlen(a);
+	if (n == 0)
+		return empty_ok;
+	if (n > SMTP_ADDR_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)a[i];
+
+		if (ch <= 0x20 || ch == 0x7f || ch == '<' || ch == '>')
+			return false;
+	}
+	return true;
+}
+
+static int
+smtp_submit(struct transport *t, struct transport_msg *m)
+{
+	struct smtp *s = (struct smtp *)t;
+
+	if (s->closing)
+		return -ESHUTDOWN;
+	if (s->inflight >= s->cap)
+		return -EAGAIN;
+	if (!smtp_addr_ok(m->rcpt, false) ||
+	    !smtp_addr_ok(m->envelope_from, true))
+		return -EINVAL;
+	m->outcome = TRANSPORT_DEFER;
+	m->code = 0;
+	free(m->reply);
+	m->reply = NULL;
+	m->rcpt_rejected = false;
+	s->inflight++;
+	uv_ref((uv_handle_t *)&s->async);
+	smtp_fifo_push(&s->held, m);
+	smtp_release(s);
+	return 0;
+}
+
+static unsigned
+smtp_capacity(const struct transport *t)
+{
+	const struct smtp *s = (const struct smtp *)t;
+
+	return s->closing ? 0 : s->cap - s->inflight;
+}
+
+static unsigned
+smtp_inflight(const struct transport *t)
+{
+	return ((const struct smtp *)t)->inflight;
+}
+
+static void
+smtp_shutdown_msg(struct smtp *s, struct transport_msg *m)
+{
+	m->outcome = TRANSPORT_DEFER;
+	m->code = 0;
+	m->reply = xstrdup("shutdown");
+	smtp_fifo_push(&s->done, m);
+}
+
+static void
+smtp_close(struct transport *t)
+{
+	struct smtp *s = (struct smtp *)t;
+
+	if (s->closing)
+		return;
+	s->closing = true;
+	uv_timer_stop(&s->rate_timer);
+	uv_ref((uv_handle_t *)&s->async);
+	pthread_mutex_lock(&s->lock);
+	while (s->held.len > 0)
+		smtp_shutdown_msg(s, smtp_fifo_pop(&s->held));
+	while (s->work.len > 0)
+		smtp_shutdown_msg(s, smtp_fifo_pop(&s->work));
+	s->stop = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	/* The messages above come back from the async callback, not from
+	 * inside close(). */
+	uv_async_send(&s->async);
+}
+
+const struct transport_ops transport_smtp_ops = {
+	.name = "smtp",
+	.create = smtp_create,
+	.submit = smtp_submit,
+	.capacity = smtp_capacity,
+	.inflight = smtp_inflight,
+	.close = smtp_close,
+};

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * util: allocation that aborts on failure, and a growing byte buffer.
+ *
+ * Out of memory is not recoverable in a daemon whose outbox is durable:
+ * x*() print a message and abort(), so callers never test for NULL.
+ */
+#ifndef FM_UTIL_H
+#define FM_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define UTIL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Returns a newly allocated formatted string; the caller frees it. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * A growing buffer, always NUL-terminated after buf_* calls so that
+ * data can be used as a C string when it holds text. Embed it and
+ * buf_init() it; buf_fini() frees the storage. buf_take() hands the
+ * storage to the caller (who frees it) and leaves the buffer empty.
+ */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+void buf_init(struct buf *b);
+void buf_fini(struct buf *b);
+void buf_reset(struct buf *b);
+void buf_reserve(struct buf *b, size_t extra);
+void buf_append(struct buf *b, const void *p, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+char *buf_take(struct buf *b);
+
+/* Reads a whole file into b (appending). Refuses files over max bytes
+ * with -EFBIG. Returns 0 or a negative errno. */
+int util_read_file(const char *path, size_t max, struct buf *b);
+
+/* Checked number parsing: the whole string must be a number in range. */
+int util_parse_long(const char *s, long min, long max, long *out);
+
+/* Case-insensitive ASCII comparison helpers. */
+bool util_strcaseprefix(const char *s, const char *prefix);
+
+#endif

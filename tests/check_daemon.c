@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * check_daemon: familymaild from the outside, as an administrator runs
+ * it: --once on a temporary database and Maildir, a second run that
+ * sends nothing new, a booking noticed while the daemon runs, SIGHUP
+ * with a broken config, and SIGTERM.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <dirent.h>
+#include <sqlite3.h>
+
+#include "db.h"
+#include "testutil.h"
+#include "util.h"
+
+#define NOW "2026-11-23T09:00:00Z"
+
+static char *dir, *conf, *daemon_path, *log_path, *maildir_new;
+
+static char *
+config_text(const char *extra)
+{
+	return xasprintf("[daemon]\n"
+			 "database = familymail.db\n"
+			 "templates = %s/templates\n"
+			 "timezone = Europe/London\n"
+			 "log_level = debug\n"
+			 "%s"
+			 "\n[sender]\n"
+			 "from = Family Courses <courses@example.org>\n"
+			 "reply_to = bookings@example.org\n"
+			 "bounce_domain = bounces.example.org\n"
+			 "\n[transport]\ntype = maildir\n"
+			 "\n[maildir]\npath = Maildir\n",
+	    tu_srcdir(), extra);
+}
+
+static void
+setup(void)
+{
+	char *text, *sql, *path;
+	sqlite3 *db;
+
+	dir = tu_mkdtemp();
+	text = config_text("");
+	conf = tu_write_file(dir, "familymail.conf", text);
+	free(text);
+	daemon_path = xasprintf("%s/src/familymaild", tu_builddir());
+	log_path = xasprintf("%s/daemon.log", dir);
+	maildir_new = xasprintf("%s/Maildir/new", dir);
+	db = tu_db_new(dir);
+	path = xasprintf("%s/tests/data/e2e/bookings.sql", tu_srcdir());
+	sql = tu_read_file(path, NULL);
+	tu_sql(db, sql);
+	free(sql);
+	free(path);
+	db_close(db);
+}
+
+static void
+teardown(void)
+{
+	if (getenv("KEEP_TEST_DIR") == NULL)
+		tu_rmtree(dir);
+	free(dir);
+	free(conf);
+	free(daemon_path);
+	free(log_path);
+	free(maildir_new);
+}
+
+static int
+run_once(void)
+{
+	char *argv[] = { daemon_path, (char *)"-c", conf, (char *)"--once",
+		(char *)"--now", (char *)NOW, NULL };
+
+	return tu_run_cmd(argv, log_path, 20000);
+}
+
+static char *
+db_text(const char *sql)
+{
+	char *path = xasprintf("%s/familymail.db", dir), *s;
+	sqlite3 *db;
+
+	ck_assert_int_eq(db_open(path, false, &db), 0);
+	s = tu_sql_text(db, sql);
+	db_close(db);
+	free(path);
+	return s;
+}
+
+/* The contents of every file in Maildir/new, concatenated in name
+ * order with a separator line. */
+static char *
+maildir_all(int *count)
+{
+	struct dirent **names;
+	struct buf b;
+	int n;
+
+	buf_init(&b);
+	n = scandir(maildir_new, &names, NULL, alphasort);
+	*count = 0;
+	for (int i = 0; i < n; i++) {
+		if (names[i]->d_name[0] != '.') {
+			char *p = xasprintf("%s/%s", maildir_new,
+			    names[i]->d_name);
+			char *s = tu_read_file(p, NULL);
+
+			ck_assert(strstr(names[i]->d_name, ".eml") != NULL);
+			buf_printf(&b, "=== %s\n%s", names[i]->d_name, s);
+			free(s);
+			free(p);
+			(*count)++;
+		}
+		free(names[i]);
+	}
+	free(names);
+	return buf_take(&b);
+}
+
+START_TEST(test_daemon_once_delivers_one_message_per_confirmed_booking)
+{
+	char *all, *states;
+	int n;
+
+	ck_assert_int_eq(run_once(), 0);
+	all = maildir_all(&n);
+	ck_assert_int_eq(n, 3);
+	ck_assert_ptr_nonnull(strstr(all, "To: Sarah Jones "
+					  "<sarah.jones@example.org>"));
+	ck_assert_ptr_nonnull(strstr(all, "sian.llyr@example.org"));
+	ck_assert_ptr_nonnull(strstr(all, "fatima@example.org"));
+	ck_assert_ptr_null(strstr(all, "tom@example.org"));
+	ck_assert_ptr_null(strstr(all, "old@example.org"));
+	ck_assert_ptr_nonnull(strstr(all, "Return-Path: <bounces+"));
+	ck_assert_ptr_nonnull(strstr(all, "@bounces.example.org>"));
+	ck_assert_ptr_nonnull(strstr(all, "multipart/alternative"));
+	/* The course's time in London, in the text part. */
+	ck_assert_ptr_nonnull(strstr(all, "FC-1001"));
+	free(all);
+	states = db_text("SELECT group_concat(state, ',') FROM messages");
+	ck_assert_str_eq(states, "sent,sent,sent");
+	free(states);
+}
+END_TEST
+
+START_TEST(test_daemon_once_twice_sends_nothing_new)
+{
+	char *all;
+	int n;
+
+	ck_assert_int_eq(run_once(), 0);
+	ck_assert_int_eq(run_once(), 0);
+	all = maildir_all(&n);
+	ck_assert_int_eq(n, 3);
+	free(all);
+}
+END_TEST
+
+START_TEST(test_daemon_refuses_a_broken_config_with_exit_78)
+{
+	char *text = config_text("colour = blue\n");
+	char *log;
+
+	free(conf);
+	conf = tu_write_file(dir, "familymail.conf", text);
+	free(text);
+	char *argv[] = { daemon_path, (char *)"-c", conf, (char *)"--once",
+		NULL };
+	ck_assert_int_eq(tu_run_cmd(argv, log_path, 10000), 78);
+	log = tu_read_file(log_path, NULL);
+	ck_assert_msg(strstr(log, "familymail.conf:6:") != NULL, "%s", log);
+	ck_assert_ptr_nonnull(strstr(log, "colour"));
+	free(log);
+	ck_assert_int_eq(tu_count_files(maildir_new), -1);
+}
+END_TEST
+
+static int
+wait_for_files(int want, int timeout_ms)
+{
+	int n = 0;
+
+	for (int waited = 0; waited < timeout_ms; waited += 50) {
+		n = tu_count_files(maildir_new);
+		if (n >= want)
+			return n;
+		tu_sleep_ms(50);
+	}
+	return n;
+}
+
+START_TEST(test_daemon_notices_a_new_booking_and_stops_on_sigterm)
+{
+	char *argv[] = { daemon_path, (char *)"-f", (char *)"-c", conf,
+		(char *)"--now", (char *)NOW, NULL };
+	char *path = xasprintf("%s/familymail.db", dir), *log;
+	sqlite3 *db;
+	int pid;
+
+	pid = tu_spawn(argv, log_path);
+	ck_assert_int_eq(wait_for_files(3, 10000), 3);
+	/* The website books a place while the daemon runs. */
+	ck_assert_int_eq(db_open(path, false, &db), 0);
+	tu_sql(db, "INSERT INTO bookings (id, course_id, delegate_id, "
+		   "reference, created_at) VALUES (7, 2, 5, 'FC-1007', "
+		   "'2026-11-23T09:05:00Z')");
+	db_close(db);
+	ck_assert_int_eq(wait_for_files(4, 5000), 4);
+	/* A broken config on SIGHUP is reported and the old one kept. */
+	{
+		char *text = config_text("colour = blue\n");
+
+		free(tu_write_file(dir, "familymail.conf", text));
+		free(text);
+	}
+	kill(pid, SIGHUP);
+	tu_sleep_ms(300);
+	ck_assert_int_eq(kill(pid, 0), 0);
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(tu_wait(pid, 1000), 0);
+	log = tu_read_file(log_path, NULL);
+	ck_assert_msg(strstr(log, "keeping the running config") != NULL, "%s",
+	    log);
+	ck_assert_ptr_nonnull(strstr(log, "daemon stopped"));
+	free(log);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_daemon_skips_a_bad_record_and_sends_the_others)
+{
+	char *path = xasprintf("%s/familymail.db", dir), *all, *err;
+	sqlite3 *db;
+	int n;
+
+	ck_assert_int_eq(db_open(path, false, &db), 0);
+	/* An address that would add a recipient, and a name that would
+	 * add a header: neither may reach the message. */
+	tu_sql(db, "UPDATE delegates SET email = 'evil@example.org, "
+		   "victim@example.net' WHERE id = 1;"
+		   "UPDATE delegates SET first_name = 'Siân' || char(13, 10) "
+		   "|| 'Bcc: victim@example.net' WHERE id = 2;");
+	db_close(db);
+	ck_assert_int_eq(run_once(), 0);
+	all = maildir_all(&n);
+	ck_assert_int_eq(n, 2);
+	/* The name may reach the body as text; never the header. */
+	for (char *m = strstr(all, "=== "); m != NULL;
+	    m = strstr(m + 4, "=== ")) {
+		char *end = strstr(m, "\n\n");
+
+		ck_assert_ptr_nonnull(end);
+		*end = '\0';
+		ck_assert_msg(strstr(m, "\nBcc:") == NULL, "%s", m);
+		*end = '\n';
+	}
+	ck_assert_ptr_null(strstr(all, "victim@example.net>"));
+	free(all);
+	err = db_text("SELECT state || ' ' || last_error FROM messages "
+		      "WHERE booking_id = 1");
+	ck_assert_msg(strncmp(err, "failed ", 7) == 0, "%s", err);
+	ck_assert_ptr_nonnull(strstr(err, "booking id=1"));
+	free(err);
+	free(path);
+}
+END_TEST
+
+static Suite *
+daemon_suite(void)
+{
+	Suite *s = suite_create("daemon");
+	TCase *tc = tcase_create("daemon");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_daemon_once_delivers_one_message_per_confirmed_booking);
+	tcase_add_test(tc, test_daemon_once_twice_sends_nothing_new);
+	tcase_add_test(tc, test_daemon_refuses_a_broken_config_with_exit_78);
+	tcase_add_test(tc, test_daemon_notices_a_new_booking_and_stops_on_sigterm);
+	tcase_add_test(tc, test_daemon_skips_a_bad_record_and_sends_the_others);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(daemon_suite());
+}

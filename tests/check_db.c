@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * check_db: the schema and its migrations, and the outbox: dedupe keys,
+ * the state machine, claiming due messages, and recovery after a crash.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include <check.h>
+#include <sqlite3.h>
+
+#include "clock.h"
+#include "db.h"
+#include "migrate.h"
+#include "outbox.h"
+#include "testutil.h"
+#include "util.h"
+
+static char *dir;
+static sqlite3 *db;
+static struct outbox *ob;
+static time_t now;
+
+static void
+setup(void)
+{
+	dir = tu_mkdtemp();
+	db = tu_db_new(dir);
+	ob = outbox_new(db);
+	ck_assert_ptr_nonnull(ob);
+	clock_parse_iso("2026-12-01T08:00:00Z", &now);
+}
+
+static void
+teardown(void)
+{
+	outbox_free(ob);
+	db_close(db);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+static int64_t
+enqueue(const char *key, const char *rcpt, bool *created)
+{
+	const struct outbox_entry e = {
+		.dedupe_key = key,
+		.kind = "booking_confirmation",
+		.recipient = rcpt,
+		.booking_id = 1,
+	};
+
+	ck_assert_int_eq(outbox_enqueue(ob, &e, now, created), 0);
+	return sqlite3_last_insert_rowid(db);
+}
+
+START_TEST(test_db_migration_creates_the_contract_tables_exactly)
+{
+	static const char *const cols[] = {
+		"courses:id,title,starts_at,ends_at,venue,address,"
+		"joining_url,notes,status",
+		"delegates:id,email,first_name,last_name,organisation",
+		"bookings:id,course_id,delegate_id,reference,status,created_at",
+		"subscribers:id,email,name,status,frequency,created_at",
+		"posts:id,title,url,author,summary,published_at",
+	};
+
+	ck_assert_int_eq(migrate_version(db), migrate_latest());
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(cols); i++) {
+		char *table = xstrdup(cols[i]), *colon = strchr(table, ':');
+		char *sql, *got;
+
+		*colon = '\0';
+		sql = xasprintf("SELECT group_concat(name, ',') FROM "
+				"pragma_table_info('%s')",
+		    table);
+		got = tu_sql_text(db, sql);
+		ck_assert_str_eq(got, colon + 1);
+		free(got);
+		free(sql);
+		free(table);
+	}
+	ck_assert_int_eq(tu_sql_int(db, "PRAGMA foreign_keys"), 1);
+	{
+		char *mode = tu_sql_text(db, "PRAGMA journal_mode");
+
+		ck_assert_str_eq(mode, "wal");
+		free(mode);
+	}
+}
+END_TEST
+
+START_TEST(test_db_migration_is_idempotent_and_keeps_data)
+{
+	tu_sql(db, "INSERT INTO courses (title, starts_at, venue) VALUES "
+		   "('A', '2026-12-07T09:30:00Z', 'Cardiff')");
+	ck_assert_int_eq(migrate_run(db), 0);
+	ck_assert_int_eq(tu_sql_int(db, "SELECT count(*) FROM courses"), 1);
+}
+END_TEST
+
+START_TEST(test_db_migration_accepts_tables_the_website_made_first)
+{
+	char *d2 = tu_mkdtemp();
+	char *path = xasprintf("%s/site.db", d2);
+	sqlite3 *site;
+
+	ck_assert_int_eq(db_open(path, true, &site), 0);
+	tu_sql(site, "CREATE TABLE courses (id INTEGER PRIMARY KEY, title "
+		     "TEXT NOT NULL, starts_at TEXT NOT NULL, ends_at TEXT, "
+		     "venue TEXT NOT NULL, address TEXT, joining_url TEXT, "
+		     "notes TEXT, status TEXT NOT NULL DEFAULT 'scheduled', "
+		     "language TEXT);"
+		     "INSERT INTO courses (title, starts_at, venue) VALUES "
+		     "('Kept', '2026-12-07T09:30:00Z', 'Online');");
+	ck_assert_int_eq(migrate_run(site), 1);
+	ck_assert_int_eq(tu_sql_int(site, "SELECT count(*) FROM courses "
+					  "WHERE title = 'Kept'"),
+	    1);
+	db_close(site);
+	tu_rmtree(d2);
+	free(path);
+	free(d2);
+}
+END_TEST
+
+START_TEST(test_db_migration_refuses_a_newer_database)
+{
+	tu_sql(db, "PRAGMA user_version = 999");
+	ck_assert_int_eq(migrate_run(db), -EPROTO);
+}
+END_TEST
+
+START_TEST(test_outbox_keeps_one_message_per_dedupe_key)
+{
+	bool created;
+
+	enqueue("confirm:booking:42", "a@example.org", &created);
+	ck_assert(created);
+	for (int i = 0; i < 5; i++) {
+		enqueue("confirm:booking:42", "a@example.org", &created);
+		ck_assert(!created);
+	}
+	ck_assert_int_eq(tu_sql_int(db, "SELECT count(*) FROM messages"), 1);
+	enqueue("confirm:booking:43", "b@example.org", &created);
+	ck_assert(created);
+	ck_assert_int_eq(tu_sql_int(db, "SELECT count(*) FROM messages"), 2);
+}
+END_TEST
+
+START_TEST(test_outbox_gives_each_message_its_own_verp_token)
+{
+	enqueue("k1", "a@example.org", NULL);
+	enqueue("k2", "b@example.org", NULL);
+	ck_assert_int_eq(tu_sql_int(db, "SELECT count(DISTINCT verp_token) "
+					"FROM messages WHERE "
+					"length(verp_token) = 16"),
+	    2);
+}
+END_TEST
+
+START_TEST(test_outbox_claims_due_messages_oldest_first)
+{
+	struct outbox_item **items;
+	size_t n;
+	int64_t a, b;
+
+	a = enqueue("k1", "a@example.org", NULL);
+	b = enqueue("k2", "b@example.org", NULL);
+	ck_assert_int_eq(outbox_claim(ob, now, 10, &items, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(items[0]->id, a);
+	ck_assert_int_eq(items[1]->id, b);
+	ck_assert_str_eq(items[0]->recipient, "a@example.org");
+	ck_assert_int_eq(items[0]->attempts, 1);
+	for (size_t i = 0; i < n; i++)
+		outbox_item_free(items[i]);
+	free(items);
+	ck_assert_int_eq(tu_sql_int(db, "SELECT count(*) FROM messages WHERE "
+					"state = 'sending' AND attempts = 1"),
+	    2);
+	ck_assert_int_eq(outbox_claim(ob, now, 10, &items, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	free(items);
+}
+END_TEST
+
+START_TEST(test_outbox_defers_until_next_attempt_time)
+{
+	struct outbox_item **items;
+	const struct outbox_update u = {
+		.next_attempt_at = now + 600,
+		.smtp_code = 451,
+		.smtp_reply = "451 4.3.0 try later",
+		.error = "deferred",
+	};
+	size_t n;
+	time_t due;
+	int64_t id = enqueue("k1", "a@example.org", NULL);
+
+	ck_assert_int_eq(outbox_claim(ob, now, 10, &items, &n), 0);
+	outbox_item_free(items[0]);
+	free(items);
+	ck_assert_int_eq(outbox_transition(ob, id, OUTBOX_SENDING,
+			     OUTBOX_QUEUED, now, &u),
+	    0);
+	ck_assert_int_eq(outbox_claim(ob, now + 599, 10, &items, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	free(items);
+	ck_assert_int_eq(outbox_next_due(ob, &due), 0);
+	ck_assert_int_eq(due, now + 600);
+	ck_assert_int_eq(outbox_claim(ob, now + 600, 10, &items, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(items[0]->attempts, 2);
+	outbox_item_free(items[0]);
+	free(items);
+	ck_assert_int_eq(tu_sql_int(db, "SELECT smtp_code FROM messages"),
+	    451);
+}
+END_TEST
+
+START_TEST(test_outbox_refuses_transitions_the_machine_lacks)
+{
+	int64_t id = enqueue("k1", "a@example.org", NULL);
+
+	ck_assert_int_eq(outbox_transition(ob, id, OUTBOX_QUEUED,
+			     OUTBOX_SENT, now, NULL),
+	    -EINVAL);
+	ck_assert_int_eq(outbox_transition(ob, id, OUTBOX_SENDING,
+			     OUTBOX_SENT, now, NULL),
+	    -ESTALE);
+	ck_assert_int_eq(outbox_transition(ob, id, OUTBOX_QUEUED,
+			     OUTBOX_SENDING, now, NULL),
+	    0);
+	ck_assert_int_eq(outbox_transition(ob, id, OUTBOX_SENDING,
+			     OUTBOX_SENT, now, NULL),
+	    0);
+	ck_assert_int_eq(outbox_transition(ob, id, OUTBOX_SENT,
+			     OUTBOX_QUEUED, now, NULL),
+	    -EINVAL);
+	{
+		char *st = tu_sql_text(db, "SELECT state || ' ' || "
+					   "(sent_at IS NOT NULL) FROM "
+					   "messages");
+
+		ck_assert_str_eq(st, "sent 1");
+		free(st);
+	}
+}
+END_TEST
+
+START_TEST(test_outbox_requeues_sending_after_crash)
+{
+	struct outbox_item **items;
+	size_t n;
+
+	enqueue("k1", "a@example.org", NULL);
+	enqueue("k2", "b@example.org", NULL);
+	ck_assert_int_eq(outbox_claim(ob, now, 1, &items, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	outbox_item_free(items[0]);
+	free(items);
+	/* The process dies here; the next start recovers. */
+	ck_assert_int_eq(outbox_requeue_sending(ob, now + 60), 1);
+	ck_assert_int_eq(tu_sql_int(db, "SELECT count(*) FROM messages WHERE "
+					"state = 'queued'"),
+	    2);
+	ck_assert_int_eq(outbox_claim(ob, now + 60, 10, &items, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	for (size_t i = 0; i < n; i++)
+		outbox_item_free(items[i]);
+	free(items);
+}
+END_TEST
+
+START_TEST(test_outbox_state_names_match_the_database)
+{
+	ck_assert_str_eq(outbox_state_name(OUTBOX_SUPPRESSED), "suppressed");
+	ck_assert_int_eq(outbox_state_parse("failed"), OUTBOX_FAILED);
+	ck_assert_int_eq(outbox_state_parse("deferred"), -EINVAL);
+	/* The CHECK constraint refuses any other state. */
+	enqueue("k1", "a@example.org", NULL);
+	ck_assert_int_ne(sqlite3_exec(db,
+			     "UPDATE messages SET state = 'lost'", NULL,
+			     NULL, NULL),
+	    SQLITE_OK);
+}
+END_TEST
+
+static Suite *
+db_suite(void)
+{
+	Suite *s = suite_create("db");
+	TCase *tc = tcase_create("db");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_db_migration_creates_the_contract_tables_exactly);
+	tcase_add_test(tc, test_db_migration_is_idempotent_and_keeps_data);
+	tcase_add_test(tc, test_db_migration_accepts_tables_the_website_made_first);
+	tcase_add_test(tc, test_db_migration_refuses_a_newer_database);
+	tcase_add_test(tc, test_outbox_keeps_one_message_per_dedupe_key);
+	tcase_add_test(tc, test_outbox_gives_each_message_its_own_verp_token);
+	tcase_add_test(tc, test_outbox_claims_due_messages_oldest_first);
+	tcase_add_test(tc, test_outbox_defers_until_next_attempt_time);
+	tcase_add_test(tc, test_outbox_refuses_transitions_the_machine_lacks);
+	tcase_add_test(tc, test_outbox_requeues_sending_after_crash);
+	tcase_add_test(tc, test_outbox_state_names_match_the_database);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(db_suite());
+}

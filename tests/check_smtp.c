@@ -1,0 +1,1209 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * check_smtp: the smtp transport against a real, scripted SMTP server
+ * (tests/servers/smtp_server.py, aiosmtpd) on 127.0.0.1, driven on a real
+ * libuv loop. Each test compares what the caller is told (outcome, code,
+ * reply, rcpt_rejected) with what the server recorded (envelope, headers
+ * and body, byte for byte) or refused to record.
+ *
+ * TLS tests use a throwaway CA and certificates made with openssl at
+ * start, in a temporary folder. Without a python3 that has aiosmtpd the
+ * program is skipped (77) and says why.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <uv.h>
+
+#include "cfg.h"
+#include "log.h"
+#include "testutil.h"
+#include "transport.h"
+#include "util.h"
+
+#define SMTP_TEST_MAX_MSGS 32
+
+static char *smtp_test_python;  /* a python3 that has aiosmtpd */
+static char *smtp_test_tls_dir; /* NULL: openssl missing */
+
+/* ------------------------------------------------ the server */
+
+struct smtp_test_server {
+	int pid;
+	int stdin_fd; /* closing it stops the server */
+	int port;
+	char *dir; /* what it recorded */
+	char *log; /* its stdout and stderr */
+};
+
+static void
+smtp_test_server_start(struct smtp_test_server *srv, const char *base,
+    const char *name, const char *const extra[])
+{
+	char *script =
+	    xasprintf("%s/tests/servers/smtp_server.py", tu_srcdir());
+	char *port_file, *text;
+	const char *argv[32];
+	size_t n = 0;
+	int fds[2], fd, waited;
+	long port;
+
+	memset(srv, 0, sizeof(*srv));
+	srv->dir = xasprintf("%s/%s", base, name);
+	ck_assert_int_eq(mkdir(srv->dir, 0700), 0);
+	srv->log = xasprintf("%s/%s.log", base, name);
+	port_file = xasprintf("%s/%s.port", base, name);
+	argv[n++] = smtp_test_python;
+	argv[n++] = script;
+	argv[n++] = "--outdir";
+	argv[n++] = srv->dir;
+	argv[n++] = "--port-file";
+	argv[n++] = port_file;
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+
+	/* The server reads its stdin: when this process ends, however it
+	 * ends, the pipe closes and the server exits. */
+	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+	srv->pid = (int)fork();
+	ck_assert_int_ne(srv->pid, -1);
+	if (srv->pid == 0) {
+		dup2(fds[0], STDIN_FILENO);
+		fd = open(srv->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd != -1) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[0]);
+	srv->stdin_fd = fds[1];
+
+	for (waited = 0; waited < 15000; waited += 20) {
+		text = tu_read_file(port_file, NULL);
+		if (text != NULL) {
+			text[strcspn(text, "\n")] = '\0';
+			ck_assert_int_eq(
+			    util_parse_long(text, 1, 65535, &port), 0);
+			srv->port = (int)port;
+			free(text);
+			break;
+		}
+		if (waitpid((pid_t)srv->pid, NULL, WNOHANG) == srv->pid) {
+			text = tu_read_file(srv->log, NULL);
+			ck_abort_msg("smtp_server.py exited: %s",
+			    text != NULL ? text : "");
+		}
+		tu_sleep_ms(20);
+	}
+	ck_assert_msg(srv->port > 0, "smtp_server.py did not start");
+	free(port_file);
+	free(script);
+}
+
+static void
+smtp_test_server_stop(struct smtp_test_server *srv)
+{
+	close(srv->stdin_fd);
+	ck_assert_int_eq(tu_wait(srv->pid, 10000), 0);
+	free(srv->dir);
+	free(srv->log);
+}
+
+/* How many lines of the server's commands.log start with prefix. */
+static int
+smtp_test_count_commands(const struct smtp_test_server *srv, const char *prefix)
+{
+	char *path = xasprintf("%s/commands.log", srv->dir);
+	char *text = tu_read_file(path, NULL);
+	int n = 0;
+
+	for (char *p = text; p != NULL && *p != '\0';) {
+		if (strncmp(p, prefix, strlen(prefix)) == 0)
+			n++;
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+	free(text);
+	free(path);
+	return n;
+}
+
+static int
+smtp_test_count_messages(const struct smtp_test_server *srv)
+{
+	DIR *d = opendir(srv->dir);
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, "msg-", 4) == 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* The nth message the server accepted (from 1): its envelope part
+ * (up to the empty line) and its data, both newly allocated. */
+static void
+smtp_test_recorded(const struct smtp_test_server *srv, int nth, char **envelope,
+    char **data, size_t *data_len)
+{
+	char *path = xasprintf("%s/msg-%06d", srv->dir, nth);
+	size_t len;
+	char *text = tu_read_file(path, &len);
+	char *sep;
+
+	ck_assert_msg(text != NULL, "the server recorded no %s", path);
+	sep = strstr(text, "\n\n");
+	ck_assert_ptr_nonnull(sep);
+	*envelope = xstrndup(text, (size_t)(sep - text) + 1);
+	*data_len = len - (size_t)(sep + 2 - text);
+	*data = xmalloc(*data_len + 1);
+	memcpy(*data, sep + 2, *data_len);
+	(*data)[*data_len] = '\0';
+	free(text);
+	free(path);
+}
+
+/* ------------------------------------------------ the transport */
+
+static struct cfg *
+smtp_test_cfg(int port, const char *scheme)
+{
+	struct cfg *cfg = xcalloc(1, sizeof(*cfg));
+
+	cfg->transport = CFG_TRANSPORT_SMTP;
+	cfg->smtp_url = xasprintf("%s://127.0.0.1:%d", scheme, port);
+	cfg->smtp_tls = CFG_TLS_OFF;
+	cfg->smtp_connections = 1;
+	cfg->smtp_timeout = 10;
+	return cfg;
+}
+
+static void
+smtp_test_cfg_free(struct cfg *cfg)
+{
+	free(cfg->smtp_url);
+	free(cfg->smtp_username);
+	free(cfg->smtp_password_file);
+	free(cfg->smtp_ca_file);
+	free(cfg);
+}
+
+struct smtp_test_run {
+	uv_loop_t loop;
+	uv_timer_t watchdog;
+	uv_timer_t closer;
+	struct transport *t;
+	struct transport_msg *todo[SMTP_TEST_MAX_MSGS];
+	size_t n_todo, next;
+	struct transport_msg *got[SMTP_TEST_MAX_MSGS];
+	size_t n_got;
+	bool closed;
+	bool closed_after_all_done;
+	unsigned saw_zero_capacity;
+};
+
+/* Submits what it can, as the sender does. */
+static void
+smtp_test_pump(struct smtp_test_run *r)
+{
+	while (r->next < r->n_todo) {
+		if (transport_capacity(r->t) == 0) {
+			r->saw_zero_capacity++;
+			return;
+		}
+		ck_assert_int_eq(transport_submit(r->t, r->todo[r->next]), 0);
+		r->todo[r->next++] = NULL;
+	}
+}
+
+static void
+smtp_test_on_done(struct transport_msg *m, void *arg)
+{
+	struct smtp_test_run *r = arg;
+
+	ck_assert_int_lt(r->n_got, SMTP_TEST_MAX_MSGS);
+	ck_assert_msg(!r->closed, "a message came back after closed()");
+	r->got[r->n_got++] = m;
+	smtp_test_pump(r);
+}
+
+static void
+smtp_test_on_watchdog(uv_timer_t *h)
+{
+	struct smtp_test_run *r = h->data;
+
+	ck_abort_msg("the loop ran too long: %zu of %zu messages done",
+	    r->n_got, r->n_todo);
+}
+
+static void
+smtp_test_on_closed(void *arg)
+{
+	struct smtp_test_run *r = arg;
+
+	r->closed = true;
+	r->closed_after_all_done = r->n_got == r->next;
+}
+
+/* Creates the transport; NULL with *err when create() refuses. */
+static struct transport *
+smtp_test_open(struct smtp_test_run *r, const struct cfg *cfg, char **err)
+{
+	memset(r, 0, sizeof(*r));
+	ck_assert_int_eq(uv_loop_init(&r->loop), 0);
+	uv_timer_init(&r->loop, &r->watchdog);
+	uv_timer_init(&r->loop, &r->closer);
+	r->watchdog.data = r;
+	r->closer.data = r;
+	*err = NULL;
+	r->t = transport_new(&r->loop, cfg, smtp_test_on_done, r, err);
+	return r->t;
+}
+
+static void
+smtp_test_add(struct smtp_test_run *r, const char *rcpt, const char *data)
+{
+	struct transport_msg *m = transport_msg_new();
+
+	ck_assert_int_lt(r->n_todo, SMTP_TEST_MAX_MSGS);
+	m->id = (int64_t)r->n_todo + 1;
+	m->envelope_from = xstrdup("bounces+t1@bounces.example.org");
+	m->rcpt = xstrdup(rcpt);
+	buf_puts(&m->data, data);
+	r->todo[r->n_todo++] = m;
+}
+
+/* A plain message to rcpt, numbered as its id. */
+static void
+smtp_test_add_plain(struct smtp_test_run *r, const char *rcpt)
+{
+	int n = (int)r->n_todo + 1;
+	char *data = xasprintf("From: Family Courses <courses@example.org>\r\n"
+			       "To: <%s>\r\n"
+			       "Subject: Test %d\r\n"
+			       "Message-ID: <test.%d@example.org>\r\n"
+			       "\r\n"
+			       "Message number %d.\r\n",
+	    rcpt, n, n, n);
+
+	smtp_test_add(r, rcpt, data);
+	free(data);
+}
+
+static void
+smtp_test_arm_watchdog(struct smtp_test_run *r, uint64_t timeout_ms)
+{
+	uv_timer_start(&r->watchdog, smtp_test_on_watchdog, timeout_ms, 0);
+	uv_unref((uv_handle_t *)&r->watchdog);
+}
+
+/* Submits everything (as capacity allows) and runs the loop until every
+ * message is back (the transport holds the loop only while messages are
+ * in flight); then closes the transport and runs the loop until it is
+ * gone. */
+static void
+smtp_test_run_all(struct smtp_test_run *r, uint64_t timeout_ms)
+{
+	smtp_test_arm_watchdog(r, timeout_ms);
+	smtp_test_pump(r);
+	uv_run(&r->loop, UV_RUN_DEFAULT);
+	ck_assert_uint_eq(r->n_got, r->n_todo);
+	ck_assert_uint_eq(transport_inflight(r->t), 0);
+	transport_close(r->t, smtp_test_on_closed, r);
+	uv_run(&r->loop, UV_RUN_DEFAULT);
+	ck_assert(r->closed);
+}
+
+/* Frees what is left and checks that no handle was left open. */
+static void
+smtp_test_finish(struct smtp_test_run *r)
+{
+	uv_close((uv_handle_t *)&r->watchdog, NULL);
+	uv_close((uv_handle_t *)&r->closer, NULL);
+	uv_run(&r->loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(uv_loop_close(&r->loop), 0);
+	for (size_t i = 0; i < r->n_got; i++)
+		transport_msg_free(r->got[i]);
+	for (size_t i = 0; i < r->n_todo; i++)
+		transport_msg_free(r->todo[i]);
+}
+
+static struct transport_msg *
+smtp_test_result(struct smtp_test_run *r, int64_t id)
+{
+	for (size_t i = 0; i < r->n_got; i++)
+		if (r->got[i]->id == id)
+			return r->got[i];
+	ck_abort_msg("message %lld never came back", (long long)id);
+	return NULL;
+}
+
+static uint64_t
+smtp_test_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+smtp_test_cleanup(struct smtp_test_run *r, struct smtp_test_server *srv,
+    struct cfg *cfg, char *base)
+{
+	smtp_test_finish(r);
+	smtp_test_server_stop(srv);
+	smtp_test_cfg_free(cfg);
+	tu_rmtree(base);
+	free(base);
+}
+
+/* One message to rcpt through a fresh server; checks the outcome and
+ * that the server recorded nothing. */
+static void
+smtp_test_one_refused(const char *rcpt, enum transport_outcome outcome,
+    int code, bool rcpt_rejected, const char *reply_part)
+{
+	char *base = tu_mkdtemp();
+	struct smtp_test_server srv;
+	struct smtp_test_run r;
+	struct transport_msg *m;
+	struct cfg *cfg;
+	char *err;
+
+	smtp_test_server_start(&srv, base, "srv", NULL);
+	cfg = smtp_test_cfg(srv.port, "smtp");
+	ck_assert_ptr_nonnull(smtp_test_open(&r, cfg, &err));
+	smtp_test_add_plain(&r, rcpt);
+	smtp_test_run_all(&r, 20000);
+	m = smtp_test_result(&r, 1);
+	ck_assert_int_eq(m->outcome, outcome);
+	ck_assert_int_eq(m->code, code);
+	ck_assert_int_eq(m->rcpt_rejected, rcpt_rejected);
+	ck_assert_ptr_nonnull(m->reply);
+	ck_assert_msg(strstr(m->reply, reply_part) != NULL,
+	    "reply \"%s\" lacks \"%s\"", m->reply, reply_part);
+	ck_assert_int_eq(smtp_test_count_messages(&srv), 0);
+	smtp_test_cleanup(&r, &srv, cfg, base);
+}
+
+/* ------------------------------------------------ tests */
+
+START_TEST(test_smtp_delivers_envelope_headers_and_body_byte_exact)
+{
+	/* Lines that start with dots, a lone dot and an empty line: the
+	 * SMTP dot-stuffing must be undone exactly by the server. */
+	static const char data[] =
+	    "From: Family Courses <courses@example.org>\r\n"
+	    "To: Ann <ann@example.net>\r\n"
+	    "Subject: Your booking FC-1234\r\n"
+	    "Message-ID: <booking.1@example.org>\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "\r\n"
+	    "Dear Ann,\r\n"
+	    ".\r\n"
+	    "..two dots\r\n"
+	    ".one dot\r\n"
+	    "\r\n"
+	    "See you in Cardiff.\r\n";
+	char *base = tu_mkdtemp(), *envelope, *got;
+	struct smtp_test_server srv;
+	struct smtp_test_run r;
+	struct transport_msg *m;
+	struct cfg *cfg;
+	size_t len;
+	char *err;
+
+	smtp_test_server_start(&srv, base, "srv", NULL);
+	cfg = smtp_test_cfg(srv.port, "smtp");
+	ck_assert_ptr_nonnull(smtp_test_open(&r, cfg, &err));
+	smtp_test_add(&r, "ann@example.net", data);
+	smtp_test_run_all(&r, 20000);
+
+	m = smtp_test_result(&r, 1);
+	ck_assert_int_eq(m->outcome, TRANSPORT_SENT);
+	ck_assert_int_eq(m->code, 250);
+	ck_assert_str_eq(m->reply, "250 2.0.0 Ok: queued as TEST000001");
+	ck_assert(!m->rcpt_rejected);
+	ck_assert_int_eq(smtp_test_count_messages(&srv), 1);
+	smtp_test_recorded(&srv, 1, &envelope, &got, &len);
+	ck_assert_str_eq(envelope,
+	    "from bounces+t1@bounces.example.org\n"
+	    "rcpt ann@example.net\n"
+	    "tls no\n"
+	    "auth -\n");
+	ck_assert_uint_eq(len, strlen(data));
+	ck_assert_str_eq(got, data);
+	free(envelope);
+	free(got);
+	smtp_test_cleanup(&r, &srv, cfg, base);
+}
+END_TEST
+
+START_TEST(test_smtp_fails_a_recipient_rejected_at_rcpt_as_a_bounce)
+{
+	smtp_test_one_refused("reject-550@example.net", TRANSPORT_FAIL, 550,
+	    true, "550 5.1.1 <reject-550@example.net>: Recipient");
+}
+END_TEST
+
+START_TEST(test_smtp_defers_a_451_at_rcpt)
+{
+	smtp_test_one_refused(
+	    "defer-451@example.net", TRANSPORT_DEFER, 451, false, "451 4.3.0");
+}
+END_TEST
+
+START_TEST(test_smtp_fails_a_554_after_data_without_a_bounce)
+{
+	smtp_test_one_refused("data-554@example.net", TRANSPORT_FAIL, 554,
+	    false, "554 5.7.1 Message rejected as spam");
+}
+END_TEST
+
+START_TEST(test_smtp_defers_a_452_after_data)
+{
+	smtp_test_one_refused(
+	    "data-452@example.net", TRANSPORT_DEFER, 452, false, "452 4.3.1");
+}
+END_TEST
+
+/* One connection, a failing message then a good one: the failure must
+ * not poison the connection; libcurl connects again by itself. */
+static void
+smtp_test_failure_then_success(
+    const char *bad, const char *const extra[], int timeout, int code)
+{
+	char *base = tu_mkdtemp(), *envelope, *data;
+	struct smtp_test_server srv;
+	struct smtp_test_run r;
+	struct transport_msg *m;
+	struct cfg *cfg;
+	uint64_t start;
+	size_t len;
+	char *err;
+
+	smtp_test_server_start(&srv, base, "srv", extra);
+	cfg = smtp_test_cfg(srv.port, "smtp");
+	cfg->smtp_timeout = timeout;
+	ck_assert_ptr_nonnull(smtp_test_open(&r, cfg, &err));
+	smtp_test_add_plain(&r, bad);
+	smtp_test_add_plain(&r, "after@example.net");
+	start = smtp_test_now_ms();
+	smtp_test_run_all(&r, 20000);
+
+	m = smtp_test_result(&r, 1);
+	ck_assert_int_eq(m->outcome, TRANSPORT_DEFER);
+	ck_assert_int_eq(m->code, code);
+	ck_assert(!m->rcpt_rejected);
+	ck_assert_ptr_nonnull(m->reply);
+	ck_assert_str_ne(m->reply, "");
+	m = smtp_test_result(&r, 2);
+	ck_assert_int_eq(m->outcome, TRANSPORT_SENT);
+	ck_assert_int_eq(m->code, 250);
+	ck_assert_int_eq(smtp_test_count_messages(&srv), 1);
+	smtp_test_recorded(&srv, 1, &envelope, &data, &len);
+	ck_assert(strstr(envelope, "rcpt after@example.net\n") != NULL);
+	ck_assert(strstr(data, "Message number 2.") != NULL);
+	ck_assert_int_eq(smtp_test_count_commands(&srv, "CONNECT"), 2);
+	/* A slow reply is cut at the timeout, not waited for. */
+	ck_assert_uint_lt(
+	    smtp_test_now_ms() - start, (uint64_t)timeout * 1000 + 3000);
+	free(envelope);
+	free(data);
+	smtp_test_cleanup(&r, &srv, cfg, base);
+}
+
+START_TEST(test_smtp_defers_a_dropped_connection_and_sends_the_next)
+{
+	smtp_test_failure_then_success("drop@example.net", NULL, 10, 0);
+}
+END_TEST
+
+START_TEST(test_smtp_defers_a_421_and_connects_again_for_the_next)
+{
+	smtp_test_failure_then_success("421@example.net", NULL, 10, 421);
+}
+END_TEST
+
+START_TEST(test_smtp_defers_a_reply_slower_than_the_timeout)
+{
+	static const char *const extra[] = { "--slow-secs", "6", NULL };
+
+	smtp_test_failure_then_success("slow@example.net", extra, 1, 0);
+}
+END_TEST
+
+START_TEST(test_smtp_sends_the_next_message_after_a_rejected_recipient)
+{
+	char *base = tu_mkdtemp();
+	struct smtp_test_server srv;
+	struct smtp_test_run r;
+	struct cfg *cfg;
+	char *err;
+
+	smtp_test_server_start(&srv, base, "srv", NULL);
+	cfg = smtp_test_cfg(srv.port, "smtp");
+	ck_assert_ptr_nonnull(smtp_test_open(&r, cfg, &err));
+	smtp_test_add_plain(&r, "one@example.net");
+	smtp_test_add_plain(&r, "reject-550@example.net");
+	smtp_test_add_plain(&r, "two@example.net");
+	smtp_test_run_all(&r, 20000);
+	ck_assert_int_eq(smtp_test_result(&r, 1)->outcome, TRANSPORT_SENT);
+	ck_assert_int_eq(smtp_test_result(&r, 2)->outcome, TRANSPORT_FAIL);
+	ck_assert_int_eq(smtp_test_result(&r, 3)->outcome, TRANSPORT_SENT);
+	ck_assert_int_eq(smtp_test_count_messages(&srv), 2);
+	smtp_test_cleanup(&r, &srv, cfg, base);
+}
+END_TEST
+
+START_TEST(test_smtp_sends_twenty_messages_over_four_connections_once_each)
+{
+	static const char *const extra[] = { "--delay-ms", "30", NULL };
+	char *base = tu_mkdtemp(), *envelope, *data, text[64];
+	struct smtp_test_server srv;
+	struct smtp_test_run r;
+	struct cfg *cfg;
+	int seen[20] = { 0 }, connects;
+	size_t len;
+	long k;
+	char *err;
+
+	smtp_test_server_start(&srv, base, "srv", extra);
+	cfg = smtp_test_cfg(srv.port, "smtp");
+	cfg->smtp_connections = 4;
+	ck_assert_ptr_nonnull(smtp_test_open(&r, cfg, &err));
+	ck_assert_uint_eq(transport_capacity(r.t), 8);
+	for (int i = 0; i < 20; i++) {
+		snprintf(text, sizeof(text), "user%d@example.net", i);
+		smtp_test_add_plain(&r, text);
+	}
+	smtp_test_run_all(&r, 30000);
+
+	for (int64_t id = 1; id <= 20; id++) {
+		struct transport_msg *m = smtp_test_result(&r, id);
+
+		ck_assert_int_eq(m->outcome, TRANSPORT_SENT);
+		ck_assert_int_eq(m->code, 250);
+	}
+	ck_assert_int_eq(smtp_test_count_messages(&srv), 20);
+	for (int i = 1; i <= 20; i++) {
+		smtp_test_recorded(&srv, i, &envelope, &data, &len);
+		ck_assert_int_eq(sscanf(envelope,
+				     "from bounces+t1@bounces.example.org\n"
+				     "rcpt user%ld@",
+				     &k),
+		    1);
+		ck_assert(k >= 0 && k < 20);
+		snprintf(text, sizeof(text), "Message number %ld.", k + 1);
+		ck_assert(strstr(data, text) != NULL);
+		seen[k]++;
+		free(envelope);
+		free(data);
+	}
+	for (int i = 0; i < 20; i++)
+		ck_assert_int_eq(seen[i], 1);
+	/* Connections are kept and reused, never one per message. */
+	connects = smtp_test_count_commands(&srv, "CONNECT");
+	ck_assert_int_ge(connects, 2);
+	ck_assert_int_le(connects, 4);
+	ck_assert_uint_gt(r.saw_zero_capacity, 0);
+	smtp_test_cleanup(&r, &srv, cfg, base);
+}
+END_TEST
+
+START_TEST(test_smtp_rate_limit_spaces_messages_out)
+{
+	char *base = tu_mkdtemp(), rcpt[64];
+	struct smtp_test_server srv;
+	struct smtp_test_run r;
+	struct cfg *cfg;
+	uint64_t start, took;
+	char *err;
+
+	smtp_test_server_start(&srv, base, "srv", NULL);
+	cfg = smtp_test_cfg(srv.port, "smtp");
+	cfg->smtp_connections = 4;
+	cfg->smtp_rate.count = 5;
+	cfg->smtp_rate.per_sec = 1;
+	ck_assert_ptr_nonnull(smtp_test_open(&r, cfg, &err));
+	for (int i = 0; i < 9; i++) {
+		snprintf(rcpt, sizeof(rcpt), "rate%d@example.net", i);
+		smtp_test_add_plain(&r, rcpt);
+	}
+	start = smtp_test_now_ms();
+	smtp_test_run_all(&r, 20000);
+	took = smtp_test_now_ms() - start;
+	/* 5 at once (one second's worth), then one every 200 ms. */
+	ck_assert_msg(took >= 700, "9 messages at 5/s took %llu ms",
+	    (unsigned long long)took);
+	ck_assert_msg(took < 5000, "took %llu ms", (unsigned long long)took);
+	for (int64_t id = 1; id <= 9; id++)
+		ck_assert_int_eq(
+		    smtp_test_result(&r, id)->outcome, TRANSPORT_SENT);
+	ck_assert_int_eq(smtp_test_count_messages(&srv), 9);
+	smtp_test_cleanup(&r, &srv, cfg, base);
+}
+END_TEST
+
+START_TEST(test_smtp_refuses_submit_when_full_closing_or_given_bad_addresses)
+{
+	char *base = tu_mkdtemp();
+	struct smtp_test_server srv;
+	struct smtp_test_run r;
+	struct transport_msg *extra, *bad;
+	struct cfg *cfg;
+	char *err;
+
+	smtp_test_server_start(&srv, base, "srv", NULL);
+	cfg = smtp_test_cfg(srv.port, "smtp");
+	ck_assert_ptr_nonnull(smtp_test_open(&r, cfg, &err));
+	smtp_test_arm_watchdog(&r, 20000);
+
+	/* An address must not be able to add an SMTP command. */
+	bad = transport_msg_new();
+	bad->rcpt = xstrdup("a@example.net>\r\nRSET");
+	buf_puts(&bad->data, "x\r\n");
+	ck_assert_int_eq(transport_submit(r.t, bad), -EINVAL);
+	free(bad->rcpt);
+	bad->rcpt = xstrdup("ok@example.net");
+	bad->envelope_from = xstrdup("a b@example.org");
+	ck_assert_int_eq(transport_submit(r.t, bad), -EINVAL);
+	transport_msg_free(bad);
+
+	/* One connection takes two messages at a time. */
+	smtp_test_add_plain(&r, "c1@example.net");
+	smtp_test_add_plain(&r, "c2@example.net");
+	smtp_test_pump(&r);
+	ck_assert_uint_eq(transport_capacity(r.t), 0);
+	ck_assert_uint_eq(transport_inflight(r.t), 2);
+	extra = transport_msg_new();
+	extra->rcpt = xstrdup("c3@example.net");
+	ck_assert_int_eq(transport_submit(r.t, extra), -EAGAIN);
+	uv_run(&r.loop, UV_RUN_DEFAULT);
+	ck_assert_uint_eq(r.n_got, 2);
+	ck_assert_uint_eq(transport_capacity(r.t), 2);
+
+	transport_close(r.t, smtp_test_on_closed, &r);
+	ck_assert_uint_eq(transport_capacity(r.t), 0);
+	ck_assert_int_eq(transport_submit(r.t, extra), -ESHUTDOWN);
+	transport_msg_free(extra);
+	uv_run(&r.loop, UV_RUN_DEFAULT);
+	ck_assert(r.closed);
+	ck_assert_int_eq(smtp_test_count_messages(&srv), 2);
+	smtp_test_cleanup(&r, &srv, cfg, base);
+}
+END_TEST
+
+static void
+smtp_test_on_closer(uv_timer_t *h)
+{
+	struct smtp_test_run *r = h->data;
+
+	transport_close(r->t, smtp_test_on_closed, r);
+}
+
+/* Submits every message, closes the transport close_ms later and runs
+ * the loop until it is closed. */
+static void
+smtp_test_run_and_close(struct smtp_test_run *r, uint64_t close_ms)
+{
+	smtp_test_arm_watchdog(r, 20000);
+	smtp_test_pump(r);
+	ck_assert_uint_eq(r->next, r->n_todo);
+	uv_timer_start(&r->closer, smtp_test_on_closer, close_ms, 0);
+	uv_run(&r->loop, UV_RUN_DEFAULT);
+	ck_assert(r->closed);
+	ck_assert(r->closed_after_all_done);
+	ck_assert_uint_eq(r->n_got, r->n_todo);
+}
+
+START_TEST(test_smtp_close_finishes_the_message_in_flight_and_defers_the_rest)
+{
+	static const char *const extra[] = { "--delay-ms", "800", NULL };
+	char *base = tu_mkdtemp();
+	struct smtp_test_server srv;
+	struct smtp_test_run r;
+	struct transport_msg *m;
+	struct cfg *cfg;
+	char *err;
+
+	smtp_test_server_start(&srv, base, "srv", extra);
+	cfg = smtp_test_cfg(srv.port, "smtp");
+	ck_assert_ptr_nonnull(smtp_test_open(&r, cfg, &err));
+	smtp_test_add_plain(&r, "first@example.net");
+	smtp_test_add_plain(&r, "second@example.net");
+	smtp_test_run_and_close(&r, 300);
+
+	m = smtp_test_result(&r, 1);
+	ck_assert_int_eq(m->outcome, TRANSPORT_SENT);
+	ck_assert_int_eq(m->code, 250);
+	m = smtp_test_result(&r, 2);
+	ck_assert_int_eq(m->outcome, TRANSPORT_DEFER);
+	ck_assert_int_eq(m->code, 0);
+	ck_assert_str_eq(m->reply, "shutdown");
+	ck_assert_int_eq(smtp_test_count_messages(&srv), 1);
+	ck_assert_int_eq(smtp_test_count_commands(&srv, "RCPT second"), 0);
+	smtp_test_cleanup(&r, &srv, cfg, base);
+}
+END_TEST
+
+START_TEST(test_smtp_close_defers_messages_held_by_the_rate_limit)
+{
+	static const char *const extra[] = { "--delay-ms", "500", NULL };
+	char *base = tu_mkdtemp();
+	struct smtp_test_server srv;
+	struct smtp_test_run r;
+	struct transport_msg *m;
+	struct cfg *cfg;
+	char *err;
+
+	smtp_test_server_start(&srv, base, "srv", extra);
+	cfg = smtp_test_cfg(srv.port, "smtp");
+	cfg->smtp_connections = 2;
+	cfg->smtp_rate.count = 1;
+	cfg->smtp_rate.per_sec = 60;
+	ck_assert_ptr_nonnull(smtp_test_open(&r, cfg, &err));
+	for (int i = 0; i < 4; i++)
+		smtp_test_add_plain(&r, "held@example.net");
+	smtp_test_run_and_close(&r, 200);
+
+	ck_assert_int_eq(smtp_test_result(&r, 1)->outcome, TRANSPORT_SENT);
+	for (int64_t id = 2; id <= 4; id++) {
+		m = smtp_test_result(&r, id);
+		ck_assert_int_eq(m->outcome, TRANSPORT_DEFER);
+		ck_assert_str_eq(m->reply, "shutdown");
+	}
+	ck_assert_int_eq(smtp_test_count_messages(&srv), 1);
+	ck_assert_int_eq(smtp_test_count_commands(&srv, "MAIL"), 1);
+	smtp_test_cleanup(&r, &srv, cfg, base);
+}
+END_TEST
+
+START_TEST(test_smtp_create_refuses_a_password_file_others_can_read)
+{
+	char *base = tu_mkdtemp();
+	struct smtp_test_run r;
+	struct cfg *cfg = smtp_test_cfg(25, "smtp");
+	char *err;
+
+	cfg->smtp_username = xstrdup("familymail");
+	cfg->smtp_password_file = tu_write_file(base, "password", "secret\n");
+	ck_assert_int_eq(chmod(cfg->smtp_password_file, 0644), 0);
+	ck_assert_ptr_null(smtp_test_open(&r, cfg, &err));
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(strstr(err, "password_file") != NULL, "%s", err);
+	free(err);
+	smtp_test_finish(&r);
+
+	ck_assert_int_eq(chmod(cfg->smtp_password_file, 0600), 0);
+	free(cfg->smtp_url);
+	cfg->smtp_url = xstrdup("http://127.0.0.1:25");
+	ck_assert_ptr_null(smtp_test_open(&r, cfg, &err));
+	ck_assert_msg(strstr(err, "smtp://") != NULL, "%s", err);
+	free(err);
+	smtp_test_finish(&r);
+	smtp_test_cfg_free(cfg);
+	tu_rmtree(base);
+	free(base);
+}
+END_TEST
+
+/* ------------------------------------------------ TLS and AUTH */
+
+/* Starts a server with TLS (cert "server", signed by the test CA, or
+ * "rogue", self-signed; NULL for none) and AUTH when auth_pass is set,
+ * and sends one message to it with STARTTLS required (or smtps://) and
+ * the test CA as smtp_ca_file. auth_pass is what the password file
+ * holds; the server wants "correct horse". */
+static struct transport_msg *
+smtp_test_tls_one(struct smtp_test_run *r, struct smtp_test_server *srv,
+    const char *base, const char *scheme, const char *cert,
+    const char *auth_pass)
+{
+	char cert_path[512], key_path[512];
+	const char *extra[16];
+	struct cfg *cfg;
+	size_t n = 0;
+	char *err;
+
+	if (cert != NULL) {
+		snprintf(cert_path, sizeof(cert_path), "%s/%s.pem",
+		    smtp_test_tls_dir, cert);
+		snprintf(key_path, sizeof(key_path), "%s/%s.key",
+		    smtp_test_tls_dir, cert);
+		extra[n++] = "--tls-cert";
+		extra[n++] = cert_path;
+		extra[n++] = "--tls-key";
+		extra[n++] = key_path;
+	}
+	if (strcmp(scheme, "smtps") == 0)
+		extra[n++] = "--implicit-tls";
+	if (auth_pass != NULL) {
+		extra[n++] = "--auth-user";
+		extra[n++] = "familymail";
+		extra[n++] = "--auth-pass";
+		extra[n++] = "correct horse";
+	}
+	extra[n] = NULL;
+	smtp_test_server_start(srv, base, "srv", extra);
+	cfg = smtp_test_cfg(srv->port, scheme);
+	cfg->smtp_tls = CFG_TLS_REQUIRED;
+	cfg->smtp_ca_file = xasprintf("%s/ca.pem", smtp_test_tls_dir);
+	if (auth_pass != NULL) {
+		cfg->smtp_username = xstrdup("familymail");
+		cfg->smtp_password_file =
+		    tu_write_file(base, "password", auth_pass);
+		ck_assert_int_eq(chmod(cfg->smtp_password_file, 0600), 0);
+	}
+	ck_assert_msg(smtp_test_open(r, cfg, &err) != NULL, "%s", err);
+	smtp_test_cfg_free(cfg);
+	smtp_test_add_plain(r, "tls@example.net");
+	smtp_test_run_all(r, 20000);
+	return smtp_test_result(r, 1);
+}
+
+static void
+smtp_test_tls_done(
+    struct smtp_test_run *r, struct smtp_test_server *srv, char *base)
+{
+	smtp_test_finish(r);
+	smtp_test_server_stop(srv);
+	tu_rmtree(base);
+	free(base);
+}
+
+static void
+smtp_test_assert_sent_over_tls(
+    const struct smtp_test_server *srv, const char *auth)
+{
+	char *envelope, *data, *want;
+	size_t len;
+
+	ck_assert_int_eq(smtp_test_count_messages(srv), 1);
+	smtp_test_recorded(srv, 1, &envelope, &data, &len);
+	want = xasprintf("from bounces+t1@bounces.example.org\n"
+			 "rcpt tls@example.net\n"
+			 "tls yes\n"
+			 "auth %s\n",
+	    auth);
+	ck_assert_str_eq(envelope, want);
+	ck_assert(strstr(data, "Message number 1.") != NULL);
+	free(want);
+	free(envelope);
+	free(data);
+}
+
+START_TEST(test_smtp_sends_over_starttls_checked_against_the_ca_file)
+{
+	char *base = tu_mkdtemp();
+	struct smtp_test_server srv;
+	struct smtp_test_run r;
+	struct transport_msg *m;
+
+	m = smtp_test_tls_one(&r, &srv, base, "smtp", "server", NULL);
+	ck_assert_msg(m->outcome == TRANSPORT_SENT, "reply: %s", m->reply);
+	ck_assert_int_eq(m->code, 250);
+	ck_assert_int_eq(smtp_test_count_commands(&srv, "STARTTLS"), 1);
+	smtp_test_assert_sent_over_tls(&srv, "-");
+	smtp_test_tls_done(&r, &srv, base);
+}
+END_TEST
+
+START_TEST(test_smtp_sends_over_implicit_tls_with_smtps)
+{
+	char *base = tu_mkdtemp();
+	struct smtp_test_server srv;
+	struct smtp_test_run r;
+	struct transport_msg *m;
+
+	m = smtp_test_tls_one(&r, &srv, base, "smtps", "server", NULL);
+	ck_assert_msg(m->outcome == TRANSPORT_SENT, "reply: %s", m->reply);
+	ck_assert_int_eq(smtp_test_count_commands(&srv, "STARTTLS"), 0);
+	smtp_test_assert_sent_over_tls(&srv, "-");
+	smtp_test_tls_done(&r, &srv, base);
+}
+END_TEST
+
+START_TEST(test_smtp_defers_when_the_server_offers_no_starttls)
+{
+	char *base = tu_mkdtemp();
+	struct smtp_test_server srv;
+	struct smtp_test_run r;
+	struct transport_msg *m;
+
+	m = smtp_test_tls_one(&r, &srv, base, "smtp", NULL, NULL);
+	ck_assert_int_eq(m->outcome, TRANSPORT_DEFER);
+	ck_assert_int_eq(m->code, 0);
+	ck_assert_msg(
+	    strstr(m->reply, "STARTTLS") != NULL, "reply: %s", m->reply);
+	/* Nothing of the message went out in clear. */
+	ck_assert_int_eq(smtp_test_count_commands(&srv, "CONNECT"), 1);
+	ck_assert_int_eq(smtp_test_count_commands(&srv, "MAIL"), 0);
+	ck_assert_int_eq(smtp_test_count_messages(&srv), 0);
+	smtp_test_tls_done(&r, &srv, base);
+}
+END_TEST
+
+START_TEST(test_smtp_refuses_a_certificate_not_signed_by_the_ca)
+{
+	char *base = tu_mkdtemp();
+	struct smtp_test_server srv;
+	struct smtp_test_run r;
+	struct transport_msg *m;
+
+	m = smtp_test_tls_one(&r, &srv, base, "smtp", "rogue", NULL);
+	ck_assert_int_eq(m->outcome, TRANSPORT_DEFER);
+	ck_assert_int_eq(m->code, 0);
+	ck_assert_str_ne(m->reply, "");
+	ck_assert_int_eq(smtp_test_count_commands(&srv, "MAIL"), 0);
+	ck_assert_int_eq(smtp_test_count_messages(&srv), 0);
+	smtp_test_tls_done(&r, &srv, base);
+}
+END_TEST
+
+START_TEST(test_smtp_authenticates_with_the_password_file)
+{
+	char *base = tu_mkdtemp();
+	struct smtp_test_server srv;
+	struct smtp_test_run r;
+	struct transport_msg *m;
+
+	/* The file's trailing newline is not part of the password. */
+	m = smtp_test_tls_one(
+	    &r, &srv, base, "smtp", "server", "correct horse\n");
+	ck_assert_msg(m->outcome == TRANSPORT_SENT, "reply: %s", m->reply);
+	ck_assert_int_eq(smtp_test_count_commands(&srv, "AUTH"), 1);
+	smtp_test_assert_sent_over_tls(&srv, "familymail");
+	smtp_test_tls_done(&r, &srv, base);
+}
+END_TEST
+
+START_TEST(test_smtp_defers_on_a_wrong_password)
+{
+	char *base = tu_mkdtemp();
+	struct smtp_test_server srv;
+	struct smtp_test_run r;
+	struct transport_msg *m;
+
+	/* A 535 is about the configuration, not the message: deferred, so
+	 * that fixing the password file lets the queue go out. */
+	m = smtp_test_tls_one(&r, &srv, base, "smtp", "server", "wrong\n");
+	ck_assert_int_eq(m->outcome, TRANSPORT_DEFER);
+	ck_assert_int_eq(m->code, 535);
+	ck_assert(!m->rcpt_rejected);
+	ck_assert_int_eq(smtp_test_count_commands(&srv, "MAIL"), 0);
+	ck_assert_int_eq(smtp_test_count_messages(&srv), 0);
+	smtp_test_tls_done(&r, &srv, base);
+}
+END_TEST
+
+/* ------------------------------------------------ set-up */
+
+static char *
+smtp_test_which(const char *name)
+{
+	const char *p = getenv("PATH");
+	char *full;
+	size_t n;
+
+	while (p != NULL && *p != '\0') {
+		n = strcspn(p, ":");
+		full = xasprintf("%.*s/%s", (int)n, p, name);
+		if (n > 0 && access(full, X_OK) == 0)
+			return full;
+		free(full);
+		p += n;
+		if (*p == ':')
+			p++;
+	}
+	return NULL;
+}
+
+/* The first python3 that can import aiosmtpd: $PYTHON3, Debian's, then
+ * the one on PATH. Newly allocated, or NULL. */
+static char *
+smtp_test_find_python(void)
+{
+	char *on_path = smtp_test_which("python3"), *found = NULL;
+	const char *candidates[] = { getenv("PYTHON3"), "/usr/bin/python3",
+		on_path };
+	char *argv[4];
+
+	for (size_t i = 0; found == NULL && i < 3; i++) {
+		if (candidates[i] == NULL || access(candidates[i], X_OK) != 0)
+			continue;
+		argv[0] = (char *)candidates[i];
+		argv[1] = "-c";
+		argv[2] = "import aiosmtpd.smtp";
+		argv[3] = NULL;
+		if (tu_run_cmd(argv, "/dev/null", 30000) == 0)
+			found = xstrdup(candidates[i]);
+	}
+	free(on_path);
+	return found;
+}
+
+/* A throwaway CA, a server certificate it signs (for localhost and
+ * 127.0.0.1) and a self-signed "rogue" one, for these tests only. */
+static char *
+smtp_test_make_certs(void)
+{
+	char *openssl = smtp_test_which("openssl"), *dir, *ext, *log;
+	char *ca_key, *ca_pem, *srv_key, *srv_csr, *srv_pem, *rg_key, *rg_pem;
+	bool ok = true;
+
+	if (openssl == NULL)
+		return NULL;
+	dir = tu_mkdtemp();
+	log = xasprintf("%s/openssl.log", dir);
+	ext = tu_write_file(dir, "server.ext",
+	    "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+	    "basicConstraints=CA:FALSE\n"
+	    "keyUsage=critical,digitalSignature\n"
+	    "extendedKeyUsage=serverAuth\n");
+	ca_key = xasprintf("%s/ca.key", dir);
+	ca_pem = xasprintf("%s/ca.pem", dir);
+	srv_key = xasprintf("%s/server.key", dir);
+	srv_csr = xasprintf("%s/server.csr", dir);
+	srv_pem = xasprintf("%s/server.pem", dir);
+	rg_key = xasprintf("%s/rogue.key", dir);
+	rg_pem = xasprintf("%s/rogue.pem", dir);
+	{
+		char *const ca[] = { openssl, "req", "-x509", "-new", "-newkey",
+			"ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+			"-nodes", "-keyout", ca_key, "-out", ca_pem, "-days",
+			"2", "-subj", "/CN=familymail test CA", "-addext",
+			"basicConstraints=critical,CA:TRUE", "-addext",
+			"keyUsage=critical,keyCertSign,cRLSign", NULL };
+		char *const csr[] = { openssl, "req", "-new", "-newkey", "ec",
+			"-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+			"-keyout", srv_key, "-out", srv_csr, "-subj",
+			"/CN=localhost", NULL };
+		char *const sign[] = { openssl, "x509", "-req", "-in", srv_csr,
+			"-CA", ca_pem, "-CAkey", ca_key, "-set_serial", "2",
+			"-days", "2", "-extfile", ext, "-out", srv_pem, NULL };
+		char *const rogue[] = { openssl, "req", "-x509", "-new",
+			"-newkey", "ec", "-pkeyopt",
+			"ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+			rg_key, "-out", rg_pem, "-days", "2", "-subj",
+			"/CN=localhost", "-addext",
+			"subjectAltName=DNS:localhost,IP:127.0.0.1", NULL };
+		char *const *cmds[] = { ca, csr, sign, rogue };
+
+		for (size_t i = 0; ok && i < UTIL_ARRAY_LEN(cmds); i++)
+			ok = tu_run_cmd(cmds[i], log, 30000) == 0;
+	}
+	if (!ok) {
+		fprintf(stderr, "check_smtp: openssl failed, see %s\n", log);
+		free(dir);
+		dir = NULL;
+	}
+	free(ext);
+	free(log);
+	free(ca_key);
+	free(ca_pem);
+	free(srv_key);
+	free(srv_csr);
+	free(srv_pem);
+	free(rg_key);
+	free(rg_pem);
+	free(openssl);
+	return dir;
+}
+
+static Suite *
+smtp_suite(void)
+{
+	Suite *s = suite_create("smtp");
+	TCase *tc = tcase_create("smtp");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(
+	    tc, test_smtp_delivers_envelope_headers_and_body_byte_exact);
+	tcase_add_test(
+	    tc, test_smtp_fails_a_recipient_rejected_at_rcpt_as_a_bounce);
+	tcase_add_test(tc, test_smtp_defers_a_451_at_rcpt);
+	tcase_add_test(tc, test_smtp_fails_a_554_after_data_without_a_bounce);
+	tcase_add_test(tc, test_smtp_defers_a_452_after_data);
+	tcase_add_test(
+	    tc, test_smtp_defers_a_dropped_connection_and_sends_the_next);
+	tcase_add_test(
+	    tc, test_smtp_defers_a_421_and_connects_again_for_the_next);
+	tcase_add_test(tc, test_smtp_defers_a_reply_slower_than_the_timeout);
+	tcase_add_test(
+	    tc, test_smtp_sends_the_next_message_after_a_rejected_recipient);
+	tcase_add_test(tc,
+	    test_smtp_sends_twenty_messages_over_four_connections_once_each);
+	tcase_add_test(tc, test_smtp_rate_limit_spaces_messages_out);
+	tcase_add_test(tc,
+	    test_smtp_refuses_submit_when_full_closing_or_given_bad_addresses);
+	tcase_add_test(tc,
+	    test_smtp_close_finishes_the_message_in_flight_and_defers_the_rest);
+	tcase_add_test(
+	    tc, test_smtp_close_defers_messages_held_by_the_rate_limit);
+	tcase_add_test(
+	    tc, test_smtp_create_refuses_a_password_file_others_can_read);
+	suite_add_tcase(s, tc);
+
+	if (smtp_test_tls_dir == NULL) {
+		printf("check_smtp: openssl not found or failed: the TLS and "
+		       "AUTH tests are left out\n");
+		return s;
+	}
+	tc = tcase_create("tls");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(
+	    tc, test_smtp_sends_over_starttls_checked_against_the_ca_file);
+	tcase_add_test(tc, test_smtp_sends_over_implicit_tls_with_smtps);
+	tcase_add_test(tc, test_smtp_defers_when_the_server_offers_no_starttls);
+	tcase_add_test(
+	    tc, test_smtp_refuses_a_certificate_not_signed_by_the_ca);
+	tcase_add_test(tc, test_smtp_authenticates_with_the_password_file);
+	tcase_add_test(tc, test_smtp_defers_on_a_wrong_password);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	int ret;
+
+	log_init(getenv("SMTP_TEST_DEBUG") != NULL ? LOG_LEVEL_DEBUG
+						   : LOG_LEVEL_WARNING);
+	smtp_test_python = smtp_test_find_python();
+	if (smtp_test_python == NULL) {
+		printf("check_smtp: SKIP: no python3 with aiosmtpd (Debian: "
+		       "apt-get install python3-aiosmtpd; or set PYTHON3)\n");
+		return 77;
+	}
+	smtp_test_tls_dir = smtp_test_make_certs();
+	ret = tu_run(smtp_suite());
+	if (smtp_test_tls_dir != NULL)
+		tu_rmtree(smtp_test_tls_dir);
+	free(smtp_test_tls_dir);
+	free(smtp_test_python);
+	return ret;
+}

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * testutil: helpers shared by the Check programs (see testutil.h).
+ */
+#include "config.h"
+
+#include "testutil.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <time.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+#include "migrate.h"
+#include "util.h"
+
+char *
+tu_mkdtemp(void)
+{
+	const char *base = getenv("TMPDIR");
+	char *path;
+
+	if (base == NULL || *base == '\0')
+		base = "/tmp";
+	path = xasprintf("%s/familymail-test.XXXXXX", base);
+	if (mkdtemp(path) == NULL) {
+		perror("mkdtemp");
+		abort();
+	}
+	return path;
+}
+
+static int
+tu_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void
+tu_rmtree(const char *path)
+{
+	if (path != NULL)
+		nftw(path, tu_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static const char *
+tu_env_or(const char *name, const char *fallback)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0' ? v : fallback;
+}
+
+const char *
+tu_srcdir(void)
+{
+	return tu_env_or("TOP_SRCDIR", "..");
+}
+
+const char *
+tu_builddir(void)
+{
+	return tu_env_or("TOP_BUILDDIR", "..");
+}
+
+const char *
+tu_shared_dir(void)
+{
+	static char *fallback;
+
+	if (getenv("SHARED_DIR") != NULL && *getenv("SHARED_DIR") != '\0')
+		return getenv("SHARED_DIR");
+	if (fallback == NULL)
+		fallback = xasprintf("%s/../shared", tu_srcdir());
+	return fallback;
+}
+
+char *
+tu_write_file(const char *dir, const char *name, const char *s)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL) {
+		perror(path);
+		abort();
+	}
+	fputs(s, f);
+	fclose(f);
+	return path;
+}
+
+char *
+tu_read_file(const char *path, size_t *len)
+{
+	struct buf b;
+
+	buf_init(&b);
+	if (util_read_file(path, (size_t)1 << 30, &b) != 0) {
+		buf_fini(&b);
+		return NULL;
+	}
+	if (len != NULL)
+		*len = b.len;
+	return buf_take(&b);
+}
+
+int
+tu_count_files(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+int
+tu_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+struct sqlite3 *
+tu_db_new(const char *dir)
+{
+	char *path = xasprintf("%s/familymail.db", dir);
+	sqlite3 *db;
+
+	ck_assert_int_eq(db_open(path, true, &db), 0);
+	ck_assert_int_ge(migrate_run(db), 0);
+	free(path);
+	return db;
+}
+
+void
+tu_sql(struct sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+		ck_abort_msg("sql failed: %s: %s", err, sql);
+}
+
+char *
+tu_sql_text(struct sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	char *s;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		ck_abort_msg("sql failed: %s: %s", sqlite3_errmsg(db), sql);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_text(st, 0) != NULL)
+		s = xstrdup((const char *)sqlite3_column_text(st, 0));
+	else
+		s = xstrdup("");
+	sqlite3_finalize(st);
+	return s;
+}
+
+long long
+tu_sql_int(struct sqlite3 *db, const char *sql)
+{
+	char *s = tu_sql_text(db, sql);
+	long long v = strtoll(s, NULL, 10);
+
+	free(s);
+	return v;
+}
+
+int
+tu_spawn(char *const argv[], const char *log_path)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid == -1) {
+		perror("fork");
+		abort();
+	}
+	if (pid == 0) {
+		if (log_path != NULL) {
+			fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+			if (fd != -1) {
+				dup2(fd, STDOUT_FILENO);
+				dup2(fd, STDERR_FILENO);
+				close(fd);
+			}
+		}
+		execv(argv[0], argv);
+		perror(argv[0]);
+		_exit(127);
+	}
+	return (int)pid;
+}
+
+void
+tu_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+int
+tu_wait(int pid, int timeout_ms)
+{
+	int status, waited = 0;
+	pid_t r;
+
+	for (;;) {
+		r = waitpid((pid_t)pid, &status, WNOHANG);
+		if (r == (pid_t)pid)
+			break;
+		if (waited >= timeout_ms) {
+			kill((pid_t)pid, SIGKILL);
+			waitpid((pid_t)pid, &status, 0);
+			return -1;
+		}
+		tu_sleep_ms(10);
+		waited += 10;
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}
+
+int
+tu_run_cmd(char *const argv[], const char *log_path, int timeout_ms)
+{
+	return tu_wait(tu_spawn(argv, log_path), timeout_ms);
+}

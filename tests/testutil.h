@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * testutil: what every Check program needs: temporary folders, the paths
+ * of the source, build and shared-data trees, small file helpers, and a
+ * main() body that runs one suite and prints Check's summary line.
+ */
+#ifndef FM_TESTUTIL_H
+#define FM_TESTUTIL_H
+
+#include <stddef.h>
+
+#include <check.h>
+
+/* A fresh folder under $TMPDIR (or /tmp); the caller frees the string
+ * and may remove the tree with tu_rmtree(). */
+char *tu_mkdtemp(void);
+void tu_rmtree(const char *path);
+
+/* Absolute paths of the trees, from the test environment (Makefile.am),
+ * with fallbacks for a test run by hand from the build folder. */
+const char *tu_srcdir(void);
+const char *tu_builddir(void);
+const char *tu_shared_dir(void);
+
+/* Writes s to dir/name (creating it); returns the path (caller frees). */
+char *tu_write_file(const char *dir, const char *name, const char *s);
+/* Reads a whole file; NULL if it cannot be read. Caller frees. */
+char *tu_read_file(const char *path, size_t *len);
+/* Counts the regular files in a folder; -1 if it cannot be opened. */
+int tu_count_files(const char *dir);
+
+/* A new, migrated database at dir/familymail.db; aborts on failure. */
+struct sqlite3;
+struct sqlite3 *tu_db_new(const char *dir);
+/* Runs SQL (several statements allowed) and fails the test on error. */
+void tu_sql(struct sqlite3 *db, const char *sql);
+/* The first column of the first row of a query, as text ("" for none);
+ * newly allocated. */
+char *tu_sql_text(struct sqlite3 *db, const char *sql);
+long long tu_sql_int(struct sqlite3 *db, const char *sql);
+
+/* Starts argv[0] (a path) with stdout and stderr sent to log_path (or
+ * inherited when NULL). Returns the pid; aborts on failure. */
+int tu_spawn(char *const argv[], const char *log_path);
+/* Waits up to timeout_ms for pid; returns its exit status, 128+signal
+ * if it was killed by one, or -1 on timeout (then it is killed). */
+int tu_wait(int pid, int timeout_ms);
+/* Runs argv to completion (timeout_ms) and returns tu_wait()'s value. */
+int tu_run_cmd(char *const argv[], const char *log_path, int timeout_ms);
+/* Sleeps ms milliseconds. */
+void tu_sleep_ms(int ms);
+
+/* Runs the suite with CK_NORMAL output; returns the exit status. */
+int tu_run(Suite *s);
+
+#endif
