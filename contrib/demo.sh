@@ -9,7 +9,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 sh contrib/install-deps.sh
 # Built out of tree in build/, as contrib/run-tests.sh does.
-[ -x configure ] || autoreconf -fi >/dev/null
+if [ ! -x configure ]; then
+	out=$(autoreconf -fi 2>&1) || { echo "$out" >&2; exit 1; }
+fi
 mkdir -p build
 (cd build && { [ -f Makefile ] || ../configure --quiet; } &&
 	make -s -j"$(nproc)" >/dev/null)

@@ -14,7 +14,9 @@ if [ "${1:-}" = "--sanitizers" ]; then
 	build="$top/build-asan"
 	flags="--enable-debug --enable-sanitizers"
 fi
-[ -x configure ] || autoreconf -fi >/dev/null
+if [ ! -x configure ]; then
+	out=$(autoreconf -fi 2>&1) || { echo "$out" >&2; exit 1; }
+fi
 if [ -f Makefile ]; then
 	echo "run-tests: the source tree is configured in place; " \
 		"run 'make distclean' first" >&2
