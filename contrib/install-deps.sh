@@ -5,9 +5,11 @@ set -eu
 
 BUILD="build-essential autoconf automake libtool pkg-config
   libuv1-dev libcurl4-gnutls-dev libsqlite3-dev libetpan-dev libinih-dev
-  libjansson-dev libssl-dev libxml2-dev check sqlite3 tzdata ca-certificates"
-TESTS="python3 python3-aiosmtpd openssl valgrind clang-format"
-BENCH="postfix python3-pystache libsisimai-perl"
+  libjansson-dev libssl-dev libxml2-dev libsystemd-dev check sqlite3 tzdata
+  ca-certificates"
+TESTS="python3 python3-aiosmtpd openssl valgrind clang-format postfix mandoc
+  systemd"
+BENCH="python3-pystache libsisimai-perl"
 
 want="$BUILD"
 for arg in "$@"; do

@@ -26,8 +26,10 @@
 static int
 cmd_preview_usage(void)
 {
-	fprintf(stderr, "usage: familymail preview KIND --booking ID | "
-			"--subscriber ID [--offset 7d]\n");
+	fprintf(stderr,
+	    "usage: familymail preview KIND --booking ID | --subscriber ID\n"
+	    "         [--offset 7d]               (course_reminder)\n"
+	    "         [--period weekly:2026-W48]  (blog_digest)\n");
 	return CMD_EX_USAGE;
 }
 
@@ -38,6 +40,7 @@ cmd_preview(int argc, char **argv, const char *config_path)
 		{ "booking", required_argument, NULL, 'b' },
 		{ "subscriber", required_argument, NULL, 's' },
 		{ "offset", required_argument, NULL, 'o' },
+		{ "period", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct outbox_item it = { .verp_token = (char *)"preview" };
@@ -47,7 +50,8 @@ cmd_preview(int argc, char **argv, const char *config_path)
 	struct tmpl_error terr;
 	struct cfg *cfg = NULL;
 	sqlite3 *db = NULL;
-	char *why = NULL;
+	char *why = NULL, *secret = NULL;
+	const char *secret_why;
 	long id;
 	int ch, ret, code = 1;
 
@@ -104,9 +108,19 @@ cmd_preview(int argc, char **argv, const char *config_path)
 		    cfg->database);
 		goto out;
 	}
+	/* With the secret the preview shows the real links and List-*
+	 * headers; without it they are left out, and said so. */
+	if (cfg->secret_file != NULL &&
+	    cfg_read_secret(cfg->secret_file, &secret, &secret_why) != 0)
+		fprintf(stderr,
+		    "familymail: preview: %s: %s; showing the message "
+		    "without unsubscribe links\n",
+		    cfg->secret_file, secret_why);
 	env.db = db;
 	env.cfg = cfg;
 	env.tmpls = tmpls;
+	env.secret = secret;
+	env.secret_len = secret != NULL ? strlen(secret) : 0;
 	m = transport_msg_new();
 	/* The recipient is whoever the record names now. */
 	{
@@ -135,6 +149,10 @@ cmd_preview(int argc, char **argv, const char *config_path)
 	fwrite(m->data.data, 1, m->data.len, stdout);
 	code = 0;
 out:
+	if (secret != NULL) {
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
+	}
 	free(why);
 	transport_msg_free(m);
 	tmpl_set_free(tmpls);

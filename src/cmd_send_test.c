@@ -51,8 +51,9 @@ struct cmd_send_test {
 static int
 cmd_send_test_usage(void)
 {
-	fprintf(stderr, "usage: familymail send-test KIND --to ADDR "
-			"[--booking ID | --subscriber ID]\n");
+	fprintf(stderr,
+	    "usage: familymail send-test KIND --to ADDR "
+	    "[--booking ID | --subscriber ID]\n");
 	return CMD_EX_USAGE;
 }
 
@@ -125,8 +126,8 @@ cmd_send_test_digest(sqlite3 *db, int64_t subscriber_id)
 /* Hands m to a new transport and runs a loop until the outcome is in
  * and the transport closed. 0, or 1 with the reason printed. */
 static int
-cmd_send_test_deliver(const struct cfg *cfg, struct transport_msg *m,
-    struct cmd_send_test *s)
+cmd_send_test_deliver(
+    const struct cfg *cfg, struct transport_msg *m, struct cmd_send_test *s)
 {
 	struct transport *t;
 	uv_loop_t loop;
@@ -135,8 +136,8 @@ cmd_send_test_deliver(const struct cfg *cfg, struct transport_msg *m,
 
 	ret = uv_loop_init(&loop);
 	if (ret != 0) {
-		fprintf(stderr, "familymail: send-test: %s\n",
-		    uv_strerror(ret));
+		fprintf(
+		    stderr, "familymail: send-test: %s\n", uv_strerror(ret));
 		transport_msg_free(m);
 		return 1;
 	}
@@ -151,8 +152,9 @@ cmd_send_test_deliver(const struct cfg *cfg, struct transport_msg *m,
 	}
 	ret = transport_submit(t, m);
 	if (ret != 0) {
-		fprintf(stderr, "familymail: send-test: the transport "
-				"refused the message: %s\n",
+		fprintf(stderr,
+		    "familymail: send-test: the transport "
+		    "refused the message: %s\n",
 		    strerror(-ret));
 		transport_msg_free(m);
 		code = 1;
@@ -162,8 +164,9 @@ cmd_send_test_deliver(const struct cfg *cfg, struct transport_msg *m,
 	while (ret == 0 && !s->done && uv_run(&loop, UV_RUN_ONCE) != 0)
 		;
 	if (ret == 0 && !s->done) {
-		fprintf(stderr, "familymail: send-test: the transport "
-				"stopped without an outcome\n");
+		fprintf(stderr,
+		    "familymail: send-test: the transport "
+		    "stopped without an outcome\n");
 		code = 1;
 	}
 	transport_close(t, cmd_send_test_on_closed, s);
@@ -198,8 +201,7 @@ cmd_send_test(int argc, char **argv, const char *config_path)
 	long id;
 	int ch, ret, code = 1;
 
-	while ((ch = getopt_long(argc, argv, "t:b:s:", longopts, NULL)) !=
-	    -1) {
+	while ((ch = getopt_long(argc, argv, "t:b:s:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
 			to = optarg;
@@ -207,8 +209,9 @@ cmd_send_test(int argc, char **argv, const char *config_path)
 		case 'b':
 		case 's':
 			if (util_parse_long(optarg, 1, LONG_MAX, &id) != 0) {
-				fprintf(stderr, "familymail: send-test: '%s' "
-						"is not a record id\n",
+				fprintf(stderr,
+				    "familymail: send-test: '%s' "
+				    "is not a record id\n",
 				    optarg);
 				return CMD_EX_USAGE;
 			}
@@ -250,8 +253,10 @@ cmd_send_test(int argc, char **argv, const char *config_path)
 	clock_set_timezone(cfg->timezone);
 	tmpls = tmpl_set_load(cfg->templates, &terr);
 	if (tmpls == NULL) {
-		fprintf(stderr, "%s:%d:%d: %s\n", terr.file, terr.line,
-		    terr.column, terr.msg);
+		char msg[600];
+
+		fprintf(stderr, "familymail: send-test: %s\n",
+		    tmpl_error_format(&terr, msg, sizeof(msg)));
 		code = CMD_EX_CONFIG;
 		goto out;
 	}
@@ -272,21 +277,23 @@ cmd_send_test(int argc, char **argv, const char *config_path)
 		goto out;
 	}
 	if (booking_kind && it.booking_id == 0) {
-		it.booking_id = cmd_send_test_first(db,
-		    "SELECT id FROM bookings ORDER BY id LIMIT 1");
+		it.booking_id = cmd_send_test_first(
+		    db, "SELECT id FROM bookings ORDER BY id LIMIT 1");
 		if (it.booking_id == 0) {
-			fprintf(stderr, "familymail: send-test: there is no "
-					"booking in the database to show\n");
+			fprintf(stderr,
+			    "familymail: send-test: there is no "
+			    "booking in the database to show\n");
 			goto out;
 		}
 		printf("using booking %lld, the first in the database\n",
 		    (long long)it.booking_id);
 	} else if (!booking_kind && it.subscriber_id == 0) {
-		it.subscriber_id = cmd_send_test_first(db,
-		    "SELECT id FROM subscribers ORDER BY id LIMIT 1");
+		it.subscriber_id = cmd_send_test_first(
+		    db, "SELECT id FROM subscribers ORDER BY id LIMIT 1");
 		if (it.subscriber_id == 0) {
-			fprintf(stderr, "familymail: send-test: there is no "
-					"subscriber in the database to show\n");
+			fprintf(stderr,
+			    "familymail: send-test: there is no "
+			    "subscriber in the database to show\n");
 			goto out;
 		}
 		printf("using subscriber %lld, the first in the database\n",
@@ -297,9 +304,10 @@ cmd_send_test(int argc, char **argv, const char *config_path)
 	} else if (strcmp(it.kind, "blog_digest") == 0) {
 		detail = cmd_send_test_digest(db, it.subscriber_id);
 		if (detail == NULL) {
-			fprintf(stderr, "familymail: send-test: no digest has "
-					"been prepared yet, so there are no "
-					"posts to show\n");
+			fprintf(stderr,
+			    "familymail: send-test: no digest has "
+			    "been prepared yet, so there are no "
+			    "posts to show\n");
 			goto out;
 		}
 		it.detail = detail;
@@ -323,9 +331,9 @@ cmd_send_test(int argc, char **argv, const char *config_path)
 	if (code != 0)
 		goto out;
 	printf("%s to %s: %s", it.kind, to,
-	    s.outcome == TRANSPORT_SENT	 ? "sent" :
-		s.outcome == TRANSPORT_DEFER ? "deferred (not retried)" :
-					       "failed");
+	    s.outcome == TRANSPORT_SENT        ? "sent"
+		: s.outcome == TRANSPORT_DEFER ? "deferred (not retried)"
+					       : "failed");
 	if (s.code != 0)
 		printf(", code %d", s.code);
 	if (s.reply != NULL)

@@ -1,31 +1,537 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * cmd_status: `familymail status [--json]`: the queue by state and kind,
- * the oldest queued message, and the most recent failures, read from the
- * database the daemon uses (safe while it runs: readers do not block it
- * in WAL mode).
+ * the oldest queued message, the last and next run of each job, and the
+ * most recent failures and bounces, read from the database the daemon
+ * uses (safe while it runs: readers do not block it in WAL mode). It
+ * changes nothing.
+ *
+ * The report is built once as JSON; --json prints it whole (a script's
+ * health check), otherwise it is shown as aligned tables. Jobs leave
+ * their traces in the tables they fill (messages, digests), so the last
+ * run of a job is read from there; a row in job_runs, where a job keeps
+ * its own bookkeeping, takes precedence. Next runs are computed from the
+ * config as the daemon computes them.
  */
 #include "config.h"
 
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
 #include "cfg.h"
+#include "clock.h"
 #include "cmd.h"
+#include "cmd_table.h"
 #include "db.h"
+#include "job_remind.h"
 #include "log.h"
 #include "migrate.h"
+#include "outbox.h"
+#include "util.h"
 
-static const char *
-cmd_status_text(sqlite3_stmt *st, int col)
+#define CMD_STATUS_RECENT "10" /* failures and bounces shown */
+
+/* How a column of the JSON report is shown on a terminal. */
+struct cmd_status_col {
+	struct cmd_table_column col;
+	bool time; /* a UTC ISO-8601 time, shown local */
+};
+
+/* A cell as JSON: integers as numbers, NULL as null, text as a string
+ * (invalid UTF-8, which jansson refuses, with '?' for each bad byte). */
+static json_t *
+cmd_status_value(sqlite3_stmt *st, int col)
 {
-	const unsigned char *s = sqlite3_column_text(st, col);
+	const char *s;
+	json_t *j;
+	char *copy;
 
-	return s != NULL ? (const char *)s : "";
+	switch (sqlite3_column_type(st, col)) {
+	case SQLITE_NULL:
+		return json_null();
+	case SQLITE_INTEGER:
+		return json_integer((json_int_t)sqlite3_column_int64(st, col));
+	case SQLITE_FLOAT:
+		return json_real(sqlite3_column_double(st, col));
+	default:
+		break;
+	}
+	s = (const char *)sqlite3_column_text(st, col);
+	j = json_string(s != NULL ? s : "");
+	if (j != NULL)
+		return j;
+	copy = xstrdup(s);
+	for (char *p = copy; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j != NULL ? j : json_null();
+}
+
+/* Runs sql (with ?1 bound to arg when arg is not NULL) and returns its
+ * rows as an array of objects with the given member names, or NULL
+ * when the database fails. */
+static json_t *
+cmd_status_rows(sqlite3 *db, const char *sql, const char *arg,
+    const char *const *keys, size_t n)
+{
+	sqlite3_stmt *st;
+	json_t *rows, *row;
+	int rc;
+
+	if (db_prepare(db, sql, &st) != 0)
+		return NULL;
+	if (arg != NULL)
+		sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	rows = json_array();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row = json_object();
+		for (size_t i = 0; i < n; i++)
+			json_object_set_new(
+			    row, keys[i], cmd_status_value(st, (int)i));
+		json_array_append_new(rows, row);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(rows);
+		return NULL;
+	}
+	return rows;
+}
+
+/* The one value of a one-row, one-column query as JSON (null when there
+ * is no row); NULL when the database fails. */
+static json_t *
+cmd_status_scalar(sqlite3 *db, const char *sql, const char *arg)
+{
+	static const char *const key[] = { "v" };
+	json_t *rows = cmd_status_rows(db, sql, arg, key, 1), *v;
+
+	if (rows == NULL)
+		return NULL;
+	v = json_array_size(rows) > 0
+	    ? json_incref(json_object_get(json_array_get(rows, 0), "v"))
+	    : json_null();
+	json_decref(rows);
+	return v;
+}
+
+static json_t *
+cmd_status_time(time_t t)
+{
+	char iso[CLOCK_ISO_LEN];
+
+	if (t <= 0)
+		return json_null();
+	clock_format_iso(t, iso);
+	return json_string(iso);
+}
+
+/* Appends a job: last (may be NULL: never) is taken over. */
+static void
+cmd_status_job(json_t *jobs, const char *name, json_t *last, json_t *next,
+    const char *note)
+{
+	json_array_append_new(jobs,
+	    json_pack("{s:s,s:o,s:o,s:s}", "job", name, "last_run",
+		last != NULL ? last : json_null(), "next_run",
+		next != NULL ? next : json_null(), "note", note));
+}
+
+/* The last digest of a frequency: its time, and a note on what it held. */
+static int
+cmd_status_digest(
+    sqlite3 *db, json_t *jobs, const char *freq, time_t next, bool enabled)
+{
+	static const char *const keys[] = { "at", "period", "state", "posts",
+		"recipients" };
+	json_t *rows, *last = NULL;
+	char *note, name[32];
+
+	rows = cmd_status_rows(db,
+	    "SELECT scheduled_at, period, state, post_count, recipients"
+	    " FROM digests WHERE frequency = ?1"
+	    " ORDER BY scheduled_at DESC LIMIT 1",
+	    freq, keys, UTIL_ARRAY_LEN(keys));
+	if (rows == NULL)
+		return -1;
+	if (!enabled) {
+		note = xstrdup("off: needs [unsubscribe] url and secret_file");
+	} else if (json_array_size(rows) > 0) {
+		json_t *r = json_array_get(rows, 0);
+
+		last = json_incref(json_object_get(r, "at"));
+		note = xasprintf("%s: %s, %lld post%s, %lld recipient%s",
+		    json_string_value(json_object_get(r, "period")),
+		    json_string_value(json_object_get(r, "state")),
+		    (long long)json_integer_value(json_object_get(r, "posts")),
+		    json_integer_value(json_object_get(r, "posts")) == 1 ? ""
+									 : "s",
+		    (long long)json_integer_value(
+			json_object_get(r, "recipients")),
+		    json_integer_value(json_object_get(r, "recipients")) == 1
+			? ""
+			: "s");
+	} else {
+		note = xstrdup("no digest yet");
+	}
+	snprintf(name, sizeof(name), "digest %s", freq);
+	cmd_status_job(
+	    jobs, name, last, enabled ? cmd_status_time(next) : NULL, note);
+	free(note);
+	json_decref(rows);
+	return 0;
+}
+
+/* Overrides or adds what job_runs records. */
+static int
+cmd_status_job_runs(sqlite3 *db, json_t *jobs)
+{
+	static const char *const keys[] = { "job", "last_run", "next_run",
+		"detail" };
+	json_t *rows, *row, *job;
+	size_t i, k;
+
+	rows = cmd_status_rows(db,
+	    "SELECT job, last_run_at, next_run_at, detail FROM job_runs"
+	    " ORDER BY job",
+	    NULL, keys, UTIL_ARRAY_LEN(keys));
+	if (rows == NULL)
+		return -1;
+	json_array_foreach(rows, i, row)
+	{
+		const char *name =
+		    json_string_value(json_object_get(row, "job"));
+		json_t *detail = json_object_get(row, "detail");
+
+		if (name == NULL)
+			continue;
+		json_array_foreach(jobs, k, job)
+		{
+			if (strcmp(
+				json_string_value(json_object_get(job, "job")),
+				name) == 0)
+				break;
+		}
+		if (k == json_array_size(jobs)) {
+			cmd_status_job(jobs, name, NULL, NULL, "");
+			job = json_array_get(jobs, k);
+		}
+		if (!json_is_null(json_object_get(row, "last_run")))
+			json_object_set(
+			    job, "last_run", json_object_get(row, "last_run"));
+		if (!json_is_null(json_object_get(row, "next_run")))
+			json_object_set(
+			    job, "next_run", json_object_get(row, "next_run"));
+		if (json_is_string(detail))
+			json_object_set(job, "note", detail);
+	}
+	json_decref(rows);
+	return 0;
+}
+
+static json_t *
+cmd_status_last_created(sqlite3 *db, const char *kinds)
+{
+	return cmd_status_scalar(db,
+	    "SELECT max(created_at) FROM messages"
+	    " WHERE instr(',' || ?1 || ',', ',' || kind || ',') > 0",
+	    kinds);
+}
+
+static int
+cmd_status_jobs(sqlite3 *db, const struct cfg *cfg, time_t now, json_t *jobs)
+{
+	bool subscribers =
+	    cfg->unsubscribe_url != NULL && cfg->secret_file != NULL;
+	json_t *last, *next;
+	char offsets[CFG_MAX_OFFSETS * 18] = "", *note;
+	time_t when;
+
+	last = cmd_status_last_created(db, "booking_confirmation");
+	if (last == NULL)
+		return -1;
+	cmd_status_job(jobs, "confirmations", last, NULL,
+	    "at every change to the database");
+	last =
+	    cmd_status_last_created(db, "booking_cancelled,course_cancelled");
+	if (last == NULL)
+		return -1;
+	cmd_status_job(jobs, "cancellations", last, NULL,
+	    "at every change to the database");
+	last = cmd_status_last_created(db, "course_reminder");
+	if (last == NULL)
+		return -1;
+	for (int i = 0; i < cfg->n_offsets; i++) {
+		size_t len = strlen(offsets);
+
+		snprintf(offsets + len, sizeof(offsets) - len, "%s%s",
+		    i > 0 ? ", " : "", cfg->offsets[i].text);
+	}
+	next = job_remind_next_due(db, cfg, now, &when) == 0
+	    ? cmd_status_time(when)
+	    : NULL;
+	note = xasprintf(
+	    "offsets %s%s", offsets, next == NULL ? "; none ahead" : "");
+	cmd_status_job(jobs, "reminders", last, next, note);
+	free(note);
+	if (cmd_status_digest(db, jobs, "weekly",
+		clock_next_weekly(now, cfg->weekly_wday, cfg->weekly_minute),
+		subscribers) != 0 ||
+	    cmd_status_digest(db, jobs, "monthly",
+		clock_next_monthly(now, cfg->monthly_mday, cfg->monthly_minute),
+		subscribers) != 0)
+		return -1;
+	last = cmd_status_last_created(db, "subscription_confirm");
+	if (last == NULL)
+		return -1;
+	cmd_status_job(jobs, "opt-in", last, NULL,
+	    subscribers ? "at every change to the database"
+			: "off: needs [unsubscribe] url and secret_file");
+	if (cfg->feed_url != NULL) {
+		char every[16];
+
+		cfg_format_duration(cfg->feed_every, every, sizeof(every));
+		note = xasprintf("%s every %s", cfg->feed_url, every);
+		cmd_status_job(jobs, "feed", NULL, NULL, note);
+		free(note);
+	}
+	if (cfg->bounce_source != NULL) {
+		char every[16];
+
+		cfg_format_duration(cfg->bounce_every, every, sizeof(every));
+		note = xasprintf("every %s", every);
+		cmd_status_job(jobs, "bounces", NULL, NULL, note);
+		free(note);
+	}
+	next = cmd_status_scalar(db,
+	    "SELECT min(next_attempt_at) FROM messages"
+	    " WHERE state = 'queued' AND attempts > 0",
+	    NULL);
+	if (next == NULL)
+		return -1;
+	cmd_status_job(jobs, "retries", NULL, next,
+	    json_is_null(next) ? "nothing deferred" : "deferred messages");
+	return cmd_status_job_runs(db, jobs);
+}
+
+/* The whole report, or NULL when the database fails. */
+static json_t *
+cmd_status_build(sqlite3 *db, const struct cfg *cfg, time_t now)
+{
+	static const char *const queue_keys[] = { "state", "kind", "count" };
+	static const char *const oldest_keys[] = { "id", "kind", "recipient",
+		"created_at", "next_attempt_at", "attempts" };
+	static const char *const fail_keys[] = { "id", "kind", "recipient",
+		"at", "error" };
+	static const char *const bounce_keys[] = { "id", "received_at",
+		"recipient", "class", "reason", "status", "message_id",
+		"diagnostic" };
+	json_t *out, *queue, *totals, *rows, *jobs, *v;
+	size_t i;
+
+	out = json_object();
+	json_object_set_new(out, "database", json_string(cfg->database));
+	json_object_set_new(
+	    out, "schema_version", json_integer(migrate_version(db)));
+	json_object_set_new(out, "generated_at", cmd_status_time(now));
+	queue = cmd_status_rows(db,
+	    "SELECT state, kind, count(*) FROM messages"
+	    " GROUP BY state, kind ORDER BY state, kind",
+	    NULL, queue_keys, UTIL_ARRAY_LEN(queue_keys));
+	if (queue == NULL)
+		goto fail;
+	totals = json_object();
+	for (int s = OUTBOX_QUEUED; s <= OUTBOX_CANCELLED; s++)
+		json_object_set_new(
+		    totals, outbox_state_name(s), json_integer(0));
+	json_array_foreach(queue, i, v)
+	{
+		const char *s = json_string_value(json_object_get(v, "state"));
+		json_t *t = s != NULL ? json_object_get(totals, s) : NULL;
+
+		if (t != NULL)
+			json_integer_set(t,
+			    json_integer_value(t) +
+				json_integer_value(
+				    json_object_get(v, "count")));
+	}
+	json_object_set_new(out, "totals", totals);
+	json_object_set_new(out, "queue", queue);
+	rows = cmd_status_rows(db,
+	    "SELECT id, kind, recipient, created_at, next_attempt_at,"
+	    " attempts FROM messages WHERE state = 'queued'"
+	    " ORDER BY created_at, id LIMIT 1",
+	    NULL, oldest_keys, UTIL_ARRAY_LEN(oldest_keys));
+	if (rows == NULL)
+		goto fail;
+	json_object_set(out, "oldest_queued",
+	    json_array_size(rows) > 0 ? json_array_get(rows, 0) : json_null());
+	json_decref(rows);
+	jobs = json_array();
+	json_object_set_new(out, "jobs", jobs);
+	if (cmd_status_jobs(db, cfg, now, jobs) != 0)
+		goto fail;
+	rows = cmd_status_rows(db,
+	    "SELECT id, kind, recipient, updated_at,"
+	    " coalesce(last_error, smtp_reply, '') FROM messages"
+	    " WHERE state = 'failed' ORDER BY updated_at DESC, id DESC"
+	    " LIMIT " CMD_STATUS_RECENT,
+	    NULL, fail_keys, UTIL_ARRAY_LEN(fail_keys));
+	if (rows == NULL)
+		goto fail;
+	json_object_set_new(out, "recent_failures", rows);
+	rows = cmd_status_rows(db,
+	    "SELECT id, received_at, recipient, class, reason, status,"
+	    " message_id, diagnostic FROM bounces"
+	    " ORDER BY received_at DESC, id DESC"
+	    " LIMIT " CMD_STATUS_RECENT,
+	    NULL, bounce_keys, UTIL_ARRAY_LEN(bounce_keys));
+	if (rows == NULL)
+		goto fail;
+	json_object_set_new(out, "recent_bounces", rows);
+	v = cmd_status_scalar(db, "SELECT count(*) FROM suppressions", NULL);
+	if (v == NULL)
+		goto fail;
+	json_object_set_new(out, "suppressed_addresses", v);
+	return out;
+fail:
+	json_decref(out);
+	return NULL;
+}
+
+/* Prints rows (an array of objects) as a table of the given columns. */
+static int
+cmd_status_table(json_t *rows, const struct cmd_status_col *cols, size_t n)
+{
+	struct cmd_table_column tc[16];
+	struct cmd_table *t;
+	json_t *row, *v;
+	size_t i;
+	int ret;
+
+	for (size_t c = 0; c < n && c < UTIL_ARRAY_LEN(tc); c++)
+		tc[c] = cols[c].col;
+	t = cmd_table_new(tc, n);
+	json_array_foreach(rows, i, row)
+	{
+		cmd_table_add_row(t);
+		for (size_t c = 0; c < n; c++) {
+			v = json_object_get(row, cols[c].col.key);
+			if (json_is_integer(v))
+				cmd_table_set_int(t, c, json_integer_value(v));
+			else if (cols[c].time)
+				cmd_table_set_time(t, c, json_string_value(v));
+			else
+				cmd_table_set_text(t, c, json_string_value(v));
+		}
+	}
+	ret = cmd_table_print(t, stdout, false);
+	cmd_table_free(t);
+	return ret;
+}
+
+static void
+cmd_status_local(const char *iso, char *out, size_t size)
+{
+	struct tm tm;
+	time_t t;
+
+	if (iso == NULL || clock_parse_iso(iso, &t) != 0 ||
+	    localtime_r(&t, &tm) == NULL ||
+	    strftime(out, size, "%Y-%m-%d %H:%M", &tm) == 0)
+		snprintf(out, size, "%s", iso != NULL ? iso : "-");
+}
+
+static int
+cmd_status_print(json_t *out)
+{
+	static const struct cmd_status_col queue_cols[] = {
+		{ { "state", "STATE", 0, false }, false },
+		{ { "kind", "KIND", 0, false }, false },
+		{ { "count", "COUNT", 0, true }, false },
+	};
+	static const struct cmd_status_col job_cols[] = {
+		{ { "job", "JOB", 0, false }, false },
+		{ { "last_run", "LAST RUN", 0, false }, true },
+		{ { "next_run", "NEXT RUN", 0, false }, true },
+		{ { "note", "NOTE", 0, false }, false },
+	};
+	static const struct cmd_status_col fail_cols[] = {
+		{ { "id", "ID", 0, true }, false },
+		{ { "at", "FAILED", 0, false }, true },
+		{ { "kind", "KIND", 20, false }, false },
+		{ { "recipient", "RECIPIENT", 32, false }, false },
+		{ { "error", "ERROR", 0, false }, false },
+	};
+	static const struct cmd_status_col bounce_cols[] = {
+		{ { "received_at", "RECEIVED", 0, false }, true },
+		{ { "recipient", "RECIPIENT", 32, false }, false },
+		{ { "class", "CLASS", 0, false }, false },
+		{ { "reason", "REASON", 16, false }, false },
+		{ { "status", "STATUS", 0, false }, false },
+		{ { "diagnostic", "DIAGNOSTIC", 0, false }, false },
+	};
+	json_t *totals = json_object_get(out, "totals");
+	json_t *oldest = json_object_get(out, "oldest_queued");
+	json_t *v;
+	const char *state;
+	char when[32];
+	int ret = 0;
+
+	printf("database %s (schema %lld)\n\nqueue:",
+	    json_string_value(json_object_get(out, "database")),
+	    (long long)json_integer_value(
+		json_object_get(out, "schema_version")));
+	json_object_foreach(totals, state, v)
+	    printf(" %s %lld", state, (long long)json_integer_value(v));
+	putchar('\n');
+	if (json_array_size(json_object_get(out, "queue")) > 0) {
+		putchar('\n');
+		ret |= cmd_status_table(json_object_get(out, "queue"),
+		    queue_cols, UTIL_ARRAY_LEN(queue_cols));
+	}
+	if (json_is_object(oldest)) {
+		cmd_status_local(
+		    json_string_value(json_object_get(oldest, "created_at")),
+		    when, sizeof(when));
+		printf("\noldest queued: #%lld %s to %s, queued %s\n",
+		    (long long)json_integer_value(
+			json_object_get(oldest, "id")),
+		    json_string_value(json_object_get(oldest, "kind")),
+		    json_string_value(json_object_get(oldest, "recipient")),
+		    when);
+	} else {
+		printf("\nnothing queued\n");
+	}
+	putchar('\n');
+	ret |= cmd_status_table(
+	    json_object_get(out, "jobs"), job_cols, UTIL_ARRAY_LEN(job_cols));
+	if (json_array_size(json_object_get(out, "recent_failures")) > 0) {
+		printf("\nrecent failures:\n");
+		ret |= cmd_status_table(json_object_get(out, "recent_failures"),
+		    fail_cols, UTIL_ARRAY_LEN(fail_cols));
+	} else {
+		printf("\nno failed messages\n");
+	}
+	if (json_array_size(json_object_get(out, "recent_bounces")) > 0) {
+		printf("\nrecent bounces:\n");
+		ret |= cmd_status_table(json_object_get(out, "recent_bounces"),
+		    bounce_cols, UTIL_ARRAY_LEN(bounce_cols));
+	} else {
+		printf("\nno bounces\n");
+	}
+	printf("\nsuppressed addresses: %lld\n",
+	    (long long)json_integer_value(
+		json_object_get(out, "suppressed_addresses")));
+	return ret != 0 || fflush(stdout) != 0 ? -1 : 0;
 }
 
 int
@@ -35,8 +541,7 @@ cmd_status(int argc, char **argv, const char *config_path)
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	json_t *out = NULL, *queue, *failures;
-	sqlite3_stmt *st = NULL;
+	json_t *out = NULL;
 	struct cfg *cfg;
 	sqlite3 *db = NULL;
 	bool json = false;
@@ -49,10 +554,15 @@ cmd_status(int argc, char **argv, const char *config_path)
 		}
 		json = true;
 	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: familymail status [--json]\n");
+		return CMD_EX_USAGE;
+	}
 	cfg = cmd_load_config(config_path);
 	if (cfg == NULL)
 		return CMD_EX_CONFIG;
 	log_init(LOG_LEVEL_WARNING);
+	clock_set_timezone(cfg->timezone);
 	if (db_open(cfg->database, false, &db) != 0 ||
 	    migrate_version(db) != migrate_latest()) {
 		fprintf(stderr,
@@ -61,79 +571,21 @@ cmd_status(int argc, char **argv, const char *config_path)
 		    cfg->database);
 		goto out;
 	}
-	out = json_object();
-	queue = json_array();
-	failures = json_array();
-	json_object_set_new(out, "queue", queue);
-	json_object_set_new(out, "recent_failures", failures);
-	if (db_prepare(db,
-		"SELECT state, kind, count(*) FROM messages"
-		" GROUP BY state, kind ORDER BY state, kind",
-		&st) != 0)
+	out = cmd_status_build(db, cfg, clock_now());
+	if (out == NULL) {
+		fprintf(stderr, "familymail: status: %s\n", sqlite3_errmsg(db));
 		goto out;
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(queue,
-		    json_pack("{s:s,s:s,s:I}", "state", cmd_status_text(st, 0),
-			"kind", cmd_status_text(st, 1), "count",
-			(json_int_t)sqlite3_column_int64(st, 2)));
-	sqlite3_finalize(st);
-	if (db_prepare(db,
-		"SELECT min(created_at) FROM messages WHERE state = 'queued'",
-		&st) != 0)
-		goto out;
-	if (sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_type(st, 0) != SQLITE_NULL)
-		json_object_set_new(out, "oldest_queued",
-		    json_string(cmd_status_text(st, 0)));
-	sqlite3_finalize(st);
-	if (db_prepare(db,
-		"SELECT id, kind, recipient, updated_at, coalesce(last_error,"
-		" smtp_reply, '') FROM messages WHERE state = 'failed'"
-		" ORDER BY updated_at DESC LIMIT 10",
-		&st) != 0)
-		goto out;
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(failures,
-		    json_pack("{s:I,s:s,s:s,s:s,s:s}", "id",
-			(json_int_t)sqlite3_column_int64(st, 0), "kind",
-			cmd_status_text(st, 1), "recipient",
-			cmd_status_text(st, 2), "at", cmd_status_text(st, 3),
-			"error", cmd_status_text(st, 4)));
-	sqlite3_finalize(st);
-	st = NULL;
+	}
 	if (json) {
-		json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		putchar('\n');
-	} else {
-		size_t i;
-		json_t *row;
-
-		printf("%-12s %-22s %8s\n", "STATE", "KIND", "COUNT");
-		json_array_foreach(queue, i, row)
-			printf("%-12s %-22s %8lld\n",
-			    json_string_value(json_object_get(row, "state")),
-			    json_string_value(json_object_get(row, "kind")),
-			    (long long)json_integer_value(
-				json_object_get(row, "count")));
-		if (json_object_get(out, "oldest_queued") != NULL)
-			printf("\noldest queued: %s\n",
-			    json_string_value(
-				json_object_get(out, "oldest_queued")));
-		if (json_array_size(failures) > 0)
-			printf("\nrecent failures:\n");
-		json_array_foreach(failures, i, row)
-			printf("  %lld %s %s %s: %s\n",
-			    (long long)json_integer_value(
-				json_object_get(row, "id")),
-			    json_string_value(json_object_get(row, "at")),
-			    json_string_value(json_object_get(row, "kind")),
-			    json_string_value(
-				json_object_get(row, "recipient")),
-			    json_string_value(json_object_get(row, "error")));
+		if (json_dumpf(out, stdout,
+			JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
+		    putchar('\n') == EOF || fflush(stdout) != 0)
+			goto out;
+	} else if (cmd_status_print(out) != 0) {
+		goto out;
 	}
 	code = 0;
 out:
-	sqlite3_finalize(st);
 	json_decref(out);
 	db_close(db);
 	cfg_free(cfg);

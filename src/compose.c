@@ -254,6 +254,12 @@ compose_booking_context(const struct compose_env *env, const char *kind,
 	compose_set(course, "title", compose_col(st, 6));
 	compose_set_time(course, "starts", compose_col(st, 7));
 	compose_set_time(course, "ends", compose_col(st, 8));
+	/* Lets a template write "09:30 to 16:30" for a one-day course and
+	 * the whole end date for a longer one. */
+	json_object_set_new(course, "same_day",
+	    json_boolean(json_object_get(course, "ends_date") != NULL &&
+		json_equal(json_object_get(course, "starts_date"),
+		    json_object_get(course, "ends_date"))));
 	venue = compose_col(st, 9);
 	compose_set(course, "venue", venue);
 	json_object_set_new(course, "online",
@@ -418,6 +424,9 @@ compose_subscriber_context(const struct compose_env *env, const char *kind,
 	compose_set(sub, "email", email);
 	compose_set(sub, "name", compose_col(st, 1));
 	compose_set(sub, "frequency", compose_col(st, 3));
+	/* The frequency as the word for its period ("this week"). */
+	compose_set(sub, "period",
+	    strcmp(compose_col(st, 3), "monthly") == 0 ? "month" : "week");
 	json_object_set_new(ctx, "subscriber", sub);
 	link = compose_link(env, "unsubscribe", subscriber_id, email);
 	compose_set(ctx, "unsubscribe_url", link);
@@ -439,6 +448,9 @@ compose_subscriber_context(const struct compose_env *env, const char *kind,
 		}
 		json_object_set_new(ctx, "post_count",
 		    json_integer((json_int_t)json_array_size(posts)));
+		/* Mustache has no plurals: "post{{#post_count_plural}}s..." */
+		json_object_set_new(ctx, "post_count_plural",
+		    json_boolean(json_array_size(posts) != 1));
 		json_object_set_new(ctx, "posts", posts);
 	}
 	return ctx;

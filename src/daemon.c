@@ -22,6 +22,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "bounce_poll.h"
 #include "cfg.h"
 #include "clock.h"
 #include "compose.h"
@@ -77,6 +82,11 @@ struct daemon {
 	int feed_result;
 	const char *feed_why;
 	bool feed_busy;		/* fetching or storing */
+	time_t feed_started;	/* when the poll in flight began */
+	time_t feed_polled;	/* when the last finished poll began */
+	bool digest_waits_feed; /* a due digest waits for that poll */
+	struct bounce_poll *bounce_poll;
+	uv_timer_t bounce_timer;
 	uv_work_t digest_req;
 	bool digest_busy;  /* digest_req is in the thread pool */
 	bool digest_again; /* asked for while busy: run once more */
@@ -95,7 +105,8 @@ static void
 daemon_maybe_finish(struct daemon *d)
 {
 	if (d->stopping && d->gen == NULL && d->retiring == 0 &&
-	    !d->digest_busy && !d->feed_busy)
+	    !d->digest_busy && !d->feed_busy &&
+	    (d->bounce_poll == NULL || !bounce_poll_busy(d->bounce_poll)))
 		uv_stop(&d->loop);
 }
 static void daemon_reload(struct daemon *d);
@@ -163,7 +174,8 @@ daemon_on_idle(void *arg)
 	struct daemon *d = arg;
 
 	if (d->opts->once && !d->stopping && !d->digest_busy &&
-	    !d->feed_busy) {
+	    !d->feed_busy &&
+	    (d->bounce_poll == NULL || !bounce_poll_busy(d->bounce_poll))) {
 		log_info("daemon drained, exiting (--once)");
 		daemon_begin_stop(d);
 	}
@@ -234,6 +246,33 @@ daemon_on_feed_work(uv_work_t *req)
 	feed_free(feed);
 }
 
+/* A feed poll has ended (stored, refused or failed): runs the jobs if
+ * it brought posts or a digest was waiting for it, else wakes the
+ * sender. */
+static void
+daemon_feed_finished(struct daemon *d, bool new_posts)
+{
+	bool waiting = d->digest_waits_feed;
+
+	d->feed_polled = d->feed_started;
+	d->digest_waits_feed = false;
+	if (d->stopping) {
+		daemon_maybe_finish(d);
+		return;
+	}
+	if (d->reload_pending && !d->digest_busy) {
+		/* A SIGHUP came while the feed was in flight; the reload
+		 * runs the jobs. */
+		d->reload_pending = false;
+		daemon_reload(d);
+		return;
+	}
+	if (new_posts || waiting)
+		daemon_run_jobs(d);
+	else
+		sender_kick(d->gen->sender);
+}
+
 static void
 daemon_on_feed_stored(uv_work_t *req, int status)
 {
@@ -249,14 +288,7 @@ daemon_on_feed_stored(uv_work_t *req, int status)
 	else
 		log_info("feed polled url=%s new_posts=%d",
 		    d->gen->cfg->feed_url, d->feed_result);
-	if (d->stopping) {
-		daemon_maybe_finish(d);
-		return;
-	}
-	if (status == 0 && d->feed_result > 0)
-		daemon_run_jobs(d);
-	else
-		sender_kick(d->gen->sender);
+	daemon_feed_finished(d, status == 0 && d->feed_result > 0);
 }
 
 static void
@@ -275,16 +307,18 @@ daemon_on_feed_fetched(void *arg, int err, long status,
 			log_warnx("feed fetch failed url=%s status=%ld; "
 				  "retrying at the next poll",
 			    d->gen->cfg->feed_url, status);
-		if (!d->stopping)
-			sender_kick(d->gen->sender);
+		daemon_feed_finished(d, false);
 		return;
 	}
 	buf_reset(&d->feed_body);
 	buf_append(&d->feed_body, body->data, body->len);
 	d->feed_req.data = d;
 	if (uv_queue_work(&d->loop, &d->feed_req, daemon_on_feed_work,
-		daemon_on_feed_stored) != 0)
+		daemon_on_feed_stored) != 0) {
 		d->feed_busy = false;
+		buf_reset(&d->feed_body);
+		daemon_feed_finished(d, false);
+	}
 }
 
 static void
@@ -303,6 +337,7 @@ daemon_poll_feed(struct daemon *d)
 		return;
 	}
 	d->feed_busy = true;
+	d->feed_started = clock_now();
 }
 
 static void
@@ -314,6 +349,38 @@ daemon_on_feed_timer(uv_timer_t *h)
 	if (!d->opts->once && d->gen->cfg->feed_every > 0)
 		uv_timer_start(&d->feed_timer, daemon_on_feed_timer,
 		    (uint64_t)d->gen->cfg->feed_every * 1000, 0);
+}
+
+/* A bounce poll reads the mailbox in the thread pool and records on
+ * the loop (bounce_poll.c); new suppressions matter to the queue. */
+static void
+daemon_on_bounces_done(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->stopping)
+		daemon_maybe_finish(d);
+	else
+		sender_kick(d->gen->sender);
+}
+
+static void
+daemon_on_bounce_timer(uv_timer_t *h)
+{
+	struct daemon *d = h->data;
+	const struct cfg *cfg = d->gen->cfg;
+	int ret;
+
+	if (cfg->bounce_source == NULL || d->stopping)
+		return;
+	ret = bounce_poll_start(d->bounce_poll, cfg, daemon_on_bounces_done,
+	    d);
+	if (ret != 0 && ret != -EBUSY)
+		log_warnx("bounce cannot start a poll source=%s: %s",
+		    cfg->bounce_source, uv_strerror(ret));
+	if (!d->opts->once && cfg->bounce_every > 0)
+		uv_timer_start(&d->bounce_timer, daemon_on_bounce_timer,
+		    (uint64_t)cfg->bounce_every * 1000, 0);
 }
 
 /* The digest job runs in the thread pool: enqueueing a large list takes
@@ -392,7 +459,18 @@ daemon_run_jobs(struct daemon *d)
 		if (job_optin_run(d->db, now) < 0)
 			log_warnx("job optin failed; retrying at the next "
 				  "change");
-		daemon_start_digest(d, now);
+		/* A post published just before a digest's time may not be
+		 * in the table yet: poll the feed first, and open the
+		 * digest when that poll has finished, whatever its
+		 * outcome. */
+		if (cfg->feed_url != NULL &&
+		    d->feed_polled < job_digest_last_due(cfg, now))
+			daemon_poll_feed(d);
+		if (cfg->feed_url != NULL && d->feed_busy &&
+		    d->feed_polled < job_digest_last_due(cfg, now))
+			d->digest_waits_feed = true;
+		else
+			daemon_start_digest(d, now);
 	}
 	daemon_arm_jobs(d, now);
 	sender_kick(d->gen->sender);
@@ -480,14 +558,29 @@ daemon_reload(struct daemon *d)
 	log_info("daemon reloaded");
 }
 
+/* Tells the service manager (a unit of Type=notify) what the daemon is
+ * doing; nothing when built without libsystemd or not started by it. */
+static void
+daemon_notify(const char *state)
+{
+#ifdef HAVE_SYSTEMD
+	sd_notify(0, state);
+#else
+	(void)state;
+#endif
+}
+
 static void
 daemon_on_signal(uv_signal_t *h, int signum)
 {
 	struct daemon *d = h->data;
 
 	if (signum == SIGHUP) {
-		if (!d->stopping)
+		if (!d->stopping) {
+			daemon_notify("RELOADING=1");
 			daemon_reload(d);
+			daemon_notify("READY=1");
+		}
 		return;
 	}
 	log_info("daemon stopping signal=%s", strsignal(signum));
@@ -511,9 +604,11 @@ daemon_begin_stop(struct daemon *d)
 	if (d->stopping)
 		return;
 	d->stopping = true;
+	daemon_notify("STOPPING=1");
 	uv_timer_stop(&d->watch_timer);
 	uv_timer_stop(&d->job_timer);
 	uv_timer_stop(&d->feed_timer);
+	uv_timer_stop(&d->bounce_timer);
 	if (d->fetch != NULL && d->feed_busy && d->feed_body.len == 0) {
 		/* A fetch in flight is dropped; the next start polls. */
 		fetch_free(d->fetch);
@@ -610,6 +705,7 @@ daemon_run(const struct daemon_opts *opts)
 	d.sig_term.data = d.sig_int.data = d.sig_hup.data = &d;
 	d.watch_timer.data = d.watch_fs.data = d.job_timer.data = &d;
 	d.feed_timer.data = &d;
+	d.bounce_timer.data = &d;
 	buf_init(&d.feed_body);
 	ret = uv_signal_init(&d.loop, &d.sig_term);
 	if (ret == 0)
@@ -628,6 +724,10 @@ daemon_run(const struct daemon_opts *opts)
 		ret = uv_timer_init(&d.loop, &d.job_timer);
 	if (ret == 0)
 		ret = uv_timer_init(&d.loop, &d.feed_timer);
+	if (ret == 0)
+		ret = uv_timer_init(&d.loop, &d.bounce_timer);
+	if (ret == 0)
+		d.bounce_poll = bounce_poll_new(&d.loop, d.db);
 	if (ret == 0)
 		ret = daemon_gen_start(&d, d.gen);
 	if (ret != 0)
@@ -656,6 +756,8 @@ daemon_run(const struct daemon_opts *opts)
 	    opts->once ? " once" : "");
 	daemon_run_jobs(&d);
 	daemon_on_feed_timer(&d.feed_timer);
+	daemon_on_bounce_timer(&d.bounce_timer);
+	daemon_notify("READY=1");
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	code = 0;
 
@@ -672,6 +774,7 @@ out_loop:
 	uv_walk(&d.loop, daemon_on_close_walk, NULL);
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	uv_loop_close(&d.loop);
+	bounce_poll_free(d.bounce_poll);
 out_db:
 	daemon_gen_free(d.gen);
 	buf_fini(&d.feed_body);

@@ -31,5 +31,9 @@ int job_digest_run(sqlite3 *db, const struct cfg *cfg, time_t now);
 
 /* The next scheduled digest time after now, over both frequencies. */
 time_t job_digest_next_due(const struct cfg *cfg, time_t now);
+/* The latest scheduled digest time at or before now, over both
+ * frequencies: a feed polled before it may lack posts that digest
+ * should hold. */
+time_t job_digest_last_due(const struct cfg *cfg, time_t now);
 
 #endif

@@ -762,19 +762,25 @@ mime_body_check(const char *s)
 static void
 mime_canonical(const char *s, struct buf *out)
 {
-	size_t i;
+	size_t n = strlen(s), i, run;
+	char *o;
 
-	for (i = 0; s[i] != '\0'; i++) {
-		if (s[i] == '\r') {
-			buf_puts(out, "\r\n");
-			if (s[i + 1] == '\n')
-				i++;
-		} else if (s[i] == '\n') {
-			buf_puts(out, "\r\n");
-		} else {
-			buf_putc(out, s[i]);
-		}
+	/* At most every byte becomes CRLF; copy runs between line ends. */
+	buf_reserve(out, 2 * n);
+	o = out->data + out->len;
+	for (i = 0; i < n;) {
+		run = strcspn(s + i, "\r\n");
+		memcpy(o, s + i, run);
+		o += run;
+		i += run;
+		if (i == n)
+			break;
+		*o++ = '\r';
+		*o++ = '\n';
+		i += s[i] == '\r' && s[i + 1] == '\n' ? 2 : 1;
 	}
+	out->len = (size_t)(o - out->data);
+	out->data[out->len] = '\0';
 }
 
 static bool
@@ -806,15 +812,22 @@ mime_body_prefer_base64(const char *s, size_t n)
 static void
 mime_qp_encode(const char *s, size_t n, struct buf *out)
 {
+	static const char hex[] = "0123456789ABCDEF";
 	size_t i = 0, col = 0;
+	char *o;
 
+	/* Worst case: every byte as =XX, a soft break every 25 of them,
+	 * and the closing one; written in place, not byte by byte. */
+	buf_reserve(out, 3 * n + 3 * (n / 25 + 1) + 3);
+	o = out->data + out->len;
 	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
 		bool last, enc;
 		size_t len;
 
 		if (c == '\r' && i + 1 < n && s[i + 1] == '\n') {
-			buf_puts(out, "\r\n");
+			*o++ = '\r';
+			*o++ = '\n';
 			col = 0;
 			i += 2;
 			continue;
@@ -831,18 +844,28 @@ mime_qp_encode(const char *s, size_t n, struct buf *out)
 			/* Keep room for the '=' of a soft break. */
 			if (col + len <= (last ? 76 : 75) || col == 0)
 				break;
-			buf_puts(out, "=\r\n");
+			*o++ = '=';
+			*o++ = '\r';
+			*o++ = '\n';
 			col = 0;
 		}
-		if (enc)
-			buf_printf(out, "=%02X", c);
-		else
-			buf_putc(out, (char)c);
+		if (enc) {
+			*o++ = '=';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		} else {
+			*o++ = (char)c;
+		}
 		col += len;
 		i++;
 	}
-	if (col > 0)
-		buf_puts(out, "=\r\n");
+	if (col > 0) {
+		*o++ = '=';
+		*o++ = '\r';
+		*o++ = '\n';
+	}
+	out->len = (size_t)(o - out->data);
+	out->data[out->len] = '\0';
 }
 
 /* ----------------------------------------------------------- libetpan */

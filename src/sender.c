@@ -8,9 +8,12 @@
 
 #include "sender.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "cfg.h"
 #include "clock.h"
@@ -18,6 +21,7 @@
 #include "db.h"
 #include "log.h"
 #include "outbox.h"
+#include "suppress.h"
 #include "transport.h"
 #include "util.h"
 
@@ -31,6 +35,7 @@ struct sender_result {
 	char *reply;
 	char *error;
 	char *message_id;
+	char *bounce_rcpt; /* refused at RCPT: record a bounce for it */
 };
 
 struct sender {
@@ -51,6 +56,7 @@ struct sender {
 	size_t n_results;
 	size_t cap_results;
 	struct sender_stats stats;
+	uint64_t jitter_state; /* xorshift64, never 0 */
 };
 
 static void sender_pump(struct sender *s);
@@ -85,6 +91,11 @@ sender_new(uv_loop_t *loop, const struct compose_env *env,
 	}
 	s->loop = loop;
 	s->env = env;
+	/* Only needs to differ between daemons restarted together. */
+	s->jitter_state = ((uint64_t)clock_now() << 20) ^ (uint64_t)getpid() ^
+	    (uint64_t)(uintptr_t)s;
+	if (s->jitter_state == 0)
+		s->jitter_state = 1;
 	s->outbox = outbox;
 	uv_timer_init(loop, &s->pump_timer);
 	uv_timer_init(loop, &s->due_timer);
@@ -123,8 +134,8 @@ sender_result_add(struct sender *s, int64_t id, enum outbox_state to)
 
 	if (s->n_results == s->cap_results) {
 		s->cap_results = s->cap_results == 0 ? 64 : s->cap_results * 2;
-		s->results = xreallocarray(s->results, s->cap_results,
-		    sizeof(*s->results));
+		s->results = xreallocarray(
+		    s->results, s->cap_results, sizeof(*s->results));
 	}
 	r = &s->results[s->n_results++];
 	memset(r, 0, sizeof(*r));
@@ -136,9 +147,22 @@ sender_result_add(struct sender *s, int64_t id, enum outbox_state to)
 /* Exponential backoff from retry_initial, doubling to retry_max, with
  * up to a quarter of jitter either way so that a relay's recovery is
  * not met by every deferred message at once. */
-static time_t
-sender_backoff(const struct cfg *cfg, int attempts, time_t now)
+static uint64_t
+sender_random(struct sender *s)
 {
+	uint64_t x = s->jitter_state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	s->jitter_state = x;
+	return x;
+}
+
+static time_t
+sender_backoff(struct sender *s, int attempts, time_t now)
+{
+	const struct cfg *cfg = s->env->cfg;
 	int64_t delay = cfg->retry_initial > 0 ? cfg->retry_initial : 60;
 	int64_t ceiling = cfg->retry_max > delay ? cfg->retry_max : delay;
 	int64_t jitter;
@@ -149,7 +173,9 @@ sender_backoff(const struct cfg *cfg, int attempts, time_t now)
 		delay = ceiling;
 	jitter = delay / 4;
 	if (jitter > 0)
-		delay += (int64_t)(random() % (2 * jitter + 1)) - jitter;
+		delay +=
+		    (int64_t)(sender_random(s) % (uint64_t)(2 * jitter + 1)) -
+		    jitter;
 	return now + (delay > 0 ? delay : 1);
 }
 
@@ -162,6 +188,14 @@ sender_on_done(struct transport_msg *m, void *arg)
 	struct sender_result *r;
 	time_t now = clock_now();
 
+	if (m->unsent) {
+		/* Stopped before it was tried: due again at the next start,
+		 * no backoff. */
+		r = sender_result_add(s, it->id, OUTBOX_QUEUED);
+		r->next_attempt_at = now;
+		r->error = xstrdup("not sent: stopping");
+		goto out;
+	}
 	switch (m->outcome) {
 	case TRANSPORT_SENT:
 		r = sender_result_add(s, it->id, OUTBOX_SENT);
@@ -185,7 +219,7 @@ sender_on_done(struct transport_msg *m, void *arg)
 			break;
 		}
 		r = sender_result_add(s, it->id, OUTBOX_QUEUED);
-		r->next_attempt_at = sender_backoff(cfg, it->attempts, now);
+		r->next_attempt_at = sender_backoff(s, it->attempts, now);
 		r->error = xstrdup(m->reply != NULL ? m->reply : "deferred");
 		s->stats.deferred++;
 		{
@@ -202,6 +236,8 @@ sender_on_done(struct transport_msg *m, void *arg)
 	default:
 		r = sender_result_add(s, it->id, OUTBOX_FAILED);
 		r->error = xstrdup(m->reply != NULL ? m->reply : "failed");
+		if (m->rcpt_rejected)
+			r->bounce_rcpt = xstrdup(it->recipient);
 		s->stats.failed++;
 		log_warnx("outbox failed id=%lld rcpt=%s code=%d reply=\"%s\"",
 		    (long long)it->id, it->recipient, m->code, r->error);
@@ -211,6 +247,7 @@ sender_on_done(struct transport_msg *m, void *arg)
 	r->reply = m->reply != NULL ? xstrdup(m->reply) : NULL;
 	r->message_id = m->message_id;
 	m->message_id = NULL;
+out:
 	outbox_item_free(it);
 	transport_msg_free(m);
 	if (s->n_results >= SENDER_BATCH)
@@ -225,6 +262,118 @@ sender_result_fini(struct sender_result *r)
 	free(r->reply);
 	free(r->error);
 	free(r->message_id);
+	free(r->bounce_rcpt);
+}
+
+/* Copies the enhanced status code that follows the reply code in reply
+ * ("550 5.1.1 <a@b>: ...") into out, or leaves out empty. */
+static void
+sender_reply_status(const char *reply, char *out, size_t outlen)
+{
+	const char *p = reply;
+	size_t n = 0;
+	int dots = 0;
+
+	out[0] = '\0';
+	if (p == NULL || strlen(p) < 4)
+		return;
+	p += 4;
+	if ((p[0] != '4' && p[0] != '5') || p[1] != '.')
+		return;
+	while (
+	    n < outlen - 1 && (isdigit((unsigned char)p[n]) || p[n] == '.')) {
+		dots += p[n] == '.';
+		n++;
+	}
+	if (dots != 2 || p[n - 1] == '.' || (p[n] != '\0' && p[n] != ' '))
+		return;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/*
+ * A recipient refused at RCPT is a bounce known at once. As for bounces
+ * that come back by mail (DESIGN "Bounces"), it is hard only when the
+ * address itself is bad: a bad mailbox or domain (X.1.1, X.1.2, X.1.3,
+ * X.1.10), a mailbox that has moved (X.1.6), or words that say the
+ * user does not exist when the server gives no enhanced code. Anything
+ * else (policy, spam, relay refused) is soft.
+ */
+static void
+sender_classify_refusal(
+    const char *reply, const char *status, bool *hard, const char **reason)
+{
+	static const char *const words[] = { "user unknown", "unknown user",
+		"no such user", "does not exist", "no such mailbox",
+		"mailbox not found", "invalid recipient" };
+
+	*hard = false;
+	*reason = "rejected";
+	if (status[0] != '\0') {
+		if (strcmp(status + 1, ".1.1") == 0 ||
+		    strcmp(status + 1, ".1.3") == 0) {
+			*hard = true;
+			*reason = "userunknown";
+		} else if (strcmp(status + 1, ".1.2") == 0 ||
+		    strcmp(status + 1, ".1.10") == 0) {
+			*hard = true;
+			*reason = "hostunknown";
+		} else if (strcmp(status + 1, ".1.6") == 0) {
+			*hard = true;
+			*reason = "hasmoved";
+		}
+		return;
+	}
+	for (size_t i = 0; reply != NULL && i < UTIL_ARRAY_LEN(words); i++) {
+		if (strcasestr(reply, words[i]) != NULL) {
+			*hard = true;
+			*reason = "userunknown";
+			return;
+		}
+	}
+}
+
+/* Records r's refused recipient as a bounce and suppresses the address
+ * as a bounce that came back by mail would: at once when hard, after
+ * [bounces] soft_limit within soft_window when soft. */
+static int
+sender_record_bounce(
+    struct sender *s, const struct sender_result *r, time_t now)
+{
+	const struct cfg *cfg = s->env->cfg;
+	char status[16];
+	struct outbox_bounce b = {
+		.message_id = r->id,
+		.recipient = r->bounce_rcpt,
+		.status = status,
+		.diagnostic = r->reply,
+	};
+	int64_t soft = 0;
+	int ret;
+
+	sender_reply_status(r->reply, status, sizeof(status));
+	if (status[0] == '\0')
+		b.status = NULL;
+	sender_classify_refusal(r->reply, status, &b.hard, &b.reason);
+	ret = outbox_record_bounce(s->outbox, &b, now);
+	if (ret == 0 && b.hard) {
+		ret = suppress_add(s->env->db, r->bounce_rcpt,
+		    SUPPRESS_HARD_BOUNCE, r->reply, now);
+	} else if (ret == 0 && cfg->soft_limit > 0) {
+		ret = outbox_count_soft_bounces(
+		    s->outbox, r->bounce_rcpt, now - cfg->soft_window, &soft);
+		if (ret == 0 && soft >= cfg->soft_limit)
+			ret = suppress_add(s->env->db, r->bounce_rcpt,
+			    SUPPRESS_SOFT_BOUNCES, r->reply, now);
+	}
+	if (ret == -EEXIST)
+		ret = 0;
+	if (ret == 0)
+		log_notice("outbox bounce id=%lld rcpt=%s class=%s reason=%s "
+			   "status=%s",
+		    (long long)r->id, r->bounce_rcpt, b.hard ? "hard" : "soft",
+		    b.reason, status[0] != '\0' ? status : "-");
+	return ret;
 }
 
 /* Applies collected outcomes; the caller holds a transaction. */
@@ -242,9 +391,11 @@ sender_apply_results(struct sender *s, time_t now)
 			.error = r->error,
 			.message_id = r->message_id,
 		};
-		int rc = outbox_transition(s->outbox, r->id, OUTBOX_SENDING,
-		    r->to, now, &u);
+		int rc = outbox_transition(
+		    s->outbox, r->id, OUTBOX_SENDING, r->to, now, &u);
 
+		if (rc == 0 && r->bounce_rcpt != NULL)
+			rc = sender_record_bounce(s, r, now);
 		/* -ESTALE: an administrator moved it meanwhile; theirs
 		 * wins. Anything else is the database failing. */
 		if (rc != 0 && rc != -ESTALE)
@@ -280,8 +431,17 @@ sender_dispatch(struct sender *s, struct outbox_item *it, time_t now)
 			return;
 		}
 		why = xasprintf("transport refused: %s", strerror(-ret));
-		r = sender_result_add(s, it->id, OUTBOX_QUEUED);
-		r->next_attempt_at = now + 1;
+		if (ret == -EINVAL) {
+			/* An address the envelope cannot carry: retrying
+			 * would not change it. */
+			r = sender_result_add(s, it->id, OUTBOX_FAILED);
+			s->stats.failed++;
+			log_warnx("outbox failed id=%lld rcpt=%s error=\"%s\"",
+			    (long long)it->id, it->recipient, why);
+		} else {
+			r = sender_result_add(s, it->id, OUTBOX_QUEUED);
+			r->next_attempt_at = now + 1;
+		}
 	} else if (ret == COMPOSE_CANCELLED) {
 		r = sender_result_add(s, it->id, OUTBOX_CANCELLED);
 		s->stats.cancelled++;
@@ -328,8 +488,16 @@ sender_pump(struct sender *s)
 		uv_timer_stop(&s->pump_timer);
 		s->pump_armed = false;
 	}
-	if (!s->stopping)
+	if (!s->stopping) {
+		unsigned inflight = transport_inflight(s->transport);
+
 		want = transport_capacity(s->transport);
+		/* While the transport still holds three quarters of what it
+		 * takes, wait and claim a bigger batch: fewer, larger
+		 * transactions. */
+		if (inflight > 0 && want < (want + inflight) / 4)
+			want = 0;
+	}
 	if (want > SENDER_BATCH)
 		want = SENDER_BATCH;
 	if (s->n_results == 0 && want == 0)
@@ -354,8 +522,15 @@ sender_pump(struct sender *s)
 		return;
 	}
 	sender_clear_results(s);
+	/* One read transaction for the whole batch: composing reads a few
+	 * rows per message, and each statement on its own would take and
+	 * drop the database's locks. Nothing here writes. */
+	if (n > 1 && db_exec(s->env->db, "BEGIN") != 0)
+		log_warnx("sender: cannot open a read transaction");
 	for (size_t i = 0; i < n; i++)
 		sender_dispatch(s, items[i], now);
+	if (!sqlite3_get_autocommit(s->env->db) && db_commit(s->env->db) != 0)
+		db_rollback(s->env->db);
 	free(items);
 	if (n == want && want > 0) {
 		sender_kick(s);
@@ -365,7 +540,9 @@ sender_pump(struct sender *s)
 		sender_kick(s);
 		return;
 	}
-	if (transport_inflight(s->transport) == 0) {
+	/* Stopping, the transport may be gone already (this pump commits
+	 * the last outcomes from sender_on_transport_closed()). */
+	if (!s->stopping && transport_inflight(s->transport) == 0) {
 		sender_arm_due(s, now);
 		if (s->idle != NULL && !s->stopping)
 			s->idle(s->idle_arg);

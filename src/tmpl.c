@@ -5,13 +5,14 @@
  */
 #include "config.h"
 
+#include "tmpl.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tmpl.h"
 #include "tmpl_int.h"
 #include "util.h"
 
@@ -34,6 +35,7 @@ struct tmpl_set {
 	struct tmpl_named *partials; /* sorted by name */
 	size_t npartials;
 	struct tmpl_partials lookup;
+	char *pdir; /* the partials folder, for messages; NULL if none */
 };
 
 void
@@ -109,8 +111,8 @@ tmpl_set_partial(void *arg, const char *name)
 
 	if (s->npartials == 0)
 		return NULL;
-	found = bsearch(&key, s->partials, s->npartials, sizeof(key),
-	    tmpl_named_cmp);
+	found = bsearch(
+	    &key, s->partials, s->npartials, sizeof(key), tmpl_named_cmp);
 	return found != NULL ? found->t : NULL;
 }
 
@@ -168,16 +170,18 @@ tmpl_has_suffix(const char *s, const char *suffix)
 	return a > b && strcmp(s + a - b, suffix) == 0;
 }
 
+/* Compiles dir/NAME.mustache as partial NAME; a missing folder is an
+ * error only when `required`. */
 static int
-tmpl_set_load_partials(struct tmpl_set *s, const char *dir,
-    struct tmpl_error *err)
+tmpl_set_read_partials(
+    struct tmpl_set *s, const char *dir, bool required, struct tmpl_error *err)
 {
 	char **names;
 	size_t n;
 	int ret;
 
 	ret = tmpl_list(dir, &names, &n);
-	if (ret == -ENOENT)
+	if (ret == -ENOENT && !required)
 		return 0;
 	if (ret != 0) {
 		tmpl_error_set(err, dir, NULL, 0, "%s", strerror(-ret));
@@ -215,8 +219,8 @@ tmpl_set_load_kind(struct tmpl_kind *k, const char *dir, const char *name,
 {
 	k->name = xstrdup(name);
 	for (size_t p = 0; p < TMPL_NPARTS; p++) {
-		char *path = xasprintf("%s/%s/%s.mustache", dir, name,
-		    tmpl_parts[p]);
+		char *path =
+		    xasprintf("%s/%s/%s.mustache", dir, name, tmpl_parts[p]);
 
 		k->parts[p] = tmpl_load(path, err);
 		free(path);
@@ -226,28 +230,77 @@ tmpl_set_load_kind(struct tmpl_kind *k, const char *dir, const char *name,
 	return 0;
 }
 
-/* Every partial or parent a template names statically must exist. */
-static int
-tmpl_set_check_names(const struct tmpl_set *s, const struct tmpl *t,
-    struct tmpl_error *err)
+int
+tmpl_set_check(
+    const struct tmpl_set *s, const struct tmpl *t, struct tmpl_error *err)
 {
+	char *msg;
+
 	for (size_t i = 0; i < t->nnodes; i++) {
 		const struct tmpl_node *n = &t->nodes[i];
 
 		if ((n->op != TMPL_OP_PARTIAL && n->op != TMPL_OP_PARENT) ||
 		    (n->flags & TMPL_NODE_DYNAMIC) != 0)
 			continue;
-		if (tmpl_set_partial((void *)s, n->s) == NULL) {
-			snprintf(err->file, sizeof(err->file), "%s", t->file);
-			err->line = n->line;
-			err->column = n->column;
-			snprintf(err->msg, sizeof(err->msg),
-			    "no partial \"%s\" (looked for partials/%s.mustache)",
-			    n->s, n->s);
+		if (tmpl_set_partial((void *)s, n->s) != NULL)
+			continue;
+		if (err == NULL)
 			return -ENOENT;
-		}
+		snprintf(err->file, sizeof(err->file), "%s", t->file);
+		err->line = n->line;
+		err->column = n->column;
+		if (s->pdir != NULL)
+			msg = xasprintf("no partial '%s' (looked for "
+					"%s/%s.mustache)",
+			    n->s, s->pdir, n->s);
+		else
+			msg = xasprintf("no partial '%s' (no partials folder "
+					"given)",
+			    n->s);
+		snprintf(err->msg, sizeof(err->msg), "%s", msg);
+		free(msg);
+		return -ENOENT;
 	}
 	return 0;
+}
+
+const struct tmpl_partials *
+tmpl_set_partials(const struct tmpl_set *s)
+{
+	return &s->lookup;
+}
+
+static struct tmpl_set *
+tmpl_set_new(const char *pdir)
+{
+	struct tmpl_set *s = xcalloc(1, sizeof(*s));
+
+	s->lookup.get = tmpl_set_partial;
+	s->lookup.arg = s;
+	s->pdir = pdir != NULL ? xstrdup(pdir) : NULL;
+	return s;
+}
+
+struct tmpl_set *
+tmpl_set_load_partials(const char *dir, struct tmpl_error *err)
+{
+	struct tmpl_error scratch;
+	struct tmpl_set *s;
+	int ret = 0;
+
+	if (err == NULL)
+		err = &scratch;
+	memset(err, 0, sizeof(*err));
+	s = tmpl_set_new(dir);
+	if (dir != NULL)
+		ret = tmpl_set_read_partials(s, dir, true, err);
+	for (size_t i = 0; i < s->npartials && ret == 0; i++)
+		ret = tmpl_set_check(s, s->partials[i].t, err);
+	if (ret != 0) {
+		tmpl_set_free(s);
+		return NULL;
+	}
+	return s;
 }
 
 struct tmpl_set *
@@ -268,11 +321,9 @@ tmpl_set_load(const char *dir, struct tmpl_error *err)
 		tmpl_error_set(err, dir, NULL, 0, "%s", strerror(-ret));
 		return NULL;
 	}
-	s = xcalloc(1, sizeof(*s));
-	s->lookup.get = tmpl_set_partial;
-	s->lookup.arg = s;
 	pdir = xasprintf("%s/partials", dir);
-	ret = tmpl_set_load_partials(s, pdir, err);
+	s = tmpl_set_new(pdir);
+	ret = tmpl_set_read_partials(s, pdir, false, err);
 	free(pdir);
 	s->kinds = xcalloc(n + 1, sizeof(*s->kinds));
 	for (size_t i = 0; i < n && ret == 0; i++) {
@@ -287,8 +338,8 @@ tmpl_set_load(const char *dir, struct tmpl_error *err)
 		if (d == NULL)
 			continue; /* a file beside the folders: not a kind */
 		closedir(d);
-		ret = tmpl_set_load_kind(&s->kinds[s->nkinds++], dir, names[i],
-		    err);
+		ret = tmpl_set_load_kind(
+		    &s->kinds[s->nkinds++], dir, names[i], err);
 	}
 	tmpl_list_free(names, n);
 	if (ret == 0 && s->nkinds == 0) {
@@ -301,9 +352,9 @@ tmpl_set_load(const char *dir, struct tmpl_error *err)
 		qsort(s->kinds, s->nkinds, sizeof(*s->kinds), tmpl_kind_cmp);
 	for (size_t i = 0; i < s->nkinds && ret == 0; i++)
 		for (size_t p = 0; p < TMPL_NPARTS && ret == 0; p++)
-			ret = tmpl_set_check_names(s, s->kinds[i].parts[p], err);
+			ret = tmpl_set_check(s, s->kinds[i].parts[p], err);
 	for (size_t i = 0; i < s->npartials && ret == 0; i++)
-		ret = tmpl_set_check_names(s, s->partials[i].t, err);
+		ret = tmpl_set_check(s, s->partials[i].t, err);
 	if (ret != 0) {
 		tmpl_set_free(s);
 		return NULL;
@@ -327,6 +378,7 @@ tmpl_set_free(struct tmpl_set *s)
 	}
 	free(s->kinds);
 	free(s->partials);
+	free(s->pdir);
 	free(s);
 }
 

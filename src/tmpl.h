@@ -33,10 +33,10 @@ struct buf;
  * whose recursion (sections, partials, parents, blocks) goes deeper than
  * TMPL_MAX_DEPTH fails with -ELOOP, and one that would write more than
  * TMPL_MAX_OUTPUT bytes fails with -EFBIG. */
-#define TMPL_MAX_SIZE	 (1024 * 1024)
+#define TMPL_MAX_SIZE    (1024 * 1024)
 #define TMPL_MAX_NESTING 100
-#define TMPL_MAX_DEPTH	 256
-#define TMPL_MAX_OUTPUT	 (64 * 1024 * 1024)
+#define TMPL_MAX_DEPTH   256
+#define TMPL_MAX_OUTPUT  (64 * 1024 * 1024)
 
 struct tmpl;
 struct tmpl_set;
@@ -70,8 +70,8 @@ struct tmpl_partials {
  * template in errors and may be NULL. Returns the template (free with
  * tmpl_free) or NULL with *err filled (err may be NULL).
  */
-struct tmpl *tmpl_compile(const char *file, const char *src, size_t len,
-    struct tmpl_error *err);
+struct tmpl *tmpl_compile(
+    const char *file, const char *src, size_t len, struct tmpl_error *err);
 
 /* Reads and compiles the file at path. NULL with *err filled when it
  * cannot be read, is larger than TMPL_MAX_SIZE, or does not compile. */
@@ -97,8 +97,8 @@ int tmpl_render(const struct tmpl *t, const json_t *ctx,
  * Formats err as "file:line:col: msg" (or "file: msg" when line is 0)
  * into dst, truncating to size. Returns dst.
  */
-const char *tmpl_error_format(const struct tmpl_error *err, char *dst,
-    size_t size);
+const char *tmpl_error_format(
+    const struct tmpl_error *err, char *dst, size_t size);
 
 /*
  * A template folder: DIR/<kind>/{subject,text,html}.mustache for each
@@ -110,6 +110,24 @@ const char *tmpl_error_format(const struct tmpl_error *err, char *dst,
  */
 struct tmpl_set *tmpl_set_load(const char *dir, struct tmpl_error *err);
 void tmpl_set_free(struct tmpl_set *s);
+
+/*
+ * A set of partials only: every DIR/NAME.mustache as partial NAME (dir
+ * may be NULL: no partials), for rendering one template outside a
+ * template folder (`familymail render`). Returns the set (free with
+ * tmpl_set_free) or NULL with *err naming the first file that cannot be
+ * read or does not compile. Such a set has no kinds.
+ */
+struct tmpl_set *tmpl_set_load_partials(
+    const char *dir, struct tmpl_error *err);
+
+/* Checks that every partial or parent t names (other than dynamic
+ * names) is in s: 0, or -ENOENT with *err at the tag that names it. */
+int tmpl_set_check(
+    const struct tmpl_set *s, const struct tmpl *t, struct tmpl_error *err);
+
+/* The partials of s, for tmpl_render(); valid while s is. */
+const struct tmpl_partials *tmpl_set_partials(const struct tmpl_set *s);
 
 bool tmpl_set_has(const struct tmpl_set *s, const char *kind);
 /* The kinds, sorted by name: kind i for i < tmpl_set_count(s). */

@@ -26,18 +26,18 @@
 #include <stddef.h>
 
 enum tmpl_op {
-	TMPL_OP_TEXT,	  /* s[0..len) as is */
-	TMPL_OP_LINE,	  /* a line starting with a tag: indentation only */
-	TMPL_OP_VAR,	  /* {{name}}: escaped as the render says */
-	TMPL_OP_RAW,	  /* {{{name}}} and {{&name}} */
+	TMPL_OP_TEXT,     /* s[0..len) as is */
+	TMPL_OP_LINE,     /* a line starting with a tag: indentation only */
+	TMPL_OP_VAR,      /* {{name}}: escaped as the render says */
+	TMPL_OP_RAW,      /* {{{name}}} and {{&name}} */
 	TMPL_OP_SECTION,  /* {{#name}} */
 	TMPL_OP_INVERTED, /* {{^name}} */
 	TMPL_OP_PARTIAL,  /* {{>name}}, {{>*name}} */
-	TMPL_OP_PARENT,	  /* {{<name}}, {{<*name}}: children are blocks */
-	TMPL_OP_BLOCK,	  /* {{$name}} */
+	TMPL_OP_PARENT,   /* {{<name}}, {{<*name}}: children are blocks */
+	TMPL_OP_BLOCK,    /* {{$name}} */
 };
 
-#define TMPL_NODE_BOL	     0x01 /* text starts at a line start */
+#define TMPL_NODE_BOL        0x01 /* text starts at a line start */
 #define TMPL_NODE_STANDALONE 0x02 /* the opening tag is standalone */
 #define TMPL_NODE_DYNAMIC    0x04 /* partial/parent name is looked up */
 
@@ -52,8 +52,8 @@ struct tmpl_node {
 	int line;
 	int column;
 	const char *s;
-	size_t len;	/* TEXT: bytes in s */
-	size_t end;	/* containers: index one past the last child */
+	size_t len;     /* TEXT: bytes in s */
+	size_t end;     /* containers: index one past the last child */
 	const char *ws; /* PARTIAL, PARENT: indentation when standalone;
 			 * BLOCK: the indentation of the place it fills */
 	size_t ws_len;
@@ -70,8 +70,7 @@ struct tmpl {
 
 /* Fills err (if not NULL) with file, the line and column of src[off]
  * (none when src is NULL) and the formatted message. */
-void tmpl_error_set(struct tmpl_error *err, const char *file,
-    const char *src, size_t off, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+void tmpl_error_set(struct tmpl_error *err, const char *file, const char *src,
+    size_t off, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 #endif

@@ -11,17 +11,16 @@
  */
 #include "config.h"
 
-#include "tmpl.h"
-
 #include <errno.h>
 #include <limits.h>
-#include <stdint.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tmpl.h"
 #include "tmpl_int.h"
 #include "util.h"
 
@@ -47,10 +46,10 @@ struct tmpl_parse_tok {
 	bool standalone;
 	bool dynamic;
 	size_t start, end; /* the whole token in the source */
-	size_t a, b;	   /* text: what is left after trimming; tags: name */
-	size_t ls;	   /* tags: start of the line the tag starts on */
-	size_t before;	   /* tags: end of what precedes, once trimmed */
-	size_t after;	   /* tags: start of what follows, once trimmed */
+	size_t a, b;       /* text: what is left after trimming; tags: name */
+	size_t ls;         /* tags: start of the line the tag starts on */
+	size_t before;     /* tags: end of what precedes, once trimmed */
+	size_t after;      /* tags: start of what follows, once trimmed */
 };
 
 struct tmpl_parse {
@@ -129,7 +128,7 @@ tmpl_error_set(struct tmpl_error *err, const char *file, const char *src,
 
 /* A name for messages: at most 64 bytes of it. */
 #define TMPL_PARSE_NAME_FMT "'%.*s%s'"
-#define TMPL_PARSE_NAME_ARGS(p, tk) \
+#define TMPL_PARSE_NAME_ARGS(p, tk)                             \
 	(int)((tk)->b - (tk)->a > 64 ? 64 : (tk)->b - (tk)->a), \
 	    (p)->src + (tk)->a, (tk)->b - (tk)->a > 64 ? "..." : ""
 
@@ -155,8 +154,7 @@ tmpl_parse_push(struct tmpl_parse *p, char kind, size_t start, size_t end)
 }
 
 static const char *
-tmpl_parse_find(const char *hay, size_t haylen, const char *needle,
-    size_t nlen)
+tmpl_parse_find(const char *hay, size_t haylen, const char *needle, size_t nlen)
 {
 	return memmem(hay, haylen, needle, nlen);
 }
@@ -220,8 +218,8 @@ tmpl_parse_check_name(struct tmpl_parse *p, struct tmpl_parse_tok *tk)
 	bool dotted;
 
 	if (tk->a == tk->b) {
-		tmpl_error_set(p->err, p->file, p->src, tk->start,
-		    "tag without a name");
+		tmpl_error_set(
+		    p->err, p->file, p->src, tk->start, "tag without a name");
 		return -EINVAL;
 	}
 	for (i = tk->a; i < tk->b; i++) {
@@ -307,8 +305,8 @@ tmpl_parse_tokenize(struct tmpl_parse *p)
 	int ret;
 
 	while (pos < p->len) {
-		o = tmpl_parse_find(p->src + pos, p->len - pos, p->otag,
-		    p->olen);
+		o = tmpl_parse_find(
+		    p->src + pos, p->len - pos, p->otag, p->olen);
 		start = o != NULL ? (size_t)(o - p->src) : p->len;
 		if (start > pos)
 			tmpl_parse_push(p, TMPL_PARSE_TEXT, pos, start);
@@ -347,8 +345,8 @@ tmpl_parse_left_clear(const struct tmpl_parse *p, struct tmpl_parse_tok *tk)
 /* True when only spaces and tabs follow pos up to the end of the line;
  * *nl is where the newline starts, *eol where the next line starts. */
 static bool
-tmpl_parse_right_clear(const struct tmpl_parse *p, size_t pos, size_t *nl,
-    size_t *eol)
+tmpl_parse_right_clear(
+    const struct tmpl_parse *p, size_t pos, size_t *nl, size_t *eol)
 {
 	while (pos < p->len && tmpl_parse_is_ws(p->src[pos]))
 		pos++;
@@ -384,8 +382,8 @@ tmpl_parse_adjacent(const struct tmpl_parse *p, size_t i)
  * kinds of the sections open before token i.
  */
 static bool
-tmpl_parse_pair_ok(const struct tmpl_parse *p, size_t i, const char *open,
-    size_t nopen)
+tmpl_parse_pair_ok(
+    const struct tmpl_parse *p, size_t i, const char *open, size_t nopen)
 {
 	char k1 = p->toks[i].kind, k2 = p->toks[i + 1].kind;
 
@@ -400,15 +398,15 @@ tmpl_parse_pair_ok(const struct tmpl_parse *p, size_t i, const char *open,
 }
 
 static void
-tmpl_parse_trim_around(struct tmpl_parse *p, size_t first, size_t last,
-    size_t keep_from)
+tmpl_parse_trim_around(
+    struct tmpl_parse *p, size_t first, size_t last, size_t keep_from)
 {
 	struct tmpl_parse_tok *prev, *next;
 
 	if (first > 0 && p->toks[first - 1].kind == TMPL_PARSE_TEXT) {
 		prev = &p->toks[first - 1];
-		prev->b = p->toks[first].ls > prev->a ? p->toks[first].ls :
-							prev->a;
+		prev->b =
+		    p->toks[first].ls > prev->a ? p->toks[first].ls : prev->a;
 	}
 	if (last + 1 < p->ntoks && p->toks[last + 1].kind == TMPL_PARSE_TEXT) {
 		next = &p->toks[last + 1];
@@ -485,8 +483,7 @@ tmpl_parse_node(struct tmpl_parse *p, enum tmpl_op op, size_t off)
 		if (p->src[p->cur_off] == '\n') {
 			p->cur_line++;
 			p->cur_col = 1;
-		} else if (((unsigned char)p->src[p->cur_off] & 0xc0) !=
-		    0x80) {
+		} else if (((unsigned char)p->src[p->cur_off] & 0xc0) != 0x80) {
 			p->cur_col++;
 		}
 	}
@@ -537,8 +534,8 @@ tmpl_parse_at_line_start(const struct tmpl_parse *p, size_t off)
  * starts at a line start: its length, and where the first such line
  * starts (NULL when every line is blank). */
 static size_t
-tmpl_parse_common_indent(const struct tmpl_parse *p, size_t cs, size_t ce,
-    const char **first)
+tmpl_parse_common_indent(
+    const struct tmpl_parse *p, size_t cs, size_t ce, const char **first)
 {
 	size_t pos = cs, w, k, common = 0;
 
@@ -607,7 +604,8 @@ tmpl_parse_close(struct tmpl_parse *p, const struct tmpl_parse_tok *tk,
 
 	if (*depth == 0) {
 		tmpl_error_set(p->err, p->file, p->src, tk->start,
-		    "closing tag " TMPL_PARSE_NAME_FMT " without an opening tag",
+		    "closing tag " TMPL_PARSE_NAME_FMT
+		    " without an opening tag",
 		    TMPL_PARSE_NAME_ARGS(p, tk));
 		return -EINVAL;
 	}
@@ -733,22 +731,23 @@ tmpl_parse_build(struct tmpl_parse *p)
 		case TMPL_PARSE_DELIMS:
 			break;
 		case TMPL_PARSE_SECTION:
-			ret = tmpl_parse_open(p, i, TMPL_OP_SECTION, !drop,
-			    stack, &depth);
+			ret = tmpl_parse_open(
+			    p, i, TMPL_OP_SECTION, !drop, stack, &depth);
 			break;
 		case TMPL_PARSE_INVERTED:
-			ret = tmpl_parse_open(p, i, TMPL_OP_INVERTED, !drop,
-			    stack, &depth);
+			ret = tmpl_parse_open(
+			    p, i, TMPL_OP_INVERTED, !drop, stack, &depth);
 			break;
 		case TMPL_PARSE_PARENT:
-			ret = tmpl_parse_open(p, i, TMPL_OP_PARENT, !drop,
-			    stack, &depth);
+			ret = tmpl_parse_open(
+			    p, i, TMPL_OP_PARENT, !drop, stack, &depth);
 			break;
 		case TMPL_PARSE_BLOCK:
 			/* A block directly inside a parent is an override. */
 			ret = tmpl_parse_open(p, i, TMPL_OP_BLOCK,
 			    !drop ||
-				(depth > 0 && stack[depth - 1].node != SIZE_MAX),
+				(depth > 0 &&
+				    stack[depth - 1].node != SIZE_MAX),
 			    stack, &depth);
 			break;
 		case TMPL_PARSE_CLOSE:
@@ -771,8 +770,8 @@ tmpl_parse_build(struct tmpl_parse *p)
 }
 
 struct tmpl *
-tmpl_compile(const char *file, const char *src, size_t len,
-    struct tmpl_error *err)
+tmpl_compile(
+    const char *file, const char *src, size_t len, struct tmpl_error *err)
 {
 	struct tmpl_parse p;
 	struct tmpl *t;

@@ -12,14 +12,13 @@
  */
 #include "config.h"
 
-#include "tmpl.h"
-
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tmpl.h"
 #include "tmpl_int.h"
 #include "util.h"
 
@@ -119,8 +118,8 @@ tmpl_render_value(struct tmpl_render *r, const json_t *v, bool escape)
 
 	switch (json_typeof(v)) {
 	case JSON_STRING:
-		tmpl_render_put(r, json_string_value(v), json_string_length(v),
-		    escape);
+		tmpl_render_put(
+		    r, json_string_value(v), json_string_length(v), escape);
 		break;
 	case JSON_INTEGER:
 		n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
@@ -168,8 +167,8 @@ tmpl_render_truthy(const json_t *v)
 /* Resolves a (dotted) name: the first part on the context stack, from
  * the top, the others inside what it found. NULL when missing. */
 static const json_t *
-tmpl_render_lookup(const struct tmpl_render_ctx *ctx, const char *name,
-    unsigned nparts)
+tmpl_render_lookup(
+    const struct tmpl_render_ctx *ctx, const char *name, unsigned nparts)
 {
 	const json_t *v = NULL;
 	unsigned i;
@@ -311,8 +310,8 @@ tmpl_render_parent(struct tmpl_render *r, const struct tmpl *t, size_t i,
 /* The override of block `name`: the one given by the outermost parent
  * wins, as in the spec's multi-level inheritance. */
 static const struct tmpl_render_frame *
-tmpl_render_override(const struct tmpl_render *r, const char *name,
-    size_t *index)
+tmpl_render_override(
+    const struct tmpl_render *r, const char *name, size_t *index)
 {
 	const struct tmpl_render_frame *f, *found = NULL;
 	const struct tmpl_node *nodes;
@@ -461,8 +460,7 @@ tmpl_render_nodes(struct tmpl_render *r, const struct tmpl *t, size_t begin,
 
 int
 tmpl_render(const struct tmpl *t, const json_t *ctx,
-    const struct tmpl_partials *partials, enum tmpl_escape esc,
-    struct buf *out)
+    const struct tmpl_partials *partials, enum tmpl_escape esc, struct buf *out)
 {
 	static const struct tmpl_render_line flat = { 0, 0, 0 };
 	struct tmpl_render_ctx root = { ctx, NULL };
@@ -475,8 +473,8 @@ tmpl_render(const struct tmpl *t, const json_t *ctx,
 	r.out = out;
 	r.limit = out->len + TMPL_MAX_OUTPUT;
 	buf_init(&r.indent);
-	ret = tmpl_render_nodes(&r, t, 0, t->nnodes, ctx != NULL ? &root : NULL,
-	    &flat);
+	ret = tmpl_render_nodes(
+	    &r, t, 0, t->nnodes, ctx != NULL ? &root : NULL, &flat);
 	buf_fini(&r.indent);
 	/* Leave out a valid C string even when it is empty. */
 	buf_reserve(out, 0);

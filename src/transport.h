@@ -23,24 +23,25 @@
 struct cfg;
 
 enum transport_outcome {
-	TRANSPORT_SENT,	 /* accepted (2xx), or written into the Maildir */
+	TRANSPORT_SENT,  /* accepted (2xx), or written into the Maildir */
 	TRANSPORT_DEFER, /* 4xx, timeout, dropped connection: try again */
-	TRANSPORT_FAIL,	 /* 5xx or a permanent local error */
+	TRANSPORT_FAIL,  /* 5xx or a permanent local error */
 };
 
 struct transport_msg {
-	int64_t id;	     /* messages.id, for logs and the caller */
+	int64_t id;          /* messages.id, for logs and the caller */
 	char *envelope_from; /* return path (VERP), owned */
-	char *rcpt;	     /* envelope recipient, owned */
+	char *rcpt;          /* envelope recipient, owned */
 	struct buf data;     /* the whole message, CRLF line endings */
 	char *message_id;    /* its Message-ID, owned, for the record */
-	void *user;	     /* the caller's, untouched */
+	void *user;          /* the caller's, untouched */
 
 	/* Filled in by the transport before the done callback. */
 	enum transport_outcome outcome;
-	int code;	    /* SMTP reply code, 0 when there was none */
-	char *reply;	    /* last reply text or local error, owned, or NULL */
+	int code;           /* SMTP reply code, 0 when there was none */
+	char *reply;        /* last reply text or local error, owned, or NULL */
 	bool rcpt_rejected; /* the failure answered RCPT TO: a bounce */
+	bool unsent;        /* handed back by close, never tried */
 };
 
 /* Called once per submitted message on the loop thread; the callee owns
@@ -51,8 +52,8 @@ struct transport;
 
 struct transport_ops {
 	const char *name;
-	struct transport *(*create)(uv_loop_t *loop, const struct cfg *cfg,
-	    char **err);
+	struct transport *(*create)(
+	    uv_loop_t *loop, const struct cfg *cfg, char **err);
 	int (*submit)(struct transport *t, struct transport_msg *m);
 	unsigned (*capacity)(const struct transport *t);
 	unsigned (*inflight)(const struct transport *t);
@@ -91,8 +92,7 @@ unsigned transport_inflight(const struct transport *t);
  * configured timeout; unfinished ones come back as TRANSPORT_DEFER), then
  * frees the transport and calls closed(arg) on the loop thread.
  */
-void transport_close(struct transport *t, void (*closed)(void *arg),
-    void *arg);
+void transport_close(struct transport *t, void (*closed)(void *arg), void *arg);
 
 /* Used by implementations: finishes the close once nothing is left. */
 void transport_closed(struct transport *t);

@@ -24,9 +24,13 @@
  *
  * Close. Stops taking messages; messages not yet started (held back by
  * the rate limit, or queued for a thread) come back as TRANSPORT_DEFER
- * with reply "shutdown"; each thread finishes the message it is on
- * (bounded by [smtp] timeout per reply), sends QUIT and exits after
- * telling the loop. Threads are joined from the async callback only once
+ * with reply "shutdown"; each thread finishes the message it is on,
+ * sends QUIT and exits after telling the loop. The whole close is
+ * bounded by [smtp] timeout: when it runs out, the loop shuts down the
+ * sockets still open (each thread records its socket under the lock,
+ * and libcurl closes it through a callback that takes the same lock, so
+ * a number is never shut down after it was reused), the transfers fail
+ * at once and their messages come back deferred. Threads are joined from the async callback only once
  * every thread has said it is past its last lock, so pthread_join()
  * returns at once and the loop never blocks on it. Then the uv handles
  * are closed and the transport freed in their close callbacks.
@@ -52,6 +56,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -60,6 +65,7 @@
 #include "transport.h"
 
 #define SMTP_MAX_CONNECTIONS 64
+#define SMTP_QUEUE_EXTRA     32
 #define SMTP_UPLOAD_BUFSIZE  (16 * 1024)
 #define SMTP_DEFAULT_TIMEOUT 60
 #define SMTP_REPLY_MAX       512 /* bytes kept of a server reply line */
@@ -92,6 +98,9 @@ struct smtp_conn {
 	CURL *curl;
 	char errbuf[CURL_ERROR_SIZE];
 
+	/* The connection's socket, or CURL_SOCKET_BAD; under s->lock. */
+	curl_socket_t fd;
+
 	/* The message being sent; touched by this thread only. */
 	struct transport_msg *m;
 	size_t off;
@@ -106,7 +115,9 @@ struct smtp {
 	struct transport base; /* first: transport_closed() frees it */
 	uv_async_t async;
 	uv_timer_t rate_timer;
+	uv_timer_t close_timer; /* bounds the close */
 	int open_handles;
+	uint64_t close_ms;
 
 	struct smtp_conn *conns;
 	unsigned n_conns;
@@ -277,6 +288,36 @@ smtp_on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
 		break;
 	}
 	return 0;
+}
+
+static curl_socket_t
+smtp_on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct smtp_conn *c = arg;
+	curl_socket_t fd;
+
+	(void)purpose;
+	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (fd == -1)
+		return CURL_SOCKET_BAD;
+	pthread_mutex_lock(&c->s->lock);
+	c->fd = fd;
+	pthread_mutex_unlock(&c->s->lock);
+	return fd;
+}
+
+static int
+smtp_on_close_socket(void *arg, curl_socket_t fd)
+{
+	struct smtp_conn *c = arg;
+	int ret;
+
+	pthread_mutex_lock(&c->s->lock);
+	if (c->fd == fd)
+		c->fd = CURL_SOCKET_BAD;
+	ret = close(fd);
+	pthread_mutex_unlock(&c->s->lock);
+	return ret;
 }
 
 static const char *const smtp_outcome_names[] = {
@@ -496,6 +537,28 @@ smtp_try_finish(struct smtp *s)
 	}
 	uv_close((uv_handle_t *)&s->async, smtp_on_close);
 	uv_close((uv_handle_t *)&s->rate_timer, smtp_on_close);
+	uv_close((uv_handle_t *)&s->close_timer, smtp_on_close);
+}
+
+/* The close ran out of time: the transfers still going fail now. */
+static void
+smtp_on_close_timer(uv_timer_t *h)
+{
+	struct smtp *s = h->data;
+	unsigned cut = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < s->n_conns; i++) {
+		if (s->conns[i].fd != CURL_SOCKET_BAD) {
+			shutdown(s->conns[i].fd, SHUT_RDWR);
+			cut++;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (cut > 0)
+		log_warnx("smtp stop timed out after %llums, cut %u "
+			  "connections",
+		    (unsigned long long)s->close_ms, cut);
 }
 
 static void
@@ -567,6 +630,10 @@ smtp_conn_setup(
 	SMTP_SET(CURLOPT_PROXY, "");
 	SMTP_SET(CURLOPT_TCP_KEEPALIVE, 1L);
 	SMTP_SET(CURLOPT_MAXCONNECTS, 1L);
+	SMTP_SET(CURLOPT_OPENSOCKETFUNCTION, smtp_on_open_socket);
+	SMTP_SET(CURLOPT_OPENSOCKETDATA, c);
+	SMTP_SET(CURLOPT_CLOSESOCKETFUNCTION, smtp_on_close_socket);
+	SMTP_SET(CURLOPT_CLOSESOCKETDATA, c);
 	SMTP_SET(CURLOPT_ERRORBUFFER, c->errbuf);
 	SMTP_SET(CURLOPT_DEBUGFUNCTION, smtp_on_debug);
 	SMTP_SET(CURLOPT_DEBUGDATA, c);
@@ -664,7 +731,9 @@ smtp_create(uv_loop_t *loop, const struct cfg *cfg, char **err)
 
 	s = xcalloc(1, sizeof(*s));
 	s->n_conns = n;
-	s->cap = 2 * n;
+	/* Room for a batch beyond one message per thread, so that the
+	 * sender claims and commits many at a time. */
+	s->cap = 2 * n + SMTP_QUEUE_EXTRA;
 	s->conns = xcalloc(n, sizeof(*s->conns));
 	smtp_fifo_init(&s->held, s->cap);
 	smtp_fifo_init(&s->work, s->cap);
@@ -685,6 +754,7 @@ smtp_create(uv_loop_t *loop, const struct cfg *cfg, char **err)
 	for (unsigned i = 0; cr == CURLE_OK && i < n; i++) {
 		s->conns[i].s = s;
 		s->conns[i].index = i;
+		s->conns[i].fd = CURL_SOCKET_BAD;
 		s->conns[i].curl = curl_easy_init();
 		cr = s->conns[i].curl == NULL
 		    ? CURLE_FAILED_INIT
@@ -694,9 +764,16 @@ smtp_create(uv_loop_t *loop, const struct cfg *cfg, char **err)
 
 	uv_async_init(loop, &s->async, smtp_on_async);
 	uv_timer_init(loop, &s->rate_timer);
+	uv_timer_init(loop, &s->close_timer);
 	s->async.data = s;
 	s->rate_timer.data = s;
-	s->open_handles = 2;
+	s->close_timer.data = s;
+	s->open_handles = 3;
+	s->close_ms =
+	    (uint64_t)(cfg->smtp_timeout > 0 && cfg->smtp_timeout < 86400
+		    ? cfg->smtp_timeout
+		    : SMTP_DEFAULT_TIMEOUT) *
+	    1000;
 	uv_unref((uv_handle_t *)&s->async);
 	ret = cr == CURLE_OK ? smtp_start_threads(s) : 0;
 	if (cr == CURLE_OK && ret == 0)
@@ -788,6 +865,7 @@ smtp_shutdown_msg(struct smtp *s, struct transport_msg *m)
 	m->outcome = TRANSPORT_DEFER;
 	m->code = 0;
 	m->reply = xstrdup("shutdown");
+	m->unsent = true;
 	smtp_fifo_push(&s->done, m);
 }
 
@@ -800,6 +878,7 @@ smtp_close(struct transport *t)
 		return;
 	s->closing = true;
 	uv_timer_stop(&s->rate_timer);
+	uv_timer_start(&s->close_timer, smtp_on_close_timer, s->close_ms, 0);
 	uv_ref((uv_handle_t *)&s->async);
 	pthread_mutex_lock(&s->lock);
 	while (s->held.len > 0)

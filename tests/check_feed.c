@@ -1,12 +1,24 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * check_feed: the blog feed parser (RSS 2.0, Atom, broken input), storing
- * posts by URL, and the plain text made from HTML summaries.
+ * posts by URL, and the plain text made from HTML summaries; then
+ * familymaild fetching the feed over HTTP from a local server
+ * (tests/servers/http_server.py on 127.0.0.1) into the posts table: by
+ * URL, once, never emptied by a broken, missing or unreachable feed, and
+ * in time for the digest that falls due in the same run.
  */
 #include "config.h"
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <sqlite3.h>
@@ -74,8 +86,8 @@ START_TEST(test_feed_reads_atom_entries_preferring_alternate_links)
 	ck_assert_str_eq(f->items[0].url, "https://blog.example.org/screens");
 	ck_assert_str_eq(f->items[0].author, "Siân Llŷr");
 	ck_assert_str_eq(iso(f->items[0].published), "2026-11-21T09:00:00Z");
-	ck_assert_str_eq(f->items[0].summary,
-	    "<p>Agreeing rules <b>together</b>.</p>");
+	ck_assert_str_eq(
+	    f->items[0].summary, "<p>Agreeing rules <b>together</b>.</p>");
 	ck_assert_str_eq(f->items[1].url, "https://blog.example.org/praise");
 	ck_assert_str_eq(iso(f->items[1].published), "2026-11-19T12:00:00Z");
 	ck_assert_str_eq(f->items[1].summary, "Describe what you saw.");
@@ -120,14 +132,12 @@ START_TEST(test_feed_parses_rfc822_dates)
 {
 	time_t t;
 
-	ck_assert_int_eq(feed_parse_rfc822("Mon, 23 Nov 2026 08:00:00 +0100",
-			     &t),
-	    0);
+	ck_assert_int_eq(
+	    feed_parse_rfc822("Mon, 23 Nov 2026 08:00:00 +0100", &t), 0);
 	ck_assert_str_eq(iso(t), "2026-11-23T07:00:00Z");
 	ck_assert_int_eq(feed_parse_rfc822("23 Nov 2026 08:00 EST", &t), 0);
 	ck_assert_str_eq(iso(t), "2026-11-23T13:00:00Z");
-	ck_assert_int_ne(feed_parse_rfc822("Mon, 23 Foo 2026 08:00:00", &t),
-	    0);
+	ck_assert_int_ne(feed_parse_rfc822("Mon, 23 Foo 2026 08:00:00", &t), 0);
 	ck_assert_int_ne(feed_parse_rfc822("yesterday", &t), 0);
 }
 END_TEST
@@ -186,6 +196,281 @@ START_TEST(test_htmltext_turns_simple_html_into_readable_text)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- */
+/* The daemon and a feed served over HTTP. */
+
+static char *ddir, *dconf, *ddb, *dlog, *srv_dir, *srv_log;
+static int srv_pid, srv_port;
+
+static void
+http_start(void)
+{
+	char *script =
+	    xasprintf("%s/tests/servers/http_server.py", tu_srcdir());
+	char *root = xasprintf("%s/tests/data/feed", tu_srcdir());
+	char *argv[] = { (char *)"/usr/bin/python3", script, (char *)"--root",
+		root, NULL };
+	char *text, *p;
+
+	/* One server for the test case: Python starts slowly. */
+	srv_dir = tu_mkdtemp();
+	srv_log = xasprintf("%s/http.log", srv_dir);
+	srv_pid = tu_spawn(argv, srv_log);
+	srv_port = 0;
+	for (int waited = 0; srv_port == 0 && waited < 10000; waited += 20) {
+		tu_sleep_ms(20);
+		text = tu_read_file(srv_log, NULL);
+		p = text != NULL ? strstr(text, "port ") : NULL;
+		if (p != NULL && strchr(p, '\n') != NULL)
+			srv_port = (int)strtol(p + 5, NULL, 10);
+		free(text);
+	}
+	ck_assert_msg(srv_port > 0, "the HTTP server did not start");
+	free(script);
+	free(root);
+}
+
+static void
+http_stop(void)
+{
+	if (srv_pid > 0) {
+		kill(srv_pid, SIGTERM);
+		tu_wait(srv_pid, 5000);
+		srv_pid = 0;
+	}
+	tu_rmtree(srv_dir);
+	free(srv_dir);
+	free(srv_log);
+}
+
+/* Writes the config with [feed] url = path on the test server. */
+static void
+daemon_config(const char *path)
+{
+	char *text;
+
+	free(dconf);
+	text = xasprintf("[daemon]\n"
+			 "database = familymail.db\n"
+			 "templates = %s/templates\n"
+			 "timezone = Europe/London\n"
+			 "log_level = debug\n"
+			 "\n[sender]\n"
+			 "from = Family Courses <courses@example.org>\n"
+			 "bounce_domain = bounces.example.org\n"
+			 "\n[transport]\ntype = maildir\n"
+			 "\n[maildir]\npath = Maildir\n"
+			 "\n[digest]\nweekly = mon 08:00\nmonthly = 1 08:00\n"
+			 "\n[feed]\nurl = http://127.0.0.1:%d%s\nevery = 30m\n"
+			 "\n[unsubscribe]\n"
+			 "url = https://example.org/unsubscribe?token={token}\n"
+			 "mailto = unsubscribe@example.org\n"
+			 "secret_file = token-secret\n",
+	    tu_srcdir(), srv_port, path);
+	dconf = tu_write_file(ddir, "familymail.conf", text);
+	free(text);
+}
+
+static void
+daemon_setup(void)
+{
+	char *secret;
+	sqlite3 *db;
+
+	ddir = tu_mkdtemp();
+	dconf = NULL;
+	ddb = xasprintf("%s/familymail.db", ddir);
+	dlog = xasprintf("%s/daemon.log", ddir);
+	secret = tu_write_file(ddir, "token-secret", "feed-test-secret-0a9f");
+	ck_assert_int_eq(chmod(secret, 0600), 0);
+	free(secret);
+	db = tu_db_new(ddir);
+	db_close(db);
+}
+
+static void
+daemon_teardown(void)
+{
+	if (getenv("KEEP_TEST_DIR") == NULL)
+		tu_rmtree(ddir);
+	free(ddir);
+	free(dconf);
+	free(ddb);
+	free(dlog);
+}
+
+/* Runs familymaild --once at now on the feed at path; returns the part
+ * of the daemon's log this run wrote. */
+static char *
+daemon_once(const char *path, const char *now)
+{
+	char *daemon_path = xasprintf("%s/src/familymaild", tu_builddir());
+	char *argv[] = { daemon_path, (char *)"-c", NULL, (char *)"--once",
+		(char *)"--now", (char *)now, NULL };
+	char *log;
+
+	daemon_config(path);
+	argv[2] = dconf;
+	unlink(dlog);
+	ck_assert_int_eq(tu_run_cmd(argv, dlog, 30000), 0);
+	free(daemon_path);
+	log = tu_read_file(dlog, NULL);
+	ck_assert_ptr_nonnull(log);
+	return log;
+}
+
+static char *
+posts(void)
+{
+	sqlite3 *db;
+	char *s;
+
+	ck_assert_int_eq(db_open(ddb, false, &db), 0);
+	s = tu_sql_text(db,
+	    "SELECT group_concat(url || ' ' || published_at ||"
+	    " ' ' || title, char(10)) FROM (SELECT * FROM posts"
+	    " ORDER BY url)");
+	db_close(db);
+	return s;
+}
+
+#define POSTS_RSS                                                         \
+	"https://blog.example.org/bedtime 2026-11-20T10:00:00Z Bedtime "  \
+	"without battles\n"                                               \
+	"https://blog.example.org/feelings 2026-11-17T08:30:00Z Talking " \
+	"about feelings & worries"
+
+START_TEST(test_feed_daemon_inserts_posts_by_url_once)
+{
+	char *log, *s;
+
+	log = daemon_once("/rss.xml", "2026-11-22T12:00:00Z");
+	ck_assert_msg(strstr(log, "new_posts=2") != NULL, "%s", log);
+	free(log);
+	s = posts();
+	ck_assert_str_eq(s, POSTS_RSS);
+	free(s);
+	/* The same feed again: nothing new, nothing doubled. */
+	log = daemon_once("/rss.xml", "2026-11-22T12:30:00Z");
+	ck_assert_msg(strstr(log, "new_posts=0") != NULL, "%s", log);
+	free(log);
+	s = posts();
+	ck_assert_str_eq(s, POSTS_RSS);
+	free(s);
+	/* A new post; one already stored is left as it was. */
+	log = daemon_once("/rss-next.xml", "2026-11-22T19:00:00Z");
+	ck_assert_msg(strstr(log, "new_posts=1") != NULL, "%s", log);
+	free(log);
+	s = posts();
+	ck_assert_str_eq(s,
+	    POSTS_RSS "\nhttps://blog.example.org/half-term "
+		      "2026-11-22T18:00:00Z Half-term ideas");
+	free(s);
+	/* Atom too. */
+	log = daemon_once("/atom.xml", "2026-11-22T19:30:00Z");
+	ck_assert_msg(strstr(log, "new_posts=2") != NULL, "%s", log);
+	free(log);
+	s = posts();
+	ck_assert_ptr_nonnull(strstr(s,
+	    "https://blog.example.org/praise 2026-11-19T12:00:00Z Praise "
+	    "that works"));
+	ck_assert_ptr_nonnull(strstr(s,
+	    "https://blog.example.org/screens 2026-11-21T09:00:00Z Screen "
+	    "time: a calmer conversation"));
+	free(s);
+	log = tu_read_file(srv_log, NULL);
+	ck_assert_msg(
+	    strstr(log, "\"GET /rss.xml HTTP/1.1\" 200") != NULL, "%s", log);
+	free(log);
+}
+END_TEST
+
+/* A port on 127.0.0.1 that was free a moment ago and has no listener. */
+static int
+closed_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd, port;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+START_TEST(test_feed_daemon_keeps_posts_when_the_feed_fails)
+{
+	char *log, *s;
+	int port;
+
+	free(daemon_once("/rss.xml", "2026-11-22T12:00:00Z"));
+	/* Not XML. */
+	log = daemon_once("/broken.xml", "2026-11-22T12:30:00Z");
+	ck_assert_msg(strstr(log, "feed rejected") != NULL, "%s", log);
+	ck_assert_ptr_nonnull(strstr(log, "/broken.xml"));
+	free(log);
+	s = posts();
+	ck_assert_str_eq(s, POSTS_RSS);
+	free(s);
+	/* Missing. */
+	log = daemon_once("/gone.xml", "2026-11-22T13:00:00Z");
+	ck_assert_msg(strstr(log, "feed fetch failed") != NULL, "%s", log);
+	ck_assert_ptr_nonnull(strstr(log, "status=404"));
+	free(log);
+	s = posts();
+	ck_assert_str_eq(s, POSTS_RSS);
+	free(s);
+	/* Unreachable: a port nobody listens on. */
+	port = srv_port;
+	srv_port = closed_port();
+	log = daemon_once("/rss.xml", "2026-11-22T13:30:00Z");
+	srv_port = port;
+	ck_assert_msg(strstr(log, "feed fetch failed") != NULL, "%s", log);
+	ck_assert_ptr_nonnull(strstr(log, "127.0.0.1"));
+	free(log);
+	s = posts();
+	ck_assert_str_eq(s, POSTS_RSS);
+	free(s);
+}
+END_TEST
+
+/* Run by cron at 08:30 on a Monday, the daemon fetches the feed and
+ * sends the weekly digest in the same run: the posts published before
+ * 08:00 are in it, even though they were not in the table yet. */
+START_TEST(test_feed_daemon_fetches_before_the_digest_due_now)
+{
+	char *log, *s;
+	sqlite3 *db;
+
+	ck_assert_int_eq(db_open(ddb, false, &db), 0);
+	tu_sql(db,
+	    "INSERT INTO subscribers (id, email, name, frequency,"
+	    " created_at) VALUES (1, 'ann@example.org', 'Ann', 'weekly',"
+	    " '2026-11-01T00:00:00Z');");
+	db_close(db);
+	log = daemon_once("/rss.xml", "2026-11-23T08:30:00Z");
+	free(log);
+	ck_assert_int_eq(db_open(ddb, false, &db), 0);
+	s = tu_sql_text(db,
+	    "SELECT period || ' ' || state || ' ' || "
+	    "post_count FROM digests WHERE frequency = "
+	    "'weekly'");
+	ck_assert_str_eq(s, "2026-W48 enqueued 2");
+	free(s);
+	s = tu_sql_text(db, "SELECT dedupe_key || ' ' || state FROM messages");
+	ck_assert_str_eq(s, "digest:weekly:2026-W48:subscriber:1 sent");
+	free(s);
+	db_close(db);
+}
+END_TEST
+
 static Suite *
 feed_suite(void)
 {
@@ -193,12 +478,22 @@ feed_suite(void)
 	TCase *tc = tcase_create("feed");
 
 	tcase_add_test(tc, test_feed_reads_rss_items_with_dates_and_authors);
-	tcase_add_test(tc, test_feed_reads_atom_entries_preferring_alternate_links);
+	tcase_add_test(
+	    tc, test_feed_reads_atom_entries_preferring_alternate_links);
 	tcase_add_test(tc, test_feed_refuses_broken_and_foreign_documents);
 	tcase_add_test(tc, test_feed_never_reads_external_entities);
 	tcase_add_test(tc, test_feed_parses_rfc822_dates);
 	tcase_add_test(tc, test_feed_stores_new_posts_once_by_url);
 	tcase_add_test(tc, test_htmltext_turns_simple_html_into_readable_text);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("daemon");
+	tcase_add_unchecked_fixture(tc, http_start, http_stop);
+	tcase_add_checked_fixture(tc, daemon_setup, daemon_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_feed_daemon_inserts_posts_by_url_once);
+	tcase_add_test(tc, test_feed_daemon_keeps_posts_when_the_feed_fails);
+	tcase_add_test(tc, test_feed_daemon_fetches_before_the_digest_due_now);
 	suite_add_tcase(s, tc);
 	return s;
 }

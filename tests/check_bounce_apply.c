@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * check_bounce_apply: what a bounce changes (rows, suppressions,
+ * unsubscribes) and, from the outside, familymaild --once reading a
+ * Maildir bounce source: bounces processed and marked or deleted, human
+ * replies and auto-replies left exactly where they were.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <check.h>
+#include <sqlite3.h>
+
+#include "bounce.h"
+#include "bounce_apply.h"
+#include "db.h"
+#include "testutil.h"
+#include "util.h"
+
+#define NOW  "2026-11-23T09:00:00Z"
+#define T0   1795338000 /* 2026-11-23T09:00:00Z */
+#define DAY  86400
+
+static char *dir;
+static sqlite3 *db;
+static const struct bounce_apply_rules rules = { .soft_limit = 3,
+	.soft_window = 30 * DAY };
+
+static struct bounce_report *
+parse_data(const char *name)
+{
+	char *path = xasprintf("%s/tests/data/bounce/%s", tu_srcdir(), name);
+	struct bounce_report *r = NULL;
+	size_t len;
+	char *s = tu_read_file(path, &len);
+
+	ck_assert_msg(s != NULL, "cannot read %s", path);
+	ck_assert_int_eq(bounce_parse(s, len, &r), 0);
+	free(s);
+	free(path);
+	return r;
+}
+
+/* A message we sent to rcpt with envelope bounces+token@. */
+static void
+add_sent(int id, const char *rcpt, const char *token)
+{
+	char *sql = xasprintf(
+	    "INSERT INTO messages (id, dedupe_key, kind, recipient, state,"
+	    " verp_token, created_at, next_attempt_at, updated_at, sent_at)"
+	    " VALUES (%d, 'test:%d', 'booking_confirmation', '%s', 'sent',"
+	    " '%s', '" NOW "', '" NOW "', '" NOW "', '" NOW "')",
+	    id, id, rcpt, token);
+
+	tu_sql(db, sql);
+	free(sql);
+}
+
+static void
+setup(void)
+{
+	dir = tu_mkdtemp();
+	db = tu_db_new(dir);
+}
+
+static void
+teardown(void)
+{
+	db_close(db);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+static long long
+count(const char *sql)
+{
+	return tu_sql_int(db, sql);
+}
+
+START_TEST(test_bounce_apply_hard_bounce_suppresses_at_once)
+{
+	struct bounce_report *r = parse_data("postfix-dsn.eml");
+	struct bounce_apply_stats st = { 0 };
+	char *s;
+
+	add_sent(7, "nobody-here@example.net", "a1b2c3d4");
+	ck_assert_int_eq(bounce_apply(db, r, "src k1", &rules, T0, &st), 1);
+	ck_assert_int_eq(st.recorded, 1);
+	ck_assert_int_eq(st.suppressed, 1);
+	s = tu_sql_text(db, "SELECT message_id || ' ' || recipient || ' ' ||"
+			    " class || ' ' || reason || ' ' || status FROM bounces");
+	ck_assert_str_eq(s, "7 nobody-here@example.net hard userunknown 5.1.1");
+	free(s);
+	s = tu_sql_text(db, "SELECT reason FROM suppressions"
+			    " WHERE email = 'NOBODY-HERE@example.net'");
+	ck_assert_str_eq(s, "hard_bounce");
+	free(s);
+	bounce_report_free(r);
+}
+END_TEST
+
+START_TEST(test_bounce_apply_finds_message_by_verp_when_dsn_is_missing)
+{
+	struct bounce_report *r = parse_data("verp-only.eml");
+
+	add_sent(9, "lost@example.com", "vp0nly9");
+	ck_assert_int_eq(bounce_apply(db, r, "src v", &rules, T0, NULL), 1);
+	ck_assert_int_eq(count("SELECT count(*) FROM bounces WHERE"
+			       " message_id = 9 AND recipient = 'lost@example.com'"),
+	    1);
+	bounce_report_free(r);
+}
+END_TEST
+
+START_TEST(test_bounce_apply_soft_bounces_suppress_after_limit_in_window)
+{
+	struct bounce_report *r = parse_data("exim-mailbox-full.eml");
+	struct bounce_apply_stats st = { 0 };
+
+	add_sent(3, "full-parent@example.com", "q9w8e7r6");
+	ck_assert_int_eq(bounce_apply(db, r, "src a", &rules, T0, &st), 1);
+	ck_assert_int_eq(bounce_apply(db, r, "src b", &rules, T0 + DAY, &st),
+	    1);
+	ck_assert_int_eq(count("SELECT count(*) FROM suppressions"), 0);
+	ck_assert_int_eq(bounce_apply(db, r, "src c", &rules, T0 + 2 * DAY,
+			     &st),
+	    1);
+	ck_assert_int_eq(st.recorded, 3);
+	ck_assert_int_eq(st.suppressed, 1);
+	ck_assert_int_eq(count("SELECT count(*) FROM suppressions WHERE"
+			       " email = 'full-parent@example.com'"
+			       " AND reason = 'soft_bounces'"),
+	    1);
+	bounce_report_free(r);
+}
+END_TEST
+
+START_TEST(test_bounce_apply_soft_bounces_spread_beyond_window_never_suppress)
+{
+	struct bounce_report *r = parse_data("exim-mailbox-full.eml");
+
+	add_sent(3, "full-parent@example.com", "q9w8e7r6");
+	ck_assert_int_eq(bounce_apply(db, r, "src a", &rules, T0, NULL), 1);
+	ck_assert_int_eq(bounce_apply(db, r, "src b", &rules, T0 + 20 * DAY,
+			     NULL),
+	    1);
+	ck_assert_int_eq(bounce_apply(db, r, "src c", &rules, T0 + 40 * DAY,
+			     NULL),
+	    1);
+	ck_assert_int_eq(bounce_apply(db, r, "src d", &rules, T0 + 60 * DAY,
+			     NULL),
+	    1);
+	ck_assert_int_eq(count("SELECT count(*) FROM bounces"), 4);
+	ck_assert_int_eq(count("SELECT count(*) FROM suppressions"), 0);
+	bounce_report_free(r);
+}
+END_TEST
+
+START_TEST(test_bounce_apply_abuse_report_unsubscribes_the_subscriber)
+{
+	struct bounce_report *r = parse_data("arf-abuse.eml");
+	struct bounce_apply_stats st = { 0 };
+	char *s;
+
+	tu_sql(db, "INSERT INTO subscribers (id, email, status, created_at)"
+		   " VALUES (1, 'annoyed.reader@isp.example.net', 'active', '" NOW
+		   "'), (2, 'happy@example.net', 'active', '" NOW "')");
+	ck_assert_int_eq(bounce_apply(db, r, "src f", &rules, T0, &st), 1);
+	ck_assert_int_eq(st.unsubscribed, 1);
+	s = tu_sql_text(db, "SELECT group_concat(status, ',') FROM"
+			    " (SELECT status FROM subscribers ORDER BY id)");
+	ck_assert_str_eq(s, "unsubscribed,active");
+	free(s);
+	ck_assert_int_eq(count("SELECT count(*) FROM bounces WHERE"
+			       " kind = 'feedback'"),
+	    1);
+	bounce_report_free(r);
+}
+END_TEST
+
+START_TEST(test_bounce_apply_leaves_replies_and_auto_replies_alone)
+{
+	const char *names[] = { "human-reply.eml", "autoreply.eml" };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		struct bounce_report *r = parse_data(names[i]);
+
+		ck_assert_int_eq(bounce_apply(db, r, names[i], &rules, T0,
+				     NULL),
+		    0);
+		bounce_report_free(r);
+	}
+	ck_assert_int_eq(count("SELECT count(*) FROM bounces"), 0);
+	ck_assert_int_eq(count("SELECT count(*) FROM suppressions"), 0);
+}
+END_TEST
+
+START_TEST(test_bounce_apply_records_a_message_once_per_source_key)
+{
+	struct bounce_report *r = parse_data("exim-mailbox-full.eml");
+	struct bounce_apply_stats st = { 0 };
+	int i;
+
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(bounce_apply(db, r, "pop3s://x@h uidl-1",
+				     &rules, T0 + i, &st),
+		    1);
+	ck_assert_int_eq(st.recorded, 1);
+	ck_assert_int_eq(st.duplicates, 3);
+	ck_assert_int_eq(count("SELECT count(*) FROM suppressions"), 0);
+	bounce_report_free(r);
+}
+END_TEST
+
+/* ------------------------------------------------- familymaild --once */
+
+static char *conf, *log_path;
+
+static void
+write_conf(const char *extra)
+{
+	char *text = xasprintf("[daemon]\n"
+			       "database = familymail.db\n"
+			       "templates = %s/templates\n"
+			       "log_level = debug\n"
+			       "\n[sender]\n"
+			       "from = Family Courses <courses@example.org>\n"
+			       "bounce_domain = bounces.example.org\n"
+			       "\n[transport]\ntype = maildir\n"
+			       "\n[maildir]\npath = Outbox\n"
+			       "\n[bounces]\nsource = maildir:Bounces\n%s",
+	    tu_srcdir(), extra);
+
+	free(conf);
+	conf = tu_write_file(dir, "familymail.conf", text);
+	free(text);
+}
+
+/* Delivers a test message into dir/Bounces/new as name. */
+static void
+deliver(const char *name, const char *data_name)
+{
+	char *src = xasprintf("%s/tests/data/bounce/%s", tu_srcdir(),
+	    data_name);
+	char *s = tu_read_file(src, NULL);
+	char *sub = xasprintf("%s/Bounces/new", dir);
+
+	ck_assert_ptr_nonnull(s);
+	free(tu_write_file(sub, name, s));
+	free(sub);
+	free(src);
+	free(s);
+}
+
+static void
+setup_daemon(void)
+{
+	const char *subs[] = { "Bounces", "Bounces/new", "Bounces/cur",
+		"Bounces/tmp" };
+	size_t i;
+
+	setup();
+	for (i = 0; i < 4; i++) {
+		char *p = xasprintf("%s/%s", dir, subs[i]);
+
+		ck_assert_int_eq(mkdir(p, 0700), 0);
+		free(p);
+	}
+	log_path = xasprintf("%s/daemon.log", dir);
+	add_sent(7, "nobody-here@example.net", "a1b2c3d4");
+	deliver("1795330000.M1P1.test", "postfix-dsn.eml");
+	deliver("1795330001.M2P1.test", "human-reply.eml");
+	deliver("1795330002.M3P1.test", "autoreply.eml");
+}
+
+static void
+teardown_daemon(void)
+{
+	free(conf);
+	conf = NULL;
+	free(log_path);
+	teardown();
+}
+
+static int
+run_once(void)
+{
+	char *daemon_path = xasprintf("%s/src/familymaild", tu_builddir());
+	char *argv[] = { daemon_path, (char *)"-c", conf, (char *)"--once",
+		(char *)"--now", (char *)NOW, NULL };
+	int ret = tu_run_cmd(argv, log_path, 20000);
+
+	free(daemon_path);
+	return ret;
+}
+
+static bool
+exists(const char *sub, const char *name)
+{
+	char *p = xasprintf("%s/Bounces/%s/%s", dir, sub, name);
+	struct stat sb;
+	bool ok = stat(p, &sb) == 0;
+
+	free(p);
+	return ok;
+}
+
+START_TEST(test_daemon_once_marks_maildir_bounce_and_leaves_other_mail)
+{
+	char *log, *outbox;
+
+	write_conf("");
+	ck_assert_int_eq(run_once(), 0);
+	log = tu_read_file(log_path, NULL);
+	ck_assert_msg(exists("cur", "1795330000.M1P1.test:2,S"), "%s", log);
+	ck_assert(!exists("new", "1795330000.M1P1.test"));
+	ck_assert_msg(exists("new", "1795330001.M2P1.test"), "%s", log);
+	ck_assert(exists("new", "1795330002.M3P1.test"));
+	free(log);
+	ck_assert_int_eq(count("SELECT count(*) FROM bounces WHERE"
+			       " message_id = 7 AND class = 'hard'"),
+	    1);
+	ck_assert_int_eq(count("SELECT count(*) FROM suppressions WHERE"
+			       " email = 'nobody-here@example.net'"
+			       " AND reason = 'hard_bounce'"),
+	    1);
+
+	/* A second run reads nothing new and records nothing twice. */
+	ck_assert_int_eq(run_once(), 0);
+	ck_assert_int_eq(count("SELECT count(*) FROM bounces"), 1);
+	ck_assert(exists("new", "1795330001.M2P1.test"));
+
+	/* A job for the suppressed address leaves its message suppressed,
+	 * not sent. */
+	tu_sql(db, "INSERT INTO courses (id, title, starts_at, venue, status)"
+		   " VALUES (1, 'Course', '2026-12-03T09:30:00Z', 'Cardiff',"
+		   " 'scheduled');"
+		   "INSERT INTO delegates (id, email, first_name) VALUES"
+		   " (1, 'nobody-here@example.net', 'Nobody');"
+		   "INSERT INTO bookings (id, course_id, delegate_id, reference,"
+		   " status, created_at) VALUES (1, 1, 1, 'FC-9001', 'confirmed',"
+		   " '2026-11-22T09:00:00Z')");
+	ck_assert_int_eq(run_once(), 0);
+	ck_assert_int_eq(count("SELECT count(*) FROM messages WHERE"
+			       " booking_id = 1 AND state = 'suppressed'"),
+	    1);
+	outbox = xasprintf("%s/Outbox/new", dir);
+	ck_assert_int_le(tu_count_files(outbox), 0);
+	free(outbox);
+}
+END_TEST
+
+START_TEST(test_daemon_once_deletes_maildir_bounce_when_configured)
+{
+	write_conf("delete = yes\n");
+	ck_assert_int_eq(run_once(), 0);
+	ck_assert(!exists("new", "1795330000.M1P1.test"));
+	ck_assert(!exists("cur", "1795330000.M1P1.test:2,S"));
+	ck_assert(exists("new", "1795330001.M2P1.test"));
+	ck_assert(exists("new", "1795330002.M3P1.test"));
+	ck_assert_int_eq(count("SELECT count(*) FROM suppressions"), 1);
+}
+END_TEST
+
+static Suite *
+bounce_apply_suite(void)
+{
+	Suite *s = suite_create("bounce_apply");
+	TCase *tc = tcase_create("apply");
+	TCase *td = tcase_create("daemon");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_bounce_apply_hard_bounce_suppresses_at_once);
+	tcase_add_test(tc,
+	    test_bounce_apply_finds_message_by_verp_when_dsn_is_missing);
+	tcase_add_test(tc,
+	    test_bounce_apply_soft_bounces_suppress_after_limit_in_window);
+	tcase_add_test(tc,
+	    test_bounce_apply_soft_bounces_spread_beyond_window_never_suppress);
+	tcase_add_test(tc,
+	    test_bounce_apply_abuse_report_unsubscribes_the_subscriber);
+	tcase_add_test(tc,
+	    test_bounce_apply_leaves_replies_and_auto_replies_alone);
+	tcase_add_test(tc,
+	    test_bounce_apply_records_a_message_once_per_source_key);
+	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(td, setup_daemon, teardown_daemon);
+	tcase_add_test(td,
+	    test_daemon_once_marks_maildir_bounce_and_leaves_other_mail);
+	tcase_add_test(td, test_daemon_once_deletes_maildir_bounce_when_configured);
+	suite_add_tcase(s, td);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(bounce_apply_suite());
+}
