@@ -37,8 +37,8 @@ bounce_apply_msg_fini(struct bounce_apply_msg *m)
 /* Runs a lookup of (id, recipient) bound to one text; 0 found, -ENOENT
  * or another negative errno. */
 static int
-bounce_apply_lookup(sqlite3 *db, const char *sql, const char *arg,
-    struct bounce_apply_msg *m)
+bounce_apply_lookup(
+    sqlite3 *db, const char *sql, const char *arg, struct bounce_apply_msg *m)
 {
 	sqlite3_stmt *st;
 	int rc, ret;
@@ -52,7 +52,8 @@ bounce_apply_lookup(sqlite3 *db, const char *sql, const char *arg,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		m->id = sqlite3_column_int64(st, 0);
-		m->recipient = xstrdup((const char *)sqlite3_column_text(st, 1));
+		m->recipient =
+		    xstrdup((const char *)sqlite3_column_text(st, 1));
 		ret = 0;
 	} else {
 		ret = rc == SQLITE_DONE ? -ENOENT : db_errno(rc);
@@ -65,8 +66,8 @@ bounce_apply_lookup(sqlite3 *db, const char *sql, const char *arg,
  * in lower case, mail may change it), then the
  * returned message's Message-ID, then the recipient's last message. */
 static int
-bounce_apply_find(sqlite3 *db, const struct bounce_report *r,
-    const char *rcpt, struct bounce_apply_msg *m)
+bounce_apply_find(sqlite3 *db, const struct bounce_report *r, const char *rcpt,
+    struct bounce_apply_msg *m)
 {
 	int ret;
 
@@ -95,8 +96,8 @@ bounce_apply_seen(sqlite3 *db, const char *source, int *err)
 	*err = 0;
 	if (source == NULL)
 		return false;
-	*err = db_prepare(db, "SELECT 1 FROM bounces WHERE source = ?1 LIMIT 1",
-	    &st);
+	*err = db_prepare(
+	    db, "SELECT 1 FROM bounces WHERE source = ?1 LIMIT 1", &st);
 	if (*err != 0)
 		return false;
 	sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
@@ -128,8 +129,8 @@ bounce_apply_insert(sqlite3 *db, const struct bounce_report *r,
 	if (rc != NULL) {
 		sqlite3_bind_text(st, 3, rc->status, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, rc->action, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, bounce_class_name(rc->cls), -1,
-		    SQLITE_STATIC);
+		sqlite3_bind_text(
+		    st, 5, bounce_class_name(rc->cls), -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 6, rc->reason, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 8, rc->diagnostic, -1, SQLITE_STATIC);
 	} else {
@@ -145,8 +146,8 @@ bounce_apply_insert(sqlite3 *db, const struct bounce_report *r,
 
 /* Soft failures of addr recorded since since_iso, delays left out. */
 static int
-bounce_apply_soft_count(sqlite3 *db, const char *addr, const char *since_iso,
-    int *count)
+bounce_apply_soft_count(
+    sqlite3 *db, const char *addr, const char *since_iso, int *count)
 {
 	sqlite3_stmt *st;
 	int ret, rc;
@@ -167,9 +168,8 @@ bounce_apply_soft_count(sqlite3 *db, const char *addr, const char *since_iso,
 }
 
 static int
-bounce_apply_suppress(sqlite3 *db, const char *addr,
-    enum suppress_reason why, const struct bounce_rcpt *rc, time_t now,
-    struct bounce_apply_stats *st)
+bounce_apply_suppress(sqlite3 *db, const char *addr, enum suppress_reason why,
+    const struct bounce_rcpt *rc, time_t now, struct bounce_apply_stats *st)
 {
 	char *detail;
 	int ret;
@@ -199,7 +199,8 @@ bounce_apply_unsubscribe(sqlite3 *db, const struct bounce_report *r,
 	sqlite3_stmt *s;
 	int ret, rc;
 
-	if (r->feedback_type != NULL && strcmp(r->feedback_type, "abuse") != 0 &&
+	if (r->feedback_type != NULL &&
+	    strcmp(r->feedback_type, "abuse") != 0 &&
 	    strcmp(r->feedback_type, "fraud") != 0)
 		return 0;
 	ret = db_prepare(db,
@@ -239,8 +240,8 @@ bounce_apply_rcpt(sqlite3 *db, const struct bounce_report *r,
 	/* The address we mailed is the one to act on, even when the
 	 * report names where it was forwarded. */
 	addr = m.recipient != NULL ? m.recipient
-	    : rc != NULL       ? rc->recipient
-			       : NULL;
+	    : rc != NULL           ? rc->recipient
+				   : NULL;
 	clock_format_iso(now, now_iso);
 	ret = bounce_apply_insert(db, r, rc, addr, m.id, source, now_iso);
 	if (ret != 0)
@@ -261,16 +262,16 @@ bounce_apply_rcpt(sqlite3 *db, const struct bounce_report *r,
 		ret = bounce_apply_unsubscribe(db, r, addr, st);
 	} else if (r->kind == BOUNCE_KIND_BOUNCE &&
 	    rc->cls == BOUNCE_CLASS_HARD) {
-		ret = bounce_apply_suppress(db, addr, SUPPRESS_HARD_BOUNCE, rc,
-		    now, st);
+		ret = bounce_apply_suppress(
+		    db, addr, SUPPRESS_HARD_BOUNCE, rc, now, st);
 	} else if (r->kind == BOUNCE_KIND_BOUNCE &&
 	    rc->cls == BOUNCE_CLASS_SOFT &&
 	    (rc->action == NULL || strcmp(rc->action, "delayed") != 0)) {
 		clock_format_iso(now - rules->soft_window, since_iso);
 		ret = bounce_apply_soft_count(db, addr, since_iso, &count);
 		if (ret == 0 && count >= rules->soft_limit)
-			ret = bounce_apply_suppress(db, addr,
-			    SUPPRESS_SOFT_BOUNCES, rc, now, st);
+			ret = bounce_apply_suppress(
+			    db, addr, SUPPRESS_SOFT_BOUNCES, rc, now, st);
 	}
 out:
 	bounce_apply_msg_fini(&m);
@@ -302,8 +303,8 @@ bounce_apply(sqlite3 *db, const struct bounce_report *r, const char *source,
 	if (ret == 0 && r->n_rcpts == 0)
 		ret = bounce_apply_rcpt(db, r, NULL, source, rules, now, st);
 	for (i = 0; ret == 0 && i < r->n_rcpts; i++)
-		ret = bounce_apply_rcpt(db, r, &r->rcpts[i], source, rules, now,
-		    st);
+		ret = bounce_apply_rcpt(
+		    db, r, &r->rcpts[i], source, rules, now, st);
 	if (ret == 0)
 		ret = db_commit(db);
 	if (ret != 0) {

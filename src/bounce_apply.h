@@ -47,8 +47,8 @@ struct bounce_apply_stats {
  * other mail and was left alone; a negative errno when the database
  * failed (then nothing changed). st may be NULL.
  */
-int bounce_apply(sqlite3 *db, const struct bounce_report *r,
-    const char *source, const struct bounce_apply_rules *rules, time_t now,
+int bounce_apply(sqlite3 *db, const struct bounce_report *r, const char *source,
+    const struct bounce_apply_rules *rules, time_t now,
     struct bounce_apply_stats *st);
 
 #endif

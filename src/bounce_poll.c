@@ -138,8 +138,8 @@ bounce_poll_on_finished(uv_work_t *req, int status)
 		    bounce_source_name(p->src),
 		    p->why != NULL ? p->why : "cancelled");
 	else if (p->why != NULL)
-		log_warnx("bounce source=%s %s", bounce_source_name(p->src),
-		    p->why);
+		log_warnx(
+		    "bounce source=%s %s", bounce_source_name(p->src), p->why);
 	bounce_poll_end(p);
 }
 
@@ -168,8 +168,8 @@ bounce_poll_apply(struct bounce_poll *p)
 			continue;
 		}
 		where = xasprintf("%s %s", name, it->key);
-		ret = bounce_apply(p->db, it->report, where, &p->rules, now,
-		    &st);
+		ret =
+		    bounce_apply(p->db, it->report, where, &p->rules, now, &st);
 		free(where);
 		if (ret < 0) {
 			/* Not remembered: tried again at the next poll. */
@@ -246,6 +246,7 @@ bounce_poll_start(struct bounce_poll *p, const struct cfg *cfg,
 	p->rules.soft_window = cfg->soft_window;
 	p->src = bounce_source_new(cfg->bounce_source,
 	    cfg->bounce_password_file, cfg->bounce_delete, BOUNCE_POLL_BATCH);
+	bounce_source_set_move_folder(p->src, cfg->bounce_folder);
 	p->done = done;
 	p->done_arg = arg;
 	p->result = 0;

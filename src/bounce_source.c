@@ -72,6 +72,7 @@ bounce_source_parse_url(struct bounce_source *s)
 	else
 		return;
 	s->tls = u.scheme[strlen(u.scheme) - 1] == 's';
+	s->starttls_required = !s->tls && !cfg_value_is_loopback(u.host);
 	snprintf(s->user, sizeof(s->user), "%s", u.user);
 	bounce_source_unescape(s->user);
 	snprintf(s->host, sizeof(s->host), "%s", u.host);
@@ -79,21 +80,21 @@ bounce_source_parse_url(struct bounce_source *s)
 	/* The folder is what follows the authority: "imaps://u@h/INBOX". */
 	rest = strstr(s->url, "://");
 	rest = rest != NULL ? strchr(rest + 3, '/') : NULL;
-	s->folder = xstrdup(rest != NULL && rest[1] != '\0' ? rest + 1
-							     : "INBOX");
+	s->folder =
+	    xstrdup(rest != NULL && rest[1] != '\0' ? rest + 1 : "INBOX");
 	bounce_source_unescape(s->folder);
 	s->name = xstrdup(s->url);
 }
 
 struct bounce_source *
-bounce_source_new(const char *url, const char *password_file, bool delete,
-    size_t max_items)
+bounce_source_new(
+    const char *url, const char *password_file, bool delete, size_t max_items)
 {
 	struct bounce_source *s = xcalloc(1, sizeof(*s));
 
 	s->url = xstrdup(url);
-	s->password_file = password_file != NULL ? xstrdup(password_file)
-						 : NULL;
+	s->password_file =
+	    password_file != NULL ? xstrdup(password_file) : NULL;
 	s->delete = delete;
 	s->max_items = max_items;
 	bounce_source_parse_url(s);
@@ -117,10 +118,18 @@ bounce_source_free(struct bounce_source *s)
 	}
 	free(s->items);
 	free(s->folder);
+	free(s->move_folder);
 	free(s->name);
 	free(s->password_file);
 	free(s->url);
 	free(s);
+}
+
+void
+bounce_source_set_move_folder(struct bounce_source *s, const char *folder)
+{
+	free(s->move_folder);
+	s->move_folder = folder != NULL ? xstrdup(folder) : NULL;
 }
 
 const char *
@@ -148,8 +157,8 @@ bounce_source_new_item(struct bounce_source *s, const char *key)
 
 	if (s->n_items == s->cap_items) {
 		s->cap_items = s->cap_items != 0 ? s->cap_items * 2 : 16;
-		s->items = xreallocarray(s->items, s->cap_items,
-		    sizeof(*s->items));
+		s->items =
+		    xreallocarray(s->items, s->cap_items, sizeof(*s->items));
 	}
 	it = &s->items[s->n_items++];
 	memset(it, 0, sizeof(*it));
@@ -158,8 +167,8 @@ bounce_source_new_item(struct bounce_source *s, const char *key)
 }
 
 void
-bounce_source_add(struct bounce_source *s, const char *key, const char *data,
-    size_t len)
+bounce_source_add(
+    struct bounce_source *s, const char *key, const char *data, size_t len)
 {
 	struct bounce_item *it = bounce_source_new_item(s, key);
 
@@ -204,10 +213,10 @@ bounce_source_on_tls(struct mailstream_ssl_context *ctx, void *arg)
 
 /* Decodes the DER certificates of a libetpan chain; the first is the
  * server's own. NULL if there is none. */
-static STACK_OF(X509) *bounce_source_chain(mailstream *stream)
+static STACK_OF(X509) * bounce_source_chain(mailstream *stream)
 {
 	carray *chain = mailstream_get_certificate_chain(stream);
-	STACK_OF(X509) *out;
+	STACK_OF(X509) * out;
 	unsigned int i;
 
 	if (chain == NULL)
@@ -233,8 +242,8 @@ static STACK_OF(X509) *bounce_source_chain(mailstream *stream)
 }
 
 int
-bounce_source_verify_tls(struct bounce_source *s, mailstream *stream,
-    char **why)
+bounce_source_verify_tls(
+    struct bounce_source *s, mailstream *stream, char **why)
 {
 	STACK_OF(X509) *chain = bounce_source_chain(stream);
 	X509_STORE *store = NULL;
@@ -269,10 +278,10 @@ bounce_source_verify_tls(struct bounce_source *s, mailstream *stream,
 	if (X509_verify_cert(ctx) == 1) {
 		ret = 0;
 	} else {
-		*why = xasprintf("TLS: certificate of %s not trusted: %s",
-		    s->host,
-		    X509_verify_cert_error_string(
-			X509_STORE_CTX_get_error(ctx)));
+		*why =
+		    xasprintf("TLS: certificate of %s not trusted: %s", s->host,
+			X509_verify_cert_error_string(
+			    X509_STORE_CTX_get_error(ctx)));
 	}
 out:
 	ERR_clear_error();
@@ -350,8 +359,8 @@ bounce_source_maildir_fetch(struct bounce_source *s,
 	     i++) {
 		m = carray_get(s->md->mdir_msg_list, i);
 		if ((m->msg_flags & MAILDIR_FLAG_NEW) == 0 &&
-		    (m->msg_flags & (MAILDIR_FLAG_SEEN | MAILDIR_FLAG_TRASHED)) !=
-			0)
+		    (m->msg_flags &
+			(MAILDIR_FLAG_SEEN | MAILDIR_FLAG_TRASHED)) != 0)
 			continue;
 		key = xasprintf("maildir:%s", m->msg_uid);
 		if (skip != NULL && skip(key, skip_arg)) {
@@ -363,8 +372,8 @@ bounce_source_maildir_fetch(struct bounce_source *s,
 		r = path != NULL ? util_read_file(path, BOUNCE_MAX_SIZE, &b)
 				 : -ENOENT;
 		if (r == 0)
-			bounce_source_add(s, key, b.data != NULL ? b.data : "",
-			    b.len);
+			bounce_source_add(
+			    s, key, b.data != NULL ? b.data : "", b.len);
 		else if (r == -EFBIG)
 			bounce_source_add_error(s, key, -EMSGSIZE);
 		/* A file gone meanwhile (another reader) is simply skipped. */
@@ -404,8 +413,8 @@ bounce_source_maildir_finish(struct bounce_source *s, char **why)
 		if (s->delete)
 			r = maildir_message_remove(s->md, uid);
 		else
-			r = maildir_message_change_flags(s->md, uid,
-			    bounce_source_maildir_flags(s, uid));
+			r = maildir_message_change_flags(
+			    s->md, uid, bounce_source_maildir_flags(s, uid));
 		if (r != MAILDIR_NO_ERROR) {
 			free(*why);
 			*why = xasprintf("cannot %s %s (libetpan error %d)",

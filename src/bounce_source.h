@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * bounce_source: one pass over the bounce mailbox ([bounces] source):
- * an IMAP folder (imaps://, or imap:// with STARTTLS when the server
- * offers it), a POP3 mailbox (pop3s://, pop3:// likewise) or a Maildir
+ * an IMAP folder (imaps://, or imap:// with STARTTLS: required for a
+ * host other than loopback, used when offered by a loopback one), a POP3
+ * mailbox (pop3s://, pop3:// with STLS likewise) or a Maildir
  * (maildir:/path), read with libetpan. Every message not read before is
  * fetched (at most BOUNCE_MAX_SIZE bytes each) and parsed with
  * bounce_parse(); the caller decides which items were processed and
  * bounce_source_finish() then marks them (IMAP \Seen, Maildir cur/ with
- * the S flag) or deletes them. Items not marked done are left exactly
- * as they were: no flag is set on a human reply or an auto-reply.
+ * the S flag), moves them to another IMAP folder, or deletes them. Items
+ * not marked done are left exactly as they were: no flag is set on a
+ * human reply or an auto-reply.
  *
  * Both bounce_source_fetch() and bounce_source_finish() block on the
  * network or the disk: they are for a worker thread, and touch nothing
@@ -49,9 +51,15 @@ struct bounce_source;
  * deletes done items instead of marking them. At most max_items messages
  * are fetched by one pass. Never NULL; nothing is opened yet.
  */
-struct bounce_source *bounce_source_new(const char *url,
-    const char *password_file, bool delete, size_t max_items);
+struct bounce_source *bounce_source_new(
+    const char *url, const char *password_file, bool delete, size_t max_items);
 void bounce_source_free(struct bounce_source *s);
+
+/* IMAP only: bounce_source_finish() moves done items to folder (copied;
+ * created when missing) instead of marking or deleting them. NULL: mark
+ * or delete again. Other kinds ignore it (cfg refuses the combination). */
+void bounce_source_set_move_folder(
+    struct bounce_source *s, const char *folder);
 
 /* The text of the URL without any password, for logs: "imaps://u@h/INBOX".
  * Owned by s. */

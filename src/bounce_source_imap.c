@@ -6,7 +6,9 @@
  * (a partial fetch: a bigger message is noted, not downloaded). Done
  * items get \Seen, or \Deleted and are expunged by UID (UIDPLUS) when
  * the source deletes; without UIDPLUS they are only flagged \Deleted,
- * since a plain EXPUNGE would also remove what others flagged.
+ * since a plain EXPUNGE would also remove what others flagged. With a
+ * move folder they go there: UID MOVE (RFC 6851) when offered, else UID
+ * COPY and \Deleted, expunged by UID where UIDPLUS allows.
  */
 #include "config.h"
 
@@ -46,9 +48,9 @@ bounce_source_imap_errno(int r)
 static struct mailimap_search_key *
 bounce_source_imap_key(int type)
 {
-	return mailimap_search_key_new(type, NULL, NULL, NULL, NULL, NULL,
-	    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL,
-	    NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL);
+	return mailimap_search_key_new(type, NULL, NULL, NULL, NULL, NULL, NULL,
+	    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL,
+	    NULL, NULL, NULL, 0, NULL, NULL, NULL);
 }
 
 /* Connects, secures and logs in. */
@@ -74,16 +76,16 @@ bounce_source_imap_open(struct bounce_source *s, char **why)
 		r = mailimap_ssl_connect_with_callback(s->imap, s->host,
 		    s->port != 0 ? s->port : 993, bounce_source_on_tls, s);
 	else
-		r = mailimap_socket_connect(s->imap, s->host,
-		    s->port != 0 ? s->port : 143);
+		r = mailimap_socket_connect(
+		    s->imap, s->host, s->port != 0 ? s->port : 143);
 	ret = bounce_source_imap_errno(r);
 	if (ret != 0) {
-		*why = xasprintf("cannot connect to %s (libetpan error %d)",
-		    s->host, r);
+		*why = xasprintf(
+		    "cannot connect to %s (libetpan error %d)", s->host, r);
 		goto out;
 	}
-	/* imap:// upgrades when the server offers STARTTLS; the config
-	 * allows imap:// only to a loopback host, so plain is local. */
+	/* imap:// upgrades when the server offers STARTTLS; only a
+	 * loopback server may go without. */
 	starttls = false;
 	if (!s->tls) {
 		r = mailimap_capability(s->imap, &caps);
@@ -92,8 +94,8 @@ bounce_source_imap_open(struct bounce_source *s, char **why)
 			starttls = mailimap_has_extension(s->imap, "STARTTLS");
 		}
 		if (starttls) {
-			r = mailimap_socket_starttls_with_callback(s->imap,
-			    bounce_source_on_tls, s);
+			r = mailimap_socket_starttls_with_callback(
+			    s->imap, bounce_source_on_tls, s);
 			ret = bounce_source_imap_errno(r);
 			if (ret != 0) {
 				*why = xasprintf("STARTTLS failed (libetpan "
@@ -101,6 +103,13 @@ bounce_source_imap_open(struct bounce_source *s, char **why)
 				    r);
 				goto out;
 			}
+		} else if (s->starttls_required) {
+			ret = -EPROTO;
+			*why = xasprintf("%s offers no STARTTLS: not logging in "
+					 "without TLS to a host other than "
+					 "loopback",
+			    s->host);
+			goto out;
 		}
 	}
 	if (s->tls || starttls) {
@@ -114,6 +123,12 @@ bounce_source_imap_open(struct bounce_source *s, char **why)
 		*why = xasprintf("login as %s refused", s->user);
 		goto out;
 	}
+	/* What the server offers may change at login (RFC 3501 7.2.1):
+	 * ask again for MOVE and UIDPLUS. Without an answer, neither is
+	 * assumed. */
+	r = mailimap_capability(s->imap, &caps);
+	if (r == MAILIMAP_NO_ERROR)
+		mailimap_capability_data_free(caps);
 	r = mailimap_select(s->imap, s->folder);
 	ret = bounce_source_imap_errno(r);
 	if (ret != 0) {
@@ -148,8 +163,8 @@ bounce_source_imap_get(struct bounce_source *s, uint32_t uid, clist **list,
 	*data = NULL;
 	ft = mailimap_fetch_type_new_fetch_att_list_empty();
 	sec = mailimap_section_new(NULL);
-	att = mailimap_fetch_att_new_body_peek_section_partial(sec, 0,
-	    BOUNCE_MAX_SIZE + 1);
+	att = mailimap_fetch_att_new_body_peek_section_partial(
+	    sec, 0, BOUNCE_MAX_SIZE + 1);
 	if (set == NULL || ft == NULL || sec == NULL || att == NULL ||
 	    mailimap_fetch_type_new_fetch_att_list_add(ft, att) != 0) {
 		if (set != NULL)
@@ -183,8 +198,8 @@ bounce_source_imap_get(struct bounce_source *s, uint32_t uid, clist **list,
 				NULL) {
 				*data = st->att_data.att_body_section
 					    ->sec_body_part;
-				*len = st->att_data.att_body_section
-					   ->sec_length;
+				*len =
+				    st->att_data.att_body_section->sec_length;
 			}
 		}
 	}
@@ -211,9 +226,8 @@ bounce_source_imap_fetch(struct bounce_source *s, bounce_source_skip_fn *skip,
 	if (key == NULL ||
 	    mailimap_search_key_multiple_add(key,
 		bounce_source_imap_key(MAILIMAP_SEARCH_KEY_UNDELETED)) != 0 ||
-	    (!s->delete &&
-		mailimap_search_key_multiple_add(key,
-		    bounce_source_imap_key(MAILIMAP_SEARCH_KEY_UNSEEN)) != 0)) {
+	    (!s->delete &&mailimap_search_key_multiple_add(key,
+		 bounce_source_imap_key(MAILIMAP_SEARCH_KEY_UNSEEN)) != 0)) {
 		if (key != NULL)
 			mailimap_search_key_free(key);
 		*why = xstrdup("out of memory");
@@ -242,7 +256,8 @@ bounce_source_imap_fetch(struct bounce_source *s, bounce_source_skip_fn *skip,
 		if (list != NULL)
 			mailimap_fetch_list_free(list);
 		if (ret == -EPIPE || ret == -ENOMEM) {
-			*why = xasprintf("FETCH of UID %u failed", (unsigned)uid);
+			*why =
+			    xasprintf("FETCH of UID %u failed", (unsigned)uid);
 			mailimap_search_result_free(uids);
 			return ret;
 		}
@@ -294,7 +309,7 @@ bounce_source_imap_finish(struct bounce_source *s, char **why)
 		*why = xasprintf("STORE failed (libetpan error %d)", r);
 		goto out;
 	}
-	if (s->delete && mailimap_has_extension(s->imap, "UIDPLUS")) {
+	if (s->delete &&mailimap_has_extension(s->imap, "UIDPLUS")) {
 		r = mailimap_uid_expunge(s->imap, set);
 		ret = bounce_source_imap_errno(r);
 		if (ret != 0) {

@@ -31,12 +31,16 @@ struct bounce_source {
 	char *name; /* url for logs */
 	char *password_file;
 	bool delete;
-	bool tls;	   /* imaps://, pop3s:// */
+	bool tls; /* imaps://, pop3s:// */
+	/* imap://, pop3:// to a host other than loopback: no login
+	 * without STARTTLS (STLS). */
+	bool starttls_required;
 	size_t max_items;
 	char user[128];
 	char host[256];
 	unsigned short port;
 	char *folder; /* IMAP folder, Maildir path */
+	char *move_folder; /* IMAP: done items go there; NULL: mark them */
 	struct bounce_item *items;
 	size_t n_items;
 	size_t cap_items;
@@ -52,22 +56,22 @@ extern const struct bounce_source_ops bounce_source_imap_ops;
 extern const struct bounce_source_ops bounce_source_pop3_ops;
 
 /* Parses data (len bytes) into a new item with key (copied). */
-void bounce_source_add(struct bounce_source *s, const char *key,
-    const char *data, size_t len);
+void bounce_source_add(
+    struct bounce_source *s, const char *key, const char *data, size_t len);
 /* Adds an item that was too large to read. */
-void bounce_source_add_error(struct bounce_source *s, const char *key,
-    int error);
+void bounce_source_add_error(
+    struct bounce_source *s, const char *key, int error);
 
 /* Reads the password file: 0 or a negative errno and *why. The caller
  * wipes and frees *password. */
-int bounce_source_password(struct bounce_source *s, char **password,
-    char **why);
+int bounce_source_password(
+    struct bounce_source *s, char **password, char **why);
 
 /* For the *_with_callback connects: sets SNI to the host (arg: s). */
 void bounce_source_on_tls(struct mailstream_ssl_context *ctx, void *arg);
 /* Verifies the chain the server sent on stream against the trust store
  * and s->host. 0, or -EPERM and *why. */
-int bounce_source_verify_tls(struct bounce_source *s, mailstream *stream,
-    char **why);
+int bounce_source_verify_tls(
+    struct bounce_source *s, mailstream *stream, char **why);
 
 #endif

@@ -5,6 +5,8 @@
  * committed by QUIT) when the source deletes, and otherwise left, known
  * by their UIDL (the caller remembers what it has seen). Sizes come
  * from LIST, so a message over BOUNCE_MAX_SIZE is never downloaded.
+ * Messages are read with TOP (all lines), which leaves their flags
+ * alone on servers that keep any.
  */
 #include "config.h"
 
@@ -66,19 +68,19 @@ bounce_source_pop3_open(struct bounce_source *s, char **why)
 		r = mailpop3_ssl_connect_with_callback(s->pop3, s->host,
 		    s->port != 0 ? s->port : 995, bounce_source_on_tls, s);
 	else
-		r = mailpop3_socket_connect(s->pop3, s->host,
-		    s->port != 0 ? s->port : 110);
+		r = mailpop3_socket_connect(
+		    s->pop3, s->host, s->port != 0 ? s->port : 110);
 	ret = bounce_source_pop3_errno(r);
 	if (ret != 0) {
-		*why = xasprintf("cannot connect to %s (libetpan error %d)",
-		    s->host, r);
+		*why = xasprintf(
+		    "cannot connect to %s (libetpan error %d)", s->host, r);
 		goto out;
 	}
 	if (!s->tls) {
 		/* pop3:// upgrades when the server takes STLS; the config
 		 * allows pop3:// only to a loopback host. */
-		r = mailpop3_socket_starttls_with_callback(s->pop3,
-		    bounce_source_on_tls, s);
+		r = mailpop3_socket_starttls_with_callback(
+		    s->pop3, bounce_source_on_tls, s);
 		if (r == MAILPOP3_NO_ERROR) {
 			secured = true;
 		} else if (r != MAILPOP3_ERROR_STLS_NOT_SUPPORTED) {
@@ -143,11 +145,15 @@ bounce_source_pop3_fetch(struct bounce_source *s, bounce_source_skip_fn *skip,
 			free(key);
 			continue;
 		}
-		r = mailpop3_retr(s->pop3, m->msg_index, &data, &len);
+		/* TOP with every line, not RETR: servers such as Dovecot
+		 * mark a message \Seen on RETR, and a human reply must
+		 * stay as it was. */
+		r = mailpop3_top(
+		    s->pop3, m->msg_index, BOUNCE_MAX_SIZE, &data, &len);
 		ret = bounce_source_pop3_errno(r);
 		if (ret == 0) {
 			bounce_source_add(s, key, data, len);
-			mailpop3_retr_free(data);
+			mailpop3_top_free(data);
 		}
 		free(key);
 		if (ret == -EPIPE || ret == -ENOMEM) {
@@ -194,8 +200,8 @@ bounce_source_pop3_finish(struct bounce_source *s, char **why)
 		r = mailpop3_dele(s->pop3, idx);
 		if (r != MAILPOP3_NO_ERROR) {
 			free(*why);
-			*why = xasprintf("DELE %u failed (libetpan error %d)",
-			    idx, r);
+			*why = xasprintf(
+			    "DELE %u failed (libetpan error %d)", idx, r);
 			continue;
 		}
 		n++;

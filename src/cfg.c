@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -112,6 +113,7 @@ enum cfg_key_id {
 	CFG_K_SOFT_LIMIT,
 	CFG_K_SOFT_WINDOW,
 	CFG_K_BOUNCE_DELETE,
+	CFG_K_BOUNCE_FOLDER,
 	CFG_K_UNSUBSCRIBE_URL,
 	CFG_K_UNSUBSCRIBE_MAILTO,
 	CFG_K_SECRET_FILE,
@@ -271,6 +273,8 @@ static const struct cfg_key cfg_keys[CFG_K_COUNT] = {
 	    .max = 365 * CFG_DAY },
 	[CFG_K_BOUNCE_DELETE] = { CFG_S_BOUNCES, "delete", CFG_T_BOOL,
 	    CFG_OFF(bounce_delete), .def = "no" },
+	[CFG_K_BOUNCE_FOLDER] = { CFG_S_BOUNCES, "folder", CFG_T_STRING,
+	    CFG_OFF(bounce_folder) },
 	[CFG_K_UNSUBSCRIBE_URL] = { CFG_S_UNSUBSCRIBE, "url", CFG_T_URL,
 	    CFG_OFF(unsubscribe_url), .schemes = cfg_web_schemes,
 	    .flags = CFG_F_TOKEN },
@@ -402,7 +406,9 @@ cfg_errors_take(struct cfg_parser *p)
 	struct buf b;
 	size_t i;
 
-	qsort(p->errors, p->n_errors, sizeof(*p->errors), cfg_error_cmp);
+	if (p->n_errors > 1)
+		qsort(p->errors, p->n_errors, sizeof(*p->errors),
+		    cfg_error_cmp);
 	buf_init(&b);
 	for (i = 0; i < p->n_errors; i++) {
 		buf_puts(&b, p->errors[i].text);
@@ -587,16 +593,12 @@ cfg_parse_source(struct cfg_parser *p, const char *v, char **out, char **why)
 	if (strchr(v, ' ') != NULL || cfg_value_has_ctl(v) ||
 	    cfg_value_split_url(v, &u, &uwhy) != 0)
 		goto bad;
+	/* imap:// and pop3:// are upgraded with STARTTLS (STLS), which the
+	 * source insists on for a host other than loopback. */
 	tls = strcmp(u.scheme, "imaps") == 0 || strcmp(u.scheme, "pop3s") == 0;
 	if (!tls && strcmp(u.scheme, "imap") != 0 &&
 	    strcmp(u.scheme, "pop3") != 0)
 		goto bad;
-	if (!tls && !cfg_value_is_loopback(u.host)) {
-		*why = xasprintf("'%s': %s:// without TLS is only allowed for "
-				 "a loopback host",
-		    v, u.scheme);
-		return -EINVAL;
-	}
 	if (u.user[0] == '\0') {
 		*why = xasprintf("'%s' names no account (expected "
 				 "%s://USER@%s...)",
@@ -1142,6 +1144,15 @@ cfg_derive(struct cfg_parser *p)
 	struct cfg *c = p->c;
 	char *at;
 
+	/* The daemon answers its own unsubscribe links: listen by default
+	 * when there are links (or an [http] section), not otherwise, so a
+	 * daemon that sends none opens no port. */
+	if (p->state[CFG_K_HTTP_LISTEN] == CFG_UNSET &&
+	    (cfg_has(p, CFG_K_UNSUBSCRIBE_URL) ||
+		p->section_line[CFG_S_HTTP] != 0)) {
+		c->http_listen = xstrdup("127.0.0.1:8025");
+		p->state[CFG_K_HTTP_LISTEN] = CFG_DEFAULT;
+	}
 	if (!cfg_has(p, CFG_K_FROM))
 		return;
 	at = strrchr(c->from_addr, '@');
@@ -1161,6 +1172,51 @@ cfg_require(struct cfg_parser *p, enum cfg_key_id k, const char *why)
 {
 	if (p->state[k] == CFG_UNSET)
 		cfg_key_err(p, k, "%s", why);
+}
+
+/* [bounces] folder: an IMAP folder other than the one read, on an IMAP
+ * source that does not also delete. */
+static void
+cfg_check_bounce_folder(struct cfg_parser *p)
+{
+	const struct cfg *c = p->c;
+	const char *f = c->bounce_folder, *src = c->bounce_source, *rest;
+	const unsigned char *q;
+
+	if (f[0] == '\0') {
+		cfg_key_err(p, CFG_K_BOUNCE_FOLDER, "is empty");
+		return;
+	}
+	for (q = (const unsigned char *)f; *q != '\0'; q++)
+		if (*q >= 0x80 || *q == '"' || *q == '\\' || *q == '*' ||
+		    *q == '%') {
+			cfg_key_err(p, CFG_K_BOUNCE_FOLDER,
+			    "'%s': use ASCII without \", \\, * or %%", f);
+			return;
+		}
+	if (p->state[CFG_K_BOUNCE_SOURCE] == CFG_BAD)
+		return;
+	if (p->state[CFG_K_BOUNCE_SOURCE] == CFG_UNSET ||
+	    (strncmp(src, "imaps://", 8) != 0 &&
+		strncmp(src, "imap://", 7) != 0)) {
+		cfg_key_err(p, CFG_K_BOUNCE_FOLDER,
+		    "only for an IMAP source (imaps:// or imap://), not %s",
+		    src != NULL ? src : "none");
+		return;
+	}
+	if (p->state[CFG_K_BOUNCE_DELETE] == CFG_SET && c->bounce_delete) {
+		cfg_key_err(p, CFG_K_BOUNCE_FOLDER,
+		    "contradicts delete = yes (bounces are either moved or "
+		    "deleted)");
+		return;
+	}
+	/* Moving into the folder read would bring every bounce back. */
+	rest = strchr(strstr(src, "://") + 3, '/');
+	rest = rest != NULL && rest[1] != '\0' ? rest + 1 : "INBOX";
+	if (strcmp(rest, f) == 0 ||
+	    (strcasecmp(f, "INBOX") == 0 && strcasecmp(rest, "INBOX") == 0))
+		cfg_key_err(p, CFG_K_BOUNCE_FOLDER,
+		    "'%s' is the folder bounces are read from", f);
 }
 
 /* The rules between keys. Only keys with good values take part, so one
@@ -1216,6 +1272,8 @@ cfg_check_rules(struct cfg_parser *p)
 	    strncmp(c->bounce_source, "maildir:", 8) != 0)
 		cfg_require(p, CFG_K_BOUNCE_PASSWORD_FILE,
 		    "required when source is a mail server");
+	if (p->state[CFG_K_BOUNCE_FOLDER] == CFG_SET)
+		cfg_check_bounce_folder(p);
 
 	if (p->section_line[CFG_S_UNSUBSCRIBE] != 0) {
 		cfg_require(

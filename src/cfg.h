@@ -109,6 +109,9 @@ struct cfg {
 	/* Delete processed bounces; false (the default): keep them, marked
 	 * as read where the source can (IMAP \Seen, Maildir cur/). */
 	bool bounce_delete;
+	/* IMAP only: the folder processed bounces are moved to (created
+	 * when missing); NULL: mark or delete them as bounce_delete says. */
+	char *bounce_folder;
 
 	/* [unsubscribe] */
 	char *unsubscribe_url;    /* contains "{token}" */

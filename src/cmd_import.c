@@ -562,8 +562,9 @@ cmd_import_load(struct cmd_import *im, const struct buf *file)
 		cmd_import_problem(im, 1, "the file is empty (the first line "
 					  "must name the columns)");
 	cmd_import_find_duplicates(im);
-	qsort(im->problems, im->n_problems, sizeof(*im->problems),
-	    cmd_import_by_line);
+	if (im->n_problems > 1)
+		qsort(im->problems, im->n_problems, sizeof(*im->problems),
+		    cmd_import_by_line);
 	return im->n_problems == 0 ? 0 : -EINVAL;
 }
 

@@ -492,8 +492,16 @@ compose_booking_applies(const char *kind,
 	return false;
 }
 
+/* Longest subject or display name, in bytes: a longer one (a course
+ * title pasted with its whole description, say) is cut there with an
+ * ellipsis, so that the message still goes out (mime_build() refuses
+ * header values over MIME_HEADER_MAX). */
+#define COMPOSE_HEADER_MAX 256
+
 /* Turns every run of whitespace (CR and LF included) into one space and
- * trims the ends: a subject or display name stays on one line. */
+ * trims the ends: a subject or display name stays on one line. A value
+ * over COMPOSE_HEADER_MAX bytes is cut on a character boundary (the
+ * text is UTF-8). */
 static void
 compose_one_line(struct buf *b)
 {
@@ -518,6 +526,16 @@ compose_one_line(struct buf *b)
 	b->len = j;
 	if (b->data != NULL)
 		b->data[j] = '\0';
+	if (j > COMPOSE_HEADER_MAX) {
+		j = COMPOSE_HEADER_MAX;
+		while (j > 0 && ((unsigned char)b->data[j] & 0xc0) == 0x80)
+			j--;
+		while (j > 0 && b->data[j - 1] == ' ')
+			j--;
+		b->len = j;
+		b->data[j] = '\0';
+		buf_puts(b, "\xe2\x80\xa6");
+	}
 }
 
 static bool

@@ -33,6 +33,8 @@
 #include "db.h"
 #include "feed.h"
 #include "fetch.h"
+#include "http.h"
+#include "http_pages.h"
 #include "job_cancel.h"
 #include "job_confirm.h"
 #include "job_digest.h"
@@ -94,6 +96,9 @@ struct daemon {
 	time_t digest_now;
 	int digest_result;
 	int retiring; /* old generations still stopping */
+	/* NULL: no [http] listen, or --once. */
+	struct http_server *http;
+	struct http_pages *pages;
 	bool stopping;
 };
 
@@ -146,8 +151,10 @@ daemon_gen_load(struct daemon *d, int *exit_code)
 	}
 	g->tmpls = tmpl_set_load(g->cfg->templates, &terr);
 	if (g->tmpls == NULL) {
-		log_errx("templates %s:%d:%d: %s", terr.file, terr.line,
-		    terr.column, terr.msg);
+		char msg[600];
+
+		log_errx("templates %s",
+		    tmpl_error_format(&terr, msg, sizeof(msg)));
 		goto fail;
 	}
 	if (g->cfg->secret_file != NULL &&
@@ -373,8 +380,7 @@ daemon_on_bounce_timer(uv_timer_t *h)
 
 	if (cfg->bounce_source == NULL || d->stopping)
 		return;
-	ret = bounce_poll_start(d->bounce_poll, cfg, daemon_on_bounces_done,
-	    d);
+	ret = bounce_poll_start(d->bounce_poll, cfg, daemon_on_bounces_done, d);
 	if (ret != 0 && ret != -EBUSY)
 		log_warnx("bounce cannot start a poll source=%s: %s",
 		    cfg->bounce_source, uv_strerror(ret));
@@ -552,6 +558,13 @@ daemon_reload(struct daemon *d)
 	log_init(g->cfg->log_level);
 	old = d->gen;
 	d->gen = g;
+	if (d->pages != NULL)
+		http_pages_set_config(
+		    d->pages, g->cfg, g->secret, g->env.secret_len);
+	if (d->http != NULL &&
+	    (g->cfg->http_listen == NULL || old->cfg->http_listen == NULL ||
+		strcmp(g->cfg->http_listen, old->cfg->http_listen) != 0))
+		log_notice("daemon [http] listen changed; restart to apply");
 	d->retiring++;
 	sender_stop(old->sender, daemon_on_old_sender_stopped, old);
 	daemon_run_jobs(d);
@@ -609,6 +622,8 @@ daemon_begin_stop(struct daemon *d)
 	uv_timer_stop(&d->job_timer);
 	uv_timer_stop(&d->feed_timer);
 	uv_timer_stop(&d->bounce_timer);
+	http_server_free(d->http);
+	d->http = NULL;
 	if (d->fetch != NULL && d->feed_busy && d->feed_body.len == 0) {
 		/* A fetch in flight is dropped; the next start polls. */
 		fetch_free(d->fetch);
@@ -626,6 +641,26 @@ daemon_on_close_walk(uv_handle_t *h, void *arg)
 	(void)arg;
 	if (!uv_is_closing(h))
 		uv_close(h, NULL);
+}
+
+/* The subscriber pages; a listen address that cannot be bound stops
+ * the start: unsubscribe links that do not work break the law. */
+static int
+daemon_start_http(struct daemon *d)
+{
+	char *err = NULL;
+
+	d->pages = http_pages_new(&d->loop, d->db);
+	http_pages_set_config(
+	    d->pages, d->gen->cfg, d->gen->secret, d->gen->env.secret_len);
+	d->http = http_server_new(&d->loop, d->gen->cfg->http_listen,
+	    http_pages_handle, d->pages, &err);
+	if (d->http == NULL) {
+		log_errx("config %s: [http] listen %s", d->gen->cfg->path, err);
+		free(err);
+		return -EADDRINUSE;
+	}
+	return 0;
 }
 
 static int
@@ -730,6 +765,8 @@ daemon_run(const struct daemon_opts *opts)
 		d.bounce_poll = bounce_poll_new(&d.loop, d.db);
 	if (ret == 0)
 		ret = daemon_gen_start(&d, d.gen);
+	if (ret == 0 && !opts->once && d.gen->cfg->http_listen != NULL)
+		ret = daemon_start_http(&d);
 	if (ret != 0)
 		goto out_loop;
 
@@ -774,6 +811,7 @@ out_loop:
 	uv_walk(&d.loop, daemon_on_close_walk, NULL);
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	uv_loop_close(&d.loop);
+	http_pages_free(d.pages);
 	bounce_poll_free(d.bounce_poll);
 out_db:
 	daemon_gen_free(d.gen);

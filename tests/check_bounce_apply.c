@@ -7,10 +7,11 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <check.h>
 #include <sqlite3.h>
@@ -21,9 +22,9 @@
 #include "testutil.h"
 #include "util.h"
 
-#define NOW  "2026-11-23T09:00:00Z"
-#define T0   1795338000 /* 2026-11-23T09:00:00Z */
-#define DAY  86400
+#define NOW "2026-11-23T09:00:00Z"
+#define T0  1795338000 /* 2026-11-23T09:00:00Z */
+#define DAY 86400
 
 static char *dir;
 static sqlite3 *db;
@@ -91,12 +92,14 @@ START_TEST(test_bounce_apply_hard_bounce_suppresses_at_once)
 	ck_assert_int_eq(bounce_apply(db, r, "src k1", &rules, T0, &st), 1);
 	ck_assert_int_eq(st.recorded, 1);
 	ck_assert_int_eq(st.suppressed, 1);
-	s = tu_sql_text(db, "SELECT message_id || ' ' || recipient || ' ' ||"
-			    " class || ' ' || reason || ' ' || status FROM bounces");
+	s = tu_sql_text(db,
+	    "SELECT message_id || ' ' || recipient || ' ' ||"
+	    " class || ' ' || reason || ' ' || status FROM bounces");
 	ck_assert_str_eq(s, "7 nobody-here@example.net hard userunknown 5.1.1");
 	free(s);
-	s = tu_sql_text(db, "SELECT reason FROM suppressions"
-			    " WHERE email = 'NOBODY-HERE@example.net'");
+	s = tu_sql_text(db,
+	    "SELECT reason FROM suppressions"
+	    " WHERE email = 'NOBODY-HERE@example.net'");
 	ck_assert_str_eq(s, "hard_bounce");
 	free(s);
 	bounce_report_free(r);
@@ -109,8 +112,9 @@ START_TEST(test_bounce_apply_finds_message_by_verp_when_dsn_is_missing)
 
 	add_sent(9, "lost@example.com", "vp0nly9");
 	ck_assert_int_eq(bounce_apply(db, r, "src v", &rules, T0, NULL), 1);
-	ck_assert_int_eq(count("SELECT count(*) FROM bounces WHERE"
-			       " message_id = 9 AND recipient = 'lost@example.com'"),
+	ck_assert_int_eq(
+	    count("SELECT count(*) FROM bounces WHERE"
+		  " message_id = 9 AND recipient = 'lost@example.com'"),
 	    1);
 	bounce_report_free(r);
 }
@@ -123,12 +127,11 @@ START_TEST(test_bounce_apply_soft_bounces_suppress_after_limit_in_window)
 
 	add_sent(3, "full-parent@example.com", "q9w8e7r6");
 	ck_assert_int_eq(bounce_apply(db, r, "src a", &rules, T0, &st), 1);
-	ck_assert_int_eq(bounce_apply(db, r, "src b", &rules, T0 + DAY, &st),
-	    1);
+	ck_assert_int_eq(
+	    bounce_apply(db, r, "src b", &rules, T0 + DAY, &st), 1);
 	ck_assert_int_eq(count("SELECT count(*) FROM suppressions"), 0);
-	ck_assert_int_eq(bounce_apply(db, r, "src c", &rules, T0 + 2 * DAY,
-			     &st),
-	    1);
+	ck_assert_int_eq(
+	    bounce_apply(db, r, "src c", &rules, T0 + 2 * DAY, &st), 1);
 	ck_assert_int_eq(st.recorded, 3);
 	ck_assert_int_eq(st.suppressed, 1);
 	ck_assert_int_eq(count("SELECT count(*) FROM suppressions WHERE"
@@ -145,15 +148,12 @@ START_TEST(test_bounce_apply_soft_bounces_spread_beyond_window_never_suppress)
 
 	add_sent(3, "full-parent@example.com", "q9w8e7r6");
 	ck_assert_int_eq(bounce_apply(db, r, "src a", &rules, T0, NULL), 1);
-	ck_assert_int_eq(bounce_apply(db, r, "src b", &rules, T0 + 20 * DAY,
-			     NULL),
-	    1);
-	ck_assert_int_eq(bounce_apply(db, r, "src c", &rules, T0 + 40 * DAY,
-			     NULL),
-	    1);
-	ck_assert_int_eq(bounce_apply(db, r, "src d", &rules, T0 + 60 * DAY,
-			     NULL),
-	    1);
+	ck_assert_int_eq(
+	    bounce_apply(db, r, "src b", &rules, T0 + 20 * DAY, NULL), 1);
+	ck_assert_int_eq(
+	    bounce_apply(db, r, "src c", &rules, T0 + 40 * DAY, NULL), 1);
+	ck_assert_int_eq(
+	    bounce_apply(db, r, "src d", &rules, T0 + 60 * DAY, NULL), 1);
 	ck_assert_int_eq(count("SELECT count(*) FROM bounces"), 4);
 	ck_assert_int_eq(count("SELECT count(*) FROM suppressions"), 0);
 	bounce_report_free(r);
@@ -166,13 +166,15 @@ START_TEST(test_bounce_apply_abuse_report_unsubscribes_the_subscriber)
 	struct bounce_apply_stats st = { 0 };
 	char *s;
 
-	tu_sql(db, "INSERT INTO subscribers (id, email, status, created_at)"
-		   " VALUES (1, 'annoyed.reader@isp.example.net', 'active', '" NOW
-		   "'), (2, 'happy@example.net', 'active', '" NOW "')");
+	tu_sql(db,
+	    "INSERT INTO subscribers (id, email, status, created_at)"
+	    " VALUES (1, 'annoyed.reader@isp.example.net', 'active', '" NOW
+	    "'), (2, 'happy@example.net', 'active', '" NOW "')");
 	ck_assert_int_eq(bounce_apply(db, r, "src f", &rules, T0, &st), 1);
 	ck_assert_int_eq(st.unsubscribed, 1);
-	s = tu_sql_text(db, "SELECT group_concat(status, ',') FROM"
-			    " (SELECT status FROM subscribers ORDER BY id)");
+	s = tu_sql_text(db,
+	    "SELECT group_concat(status, ',') FROM"
+	    " (SELECT status FROM subscribers ORDER BY id)");
 	ck_assert_str_eq(s, "unsubscribed,active");
 	free(s);
 	ck_assert_int_eq(count("SELECT count(*) FROM bounces WHERE"
@@ -190,9 +192,8 @@ START_TEST(test_bounce_apply_leaves_replies_and_auto_replies_alone)
 	for (i = 0; i < 2; i++) {
 		struct bounce_report *r = parse_data(names[i]);
 
-		ck_assert_int_eq(bounce_apply(db, r, names[i], &rules, T0,
-				     NULL),
-		    0);
+		ck_assert_int_eq(
+		    bounce_apply(db, r, names[i], &rules, T0, NULL), 0);
 		bounce_report_free(r);
 	}
 	ck_assert_int_eq(count("SELECT count(*) FROM bounces"), 0);
@@ -245,8 +246,8 @@ write_conf(const char *extra)
 static void
 deliver(const char *name, const char *data_name)
 {
-	char *src = xasprintf("%s/tests/data/bounce/%s", tu_srcdir(),
-	    data_name);
+	char *src =
+	    xasprintf("%s/tests/data/bounce/%s", tu_srcdir(), data_name);
 	char *s = tu_read_file(src, NULL);
 	char *sub = xasprintf("%s/Bounces/new", dir);
 
@@ -337,14 +338,15 @@ START_TEST(test_daemon_once_marks_maildir_bounce_and_leaves_other_mail)
 
 	/* A job for the suppressed address leaves its message suppressed,
 	 * not sent. */
-	tu_sql(db, "INSERT INTO courses (id, title, starts_at, venue, status)"
-		   " VALUES (1, 'Course', '2026-12-03T09:30:00Z', 'Cardiff',"
-		   " 'scheduled');"
-		   "INSERT INTO delegates (id, email, first_name) VALUES"
-		   " (1, 'nobody-here@example.net', 'Nobody');"
-		   "INSERT INTO bookings (id, course_id, delegate_id, reference,"
-		   " status, created_at) VALUES (1, 1, 1, 'FC-9001', 'confirmed',"
-		   " '2026-11-22T09:00:00Z')");
+	tu_sql(db,
+	    "INSERT INTO courses (id, title, starts_at, venue, status)"
+	    " VALUES (1, 'Course', '2026-12-03T09:30:00Z', 'Cardiff',"
+	    " 'scheduled');"
+	    "INSERT INTO delegates (id, email, first_name) VALUES"
+	    " (1, 'nobody-here@example.net', 'Nobody');"
+	    "INSERT INTO bookings (id, course_id, delegate_id, reference,"
+	    " status, created_at) VALUES (1, 1, 1, 'FC-9001', 'confirmed',"
+	    " '2026-11-22T09:00:00Z')");
 	ck_assert_int_eq(run_once(), 0);
 	ck_assert_int_eq(count("SELECT count(*) FROM messages WHERE"
 			       " booking_id = 1 AND state = 'suppressed'"),
@@ -376,23 +378,24 @@ bounce_apply_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_bounce_apply_hard_bounce_suppresses_at_once);
-	tcase_add_test(tc,
-	    test_bounce_apply_finds_message_by_verp_when_dsn_is_missing);
-	tcase_add_test(tc,
-	    test_bounce_apply_soft_bounces_suppress_after_limit_in_window);
+	tcase_add_test(
+	    tc, test_bounce_apply_finds_message_by_verp_when_dsn_is_missing);
+	tcase_add_test(
+	    tc, test_bounce_apply_soft_bounces_suppress_after_limit_in_window);
 	tcase_add_test(tc,
 	    test_bounce_apply_soft_bounces_spread_beyond_window_never_suppress);
-	tcase_add_test(tc,
-	    test_bounce_apply_abuse_report_unsubscribes_the_subscriber);
-	tcase_add_test(tc,
-	    test_bounce_apply_leaves_replies_and_auto_replies_alone);
-	tcase_add_test(tc,
-	    test_bounce_apply_records_a_message_once_per_source_key);
+	tcase_add_test(
+	    tc, test_bounce_apply_abuse_report_unsubscribes_the_subscriber);
+	tcase_add_test(
+	    tc, test_bounce_apply_leaves_replies_and_auto_replies_alone);
+	tcase_add_test(
+	    tc, test_bounce_apply_records_a_message_once_per_source_key);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(td, setup_daemon, teardown_daemon);
-	tcase_add_test(td,
-	    test_daemon_once_marks_maildir_bounce_and_leaves_other_mail);
-	tcase_add_test(td, test_daemon_once_deletes_maildir_bounce_when_configured);
+	tcase_add_test(
+	    td, test_daemon_once_marks_maildir_bounce_and_leaves_other_mail);
+	tcase_add_test(
+	    td, test_daemon_once_deletes_maildir_bounce_when_configured);
 	suite_add_tcase(s, td);
 	return s;
 }

@@ -238,6 +238,69 @@ START_TEST(test_daemon_notices_a_new_booking_and_stops_on_sigterm)
 }
 END_TEST
 
+START_TEST(test_daemon_keeps_its_templates_when_a_reload_finds_one_broken)
+{
+	char *copy = xasprintf("%s/templates", dir), *text, *log, *all;
+	char *src = xasprintf("%s/templates", tu_srcdir());
+	char *cp[] = { (char *)"/bin/cp", (char *)"-R", src, copy, NULL };
+	char *argv[] = { daemon_path, (char *)"-f", (char *)"-c", conf,
+		(char *)"--now", (char *)NOW, NULL };
+	char *path = xasprintf("%s/familymail.db", dir), *tpath;
+	sqlite3 *db;
+	int pid, n;
+
+	ck_assert_int_eq(tu_run_cmd(cp, log_path, 10000), 0);
+	text = config_text("");
+	/* The same config, with the templates from the copy. */
+	{
+		char *at = strstr(text, "templates = ");
+		char *fixed;
+
+		ck_assert_ptr_nonnull(at);
+		fixed = xasprintf("%.*stemplates = %s\n%s", (int)(at - text),
+		    text, copy, strchr(at, '\n') + 1);
+		free(text);
+		text = fixed;
+	}
+	free(conf);
+	conf = tu_write_file(dir, "familymail.conf", text);
+	free(text);
+	argv[3] = conf;
+	pid = tu_spawn(argv, log_path);
+	ck_assert_int_eq(wait_for_files(3, 10000), 3);
+	/* An administrator saves a template with an unclosed section. */
+	tpath = xasprintf("%s/booking_confirmation", copy);
+	free(tu_write_file(tpath, "subject.mustache",
+	    "Your place {{#course}}on {{title}}\n"));
+	kill(pid, SIGHUP);
+	tu_sleep_ms(300);
+	ck_assert_int_eq(db_open(path, false, &db), 0);
+	tu_sql(db, "INSERT INTO bookings (id, course_id, delegate_id, "
+		   "reference, created_at) VALUES (7, 2, 5, 'FC-1007', "
+		   "'2026-11-23T09:05:00Z')");
+	db_close(db);
+	ck_assert_int_eq(wait_for_files(4, 5000), 4);
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(tu_wait(pid, 2000), 0);
+	log = tu_read_file(log_path, NULL);
+	ck_assert_msg(strstr(log, "booking_confirmation/subject.mustache:1:") !=
+		NULL,
+	    "%s", log);
+	ck_assert_ptr_nonnull(strstr(log, "keeping the running config"));
+	free(log);
+	/* The new booking's confirmation used the templates still loaded. */
+	all = maildir_all(&n);
+	ck_assert_int_eq(n, 4);
+	ck_assert_ptr_null(strstr(all, "Subject: Your place on\n"));
+	ck_assert_ptr_nonnull(strstr(all, "FC-1007"));
+	free(all);
+	free(tpath);
+	free(path);
+	free(src);
+	free(copy);
+}
+END_TEST
+
 START_TEST(test_daemon_skips_a_bad_record_and_sends_the_others)
 {
 	char *path = xasprintf("%s/familymail.db", dir), *all, *err;
@@ -288,6 +351,8 @@ daemon_suite(void)
 	tcase_add_test(tc, test_daemon_once_twice_sends_nothing_new);
 	tcase_add_test(tc, test_daemon_refuses_a_broken_config_with_exit_78);
 	tcase_add_test(tc, test_daemon_notices_a_new_booking_and_stops_on_sigterm);
+	tcase_add_test(tc,
+	    test_daemon_keeps_its_templates_when_a_reload_finds_one_broken);
 	tcase_add_test(tc, test_daemon_skips_a_bad_record_and_sends_the_others);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * fuzz_mime_header: header encoding, where header injection would
+ * happen. The input is split at NUL bytes into a header name and value
+ * for mime_encode_header(), and the from name, to name, to address,
+ * subject, Reply-To and body of a mime_build() message. Whatever the
+ * values, the header block written must be lines of "Name: value" or
+ * folded continuations, ended by CRLF, with only the headers mime.c
+ * writes and exactly one From, To and Subject; a CR or LF that escapes
+ * into it aborts.
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mime.h"
+#include "util.h"
+
+#define FUZZ_MIME_FIELDS 8
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const fuzz_mime_allowed[] = { "Date", "Message-ID",
+	"From", "Reply-To", "To", "Subject", "Auto-Submitted", "List-Id",
+	"List-Unsubscribe", "List-Unsubscribe-Post", "MIME-Version",
+	"Content-Type", "Content-Transfer-Encoding", NULL };
+
+/* Checks that s[0..len) is a header block: every line ends with CRLF
+ * and is either "Name:..." or a continuation starting with a space or a
+ * tab after a header line. With counts set, also checks the names
+ * against fuzz_mime_allowed and counts them. Aborts otherwise. */
+static void
+fuzz_mime_check_block(const char *s, size_t len, unsigned *counts)
+{
+	size_t i = 0, n;
+	bool had_header = false;
+
+	while (i < len) {
+		const char *line = s + i, *crlf;
+
+		crlf = NULL;
+		for (size_t j = i; j + 1 < len; j++) {
+			if (s[j] == '\r' && s[j + 1] == '\n') {
+				crlf = s + j;
+				break;
+			}
+			if (s[j] == '\r' || s[j] == '\n')
+				abort(); /* a bare CR or LF */
+		}
+		if (crlf == NULL)
+			abort(); /* the last line is not ended */
+		n = (size_t)(crlf - line);
+		for (size_t j = 0; j < n; j++)
+			if (line[j] == '\0')
+				abort();
+		if (n > 0 && (line[0] == ' ' || line[0] == '\t')) {
+			if (!had_header)
+				abort();
+		} else {
+			size_t name_len = strspn(line,
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			    "0123456789-");
+
+			if (name_len == 0 || name_len >= n ||
+			    line[name_len] != ':')
+				abort();
+			had_header = true;
+			if (counts != NULL) {
+				size_t k;
+
+				for (k = 0; fuzz_mime_allowed[k] != NULL; k++)
+					if (strlen(fuzz_mime_allowed[k]) ==
+						name_len &&
+					    strncasecmp(fuzz_mime_allowed[k],
+						line, name_len) == 0)
+						break;
+				if (fuzz_mime_allowed[k] == NULL)
+					abort(); /* a header we never write */
+				counts[k]++;
+			}
+		}
+		i = (size_t)(crlf - s) + 2;
+	}
+}
+
+static void
+fuzz_mime_encode(const char *name, const char *value)
+{
+	struct buf out;
+
+	buf_init(&out);
+	buf_puts(&out, "X: kept\r\n");
+	if (mime_encode_header(name, value, &out) == 0) {
+		size_t nlen = strlen(name);
+
+		if (strncmp(out.data + 9, name, nlen) != 0 ||
+		    out.data[9 + nlen] != ':')
+			abort();
+		fuzz_mime_check_block(out.data, out.len, NULL);
+		/* Exactly one header was added: nothing but continuations
+		 * after its first line. */
+		for (size_t i = 9; i + 2 < out.len; i++)
+			if (out.data[i] == '\n' && out.data[i + 1] != ' ' &&
+			    out.data[i + 1] != '\t')
+				abort();
+	} else if (strcmp(out.data, "X: kept\r\n") != 0) {
+		abort(); /* out must be unchanged on error */
+	}
+	buf_fini(&out);
+}
+
+static void
+fuzz_mime_build(const char *const *f)
+{
+	struct mime_msg m = {
+		.from_name = f[2],
+		.from_addr = "courses@example.org",
+		.reply_to = f[6][0] != '\0' ? f[6] : NULL,
+		.to_name = f[3],
+		.to_addr = f[4][0] != '\0' ? f[4] : "parent@example.org",
+		.subject = f[5],
+		.text = f[7],
+		.html = f[7][0] != '\0' ? f[7] : NULL,
+		.date = 1796632200,
+		.msgid_domain = "example.org",
+		.auto_submitted = true,
+		.list_id = "courses.example.org",
+		.list_unsubscribe_mailto = "unsubscribe@example.org",
+		.list_unsubscribe_url = "https://example.org/u?t=abc",
+		.list_unsubscribe_post = true,
+	};
+	unsigned counts[UTIL_ARRAY_LEN(fuzz_mime_allowed)] = { 0 };
+	const char *end;
+	char *msgid = NULL;
+	struct buf out;
+
+	buf_init(&out);
+	if (mime_build(&m, &out, &msgid) == 0) {
+		end = memmem(out.data, out.len, "\r\n\r\n", 4);
+		if (end == NULL || msgid == NULL)
+			abort();
+		fuzz_mime_check_block(out.data,
+		    (size_t)(end - out.data) + 2, counts);
+		for (size_t k = 0; fuzz_mime_allowed[k] != NULL; k++)
+			if (counts[k] > 1)
+				abort();
+		/* From, To, Subject: indexes 2, 4, 5 above. */
+		if (counts[2] != 1 || counts[4] != 1 || counts[5] != 1)
+			abort();
+		if (!mime_addr_valid(m.to_addr))
+			abort();
+		free(msgid);
+	} else if (msgid != NULL || out.len != 0) {
+		abort();
+	}
+	buf_fini(&out);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *f[FUZZ_MIME_FIELDS];
+	char *copy = xmalloc(size + 1);
+	size_t i, n = 0;
+
+	memcpy(copy, data, size);
+	copy[size] = '\0';
+	f[n++] = copy;
+	for (i = 0; i < size && n < FUZZ_MIME_FIELDS; i++)
+		if (copy[i] == '\0')
+			f[n++] = copy + i + 1;
+	while (n < FUZZ_MIME_FIELDS)
+		f[n++] = "";
+	fuzz_mime_encode(f[0], f[1]);
+	fuzz_mime_build(f);
+	free(copy);
+	return 0;
+}

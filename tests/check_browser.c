@@ -1,0 +1,520 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * check_browser: a subscriber's phone, played by headless Chromium
+ * through chromedriver's W3C WebDriver API (spoken here with libcurl and
+ * jansson). familymaild sends a real weekly digest into a Maildir; the
+ * test takes the unsubscribe link from its List-Unsubscribe header,
+ * opens it at phone width (375 CSS pixels), presses the button and
+ * checks the database; then the confirmation and preferences pages and
+ * a forged link. Screenshots of each page are written to
+ * tests/screenshots/ in the build folder.
+ *
+ * Skipped (exit 77) when chromium or chromedriver is not installed
+ * (contrib/install-deps.sh --tests installs both).
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "db.h"
+#include "testutil.h"
+#include "token.h"
+#include "util.h"
+
+#define NOW          "2026-11-23T09:00:00Z"
+#define SECRET       "browser-test-secret-8d2e44b1"
+#define CHROMIUM     "/usr/bin/chromium"
+#define CHROMEDRIVER "/usr/bin/chromedriver"
+
+static char *dir, *db_path, *shots;
+static int port, daemon_pid, driver_pid, driver_port;
+static char session[128];
+
+static int
+free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), p;
+
+	ck_assert_int_ge(fd, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	p = ntohs(a.sin_port);
+	close(fd);
+	return p;
+}
+
+static size_t
+on_data(char *p, size_t size, size_t n, void *arg)
+{
+	buf_append(arg, p, size * n);
+	return size * n;
+}
+
+/* A WebDriver command: method, path under the driver, JSON body (or
+ * NULL). Returns the reply's "value" (new reference), NULL when the
+ * driver cannot be reached. */
+static json_t *
+wd(const char *method, const char *path, json_t *body)
+{
+	char *url = xasprintf("http://127.0.0.1:%d%s", driver_port, path);
+	struct curl_slist *hdrs = NULL;
+	CURL *c = curl_easy_init();
+	char *text = NULL;
+	json_t *reply, *value = NULL;
+	struct buf b;
+
+	buf_init(&b);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	if (body != NULL) {
+		text = json_dumps(body, JSON_COMPACT);
+		hdrs =
+		    curl_slist_append(hdrs, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
+	}
+	if (curl_easy_perform(c) == CURLE_OK) {
+		buf_putc(&b, '\0');
+		reply = json_loads(b.data, 0, NULL);
+		if (reply != NULL)
+			value = json_incref(json_object_get(reply, "value"));
+		json_decref(reply);
+	}
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(c);
+	free(text);
+	buf_fini(&b);
+	free(url);
+	return value;
+}
+
+static void
+wd_ok(const char *method, const char *what, json_t *body)
+{
+	char *path = xasprintf("/session/%s%s", session, what);
+	json_t *v = wd(method, path, body);
+
+	ck_assert_msg(v != NULL && json_object_get(v, "error") == NULL,
+	    "%s %s: %s", method, what,
+	    v != NULL ? json_string_value(json_object_get(v, "message"))
+		      : "no reply");
+	json_decref(v);
+	json_decref(body);
+	free(path);
+}
+
+static void
+open_page(const char *url)
+{
+	wd_ok("POST", "/url", json_pack("{s:s}", "url", url));
+}
+
+static char *
+page_title(void)
+{
+	char *path = xasprintf("/session/%s/title", session), *s;
+	json_t *v = wd("GET", path, NULL);
+
+	ck_assert(json_is_string(v));
+	s = xstrdup(json_string_value(v));
+	json_decref(v);
+	free(path);
+	return s;
+}
+
+/* Waits for the page whose title starts with want (a click returns
+ * before the page it submits has loaded). */
+static void
+assert_title(const char *want)
+{
+	char *t = NULL;
+
+	for (int waited = 0; waited < 10000; waited += 100) {
+		free(t);
+		t = page_title();
+		if (strncmp(t, want, strlen(want)) == 0)
+			break;
+		tu_sleep_ms(100);
+	}
+	ck_assert_msg(strncmp(t, want, strlen(want)) == 0, "title '%s'", t);
+	free(t);
+}
+
+/* Clicks the first element matching a CSS selector. */
+static void
+click(const char *css)
+{
+	char *path = xasprintf("/session/%s/element", session), *what;
+	json_t *v = wd("POST", path,
+	    json_pack("{s:s,s:s}", "using", "css selector", "value", css));
+	const char *id = NULL;
+	void *it;
+
+	ck_assert_msg(json_is_object(v), "no element %s", css);
+	it = json_object_iter(v);
+	if (it != NULL)
+		id = json_string_value(json_object_iter_value(it));
+	ck_assert_msg(id != NULL, "no element %s", css);
+	what = xasprintf("/element/%s/click", id);
+	wd_ok("POST", what, json_object());
+	free(what);
+	free(path);
+	json_decref(v);
+}
+
+/* Saves a PNG of the viewport as shots/name.png. */
+static void
+screenshot(const char *name)
+{
+	char *path = xasprintf("/session/%s/screenshot", session), *file;
+	json_t *v = wd("GET", path, NULL);
+	const char *b64;
+	unsigned char *png;
+	size_t len;
+	int n;
+	FILE *f;
+
+	ck_assert(json_is_string(v));
+	b64 = json_string_value(v);
+	len = strlen(b64);
+	png = xmalloc(len / 4 * 3 + 3);
+	n = EVP_DecodeBlock(png, (const unsigned char *)b64, (int)len);
+	ck_assert_int_gt(n, 8);
+	n -= len > 0 && b64[len - 1] == '=' ? 1 : 0;
+	n -= len > 1 && b64[len - 2] == '=' ? 1 : 0;
+	ck_assert(memcmp(png, "\x89PNG", 4) == 0);
+	file = xasprintf("%s/%s.png", shots, name);
+	f = fopen(file, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(png, 1, (size_t)n, f), (size_t)n);
+	ck_assert_int_eq(fclose(f), 0);
+	free(file);
+	free(png);
+	json_decref(v);
+	free(path);
+}
+
+static char *
+db_text(const char *sql)
+{
+	sqlite3 *db;
+	char *s;
+
+	ck_assert_int_eq(db_open(db_path, false, &db), 0);
+	s = tu_sql_text(db, sql);
+	db_close(db);
+	return s;
+}
+
+static void
+assert_db(const char *sql, const char *want)
+{
+	char *got = db_text(sql);
+
+	ck_assert_msg(
+	    strcmp(got, want) == 0, "%s: got '%s', want '%s'", sql, got, want);
+	free(got);
+}
+
+/* The digest to sam@ in Maildir/new, waiting for the daemon. */
+static char *
+digest_message(void)
+{
+	char *new_dir = xasprintf("%s/Maildir/new", dir), *found = NULL;
+
+	for (int waited = 0; found == NULL && waited < 15000; waited += 100) {
+		DIR *d = opendir(new_dir);
+		struct dirent *e;
+
+		while (d != NULL && found == NULL && (e = readdir(d)) != NULL) {
+			char *p, *s;
+
+			if (e->d_name[0] == '.')
+				continue;
+			p = xasprintf("%s/%s", new_dir, e->d_name);
+			s = tu_read_file(p, NULL);
+			if (s != NULL && strstr(s, "To: Sam") != NULL &&
+			    strstr(s, "List-Unsubscribe:") != NULL)
+				found = s;
+			else
+				free(s);
+			free(p);
+		}
+		if (d != NULL)
+			closedir(d);
+		if (found == NULL)
+			tu_sleep_ms(100);
+	}
+	free(new_dir);
+	ck_assert_msg(found != NULL, "no digest to Sam in Maildir/new");
+	return found;
+}
+
+/* The http link of the List-Unsubscribe header (unfolded). */
+static char *
+unsubscribe_link(const char *msg)
+{
+	const char *h = strstr(msg, "\nList-Unsubscribe:"), *end, *p;
+	struct buf v;
+	char *link, *q;
+
+	ck_assert_ptr_nonnull(h);
+	h += strlen("\nList-Unsubscribe:");
+	buf_init(&v);
+	for (p = h; *p != '\0'; p++) {
+		if (*p == '\r')
+			continue;
+		if (*p == '\n' && p[1] != ' ' && p[1] != '\t')
+			break;
+		if (*p != '\n')
+			buf_putc(&v, *p);
+	}
+	buf_putc(&v, '\0');
+	q = strstr(v.data, "<http://127.0.0.1:");
+	ck_assert_msg(q != NULL, "%s", v.data);
+	end = strchr(q, '>');
+	ck_assert_ptr_nonnull(end);
+	link = xstrndup(q + 1, (size_t)(end - q - 1));
+	buf_fini(&v);
+	return link;
+}
+
+static char *
+link_for(const char *path, const char *purpose, int64_t id, const char *email)
+{
+	struct buf t;
+	char *s;
+
+	buf_init(&t);
+	ck_assert_int_eq(
+	    token_make(SECRET, strlen(SECRET), purpose, id, email, &t), 0);
+	s = xasprintf("http://127.0.0.1:%d/%s?token=%s", port, path, t.data);
+	buf_fini(&t);
+	return s;
+}
+
+static void
+start_daemon(void)
+{
+	char *conf, *text, *secret, *daemon, *log;
+	sqlite3 *db;
+
+	secret = tu_write_file(dir, "token-secret", SECRET);
+	ck_assert_int_eq(chmod(secret, 0600), 0);
+	free(secret);
+	text = xasprintf("[daemon]\n"
+			 "database = familymail.db\n"
+			 "templates = %s/templates\n"
+			 "[sender]\n"
+			 "from = Family Courses <courses@example.org>\n"
+			 "[transport]\ntype = maildir\n"
+			 "[maildir]\npath = Maildir\n"
+			 "[unsubscribe]\n"
+			 "url = http://127.0.0.1:%d/unsubscribe?token={token}\n"
+			 "mailto = unsubscribe@example.org\n"
+			 "secret_file = token-secret\n"
+			 "[http]\nlisten = 127.0.0.1:%d\n",
+	    tu_srcdir(), port, port);
+	conf = tu_write_file(dir, "familymail.conf", text);
+	free(text);
+	db = tu_db_new(dir);
+	tu_sql(db,
+	    "INSERT INTO subscribers (id, email, name, status, frequency,"
+	    " created_at) VALUES"
+	    " (1, 'sam@example.org', 'Sam', 'active', 'weekly',"
+	    "  '2026-09-01T00:00:00Z'),"
+	    " (2, 'pat@example.org', 'Pat', 'pending', 'weekly',"
+	    "  '2026-11-20T00:00:00Z');"
+	    "INSERT INTO posts (id, title, url, author, summary,"
+	    " published_at) VALUES (1, 'Bedtime without battles',"
+	    " 'https://blog.example.org/bedtime', 'Ruth',"
+	    " 'Five calm steps.', '2026-11-20T12:00:00Z');");
+	db_close(db);
+	daemon = xasprintf("%s/src/familymaild", tu_builddir());
+	log = xasprintf("%s/daemon.log", dir);
+	{
+		char *argv[] = { daemon, (char *)"-f", (char *)"-c", conf,
+			(char *)"--now", (char *)NOW, NULL };
+
+		daemon_pid = tu_spawn(argv, log);
+	}
+	free(log);
+	free(daemon);
+	free(conf);
+}
+
+static void
+start_browser(void)
+{
+	char *log = xasprintf("%s/chromedriver.log", dir);
+	char *portarg = xasprintf("--port=%d", driver_port);
+	char *profile = xasprintf("--user-data-dir=%s/profile", dir);
+	char *argv[] = { (char *)CHROMEDRIVER, portarg, NULL };
+	json_t *caps, *v = NULL;
+
+	driver_pid = tu_spawn(argv, log);
+	for (int waited = 0; waited < 10000; waited += 100) {
+		v = wd("GET", "/status", NULL);
+		if (json_is_true(json_object_get(v, "ready")))
+			break;
+		json_decref(v);
+		v = NULL;
+		tu_sleep_ms(100);
+	}
+	ck_assert_msg(v != NULL, "chromedriver did not start");
+	json_decref(v);
+	caps = json_pack(
+	    "{s:{s:{s:s,s:{s:s,s:[s,s,s,s,s],s:{s:{s:i,s:i,s:f}}}}}}",
+	    "capabilities", "alwaysMatch", "browserName", "chrome",
+	    "goog:chromeOptions", "binary", CHROMIUM, "args", "--headless=new",
+	    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", profile,
+	    "mobileEmulation", "deviceMetrics", "width", 375, "height", 740,
+	    "pixelRatio", 2.0);
+	v = wd("POST", "/session", caps);
+	json_decref(caps);
+	ck_assert_msg(json_is_string(json_object_get(v, "sessionId")),
+	    "no session: %s", json_string_value(json_object_get(v, "message")));
+	snprintf(session, sizeof(session), "%s",
+	    json_string_value(json_object_get(v, "sessionId")));
+	json_decref(v);
+	free(log);
+	free(portarg);
+	free(profile);
+}
+
+static void
+setup(void)
+{
+	dir = tu_mkdtemp();
+	db_path = xasprintf("%s/familymail.db", dir);
+	shots = xasprintf("%s/tests/screenshots", tu_builddir());
+	mkdir(shots, 0755);
+	port = free_port();
+	driver_port = free_port();
+	start_daemon();
+	start_browser();
+}
+
+static void
+teardown(void)
+{
+	char *path = xasprintf("/session/%s", session);
+
+	json_decref(wd("DELETE", path, NULL));
+	free(path);
+	kill(driver_pid, SIGTERM);
+	tu_wait(driver_pid, 5000);
+	kill(daemon_pid, SIGTERM);
+	ck_assert_int_eq(tu_wait(daemon_pid, 5000), 0);
+	if (getenv("KEEP_TEST_DIR") == NULL)
+		tu_rmtree(dir);
+	free(dir);
+	free(db_path);
+	free(shots);
+}
+
+START_TEST(test_browser_unsubscribes_from_the_link_in_a_real_digest)
+{
+	char *msg = digest_message(), *link = unsubscribe_link(msg);
+
+	open_page(link);
+	assert_title("Unsubscribe - Family Courses");
+	screenshot("1-unsubscribe");
+	/* Opening the link changed nothing. */
+	assert_db("SELECT status FROM subscribers WHERE id = 1", "active");
+	click("form button[type=submit]");
+	assert_title("You are unsubscribed");
+	screenshot("2-unsubscribed");
+	assert_db(
+	    "SELECT status FROM subscribers WHERE id = 1", "unsubscribed");
+	free(link);
+	free(msg);
+}
+END_TEST
+
+START_TEST(test_browser_confirms_and_changes_preferences)
+{
+	char *confirm = link_for("confirm", "confirm", 2, "pat@example.org");
+	char *prefs =
+	    link_for("preferences", "preferences", 2, "pat@example.org");
+	char *forged = xstrdup(prefs);
+
+	open_page(confirm);
+	assert_title("Subscription confirmed");
+	screenshot("3-confirmed");
+	assert_db("SELECT status FROM subscribers WHERE id = 2", "active");
+	open_page(prefs);
+	assert_title("Your email preferences");
+	screenshot("4-preferences");
+	click("input[value=monthly]");
+	click("form button[type=submit]");
+	assert_title("Your email preferences");
+	screenshot("5-preferences-saved");
+	assert_db("SELECT status || ':' || frequency FROM subscribers"
+		  " WHERE id = 2",
+	    "active:monthly");
+	forged[strlen(forged) - 3] ^= 1;
+	open_page(forged);
+	assert_title("This link is not valid");
+	screenshot("6-invalid-link");
+	assert_db("SELECT status || ':' || frequency FROM subscribers"
+		  " WHERE id = 2",
+	    "active:monthly");
+	free(forged);
+	free(prefs);
+	free(confirm);
+}
+END_TEST
+
+static Suite *
+browser_suite(void)
+{
+	Suite *s = suite_create("browser");
+	TCase *tc = tcase_create("chromium");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(
+	    tc, test_browser_unsubscribes_from_the_link_in_a_real_digest);
+	tcase_add_test(tc, test_browser_confirms_and_changes_preferences);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	int rc;
+
+	if (access(CHROMIUM, X_OK) != 0 || access(CHROMEDRIVER, X_OK) != 0) {
+		printf("SKIP: check_browser needs %s and %s (Debian: chromium "
+		       "chromium-driver; contrib/install-deps.sh --tests)\n",
+		    CHROMIUM, CHROMEDRIVER);
+		return 77;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = tu_run(browser_suite());
+	curl_global_cleanup();
+	return rc;
+}
