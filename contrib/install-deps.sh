@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what familymail needs from Debian's archive: to build and run
-# it (default), or also to test it (--tests) and benchmark it (--bench).
+# it (default), or also to test it (--tests), benchmark it (--bench) or
+# fuzz it (--fuzz: clang and libFuzzer, for `make fuzz`).
 set -eu
 
 BUILD="build-essential autoconf automake libtool pkg-config
@@ -10,13 +11,15 @@ BUILD="build-essential autoconf automake libtool pkg-config
 TESTS="python3 python3-aiosmtpd openssl valgrind clang-format postfix mandoc
   chromium chromium-driver dovecot-imapd dovecot-pop3d"
 BENCH="python3-pystache libsisimai-perl"
+FUZZ="clang libclang-rt-14-dev"
 
 want="$BUILD"
 for arg in "$@"; do
 	case "$arg" in
 	--tests) want="$want $TESTS" ;;
 	--bench) want="$want $TESTS $BENCH" ;;
-	*) echo "usage: $0 [--tests] [--bench]" >&2; exit 64 ;;
+	--fuzz) want="$want $FUZZ" ;;
+	*) echo "usage: $0 [--tests] [--bench] [--fuzz]" >&2; exit 64 ;;
 	esac
 done
 

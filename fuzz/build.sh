@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Builds the libFuzzer targets fuzz/fuzz_*.c with clang, ASan and UBSan:
-# every source of libfamilymail.la once, then each
-# target linked against them, into FUZZ_OUT (default BUILDDIR/fuzz/out).
+# every source of libfamilymail.la once, then each target linked against
+# them, into FUZZ_OUT (default BUILDDIR/fuzz/out).
 #
 # `make fuzz-build` (and `make fuzz`) run it with the flags configure
 # found and the library's sources (FUZZ_CPPFLAGS, FUZZ_LIBS,
@@ -17,6 +17,10 @@ builddir=$(cd "${1:-${FUZZ_BUILDDIR:-.}}" && pwd)
 out=${FUZZ_OUT:-$builddir/fuzz/out}
 CC=${FUZZ_CC:-clang}
 
+if ! command -v "$CC" >/dev/null 2>&1; then
+	echo "fuzz/build.sh: $CC not found (contrib/install-deps.sh --fuzz)" >&2
+	exit 1
+fi
 if [ ! -f "$builddir/config.h" ]; then
 	echo "fuzz/build.sh: no config.h in $builddir (run configure)" >&2
 	exit 1
@@ -33,7 +37,7 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 # targets themselves are built with -Werror).
 CFLAGS="-g -O1 -fno-omit-frame-pointer $SAN -I$builddir -I$srcdir/src
 	$FUZZ_CPPFLAGS -Wall -Wextra -Wno-unused-parameter
-	-Wno-missing-field-initializers -Wno-error"
+	-Wno-missing-field-initializers -Wno-format-nonliteral -Wno-error"
 
 sources=""
 for f in $FUZZ_SOURCES; do

@@ -7,7 +7,8 @@
  * values, the header block written must be lines of "Name: value" or
  * folded continuations, ended by CRLF, with only the headers mime.c
  * writes and exactly one From, To and Subject; a CR or LF that escapes
- * into it aborts.
+ * into it aborts. The whole message has CRLF line ends and no line over
+ * 998 bytes (RFC 5322), and libetpan parses it back to the same body.
  */
 #include "config.h"
 
@@ -17,6 +18,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <libetpan/libetpan.h>
+
 #include "mime.h"
 #include "util.h"
 
@@ -24,8 +27,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const fuzz_mime_allowed[] = { "Date", "Message-ID",
-	"From", "Reply-To", "To", "Subject", "Auto-Submitted", "List-Id",
+static const char *const fuzz_mime_allowed[] = { "Date", "Message-ID", "From",
+	"Reply-To", "To", "Subject", "Auto-Submitted", "List-Id",
 	"List-Unsubscribe", "List-Unsubscribe-Post", "MIME-Version",
 	"Content-Type", "Content-Transfer-Encoding", NULL };
 
@@ -87,6 +90,79 @@ fuzz_mime_check_block(const char *s, size_t len, unsigned *counts)
 	}
 }
 
+/* Every line of the message ends with CRLF and is at most 998 bytes. */
+static void
+fuzz_mime_check_lines(const char *s, size_t len)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
+			abort();
+		if (s[i] == '\r' && (i + 1 == len || s[i + 1] != '\n'))
+			abort();
+		if (s[i] == '\n') {
+			if (i - 1 - start > 998)
+				abort();
+			start = i + 1;
+		}
+	}
+	if (start != len)
+		abort();
+}
+
+/* The body as it must decode: each lone CR or LF made CRLF. */
+static void
+fuzz_mime_canonical(const char *text, struct buf *out)
+{
+	for (const char *p = text; *p != '\0'; p++) {
+		if (*p == '\r' && p[1] == '\n') {
+			buf_puts(out, "\r\n");
+			p++;
+		} else if (*p == '\r' || *p == '\n') {
+			buf_puts(out, "\r\n");
+		} else {
+			buf_putc(out, *p);
+		}
+	}
+}
+
+/* The first text/plain leaf of mime, decoded, equals want. */
+static void
+fuzz_mime_check_body(const char *raw, size_t len, const char *text)
+{
+	struct mailmime *root = NULL, *part;
+	struct mailmime_data *d;
+	struct buf want;
+	char *got = NULL;
+	size_t idx = 0, got_len = 0;
+
+	if (mailmime_parse(raw, len, &idx, &root) != MAILIMF_NO_ERROR)
+		abort();
+	if (root->mm_type != MAILMIME_MESSAGE)
+		abort();
+	part = root->mm_data.mm_message.mm_msg_mime;
+	if (part != NULL && part->mm_type == MAILMIME_MULTIPLE)
+		part = clist_content(
+		    clist_begin(part->mm_data.mm_multipart.mm_mp_list));
+	if (part == NULL || part->mm_type != MAILMIME_SINGLE)
+		abort();
+	d = part->mm_data.mm_single;
+	idx = 0;
+	if (mailmime_part_parse(d->dt_data.dt_text.dt_data,
+		d->dt_data.dt_text.dt_length, &idx, d->dt_encoding, &got,
+		&got_len) != MAILIMF_NO_ERROR)
+		abort();
+	buf_init(&want);
+	fuzz_mime_canonical(text, &want);
+	if (got_len != want.len ||
+	    (want.len > 0 && memcmp(got, want.data, want.len) != 0))
+		abort();
+	buf_fini(&want);
+	mmap_string_unref(got);
+	mailmime_free(root);
+}
+
 static void
 fuzz_mime_encode(const char *name, const char *value)
 {
@@ -101,6 +177,7 @@ fuzz_mime_encode(const char *name, const char *value)
 		    out.data[9 + nlen] != ':')
 			abort();
 		fuzz_mime_check_block(out.data, out.len, NULL);
+		fuzz_mime_check_lines(out.data, out.len);
 		/* Exactly one header was added: nothing but continuations
 		 * after its first line. */
 		for (size_t i = 9; i + 2 < out.len; i++)
@@ -143,8 +220,8 @@ fuzz_mime_build(const char *const *f)
 		end = memmem(out.data, out.len, "\r\n\r\n", 4);
 		if (end == NULL || msgid == NULL)
 			abort();
-		fuzz_mime_check_block(out.data,
-		    (size_t)(end - out.data) + 2, counts);
+		fuzz_mime_check_block(
+		    out.data, (size_t)(end - out.data) + 2, counts);
 		for (size_t k = 0; fuzz_mime_allowed[k] != NULL; k++)
 			if (counts[k] > 1)
 				abort();
@@ -153,6 +230,8 @@ fuzz_mime_build(const char *const *f)
 			abort();
 		if (!mime_addr_valid(m.to_addr))
 			abort();
+		fuzz_mime_check_lines(out.data, out.len);
+		fuzz_mime_check_body(out.data, out.len, m.text);
 		free(msgid);
 	} else if (msgid != NULL || out.len != 0) {
 		abort();

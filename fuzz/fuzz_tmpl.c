@@ -57,8 +57,7 @@ fuzz_tmpl_setup(void)
 	json_error_t jerr;
 
 	fuzz_tmpl_ctx = json_loads(fuzz_tmpl_context, 0, &jerr);
-	fuzz_tmpl_other = tmpl_compile("other", other, sizeof(other) - 1,
-	    NULL);
+	fuzz_tmpl_other = tmpl_compile("other", other, sizeof(other) - 1, NULL);
 	if (fuzz_tmpl_ctx == NULL || fuzz_tmpl_other == NULL)
 		abort();
 }

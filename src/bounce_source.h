@@ -58,8 +58,7 @@ void bounce_source_free(struct bounce_source *s);
 /* IMAP only: bounce_source_finish() moves done items to folder (copied;
  * created when missing) instead of marking or deleting them. NULL: mark
  * or delete again. Other kinds ignore it (cfg refuses the combination). */
-void bounce_source_set_move_folder(
-    struct bounce_source *s, const char *folder);
+void bounce_source_set_move_folder(struct bounce_source *s, const char *folder);
 
 /* The text of the URL without any password, for logs: "imaps://u@h/INBOX".
  * Owned by s. */

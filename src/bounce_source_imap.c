@@ -105,10 +105,11 @@ bounce_source_imap_open(struct bounce_source *s, char **why)
 			}
 		} else if (s->starttls_required) {
 			ret = -EPROTO;
-			*why = xasprintf("%s offers no STARTTLS: not logging in "
-					 "without TLS to a host other than "
-					 "loopback",
-			    s->host);
+			*why =
+			    xasprintf("%s offers no STARTTLS: not logging in "
+				      "without TLS to a host other than "
+				      "loopback",
+				s->host);
 			goto out;
 		}
 	}
@@ -215,7 +216,7 @@ bounce_source_imap_fetch(struct bounce_source *s, bounce_source_skip_fn *skip,
 	clistiter *ci;
 	const char *data;
 	char k[64];
-	size_t len;
+	size_t len = 0;
 	int r, ret;
 
 	ret = bounce_source_imap_open(s, why);
@@ -267,22 +268,116 @@ bounce_source_imap_fetch(struct bounce_source *s, bounce_source_skip_fn *skip,
 	return 0;
 }
 
+/* The text of the server's last reply, for *why. */
+static const char *
+bounce_source_imap_said(const struct bounce_source *s)
+{
+	return s->imap->imap_response != NULL ? s->imap->imap_response : "";
+}
+
+/* Adds \Deleted (deleted) or \Seen to the messages of set. */
+static int
+bounce_source_imap_flag(
+    struct bounce_source *s, struct mailimap_set *set, bool deleted, char **why)
+{
+	struct mailimap_flag_list *fl = mailimap_flag_list_new_empty();
+	struct mailimap_flag *f =
+	    deleted ? mailimap_flag_new_deleted() : mailimap_flag_new_seen();
+	struct mailimap_store_att_flags *sf;
+	int r, ret;
+
+	if (fl == NULL || f == NULL || mailimap_flag_list_add(fl, f) != 0) {
+		if (f != NULL)
+			mailimap_flag_free(f);
+		if (fl != NULL)
+			mailimap_flag_list_free(fl);
+		*why = xstrdup("out of memory");
+		return -ENOMEM;
+	}
+	sf = mailimap_store_att_flags_new_add_flags_silent(fl);
+	if (sf == NULL) {
+		mailimap_flag_list_free(fl);
+		*why = xstrdup("out of memory");
+		return -ENOMEM;
+	}
+	r = mailimap_uid_store(s->imap, set, sf);
+	mailimap_store_att_flags_free(sf);
+	ret = bounce_source_imap_errno(r);
+	if (ret != 0)
+		*why = xasprintf("STORE failed (libetpan error %d): %s", r,
+		    bounce_source_imap_said(s));
+	return ret;
+}
+
+/* Expunges the messages of set, which we flagged \Deleted, by UID when
+ * the server has UIDPLUS; a plain EXPUNGE would also remove what others
+ * flagged, so without UIDPLUS they stay, flagged. */
+static int
+bounce_source_imap_expunge(
+    struct bounce_source *s, struct mailimap_set *set, char **why)
+{
+	int r, ret;
+
+	if (!mailimap_has_extension(s->imap, "UIDPLUS"))
+		return 0;
+	r = mailimap_uid_expunge(s->imap, set);
+	ret = bounce_source_imap_errno(r);
+	if (ret != 0)
+		*why = xasprintf("UID EXPUNGE failed (libetpan error %d): %s",
+		    r, bounce_source_imap_said(s));
+	return ret;
+}
+
+/* Moves the messages of set to s->move_folder, creating it first. */
+static int
+bounce_source_imap_move(
+    struct bounce_source *s, struct mailimap_set *set, char **why)
+{
+	const char *to = s->move_folder;
+	int r, ret;
+
+	/* A NO to CREATE is most often "already exists"; a folder that
+	 * really cannot be made fails the MOVE or COPY below, with the
+	 * server's own words. */
+	r = mailimap_create(s->imap, to);
+	if (r != MAILIMAP_NO_ERROR && r != MAILIMAP_ERROR_CREATE) {
+		*why = xasprintf("CREATE %s failed (libetpan error %d)", to, r);
+		return bounce_source_imap_errno(r);
+	}
+	if (mailimap_has_extension(s->imap, "MOVE")) {
+		r = mailimap_uid_move(s->imap, set, to);
+		ret = bounce_source_imap_errno(r);
+		if (ret != 0)
+			*why = xasprintf("UID MOVE to %s failed (libetpan "
+					 "error %d): %s",
+			    to, r, bounce_source_imap_said(s));
+		return ret;
+	}
+	r = mailimap_uid_copy(s->imap, set, to);
+	ret = bounce_source_imap_errno(r);
+	if (ret != 0) {
+		*why = xasprintf("UID COPY to %s failed (libetpan error %d): "
+				 "%s",
+		    to, r, bounce_source_imap_said(s));
+		return ret;
+	}
+	ret = bounce_source_imap_flag(s, set, true, why);
+	if (ret != 0)
+		return ret;
+	return bounce_source_imap_expunge(s, set, why);
+}
+
 static int
 bounce_source_imap_finish(struct bounce_source *s, char **why)
 {
 	struct mailimap_set *set = mailimap_set_new_empty();
-	struct mailimap_flag_list *fl = mailimap_flag_list_new_empty();
-	struct mailimap_store_att_flags *sf = NULL;
 	unsigned int uidvalidity, uid;
 	size_t i;
-	int n = 0, r, ret = 0;
+	int n = 0, ret = 0;
 
-	if (set == NULL || fl == NULL ||
-	    mailimap_flag_list_add(fl,
-		s->delete ? mailimap_flag_new_deleted()
-			  : mailimap_flag_new_seen()) != 0) {
-		ret = -ENOMEM;
-		goto out;
+	if (set == NULL) {
+		*why = xstrdup("out of memory");
+		return -ENOMEM;
 	}
 	for (i = 0; i < s->n_items; i++) {
 		if (!s->items[i].done ||
@@ -290,6 +385,7 @@ bounce_source_imap_finish(struct bounce_source *s, char **why)
 			2)
 			continue;
 		if (mailimap_set_add_single(set, uid) != 0) {
+			*why = xstrdup("out of memory");
 			ret = -ENOMEM;
 			goto out;
 		}
@@ -297,37 +393,15 @@ bounce_source_imap_finish(struct bounce_source *s, char **why)
 	}
 	if (n == 0)
 		goto out;
-	sf = mailimap_store_att_flags_new_add_flags_silent(fl);
-	if (sf == NULL) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	fl = NULL; /* now sf's */
-	r = mailimap_uid_store(s->imap, set, sf);
-	ret = bounce_source_imap_errno(r);
-	if (ret != 0) {
-		*why = xasprintf("STORE failed (libetpan error %d)", r);
-		goto out;
-	}
-	if (s->delete &&mailimap_has_extension(s->imap, "UIDPLUS")) {
-		r = mailimap_uid_expunge(s->imap, set);
-		ret = bounce_source_imap_errno(r);
-		if (ret != 0) {
-			*why = xasprintf("UID EXPUNGE failed (libetpan error "
-					 "%d)",
-			    r);
-			goto out;
-		}
+	if (s->move_folder != NULL) {
+		ret = bounce_source_imap_move(s, set, why);
+	} else {
+		ret = bounce_source_imap_flag(s, set, s->delete, why);
+		if (ret == 0 && s->delete)
+			ret = bounce_source_imap_expunge(s, set, why);
 	}
 out:
-	if (ret == -ENOMEM && *why == NULL)
-		*why = xstrdup("out of memory");
-	if (sf != NULL)
-		mailimap_store_att_flags_free(sf);
-	if (fl != NULL)
-		mailimap_flag_list_free(fl);
-	if (set != NULL)
-		mailimap_set_free(set);
+	mailimap_set_free(set);
 	return ret != 0 ? ret : n;
 }
 

@@ -39,7 +39,7 @@ struct bounce_source {
 	char user[128];
 	char host[256];
 	unsigned short port;
-	char *folder; /* IMAP folder, Maildir path */
+	char *folder;      /* IMAP folder, Maildir path */
 	char *move_folder; /* IMAP: done items go there; NULL: mark them */
 	struct bounce_item *items;
 	size_t n_items;

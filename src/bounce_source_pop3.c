@@ -77,12 +77,20 @@ bounce_source_pop3_open(struct bounce_source *s, char **why)
 		goto out;
 	}
 	if (!s->tls) {
-		/* pop3:// upgrades when the server takes STLS; the config
-		 * allows pop3:// only to a loopback host. */
+		/* pop3:// upgrades when the server takes STLS; only a
+		 * loopback server may go without. */
 		r = mailpop3_socket_starttls_with_callback(
 		    s->pop3, bounce_source_on_tls, s);
 		if (r == MAILPOP3_NO_ERROR) {
 			secured = true;
+		} else if (r == MAILPOP3_ERROR_STLS_NOT_SUPPORTED &&
+		    s->starttls_required) {
+			ret = -EPROTO;
+			*why = xasprintf("%s offers no STLS: not logging in "
+					 "without TLS to a host other than "
+					 "loopback",
+			    s->host);
+			goto out;
 		} else if (r != MAILPOP3_ERROR_STLS_NOT_SUPPORTED) {
 			ret = bounce_source_pop3_errno(r);
 			*why = xasprintf("STLS failed (libetpan error %d)", r);

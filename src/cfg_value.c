@@ -102,6 +102,13 @@ cfg_value_parse_mailbox(const char *s, char **name, char **addr, char **why)
 	size_t n = strlen(s), i;
 	char *nm, *ad;
 
+	/* A CR before the '<' would pass as the space there, and the
+	 * value is written as it is into Reply-To: refuse it here, not in
+	 * every message. */
+	if (cfg_value_has_ctl(s)) {
+		*why = xstrdup("holds a control character");
+		return -EINVAL;
+	}
 	if (lt == NULL) {
 		if (!cfg_value_is_address(s))
 			goto bad_addr;

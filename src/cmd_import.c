@@ -179,7 +179,9 @@ cmd_import_record_push(struct cmd_import_record *r, struct buf *field)
 static bool
 cmd_import_read(struct cmd_import_csv *c, struct cmd_import_record *r)
 {
-	bool in_quotes = false, after_quote = false;
+	/* blank: the field so far is only spaces (kept as it grows, so
+	 * that a line of stray quotes costs linear time). */
+	bool in_quotes = false, after_quote = false, blank = true;
 	size_t line_bytes = 0;
 	struct buf field;
 	char ch;
@@ -216,6 +218,7 @@ cmd_import_read(struct cmd_import_csv *c, struct cmd_import_record *r)
 		if (ch == ',') {
 			cmd_import_record_push(r, &field);
 			after_quote = false;
+			blank = true;
 			continue;
 		}
 		if (ch == '\n' ||
@@ -229,11 +232,6 @@ cmd_import_read(struct cmd_import_csv *c, struct cmd_import_record *r)
 		if (ch == '"') {
 			/* Only a field's first character (after spaces,
 			 * which some programs write) may open quotes. */
-			bool blank = true;
-
-			for (size_t i = 0; i < field.len; i++)
-				if (field.data[i] != ' ')
-					blank = false;
 			if (blank && !after_quote) {
 				buf_reset(&field);
 				in_quotes = true;
@@ -249,6 +247,8 @@ cmd_import_read(struct cmd_import_csv *c, struct cmd_import_record *r)
 		    r->problem == NULL) {
 			r->problem = "text after a closing quote";
 		}
+		if (ch != ' ')
+			blank = false;
 		buf_putc(&field, ch);
 	}
 	if (in_quotes && r->problem == NULL)

@@ -196,7 +196,7 @@ cmd_status_job_runs(sqlite3 *db, json_t *jobs)
 {
 	static const char *const keys[] = { "job", "last_run", "next_run",
 		"detail" };
-	json_t *rows, *row, *job;
+	json_t *rows, *row, *job = NULL;
 	size_t i, k;
 
 	rows = cmd_status_rows(db,

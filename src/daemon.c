@@ -96,6 +96,9 @@ struct daemon {
 	time_t digest_now;
 	int digest_result;
 	int retiring; /* old generations still stopping */
+	/* The running generation's sender has stopped; the generation
+	 * itself is freed after the loop, once no worker can read it. */
+	bool sender_stopped;
 	/* NULL: no [http] listen, or --once. */
 	struct http_server *http;
 	struct http_pages *pages;
@@ -109,7 +112,7 @@ static void daemon_begin_stop(struct daemon *d);
 static void
 daemon_maybe_finish(struct daemon *d)
 {
-	if (d->stopping && d->gen == NULL && d->retiring == 0 &&
+	if (d->stopping && d->sender_stopped && d->retiring == 0 &&
 	    !d->digest_busy && !d->feed_busy &&
 	    (d->bounce_poll == NULL || !bounce_poll_busy(d->bounce_poll)))
 		uv_stop(&d->loop);
@@ -606,8 +609,10 @@ daemon_on_sender_stopped(void *arg)
 	struct daemon_gen *g = arg;
 	struct daemon *d = g->d;
 
-	daemon_gen_free(g);
-	d->gen = NULL;
+	/* A digest, feed or bounce worker may still read g->cfg: keep it
+	 * until the loop has finished (freed at the end of daemon_run). */
+	g->sender = NULL;
+	d->sender_stopped = true;
 	daemon_maybe_finish(d);
 }
 

@@ -143,8 +143,15 @@ static const char migrate_v1[] =
     "  next_run_at TEXT,"
     "  detail TEXT);";
 
+/* The bounce reader asks, for every message in the mailbox, whether a
+ * row already came from it (bounce_apply_seen()): without an index
+ * that is a scan of the whole table per message. */
+static const char migrate_v2[] =
+    "CREATE INDEX bounces_source ON bounces(source);";
+
 static const char *const migrate_steps[] = {
 	migrate_v1,
+	migrate_v2,
 };
 
 int

@@ -3,7 +3,8 @@
  * migrate: the database schema, as forward-only steps numbered by
  * PRAGMA user_version. Step 1 creates the tables the booking website
  * writes (only if they are missing: the website may have made them) and
- * the tables familymail owns. Each step runs in its own transaction.
+ * the tables familymail owns; step 2 indexes bounces by source. Each
+ * step runs in its own transaction.
  */
 #ifndef FM_MIGRATE_H
 #define FM_MIGRATE_H

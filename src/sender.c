@@ -89,6 +89,8 @@ sender_new(uv_loop_t *loop, const struct compose_env *env,
 		free(s);
 		return NULL;
 	}
+	/* A crash repeats at most one message per connection. */
+	transport_hold_until_committed(s->transport);
 	s->loop = loop;
 	s->env = env;
 	/* Only needs to differ between daemons restarted together. */
@@ -108,7 +110,7 @@ sender_new(uv_loop_t *loop, const struct compose_env *env,
 void
 sender_kick(struct sender *s)
 {
-	if (s->pump_armed || s->stopping)
+	if (s == NULL || s->pump_armed || s->stopping)
 		return;
 	s->pump_armed = true;
 	uv_timer_start(&s->pump_timer, sender_on_pump_timer, 0, 0);
@@ -521,6 +523,9 @@ sender_pump(struct sender *s)
 		s->pump_armed = true;
 		return;
 	}
+	/* Stopping, the transport may be gone; it takes no new work. */
+	if (s->n_results > 0 && !s->stopping)
+		transport_committed(s->transport);
 	sender_clear_results(s);
 	/* One read transaction for the whole batch: composing reads a few
 	 * rows per message, and each statement on its own would take and

@@ -32,11 +32,13 @@ struct buf;
  * TMPL_MAX_NESTING sections/blocks is refused when compiled; a render
  * whose recursion (sections, partials, parents, blocks) goes deeper than
  * TMPL_MAX_DEPTH fails with -ELOOP, and one that would write more than
- * TMPL_MAX_OUTPUT bytes fails with -EFBIG. */
+ * TMPL_MAX_OUTPUT bytes or visit more than TMPL_MAX_STEPS template nodes
+ * (sections nested over lists multiply) fails with -EFBIG. */
 #define TMPL_MAX_SIZE    (1024 * 1024)
 #define TMPL_MAX_NESTING 100
 #define TMPL_MAX_DEPTH   256
 #define TMPL_MAX_OUTPUT  (64 * 1024 * 1024)
+#define TMPL_MAX_STEPS   (16 * 1024 * 1024)
 
 struct tmpl;
 struct tmpl_set;
@@ -86,8 +88,9 @@ const char *tmpl_file(const struct tmpl *t);
  * Renders t with ctx as the root of the context stack (NULL renders as
  * an empty context), appending to out. partials may be NULL (no
  * partials). Returns 0, -ELOOP when recursion goes deeper than
- * TMPL_MAX_DEPTH, or -EFBIG when the output would pass TMPL_MAX_OUTPUT;
- * on error out holds what had been rendered.
+ * TMPL_MAX_DEPTH, or -EFBIG when the output would pass TMPL_MAX_OUTPUT
+ * or the render would visit more than TMPL_MAX_STEPS nodes; on error out
+ * holds what had been rendered.
  */
 int tmpl_render(const struct tmpl *t, const json_t *ctx,
     const struct tmpl_partials *partials, enum tmpl_escape esc,

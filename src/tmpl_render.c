@@ -54,6 +54,7 @@ struct tmpl_render {
 	struct buf indent;
 	const struct tmpl_render_frame *frames;
 	int depth;
+	size_t steps; /* nodes and ranges visited, up to TMPL_MAX_STEPS */
 };
 
 static int tmpl_render_nodes(struct tmpl_render *r, const struct tmpl *t,
@@ -416,9 +417,17 @@ tmpl_render_nodes(struct tmpl_render *r, const struct tmpl *t, size_t begin,
 
 	if (r->depth >= TMPL_MAX_DEPTH)
 		return -ELOOP;
+	/* Nested sections over lists multiply: without a budget, a small
+	 * template that writes nothing could run for ever. */
+	if (++r->steps > TMPL_MAX_STEPS)
+		return -EFBIG;
 	r->depth++;
 	for (i = begin; i < end && ret == 0; i++) {
 		n = &t->nodes[i];
+		if (++r->steps > TMPL_MAX_STEPS) {
+			ret = -EFBIG;
+			break;
+		}
 		switch (n->op) {
 		case TMPL_OP_TEXT:
 			tmpl_render_text(r, n, ln);

@@ -56,6 +56,20 @@ transport_capacity(const struct transport *t)
 	return t->ops->capacity(t);
 }
 
+void
+transport_hold_until_committed(struct transport *t)
+{
+	if (t->ops->gate != NULL)
+		t->ops->gate(t, true);
+}
+
+void
+transport_committed(struct transport *t)
+{
+	if (t->ops->committed != NULL)
+		t->ops->committed(t);
+}
+
 unsigned
 transport_inflight(const struct transport *t)
 {

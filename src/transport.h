@@ -58,6 +58,9 @@ struct transport_ops {
 	unsigned (*capacity)(const struct transport *t);
 	unsigned (*inflight)(const struct transport *t);
 	void (*close)(struct transport *t);
+	/* Optional: see transport_hold_until_committed(). */
+	void (*gate)(struct transport *t, bool on);
+	void (*committed)(struct transport *t);
 };
 
 /* The part common to every implementation; each embeds it first. */
@@ -93,6 +96,16 @@ unsigned transport_inflight(const struct transport *t);
  * frees the transport and calls closed(arg) on the loop thread.
  */
 void transport_close(struct transport *t, void (*closed)(void *arg), void *arg);
+
+/*
+ * Crash safety: once held, a connection that finished a message takes
+ * no other until the caller says, with transport_committed(), that every
+ * outcome handed to it so far is in the database. A crash then repeats
+ * at most one message per connection. Both are no-ops for transports
+ * that need no such care.
+ */
+void transport_hold_until_committed(struct transport *t);
+void transport_committed(struct transport *t);
 
 /* Used by implementations: finishes the close once nothing is left. */
 void transport_closed(struct transport *t);

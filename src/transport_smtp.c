@@ -141,6 +141,10 @@ struct smtp {
 	pthread_cond_t cond;
 	struct smtp_fifo work;
 	struct smtp_fifo done;
+	/* The commit gate: outcomes pushed to done, popped from it by the
+	 * loop, and acknowledged as committed (all under lock). */
+	bool gated;
+	uint64_t pushed, popped, acked;
 	unsigned running; /* threads not yet past their last lock */
 	bool stop;
 };
@@ -416,9 +420,14 @@ smtp_conn_main(void *arg)
 	struct smtp *s = c->s;
 	struct transport_msg *m;
 
+	uint64_t ticket = 0;
+
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		while (!s->stop && s->work.len == 0)
+		/* Gated, wait until this connection's last outcome is
+		 * committed before taking another message. */
+		while (!s->stop &&
+		    (s->work.len == 0 || (s->gated && s->acked < ticket)))
 			pthread_cond_wait(&s->cond, &s->lock);
 		if (s->stop)
 			break;
@@ -427,6 +436,7 @@ smtp_conn_main(void *arg)
 		smtp_conn_send(c, m);
 		pthread_mutex_lock(&s->lock);
 		smtp_fifo_push(&s->done, m);
+		ticket = ++s->pushed;
 		uv_async_send(&s->async);
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -570,6 +580,8 @@ smtp_on_async(uv_async_t *h)
 	for (;;) {
 		pthread_mutex_lock(&s->lock);
 		m = smtp_fifo_pop(&s->done);
+		if (m != NULL)
+			s->popped++;
 		pthread_mutex_unlock(&s->lock);
 		if (m == NULL)
 			break;
@@ -853,6 +865,32 @@ smtp_capacity(const struct transport *t)
 	return s->closing ? 0 : s->cap - s->inflight;
 }
 
+static void
+smtp_gate(struct transport *t, bool on)
+{
+	struct smtp *s = (struct smtp *)t;
+
+	pthread_mutex_lock(&s->lock);
+	s->gated = on;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Everything popped so far went to the done callback, whose outcomes
+ * the caller has now committed. */
+static void
+smtp_committed(struct transport *t)
+{
+	struct smtp *s = (struct smtp *)t;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->acked != s->popped) {
+		s->acked = s->popped;
+		pthread_cond_broadcast(&s->cond);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 static unsigned
 smtp_inflight(const struct transport *t)
 {
@@ -898,6 +936,8 @@ const struct transport_ops transport_smtp_ops = {
 	.create = smtp_create,
 	.submit = smtp_submit,
 	.capacity = smtp_capacity,
+	.gate = smtp_gate,
+	.committed = smtp_committed,
 	.inflight = smtp_inflight,
 	.close = smtp_close,
 };

@@ -871,7 +871,7 @@ START_TEST(test_cfg_checks_addresses_and_urls)
 		      "[feed]\n"
 		      "url = ftp://blog.example.org/feed\n"
 		      "[bounces]\n"
-		      "source = imap://bounces@imap.example.org/INBOX\n"
+		      "source = gopher://bounces@imap.example.org/INBOX\n"
 		      "[http]\n"
 		      "listen = localhost:8025\n",
 	    "DIR/familymail.conf:4: [sender] from: 'Family Courses "
@@ -889,8 +889,9 @@ START_TEST(test_cfg_checks_addresses_and_urls)
 	    "'ftp://blog.example.org/feed' must start with https:// or "
 	    "http://\n"
 	    "DIR/familymail.conf:15: [bounces] source: "
-	    "'imap://bounces@imap.example.org/INBOX': imap:// without TLS "
-	    "is only allowed for a loopback host\n"
+	    "'gopher://bounces@imap.example.org/INBOX' is not a bounce "
+	    "source (expected imaps://USER@HOST/FOLDER, pop3s://USER@HOST "
+	    "or maildir:PATH)\n"
 	    "DIR/familymail.conf:17: [http] listen: 'localhost:8025' is not "
 	    "ADDRESS:PORT with a numeric address (expected e.g. "
 	    "127.0.0.1:8025 or [::1]:8025)\n");
@@ -1093,6 +1094,108 @@ START_TEST(test_check_config_says_ok_or_prints_errors_and_exits_78)
 }
 END_TEST
 
+START_TEST(test_cfg_takes_a_bounce_folder_and_plain_imap_to_any_host)
+{
+	struct cfg *c;
+
+	/* Plain imap:// to a remote host: the source then insists on
+	 * STARTTLS before it logs in. */
+	c = load(BASE "[bounces]\n"
+		      "source = imap://bounces@imap.example.org/INBOX\n"
+		      "password_file = pw\n"
+		      "folder = Processed\n");
+	ck_assert_msg(c != NULL, "%s", errors);
+	ck_assert_str_eq(
+	    c->bounce_source, "imap://bounces@imap.example.org/INBOX");
+	ck_assert_str_eq(c->bounce_folder, "Processed");
+	cfg_free(c);
+	c = load(BASE "[bounces]\n"
+		      "source = pop3://bounces@pop.example.org\n"
+		      "password_file = pw\n");
+	ck_assert_msg(c != NULL, "%s", errors);
+	ck_assert_ptr_null(c->bounce_folder);
+	cfg_free(c);
+	/* The folder read may be named in the URL; another one is fine. */
+	c = load(BASE "[bounces]\n"
+		      "source = imaps://bounces@imap.example.org/Bounces\n"
+		      "password_file = pw\n"
+		      "folder = INBOX/Done\n");
+	ck_assert_msg(c != NULL, "%s", errors);
+	ck_assert_str_eq(c->bounce_folder, "INBOX/Done");
+	cfg_free(c);
+}
+END_TEST
+
+START_TEST(test_cfg_refuses_a_bounce_folder_it_cannot_use)
+{
+	char *md = xasprintf("%s/Bounces", dir);
+
+	ck_assert_int_eq(mkdir(md, 0700), 0);
+	free(md);
+	assert_errors(BASE "[bounces]\n"
+			   "source = pop3s://bounces@pop.example.org\n"
+			   "password_file = pw\n"
+			   "folder = Processed\n",
+	    "DIR/familymail.conf:12: [bounces] folder: only for an IMAP "
+	    "source (imaps:// or imap://), not "
+	    "pop3s://bounces@pop.example.org\n");
+	assert_errors(BASE "[bounces]\n"
+			   "source = maildir:Bounces\n"
+			   "folder = Processed\n",
+	    "DIR/familymail.conf:11: [bounces] folder: only for an IMAP "
+	    "source (imaps:// or imap://), not maildir:DIR/Bounces\n");
+	assert_errors(BASE "[bounces]\n"
+			   "folder = Processed\n",
+	    "DIR/familymail.conf:10: [bounces] folder: only for an IMAP "
+	    "source (imaps:// or imap://), not none\n");
+	assert_errors(BASE "[bounces]\n"
+			   "source = imaps://bounces@imap.example.org\n"
+			   "password_file = pw\n"
+			   "delete = yes\n"
+			   "folder = Processed\n",
+	    "DIR/familymail.conf:13: [bounces] folder: contradicts delete "
+	    "= yes (bounces are either moved or deleted)\n");
+	assert_errors(BASE "[bounces]\n"
+			   "source = imaps://bounces@imap.example.org\n"
+			   "password_file = pw\n"
+			   "folder = inbox\n",
+	    "DIR/familymail.conf:12: [bounces] folder: 'inbox' is the "
+	    "folder bounces are read from\n");
+	assert_errors(BASE "[bounces]\n"
+			   "source = imaps://bounces@imap.example.org/Bounces\n"
+			   "password_file = pw\n"
+			   "folder = Bounces\n",
+	    "DIR/familymail.conf:12: [bounces] folder: 'Bounces' is the "
+	    "folder bounces are read from\n");
+	assert_errors(BASE "[bounces]\n"
+			   "source = imaps://bounces@imap.example.org\n"
+			   "password_file = pw\n"
+			   "folder = Trait\xc3\xa9s\n",
+	    "DIR/familymail.conf:12: [bounces] folder: 'Trait\xc3\xa9s': "
+	    "use ASCII without \", \\, * or %\n");
+}
+END_TEST
+
+/* Found by fuzzing: a CR before the '<' of reply_to passed as the
+ * space there, and every message then failed to build its Reply-To. */
+START_TEST(test_cfg_refuses_a_control_character_in_a_mailbox)
+{
+	assert_errors("[daemon]\n"
+		      "templates = tpl\n"
+		      "[sender]\n"
+		      "from = Family\001 Courses <courses@example.org>\n"
+		      "reply_to = Bookings \r\f<bookings@example.org>\n"
+		      "[transport]\n"
+		      "type = maildir\n"
+		      "[maildir]\n"
+		      "path = Maildir\n",
+	    "DIR/familymail.conf:4: [sender] from: holds a control "
+	    "character\n"
+	    "DIR/familymail.conf:5: [sender] reply_to: holds a control "
+	    "character\n");
+}
+END_TEST
+
 static Suite *
 cfg_suite(void)
 {
@@ -1143,6 +1246,10 @@ cfg_suite(void)
 	    tc, test_cfg_new_defaults_gives_a_maildir_config_under_dir);
 	tcase_add_test(
 	    tc, test_check_config_says_ok_or_prints_errors_and_exits_78);
+	tcase_add_test(
+	    tc, test_cfg_takes_a_bounce_folder_and_plain_imap_to_any_host);
+	tcase_add_test(tc, test_cfg_refuses_a_bounce_folder_it_cannot_use);
+	tcase_add_test(tc, test_cfg_refuses_a_control_character_in_a_mailbox);
 	suite_add_tcase(s, tc);
 	return s;
 }

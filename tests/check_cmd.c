@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -321,7 +322,7 @@ START_TEST(test_migrate_creates_then_leaves_the_schema)
 	struct run r = RUN("migrate");
 
 	ck_assert_int_eq(r.status, 0);
-	assert_has(r.out, "schema version 1 (1 step applied)");
+	assert_has(r.out, "schema version 2 (2 steps applied)");
 	run_free(&r);
 	ck_assert_int_eq(db_int("SELECT count(*) FROM messages"), 0);
 	r = RUN("migrate");
@@ -816,6 +817,36 @@ START_TEST(test_import_shows_no_progress_into_a_pipe)
 }
 END_TEST
 
+/* A line of stray quotes after a long field used to cost time
+ * quadratic in its length (each quote rescanned the field): 2 MB took
+ * hours. */
+START_TEST(test_import_reads_a_line_of_stray_quotes_in_linear_time)
+{
+	struct timespec t0, t1;
+	struct buf b;
+	struct run r;
+	char *csv;
+
+	buf_init(&b);
+	buf_puts(&b, "email\nann@example.org");
+	for (int i = 0; i < 1024 * 1024; i++)
+		buf_putc(&b, 'a');
+	for (int i = 0; i < 1024 * 1024; i++)
+		buf_putc(&b, '"');
+	buf_putc(&b, '\n');
+	csv = tu_write_file(dir, "quotes.csv", b.data);
+	buf_fini(&b);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = RUN("import", "subscribers", csv);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_eq(r.status, 65);
+	assert_has(r.err, "quotes.csv:2: line too long");
+	run_free(&r);
+	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 20);
+	free(csv);
+}
+END_TEST
+
 /* ---------------------------------------------------------- send-test */
 
 START_TEST(test_send_test_delivers_to_the_address_and_records_nothing)
@@ -942,6 +973,8 @@ cmd_suite(void)
 	tcase_add_test(
 	    tc, test_send_test_delivers_to_the_address_and_records_nothing);
 	tcase_add_test(tc, test_send_test_checks_its_arguments);
+	tcase_add_test(
+	    tc, test_import_reads_a_line_of_stray_quotes_in_linear_time);
 	suite_add_tcase(s, tc);
 	return s;
 }

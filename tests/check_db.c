@@ -115,7 +115,7 @@ START_TEST(test_db_migration_accepts_tables_the_website_made_first)
 		     "language TEXT);"
 		     "INSERT INTO courses (title, starts_at, venue) VALUES "
 		     "('Kept', '2026-12-07T09:30:00Z', 'Online');");
-	ck_assert_int_eq(migrate_run(site), 1);
+	ck_assert_int_eq(migrate_run(site), migrate_latest());
 	ck_assert_int_eq(tu_sql_int(site, "SELECT count(*) FROM courses "
 					  "WHERE title = 'Kept'"),
 	    1);
@@ -123,6 +123,36 @@ START_TEST(test_db_migration_accepts_tables_the_website_made_first)
 	tu_rmtree(d2);
 	free(path);
 	free(d2);
+}
+END_TEST
+
+START_TEST(test_db_migration_v2_indexes_bounces_of_a_v1_database)
+{
+	sqlite3_stmt *st;
+	const char *detail;
+
+	/* A database left at version 1, with a bounce recorded. */
+	tu_sql(db, "DROP INDEX bounces_source; PRAGMA user_version = 1;"
+		   "INSERT INTO bounces (kind, source, received_at) VALUES "
+		   "('dsn', 'imap:1:2', '2026-11-23T09:00:00Z')");
+	ck_assert_int_eq(migrate_latest(), 2);
+	ck_assert_int_eq(migrate_run(db), 1);
+	ck_assert_int_eq(migrate_version(db), 2);
+	ck_assert_int_eq(tu_sql_int(db, "SELECT count(*) FROM bounces "
+					"WHERE source = 'imap:1:2'"),
+	    1);
+	/* The reader's question is answered from the index. */
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+			     "EXPLAIN QUERY PLAN SELECT 1 FROM bounces "
+			     "WHERE source = 'imap:1:2' LIMIT 1",
+			     -1, &st, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	detail = (const char *)sqlite3_column_text(st, 3);
+	ck_assert_msg(detail != NULL &&
+		strstr(detail, "INDEX bounces_source") != NULL,
+	    "plan: %s", detail != NULL ? detail : "(none)");
+	sqlite3_finalize(st);
 }
 END_TEST
 
@@ -299,6 +329,8 @@ db_suite(void)
 	tcase_add_test(tc, test_db_migration_creates_the_contract_tables_exactly);
 	tcase_add_test(tc, test_db_migration_is_idempotent_and_keeps_data);
 	tcase_add_test(tc, test_db_migration_accepts_tables_the_website_made_first);
+	tcase_add_test(
+	    tc, test_db_migration_v2_indexes_bounces_of_a_v1_database);
 	tcase_add_test(tc, test_db_migration_refuses_a_newer_database);
 	tcase_add_test(tc, test_outbox_keeps_one_message_per_dedupe_key);
 	tcase_add_test(tc, test_outbox_gives_each_message_its_own_verp_token);

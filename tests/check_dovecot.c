@@ -5,7 +5,8 @@
  * with free ports, a throwaway config, a passwd-file and a certificate
  * made with openssl at test time. The mailbox holds a bounce, a human
  * reply and an auto-reply; after a run the bounce is processed (marked
- * \Seen, or deleted) and the other two are exactly as they were. The
+ * \Seen, moved to another folder, or deleted) and the other two are
+ * exactly as they were. The
  * test skips (exit 77) when dovecot is not installed.
  */
 #include "config.h"
@@ -45,6 +46,8 @@ enum {
 static char *dir, *mailbox, *log_path, *cert;
 static int ports[N_PORTS];
 static int dovecot_pid;
+/* Appended to dovecot.conf by setup(). */
+static const char *dovecot_extra = "";
 
 static int
 free_port(void)
@@ -197,12 +200,12 @@ setup(void)
 	    "  inet_listener pop3 {\n    address = 127.0.0.1\n"
 	    "    port = %10$d\n  }\n"
 	    "  inet_listener pop3s {\n    address = 127.0.0.1\n"
-	    "    port = %11$d\n    ssl = yes\n  }\n}\n",
+	    "    port = %11$d\n    ssl = yes\n  }\n}\n%12$s",
 	    dir, cert, key, (unsigned)mail_user->pw_uid,
 	    (unsigned)mail_user->pw_gid,
 	    getuid() == 0 ? "dovecot" : me->pw_name, login_user->pw_name,
 	    ports[PORT_IMAP], ports[PORT_IMAPS], ports[PORT_POP3],
-	    ports[PORT_POP3S]);
+	    ports[PORT_POP3S], dovecot_extra);
 	path = tu_write_file(dir, "dovecot.conf", text);
 	free(text);
 	free(key);
@@ -223,9 +226,20 @@ setup(void)
 	ck_assert_msg(i < 100, "dovecot did not start (see %s)", dir);
 }
 
+/* A server that offers neither MOVE nor UIDPLUS. */
+static void
+setup_without_move(void)
+{
+	dovecot_extra = "protocol imap {\n"
+			"  imap_capability = IMAP4rev1 LITERAL+ SASL-IR "
+			"LOGIN-REFERRALS ID ENABLE IDLE\n}\n";
+	setup();
+}
+
 static void
 teardown(void)
 {
+	dovecot_extra = "";
 	if (dovecot_pid > 0) {
 		kill(dovecot_pid, SIGTERM);
 		tu_wait(dovecot_pid, 10000);
@@ -263,22 +277,22 @@ run_once(const char *source, const char *extra)
 	return ret;
 }
 
-/* The Maildir flags of the message whose file name starts with name:
- * "" while in new/, the letters after ":2," in cur/; NULL when gone.
- * The caller frees. */
+/* The Maildir flags of the message in the Maildir md whose file name
+ * starts with name: "" while in new/, the letters after ":2," in cur/;
+ * NULL when gone. The caller frees. */
 static char *
-flags_of(const char *name)
+flags_in(const char *md, const char *name)
 {
 	const char *subs[] = { "new", "cur" };
 	char *found = NULL;
 	size_t i, n = strlen(name);
 
 	for (i = 0; i < 2 && found == NULL; i++) {
-		char *p = xasprintf("%s/%s", mailbox, subs[i]);
+		char *p = xasprintf("%s/%s", md, subs[i]);
 		DIR *d = opendir(p);
 		struct dirent *e;
 
-		ck_assert_ptr_nonnull(d);
+		ck_assert_msg(d != NULL, "%s: %s", p, strerror(errno));
 		while ((e = readdir(d)) != NULL) {
 			const char *f;
 
@@ -292,6 +306,27 @@ flags_of(const char *name)
 		free(p);
 	}
 	return found;
+}
+
+/* The same in the folder read (INBOX). */
+static char *
+flags_of(const char *name)
+{
+	return flags_in(mailbox, name);
+}
+
+/* The number of messages in the Maildir md (new/ and cur/). */
+static int
+count_in(const char *md)
+{
+	char *p = xasprintf("%s/new", md);
+	int n = tu_count_files(p);
+
+	free(p);
+	p = xasprintf("%s/cur", md);
+	n += tu_count_files(p);
+	free(p);
+	return n;
 }
 
 static long long
@@ -381,6 +416,68 @@ START_TEST(test_dovecot_imap_starttls_deletes_bounce_when_configured)
 }
 END_TEST
 
+START_TEST(test_dovecot_imaps_moves_bounce_to_the_configured_folder)
+{
+	char *src =
+	    xasprintf("imaps://bounces@127.0.0.1:%d/INBOX", ports[PORT_IMAPS]);
+	/* Dovecot's Maildir++ layout: a folder is a dot-folder. */
+	char *processed = xasprintf("%s/.Processed", mailbox);
+	char *f, *log;
+
+	setenv("SSL_CERT_FILE", cert, 1);
+	ck_assert_int_eq(run_once(src, "folder = Processed\n"), 0);
+	log = tu_read_file(log_path, NULL);
+	f = flags_of("1795330000.M1P1.test");
+	ck_assert_msg(f == NULL, "bounce still in INBOX (%s): %s", f, log);
+	ck_assert_int_eq(count_in(mailbox), 2);
+	/* The folder was created and holds the bounce. */
+	ck_assert_msg(access(processed, F_OK) == 0, "no folder: %s", log);
+	ck_assert_int_eq(count_in(processed), 1);
+	free(log);
+	assert_others_untouched();
+	assert_bounce_recorded();
+	/* A second run: the folder already exists, and the two left in
+	 * INBOX are still not moved, flagged or recorded. */
+	ck_assert_int_eq(run_once(src, "folder = Processed\n"), 0);
+	ck_assert_int_eq(count_in(mailbox), 2);
+	ck_assert_int_eq(count_in(processed), 1);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM bounces"), 1);
+	assert_others_untouched();
+	free(processed);
+	free(src);
+}
+END_TEST
+
+START_TEST(test_dovecot_without_move_copies_bounce_and_flags_it_deleted)
+{
+	char *src =
+	    xasprintf("imaps://bounces@127.0.0.1:%d/INBOX", ports[PORT_IMAPS]);
+	char *processed = xasprintf("%s/.Processed", mailbox);
+	char *f, *log;
+
+	setenv("SSL_CERT_FILE", cert, 1);
+	ck_assert_int_eq(run_once(src, "folder = Processed\n"), 0);
+	log = tu_read_file(log_path, NULL);
+	/* Without UIDPLUS an EXPUNGE could take what others flagged: the
+	 * original stays, flagged deleted, beside its copy. */
+	ck_assert_msg(count_in(processed) == 1, "no copy: %s", log);
+	f = flags_of("1795330000.M1P1.test");
+	ck_assert_msg(f != NULL && strchr(f, 'T') != NULL,
+	    "bounce in INBOX flagged '%s': %s", f != NULL ? f : "(gone)", log);
+	free(f);
+	free(log);
+	assert_others_untouched();
+	assert_bounce_recorded();
+	/* The flagged original is not read, nor copied, again. */
+	ck_assert_int_eq(run_once(src, "folder = Processed\n"), 0);
+	ck_assert_int_eq(count_in(processed), 1);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM bounces"), 1);
+	assert_others_untouched();
+	free(processed);
+	free(src);
+}
+END_TEST
+
 START_TEST(test_dovecot_pop3s_deletes_bounce_and_leaves_the_rest)
 {
 	char *src =
@@ -452,10 +549,18 @@ dovecot_suite(void)
 	tcase_add_test(
 	    tc, test_dovecot_imap_starttls_deletes_bounce_when_configured);
 	tcase_add_test(
+	    tc, test_dovecot_imaps_moves_bounce_to_the_configured_folder);
+	tcase_add_test(
 	    tc, test_dovecot_pop3s_deletes_bounce_and_leaves_the_rest);
 	tcase_add_test(tc, test_dovecot_pop3_kept_bounce_is_recorded_once);
 	tcase_add_test(
 	    tc, test_dovecot_untrusted_certificate_is_refused_before_login);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("dovecot without MOVE");
+	tcase_add_checked_fixture(tc, setup_without_move, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(
+	    tc, test_dovecot_without_move_copies_bounce_and_flags_it_deleted);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -34,9 +34,9 @@
 #include "testutil.h"
 #include "util.h"
 
-#define NOW1   "2026-11-23T09:00:00Z" /* Monday: weekly digest at 08:00 */
-#define NOW2   "2026-11-23T10:00:00Z"
-#define SECRET "inject-test-secret-0d2c9e71"
+#define NOW1     "2026-11-23T09:00:00Z" /* Monday: weekly digest at 08:00 */
+#define NOW2     "2026-11-23T10:00:00Z"
+#define SECRET   "inject-test-secret-0d2c9e71"
 #define LONG_LEN (100 * 1024)
 
 struct payload {
@@ -78,9 +78,9 @@ static const char *const bad_subscriber_emails[] = {
 static char *dir, *conf, *db_path, *log_path, *new_dir;
 static char *long_payload;
 
-static const char *const allowed_headers[] = { "Return-Path",
-	"Delivered-To", "Date", "Message-ID", "From", "Reply-To", "To",
-	"Subject", "Auto-Submitted", "List-Id", "List-Unsubscribe",
+static const char *const allowed_headers[] = { "Return-Path", "Delivered-To",
+	"Date", "Message-ID", "From", "Reply-To", "To", "Subject",
+	"Auto-Submitted", "List-Id", "List-Unsubscribe",
 	"List-Unsubscribe-Post", "MIME-Version", "Content-Type",
 	"Content-Transfer-Encoding", NULL };
 
@@ -110,8 +110,8 @@ bind_payload(sqlite3_stmt *st, int col, size_t k, const char *suffix)
 	buf_append(&b, payloads[k].s, payloads[k].len);
 	if (suffix != NULL)
 		buf_puts(&b, suffix);
-	ck_assert_int_eq(sqlite3_bind_text(st, col, b.data, (int)b.len,
-			     SQLITE_TRANSIENT),
+	ck_assert_int_eq(
+	    sqlite3_bind_text(st, col, b.data, (int)b.len, SQLITE_TRANSIENT),
 	    SQLITE_OK);
 	buf_fini(&b);
 }
@@ -119,8 +119,8 @@ bind_payload(sqlite3_stmt *st, int col, size_t k, const char *suffix)
 static void
 step_reset(sqlite3 *db, sqlite3_stmt *st)
 {
-	ck_assert_msg(sqlite3_step(st) == SQLITE_DONE, "%s",
-	    sqlite3_errmsg(db));
+	ck_assert_msg(
+	    sqlite3_step(st) == SQLITE_DONE, "%s", sqlite3_errmsg(db));
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 }
@@ -176,8 +176,8 @@ website_writes(sqlite3 *db)
 			sqlite3_bind_int64(course, 1, id);
 			bind_payload(course, 2, k, NULL);
 			sqlite3_bind_text(course, 3,
-			    j == 1 ? "2026-11-24T08:30:00Z" :
-				     "2026-12-10T09:30:00Z",
+			    j == 1 ? "2026-11-24T08:30:00Z"
+				   : "2026-12-10T09:30:00Z",
 			    -1, SQLITE_STATIC);
 			for (int c = 4; c <= 7; c++)
 				bind_payload(course, c, k, NULL);
@@ -190,12 +190,12 @@ website_writes(sqlite3 *db)
 			step_reset(db, booking);
 		}
 		for (int j = 1; j <= 2; j++) {
-			sqlite3_bind_int64(subscriber, 1,
-			    (sqlite3_int64)k * 2 + j);
+			sqlite3_bind_int64(
+			    subscriber, 1, (sqlite3_int64)k * 2 + j);
 			snprintf(email, sizeof(email),
 			    "subscriber%zu.%d@example.org", k, j);
-			sqlite3_bind_text(subscriber, 2, email, -1,
-			    SQLITE_TRANSIENT);
+			sqlite3_bind_text(
+			    subscriber, 2, email, -1, SQLITE_TRANSIENT);
 			bind_payload(subscriber, 3, k, NULL);
 			sqlite3_bind_text(subscriber, 4,
 			    j == 1 ? "pending" : "active", -1, SQLITE_STATIC);
@@ -215,8 +215,8 @@ website_writes(sqlite3 *db)
 		sqlite3_int64 id = BAD_ID + (sqlite3_int64)i;
 
 		sqlite3_bind_int64(delegate, 1, id);
-		sqlite3_bind_text(delegate, 2, bad_delegate_emails[i], -1,
-		    SQLITE_STATIC);
+		sqlite3_bind_text(
+		    delegate, 2, bad_delegate_emails[i], -1, SQLITE_STATIC);
 		sqlite3_bind_text(delegate, 3, "Victim", -1, SQLITE_STATIC);
 		step_reset(db, delegate);
 		sqlite3_bind_int64(booking, 1, id);
@@ -228,8 +228,8 @@ website_writes(sqlite3 *db)
 	}
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(bad_subscriber_emails); i++) {
 		sqlite3_bind_int64(subscriber, 1, BAD_ID + (sqlite3_int64)i);
-		sqlite3_bind_text(subscriber, 2, bad_subscriber_emails[i], -1,
-		    SQLITE_STATIC);
+		sqlite3_bind_text(
+		    subscriber, 2, bad_subscriber_emails[i], -1, SQLITE_STATIC);
 		sqlite3_bind_text(subscriber, 3, "Victim", -1, SQLITE_STATIC);
 		sqlite3_bind_text(subscriber, 4, i == 0 ? "pending" : "active",
 		    -1, SQLITE_STATIC);
@@ -314,8 +314,8 @@ run_daemon(const char *now)
 	if (rc != 0) {
 		char *log = tu_read_file(log_path, NULL);
 
-		ck_abort_msg("familymaild --now %s exited %d:\n%s", now, rc,
-		    log);
+		ck_abort_msg(
+		    "familymaild --now %s exited %d:\n%s", now, rc, log);
 	}
 	free(daemon_path);
 }
@@ -424,8 +424,8 @@ check_header_block(const char *file, const char *msg, size_t hdr_len)
 			name_len = strspn(p,
 			    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 			    "0123456789-");
-			ck_assert_msg(name_len > 0 && name_len < n &&
-				p[name_len] == ':',
+			ck_assert_msg(
+			    name_len > 0 && name_len < n && p[name_len] == ':',
 			    "%s: not a header line: %.*s", file, (int)n, p);
 			ck_assert_msg(allowed_header(p, name_len),
 			    "%s: unexpected header: %.*s", file, (int)n, p);
@@ -508,8 +508,8 @@ check_parts(const char *file, const char *msg, struct mailmime *mime,
 	bool html;
 
 	if (mime->mm_type == MAILMIME_MULTIPLE) {
-		for (clistiter *it = clist_begin(
-			 mime->mm_data.mm_multipart.mm_mp_list);
+		for (clistiter *it =
+			 clist_begin(mime->mm_data.mm_multipart.mm_mp_list);
 		     it != NULL; it = clist_next(it))
 			check_parts(file, msg, clist_content(it), seen);
 		return;
@@ -532,10 +532,10 @@ check_parts(const char *file, const char *msg, struct mailmime *mime,
 			     data->dt_data.dt_text.dt_length, &idx,
 			     data->dt_encoding, &decoded, &len),
 	    MAILIMF_NO_ERROR);
-	ck_assert_msg(utf8_valid(decoded, len), "%s: a part is not UTF-8",
-	    file);
-	ck_assert_msg(memchr(decoded, '\0', len) == NULL,
-	    "%s: a NUL in a part", file);
+	ck_assert_msg(
+	    utf8_valid(decoded, len), "%s: a part is not UTF-8", file);
+	ck_assert_msg(
+	    memchr(decoded, '\0', len) == NULL, "%s: a NUL in a part", file);
 	if (html) {
 		char *h = xstrndup(decoded, len);
 
@@ -579,8 +579,8 @@ check_message(const char *file)
 			buf_putc(&crlf, '\r');
 		buf_putc(&crlf, raw[i]);
 	}
-	ck_assert_int_eq(mailmime_parse(crlf.data, crlf.len, &idx, &root),
-	    MAILIMF_NO_ERROR);
+	ck_assert_int_eq(
+	    mailmime_parse(crlf.data, crlf.len, &idx, &root), MAILIMF_NO_ERROR);
 	ck_assert_int_eq(root->mm_type, MAILMIME_MESSAGE);
 	fields = root->mm_data.mm_message.mm_fields;
 	ck_assert_ptr_nonnull(fields);
@@ -589,8 +589,8 @@ check_message(const char *file)
 	ck_assert_int_eq(count_fields(fields, MAILIMF_FIELD_BCC), 0);
 	ck_assert_int_eq(count_fields(fields, MAILIMF_FIELD_SUBJECT), 1);
 	to = field_of(fields, MAILIMF_FIELD_TO)->fld_data.fld_to->to_addr_list;
-	ck_assert_msg(clist_count(to->ad_list) == 1, "%s: %d recipients",
-	    file, clist_count(to->ad_list));
+	ck_assert_msg(clist_count(to->ad_list) == 1, "%s: %d recipients", file,
+	    clist_count(to->ad_list));
 	a = clist_content(clist_begin(to->ad_list));
 	ck_assert_int_eq(a->ad_type, MAILIMF_ADDRESS_MAILBOX);
 	mb = a->ad_data.ad_mailbox;
@@ -632,8 +632,7 @@ check_maildir(void)
 	ck_assert_int_ge(n, 0);
 	for (int i = 0; i < n; i++) {
 		if (names[i]->d_name[0] != '.') {
-			char *p = xasprintf("%s/%s", new_dir,
-			    names[i]->d_name);
+			char *p = xasprintf("%s/%s", new_dir, names[i]->d_name);
 			char *rcpt = check_message(p);
 
 			ck_assert_msg(strncmp(rcpt, "delegate", 8) == 0 ||
@@ -709,14 +708,15 @@ START_TEST(test_inject_hostile_addresses_fail_naming_the_record)
 		free(state);
 		free(sql);
 		want = xasprintf("booking id=%zu", BAD_ID + i);
-		ck_assert_msg(strstr(log, want) != NULL, "no '%s' in:\n%s",
-		    want, log);
+		ck_assert_msg(
+		    strstr(log, want) != NULL, "no '%s' in:\n%s", want, log);
 		free(want);
 	}
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(bad_subscriber_emails); i++) {
-		char *sql = xasprintf("SELECT group_concat(DISTINCT state)"
-				      " FROM messages WHERE subscriber_id = %zu",
-		    BAD_ID + i);
+		char *sql =
+		    xasprintf("SELECT group_concat(DISTINCT state)"
+			      " FROM messages WHERE subscriber_id = %zu",
+			BAD_ID + i);
 
 		state = db_text(sql);
 		ck_assert_msg(strcmp(state, "failed") == 0,
@@ -724,8 +724,8 @@ START_TEST(test_inject_hostile_addresses_fail_naming_the_record)
 		free(state);
 		free(sql);
 		want = xasprintf("subscriber id=%zu", BAD_ID + i);
-		ck_assert_msg(strstr(log, want) != NULL, "no '%s' in:\n%s",
-		    want, log);
+		ck_assert_msg(
+		    strstr(log, want) != NULL, "no '%s' in:\n%s", want, log);
 		free(want);
 	}
 	/* A hostile address never reaches a log line as a line break. */
@@ -745,8 +745,10 @@ inject_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_inject_every_kind_of_message_keeps_values_in_place);
-	tcase_add_test(tc, test_inject_hostile_addresses_fail_naming_the_record);
+	tcase_add_test(
+	    tc, test_inject_every_kind_of_message_keeps_values_in_place);
+	tcase_add_test(
+	    tc, test_inject_hostile_addresses_fail_naming_the_record);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -599,6 +599,43 @@ START_TEST(test_render_refuses_bad_usage)
 }
 END_TEST
 
+/* Found by fuzzing: sections nested over a list multiply, so 40 of
+ * them over four items and nothing inside ran for ever (4^40 visits)
+ * while writing nothing for the output limit to stop. */
+START_TEST(test_tmpl_stops_nested_sections_that_multiply)
+{
+	json_t *ctx =
+	    json_pack("{s:[i,i,i,i],s:[]}", "list", 1, 2, 3, 4, "items");
+	struct buf src, out;
+	struct tmpl *t;
+
+	buf_init(&src);
+	for (int i = 0; i < 40; i++)
+		buf_puts(&src, "{{#list}}");
+	for (int i = 0; i < 40; i++)
+		buf_puts(&src, "{{/list}}");
+	t = tmpl_compile("nested", src.data, src.len, NULL);
+	ck_assert_ptr_nonnull(t);
+	buf_init(&out);
+	ck_assert_int_eq(
+	    tmpl_render(t, ctx, NULL, TMPL_ESCAPE_HTML, &out), -EFBIG);
+	tmpl_free(t);
+	/* A long list is no such case: 200000 items render. */
+	for (int i = 0; i < 200000; i++)
+		json_array_append_new(
+		    json_object_get(ctx, "items"), json_integer(i % 10));
+	t = tmpl_compile("items", "{{#items}}{{.}}{{/items}}", 25, NULL);
+	ck_assert_ptr_nonnull(t);
+	buf_reset(&out);
+	ck_assert_int_eq(tmpl_render(t, ctx, NULL, TMPL_ESCAPE_HTML, &out), 0);
+	ck_assert_uint_eq(out.len, 200000);
+	tmpl_free(t);
+	buf_fini(&out);
+	buf_fini(&src);
+	json_decref(ctx);
+}
+END_TEST
+
 static Suite *
 tmpl_suite(void)
 {
@@ -639,6 +676,10 @@ tmpl_suite(void)
 	tcase_add_test(tc, test_render_reports_template_error_with_position);
 	tcase_add_test(tc, test_render_reports_bad_data_and_missing_files);
 	tcase_add_test(tc, test_render_refuses_bad_usage);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_add_test(tc, test_tmpl_stops_nested_sections_that_multiply);
 	suite_add_tcase(s, tc);
 	return s;
 }
