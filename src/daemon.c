@@ -15,7 +15,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <libgen.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -690,6 +692,45 @@ daemon_detach(void)
 	return 0;
 }
 
+/*
+ * Started as root with [daemon] user set: becomes that user (and its
+ * groups) for good, before anything is opened, so that the database,
+ * the Maildir and every later reload belong to it. 0, or -1 (logged).
+ */
+static int
+daemon_switch_user(const struct cfg *cfg)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0 || cfg->user == NULL)
+		return 0;
+	errno = 0;
+	pw = getpwnam(cfg->user);
+	if (pw == NULL) {
+		log_errx("config %s: [daemon] user %s: no such user",
+		    cfg->path, cfg->user);
+		return -1;
+	}
+	if (pw->pw_uid == 0)
+		return 0;
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 ||
+	    setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+		log_at(LOG_LEVEL_ERR, true, "daemon cannot become user %s",
+		    cfg->user);
+		return -1;
+	}
+	/* Check it cannot come back. */
+	if (setuid(0) == 0) {
+		log_errx("daemon could become root again after switching to "
+			 "%s; refusing to run",
+		    cfg->user);
+		return -1;
+	}
+	log_info("daemon running as user=%s uid=%u", pw->pw_name,
+	    (unsigned)pw->pw_uid);
+	return 0;
+}
+
 int
 daemon_run(const struct daemon_opts *opts)
 {
@@ -714,6 +755,10 @@ daemon_run(const struct daemon_opts *opts)
 		return CFG_EX_CONFIG;
 	}
 	code = 1;
+	if (daemon_switch_user(d.gen->cfg) != 0) {
+		daemon_gen_free(d.gen);
+		return 1;
+	}
 	ret = db_open(d.gen->cfg->database, true, &d.db);
 	if (ret == 0)
 		ret = migrate_run(d.db) < 0 ? -EIO : 0;

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@
 #include <check.h>
 #include <dirent.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "testutil.h"
@@ -301,6 +304,59 @@ START_TEST(test_daemon_keeps_its_templates_when_a_reload_finds_one_broken)
 }
 END_TEST
 
+START_TEST(test_daemon_started_as_root_becomes_its_user)
+{
+	struct passwd *pw = getpwnam("nobody");
+	char *own, *text, *cfgp, *db, *argv[6];
+	struct stat st;
+
+	if (geteuid() != 0 || pw == NULL) {
+		printf("skipped: needs root and a user 'nobody'\n");
+		return;
+	}
+	/* A state folder the user owns; the config stays root's. */
+	own = xasprintf("%s/state", dir);
+	ck_assert_int_eq(mkdir(own, 0700), 0);
+	ck_assert_int_eq(chown(own, pw->pw_uid, pw->pw_gid), 0);
+	ck_assert_int_eq(chmod(dir, 0711), 0);
+	text = config_text("user = nobody\n");
+	{
+		char *a = strstr(text, "database = familymail.db");
+		char *fixed;
+
+		ck_assert_ptr_nonnull(a);
+		fixed = xasprintf("%.*sdatabase = %s/familymail.db%s",
+		    (int)(a - text), text, own,
+		    a + strlen("database = familymail.db"));
+		free(text);
+		text = fixed;
+	}
+	cfgp = tu_write_file(dir, "root.conf", text);
+	free(text);
+	argv[0] = daemon_path;
+	argv[1] = (char *)"-c";
+	argv[2] = cfgp;
+	argv[3] = (char *)"--once";
+	argv[4] = NULL;
+	/* The Maildir (relative to the config) is not the user's: the run
+	 * fails there, after the database was made by the user. */
+	tu_run_cmd(argv, log_path, 20000);
+	db = xasprintf("%s/familymail.db", own);
+	ck_assert_int_eq(stat(db, &st), 0);
+	ck_assert_uint_eq(st.st_uid, pw->pw_uid);
+	{
+		char *log = tu_read_file(log_path, NULL);
+
+		ck_assert_msg(strstr(log, "running as user=nobody") != NULL,
+		    "%s", log);
+		free(log);
+	}
+	free(db);
+	free(cfgp);
+	free(own);
+}
+END_TEST
+
 START_TEST(test_daemon_skips_a_bad_record_and_sends_the_others)
 {
 	char *path = xasprintf("%s/familymail.db", dir), *all, *err;
@@ -353,6 +409,7 @@ daemon_suite(void)
 	tcase_add_test(tc, test_daemon_notices_a_new_booking_and_stops_on_sigterm);
 	tcase_add_test(tc,
 	    test_daemon_keeps_its_templates_when_a_reload_finds_one_broken);
+	tcase_add_test(tc, test_daemon_started_as_root_becomes_its_user);
 	tcase_add_test(tc, test_daemon_skips_a_bad_record_and_sends_the_others);
 	suite_add_tcase(s, tc);
 	return s;
