@@ -237,8 +237,8 @@ bounce_hdrs_parse(struct bounce_hdrs *h, const char *s, size_t len)
 		hd = &h->v[h->n++];
 		hd->name = xstrdup(o->fld_name);
 		hd->value = NULL;
-		bounce_set_folded(&hd->value, o->fld_value,
-		    strlen(o->fld_value));
+		bounce_set_folded(
+		    &hd->value, o->fld_value, strlen(o->fld_value));
 		if (hd->value == NULL)
 			hd->value = xstrdup("");
 	}
@@ -341,8 +341,9 @@ bounce_count_composite(const char *s, size_t len)
 		j = i + sizeof(ct) - 1;
 		while (j < len && (s[j] == ' ' || s[j] == '\t'))
 			j++;
-		if (j + 9 < len && (strncasecmp(s + j, "multipart", 9) == 0 ||
-					 strncasecmp(s + j, "message", 7) == 0))
+		if (j + 9 < len &&
+		    (strncasecmp(s + j, "multipart", 9) == 0 ||
+			strncasecmp(s + j, "message", 7) == 0))
 			n++;
 	}
 	return n;
@@ -371,8 +372,8 @@ bounce_append_text(struct buf *b, const char *s, size_t n)
 		buf_putc(b, '\n');
 }
 
-static const char *const bounce_html_breaks[] = { "br", "p", "div", "tr",
-	"li", "table", "h1", "h2", "h3", "h4", "td", "pre" };
+static const char *const bounce_html_breaks[] = { "br", "p", "div", "tr", "li",
+	"table", "h1", "h2", "h3", "h4", "td", "pre" };
 
 /* Text of an HTML part: tags dropped (block tags become line breaks),
  * a few entities decoded. Good enough to find addresses and codes. */
@@ -394,8 +395,8 @@ bounce_append_html(struct buf *b, const char *s, size_t n)
 				size_t l = strlen(bounce_html_breaks[k]);
 
 				if (j + l < n &&
-				    strncasecmp(s + j, bounce_html_breaks[k],
-					l) == 0 &&
+				    strncasecmp(
+					s + j, bounce_html_breaks[k], l) == 0 &&
 				    !isalnum((unsigned char)s[j + l])) {
 					buf_putc(&t, '\n');
 					break;
@@ -452,8 +453,8 @@ bounce_ctype(const struct mailmime *mime, char *out, size_t outlen)
 				major = "text";
 				break;
 			case MAILMIME_DISCRETE_TYPE_EXTENSION:
-				major = t->tp_data.tp_discrete_type
-					    ->dt_extension;
+				major =
+				    t->tp_data.tp_discrete_type->dt_extension;
 				break;
 			default:
 				major = "binary";
@@ -461,15 +462,14 @@ bounce_ctype(const struct mailmime *mime, char *out, size_t outlen)
 			}
 		} else if (t->tp_type == MAILMIME_TYPE_COMPOSITE_TYPE) {
 			major = t->tp_data.tp_composite_type->ct_type ==
-				    MAILMIME_COMPOSITE_TYPE_MESSAGE ?
-			    "message" :
-			    "multipart";
+				MAILMIME_COMPOSITE_TYPE_MESSAGE
+			    ? "message"
+			    : "multipart";
 		}
 		if (ct->ct_subtype != NULL)
 			minor = ct->ct_subtype;
 	}
-	snprintf(out, outlen, "%s/%s", major != NULL ? major : "x",
-	    minor);
+	snprintf(out, outlen, "%s/%s", major != NULL ? major : "x", minor);
 	for (p = out; *p != '\0'; p++)
 		*p = (char)tolower((unsigned char)*p);
 }
@@ -477,8 +477,7 @@ bounce_ctype(const struct mailmime *mime, char *out, size_t outlen)
 /* The decoded body of a leaf part; *dec is set when it must be freed
  * with mailmime_decoded_part_free(). */
 static bool
-bounce_body(const struct mailmime *mime, const char **s, size_t *n,
-    char **dec)
+bounce_body(const struct mailmime *mime, const char **s, size_t *n, char **dec)
 {
 	const struct mailmime_data *d = mime->mm_body;
 	size_t idx = 0;
@@ -488,9 +487,9 @@ bounce_body(const struct mailmime *mime, const char **s, size_t *n,
 		return false;
 	*s = d->dt_data.dt_text.dt_data;
 	*n = d->dt_data.dt_text.dt_length;
-	if (!d->dt_encoded || (d->dt_encoding != MAILMIME_MECHANISM_BASE64 &&
-				  d->dt_encoding !=
-				      MAILMIME_MECHANISM_QUOTED_PRINTABLE))
+	if (!d->dt_encoded ||
+	    (d->dt_encoding != MAILMIME_MECHANISM_BASE64 &&
+		d->dt_encoding != MAILMIME_MECHANISM_QUOTED_PRINTABLE))
 		return true;
 	if (mailmime_part_parse(*s, *n, &idx, d->dt_encoding, dec, n) !=
 	    MAILIMF_NO_ERROR)
@@ -566,8 +565,8 @@ bounce_walk(struct bounce_msg *m, const struct mailmime *mime, int depth,
 	case MAILMIME_MULTIPLE:
 		for (it = clist_begin(mime->mm_data.mm_multipart.mm_mp_list);
 		     it != NULL; it = clist_next(it))
-			bounce_walk(m, clist_content(it), depth + 1, inner,
-			    nparts);
+			bounce_walk(
+			    m, clist_content(it), depth + 1, inner, nparts);
 		break;
 	case MAILMIME_MESSAGE:
 		if (depth == 0) {
@@ -661,8 +660,8 @@ bounce_msg_read(struct bounce_msg *m, const char *s, size_t len)
 		n = strcspn(rt, "\"; ");
 		m->report_type = xstrndup(rt, n);
 		for (n = 0; m->report_type[n] != '\0'; n++)
-			m->report_type[n] = (char)tolower(
-			    (unsigned char)m->report_type[n]);
+			m->report_type[n] =
+			    (char)tolower((unsigned char)m->report_type[n]);
 	}
 	if (bounce_count_composite(s, len) <= BOUNCE_MAX_COMPOSITE &&
 	    bounce_boundary_present(ct, s) &&
@@ -676,8 +675,8 @@ bounce_msg_read(struct bounce_msg *m, const char *s, size_t len)
 		const char *body = strstr(s, "\r\n\r\n");
 
 		if (body != NULL)
-			bounce_append_text(&m->text, body + 4,
-			    len - (size_t)(body + 4 - s));
+			bounce_append_text(
+			    &m->text, body + 4, len - (size_t)(body + 4 - s));
 	}
 	if (m->text.data == NULL)
 		buf_puts(&m->text, "");
@@ -716,9 +715,9 @@ bounce_verp_in(const char *s)
 		const char *t = p + sizeof(tag) - 1;
 		size_t n = 0;
 
-		if (p > s && (isalnum((unsigned char)p[-1]) || p[-1] == '.' ||
-				 p[-1] == '-' || p[-1] == '_' ||
-				 p[-1] == '+')) {
+		if (p > s &&
+		    (isalnum((unsigned char)p[-1]) || p[-1] == '.' ||
+			p[-1] == '-' || p[-1] == '_' || p[-1] == '+')) {
 			p = t;
 			continue;
 		}
@@ -737,8 +736,7 @@ bounce_find_verp(const struct bounce_msg *m, const char *raw)
 	static const char *const top[] = { "To", "Delivered-To",
 		"X-Original-To", "Envelope-To", "X-Envelope-To",
 		"X-Original-Recipient", "X-Rcpt-To", "Received" };
-	static const char *const orig[] = { "Return-Path", "From",
-		"Sender" };
+	static const char *const orig[] = { "Return-Path", "From", "Sender" };
 	size_t i;
 	char *t;
 
@@ -766,9 +764,10 @@ bounce_find_verp(const struct bounce_msg *m, const char *raw)
 static bool
 bounce_action_is_success(const char *action)
 {
-	return action != NULL && (strcmp(action, "delivered") == 0 ||
-				     strcmp(action, "relayed") == 0 ||
-				     strcmp(action, "expanded") == 0);
+	return action != NULL &&
+	    (strcmp(action, "delivered") == 0 ||
+		strcmp(action, "relayed") == 0 ||
+		strcmp(action, "expanded") == 0);
 }
 
 /* The first address in a header value, or false. */
@@ -782,8 +781,8 @@ bounce_first_addr(const char *value, const char **a, size_t *n)
 }
 
 static void
-bounce_feedback(const struct bounce_msg *m, struct bounce_report *r,
-    struct bounce_rcptv *v)
+bounce_feedback(
+    const struct bounce_msg *m, struct bounce_report *r, struct bounce_rcptv *v)
 {
 	struct bounce_hdrs f = { 0 };
 	static const char *const names[] = { "Original-Rcpt-To",
@@ -797,8 +796,8 @@ bounce_feedback(const struct bounce_msg *m, struct bounce_report *r,
 	if (ft != NULL) {
 		r->feedback_type = xstrndup(ft, strcspn(ft, " ;"));
 		for (i = 0; r->feedback_type[i] != '\0'; i++)
-			r->feedback_type[i] = (char)tolower(
-			    (unsigned char)r->feedback_type[i]);
+			r->feedback_type[i] =
+			    (char)tolower((unsigned char)r->feedback_type[i]);
 	}
 	for (i = 0; i < UTIL_ARRAY_LEN(names) && rc == NULL; i++)
 		if (bounce_first_addr(bounce_hdrs_get(&f, names[i]), &a, &n))
@@ -837,14 +836,14 @@ bounce_autoreply(const struct bounce_msg *m, struct bounce_rcptv *v)
 	rc->reason = "vacation";
 	rc->cls = BOUNCE_CLASS_NONE;
 	if (m->subject != NULL)
-		bounce_set_folded(&rc->diagnostic, m->subject,
-		    strlen(m->subject));
+		bounce_set_folded(
+		    &rc->diagnostic, m->subject, strlen(m->subject));
 }
 
 /* Status, reply code and reason of one failed or delivered recipient. */
 static void
-bounce_finish_rcpt(const struct bounce_msg *m, struct bounce_rcpt *rc,
-    const char *ctx)
+bounce_finish_rcpt(
+    const struct bounce_msg *m, struct bounce_rcpt *rc, const char *ctx)
 {
 	char code[16];
 
@@ -863,8 +862,8 @@ bounce_finish_rcpt(const struct bounce_msg *m, struct bounce_rcpt *rc,
 		rc->cls = BOUNCE_CLASS_NONE;
 		return;
 	}
-	rc->reason = bounce_classify_reason(rc->status, rc->action,
-	    rc->diagnostic, ctx);
+	rc->reason =
+	    bounce_classify_reason(rc->status, rc->action, rc->diagnostic, ctx);
 	if (strcmp(rc->reason, "onhold") == 0 ||
 	    strcmp(rc->reason, "undefined") == 0) {
 		/* The report says nothing; a remote bounce returned inside
@@ -872,8 +871,8 @@ bounce_finish_rcpt(const struct bounce_msg *m, struct bounce_rcpt *rc,
 		char *quoted = bounce_text_quoted_errors(m, rc->recipient);
 
 		if (quoted != NULL) {
-			const char *q = bounce_classify_reason(rc->status,
-			    rc->action, quoted, NULL);
+			const char *q = bounce_classify_reason(
+			    rc->status, rc->action, quoted, NULL);
 
 			if (strcmp(q, "onhold") != 0)
 				rc->reason = q;
@@ -899,8 +898,8 @@ bounce_analyse(const struct bounce_msg *m, struct bounce_report *r)
 		bounce_feedback(m, r, &v);
 		goto done;
 	}
-	if (bounce_dsn_parse_ses(m->text.data, &v, &r->kind,
-		&r->feedback_type) == 0) {
+	if (bounce_dsn_parse_ses(
+		m->text.data, &v, &r->kind, &r->feedback_type) == 0) {
 		if (r->kind == BOUNCE_KIND_FEEDBACK)
 			goto done;
 		goto finish;

@@ -41,15 +41,15 @@ enum bounce_class {
  * any may be NULL when the message does not say.
  */
 struct bounce_rcpt {
-	char *recipient;  /* addr-spec, e.g. "kijitora@example.org" */
-	char *status;     /* enhanced status code, "5.1.1" */
-	char *action;     /* DSN Action, lower case: "failed", "delayed" */
+	char *recipient; /* addr-spec, e.g. "kijitora@example.org" */
+	char *status;    /* enhanced status code, "5.1.1" */
+	char *action;    /* DSN Action, lower case: "failed", "delayed" */
 	enum bounce_class cls;
 	const char *reason; /* static: "userunknown", "mailboxfull", ...,
 			     * "feedback", "vacation", "delivered"; never NULL */
-	char *diagnostic; /* the remote server's words, folded to one line */
-	char *remote_mta; /* host that refused, when known */
-	int reply_code;   /* SMTP reply code (550) or 0 */
+	char *diagnostic;   /* the remote server's words, folded to one line */
+	char *remote_mta;   /* host that refused, when known */
+	int reply_code;     /* SMTP reply code (550) or 0 */
 };
 
 struct bounce_report {

@@ -72,10 +72,10 @@ bounce_classify_find_reply(const char *s)
 		    !isdigit((unsigned char)p[1]) ||
 		    !isdigit((unsigned char)p[2]))
 			continue;
-		if (p > s && (isalnum((unsigned char)p[-1]) || p[-1] == '.' ||
-				 p[-1] == ':' || p[-1] == '=' ||
-				 p[-1] == '-' || p[-1] == '_' ||
-				 p[-1] == '/'))
+		if (p > s &&
+		    (isalnum((unsigned char)p[-1]) || p[-1] == '.' ||
+			p[-1] == ':' || p[-1] == '=' || p[-1] == '-' ||
+			p[-1] == '_' || p[-1] == '/'))
 			continue;
 		if (p[3] != ' ' && p[3] != '-' && p[3] != '\0' &&
 		    p[3] != '\'' && p[3] != ']' && p[3] != ')')
@@ -102,130 +102,132 @@ static const char *const bounce_classify_w_hasmoved[] = { "has been moved",
 	"has moved to", NULL };
 static const char *const bounce_classify_w_notaccept[] = {
 	"does not accept mail", "doesn't accept mail", "not accept any mail",
-	"doesn't receive email", "does not receive email",
-	"accepts no mail", "null mx", "does not accept e-mail", NULL };
-static const char *const bounce_classify_w_virus[] = { "virus",
-	"malware", "infected", NULL };
+	"doesn't receive email", "does not receive email", "accepts no mail",
+	"null mx", "does not accept e-mail", NULL
+};
+static const char *const bounce_classify_w_virus[] = { "virus", "malware",
+	"infected", NULL };
 static const char *const bounce_classify_w_norelaying[] = {
 	"relay access denied", "relaying denied", "relay not permitted",
 	"not configured to relay", "unable to relay", "relaying not allowed",
 	"insecure mail relay", "we do not relay", "relay denied",
 	"not permitted to relay", "no relaying", "relay prohibited",
-	"relaying mail to", NULL };
+	"relaying mail to", NULL
+};
 static const char *const bounce_classify_w_systemfull[] = {
-	"insufficient disk space", "insufficient system storage",
-	"system full", "disk full", "out of disk", "no space left", NULL };
-static const char *const bounce_classify_w_mailboxfull[] = {
-	"mailbox full", "mailbox is full", "quota exceeded", "over quota",
-	"overquota", "exceeded storage", "storage quota", "mailbox exceeds",
+	"insufficient disk space", "insufficient system storage", "system full",
+	"disk full", "out of disk", "no space left", NULL
+};
+static const char *const bounce_classify_w_mailboxfull[] = { "mailbox full",
+	"mailbox is full", "quota exceeded", "over quota", "overquota",
+	"exceeded storage", "storage quota", "mailbox exceeds",
 	"exceeds allowed size", "exceeded its quota", "exceeds its quota",
 	"mailbox size limit", "disk quota", "user is over", "full mailbox",
 	"mailbox has exceeded", "quota full", "mailbox is over",
 	"out of storage", "insufficient storage", "mailfolder is full",
 	"exceeded the storage", "quota violation", NULL };
-static const char *const bounce_classify_w_mesgtoobig[] = {
-	"message too large", "message is too large", "message too big",
-	"message is too big", "recipsizelimit", "too large for",
-	"message size exceeds maximum", "size of the message exceeds", NULL };
+static const char *const bounce_classify_w_mesgtoobig[] = { "message too large",
+	"message is too large", "message too big", "message is too big",
+	"recipsizelimit", "too large for", "message size exceeds maximum",
+	"size of the message exceeds", NULL };
 static const char *const bounce_classify_w_exceedlimit[] = {
 	"exceeds fixed maximum", "size exceeds the limit",
-	"message length exceeds", NULL };
+	"message length exceeds", NULL
+};
 static const char *const bounce_classify_w_securityerror[] = {
 	"authentication required", "authrequired", "sender is unauthenticated",
 	"must issue a starttls", "tls required", "encryption required",
-	"requires encryption", "starttls is required", NULL };
+	"requires encryption", "starttls is required", NULL
+};
 static const char *const bounce_classify_w_toomanyconn[] = {
 	"too many connections", "too many recipients", "frequency limited",
 	"rate that prevents", "receiving mail at a rate", "too many messages",
 	"rate limit", "too many concurrent", "too many smtp sessions",
-	"too many sessions", "sending rate", "unexpected volume", NULL };
-static const char *const bounce_classify_w_spamurl[] = {
-	"blacklisted url", "uribl", "surbl", NULL };
-static const char *const bounce_classify_w_networkerror[] = {
-	"lost connection", "no mx found", "no route to host",
-	"network is unreachable", "dns error", "too many hops",
-	"mail loop", "loop detected", "routing loop", "loops back to myself",
-	"hop count exceeded", NULL };
-static const char *const bounce_classify_w_blocked[] = {
-	"blocked using", "dnsbl", " rbl", "spamhaus", "spamcop", "sorbs",
-	"blacklisted", "blacklist", "black list", "blocklist", "block list",
-	"reverse dns", "ptr record", "rdns", "client host rejected",
-	"client host blocked", "adresse ip", "refused to talk to me",
-	"service refused", "no access from", "open relay", "server access",
-	"mismatches client ip", "reputation", "spf record", "pass spf",
-	"bad spf", "spf check", "dmarc", "unauthenticated email",
-	"authentication checks", "authentication information",
-	"requires that", "blocked by", "your ip", "ip address", "not allowed to connect",
-	"connection refused", "listed at", "listed on", "listed in",
-	"poor reputation", NULL };
+	"too many sessions", "sending rate", "unexpected volume", NULL
+};
+static const char *const bounce_classify_w_spamurl[] = { "blacklisted url",
+	"uribl", "surbl", NULL };
+static const char *const bounce_classify_w_networkerror[] = { "lost connection",
+	"no mx found", "no route to host", "network is unreachable",
+	"dns error", "too many hops", "mail loop", "loop detected",
+	"routing loop", "loops back to myself", "hop count exceeded", NULL };
+static const char *const bounce_classify_w_blocked[] = { "blocked using",
+	"dnsbl", " rbl", "spamhaus", "spamcop", "sorbs", "blacklisted",
+	"blacklist", "black list", "blocklist", "block list", "reverse dns",
+	"ptr record", "rdns", "client host rejected", "client host blocked",
+	"adresse ip", "refused to talk to me", "service refused",
+	"no access from", "open relay", "server access", "mismatches client ip",
+	"reputation", "spf record", "pass spf", "bad spf", "spf check", "dmarc",
+	"unauthenticated email", "authentication checks",
+	"authentication information", "requires that", "blocked by", "your ip",
+	"ip address", "not allowed to connect", "connection refused",
+	"listed at", "listed on", "listed in", "poor reputation", NULL };
 static const char *const bounce_classify_w_spamdetected[] = { "spam",
 	"junk mail", "unsolicited", "bulk mail", "uce ", NULL };
-static const char *const bounce_classify_w_suspend[] = {
-	"account is disabled", "account has been disabled", "account disabled",
-	"account is locked", "temporary locked", "temporarily locked",
-	"account is inactive", "is inactive", "account has been suspended",
-	"account suspended", "mailbox suspended", "is suspended",
-	"user suspended", "recipient account is blocked", "discontinued",
-	"deactivated", "mailbox disabled", "mailbox is disabled",
-	"is disabled", "account expired", "account is blocked", NULL };
+static const char *const bounce_classify_w_suspend[] = { "account is disabled",
+	"account has been disabled", "account disabled", "account is locked",
+	"temporary locked", "temporarily locked", "account is inactive",
+	"is inactive", "account has been suspended", "account suspended",
+	"mailbox suspended", "is suspended", "user suspended",
+	"recipient account is blocked", "discontinued", "deactivated",
+	"mailbox disabled", "mailbox is disabled", "is disabled",
+	"account expired", "account is blocked", NULL };
 static const char *const bounce_classify_w_rejected[] = {
 	"sender address rejected", "sender rejected", "sender was rejected",
 	"domain of sender address", "sender verify failed",
 	"sender verification failed", "mail from rejected",
 	"address is not verified", "not a registered gateway user",
 	"access denied", "sender domain", "invalid sender",
-	"sender not allowed", NULL };
-static const char *const bounce_classify_w_expired[] = {
-	"message expired", "envelope expired", "retry timeout exceeded",
-	"delivery time expired", "queue too long", "after multiple retries",
-	"has been delayed", "will be retried", "delivery expired",
-	"timed out", "did not accept our requests to connect",
+	"sender not allowed", NULL
+};
+static const char *const bounce_classify_w_expired[] = { "message expired",
+	"envelope expired", "retry timeout exceeded", "delivery time expired",
+	"queue too long", "after multiple retries", "has been delayed",
+	"will be retried", "delivery expired", "timed out",
+	"did not accept our requests to connect",
 	"could not be delivered within", "giving up on it", "attempts",
-	"retry time exceeded", "too long in the queue",
-	"maximum time in queue", NULL };
-static const char *const bounce_classify_w_hostunknown[] = {
-	"host unknown", "unknown host", "domain does not exist",
-	"domain not found", "no such domain", "host not found",
-	"domain name not found", "unrouteable mail domain",
-	"unroutable domain", "invalid domain", "domain is not reachable",
-	"unknown domain", "domain could not be found", "illegal host",
+	"retry time exceeded", "too long in the queue", "maximum time in queue",
+	NULL };
+static const char *const bounce_classify_w_hostunknown[] = { "host unknown",
+	"unknown host", "domain does not exist", "domain not found",
+	"no such domain", "host not found", "domain name not found",
+	"unrouteable mail domain", "unroutable domain", "invalid domain",
+	"domain is not reachable", "unknown domain",
+	"domain could not be found", "illegal host",
 	"name or service not known", "no such host",
 	"host or domain name not found", "domain is not valid",
 	"mx lookup failed", NULL };
-static const char *const bounce_classify_w_userunknown[] = {
-	"user unknown", "unknown user", "no such user", "no such mailbox",
-	"no mailbox here", "mailbox not found", "mailbox unavailable",
-	"mailbox does not exist", "does not exist", "doesn't exist",
-	"address rejected", "unknown recipient", "recipient unknown",
-	"recipient not found", "recipientnotfound",
-	"name is not recognized", "not a valid recipient",
+static const char *const bounce_classify_w_userunknown[] = { "user unknown",
+	"unknown user", "no such user", "no such mailbox", "no mailbox here",
+	"mailbox not found", "mailbox unavailable", "mailbox does not exist",
+	"does not exist", "doesn't exist", "address rejected",
+	"unknown recipient", "recipient unknown", "recipient not found",
+	"recipientnotfound", "name is not recognized", "not a valid recipient",
 	"invalid recipient", "invalid address", "address not found",
 	"address unknown", "addressee unknown", "invalid final delivery",
 	"doesn't have a", "no such recipient", "bad recipient",
 	"unrouteable address", "unroutable address", "no such person",
 	"unknown local part", "unknown mailbox", "user not found",
 	"couldn't be found", "could not be found", "unknown address",
-	"no longer", "no mailbox", "user invalid",
-	"recipient invalid", "not a known user", "mailbox is unavailable",
-	"no account", "unknown account", "rejected recipient",
-	"recipient address rejected", NULL };
+	"no longer", "no mailbox", "user invalid", "recipient invalid",
+	"not a known user", "mailbox is unavailable", "no account",
+	"unknown account", "rejected recipient", "recipient address rejected",
+	NULL };
 static const char *const bounce_classify_w_filtered[] = { "filtered",
 	"content filter", "rejected by filter", NULL };
 static const char *const bounce_classify_w_policy[] = { "policy",
 	"multiple addresses in from", "security issue", "not allowed",
 	"prohibited", NULL };
-static const char *const bounce_classify_w_contenterror[] = {
-	"header error", "invalid header", "content error", "8-bit", "8bit",
-	"malformed mime", NULL };
-static const char *const bounce_classify_w_systemerror[] = {
-	"system error", "transaction failed", "service currently unavailable",
-	"internal error", "local error", "server error",
-	"configuration error", "system problem", "mail system problem",
-	"try again later", NULL };
-static const char *const bounce_classify_w_syntaxerror[] = {
-	"syntax error", "improper sequence", "bad sequence",
-	"malformed address", "unrecognized command",
-	"command not recognized", NULL };
+static const char *const bounce_classify_w_contenterror[] = { "header error",
+	"invalid header", "content error", "8-bit", "8bit", "malformed mime",
+	NULL };
+static const char *const bounce_classify_w_systemerror[] = { "system error",
+	"transaction failed", "service currently unavailable", "internal error",
+	"local error", "server error", "configuration error", "system problem",
+	"mail system problem", "try again later", NULL };
+static const char *const bounce_classify_w_syntaxerror[] = { "syntax error",
+	"improper sequence", "bad sequence", "malformed address",
+	"unrecognized command", "command not recognized", NULL };
 
 /* First match wins: the specific before the general. */
 static const struct bounce_classify_rule bounce_classify_rules[] = {
@@ -467,7 +469,8 @@ bounce_classify_reason(const char *status, const char *action,
 	 */
 	if (r != NULL && strcmp(r, "userunknown") == 0 &&
 	    (status == NULL || strncmp(status + 1, ".1.", 3) != 0)) {
-		enum bounce_classify_cmd cmd = bounce_classify_cmd_of(diagnostic);
+		enum bounce_classify_cmd cmd =
+		    bounce_classify_cmd_of(diagnostic);
 
 		if (cmd == BOUNCE_CLASSIFY_CMD_UNKNOWN)
 			cmd = bounce_classify_cmd_of(context);
@@ -492,8 +495,7 @@ bounce_classify_class(const char *reason, const char *status)
 	    (status == NULL || status[0] == '5'))
 		return BOUNCE_CLASS_HARD;
 	if (strcmp(reason, "feedback") == 0 ||
-	    strcmp(reason, "vacation") == 0 ||
-	    strcmp(reason, "delivered") == 0)
+	    strcmp(reason, "vacation") == 0 || strcmp(reason, "delivered") == 0)
 		return BOUNCE_CLASS_NONE;
 	return BOUNCE_CLASS_SOFT;
 }

@@ -102,8 +102,8 @@ bounce_dsn_commit(struct bounce_dsn_group *g, struct bounce_rcptv *v)
 		r->action = g->action;
 		g->action = NULL;
 		for (i = 0; r->action[i] != '\0'; i++)
-			r->action[i] = (char)tolower(
-			    (unsigned char)r->action[i]);
+			r->action[i] =
+			    (char)tolower((unsigned char)r->action[i]);
 		r->action[strcspn(r->action, " (")] = '\0';
 	}
 	if (r->status == NULL && g->status != NULL &&
@@ -131,7 +131,8 @@ bounce_dsn_field(struct bounce_dsn_group *g, struct bounce_rcptv *v,
 	if (strcasecmp(name, "Final-Recipient") == 0 ||
 	    strcasecmp(name, "X-Actual-Recipient") == 0) {
 		/* A second recipient without a blank line before it. */
-		if (g->final != NULL && strcasecmp(name, "Final-Recipient") == 0)
+		if (g->final != NULL &&
+		    strcasecmp(name, "Final-Recipient") == 0)
 			bounce_dsn_commit(g, v);
 		if (g->final == NULL)
 			bounce_dsn_set(&g->final, tv);
@@ -217,11 +218,11 @@ bounce_dsn_json_str(json_t *o, const char *key)
 
 /* One recipient object of an SES notification. */
 static void
-bounce_dsn_ses_rcpt(json_t *o, const char *addr_key, const char *action,
-    struct bounce_rcptv *v)
+bounce_dsn_ses_rcpt(
+    json_t *o, const char *addr_key, const char *action, struct bounce_rcptv *v)
 {
-	const char *a = json_is_string(o) ? json_string_value(o) :
-					    bounce_dsn_json_str(o, addr_key);
+	const char *a = json_is_string(o) ? json_string_value(o)
+					  : bounce_dsn_json_str(o, addr_key);
 	const char *p, *s;
 	struct bounce_rcpt *r;
 	size_t n;
@@ -240,8 +241,7 @@ bounce_dsn_ses_rcpt(json_t *o, const char *addr_key, const char *action,
 	s = json_is_object(o) ? bounce_dsn_json_str(o, "status") : NULL;
 	if (s != NULL && bounce_classify_find_status(s, code, sizeof(code)))
 		r->status = xstrdup(code);
-	s = json_is_object(o) ? bounce_dsn_json_str(o, "diagnosticCode") :
-				NULL;
+	s = json_is_object(o) ? bounce_dsn_json_str(o, "diagnosticCode") : NULL;
 	if (s != NULL)
 		bounce_dsn_set(&r->diagnostic, bounce_dsn_typed(s));
 }
@@ -277,7 +277,7 @@ bounce_dsn_parse_ses(const char *text, struct bounce_rcptv *v,
 		o = json_object_get(root, "bounce");
 		list = json_object_get(o, "bouncedRecipients");
 		json_array_foreach(list, i, e)
-			bounce_dsn_ses_rcpt(e, "emailAddress", "failed", v);
+		    bounce_dsn_ses_rcpt(e, "emailAddress", "failed", v);
 	} else if (strcmp(type, "Complaint") == 0) {
 		*kind = BOUNCE_KIND_FEEDBACK;
 		o = json_object_get(root, "complaint");
@@ -288,7 +288,7 @@ bounce_dsn_parse_ses(const char *text, struct bounce_rcptv *v,
 			*feedback_type = xstrdup("abuse");
 		list = json_object_get(o, "complainedRecipients");
 		json_array_foreach(list, i, e)
-			bounce_dsn_ses_rcpt(e, "emailAddress", NULL, v);
+		    bounce_dsn_ses_rcpt(e, "emailAddress", NULL, v);
 		for (i = 0; i < v->n; i++) {
 			v->v[i].reason = "feedback";
 			v->v[i].cls = BOUNCE_CLASS_NONE;
@@ -298,7 +298,7 @@ bounce_dsn_parse_ses(const char *text, struct bounce_rcptv *v,
 		o = json_object_get(root, "delivery");
 		list = json_object_get(o, "recipients");
 		json_array_foreach(list, i, e)
-			bounce_dsn_ses_rcpt(e, "emailAddress", "delivered", v);
+		    bounce_dsn_ses_rcpt(e, "emailAddress", "delivered", v);
 	} else {
 		json_decref(root);
 		return -1;

@@ -17,14 +17,14 @@
 #include "util.h"
 
 /* Limits on what one message can make us hold or do. */
-#define BOUNCE_MAX_HEADERS 1000 /* header fields kept per header block */
-#define BOUNCE_MAX_LINE 16384   /* longer lines are broken */
-#define BOUNCE_MAX_DEPTH 24     /* MIME nesting walked */
-#define BOUNCE_MAX_COMPOSITE 200 /* multipart/message parts, else refused */
-#define BOUNCE_MAX_PARTS 500    /* leaf parts read */
-#define BOUNCE_MAX_TEXT (1024 * 1024) /* report text kept */
-#define BOUNCE_MAX_RCPTS 500    /* recipients per report */
-#define BOUNCE_MAX_DIAG 1000    /* bytes of diagnostic text per recipient */
+#define BOUNCE_MAX_HEADERS   1000  /* header fields kept per header block */
+#define BOUNCE_MAX_LINE      16384 /* longer lines are broken */
+#define BOUNCE_MAX_DEPTH     24    /* MIME nesting walked */
+#define BOUNCE_MAX_COMPOSITE 200   /* multipart/message parts, else refused */
+#define BOUNCE_MAX_PARTS     500   /* leaf parts read */
+#define BOUNCE_MAX_TEXT      (1024 * 1024) /* report text kept */
+#define BOUNCE_MAX_RCPTS     500           /* recipients per report */
+#define BOUNCE_MAX_DIAG      1000 /* bytes of diagnostic text per recipient */
 
 struct bounce_hdr {
 	char *name;  /* as written */
@@ -42,12 +42,12 @@ struct bounce_msg {
 	struct bounce_hdrs top;  /* the bounce's own header */
 	struct bounce_hdrs orig; /* header of the returned message, if any */
 	bool has_orig;
-	struct buf text; /* human-readable parts, in order */
-	struct buf dsn;  /* message/delivery-status bodies */
-	struct buf arf;  /* message/feedback-report body */
+	struct buf text;     /* human-readable parts, in order */
+	struct buf dsn;      /* message/delivery-status bodies */
+	struct buf arf;      /* message/feedback-report body */
 	struct buf origtext; /* plain text of the returned message */
-	char *report_type; /* report-type= of multipart/report, lower case */
-	char *subject;     /* the bounce's Subject, RFC 2047 decoded */
+	char *report_type;   /* report-type= of multipart/report, lower case */
+	char *subject;       /* the bounce's Subject, RFC 2047 decoded */
 };
 
 /* A growing array of recipients (owned strings, see bounce.h). */
@@ -66,11 +66,11 @@ void bounce_hdrs_parse(struct bounce_hdrs *h, const char *s, size_t len);
 void bounce_hdrs_fini(struct bounce_hdrs *h);
 /* Adds a recipient (copied) unless one with the same address is there
  * (case-insensitive) or the list is full; returns the entry or NULL. */
-struct bounce_rcpt *bounce_rcptv_add(struct bounce_rcptv *v,
-    const char *addr, size_t len);
+struct bounce_rcpt *bounce_rcptv_add(
+    struct bounce_rcptv *v, const char *addr, size_t len);
 /* The entry for addr, or NULL. */
-struct bounce_rcpt *bounce_rcptv_find(struct bounce_rcptv *v,
-    const char *addr, size_t len);
+struct bounce_rcpt *bounce_rcptv_find(
+    struct bounce_rcptv *v, const char *addr, size_t len);
 /* Replaces *dst by a copy of the n bytes at s with whitespace folded to
  * single spaces, trimmed and cut at BOUNCE_MAX_DIAG; NULL if empty. */
 void bounce_set_folded(char **dst, const char *s, size_t n);
@@ -96,8 +96,8 @@ int bounce_dsn_parse_ses(const char *text, struct bounce_rcptv *v,
 const char *bounce_text_orig_start(const char *text);
 /* True when the '@' at `at` (inside the string s) joins an addr-spec;
  * sets *start and *end around it. */
-bool bounce_text_addr_at(const char *s, const char *at, const char **start,
-    const char **end);
+bool bounce_text_addr_at(
+    const char *s, const char *at, const char **start, const char **end);
 /* Finds the next addr-spec in s at or after p; sets *len. NULL if none. */
 const char *bounce_text_next_addr(const char *s, const char *p, size_t *len);
 /* True when the message looks like a non-delivery report. */
@@ -111,8 +111,8 @@ bool bounce_text_is_autoreply(const struct bounce_msg *m);
  * ctx[i] is set to a newly allocated text around recipient i, for the
  * classifier (the caller frees; ctx has BOUNCE_MAX_RCPTS slots).
  */
-void bounce_text_scan(const struct bounce_msg *m, struct bounce_rcptv *v,
-    char **ctx);
+void bounce_text_scan(
+    const struct bounce_msg *m, struct bounce_rcptv *v, char **ctx);
 
 /* SMTP error lines (a reply code first) near the first mention of addr
  * in the returned message's text, or NULL; the caller frees. */
@@ -129,7 +129,6 @@ int bounce_classify_find_reply(const char *s);
 const char *bounce_classify_reason(const char *status, const char *action,
     const char *diagnostic, const char *context);
 /* Hard or soft for a failure reason (the Sisimai rule). */
-enum bounce_class bounce_classify_class(const char *reason,
-    const char *status);
+enum bounce_class bounce_classify_class(const char *reason, const char *status);
 
 #endif

@@ -21,7 +21,7 @@
 #include "bounce_int.h"
 #include "util.h"
 
-#define BOUNCE_TEXT_MAX_LINES 20000
+#define BOUNCE_TEXT_MAX_LINES   20000
 #define BOUNCE_TEXT_BLOCK_LINES 16
 
 /* ----------------------------------------------------------- addresses */
@@ -39,8 +39,8 @@ bounce_text_is_domain(unsigned char c)
 }
 
 bool
-bounce_text_addr_at(const char *s, const char *at, const char **start,
-    const char **end)
+bounce_text_addr_at(
+    const char *s, const char *at, const char **start, const char **end)
 {
 	const char *l = at, *r = at + 1;
 
@@ -292,8 +292,8 @@ bounce_text_is_bounce(const struct bounce_msg *m)
 
 	if (bounce_hdrs_get(&m->top, "X-Failed-Recipients") != NULL)
 		return true;
-	daemon = bounce_text_has_any(from, bounce_text_daemons,
-	    UTIL_ARRAY_LEN(bounce_text_daemons));
+	daemon = bounce_text_has_any(
+	    from, bounce_text_daemons, UTIL_ARRAY_LEN(bounce_text_daemons));
 	subject = m->subject != NULL &&
 	    strncasecmp(m->subject, "re:", 3) != 0 &&
 	    bounce_text_has_any(m->subject, bounce_text_subjects,
@@ -379,12 +379,11 @@ bounce_text_excl_add(struct bounce_text_excl *x, const char *value)
 }
 
 static bool
-bounce_text_excluded(const struct bounce_text_excl *x, const char *a,
-    size_t n)
+bounce_text_excluded(const struct bounce_text_excl *x, const char *a, size_t n)
 {
 	static const char *const locals[] = { "mailer-daemon@",
-		"mailer_daemon@", "postmaster@", "mailerdaemon@",
-		"bounces+", "abuse@", "noreply@", "no-reply@" };
+		"mailer_daemon@", "postmaster@", "mailerdaemon@", "bounces+",
+		"abuse@", "noreply@", "no-reply@" };
 	size_t i;
 
 	for (i = 0; i < UTIL_ARRAY_LEN(locals); i++)
@@ -510,8 +509,8 @@ bounce_text_errline(const char *line, size_t n)
 	memcpy(buf, line, n);
 	buf[n] = '\0';
 	p = buf + strspn(buf, " \t<>#(");
-	if (bounce_text_code_at(p) || bounce_classify_find_status(buf, code,
-					  sizeof(code)))
+	if (bounce_text_code_at(p) ||
+	    bounce_classify_find_status(buf, code, sizeof(code)))
 		return true;
 	for (i = 0; i < UTIL_ARRAY_LEN(bounce_text_errwords); i++)
 		if (strcasestr(buf, bounce_text_errwords[i]) != NULL)
@@ -602,8 +601,8 @@ bounce_text_collect(const struct bounce_text_lines *l,
  * `first`, up to line `stop` (exclusive); with `whole`, the rest of the
  * text may supply the diagnostic too. */
 static void
-bounce_text_around(const struct bounce_text_lines *l, size_t first,
-    size_t stop, bool whole, struct bounce_rcpt *r, char **ctx)
+bounce_text_around(const struct bounce_text_lines *l, size_t first, size_t stop,
+    bool whole, struct bounce_rcpt *r, char **ctx)
 {
 	struct buf diag, all;
 	size_t i, taken = 0;
@@ -650,12 +649,11 @@ bounce_text_around(const struct bounce_text_lines *l, size_t first,
 }
 
 void
-bounce_text_scan(const struct bounce_msg *m, struct bounce_rcptv *v,
-    char **ctx)
+bounce_text_scan(const struct bounce_msg *m, struct bounce_rcptv *v, char **ctx)
 {
-	static const char *const excl_top[] = { "From", "To", "Cc",
-		"Reply-To", "Sender", "Return-Path", "Delivered-To",
-		"Envelope-To", "Errors-To" };
+	static const char *const excl_top[] = { "From", "To", "Cc", "Reply-To",
+		"Sender", "Return-Path", "Delivered-To", "Envelope-To",
+		"Errors-To" };
 	static const char *const excl_orig[] = { "From", "Sender",
 		"Return-Path", "Reply-To" };
 	struct bounce_text_excl x = { .n = 0 };
@@ -671,8 +669,8 @@ bounce_text_scan(const struct bounce_msg *m, struct bounce_rcptv *v,
 	for (i = 0; i < UTIL_ARRAY_LEN(excl_top); i++)
 		bounce_text_excl_add(&x, bounce_hdrs_get(&m->top, excl_top[i]));
 	for (i = 0; i < UTIL_ARRAY_LEN(excl_orig); i++)
-		bounce_text_excl_add(&x,
-		    bounce_hdrs_get(&m->orig, excl_orig[i]));
+		bounce_text_excl_add(
+		    &x, bounce_hdrs_get(&m->orig, excl_orig[i]));
 
 	xf = bounce_hdrs_get(&m->top, "X-Failed-Recipients");
 	if (add && xf != NULL) {
@@ -704,15 +702,15 @@ bounce_text_scan(const struct bounce_msg *m, struct bounce_rcptv *v,
 		if (first[i] == l.n) {
 			/* Not named in the text: the whole text is context. */
 			if (v->n == 1 || add)
-				bounce_text_around(&l, 0, l.n, true,
-				    &v->v[i], &ctx[i]);
+				bounce_text_around(
+				    &l, 0, l.n, true, &v->v[i], &ctx[i]);
 			continue;
 		}
 		for (j = 0; j < v->n; j++)
 			if (first[j] > first[i] && first[j] < stop)
 				stop = first[j];
-		bounce_text_around(&l, first[i], stop, v->n == 1, &v->v[i],
-		    &ctx[i]);
+		bounce_text_around(
+		    &l, first[i], stop, v->n == 1, &v->v[i], &ctx[i]);
 	}
 	free(first);
 	for (i = 0; i < x.n; i++)
@@ -728,8 +726,8 @@ bounce_text_quoted_errors(const struct bounce_msg *m, const char *addr)
 	struct buf b;
 	size_t i, first;
 
-	bounce_text_split(m->origtext.data, m->origtext.data + m->origtext.len,
-	    &l);
+	bounce_text_split(
+	    m->origtext.data, m->origtext.data + m->origtext.len, &l);
 	first = bounce_text_line_of(&l, addr);
 	buf_init(&b);
 	for (i = first; i < l.n && i < first + BOUNCE_TEXT_BLOCK_LINES; i++) {

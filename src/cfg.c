@@ -407,8 +407,8 @@ cfg_errors_take(struct cfg_parser *p)
 	size_t i;
 
 	if (p->n_errors > 1)
-		qsort(p->errors, p->n_errors, sizeof(*p->errors),
-		    cfg_error_cmp);
+		qsort(
+		    p->errors, p->n_errors, sizeof(*p->errors), cfg_error_cmp);
 	buf_init(&b);
 	for (i = 0; i < p->n_errors; i++) {
 		buf_puts(&b, p->errors[i].text);

@@ -91,8 +91,8 @@ clock_digits(const char **p, int n, int *out)
 static int
 clock_days_in_month(int year, int month)
 {
-	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
-		30, 31 };
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+		31 };
 	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
 
 	return month == 2 && leap ? 29 : days[month - 1];
@@ -228,8 +228,8 @@ clock_last_weekly(time_t t, int wday, int minute)
 	back = (tm.tm_wday - wday + 7) % 7;
 	c = clock_local(tm.tm_year, tm.tm_mon, tm.tm_mday - back, minute);
 	if (c > t)
-		c = clock_local(tm.tm_year, tm.tm_mon, tm.tm_mday - back - 7,
-		    minute);
+		c = clock_local(
+		    tm.tm_year, tm.tm_mon, tm.tm_mday - back - 7, minute);
 	return c;
 }
 

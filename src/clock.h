@@ -19,11 +19,11 @@
 #define CLOCK_ISO_LEN 21 /* "2026-12-07T09:30:00Z" and NUL */
 
 enum clock_style {
-	CLOCK_LONG,	/* "Thursday 7 December 2026, 09:30" */
-	CLOCK_DATE,	/* "Thursday 7 December 2026" */
-	CLOCK_TIME,	/* "09:30" */
-	CLOCK_SHORT,	/* "7 Dec" */
-	CLOCK_RFC5322,	/* "Thu, 07 Dec 2026 09:30:00 +0000" */
+	CLOCK_LONG,    /* "Thursday 7 December 2026, 09:30" */
+	CLOCK_DATE,    /* "Thursday 7 December 2026" */
+	CLOCK_TIME,    /* "09:30" */
+	CLOCK_SHORT,   /* "7 Dec" */
+	CLOCK_RFC5322, /* "Thu, 07 Dec 2026 09:30:00 +0000" */
 };
 
 time_t clock_now(void);
@@ -46,8 +46,8 @@ int clock_parse_iso(const char *s, time_t *out);
 /* Writes the UTC ISO-8601 form; out has CLOCK_ISO_LEN bytes. */
 void clock_format_iso(time_t t, char *out);
 /* Local time in the configured zone, in one of the styles above. */
-void clock_format_local(time_t t, enum clock_style style, char *out,
-    size_t size);
+void clock_format_local(
+    time_t t, enum clock_style style, char *out, size_t size);
 
 /*
  * Digest schedules in local time. A weekly schedule is a weekday (0 =

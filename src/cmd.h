@@ -11,11 +11,11 @@
 #ifndef FM_CMD_H
 #define FM_CMD_H
 
-#define CMD_EX_USAGE 64
-#define CMD_EX_DATAERR 65
-#define CMD_EX_NOINPUT 66
+#define CMD_EX_USAGE    64
+#define CMD_EX_DATAERR  65
+#define CMD_EX_NOINPUT  66
 #define CMD_EX_SOFTWARE 70
-#define CMD_EX_CONFIG 78
+#define CMD_EX_CONFIG   78
 
 struct cfg;
 

@@ -68,8 +68,9 @@ static const char cmd_bounces_sql[] =
 static int
 cmd_bounces_usage(void)
 {
-	fprintf(stderr, "usage: familymail bounces [--since TIME] [--to ADDR] "
-			"[--limit N] [--json]\n");
+	fprintf(stderr,
+	    "usage: familymail bounces [--since TIME] [--to ADDR] "
+	    "[--limit N] [--json]\n");
 	return CMD_EX_USAGE;
 }
 
@@ -112,8 +113,8 @@ cmd_bounces_row(struct cmd_table *t, sqlite3_stmt *st, bool json)
 		    kind != NULL ? kind : "(deleted)", (long long)mid);
 
 		cmd_table_set_json(t, CMD_BOUNCES_MESSAGE, text,
-		    json_pack("{s:I,s:s?}", "id", (json_int_t)mid, "kind",
-			kind));
+		    json_pack(
+			"{s:I,s:s?}", "id", (json_int_t)mid, "kind", kind));
 		free(text);
 	}
 	cmd_table_set_text(t, CMD_BOUNCES_DIAGNOSTIC, cmd_bounces_col(st, 7));
@@ -145,8 +146,8 @@ cmd_bounces(int argc, char **argv, const char *config_path)
 	time_t since = 0;
 	int ch, rc, code = 1;
 
-	while ((ch = getopt_long(argc, argv, "s:t:n:j", longopts, NULL)) !=
-	    -1) {
+	while (
+	    (ch = getopt_long(argc, argv, "s:t:n:j", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			since_arg = optarg;
@@ -201,8 +202,8 @@ cmd_bounces(int argc, char **argv, const char *config_path)
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)since);
 	sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, limit > 0 ? limit + 1 : -1);
-	t = cmd_table_new(cmd_bounces_cols,
-	    json ? CMD_BOUNCES_N_JSON : CMD_BOUNCES_N_TEXT);
+	t = cmd_table_new(
+	    cmd_bounces_cols, json ? CMD_BOUNCES_N_JSON : CMD_BOUNCES_N_TEXT);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (limit > 0 && cmd_table_rows(t) == (size_t)limit) {
 			more = true;
@@ -211,8 +212,8 @@ cmd_bounces(int argc, char **argv, const char *config_path)
 		cmd_bounces_row(t, st, json);
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		fprintf(stderr, "familymail: bounces: %s\n",
-		    sqlite3_errmsg(db));
+		fprintf(
+		    stderr, "familymail: bounces: %s\n", sqlite3_errmsg(db));
 		goto out;
 	}
 	if (json) {

@@ -40,9 +40,9 @@
 #include "util.h"
 
 #define CMD_IMPORT_FILE_MAX (64u * 1024 * 1024) /* bytes of a CSV file */
-#define CMD_IMPORT_LINE_MAX 4096		/* bytes of one line */
-#define CMD_IMPORT_NAME_MAX 200			/* bytes of a name */
-#define CMD_IMPORT_PROGRESS 500			/* rows between updates */
+#define CMD_IMPORT_LINE_MAX 4096                /* bytes of one line */
+#define CMD_IMPORT_NAME_MAX 200                 /* bytes of a name */
+#define CMD_IMPORT_PROGRESS 500                 /* rows between updates */
 
 enum cmd_import_col {
 	CMD_IMPORT_EMAIL,
@@ -73,8 +73,8 @@ struct cmd_import_record {
 	char **fields;
 	size_t n;
 	size_t cap;
-	bool quoted;	     /* some field was quoted */
-	bool too_long;	     /* a physical line over CMD_IMPORT_LINE_MAX */
+	bool quoted;         /* some field was quoted */
+	bool too_long;       /* a physical line over CMD_IMPORT_LINE_MAX */
 	const char *problem; /* the first syntax problem, or NULL */
 };
 
@@ -125,10 +125,10 @@ cmd_import_problem(struct cmd_import *im, unsigned line, const char *fmt, ...)
 	va_list ap;
 
 	if (im->n_problems == im->cap_problems) {
-		im->cap_problems = im->cap_problems == 0 ? 16 :
-							   im->cap_problems * 2;
-		im->problems = xreallocarray(im->problems, im->cap_problems,
-		    sizeof(*im->problems));
+		im->cap_problems =
+		    im->cap_problems == 0 ? 16 : im->cap_problems * 2;
+		im->problems = xreallocarray(
+		    im->problems, im->cap_problems, sizeof(*im->problems));
 	}
 	buf_init(&b);
 	va_start(ap, fmt);
@@ -163,8 +163,8 @@ cmd_import_record_push(struct cmd_import_record *r, struct buf *field)
 {
 	if (r->n == r->cap) {
 		r->cap = r->cap == 0 ? 8 : r->cap * 2;
-		r->fields = xreallocarray(r->fields, r->cap,
-		    sizeof(*r->fields));
+		r->fields =
+		    xreallocarray(r->fields, r->cap, sizeof(*r->fields));
 	}
 	if (field->data == NULL)
 		buf_puts(field, "");
@@ -222,7 +222,8 @@ cmd_import_read(struct cmd_import_csv *c, struct cmd_import_record *r)
 			continue;
 		}
 		if (ch == '\n' ||
-		    (ch == '\r' && c->pos < c->len && c->data[c->pos] == '\n')) {
+		    (ch == '\r' && c->pos < c->len &&
+			c->data[c->pos] == '\n')) {
 			if (ch == '\r')
 				c->pos++;
 			c->line++;
@@ -294,8 +295,7 @@ cmd_import_utf8_valid(const char *s)
 static bool
 cmd_import_has_control(const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0';
-	     p++)
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			return true;
 	return false;
@@ -378,8 +378,8 @@ cmd_import_header(struct cmd_import *im, struct cmd_import_record *r)
 /* The value of column c in r, trimmed, or NULL when the file has no
  * such column or the cell is empty. */
 static char *
-cmd_import_cell(struct cmd_import *im, struct cmd_import_record *r,
-    enum cmd_import_col c)
+cmd_import_cell(
+    struct cmd_import *im, struct cmd_import_record *r, enum cmd_import_col c)
 {
 	char *s;
 
@@ -410,8 +410,8 @@ cmd_import_check(struct cmd_import *im, struct cmd_import_record *r)
 	size_t before = im->n_problems;
 
 	if (r->too_long) {
-		cmd_import_problem(im, r->line,
-		    "line too long (over %d bytes)", CMD_IMPORT_LINE_MAX);
+		cmd_import_problem(im, r->line, "line too long (over %d bytes)",
+		    CMD_IMPORT_LINE_MAX);
 		return;
 	}
 	if (r->problem != NULL) {
@@ -480,8 +480,8 @@ cmd_import_check(struct cmd_import *im, struct cmd_import_record *r)
 	row.name = name != NULL ? xstrdup(name) : NULL;
 	if (im->n_rows == im->cap_rows) {
 		im->cap_rows = im->cap_rows == 0 ? 64 : im->cap_rows * 2;
-		im->rows = xreallocarray(im->rows, im->cap_rows,
-		    sizeof(*im->rows));
+		im->rows =
+		    xreallocarray(im->rows, im->cap_rows, sizeof(*im->rows));
 	}
 	im->rows[im->n_rows++] = row;
 }
@@ -559,8 +559,9 @@ cmd_import_load(struct cmd_import *im, const struct buf *file)
 	}
 	cmd_import_record_fini(&r);
 	if (!header)
-		cmd_import_problem(im, 1, "the file is empty (the first line "
-					  "must name the columns)");
+		cmd_import_problem(im, 1,
+		    "the file is empty (the first line "
+		    "must name the columns)");
 	cmd_import_find_duplicates(im);
 	if (im->n_problems > 1)
 		qsort(im->problems, im->n_problems, sizeof(*im->problems),
@@ -620,14 +621,14 @@ cmd_import_apply(struct cmd_import *im, sqlite3_stmt **st,
 	bool exists;
 	int ret = 0;
 
-	sqlite3_bind_text(st[CMD_IMPORT_ST_SUPPRESSED], 1, row->email, -1,
-	    SQLITE_STATIC);
+	sqlite3_bind_text(
+	    st[CMD_IMPORT_ST_SUPPRESSED], 1, row->email, -1, SQLITE_STATIC);
 	if (sqlite3_step(st[CMD_IMPORT_ST_SUPPRESSED]) == SQLITE_ROW)
 		suppressed = xstrdup((const char *)sqlite3_column_text(
 		    st[CMD_IMPORT_ST_SUPPRESSED], 0));
 	sqlite3_reset(st[CMD_IMPORT_ST_SUPPRESSED]);
-	sqlite3_bind_text(st[CMD_IMPORT_ST_FIND], 1, row->email, -1,
-	    SQLITE_STATIC);
+	sqlite3_bind_text(
+	    st[CMD_IMPORT_ST_FIND], 1, row->email, -1, SQLITE_STATIC);
 	exists = sqlite3_step(st[CMD_IMPORT_ST_FIND]) == SQLITE_ROW;
 	if (exists) {
 		sqlite3_stmt *f = st[CMD_IMPORT_ST_FIND];
@@ -639,8 +640,8 @@ cmd_import_apply(struct cmd_import *im, sqlite3_stmt **st,
 		s = (const char *)sqlite3_column_text(f, 2);
 		snprintf(old_freq, sizeof(old_freq), "%s", s != NULL ? s : "");
 		s = (const char *)sqlite3_column_text(f, 3);
-		snprintf(old_status, sizeof(old_status), "%s",
-		    s != NULL ? s : "");
+		snprintf(
+		    old_status, sizeof(old_status), "%s", s != NULL ? s : "");
 	}
 	sqlite3_reset(st[CMD_IMPORT_ST_FIND]);
 	if (!exists) {
@@ -692,8 +693,8 @@ cmd_import_apply(struct cmd_import *im, sqlite3_stmt **st,
 		goto out;
 	}
 	sqlite3_bind_int64(up, 1, id);
-	sqlite3_bind_text(up, 2, row->name != NULL ? row->name : old_name, -1,
-	    SQLITE_STATIC);
+	sqlite3_bind_text(
+	    up, 2, row->name != NULL ? row->name : old_name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(up, 3, freq, -1, SQLITE_STATIC);
 	sqlite3_bind_text(up, 4, status, -1, SQLITE_STATIC);
 	ret = cmd_import_step_done(up);
@@ -708,8 +709,8 @@ out:
 /* Writes every row in one transaction. 0 or a negative errno, after
  * which nothing was written. */
 static int
-cmd_import_write(struct cmd_import *im, sqlite3 *db,
-    struct cmd_import_counts *n)
+cmd_import_write(
+    struct cmd_import *im, sqlite3 *db, struct cmd_import_counts *n)
 {
 	sqlite3_stmt *st[CMD_IMPORT_ST_COUNT] = { NULL };
 	char now[CLOCK_ISO_LEN];
@@ -759,10 +760,11 @@ cmd_import_fini(struct cmd_import *im)
 static int
 cmd_import_usage(void)
 {
-	fprintf(stderr, "usage: familymail import subscribers FILE.csv\n"
-			"  FILE.csv: a header line naming the columns email "
-			"(required), name,\n  frequency (weekly|monthly), "
-			"status (pending|active|unsubscribed)\n");
+	fprintf(stderr,
+	    "usage: familymail import subscribers FILE.csv\n"
+	    "  FILE.csv: a header line naming the columns email "
+	    "(required), name,\n  frequency (weekly|monthly), "
+	    "status (pending|active|unsubscribed)\n");
 	return CMD_EX_USAGE;
 }
 
@@ -817,8 +819,9 @@ cmd_import(int argc, char **argv, const char *config_path)
 		goto out;
 	}
 	if (cmd_import_write(&im, db, &n) != 0) {
-		fprintf(stderr, "familymail: import: %s: the database "
-				"refused the import; nothing was imported\n",
+		fprintf(stderr,
+		    "familymail: import: %s: the database "
+		    "refused the import; nothing was imported\n",
 		    im.path);
 		goto out;
 	}

@@ -36,8 +36,8 @@ cmd_migrate(int argc, char **argv, const char *config_path)
 	}
 	applied = migrate_run(db);
 	if (applied < 0) {
-		fprintf(stderr, "familymail: migrating %s failed\n",
-		    cfg->database);
+		fprintf(
+		    stderr, "familymail: migrating %s failed\n", cfg->database);
 		goto out;
 	}
 	printf("%s: schema version %d (%d step%s applied)\n", cfg->database,

@@ -52,15 +52,15 @@ cmd_parse_bounce_line(const char *file, const struct bounce_report *r,
 	json_object_set_new(o, "file", cmd_parse_bounce_str(file));
 	json_object_set_new(o, "recipient",
 	    cmd_parse_bounce_str(rc != NULL ? rc->recipient : NULL));
-	json_object_set_new(o, "status",
-	    cmd_parse_bounce_str(rc != NULL ? rc->status : NULL));
-	json_object_set_new(o, "action",
-	    cmd_parse_bounce_str(rc != NULL ? rc->action : NULL));
+	json_object_set_new(
+	    o, "status", cmd_parse_bounce_str(rc != NULL ? rc->status : NULL));
+	json_object_set_new(
+	    o, "action", cmd_parse_bounce_str(rc != NULL ? rc->action : NULL));
 	json_object_set_new(o, "class", cmd_parse_bounce_str(cls));
-	json_object_set_new(o, "reason",
-	    cmd_parse_bounce_str(rc != NULL ? rc->reason : NULL));
-	json_object_set_new(o, "kind",
-	    cmd_parse_bounce_str(bounce_kind_name(r->kind)));
+	json_object_set_new(
+	    o, "reason", cmd_parse_bounce_str(rc != NULL ? rc->reason : NULL));
+	json_object_set_new(
+	    o, "kind", cmd_parse_bounce_str(bounce_kind_name(r->kind)));
 	json_object_set_new(o, "diagnostic",
 	    cmd_parse_bounce_str(rc != NULL ? rc->diagnostic : NULL));
 	json_dumpf(o, stdout, JSON_COMPACT);

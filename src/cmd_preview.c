@@ -55,14 +55,14 @@ cmd_preview(int argc, char **argv, const char *config_path)
 	long id;
 	int ch, ret, code = 1;
 
-	while ((ch = getopt_long(argc, argv, "b:s:o:", longopts, NULL)) !=
-	    -1) {
+	while ((ch = getopt_long(argc, argv, "b:s:o:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'b':
 		case 's':
 			if (util_parse_long(optarg, 1, INT64_MAX, &id) != 0) {
-				fprintf(stderr, "familymail: preview: '%s' is "
-						"not a record id\n",
+				fprintf(stderr,
+				    "familymail: preview: '%s' is "
+				    "not a record id\n",
 				    optarg);
 				return CMD_EX_USAGE;
 			}

@@ -107,8 +107,9 @@ struct cmd_queue_opts {
 static int
 cmd_queue_usage(void)
 {
-	fprintf(stderr, "usage: familymail queue [--state S] [--kind K] "
-			"[--to ADDR] [--booking ID] [--limit N] [--json]\n");
+	fprintf(stderr,
+	    "usage: familymail queue [--state S] [--kind K] "
+	    "[--to ADDR] [--booking ID] [--limit N] [--json]\n");
 	return CMD_EX_USAGE;
 }
 
@@ -119,8 +120,8 @@ cmd_queue_col(sqlite3_stmt *st, int col)
 }
 
 static void
-cmd_queue_set_opt_int(struct cmd_table *t, size_t col, sqlite3_stmt *st,
-    int scol)
+cmd_queue_set_opt_int(
+    struct cmd_table *t, size_t col, sqlite3_stmt *st, int scol)
 {
 	if (sqlite3_column_type(st, scol) == SQLITE_NULL)
 		cmd_table_set_text(t, col, NULL);
@@ -213,8 +214,8 @@ cmd_queue_parse(int argc, char **argv, struct cmd_queue_opts *o)
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "s:k:t:b:n:j", longopts,
-		    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:k:t:b:n:j", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 's':
 			if (outbox_state_parse(optarg) < 0) {
@@ -308,8 +309,8 @@ cmd_queue(int argc, char **argv, const char *config_path)
 		sqlite3_bind_int64(st, 4, o.booking);
 	/* One row more than shown tells whether there are more. */
 	sqlite3_bind_int64(st, 5, o.limit > 0 ? o.limit + 1 : -1);
-	t = o.json ? cmd_table_new(cmd_queue_json_cols, CMD_QUEUE_N_JSON) :
-		     cmd_table_new(cmd_queue_text_cols, CMD_QUEUE_N_TEXT);
+	t = o.json ? cmd_table_new(cmd_queue_json_cols, CMD_QUEUE_N_JSON)
+		   : cmd_table_new(cmd_queue_text_cols, CMD_QUEUE_N_TEXT);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (o.limit > 0 && cmd_table_rows(t) == (size_t)o.limit) {
 			more = true;

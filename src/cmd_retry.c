@@ -39,8 +39,8 @@ cmd_retry_usage(void)
 
 /* Requeues message id. Returns 0, or 1 after saying why it was not. */
 static int
-cmd_retry_one(sqlite3 *db, struct outbox *ob, sqlite3_stmt *st, int64_t id,
-    time_t now)
+cmd_retry_one(
+    sqlite3 *db, struct outbox *ob, sqlite3_stmt *st, int64_t id, time_t now)
 {
 	struct suppress_entry se;
 	const char *s;
@@ -83,8 +83,8 @@ cmd_retry_one(sqlite3 *db, struct outbox *ob, sqlite3_stmt *st, int64_t id,
 	if (ret != 0) {
 		fprintf(stderr, "familymail: retry: message %lld: %s\n",
 		    (long long)id,
-		    ret == -ESTALE ? "its state changed meanwhile; try again" :
-				     strerror(-ret));
+		    ret == -ESTALE ? "its state changed meanwhile; try again"
+				   : strerror(-ret));
 		return 1;
 	}
 	printf("message %lld (%s to %s): %s -> queued\n", (long long)id, kind,
@@ -168,8 +168,9 @@ cmd_retry(int argc, char **argv, const char *config_path)
 		&st) != 0)
 		goto out;
 	if (db_begin(db) != 0) {
-		fprintf(stderr, "familymail: retry: the database is busy; "
-				"try again\n");
+		fprintf(stderr,
+		    "familymail: retry: the database is busy; "
+		    "try again\n");
 		goto out;
 	}
 	in_tx = true;
@@ -191,8 +192,9 @@ cmd_retry(int argc, char **argv, const char *config_path)
 	sqlite3_finalize(st);
 	st = NULL;
 	if (db_commit(db) != 0) {
-		fprintf(stderr, "familymail: retry: could not save the "
-				"changes; nothing was requeued\n");
+		fprintf(stderr,
+		    "familymail: retry: could not save the "
+		    "changes; nothing was requeued\n");
 		goto out;
 	}
 	in_tx = false;

@@ -66,8 +66,9 @@ cmd_suppress(int argc, char **argv, const char *config_path)
 
 	while ((ch = getopt_long(argc, argv, "r:", longopts, NULL)) != -1) {
 		if (ch != 'r') {
-			fprintf(stderr, "usage: familymail suppress ADDR "
-					"[--reason TEXT]\n");
+			fprintf(stderr,
+			    "usage: familymail suppress ADDR "
+			    "[--reason TEXT]\n");
 			return CMD_EX_USAGE;
 		}
 		note = optarg;
@@ -84,10 +85,12 @@ cmd_suppress(int argc, char **argv, const char *config_path)
 		    addr);
 		return CMD_EX_DATAERR;
 	}
-	if (note != NULL && (strlen(note) > CMD_SUPPRESS_NOTE_MAX ||
-				strpbrk(note, "\r\n") != NULL)) {
-		fprintf(stderr, "familymail: suppress: --reason must be one "
-				"line of at most 1000 bytes\n");
+	if (note != NULL &&
+	    (strlen(note) > CMD_SUPPRESS_NOTE_MAX ||
+		strpbrk(note, "\r\n") != NULL)) {
+		fprintf(stderr,
+		    "familymail: suppress: --reason must be one "
+		    "line of at most 1000 bytes\n");
 		return CMD_EX_DATAERR;
 	}
 	cfg = cmd_load_config(config_path);
@@ -165,13 +168,15 @@ cmd_unsuppress(int argc, char **argv, const char *config_path)
 		/* Not validated before the look-up: an odd address that a
 		 * bounce put on the list must still come off it. */
 		if (!mime_addr_valid(addr)) {
-			fprintf(stderr, "familymail: unsuppress: '%s' is not "
-					"an email address\n",
+			fprintf(stderr,
+			    "familymail: unsuppress: '%s' is not "
+			    "an email address\n",
 			    addr);
 			code = CMD_EX_DATAERR;
 		} else {
-			fprintf(stderr, "familymail: unsuppress: %s is not "
-					"suppressed\n",
+			fprintf(stderr,
+			    "familymail: unsuppress: %s is not "
+			    "suppressed\n",
 			    addr);
 		}
 		goto out;

@@ -21,7 +21,7 @@
 #include "clock.h"
 #include "util.h"
 
-#define CMD_TABLE_GAP	    2  /* spaces between columns */
+#define CMD_TABLE_GAP      2  /* spaces between columns */
 #define CMD_TABLE_LAST_MIN 12 /* narrowest last column on a terminal */
 
 struct cmd_table_cell {
@@ -65,11 +65,11 @@ cmd_table_add_row(struct cmd_table *t)
 {
 	if (t->n_rows == t->cap_rows) {
 		t->cap_rows = t->cap_rows == 0 ? 32 : t->cap_rows * 2;
-		t->cells = xreallocarray(t->cells, t->cap_rows * t->n_cols,
-		    sizeof(*t->cells));
+		t->cells = xreallocarray(
+		    t->cells, t->cap_rows * t->n_cols, sizeof(*t->cells));
 	}
-	memset(&t->cells[t->n_rows * t->n_cols], 0,
-	    t->n_cols * sizeof(*t->cells));
+	memset(
+	    &t->cells[t->n_rows * t->n_cols], 0, t->n_cols * sizeof(*t->cells));
 	t->n_rows++;
 }
 
@@ -263,8 +263,8 @@ cmd_table_set_time(struct cmd_table *t, size_t col, const char *iso)
 }
 
 void
-cmd_table_set_json(struct cmd_table *t, size_t col, const char *text,
-    json_t *json)
+cmd_table_set_json(
+    struct cmd_table *t, size_t col, const char *text, json_t *json)
 {
 	struct cmd_table_cell *c = cmd_table_cell(t, col);
 
@@ -358,9 +358,9 @@ cmd_table_print_text(const struct cmd_table *t, FILE *out, unsigned width)
 	/* The last column (a reply, a diagnostic) takes what is left of
 	 * the terminal, so that each row stays one line. */
 	if (width > 0 && t->n_cols > 0) {
-		unsigned left = width > used + CMD_TABLE_LAST_MIN ?
-		    width - used :
-		    CMD_TABLE_LAST_MIN;
+		unsigned left = width > used + CMD_TABLE_LAST_MIN
+		    ? width - used
+		    : CMD_TABLE_LAST_MIN;
 
 		if (w[t->n_cols - 1] > left)
 			w[t->n_cols - 1] = left;
@@ -389,8 +389,8 @@ cmd_table_print_json(const struct cmd_table *t, FILE *out)
 		for (size_t c = 0; c < t->n_cols; c++) {
 			json_t *j = t->cells[r * t->n_cols + c].json;
 
-			json_object_set(row, t->cols[c].key,
-			    j != NULL ? j : json_null());
+			json_object_set(
+			    row, t->cols[c].key, j != NULL ? j : json_null());
 		}
 		json_array_append_new(rows, row);
 	}

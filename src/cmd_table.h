@@ -26,16 +26,15 @@
 struct cmd_table_column {
 	const char *key;   /* member name in JSON */
 	const char *title; /* heading on a terminal */
-	unsigned max;	   /* widest cell before "…" on a terminal; 0: any */
-	bool right;	   /* right-aligned (numbers) */
+	unsigned max;      /* widest cell before "…" on a terminal; 0: any */
+	bool right;        /* right-aligned (numbers) */
 };
 
 struct cmd_table;
 
 /* A table of n columns; cols is borrowed and must outlive the table.
  * Never NULL; cmd_table_free(NULL) does nothing. */
-struct cmd_table *cmd_table_new(const struct cmd_table_column *cols,
-    size_t n);
+struct cmd_table *cmd_table_new(const struct cmd_table_column *cols, size_t n);
 void cmd_table_free(struct cmd_table *t);
 
 /* Starts a new row; its cells are empty (JSON null) until set. */
@@ -48,8 +47,8 @@ void cmd_table_set_int(struct cmd_table *t, size_t col, int64_t v);
 void cmd_table_set_time(struct cmd_table *t, size_t col, const char *iso);
 /* Sets a cell to json (the table takes the reference) and shows text
  * in the columns; for values that are not a plain string or number. */
-void cmd_table_set_json(struct cmd_table *t, size_t col, const char *text,
-    json_t *json);
+void cmd_table_set_json(
+    struct cmd_table *t, size_t col, const char *text, json_t *json);
 
 size_t cmd_table_rows(const struct cmd_table *t);
 
@@ -61,7 +60,6 @@ int cmd_table_print(const struct cmd_table *t, FILE *out, bool json);
 
 /* Prints the columns as on a terminal width characters wide (0: as into
  * a pipe, nothing cut). For tests and for cmd_table_print(). */
-int cmd_table_print_text(const struct cmd_table *t, FILE *out,
-    unsigned width);
+int cmd_table_print_text(const struct cmd_table *t, FILE *out, unsigned width);
 
 #endif

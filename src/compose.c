@@ -205,8 +205,8 @@ struct compose_booking_state {
 
 static json_t *
 compose_booking_context(const struct compose_env *env, const char *kind,
-    int64_t booking_id, const char *detail,
-    struct compose_booking_state *state, char **why)
+    int64_t booking_id, const char *detail, struct compose_booking_state *state,
+    char **why)
 {
 	json_t *ctx = NULL, *delegate, *course, *booking, *reminder;
 	const char *venue;
@@ -221,8 +221,8 @@ compose_booking_context(const struct compose_env *env, const char *kind,
 	sqlite3_bind_int64(st, 1, booking_id);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		*why = xasprintf("booking id=%lld not found",
-		    (long long)booking_id);
+		*why = xasprintf(
+		    "booking id=%lld not found", (long long)booking_id);
 		sqlite3_finalize(st);
 		return NULL;
 	}
@@ -364,8 +364,8 @@ compose_posts(const struct compose_env *env, const char *detail, char **why)
 		return NULL;
 	}
 	sqlite3_bind_text(st, 1, detail, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2,
-	    env->cfg->max_posts > 0 ? env->cfg->max_posts : 10);
+	sqlite3_bind_int(
+	    st, 2, env->cfg->max_posts > 0 ? env->cfg->max_posts : 10);
 	posts = json_array();
 	buf_init(&text);
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -377,7 +377,8 @@ compose_posts(const struct compose_env *env, const char *detail, char **why)
 		buf_reset(&text);
 		if (summary != NULL)
 			htmltext_to_plain(summary, strlen(summary), &text);
-		compose_set(post, "summary", text.data != NULL ? text.data : "");
+		compose_set(
+		    post, "summary", text.data != NULL ? text.data : "");
 		if (clock_parse_iso(compose_col(st, 4), &t) == 0) {
 			clock_format_local(t, CLOCK_DATE, date, sizeof(date));
 			compose_set(post, "published", date);
@@ -405,8 +406,8 @@ compose_subscriber_context(const struct compose_env *env, const char *kind,
 	}
 	sqlite3_bind_int64(st, 1, subscriber_id);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		*why = xasprintf("subscriber id=%lld not found",
-		    (long long)subscriber_id);
+		*why = xasprintf(
+		    "subscriber id=%lld not found", (long long)subscriber_id);
 		sqlite3_finalize(st);
 		return NULL;
 	}
@@ -458,17 +459,16 @@ compose_subscriber_context(const struct compose_env *env, const char *kind,
 
 json_t *
 compose_context(const struct compose_env *env, const char *kind,
-    int64_t booking_id, int64_t subscriber_id, const char *detail,
-    char **why)
+    int64_t booking_id, int64_t subscriber_id, const char *detail, char **why)
 {
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(compose_kinds); i++) {
 		if (strcmp(kind, compose_kinds[i].kind) != 0)
 			continue;
 		if (compose_kinds[i].about == COMPOSE_ABOUT_BOOKING)
-			return compose_booking_context(env, kind, booking_id,
-			    detail, NULL, why);
-		return compose_subscriber_context(env, kind, subscriber_id,
-		    detail, NULL, why);
+			return compose_booking_context(
+			    env, kind, booking_id, detail, NULL, why);
+		return compose_subscriber_context(
+		    env, kind, subscriber_id, detail, NULL, why);
 	}
 	*why = xasprintf("unknown message kind '%s'", kind);
 	return NULL;
@@ -477,8 +477,8 @@ compose_context(const struct compose_env *env, const char *kind,
 /* Whether a booking message still applies: the rules of DESIGN "The
  * jobs", checked again at send time. */
 static bool
-compose_booking_applies(const char *kind,
-    const struct compose_booking_state *s, time_t now)
+compose_booking_applies(
+    const char *kind, const struct compose_booking_state *s, time_t now)
 {
 	if (strcmp(kind, "booking_confirmation") == 0)
 		return s->booking_confirmed && s->course_scheduled;
@@ -544,8 +544,8 @@ compose_is_suppressed(sqlite3 *db, const char *addr)
 	sqlite3_stmt *st;
 	bool found = false;
 
-	if (db_prepare(db, "SELECT 1 FROM suppressions WHERE email = ?1",
-		&st) != 0)
+	if (db_prepare(
+		db, "SELECT 1 FROM suppressions WHERE email = ?1", &st) != 0)
 		return false;
 	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
 	found = sqlite3_step(st) == SQLITE_ROW;
@@ -586,8 +586,8 @@ compose_about(const char *kind)
 
 /* Whether a subscriber message still applies when it is sent. */
 static bool
-compose_subscriber_applies(const struct outbox_item *it,
-    const struct compose_subscriber_state *s)
+compose_subscriber_applies(
+    const struct outbox_item *it, const struct compose_subscriber_state *s)
 {
 	size_t n = strlen(s->frequency);
 
@@ -625,18 +625,18 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 		return COMPOSE_SUPPRESSED;
 	}
 	if (about == COMPOSE_ABOUT_BOOKING) {
-		ctx = compose_booking_context(env, it->kind, it->booking_id,
-		    it->detail, &bstate, why);
+		ctx = compose_booking_context(
+		    env, it->kind, it->booking_id, it->detail, &bstate, why);
 		applies = ctx != NULL &&
 		    compose_booking_applies(it->kind, &bstate, now);
 	} else {
-		ctx = compose_subscriber_context(env, it->kind,
-		    it->subscriber_id, it->detail, &sstate, why);
+		ctx = compose_subscriber_context(
+		    env, it->kind, it->subscriber_id, it->detail, &sstate, why);
 		applies = ctx != NULL &&
 		    compose_subscriber_applies(it, &sstate) &&
 		    (strcmp(it->kind, "blog_digest") != 0 ||
-			json_integer_value(json_object_get(ctx,
-			    "post_count")) > 0);
+			json_integer_value(json_object_get(ctx, "post_count")) >
+			    0);
 	}
 	if (ctx == NULL)
 		return -ENOENT;
@@ -682,9 +682,10 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 		    json_object_get(ctx, "subscriber"), "email"));
 
 		mm.list_id = env->cfg->list_id;
-		unsub_url = compose_link(env, "unsubscribe",
-		    it->subscriber_id, email);
-		if (env->cfg->unsubscribe_mailto != NULL && env->secret != NULL &&
+		unsub_url =
+		    compose_link(env, "unsubscribe", it->subscriber_id, email);
+		if (env->cfg->unsubscribe_mailto != NULL &&
+		    env->secret != NULL &&
 		    token_make(env->secret, env->secret_len, "unsubscribe",
 			it->subscriber_id, email, &token) == 0)
 			unsub_mailto = xasprintf("%s?subject=unsubscribe%%20%s",
@@ -701,9 +702,9 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 				 "line break or a bad address?)",
 		    (long long)it->id,
 		    about == COMPOSE_ABOUT_BOOKING ? "booking" : "subscriber",
-		    (long long)(about == COMPOSE_ABOUT_BOOKING ?
-			    it->booking_id :
-			    it->subscriber_id),
+		    (long long)(about == COMPOSE_ABOUT_BOOKING
+			    ? it->booking_id
+			    : it->subscriber_id),
 		    strerror(-ret));
 		goto out;
 	}

@@ -41,9 +41,8 @@ struct compose_env {
  * negative errno with *why an explanation that names the record. *why
  * is newly allocated or NULL; the caller frees it.
  */
-int compose_message(const struct compose_env *env,
-    const struct outbox_item *it, time_t now, struct transport_msg *out,
-    char **why);
+int compose_message(const struct compose_env *env, const struct outbox_item *it,
+    time_t now, struct transport_msg *out, char **why);
 
 /*
  * The template context for a message of kind about a booking or a
@@ -52,8 +51,7 @@ int compose_message(const struct compose_env *env,
  * caller owns the reference.
  */
 json_t *compose_context(const struct compose_env *env, const char *kind,
-    int64_t booking_id, int64_t subscriber_id, const char *detail,
-    char **why);
+    int64_t booking_id, int64_t subscriber_id, const char *detail, char **why);
 
 /* True for the kinds a job knows. */
 int compose_kind_known(const char *kind);

@@ -51,7 +51,7 @@
 
 /* How long without a file event before the database is looked at
  * anyway (a filesystem without inotify, or a missed event). */
-#define DAEMON_POLL_MS	  30000
+#define DAEMON_POLL_MS 30000
 /* Coalesces a burst of file events into one look. */
 #define DAEMON_SETTLE_MS 50
 
@@ -82,12 +82,12 @@ struct daemon {
 	struct fetch *fetch;
 	uv_timer_t feed_timer;
 	uv_work_t feed_req;
-	struct buf feed_body;	/* the fetched feed, for the worker */
+	struct buf feed_body; /* the fetched feed, for the worker */
 	int feed_result;
 	const char *feed_why;
-	bool feed_busy;		/* fetching or storing */
-	time_t feed_started;	/* when the poll in flight began */
-	time_t feed_polled;	/* when the last finished poll began */
+	bool feed_busy;         /* fetching or storing */
+	time_t feed_started;    /* when the poll in flight began */
+	time_t feed_polled;     /* when the last finished poll began */
 	bool digest_waits_feed; /* a due digest waits for that poll */
 	struct bounce_poll *bounce_poll;
 	uv_timer_t bounce_timer;
@@ -158,8 +158,8 @@ daemon_gen_load(struct daemon *d, int *exit_code)
 	if (g->tmpls == NULL) {
 		char msg[600];
 
-		log_errx("templates %s",
-		    tmpl_error_format(&terr, msg, sizeof(msg)));
+		log_errx(
+		    "templates %s", tmpl_error_format(&terr, msg, sizeof(msg)));
 		goto fail;
 	}
 	if (g->cfg->secret_file != NULL &&
@@ -185,8 +185,7 @@ daemon_on_idle(void *arg)
 {
 	struct daemon *d = arg;
 
-	if (d->opts->once && !d->stopping && !d->digest_busy &&
-	    !d->feed_busy &&
+	if (d->opts->once && !d->stopping && !d->digest_busy && !d->feed_busy &&
 	    (d->bounce_poll == NULL || !bounce_poll_busy(d->bounce_poll))) {
 		log_info("daemon drained, exiting (--once)");
 		daemon_begin_stop(d);
@@ -244,8 +243,8 @@ daemon_on_feed_work(uv_work_t *req)
 	sqlite3 *db;
 
 	d->feed_why = NULL;
-	d->feed_result = feed_parse(d->feed_body.data, d->feed_body.len, &feed,
-	    &d->feed_why);
+	d->feed_result = feed_parse(
+	    d->feed_body.data, d->feed_body.len, &feed, &d->feed_why);
 	if (d->feed_result != 0)
 		return;
 	d->feed_result = db_open(d->gen->cfg->database, false, &db);
@@ -304,8 +303,8 @@ daemon_on_feed_stored(uv_work_t *req, int status)
 }
 
 static void
-daemon_on_feed_fetched(void *arg, int err, long status,
-    const struct buf *body, const char *errmsg)
+daemon_on_feed_fetched(
+    void *arg, int err, long status, const struct buf *body, const char *errmsg)
 {
 	struct daemon *d = arg;
 
@@ -403,8 +402,8 @@ daemon_on_digest_work(uv_work_t *req)
 {
 	struct daemon *d = req->data;
 
-	d->digest_result = job_digest_run(d->work_db, d->gen->cfg,
-	    d->digest_now);
+	d->digest_result =
+	    job_digest_run(d->work_db, d->gen->cfg, d->digest_now);
 }
 
 static void daemon_start_digest(struct daemon *d, time_t now);
@@ -505,13 +504,12 @@ daemon_on_watch_timer(uv_timer_t *h)
 	struct daemon *d = h->data;
 
 	daemon_check_db(d);
-	uv_timer_start(&d->watch_timer, daemon_on_watch_timer,
-	    DAEMON_POLL_MS, 0);
+	uv_timer_start(
+	    &d->watch_timer, daemon_on_watch_timer, DAEMON_POLL_MS, 0);
 }
 
 static void
-daemon_on_fs_event(uv_fs_event_t *h, const char *name, int events,
-    int status)
+daemon_on_fs_event(uv_fs_event_t *h, const char *name, int events, int status)
 {
 	struct daemon *d = h->data;
 
@@ -707,8 +705,8 @@ daemon_switch_user(const struct cfg *cfg)
 	errno = 0;
 	pw = getpwnam(cfg->user);
 	if (pw == NULL) {
-		log_errx("config %s: [daemon] user %s: no such user",
-		    cfg->path, cfg->user);
+		log_errx("config %s: [daemon] user %s: no such user", cfg->path,
+		    cfg->user);
 		return -1;
 	}
 	if (pw->pw_uid == 0)
@@ -773,8 +771,7 @@ daemon_run(const struct daemon_opts *opts)
 		ret = outbox_requeue_sending(d.outbox, clock_now()) < 0 ? -EIO
 									: 0;
 	if (ret != 0) {
-		log_errx("daemon cannot use database %s",
-		    d.gen->cfg->database);
+		log_errx("daemon cannot use database %s", d.gen->cfg->database);
 		goto out_db;
 	}
 	if (!opts->foreground && !opts->once && daemon_detach() != 0) {
@@ -833,8 +830,8 @@ daemon_run(const struct daemon_opts *opts)
 				   "%ds",
 			    d.gen->cfg->database, DAEMON_POLL_MS / 1000);
 		free(dbdir);
-		uv_timer_start(&d.watch_timer, daemon_on_watch_timer,
-		    DAEMON_POLL_MS, 0);
+		uv_timer_start(
+		    &d.watch_timer, daemon_on_watch_timer, DAEMON_POLL_MS, 0);
 	}
 	d.data_version = db_data_version(d.db);
 	log_info("daemon started version=%s config=%s transport=%s%s",

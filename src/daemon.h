@@ -14,8 +14,8 @@
 struct daemon_opts {
 	const char *config_path;
 	bool foreground; /* -f: do not detach */
-	bool once;	 /* --once: run due work, drain, exit */
-	bool fake_now;	 /* --now given */
+	bool once;       /* --once: run due work, drain, exit */
+	bool fake_now;   /* --now given */
 	time_t now;
 };
 

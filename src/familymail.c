@@ -92,8 +92,8 @@ main(int argc, char **argv)
 
 			/* Each subcommand runs getopt afresh on its argv. */
 			optind = 0;
-			return commands[i].fn(argc - sub, argv + sub,
-			    config_path);
+			return commands[i].fn(
+			    argc - sub, argv + sub, config_path);
 		}
 	}
 	fprintf(stderr, "familymail: unknown command '%s'\n", argv[optind]);

@@ -19,13 +19,14 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: familymaild [-c FILE] [-f] [--once] [--now TIME]\n"
-		   "  -c, --config FILE  config file (default %s)\n"
-		   "  -f, --foreground   do not detach\n"
-		   "      --once         run all due work, drain the queue, "
-		   "exit\n"
-		   "      --now TIME     pretend the clock reads TIME "
-		   "(ISO-8601)\n",
+	fprintf(f,
+	    "usage: familymaild [-c FILE] [-f] [--once] [--now TIME]\n"
+	    "  -c, --config FILE  config file (default %s)\n"
+	    "  -f, --foreground   do not detach\n"
+	    "      --once         run all due work, drain the queue, "
+	    "exit\n"
+	    "      --now TIME     pretend the clock reads TIME "
+	    "(ISO-8601)\n",
 	    FAMILYMAIL_CONFIG);
 }
 
@@ -35,7 +36,10 @@ main(int argc, char **argv)
 	struct daemon_opts opts = { .config_path = FAMILYMAIL_CONFIG };
 	int ch;
 
-	enum { OPT_ONCE = 256, OPT_NOW };
+	enum {
+		OPT_ONCE = 256,
+		OPT_NOW
+	};
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'f' },

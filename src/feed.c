@@ -65,9 +65,18 @@ static const struct {
 	const char *name;
 	int minutes;
 } feed_zones[] = {
-	{ "UT", 0 }, { "GMT", 0 }, { "Z", 0 }, { "EST", -300 },
-	{ "EDT", -240 }, { "CST", -360 }, { "CDT", -300 }, { "MST", -420 },
-	{ "MDT", -360 }, { "PST", -480 }, { "PDT", -420 }, { "BST", 60 },
+	{ "UT", 0 },
+	{ "GMT", 0 },
+	{ "Z", 0 },
+	{ "EST", -300 },
+	{ "EDT", -240 },
+	{ "CST", -360 },
+	{ "CDT", -300 },
+	{ "MST", -420 },
+	{ "MDT", -360 },
+	{ "PST", -480 },
+	{ "PDT", -420 },
+	{ "BST", 60 },
 };
 
 int
@@ -90,8 +99,7 @@ feed_parse_rfc822(const char *s, time_t *out)
 		if (*p == ',')
 			p++;
 	}
-	if (sscanf(p, "%d %3s %d %d:%d%n", &day, mon, &year, &h, &mi, &n) !=
-	    5)
+	if (sscanf(p, "%d %3s %d %d:%d%n", &day, mon, &year, &h, &mi, &n) != 5)
 		return -EINVAL;
 	p += n;
 	if (*p == ':') {
@@ -126,8 +134,7 @@ feed_parse_rfc822(const char *s, time_t *out)
 		return -EINVAL;
 	if (year < 100)
 		year += year < 70 ? 2000 : 1900;
-	if (day < 1 || day > 31 || h > 23 || mi > 59 || sec > 60 ||
-	    year < 1970)
+	if (day < 1 || day > 31 || h > 23 || mi > 59 || sec > 60 || year < 1970)
 		return -EINVAL;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = year - 1900;
@@ -227,7 +234,8 @@ feed_atom_entry(struct feed *f, const xmlNode *entry)
 		} else if (feed_is(c, "published") ||
 		    (feed_is(c, "updated") && !published)) {
 			s = feed_text(c);
-			if (s != NULL && clock_parse_iso(s, &it.published) == 0) {
+			if (s != NULL &&
+			    clock_parse_iso(s, &it.published) == 0) {
 				dated = true;
 				published = feed_is(c, "published");
 			}

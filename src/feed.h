@@ -40,8 +40,8 @@ struct feed {
  * feed at all. Items that lack a title, link or date are counted in
  * skipped, not fatal.
  */
-int feed_parse(const char *data, size_t len, struct feed **out,
-    const char **why);
+int feed_parse(
+    const char *data, size_t len, struct feed **out, const char **why);
 void feed_free(struct feed *f);
 
 /* Inserts the items whose URL is new. Returns how many, or a negative

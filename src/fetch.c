@@ -83,8 +83,8 @@ fetch_finish(struct fetch *f, CURLcode rc)
 			err = -EFBIG;
 			msg = "response larger than the limit";
 		} else {
-			msg = f->error[0] != '\0' ? f->error :
-						     curl_easy_strerror(rc);
+			msg = f->error[0] != '\0' ? f->error
+						  : curl_easy_strerror(rc);
 		}
 	}
 	if (done != NULL)
@@ -119,8 +119,8 @@ fetch_on_poll(uv_poll_t *h, int status, int events)
 }
 
 static int
-fetch_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
-    void *socketp)
+fetch_on_socket(
+    CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
 	struct fetch *f = userp;
 	struct fetch_sock *s = socketp;
@@ -206,8 +206,8 @@ fetch_new(uv_loop_t *loop)
 	}
 	curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, fetch_on_socket);
 	curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
-	curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION,
-	    fetch_on_curl_timer);
+	curl_multi_setopt(
+	    f->multi, CURLMOPT_TIMERFUNCTION, fetch_on_curl_timer);
 	curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f);
 	uv_timer_init(loop, &f->timer);
 	f->timer.data = f;
@@ -217,8 +217,8 @@ fetch_new(uv_loop_t *loop)
 }
 
 int
-fetch_get(struct fetch *f, const char *url, size_t max_size,
-    long timeout_secs, fetch_done_cb done, void *arg)
+fetch_get(struct fetch *f, const char *url, size_t max_size, long timeout_secs,
+    fetch_done_cb done, void *arg)
 {
 	CURL *e;
 

@@ -38,9 +38,8 @@ htmltext_lines(const xmlNode *n)
 {
 	const char *name = (const char *)n->name;
 
-	return strcasecmp(name, "br") == 0 || strcasecmp(name, "li") == 0 ?
-	    1 :
-	    2;
+	return strcasecmp(name, "br") == 0 || strcasecmp(name, "li") == 0 ? 1
+									  : 2;
 }
 
 static bool
@@ -135,8 +134,8 @@ htmltext_to_plain(const char *html, size_t len, struct buf *out)
 	}
 	xmlFreeDoc(doc);
 	/* Trim trailing space and breaks. */
-	while (out->len > start && (out->data[out->len - 1] == '\n' ||
-				       out->data[out->len - 1] == ' '))
+	while (out->len > start &&
+	    (out->data[out->len - 1] == '\n' || out->data[out->len - 1] == ' '))
 		out->len--;
 	if (out->data != NULL)
 		out->data[out->len] = '\0';

@@ -58,8 +58,8 @@ job_cancel_run(sqlite3 *db, time_t now)
 		rc = sqlite3_step(st);
 		sqlite3_finalize(st);
 		if (rc != SQLITE_DONE) {
-			log_warnx("job cancel error=\"%s\"",
-			    sqlite3_errmsg(db));
+			log_warnx(
+			    "job cancel error=\"%s\"", sqlite3_errmsg(db));
 			return db_errno(rc);
 		}
 		total += sqlite3_changes(db);

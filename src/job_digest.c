@@ -93,9 +93,9 @@ job_digest_exec(sqlite3 *db, const char *sql, int64_t *out, int n, ...)
 	va_end(ap);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && out != NULL)
-		*out = sqlite3_column_type(st, 0) == SQLITE_NULL ?
-		    -1 :
-		    sqlite3_column_int64(st, 0);
+		*out = sqlite3_column_type(st, 0) == SQLITE_NULL
+		    ? -1
+		    : sqlite3_column_int64(st, 0);
 	else if (out != NULL)
 		*out = -1;
 	sqlite3_finalize(st);
@@ -158,7 +158,8 @@ job_digest_open(sqlite3 *db, const struct cfg *cfg, size_t i, time_t now)
 	    NULL, 7, f->name, period, at_s, since_s, count_s,
 	    posts > 0 ? "enqueuing" : "empty", now_s);
 	if (ret == 0)
-		log_info("job digest opened frequency=%s period=%s posts=%lld%s",
+		log_info(
+		    "job digest opened frequency=%s period=%s posts=%lld%s",
 		    f->name, period, (long long)posts,
 		    posts > 0 ? "" : " (nothing to send)");
 	return ret;
@@ -220,8 +221,8 @@ job_digest_chunk(sqlite3 *db, int64_t digest_id, time_t now, int *added_total)
 	if (ret == 0) {
 		ret = db_prepare(db,
 		    upper >= 0 ? "UPDATE digests SET cursor = ?2,"
-				 " recipients = recipients + ?3 WHERE id = ?1" :
-				 "UPDATE digests SET state = 'enqueued',"
+				 " recipients = recipients + ?3 WHERE id = ?1"
+			       : "UPDATE digests SET state = 'enqueued',"
 				 " finished_at = ?4 WHERE id = ?1",
 		    &st);
 		if (ret == 0) {

@@ -77,8 +77,8 @@ job_remind_run(sqlite3 *db, const struct cfg *cfg, time_t now)
 		free(nearer);
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE) {
-			log_warnx("job remind error=\"%s\"",
-			    sqlite3_errmsg(db));
+			log_warnx(
+			    "job remind error=\"%s\"", sqlite3_errmsg(db));
 			total = db_errno(rc);
 			break;
 		}
@@ -92,8 +92,8 @@ job_remind_run(sqlite3 *db, const struct cfg *cfg, time_t now)
 }
 
 int
-job_remind_next_due(sqlite3 *db, const struct cfg *cfg, time_t now,
-    time_t *when)
+job_remind_next_due(
+    sqlite3 *db, const struct cfg *cfg, time_t now, time_t *when)
 {
 	char now_s[CLOCK_ISO_LEN];
 	sqlite3_stmt *st;

@@ -21,7 +21,7 @@ int job_remind_run(sqlite3 *db, const struct cfg *cfg, time_t now);
 
 /* When the next reminder falls due after now: 0 and *when, or -ENOENT
  * when no reminder is ahead. */
-int job_remind_next_due(sqlite3 *db, const struct cfg *cfg, time_t now,
-    time_t *when);
+int job_remind_next_due(
+    sqlite3 *db, const struct cfg *cfg, time_t now, time_t *when);
 
 #endif

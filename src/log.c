@@ -75,9 +75,10 @@ log_write(int level, bool with_errno, const char *fmt, ...)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
 		r = snprintf(line, sizeof(line),
-		    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s ", tm.tm_year + 1900,
-		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		    ts.tv_nsec / 1000000, log_level_name(level));
+		    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s ",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+		    log_level_name(level));
 	}
 	if (r > 0)
 		n = (size_t)r;
@@ -89,7 +90,8 @@ log_write(int level, bool with_errno, const char *fmt, ...)
 	if (n > sizeof(line) - 2)
 		n = sizeof(line) - 2;
 	if (with_errno) {
-		r = snprintf(line + n, sizeof(line) - n, ": %s", strerror(saved));
+		r = snprintf(
+		    line + n, sizeof(line) - n, ": %s", strerror(saved));
 		if (r > 0)
 			n += (size_t)r;
 		if (n > sizeof(line) - 2)

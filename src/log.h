@@ -32,9 +32,9 @@ const char *log_level_name(int level);
 void log_write(int level, bool with_errno, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define log_at(lvl, errno_, ...) \
-	do { \
-		if ((lvl) <= log_level_current) \
+#define log_at(lvl, errno_, ...)                                 \
+	do {                                                     \
+		if ((lvl) <= log_level_current)                  \
 			log_write((lvl), (errno_), __VA_ARGS__); \
 	} while (0)
 

@@ -187,8 +187,8 @@ migrate_run(sqlite3 *db)
 		ret = db_begin(db);
 		if (ret == 0)
 			ret = db_exec(db, migrate_steps[version]);
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
-		    version + 1);
+		snprintf(
+		    sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
 		if (ret == 0)
 			ret = db_exec(db, sql);
 		if (ret == 0)

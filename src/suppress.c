@@ -151,10 +151,11 @@ suppress_find(sqlite3 *db, const char *email, struct suppress_entry *out)
 		snprintf(out->email, sizeof(out->email), "%s",
 		    s != NULL ? (const char *)s : email);
 		s = sqlite3_column_text(st, 1);
-		reason = suppress_reason_parse(s != NULL ? (const char *)s : "");
+		reason =
+		    suppress_reason_parse(s != NULL ? (const char *)s : "");
 		/* The CHECK constraint allows nothing else. */
-		out->reason = reason >= 0 ? (enum suppress_reason)reason :
-					    SUPPRESS_MANUAL;
+		out->reason = reason >= 0 ? (enum suppress_reason)reason
+					  : SUPPRESS_MANUAL;
 		s = sqlite3_column_text(st, 2);
 		out->detail = s != NULL ? xstrdup((const char *)s) : NULL;
 		s = sqlite3_column_text(st, 3);

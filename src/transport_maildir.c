@@ -74,8 +74,8 @@ maildir_create(uv_loop_t *loop, const struct cfg *cfg, char **err)
 		free(sub);
 	}
 	if (ret != 0) {
-		*err = xasprintf("maildir %s: %s", cfg->maildir_path,
-		    strerror(-ret));
+		*err = xasprintf(
+		    "maildir %s: %s", cfg->maildir_path, strerror(-ret));
 		return NULL;
 	}
 	md = xcalloc(1, sizeof(*md));
@@ -117,8 +117,8 @@ maildir_write_lf(int fd, const struct buf *data)
 	while (ret == 0 && p < end) {
 		cr = memchr(p, '\r', (size_t)(end - p));
 		if (cr == NULL || cr + 1 >= end || cr[1] != '\n') {
-			ret = maildir_write_all(fd, p,
-			    (size_t)((cr == NULL ? end : cr + 1) - p));
+			ret = maildir_write_all(
+			    fd, p, (size_t)((cr == NULL ? end : cr + 1) - p));
 			p = cr == NULL ? end : cr + 1;
 			continue;
 		}
@@ -191,8 +191,8 @@ maildir_on_done(uv_work_t *req, int status)
 		/* Disk full, permissions: local trouble that an
 		 * administrator fixes; the message waits for it. */
 		m->outcome = TRANSPORT_DEFER;
-		m->reply = xasprintf("maildir: %s",
-		    strerror(status != 0 ? -status : -job->err));
+		m->reply = xasprintf(
+		    "maildir: %s", strerror(status != 0 ? -status : -job->err));
 		log_warnx("maildir write id=%lld error=\"%s\"",
 		    (long long)m->id, m->reply);
 	}
@@ -219,8 +219,8 @@ maildir_submit(struct transport *t, struct transport_msg *m)
 	job->m = m;
 	job->seq = ++md->seq;
 	job->req.data = job;
-	ret = uv_queue_work(t->loop, &job->req, maildir_on_work,
-	    maildir_on_done);
+	ret =
+	    uv_queue_work(t->loop, &job->req, maildir_on_work, maildir_on_done);
 	if (ret != 0) {
 		free(job);
 		return ret;

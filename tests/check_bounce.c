@@ -333,38 +333,42 @@ START_TEST(test_bounce_classifies_by_reason_not_by_first_digit)
 		const char *status, *diag, *reason;
 		enum bounce_class cls;
 	} cases[] = {
-		{ "5.7.1", "554 5.7.1 Service unavailable; client [192.0.2.1] "
-			   "blocked using dnsbl.example.org",
+		{ "5.7.1",
+		    "554 5.7.1 Service unavailable; client [192.0.2.1] "
+		    "blocked using dnsbl.example.org",
 		    "blocked", BOUNCE_CLASS_SOFT },
 		{ "5.1.2", "550 5.1.2 Host unknown", "hostunknown",
 		    BOUNCE_CLASS_HARD },
-		{ "5.0.0", "550 Requested action not taken: mailbox "
-			   "unavailable, user unknown",
+		{ "5.0.0",
+		    "550 Requested action not taken: mailbox "
+		    "unavailable, user unknown",
 		    "userunknown", BOUNCE_CLASS_HARD },
 		{ "5.1.6", "551 User has moved; please try elsewhere",
 		    "hasmoved", BOUNCE_CLASS_HARD },
 		{ "5.1.10", "556 5.1.10 Recipient address has null MX",
 		    "notaccept", BOUNCE_CLASS_HARD },
-		{ "5.3.4", "552 5.3.4 Message too big for system",
-		    "mesgtoobig", BOUNCE_CLASS_SOFT },
+		{ "5.3.4", "552 5.3.4 Message too big for system", "mesgtoobig",
+		    BOUNCE_CLASS_SOFT },
 		{ "5.4.7", "Delivery time expired", "expired",
 		    BOUNCE_CLASS_SOFT },
 		{ "5.7.1", "554 5.7.1 <x@example.com>: Relay access denied",
 		    "norelaying", BOUNCE_CLASS_SOFT },
 		/* The words beat the code: a rate limit, not a bad user. */
-		{ "5.1.1", "550 5.1.1 <x@example.com> 192.0.2.1 has sent to "
-			   "too many recipients this hour",
+		{ "5.1.1",
+		    "550 5.1.1 <x@example.com> 192.0.2.1 has sent to "
+		    "too many recipients this hour",
 		    "toomanyconn", BOUNCE_CLASS_SOFT },
 		/* User unknown after the data: the content was refused. */
-		{ "5.0.0", "550 <x@example.com>: User unknown (in reply to "
-			   "end of DATA command)",
+		{ "5.0.0",
+		    "550 <x@example.com>: User unknown (in reply to "
+		    "end of DATA command)",
 		    "filtered", BOUNCE_CLASS_SOFT },
 	};
 	size_t i;
 
 	for (i = 0; i < UTIL_ARRAY_LEN(cases); i++) {
-		struct bounce_report *r = parse_dsn(cases[i].status,
-		    cases[i].diag);
+		struct bounce_report *r =
+		    parse_dsn(cases[i].status, cases[i].diag);
 
 		ck_assert_msg(strcmp(r->rcpts[0].reason, cases[i].reason) == 0,
 		    "case %zu: reason %s, expected %s", i, r->rcpts[0].reason,
@@ -387,8 +391,8 @@ START_TEST(test_bounce_survives_every_truncation_of_a_dsn)
 		char *copy = xstrndup(s, cut);
 		int ret = bounce_parse(copy, cut, &r);
 
-		ck_assert_msg(ret == 0 || ret == -EINVAL, "cut %zu: %d", cut,
-		    ret);
+		ck_assert_msg(
+		    ret == 0 || ret == -EINVAL, "cut %zu: %d", cut, ret);
 		ck_assert((ret == 0) == (r != NULL));
 		/* Cut after the DSN part: the recipient is still there. */
 		if (cut > (size_t)(dsn_end - s)) {
@@ -414,8 +418,8 @@ START_TEST(test_bounce_refuses_garbage_that_is_no_mail)
 	ck_assert_int_eq(bounce_parse("", 0, &r), -EINVAL);
 	ck_assert_ptr_null(r);
 	for (i = 0; i < UTIL_ARRAY_LEN(inputs); i++) {
-		ck_assert_int_eq(bounce_parse(inputs[i], strlen(inputs[i]), &r),
-		    -EINVAL);
+		ck_assert_int_eq(
+		    bounce_parse(inputs[i], strlen(inputs[i]), &r), -EINVAL);
 		ck_assert_ptr_null(r);
 	}
 	for (i = 0; i < sizeof(noise); i++) {
@@ -423,8 +427,8 @@ START_TEST(test_bounce_refuses_garbage_that_is_no_mail)
 		noise[i] = (unsigned char)(seed >> 16);
 	}
 	noise[0] = 0xff; /* not a header name */
-	ck_assert_int_eq(bounce_parse((const char *)noise, sizeof(noise), &r),
-	    -EINVAL);
+	ck_assert_int_eq(
+	    bounce_parse((const char *)noise, sizeof(noise), &r), -EINVAL);
 	ck_assert_ptr_null(r);
 }
 END_TEST
@@ -437,9 +441,10 @@ START_TEST(test_bounce_survives_header_then_binary_noise)
 	size_t i;
 
 	buf_init(&b);
-	buf_puts(&b, "From: MAILER-DAEMON@example.net\n"
-		     "Subject: Returned mail\n"
-		     "Content-Type: multipart/report; boundary=x\n\n--x\n");
+	buf_puts(&b,
+	    "From: MAILER-DAEMON@example.net\n"
+	    "Subject: Returned mail\n"
+	    "Content-Type: multipart/report; boundary=x\n\n--x\n");
 	for (i = 0; i < 20000; i++) {
 		seed = seed * 1103515245u + 12345u;
 		buf_putc(&b, (char)(seed >> 16));
@@ -465,14 +470,16 @@ START_TEST(test_bounce_survives_deeply_nested_mime)
 	int i;
 
 	buf_init(&b);
-	buf_puts(&b, "From: MAILER-DAEMON@example.net\n"
-		     "Subject: Undeliverable\n");
+	buf_puts(&b,
+	    "From: MAILER-DAEMON@example.net\n"
+	    "Subject: Undeliverable\n");
 	for (i = 0; i < 3000; i++)
 		buf_printf(&b,
 		    "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n",
 		    i, i);
-	buf_puts(&b, "Content-Type: text/plain\n\n550 5.1.1 <deep@example.com>"
-		     " User unknown\n");
+	buf_puts(&b,
+	    "Content-Type: text/plain\n\n550 5.1.1 <deep@example.com>"
+	    " User unknown\n");
 	ck_assert_int_eq(bounce_parse(b.data, b.len, &r), 0);
 	ck_assert_int_eq(r->kind, BOUNCE_KIND_BOUNCE);
 	bounce_report_free(r);
@@ -502,10 +509,8 @@ START_TEST(test_bounce_names_kinds_and_classes)
 {
 	ck_assert_str_eq(bounce_kind_name(BOUNCE_KIND_BOUNCE), "bounce");
 	ck_assert_str_eq(bounce_kind_name(BOUNCE_KIND_FEEDBACK), "feedback");
-	ck_assert_str_eq(bounce_kind_name(BOUNCE_KIND_AUTOREPLY),
-	    "autoreply");
-	ck_assert_str_eq(bounce_kind_name(BOUNCE_KIND_DELIVERED),
-	    "delivered");
+	ck_assert_str_eq(bounce_kind_name(BOUNCE_KIND_AUTOREPLY), "autoreply");
+	ck_assert_str_eq(bounce_kind_name(BOUNCE_KIND_DELIVERED), "delivered");
 	ck_assert_str_eq(bounce_kind_name(BOUNCE_KIND_OTHER), "other");
 	ck_assert_str_eq(bounce_class_name(BOUNCE_CLASS_HARD), "hard");
 	ck_assert_str_eq(bounce_class_name(BOUNCE_CLASS_SOFT), "soft");
@@ -544,8 +549,8 @@ START_TEST(test_parse_bounce_prints_json_lines_and_fails_on_bad_file)
 		ck_assert_ptr_nonnull(j);
 		file = json_string_value(json_object_get(j, "file"));
 		if (strcmp(file, dsn) == 0) {
-			ck_assert_str_eq(json_string_value(json_object_get(j,
-					     "recipient")),
+			ck_assert_str_eq(
+			    json_string_value(json_object_get(j, "recipient")),
 			    "nobody-here@example.net");
 			ck_assert_str_eq(
 			    json_string_value(json_object_get(j, "class")),
@@ -559,7 +564,8 @@ START_TEST(test_parse_bounce_prints_json_lines_and_fails_on_bad_file)
 		} else {
 			ck_assert_str_eq(file, human);
 			/* No recipient: one line all the same. */
-			ck_assert(json_is_null(json_object_get(j, "recipient")));
+			ck_assert(
+			    json_is_null(json_object_get(j, "recipient")));
 			ck_assert(json_is_null(json_object_get(j, "class")));
 			ck_assert_str_eq(
 			    json_string_value(json_object_get(j, "kind")),
@@ -593,20 +599,19 @@ bounce_suite(void)
 	tcase_add_test(tc, test_bounce_reads_crlf_and_bare_cr_like_bare_lf);
 	tcase_add_test(tc, test_bounce_reads_exim_mailbox_full_522_as_soft);
 	tcase_add_test(tc, test_bounce_reads_qmail_spam_block_571_as_soft);
-	tcase_add_test(tc,
-	    test_bounce_reads_exchange_unknown_recipient_as_hard);
+	tcase_add_test(
+	    tc, test_bounce_reads_exchange_unknown_recipient_as_hard);
 	tcase_add_test(tc, test_bounce_reads_gmail_no_such_user_as_hard);
-	tcase_add_test(tc,
-	    test_bounce_reads_amazon_ses_notification_per_recipient);
+	tcase_add_test(
+	    tc, test_bounce_reads_amazon_ses_notification_per_recipient);
 	tcase_add_test(tc, test_bounce_reads_arf_abuse_report_as_feedback);
-	tcase_add_test(tc,
-	    test_bounce_reads_rfc3834_auto_reply_never_as_bounce);
+	tcase_add_test(
+	    tc, test_bounce_reads_rfc3834_auto_reply_never_as_bounce);
 	tcase_add_test(tc, test_bounce_reads_human_reply_as_other_mail);
-	tcase_add_test(tc,
-	    test_bounce_finds_verp_token_when_dsn_part_is_missing);
+	tcase_add_test(
+	    tc, test_bounce_finds_verp_token_when_dsn_part_is_missing);
 	tcase_add_test(tc, test_bounce_reads_success_dsn_as_delivered);
-	tcase_add_test(tc,
-	    test_bounce_classifies_by_reason_not_by_first_digit);
+	tcase_add_test(tc, test_bounce_classifies_by_reason_not_by_first_digit);
 	tcase_add_test(tc, test_bounce_survives_every_truncation_of_a_dsn);
 	tcase_add_test(tc, test_bounce_refuses_garbage_that_is_no_mail);
 	tcase_add_test(tc, test_bounce_survives_header_then_binary_noise);
@@ -616,8 +621,8 @@ bounce_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("command");
-	tcase_add_test(tc,
-	    test_parse_bounce_prints_json_lines_and_fails_on_bad_file);
+	tcase_add_test(
+	    tc, test_parse_bounce_prints_json_lines_and_fails_on_bad_file);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -166,8 +166,8 @@ static void
 click(const char *css)
 {
 	char *path = xasprintf("/session/%s/element", session), *what;
-	json_t *q = json_pack(
-	    "{s:s,s:s}", "using", "css selector", "value", css);
+	json_t *q =
+	    json_pack("{s:s,s:s}", "using", "css selector", "value", css);
 	json_t *v = wd("POST", path, q);
 	const char *id = NULL;
 	void *it;

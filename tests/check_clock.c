@@ -51,8 +51,8 @@ START_TEST(test_clock_refuses_what_is_not_a_time)
 	time_t t;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(clock_parse_iso(bad[i], &t) != 0, "accepted %s",
-		    bad[i]);
+		ck_assert_msg(
+		    clock_parse_iso(bad[i], &t) != 0, "accepted %s", bad[i]);
 	ck_assert_int_eq(clock_parse_iso("2028-02-29T10:00:00Z", &t), 0);
 }
 END_TEST
@@ -140,10 +140,10 @@ START_TEST(test_clock_weekly_schedule_keeps_local_time_across_dst)
 	/* Monday 08:00 London: 07:00Z in summer, 08:00Z in winter. */
 	t = clock_next_weekly(parse("2026-10-20T12:00:00Z"), 1, 8 * 60);
 	ck_assert_str_eq(iso(t), "2026-10-26T08:00:00Z");
-	ck_assert_str_eq(iso(clock_last_weekly(t - 1, 1, 8 * 60)),
-	    "2026-10-19T07:00:00Z");
-	ck_assert_str_eq(iso(clock_last_weekly(t, 1, 8 * 60)),
-	    "2026-10-26T08:00:00Z");
+	ck_assert_str_eq(
+	    iso(clock_last_weekly(t - 1, 1, 8 * 60)), "2026-10-19T07:00:00Z");
+	ck_assert_str_eq(
+	    iso(clock_last_weekly(t, 1, 8 * 60)), "2026-10-26T08:00:00Z");
 	clock_week_id(t, id, sizeof(id));
 	ck_assert_str_eq(id, "2026-W44");
 	/* Spring: Sunday 01:30 does not exist on 29 March; it moves on. */
@@ -158,16 +158,16 @@ START_TEST(test_clock_monthly_schedule_finds_last_and_next)
 	time_t t = parse("2026-11-23T12:00:00Z");
 
 	ck_assert_int_eq(clock_set_timezone("Europe/London"), 0);
-	ck_assert_str_eq(iso(clock_last_monthly(t, 1, 8 * 60)),
-	    "2026-11-01T08:00:00Z");
-	ck_assert_str_eq(iso(clock_next_monthly(t, 1, 8 * 60)),
-	    "2026-12-01T08:00:00Z");
-	ck_assert_str_eq(iso(clock_next_monthly(parse("2026-12-15T00:00:00Z"),
-			     1, 8 * 60)),
+	ck_assert_str_eq(
+	    iso(clock_last_monthly(t, 1, 8 * 60)), "2026-11-01T08:00:00Z");
+	ck_assert_str_eq(
+	    iso(clock_next_monthly(t, 1, 8 * 60)), "2026-12-01T08:00:00Z");
+	ck_assert_str_eq(
+	    iso(clock_next_monthly(parse("2026-12-15T00:00:00Z"), 1, 8 * 60)),
 	    "2027-01-01T08:00:00Z");
 	/* 1 April is in summer time. */
-	ck_assert_str_eq(iso(clock_next_monthly(parse("2026-03-02T00:00:00Z"),
-			     1, 8 * 60)),
+	ck_assert_str_eq(
+	    iso(clock_next_monthly(parse("2026-03-02T00:00:00Z"), 1, 8 * 60)),
 	    "2026-04-01T07:00:00Z");
 	clock_month_id(parse("2026-12-01T08:00:00Z"), id, sizeof(id));
 	ck_assert_str_eq(id, "2026-12");
@@ -183,12 +183,15 @@ clock_suite(void)
 	tcase_add_test(tc, test_clock_parses_the_forms_the_website_writes);
 	tcase_add_test(tc, test_clock_refuses_what_is_not_a_time);
 	tcase_add_test(tc, test_clock_formats_iso_in_utc);
-	tcase_add_test(tc, test_clock_shows_london_time_across_the_autumn_change);
-	tcase_add_test(tc, test_clock_shows_london_time_across_the_spring_change);
+	tcase_add_test(
+	    tc, test_clock_shows_london_time_across_the_autumn_change);
+	tcase_add_test(
+	    tc, test_clock_shows_london_time_across_the_spring_change);
 	tcase_add_test(tc, test_clock_offers_date_time_and_short_forms);
 	tcase_add_test(tc, test_clock_refuses_an_unknown_zone);
 	tcase_add_test(tc, test_clock_now_moves_on_from_a_faked_time);
-	tcase_add_test(tc, test_clock_weekly_schedule_keeps_local_time_across_dst);
+	tcase_add_test(
+	    tc, test_clock_weekly_schedule_keeps_local_time_across_dst);
 	tcase_add_test(tc, test_clock_monthly_schedule_finds_last_and_next);
 	suite_add_tcase(s, tc);
 	return s;

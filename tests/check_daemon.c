@@ -7,17 +7,18 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
+#include <dirent.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
-#include <dirent.h>
 #include <sqlite3.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "db.h"
 #include "testutil.h"
@@ -115,8 +116,8 @@ maildir_all(int *count)
 	*count = 0;
 	for (int i = 0; i < n; i++) {
 		if (names[i]->d_name[0] != '.') {
-			char *p = xasprintf("%s/%s", maildir_new,
-			    names[i]->d_name);
+			char *p =
+			    xasprintf("%s/%s", maildir_new, names[i]->d_name);
 			char *s = tu_read_file(p, NULL);
 
 			ck_assert(strstr(names[i]->d_name, ".eml") != NULL);
@@ -139,8 +140,9 @@ START_TEST(test_daemon_once_delivers_one_message_per_confirmed_booking)
 	ck_assert_int_eq(run_once(), 0);
 	all = maildir_all(&n);
 	ck_assert_int_eq(n, 3);
-	ck_assert_ptr_nonnull(strstr(all, "To: Sarah Jones "
-					  "<sarah.jones@example.org>"));
+	ck_assert_ptr_nonnull(strstr(all,
+	    "To: Sarah Jones "
+	    "<sarah.jones@example.org>"));
 	ck_assert_ptr_nonnull(strstr(all, "sian.llyr@example.org"));
 	ck_assert_ptr_nonnull(strstr(all, "fatima@example.org"));
 	ck_assert_ptr_null(strstr(all, "tom@example.org"));
@@ -215,9 +217,10 @@ START_TEST(test_daemon_notices_a_new_booking_and_stops_on_sigterm)
 	ck_assert_int_eq(wait_for_files(3, 10000), 3);
 	/* The website books a place while the daemon runs. */
 	ck_assert_int_eq(db_open(path, false, &db), 0);
-	tu_sql(db, "INSERT INTO bookings (id, course_id, delegate_id, "
-		   "reference, created_at) VALUES (7, 2, 5, 'FC-1007', "
-		   "'2026-11-23T09:05:00Z')");
+	tu_sql(db,
+	    "INSERT INTO bookings (id, course_id, delegate_id, "
+	    "reference, created_at) VALUES (7, 2, 5, 'FC-1007', "
+	    "'2026-11-23T09:05:00Z')");
 	db_close(db);
 	ck_assert_int_eq(wait_for_files(4, 5000), 4);
 	/* A broken config on SIGHUP is reported and the old one kept. */
@@ -233,8 +236,8 @@ START_TEST(test_daemon_notices_a_new_booking_and_stops_on_sigterm)
 	kill(pid, SIGTERM);
 	ck_assert_int_eq(tu_wait(pid, 1000), 0);
 	log = tu_read_file(log_path, NULL);
-	ck_assert_msg(strstr(log, "keeping the running config") != NULL, "%s",
-	    log);
+	ck_assert_msg(
+	    strstr(log, "keeping the running config") != NULL, "%s", log);
 	ck_assert_ptr_nonnull(strstr(log, "daemon stopped"));
 	free(log);
 	free(path);
@@ -273,21 +276,22 @@ START_TEST(test_daemon_keeps_its_templates_when_a_reload_finds_one_broken)
 	ck_assert_int_eq(wait_for_files(3, 10000), 3);
 	/* An administrator saves a template with an unclosed section. */
 	tpath = xasprintf("%s/booking_confirmation", copy);
-	free(tu_write_file(tpath, "subject.mustache",
-	    "Your place {{#course}}on {{title}}\n"));
+	free(tu_write_file(
+	    tpath, "subject.mustache", "Your place {{#course}}on {{title}}\n"));
 	kill(pid, SIGHUP);
 	tu_sleep_ms(300);
 	ck_assert_int_eq(db_open(path, false, &db), 0);
-	tu_sql(db, "INSERT INTO bookings (id, course_id, delegate_id, "
-		   "reference, created_at) VALUES (7, 2, 5, 'FC-1007', "
-		   "'2026-11-23T09:05:00Z')");
+	tu_sql(db,
+	    "INSERT INTO bookings (id, course_id, delegate_id, "
+	    "reference, created_at) VALUES (7, 2, 5, 'FC-1007', "
+	    "'2026-11-23T09:05:00Z')");
 	db_close(db);
 	ck_assert_int_eq(wait_for_files(4, 5000), 4);
 	kill(pid, SIGTERM);
 	ck_assert_int_eq(tu_wait(pid, 2000), 0);
 	log = tu_read_file(log_path, NULL);
-	ck_assert_msg(strstr(log, "booking_confirmation/subject.mustache:1:") !=
-		NULL,
+	ck_assert_msg(
+	    strstr(log, "booking_confirmation/subject.mustache:1:") != NULL,
 	    "%s", log);
 	ck_assert_ptr_nonnull(strstr(log, "keeping the running config"));
 	free(log);
@@ -347,8 +351,8 @@ START_TEST(test_daemon_started_as_root_becomes_its_user)
 	{
 		char *log = tu_read_file(log_path, NULL);
 
-		ck_assert_msg(strstr(log, "running as user=nobody") != NULL,
-		    "%s", log);
+		ck_assert_msg(
+		    strstr(log, "running as user=nobody") != NULL, "%s", log);
 		free(log);
 	}
 	free(db);
@@ -366,17 +370,18 @@ START_TEST(test_daemon_skips_a_bad_record_and_sends_the_others)
 	ck_assert_int_eq(db_open(path, false, &db), 0);
 	/* An address that would add a recipient, and a name that would
 	 * add a header: neither may reach the message. */
-	tu_sql(db, "UPDATE delegates SET email = 'evil@example.org, "
-		   "victim@example.net' WHERE id = 1;"
-		   "UPDATE delegates SET first_name = 'Siân' || char(13, 10) "
-		   "|| 'Bcc: victim@example.net' WHERE id = 2;");
+	tu_sql(db,
+	    "UPDATE delegates SET email = 'evil@example.org, "
+	    "victim@example.net' WHERE id = 1;"
+	    "UPDATE delegates SET first_name = 'Siân' || char(13, 10) "
+	    "|| 'Bcc: victim@example.net' WHERE id = 2;");
 	db_close(db);
 	ck_assert_int_eq(run_once(), 0);
 	all = maildir_all(&n);
 	ck_assert_int_eq(n, 2);
 	/* The name may reach the body as text; never the header. */
 	for (char *m = strstr(all, "=== "); m != NULL;
-	    m = strstr(m + 4, "=== ")) {
+	     m = strstr(m + 4, "=== ")) {
 		char *end = strstr(m, "\n\n");
 
 		ck_assert_ptr_nonnull(end);
@@ -403,12 +408,14 @@ daemon_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_daemon_once_delivers_one_message_per_confirmed_booking);
+	tcase_add_test(
+	    tc, test_daemon_once_delivers_one_message_per_confirmed_booking);
 	tcase_add_test(tc, test_daemon_once_twice_sends_nothing_new);
 	tcase_add_test(tc, test_daemon_refuses_a_broken_config_with_exit_78);
-	tcase_add_test(tc, test_daemon_notices_a_new_booking_and_stops_on_sigterm);
-	tcase_add_test(tc,
-	    test_daemon_keeps_its_templates_when_a_reload_finds_one_broken);
+	tcase_add_test(
+	    tc, test_daemon_notices_a_new_booking_and_stops_on_sigterm);
+	tcase_add_test(
+	    tc, test_daemon_keeps_its_templates_when_a_reload_finds_one_broken);
 	tcase_add_test(tc, test_daemon_started_as_root_becomes_its_user);
 	tcase_add_test(tc, test_daemon_skips_a_bad_record_and_sends_the_others);
 	suite_add_tcase(s, tc);

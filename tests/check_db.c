@@ -94,8 +94,9 @@ END_TEST
 
 START_TEST(test_db_migration_is_idempotent_and_keeps_data)
 {
-	tu_sql(db, "INSERT INTO courses (title, starts_at, venue) VALUES "
-		   "('A', '2026-12-07T09:30:00Z', 'Cardiff')");
+	tu_sql(db,
+	    "INSERT INTO courses (title, starts_at, venue) VALUES "
+	    "('A', '2026-12-07T09:30:00Z', 'Cardiff')");
 	ck_assert_int_eq(migrate_run(db), 0);
 	ck_assert_int_eq(tu_sql_int(db, "SELECT count(*) FROM courses"), 1);
 }
@@ -108,16 +109,18 @@ START_TEST(test_db_migration_accepts_tables_the_website_made_first)
 	sqlite3 *site;
 
 	ck_assert_int_eq(db_open(path, true, &site), 0);
-	tu_sql(site, "CREATE TABLE courses (id INTEGER PRIMARY KEY, title "
-		     "TEXT NOT NULL, starts_at TEXT NOT NULL, ends_at TEXT, "
-		     "venue TEXT NOT NULL, address TEXT, joining_url TEXT, "
-		     "notes TEXT, status TEXT NOT NULL DEFAULT 'scheduled', "
-		     "language TEXT);"
-		     "INSERT INTO courses (title, starts_at, venue) VALUES "
-		     "('Kept', '2026-12-07T09:30:00Z', 'Online');");
+	tu_sql(site,
+	    "CREATE TABLE courses (id INTEGER PRIMARY KEY, title "
+	    "TEXT NOT NULL, starts_at TEXT NOT NULL, ends_at TEXT, "
+	    "venue TEXT NOT NULL, address TEXT, joining_url TEXT, "
+	    "notes TEXT, status TEXT NOT NULL DEFAULT 'scheduled', "
+	    "language TEXT);"
+	    "INSERT INTO courses (title, starts_at, venue) VALUES "
+	    "('Kept', '2026-12-07T09:30:00Z', 'Online');");
 	ck_assert_int_eq(migrate_run(site), migrate_latest());
-	ck_assert_int_eq(tu_sql_int(site, "SELECT count(*) FROM courses "
-					  "WHERE title = 'Kept'"),
+	ck_assert_int_eq(tu_sql_int(site,
+			     "SELECT count(*) FROM courses "
+			     "WHERE title = 'Kept'"),
 	    1);
 	db_close(site);
 	tu_rmtree(d2);
@@ -132,14 +135,16 @@ START_TEST(test_db_migration_v2_indexes_bounces_of_a_v1_database)
 	const char *detail;
 
 	/* A database left at version 1, with a bounce recorded. */
-	tu_sql(db, "DROP INDEX bounces_source; PRAGMA user_version = 1;"
-		   "INSERT INTO bounces (kind, source, received_at) VALUES "
-		   "('dsn', 'imap:1:2', '2026-11-23T09:00:00Z')");
+	tu_sql(db,
+	    "DROP INDEX bounces_source; PRAGMA user_version = 1;"
+	    "INSERT INTO bounces (kind, source, received_at) VALUES "
+	    "('dsn', 'imap:1:2', '2026-11-23T09:00:00Z')");
 	ck_assert_int_eq(migrate_latest(), 2);
 	ck_assert_int_eq(migrate_run(db), 1);
 	ck_assert_int_eq(migrate_version(db), 2);
-	ck_assert_int_eq(tu_sql_int(db, "SELECT count(*) FROM bounces "
-					"WHERE source = 'imap:1:2'"),
+	ck_assert_int_eq(tu_sql_int(db,
+			     "SELECT count(*) FROM bounces "
+			     "WHERE source = 'imap:1:2'"),
 	    1);
 	/* The reader's question is answered from the index. */
 	ck_assert_int_eq(sqlite3_prepare_v2(db,
@@ -149,8 +154,8 @@ START_TEST(test_db_migration_v2_indexes_bounces_of_a_v1_database)
 	    SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	detail = (const char *)sqlite3_column_text(st, 3);
-	ck_assert_msg(detail != NULL &&
-		strstr(detail, "INDEX bounces_source") != NULL,
+	ck_assert_msg(
+	    detail != NULL && strstr(detail, "INDEX bounces_source") != NULL,
 	    "plan: %s", detail != NULL ? detail : "(none)");
 	sqlite3_finalize(st);
 }
@@ -184,9 +189,10 @@ START_TEST(test_outbox_gives_each_message_its_own_verp_token)
 {
 	enqueue("k1", "a@example.org", NULL);
 	enqueue("k2", "b@example.org", NULL);
-	ck_assert_int_eq(tu_sql_int(db, "SELECT count(DISTINCT verp_token) "
-					"FROM messages WHERE "
-					"length(verp_token) = 16"),
+	ck_assert_int_eq(tu_sql_int(db,
+			     "SELECT count(DISTINCT verp_token) "
+			     "FROM messages WHERE "
+			     "length(verp_token) = 16"),
 	    2);
 }
 END_TEST
@@ -208,8 +214,9 @@ START_TEST(test_outbox_claims_due_messages_oldest_first)
 	for (size_t i = 0; i < n; i++)
 		outbox_item_free(items[i]);
 	free(items);
-	ck_assert_int_eq(tu_sql_int(db, "SELECT count(*) FROM messages WHERE "
-					"state = 'sending' AND attempts = 1"),
+	ck_assert_int_eq(tu_sql_int(db,
+			     "SELECT count(*) FROM messages WHERE "
+			     "state = 'sending' AND attempts = 1"),
 	    2);
 	ck_assert_int_eq(outbox_claim(ob, now, 10, &items, &n), 0);
 	ck_assert_uint_eq(n, 0);
@@ -233,8 +240,8 @@ START_TEST(test_outbox_defers_until_next_attempt_time)
 	ck_assert_int_eq(outbox_claim(ob, now, 10, &items, &n), 0);
 	outbox_item_free(items[0]);
 	free(items);
-	ck_assert_int_eq(outbox_transition(ob, id, OUTBOX_SENDING,
-			     OUTBOX_QUEUED, now, &u),
+	ck_assert_int_eq(
+	    outbox_transition(ob, id, OUTBOX_SENDING, OUTBOX_QUEUED, now, &u),
 	    0);
 	ck_assert_int_eq(outbox_claim(ob, now + 599, 10, &items, &n), 0);
 	ck_assert_uint_eq(n, 0);
@@ -246,8 +253,7 @@ START_TEST(test_outbox_defers_until_next_attempt_time)
 	ck_assert_int_eq(items[0]->attempts, 2);
 	outbox_item_free(items[0]);
 	free(items);
-	ck_assert_int_eq(tu_sql_int(db, "SELECT smtp_code FROM messages"),
-	    451);
+	ck_assert_int_eq(tu_sql_int(db, "SELECT smtp_code FROM messages"), 451);
 }
 END_TEST
 
@@ -255,25 +261,26 @@ START_TEST(test_outbox_refuses_transitions_the_machine_lacks)
 {
 	int64_t id = enqueue("k1", "a@example.org", NULL);
 
-	ck_assert_int_eq(outbox_transition(ob, id, OUTBOX_QUEUED,
-			     OUTBOX_SENT, now, NULL),
+	ck_assert_int_eq(
+	    outbox_transition(ob, id, OUTBOX_QUEUED, OUTBOX_SENT, now, NULL),
 	    -EINVAL);
-	ck_assert_int_eq(outbox_transition(ob, id, OUTBOX_SENDING,
-			     OUTBOX_SENT, now, NULL),
+	ck_assert_int_eq(
+	    outbox_transition(ob, id, OUTBOX_SENDING, OUTBOX_SENT, now, NULL),
 	    -ESTALE);
-	ck_assert_int_eq(outbox_transition(ob, id, OUTBOX_QUEUED,
-			     OUTBOX_SENDING, now, NULL),
+	ck_assert_int_eq(
+	    outbox_transition(ob, id, OUTBOX_QUEUED, OUTBOX_SENDING, now, NULL),
 	    0);
-	ck_assert_int_eq(outbox_transition(ob, id, OUTBOX_SENDING,
-			     OUTBOX_SENT, now, NULL),
+	ck_assert_int_eq(
+	    outbox_transition(ob, id, OUTBOX_SENDING, OUTBOX_SENT, now, NULL),
 	    0);
-	ck_assert_int_eq(outbox_transition(ob, id, OUTBOX_SENT,
-			     OUTBOX_QUEUED, now, NULL),
+	ck_assert_int_eq(
+	    outbox_transition(ob, id, OUTBOX_SENT, OUTBOX_QUEUED, now, NULL),
 	    -EINVAL);
 	{
-		char *st = tu_sql_text(db, "SELECT state || ' ' || "
-					   "(sent_at IS NOT NULL) FROM "
-					   "messages");
+		char *st = tu_sql_text(db,
+		    "SELECT state || ' ' || "
+		    "(sent_at IS NOT NULL) FROM "
+		    "messages");
 
 		ck_assert_str_eq(st, "sent 1");
 		free(st);
@@ -294,8 +301,9 @@ START_TEST(test_outbox_requeues_sending_after_crash)
 	free(items);
 	/* The process dies here; the next start recovers. */
 	ck_assert_int_eq(outbox_requeue_sending(ob, now + 60), 1);
-	ck_assert_int_eq(tu_sql_int(db, "SELECT count(*) FROM messages WHERE "
-					"state = 'queued'"),
+	ck_assert_int_eq(tu_sql_int(db,
+			     "SELECT count(*) FROM messages WHERE "
+			     "state = 'queued'"),
 	    2);
 	ck_assert_int_eq(outbox_claim(ob, now + 60, 10, &items, &n), 0);
 	ck_assert_uint_eq(n, 2);
@@ -312,9 +320,8 @@ START_TEST(test_outbox_state_names_match_the_database)
 	ck_assert_int_eq(outbox_state_parse("deferred"), -EINVAL);
 	/* The CHECK constraint refuses any other state. */
 	enqueue("k1", "a@example.org", NULL);
-	ck_assert_int_ne(sqlite3_exec(db,
-			     "UPDATE messages SET state = 'lost'", NULL,
-			     NULL, NULL),
+	ck_assert_int_ne(sqlite3_exec(db, "UPDATE messages SET state = 'lost'",
+			     NULL, NULL, NULL),
 	    SQLITE_OK);
 }
 END_TEST
@@ -326,9 +333,11 @@ db_suite(void)
 	TCase *tc = tcase_create("db");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_db_migration_creates_the_contract_tables_exactly);
+	tcase_add_test(
+	    tc, test_db_migration_creates_the_contract_tables_exactly);
 	tcase_add_test(tc, test_db_migration_is_idempotent_and_keeps_data);
-	tcase_add_test(tc, test_db_migration_accepts_tables_the_website_made_first);
+	tcase_add_test(
+	    tc, test_db_migration_accepts_tables_the_website_made_first);
 	tcase_add_test(
 	    tc, test_db_migration_v2_indexes_bounces_of_a_v1_database);
 	tcase_add_test(tc, test_db_migration_refuses_a_newer_database);

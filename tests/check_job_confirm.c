@@ -51,9 +51,10 @@ teardown(void)
 static char *
 keys(void)
 {
-	return tu_sql_text(db, "SELECT group_concat(dedupe_key || '>' || "
-			       "recipient, ' ') FROM (SELECT * FROM "
-			       "messages ORDER BY id)");
+	return tu_sql_text(db,
+	    "SELECT group_concat(dedupe_key || '>' || "
+	    "recipient, ' ') FROM (SELECT * FROM "
+	    "messages ORDER BY id)");
 }
 
 START_TEST(test_confirm_enqueues_one_per_confirmed_booking_ahead)
@@ -68,9 +69,10 @@ START_TEST(test_confirm_enqueues_one_per_confirmed_booking_ahead)
 	    "confirm:booking:2>sian.llyr@example.org "
 	    "confirm:booking:3>fatima@example.org");
 	free(got);
-	ck_assert_int_eq(tu_sql_int(db, "SELECT count(*) FROM messages WHERE "
-					"kind = 'booking_confirmation' AND "
-					"state = 'queued'"),
+	ck_assert_int_eq(tu_sql_int(db,
+			     "SELECT count(*) FROM messages WHERE "
+			     "kind = 'booking_confirmation' AND "
+			     "state = 'queued'"),
 	    3);
 }
 END_TEST
@@ -87,12 +89,14 @@ END_TEST
 START_TEST(test_confirm_picks_up_a_booking_made_later)
 {
 	ck_assert_int_eq(job_confirm_run(db, now), 3);
-	tu_sql(db, "INSERT INTO bookings (id, course_id, delegate_id, "
-		   "reference, created_at) VALUES (7, 2, 5, 'FC-1007', "
-		   "'2026-11-23T09:05:00Z')");
+	tu_sql(db,
+	    "INSERT INTO bookings (id, course_id, delegate_id, "
+	    "reference, created_at) VALUES (7, 2, 5, 'FC-1007', "
+	    "'2026-11-23T09:05:00Z')");
 	ck_assert_int_eq(job_confirm_run(db, now + 300), 1);
-	ck_assert_int_eq(tu_sql_int(db, "SELECT count(*) FROM messages WHERE "
-					"dedupe_key = 'confirm:booking:7'"),
+	ck_assert_int_eq(tu_sql_int(db,
+			     "SELECT count(*) FROM messages WHERE "
+			     "dedupe_key = 'confirm:booking:7'"),
 	    1);
 }
 END_TEST
@@ -123,8 +127,8 @@ START_TEST(test_confirm_is_cancelled_when_booking_cancelled_before_sending)
 	ck_assert_int_eq(outbox_claim(ob, now, 10, &items, &n), 0);
 	ck_assert_uint_eq(n, 3);
 	ck_assert_int_eq(items[1]->booking_id, 2);
-	ck_assert_int_eq(compose_message(&env, items[1], now, m, &why),
-	    COMPOSE_CANCELLED);
+	ck_assert_int_eq(
+	    compose_message(&env, items[1], now, m, &why), COMPOSE_CANCELLED);
 	free(why);
 	for (size_t i = 0; i < n; i++)
 		outbox_item_free(items[i]);
@@ -145,14 +149,15 @@ START_TEST(test_confirm_is_suppressed_for_a_suppressed_address)
 	char *why = NULL;
 	size_t n;
 
-	tu_sql(db, "INSERT INTO suppressions (email, reason, created_at) "
-		   "VALUES ('SARAH.JONES@example.org', 'hard_bounce', "
-		   "'2026-11-01T00:00:00Z')");
+	tu_sql(db,
+	    "INSERT INTO suppressions (email, reason, created_at) "
+	    "VALUES ('SARAH.JONES@example.org', 'hard_bounce', "
+	    "'2026-11-01T00:00:00Z')");
 	ck_assert_int_eq(job_confirm_run(db, now), 3);
 	ck_assert_int_eq(outbox_claim(ob, now, 1, &items, &n), 0);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(compose_message(&env, items[0], now, m, &why),
-	    COMPOSE_SUPPRESSED);
+	ck_assert_int_eq(
+	    compose_message(&env, items[0], now, m, &why), COMPOSE_SUPPRESSED);
 	free(why);
 	outbox_item_free(items[0]);
 	free(items);
@@ -169,11 +174,14 @@ job_confirm_suite(void)
 	TCase *tc = tcase_create("job_confirm");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_confirm_enqueues_one_per_confirmed_booking_ahead);
+	tcase_add_test(
+	    tc, test_confirm_enqueues_one_per_confirmed_booking_ahead);
 	tcase_add_test(tc, test_confirm_running_twice_adds_nothing);
 	tcase_add_test(tc, test_confirm_picks_up_a_booking_made_later);
-	tcase_add_test(tc, test_confirm_gives_a_sent_confirmation_no_second_one);
-	tcase_add_test(tc, test_confirm_is_cancelled_when_booking_cancelled_before_sending);
+	tcase_add_test(
+	    tc, test_confirm_gives_a_sent_confirmation_no_second_one);
+	tcase_add_test(tc,
+	    test_confirm_is_cancelled_when_booking_cancelled_before_sending);
 	tcase_add_test(tc, test_confirm_is_suppressed_for_a_suppressed_address);
 	suite_add_tcase(s, tc);
 	return s;

@@ -14,10 +14,10 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
-#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -208,7 +208,8 @@ tu_spawn(char *const argv[], const char *log_path)
 	}
 	if (pid == 0) {
 		if (log_path != NULL) {
-			fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+			fd =
+			    open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
 			if (fd != -1) {
 				dup2(fd, STDOUT_FILENO);
 				dup2(fd, STDERR_FILENO);
