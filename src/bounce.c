@@ -78,6 +78,7 @@ bounce_report_free(struct bounce_report *r)
 	free(r->verp_token);
 	free(r->orig_message_id);
 	free(r->feedback_type);
+	free(r->unsubscribe_token);
 	free(r);
 }
 
@@ -934,6 +935,30 @@ done:
 	r->n_rcpts = v.n;
 }
 
+/* "unsubscribe TOKEN" (any case, any spaces around) as a whole
+ * subject: the request a List-Unsubscribe mailto link sends. */
+static char *
+bounce_unsubscribe_token(const char *subject)
+{
+	const char *t;
+	size_t n;
+
+	if (subject == NULL)
+		return NULL;
+	subject += strspn(subject, " \t");
+	if (strncasecmp(subject, "unsubscribe", 11) != 0 ||
+	    (subject[11] != ' ' && subject[11] != '\t'))
+		return NULL;
+	t = subject + 11;
+	t += strspn(t, " \t");
+	n = strspn(t,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_.~");
+	if (n == 0 || n > 512 || t[n + strspn(t + n, " \t")] != '\0')
+		return NULL;
+	return xstrndup(t, n);
+}
+
 int
 bounce_parse(const char *data, size_t len, struct bounce_report **out)
 {
@@ -966,6 +991,8 @@ bounce_parse(const char *data, size_t len, struct bounce_report **out)
 	r = xcalloc(1, sizeof(*r));
 	bounce_analyse(&m, r);
 	r->verp_token = bounce_find_verp(&m, norm.data);
+	if (r->kind == BOUNCE_KIND_OTHER)
+		r->unsubscribe_token = bounce_unsubscribe_token(m.subject);
 	id = bounce_hdrs_get(&m.orig, "Message-ID");
 	if (id != NULL) {
 		id += strspn(id, " <");

@@ -59,6 +59,9 @@ struct bounce_report {
 	char *verp_token;
 	char *orig_message_id; /* Message-ID of the returned message, no <> */
 	char *feedback_type;   /* ARF Feedback-Type, lower case, or NULL */
+	/* TOKEN of a message that is no bounce with the Subject
+	 * "unsubscribe TOKEN": a List-Unsubscribe mailto request. */
+	char *unsubscribe_token;
 	struct bounce_rcpt *rcpts;
 	size_t n_rcpts;
 };

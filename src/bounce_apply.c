@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "db.h"
 #include "log.h"
+#include "subscriber.h"
 #include "suppress.h"
 #include "util.h"
 
@@ -289,6 +290,19 @@ bounce_apply(sqlite3 *db, const struct bounce_report *r, const char *source,
 
 	if (st == NULL)
 		st = &dummy;
+	if (r->kind == BOUNCE_KIND_OTHER && r->unsubscribe_token != NULL &&
+	    rules->secret != NULL) {
+		/* Mail to [unsubscribe] mailto. A token that does not verify
+		 * leaves the message where it is, for a person to read. */
+		ret = subscriber_unsubscribe_token(db, rules->secret,
+		    rules->secret_len, r->unsubscribe_token, "mail");
+		if (ret == -EINVAL || ret == -ENOENT)
+			return 0;
+		if (ret < 0)
+			return ret;
+		st->unsubscribed += ret;
+		return 1;
+	}
 	if (r->kind != BOUNCE_KIND_BOUNCE && r->kind != BOUNCE_KIND_FEEDBACK &&
 	    r->kind != BOUNCE_KIND_DELIVERED)
 		return 0;

@@ -27,6 +27,9 @@ struct bounce_report;
 struct bounce_apply_rules {
 	int soft_limit;      /* soft bounces that suppress (>= 1) */
 	int64_t soft_window; /* ... within this many seconds */
+	/* [unsubscribe] secret: acts on "unsubscribe TOKEN" mail when set */
+	const void *secret;
+	size_t secret_len;
 };
 
 /* What one call did, added to the caller's counts. */

@@ -33,6 +33,7 @@ struct bounce_poll {
 	struct bounce_source *src;
 	char *source_url; /* the source the seen-set is about */
 	struct bounce_apply_rules rules;
+	char *secret; /* a copy, for "unsubscribe TOKEN" mail */
 	int result;
 	char *why;
 	void *seen; /* tsearch() tree of keys (char *) */
@@ -91,11 +92,24 @@ bounce_poll_new(uv_loop_t *loop, sqlite3 *db)
 	return p;
 }
 
+static void
+bounce_poll_drop_secret(struct bounce_poll *p)
+{
+	if (p->secret != NULL) {
+		explicit_bzero(p->secret, strlen(p->secret));
+		free(p->secret);
+	}
+	p->secret = NULL;
+	p->rules.secret = NULL;
+	p->rules.secret_len = 0;
+}
+
 void
 bounce_poll_free(struct bounce_poll *p)
 {
 	if (p == NULL)
 		return;
+	bounce_poll_drop_secret(p);
 	bounce_source_free(p->src);
 	bounce_poll_forget(p);
 	free(p->source_url);
@@ -228,7 +242,7 @@ bounce_poll_on_fetched(uv_work_t *req, int status)
 
 int
 bounce_poll_start(struct bounce_poll *p, const struct cfg *cfg,
-    bounce_poll_done_fn *done, void *arg)
+    const char *secret, bounce_poll_done_fn *done, void *arg)
 {
 	int ret;
 
@@ -244,6 +258,12 @@ bounce_poll_start(struct bounce_poll *p, const struct cfg *cfg,
 	}
 	p->rules.soft_limit = cfg->soft_limit > 0 ? cfg->soft_limit : 1;
 	p->rules.soft_window = cfg->soft_window;
+	bounce_poll_drop_secret(p);
+	if (secret != NULL) {
+		p->secret = xstrdup(secret);
+		p->rules.secret = p->secret;
+		p->rules.secret_len = strlen(p->secret);
+	}
 	p->src = bounce_source_new(cfg->bounce_source,
 	    cfg->bounce_password_file, cfg->bounce_delete, BOUNCE_POLL_BATCH);
 	bounce_source_set_move_folder(p->src, cfg->bounce_folder);

@@ -33,14 +33,15 @@ typedef void bounce_poll_done_fn(void *arg);
 struct bounce_poll *bounce_poll_new(uv_loop_t *loop, sqlite3 *db);
 
 /*
- * Starts one poll of cfg's [bounces] source (cfg is copied from: it may
- * be freed once this returns). done(arg) is called on the loop when the
+ * Starts one poll of cfg's [bounces] source (cfg and secret, the
+ * [unsubscribe] secret or NULL, are copied from: they may be freed once
+ * this returns). done(arg) is called on the loop when the
  * poll ended, whatever its outcome (which is logged). Returns 0,
  * -EBUSY if a poll is running, -EINVAL when cfg has no source, or
  * uv_queue_work()'s error.
  */
 int bounce_poll_start(struct bounce_poll *p, const struct cfg *cfg,
-    bounce_poll_done_fn *done, void *arg);
+    const char *secret, bounce_poll_done_fn *done, void *arg);
 
 bool bounce_poll_busy(const struct bounce_poll *p);
 

@@ -384,7 +384,8 @@ daemon_on_bounce_timer(uv_timer_t *h)
 
 	if (cfg->bounce_source == NULL || d->stopping)
 		return;
-	ret = bounce_poll_start(d->bounce_poll, cfg, daemon_on_bounces_done, d);
+	ret = bounce_poll_start(
+	    d->bounce_poll, cfg, d->gen->secret, daemon_on_bounces_done, d);
 	if (ret != 0 && ret != -EBUSY)
 		log_warnx("bounce cannot start a poll source=%s: %s",
 		    cfg->bounce_source, uv_strerror(ret));

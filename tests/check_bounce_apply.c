@@ -20,6 +20,7 @@
 #include "bounce_apply.h"
 #include "db.h"
 #include "testutil.h"
+#include "token.h"
 #include "util.h"
 
 #define NOW "2026-11-23T09:00:00Z"
@@ -201,6 +202,72 @@ START_TEST(test_bounce_apply_leaves_replies_and_auto_replies_alone)
 }
 END_TEST
 
+/* Mail to [unsubscribe] mailto, as a List-Unsubscribe mailto link
+ * writes it: "unsubscribe TOKEN" unsubscribes that subscriber only; a
+ * forged token changes nothing and the message is left for a person. */
+START_TEST(test_bounce_apply_unsubscribe_mail_with_a_good_token_only)
+{
+	static const char secret[] = "0123456789abcdef0123456789abcdef";
+	struct bounce_apply_rules with = rules;
+	struct bounce_report *r;
+	struct bounce_apply_stats st = { 0 };
+	struct buf tok;
+	char *mail, *s;
+
+	with.secret = secret;
+	with.secret_len = strlen(secret);
+	tu_sql(db,
+	    "INSERT INTO subscribers (id, email, status, created_at)"
+	    " VALUES (1, 'sam@example.org', 'active', '" NOW "'),"
+	    " (2, 'kim@example.org', 'active', '" NOW "')");
+	buf_init(&tok);
+	ck_assert_int_eq(token_make(secret, strlen(secret), "unsubscribe", 1,
+			     "sam@example.org", &tok),
+	    0);
+	/* The token for subscriber 1, its last character changed. */
+	mail = xasprintf("From: Sam <sam@example.org>\r\n"
+			 "To: unsubscribe@example.org\r\n"
+			 "Subject: unsubscribe %.*s%c\r\n"
+			 "\r\n"
+			 "\r\n",
+	    (int)tok.len - 1, tok.data,
+	    tok.data[tok.len - 1] == 'A' ? 'B' : 'A');
+	ck_assert_int_eq(bounce_parse(mail, strlen(mail), &r), 0);
+	ck_assert_ptr_nonnull(r->unsubscribe_token);
+	ck_assert_int_eq(bounce_apply(db, r, "src forged", &with, T0, &st), 0);
+	bounce_report_free(r);
+	free(mail);
+	mail = xasprintf("From: Sam <sam@example.org>\r\n"
+			 "To: unsubscribe@example.org\r\n"
+			 "Subject: unsubscribe %s\r\n"
+			 "\r\n",
+	    tok.data);
+	ck_assert_int_eq(bounce_parse(mail, strlen(mail), &r), 0);
+	/* Without the secret the daemon cannot check it: left alone. */
+	ck_assert_int_eq(
+	    bounce_apply(db, r, "src nosecret", &rules, T0, &st), 0);
+	s = tu_sql_text(db,
+	    "SELECT group_concat(status, ',') FROM"
+	    " (SELECT status FROM subscribers ORDER BY id)");
+	ck_assert_str_eq(s, "active,active");
+	free(s);
+	ck_assert_int_eq(bounce_apply(db, r, "src good", &with, T0, &st), 1);
+	ck_assert_int_eq(st.unsubscribed, 1);
+	/* Sent twice (a client retrying): still processed, no change. */
+	ck_assert_int_eq(bounce_apply(db, r, "src again", &with, T0, &st), 1);
+	ck_assert_int_eq(st.unsubscribed, 1);
+	s = tu_sql_text(db,
+	    "SELECT group_concat(status, ',') FROM"
+	    " (SELECT status FROM subscribers ORDER BY id)");
+	ck_assert_str_eq(s, "unsubscribed,active");
+	free(s);
+	ck_assert_int_eq(count("SELECT count(*) FROM suppressions"), 0);
+	bounce_report_free(r);
+	free(mail);
+	buf_fini(&tok);
+}
+END_TEST
+
 START_TEST(test_bounce_apply_records_a_message_once_per_source_key)
 {
 	struct bounce_report *r = parse_data("exim-mailbox-full.eml");
@@ -378,6 +445,8 @@ bounce_apply_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_bounce_apply_hard_bounce_suppresses_at_once);
+	tcase_add_test(
+	    tc, test_bounce_apply_unsubscribe_mail_with_a_good_token_only);
 	tcase_add_test(
 	    tc, test_bounce_apply_finds_message_by_verp_when_dsn_is_missing);
 	tcase_add_test(
