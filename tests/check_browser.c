@@ -221,13 +221,7 @@ screenshot(const char *name)
 static char *
 db_text(const char *sql)
 {
-	sqlite3 *db;
-	char *s;
-
-	ck_assert_int_eq(db_open(db_path, false, &db), 0);
-	s = tu_sql_text(db, sql);
-	db_close(db);
-	return s;
+	return tu_db_text(db_path, sql);
 }
 
 static void

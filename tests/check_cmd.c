@@ -217,25 +217,13 @@ assert_lacks(const char *text, const char *what)
 static long long
 db_int(const char *sql)
 {
-	sqlite3 *db;
-	long long v;
-
-	ck_assert_int_eq(db_open(db_path, false, &db), 0);
-	v = tu_sql_int(db, sql);
-	db_close(db);
-	return v;
+	return tu_db_int(db_path, sql);
 }
 
 static char *
 db_text(const char *sql)
 {
-	sqlite3 *db;
-	char *s;
-
-	ck_assert_int_eq(db_open(db_path, false, &db), 0);
-	s = tu_sql_text(db, sql);
-	db_close(db);
-	return s;
+	return tu_db_text(db_path, sql);
 }
 
 static void

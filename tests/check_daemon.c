@@ -92,12 +92,9 @@ run_once(void)
 static char *
 db_text(const char *sql)
 {
-	char *path = xasprintf("%s/familymail.db", dir), *s;
-	sqlite3 *db;
+	char *path = xasprintf("%s/familymail.db", dir);
+	char *s = tu_db_text(path, sql);
 
-	ck_assert_int_eq(db_open(path, false, &db), 0);
-	s = tu_sql_text(db, sql);
-	db_close(db);
 	free(path);
 	return s;
 }

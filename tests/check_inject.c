@@ -333,25 +333,13 @@ website(const char *sql)
 static long long
 db_int(const char *sql)
 {
-	sqlite3 *db;
-	long long n;
-
-	ck_assert_int_eq(db_open(db_path, false, &db), 0);
-	n = tu_sql_int(db, sql);
-	db_close(db);
-	return n;
+	return tu_db_int(db_path, sql);
 }
 
 static char *
 db_text(const char *sql)
 {
-	sqlite3 *db;
-	char *s;
-
-	ck_assert_int_eq(db_open(db_path, false, &db), 0);
-	s = tu_sql_text(db, sql);
-	db_close(db);
-	return s;
+	return tu_db_text(db_path, sql);
 }
 
 static bool

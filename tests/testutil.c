@@ -260,3 +260,27 @@ tu_run_cmd(char *const argv[], const char *log_path, int timeout_ms)
 {
 	return tu_wait(tu_spawn(argv, log_path), timeout_ms);
 }
+
+char *
+tu_db_text(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	char *s;
+
+	ck_assert_int_eq(db_open(path, false, &db), 0);
+	s = tu_sql_text(db, sql);
+	db_close(db);
+	return s;
+}
+
+long long
+tu_db_int(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	long long v;
+
+	ck_assert_int_eq(db_open(path, false, &db), 0);
+	v = tu_sql_int(db, sql);
+	db_close(db);
+	return v;
+}

@@ -38,6 +38,10 @@ void tu_sql(struct sqlite3 *db, const char *sql);
  * newly allocated. */
 char *tu_sql_text(struct sqlite3 *db, const char *sql);
 long long tu_sql_int(struct sqlite3 *db, const char *sql);
+/* The same on the database file at path, opened for the one query (as
+ * another process would see it). */
+char *tu_db_text(const char *path, const char *sql);
+long long tu_db_int(const char *path, const char *sql);
 
 /* Starts argv[0] (a path) with stdout and stderr sent to log_path (or
  * inherited when NULL). Returns the pid; aborts on failure. */
