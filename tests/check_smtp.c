@@ -1411,6 +1411,24 @@ START_TEST(test_smtp_daemon_killed_mid_queue_loses_nothing)
 	    0);
 	db_close(db);
 	ck_assert_int_eq(smtp_test_daemon_once(dir), 0);
+	/* On a loaded machine a reply can pass the 5 s timeout, and that
+	 * message waits for its retry (deferred, not lost): bring such
+	 * retries forward, as `familymail retry` would, a few times. */
+	for (int round = 0; round < 3; round++) {
+		long long waiting;
+
+		db = smtp_test_daemon_db(dir);
+		waiting = tu_sql_int(
+		    db, "SELECT count(*) FROM messages WHERE state = 'queued'");
+		if (waiting > 0)
+			tu_sql(db,
+			    "UPDATE messages SET next_attempt_at = '" SMTP_TEST_NOW
+			    "' WHERE state = 'queued'");
+		db_close(db);
+		if (waiting == 0)
+			break;
+		ck_assert_int_eq(smtp_test_daemon_once(dir), 0);
+	}
 
 	got = smtp_test_count_messages(&srv);
 	for (int i = 1; i <= got; i++) {
@@ -1429,8 +1447,21 @@ START_TEST(test_smtp_daemon_killed_mid_queue_loses_nothing)
 		free(text);
 		free(path);
 	}
-	for (int i = 1; i <= TOTAL; i++)
-		ck_assert_msg(seen[i] > 0, "delegate%d received nothing", i);
+	db = smtp_test_daemon_db(dir);
+	for (int i = 1; i <= TOTAL; i++) {
+		char *q, *state;
+
+		if (seen[i] > 0)
+			continue;
+		q = xasprintf("SELECT state || ' attempts=' || attempts ||"
+			      " ' error=' || coalesce(last_error, '-')"
+			      " FROM messages WHERE recipient ="
+			      " 'delegate%d@example.org'",
+		    i);
+		state = tu_sql_text(db, q);
+		ck_abort_msg("delegate%d received nothing: %s", i, state);
+	}
+	db_close(db);
 	ck_assert_int_eq(got, TOTAL + dupes);
 	ck_assert_msg(dupes <= CONNS, "%d duplicates", dupes);
 	db = smtp_test_daemon_db(dir);

@@ -46,13 +46,18 @@ class Recorder:
             f.write(line + "\n")
 
     def save(self, server, session, envelope):
+        # Everything that can fail (a client gone at the end of its
+        # data leaves no transport) before a number is taken, so that
+        # the numbers of the files have no gaps.
+        transport = server.transport
+        tls = (session.ssl is not None or
+               (transport is not None and
+                transport.get_extra_info("ssl_object") is not None))
+        head = ["from " + (envelope.mail_from or "")]
+        head += ["rcpt " + r for r in envelope.rcpt_tos]
         self.seq += 1
         name = "msg-%06d" % self.seq
         tmp = os.path.join(self.outdir, "." + name + ".tmp")
-        head = ["from " + (envelope.mail_from or "")]
-        head += ["rcpt " + r for r in envelope.rcpt_tos]
-        tls = (session.ssl is not None or
-               server.transport.get_extra_info("ssl_object") is not None)
         head.append("tls " + ("yes" if tls else "no"))
         user = session.auth_data
         head.append("auth " + (user if isinstance(user, str) else "-"))
