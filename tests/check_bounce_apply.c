@@ -358,13 +358,7 @@ teardown_daemon(void)
 static int
 run_once(void)
 {
-	char *daemon_path = xasprintf("%s/src/familymaild", tu_builddir());
-	char *argv[] = { daemon_path, (char *)"-c", conf, (char *)"--once",
-		(char *)"--now", (char *)NOW, NULL };
-	int ret = tu_run_cmd(argv, log_path, 20000);
-
-	free(daemon_path);
-	return ret;
+	return tu_daemon_once(conf, NOW, log_path, 20000);
 }
 
 static bool

@@ -83,10 +83,7 @@ teardown(void)
 static int
 run_once(void)
 {
-	char *argv[] = { daemon_path, (char *)"-c", conf, (char *)"--once",
-		(char *)"--now", (char *)NOW, NULL };
-
-	return tu_run_cmd(argv, log_path, 20000);
+	return tu_daemon_once(conf, NOW, log_path, 20000);
 }
 
 static char *

@@ -216,19 +216,14 @@ db_text(const char *sql)
 static void
 run_daemon(const char *now)
 {
-	char *daemon_path = xasprintf("%s/src/familymaild", tu_builddir());
-	char *argv[] = { daemon_path, (char *)"-c", conf, (char *)"--once",
-		(char *)"--now", (char *)now, NULL };
-	int rc;
+	int rc = tu_daemon_once(conf, now, log_path, 30000);
 
-	rc = tu_run_cmd(argv, log_path, 30000);
 	if (rc != 0) {
 		char *log = tu_read_file(log_path, NULL);
 
 		ck_abort_msg(
 		    "familymaild --now %s exited %d:\n%s", now, rc, log);
 	}
-	free(daemon_path);
 }
 
 /* The value of header name in the header block hdr (unfolded), or

@@ -1078,14 +1078,10 @@ smtp_test_daemon_dir(int port, int connections, const char *extra_sql)
 static int
 smtp_test_daemon_once(const char *dir)
 {
-	char *daemon = xasprintf("%s/src/familymaild", tu_builddir());
 	char *conf = xasprintf("%s/familymail.conf", dir);
 	char *log = xasprintf("%s/daemon.log", dir);
-	char *argv[] = { daemon, (char *)"-c", conf, (char *)"--once",
-		(char *)"--now", (char *)SMTP_TEST_NOW, NULL };
-	int ret = tu_run_cmd(argv, log, 30000);
+	int ret = tu_daemon_once(conf, SMTP_TEST_NOW, log, 30000);
 
-	free(daemon);
 	free(conf);
 	free(log);
 	return ret;

@@ -284,3 +284,16 @@ tu_db_int(const char *path, const char *sql)
 	db_close(db);
 	return v;
 }
+
+int
+tu_daemon_once(
+    const char *conf, const char *now, const char *log_path, int timeout_ms)
+{
+	char *daemon = xasprintf("%s/src/familymaild", tu_builddir());
+	char *argv[] = { daemon, (char *)"-c", (char *)conf, (char *)"--once",
+		(char *)"--now", (char *)now, NULL };
+	int ret = tu_run_cmd(argv, log_path, timeout_ms);
+
+	free(daemon);
+	return ret;
+}

@@ -51,6 +51,10 @@ int tu_spawn(char *const argv[], const char *log_path);
 int tu_wait(int pid, int timeout_ms);
 /* Runs argv to completion (timeout_ms) and returns tu_wait()'s value. */
 int tu_run_cmd(char *const argv[], const char *log_path, int timeout_ms);
+/* Runs the built `familymaild -c conf --once --now now` (its output to
+ * log_path) and returns its exit status as tu_wait() does. */
+int tu_daemon_once(
+    const char *conf, const char *now, const char *log_path, int timeout_ms);
 /* Sleeps ms milliseconds. */
 void tu_sleep_ms(int ms);
 
