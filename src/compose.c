@@ -45,6 +45,90 @@ static const struct {
 	{ "subscription_confirm", COMPOSE_ABOUT_SUBSCRIBER },
 };
 
+enum compose_stmt_id {
+	COMPOSE_STMT_BOOKING,
+	COMPOSE_STMT_SUBSCRIBER,
+	COMPOSE_STMT_POSTS,
+	COMPOSE_STMT_SUPPRESSED,
+	COMPOSE_STMT_N,
+};
+
+struct compose_cache {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[COMPOSE_STMT_N];
+	char *posts_detail; /* the digest whose posts are in posts */
+	json_t *posts;
+};
+
+struct compose_cache *
+compose_cache_new(sqlite3 *db)
+{
+	struct compose_cache *c = xcalloc(1, sizeof(*c));
+
+	c->db = db;
+	return c;
+}
+
+void
+compose_cache_forget(struct compose_cache *c)
+{
+	if (c == NULL)
+		return;
+	free(c->posts_detail);
+	c->posts_detail = NULL;
+	json_decref(c->posts);
+	c->posts = NULL;
+}
+
+void
+compose_cache_free(struct compose_cache *c)
+{
+	if (c == NULL)
+		return;
+	compose_cache_forget(c);
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(c->stmt); i++)
+		sqlite3_finalize(c->stmt[i]);
+	free(c);
+}
+
+/* The statement sql on env->db: the cache's, prepared once, when env has
+ * a cache for that connection; else a new one. Give it back with
+ * compose_stmt_done(). */
+static int
+compose_stmt(const struct compose_env *env, enum compose_stmt_id id,
+    const char *sql, sqlite3_stmt **st)
+{
+	struct compose_cache *c = env->cache;
+	int rc;
+
+	if (c == NULL || c->db != env->db)
+		return db_prepare(env->db, sql, st);
+	if (c->stmt[id] == NULL) {
+		rc = sqlite3_prepare_v3(env->db, sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, &c->stmt[id], NULL);
+		if (rc != SQLITE_OK) {
+			log_warnx(
+			    "db prepare error=\"%s\"", sqlite3_errmsg(env->db));
+			return db_errno(rc);
+		}
+	}
+	*st = c->stmt[id];
+	return 0;
+}
+
+static void
+compose_stmt_done(const struct compose_env *env, sqlite3_stmt *st)
+{
+	struct compose_cache *c = env->cache;
+
+	if (c == NULL || c->db != env->db) {
+		sqlite3_finalize(st);
+		return;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
 int
 compose_kind_known(const char *kind)
 {
@@ -214,7 +298,8 @@ compose_booking_context(const struct compose_env *env, const char *kind,
 	char words[64];
 	int rc;
 
-	if (db_prepare(env->db, compose_booking_sql, &st) != 0) {
+	if (compose_stmt(env, COMPOSE_STMT_BOOKING, compose_booking_sql, &st) !=
+	    0) {
 		*why = xstrdup("database error");
 		return NULL;
 	}
@@ -223,7 +308,7 @@ compose_booking_context(const struct compose_env *env, const char *kind,
 	if (rc != SQLITE_ROW) {
 		*why = xasprintf(
 		    "booking id=%lld not found", (long long)booking_id);
-		sqlite3_finalize(st);
+		compose_stmt_done(env, st);
 		return NULL;
 	}
 	if (state != NULL) {
@@ -238,7 +323,7 @@ compose_booking_context(const struct compose_env *env, const char *kind,
 			    (long long)booking_id,
 			    (long long)sqlite3_column_int64(st, 14),
 			    compose_col(st, 7));
-			sqlite3_finalize(st);
+			compose_stmt_done(env, st);
 			return NULL;
 		}
 	}
@@ -280,7 +365,7 @@ compose_booking_context(const struct compose_env *env, const char *kind,
 		compose_set(reminder, "when", words);
 		json_object_set_new(ctx, "reminder", reminder);
 	}
-	sqlite3_finalize(st);
+	compose_stmt_done(env, st);
 	return ctx;
 }
 
@@ -352,6 +437,8 @@ compose_posts(const struct compose_env *env, const char *detail, char **why)
 	    " AND unixepoch(p.published_at) <= unixepoch(g.until)"
 	    " WHERE g.frequency || ':' || g.period = ?1"
 	    " ORDER BY unixepoch(p.published_at) DESC, p.id DESC LIMIT ?2";
+	struct compose_cache *c =
+	    env->cache != NULL && env->cache->db == env->db ? env->cache : NULL;
 	json_t *posts, *post;
 	sqlite3_stmt *st;
 	struct buf text;
@@ -359,8 +446,15 @@ compose_posts(const struct compose_env *env, const char *detail, char **why)
 	const char *summary;
 	time_t t;
 
-	if (detail == NULL || db_prepare(env->db, sql, &st) != 0) {
+	if (detail == NULL) {
 		*why = xstrdup("digest period missing");
+		return NULL;
+	}
+	if (c != NULL && c->posts_detail != NULL &&
+	    strcmp(c->posts_detail, detail) == 0)
+		return json_incref(c->posts);
+	if (compose_stmt(env, COMPOSE_STMT_POSTS, sql, &st) != 0) {
+		*why = xstrdup("database error");
 		return NULL;
 	}
 	sqlite3_bind_text(st, 1, detail, -1, SQLITE_STATIC);
@@ -386,7 +480,12 @@ compose_posts(const struct compose_env *env, const char *detail, char **why)
 		json_array_append_new(posts, post);
 	}
 	buf_fini(&text);
-	sqlite3_finalize(st);
+	compose_stmt_done(env, st);
+	if (c != NULL) {
+		compose_cache_forget(c);
+		c->posts_detail = xstrdup(detail);
+		c->posts = json_incref(posts);
+	}
 	return posts;
 }
 
@@ -400,7 +499,8 @@ compose_subscriber_context(const struct compose_env *env, const char *kind,
 	sqlite3_stmt *st;
 	char *link;
 
-	if (db_prepare(env->db, compose_subscriber_sql, &st) != 0) {
+	if (compose_stmt(env, COMPOSE_STMT_SUBSCRIBER, compose_subscriber_sql,
+		&st) != 0) {
 		*why = xstrdup("database error");
 		return NULL;
 	}
@@ -408,7 +508,7 @@ compose_subscriber_context(const struct compose_env *env, const char *kind,
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		*why = xasprintf(
 		    "subscriber id=%lld not found", (long long)subscriber_id);
-		sqlite3_finalize(st);
+		compose_stmt_done(env, st);
 		return NULL;
 	}
 	email = compose_col(st, 0);
@@ -440,7 +540,7 @@ compose_subscriber_context(const struct compose_env *env, const char *kind,
 		compose_set(ctx, "confirm_url", link);
 		free(link);
 	}
-	sqlite3_finalize(st);
+	compose_stmt_done(env, st);
 	if (strcmp(kind, "blog_digest") == 0) {
 		posts = compose_posts(env, detail, why);
 		if (posts == NULL) {
@@ -539,17 +639,17 @@ compose_one_line(struct buf *b)
 }
 
 static bool
-compose_is_suppressed(sqlite3 *db, const char *addr)
+compose_is_suppressed(const struct compose_env *env, const char *addr)
 {
 	sqlite3_stmt *st;
 	bool found = false;
 
-	if (db_prepare(
-		db, "SELECT 1 FROM suppressions WHERE email = ?1", &st) != 0)
+	if (compose_stmt(env, COMPOSE_STMT_SUPPRESSED,
+		"SELECT 1 FROM suppressions WHERE email = ?1", &st) != 0)
 		return false;
 	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
 	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	compose_stmt_done(env, st);
 	return found;
 }
 
@@ -620,7 +720,7 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 		    (long long)it->id, it->kind);
 		return -EINVAL;
 	}
-	if (!env->preview && compose_is_suppressed(env->db, it->recipient)) {
+	if (!env->preview && compose_is_suppressed(env, it->recipient)) {
 		*why = xstrdup("recipient is suppressed");
 		return COMPOSE_SUPPRESSED;
 	}
@@ -682,8 +782,11 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 		    json_object_get(ctx, "subscriber"), "email"));
 
 		mm.list_id = env->cfg->list_id;
-		unsub_url =
-		    compose_link(env, "unsubscribe", it->subscriber_id, email);
+		/* The context's link, made once. */
+		const char *url =
+		    json_string_value(json_object_get(ctx, "unsubscribe_url"));
+
+		unsub_url = url != NULL ? xstrdup(url) : NULL;
 		if (env->cfg->unsubscribe_mailto != NULL &&
 		    env->secret != NULL &&
 		    token_make(env->secret, env->secret_len, "unsubscribe",

@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 struct cfg;
+struct compose_cache;
 struct outbox_item;
 struct tmpl_set;
 struct transport_msg;
@@ -29,7 +30,24 @@ struct compose_env {
 	size_t secret_len;
 	bool preview; /* build even if it no longer applies or is
 			 suppressed (familymail preview) */
+	/* Optional: statements kept prepared on db, and what every
+	 * message of one digest shares (see compose_cache_new()). */
+	struct compose_cache *cache;
 };
+
+/*
+ * A cache for composing many messages on one connection, used by one
+ * thread at a time: the statements compose runs, prepared once, and
+ * the posts of the last digest period composed, so that a digest's
+ * 100,000 copies query and convert its posts once per read
+ * transaction, not once each. Call compose_cache_forget() whenever the
+ * read transaction ends (the posts may change after it); the statements
+ * are kept until compose_cache_free(), which must come before db's
+ * sqlite3_close().
+ */
+struct compose_cache *compose_cache_new(sqlite3 *db);
+void compose_cache_forget(struct compose_cache *c);
+void compose_cache_free(struct compose_cache *c);
 
 /* compose_message() results besides 0 and negative errno values. */
 #define COMPOSE_CANCELLED  1 /* the reason for the message went away */

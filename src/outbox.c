@@ -71,11 +71,15 @@ static const char *const outbox_sql[] = {
 	[OUTBOX_ST_CLAIM] =
 	    "SELECT id, kind, recipient, coalesce(booking_id, 0),"
 	    " coalesce(course_id, 0), coalesce(subscriber_id, 0), detail,"
-	    " verp_token, attempts, created_at FROM messages"
+	    " verp_token, attempts, created_at"
+	    /* Left to itself the planner takes (state, kind) and sorts
+	     * every queued row at each claim: quadratic in the queue. */
+	    " FROM messages INDEXED BY messages_due"
 	    " WHERE state = 'queued' AND next_attempt_at <= ?1"
 	    " ORDER BY next_attempt_at, id LIMIT ?2",
 	[OUTBOX_ST_STALE] = "SELECT id FROM messages WHERE state = 'sending'",
-	[OUTBOX_ST_NEXT_DUE] = "SELECT min(next_attempt_at) FROM messages"
+	[OUTBOX_ST_NEXT_DUE] = "SELECT min(next_attempt_at)"
+			       " FROM messages INDEXED BY messages_due"
 			       " WHERE state = 'queued'",
 	[OUTBOX_ST_BOUNCE] =
 	    "INSERT INTO bounces (message_id, recipient, status, action,"
@@ -249,7 +253,7 @@ outbox_claim(struct outbox *o, time_t now, size_t limit,
 	clock_format_iso(now, now_s);
 	sqlite3_bind_text(st, 1, now_s, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
-	v = xcalloc(limit == 0 ? 1 : limit, sizeof(*v));
+	v = xcalloc(limit == 0 ? 1 : limit, sizeof(struct outbox_item *));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		it = xcalloc(1, sizeof(*it));
 		it->id = sqlite3_column_int64(st, 0);

@@ -27,6 +27,13 @@
 
 #define SENDER_BATCH 64
 
+/* Messages are composed in the thread pool by up to SENDER_COMPOSERS
+ * jobs at a time, each on its own read-only connection, at most
+ * SENDER_CHUNK messages a job: the loop thread only claims, hands over
+ * and commits. */
+#define SENDER_COMPOSERS 2
+#define SENDER_CHUNK     32
+
 struct sender_result {
 	int64_t id;
 	enum outbox_state to;
@@ -36,6 +43,26 @@ struct sender_result {
 	char *error;
 	char *message_id;
 	char *bounce_rcpt; /* refused at RCPT: record a bounce for it */
+};
+
+/* A read-only connection of the sender's own, for one compose job at a
+ * time. */
+struct sender_reader {
+	sqlite3 *db;
+	struct compose_cache *cache;
+	bool busy;
+};
+
+struct sender_job {
+	uv_work_t req;
+	struct sender *s;
+	struct sender_reader *reader;
+	time_t now;
+	size_t n;
+	struct outbox_item *items[SENDER_CHUNK];
+	struct transport_msg *msgs[SENDER_CHUNK];
+	int rets[SENDER_CHUNK];
+	char *whys[SENDER_CHUNK];
 };
 
 struct sender {
@@ -57,6 +84,11 @@ struct sender {
 	size_t cap_results;
 	struct sender_stats stats;
 	uint64_t jitter_state; /* xorshift64, never 0 */
+	struct sender_reader readers[SENDER_COMPOSERS];
+	size_t n_readers;   /* 0: compose on the loop thread */
+	unsigned jobs;      /* compose jobs in the thread pool */
+	unsigned composing; /* messages in them */
+	bool transport_gone;
 };
 
 static void sender_pump(struct sender *s);
@@ -77,6 +109,32 @@ sender_on_due_timer(uv_timer_t *h)
 }
 
 static void sender_on_done(struct transport_msg *m, void *arg);
+
+/* Opens the compose connections. Without them (a database that cannot
+ * be opened twice) messages are composed on the loop thread, slower but
+ * the same. */
+static void
+sender_open_readers(struct sender *s)
+{
+	for (size_t i = 0; i < SENDER_COMPOSERS; i++) {
+		struct sender_reader *r = &s->readers[s->n_readers];
+
+		if (db_open(s->env->cfg->database, false, &r->db) != 0)
+			break;
+		if (db_exec(r->db,
+			"PRAGMA query_only = ON;"
+			"PRAGMA mmap_size = 0") != 0) {
+			db_close(r->db);
+			r->db = NULL;
+			break;
+		}
+		r->cache = compose_cache_new(r->db);
+		s->n_readers++;
+	}
+	if (s->n_readers == 0)
+		log_warnx("sender: no compose connection; composing on the "
+			  "loop thread");
+}
 
 struct sender *
 sender_new(uv_loop_t *loop, const struct compose_env *env,
@@ -99,6 +157,7 @@ sender_new(uv_loop_t *loop, const struct compose_env *env,
 	if (s->jitter_state == 0)
 		s->jitter_state = 1;
 	s->outbox = outbox;
+	sender_open_readers(s);
 	uv_timer_init(loop, &s->pump_timer);
 	uv_timer_init(loop, &s->due_timer);
 	s->pump_timer.data = s;
@@ -252,7 +311,9 @@ sender_on_done(struct transport_msg *m, void *arg)
 out:
 	outbox_item_free(it);
 	transport_msg_free(m);
-	if (s->n_results >= SENDER_BATCH)
+	/* Stopping, commit at once: a connection holds the end of its next
+	 * message's data until then (transport_hold_until_committed()). */
+	if (s->n_results >= SENDER_BATCH || s->stopping)
 		sender_pump(s);
 	else
 		sender_kick(s);
@@ -414,24 +475,28 @@ sender_clear_results(struct sender *s)
 	s->n_results = 0;
 }
 
-/* Composes and submits one claimed message, or records why not. */
+/* Submits a composed message (ret 0), or records why it is not sent:
+ * compose's verdict, or the transport refusing it. Takes it, m and
+ * why. */
 static void
-sender_dispatch(struct sender *s, struct outbox_item *it, time_t now)
+sender_composed(struct sender *s, struct outbox_item *it,
+    struct transport_msg *m, int ret, char *why, time_t now)
 {
-	struct transport_msg *m = transport_msg_new();
 	struct sender_result *r;
-	char *why = NULL;
-	int ret;
 
-	m->id = it->id;
-	m->user = it;
-	ret = compose_message(s->env, it, now, m, &why);
-	if (ret == 0) {
+	if (ret == 0 && s->stopping) {
+		/* Composed while stopping: the transport takes no more. */
+		r = sender_result_add(s, it->id, OUTBOX_QUEUED);
+		r->next_attempt_at = now;
+		free(why);
+		why = xstrdup("not sent: stopping");
+	} else if (ret == 0) {
 		ret = transport_submit(s->transport, m);
 		if (ret == 0) {
 			free(why);
 			return;
 		}
+		free(why);
 		why = xasprintf("transport refused: %s", strerror(-ret));
 		if (ret == -EINVAL) {
 			/* An address the envelope cannot carry: retrying
@@ -465,6 +530,134 @@ sender_dispatch(struct sender *s, struct outbox_item *it, time_t now)
 	transport_msg_free(m);
 }
 
+/* Composes one claimed message with env. */
+static int
+sender_compose(const struct compose_env *env, struct outbox_item *it,
+    struct transport_msg *m, time_t now, char **why)
+{
+	m->id = it->id;
+	m->user = it;
+	return compose_message(env, it, now, m, why);
+}
+
+/* In the thread pool: composes the job's messages on its reader, in one
+ * read transaction (each statement on its own would take and drop the
+ * database's locks). Nothing here writes or touches the sender. */
+static void
+sender_job_work(uv_work_t *req)
+{
+	struct sender_job *j = req->data;
+	struct compose_env env = *j->s->env;
+	bool txn;
+
+	env.db = j->reader->db;
+	env.cache = j->reader->cache;
+	txn = db_exec(env.db, "BEGIN") == 0;
+	for (size_t i = 0; i < j->n; i++)
+		j->rets[i] = sender_compose(
+		    &env, j->items[i], j->msgs[i], j->now, &j->whys[i]);
+	if (txn && db_commit(env.db) != 0)
+		db_rollback(env.db);
+	compose_cache_forget(env.cache);
+}
+
+static void sender_finish_if_done(struct sender *s);
+
+static void
+sender_job_done(uv_work_t *req, int status)
+{
+	struct sender_job *j = req->data;
+	struct sender *s = j->s;
+
+	(void)status; /* jobs are never cancelled */
+	j->reader->busy = false;
+	s->jobs--;
+	s->composing -= (unsigned)j->n;
+	for (size_t i = 0; i < j->n; i++)
+		sender_composed(
+		    s, j->items[i], j->msgs[i], j->rets[i], j->whys[i], j->now);
+	free(j);
+	if (s->stopping) {
+		sender_finish_if_done(s);
+		return;
+	}
+	if (s->n_results >= SENDER_BATCH)
+		sender_pump(s);
+	else
+		sender_kick(s);
+}
+
+/* Hands claimed items to compose jobs, split evenly over the free
+ * readers; or composes them here when the sender has none. */
+static void
+sender_dispatch(
+    struct sender *s, struct outbox_item **items, size_t n, time_t now)
+{
+	size_t free_readers = 0, done = 0;
+
+	if (s->n_readers == 0) {
+		if (n > 1 && db_exec(s->env->db, "BEGIN") != 0)
+			log_warnx("sender: cannot open a read transaction");
+		for (size_t i = 0; i < n; i++) {
+			struct transport_msg *m = transport_msg_new();
+			char *why = NULL;
+			int ret =
+			    sender_compose(s->env, items[i], m, now, &why);
+
+			sender_composed(s, items[i], m, ret, why, now);
+		}
+		if (!sqlite3_get_autocommit(s->env->db) &&
+		    db_commit(s->env->db) != 0)
+			db_rollback(s->env->db);
+		return;
+	}
+	for (size_t i = 0; i < s->n_readers; i++)
+		free_readers += !s->readers[i].busy;
+	for (size_t i = 0; i < s->n_readers && done < n; i++) {
+		struct sender_reader *r = &s->readers[i];
+		struct sender_job *j;
+		size_t take;
+
+		if (r->busy)
+			continue;
+		take = (n - done + free_readers - 1) / free_readers;
+		if (take > SENDER_CHUNK)
+			take = SENDER_CHUNK;
+		free_readers--;
+		j = xcalloc(1, sizeof(*j));
+		j->req.data = j;
+		j->s = s;
+		j->reader = r;
+		j->now = now;
+		j->n = take;
+		for (size_t k = 0; k < take; k++) {
+			j->items[k] = items[done + k];
+			j->msgs[k] = transport_msg_new();
+		}
+		done += take;
+		r->busy = true;
+		s->jobs++;
+		s->composing += (unsigned)take;
+		/* Only fails for a bad argument: a bug. */
+		if (uv_queue_work(s->loop, &j->req, sender_job_work,
+			sender_job_done) != 0)
+			abort();
+	}
+}
+
+/* How many messages the compose jobs can take now. */
+static size_t
+sender_compose_room(const struct sender *s)
+{
+	size_t room = 0;
+
+	if (s->n_readers == 0)
+		return SENDER_BATCH;
+	for (size_t i = 0; i < s->n_readers; i++)
+		room += s->readers[i].busy ? 0 : SENDER_CHUNK;
+	return room;
+}
+
 static void
 sender_arm_due(struct sender *s, time_t now)
 {
@@ -491,14 +684,20 @@ sender_pump(struct sender *s)
 		s->pump_armed = false;
 	}
 	if (!s->stopping) {
-		unsigned inflight = transport_inflight(s->transport);
+		size_t inflight =
+		    transport_inflight(s->transport) + (size_t)s->composing;
+		size_t cap = transport_capacity(s->transport);
 
-		want = transport_capacity(s->transport);
+		/* What the transport takes beyond what is being composed
+		 * for it. */
+		want = cap > s->composing ? cap - s->composing : 0;
 		/* While the transport still holds three quarters of what it
 		 * takes, wait and claim a bigger batch: fewer, larger
 		 * transactions. */
 		if (inflight > 0 && want < (want + inflight) / 4)
 			want = 0;
+		if (want > sender_compose_room(s))
+			want = sender_compose_room(s);
 	}
 	if (want > SENDER_BATCH)
 		want = SENDER_BATCH;
@@ -523,19 +722,11 @@ sender_pump(struct sender *s)
 		s->pump_armed = true;
 		return;
 	}
-	/* Stopping, the transport may be gone; it takes no new work. */
-	if (s->n_results > 0 && !s->stopping)
+	if (s->n_results > 0 && !s->transport_gone)
 		transport_committed(s->transport);
 	sender_clear_results(s);
-	/* One read transaction for the whole batch: composing reads a few
-	 * rows per message, and each statement on its own would take and
-	 * drop the database's locks. Nothing here writes. */
-	if (n > 1 && db_exec(s->env->db, "BEGIN") != 0)
-		log_warnx("sender: cannot open a read transaction");
-	for (size_t i = 0; i < n; i++)
-		sender_dispatch(s, items[i], now);
-	if (!sqlite3_get_autocommit(s->env->db) && db_commit(s->env->db) != 0)
-		db_rollback(s->env->db);
+	if (n > 0)
+		sender_dispatch(s, items, n, now);
 	free(items);
 	if (n == want && want > 0) {
 		sender_kick(s);
@@ -547,7 +738,8 @@ sender_pump(struct sender *s)
 	}
 	/* Stopping, the transport may be gone already (this pump commits
 	 * the last outcomes from sender_on_transport_closed()). */
-	if (!s->stopping && transport_inflight(s->transport) == 0) {
+	if (!s->stopping && s->jobs == 0 &&
+	    transport_inflight(s->transport) == 0) {
 		sender_arm_due(s, now);
 		if (s->idle != NULL && !s->stopping)
 			s->idle(s->idle_arg);
@@ -563,17 +755,23 @@ sender_on_close(uv_handle_t *h)
 
 	if (--s->open_handles > 0)
 		return;
+	for (size_t i = 0; i < s->n_readers; i++) {
+		compose_cache_free(s->readers[i].cache);
+		db_close(s->readers[i].db);
+	}
 	free(s->results);
 	free(s);
 	if (stopped != NULL)
 		stopped(arg);
 }
 
+/* Stopping: once the transport is closed and no compose job is left,
+ * commits what the last messages became and frees the sender. */
 static void
-sender_on_transport_closed(void *arg)
+sender_finish_if_done(struct sender *s)
 {
-	struct sender *s = arg;
-
+	if (!s->transport_gone || s->jobs > 0)
+		return;
 	/* Commit what the last messages became. */
 	if (s->n_results > 0)
 		sender_pump(s);
@@ -585,6 +783,15 @@ sender_on_transport_closed(void *arg)
 	}
 	uv_close((uv_handle_t *)&s->pump_timer, sender_on_close);
 	uv_close((uv_handle_t *)&s->due_timer, sender_on_close);
+}
+
+static void
+sender_on_transport_closed(void *arg)
+{
+	struct sender *s = arg;
+
+	s->transport_gone = true;
+	sender_finish_if_done(s);
 }
 
 void

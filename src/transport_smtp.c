@@ -103,6 +103,7 @@ struct smtp_conn {
 
 	/* The message being sent; touched by this thread only. */
 	struct transport_msg *m;
+	uint64_t ticket; /* s->pushed after this connection's last outcome */
 	size_t off;
 	enum smtp_cmd cmd;
 	bool awaiting; /* the last command has no complete reply yet */
@@ -138,7 +139,8 @@ struct smtp {
 
 	/* Shared with the threads, under lock. */
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t cond;      /* work to take, or stop */
+	pthread_cond_t gate_cond; /* acked moved, or cut */
 	struct smtp_fifo work;
 	struct smtp_fifo done;
 	/* The commit gate: outcomes pushed to done, popped from it by the
@@ -147,6 +149,7 @@ struct smtp {
 	uint64_t pushed, popped, acked;
 	unsigned running; /* threads not yet past their last lock */
 	bool stop;
+	bool cut; /* the close ran out of time */
 };
 
 static pthread_once_t smtp_once = PTHREAD_ONCE_INIT;
@@ -191,6 +194,27 @@ smtp_fifo_pop(struct smtp_fifo *f)
 
 /* ------------------------------------------------ sender threads */
 
+/*
+ * The commit gate (transport_hold_until_committed()) holds the end of
+ * the data, the one thing a server accepts a message on: until this
+ * connection's last outcome is committed, the final "." is not sent.
+ * The commands and the body before it overlap the commit, and a crash
+ * still repeats at most one message per connection.
+ */
+static bool
+smtp_conn_wait_committed(struct smtp_conn *c)
+{
+	struct smtp *s = c->s;
+	bool cut;
+
+	pthread_mutex_lock(&s->lock);
+	while (s->gated && s->acked < c->ticket && !s->cut)
+		pthread_cond_wait(&s->gate_cond, &s->lock);
+	cut = s->cut;
+	pthread_mutex_unlock(&s->lock);
+	return !cut;
+}
+
 static size_t
 smtp_on_read(char *out, size_t size, size_t nitems, void *arg)
 {
@@ -198,6 +222,8 @@ smtp_on_read(char *out, size_t size, size_t nitems, void *arg)
 	const struct buf *d = &c->m->data;
 	size_t n = size * nitems, left = d->len - c->off;
 
+	if (left == 0)
+		return smtp_conn_wait_committed(c) ? 0 : CURL_READFUNC_ABORT;
 	if (n > left)
 		n = left;
 	memcpy(out, d->data + c->off, n);
@@ -420,14 +446,9 @@ smtp_conn_main(void *arg)
 	struct smtp *s = c->s;
 	struct transport_msg *m;
 
-	uint64_t ticket = 0;
-
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		/* Gated, wait until this connection's last outcome is
-		 * committed before taking another message. */
-		while (!s->stop &&
-		    (s->work.len == 0 || (s->gated && s->acked < ticket)))
+		while (!s->stop && s->work.len == 0)
 			pthread_cond_wait(&s->cond, &s->lock);
 		if (s->stop)
 			break;
@@ -436,7 +457,7 @@ smtp_conn_main(void *arg)
 		smtp_conn_send(c, m);
 		pthread_mutex_lock(&s->lock);
 		smtp_fifo_push(&s->done, m);
-		ticket = ++s->pushed;
+		c->ticket = ++s->pushed;
 		uv_async_send(&s->async);
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -519,6 +540,7 @@ smtp_on_close(uv_handle_t *h)
 	free(s->done.v);
 	free(s->conns);
 	pthread_cond_destroy(&s->cond);
+	pthread_cond_destroy(&s->gate_cond);
 	pthread_mutex_destroy(&s->lock);
 	transport_closed(&s->base);
 }
@@ -558,6 +580,8 @@ smtp_on_close_timer(uv_timer_t *h)
 	unsigned cut = 0;
 
 	pthread_mutex_lock(&s->lock);
+	s->cut = true;
+	pthread_cond_broadcast(&s->gate_cond);
 	for (unsigned i = 0; i < s->n_conns; i++) {
 		if (s->conns[i].fd != CURL_SOCKET_BAD) {
 			shutdown(s->conns[i].fd, SHUT_RDWR);
@@ -752,6 +776,7 @@ smtp_create(uv_loop_t *loop, const struct cfg *cfg, char **err)
 	smtp_fifo_init(&s->done, s->cap);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
+	pthread_cond_init(&s->gate_cond, NULL);
 	if (cfg->smtp_rate.count > 0) {
 		uint64_t per_sec =
 		    cfg->smtp_rate.per_sec > 0 ? cfg->smtp_rate.per_sec : 1;
@@ -872,7 +897,7 @@ smtp_gate(struct transport *t, bool on)
 
 	pthread_mutex_lock(&s->lock);
 	s->gated = on;
-	pthread_cond_broadcast(&s->cond);
+	pthread_cond_broadcast(&s->gate_cond);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -886,7 +911,7 @@ smtp_committed(struct transport *t)
 	pthread_mutex_lock(&s->lock);
 	if (s->acked != s->popped) {
 		s->acked = s->popped;
-		pthread_cond_broadcast(&s->cond);
+		pthread_cond_broadcast(&s->gate_cond);
 	}
 	pthread_mutex_unlock(&s->lock);
 }
