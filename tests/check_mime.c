@@ -385,6 +385,7 @@ START_TEST(test_mime_with_html_sends_text_then_html_as_alternatives)
 	struct mime_msg m;
 	struct parsed p;
 	struct mailmime_content *ct;
+	const char *boundary;
 	char *body;
 	int enc;
 
@@ -399,6 +400,11 @@ START_TEST(test_mime_with_html_sends_text_then_html_as_alternatives)
 	ck_assert_str_eq(ct->ct_subtype, "alternative");
 	ck_assert_int_eq(
 	    clist_count(p.body->mm_data.mm_multipart.mm_mp_list), 2);
+	/* One boundary, ours, which the parts are cut on. */
+	ck_assert_int_eq(clist_count(ct->ct_parameters), 1);
+	boundary = strstr(p.raw.data, "boundary=\"=_fm_");
+	ck_assert_ptr_nonnull(boundary);
+	ck_assert_ptr_null(strstr(boundary + 1, "boundary="));
 	body = part_body(nth_part(p.body, 0), "plain", &enc);
 	ck_assert_str_eq(body, m.text);
 	free(body);
@@ -647,8 +653,8 @@ START_TEST(test_mime_keeps_odd_spacing_and_lookalike_words_in_subjects)
 		"tab\there",
 		"=?UTF-8?B?SGFja2Vk?=",
 		"50% off = cheaper? _under_score_",
-		"a-very-long-word-that-does-not-fit-on-one-line-at-all-no-matter-"
-		"where-it-starts-xxxxxxxxxxxxxxxxxxxxx",
+		("a-very-long-word-that-does-not-fit-on-one-line-at-all-no-matter-"
+		 "where-it-starts-xxxxxxxxxxxxxxxxxxxxx"),
 	};
 	struct mime_msg m;
 	struct parsed p;
