@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* NOLINTNEXTLINE(bugprone-suspicious-include): reaches its static parser */
 #include "cmd_import.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -303,7 +303,9 @@ bounce_normalise(const char *data, size_t len, struct buf *out)
 			buf_append(out, "\r\n", 2);
 			col = 0;
 		}
-		buf_putc(out, c == '\0' ? ' ' : c);
+		if (c == '\0')
+			c = ' ';
+		buf_putc(out, c);
 		col++;
 	}
 }
@@ -366,7 +368,9 @@ bounce_append_text(struct buf *b, const char *s, size_t n)
 				continue;
 			c = '\n';
 		}
-		buf_putc(b, c == '\0' ? ' ' : c);
+		if (c == '\0')
+			c = ' ';
+		buf_putc(b, c);
 	}
 	if (b->len > 0 && b->data[b->len - 1] != '\n' &&
 	    b->len < BOUNCE_MAX_TEXT)
@@ -470,7 +474,8 @@ bounce_ctype(const struct mailmime *mime, char *out, size_t outlen)
 		if (ct->ct_subtype != NULL)
 			minor = ct->ct_subtype;
 	}
-	snprintf(out, outlen, "%s/%s", major != NULL ? major : "x", minor);
+	(void)snprintf(
+	    out, outlen, "%s/%s", major != NULL ? major : "x", minor);
 	for (p = out; *p != '\0'; p++)
 		*p = (char)tolower((unsigned char)*p);
 }
@@ -570,17 +575,15 @@ bounce_walk(struct bounce_msg *m, const struct mailmime *mime, int depth,
 			    m, clist_content(it), depth + 1, inner, nparts);
 		break;
 	case MAILMIME_MESSAGE:
-		if (depth == 0) {
+		/* The top message, or a bounce forwarded inside this one:
+		 * read it (but nothing inside a returned message). */
+		if (depth == 0 ||
+		    (!inner && m->dsn.len == 0 &&
+			bounce_is_report(
+			    mime->mm_data.mm_message.mm_msg_mime))) {
 			bounce_walk(m, mime->mm_data.mm_message.mm_msg_mime,
 			    depth + 1, false, nparts);
-		} else if (inner) {
-			break;
-		} else if (m->dsn.len == 0 &&
-		    bounce_is_report(mime->mm_data.mm_message.mm_msg_mime)) {
-			/* A bounce forwarded inside this one: read it. */
-			bounce_walk(m, mime->mm_data.mm_message.mm_msg_mime,
-			    depth + 1, false, nparts);
-		} else if (!m->has_orig && mime->mm_body != NULL &&
+		} else if (!inner && !m->has_orig && mime->mm_body != NULL &&
 		    mime->mm_body->dt_type == MAILMIME_DATA_TEXT) {
 			/* The returned message: its header, and its text
 			 * (a gateway may return the remote bounce here). */

@@ -44,17 +44,18 @@ bounce_classify_find_status(const char *s, char *out, size_t outlen)
 			continue;
 		if (*q++ != '.')
 			continue;
-		while (isdigit((unsigned char)q[a]) && a < 4)
+		while (a < 4 && isdigit((unsigned char)q[a]))
 			a++;
 		if (a == 0 || a > 3 || q[a] != '.')
 			continue;
-		while (isdigit((unsigned char)q[a + 1 + b]) && b < 4)
+		while (b < 4 && isdigit((unsigned char)q[a + 1 + b]))
 			b++;
 		if (b == 0 || b > 3)
 			continue;
 		if (q[a + 1 + b] == '.' || isalnum((unsigned char)q[a + 1 + b]))
 			continue;
-		snprintf(out, outlen, "%.*s", (int)(q + a + 1 + b - p), p);
+		(void)snprintf(
+		    out, outlen, "%.*s", (int)(q + a + 1 + b - p), p);
 		return true;
 	}
 	return false;

@@ -70,7 +70,10 @@ bounce_dsn_set(char **dst, const char *v)
 {
 	free(*dst);
 	*dst = NULL;
-	bounce_set_folded(dst, v, strlen(v));
+	/* NULL for an entry without the field: an SES complaint's
+	 * recipients carry no action. */
+	if (v != NULL)
+		bounce_set_folded(dst, v, strlen(v));
 }
 
 /* Adds the group's recipient to v, or fills gaps of an entry already

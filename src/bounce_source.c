@@ -31,17 +31,31 @@
 
 static const struct bounce_source_ops bounce_source_maildir_ops;
 
-/* Decodes %XX escapes of a URL part in place. */
+/* The value of the hex digit c, or -1. */
+static int
+bounce_source_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes %XX escapes of a URL part in place; %00 stays as it is. */
 static void
 bounce_source_unescape(char *s)
 {
 	char *w = s;
-	unsigned int v;
 
 	for (; *s != '\0'; s++) {
-		if (s[0] == '%' && s[1] != '\0' && s[2] != '\0' &&
-		    sscanf(s + 1, "%2x", &v) == 1 && v != 0) {
-			*w++ = (char)v;
+		int hi = s[0] == '%' ? bounce_source_hex(s[1]) : -1;
+		int lo = hi != -1 ? bounce_source_hex(s[2]) : -1;
+
+		if (lo != -1 && (hi != 0 || lo != 0)) {
+			*w++ = (char)(hi * 16 + lo);
 			s += 2;
 		} else {
 			*w++ = *s;
@@ -73,9 +87,10 @@ bounce_source_parse_url(struct bounce_source *s)
 		return;
 	s->tls = u.scheme[strlen(u.scheme) - 1] == 's';
 	s->starttls_required = !s->tls && !cfg_value_is_loopback(u.host);
-	snprintf(s->user, sizeof(s->user), "%s", u.user);
+	/* The fields have the sizes of struct cfg_value_url's: no cut. */
+	(void)snprintf(s->user, sizeof(s->user), "%s", u.user);
 	bounce_source_unescape(s->user);
-	snprintf(s->host, sizeof(s->host), "%s", u.host);
+	(void)snprintf(s->host, sizeof(s->host), "%s", u.host);
 	s->port = (unsigned short)u.port;
 	/* The folder is what follows the authority: "imaps://u@h/INBOX". */
 	rest = strstr(s->url, "://");

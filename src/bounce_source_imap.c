@@ -245,8 +245,8 @@ bounce_source_imap_fetch(struct bounce_source *s, bounce_source_skip_fn *skip,
 	     ci = clist_next(ci)) {
 		uint32_t uid = *(uint32_t *)clist_content(ci);
 
-		snprintf(k, sizeof(k), "imap:%u:%u", (unsigned)s->uidvalidity,
-		    (unsigned)uid);
+		(void)snprintf(k, sizeof(k), "imap:%u:%u",
+		    (unsigned)s->uidvalidity, (unsigned)uid);
 		if (skip != NULL && skip(k, skip_arg))
 			continue;
 		ret = bounce_source_imap_get(s, uid, &list, &data, &len);
@@ -367,11 +367,23 @@ bounce_source_imap_move(
 	return bounce_source_imap_expunge(s, set, why);
 }
 
+/* The UID in a key "imap:UIDVALIDITY:UID" made above, or 0 (no UID). */
+static uint32_t
+bounce_source_imap_key_uid(const char *key)
+{
+	const char *colon = strrchr(key, ':');
+	long uid;
+
+	if (strncmp(key, "imap:", 5) != 0 || colon == key + 4 ||
+	    util_parse_long(colon + 1, 1, UINT32_MAX, &uid) != 0)
+		return 0;
+	return (uint32_t)uid;
+}
+
 static int
 bounce_source_imap_finish(struct bounce_source *s, char **why)
 {
 	struct mailimap_set *set = mailimap_set_new_empty();
-	unsigned int uidvalidity, uid;
 	size_t i;
 	int n = 0, ret = 0;
 
@@ -380,9 +392,12 @@ bounce_source_imap_finish(struct bounce_source *s, char **why)
 		return -ENOMEM;
 	}
 	for (i = 0; i < s->n_items; i++) {
-		if (!s->items[i].done ||
-		    sscanf(s->items[i].key, "imap:%u:%u", &uidvalidity, &uid) !=
-			2)
+		uint32_t uid;
+
+		if (!s->items[i].done)
+			continue;
+		uid = bounce_source_imap_key_uid(s->items[i].key);
+		if (uid == 0)
 			continue;
 		if (mailimap_set_add_single(set, uid) != 0) {
 			*why = xstrdup("out of memory");

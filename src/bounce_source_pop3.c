@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +180,7 @@ bounce_source_pop3_finish(struct bounce_source *s, char **why)
 	carray *msgs = NULL;
 	const char *key;
 	unsigned int i, idx;
+	long num;
 	size_t j;
 	int n = 0, r;
 
@@ -193,7 +195,10 @@ bounce_source_pop3_finish(struct bounce_source *s, char **why)
 			continue;
 		key = s->items[j].key;
 		idx = 0;
-		if (sscanf(key, "pop3#%u", &idx) != 1) {
+		if (strncmp(key, "pop3#", 5) == 0 &&
+		    util_parse_long(key + 5, 1, UINT_MAX, &num) == 0) {
+			idx = (unsigned int)num;
+		} else {
 			for (i = 0; i < carray_count(msgs); i++) {
 				m = carray_get(msgs, i);
 				if (m != NULL && m->msg_uidl != NULL &&

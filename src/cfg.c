@@ -382,7 +382,7 @@ cfg_key_err(struct cfg_parser *p, enum cfg_key_id k, const char *fmt, ...)
 	char prefix[96];
 	va_list ap;
 
-	snprintf(prefix, sizeof(prefix),
+	(void)snprintf(prefix, sizeof(prefix),
 	    "[%s] %s: ", cfg_section_names[cfg_keys[k].section],
 	    cfg_keys[k].name);
 	va_start(ap, fmt);
@@ -512,17 +512,17 @@ cfg_format_duration(int64_t secs, char *out, size_t size)
 	size_t i;
 
 	if (secs == 0) {
-		snprintf(out, size, "0");
+		(void)snprintf(out, size, "0");
 		return;
 	}
 	for (i = 0; i < UTIL_ARRAY_LEN(units); i++) {
 		if (secs % units[i].secs == 0) {
-			snprintf(out, size, "%lld%c",
+			(void)snprintf(out, size, "%lld%c",
 			    (long long)(secs / units[i].secs), units[i].unit);
 			return;
 		}
 	}
-	snprintf(out, size, "%llds", (long long)secs);
+	(void)snprintf(out, size, "%llds", (long long)secs);
 }
 
 static int
@@ -1087,7 +1087,8 @@ cfg_check_system(struct cfg_parser *p)
 				    p, id, "%s: %s", *cfg_str_at(p->c, k), why);
 				break;
 			}
-			explicit_bzero(secret, strlen(secret));
+			if (secret != NULL)
+				explicit_bzero(secret, strlen(secret));
 			free(secret);
 			break;
 		case CFG_T_SOURCE:
@@ -1400,7 +1401,7 @@ cfg_on_read(char *str, int num, void *stream)
 			    max);
 		if (skip < n && s[skip] == '[')
 			p->section = CFG_SECT_SKIP;
-		snprintf(str, (size_t)num, "\n");
+		(void)snprintf(str, (size_t)num, "\n");
 		return str;
 	}
 	if (skip < n && s[skip] == '[')

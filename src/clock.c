@@ -167,8 +167,11 @@ clock_format_iso(time_t t, char *out)
 {
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(out, CLOCK_ISO_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* Past year 9999 there is no room: the latest time the form holds,
+	 * so that the text still sorts after every earlier time. */
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, CLOCK_ISO_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		memcpy(out, "9999-12-31T23:59:59Z", CLOCK_ISO_LEN);
 }
 
 void

@@ -22,7 +22,7 @@ cmd_load_config(const char *config_path)
 		/* One "FILE:LINE: [section] key: problem" per line, already
 		 * newline-terminated. */
 		fputs(errors, stderr);
-		fflush(stderr);
+		(void)fflush(stderr);
 	}
 	free(errors);
 	return c;

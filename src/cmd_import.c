@@ -506,10 +506,11 @@ cmd_import_find_duplicates(struct cmd_import *im)
 
 	if (im->n_rows < 2)
 		return;
-	v = xreallocarray(NULL, im->n_rows, sizeof(*v));
+	v = xreallocarray(NULL, im->n_rows, sizeof(struct cmd_import_row *));
 	for (size_t i = 0; i < im->n_rows; i++)
 		v[i] = &im->rows[i];
-	qsort(v, im->n_rows, sizeof(*v), cmd_import_by_key);
+	qsort(
+	    v, im->n_rows, sizeof(struct cmd_import_row *), cmd_import_by_key);
 	for (size_t i = 1; i < im->n_rows; i++) {
 		if (strcmp(v[i]->key, v[first]->key) != 0) {
 			first = i;
@@ -638,9 +639,10 @@ cmd_import_apply(struct cmd_import *im, sqlite3_stmt **st,
 		s = (const char *)sqlite3_column_text(f, 1);
 		old_name = s != NULL ? xstrdup(s) : NULL;
 		s = (const char *)sqlite3_column_text(f, 2);
-		snprintf(old_freq, sizeof(old_freq), "%s", s != NULL ? s : "");
+		(void)snprintf(
+		    old_freq, sizeof(old_freq), "%s", s != NULL ? s : "");
 		s = (const char *)sqlite3_column_text(f, 3);
-		snprintf(
+		(void)snprintf(
 		    old_status, sizeof(old_status), "%s", s != NULL ? s : "");
 	}
 	sqlite3_reset(st[CMD_IMPORT_ST_FIND]);

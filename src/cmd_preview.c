@@ -146,7 +146,8 @@ cmd_preview(int argc, char **argv, const char *config_path)
 		code = CMD_EX_DATAERR;
 		goto out;
 	}
-	fwrite(m->data.data, 1, m->data.len, stdout);
+	/* A failed write shows when main() flushes stdout. */
+	(void)fwrite(m->data.data, 1, m->data.len, stdout);
 	code = 0;
 out:
 	if (secret != NULL) {

@@ -149,9 +149,9 @@ cmd_queue_reply_text(sqlite3_stmt *st)
 	    next != NULL && clock_parse_iso(next, &t) == 0) {
 		struct tm tm;
 
-		localtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
-		buf_printf(&b, "next try %s: ", when);
+		if (localtime_r(&t, &tm) != NULL &&
+		    strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm) > 0)
+			buf_printf(&b, "next try %s: ", when);
 	}
 	if (strcmp(state, "sent") != 0 && error != NULL && *error != '\0') {
 		buf_puts(&b, error);

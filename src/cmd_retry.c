@@ -55,9 +55,9 @@ cmd_retry_one(
 		return 1;
 	}
 	s = (const char *)sqlite3_column_text(st, 0);
-	snprintf(kind, sizeof(kind), "%s", s != NULL ? s : "");
+	(void)snprintf(kind, sizeof(kind), "%s", s != NULL ? s : "");
 	s = (const char *)sqlite3_column_text(st, 1);
-	snprintf(rcpt, sizeof(rcpt), "%s", s != NULL ? s : "");
+	(void)snprintf(rcpt, sizeof(rcpt), "%s", s != NULL ? s : "");
 	s = (const char *)sqlite3_column_text(st, 2);
 	state = outbox_state_parse(s != NULL ? s : "");
 	sqlite3_reset(st);

@@ -182,7 +182,7 @@ cmd_status_digest(
 	} else {
 		note = xstrdup("no digest yet");
 	}
-	snprintf(name, sizeof(name), "digest %s", freq);
+	(void)snprintf(name, sizeof(name), "digest %s", freq);
 	cmd_status_job(
 	    jobs, name, last, enabled ? cmd_status_time(next) : NULL, note);
 	free(note);
@@ -272,7 +272,7 @@ cmd_status_jobs(sqlite3 *db, const struct cfg *cfg, time_t now, json_t *jobs)
 	for (int i = 0; i < cfg->n_offsets; i++) {
 		size_t len = strlen(offsets);
 
-		snprintf(offsets + len, sizeof(offsets) - len, "%s%s",
+		(void)snprintf(offsets + len, sizeof(offsets) - len, "%s%s",
 		    i > 0 ? ", " : "", cfg->offsets[i].text);
 	}
 	next = job_remind_next_due(db, cfg, now, &when) == 0
@@ -447,7 +447,7 @@ cmd_status_local(const char *iso, char *out, size_t size)
 	if (iso == NULL || clock_parse_iso(iso, &t) != 0 ||
 	    localtime_r(&t, &tm) == NULL ||
 	    strftime(out, size, "%Y-%m-%d %H:%M", &tm) == 0)
-		snprintf(out, size, "%s", iso != NULL ? iso : "-");
+		(void)snprintf(out, size, "%s", iso != NULL ? iso : "-");
 }
 
 static int

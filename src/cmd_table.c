@@ -292,7 +292,8 @@ cmd_table_put_cut(FILE *out, const char *s, unsigned w)
 		cw = cmd_table_cp_width(cp);
 		if (used + cw + 1 > w)
 			break;
-		fwrite(p, 1, len, out);
+		/* Errors stick to out; main() checks stdout at exit. */
+		(void)fwrite(p, 1, len, out);
 		used += cw;
 		p += len;
 		n -= len;

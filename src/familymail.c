@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,6 +41,18 @@ static const struct {
 	{ "bounces", cmd_bounces, "bounces [--since TIME] [--json]" },
 	{ "import", cmd_import, "import subscribers FILE.csv" },
 };
+
+/* Output goes through stdio, whose write errors stick to the stream: one
+ * check at the end makes a full disk or a closed pipe a failure. */
+static int
+familymail_flush_stdout(int status)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return status;
+	fprintf(stderr, "familymail: writing the output failed: %s\n",
+	    strerror(errno));
+	return status != 0 ? status : 1;
+}
 
 static void
 usage(FILE *f)
@@ -92,8 +105,8 @@ main(int argc, char **argv)
 
 			/* Each subcommand runs getopt afresh on its argv. */
 			optind = 0;
-			return commands[i].fn(
-			    argc - sub, argv + sub, config_path);
+			return familymail_flush_stdout(commands[i].fn(
+			    argc - sub, argv + sub, config_path));
 		}
 	}
 	fprintf(stderr, "familymail: unknown command '%s'\n", argv[optind]);

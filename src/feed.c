@@ -79,11 +79,30 @@ static const struct {
 	{ "BST", 60 },
 };
 
+/* Reads a number of 1 to width digits at *p, after any blanks, and
+ * moves *p past it; more digits than width are no number. */
+static bool
+feed_scan_num(const char **p, int width, int *out)
+{
+	const char *s = *p;
+	int v = 0, n = 0;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	for (; n < width && isdigit((unsigned char)s[n]); n++)
+		v = v * 10 + (s[n] - '0');
+	if (n == 0 || isdigit((unsigned char)s[n]))
+		return false;
+	*out = v;
+	*p = s + n;
+	return true;
+}
+
 int
 feed_parse_rfc822(const char *s, time_t *out)
 {
 	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	int day, year, h, mi, sec = 0, off = 0, n = 0;
+	int day, year, h, mi, sec = 0, off = 0, k;
 	char mon[4], zone[8] = "";
 	const char *p = s, *m;
 	struct tm tm;
@@ -99,20 +118,32 @@ feed_parse_rfc822(const char *s, time_t *out)
 		if (*p == ',')
 			p++;
 	}
-	if (sscanf(p, "%d %3s %d %d:%d%n", &day, mon, &year, &h, &mi, &n) != 5)
+	/* "7 Dec 2026 09:30[:00]" */
+	if (!feed_scan_num(&p, 9, &day))
 		return -EINVAL;
-	p += n;
+	while (isspace((unsigned char)*p))
+		p++;
+	for (k = 0; k < 3 && *p != '\0' && !isspace((unsigned char)*p); k++)
+		mon[k] = *p++;
+	mon[k] = '\0';
+	if (k == 0 || !feed_scan_num(&p, 9, &year) ||
+	    !feed_scan_num(&p, 9, &h) || *p != ':')
+		return -EINVAL;
+	p++;
+	if (!feed_scan_num(&p, 9, &mi))
+		return -EINVAL;
 	if (*p == ':') {
-		if (sscanf(p, ":%d%n", &sec, &n) != 1)
+		p++;
+		if (!feed_scan_num(&p, 9, &sec))
 			return -EINVAL;
-		p += n;
 	}
 	while (isspace((unsigned char)*p))
 		p++;
 	if (*p == '+' || *p == '-') {
+		const char *z = p + 1;
 		int hhmm;
 
-		if (sscanf(p + 1, "%4d", &hhmm) != 1)
+		if (!feed_scan_num(&z, 4, &hhmm))
 			return -EINVAL;
 		off = (hhmm / 100) * 60 + hhmm % 100;
 		if (*p == '-')

@@ -343,7 +343,8 @@ http_rate_allow(struct http_server *s, const char *client)
 		/* A new client takes the least recently seen slot: at
 		 * worst an evicted one starts again with a full bucket. */
 		slot = oldest;
-		snprintf(slot->client, sizeof(slot->client), "%s", client);
+		(void)snprintf(
+		    slot->client, sizeof(slot->client), "%s", client);
 		slot->tokens = HTTP_RATE_BURST;
 		slot->last_ms = now;
 	}
@@ -374,7 +375,7 @@ http_conn_pick_client(struct http_conn *c)
 	const char *xff = c->forwarded_for.data, *last;
 	size_t n;
 
-	snprintf(c->client, sizeof(c->client), "%s", c->peer);
+	(void)snprintf(c->client, sizeof(c->client), "%s", c->peer);
 	if (!http_is_loopback(c->peer) || c->forwarded_for.len == 0)
 		return;
 	last = strrchr(xff, ',');
@@ -382,7 +383,8 @@ http_conn_pick_client(struct http_conn *c)
 	last += strspn(last, " \t");
 	n = strcspn(last, " \t");
 	if (n > 0 && n < sizeof(c->client))
-		snprintf(c->client, sizeof(c->client), "%.*s", (int)n, last);
+		(void)snprintf(
+		    c->client, sizeof(c->client), "%.*s", (int)n, last);
 }
 
 /* ------------------------------------------------------------ parsing */
@@ -504,7 +506,7 @@ http_conn_dispatch(struct http_conn *c)
 
 	uv_read_stop((uv_stream_t *)&c->tcp);
 	uv_timer_stop(&c->timer);
-	snprintf(c->method, sizeof(c->method), "%s",
+	(void)snprintf(c->method, sizeof(c->method), "%s",
 	    http_method_str((enum http_method)c->parser.method));
 	http_conn_pick_client(c);
 	buf_putc(&c->url, '\0');
@@ -639,7 +641,7 @@ http_server_on_connection(uv_stream_t *listener, int status)
 		http_conn_close(c);
 		return;
 	}
-	snprintf(c->peer, sizeof(c->peer), "?");
+	(void)snprintf(c->peer, sizeof(c->peer), "?");
 	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
 		if (ss.ss_family == AF_INET)
 			uv_ip4_name((struct sockaddr_in *)&ss, c->peer,

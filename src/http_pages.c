@@ -455,7 +455,8 @@ http_pages_preferences(struct http_pages *p, struct http_request *req)
 				log_info("subscriber frequency id=%lld "
 					 "frequency=%s source=preferences",
 				    (long long)s.id, freq);
-			snprintf(s.frequency, sizeof(s.frequency), "%s", freq);
+			(void)snprintf(
+			    s.frequency, sizeof(s.frequency), "%s", freq);
 			http_pages_preferences_page(p, req, &s, freq);
 		}
 	} else {

@@ -31,7 +31,7 @@ subscriber_fini(struct subscriber *s)
 static void
 subscriber_copy(char *dst, size_t size, const unsigned char *src)
 {
-	snprintf(dst, size, "%s", src != NULL ? (const char *)src : "");
+	(void)snprintf(dst, size, "%s", src != NULL ? (const char *)src : "");
 }
 
 int

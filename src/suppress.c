@@ -148,7 +148,7 @@ suppress_find(sqlite3 *db, const char *email, struct suppress_entry *out)
 	} else if (out != NULL) {
 		memset(out, 0, sizeof(*out));
 		s = sqlite3_column_text(st, 0);
-		snprintf(out->email, sizeof(out->email), "%s",
+		(void)snprintf(out->email, sizeof(out->email), "%s",
 		    s != NULL ? (const char *)s : email);
 		s = sqlite3_column_text(st, 1);
 		reason =
@@ -159,7 +159,7 @@ suppress_find(sqlite3 *db, const char *email, struct suppress_entry *out)
 		s = sqlite3_column_text(st, 2);
 		out->detail = s != NULL ? xstrdup((const char *)s) : NULL;
 		s = sqlite3_column_text(st, 3);
-		snprintf(out->created_at, sizeof(out->created_at), "%s",
+		(void)snprintf(out->created_at, sizeof(out->created_at), "%s",
 		    s != NULL ? (const char *)s : "");
 	}
 	sqlite3_finalize(st);

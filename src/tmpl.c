@@ -81,10 +81,10 @@ const char *
 tmpl_error_format(const struct tmpl_error *err, char *dst, size_t size)
 {
 	if (err->line > 0)
-		snprintf(dst, size, "%s:%d:%d: %s", err->file, err->line,
+		(void)snprintf(dst, size, "%s:%d:%d: %s", err->file, err->line,
 		    err->column, err->msg);
 	else
-		snprintf(dst, size, "%s: %s", err->file, err->msg);
+		(void)snprintf(dst, size, "%s: %s", err->file, err->msg);
 	return dst;
 }
 
@@ -246,7 +246,7 @@ tmpl_set_check(
 			continue;
 		if (err == NULL)
 			return -ENOENT;
-		snprintf(err->file, sizeof(err->file), "%s", t->file);
+		(void)snprintf(err->file, sizeof(err->file), "%s", t->file);
 		err->line = n->line;
 		err->column = n->column;
 		if (s->pdir != NULL)
@@ -257,7 +257,7 @@ tmpl_set_check(
 			msg = xasprintf("no partial '%s' (no partials folder "
 					"given)",
 			    n->s);
-		snprintf(err->msg, sizeof(err->msg), "%s", msg);
+		(void)snprintf(err->msg, sizeof(err->msg), "%s", msg);
 		free(msg);
 		return -ENOENT;
 	}

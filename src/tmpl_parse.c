@@ -115,14 +115,14 @@ tmpl_error_set(struct tmpl_error *err, const char *file, const char *src,
 
 	if (err == NULL)
 		return;
-	snprintf(err->file, sizeof(err->file), "%s",
+	(void)snprintf(err->file, sizeof(err->file), "%s",
 	    file != NULL ? file : "<template>");
 	err->line = 0;
 	err->column = 0;
 	if (src != NULL)
 		tmpl_parse_linecol(src, off, &err->line, &err->column);
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
 }
 

@@ -81,7 +81,7 @@ maildir_create(uv_loop_t *loop, const struct cfg *cfg, char **err)
 	md = xcalloc(1, sizeof(*md));
 	md->path = xstrdup(cfg->maildir_path);
 	if (gethostname(md->host, sizeof(md->host)) != 0)
-		snprintf(md->host, sizeof(md->host), "localhost");
+		(void)snprintf(md->host, sizeof(md->host), "localhost");
 	md->host[sizeof(md->host) - 1] = '\0';
 	/* '/' and ':' have meanings in Maildir file names. */
 	for (char *p = md->host; *p != '\0'; p++)
@@ -138,7 +138,7 @@ maildir_on_work(uv_work_t *req)
 	int fd, dfd, ret = 0;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(job->name, sizeof(job->name), "%lld.M%06ldP%dQ%u.%s.eml",
+	(void)snprintf(job->name, sizeof(job->name), "%lld.M%06ldP%dQ%u.%s.eml",
 	    (long long)ts.tv_sec, ts.tv_nsec / 1000, (int)getpid(), job->seq,
 	    job->md->host);
 	tmp = xasprintf("%s/tmp/%s", job->md->path, job->name);

@@ -164,7 +164,7 @@ smtp_global_init(void)
 static void
 smtp_fifo_init(struct smtp_fifo *f, unsigned cap)
 {
-	f->v = xcalloc(cap, sizeof(*f->v));
+	f->v = xcalloc(cap, sizeof(struct transport_msg *));
 	f->head = 0;
 	f->len = 0;
 	f->cap = cap;
@@ -284,7 +284,7 @@ smtp_on_reply_line(struct smtp_conn *c, const char *p, size_t n)
 	for (k = 0; k < n; k++) {
 		unsigned char ch = (unsigned char)p[k];
 
-		c->reply[k] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+		c->reply[k] = (char)(ch < 0x20 || ch == 0x7f ? '?' : ch);
 	}
 	c->reply[k] = '\0';
 }

@@ -137,7 +137,9 @@ verp_parse(const char *address, char *token, size_t size)
 	for (i = 0; i < n; i++) {
 		char c = p[i];
 
-		token[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		token[i] = c;
 	}
 	token[n] = '\0';
 	return 0;

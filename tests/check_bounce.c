@@ -223,6 +223,23 @@ START_TEST(test_bounce_reads_amazon_ses_notification_per_recipient)
 }
 END_TEST
 
+/* Its recipients carry no action: this once crashed the reader. */
+START_TEST(test_bounce_reads_amazon_ses_complaint_as_feedback)
+{
+	struct bounce_report *r = parse_file("amazon-ses-complaint.eml");
+	const struct bounce_rcpt *rc;
+
+	ck_assert_int_eq(r->kind, BOUNCE_KIND_FEEDBACK);
+	ck_assert_str_eq(r->feedback_type, "abuse");
+	ck_assert_uint_eq(r->n_rcpts, 1);
+	rc = rcpt_of(r, "ses-annoyed@example.com");
+	ck_assert_ptr_null(rc->action);
+	ck_assert_int_eq(rc->cls, BOUNCE_CLASS_NONE);
+	ck_assert_str_eq(rc->reason, "feedback");
+	bounce_report_free(r);
+}
+END_TEST
+
 START_TEST(test_bounce_reads_arf_abuse_report_as_feedback)
 {
 	struct bounce_report *r = parse_file("arf-abuse.eml");
@@ -489,12 +506,13 @@ END_TEST
 
 START_TEST(test_bounce_refuses_oversized_input)
 {
+	static const char hdr[] = "From: x@example.org\n\n";
 	size_t len = BOUNCE_MAX_SIZE + 1;
 	char *big = xmalloc(len);
 	struct bounce_report *r = (struct bounce_report *)1;
 
 	memset(big, 'a', len);
-	memcpy(big, "From: x@example.org\n\n", 21);
+	memcpy(big, hdr, sizeof(hdr) - 1);
 	ck_assert_int_eq(bounce_parse(big, len, &r), -EMSGSIZE);
 	ck_assert_ptr_null(r);
 	/* One byte less is read (and is no bounce). */
@@ -604,6 +622,7 @@ bounce_suite(void)
 	tcase_add_test(tc, test_bounce_reads_gmail_no_such_user_as_hard);
 	tcase_add_test(
 	    tc, test_bounce_reads_amazon_ses_notification_per_recipient);
+	tcase_add_test(tc, test_bounce_reads_amazon_ses_complaint_as_feedback);
 	tcase_add_test(tc, test_bounce_reads_arf_abuse_report_as_feedback);
 	tcase_add_test(
 	    tc, test_bounce_reads_rfc3834_auto_reply_never_as_bounce);

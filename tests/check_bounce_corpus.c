@@ -221,18 +221,15 @@ START_TEST(test_bounce_corpus_agrees_with_reference_labels)
 		json_decref(l);
 		nlines++;
 	}
-	fclose(fp);
+	(void)fclose(fp);
 
 	printf("%zu files, %d label lines (%d unlabelled no-result)\n", nfiles,
 	    nlines, sc.unlabelled);
 	for (k = 0; k < CORPUS_NKINDS; k++) {
-		char what[64];
-
 		if (sc.kind[k].n == 0)
 			continue;
 		printf("kind %s:\n", corpus_kinds[k].label);
-		snprintf(what, sizeof(what), "kind (files)");
-		corpus_print(what, &sc.kind[k]);
+		corpus_print("kind (files)", &sc.kind[k]);
 		corpus_print("recipient found (lines)", &sc.rcpt[k]);
 		if (corpus_kinds[k].kind == BOUNCE_KIND_BOUNCE) {
 			corpus_print("hard/soft decision", &sc.hardsoft);

@@ -139,6 +139,11 @@ START_TEST(test_feed_parses_rfc822_dates)
 	ck_assert_str_eq(iso(t), "2026-11-23T13:00:00Z");
 	ck_assert_int_ne(feed_parse_rfc822("Mon, 23 Foo 2026 08:00:00", &t), 0);
 	ck_assert_int_ne(feed_parse_rfc822("yesterday", &t), 0);
+	/* Signs and numbers too long for an int are no date. */
+	ck_assert_int_ne(feed_parse_rfc822("23 Nov 2026 -1:00 GMT", &t), 0);
+	ck_assert_int_ne(feed_parse_rfc822("23 Nov 2026 08:-5 GMT", &t), 0);
+	ck_assert_int_ne(
+	    feed_parse_rfc822("23 Nov 99999999999 08:00 GMT", &t), 0);
 }
 END_TEST
 
@@ -251,6 +256,7 @@ daemon_config(const char *path)
 
 	free(dconf);
 	text = xasprintf("[daemon]\n"
+			 "user = %s\n"
 			 "database = familymail.db\n"
 			 "templates = %s/templates\n"
 			 "timezone = Europe/London\n"
@@ -266,7 +272,7 @@ daemon_config(const char *path)
 			 "url = https://example.org/unsubscribe?token={token}\n"
 			 "mailto = unsubscribe@example.org\n"
 			 "secret_file = token-secret\n",
-	    tu_srcdir(), srv_port, path);
+	    tu_user(), tu_srcdir(), srv_port, path);
 	dconf = tu_write_file(ddir, "familymail.conf", text);
 	free(text);
 }

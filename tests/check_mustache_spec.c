@@ -117,12 +117,12 @@ spec_run_one(const char *file, json_t *test)
 		printf("%s: a test without name, template or expected\n", file);
 		return false;
 	}
-	snprintf(where, sizeof(where), "%s: %s", file, name);
+	(void)snprintf(where, sizeof(where), "%s: %s", file, name);
 	if (json_is_object(jparts)) {
 		sp.names =
 		    xcalloc(json_object_size(jparts) + 1, sizeof(*sp.names));
-		sp.tmpls =
-		    xcalloc(json_object_size(jparts) + 1, sizeof(*sp.tmpls));
+		sp.tmpls = xcalloc(
+		    json_object_size(jparts) + 1, sizeof(struct tmpl *));
 		json_object_foreach(jparts, key, val)
 		{
 			sp.names[sp.n] = key;
@@ -195,7 +195,7 @@ START_TEST(test_spec_file_passes_every_test)
 			sf->passed++;
 	printf("mustache spec %s: %d/%d passed%s\n", sf->name, sf->passed,
 	    sf->total, sf->optional ? " (optional)" : "");
-	fflush(stdout);
+	(void)fflush(stdout);
 	json_decref(root);
 	free(path);
 	ck_assert_msg(sf->total > 0, "%s: no tests", sf->name);
@@ -288,7 +288,7 @@ main(void)
 {
 	int ret, passed = 0, total = 0;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	(void)setvbuf(stdout, NULL, _IOLBF, 0);
 	spec_list_files();
 	ret = tu_run(mustache_spec_suite());
 	for (int i = 0; i < spec_nfiles; i++) {

@@ -93,11 +93,11 @@ set_time(json_t *obj, const char *prefix, const char *date, const char *time,
 	char *full = xasprintf("%s, %s", date, time);
 
 	json_object_set_new(obj, prefix, json_string(full));
-	snprintf(key, sizeof(key), "%s_date", prefix);
+	(void)snprintf(key, sizeof(key), "%s_date", prefix);
 	json_object_set_new(obj, key, json_string(date));
-	snprintf(key, sizeof(key), "%s_time", prefix);
+	(void)snprintf(key, sizeof(key), "%s_time", prefix);
 	json_object_set_new(obj, key, json_string(time));
-	snprintf(key, sizeof(key), "%s_short", prefix);
+	(void)snprintf(key, sizeof(key), "%s_short", prefix);
 	json_object_set_new(obj, key, json_string(shortd));
 	free(full);
 }

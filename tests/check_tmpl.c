@@ -474,14 +474,14 @@ START_TEST(test_render_prints_html_with_layout_escaped)
 	    "{\"name\": \"<script>x</script>\", "
 	    "\"sender\": {\"name\": \"St Anne's\"}}");
 	ck_assert_int_eq(render_cmd(&out, "--template", tpl, "--data", data,
-			     "--partials", pdir, NULL),
+			     "--partials", pdir, (char *)NULL),
 	    0);
 	ck_assert_str_eq(out,
 	    "<html><body>\n<p>Hello &lt;script&gt;x&lt;/script&gt;</p>\n"
 	    "<p>St Anne&#39;s</p>\n</body></html>\n");
 	free(out);
 	ck_assert_int_eq(render_cmd(&out, "--escape", "none", "--template", tpl,
-			     "--data", data, "--partials", pdir, NULL),
+			     "--data", data, "--partials", pdir, (char *)NULL),
 	    0);
 	ck_assert_ptr_nonnull(strstr(out, "<p>Hello <script>x</script></p>"));
 	free(out);
@@ -499,11 +499,12 @@ START_TEST(test_render_does_not_escape_text_by_default)
 
 	set_write("d.json", "{\"name\": \"Tom & Jerry\", \"email\": \"t@x\"}");
 	ck_assert_int_eq(
-	    render_cmd(&out, "--template", tpl, "--data", data, NULL), 0);
+	    render_cmd(&out, "--template", tpl, "--data", data, (char *)NULL),
+	    0);
 	ck_assert_str_eq(out, "Hello Tom & Jerry <t@x>\n");
 	free(out);
 	ck_assert_int_eq(render_cmd(&out, "--escape=html", "--template", tpl,
-			     "--data", data, NULL),
+			     "--data", data, (char *)NULL),
 	    0);
 	ck_assert_str_eq(out, "Hello Tom &amp; Jerry <t@x>\n");
 	free(out);
@@ -522,7 +523,8 @@ START_TEST(test_render_reports_template_error_with_position)
 	set_write("broken.mustache", "Hello\n\t{{#posts}}\n");
 	set_write("d.json", "{}");
 	ck_assert_int_eq(
-	    render_cmd(&out, "--template", tpl, "--data", data, NULL), 65);
+	    render_cmd(&out, "--template", tpl, "--data", data, (char *)NULL),
+	    65);
 	want = xasprintf("%s:2:2: unclosed section 'posts'\n", tpl);
 	ck_assert_str_eq(out, want);
 	free(want);
@@ -531,7 +533,7 @@ START_TEST(test_render_reports_template_error_with_position)
 	/* A partial the template names that the folder lacks. */
 	set_write("broken.mustache", "x\n {{> nothere}}");
 	ck_assert_int_eq(render_cmd(&out, "--template", tpl, "--data", data,
-			     "--partials", pdir, NULL),
+			     "--partials", pdir, (char *)NULL),
 	    65);
 	want = xasprintf("%s:2:2: no partial 'nothere' (looked for "
 			 "%s/nothere.mustache)\n",
@@ -554,24 +556,27 @@ START_TEST(test_render_reports_bad_data_and_missing_files)
 
 	set_write("d.json", "{\"name\": \"x\",\n \"email\": }\n");
 	ck_assert_int_eq(
-	    render_cmd(&out, "--template", tpl, "--data", data, NULL), 65);
+	    render_cmd(&out, "--template", tpl, "--data", data, (char *)NULL),
+	    65);
 	want = xasprintf("%s:2:", data);
 	ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s", out);
 	free(want);
 	free(out);
 
-	ck_assert_int_eq(
-	    render_cmd(&out, "--template", tpl, "--data", missing, NULL), 66);
+	ck_assert_int_eq(render_cmd(&out, "--template", tpl, "--data", missing,
+			     (char *)NULL),
+	    66);
 	want = xasprintf("%s: No such file or directory\n", missing);
 	ck_assert_str_eq(out, want);
 	free(want);
 	free(out);
 
-	ck_assert_int_eq(
-	    render_cmd(&out, "--template", missing, "--data", data, NULL), 66);
+	ck_assert_int_eq(render_cmd(&out, "--template", missing, "--data", data,
+			     (char *)NULL),
+	    66);
 	free(out);
 	ck_assert_int_eq(render_cmd(&out, "--template", tpl, "--data", data,
-			     "--partials", missing, NULL),
+			     "--partials", missing, (char *)NULL),
 	    66);
 	free(out);
 	free(tpl);
@@ -584,16 +589,16 @@ START_TEST(test_render_refuses_bad_usage)
 {
 	char *out;
 
-	ck_assert_int_eq(render_cmd(&out, NULL), 64);
+	ck_assert_int_eq(render_cmd(&out, (char *)NULL), 64);
 	ck_assert_ptr_nonnull(strstr(out, "usage: familymail render"));
 	free(out);
 	ck_assert_int_eq(render_cmd(&out, "--template", "a", "--data", "b",
-			     "--escape", "xml", NULL),
+			     "--escape", "xml", (char *)NULL),
 	    64);
 	ck_assert_ptr_nonnull(strstr(out, "--escape must be html or none"));
 	free(out);
-	ck_assert_int_eq(
-	    render_cmd(&out, "--template", "a", "--data", "b", "extra", NULL),
+	ck_assert_int_eq(render_cmd(&out, "--template", "a", "--data", "b",
+			     "extra", (char *)NULL),
 	    64);
 	free(out);
 }

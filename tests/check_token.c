@@ -367,8 +367,8 @@ START_TEST(test_verp_parse_refuses_other_addresses)
 		"<bounces+abc@b.example",
 		"bounces+abc@b.example>",
 		"bounces+abc@b.example\r\nX: y",
-		"bounces+aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		"aaaaaaaa@b.example",
+		("bounces+aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaaaaaa@b.example"),
 	};
 	char got[VERP_TOKEN_MAX + 1];
 	size_t i;
