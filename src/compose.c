@@ -101,15 +101,18 @@ compose_stmt(const struct compose_env *env, enum compose_stmt_id id,
 	struct compose_cache *c = env->cache;
 	int rc;
 
-	if (c == NULL || c->db != env->db)
-		return db_prepare(env->db, sql, st);
+	*st = NULL;
+	if (c == NULL || c->db != env->db) {
+		rc = db_prepare(env->db, sql, st);
+		return rc == 0 && *st == NULL ? -EIO : rc;
+	}
 	if (c->stmt[id] == NULL) {
 		rc = sqlite3_prepare_v3(env->db, sql, -1,
 		    SQLITE_PREPARE_PERSISTENT, &c->stmt[id], NULL);
-		if (rc != SQLITE_OK) {
+		if (rc != SQLITE_OK || c->stmt[id] == NULL) {
 			log_warnx(
 			    "db prepare error=\"%s\"", sqlite3_errmsg(env->db));
-			return db_errno(rc);
+			return -EIO;
 		}
 	}
 	*st = c->stmt[id];
@@ -224,7 +227,8 @@ compose_set_time(json_t *obj, const char *prefix, const char *iso)
 	if (iso == NULL || clock_parse_iso(iso, &t) != 0)
 		return;
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(forms); i++) {
-		snprintf(key, sizeof(key), "%s%s", prefix, forms[i].suffix);
+		(void)snprintf(
+		    key, sizeof(key), "%s%s", prefix, forms[i].suffix);
 		clock_format_local(t, forms[i].style, text, sizeof(text));
 		compose_set(obj, key, text);
 	}
@@ -259,17 +263,17 @@ compose_offset_words(const char *offset, char *out, size_t size)
 
 	n = strtol(offset, &end, 10);
 	if (n == 1 && strcmp(end, "d") == 0) {
-		snprintf(out, size, "tomorrow");
+		(void)snprintf(out, size, "tomorrow");
 		return;
 	}
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(units); i++) {
 		if (end[0] == units[i].unit && end[1] == '\0' && n > 0) {
-			snprintf(out, size, "in %ld %s", n,
+			(void)snprintf(out, size, "in %ld %s", n,
 			    n == 1 ? units[i].one : units[i].many);
 			return;
 		}
 	}
-	snprintf(out, size, "soon");
+	(void)snprintf(out, size, "soon");
 }
 
 static const char compose_booking_sql[] =
@@ -432,9 +436,8 @@ compose_posts(const struct compose_env *env, const char *detail, char **why)
 {
 	static const char sql[] =
 	    "SELECT p.title, p.url, p.author, p.summary, p.published_at"
-	    " FROM digests g JOIN posts p"
-	    " ON unixepoch(p.published_at) > unixepoch(g.since)"
-	    " AND unixepoch(p.published_at) <= unixepoch(g.until)"
+	    " FROM digests g JOIN digest_posts dp ON dp.digest_id = g.id"
+	    " JOIN posts p ON p.id = dp.post_id"
 	    " WHERE g.frequency || ':' || g.period = ?1"
 	    " ORDER BY unixepoch(p.published_at) DESC, p.id DESC LIMIT ?2";
 	struct compose_cache *c =
@@ -516,7 +519,7 @@ compose_subscriber_context(const struct compose_env *env, const char *kind,
 	if (state != NULL) {
 		state->active = strcmp(status, "active") == 0;
 		state->pending = strcmp(status, "pending") == 0;
-		snprintf(state->frequency, sizeof(state->frequency), "%s",
+		(void)snprintf(state->frequency, sizeof(state->frequency), "%s",
 		    compose_col(st, 3));
 	}
 	ctx = json_object();

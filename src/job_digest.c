@@ -106,18 +106,57 @@ job_digest_exec(sqlite3 *db, const char *sql, int64_t *out, int n, ...)
 	return 0;
 }
 
-/* Opens the period of the latest occurrence if it has no row yet. */
+/* The previous digest of frequency: its until, since and last_post_id
+ * (NULL when it has none), newly allocated; all NULL when there is no
+ * previous digest. */
+static int
+job_digest_previous(sqlite3 *db, const char *frequency, char **until,
+    char **since, char **last_post_id)
+{
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	*until = *since = *last_post_id = NULL;
+	ret = db_prepare(db,
+	    "SELECT until, since, last_post_id FROM digests"
+	    " WHERE frequency = ?1 ORDER BY scheduled_at DESC LIMIT 1",
+	    &st);
+	if (ret != 0)
+		return ret;
+	sqlite3_bind_text(st, 1, frequency, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*until = xstrdup((const char *)sqlite3_column_text(st, 0));
+		*since = xstrdup((const char *)sqlite3_column_text(st, 1));
+		if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+			*last_post_id =
+			    xstrdup((const char *)sqlite3_column_text(st, 2));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		log_warnx("job digest error=\"%s\"", sqlite3_errmsg(db));
+		return db_errno(rc);
+	}
+	return 0;
+}
+
+/*
+ * Opens the period of the latest occurrence if it has no row yet, in one
+ * transaction: the row records the highest post id it considered, and
+ * its posts are those of the view digest_posts (see migrate.c): the ones
+ * published since the previous digest, and the ones added after the
+ * previous digest was opened but published before it (late arrivals).
+ */
 static int
 job_digest_open(sqlite3 *db, const struct cfg *cfg, size_t i, time_t now)
 {
 	const struct job_digest_freq *f = &job_digest_freqs[i];
 	char period[16], at_s[CLOCK_ISO_LEN], since_s[CLOCK_ISO_LEN],
-	    now_s[CLOCK_ISO_LEN], count_s[24];
-	char *since_db = NULL;
+	    now_s[CLOCK_ISO_LEN];
+	char *prev_until = NULL, *prev_since = NULL, *prev_post = NULL;
 	int day, minute, ret;
-	int64_t exists, posts;
+	int64_t exists, posts = 0;
 	time_t at, since;
-	sqlite3_stmt *st;
 
 	job_digest_schedule(cfg, i, &day, &minute);
 	at = f->last(now, day, minute);
@@ -128,40 +167,51 @@ job_digest_open(sqlite3 *db, const struct cfg *cfg, size_t i, time_t now)
 	if (ret != 0 || exists > 0)
 		return ret;
 	/* Since the previous digest of this frequency, or one period. */
-	ret = db_prepare(db,
-	    "SELECT until FROM digests WHERE frequency = ?1"
-	    " ORDER BY scheduled_at DESC LIMIT 1",
-	    &st);
+	ret = job_digest_previous(
+	    db, f->name, &prev_until, &prev_since, &prev_post);
 	if (ret != 0)
 		return ret;
-	sqlite3_bind_text(st, 1, f->name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		since_db = xstrdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	if (since_db == NULL || clock_parse_iso(since_db, &since) != 0)
+	if (prev_until == NULL || clock_parse_iso(prev_until, &since) != 0)
 		since = f->last(at - 1, day, minute);
-	free(since_db);
 	clock_format_iso(at, at_s);
 	clock_format_iso(since, since_s);
 	clock_format_iso(now, now_s);
-	ret = job_digest_exec(db,
-	    "SELECT count(*) FROM posts WHERE unixepoch(published_at) >"
-	    " unixepoch(?1) AND unixepoch(published_at) <= unixepoch(?2)",
-	    &posts, 2, since_s, at_s);
+	ret = db_begin(db);
 	if (ret != 0)
-		return ret;
-	snprintf(count_s, sizeof(count_s), "%lld", (long long)posts);
+		goto out;
 	ret = job_digest_exec(db,
 	    "INSERT INTO digests (frequency, period, scheduled_at, since,"
-	    " until, post_count, state, created_at) VALUES (?1, ?2, ?3, ?4,"
-	    " ?3, CAST(?5 AS INTEGER), ?6, ?7)",
-	    NULL, 7, f->name, period, at_s, since_s, count_s,
-	    posts > 0 ? "enqueuing" : "empty", now_s);
+	    " until, post_count, state, created_at, last_post_id,"
+	    " prev_post_id, late_since) VALUES (?1, ?2, ?3, ?4, ?3, 0,"
+	    " 'enqueuing', ?5, (SELECT coalesce(max(id), 0) FROM posts),"
+	    " CAST(?6 AS INTEGER), ?7)",
+	    NULL, 7, f->name, period, at_s, since_s, now_s, prev_post,
+	    prev_since);
 	if (ret == 0)
-		log_info(
-		    "job digest opened frequency=%s period=%s posts=%lld%s",
-		    f->name, period, (long long)posts,
-		    posts > 0 ? "" : " (nothing to send)");
+		ret = job_digest_exec(db,
+		    "UPDATE digests SET post_count = (SELECT count(*) FROM"
+		    " digest_posts WHERE digest_id = digests.id)"
+		    " WHERE frequency = ?1 AND period = ?2"
+		    " RETURNING post_count",
+		    &posts, 2, f->name, period);
+	if (ret == 0 && posts <= 0)
+		ret = job_digest_exec(db,
+		    "UPDATE digests SET state = 'empty'"
+		    " WHERE frequency = ?1 AND period = ?2",
+		    NULL, 2, f->name, period);
+	if (ret == 0)
+		ret = db_commit(db);
+	if (ret != 0) {
+		db_rollback(db);
+		goto out;
+	}
+	log_info("job digest opened frequency=%s period=%s posts=%lld%s",
+	    f->name, period, (long long)posts,
+	    posts > 0 ? "" : " (nothing to send)");
+out:
+	free(prev_until);
+	free(prev_since);
+	free(prev_post);
 	return ret;
 }
 
@@ -172,31 +222,49 @@ job_digest_chunk(sqlite3 *db, int64_t digest_id, time_t now, int *added_total)
 {
 	static const char sql[] =
 	    "INSERT INTO messages (dedupe_key, kind, recipient,"
-	    " subscriber_id, detail, created_at, next_attempt_at, updated_at)"
+	    " subscriber_id, detail, created_at, next_attempt_at, updated_at,"
+	    " verp_token)"
 	    " SELECT 'digest:' || g.frequency || ':' || g.period ||"
 	    " ':subscriber:' || s.id, 'blog_digest', s.email, s.id,"
-	    " g.frequency || ':' || g.period, ?2, ?2, ?2"
+	    " g.frequency || ':' || g.period, ?2, ?2, ?2,"
+	    " ?4 || lower(hex(randomblob(8)))"
 	    " FROM digests g JOIN subscribers s ON s.frequency = g.frequency"
 	    " WHERE g.id = ?1 AND s.status = 'active' AND s.id > g.cursor"
 	    " AND s.id <= ?3"
 	    " ORDER BY s.id"
 	    " ON CONFLICT (dedupe_key) DO NOTHING";
-	char now_s[CLOCK_ISO_LEN];
+	char now_s[CLOCK_ISO_LEN], verp_prefix[24];
 	sqlite3_stmt *st;
-	int64_t upper = -1;
+	int64_t upper = -1, next_id = -1;
 	int rc, ret, added = 0;
 
 	clock_format_iso(now, now_s);
 	ret = db_begin(db);
 	if (ret != 0)
 		return ret;
+	/*
+	 * VERP tokens: the chunk's prefix, then 64 random bits. Entirely
+	 * random tokens land all over the index, so each chunk dirtied
+	 * (and its commit wrote) most of the index's pages: half the time
+	 * of a big digest. With a prefix that grows (the next message id,
+	 * in hex), a chunk's tokens fill a few adjacent pages. The random
+	 * part keeps a token unguessable: knowing one's own does not give
+	 * a neighbour's.
+	 */
+	ret = job_digest_exec(
+	    db, "SELECT coalesce(max(id), 0) + 1 FROM messages", &next_id, 0);
+	if (ret == 0 && next_id < 0)
+		ret = -EIO;
+	(void)snprintf(verp_prefix, sizeof(verp_prefix), "%08llx",
+	    (unsigned long long)next_id);
 	/* The chunk ends at the CHUNK-th subscriber after the cursor. */
-	ret = db_prepare(db,
-	    "SELECT max(id) FROM (SELECT s.id FROM digests g"
-	    " JOIN subscribers s ON s.frequency = g.frequency"
-	    " WHERE g.id = ?1 AND s.status = 'active' AND s.id > g.cursor"
-	    " ORDER BY s.id LIMIT ?2)",
-	    &st);
+	if (ret == 0)
+		ret = db_prepare(db,
+		    "SELECT max(id) FROM (SELECT s.id FROM digests g"
+		    " JOIN subscribers s ON s.frequency = g.frequency"
+		    " WHERE g.id = ?1 AND s.status = 'active'"
+		    " AND s.id > g.cursor ORDER BY s.id LIMIT ?2)",
+		    &st);
 	if (ret == 0) {
 		sqlite3_bind_int64(st, 1, digest_id);
 		sqlite3_bind_int(st, 2, JOB_DIGEST_CHUNK);
@@ -211,6 +279,8 @@ job_digest_chunk(sqlite3 *db, int64_t digest_id, time_t now, int *added_total)
 			sqlite3_bind_int64(st, 1, digest_id);
 			sqlite3_bind_text(st, 2, now_s, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(st, 3, upper);
+			sqlite3_bind_text(
+			    st, 4, verp_prefix, -1, SQLITE_STATIC);
 			rc = sqlite3_step(st);
 			added = sqlite3_changes(db);
 			sqlite3_finalize(st);

@@ -3,13 +3,17 @@
  * job_digest: the weekly and monthly blog digests. At each scheduled
  * time of [digest] weekly / monthly (local time), a digest period is
  * opened with the posts published since the frequency's previous digest
- * (the first: the last week or month); when there are none the period is
- * recorded as empty and nothing is sent. Otherwise every active
+ * (the first: the last week or month), plus the posts added after the
+ * previous digest was opened but dated within its period (late or
+ * backdated: the view digest_posts of migrate.c says which); when there
+ * are none the period is recorded as empty and nothing is sent. Otherwise every active
  * subscriber of that frequency gets one message, dedupe
  * "digest:FREQ:PERIOD:subscriber:ID", enqueued in chunks that each
  * commit, so the writer lock is held briefly and an interrupted digest
  * resumes where it stopped. Which posts go in is fixed when the period
- * is opened; the message itself is rendered when sent.
+ * is opened (the highest post id it considered is recorded, so a post
+ * added later waits for the next digest); the message itself is
+ * rendered when sent.
  *
  * job_digest_run() does blocking database work: the daemon calls it in
  * libuv's thread pool on a connection of its own.

@@ -149,9 +149,54 @@ static const char migrate_v1[] =
 static const char migrate_v2[] =
     "CREATE INDEX bounces_source ON bounces(source);";
 
+/*
+ * Enqueueing a big digest maintained every index of messages for each
+ * row. Three of them go: messages_subscriber, which no query uses;
+ * messages_recipient, which only the bounce reader's last fallback (a
+ * bounce with neither VERP token nor Message-ID, matched to the
+ * recipient's last sent message) searches, so it now holds sent
+ * messages only and costs nothing at enqueue time; and messages_booking,
+ * which now leaves out the messages that name no booking (digests).
+ *
+ * A digest also records which posts it considered, so that a post
+ * added after the previous digest was opened but dated before it (a
+ * late or backdated post) goes into the next one instead of being
+ * skipped: last_post_id is the highest posts.id when the digest was
+ * opened, prev_post_id and late_since are the previous digest's
+ * last_post_id and since (NULL for the first digest and for digests
+ * opened before this step). The view digest_posts is the one statement
+ * of which posts a digest holds:
+ *   - posts that existed when it was opened (id <= last_post_id) and
+ *     were published no later than its until, and
+ *   - published after its since, or else added after the previous
+ *     digest was opened (id > prev_post_id) and published after the
+ *     previous digest's since (what it would have held).
+ * So a post goes into one digest of a frequency at most.
+ */
+static const char migrate_v3[] =
+    "DROP INDEX messages_subscriber;"
+    "DROP INDEX messages_recipient;"
+    "CREATE INDEX messages_recipient_sent ON messages(recipient)"
+    "  WHERE state = 'sent';"
+    "DROP INDEX messages_booking;"
+    "CREATE INDEX messages_booking ON messages(booking_id)"
+    "  WHERE booking_id IS NOT NULL;"
+    "ALTER TABLE digests ADD COLUMN last_post_id INTEGER;"
+    "ALTER TABLE digests ADD COLUMN prev_post_id INTEGER;"
+    "ALTER TABLE digests ADD COLUMN late_since TEXT;"
+    "CREATE VIEW digest_posts AS"
+    "  SELECT g.id AS digest_id, p.id AS post_id"
+    "  FROM digests g JOIN posts p"
+    "  ON unixepoch(p.published_at) <= unixepoch(g.until)"
+    "  AND (g.last_post_id IS NULL OR p.id <= g.last_post_id)"
+    "  AND (unixepoch(p.published_at) > unixepoch(g.since)"
+    "    OR (p.id > g.prev_post_id"
+    "      AND unixepoch(p.published_at) > unixepoch(g.late_since)));";
+
 static const char *const migrate_steps[] = {
 	migrate_v1,
 	migrate_v2,
+	migrate_v3,
 };
 
 int
@@ -171,9 +216,17 @@ migrate_version(sqlite3 *db)
 int
 migrate_run(sqlite3 *db)
 {
+	return migrate_run_to(db, migrate_latest());
+}
+
+int
+migrate_run_to(sqlite3 *db, int target)
+{
 	char sql[64];
 	int version, ret, applied = 0;
 
+	if (target < 0 || target > migrate_latest())
+		return -EINVAL;
 	version = migrate_version(db);
 	if (version < 0)
 		return version;
@@ -183,11 +236,11 @@ migrate_run(sqlite3 *db)
 		    version, migrate_latest());
 		return -EPROTO;
 	}
-	while (version < migrate_latest()) {
+	while (version < target) {
 		ret = db_begin(db);
 		if (ret == 0)
 			ret = db_exec(db, migrate_steps[version]);
-		snprintf(
+		(void)snprintf(
 		    sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
 		if (ret == 0)
 			ret = db_exec(db, sql);

@@ -3,8 +3,9 @@
  * migrate: the database schema, as forward-only steps numbered by
  * PRAGMA user_version. Step 1 creates the tables the booking website
  * writes (only if they are missing: the website may have made them) and
- * the tables familymail owns; step 2 indexes bounces by source. Each
- * step runs in its own transaction.
+ * the tables familymail owns; step 2 indexes bounces by source; step 3
+ * narrows the outbox's indexes and records which posts each digest
+ * considered (see migrate.c). Each step runs in its own transaction.
  */
 #ifndef FM_MIGRATE_H
 #define FM_MIGRATE_H
@@ -21,5 +22,8 @@ int migrate_version(sqlite3 *db);
  * newer than this build (never downgraded).
  */
 int migrate_run(sqlite3 *db);
+/* As migrate_run(), but stops at version (at most migrate_latest()):
+ * for tests that need a database as an older familymail left it. */
+int migrate_run_to(sqlite3 *db, int version);
 
 #endif

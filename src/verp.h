@@ -4,7 +4,11 @@
  * bounces+TOKEN@domain. TOKEN is random and unguessable, so a bounce
  * is matched to the message it answers, and a forged bounce cannot name
  * another message. The caller stores the token with the message; this
- * module only makes, formats and reads tokens.
+ * module only makes, formats and reads tokens. The outbox makes its own
+ * (messages.verp_token: 64 random bits in hex; a digest puts a prefix
+ * that grows from chunk to chunk in front, so that its tokens go into
+ * the index in order: see job_digest.c); any token of 1 to
+ * VERP_TOKEN_MAX letters and digits works here.
  */
 #ifndef FM_VERP_H
 #define FM_VERP_H
