@@ -167,6 +167,7 @@ EOF
 write_conf() {
 	cat >"$1/fm.conf" <<EOF
 [daemon]
+user = $(id -un)
 database = fm.db
 templates = $src/templates
 timezone = Europe/London

@@ -21,8 +21,11 @@ demo="$top/demo"
 mkdir -p "$demo"
 chmod 700 "$demo"
 if [ ! -f "$demo/familymail.conf" ]; then
-	sed -e "s|@TEMPLATES@|$top/templates|" \
+	sed -e "s|@TEMPLATES@|$top/templates|" -e "s|@USER@|$(id -un)|" \
 		contrib/demo/familymail.conf.in >"$demo/familymail.conf"
+elif ! grep -q '^user' "$demo/familymail.conf"; then
+	# A demo made before the daemon refused root without [daemon] user.
+	sed -i "/^\[daemon\]/a user      = $(id -un)" "$demo/familymail.conf"
 fi
 if [ ! -f "$demo/token-secret" ]; then
 	(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' \

@@ -692,38 +692,52 @@ daemon_detach(void)
 }
 
 /*
- * Started as root with [daemon] user set: becomes that user (and its
- * groups) for good, before anything is opened, so that the database,
- * the Maildir and every later reload belong to it. 0, or -1 (logged).
+ * Started as root, the daemon becomes [daemon] user (and its groups) for
+ * good, before anything is opened, so that the database, the Maildir and
+ * every later reload belong to it. Without that key it refuses to start:
+ * a daemon that reads mail from anyone must not run as root by accident.
+ * "user = root" is the explicit way to do so anyway. Started as anyone
+ * else, it runs as itself. Returns the exit status: 0 to go on,
+ * CFG_EX_CONFIG without the key, 1 when the switch fails (logged).
  */
 static int
 daemon_switch_user(const struct cfg *cfg)
 {
 	struct passwd *pw;
 
-	if (geteuid() != 0 || cfg->user == NULL)
+	if (geteuid() != 0)
 		return 0;
+	if (cfg->user == NULL) {
+		log_errx("daemon refusing to run as root: set [daemon] user "
+			 "(the account to run as) in %s",
+		    cfg->path);
+		return CFG_EX_CONFIG;
+	}
 	errno = 0;
 	pw = getpwnam(cfg->user);
 	if (pw == NULL) {
 		log_errx("config %s: [daemon] user %s: no such user", cfg->path,
 		    cfg->user);
-		return -1;
+		return 1;
 	}
-	if (pw->pw_uid == 0)
+	if (pw->pw_uid == 0) {
+		log_warnx("daemon running as root, as [daemon] user = %s in %s "
+			  "asks",
+		    cfg->user, cfg->path);
 		return 0;
+	}
 	if (initgroups(pw->pw_name, pw->pw_gid) != 0 ||
 	    setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
 		log_at(LOG_LEVEL_ERR, true, "daemon cannot become user %s",
 		    cfg->user);
-		return -1;
+		return 1;
 	}
 	/* Check it cannot come back. */
 	if (setuid(0) == 0) {
 		log_errx("daemon could become root again after switching to "
 			 "%s; refusing to run",
 		    cfg->user);
-		return -1;
+		return 1;
 	}
 	log_info("daemon running as user=%s uid=%u", pw->pw_name,
 	    (unsigned)pw->pw_uid);
@@ -739,7 +753,7 @@ daemon_run(const struct daemon_opts *opts)
 
 	/* A reset connection must come back as an error on that send, not
 	 * kill the daemon with its queue half committed. */
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	if (opts->fake_now)
 		clock_set_fake(opts->now);
 
@@ -753,11 +767,12 @@ daemon_run(const struct daemon_opts *opts)
 		daemon_gen_free(d.gen);
 		return CFG_EX_CONFIG;
 	}
-	code = 1;
-	if (daemon_switch_user(d.gen->cfg) != 0) {
+	code = daemon_switch_user(d.gen->cfg);
+	if (code != 0) {
 		daemon_gen_free(d.gen);
-		return 1;
+		return code;
 	}
+	code = 1;
 	ret = db_open(d.gen->cfg->database, true, &d.db);
 	if (ret == 0)
 		ret = migrate_run(d.db) < 0 ? -EIO : 0;

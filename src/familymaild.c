@@ -8,6 +8,8 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include <uv.h>
+
 #include "cfg.h"
 #include "clock.h"
 #include "daemon.h"
@@ -34,7 +36,7 @@ int
 main(int argc, char **argv)
 {
 	struct daemon_opts opts = { .config_path = FAMILYMAIL_CONFIG };
-	int ch;
+	int ch, code;
 
 	enum {
 		OPT_ONCE = 256,
@@ -86,5 +88,10 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 64;
 	}
-	return daemon_run(&opts);
+	code = daemon_run(&opts);
+	/* Joins libuv's worker threads while OpenSSL is still set up, so
+	 * that the per-thread state they made signing tokens is freed by
+	 * their exit, not lost when OpenSSL's exit handler runs first. */
+	uv_library_shutdown();
+	return code;
 }

@@ -293,6 +293,7 @@ static void
 write_conf(const char *extra)
 {
 	char *text = xasprintf("[daemon]\n"
+			       "user = %s\n"
 			       "database = familymail.db\n"
 			       "templates = %s/templates\n"
 			       "log_level = debug\n"
@@ -302,7 +303,7 @@ write_conf(const char *extra)
 			       "\n[transport]\ntype = maildir\n"
 			       "\n[maildir]\npath = Outbox\n"
 			       "\n[bounces]\nsource = maildir:Bounces\n%s",
-	    tu_srcdir(), extra);
+	    tu_user(), tu_srcdir(), extra);
 
 	free(conf);
 	conf = tu_write_file(dir, "familymail.conf", text);

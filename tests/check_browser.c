@@ -321,6 +321,7 @@ start_daemon(void)
 	ck_assert_int_eq(chmod(secret, 0600), 0);
 	free(secret);
 	text = xasprintf("[daemon]\n"
+			 "user = %s\n"
 			 "database = familymail.db\n"
 			 "templates = %s/templates\n"
 			 "[sender]\n"
@@ -332,7 +333,7 @@ start_daemon(void)
 			 "mailto = unsubscribe@example.org\n"
 			 "secret_file = token-secret\n"
 			 "[http]\nlisten = 127.0.0.1:%d\n",
-	    tu_srcdir(), port, port);
+	    tu_user(), tu_srcdir(), port, port);
 	conf = tu_write_file(dir, "familymail.conf", text);
 	free(text);
 	db = tu_db_new(dir);
@@ -403,7 +404,7 @@ start_browser(void)
 	}
 	json_decref(caps);
 	ck_assert_msg(v != NULL, "chromium did not start (see %s)", log);
-	snprintf(session, sizeof(session), "%s",
+	(void)snprintf(session, sizeof(session), "%s",
 	    json_string_value(json_object_get(v, "sessionId")));
 	json_decref(v);
 	free(log);

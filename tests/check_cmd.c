@@ -177,7 +177,7 @@ run_tool(const char *const *args)
 			_exit(126);
 		dup2(o, STDOUT_FILENO);
 		dup2(e, STDERR_FILENO);
-		execv(argv[0], argv);
+		tu_execv(argv);
 		_exit(127);
 	}
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
@@ -290,6 +290,7 @@ START_TEST(test_check_config_reports_a_template_parse_error)
 			"'Booked: {{#course}}{{title}}\\n' > "
 			"'%s/tpl/booking_confirmation/subject.mustache'",
 	    tu_srcdir(), dir, dir);
+	/* NOLINTNEXTLINE(cert-env33-c): test's own command */
 	ck_assert_int_eq(system(src), 0);
 	free(src);
 	tdir = xasprintf("%s/tpl", dir);
@@ -310,7 +311,7 @@ START_TEST(test_migrate_creates_then_leaves_the_schema)
 	struct run r = RUN("migrate");
 
 	ck_assert_int_eq(r.status, 0);
-	assert_has(r.out, "schema version 2 (2 steps applied)");
+	assert_has(r.out, "schema version 3 (3 steps applied)");
 	run_free(&r);
 	ck_assert_int_eq(db_int("SELECT count(*) FROM messages"), 0);
 	r = RUN("migrate");
@@ -849,6 +850,7 @@ START_TEST(test_send_test_delivers_to_the_address_and_records_nothing)
 	dirpath = xasprintf("%s/Maildir/new", dir);
 	ck_assert_int_eq(tu_count_files(dirpath), 1);
 	path = xasprintf("cd '%s' && cat * > ../../one.eml", dirpath);
+	/* NOLINTNEXTLINE(cert-env33-c): test's own command */
 	ck_assert_int_eq(system(path), 0);
 	free(path);
 	path = xasprintf("%s/one.eml", dir);
@@ -905,6 +907,7 @@ START_TEST(test_man_pages_pass_mandoc_lint)
 		cmd = xasprintf("/usr/bin/mandoc -Tlint -Wwarning '%s' > "
 				"'%s/lint' 2>&1",
 		    page, dir);
+		/* NOLINTNEXTLINE(cert-env33-c): test's own command */
 		rc = system(cmd);
 		free(cmd);
 		cmd = xasprintf("%s/lint", dir);

@@ -3,7 +3,7 @@
  * check_daemon: familymaild from the outside, as an administrator runs
  * it: --once on a temporary database and Maildir, a second run that
  * sends nothing new, a booking noticed while the daemon runs, SIGHUP
- * with a broken config, and SIGTERM.
+ * with a broken config, SIGTERM, and who it runs as.
  */
 #include "config.h"
 
@@ -28,22 +28,35 @@
 
 static char *dir, *conf, *daemon_path, *log_path, *maildir_new;
 
+/* The test config with [daemon] user = user (none when NULL). */
+static char *
+config_text_as(const char *user, const char *extra)
+{
+	char *user_line =
+	    user != NULL ? xasprintf("user = %s\n", user) : xstrdup("");
+	char *text = xasprintf("[daemon]\n"
+			       "database = familymail.db\n"
+			       "templates = %s/templates\n"
+			       "timezone = Europe/London\n"
+			       "log_level = debug\n"
+			       "%s%s"
+			       "\n[sender]\n"
+			       "from = Family Courses <courses@example.org>\n"
+			       "reply_to = bookings@example.org\n"
+			       "bounce_domain = bounces.example.org\n"
+			       "\n[transport]\ntype = maildir\n"
+			       "\n[maildir]\npath = Maildir\n",
+	    tu_srcdir(), extra, user_line);
+
+	free(user_line);
+	return text;
+}
+
+/* Run as the tests' own user, as root or not. */
 static char *
 config_text(const char *extra)
 {
-	return xasprintf("[daemon]\n"
-			 "database = familymail.db\n"
-			 "templates = %s/templates\n"
-			 "timezone = Europe/London\n"
-			 "log_level = debug\n"
-			 "%s"
-			 "\n[sender]\n"
-			 "from = Family Courses <courses@example.org>\n"
-			 "reply_to = bookings@example.org\n"
-			 "bounce_domain = bounces.example.org\n"
-			 "\n[transport]\ntype = maildir\n"
-			 "\n[maildir]\npath = Maildir\n",
-	    tu_srcdir(), extra);
+	return config_text_as(tu_user(), extra);
 }
 
 static void
@@ -190,6 +203,7 @@ wait_for_files(int want, int timeout_ms)
 {
 	int n = 0;
 
+	timeout_ms = tu_timeout_ms(timeout_ms);
 	for (int waited = 0; waited < timeout_ms; waited += 50) {
 		n = tu_count_files(maildir_new);
 		if (n >= want)
@@ -317,7 +331,7 @@ START_TEST(test_daemon_started_as_root_becomes_its_user)
 	ck_assert_int_eq(mkdir(own, 0700), 0);
 	ck_assert_int_eq(chown(own, pw->pw_uid, pw->pw_gid), 0);
 	ck_assert_int_eq(chmod(dir, 0711), 0);
-	text = config_text("user = nobody\n");
+	text = config_text_as("nobody", "");
 	{
 		char *a = strstr(text, "database = familymail.db");
 		char *fixed;
@@ -352,6 +366,61 @@ START_TEST(test_daemon_started_as_root_becomes_its_user)
 	free(db);
 	free(cfgp);
 	free(own);
+}
+END_TEST
+
+START_TEST(test_daemon_as_root_refuses_to_start_without_a_user)
+{
+	char *text, *log, *want, *count;
+
+	if (geteuid() != 0) {
+		printf("skipped: the refusal is for root; the tests run as "
+		       "%s\n",
+		    tu_user());
+		return;
+	}
+	text = config_text_as(NULL, "");
+	free(conf);
+	conf = tu_write_file(dir, "familymail.conf", text);
+	free(text);
+	ck_assert_int_eq(run_once(), 78);
+	log = tu_read_file(log_path, NULL);
+	want = xasprintf("refusing to run as root: set [daemon] user (the "
+			 "account to run as) in %s",
+	    conf);
+	ck_assert_msg(strstr(log, want) != NULL, "%s", log);
+	/* Nothing was sent or even queued. */
+	ck_assert_int_eq(tu_count_files(maildir_new), -1);
+	count = db_text("SELECT count(*) FROM messages");
+	ck_assert_str_eq(count, "0");
+	free(count);
+	free(want);
+	free(log);
+}
+END_TEST
+
+START_TEST(test_daemon_runs_as_the_user_its_config_names)
+{
+	char *log, *warn;
+	int n;
+
+	/* setup() names the tests' own user; as root that is "root", the
+	 * explicit opt-in, which is allowed with one warning. */
+	ck_assert_int_eq(run_once(), 0);
+	free(maildir_all(&n));
+	ck_assert_int_eq(n, 3);
+	log = tu_read_file(log_path, NULL);
+	ck_assert_msg(strstr(log, "refusing") == NULL, "%s", log);
+	warn = strstr(log, "daemon running as root");
+	if (geteuid() == 0) {
+		ck_assert_msg(warn != NULL, "%s", log);
+		ck_assert_msg(
+		    strstr(warn + 1, "daemon running as root") == NULL, "%s",
+		    log);
+	} else {
+		ck_assert_msg(warn == NULL, "%s", log);
+	}
+	free(log);
 }
 END_TEST
 
@@ -411,6 +480,8 @@ daemon_suite(void)
 	tcase_add_test(
 	    tc, test_daemon_keeps_its_templates_when_a_reload_finds_one_broken);
 	tcase_add_test(tc, test_daemon_started_as_root_becomes_its_user);
+	tcase_add_test(tc, test_daemon_as_root_refuses_to_start_without_a_user);
+	tcase_add_test(tc, test_daemon_runs_as_the_user_its_config_names);
 	tcase_add_test(tc, test_daemon_skips_a_bad_record_and_sends_the_others);
 	suite_add_tcase(s, tc);
 	return s;

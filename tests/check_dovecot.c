@@ -257,7 +257,7 @@ static int
 run_once(const char *source, const char *extra)
 {
 	char *daemon_path = xasprintf("%s/src/familymaild", tu_builddir());
-	char *text = xasprintf("[daemon]\ndatabase = familymail.db\n"
+	char *text = xasprintf("[daemon]\nuser = %s\ndatabase = familymail.db\n"
 			       "templates = %s/templates\nlog_level = debug\n"
 			       "\n[sender]\n"
 			       "from = Family Courses <courses@example.org>\n"
@@ -265,7 +265,7 @@ run_once(const char *source, const char *extra)
 			       "\n[maildir]\npath = Outbox\n"
 			       "\n[bounces]\nsource = %s\n"
 			       "password_file = imap-password\n%s",
-	    tu_srcdir(), source, extra);
+	    tu_user(), tu_srcdir(), source, extra);
 	char *conf = tu_write_file(dir, "familymail.conf", text);
 	char *argv[] = { daemon_path, (char *)"-c", conf, (char *)"--once",
 		(char *)"--now", (char *)NOW, NULL };

@@ -196,6 +196,7 @@ setup(void)
 	ck_assert_int_eq(chmod(secret, 0600), 0);
 	free(secret);
 	text = xasprintf("[daemon]\n"
+			 "user = %s\n"
 			 "database = familymail.db\n"
 			 "templates = %s/templates\n"
 			 "log_level = debug\n"
@@ -208,7 +209,7 @@ setup(void)
 			 "mailto = unsubscribe@example.org\n"
 			 "secret_file = token-secret\n"
 			 "[http]\nlisten = 127.0.0.1:%d\n",
-	    tu_srcdir(), port, port);
+	    tu_user(), tu_srcdir(), port, port);
 	conf = tu_write_file(dir, "familymail.conf", text);
 	free(text);
 	db = tu_db_new(dir);
@@ -226,7 +227,7 @@ setup(void)
 	free(daemon);
 	free(conf);
 	/* Ready when /healthz answers. */
-	for (int waited = 0; waited < 10000; waited += 50) {
+	for (int waited = 0; waited < tu_timeout_ms(10000); waited += 50) {
 		CURL *c = curl_easy_init();
 		char *url = xasprintf("http://127.0.0.1:%d/healthz", port);
 		long code = 0;

@@ -165,7 +165,8 @@ website_writes(sqlite3 *db)
 	    " '2026-11-20T10:00:00Z')");
 	for (size_t k = 0; k < N_PAYLOADS; k++) {
 		sqlite3_bind_int64(delegate, 1, (sqlite3_int64)k + 1);
-		snprintf(email, sizeof(email), "delegate%zu@example.org", k);
+		(void)snprintf(
+		    email, sizeof(email), "delegate%zu@example.org", k);
 		sqlite3_bind_text(delegate, 2, email, -1, SQLITE_TRANSIENT);
 		for (int c = 3; c <= 5; c++)
 			bind_payload(delegate, c, k, NULL);
@@ -185,14 +186,15 @@ website_writes(sqlite3 *db)
 			sqlite3_bind_int64(booking, 1, id);
 			sqlite3_bind_int64(booking, 2, id);
 			sqlite3_bind_int64(booking, 3, (sqlite3_int64)k + 1);
-			snprintf(ref, sizeof(ref), "-%lld", (long long)id);
+			(void)snprintf(
+			    ref, sizeof(ref), "-%lld", (long long)id);
 			bind_payload(booking, 4, k, ref);
 			step_reset(db, booking);
 		}
 		for (int j = 1; j <= 2; j++) {
 			sqlite3_bind_int64(
 			    subscriber, 1, (sqlite3_int64)k * 2 + j);
-			snprintf(email, sizeof(email),
+			(void)snprintf(email, sizeof(email),
 			    "subscriber%zu.%d@example.org", k, j);
 			sqlite3_bind_text(
 			    subscriber, 2, email, -1, SQLITE_TRANSIENT);
@@ -201,7 +203,7 @@ website_writes(sqlite3 *db)
 			    j == 1 ? "pending" : "active", -1, SQLITE_STATIC);
 			step_reset(db, subscriber);
 		}
-		snprintf(ref, sizeof(ref), "#%zu", k);
+		(void)snprintf(ref, sizeof(ref), "#%zu", k);
 		sqlite3_bind_int64(post, 1, (sqlite3_int64)k + 1);
 		bind_payload(post, 2, k, NULL);
 		bind_payload(post, 3, k, ref);
@@ -222,7 +224,7 @@ website_writes(sqlite3 *db)
 		sqlite3_bind_int64(booking, 1, id);
 		sqlite3_bind_int64(booking, 2, 1);
 		sqlite3_bind_int64(booking, 3, id);
-		snprintf(ref, sizeof(ref), "BAD-%lld", (long long)id);
+		(void)snprintf(ref, sizeof(ref), "BAD-%lld", (long long)id);
 		sqlite3_bind_text(booking, 4, ref, -1, SQLITE_TRANSIENT);
 		step_reset(db, booking);
 	}
@@ -261,6 +263,7 @@ setup(void)
 	free(secret);
 	text = xasprintf(
 	    "[daemon]\n"
+	    "user = %s\n"
 	    "database = familymail.db\n"
 	    "templates = %s/templates\n"
 	    "timezone = Europe/London\n"
@@ -278,7 +281,7 @@ setup(void)
 	    "mailto = unsubscribe@example.org\n"
 	    "secret_file = token-secret\n"
 	    "confirm_url = https://example.org/confirm?token={token}\n",
-	    tu_srcdir());
+	    tu_user(), tu_srcdir());
 	conf = tu_write_file(dir, "familymail.conf", text);
 	free(text);
 	db_path = xasprintf("%s/familymail.db", dir);

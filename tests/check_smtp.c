@@ -587,10 +587,12 @@ START_TEST(test_smtp_sends_twenty_messages_over_four_connections_once_each)
 	struct smtp_test_server srv;
 	struct smtp_test_run r;
 	struct cfg *cfg;
+	static const char head[] = "from bounces+t1@bounces.example.org\n"
+				   "rcpt user";
 	int seen[20] = { 0 }, connects;
 	size_t len;
 	long k;
-	char *err;
+	char *err, *end;
 
 	smtp_test_server_start(&srv, base, "srv", extra);
 	cfg = smtp_test_cfg(srv.port, "smtp");
@@ -599,7 +601,7 @@ START_TEST(test_smtp_sends_twenty_messages_over_four_connections_once_each)
 	/* Two per connection and a small queue ahead of them. */
 	ck_assert_uint_eq(transport_capacity(r.t), 2 * 4 + 32);
 	for (int i = 0; i < 20; i++) {
-		snprintf(text, sizeof(text), "user%d@example.net", i);
+		(void)snprintf(text, sizeof(text), "user%d@example.net", i);
 		smtp_test_add_plain(&r, text);
 	}
 	smtp_test_run_all(&r, 30000);
@@ -613,13 +615,13 @@ START_TEST(test_smtp_sends_twenty_messages_over_four_connections_once_each)
 	ck_assert_int_eq(smtp_test_count_messages(&srv), 20);
 	for (int i = 1; i <= 20; i++) {
 		smtp_test_recorded(&srv, i, &envelope, &data, &len);
-		ck_assert_int_eq(sscanf(envelope,
-				     "from bounces+t1@bounces.example.org\n"
-				     "rcpt user%ld@",
-				     &k),
-		    1);
+		ck_assert_msg(strncmp(envelope, head, strlen(head)) == 0,
+		    "envelope %s", envelope);
+		k = strtol(envelope + strlen(head), &end, 10);
+		ck_assert_int_eq(*end, '@');
 		ck_assert(k >= 0 && k < 20);
-		snprintf(text, sizeof(text), "Message number %ld.", k + 1);
+		(void)snprintf(
+		    text, sizeof(text), "Message number %ld.", k + 1);
 		ck_assert(strstr(data, text) != NULL);
 		seen[k]++;
 		free(envelope);
@@ -651,7 +653,7 @@ START_TEST(test_smtp_rate_limit_spaces_messages_out)
 	cfg->smtp_rate.per_sec = 1;
 	ck_assert_ptr_nonnull(smtp_test_open(&r, cfg, &err));
 	for (int i = 0; i < 9; i++) {
-		snprintf(rcpt, sizeof(rcpt), "rate%d@example.net", i);
+		(void)snprintf(rcpt, sizeof(rcpt), "rate%d@example.net", i);
 		smtp_test_add_plain(&r, rcpt);
 	}
 	start = smtp_test_now_ms();
@@ -699,7 +701,7 @@ START_TEST(test_smtp_refuses_submit_when_full_closing_or_given_bad_addresses)
 	for (int i = 0; i < 2 + 32; i++) {
 		char rcpt[64];
 
-		snprintf(rcpt, sizeof(rcpt), "c%d@example.net", i);
+		(void)snprintf(rcpt, sizeof(rcpt), "c%d@example.net", i);
 		smtp_test_add_plain(&r, rcpt);
 	}
 	smtp_test_pump(&r);
@@ -856,10 +858,12 @@ smtp_test_tls_one(struct smtp_test_run *r, struct smtp_test_server *srv,
 	char *err;
 
 	if (cert != NULL) {
-		snprintf(cert_path, sizeof(cert_path), "%s/%s.pem",
-		    smtp_test_tls_dir, cert);
-		snprintf(key_path, sizeof(key_path), "%s/%s.key",
-		    smtp_test_tls_dir, cert);
+		ck_assert_int_lt(snprintf(cert_path, sizeof(cert_path),
+				     "%s/%s.pem", smtp_test_tls_dir, cert),
+		    sizeof(cert_path));
+		ck_assert_int_lt(snprintf(key_path, sizeof(key_path),
+				     "%s/%s.key", smtp_test_tls_dir, cert),
+		    sizeof(key_path));
 		extra[n++] = "--tls-cert";
 		extra[n++] = cert_path;
 		extra[n++] = "--tls-key";
@@ -1041,6 +1045,7 @@ smtp_test_daemon_dir(int port, int connections, const char *extra_sql)
 	sqlite3 *db;
 
 	text = xasprintf("[daemon]\n"
+			 "user = %s\n"
 			 "database = familymail.db\n"
 			 "templates = %s/templates\n"
 			 "timezone = Europe/London\n"
@@ -1054,9 +1059,10 @@ smtp_test_daemon_dir(int port, int connections, const char *extra_sql)
 			 "url = smtp://127.0.0.1:%d\n"
 			 "tls = off\n"
 			 "connections = %d\n"
-			 "timeout = 5s\n"
+			 "timeout = %ds\n"
 			 "retry_initial = 10m\n",
-	    tu_srcdir(), port, connections);
+	    tu_user(), tu_srcdir(), port, connections,
+	    tu_timeout_ms(5000) / 1000);
 	conf = tu_write_file(dir, "familymail.conf", text);
 	free(conf);
 	free(text);
@@ -1389,7 +1395,7 @@ START_TEST(test_smtp_daemon_killed_mid_queue_loses_nothing)
 
 		pid = tu_spawn(argv, log);
 	}
-	for (int waited = 0; waited < 20000; waited += 10) {
+	for (int waited = 0; waited < tu_timeout_ms(20000); waited += 10) {
 		before = smtp_test_count_messages(&srv);
 		if (before >= TOTAL / 3)
 			break;

@@ -13,7 +13,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pwd.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,9 +84,10 @@ const char *
 tu_shared_dir(void)
 {
 	static char *fallback;
+	const char *env = getenv("SHARED_DIR");
 
-	if (getenv("SHARED_DIR") != NULL && *getenv("SHARED_DIR") != '\0')
-		return getenv("SHARED_DIR");
+	if (env != NULL && *env != '\0')
+		return env;
 	if (fallback == NULL)
 		fallback = xasprintf("%s/../shared", tu_srcdir());
 	return fallback;
@@ -100,8 +103,10 @@ tu_write_file(const char *dir, const char *name, const char *s)
 		perror(path);
 		abort();
 	}
-	fputs(s, f);
-	fclose(f);
+	if (fputs(s, f) == EOF || fclose(f) != 0) {
+		perror(path);
+		abort();
+	}
 	return path;
 }
 
@@ -196,6 +201,77 @@ tu_sql_int(struct sqlite3 *db, const char *sql)
 	return v;
 }
 
+const char *
+tu_user(void)
+{
+	static char *name;
+	struct passwd *pw;
+
+	if (name == NULL) {
+		pw = getpwuid(geteuid());
+		if (pw == NULL) {
+			fprintf(stderr, "no user name for uid %u\n",
+			    (unsigned)geteuid());
+			abort();
+		}
+		name = xstrdup(pw->pw_name);
+	}
+	return name;
+}
+
+/* Whether argv0 names one of the programs FM_VALGRIND wraps. */
+static bool
+tu_is_ours(const char *argv0)
+{
+	const char *base = strrchr(argv0, '/');
+
+	base = base == NULL ? argv0 : base + 1;
+	return strcmp(base, "familymaild") == 0 ||
+	    strcmp(base, "familymail") == 0;
+}
+
+void
+tu_execv(char *const argv[])
+{
+	const char *wrap = getenv("FM_VALGRIND");
+	char *words, *w, *save = NULL, **full;
+	size_t n = 0, argc = 0;
+
+	if (wrap == NULL || *wrap == '\0' || !tu_is_ours(argv[0])) {
+		execv(argv[0], argv);
+		return;
+	}
+	while (argv[argc] != NULL)
+		argc++;
+	/* At most one word per two characters, plus argv and the NULL. */
+	full = xcalloc(strlen(wrap) / 2 + 2 + argc, sizeof(*full));
+	words = xstrdup(wrap);
+	for (w = strtok_r(words, " ", &save); w != NULL;
+	     w = strtok_r(NULL, " ", &save))
+		full[n++] = w;
+	for (size_t i = 0; i < argc; i++)
+		full[n++] = argv[i];
+	full[n] = NULL;
+	execvp(full[0], full);
+	free(words);
+	free(full);
+}
+
+int
+tu_timeout_ms(int ms)
+{
+	const char *v = getenv("CK_TIMEOUT_MULTIPLIER");
+	char *end;
+	double f;
+
+	if (v == NULL || *v == '\0')
+		return ms;
+	f = strtod(v, &end);
+	if (*end != '\0' || !(f > 1.0) || f > 1000.0)
+		return ms;
+	return (int)(ms * f);
+}
+
 int
 tu_spawn(char *const argv[], const char *log_path)
 {
@@ -216,7 +292,7 @@ tu_spawn(char *const argv[], const char *log_path)
 				close(fd);
 			}
 		}
-		execv(argv[0], argv);
+		tu_execv(argv);
 		perror(argv[0]);
 		_exit(127);
 	}
@@ -238,6 +314,7 @@ tu_wait(int pid, int timeout_ms)
 	int status, waited = 0;
 	pid_t r;
 
+	timeout_ms = tu_timeout_ms(timeout_ms);
 	for (;;) {
 		r = waitpid((pid_t)pid, &status, WNOHANG);
 		if (r == (pid_t)pid)

@@ -43,11 +43,29 @@ long long tu_sql_int(struct sqlite3 *db, const char *sql);
 char *tu_db_text(const char *path, const char *sql);
 long long tu_db_int(const char *path, const char *sql);
 
-/* Starts argv[0] (a path) with stdout and stderr sent to log_path (or
- * inherited when NULL). Returns the pid; aborts on failure. */
+/* The name of the account the tests run as (the effective user), for
+ * "[daemon] user": the daemon refuses to start as root without it, and
+ * run as anyone else it is that user already. */
+const char *tu_user(void);
+
+/* Execs argv[0] (a path), in a child: when FM_VALGRIND is set and the
+ * program is familymaild or familymail, under that command instead
+ * (its words split on spaces, e.g. "valgrind --error-exitcode=99"), so
+ * that `make check-valgrind` checks every run of them. Returns only
+ * when the exec failed. */
+void tu_execv(char *const argv[]);
+/* ms scaled by CK_TIMEOUT_MULTIPLIER (the factor Check applies to test
+ * timeouts; at least 1): every wait of a test for a program goes
+ * through it, so the tests also pass with the programs under valgrind. */
+int tu_timeout_ms(int ms);
+
+/* Starts argv[0] (a path, through tu_execv) with stdout and stderr sent
+ * to log_path (or inherited when NULL). Returns the pid; aborts on
+ * failure. */
 int tu_spawn(char *const argv[], const char *log_path);
-/* Waits up to timeout_ms for pid; returns its exit status, 128+signal
- * if it was killed by one, or -1 on timeout (then it is killed). */
+/* Waits up to tu_timeout_ms(timeout_ms) for pid; returns its exit
+ * status, 128+signal if it was killed by one, or -1 on timeout (then it
+ * is killed). */
 int tu_wait(int pid, int timeout_ms);
 /* Runs argv to completion (timeout_ms) and returns tu_wait()'s value. */
 int tu_run_cmd(char *const argv[], const char *log_path, int timeout_ms);
