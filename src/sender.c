@@ -85,7 +85,6 @@ struct sender {
 	struct sender_stats stats;
 	uint64_t jitter_state; /* xorshift64, never 0 */
 	struct sender_reader readers[SENDER_COMPOSERS];
-	size_t n_readers;   /* 0: compose on the loop thread */
 	unsigned jobs;      /* compose jobs in the thread pool */
 	unsigned composing; /* messages in them */
 	bool transport_gone;
@@ -110,30 +109,37 @@ sender_on_due_timer(uv_timer_t *h)
 
 static void sender_on_done(struct transport_msg *m, void *arg);
 
-/* Opens the compose connections. Without them (a database that cannot
- * be opened twice) messages are composed on the loop thread, slower but
- * the same. */
 static void
-sender_open_readers(struct sender *s)
+sender_close_readers(struct sender *s)
 {
 	for (size_t i = 0; i < SENDER_COMPOSERS; i++) {
-		struct sender_reader *r = &s->readers[s->n_readers];
+		compose_cache_free(s->readers[i].cache);
+		db_close(s->readers[i].db);
+	}
+}
 
-		if (db_open(s->env->cfg->database, false, &r->db) != 0)
-			break;
-		if (db_exec(r->db,
+/* Opens the compose connections: read-only, and not mapped (a read
+ * transaction on a mapped file that another connection grew remaps it,
+ * at a TLB shootdown in every thread). 0, or -1 with *err. */
+static int
+sender_open_readers(struct sender *s, char **err)
+{
+	for (size_t i = 0; i < SENDER_COMPOSERS; i++) {
+		struct sender_reader *r = &s->readers[i];
+
+		if (db_open(s->env->cfg->database, false, &r->db) != 0 ||
+		    db_exec(r->db,
 			"PRAGMA query_only = ON;"
 			"PRAGMA mmap_size = 0") != 0) {
-			db_close(r->db);
-			r->db = NULL;
-			break;
+			*err = xasprintf("sender: cannot open database %s for "
+					 "composing",
+			    s->env->cfg->database);
+			sender_close_readers(s);
+			return -1;
 		}
 		r->cache = compose_cache_new(r->db);
-		s->n_readers++;
 	}
-	if (s->n_readers == 0)
-		log_warnx("sender: no compose connection; composing on the "
-			  "loop thread");
+	return 0;
 }
 
 struct sender *
@@ -142,22 +148,26 @@ sender_new(uv_loop_t *loop, const struct compose_env *env,
 {
 	struct sender *s = xcalloc(1, sizeof(*s));
 
+	s->env = env;
+	if (sender_open_readers(s, err) != 0) {
+		free(s);
+		return NULL;
+	}
 	s->transport = transport_new(loop, env->cfg, sender_on_done, s, err);
 	if (s->transport == NULL) {
+		sender_close_readers(s);
 		free(s);
 		return NULL;
 	}
 	/* A crash repeats at most one message per connection. */
 	transport_hold_until_committed(s->transport);
 	s->loop = loop;
-	s->env = env;
 	/* Only needs to differ between daemons restarted together. */
 	s->jitter_state = ((uint64_t)clock_now() << 20) ^ (uint64_t)getpid() ^
 	    (uint64_t)(uintptr_t)s;
 	if (s->jitter_state == 0)
 		s->jitter_state = 1;
 	s->outbox = outbox;
-	sender_open_readers(s);
 	uv_timer_init(loop, &s->pump_timer);
 	uv_timer_init(loop, &s->due_timer);
 	s->pump_timer.data = s;
@@ -530,16 +540,6 @@ sender_composed(struct sender *s, struct outbox_item *it,
 	transport_msg_free(m);
 }
 
-/* Composes one claimed message with env. */
-static int
-sender_compose(const struct compose_env *env, struct outbox_item *it,
-    struct transport_msg *m, time_t now, char **why)
-{
-	m->id = it->id;
-	m->user = it;
-	return compose_message(env, it, now, m, why);
-}
-
 /* In the thread pool: composes the job's messages on its reader, in one
  * read transaction (each statement on its own would take and drop the
  * database's locks). Nothing here writes or touches the sender. */
@@ -554,8 +554,8 @@ sender_job_work(uv_work_t *req)
 	env.cache = j->reader->cache;
 	txn = db_exec(env.db, "BEGIN") == 0;
 	for (size_t i = 0; i < j->n; i++)
-		j->rets[i] = sender_compose(
-		    &env, j->items[i], j->msgs[i], j->now, &j->whys[i]);
+		j->rets[i] = compose_message(
+		    &env, j->items[i], j->now, j->msgs[i], &j->whys[i]);
 	if (txn && db_commit(env.db) != 0)
 		db_rollback(env.db);
 	compose_cache_forget(env.cache);
@@ -587,33 +587,26 @@ sender_job_done(uv_work_t *req, int status)
 		sender_kick(s);
 }
 
-/* Hands claimed items to compose jobs, split evenly over the free
- * readers; or composes them here when the sender has none. */
+/* How many messages the compose jobs can take now. */
+static size_t
+sender_compose_room(const struct sender *s)
+{
+	size_t room = 0;
+
+	for (size_t i = 0; i < SENDER_COMPOSERS; i++)
+		room += s->readers[i].busy ? 0 : SENDER_CHUNK;
+	return room;
+}
+
+/* Hands claimed items (at most sender_compose_room()) to compose jobs,
+ * split evenly over the free readers. */
 static void
 sender_dispatch(
     struct sender *s, struct outbox_item **items, size_t n, time_t now)
 {
-	size_t free_readers = 0, done = 0;
+	size_t free_readers = sender_compose_room(s) / SENDER_CHUNK, done = 0;
 
-	if (s->n_readers == 0) {
-		if (n > 1 && db_exec(s->env->db, "BEGIN") != 0)
-			log_warnx("sender: cannot open a read transaction");
-		for (size_t i = 0; i < n; i++) {
-			struct transport_msg *m = transport_msg_new();
-			char *why = NULL;
-			int ret =
-			    sender_compose(s->env, items[i], m, now, &why);
-
-			sender_composed(s, items[i], m, ret, why, now);
-		}
-		if (!sqlite3_get_autocommit(s->env->db) &&
-		    db_commit(s->env->db) != 0)
-			db_rollback(s->env->db);
-		return;
-	}
-	for (size_t i = 0; i < s->n_readers; i++)
-		free_readers += !s->readers[i].busy;
-	for (size_t i = 0; i < s->n_readers && done < n; i++) {
+	for (size_t i = 0; i < SENDER_COMPOSERS && done < n; i++) {
 		struct sender_reader *r = &s->readers[i];
 		struct sender_job *j;
 		size_t take;
@@ -633,6 +626,8 @@ sender_dispatch(
 		for (size_t k = 0; k < take; k++) {
 			j->items[k] = items[done + k];
 			j->msgs[k] = transport_msg_new();
+			j->msgs[k]->id = items[done + k]->id;
+			j->msgs[k]->user = items[done + k];
 		}
 		done += take;
 		r->busy = true;
@@ -643,19 +638,6 @@ sender_dispatch(
 			sender_job_done) != 0)
 			abort();
 	}
-}
-
-/* How many messages the compose jobs can take now. */
-static size_t
-sender_compose_room(const struct sender *s)
-{
-	size_t room = 0;
-
-	if (s->n_readers == 0)
-		return SENDER_BATCH;
-	for (size_t i = 0; i < s->n_readers; i++)
-		room += s->readers[i].busy ? 0 : SENDER_CHUNK;
-	return room;
 }
 
 static void
@@ -755,10 +737,7 @@ sender_on_close(uv_handle_t *h)
 
 	if (--s->open_handles > 0)
 		return;
-	for (size_t i = 0; i < s->n_readers; i++) {
-		compose_cache_free(s->readers[i].cache);
-		db_close(s->readers[i].db);
-	}
+	sender_close_readers(s);
 	free(s->results);
 	free(s);
 	if (stopped != NULL)

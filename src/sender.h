@@ -2,9 +2,11 @@
 /*
  * sender: moves due messages from the outbox to the transport and
  * records what became of them. On the loop thread it claims a batch
- * (queued -> sending), composes each message, submits it, and commits
- * the outcomes of finished messages in the same small transactions:
- * never one fsync per message, never more than a batch in memory.
+ * (queued -> sending), hands it to compose jobs in the thread pool (each
+ * on a read-only connection of the sender's own), submits what they
+ * built, and commits the outcomes of finished messages in the same small
+ * transactions: never one fsync per message, never more than a batch in
+ * memory.
  *
  * Outcomes: sent; deferred with exponential backoff and jitter (up to
  * [smtp] give_up after the message was queued, then failed); failed;
@@ -30,9 +32,10 @@ struct sender_stats {
 
 struct sender;
 
-/* Creates the sender and the transport env->cfg names. env and outbox
- * stay the caller's and must outlive the sender. NULL with *err (the
- * caller frees) when the transport cannot be set up. */
+/* Creates the sender, its compose connections and the transport
+ * env->cfg names. env and outbox stay the caller's and must outlive the
+ * sender. NULL with *err (the caller frees) when the database cannot be
+ * opened again or the transport cannot be set up. */
 struct sender *sender_new(uv_loop_t *loop, const struct compose_env *env,
     struct outbox *outbox, char **err);
 
