@@ -75,6 +75,7 @@ class Up(asyncio.Protocol):
     def __init__(self, down):
         self.down = down
         self.in_data = False
+        self.buf = b""
         self.queue = []  # (time it may go, bytes), in order
         self.timer = None
     def connection_made(self, t):
@@ -84,21 +85,33 @@ class Up(asyncio.Protocol):
             t.write(chunk)
         self.down.early = []
     def data_received(self, data):
-        # Neither client pipelines, so a reply arrives as one chunk.
+        # Replies line by line: a client that pipelines (RFC 2920) gets
+        # the replies to MAIL, RCPT and DATA in one chunk. The first
+        # final reply after a 354 answers the end of the data.
         loop = asyncio.get_running_loop()
-        at = 0.0
-        if self.in_data and data.startswith(b"250"):
-            self.in_data = False
-            at = loop.time() + delay
-        elif data.startswith(b"354"):
-            self.in_data = True
-        self.queue.append((at, data))
+        self.buf += data
+        while True:
+            nl = self.buf.find(b"\n")
+            if nl < 0:
+                break
+            line, self.buf = self.buf[:nl + 1], self.buf[nl + 1:]
+            at = 0.0
+            if line[3:4] != b"-":
+                if self.in_data:
+                    self.in_data = False
+                    at = loop.time() + delay
+                elif line.startswith(b"354"):
+                    self.in_data = True
+            self.queue.append((at, line))
         self.pump()
     def pump(self):
         loop = asyncio.get_running_loop()
         self.timer = None
+        out = []
         while self.queue and self.queue[0][0] <= loop.time():
-            self.down.t.write(self.queue.pop(0)[1])
+            out.append(self.queue.pop(0)[1])
+        if out:
+            self.down.t.write(b"".join(out))
         if self.queue and self.timer is None:
             self.timer = loop.call_at(self.queue[0][0], self.pump)
     def connection_lost(self, exc):

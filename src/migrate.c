@@ -193,10 +193,29 @@ static const char migrate_v3[] =
     "    OR (p.id > g.prev_post_id"
     "      AND unixepoch(p.published_at) > unixepoch(g.late_since)));";
 
+/*
+ * Sending, not enqueueing, is where an index costs most: each commit
+ * of outcomes writes every page it touched to the WAL, and the sender
+ * commits often (a connection does not end its next message until the
+ * last one's outcome is committed). Two indexes changed with every
+ * message sent: messages_state_kind (state moves queued, sending, sent)
+ * and messages_recipient_sent (a sent message enters it, at a random
+ * place). Together they doubled the pages of a commit. Both go; the
+ * bounce reader's fallback gets an index on recipient again, whose
+ * entries are written once, in the big transaction of an enqueue, and
+ * never change. Counting messages by state (status, metrics) was a
+ * scan of the whole index and is now a scan of the table.
+ */
+static const char migrate_v4[] =
+    "DROP INDEX messages_state_kind;"
+    "DROP INDEX messages_recipient_sent;"
+    "CREATE INDEX messages_recipient ON messages(recipient);";
+
 static const char *const migrate_steps[] = {
 	migrate_v1,
 	migrate_v2,
 	migrate_v3,
+	migrate_v4,
 };
 
 int

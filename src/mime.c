@@ -20,6 +20,7 @@
 #include <sys/random.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,8 +113,17 @@ static bool
 mime_utf8_valid(const char *s, size_t n)
 {
 	size_t i = 0, k;
+	uint64_t w;
 
 	while (i < n) {
+		/* ASCII, the most of any text, eight bytes at a time. */
+		if (n - i >= 8) {
+			memcpy(&w, s + i, 8);
+			if ((w & UINT64_C(0x8080808080808080)) == 0) {
+				i += 8;
+				continue;
+			}
+		}
 		k = mime_utf8_seq((const unsigned char *)s + i, n - i);
 		if (k == 0)
 			return false;
@@ -791,16 +801,34 @@ mime_qp_literal(unsigned char c)
 	return (c >= 0x21 && c <= 0x7e && c != '=') || c == ' ' || c == '\t';
 }
 
+/* Bytes quoted-printable writes as they are anywhere but at the start
+ * of a line (printable ASCII but '='); whitespace is left to the
+ * careful path, since at a line end it must be encoded. And what each
+ * byte costs encoded: 1, or 3 for "=XX". */
+static bool mime_qp_plain[256];
+static unsigned char mime_qp_cost[256];
+
+static void
+mime_qp_init(void)
+{
+	for (unsigned c = 0; c < 256; c++) {
+		mime_qp_plain[c] = c >= 0x21 && c <= 0x7e && c != '=';
+		mime_qp_cost[c] =
+		    mime_qp_literal((unsigned char)c) || c == '\r' || c == '\n'
+		    ? 1
+		    : 3;
+	}
+}
+
+static pthread_once_t mime_qp_once = PTHREAD_ONCE_INIT;
+
 static bool
 mime_body_prefer_base64(const char *s, size_t n)
 {
 	size_t q = 0, b = (n + 2) / 3 * 4, i;
 
 	for (i = 0; i < n; i++)
-		q += mime_qp_literal((unsigned char)s[i]) || s[i] == '\r' ||
-			s[i] == '\n'
-		    ? 1
-		    : 3;
+		q += mime_qp_cost[(unsigned char)s[i]];
 	return q * 4 > b * 5;
 }
 
@@ -827,6 +855,17 @@ mime_qp_encode(const char *s, size_t n, struct buf *out)
 		bool last, enc;
 		size_t len;
 
+		/* Plain bytes inside a line, with room left on it; a space
+		 * or tab only when something but a line end follows. */
+		if (col > 0 && col < 75 &&
+		    (mime_qp_plain[c] ||
+			((c == ' ' || c == '\t') && i + 1 < n &&
+			    s[i + 1] != '\r'))) {
+			*o++ = (char)c;
+			col++;
+			i++;
+			continue;
+		}
 		if (c == '\r' && i + 1 < n && s[i + 1] == '\n') {
 			*o++ = '\r';
 			*o++ = '\n';
@@ -915,11 +954,14 @@ mime_text_part(const char *subtype, const struct buf *body, struct buf *encoded)
 	struct mailmime_fields *fields;
 	struct mailmime_data *data;
 	struct mailmime *part;
-	bool b64 = mime_body_prefer_base64(body->data, body->len);
+	bool b64;
 	char type[64];
-	int mech = b64 ? MAILMIME_MECHANISM_BASE64
-		       : MAILMIME_MECHANISM_QUOTED_PRINTABLE;
+	int mech;
 
+	pthread_once(&mime_qp_once, mime_qp_init);
+	b64 = mime_body_prefer_base64(body->data, body->len);
+	mech = b64 ? MAILMIME_MECHANISM_BASE64
+		   : MAILMIME_MECHANISM_QUOTED_PRINTABLE;
 	(void)snprintf(type, sizeof(type), "text/%s; charset=utf-8", subtype);
 	content = mailmime_content_new_with_str(type);
 	if (content == NULL)

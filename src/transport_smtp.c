@@ -1,11 +1,21 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * transport_smtp: sends messages to one SMTP relay with libcurl, on K
- * sender threads ([smtp] connections), each owning one easy handle and
- * so one SMTP connection reused from message to message. libcurl's SMTP
- * code waits for the reply to the end of the data with a blocking read
- * even under the multi interface (curl issue #8555), so the threads call
- * curl_easy_perform() and the loop never waits on the network.
+ * transport_smtp: sends messages to one SMTP relay on K sender threads
+ * ([smtp] connections), each owning one libcurl easy handle and so one
+ * SMTP connection reused from message to message. The network is
+ * waited on by these threads only, never by the loop.
+ *
+ * Session and transaction. libcurl opens the connection and holds the
+ * session: TCP, implicit TLS or STARTTLS with certificate checks, EHLO,
+ * AUTH (curl_easy_perform() with CURLOPT_CONNECT_ONLY). The mail
+ * transaction then goes over that connection with curl_easy_send() and
+ * curl_easy_recv(), which encrypt as the session requires. libcurl's own
+ * transfer costs four round trips a message (MAIL, RCPT, DATA, the
+ * data) and a dozen system calls for each; on a relay that offers
+ * PIPELINING (RFC 2920) this sends MAIL, RCPT and DATA in one write and
+ * the data of a message together with MAIL, RCPT and DATA of the next
+ * one waiting: one round trip a message. Without PIPELINING commands go
+ * one at a time. Lines of the data that start with a dot are doubled.
  *
  * Hand-over. All transport calls run on the loop thread. Messages go to
  * the threads through a queue under a mutex and condition variable; the
@@ -20,42 +30,49 @@
  * releases to the threads from a timer armed for the next token. So
  * capacity() falls to 0 while rate-limited only once that queue is full,
  * and the caller is woken by the done callbacks, which the interface
- * already gives it: no "ready" callback is needed.
+ * already gives it: no "ready" callback is needed. (A thread takes the
+ * next message to pipeline it only from what the bucket released.)
  *
  * Close. Stops taking messages; messages not yet started (held back by
  * the rate limit, or queued for a thread) come back as TRANSPORT_DEFER
- * with reply "shutdown"; each thread finishes the message it is on,
- * sends QUIT and exits after telling the loop. The whole close is
- * bounded by [smtp] timeout: when it runs out, the loop shuts down the
- * sockets still open (each thread records its socket under the lock,
- * and libcurl closes it through a callback that takes the same lock, so
- * a number is never shut down after it was reused), the transfers fail
- * at once and their messages come back deferred. Threads are joined from the async callback only once
- * every thread has said it is past its last lock, so pthread_join()
- * returns at once and the loop never blocks on it. Then the uv handles
- * are closed and the transport freed in their close callbacks.
+ * with reply "shutdown"; each thread finishes the transactions it has
+ * begun (with PIPELINING, the next message's may have begun with the
+ * data of the last), sends QUIT and exits after telling the loop. The
+ * whole close is bounded by [smtp] timeout: when it runs out, the loop
+ * shuts down the sockets still open (each thread records its socket
+ * under the lock, and libcurl closes it through a callback that takes
+ * the same lock, so a number is never shut down after it was reused),
+ * the transfers fail at once and their messages come back deferred.
+ * Threads are joined from the async callback only once every thread has
+ * said it is past its last lock, so pthread_join() returns at once and
+ * the loop never blocks on it. Then the uv handles are closed and the
+ * transport freed in their close callbacks.
  *
  * Outcomes: 2xx after the data is TRANSPORT_SENT; a 5xx answering MAIL,
  * RCPT, DATA or the data is TRANSPORT_FAIL (rcpt_rejected for RCPT);
  * every 4xx, timeout, connection or TLS failure is TRANSPORT_DEFER, and
  * so is a 5xx answering the session (greeting, EHLO, STARTTLS, AUTH) or
  * a 530 (authentication or STARTTLS required): those are about the
- * configuration, not the message, and must not fail the whole queue.
+ * configuration, not the message, and must not fail the whole queue. A
+ * connection that failed, or whose replies are out of step, is dropped
+ * and opened afresh for the next message.
  *
- * It is not an SMTP client of its own (libcurl speaks SMTP), it has no
- * failover between relays, and it never touches the database.
+ * It has no failover between relays, and it never touches the database.
  */
 #include "config.h"
 
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -66,15 +83,13 @@
 
 #define SMTP_MAX_CONNECTIONS 64
 #define SMTP_QUEUE_EXTRA     32
-#define SMTP_UPLOAD_BUFSIZE  (16 * 1024)
 #define SMTP_DEFAULT_TIMEOUT 60
-#define SMTP_REPLY_MAX       512 /* bytes kept of a server reply line */
-#define SMTP_ADDR_MAX        254 /* RFC 5321 path, less the brackets */
+#define SMTP_REPLY_MAX       512  /* bytes kept of a server reply line */
+#define SMTP_ADDR_MAX        254  /* RFC 5321 path, less the brackets */
+#define SMTP_IN_MAX          4096 /* bytes of replies read at a time */
 
-/* What the last command sent on a connection was, to tell which step a
- * reply answered. */
+/* The commands of a mail transaction, to tell what a reply answered. */
 enum smtp_cmd {
-	SMTP_CMD_SESSION, /* greeting, EHLO, STARTTLS, AUTH, ... */
 	SMTP_CMD_MAIL,
 	SMTP_CMD_RCPT,
 	SMTP_CMD_DATA,
@@ -95,21 +110,30 @@ struct smtp_conn {
 	unsigned index;
 	pthread_t thread;
 	bool started;
-	CURL *curl;
+	CURL *tmpl; /* the options, never performed: copied per connection */
 	char errbuf[CURL_ERROR_SIZE];
 
 	/* The connection's socket, or CURL_SOCKET_BAD; under s->lock. */
 	curl_socket_t fd;
 
-	/* The message being sent; touched by this thread only. */
-	struct transport_msg *m;
+	/* The rest is this thread's alone. The open connection: its handle
+	 * (NULL when there is none) and socket. */
+	CURL *curl;
+	curl_socket_t sock;
+	int timeout_s;     /* for a reply, or for the server to read */
+	uint64_t deadline; /* of the current wait, monotonic ms */
+	bool pipelining;   /* the extensions its last EHLO offered */
+	bool size;
+	bool smtputf8;
+	bool broken;     /* out of step or gone: drop it after this message */
+	bool awaiting;   /* a session command has no complete reply yet */
+	bool pending;    /* libcurl may hold received data */
 	uint64_t ticket; /* s->pushed after this connection's last outcome */
-	size_t off;
-	enum smtp_cmd cmd;
-	bool awaiting; /* the last command has no complete reply yet */
-	bool quitting; /* QUIT sent: its reply says nothing of the message */
-	int code;      /* the last complete reply's code */
+	int code;        /* the last complete reply's code */
 	char reply[SMTP_REPLY_MAX];
+	struct buf out; /* commands, or the dot-stuffed data */
+	char in[SMTP_IN_MAX];
+	size_t in_off, in_len;
 };
 
 struct smtp {
@@ -194,12 +218,21 @@ smtp_fifo_pop(struct smtp_fifo *f)
 
 /* ------------------------------------------------ sender threads */
 
+static uint64_t
+smtp_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /*
- * The commit gate (transport_hold_until_committed()) holds the end of
- * the data, the one thing a server accepts a message on: until this
- * connection's last outcome is committed, the final "." is not sent.
- * The commands and the body before it overlap the commit, and a crash
- * still repeats at most one message per connection.
+ * The commit gate (transport_hold_until_committed()) holds the data and
+ * its final dot, the one thing a server accepts a message on: until this
+ * connection's last outcome is committed, they are not sent. MAIL, RCPT
+ * and DATA overlap the commit, and a crash still repeats at most one
+ * message per connection.
  */
 static bool
 smtp_conn_wait_committed(struct smtp_conn *c)
@@ -215,22 +248,6 @@ smtp_conn_wait_committed(struct smtp_conn *c)
 	return !cut;
 }
 
-static size_t
-smtp_on_read(char *out, size_t size, size_t nitems, void *arg)
-{
-	struct smtp_conn *c = arg;
-	const struct buf *d = &c->m->data;
-	size_t n = size * nitems, left = d->len - c->off;
-
-	if (left == 0)
-		return smtp_conn_wait_committed(c) ? 0 : CURL_READFUNC_ABORT;
-	if (n > left)
-		n = left;
-	memcpy(out, d->data + c->off, n);
-	c->off += n;
-	return n;
-}
-
 static bool
 smtp_line_is(const char *p, size_t n, const char *word)
 {
@@ -239,35 +256,10 @@ smtp_line_is(const char *p, size_t n, const char *word)
 	return n >= w && strncasecmp(p, word, w) == 0;
 }
 
-static void
-smtp_on_command(struct smtp_conn *c, const char *p, size_t n)
-{
-	while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == '\n'))
-		n--;
-	/* libcurl ends a connection after a failed transfer with QUIT,
-	 * inside the same curl_easy_perform(). */
-	if (smtp_line_is(p, n, "QUIT")) {
-		c->quitting = true;
-		return;
-	}
-	if (smtp_line_is(p, n, "MAIL FROM:"))
-		c->cmd = SMTP_CMD_MAIL;
-	else if (smtp_line_is(p, n, "RCPT TO:"))
-		c->cmd = SMTP_CMD_RCPT;
-	else if (n == 4 && c->cmd == SMTP_CMD_RCPT &&
-	    smtp_line_is(p, n, "DATA"))
-		c->cmd = SMTP_CMD_DATA;
-	else if (smtp_line_is(p, n, "EHLO ") || smtp_line_is(p, n, "HELO ") ||
-	    smtp_line_is(p, n, "STARTTLS") || smtp_line_is(p, n, "AUTH ") ||
-	    smtp_line_is(p, n, "RSET") || smtp_line_is(p, n, "NOOP"))
-		c->cmd = SMTP_CMD_SESSION;
-	/* Anything else continues the command before (an AUTH step). */
-	c->awaiting = true;
-}
-
-/* Keeps the final line of each reply ("250 2.0.0 Ok: queued as X");
- * lines "NNN-..." are continuations. */
-static void
+/* Keeps the final line of a reply ("250 2.0.0 Ok: queued as X") in
+ * c->code and c->reply; lines "NNN-..." are continuations. 1 for a
+ * final line, 0 for a continuation, -1 for a line that is no reply. */
+static int
 smtp_on_reply_line(struct smtp_conn *c, const char *p, size_t n)
 {
 	size_t k;
@@ -275,10 +267,11 @@ smtp_on_reply_line(struct smtp_conn *c, const char *p, size_t n)
 	while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == '\n'))
 		n--;
 	if (n < 3 || p[0] < '1' || p[0] > '5' || p[1] < '0' || p[1] > '9' ||
-	    p[2] < '0' || p[2] > '9' || (n > 3 && p[3] != ' '))
-		return;
+	    p[2] < '0' || p[2] > '9' || (n > 3 && p[3] != ' ' && p[3] != '-'))
+		return -1;
+	if (n > 3 && p[3] == '-')
+		return 0;
 	c->code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
-	c->awaiting = false;
 	if (n > sizeof(c->reply) - 1)
 		n = sizeof(c->reply) - 1;
 	for (k = 0; k < n; k++) {
@@ -287,8 +280,31 @@ smtp_on_reply_line(struct smtp_conn *c, const char *p, size_t n)
 		c->reply[k] = (char)(ch < 0x20 || ch == 0x7f ? '?' : ch);
 	}
 	c->reply[k] = '\0';
+	return 1;
 }
 
+/* An EHLO reply line "250-PIPELINING" or "250 SIZE 10240000": notes the
+ * extensions the transaction uses. */
+static void
+smtp_on_ehlo_line(struct smtp_conn *c, const char *p, size_t n)
+{
+	while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == '\n'))
+		n--;
+	if (n < 4 || strncmp(p, "250", 3) != 0)
+		return;
+	p += 4;
+	n -= 4;
+	if (n == 10 && smtp_line_is(p, n, "PIPELINING"))
+		c->pipelining = true;
+	else if (n == 8 && smtp_line_is(p, n, "SMTPUTF8"))
+		c->smtputf8 = true;
+	else if (smtp_line_is(p, n, "SIZE") && (n == 4 || p[4] == ' '))
+		c->size = true;
+}
+
+/* Follows the session libcurl opens (greeting, EHLO, STARTTLS, AUTH):
+ * the last reply, whether a command is still unanswered, and the
+ * extensions of the last EHLO. */
 static int
 smtp_on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
 {
@@ -298,19 +314,20 @@ smtp_on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
 	(void)h;
 	switch (type) {
 	case CURLINFO_HEADER_OUT:
-		smtp_on_command(c, data, size);
-		break;
-	case CURLINFO_DATA_OUT:
-		if (c->cmd == SMTP_CMD_DATA) {
-			c->cmd = SMTP_CMD_EOD;
-			c->awaiting = true;
+		if (smtp_line_is(data, size, "EHLO ")) {
+			c->pipelining = false;
+			c->size = false;
+			c->smtputf8 = false;
 		}
+		c->awaiting = true;
 		break;
 	case CURLINFO_HEADER_IN:
-		while (!c->quitting && p < end) {
+		while (p < end) {
 			nl = memchr(p, '\n', (size_t)(end - p));
 			nl = nl == NULL ? end : nl + 1;
-			smtp_on_reply_line(c, p, (size_t)(nl - p));
+			smtp_on_ehlo_line(c, p, (size_t)(nl - p));
+			if (smtp_on_reply_line(c, p, (size_t)(nl - p)) == 1)
+				c->awaiting = false;
 			p = nl;
 		}
 		break;
@@ -350,119 +367,449 @@ smtp_on_close_socket(void *arg, curl_socket_t fd)
 	return ret;
 }
 
+/* Ends the connection without a word: the session may be out of step
+ * (a reply never came), so no QUIT is waited for. Shutting the socket
+ * down first makes the QUIT libcurl sends on cleanup fail at once. */
+static void
+smtp_conn_drop(struct smtp_conn *c)
+{
+	if (c->curl == NULL)
+		return;
+	if (c->sock != CURL_SOCKET_BAD)
+		shutdown(c->sock, SHUT_RDWR);
+	curl_easy_cleanup(c->curl);
+	c->curl = NULL;
+	c->sock = CURL_SOCKET_BAD;
+	c->broken = false;
+}
+
+/* A failure of the connection itself: the message is deferred with
+ * reason (a local error, no reply) and the connection dropped after. */
+static int smtp_conn_fail(struct smtp_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+smtp_conn_fail(struct smtp_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(c->errbuf, sizeof(c->errbuf), fmt, ap);
+	va_end(ap);
+	c->broken = true;
+	return -1;
+}
+
+/* Waits until the socket is ready for events, or c->deadline. */
+static int
+smtp_conn_poll(struct smtp_conn *c, short events)
+{
+	struct pollfd pfd = { .fd = c->sock, .events = events };
+	uint64_t now;
+	int r;
+
+	for (;;) {
+		now = smtp_now_ms();
+		if (now >= c->deadline)
+			break;
+		r = poll(&pfd, 1, (int)(c->deadline - now));
+		if (r > 0)
+			return 0;
+		if (r == 0)
+			break;
+		if (errno != EINTR)
+			return smtp_conn_fail(c, "poll: %s", strerror(errno));
+	}
+	return smtp_conn_fail(c, "timed out after %ds %s", c->timeout_s,
+	    events == POLLIN ? "waiting for a reply" : "sending");
+}
+
+/* Sends n bytes, all of them. */
+static int
+smtp_conn_write(struct smtp_conn *c, const char *p, size_t n)
+{
+	size_t sent;
+	CURLcode r;
+
+	c->deadline = smtp_now_ms() + (uint64_t)c->timeout_s * 1000;
+	while (n > 0) {
+		sent = 0;
+		r = curl_easy_send(c->curl, p, n, &sent);
+		if (r == CURLE_AGAIN) {
+			if (smtp_conn_poll(c, POLLOUT) != 0)
+				return -1;
+			continue;
+		}
+		if (r != CURLE_OK)
+			return smtp_conn_fail(
+			    c, "sending: %s", curl_easy_strerror(r));
+		p += sent;
+		n -= sent;
+	}
+	/* Everything the server said before is read: the next reply can
+	 * only come after this, so wait for the socket before reading. */
+	c->pending = false;
+	return 0;
+}
+
+/* Reads more of the server's replies into c->in. While earlier reads
+ * brought data, libcurl may hold more (a TLS record), so it is asked
+ * before the socket is waited on. */
+static int
+smtp_conn_fill(struct smtp_conn *c)
+{
+	size_t n;
+	CURLcode r;
+
+	for (;;) {
+		if (!c->pending && smtp_conn_poll(c, POLLIN) != 0)
+			return -1;
+		n = 0;
+		r = curl_easy_recv(
+		    c->curl, c->in + c->in_len, sizeof(c->in) - c->in_len, &n);
+		if (r == CURLE_AGAIN) {
+			c->pending = false;
+			continue;
+		}
+		if (r != CURLE_OK)
+			return smtp_conn_fail(
+			    c, "receiving: %s", curl_easy_strerror(r));
+		if (n == 0)
+			return smtp_conn_fail(
+			    c, "the server closed the connection");
+		c->in_len += n;
+		c->pending = true;
+		return 0;
+	}
+}
+
+/* Reads the next whole reply into c->code and c->reply. */
+static int
+smtp_conn_reply(struct smtp_conn *c)
+{
+	char *p, *nl;
+	size_t len;
+	int r;
+
+	c->deadline = smtp_now_ms() + (uint64_t)c->timeout_s * 1000;
+	for (;;) {
+		p = c->in + c->in_off;
+		while ((nl = memchr(p, '\n', c->in_len - c->in_off)) != NULL) {
+			len = (size_t)(nl + 1 - p);
+			c->in_off += len;
+			r = smtp_on_reply_line(c, p, len);
+			if (r == 1)
+				return 0;
+			if (r < 0)
+				return smtp_conn_fail(c, "not an SMTP reply");
+			p = nl + 1;
+		}
+		len = c->in_len - c->in_off;
+		memmove(c->in, p, len);
+		c->in_len = len;
+		c->in_off = 0;
+		if (len == sizeof(c->in))
+			return smtp_conn_fail(c, "a reply line too long");
+		if (smtp_conn_fill(c) != 0)
+			return -1;
+	}
+}
+
+/* Opens the connection: libcurl connects and holds the session (TLS,
+ * EHLO, STARTTLS, AUTH); on failure m is deferred with the reply or
+ * error that ended it. */
+static bool
+smtp_conn_open(struct smtp_conn *c, struct transport_msg *m)
+{
+	long rc = 0;
+	int code = 0;
+	CURLcode res;
+
+	c->curl = curl_easy_duphandle(c->tmpl);
+	if (c->curl == NULL)
+		abort(); /* out of memory, as xmalloc() */
+	c->awaiting = false;
+	c->code = 0;
+	c->reply[0] = '\0';
+	c->errbuf[0] = '\0';
+	c->pipelining = c->size = c->smtputf8 = false;
+	res = curl_easy_perform(c->curl);
+	if (res == CURLE_OK)
+		res =
+		    curl_easy_getinfo(c->curl, CURLINFO_ACTIVESOCKET, &c->sock);
+	if (res == CURLE_OK && c->sock != CURL_SOCKET_BAD) {
+		/* The transaction is ours from here: nothing to trace. */
+		curl_easy_setopt(c->curl, CURLOPT_VERBOSE, 0L);
+		c->in_len = c->in_off = 0;
+		c->pending = false;
+		return true;
+	}
+	if (!c->awaiting) {
+		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &rc);
+		code = rc > 0 && rc < 600 ? (int)rc : c->code;
+	}
+	/* Refused at the session (greeting, EHLO, STARTTLS, AUTH): about
+	 * the configuration or the relay, never the message. */
+	m->outcome = TRANSPORT_DEFER;
+	if (code >= 400 && code < 600) {
+		m->code = code;
+		m->reply = xstrdup(c->reply);
+	} else {
+		m->code = 0;
+		m->reply = xstrdup(c->errbuf[0] != '\0'
+			? c->errbuf
+			: curl_easy_strerror(
+			      res != CURLE_OK ? res : CURLE_COULDNT_CONNECT));
+	}
+	c->sock = CURL_SOCKET_BAD;
+	smtp_conn_drop(c);
+	return false;
+}
+
+/* What the reply to a command of the transaction does to the message
+ * (see the top of the file); false if the transaction cannot go on. */
+static bool
+smtp_conn_step(struct smtp_conn *c, struct transport_msg *m, enum smtp_cmd cmd)
+{
+	int code = c->code;
+
+	if (cmd == SMTP_CMD_DATA ? code == 354 : code >= 200 && code < 300)
+		return true;
+	if (m->reply != NULL)
+		return false; /* an earlier command failed: that is the outcome */
+	if (code >= 500 && code != 530) {
+		m->outcome = TRANSPORT_FAIL;
+		m->rcpt_rejected = cmd == SMTP_CMD_RCPT;
+	} else {
+		m->outcome = TRANSPORT_DEFER;
+	}
+	/* 421: the server is closing; anything but 4xx or 5xx: out of step. */
+	if (code == 421 || code < 400)
+		c->broken = true;
+	m->code = code;
+	m->reply = xstrdup(c->reply);
+	return false;
+}
+
+static bool
+smtp_is_ascii(const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return false;
+	return true;
+}
+
+/* Appends MAIL, RCPT and DATA for m to c->out; ends[i] is where each
+ * command ends. */
+static void
+smtp_conn_put_envelope(
+    struct smtp_conn *c, const struct transport_msg *m, size_t ends[3])
+{
+	const char *from = m->envelope_from != NULL ? m->envelope_from : "";
+
+	buf_printf(&c->out, "MAIL FROM:<%s>", from);
+	if (c->size)
+		buf_printf(&c->out, " SIZE=%zu", m->data.len);
+	if (c->smtputf8 && !(smtp_is_ascii(from) && smtp_is_ascii(m->rcpt)))
+		buf_puts(&c->out, " SMTPUTF8");
+	buf_puts(&c->out, "\r\n");
+	ends[0] = c->out.len;
+	buf_printf(&c->out, "RCPT TO:<%s>\r\n", m->rcpt);
+	ends[1] = c->out.len;
+	buf_puts(&c->out, "DATA\r\n");
+	ends[2] = c->out.len;
+}
+
+/* Appends the data, dot-stuffed, and the final dot to c->out. */
+static void
+smtp_conn_put_data(struct smtp_conn *c, const struct buf *d)
+{
+	const char *p = d->data, *end = d->data + d->len, *dot;
+
+	buf_reserve(&c->out, d->len + 8);
+	if (p < end && *p == '.')
+		buf_putc(&c->out, '.');
+	while ((dot = memmem(p, (size_t)(end - p), "\n.", 2)) != NULL) {
+		buf_append(&c->out, p, (size_t)(dot + 2 - p));
+		buf_putc(&c->out, '.');
+		p = dot + 2;
+	}
+	buf_append(&c->out, p, (size_t)(end - p));
+	if (d->len > 0 && end[-1] != '\n')
+		buf_puts(&c->out, "\r\n");
+	buf_puts(&c->out, ".\r\n");
+}
+
+/* The next message to send, if one is waiting and the transport is not
+ * stopping: taken to go with the end of this one's data. */
+static struct transport_msg *
+smtp_conn_take_next(struct smtp_conn *c)
+{
+	struct smtp *s = c->s;
+	struct transport_msg *m = NULL;
+
+	pthread_mutex_lock(&s->lock);
+	if (!s->stop)
+		m = smtp_fifo_pop(&s->work);
+	pthread_mutex_unlock(&s->lock);
+	return m;
+}
+
+/*
+ * One mail transaction on the open connection. When the server offers
+ * PIPELINING (RFC 2920), MAIL, RCPT and DATA go in one write, and the
+ * data of a message goes with the MAIL, RCPT and DATA of the next one,
+ * if one is waiting: that one is returned, its commands sent (sent is
+ * then true for it) but their replies unread. Without PIPELINING the
+ * commands go one at a time. A command refused ends the transaction
+ * with RSET; a connection failure leaves c->broken set.
+ */
+static struct transport_msg *
+smtp_conn_transact(struct smtp_conn *c, struct transport_msg *m, bool sent)
+{
+	static const enum smtp_cmd cmds[] = {
+		SMTP_CMD_MAIL,
+		SMTP_CMD_RCPT,
+		SMTP_CMD_DATA,
+	};
+	struct transport_msg *next = NULL;
+	size_t ends[3];
+	size_t done = 0; /* bytes of c->out sent */
+	bool ok = true, data_open = false;
+
+	if (!sent) {
+		buf_reset(&c->out);
+		smtp_conn_put_envelope(c, m, ends);
+	}
+	for (size_t i = 0; i < 3; i++) {
+		if (!sent && done < ends[i]) {
+			size_t upto = c->pipelining ? ends[2] : ends[i];
+
+			if (smtp_conn_write(c, c->out.data + done, upto - done))
+				goto broken;
+			done = upto;
+		}
+		if (smtp_conn_reply(c) != 0)
+			goto broken;
+		ok = smtp_conn_step(c, m, cmds[i]) && ok;
+		data_open = cmds[i] == SMTP_CMD_DATA && c->code == 354;
+		if (c->broken)
+			return NULL;
+		if (!ok && !sent && done == ends[i])
+			break; /* nothing more was sent: no reply to wait for */
+	}
+
+	if (!ok) {
+		/* A server that took DATA all the same gets an empty message
+		 * to end it; then the transaction is reset. */
+		if (data_open &&
+		    (smtp_conn_write(c, ".\r\n", 3) != 0 ||
+			smtp_conn_reply(c) != 0))
+			return NULL;
+		if (smtp_conn_write(c, "RSET\r\n", 6) != 0 ||
+		    smtp_conn_reply(c) != 0 || c->code / 100 != 2)
+			c->broken = true;
+		return NULL;
+	}
+
+	if (!smtp_conn_wait_committed(c)) {
+		smtp_conn_fail(c, "stopped before the end of the data");
+		goto broken;
+	}
+	buf_reset(&c->out);
+	smtp_conn_put_data(c, &m->data);
+	if (c->pipelining && (next = smtp_conn_take_next(c)) != NULL)
+		smtp_conn_put_envelope(c, next, ends);
+	if (smtp_conn_write(c, c->out.data, c->out.len) != 0 ||
+	    smtp_conn_reply(c) != 0)
+		goto broken;
+	if (smtp_conn_step(c, m, SMTP_CMD_EOD)) {
+		m->outcome = TRANSPORT_SENT;
+		m->code = c->code;
+		m->reply = xstrdup(c->reply);
+	}
+	return next;
+
+broken:
+	/* No reply to the last command: the message is deferred, unless a
+	 * reply before already decided it. */
+	if (m->reply == NULL) {
+		m->outcome = TRANSPORT_DEFER;
+		m->code = 0;
+		m->reply = xstrdup(c->errbuf);
+	}
+	return next;
+}
+
 static const char *const smtp_outcome_names[] = {
 	[TRANSPORT_SENT] = "sent",
 	[TRANSPORT_DEFER] = "defer",
 	[TRANSPORT_FAIL] = "fail",
 };
 
-/* Maps the result of one transfer to the message's outcome (see the
- * top of the file). */
-static void
-smtp_conn_outcome(struct smtp_conn *c, struct transport_msg *m, CURLcode res)
+/* Sends m; sent as for smtp_conn_transact(). Returns the next message
+ * taken, if any. */
+static struct transport_msg *
+smtp_conn_send(struct smtp_conn *c, struct transport_msg *m, bool sent)
 {
-	long rc = 0;
-	int code = 0;
+	struct transport_msg *next = NULL;
 
-	if (!c->awaiting) {
-		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &rc);
-		code = rc > 0 && rc < 600 ? (int)rc : c->code;
-	}
-	if (res == CURLE_OK) {
-		m->outcome = TRANSPORT_SENT;
-		m->code = code;
-		m->reply = xstrdup(c->reply);
-	} else if (code >= 400 && code < 600) {
-		bool message = c->cmd != SMTP_CMD_SESSION && code != 530;
-
-		m->outcome =
-		    code >= 500 && message ? TRANSPORT_FAIL : TRANSPORT_DEFER;
-		m->rcpt_rejected = code >= 500 && c->cmd == SMTP_CMD_RCPT;
-		m->code = code;
-		m->reply = xstrdup(c->reply);
-	} else {
-		m->outcome = TRANSPORT_DEFER;
-		m->code = 0;
-		m->reply = xstrdup(
-		    c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(res));
-	}
-	log_debug("smtp %s id=%lld conn=%u code=%d curl=%d reply=\"%s\"",
+	m->outcome = TRANSPORT_DEFER;
+	m->code = 0;
+	if (c->curl != NULL || smtp_conn_open(c, m))
+		next = smtp_conn_transact(c, m, sent);
+	if (c->broken)
+		smtp_conn_drop(c);
+	log_debug("smtp %s id=%lld conn=%u code=%d reply=\"%s\"",
 	    smtp_outcome_names[m->outcome], (long long)m->id, c->index, m->code,
-	    (int)res, m->reply);
+	    m->reply != NULL ? m->reply : "");
+	return next;
 }
 
-/* A transfer that failed with no reply to its last command leaves the
- * SMTP session in an unknown state, yet libcurl 7.88 keeps some such
- * connections (a timeout waiting for the reply to the data) and would
- * send the next MAIL FROM into them. Shutting the socket down makes
- * libcurl find the connection dead before reusing it, and drop it
- * without waiting for a QUIT that may never be answered. */
-static void
-smtp_conn_discard(struct smtp_conn *c)
-{
-	curl_socket_t fd = CURL_SOCKET_BAD;
-
-	if (curl_easy_getinfo(c->curl, CURLINFO_ACTIVESOCKET, &fd) ==
-		CURLE_OK &&
-	    fd != CURL_SOCKET_BAD)
-		shutdown(fd, SHUT_RDWR);
-}
-
-static void
-smtp_conn_send(struct smtp_conn *c, struct transport_msg *m)
-{
-	struct curl_slist *rcpt;
-	CURLcode res;
-
-	rcpt = curl_slist_append(NULL, m->rcpt);
-	if (rcpt == NULL)
-		abort(); /* out of memory, as xmalloc() */
-	c->m = m;
-	c->off = 0;
-	c->cmd = SMTP_CMD_SESSION;
-	c->awaiting = false;
-	c->quitting = false;
-	c->code = 0;
-	c->reply[0] = '\0';
-	c->errbuf[0] = '\0';
-	curl_easy_setopt(c->curl, CURLOPT_MAIL_FROM,
-	    m->envelope_from != NULL ? m->envelope_from : "");
-	curl_easy_setopt(c->curl, CURLOPT_MAIL_RCPT, rcpt);
-	curl_easy_setopt(
-	    c->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)m->data.len);
-	res = curl_easy_perform(c->curl);
-	smtp_conn_outcome(c, m, res);
-	if (res != CURLE_OK && c->awaiting)
-		smtp_conn_discard(c);
-	curl_easy_setopt(c->curl, CURLOPT_MAIL_RCPT, NULL);
-	curl_slist_free_all(rcpt);
-	c->m = NULL;
-}
+static void smtp_shutdown_msg(struct smtp *s, struct transport_msg *m);
 
 static void *
 smtp_conn_main(void *arg)
 {
 	struct smtp_conn *c = arg;
 	struct smtp *s = c->s;
-	struct transport_msg *m;
+	struct transport_msg *m = NULL, *next;
+	bool sent = false;
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		while (!s->stop && s->work.len == 0)
-			pthread_cond_wait(&s->cond, &s->lock);
-		if (s->stop)
-			break;
-		m = smtp_fifo_pop(&s->work);
+		if (m == NULL) {
+			while (!s->stop && s->work.len == 0)
+				pthread_cond_wait(&s->cond, &s->lock);
+			if (s->stop)
+				break;
+			m = smtp_fifo_pop(&s->work);
+			sent = false;
+		} else if (s->stop && !sent) {
+			/* Taken with the last one, whose connection was then
+			 * lost: stopping, no new connection is opened. */
+			smtp_shutdown_msg(s, m);
+			uv_async_send(&s->async);
+			m = NULL;
+			continue;
+		}
 		pthread_mutex_unlock(&s->lock);
-		smtp_conn_send(c, m);
+		next = smtp_conn_send(c, m, sent);
+		/* Its commands are on the wire only if the connection that
+		 * carried them is still open; if not, it starts afresh. */
+		sent = next != NULL && c->curl != NULL;
 		pthread_mutex_lock(&s->lock);
 		smtp_fifo_push(&s->done, m);
 		c->ticket = ++s->pushed;
 		uv_async_send(&s->async);
+		m = next;
 	}
 	pthread_mutex_unlock(&s->lock);
-	/* Sends QUIT on an open connection, bounded by the timeouts. */
-	curl_easy_cleanup(c->curl);
+	/* libcurl sends QUIT on an open connection, bounded by the
+	 * timeouts. */
+	if (c->curl != NULL)
+		curl_easy_cleanup(c->curl);
 	c->curl = NULL;
 	pthread_mutex_lock(&s->lock);
 	s->running--;
@@ -566,6 +913,9 @@ smtp_try_finish(struct smtp *s)
 			pthread_join(s->conns[i].thread, NULL);
 		if (s->conns[i].curl != NULL)
 			curl_easy_cleanup(s->conns[i].curl);
+		if (s->conns[i].tmpl != NULL)
+			curl_easy_cleanup(s->conns[i].tmpl);
+		buf_fini(&s->conns[i].out);
 	}
 	uv_close((uv_handle_t *)&s->async, smtp_on_close);
 	uv_close((uv_handle_t *)&s->rate_timer, smtp_on_close);
@@ -630,7 +980,7 @@ smtp_conn_setup(
 	long timeout = cfg->smtp_timeout > 0 && cfg->smtp_timeout < 86400
 	    ? (long)cfg->smtp_timeout
 	    : SMTP_DEFAULT_TIMEOUT;
-	CURL *h = c->curl;
+	CURL *h = c->tmpl;
 	CURLcode r = CURLE_OK;
 
 #define SMTP_SET(opt, val)                                 \
@@ -642,10 +992,8 @@ smtp_conn_setup(
 #if LIBCURL_VERSION_NUM >= 0x075500
 	SMTP_SET(CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 #endif
-	SMTP_SET(CURLOPT_UPLOAD, 1L);
-	SMTP_SET(CURLOPT_READFUNCTION, smtp_on_read);
-	SMTP_SET(CURLOPT_READDATA, c);
-	SMTP_SET(CURLOPT_UPLOAD_BUFFERSIZE, (long)SMTP_UPLOAD_BUFSIZE);
+	/* libcurl opens the session; the transaction is ours. */
+	SMTP_SET(CURLOPT_CONNECT_ONLY, 1L);
 	SMTP_SET(CURLOPT_USE_SSL,
 	    cfg->smtp_tls == CFG_TLS_REQUIRED ? (long)CURLUSESSL_ALL
 					      : (long)CURLUSESSL_NONE);
@@ -659,9 +1007,6 @@ smtp_conn_setup(
 	}
 	SMTP_SET(CURLOPT_CONNECTTIMEOUT, timeout);
 	SMTP_SET(CURLOPT_SERVER_RESPONSE_TIMEOUT, timeout);
-	/* A relay that stops reading the data is no reply to wait for. */
-	SMTP_SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
-	SMTP_SET(CURLOPT_LOW_SPEED_TIME, timeout);
 	SMTP_SET(CURLOPT_NOSIGNAL, 1L);
 	SMTP_SET(CURLOPT_PROXY, "");
 	SMTP_SET(CURLOPT_TCP_KEEPALIVE, 1L);
@@ -741,6 +1086,9 @@ smtp_create(uv_loop_t *loop, const struct cfg *cfg, char **err)
 	struct smtp *s;
 	char *password = NULL;
 	CURLcode cr = CURLE_OK;
+	int timeout_s = cfg->smtp_timeout > 0 && cfg->smtp_timeout < 86400
+	    ? (int)cfg->smtp_timeout
+	    : SMTP_DEFAULT_TIMEOUT;
 	unsigned n;
 	int ret;
 
@@ -792,8 +1140,11 @@ smtp_create(uv_loop_t *loop, const struct cfg *cfg, char **err)
 		s->conns[i].s = s;
 		s->conns[i].index = i;
 		s->conns[i].fd = CURL_SOCKET_BAD;
-		s->conns[i].curl = curl_easy_init();
-		cr = s->conns[i].curl == NULL
+		s->conns[i].sock = CURL_SOCKET_BAD;
+		s->conns[i].timeout_s = timeout_s;
+		buf_init(&s->conns[i].out);
+		s->conns[i].tmpl = curl_easy_init();
+		cr = s->conns[i].tmpl == NULL
 		    ? CURLE_FAILED_INIT
 		    : smtp_conn_setup(&s->conns[i], cfg, password);
 	}
@@ -806,11 +1157,7 @@ smtp_create(uv_loop_t *loop, const struct cfg *cfg, char **err)
 	s->rate_timer.data = s;
 	s->close_timer.data = s;
 	s->open_handles = 3;
-	s->close_ms =
-	    (uint64_t)(cfg->smtp_timeout > 0 && cfg->smtp_timeout < 86400
-		    ? cfg->smtp_timeout
-		    : SMTP_DEFAULT_TIMEOUT) *
-	    1000;
+	s->close_ms = (uint64_t)timeout_s * 1000;
 	uv_unref((uv_handle_t *)&s->async);
 	ret = cr == CURLE_OK ? smtp_start_threads(s) : 0;
 	if (cr == CURLE_OK && ret == 0)
@@ -922,14 +1269,18 @@ smtp_inflight(const struct transport *t)
 	return ((const struct smtp *)t)->inflight;
 }
 
+/* Under s->lock: hands m back untried. It counts as pushed, as every
+ * message on the done list, so that the gate's counts stay in step. */
 static void
 smtp_shutdown_msg(struct smtp *s, struct transport_msg *m)
 {
 	m->outcome = TRANSPORT_DEFER;
 	m->code = 0;
+	free(m->reply);
 	m->reply = xstrdup("shutdown");
 	m->unsent = true;
 	smtp_fifo_push(&s->done, m);
+	s->pushed++;
 }
 
 static void

@@ -165,6 +165,55 @@ START_TEST(test_db_migration_v2_indexes_bounces_of_a_v1_database)
 }
 END_TEST
 
+/* Version 4: sending a message (state queued, sending, sent) changes
+ * no index but messages_due, and the bounce reader's fallback still
+ * finds a recipient's last sent message from an index. */
+START_TEST(test_db_migration_v4_keeps_state_changes_out_of_the_indexes)
+{
+	char *path = xasprintf("%s/v3.db", dir);
+	sqlite3_stmt *st;
+	const char *detail;
+	char *names;
+	sqlite3 *v3;
+
+	ck_assert_int_eq(db_open(path, true, &v3), 0);
+	ck_assert_int_eq(migrate_run_to(v3, 3), 3);
+	tu_sql(v3,
+	    "INSERT INTO messages (dedupe_key, kind, recipient, state,"
+	    " created_at, next_attempt_at, updated_at) VALUES"
+	    " ('k1', 'blog_digest', 'ann@example.net', 'sent',"
+	    " '2026-11-23T09:00:00Z', '2026-11-23T09:00:00Z',"
+	    " '2026-11-23T09:00:00Z')");
+	ck_assert_int_eq(migrate_run(v3), migrate_latest() - 3);
+	names = tu_sql_text(v3,
+	    "SELECT group_concat(name, ' ') FROM (SELECT name FROM"
+	    " sqlite_master WHERE type = 'index' AND tbl_name = 'messages'"
+	    " AND sql IS NOT NULL ORDER BY name)");
+	ck_assert_str_eq(
+	    names, "messages_booking messages_due messages_recipient");
+	free(names);
+	ck_assert_int_eq(sqlite3_prepare_v2(v3,
+			     "EXPLAIN QUERY PLAN SELECT id FROM messages"
+			     " WHERE recipient = 'ann@example.net'"
+			     " AND state = 'sent' ORDER BY id DESC LIMIT 1",
+			     -1, &st, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	detail = (const char *)sqlite3_column_text(st, 3);
+	ck_assert_msg(detail != NULL &&
+		strstr(detail, "INDEX messages_recipient") != NULL,
+	    "plan: %s", detail != NULL ? detail : "(none)");
+	sqlite3_finalize(st);
+	ck_assert_int_eq(
+	    tu_sql_int(v3,
+		"SELECT count(*) FROM messages WHERE"
+		" recipient = 'ann@example.net' AND state = 'sent'"),
+	    1);
+	db_close(v3);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_db_migration_refuses_a_newer_database)
 {
 	tu_sql(db, "PRAGMA user_version = 999");
@@ -344,6 +393,8 @@ db_suite(void)
 	    tc, test_db_migration_accepts_tables_the_website_made_first);
 	tcase_add_test(
 	    tc, test_db_migration_v2_indexes_bounces_of_a_v1_database);
+	tcase_add_test(
+	    tc, test_db_migration_v4_keeps_state_changes_out_of_the_indexes);
 	tcase_add_test(tc, test_db_migration_refuses_a_newer_database);
 	tcase_add_test(tc, test_outbox_keeps_one_message_per_dedupe_key);
 	tcase_add_test(tc, test_outbox_gives_each_message_its_own_verp_token);

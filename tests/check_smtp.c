@@ -380,20 +380,38 @@ smtp_test_cleanup(struct smtp_test_run *r, struct smtp_test_server *srv,
 	free(base);
 }
 
-/* One message to rcpt through a fresh server; checks the outcome and
+/* extra, and "--pipelining" when pipelining, in out (room for 16). */
+static const char *const *
+smtp_test_extra(const char *const extra[], bool pipelining, const char *out[16])
+{
+	size_t n = 0;
+
+	for (; extra != NULL && extra[n] != NULL && n < 14; n++)
+		out[n] = extra[n];
+	if (pipelining)
+		out[n++] = "--pipelining";
+	out[n] = NULL;
+	return out;
+}
+
+/* One message to rcpt through a fresh server, one that sends commands
+ * one at a time and one that pipelines them; checks the outcome and
  * that the server recorded nothing. */
 static void
-smtp_test_one_refused(const char *rcpt, enum transport_outcome outcome,
-    int code, bool rcpt_rejected, const char *reply_part)
+smtp_test_one_refused_by(const char *rcpt, bool pipelining,
+    enum transport_outcome outcome, int code, bool rcpt_rejected,
+    const char *reply_part)
 {
 	char *base = tu_mkdtemp();
 	struct smtp_test_server srv;
 	struct smtp_test_run r;
 	struct transport_msg *m;
 	struct cfg *cfg;
+	const char *extra[16];
 	char *err;
 
-	smtp_test_server_start(&srv, base, "srv", NULL);
+	smtp_test_server_start(
+	    &srv, base, "srv", smtp_test_extra(NULL, pipelining, extra));
 	cfg = smtp_test_cfg(srv.port, "smtp");
 	ck_assert_ptr_nonnull(smtp_test_open(&r, cfg, &err));
 	smtp_test_add_plain(&r, rcpt);
@@ -407,6 +425,16 @@ smtp_test_one_refused(const char *rcpt, enum transport_outcome outcome,
 	    "reply \"%s\" lacks \"%s\"", m->reply, reply_part);
 	ck_assert_int_eq(smtp_test_count_messages(&srv), 0);
 	smtp_test_cleanup(&r, &srv, cfg, base);
+}
+
+static void
+smtp_test_one_refused(const char *rcpt, enum transport_outcome outcome,
+    int code, bool rcpt_rejected, const char *reply_part)
+{
+	smtp_test_one_refused_by(
+	    rcpt, false, outcome, code, rcpt_rejected, reply_part);
+	smtp_test_one_refused_by(
+	    rcpt, true, outcome, code, rcpt_rejected, reply_part);
 }
 
 /* ------------------------------------------------ tests */
@@ -492,21 +520,25 @@ START_TEST(test_smtp_defers_a_452_after_data)
 END_TEST
 
 /* One connection, a failing message then a good one: the failure must
- * not poison the connection; libcurl connects again by itself. */
+ * not poison the connection, which is opened again. With pipelining the
+ * good one's commands went out with the bad one's data, on the
+ * connection that failed: it must start afresh on the new one. */
 static void
-smtp_test_failure_then_success(
-    const char *bad, const char *const extra[], int timeout, int code)
+smtp_test_failure_then_success_by(const char *bad, const char *const extra[],
+    bool pipelining, int timeout, int code)
 {
 	char *base = tu_mkdtemp(), *envelope, *data;
 	struct smtp_test_server srv;
 	struct smtp_test_run r;
 	struct transport_msg *m;
 	struct cfg *cfg;
+	const char *args[16];
 	uint64_t start;
 	size_t len;
 	char *err;
 
-	smtp_test_server_start(&srv, base, "srv", extra);
+	smtp_test_server_start(
+	    &srv, base, "srv", smtp_test_extra(extra, pipelining, args));
 	cfg = smtp_test_cfg(srv.port, "smtp");
 	cfg->smtp_timeout = timeout;
 	ck_assert_ptr_nonnull(smtp_test_open(&r, cfg, &err));
@@ -535,6 +567,14 @@ smtp_test_failure_then_success(
 	free(envelope);
 	free(data);
 	smtp_test_cleanup(&r, &srv, cfg, base);
+}
+
+static void
+smtp_test_failure_then_success(
+    const char *bad, const char *const extra[], int timeout, int code)
+{
+	smtp_test_failure_then_success_by(bad, extra, false, timeout, code);
+	smtp_test_failure_then_success_by(bad, extra, true, timeout, code);
 }
 
 START_TEST(test_smtp_defers_a_dropped_connection_and_sends_the_next)
@@ -576,6 +616,76 @@ START_TEST(test_smtp_sends_the_next_message_after_a_rejected_recipient)
 	ck_assert_int_eq(smtp_test_result(&r, 2)->outcome, TRANSPORT_FAIL);
 	ck_assert_int_eq(smtp_test_result(&r, 3)->outcome, TRANSPORT_SENT);
 	ck_assert_int_eq(smtp_test_count_messages(&srv), 2);
+	smtp_test_cleanup(&r, &srv, cfg, base);
+}
+END_TEST
+
+/* A server that offers PIPELINING gets each message's MAIL, RCPT and
+ * DATA with the data of the one before, on one connection. Whatever
+ * becomes of one message (refused after its data, refused at RCPT)
+ * must not spill onto the next, whose commands were already sent. */
+START_TEST(test_smtp_pipelines_a_queue_on_one_connection_outcome_by_outcome)
+{
+	static const char *const extra[] = { "--pipelining", NULL };
+	static const char *const rcpts[] = {
+		"one@example.net",
+		"data-554@example.net",
+		"reject-550@example.net",
+		"defer-451@example.net",
+		"two.dots@example.net",
+		"data-452@example.net",
+		"three@example.net",
+	};
+	static const enum transport_outcome want[] = {
+		TRANSPORT_SENT,
+		TRANSPORT_FAIL,
+		TRANSPORT_FAIL,
+		TRANSPORT_DEFER,
+		TRANSPORT_SENT,
+		TRANSPORT_DEFER,
+		TRANSPORT_SENT,
+	};
+	static const int codes[] = { 250, 554, 550, 451, 250, 452, 250 };
+	char *base = tu_mkdtemp(), *envelope, *data;
+	struct smtp_test_server srv;
+	struct smtp_test_run r;
+	struct transport_msg *m;
+	struct cfg *cfg;
+	size_t len;
+	char *err;
+
+	smtp_test_server_start(&srv, base, "srv", extra);
+	cfg = smtp_test_cfg(srv.port, "smtp");
+	ck_assert_ptr_nonnull(smtp_test_open(&r, cfg, &err));
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(rcpts); i++)
+		smtp_test_add_plain(&r, rcpts[i]);
+	smtp_test_run_all(&r, 20000);
+
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(rcpts); i++) {
+		m = smtp_test_result(&r, (int64_t)i + 1);
+		ck_assert_msg(m->outcome == want[i] && m->code == codes[i],
+		    "%s: outcome %d code %d reply \"%s\"", rcpts[i], m->outcome,
+		    m->code, m->reply);
+		ck_assert_int_eq(m->rcpt_rejected, i == 2);
+	}
+	ck_assert_int_eq(smtp_test_count_commands(&srv, "CONNECT"), 1);
+	ck_assert_int_eq(smtp_test_count_messages(&srv), 3);
+	for (int k = 1; k <= 3; k++) {
+		static const char *const who[] = { "one", "two.dots", "three" };
+		static const int nth[] = { 1, 5, 7 };
+		char *want_rcpt =
+		    xasprintf("rcpt %s@example.net\n", who[k - 1]);
+		char *want_body = xasprintf("Message number %d.", nth[k - 1]);
+
+		smtp_test_recorded(&srv, k, &envelope, &data, &len);
+		ck_assert_msg(
+		    strstr(envelope, want_rcpt) != NULL, "%s", envelope);
+		ck_assert_msg(strstr(data, want_body) != NULL, "%s", data);
+		free(want_rcpt);
+		free(want_body);
+		free(envelope);
+		free(data);
+	}
 	smtp_test_cleanup(&r, &srv, cfg, base);
 }
 END_TEST
@@ -1622,6 +1732,8 @@ smtp_suite(void)
 	    tc, test_smtp_sends_the_next_message_after_a_rejected_recipient);
 	tcase_add_test(tc,
 	    test_smtp_sends_twenty_messages_over_four_connections_once_each);
+	tcase_add_test(tc,
+	    test_smtp_pipelines_a_queue_on_one_connection_outcome_by_outcome);
 	tcase_add_test(tc, test_smtp_rate_limit_spaces_messages_out);
 	tcase_add_test(tc,
 	    test_smtp_refuses_submit_when_full_closing_or_given_bad_addresses);

@@ -19,6 +19,9 @@ SMTP dot-unstuffing). Every connection and command of interest is
 appended to OUTDIR/commands.log ("CONNECT", "MAIL ...", "RCPT ...",
 "DATA", "STARTTLS"), so a test can tell what was sent at all.
 
+With --pipelining it offers PIPELINING, and a client may send commands
+in groups; they are handled, and logged, one by one all the same.
+
 It is not a mail server: it delivers nothing, and it is for tests only.
 It exits when its stdin closes or on SIGTERM/SIGINT, so a test that dies
 never leaves it running. Needs python3-aiosmtpd (Debian).
@@ -119,6 +122,14 @@ class Handler:
         self.rec.save(server, session, envelope)
         return "250 2.0.0 Ok: queued as TEST%06d" % self.rec.seq
 
+    async def handle_EHLO(self, server, session, envelope, hostname,
+                          responses):
+        session.host_name = hostname
+        if self.opts.pipelining:
+            # Before the last line ("250 HELP").
+            responses.insert(len(responses) - 1, "250-PIPELINING")
+        return responses
+
     def handle_STARTTLS(self, server, session, envelope):
         self.rec.log("STARTTLS")
         return True
@@ -170,6 +181,8 @@ def main():
     p.add_argument("--auth-pass")
     p.add_argument("--delay-ms", type=int, default=0)
     p.add_argument("--slow-secs", type=float, default=5.0)
+    p.add_argument("--pipelining", action="store_true",
+                   help="offer PIPELINING (RFC 2920) in the EHLO reply")
     opts = p.parse_args()
 
     rec = Recorder(opts.outdir)
