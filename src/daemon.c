@@ -46,6 +46,7 @@
 #include "migrate.h"
 #include "outbox.h"
 #include "sender.h"
+#include "sentlog.h"
 #include "tmpl.h"
 #include "util.h"
 
@@ -783,6 +784,12 @@ daemon_run(const struct daemon_opts *opts)
 		if (d.outbox == NULL)
 			ret = -EIO;
 	}
+	/* Messages a relay accepted before a crash are sent, not queued
+	 * again: the sent log first, then what is left sending. */
+	if (ret == 0)
+		ret = sentlog_replay(d.gen->cfg->database, d.db, d.outbox) < 0
+		    ? -EIO
+		    : 0;
 	if (ret == 0)
 		ret = outbox_requeue_sending(d.outbox, clock_now()) < 0 ? -EIO
 									: 0;

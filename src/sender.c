@@ -147,6 +147,7 @@ sender_new(uv_loop_t *loop, const struct compose_env *env,
     struct outbox *outbox, char **err)
 {
 	struct sender *s = xcalloc(1, sizeof(*s));
+	char *why = NULL;
 
 	s->env = env;
 	if (sender_open_readers(s, err) != 0) {
@@ -159,8 +160,16 @@ sender_new(uv_loop_t *loop, const struct compose_env *env,
 		free(s);
 		return NULL;
 	}
-	/* A crash repeats at most one message per connection. */
+	/* A crash repeats at most one message per connection: the one
+	 * whose data was ending. The sent log spares the connections the
+	 * wait for each commit that the hold alone would cost. */
 	transport_hold_until_committed(s->transport);
+	if (transport_log_sent(s->transport, env->cfg->database, &why) != 0) {
+		log_warnx("sender %s; each message waits for the commit of "
+			  "the one before instead",
+		    why);
+		free(why);
+	}
 	s->loop = loop;
 	/* Only needs to differ between daemons restarted together. */
 	s->jitter_state = ((uint64_t)clock_now() << 20) ^ (uint64_t)getpid() ^

@@ -70,6 +70,14 @@ transport_committed(struct transport *t)
 		t->ops->committed(t);
 }
 
+int
+transport_log_sent(struct transport *t, const char *database, char **err)
+{
+	*err = NULL;
+	return t->ops->log_sent != NULL ? t->ops->log_sent(t, database, err)
+					: 0;
+}
+
 unsigned
 transport_inflight(const struct transport *t)
 {

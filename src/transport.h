@@ -61,6 +61,8 @@ struct transport_ops {
 	/* Optional: see transport_hold_until_committed(). */
 	void (*gate)(struct transport *t, bool on);
 	void (*committed)(struct transport *t);
+	/* Optional: see transport_log_sent(). */
+	int (*log_sent)(struct transport *t, const char *database, char **err);
 };
 
 /* The part common to every implementation; each embeds it first. */
@@ -98,14 +100,27 @@ unsigned transport_inflight(const struct transport *t);
 void transport_close(struct transport *t, void (*closed)(void *arg), void *arg);
 
 /*
- * Crash safety: once held, a connection that finished a message takes
- * no other until the caller says, with transport_committed(), that every
- * outcome handed to it so far is in the database. A crash then repeats
- * at most one message per connection. Both are no-ops for transports
- * that need no such care.
+ * Crash safety: once held, a connection whose server accepted a message
+ * does not end another message's data until the caller says, with
+ * transport_committed(), that every outcome handed to it so far is in
+ * the database (or the acceptance is in the sent log: see
+ * transport_log_sent()). A crash then repeats at most one message per
+ * connection. Both are no-ops for transports that need no such care.
  */
 void transport_hold_until_committed(struct transport *t);
 void transport_committed(struct transport *t);
+
+/*
+ * With the hold on: records each message the server accepts in the sent
+ * log of database (sentlog.h) before the connection ends another
+ * message's data, so that the connection need not wait for the commit;
+ * the log is replayed at the next start (sentlog_replay()). Only an
+ * acceptance the log failed to record is then held for the commit.
+ * Call before the first submit. 0 (also for a transport that needs no
+ * log), or -errno with *err (caller frees) if the log cannot be opened:
+ * the hold alone then keeps the crash bound.
+ */
+int transport_log_sent(struct transport *t, const char *database, char **err);
 
 /* Used by implementations: finishes the close once nothing is left. */
 void transport_closed(struct transport *t);

@@ -17,6 +17,16 @@
  * one waiting: one round trip a message. Without PIPELINING commands go
  * one at a time. Lines of the data that start with a dot are doubled.
  *
+ * Crash safety (transport_hold_until_committed()). A connection whose
+ * server accepted a message must not end another message's data until
+ * that acceptance is safe from a crash: committed by the caller, or a
+ * line of the sent log (transport_log_sent(), sentlog.h), which the
+ * thread appends before it hands the outcome back. With the log, the
+ * connection never waits for the database. The log is two files taken
+ * in turn: once the one in use passes SMTP_LOG_SWITCH bytes the other
+ * takes over, and a file not in use is emptied as soon as every line in
+ * it is committed. A failed write turns the log off and the holds on.
+ *
  * Hand-over. All transport calls run on the loop thread. Messages go to
  * the threads through a queue under a mutex and condition variable; the
  * threads put each finished message on a done list and wake the loop with
@@ -78,15 +88,18 @@
 #include <curl/curl.h>
 
 #include "cfg.h"
+#include "clock.h"
 #include "log.h"
+#include "sentlog.h"
 #include "transport.h"
 
 #define SMTP_MAX_CONNECTIONS 64
 #define SMTP_QUEUE_EXTRA     32
 #define SMTP_DEFAULT_TIMEOUT 60
-#define SMTP_REPLY_MAX       512  /* bytes kept of a server reply line */
-#define SMTP_ADDR_MAX        254  /* RFC 5321 path, less the brackets */
-#define SMTP_IN_MAX          4096 /* bytes of replies read at a time */
+#define SMTP_REPLY_MAX       512         /* bytes kept of a server reply line */
+#define SMTP_ADDR_MAX        254         /* RFC 5321 path, less the brackets */
+#define SMTP_IN_MAX          4096        /* bytes of replies read at a time */
+#define SMTP_LOG_SWITCH      (64 * 1024) /* sent-log bytes before a turn */
 
 /* The commands of a mail transaction, to tell what a reply answered. */
 enum smtp_cmd {
@@ -129,6 +142,7 @@ struct smtp_conn {
 	bool awaiting;   /* a session command has no complete reply yet */
 	bool pending;    /* libcurl may hold received data */
 	uint64_t ticket; /* s->pushed after this connection's last outcome */
+	uint64_t hold;   /* the ticket of an acceptance not in the log, or 0 */
 	int code;        /* the last complete reply's code */
 	char reply[SMTP_REPLY_MAX];
 	struct buf out; /* commands, or the dot-stuffed data */
@@ -174,6 +188,17 @@ struct smtp {
 	unsigned running; /* threads not yet past their last lock */
 	bool stop;
 	bool cut; /* the close ran out of time */
+
+	/* The sent log (sentlog.h), under lock: two files written in turn,
+	 * so that one can be emptied while the other takes the lines. */
+	int log_fd[2]; /* -1: no log */
+	char *log_path[2];
+	unsigned log_cur;        /* the file new lines go to */
+	unsigned log_writing[2]; /* threads writing a line to each */
+	uint64_t log_last[2];    /* ticket of each file's last line */
+	size_t log_bytes[2];
+	bool log_failed; /* a write failed: the log is off, holds are on */
+	bool log_warned;
 };
 
 static pthread_once_t smtp_once = PTHREAD_ONCE_INIT;
@@ -241,7 +266,7 @@ smtp_conn_wait_committed(struct smtp_conn *c)
 	bool cut;
 
 	pthread_mutex_lock(&s->lock);
-	while (s->gated && s->acked < c->ticket && !s->cut)
+	while (s->gated && s->acked < c->hold && !s->cut)
 		pthread_cond_wait(&s->gate_cond, &s->lock);
 	cut = s->cut;
 	pthread_mutex_unlock(&s->lock);
@@ -769,6 +794,37 @@ smtp_conn_send(struct smtp_conn *c, struct transport_msg *m, bool sent)
 
 static void smtp_shutdown_msg(struct smtp *s, struct transport_msg *m);
 
+/* Under s->lock: hands m back to the loop. An acceptance goes into the
+ * sent log first (the lock is let go meanwhile); one the log did not
+ * take holds this connection's next data until it is committed. */
+static void
+smtp_conn_done(struct smtp_conn *c, struct transport_msg *m)
+{
+	struct smtp *s = c->s;
+	bool accepted = m->outcome == TRANSPORT_SENT;
+	unsigned k = s->log_cur;
+	int w = -1;
+
+	if (accepted && s->log_fd[0] != -1 && !s->log_failed) {
+		s->log_writing[k]++;
+		pthread_mutex_unlock(&s->lock);
+		w = sentlog_append(s->log_fd[k], m->id, clock_now(), m->code,
+		    m->message_id, m->reply);
+		pthread_mutex_lock(&s->lock);
+		s->log_writing[k]--;
+		if (w < 0)
+			s->log_failed = true;
+	}
+	smtp_fifo_push(&s->done, m);
+	c->ticket = ++s->pushed;
+	if (w > 0) {
+		s->log_bytes[k] += (size_t)w;
+		s->log_last[k] = c->ticket;
+	}
+	c->hold = accepted && w <= 0 ? c->ticket : 0;
+	uv_async_send(&s->async);
+}
+
 static void *
 smtp_conn_main(void *arg)
 {
@@ -800,9 +856,7 @@ smtp_conn_main(void *arg)
 		 * carried them is still open; if not, it starts afresh. */
 		sent = next != NULL && c->curl != NULL;
 		pthread_mutex_lock(&s->lock);
-		smtp_fifo_push(&s->done, m);
-		c->ticket = ++s->pushed;
-		uv_async_send(&s->async);
+		smtp_conn_done(c, m);
 		m = next;
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -885,11 +939,51 @@ smtp_on_close(uv_handle_t *h)
 	free(s->held.v);
 	free(s->work.v);
 	free(s->done.v);
+	free(s->log_path[0]);
+	free(s->log_path[1]);
 	free(s->conns);
 	pthread_cond_destroy(&s->cond);
 	pthread_cond_destroy(&s->gate_cond);
 	pthread_mutex_destroy(&s->lock);
 	transport_closed(&s->base);
+}
+
+/* Under s->lock: once the file in use is big and the other empty, the
+ * other takes the lines; a file not in use is emptied once every line
+ * in it is committed and no thread is writing to it. */
+static void
+smtp_log_turn(struct smtp *s)
+{
+	unsigned cur = s->log_cur;
+
+	if (s->log_fd[0] == -1)
+		return;
+	if (s->log_bytes[cur] >= SMTP_LOG_SWITCH && s->log_bytes[cur ^ 1] == 0)
+		s->log_cur = cur ^ 1;
+	for (unsigned k = 0; k < 2; k++) {
+		if (k == s->log_cur || s->log_bytes[k] == 0 ||
+		    s->log_writing[k] > 0 || s->acked < s->log_last[k])
+			continue;
+		if (ftruncate(s->log_fd[k], 0) == 0)
+			s->log_bytes[k] = 0;
+	}
+}
+
+/* Closes the sent log: its files go when every line is committed, or
+ * stay for the next start to read. */
+static void
+smtp_log_close(struct smtp *s)
+{
+	bool all = s->acked == s->pushed;
+
+	for (unsigned k = 0; k < 2; k++) {
+		if (s->log_fd[k] == -1)
+			continue;
+		close(s->log_fd[k]);
+		s->log_fd[k] = -1;
+		if (all && unlink(s->log_path[k]) != 0)
+			log_warn("smtp cannot remove %s", s->log_path[k]);
+	}
 }
 
 /* Joins the threads and closes the handles once every thread has
@@ -907,6 +1001,7 @@ smtp_try_finish(struct smtp *s)
 	if (!idle)
 		return;
 	s->finishing = true;
+	smtp_log_close(s);
 	/* Each thread has passed its last lock: these return at once. */
 	for (unsigned i = 0; i < s->n_conns; i++) {
 		if (s->conns[i].started)
@@ -962,6 +1057,12 @@ smtp_on_async(uv_async_t *h)
 		s->inflight--;
 		/* May submit more, or close the transport. */
 		s->base.done(m, s->base.done_arg);
+	}
+	if (s->log_failed && !s->log_warned) {
+		s->log_warned = true;
+		log_warnx("smtp cannot write the sent log %s: each message "
+			  "now waits for the one before to be committed",
+		    s->log_path[s->log_cur]);
 	}
 	if (s->closing)
 		smtp_try_finish(s);
@@ -1119,6 +1220,7 @@ smtp_create(uv_loop_t *loop, const struct cfg *cfg, char **err)
 	 * sender claims and commits many at a time. */
 	s->cap = 2 * n + SMTP_QUEUE_EXTRA;
 	s->conns = xcalloc(n, sizeof(*s->conns));
+	s->log_fd[0] = s->log_fd[1] = -1;
 	smtp_fifo_init(&s->held, s->cap);
 	smtp_fifo_init(&s->work, s->cap);
 	smtp_fifo_init(&s->done, s->cap);
@@ -1260,7 +1362,46 @@ smtp_committed(struct transport *t)
 		s->acked = s->popped;
 		pthread_cond_broadcast(&s->gate_cond);
 	}
+	smtp_log_turn(s);
 	pthread_mutex_unlock(&s->lock);
+}
+
+/* Opens the two files of the sent log, numbered from a count kept for
+ * the process: a transport that replaces another (a reload) writes its
+ * own. */
+static int
+smtp_log_sent(struct transport *t, const char *database, char **err)
+{
+	static unsigned serial;
+	struct smtp *s = (struct smtp *)t;
+	int fd[2] = { -1, -1 };
+	char *path[2];
+
+	for (unsigned k = 0; k < 2; k++) {
+		path[k] = sentlog_path(database, serial++);
+		fd[k] = sentlog_open(path[k]);
+	}
+	if (fd[0] < 0 || fd[1] < 0) {
+		int ret = fd[0] < 0 ? fd[0] : fd[1];
+
+		*err = xasprintf(
+		    "sent log %s: %s", path[fd[0] < 0 ? 0 : 1], strerror(-ret));
+		for (unsigned k = 0; k < 2; k++) {
+			if (fd[k] >= 0) {
+				close(fd[k]);
+				unlink(path[k]);
+			}
+			free(path[k]);
+		}
+		return ret;
+	}
+	pthread_mutex_lock(&s->lock);
+	for (unsigned k = 0; k < 2; k++) {
+		s->log_fd[k] = fd[k];
+		s->log_path[k] = path[k];
+	}
+	pthread_mutex_unlock(&s->lock);
+	return 0;
 }
 
 static unsigned
@@ -1314,6 +1455,7 @@ const struct transport_ops transport_smtp_ops = {
 	.capacity = smtp_capacity,
 	.gate = smtp_gate,
 	.committed = smtp_committed,
+	.log_sent = smtp_log_sent,
 	.inflight = smtp_inflight,
 	.close = smtp_close,
 };

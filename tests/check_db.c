@@ -6,7 +6,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <sqlite3.h>
@@ -15,6 +19,7 @@
 #include "db.h"
 #include "migrate.h"
 #include "outbox.h"
+#include "sentlog.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -214,6 +219,92 @@ START_TEST(test_db_migration_v4_keeps_state_changes_out_of_the_indexes)
 }
 END_TEST
 
+/* The sent log after a crash: the acceptances it records mark their
+ * messages sent, with the relay's reply; a message committed before the
+ * crash is left as it is; a line cut short is ignored and a bad one
+ * reported by file and line without stopping the others; the files go. */
+START_TEST(test_sentlog_replay_marks_logged_acceptances_sent)
+{
+	char *dbpath = xasprintf("%s/familymail.db", dir);
+	char *p0 = sentlog_path(dbpath, 0), *p1 = sentlog_path(dbpath, 7);
+	char *errpath = xasprintf("%s/stderr", dir), *err, *row;
+	int64_t id[4];
+	time_t when = now + 30;
+	int fd, saved;
+
+	for (int i = 0; i < 4; i++) {
+		char key[16];
+
+		(void)snprintf(key, sizeof(key), "k%d", i);
+		id[i] = enqueue(key, "ann@example.net", NULL);
+	}
+	tu_sql(db, "UPDATE messages SET state = 'sending'");
+	/* id[2] was committed as sent before the crash. */
+	tu_sql(db,
+	    "UPDATE messages SET state = 'sent', smtp_reply = 'first'"
+	    " WHERE id = 3");
+	ck_assert_int_eq(id[2], 3);
+
+	fd = sentlog_open(p0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_gt(sentlog_append(fd, id[0], when, 250, "a1@example.org",
+			     "250 2.0.0 Ok: queued as A1\r\n"),
+	    0);
+	ck_assert_int_gt(
+	    sentlog_append(fd, id[2], when, 250, NULL, "250 again"), 0);
+	close(fd);
+	fd = sentlog_open(p1);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "x y z\n", 6), 6);
+	ck_assert_int_gt(sentlog_append(fd, id[1], when, 251, "a2@example.org",
+			     "251 forwarded"),
+	    0);
+	/* Cut short by the crash: no end of line. */
+	ck_assert_int_eq(write(fd, "4 1795000000 250 - 250 Ok", 25), 25);
+	close(fd);
+
+	(void)fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	ck_assert_int_ge(saved, 0);
+	fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	close(fd);
+	ck_assert_int_eq(sentlog_replay(dbpath, db, ob), 2);
+	(void)fflush(stderr);
+	ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+
+	row = tu_sql_text(db,
+	    "SELECT group_concat(id || ' ' || state || ' ' ||"
+	    " coalesce(smtp_code, '-') || ' ' || coalesce(smtp_reply, '-') ||"
+	    " ' ' || coalesce(message_id, '-') || ' ' ||"
+	    " coalesce(sent_at, '-'), '|') FROM (SELECT * FROM messages"
+	    " ORDER BY id)");
+	ck_assert_str_eq(row,
+	    "1 sent 250 250 2.0.0 Ok: queued as A1?? a1@example.org "
+	    "2026-12-01T08:00:30Z|"
+	    "2 sent 251 251 forwarded a2@example.org 2026-12-01T08:00:30Z|"
+	    "3 sent - first - -|"
+	    "4 sending - - - -");
+	free(row);
+	err = tu_read_file(errpath, NULL);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(
+	    strstr(err, "familymail.db-sent-7:1: not a sent-log") != NULL,
+	    "stderr: %s", err);
+	free(err);
+	ck_assert_int_ne(access(p0, F_OK), 0);
+	ck_assert_int_ne(access(p1, F_OK), 0);
+	/* Nothing left: nothing to do. */
+	ck_assert_int_eq(sentlog_replay(dbpath, db, ob), 0);
+	free(p0);
+	free(p1);
+	free(errpath);
+	free(dbpath);
+}
+END_TEST
+
 START_TEST(test_db_migration_refuses_a_newer_database)
 {
 	tu_sql(db, "PRAGMA user_version = 999");
@@ -396,6 +487,7 @@ db_suite(void)
 	tcase_add_test(
 	    tc, test_db_migration_v4_keeps_state_changes_out_of_the_indexes);
 	tcase_add_test(tc, test_db_migration_refuses_a_newer_database);
+	tcase_add_test(tc, test_sentlog_replay_marks_logged_acceptances_sent);
 	tcase_add_test(tc, test_outbox_keeps_one_message_per_dedupe_key);
 	tcase_add_test(tc, test_outbox_gives_each_message_its_own_verp_token);
 	tcase_add_test(tc, test_outbox_claims_due_messages_oldest_first);

@@ -690,6 +690,144 @@ START_TEST(test_smtp_pipelines_a_queue_on_one_connection_outcome_by_outcome)
 }
 END_TEST
 
+/* Held until committed, with no sent log: a connection whose server
+ * accepted a message does not end the next one's data until the
+ * outcome is committed, so that a crash repeats one message at most. */
+START_TEST(test_smtp_hold_keeps_the_next_data_until_the_commit)
+{
+	static const char *const extra[] = { "--pipelining", NULL };
+	char *base = tu_mkdtemp();
+	struct smtp_test_server srv;
+	struct smtp_test_run r;
+	struct cfg *cfg;
+	uint64_t start;
+	char *err;
+
+	smtp_test_server_start(&srv, base, "srv", extra);
+	cfg = smtp_test_cfg(srv.port, "smtp");
+	ck_assert_ptr_nonnull(smtp_test_open(&r, cfg, &err));
+	transport_hold_until_committed(r.t);
+	smtp_test_add_plain(&r, "one@example.net");
+	smtp_test_add_plain(&r, "two@example.net");
+	smtp_test_arm_watchdog(&r, 20000);
+	smtp_test_pump(&r);
+	while (r.n_got < 1)
+		uv_run(&r.loop, UV_RUN_ONCE);
+	start = smtp_test_now_ms();
+	while (smtp_test_now_ms() - start < 700) {
+		uv_run(&r.loop, UV_RUN_NOWAIT);
+		tu_sleep_ms(20);
+	}
+	ck_assert_uint_eq(r.n_got, 1);
+	ck_assert_int_eq(smtp_test_count_messages(&srv), 1);
+	/* Its commands went with the first one's data; only the end of
+	 * its data waits. */
+	ck_assert_int_eq(smtp_test_count_commands(&srv, "RCPT two"), 1);
+	transport_committed(r.t);
+	uv_run(&r.loop, UV_RUN_DEFAULT);
+	ck_assert_uint_eq(r.n_got, 2);
+	ck_assert_int_eq(smtp_test_result(&r, 2)->outcome, TRANSPORT_SENT);
+	ck_assert_int_eq(smtp_test_count_messages(&srv), 2);
+	transport_close(r.t, smtp_test_on_closed, &r);
+	uv_run(&r.loop, UV_RUN_DEFAULT);
+	ck_assert(r.closed);
+	smtp_test_cleanup(&r, &srv, cfg, base);
+}
+END_TEST
+
+/* log holds a line that is want once its second field (the time) is
+ * made "%". */
+static void
+smtp_test_assert_log_line(const char *log, const char *want)
+{
+	for (const char *l = log; *l != '\0';) {
+		size_t n = strcspn(l, "\n");
+		const char *t = memchr(l, ' ', n), *u;
+		char *line;
+		bool same;
+
+		if (t != NULL) {
+			u = memchr(t + 1, ' ', n - (size_t)(t + 1 - l));
+			if (u != NULL) {
+				line = xasprintf("%.*s%%%.*s", (int)(t + 1 - l),
+				    l, (int)(n - (size_t)(u - l)), u);
+				same = strcmp(line, want) == 0;
+				free(line);
+				if (same)
+					return;
+			}
+		}
+		l += n + (l[n] == '\n');
+	}
+	ck_abort_msg("no line \"%s\" in the sent log:\n%s", want, log);
+}
+
+/* With the sent log the connection goes on without waiting for commits
+ * (none comes here): each acceptance is a line of the log instead, and
+ * the files stay while their lines are not committed. */
+START_TEST(test_smtp_sent_log_records_acceptances_instead_of_waiting)
+{
+	static const char *const extra[] = { "--pipelining", NULL };
+	char *base = tu_mkdtemp(), *dbpath, *text;
+	struct smtp_test_server srv;
+	struct smtp_test_run r;
+	struct buf all;
+	struct dirent *de;
+	struct cfg *cfg;
+	DIR *d;
+	char *err;
+
+	smtp_test_server_start(&srv, base, "srv", extra);
+	cfg = smtp_test_cfg(srv.port, "smtp");
+	ck_assert_ptr_nonnull(smtp_test_open(&r, cfg, &err));
+	dbpath = xasprintf("%s/fm.db", base);
+	transport_hold_until_committed(r.t);
+	ck_assert_int_eq(transport_log_sent(r.t, dbpath, &err), 0);
+	smtp_test_add_plain(&r, "one@example.net");
+	smtp_test_add_plain(&r, "reject-550@example.net");
+	smtp_test_add_plain(&r, "two@example.net");
+	smtp_test_add_plain(&r, "three@example.net");
+	for (size_t i = 0; i < r.n_todo; i++)
+		r.todo[i]->message_id =
+		    xasprintf("test.%zu@example.org", i + 1);
+	smtp_test_run_all(&r, 20000);
+	ck_assert_int_eq(smtp_test_count_messages(&srv), 3);
+
+	buf_init(&all);
+	d = opendir(base);
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL) {
+		char *path;
+
+		if (strncmp(de->d_name, "fm.db-sent-", 11) != 0)
+			continue;
+		path = xasprintf("%s/%s", base, de->d_name);
+		text = tu_read_file(path, NULL);
+		ck_assert_ptr_nonnull(text);
+		buf_puts(&all, text);
+		free(text);
+		free(path);
+	}
+	closedir(d);
+	for (int id = 1, seq = 1; id <= 4; id++) {
+		char *want;
+
+		if (id == 2)
+			continue; /* refused at RCPT: no acceptance */
+		want = xasprintf("%d %s 250 test.%d@example.org 250 2.0.0 Ok: "
+				 "queued as TEST%06d",
+		    id, "%", id, seq++);
+		smtp_test_assert_log_line(all.data, want);
+		free(want);
+	}
+	ck_assert_ptr_null(strstr(all.data, "\n2 "));
+	ck_assert(strncmp(all.data, "2 ", 2) != 0);
+	buf_fini(&all);
+	free(dbpath);
+	smtp_test_cleanup(&r, &srv, cfg, base);
+}
+END_TEST
+
 START_TEST(test_smtp_sends_twenty_messages_over_four_connections_once_each)
 {
 	static const char *const extra[] = { "--delay-ms", "30", NULL };
@@ -1468,10 +1606,28 @@ START_TEST(test_smtp_daemon_delivers_into_postfix_smtp_sink)
 }
 END_TEST
 
+/* How many sent-log files of the daemon's database are in dir. */
+static int
+smtp_test_count_sent_logs(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL)
+		n += strncmp(de->d_name, "familymail.db-sent-", 19) == 0;
+	closedir(d);
+	return n;
+}
+
 /* kill -9 in the middle of a queue of 3000: after a restart every
  * message has arrived, at most one duplicate per connection, and the
- * table says all were sent. */
-START_TEST(test_smtp_daemon_killed_mid_queue_loses_nothing)
+ * table says all were sent. The acceptances not yet committed at the
+ * kill are in the sent log, read at the restart, which then leaves no
+ * log behind. */
+static void
+smtp_test_killed_mid_queue(bool pipelining)
 {
 	enum {
 		TOTAL = 3000,
@@ -1494,7 +1650,10 @@ START_TEST(test_smtp_daemon_killed_mid_queue_loses_nothing)
 	int pid, before = 0, got = 0, dupes = 0;
 	sqlite3 *db;
 
-	smtp_test_server_start(&srv, base, "srv", NULL);
+	const char *extra[16];
+
+	smtp_test_server_start(
+	    &srv, base, "srv", smtp_test_extra(NULL, pipelining, extra));
 	dir = smtp_test_daemon_dir(srv.port, CONNS, sql);
 	daemon = xasprintf("%s/src/familymaild", tu_builddir());
 	conf = xasprintf("%s/familymail.conf", dir);
@@ -1515,6 +1674,7 @@ START_TEST(test_smtp_daemon_killed_mid_queue_loses_nothing)
 	ck_assert_int_eq(tu_wait(pid, 5000), 128 + SIGKILL);
 	ck_assert_msg(before >= TOTAL / 3 && before < TOTAL,
 	    "killed after %d messages", before);
+	ck_assert_int_gt(smtp_test_count_sent_logs(dir), 0);
 
 	db = smtp_test_daemon_db(dir);
 	ck_assert_int_gt(tu_sql_int(db,
@@ -1582,6 +1742,7 @@ START_TEST(test_smtp_daemon_killed_mid_queue_loses_nothing)
 			     " 'sent'"),
 	    TOTAL);
 	db_close(db);
+	ck_assert_int_eq(smtp_test_count_sent_logs(dir), 0);
 
 	smtp_test_server_stop(&srv);
 	free(seen);
@@ -1592,6 +1753,17 @@ START_TEST(test_smtp_daemon_killed_mid_queue_loses_nothing)
 	free(dir);
 	tu_rmtree(base);
 	free(base);
+}
+
+START_TEST(test_smtp_daemon_killed_mid_queue_loses_nothing)
+{
+	smtp_test_killed_mid_queue(false);
+}
+END_TEST
+
+START_TEST(test_smtp_daemon_killed_mid_pipelined_queue_loses_nothing)
+{
+	smtp_test_killed_mid_queue(true);
 }
 END_TEST
 
@@ -1734,6 +1906,9 @@ smtp_suite(void)
 	    test_smtp_sends_twenty_messages_over_four_connections_once_each);
 	tcase_add_test(tc,
 	    test_smtp_pipelines_a_queue_on_one_connection_outcome_by_outcome);
+	tcase_add_test(tc, test_smtp_hold_keeps_the_next_data_until_the_commit);
+	tcase_add_test(
+	    tc, test_smtp_sent_log_records_acceptances_instead_of_waiting);
 	tcase_add_test(tc, test_smtp_rate_limit_spaces_messages_out);
 	tcase_add_test(tc,
 	    test_smtp_refuses_submit_when_full_closing_or_given_bad_addresses);
@@ -1751,6 +1926,8 @@ smtp_suite(void)
 	    tc, test_smtp_daemon_records_what_became_of_each_message);
 	tcase_add_test(tc, test_smtp_daemon_delivers_into_postfix_smtp_sink);
 	tcase_add_test(tc, test_smtp_daemon_killed_mid_queue_loses_nothing);
+	tcase_add_test(
+	    tc, test_smtp_daemon_killed_mid_pipelined_queue_loses_nothing);
 	suite_add_tcase(s, tc);
 
 	if (smtp_test_tls_dir == NULL) {

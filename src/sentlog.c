@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * sentlog: see sentlog.h.
+ */
+#include "config.h"
+
+#include "sentlog.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "log.h"
+#include "outbox.h"
+#include "util.h"
+
+#define SENTLOG_FILE_MAX  (64 * 1024 * 1024)
+#define SENTLOG_MSGID_MAX 255
+
+char *
+sentlog_path(const char *database, unsigned n)
+{
+	return xasprintf("%s-sent-%u", database, n);
+}
+
+int
+sentlog_open(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd == -1)
+		return -errno;
+	return fd;
+}
+
+/* A token of the line: no spaces or controls, not empty. */
+static bool
+sentlog_token_ok(const char *s)
+{
+	if (s == NULL || *s == '\0' || strlen(s) > SENTLOG_MSGID_MAX)
+		return false;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+int
+sentlog_append(int fd, int64_t id, time_t when, int code,
+    const char *message_id, const char *reply)
+{
+	char line[SENTLOG_LINE_MAX];
+	size_t n, k;
+	ssize_t w;
+	int len;
+
+	len = snprintf(line, sizeof(line), "%" PRId64 " %lld %d %s ", id,
+	    (long long)when, code,
+	    sentlog_token_ok(message_id) ? message_id : "-");
+	if (len < 0 || (size_t)len >= sizeof(line) - 1)
+		return -EINVAL;
+	n = (size_t)len;
+	/* The reply to the end of the line, controls made '?'. */
+	for (k = 0; reply != NULL && reply[k] != '\0' && n < sizeof(line) - 1;
+	     k++, n++) {
+		unsigned char ch = (unsigned char)reply[k];
+
+		line[n] = (char)(ch < 0x20 || ch == 0x7f ? '?' : ch);
+	}
+	line[n++] = '\n';
+	do
+		w = write(fd, line, n);
+	while (w == -1 && errno == EINTR);
+	if (w == -1)
+		return -errno;
+	/* A short write leaves a line with no end, which is ignored. */
+	return (size_t)w == n ? (int)n : -EIO;
+}
+
+/* One line: "<id> <time> <code> <message-id|-> <reply>". 0, or -EINVAL. */
+static int
+sentlog_parse(char *line, int64_t *id, time_t *when, int *code,
+    char **message_id, char **reply)
+{
+	char *f[4], *p = line, *end;
+	long long v;
+
+	for (int i = 0; i < 4; i++) {
+		f[i] = p;
+		p = strchr(p, ' ');
+		if (p == NULL)
+			return -EINVAL;
+		*p++ = '\0';
+	}
+	errno = 0;
+	v = strtoll(f[0], &end, 10);
+	if (errno != 0 || *end != '\0' || end == f[0] || v <= 0)
+		return -EINVAL;
+	*id = v;
+	v = strtoll(f[1], &end, 10);
+	if (errno != 0 || *end != '\0' || end == f[1] || v <= 0)
+		return -EINVAL;
+	*when = (time_t)v;
+	v = strtoll(f[2], &end, 10);
+	if (errno != 0 || *end != '\0' || end == f[2] || v < 0 || v > 599)
+		return -EINVAL;
+	*code = (int)v;
+	*message_id = strcmp(f[3], "-") == 0 ? NULL : f[3];
+	*reply = p;
+	return 0;
+}
+
+/* Applies one file's lines; the caller holds a transaction. The number
+ * of messages marked sent, or -errno. */
+static int
+sentlog_apply_file(const char *path, struct outbox *o)
+{
+	struct buf b;
+	char *p, *nl;
+	int ret, lineno = 0, marked = 0;
+
+	buf_init(&b);
+	ret = util_read_file(path, SENTLOG_FILE_MAX, &b);
+	if (ret != 0) {
+		log_warnx("sentlog %s: cannot read: %s", path, strerror(-ret));
+		buf_fini(&b);
+		return ret;
+	}
+	for (p = b.data; p != NULL && (nl = strchr(p, '\n')) != NULL;
+	     p = nl + 1) {
+		struct outbox_update u = { 0 };
+		char *message_id, *reply;
+		int64_t id;
+		time_t when;
+		int code;
+
+		*nl = '\0';
+		lineno++;
+		if (sentlog_parse(p, &id, &when, &code, &message_id, &reply) !=
+		    0) {
+			log_warnx("sentlog %s:%d: not a sent-log line, skipped",
+			    path, lineno);
+			continue;
+		}
+		u.smtp_code = code;
+		u.smtp_reply = *reply != '\0' ? reply : NULL;
+		u.message_id = message_id;
+		ret = outbox_transition(
+		    o, id, OUTBOX_SENDING, OUTBOX_SENT, when, &u);
+		if (ret == -ESTALE || ret == -ENOENT)
+			continue; /* committed before the crash, or gone */
+		if (ret != 0)
+			break;
+		log_notice("outbox sent id=%lld code=%d reason=sent-log "
+			   "reply=\"%s\"",
+		    (long long)id, code, reply);
+		marked++;
+	}
+	buf_fini(&b);
+	return ret != 0 && ret != -ESTALE && ret != -ENOENT ? ret : marked;
+}
+
+/* The log files of database: "<base>-sent-<digits>" in its folder.
+ * *paths is a new array of *n new strings. */
+static int
+sentlog_find(const char *database, char ***paths, size_t *n)
+{
+	const char *slash = strrchr(database, '/');
+	char *dir = slash == NULL
+	    ? xstrdup(".")
+	    : xstrndup(database, (size_t)(slash - database));
+	char *prefix =
+	    xasprintf("%s-sent-", slash == NULL ? database : slash + 1);
+	size_t plen = strlen(prefix), cap = 0;
+	struct dirent *de;
+	DIR *d;
+
+	*paths = NULL;
+	*n = 0;
+	d = opendir(slash == database ? "/" : dir);
+	if (d == NULL) {
+		int ret = -errno;
+
+		free(dir);
+		free(prefix);
+		return ret;
+	}
+	while ((de = readdir(d)) != NULL) {
+		const char *rest = de->d_name + plen;
+
+		if (strncmp(de->d_name, prefix, plen) != 0 || *rest == '\0' ||
+		    strspn(rest, "0123456789") != strlen(rest))
+			continue;
+		if (*n == cap) {
+			cap = cap == 0 ? 4 : cap * 2;
+			*paths = xreallocarray(*paths, cap, sizeof(**paths));
+		}
+		(*paths)[(*n)++] = xasprintf("%s/%s", dir, de->d_name);
+	}
+	closedir(d);
+	free(dir);
+	free(prefix);
+	return 0;
+}
+
+int
+sentlog_replay(const char *database, sqlite3 *db, struct outbox *o)
+{
+	char **paths = NULL;
+	size_t n = 0;
+	int ret, marked = 0;
+
+	ret = sentlog_find(database, &paths, &n);
+	if (ret != 0 || n == 0) {
+		free(paths);
+		return ret;
+	}
+	ret = db_begin(db);
+	for (size_t i = 0; ret >= 0 && i < n; i++) {
+		ret = sentlog_apply_file(paths[i], o);
+		if (ret > 0)
+			marked += ret;
+	}
+	if (ret >= 0)
+		ret = db_commit(db);
+	if (ret < 0) {
+		db_rollback(db);
+		log_warnx("sentlog replay failed: %s", strerror(-ret));
+	} else {
+		for (size_t i = 0; i < n; i++)
+			if (unlink(paths[i]) != 0 && errno != ENOENT)
+				log_warn("sentlog %s: cannot remove", paths[i]);
+		if (marked > 0)
+			log_notice("sentlog marked %d messages sent, accepted "
+				   "before the last stop",
+			    marked);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+	return ret < 0 ? ret : marked;
+}
