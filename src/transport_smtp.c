@@ -16,6 +16,9 @@
  * the data of a message together with MAIL, RCPT and DATA of the next
  * one waiting: one round trip a message. Without PIPELINING commands go
  * one at a time. Lines of the data that start with a dot are doubled.
+ * No upload buffer is allocated (CURLOPT_UPLOAD_BUFFERSIZE mattered for
+ * libcurl's own transfer only): the dot-stuffed copy is kept per
+ * connection and written as it is.
  *
  * Crash safety (transport_hold_until_committed()). A connection whose
  * server accepted a message must not end another message's data until
@@ -253,11 +256,11 @@ smtp_now_ms(void)
 }
 
 /*
- * The commit gate (transport_hold_until_committed()) holds the data and
- * its final dot, the one thing a server accepts a message on: until this
- * connection's last outcome is committed, they are not sent. MAIL, RCPT
- * and DATA overlap the commit, and a crash still repeats at most one
- * message per connection.
+ * The hold (transport_hold_until_committed()) keeps back the data and
+ * its final dot, the one thing a server accepts a message on, while
+ * this connection's last acceptance is neither committed nor in the
+ * sent log (c->hold). MAIL, RCPT and DATA overlap the wait, and a crash
+ * still repeats at most one message per connection.
  */
 static bool
 smtp_conn_wait_committed(struct smtp_conn *c)

@@ -1095,9 +1095,9 @@ END_TEST
  * the test CA as smtp_ca_file. auth_pass is what the password file
  * holds; the server wants "correct horse". */
 static struct transport_msg *
-smtp_test_tls_one(struct smtp_test_run *r, struct smtp_test_server *srv,
+smtp_test_tls_run(struct smtp_test_run *r, struct smtp_test_server *srv,
     const char *base, const char *scheme, const char *cert,
-    const char *auth_pass)
+    const char *auth_pass, int count, bool pipelining)
 {
 	char cert_path[512], key_path[512];
 	const char *extra[16];
@@ -1125,6 +1125,8 @@ smtp_test_tls_one(struct smtp_test_run *r, struct smtp_test_server *srv,
 		extra[n++] = "--auth-pass";
 		extra[n++] = "correct horse";
 	}
+	if (pipelining)
+		extra[n++] = "--pipelining";
 	extra[n] = NULL;
 	smtp_test_server_start(srv, base, "srv", extra);
 	cfg = smtp_test_cfg(srv->port, scheme);
@@ -1138,9 +1140,19 @@ smtp_test_tls_one(struct smtp_test_run *r, struct smtp_test_server *srv,
 	}
 	ck_assert_msg(smtp_test_open(r, cfg, &err) != NULL, "%s", err);
 	smtp_test_cfg_free(cfg);
-	smtp_test_add_plain(r, "tls@example.net");
+	for (int i = 0; i < count; i++)
+		smtp_test_add_plain(r, "tls@example.net");
 	smtp_test_run_all(r, 20000);
 	return smtp_test_result(r, 1);
+}
+
+static struct transport_msg *
+smtp_test_tls_one(struct smtp_test_run *r, struct smtp_test_server *srv,
+    const char *base, const char *scheme, const char *cert,
+    const char *auth_pass)
+{
+	return smtp_test_tls_run(
+	    r, srv, base, scheme, cert, auth_pass, 1, false);
 }
 
 static void
@@ -1153,25 +1165,38 @@ smtp_test_tls_done(
 	free(base);
 }
 
+/* The server recorded count messages, the n-th "Message number n.",
+ * each over TLS and authenticated as auth. */
 static void
-smtp_test_assert_sent_over_tls(
-    const struct smtp_test_server *srv, const char *auth)
+smtp_test_assert_all_over_tls(
+    const struct smtp_test_server *srv, const char *auth, int count)
 {
-	char *envelope, *data, *want;
+	char *envelope, *data, *want, *body;
 	size_t len;
 
-	ck_assert_int_eq(smtp_test_count_messages(srv), 1);
-	smtp_test_recorded(srv, 1, &envelope, &data, &len);
+	ck_assert_int_eq(smtp_test_count_messages(srv), count);
 	want = xasprintf("from bounces+t1@bounces.example.org\n"
 			 "rcpt tls@example.net\n"
 			 "tls yes\n"
 			 "auth %s\n",
 	    auth);
-	ck_assert_str_eq(envelope, want);
-	ck_assert(strstr(data, "Message number 1.") != NULL);
+	for (int i = 1; i <= count; i++) {
+		smtp_test_recorded(srv, i, &envelope, &data, &len);
+		ck_assert_str_eq(envelope, want);
+		body = xasprintf("Message number %d.", i);
+		ck_assert_msg(strstr(data, body) != NULL, "%s", data);
+		free(body);
+		free(envelope);
+		free(data);
+	}
 	free(want);
-	free(envelope);
-	free(data);
+}
+
+static void
+smtp_test_assert_sent_over_tls(
+    const struct smtp_test_server *srv, const char *auth)
+{
+	smtp_test_assert_all_over_tls(srv, auth, 1);
 }
 
 START_TEST(test_smtp_sends_over_starttls_checked_against_the_ca_file)
@@ -1255,6 +1280,28 @@ START_TEST(test_smtp_authenticates_with_the_password_file)
 	ck_assert_msg(m->outcome == TRANSPORT_SENT, "reply: %s", m->reply);
 	ck_assert_int_eq(smtp_test_count_commands(&srv, "AUTH"), 1);
 	smtp_test_assert_sent_over_tls(&srv, "familymail");
+	smtp_test_tls_done(&r, &srv, base);
+}
+END_TEST
+
+/* Over STARTTLS with AUTH, to a server that offers PIPELINING: the
+ * commands and data of several messages in one TLS stream, each reply
+ * read from what the TLS layer has already decrypted before the socket
+ * is waited on. */
+START_TEST(test_smtp_pipelines_over_starttls_with_auth)
+{
+	char *base = tu_mkdtemp();
+	struct smtp_test_server srv;
+	struct smtp_test_run r;
+
+	smtp_test_tls_run(
+	    &r, &srv, base, "smtp", "server", "correct horse", 6, true);
+	for (size_t i = 0; i < r.n_got; i++)
+		ck_assert_msg(r.got[i]->outcome == TRANSPORT_SENT, "reply: %s",
+		    r.got[i]->reply);
+	ck_assert_int_eq(smtp_test_count_commands(&srv, "CONNECT"), 1);
+	ck_assert_int_eq(smtp_test_count_commands(&srv, "AUTH"), 1);
+	smtp_test_assert_all_over_tls(&srv, "familymail", 6);
 	smtp_test_tls_done(&r, &srv, base);
 }
 END_TEST
@@ -1944,6 +1991,7 @@ smtp_suite(void)
 	tcase_add_test(
 	    tc, test_smtp_refuses_a_certificate_not_signed_by_the_ca);
 	tcase_add_test(tc, test_smtp_authenticates_with_the_password_file);
+	tcase_add_test(tc, test_smtp_pipelines_over_starttls_with_auth);
 	tcase_add_test(tc, test_smtp_defers_on_a_wrong_password);
 	suite_add_tcase(s, tc);
 	return s;
