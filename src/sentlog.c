@@ -6,6 +6,8 @@
 
 #include "sentlog.h"
 
+#include <sys/file.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,16 +28,32 @@
 char *
 sentlog_path(const char *database, unsigned n)
 {
-	return xasprintf("%s-sent-%u", database, n);
+	return xasprintf("%s-sent-%ld-%u", database, (long)getpid(), n);
+}
+
+/* An exclusive flock(2) on fd, without waiting: 0, -EBUSY if another
+ * open file holds it, or -errno. */
+static int
+sentlog_lock(int fd)
+{
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	return errno == EWOULDBLOCK ? -EBUSY : -errno;
 }
 
 int
 sentlog_open(const char *path)
 {
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	int ret;
 
 	if (fd == -1)
 		return -errno;
+	ret = sentlog_lock(fd);
+	if (ret != 0) {
+		close(fd);
+		return ret;
+	}
 	return fd;
 }
 
@@ -166,7 +184,7 @@ sentlog_apply_file(const char *path, struct outbox *o)
 	return ret != 0 && ret != -ESTALE && ret != -ENOENT ? ret : marked;
 }
 
-/* The log files of database: "<base>-sent-<digits>" in its folder.
+/* The log files of database: "<base>-sent-<pid>-<n>" in its folder.
  * *paths is a new array of *n new strings. */
 static int
 sentlog_find(const char *database, char ***paths, size_t *n)
@@ -195,7 +213,7 @@ sentlog_find(const char *database, char ***paths, size_t *n)
 		const char *rest = de->d_name + plen;
 
 		if (strncmp(de->d_name, prefix, plen) != 0 || *rest == '\0' ||
-		    strspn(rest, "0123456789") != strlen(rest))
+		    strspn(rest, "0123456789-") != strlen(rest))
 			continue;
 		if (*n == cap) {
 			cap = cap == 0 ? 4 : cap * 2;
@@ -209,10 +227,28 @@ sentlog_find(const char *database, char ***paths, size_t *n)
 	return 0;
 }
 
+/* Opens and locks a file to replay: a descriptor, -EBUSY for a file a
+ * running daemon holds, or -errno. */
+static int
+sentlog_take(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd == -1)
+		return -errno;
+	ret = sentlog_lock(fd);
+	if (ret != 0) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
 int
 sentlog_replay(const char *database, sqlite3 *db, struct outbox *o)
 {
 	char **paths = NULL;
+	int *fds;
 	size_t n = 0;
 	int ret, marked = 0;
 
@@ -221,9 +257,20 @@ sentlog_replay(const char *database, sqlite3 *db, struct outbox *o)
 		free(paths);
 		return ret;
 	}
+	fds = xcalloc(n, sizeof(*fds));
 	ret = db_begin(db);
 	for (size_t i = 0; ret >= 0 && i < n; i++) {
-		ret = sentlog_apply_file(paths[i], o);
+		/* Locked until removed: a file still locked is another
+		 * daemon's, alive on this database, and stays its own. */
+		fds[i] = sentlog_take(paths[i]);
+		if (fds[i] == -EBUSY || fds[i] == -ENOENT) {
+			if (fds[i] == -EBUSY)
+				log_warnx("sentlog %s: in use by a running "
+					  "familymaild, left alone",
+				    paths[i]);
+			continue;
+		}
+		ret = fds[i] < 0 ? fds[i] : sentlog_apply_file(paths[i], o);
 		if (ret > 0)
 			marked += ret;
 	}
@@ -232,17 +279,20 @@ sentlog_replay(const char *database, sqlite3 *db, struct outbox *o)
 	if (ret < 0) {
 		db_rollback(db);
 		log_warnx("sentlog replay failed: %s", strerror(-ret));
-	} else {
-		for (size_t i = 0; i < n; i++)
-			if (unlink(paths[i]) != 0 && errno != ENOENT)
-				log_warn("sentlog %s: cannot remove", paths[i]);
-		if (marked > 0)
-			log_notice("sentlog marked %d messages sent, accepted "
-				   "before the last stop",
-			    marked);
+	} else if (marked > 0) {
+		log_notice("sentlog marked %d messages sent, accepted before "
+			   "the last stop",
+		    marked);
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		if (fds[i] >= 0) {
+			if (ret >= 0 && unlink(paths[i]) != 0)
+				log_warn("sentlog %s: cannot remove", paths[i]);
+			close(fds[i]);
+		}
 		free(paths[i]);
+	}
+	free(fds);
 	free(paths);
 	return ret < 0 ? ret : marked;
 }

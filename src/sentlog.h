@@ -11,7 +11,8 @@
  * most the message whose data was ending at the crash, one per
  * connection, goes out twice.
  *
- * The files are <database>-sent-N, mode 0600, one line per message:
+ * The files are <database>-sent-PID-N, mode 0600, each under an
+ * exclusive flock(2) while its daemon writes it, one line per message:
  *
  *   <id> <unix time> <reply code> <Message-ID or -> <reply text>\n
  *
@@ -33,10 +34,12 @@ struct outbox;
 
 #define SENTLOG_LINE_MAX 512
 
-/* The n-th log file of database: "<database>-sent-<n>" (caller frees). */
+/* This process's n-th log file of database, "<database>-sent-<pid>-<n>"
+ * (caller frees). */
 char *sentlog_path(const char *database, unsigned n);
 
-/* Opens (creates) a log file for appending: a descriptor, or -errno. */
+/* Opens (creates) a log file for appending, and locks it: a descriptor,
+ * or -errno (-EBUSY: another process holds it). */
 int sentlog_open(const char *path);
 
 /* Appends the line for message id, accepted at when with code and reply
@@ -50,8 +53,9 @@ int sentlog_append(int fd, int64_t id, time_t when, int code,
  * every message that is still sending and whose acceptance a log file
  * of database records, in one transaction on db (the outbox's), and
  * removes the files. A line that cannot be read is reported (file:line)
- * and skipped. Returns how many messages were marked sent, or -errno
- * (then the files stay, for the next start).
+ * and skipped; a file that a running daemon holds locked is left alone.
+ * Returns how many messages were marked sent, or -errno (then the files
+ * stay, for the next start).
  */
 int sentlog_replay(const char *database, sqlite3 *db, struct outbox *o);
 

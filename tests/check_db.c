@@ -227,10 +227,11 @@ START_TEST(test_sentlog_replay_marks_logged_acceptances_sent)
 {
 	char *dbpath = xasprintf("%s/familymail.db", dir);
 	char *p0 = sentlog_path(dbpath, 0), *p1 = sentlog_path(dbpath, 7);
+	char *p2 = sentlog_path(dbpath, 8);
 	char *errpath = xasprintf("%s/stderr", dir), *err, *row;
 	int64_t id[4];
 	time_t when = now + 30;
-	int fd, saved;
+	int fd, held, saved;
 
 	for (int i = 0; i < 4; i++) {
 		char key[16];
@@ -262,6 +263,11 @@ START_TEST(test_sentlog_replay_marks_logged_acceptances_sent)
 	/* Cut short by the crash: no end of line. */
 	ck_assert_int_eq(write(fd, "4 1795000000 250 - 250 Ok", 25), 25);
 	close(fd);
+	/* A daemon still running on the database holds its log. */
+	held = sentlog_open(p2);
+	ck_assert_int_ge(held, 0);
+	ck_assert_int_gt(
+	    sentlog_append(held, id[3], when, 250, NULL, "250"), 0);
 
 	(void)fflush(stderr);
 	saved = dup(STDERR_FILENO);
@@ -290,16 +296,29 @@ START_TEST(test_sentlog_replay_marks_logged_acceptances_sent)
 	free(row);
 	err = tu_read_file(errpath, NULL);
 	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(strstr(err, "familymail.db-sent-") != NULL &&
+		strstr(err, "-7:1: not a sent-log line") != NULL,
+	    "stderr: %s", err);
 	ck_assert_msg(
-	    strstr(err, "familymail.db-sent-7:1: not a sent-log") != NULL,
+	    strstr(err, "-8: in use by a running familymaild") != NULL,
 	    "stderr: %s", err);
 	free(err);
 	ck_assert_int_ne(access(p0, F_OK), 0);
 	ck_assert_int_ne(access(p1, F_OK), 0);
+	ck_assert_int_eq(access(p2, F_OK), 0);
+	/* Once that daemon is gone, its log is read in turn. */
+	close(held);
+	ck_assert_int_eq(sentlog_replay(dbpath, db, ob), 1);
+	ck_assert_int_ne(access(p2, F_OK), 0);
+	ck_assert_int_eq(tu_sql_int(db,
+			     "SELECT count(*) FROM messages WHERE"
+			     " state = 'sent'"),
+	    4);
 	/* Nothing left: nothing to do. */
 	ck_assert_int_eq(sentlog_replay(dbpath, db, ob), 0);
 	free(p0);
 	free(p1);
+	free(p2);
 	free(errpath);
 	free(dbpath);
 }
