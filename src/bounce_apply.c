@@ -20,6 +20,7 @@
 #include "subscriber.h"
 #include "suppress.h"
 #include "util.h"
+#include "verp.h"
 
 /* The message a report answers. */
 struct bounce_apply_msg {
@@ -63,23 +64,43 @@ bounce_apply_lookup(
 	return ret;
 }
 
+/* The VERP token that begins one of our Message-IDs ("TOKEN.RANDOM@
+ * domain", mime.h) into token; false if msgid is not of that form. */
+static bool
+bounce_apply_msgid_token(const char *msgid, char *token, size_t size)
+{
+	size_t n = msgid != NULL ? strspn(msgid,
+				       "abcdefghijklmnopqrstuvwxyz"
+				       "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				       "0123456789")
+				 : 0;
+
+	if (n == 0 || n >= size || msgid[n] != '.' ||
+	    strchr(msgid + n, '@') == NULL)
+		return false;
+	memcpy(token, msgid, n);
+	token[n] = '\0';
+	return true;
+}
+
 /* The VERP token is the surest (it was made for this; tokens are made
- * in lower case, mail may change it), then the
- * returned message's Message-ID, then the recipient's last message. */
+ * in lower case, mail may change it), then the token that begins the
+ * returned message's Message-ID, then the recipient's last message.
+ * Each is one look-up in an index: a bounce for mail that is not ours
+ * costs no more than one that is. */
 static int
 bounce_apply_find(sqlite3 *db, const struct bounce_report *r, const char *rcpt,
     struct bounce_apply_msg *m)
 {
+	static const char by_token[] =
+	    "SELECT id, recipient FROM messages WHERE verp_token = lower(?1)";
+	char token[VERP_TOKEN_MAX + 1];
 	int ret;
 
-	ret = bounce_apply_lookup(db,
-	    "SELECT id, recipient FROM messages WHERE verp_token = lower(?1)",
-	    r->verp_token, m);
-	if (ret == -ENOENT)
-		ret = bounce_apply_lookup(db,
-		    "SELECT id, recipient FROM messages WHERE message_id = ?1"
-		    " ORDER BY id DESC LIMIT 1",
-		    r->orig_message_id, m);
+	ret = bounce_apply_lookup(db, by_token, r->verp_token, m);
+	if (ret == -ENOENT &&
+	    bounce_apply_msgid_token(r->orig_message_id, token, sizeof(token)))
+		ret = bounce_apply_lookup(db, by_token, token, m);
 	if (ret == -ENOENT)
 		ret = bounce_apply_lookup(db,
 		    "SELECT id, recipient FROM messages WHERE recipient = ?1"

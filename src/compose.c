@@ -776,6 +776,7 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 	mm.html = html.len > 0 ? html.data : NULL;
 	mm.date = now;
 	mm.msgid_domain = domain != NULL ? domain + 1 : "localhost";
+	mm.msgid_prefix = it->verp_token;
 	if (about == COMPOSE_ABOUT_BOOKING) {
 		/* Transactional: no list headers, and auto-replies should
 		 * not answer it (RFC 3834). */

@@ -48,7 +48,9 @@
 #define MIME_URL_MAX  900
 #define MIME_NAME_MAX 64
 /* Random characters (5 bits each) of a Message-ID and a boundary. */
-#define MIME_RANDOM_LEN          26
+#define MIME_RANDOM_LEN 26
+/* Longest Message-ID prefix (a VERP token: verp.h's VERP_TOKEN_MAX). */
+#define MIME_MSGID_PREFIX_MAX    64
 #define MIME_BOUNDARY_RANDOM_LEN 20
 
 static const char mime_base32[] = "abcdefghijklmnopqrstuvwxyz234567";
@@ -1178,6 +1180,15 @@ mime_check_msg(const struct mime_msg *m)
 	    m->msgid_domain == NULL ||
 	    !mime_domain_valid(m->msgid_domain, strnlen(m->msgid_domain, 254)))
 		return -EINVAL;
+	if (m->msgid_prefix != NULL) {
+		size_t n = strnlen(m->msgid_prefix, MIME_MSGID_PREFIX_MAX + 1);
+
+		if (n == 0 || n > MIME_MSGID_PREFIX_MAX)
+			return -EINVAL;
+		for (size_t i = 0; i < n; i++)
+			if (!mime_is_alnum(m->msgid_prefix[i]))
+				return -EINVAL;
+	}
 	ret = mime_value_check(m->subject);
 	if (ret == 0)
 		ret = mime_body_check(m->text);
@@ -1207,7 +1218,9 @@ mime_build(const struct mime_msg *m, struct buf *out, char **message_id)
 	ret = mime_random(rnd, MIME_RANDOM_LEN);
 	if (ret != 0)
 		goto out;
-	msgid = xasprintf("%s@%s", rnd, m->msgid_domain);
+	msgid = m->msgid_prefix != NULL
+	    ? xasprintf("%s.%s@%s", m->msgid_prefix, rnd, m->msgid_domain)
+	    : xasprintf("%s@%s", rnd, m->msgid_domain);
 	ret = mime_put_date_msgid(&msg, m->date, msgid);
 	if (ret == 0)
 		ret =

@@ -44,6 +44,10 @@ struct mime_msg {
 	const char *html;
 	time_t date;
 	const char *msgid_domain;
+	/* Letters and digits (the message's VERP token) that begin the
+	 * Message-ID, "PREFIX.RANDOM@domain", so that a bounce that quotes
+	 * only the Message-ID still names its message; NULL for none. */
+	const char *msgid_prefix;
 	bool auto_submitted; /* Auto-Submitted: auto-generated (RFC 3834) */
 	const char *list_id;
 	const char *list_unsubscribe_mailto;

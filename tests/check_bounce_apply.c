@@ -121,6 +121,26 @@ START_TEST(test_bounce_apply_finds_message_by_verp_when_dsn_is_missing)
 }
 END_TEST
 
+/* No VERP token in the envelope, a recipient the outbox does not know
+ * (an alias): the token that begins our Message-ID, quoted in the
+ * returned headers, still names the message. */
+START_TEST(test_bounce_apply_finds_message_by_token_in_message_id)
+{
+	struct bounce_report *r = parse_data("msgid-only.eml");
+
+	ck_assert_ptr_null(r->verp_token);
+	add_sent(11, "real@example.com", "q7t0k3n2");
+	add_sent(12, "other@example.com", "q7t0k3n3");
+	ck_assert_int_eq(bounce_apply(db, r, "src m", &rules, T0, NULL), 1);
+	ck_assert_int_eq(count("SELECT count(*) FROM bounces WHERE"
+			       " message_id = 11 AND class = 'hard'"),
+	    1);
+	ck_assert_int_eq(
+	    count("SELECT count(*) FROM bounces WHERE message_id = 12"), 0);
+	bounce_report_free(r);
+}
+END_TEST
+
 START_TEST(test_bounce_apply_soft_bounces_suppress_after_limit_in_window)
 {
 	struct bounce_report *r = parse_data("exim-mailbox-full.eml");
@@ -444,6 +464,8 @@ bounce_apply_suite(void)
 	    tc, test_bounce_apply_unsubscribe_mail_with_a_good_token_only);
 	tcase_add_test(
 	    tc, test_bounce_apply_finds_message_by_verp_when_dsn_is_missing);
+	tcase_add_test(
+	    tc, test_bounce_apply_finds_message_by_token_in_message_id);
 	tcase_add_test(
 	    tc, test_bounce_apply_soft_bounces_suppress_after_limit_in_window);
 	tcase_add_test(tc,

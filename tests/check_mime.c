@@ -853,6 +853,43 @@ START_TEST(test_mime_message_ids_are_unique_and_match_the_header)
 }
 END_TEST
 
+/* With a prefix (the VERP token), the Message-ID names its message:
+ * "PREFIX.RANDOM@domain"; a prefix that is not letters and digits, or
+ * too long, is refused. */
+START_TEST(test_mime_message_id_begins_with_the_prefix)
+{
+	struct mime_msg m;
+	struct parsed a;
+	struct mailimf_field *f;
+	char *want;
+
+	msg_defaults(&m);
+	m.msgid_prefix = "k3x9a1b2c3d4e5f6";
+	build(&m, &a);
+	ck_assert_msg(
+	    strncmp(a.msgid, "k3x9a1b2c3d4e5f6.", 17) == 0, "%s", a.msgid);
+	ck_assert_uint_ge(strcspn(a.msgid + 17, "@"), 20);
+	want =
+	    xasprintf("%.*s@example.org", (int)strcspn(a.msgid, "@"), a.msgid);
+	ck_assert_str_eq(a.msgid, want);
+	free(want);
+	f = field_of(a.fields, MAILIMF_FIELD_MESSAGE_ID);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(f->fld_data.fld_message_id->mid_value, a.msgid);
+	parsed_fini(&a);
+
+	m.msgid_prefix = "abc>\r\nBcc: x";
+	assert_refused(&m, -EINVAL);
+	m.msgid_prefix = "a.b";
+	assert_refused(&m, -EINVAL);
+	m.msgid_prefix = "";
+	assert_refused(&m, -EINVAL);
+	m.msgid_prefix = "0123456789012345678901234567890123456789"
+			 "01234567890123456789012345";
+	assert_refused(&m, -EINVAL);
+}
+END_TEST
+
 START_TEST(test_mime_writes_list_headers_only_when_asked)
 {
 	static const char unsub_url[] = "https://example.org/unsubscribe?token="
@@ -1082,6 +1119,7 @@ mime_suite(void)
 	tcase_add_test(tb, test_mime_date_is_the_time_given_in_utc);
 	tcase_add_test(
 	    tb, test_mime_message_ids_are_unique_and_match_the_header);
+	tcase_add_test(tb, test_mime_message_id_begins_with_the_prefix);
 	tcase_add_test(
 	    tb, test_mime_every_line_ends_with_crlf_and_fits_998_octets);
 	suite_add_tcase(s, tb);
