@@ -31,30 +31,27 @@ sentlog_path(const char *database, unsigned n)
 	return xasprintf("%s-sent-%ld-%u", database, (long)getpid(), n);
 }
 
-/* An exclusive flock(2) on fd, without waiting: 0, -EBUSY if another
- * open file holds it, or -errno. */
+/* Opens path with flags and takes an exclusive flock(2) on it without
+ * waiting: a descriptor, -EBUSY if another open file holds the lock, or
+ * -errno. */
 static int
-sentlog_lock(int fd)
+sentlog_open_locked(const char *path, int flags)
 {
+	int fd = open(path, flags | O_CLOEXEC, 0600), ret;
+
+	if (fd == -1)
+		return -errno;
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-		return 0;
-	return errno == EWOULDBLOCK ? -EBUSY : -errno;
+		return fd;
+	ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
+	close(fd);
+	return ret;
 }
 
 int
 sentlog_open(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	int ret;
-
-	if (fd == -1)
-		return -errno;
-	ret = sentlog_lock(fd);
-	if (ret != 0) {
-		close(fd);
-		return ret;
-	}
-	return fd;
+	return sentlog_open_locked(path, O_WRONLY | O_APPEND | O_CREAT);
 }
 
 /* A token of the line: no spaces or controls, not empty. */
@@ -227,23 +224,6 @@ sentlog_find(const char *database, char ***paths, size_t *n)
 	return 0;
 }
 
-/* Opens and locks a file to replay: a descriptor, -EBUSY for a file a
- * running daemon holds, or -errno. */
-static int
-sentlog_take(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
-
-	if (fd == -1)
-		return -errno;
-	ret = sentlog_lock(fd);
-	if (ret != 0) {
-		close(fd);
-		return ret;
-	}
-	return fd;
-}
-
 int
 sentlog_replay(const char *database, sqlite3 *db, struct outbox *o)
 {
@@ -262,7 +242,7 @@ sentlog_replay(const char *database, sqlite3 *db, struct outbox *o)
 	for (size_t i = 0; ret >= 0 && i < n; i++) {
 		/* Locked until removed: a file still locked is another
 		 * daemon's, alive on this database, and stays its own. */
-		fds[i] = sentlog_take(paths[i]);
+		fds[i] = sentlog_open_locked(paths[i], O_RDONLY);
 		if (fds[i] == -EBUSY || fds[i] == -ENOENT) {
 			if (fds[i] == -EBUSY)
 				log_warnx("sentlog %s: in use by a running "

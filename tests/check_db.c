@@ -134,11 +134,28 @@ START_TEST(test_db_migration_accepts_tables_the_website_made_first)
 }
 END_TEST
 
+/* db answers query from the index named index. */
+static void
+assert_plan_uses(sqlite3 *db, const char *query, const char *index)
+{
+	char *sql = xasprintf("EXPLAIN QUERY PLAN %s", query);
+	char *want = xasprintf("INDEX %s", index);
+	sqlite3_stmt *st;
+	const char *detail;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	detail = (const char *)sqlite3_column_text(st, 3);
+	ck_assert_msg(detail != NULL && strstr(detail, want) != NULL,
+	    "plan of %s: %s", query, detail != NULL ? detail : "(none)");
+	sqlite3_finalize(st);
+	free(want);
+	free(sql);
+}
+
 START_TEST(test_db_migration_v2_indexes_bounces_of_a_v1_database)
 {
 	char *path = xasprintf("%s/v1.db", dir);
-	sqlite3_stmt *st;
-	const char *detail;
 	sqlite3 *v1;
 
 	/* A database left at version 1, with a bounce recorded. */
@@ -154,17 +171,9 @@ START_TEST(test_db_migration_v2_indexes_bounces_of_a_v1_database)
 			     "WHERE source = 'imap:1:2'"),
 	    1);
 	/* The reader's question is answered from the index. */
-	ck_assert_int_eq(sqlite3_prepare_v2(v1,
-			     "EXPLAIN QUERY PLAN SELECT 1 FROM bounces "
-			     "WHERE source = 'imap:1:2' LIMIT 1",
-			     -1, &st, NULL),
-	    SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	detail = (const char *)sqlite3_column_text(st, 3);
-	ck_assert_msg(
-	    detail != NULL && strstr(detail, "INDEX bounces_source") != NULL,
-	    "plan: %s", detail != NULL ? detail : "(none)");
-	sqlite3_finalize(st);
+	assert_plan_uses(v1,
+	    "SELECT 1 FROM bounces WHERE source = 'imap:1:2' LIMIT 1",
+	    "bounces_source");
 	db_close(v1);
 	free(path);
 }
@@ -176,8 +185,6 @@ END_TEST
 START_TEST(test_db_migration_v4_keeps_state_changes_out_of_the_indexes)
 {
 	char *path = xasprintf("%s/v3.db", dir);
-	sqlite3_stmt *st;
-	const char *detail;
 	char *names;
 	sqlite3 *v3;
 
@@ -197,18 +204,10 @@ START_TEST(test_db_migration_v4_keeps_state_changes_out_of_the_indexes)
 	ck_assert_str_eq(
 	    names, "messages_booking messages_due messages_recipient");
 	free(names);
-	ck_assert_int_eq(sqlite3_prepare_v2(v3,
-			     "EXPLAIN QUERY PLAN SELECT id FROM messages"
-			     " WHERE recipient = 'ann@example.net'"
-			     " AND state = 'sent' ORDER BY id DESC LIMIT 1",
-			     -1, &st, NULL),
-	    SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	detail = (const char *)sqlite3_column_text(st, 3);
-	ck_assert_msg(detail != NULL &&
-		strstr(detail, "INDEX messages_recipient") != NULL,
-	    "plan: %s", detail != NULL ? detail : "(none)");
-	sqlite3_finalize(st);
+	assert_plan_uses(v3,
+	    "SELECT id FROM messages WHERE recipient = 'ann@example.net'"
+	    " AND state = 'sent' ORDER BY id DESC LIMIT 1",
+	    "messages_recipient");
 	ck_assert_int_eq(
 	    tu_sql_int(v3,
 		"SELECT count(*) FROM messages WHERE"
