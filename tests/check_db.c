@@ -134,16 +134,17 @@ START_TEST(test_db_migration_accepts_tables_the_website_made_first)
 }
 END_TEST
 
-/* db answers query from the index named index. */
+/* conn answers query from the index named index. */
 static void
-assert_plan_uses(sqlite3 *db, const char *query, const char *index)
+assert_plan_uses(sqlite3 *conn, const char *query, const char *index)
 {
 	char *sql = xasprintf("EXPLAIN QUERY PLAN %s", query);
 	char *want = xasprintf("INDEX %s", index);
 	sqlite3_stmt *st;
 	const char *detail;
 
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(conn, sql, -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	detail = (const char *)sqlite3_column_text(st, 3);
 	ck_assert_msg(detail != NULL && strstr(detail, want) != NULL,
