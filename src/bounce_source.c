@@ -31,19 +31,6 @@
 
 static const struct bounce_source_ops bounce_source_maildir_ops;
 
-/* The value of the hex digit c, or -1. */
-static int
-bounce_source_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes %XX escapes of a URL part in place; %00 stays as it is. */
 static void
 bounce_source_unescape(char *s)
@@ -51,8 +38,8 @@ bounce_source_unescape(char *s)
 	char *w = s;
 
 	for (; *s != '\0'; s++) {
-		int hi = s[0] == '%' ? bounce_source_hex(s[1]) : -1;
-		int lo = hi != -1 ? bounce_source_hex(s[2]) : -1;
+		int hi = s[0] == '%' ? util_hex_digit(s[1]) : -1;
+		int lo = hi != -1 ? util_hex_digit(s[2]) : -1;
 
 		if (lo != -1 && (hi != 0 || lo != 0)) {
 			*w++ = (char)(hi * 16 + lo);

@@ -767,18 +767,6 @@ http_server_free(struct http_server *s)
 
 /* ------------------------------------------------------------ forms */
 
-static int
-http_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes n bytes of a form field into a new string; NULL if bad. */
 static char *
 http_form_decode(const char *s, size_t n)
@@ -791,8 +779,8 @@ http_form_decode(const char *s, size_t n)
 		if (s[i] == '+') {
 			buf_putc(&b, ' ');
 		} else if (s[i] == '%') {
-			int hi = i + 2 < n ? http_hex(s[i + 1]) : -1;
-			int lo = i + 2 < n ? http_hex(s[i + 2]) : -1;
+			int hi = i + 2 < n ? util_hex_digit(s[i + 1]) : -1;
+			int lo = i + 2 < n ? util_hex_digit(s[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
 				buf_fini(&b);

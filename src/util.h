@@ -54,6 +54,9 @@ int util_read_file(const char *path, size_t max, struct buf *b);
 /* Checked number parsing: the whole string must be a number in range. */
 int util_parse_long(const char *s, long min, long max, long *out);
 
+/* The value of the hexadecimal digit c, or -1. */
+int util_hex_digit(char c);
+
 /* Case-insensitive ASCII comparison helpers. */
 bool util_strcaseprefix(const char *s, const char *prefix);
 
