@@ -17,7 +17,7 @@
 
 #include <jansson.h>
 
-#include "tmpl.h"
+#include "tmpl/tmpl.h"
 #include "util.h"
 
 static double

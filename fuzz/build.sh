@@ -50,7 +50,7 @@ mkdir -p "$out/obj"
 
 # Library objects, rebuilt when their source or any header is newer,
 # FUZZ_JOBS (default 2) at a time.
-newest_h=$(ls -t "$srcdir"/src/*.h "$builddir/config.h" | head -n 1)
+newest_h=$(ls -t "$srcdir"/src/*.h "$srcdir"/src/*/*.h "$builddir/config.h" | head -n 1)
 export CC CFLAGS
 for c in $sources; do
 	o="$out/obj/$(basename "$c" .c).o"

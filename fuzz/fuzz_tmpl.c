@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#include "tmpl.h"
+#include "tmpl/tmpl.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -13,7 +13,7 @@
 
 #include "cfg.h"
 #include "cmd.h"
-#include "tmpl.h"
+#include "tmpl/tmpl.h"
 
 int
 cmd_check_config(int argc, char **argv, const char *config_path)

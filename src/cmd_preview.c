@@ -19,7 +19,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "outbox.h"
-#include "tmpl.h"
+#include "tmpl/tmpl.h"
 #include "transport.h"
 #include "util.h"
 

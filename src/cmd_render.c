@@ -24,7 +24,7 @@
 #include <jansson.h>
 
 #include "cmd.h"
-#include "tmpl.h"
+#include "tmpl/tmpl.h"
 #include "util.h"
 
 /* The largest data file read, as a guard against a wrong path. */

@@ -32,7 +32,7 @@
 #include "migrate.h"
 #include "mime.h"
 #include "outbox.h"
-#include "tmpl.h"
+#include "tmpl/tmpl.h"
 #include "transport.h"
 #include "util.h"
 

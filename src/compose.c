@@ -22,7 +22,7 @@
 #include "log.h"
 #include "mime.h"
 #include "outbox.h"
-#include "tmpl.h"
+#include "tmpl/tmpl.h"
 #include "token.h"
 #include "transport.h"
 #include "util.h"

@@ -47,7 +47,7 @@
 #include "outbox.h"
 #include "sender.h"
 #include "sentlog.h"
-#include "tmpl.h"
+#include "tmpl/tmpl.h"
 #include "util.h"
 
 /* How long without a file event before the database is looked at

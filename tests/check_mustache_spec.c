@@ -26,7 +26,7 @@
 #include <jansson.h>
 
 #include "testutil.h"
-#include "tmpl.h"
+#include "tmpl/tmpl.h"
 #include "util.h"
 
 #define SPEC_MAX_FILES 32

@@ -29,7 +29,7 @@
 
 #include "db.h"
 #include "testutil.h"
-#include "tmpl.h"
+#include "tmpl/tmpl.h"
 #include "util.h"
 
 static const char *const booking_kinds[] = {

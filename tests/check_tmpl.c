@@ -20,7 +20,7 @@
 #include <jansson.h>
 
 #include "testutil.h"
-#include "tmpl.h"
+#include "tmpl/tmpl.h"
 #include "util.h"
 
 /* Renders src with the JSON text data; returns the output (caller

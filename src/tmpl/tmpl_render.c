@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tmpl.h"
-#include "tmpl_int.h"
+#include "tmpl/tmpl.h"
+#include "tmpl/tmpl_int.h"
 #include "util.h"
 
 /* One level of the context stack. */

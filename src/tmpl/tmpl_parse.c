@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tmpl.h"
-#include "tmpl_int.h"
+#include "tmpl/tmpl.h"
+#include "tmpl/tmpl_int.h"
 #include "util.h"
 
 #define TMPL_PARSE_DELIM_MAX 16

@@ -5,7 +5,7 @@
  */
 #include "config.h"
 
-#include "tmpl.h"
+#include "tmpl/tmpl.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tmpl_int.h"
+#include "tmpl/tmpl_int.h"
 #include "util.h"
 
 static const char *const tmpl_parts[] = { "subject", "text", "html" };
