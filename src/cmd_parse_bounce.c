@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "bounce.h"
+#include "bounce/bounce.h"
 #include "cmd.h"
 #include "util.h"
 

@@ -28,7 +28,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
-#include "bounce_poll.h"
+#include "bounce/bounce_poll.h"
 #include "cfg.h"
 #include "clock.h"
 #include "compose.h"

@@ -15,7 +15,7 @@
 #include <check.h>
 #include <jansson.h>
 
-#include "bounce.h"
+#include "bounce/bounce.h"
 #include "testutil.h"
 #include "util.h"
 

@@ -16,8 +16,8 @@
 #include <check.h>
 #include <sqlite3.h>
 
-#include "bounce.h"
-#include "bounce_apply.h"
+#include "bounce/bounce.h"
+#include "bounce/bounce_apply.h"
 #include "db.h"
 #include "testutil.h"
 #include "token.h"

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "bounce_int.h"
+#include "bounce/bounce_int.h"
 #include "util.h"
 
 #define BOUNCE_TEXT_MAX_LINES   20000

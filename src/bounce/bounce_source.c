@@ -7,7 +7,7 @@
  */
 #include "config.h"
 
-#include "bounce_source.h"
+#include "bounce/bounce_source.h"
 
 #include <sys/stat.h>
 
@@ -23,8 +23,8 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
-#include "bounce.h"
-#include "bounce_source_int.h"
+#include "bounce/bounce.h"
+#include "bounce/bounce_source_int.h"
 #include "cfg.h"
 #include "cfg_value.h"
 #include "util.h"

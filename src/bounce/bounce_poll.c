@@ -6,7 +6,7 @@
  */
 #include "config.h"
 
-#include "bounce_poll.h"
+#include "bounce/bounce_poll.h"
 
 #include <errno.h>
 #include <search.h>
@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bounce.h"
-#include "bounce_apply.h"
-#include "bounce_source.h"
+#include "bounce/bounce.h"
+#include "bounce/bounce_apply.h"
+#include "bounce/bounce_source.h"
 #include "cfg.h"
 #include "clock.h"
 #include "log.h"

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "bounce.h"
+#include "bounce/bounce.h"
 #include "util.h"
 
 /* Limits on what one message can make us hold or do. */

@@ -12,7 +12,7 @@
  */
 #include "config.h"
 
-#include "bounce.h"
+#include "bounce/bounce.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -22,7 +22,7 @@
 
 #include <libetpan/libetpan.h>
 
-#include "bounce_int.h"
+#include "bounce/bounce_int.h"
 #include "util.h"
 
 static const char *const bounce_kind_names[] = {

@@ -20,7 +20,7 @@
 
 #include <jansson.h>
 
-#include "bounce_int.h"
+#include "bounce/bounce_int.h"
 #include "util.h"
 
 /* One recipient group while it is being read. */

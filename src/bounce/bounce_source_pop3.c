@@ -18,8 +18,8 @@
 
 #include <libetpan/libetpan.h>
 
-#include "bounce.h"
-#include "bounce_source_int.h"
+#include "bounce/bounce.h"
+#include "bounce/bounce_source_int.h"
 #include "util.h"
 
 /* libetpan's result codes, mapped once. */

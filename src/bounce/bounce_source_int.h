@@ -12,7 +12,7 @@
 
 #include <libetpan/libetpan.h>
 
-#include "bounce_source.h"
+#include "bounce/bounce_source.h"
 
 /* Seconds a connect or a reply may take. */
 #define BOUNCE_SOURCE_TIMEOUT 60

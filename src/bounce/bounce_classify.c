@@ -22,7 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "bounce_int.h"
+#include "bounce/bounce_int.h"
 #include "util.h"
 
 /* --------------------------------------------------------------- codes */

@@ -5,7 +5,7 @@
  */
 #include "config.h"
 
-#include "bounce_apply.h"
+#include "bounce/bounce_apply.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bounce.h"
+#include "bounce/bounce.h"
 #include "clock.h"
 #include "db.h"
 #include "log.h"
