@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
-#include "mime.h"
+#include "send/mime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -20,7 +20,7 @@
 
 #include <libetpan/libetpan.h>
 
-#include "mime.h"
+#include "send/mime.h"
 #include "util.h"
 
 #define FUZZ_MIME_FIELDS 8

@@ -36,7 +36,7 @@
 #include "db.h"
 #include "log.h"
 #include "migrate.h"
-#include "mime.h"
+#include "send/mime.h"
 #include "util.h"
 
 #define CMD_IMPORT_FILE_MAX (64u * 1024 * 1024) /* bytes of a CSV file */

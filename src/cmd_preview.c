@@ -14,13 +14,13 @@
 #include "cfg.h"
 #include "clock.h"
 #include "cmd.h"
-#include "compose.h"
+#include "send/compose.h"
 #include "db.h"
 #include "log.h"
 #include "migrate.h"
 #include "outbox.h"
 #include "tmpl/tmpl.h"
-#include "transport.h"
+#include "send/transport.h"
 #include "util.h"
 
 static int

@@ -21,7 +21,7 @@
 #include "clock.h"
 #include "cmd.h"
 #include "cmd_table.h"
-#include "compose.h"
+#include "send/compose.h"
 #include "db.h"
 #include "log.h"
 #include "migrate.h"

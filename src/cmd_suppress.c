@@ -23,7 +23,7 @@
 #include "db.h"
 #include "log.h"
 #include "migrate.h"
-#include "mime.h"
+#include "send/mime.h"
 #include "suppress.h"
 
 #define CMD_SUPPRESS_NOTE_MAX 1000 /* bytes of an administrator's note */

@@ -19,7 +19,7 @@
 #include "db.h"
 #include "migrate.h"
 #include "outbox.h"
-#include "sentlog.h"
+#include "send/sentlog.h"
 #include "testutil.h"
 #include "util.h"
 

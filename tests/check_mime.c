@@ -16,7 +16,7 @@
 #include <check.h>
 #include <libetpan/libetpan.h>
 
-#include "mime.h"
+#include "send/mime.h"
 #include "testutil.h"
 #include "util.h"
 

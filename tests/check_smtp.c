@@ -33,7 +33,7 @@
 #include "db.h"
 #include "log.h"
 #include "testutil.h"
-#include "transport.h"
+#include "send/transport.h"
 #include "util.h"
 
 #define SMTP_TEST_MAX_MSGS 64

@@ -93,8 +93,8 @@
 #include "cfg.h"
 #include "clock.h"
 #include "log.h"
-#include "sentlog.h"
-#include "transport.h"
+#include "send/sentlog.h"
+#include "send/transport.h"
 
 #define SMTP_MAX_CONNECTIONS 64
 #define SMTP_QUEUE_EXTRA     32

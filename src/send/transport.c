@@ -5,7 +5,7 @@
  */
 #include "config.h"
 
-#include "transport.h"
+#include "send/transport.h"
 
 #include <errno.h>
 #include <stdlib.h>

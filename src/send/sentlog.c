@@ -4,7 +4,7 @@
  */
 #include "config.h"
 
-#include "sentlog.h"
+#include "send/sentlog.h"
 
 #include <sys/file.h>
 

@@ -15,7 +15,7 @@
  */
 #include "config.h"
 
-#include "mime.h"
+#include "send/mime.h"
 
 #include <sys/random.h>
 

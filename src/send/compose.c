@@ -7,7 +7,7 @@
  */
 #include "config.h"
 
-#include "compose.h"
+#include "send/compose.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -20,11 +20,11 @@
 #include "db.h"
 #include "htmltext.h"
 #include "log.h"
-#include "mime.h"
+#include "send/mime.h"
 #include "outbox.h"
 #include "tmpl/tmpl.h"
 #include "token.h"
-#include "transport.h"
+#include "send/transport.h"
 #include "util.h"
 #include "verp.h"
 

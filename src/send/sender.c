@@ -6,7 +6,7 @@
  */
 #include "config.h"
 
-#include "sender.h"
+#include "send/sender.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -17,12 +17,12 @@
 
 #include "cfg.h"
 #include "clock.h"
-#include "compose.h"
+#include "send/compose.h"
 #include "db.h"
 #include "log.h"
 #include "outbox.h"
 #include "suppress.h"
-#include "transport.h"
+#include "send/transport.h"
 #include "util.h"
 
 #define SENDER_BATCH 64

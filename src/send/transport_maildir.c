@@ -24,7 +24,7 @@
 
 #include "cfg.h"
 #include "log.h"
-#include "transport.h"
+#include "send/transport.h"
 
 #define MAILDIR_CONCURRENCY 4
 
