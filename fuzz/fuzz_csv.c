@@ -13,7 +13,7 @@
 #include <string.h>
 
 /* NOLINTNEXTLINE(bugprone-suspicious-include): reaches its static parser */
-#include "cmd_import.c"
+#include "cmd/cmd_import.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

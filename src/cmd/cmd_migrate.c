@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 #include "cfg.h"
-#include "cmd.h"
+#include "cmd/cmd.h"
 #include "db.h"
 #include "log.h"
 #include "migrate.h"

@@ -22,7 +22,7 @@
 
 #include "cfg.h"
 #include "clock.h"
-#include "cmd.h"
+#include "cmd/cmd.h"
 #include "db.h"
 #include "log.h"
 #include "migrate.h"

@@ -25,7 +25,7 @@
 
 #include "cfg.h"
 #include "clock.h"
-#include "cmd.h"
+#include "cmd/cmd.h"
 #include "send/compose.h"
 #include "db.h"
 #include "log.h"

@@ -12,7 +12,7 @@
 #include <stdio.h>
 
 #include "cfg.h"
-#include "cmd.h"
+#include "cmd/cmd.h"
 #include "tmpl/tmpl.h"
 
 int

@@ -19,8 +19,8 @@
 
 #include "cfg.h"
 #include "clock.h"
-#include "cmd.h"
-#include "cmd_table.h"
+#include "cmd/cmd.h"
+#include "cmd/cmd_table.h"
 #include "send/compose.h"
 #include "db.h"
 #include "log.h"

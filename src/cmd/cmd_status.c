@@ -26,8 +26,8 @@
 
 #include "cfg.h"
 #include "clock.h"
-#include "cmd.h"
-#include "cmd_table.h"
+#include "cmd/cmd.h"
+#include "cmd/cmd_table.h"
 #include "db.h"
 #include "job_remind.h"
 #include "log.h"

@@ -8,7 +8,7 @@
  */
 #include "config.h"
 
-#include "cmd_table.h"
+#include "cmd/cmd_table.h"
 
 #include <sys/ioctl.h>
 

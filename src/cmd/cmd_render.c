@@ -23,7 +23,7 @@
 
 #include <jansson.h>
 
-#include "cmd.h"
+#include "cmd/cmd.h"
 #include "tmpl/tmpl.h"
 #include "util.h"
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 #include "cfg.h"
-#include "cmd.h"
+#include "cmd/cmd.h"
 
 struct cfg *
 cmd_load_config(const char *config_path)

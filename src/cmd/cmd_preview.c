@@ -13,7 +13,7 @@
 
 #include "cfg.h"
 #include "clock.h"
-#include "cmd.h"
+#include "cmd/cmd.h"
 #include "send/compose.h"
 #include "db.h"
 #include "log.h"

@@ -16,7 +16,7 @@
 #include <jansson.h>
 
 #include "bounce/bounce.h"
-#include "cmd.h"
+#include "cmd/cmd.h"
 #include "util.h"
 
 /* A JSON string, null for NULL; bytes that are not UTF-8 become '?'
