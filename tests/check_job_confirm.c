@@ -12,12 +12,12 @@
 
 #include "cfg.h"
 #include "clock.h"
-#include "send/compose.h"
 #include "db.h"
 #include "job_confirm.h"
 #include "outbox.h"
-#include "testutil.h"
+#include "send/compose.h"
 #include "send/transport.h"
+#include "testutil.h"
 #include "util.h"
 
 static char *dir;

@@ -32,8 +32,8 @@
 #include "cfg.h"
 #include "db.h"
 #include "log.h"
-#include "testutil.h"
 #include "send/transport.h"
+#include "testutil.h"
 #include "util.h"
 
 #define SMTP_TEST_MAX_MSGS 64

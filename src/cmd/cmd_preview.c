@@ -14,13 +14,13 @@
 #include "cfg.h"
 #include "clock.h"
 #include "cmd/cmd.h"
-#include "send/compose.h"
 #include "db.h"
 #include "log.h"
 #include "migrate.h"
 #include "outbox.h"
-#include "tmpl/tmpl.h"
+#include "send/compose.h"
 #include "send/transport.h"
+#include "tmpl/tmpl.h"
 #include "util.h"
 
 static int

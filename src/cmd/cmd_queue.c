@@ -21,11 +21,11 @@
 #include "clock.h"
 #include "cmd/cmd.h"
 #include "cmd/cmd_table.h"
-#include "send/compose.h"
 #include "db.h"
 #include "log.h"
 #include "migrate.h"
 #include "outbox.h"
+#include "send/compose.h"
 #include "util.h"
 
 #define CMD_QUEUE_LIMIT 50 /* rows shown unless --limit says otherwise */

@@ -26,14 +26,14 @@
 #include "cfg.h"
 #include "clock.h"
 #include "cmd/cmd.h"
-#include "send/compose.h"
 #include "db.h"
 #include "log.h"
 #include "migrate.h"
-#include "send/mime.h"
 #include "outbox.h"
-#include "tmpl/tmpl.h"
+#include "send/compose.h"
+#include "send/mime.h"
 #include "send/transport.h"
+#include "tmpl/tmpl.h"
 #include "util.h"
 
 /* The VERP token of a test message: it names no message, so a bounce

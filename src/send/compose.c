@@ -20,11 +20,11 @@
 #include "db.h"
 #include "htmltext.h"
 #include "log.h"
-#include "send/mime.h"
 #include "outbox.h"
+#include "send/mime.h"
+#include "send/transport.h"
 #include "tmpl/tmpl.h"
 #include "token.h"
-#include "send/transport.h"
 #include "util.h"
 #include "verp.h"
 

@@ -17,12 +17,12 @@
 
 #include "cfg.h"
 #include "clock.h"
-#include "send/compose.h"
 #include "db.h"
 #include "log.h"
 #include "outbox.h"
-#include "suppress.h"
+#include "send/compose.h"
 #include "send/transport.h"
+#include "suppress.h"
 #include "util.h"
 
 #define SENDER_BATCH 64
