@@ -13,12 +13,15 @@
 
 #include "daemon.h"
 
+#include <sys/file.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,15 +35,11 @@
 #include "cfg.h"
 #include "clock.h"
 #include "db.h"
-#include "feed.h"
-#include "fetch.h"
+#include "feed_poll.h"
 #include "http.h"
 #include "http_pages.h"
-#include "job_cancel.h"
-#include "job_confirm.h"
-#include "job_digest.h"
-#include "job_optin.h"
-#include "job_remind.h"
+#include "job.h"
+#include "job_poll.h"
 #include "log.h"
 #include "migrate.h"
 #include "outbox.h"
@@ -55,6 +54,8 @@
 #define DAEMON_POLL_MS 30000
 /* Coalesces a burst of file events into one look. */
 #define DAEMON_SETTLE_MS 50
+/* sysexits.h's EX_TEMPFAIL: another daemon has the database. */
+#define DAEMON_EX_TEMPFAIL 75
 
 struct daemon_gen {
 	struct cfg *cfg;
@@ -68,37 +69,27 @@ struct daemon_gen {
 struct daemon {
 	uv_loop_t loop;
 	const struct daemon_opts *opts;
+	int lock_fd; /* DATABASE.lock, held for the life of the process */
 	sqlite3 *db;
-	sqlite3 *work_db; /* used by one thread-pool job at a time */
+	sqlite3 *work_db; /* the job poller's */
 	struct outbox *outbox;
 	struct daemon_gen *gen;
 	uv_signal_t sig_term;
 	uv_signal_t sig_int;
 	uv_signal_t sig_hup;
 	uv_timer_t watch_timer;
-	uv_timer_t job_timer; /* the next time-based job falls due */
 	uv_fs_event_t watch_fs;
 	bool watch_fs_active;
 	int64_t data_version;
-	struct fetch *fetch;
+	struct job_poll *jobs;
+	uv_timer_t job_timer; /* the next time-based job falls due */
+	bool jobs_wait_feed;  /* jobs that read posts wait for a feed poll */
+	struct feed_poll *feed;
 	uv_timer_t feed_timer;
-	uv_work_t feed_req;
-	struct buf feed_body; /* the fetched feed, for the worker */
-	int feed_result;
-	const char *feed_why;
-	bool feed_busy;         /* fetching or storing */
-	time_t feed_started;    /* when the poll in flight began */
-	time_t feed_polled;     /* when the last finished poll began */
-	bool digest_waits_feed; /* a due digest waits for that poll */
-	struct bounce_poll *bounce_poll;
+	struct bounce_poll *bounce;
 	uv_timer_t bounce_timer;
-	uv_work_t digest_req;
-	bool digest_busy;  /* digest_req is in the thread pool */
-	bool digest_again; /* asked for while busy: run once more */
-	bool reload_pending;
-	time_t digest_now;
-	int digest_result;
-	int retiring; /* old generations still stopping */
+	bool reload_pending; /* SIGHUP during a job pass */
+	int retiring;        /* old generations still stopping */
 	/* The running generation's sender has stopped; the generation
 	 * itself is freed after the loop, once no worker can read it. */
 	bool sender_stopped;
@@ -108,16 +99,24 @@ struct daemon {
 	bool stopping;
 };
 
+/* Whether a poller is at work; the loop may end only when none is. */
+static bool
+daemon_busy(const struct daemon *d)
+{
+	return (d->jobs != NULL && job_poll_busy(d->jobs)) ||
+	    (d->feed != NULL && feed_poll_busy(d->feed)) ||
+	    (d->bounce != NULL && bounce_poll_busy(d->bounce));
+}
+
 static void daemon_begin_stop(struct daemon *d);
 
 /* Ends the loop once a stop has begun and nothing is left running: the
- * sender of every generation stopped and no thread-pool job pending. */
+ * sender of every generation stopped and no poller at work. */
 static void
 daemon_maybe_finish(struct daemon *d)
 {
 	if (d->stopping && d->sender_stopped && d->retiring == 0 &&
-	    !d->digest_busy && !d->feed_busy &&
-	    (d->bounce_poll == NULL || !bounce_poll_busy(d->bounce_poll)))
+	    !daemon_busy(d))
 		uv_stop(&d->loop);
 }
 static void daemon_reload(struct daemon *d);
@@ -186,8 +185,7 @@ daemon_on_idle(void *arg)
 {
 	struct daemon *d = arg;
 
-	if (d->opts->once && !d->stopping && !d->digest_busy && !d->feed_busy &&
-	    (d->bounce_poll == NULL || !bounce_poll_busy(d->bounce_poll))) {
+	if (d->opts->once && !d->stopping && !daemon_busy(d)) {
 		log_info("daemon drained, exiting (--once)");
 		daemon_begin_stop(d);
 	}
@@ -215,141 +213,69 @@ daemon_on_job_timer(uv_timer_t *h)
 	daemon_run_jobs(h->data);
 }
 
-/* Arms the job timer for the earliest time-based job ahead. */
+/* Arms the job timer for the earliest time-based job ahead, as the last
+ * pass found it. */
 static void
-daemon_arm_jobs(struct daemon *d, time_t now)
+daemon_arm_jobs(struct daemon *d)
 {
-	time_t when, digest;
+	time_t now = clock_now(), when;
 	uint64_t ms;
 
 	uv_timer_stop(&d->job_timer);
-	if (d->opts->once)
+	if (d->opts->once || job_poll_next_due(d->jobs, &when) != 0)
 		return;
-	digest = job_digest_next_due(d->gen->cfg, now);
-	if (job_remind_next_due(d->db, d->gen->cfg, now, &when) != 0 ||
-	    digest < when)
-		when = digest;
 	ms = when > now ? (uint64_t)(when - now) * 1000 : 0;
 	log_debug("daemon next job in=%llus", (unsigned long long)(ms / 1000));
 	uv_timer_start(&d->job_timer, daemon_on_job_timer, ms, 0);
 }
 
-/* The feed is parsed and stored in the thread pool on a connection of
- * its own: a big feed takes longer to parse than a loop callback may. */
 static void
-daemon_on_feed_work(uv_work_t *req)
+daemon_on_jobs_done(void *arg, int enqueued)
 {
-	struct daemon *d = req->data;
-	struct feed *feed = NULL;
-	sqlite3 *db;
+	struct daemon *d = arg;
 
-	d->feed_why = NULL;
-	d->feed_result = feed_parse(
-	    d->feed_body.data, d->feed_body.len, &feed, &d->feed_why);
-	if (d->feed_result != 0)
-		return;
-	d->feed_result = db_open(d->gen->cfg->database, false, &db);
-	if (d->feed_result == 0) {
-		d->feed_result = feed_store(db, feed);
-		if (d->feed_result < 0)
-			d->feed_why = "database error";
-		db_close(db);
-	}
-	feed_free(feed);
-}
-
-/* A feed poll has ended (stored, refused or failed): runs the jobs if
- * it brought posts or a digest was waiting for it, else wakes the
- * sender. */
-static void
-daemon_feed_finished(struct daemon *d, bool new_posts)
-{
-	bool waiting = d->digest_waits_feed;
-
-	d->feed_polled = d->feed_started;
-	d->digest_waits_feed = false;
+	if (enqueued > 0)
+		log_debug("daemon jobs enqueued=%d", enqueued);
 	if (d->stopping) {
 		daemon_maybe_finish(d);
 		return;
 	}
-	if (d->reload_pending && !d->digest_busy) {
-		/* A SIGHUP came while the feed was in flight; the reload
-		 * runs the jobs. */
+	if (d->reload_pending && !job_poll_busy(d->jobs)) {
+		/* The pass read the running config; now it may go. */
 		d->reload_pending = false;
 		daemon_reload(d);
 		return;
 	}
-	if (new_posts || waiting)
+	daemon_arm_jobs(d);
+	sender_kick(d->gen->sender);
+}
+
+static void
+daemon_on_feed_done(void *arg, bool new_posts)
+{
+	struct daemon *d = arg;
+	bool waiting = d->jobs_wait_feed;
+
+	d->jobs_wait_feed = false;
+	if (d->stopping)
+		daemon_maybe_finish(d);
+	else if (new_posts || waiting)
 		daemon_run_jobs(d);
 	else
 		sender_kick(d->gen->sender);
 }
 
 static void
-daemon_on_feed_stored(uv_work_t *req, int status)
-{
-	struct daemon *d = req->data;
-
-	d->feed_busy = false;
-	buf_reset(&d->feed_body);
-	if (status != 0 || d->feed_result < 0)
-		log_warnx("feed rejected url=%s error=\"%s\"; posts kept, "
-			  "retrying at the next poll",
-		    d->gen->cfg->feed_url,
-		    d->feed_why != NULL ? d->feed_why : "?");
-	else
-		log_info("feed polled url=%s new_posts=%d",
-		    d->gen->cfg->feed_url, d->feed_result);
-	daemon_feed_finished(d, status == 0 && d->feed_result > 0);
-}
-
-static void
-daemon_on_feed_fetched(
-    void *arg, int err, long status, const struct buf *body, const char *errmsg)
-{
-	struct daemon *d = arg;
-
-	if (err != 0 || status != 200) {
-		d->feed_busy = false;
-		if (err != 0)
-			log_warnx("feed fetch failed url=%s error=\"%s\"; "
-				  "retrying at the next poll",
-			    d->gen->cfg->feed_url, errmsg);
-		else
-			log_warnx("feed fetch failed url=%s status=%ld; "
-				  "retrying at the next poll",
-			    d->gen->cfg->feed_url, status);
-		daemon_feed_finished(d, false);
-		return;
-	}
-	buf_reset(&d->feed_body);
-	buf_append(&d->feed_body, body->data, body->len);
-	d->feed_req.data = d;
-	if (uv_queue_work(&d->loop, &d->feed_req, daemon_on_feed_work,
-		daemon_on_feed_stored) != 0) {
-		d->feed_busy = false;
-		buf_reset(&d->feed_body);
-		daemon_feed_finished(d, false);
-	}
-}
-
-static void
 daemon_poll_feed(struct daemon *d)
 {
-	const struct cfg *cfg = d->gen->cfg;
+	int ret;
 
-	if (cfg->feed_url == NULL || d->feed_busy || d->stopping)
+	if (d->stopping || d->gen->cfg->feed_url == NULL)
 		return;
-	if (d->fetch == NULL)
-		d->fetch = fetch_new(&d->loop);
-	if (d->fetch == NULL ||
-	    fetch_get(d->fetch, cfg->feed_url, FEED_MAX_SIZE, 60,
-		daemon_on_feed_fetched, d) != 0) {
-		log_warnx("feed cannot start a fetch url=%s", cfg->feed_url);
-		return;
-	}
-	d->feed_busy = true;
-	d->feed_started = clock_now();
+	ret = feed_poll_start(d->feed, d->gen->cfg, daemon_on_feed_done, d);
+	if (ret != 0 && ret != -EBUSY)
+		log_warnx("feed cannot start a fetch url=%s: %s",
+		    d->gen->cfg->feed_url, strerror(-ret));
 }
 
 static void
@@ -386,7 +312,7 @@ daemon_on_bounce_timer(uv_timer_t *h)
 	if (cfg->bounce_source == NULL || d->stopping)
 		return;
 	ret = bounce_poll_start(
-	    d->bounce_poll, cfg, d->gen->secret, daemon_on_bounces_done, d);
+	    d->bounce, cfg, d->gen->secret, daemon_on_bounces_done, d);
 	if (ret != 0 && ret != -EBUSY)
 		log_warnx("bounce cannot start a poll source=%s: %s",
 		    cfg->bounce_source, uv_strerror(ret));
@@ -395,97 +321,37 @@ daemon_on_bounce_timer(uv_timer_t *h)
 		    (uint64_t)cfg->bounce_every * 1000, 0);
 }
 
-/* The digest job runs in the thread pool: enqueueing a large list takes
- * longer than a loop callback may. It has its own connection, and the
- * config it reads is the generation's, which outlives the work (a reload
- * waits: see daemon_reload()). */
-static void
-daemon_on_digest_work(uv_work_t *req)
-{
-	struct daemon *d = req->data;
-
-	d->digest_result =
-	    job_digest_run(d->work_db, d->gen->cfg, d->digest_now);
-}
-
-static void daemon_start_digest(struct daemon *d, time_t now);
-
-static void
-daemon_on_digest_done(uv_work_t *req, int status)
-{
-	struct daemon *d = req->data;
-
-	d->digest_busy = false;
-	if (status != 0 || d->digest_result < 0)
-		log_warnx("job digest failed; retrying at the next run");
-	else if (d->digest_result > 0)
-		log_info("job digest enqueued=%d", d->digest_result);
-	if (d->stopping) {
-		daemon_maybe_finish(d);
-		return;
-	}
-	if (d->reload_pending) {
-		d->reload_pending = false;
-		daemon_reload(d);
-	}
-	if (d->digest_again) {
-		d->digest_again = false;
-		daemon_start_digest(d, clock_now());
-	}
-	sender_kick(d->gen->sender);
-}
-
-static void
-daemon_start_digest(struct daemon *d, time_t now)
-{
-	if (d->digest_busy) {
-		d->digest_again = true;
-		return;
-	}
-	d->digest_req.data = d;
-	d->digest_now = now;
-	if (uv_queue_work(&d->loop, &d->digest_req, daemon_on_digest_work,
-		daemon_on_digest_done) == 0)
-		d->digest_busy = true;
-}
-
-/* Runs every job that may have work now, then wakes the sender. Jobs
- * only enqueue; a failed job is retried at the next change or timer. */
+/* Starts a pass of every job (job_poll.h); its end arms the job timer
+ * and wakes the sender. A post published just before a digest's time
+ * may not be in the table yet: when a job that reads posts fell due
+ * since the last feed poll, the feed is polled first and those jobs
+ * run when it ends, whatever its outcome; the others run now. */
 static void
 daemon_run_jobs(struct daemon *d)
 {
 	const struct cfg *cfg;
 	time_t now = clock_now();
+	bool secret, posts = true;
+	int ret;
 
 	if (d->stopping)
 		return;
 	cfg = d->gen->cfg;
-	if (job_confirm_run(d->db, now) < 0)
-		log_warnx("job confirm failed; retrying at the next change");
-	if (job_cancel_run(d->db, now) < 0)
-		log_warnx("job cancel failed; retrying at the next change");
-	if (job_remind_run(d->db, cfg, now) < 0)
-		log_warnx("job remind failed; retrying at the next change");
-	/* Mail to subscribers needs working unsubscribe links. */
-	if (cfg->unsubscribe_url != NULL && d->gen->secret != NULL) {
-		if (job_optin_run(d->db, now) < 0)
-			log_warnx("job optin failed; retrying at the next "
-				  "change");
-		/* A post published just before a digest's time may not be
-		 * in the table yet: poll the feed first, and open the
-		 * digest when that poll has finished, whatever its
-		 * outcome. */
-		if (cfg->feed_url != NULL &&
-		    d->feed_polled < job_digest_last_due(cfg, now))
-			daemon_poll_feed(d);
-		if (cfg->feed_url != NULL && d->feed_busy &&
-		    d->feed_polled < job_digest_last_due(cfg, now))
-			d->digest_waits_feed = true;
-		else
-			daemon_start_digest(d, now);
+	secret = d->gen->secret != NULL;
+	if (cfg->feed_url != NULL &&
+	    job_wants_feed(cfg, secret, now, feed_poll_polled(d->feed))) {
+		daemon_poll_feed(d);
+		if (feed_poll_busy(d->feed)) {
+			d->jobs_wait_feed = true;
+			posts = false;
+		}
 	}
-	daemon_arm_jobs(d, now);
-	sender_kick(d->gen->sender);
+	ret = job_poll_start(
+	    d->jobs, cfg, secret, now, posts, daemon_on_jobs_done, d);
+	if (ret != 0)
+		log_warnx("daemon cannot start the jobs: %s; retrying at the "
+			  "next change",
+		    uv_strerror(ret));
 }
 
 static void
@@ -541,9 +407,9 @@ daemon_reload(struct daemon *d)
 	struct daemon_gen *g, *old;
 	int code;
 
-	if (d->digest_busy || d->feed_busy) {
-		/* The workers read the running config; reload once they
-		 * are done. */
+	if (job_poll_busy(d->jobs)) {
+		/* The pass reads the running config; reload once it is
+		 * done. */
 		d->reload_pending = true;
 		return;
 	}
@@ -611,7 +477,7 @@ daemon_on_sender_stopped(void *arg)
 	struct daemon_gen *g = arg;
 	struct daemon *d = g->d;
 
-	/* A digest, feed or bounce worker may still read g->cfg: keep it
+	/* A job pass may still read g->cfg: keep it
 	 * until the loop has finished (freed at the end of daemon_run). */
 	g->sender = NULL;
 	d->sender_stopped = true;
@@ -631,12 +497,8 @@ daemon_begin_stop(struct daemon *d)
 	uv_timer_stop(&d->bounce_timer);
 	http_server_free(d->http);
 	d->http = NULL;
-	if (d->fetch != NULL && d->feed_busy && d->feed_body.len == 0) {
-		/* A fetch in flight is dropped; the next start polls. */
-		fetch_free(d->fetch);
-		d->fetch = NULL;
-		d->feed_busy = false;
-	}
+	/* A fetch in flight is dropped; the next start polls. */
+	feed_poll_stop(d->feed);
 	if (d->watch_fs_active)
 		uv_fs_event_stop(&d->watch_fs);
 	sender_stop(d->gen->sender, daemon_on_sender_stopped, d->gen);
@@ -668,6 +530,26 @@ daemon_start_http(struct daemon *d)
 		return -EADDRINUSE;
 	}
 	return 0;
+}
+
+/* Watches the database's folder: the website's commits touch it (the
+ * WAL file), and a change there is the cue to look. Without inotify,
+ * the watch timer alone looks every DAEMON_POLL_MS. */
+static void
+daemon_watch(struct daemon *d)
+{
+	char *dbdir = xstrdup(d->gen->cfg->database);
+
+	if (uv_fs_event_init(&d->loop, &d->watch_fs) == 0 &&
+	    uv_fs_event_start(
+		&d->watch_fs, daemon_on_fs_event, dirname(dbdir), 0) == 0)
+		d->watch_fs_active = true;
+	else
+		log_notice("daemon cannot watch %s; polling every %ds",
+		    d->gen->cfg->database, DAEMON_POLL_MS / 1000);
+	free(dbdir);
+	uv_timer_start(
+	    &d->watch_timer, daemon_on_watch_timer, DAEMON_POLL_MS, 0);
 }
 
 static int
@@ -745,11 +627,140 @@ daemon_switch_user(const struct cfg *cfg)
 	return 0;
 }
 
+/*
+ * Takes DATABASE.lock for the life of the process, and writes the pid
+ * in it: a second daemon (or a --once run beside the running one) would
+ * put the first one's messages in flight back in the queue and send
+ * them twice. The lock is flock(2)'s, which the kernel drops when the
+ * process ends, however it ends. Returns 0, DAEMON_EX_TEMPFAIL when
+ * another process holds it, or 1 (logged).
+ */
+static int
+daemon_lock(struct daemon *d)
+{
+	const char *database = d->gen->cfg->database;
+	char *path = xasprintf("%s.lock", database), pid[32] = "";
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd == -1) {
+		log_warn("daemon cannot open %s", path);
+		free(path);
+		return 1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		n = errno == EWOULDBLOCK ? pread(fd, pid, sizeof(pid) - 1, 0)
+					 : -1;
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		if (errno == EWOULDBLOCK || n >= 0)
+			log_errx("another familymaild (pid %s) is using %s",
+			    pid[0] != '\0' ? pid : "?", database);
+		else
+			log_warn("daemon cannot lock %s", path);
+		close(fd);
+		free(path);
+		return n >= 0 ? DAEMON_EX_TEMPFAIL : 1;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+		log_warn("daemon cannot write its pid into %s", path);
+	free(path);
+	d->lock_fd = fd;
+	return 0;
+}
+
+/* Opens and migrates the database, and puts the messages a crash left
+ * in flight where they belong: the sent log's acceptances are sent,
+ * the rest queued again. Returns 0 or an exit status (logged). */
+static int
+daemon_open_db(struct daemon *d)
+{
+	const char *database = d->gen->cfg->database;
+	const char *why = NULL;
+	int ret;
+
+	ret = daemon_lock(d);
+	if (ret != 0)
+		return ret;
+	ret = db_open(database, true, &d->db);
+	if (ret == 0 && migrate_run(d->db) < 0) {
+		ret = -EIO;
+		why = "cannot migrate the schema";
+	}
+	if (ret == 0)
+		ret = db_open(database, false, &d->work_db);
+	if (ret == 0) {
+		d->outbox = outbox_new(d->db);
+		if (d->outbox == NULL) {
+			ret = -EIO;
+			why = "cannot prepare the outbox";
+		}
+	}
+	if (ret == 0 && sentlog_replay(database, d->db, d->outbox) < 0) {
+		ret = -EIO;
+		why = "cannot replay the sent log";
+	}
+	if (ret == 0 && outbox_requeue_sending(d->outbox, clock_now()) < 0) {
+		ret = -EIO;
+		why = "cannot requeue messages left sending";
+	}
+	if (ret != 0) {
+		log_errx("daemon cannot use database %s: %s", database,
+		    why != NULL ? why : strerror(-ret));
+		return 1;
+	}
+	return 0;
+}
+
+/* Creates the loop's handles in order; 0 or a libuv error (logged). */
+static int
+daemon_start(struct daemon *d)
+{
+	int ret;
+
+	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
+	d->watch_timer.data = d->watch_fs.data = d->job_timer.data = d;
+	d->feed_timer.data = d->bounce_timer.data = d;
+	ret = uv_signal_init(&d->loop, &d->sig_term);
+	if (ret == 0)
+		ret = uv_signal_start(&d->sig_term, daemon_on_signal, SIGTERM);
+	if (ret == 0)
+		ret = uv_signal_init(&d->loop, &d->sig_int);
+	if (ret == 0)
+		ret = uv_signal_start(&d->sig_int, daemon_on_signal, SIGINT);
+	if (ret == 0)
+		ret = uv_signal_init(&d->loop, &d->sig_hup);
+	if (ret == 0)
+		ret = uv_signal_start(&d->sig_hup, daemon_on_signal, SIGHUP);
+	if (ret == 0)
+		ret = uv_timer_init(&d->loop, &d->watch_timer);
+	if (ret == 0)
+		ret = uv_timer_init(&d->loop, &d->job_timer);
+	if (ret == 0)
+		ret = uv_timer_init(&d->loop, &d->feed_timer);
+	if (ret == 0)
+		ret = uv_timer_init(&d->loop, &d->bounce_timer);
+	if (ret != 0) {
+		log_errx("daemon cannot start: %s", uv_strerror(ret));
+		return ret;
+	}
+	d->jobs = job_poll_new(&d->loop, d->work_db);
+	d->feed = feed_poll_new(&d->loop);
+	d->bounce = bounce_poll_new(&d->loop, d->db);
+	ret = daemon_gen_start(d, d->gen);
+	if (ret == 0 && !d->opts->once && d->gen->cfg->http_listen != NULL)
+		ret = daemon_start_http(d);
+	if (ret == 0 && !d->opts->once)
+		daemon_watch(d);
+	return ret;
+}
+
 int
 daemon_run(const struct daemon_opts *opts)
 {
-	struct daemon d = { .opts = opts };
-	char *dbdir = NULL;
+	struct daemon d = { .opts = opts, .lock_fd = -1 };
 	int code, ret;
 
 	/* A reset connection must come back as an error on that send, not
@@ -769,126 +780,55 @@ daemon_run(const struct daemon_opts *opts)
 		return CFG_EX_CONFIG;
 	}
 	code = daemon_switch_user(d.gen->cfg);
-	if (code != 0) {
-		daemon_gen_free(d.gen);
-		return code;
-	}
-	code = 1;
-	ret = db_open(d.gen->cfg->database, true, &d.db);
-	if (ret == 0)
-		ret = migrate_run(d.db) < 0 ? -EIO : 0;
-	if (ret == 0)
-		ret = db_open(d.gen->cfg->database, false, &d.work_db);
-	if (ret == 0) {
-		d.outbox = outbox_new(d.db);
-		if (d.outbox == NULL)
-			ret = -EIO;
-	}
-	/* Messages a relay accepted before a crash are sent, not queued
-	 * again: the sent log first, then what is left sending. */
-	if (ret == 0)
-		ret = sentlog_replay(d.gen->cfg->database, d.db, d.outbox) < 0
-		    ? -EIO
-		    : 0;
-	if (ret == 0)
-		ret = outbox_requeue_sending(d.outbox, clock_now()) < 0 ? -EIO
-									: 0;
-	if (ret != 0) {
-		log_errx("daemon cannot use database %s", d.gen->cfg->database);
+	if (code == 0)
+		code = daemon_open_db(&d);
+	if (code != 0)
 		goto out_db;
-	}
+	code = 1;
 	if (!opts->foreground && !opts->once && daemon_detach() != 0) {
 		log_warn("daemon detach");
 		goto out_db;
 	}
-
 	ret = uv_loop_init(&d.loop);
 	if (ret != 0) {
 		log_errx("daemon loop init: %s", uv_strerror(ret));
 		goto out_db;
 	}
-	d.sig_term.data = d.sig_int.data = d.sig_hup.data = &d;
-	d.watch_timer.data = d.watch_fs.data = d.job_timer.data = &d;
-	d.feed_timer.data = &d;
-	d.bounce_timer.data = &d;
-	buf_init(&d.feed_body);
-	ret = uv_signal_init(&d.loop, &d.sig_term);
-	if (ret == 0)
-		ret = uv_signal_start(&d.sig_term, daemon_on_signal, SIGTERM);
-	if (ret == 0)
-		ret = uv_signal_init(&d.loop, &d.sig_int);
-	if (ret == 0)
-		ret = uv_signal_start(&d.sig_int, daemon_on_signal, SIGINT);
-	if (ret == 0)
-		ret = uv_signal_init(&d.loop, &d.sig_hup);
-	if (ret == 0)
-		ret = uv_signal_start(&d.sig_hup, daemon_on_signal, SIGHUP);
-	if (ret == 0)
-		ret = uv_timer_init(&d.loop, &d.watch_timer);
-	if (ret == 0)
-		ret = uv_timer_init(&d.loop, &d.job_timer);
-	if (ret == 0)
-		ret = uv_timer_init(&d.loop, &d.feed_timer);
-	if (ret == 0)
-		ret = uv_timer_init(&d.loop, &d.bounce_timer);
-	if (ret == 0)
-		d.bounce_poll = bounce_poll_new(&d.loop, d.db);
-	if (ret == 0)
-		ret = daemon_gen_start(&d, d.gen);
-	if (ret == 0 && !opts->once && d.gen->cfg->http_listen != NULL)
-		ret = daemon_start_http(&d);
-	if (ret != 0)
-		goto out_loop;
-
-	if (!opts->once) {
-		/* The website's commits touch the database's folder (the
-		 * WAL file): a change there is the cue to look. */
-		dbdir = xstrdup(d.gen->cfg->database);
-		if (uv_fs_event_init(&d.loop, &d.watch_fs) == 0 &&
-		    uv_fs_event_start(&d.watch_fs, daemon_on_fs_event,
-			dirname(dbdir), 0) == 0)
-			d.watch_fs_active = true;
-		else
-			log_notice("daemon cannot watch %s; polling every "
-				   "%ds",
-			    d.gen->cfg->database, DAEMON_POLL_MS / 1000);
-		free(dbdir);
-		uv_timer_start(
-		    &d.watch_timer, daemon_on_watch_timer, DAEMON_POLL_MS, 0);
+	if (daemon_start(&d) == 0) {
+		d.data_version = db_data_version(d.db);
+		log_info("daemon started version=%s config=%s transport=%s%s",
+		    PACKAGE_VERSION, opts->config_path,
+		    d.gen->cfg->transport == CFG_TRANSPORT_SMTP ? "smtp"
+								: "maildir",
+		    opts->once ? " once" : "");
+		daemon_run_jobs(&d);
+		daemon_on_feed_timer(&d.feed_timer);
+		daemon_on_bounce_timer(&d.bounce_timer);
+		daemon_notify("READY=1");
+		uv_run(&d.loop, UV_RUN_DEFAULT);
+		code = 0;
 	}
-	d.data_version = db_data_version(d.db);
-	log_info("daemon started version=%s config=%s transport=%s%s",
-	    PACKAGE_VERSION, opts->config_path,
-	    d.gen->cfg->transport == CFG_TRANSPORT_SMTP ? "smtp" : "maildir",
-	    opts->once ? " once" : "");
-	daemon_run_jobs(&d);
-	daemon_on_feed_timer(&d.feed_timer);
-	daemon_on_bounce_timer(&d.bounce_timer);
-	daemon_notify("READY=1");
-	uv_run(&d.loop, UV_RUN_DEFAULT);
-	code = 0;
-
-out_loop:
-	if (d.gen != NULL && d.gen->sender != NULL && !d.stopping) {
+	if (d.gen->sender != NULL && !d.stopping) {
 		/* Start-up failed half-way: stop what started. */
 		daemon_begin_stop(&d);
 		uv_run(&d.loop, UV_RUN_DEFAULT);
 	}
-	if (d.fetch != NULL) {
-		fetch_free(d.fetch);
-		d.fetch = NULL;
-	}
+	if (d.feed != NULL)
+		feed_poll_stop(d.feed);
 	uv_walk(&d.loop, daemon_on_close_walk, NULL);
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	uv_loop_close(&d.loop);
 	http_pages_free(d.pages);
-	bounce_poll_free(d.bounce_poll);
+	bounce_poll_free(d.bounce);
+	feed_poll_free(d.feed);
+	job_poll_free(d.jobs);
 out_db:
 	daemon_gen_free(d.gen);
-	buf_fini(&d.feed_body);
 	outbox_free(d.outbox);
 	db_close(d.work_db);
 	db_close(d.db);
+	if (d.lock_fd != -1)
+		close(d.lock_fd);
 	if (code == 0)
 		log_info("daemon stopped");
 	return code;

@@ -43,11 +43,13 @@ static const char *const job_cancel_sql[] = {
 };
 
 int
-job_cancel_run(sqlite3 *db, time_t now)
+job_cancel_run(sqlite3 *db, const struct cfg *cfg, time_t now)
 {
 	char now_s[CLOCK_ISO_LEN];
 	sqlite3_stmt *st;
 	int ret, rc, total = 0;
+
+	(void)cfg; /* the shape every job has (job.h) */
 
 	clock_format_iso(now, now_s);
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(job_cancel_sql); i++) {

@@ -15,8 +15,10 @@
 
 #include <sqlite3.h>
 
+struct cfg;
+
 /* Enqueues the notices missing at now; the number enqueued, or a
  * negative errno. */
-int job_cancel_run(sqlite3 *db, time_t now);
+int job_cancel_run(sqlite3 *db, const struct cfg *cfg, time_t now);
 
 #endif

@@ -13,8 +13,10 @@
 
 #include <sqlite3.h>
 
+struct cfg;
+
 /* Enqueues what is missing at now. Returns the number of new messages,
  * or a negative errno. */
-int job_confirm_run(sqlite3 *db, time_t now);
+int job_confirm_run(sqlite3 *db, const struct cfg *cfg, time_t now);
 
 #endif

@@ -42,19 +42,22 @@ job_digest_schedule(const struct cfg *cfg, size_t i, int *day, int *minute)
 	}
 }
 
-time_t
-job_digest_next_due(const struct cfg *cfg, time_t now)
+int
+job_digest_next_due(
+    sqlite3 *db, const struct cfg *cfg, time_t now, time_t *when)
 {
 	time_t best = 0, t;
 	int day, minute;
 
+	(void)db;
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(job_digest_freqs); i++) {
 		job_digest_schedule(cfg, i, &day, &minute);
 		t = job_digest_freqs[i].next(now, day, minute);
 		if (best == 0 || t < best)
 			best = t;
 	}
-	return best;
+	*when = best;
+	return 0;
 }
 
 time_t

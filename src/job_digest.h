@@ -33,8 +33,10 @@ struct cfg;
  * messages enqueued, or a negative errno. */
 int job_digest_run(sqlite3 *db, const struct cfg *cfg, time_t now);
 
-/* The next scheduled digest time after now, over both frequencies. */
-time_t job_digest_next_due(const struct cfg *cfg, time_t now);
+/* The next scheduled digest time after now, over both frequencies, in
+ * *when; always 0 (the shape of job.h's next_due; db is not read). */
+int job_digest_next_due(
+    sqlite3 *db, const struct cfg *cfg, time_t now, time_t *when);
 /* The latest scheduled digest time at or before now, over both
  * frequencies: a feed polled before it may lack posts that digest
  * should hold. */

@@ -23,11 +23,13 @@ static const char job_optin_sql[] =
     " ON CONFLICT (dedupe_key) DO NOTHING";
 
 int
-job_optin_run(sqlite3 *db, time_t now)
+job_optin_run(sqlite3 *db, const struct cfg *cfg, time_t now)
 {
 	char now_s[CLOCK_ISO_LEN];
 	sqlite3_stmt *st;
 	int ret, rc, n;
+
+	(void)cfg; /* the shape every job has (job.h) */
 
 	ret = db_prepare(db, job_optin_sql, &st);
 	if (ret != 0)

@@ -12,7 +12,9 @@
 
 #include <sqlite3.h>
 
+struct cfg;
+
 /* Enqueues what is missing; the number enqueued or a negative errno. */
-int job_optin_run(sqlite3 *db, time_t now);
+int job_optin_run(sqlite3 *db, const struct cfg *cfg, time_t now);
 
 #endif

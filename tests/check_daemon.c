@@ -252,6 +252,41 @@ START_TEST(test_daemon_notices_a_new_booking_and_stops_on_sigterm)
 }
 END_TEST
 
+/* A second daemon on the same database would put the first one's
+ * messages in flight back in the queue and send them twice. */
+START_TEST(test_daemon_second_one_on_a_database_refuses_with_exit_75)
+{
+	char *argv[] = { daemon_path, (char *)"-f", (char *)"-c", conf,
+		(char *)"--now", (char *)NOW, NULL };
+	char *log2 = xasprintf("%s/second.log", dir), *log, *want;
+	char *fm = xasprintf("%s/src/familymail", tu_builddir());
+	char *status[] = { fm, (char *)"-c", conf, (char *)"status", NULL };
+	int pid, pid2;
+
+	pid = tu_spawn(argv, log_path);
+	ck_assert_int_eq(wait_for_files(3, 10000), 3);
+	/* A cron --once run beside it, and a second daemon. */
+	ck_assert_int_eq(tu_daemon_once(conf, NOW, log2, 20000), 75);
+	pid2 = tu_spawn(argv, log2);
+	ck_assert_int_eq(tu_wait(pid2, 10000), 75);
+	log = tu_read_file(log2, NULL);
+	want = xasprintf("another familymaild (pid %d) is using ", pid);
+	ck_assert_msg(strstr(log, want) != NULL, "%s", log);
+	ck_assert_msg(strstr(log, "requeue") == NULL, "%s", log);
+	free(want);
+	free(log);
+	/* The admin tool works beside the daemon. */
+	ck_assert_int_eq(tu_run_cmd(status, log2, 10000), 0);
+	ck_assert_int_eq(tu_count_files(maildir_new), 3);
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(tu_wait(pid, 5000), 0);
+	/* Once it is gone, the next run may start. */
+	ck_assert_int_eq(run_once(), 0);
+	free(fm);
+	free(log2);
+}
+END_TEST
+
 START_TEST(test_daemon_keeps_its_templates_when_a_reload_finds_one_broken)
 {
 	char *copy = xasprintf("%s/templates", dir), *text, *log, *all;
@@ -477,6 +512,8 @@ daemon_suite(void)
 	tcase_add_test(tc, test_daemon_refuses_a_broken_config_with_exit_78);
 	tcase_add_test(
 	    tc, test_daemon_notices_a_new_booking_and_stops_on_sigterm);
+	tcase_add_test(
+	    tc, test_daemon_second_one_on_a_database_refuses_with_exit_75);
 	tcase_add_test(
 	    tc, test_daemon_keeps_its_templates_when_a_reload_finds_one_broken);
 	tcase_add_test(tc, test_daemon_started_as_root_becomes_its_user);

@@ -61,7 +61,7 @@ START_TEST(test_confirm_enqueues_one_per_confirmed_booking_ahead)
 {
 	char *got;
 
-	ck_assert_int_eq(job_confirm_run(db, now), 3);
+	ck_assert_int_eq(job_confirm_run(db, NULL, now), 3);
 	got = keys();
 	/* Not 4 (cancelled), 5 (course over), 6 (course cancelled). */
 	ck_assert_str_eq(got,
@@ -79,21 +79,21 @@ END_TEST
 
 START_TEST(test_confirm_running_twice_adds_nothing)
 {
-	ck_assert_int_eq(job_confirm_run(db, now), 3);
-	ck_assert_int_eq(job_confirm_run(db, now), 0);
-	ck_assert_int_eq(job_confirm_run(db, now + 3600), 0);
+	ck_assert_int_eq(job_confirm_run(db, NULL, now), 3);
+	ck_assert_int_eq(job_confirm_run(db, NULL, now), 0);
+	ck_assert_int_eq(job_confirm_run(db, NULL, now + 3600), 0);
 	ck_assert_int_eq(tu_sql_int(db, "SELECT count(*) FROM messages"), 3);
 }
 END_TEST
 
 START_TEST(test_confirm_picks_up_a_booking_made_later)
 {
-	ck_assert_int_eq(job_confirm_run(db, now), 3);
+	ck_assert_int_eq(job_confirm_run(db, NULL, now), 3);
 	tu_sql(db,
 	    "INSERT INTO bookings (id, course_id, delegate_id, "
 	    "reference, created_at) VALUES (7, 2, 5, 'FC-1007', "
 	    "'2026-11-23T09:05:00Z')");
-	ck_assert_int_eq(job_confirm_run(db, now + 300), 1);
+	ck_assert_int_eq(job_confirm_run(db, NULL, now + 300), 1);
 	ck_assert_int_eq(tu_sql_int(db,
 			     "SELECT count(*) FROM messages WHERE "
 			     "dedupe_key = 'confirm:booking:7'"),
@@ -103,12 +103,12 @@ END_TEST
 
 START_TEST(test_confirm_gives_a_sent_confirmation_no_second_one)
 {
-	ck_assert_int_eq(job_confirm_run(db, now), 3);
+	ck_assert_int_eq(job_confirm_run(db, NULL, now), 3);
 	tu_sql(db, "UPDATE messages SET state = 'sent'");
 	/* Cancelled and confirmed again: still one confirmation. */
 	tu_sql(db, "UPDATE bookings SET status = 'cancelled' WHERE id = 1");
 	tu_sql(db, "UPDATE bookings SET status = 'confirmed' WHERE id = 1");
-	ck_assert_int_eq(job_confirm_run(db, now + 60), 0);
+	ck_assert_int_eq(job_confirm_run(db, NULL, now + 60), 0);
 }
 END_TEST
 
@@ -122,7 +122,7 @@ START_TEST(test_confirm_is_cancelled_when_booking_cancelled_before_sending)
 	char *why = NULL;
 	size_t n;
 
-	ck_assert_int_eq(job_confirm_run(db, now), 3);
+	ck_assert_int_eq(job_confirm_run(db, NULL, now), 3);
 	tu_sql(db, "UPDATE bookings SET status = 'cancelled' WHERE id = 2");
 	ck_assert_int_eq(outbox_claim(ob, now, 10, &items, &n), 0);
 	ck_assert_uint_eq(n, 3);
@@ -153,7 +153,7 @@ START_TEST(test_confirm_is_suppressed_for_a_suppressed_address)
 	    "INSERT INTO suppressions (email, reason, created_at) "
 	    "VALUES ('SARAH.JONES@example.org', 'hard_bounce', "
 	    "'2026-11-01T00:00:00Z')");
-	ck_assert_int_eq(job_confirm_run(db, now), 3);
+	ck_assert_int_eq(job_confirm_run(db, NULL, now), 3);
 	ck_assert_int_eq(outbox_claim(ob, now, 1, &items, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(

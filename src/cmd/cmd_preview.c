@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "cmd/cmd.h"
 #include "db.h"
+#include "kind.h"
 #include "log.h"
 #include "migrate.h"
 #include "outbox.h"
@@ -44,6 +45,7 @@ cmd_preview(int argc, char **argv, const char *config_path)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct outbox_item it = { .verp_token = (char *)"preview" };
+	const struct kind *kind;
 	struct compose_env env = { .preview = true };
 	struct transport_msg *m = NULL;
 	struct tmpl_set *tmpls = NULL;
@@ -82,9 +84,11 @@ cmd_preview(int argc, char **argv, const char *config_path)
 	    (it.booking_id == 0) == (it.subscriber_id == 0))
 		return cmd_preview_usage();
 	it.kind = argv[optind];
-	if (!compose_kind_known(it.kind)) {
-		fprintf(stderr, "familymail: preview: unknown kind '%s'\n",
-		    it.kind);
+	kind = kind_find(it.kind);
+	if (kind == NULL) {
+		fprintf(stderr,
+		    "familymail: preview: unknown kind '%s' (the kinds: %s)\n",
+		    it.kind, kind_names(", "));
 		return CMD_EX_USAGE;
 	}
 	cfg = cmd_load_config(config_path);
@@ -92,8 +96,8 @@ cmd_preview(int argc, char **argv, const char *config_path)
 		return CMD_EX_CONFIG;
 	log_init(LOG_LEVEL_WARNING);
 	clock_set_timezone(cfg->timezone);
-	if (it.detail == NULL && strcmp(it.kind, "course_reminder") == 0)
-		it.detail = cfg->n_offsets > 0 ? cfg->offsets[0].text : "1d";
+	if (it.detail == NULL)
+		it.detail = (char *)kind_default_detail(kind, cfg);
 	tmpls = tmpl_set_load(cfg->templates, &terr);
 	if (tmpls == NULL) {
 		fprintf(stderr, "%s:%d:%d: %s\n", terr.file, terr.line,

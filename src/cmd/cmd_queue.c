@@ -22,6 +22,7 @@
 #include "cmd/cmd.h"
 #include "cmd/cmd_table.h"
 #include "db.h"
+#include "kind.h"
 #include "log.h"
 #include "migrate.h"
 #include "outbox.h"
@@ -229,10 +230,11 @@ cmd_queue_parse(int argc, char **argv, struct cmd_queue_opts *o)
 			o->state = optarg;
 			break;
 		case 'k':
-			if (!compose_kind_known(optarg)) {
+			if (kind_find(optarg) == NULL) {
 				fprintf(stderr,
-				    "familymail: queue: unknown kind '%s'\n",
-				    optarg);
+				    "familymail: queue: unknown kind '%s' "
+				    "(the kinds: %s)\n",
+				    optarg, kind_names(", "));
 				return CMD_EX_USAGE;
 			}
 			o->kind = optarg;

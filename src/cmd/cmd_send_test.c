@@ -27,6 +27,7 @@
 #include "clock.h"
 #include "cmd/cmd.h"
 #include "db.h"
+#include "kind.h"
 #include "log.h"
 #include "migrate.h"
 #include "outbox.h"
@@ -76,13 +77,6 @@ cmd_send_test_on_closed(void *arg)
 	struct cmd_send_test *s = arg;
 
 	s->closed = true;
-}
-
-static bool
-cmd_send_test_is_booking_kind(const char *kind)
-{
-	return strncmp(kind, "booking_", 8) == 0 ||
-	    strncmp(kind, "course_", 7) == 0;
 }
 
 /* Runs a query that yields one integer id; 0 when there is no row. */
@@ -197,6 +191,7 @@ cmd_send_test(int argc, char **argv, const char *config_path)
 	sqlite3 *db = NULL;
 	char *why = NULL, *secret = NULL, *detail = NULL;
 	const char *to = NULL, *secret_why;
+	const struct kind *kind;
 	bool booking_kind;
 	long id;
 	int ch, ret, code = 1;
@@ -228,12 +223,14 @@ cmd_send_test(int argc, char **argv, const char *config_path)
 	    (it.booking_id != 0 && it.subscriber_id != 0))
 		return cmd_send_test_usage();
 	it.kind = argv[optind];
-	if (!compose_kind_known(it.kind)) {
-		fprintf(stderr, "familymail: send-test: unknown kind '%s'\n",
-		    it.kind);
+	kind = kind_find(it.kind);
+	if (kind == NULL) {
+		fprintf(stderr,
+		    "familymail: send-test: unknown kind '%s' (the kinds: %s)\n",
+		    it.kind, kind_names(", "));
 		return CMD_EX_USAGE;
 	}
-	booking_kind = cmd_send_test_is_booking_kind(it.kind);
+	booking_kind = kind->about == KIND_ABOUT_BOOKING;
 	if ((booking_kind && it.subscriber_id != 0) ||
 	    (!booking_kind && it.booking_id != 0)) {
 		fprintf(stderr, "familymail: send-test: %s is about a %s\n",
@@ -299,9 +296,8 @@ cmd_send_test(int argc, char **argv, const char *config_path)
 		printf("using subscriber %lld, the first in the database\n",
 		    (long long)it.subscriber_id);
 	}
-	if (strcmp(it.kind, "course_reminder") == 0) {
-		it.detail = cfg->n_offsets > 0 ? cfg->offsets[0].text : "1d";
-	} else if (strcmp(it.kind, "blog_digest") == 0) {
+	it.detail = (char *)kind_default_detail(kind, cfg);
+	if ((kind->needs & KIND_POSTS) != 0) {
 		detail = cmd_send_test_digest(db, it.subscriber_id);
 		if (detail == NULL) {
 			fprintf(stderr,

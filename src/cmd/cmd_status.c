@@ -29,7 +29,8 @@
 #include "cmd/cmd.h"
 #include "cmd/cmd_table.h"
 #include "db.h"
-#include "job_remind.h"
+#include "job.h"
+#include "kind.h"
 #include "log.h"
 #include "migrate.h"
 #include "outbox.h"
@@ -246,55 +247,92 @@ cmd_status_last_created(sqlite3 *db, const char *kinds)
 	    kinds);
 }
 
+/* The kinds job enqueues, "a,b", for cmd_status_last_created(). */
+static char *
+cmd_status_kinds_of(const struct job *job)
+{
+	struct buf b;
+
+	buf_init(&b);
+	for (size_t i = 0; i < kind_count(); i++) {
+		const struct kind *k = kind_at(i);
+
+		if (strcmp(k->job, job->name) != 0)
+			continue;
+		if (b.len > 0)
+			buf_putc(&b, ',');
+		buf_puts(&b, k->name);
+	}
+	return buf_take(&b);
+}
+
+/* A job of job.h's table: when it last enqueued and, for a time-based
+ * one, when it next falls due. */
+static int
+cmd_status_table_job(sqlite3 *db, const struct cfg *cfg, time_t now,
+    const struct job *job, json_t *jobs)
+{
+	char offsets[CFG_MAX_OFFSETS * 18] = "", *kinds, *note;
+	const char *off = job_off(job, cfg, cfg->secret_file != NULL);
+	json_t *last, *next = NULL;
+	time_t when;
+
+	kinds = cmd_status_kinds_of(job);
+	last = cmd_status_last_created(db, kinds);
+	free(kinds);
+	if (last == NULL)
+		return -1;
+	if (job->next_due != NULL && off == NULL &&
+	    job->next_due(db, cfg, now, &when) == 0)
+		next = cmd_status_time(when);
+	if (off != NULL) {
+		note = xstrdup(off);
+	} else if (strcmp(job->name, "reminders") == 0) {
+		for (int i = 0; i < cfg->n_offsets; i++) {
+			size_t len = strlen(offsets);
+
+			(void)snprintf(offsets + len, sizeof(offsets) - len,
+			    "%s%s", i > 0 ? ", " : "", cfg->offsets[i].text);
+		}
+		note = xasprintf("offsets %s%s", offsets,
+		    next == NULL ? "; none ahead" : "");
+	} else if (job->next_due == NULL) {
+		note = xstrdup("at every change to the database");
+	} else {
+		note = xstrdup(next == NULL ? "none ahead" : "scheduled");
+	}
+	cmd_status_job(jobs, job->name, last, next, note);
+	free(note);
+	return 0;
+}
+
 static int
 cmd_status_jobs(sqlite3 *db, const struct cfg *cfg, time_t now, json_t *jobs)
 {
 	bool subscribers =
 	    cfg->unsubscribe_url != NULL && cfg->secret_file != NULL;
-	json_t *last, *next;
-	char offsets[CFG_MAX_OFFSETS * 18] = "", *note;
-	time_t when;
+	json_t *next;
+	char *note;
 
-	last = cmd_status_last_created(db, "booking_confirmation");
-	if (last == NULL)
-		return -1;
-	cmd_status_job(jobs, "confirmations", last, NULL,
-	    "at every change to the database");
-	last =
-	    cmd_status_last_created(db, "booking_cancelled,course_cancelled");
-	if (last == NULL)
-		return -1;
-	cmd_status_job(jobs, "cancellations", last, NULL,
-	    "at every change to the database");
-	last = cmd_status_last_created(db, "course_reminder");
-	if (last == NULL)
-		return -1;
-	for (int i = 0; i < cfg->n_offsets; i++) {
-		size_t len = strlen(offsets);
+	for (size_t i = 0; i < job_count(); i++) {
+		const struct job *job = job_at(i);
 
-		(void)snprintf(offsets + len, sizeof(offsets) - len, "%s%s",
-		    i > 0 ? ", " : "", cfg->offsets[i].text);
+		/* One line per frequency, with what the last one held. */
+		if (strcmp(job->name, "digests") == 0) {
+			if (cmd_status_digest(db, jobs, "weekly",
+				clock_next_weekly(
+				    now, cfg->weekly_wday, cfg->weekly_minute),
+				subscribers) != 0 ||
+			    cmd_status_digest(db, jobs, "monthly",
+				clock_next_monthly(now, cfg->monthly_mday,
+				    cfg->monthly_minute),
+				subscribers) != 0)
+				return -1;
+			continue;
+		}
+		if (cmd_status_table_job(db, cfg, now, job, jobs) != 0)
+			return -1;
 	}
-	next = job_remind_next_due(db, cfg, now, &when) == 0
-	    ? cmd_status_time(when)
-	    : NULL;
-	note = xasprintf(
-	    "offsets %s%s", offsets, next == NULL ? "; none ahead" : "");
-	cmd_status_job(jobs, "reminders", last, next, note);
-	free(note);
-	if (cmd_status_digest(db, jobs, "weekly",
-		clock_next_weekly(now, cfg->weekly_wday, cfg->weekly_minute),
-		subscribers) != 0 ||
-	    cmd_status_digest(db, jobs, "monthly",
-		clock_next_monthly(now, cfg->monthly_mday, cfg->monthly_minute),
-		subscribers) != 0)
-		return -1;
-	last = cmd_status_last_created(db, "subscription_confirm");
-	if (last == NULL)
-		return -1;
-	cmd_status_job(jobs, "opt-in", last, NULL,
-	    subscribers ? "at every change to the database"
-			: "off: needs [unsubscribe] url and secret_file");
 	if (cfg->feed_url != NULL) {
 		char every[16];
 

@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "db.h"
 #include "htmltext.h"
+#include "kind.h"
 #include "log.h"
 #include "outbox.h"
 #include "send/mime.h"
@@ -27,23 +28,6 @@
 #include "token.h"
 #include "util.h"
 #include "verp.h"
-
-enum compose_about {
-	COMPOSE_ABOUT_BOOKING,
-	COMPOSE_ABOUT_SUBSCRIBER,
-};
-
-static const struct {
-	const char *kind;
-	enum compose_about about;
-} compose_kinds[] = {
-	{ "booking_confirmation", COMPOSE_ABOUT_BOOKING },
-	{ "booking_cancelled", COMPOSE_ABOUT_BOOKING },
-	{ "course_cancelled", COMPOSE_ABOUT_BOOKING },
-	{ "course_reminder", COMPOSE_ABOUT_BOOKING },
-	{ "blog_digest", COMPOSE_ABOUT_SUBSCRIBER },
-	{ "subscription_confirm", COMPOSE_ABOUT_SUBSCRIBER },
-};
 
 enum compose_stmt_id {
 	COMPOSE_STMT_BOOKING,
@@ -130,15 +114,6 @@ compose_stmt_done(const struct compose_env *env, sqlite3_stmt *st)
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-}
-
-int
-compose_kind_known(const char *kind)
-{
-	for (size_t i = 0; i < UTIL_ARRAY_LEN(compose_kinds); i++)
-		if (strcmp(kind, compose_kinds[i].kind) == 0)
-			return 1;
-	return 0;
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
@@ -245,37 +220,6 @@ compose_sender(const struct cfg *cfg)
 	return s;
 }
 
-/* "7d" -> "in 7 days"; "1d" -> "tomorrow"; "2h" -> "in 2 hours". */
-static void
-compose_offset_words(const char *offset, char *out, size_t size)
-{
-	static const struct {
-		char unit;
-		const char *one, *many;
-	} units[] = {
-		{ 'm', "minute", "minutes" },
-		{ 'h', "hour", "hours" },
-		{ 'd', "day", "days" },
-		{ 'w', "week", "weeks" },
-	};
-	char *end;
-	long n;
-
-	n = strtol(offset, &end, 10);
-	if (n == 1 && strcmp(end, "d") == 0) {
-		(void)snprintf(out, size, "tomorrow");
-		return;
-	}
-	for (size_t i = 0; i < UTIL_ARRAY_LEN(units); i++) {
-		if (end[0] == units[i].unit && end[1] == '\0' && n > 0) {
-			(void)snprintf(out, size, "in %ld %s", n,
-			    n == 1 ? units[i].one : units[i].many);
-			return;
-		}
-	}
-	(void)snprintf(out, size, "soon");
-}
-
 static const char compose_booking_sql[] =
     "SELECT b.reference, b.status, d.first_name, d.last_name, d.email,"
     " d.organisation, c.title, c.starts_at, c.ends_at, c.venue, c.address,"
@@ -285,21 +229,15 @@ static const char compose_booking_sql[] =
     " JOIN courses c ON c.id = b.course_id"
     " WHERE b.id = ?1";
 
-struct compose_booking_state {
-	bool booking_confirmed;
-	bool course_scheduled;
-	time_t starts_at;
-};
-
+/* The context of a message about a booking, with the facts its kind's
+ * rules are checked on (state may be NULL: the context alone). */
 static json_t *
-compose_booking_context(const struct compose_env *env, const char *kind,
-    int64_t booking_id, const char *detail, struct compose_booking_state *state,
-    char **why)
+compose_booking_context(const struct compose_env *env, const struct kind *kind,
+    int64_t booking_id, struct kind_facts *state, char **why)
 {
-	json_t *ctx = NULL, *delegate, *course, *booking, *reminder;
+	json_t *ctx = NULL, *delegate, *course, *booking;
 	const char *venue;
 	sqlite3_stmt *st;
-	char words[64];
 	int rc;
 
 	if (compose_stmt(env, COMPOSE_STMT_BOOKING, compose_booking_sql, &st) !=
@@ -362,25 +300,12 @@ compose_booking_context(const struct compose_env *env, const char *kind,
 	compose_set(booking, "reference", compose_col(st, 0));
 	compose_set(booking, "status", compose_col(st, 1));
 	json_object_set_new(ctx, "booking", booking);
-	if (strcmp(kind, "course_reminder") == 0 && detail != NULL) {
-		reminder = json_object();
-		compose_set(reminder, "offset", detail);
-		compose_offset_words(detail, words, sizeof(words));
-		compose_set(reminder, "when", words);
-		json_object_set_new(ctx, "reminder", reminder);
-	}
 	compose_stmt_done(env, st);
 	return ctx;
 }
 
 static const char compose_subscriber_sql[] =
     "SELECT email, name, status, frequency FROM subscribers WHERE id = ?1";
-
-struct compose_subscriber_state {
-	bool active;
-	bool pending;
-	char frequency[16];
-};
 
 /* The link for purpose ("unsubscribe", "confirm", "preferences"): its
  * [unsubscribe] url pattern with {token} replaced. Without a configured
@@ -492,10 +417,12 @@ compose_posts(const struct compose_env *env, const char *detail, char **why)
 	return posts;
 }
 
+/* The context of a message about a subscriber, with the facts its
+ * kind's rules are checked on; state->detail names the digest. */
 static json_t *
-compose_subscriber_context(const struct compose_env *env, const char *kind,
-    int64_t subscriber_id, const char *detail,
-    struct compose_subscriber_state *state, char **why)
+compose_subscriber_context(const struct compose_env *env,
+    const struct kind *kind, int64_t subscriber_id, struct kind_facts *state,
+    char **why)
 {
 	json_t *ctx, *sub, *posts;
 	const char *email, *status;
@@ -516,12 +443,8 @@ compose_subscriber_context(const struct compose_env *env, const char *kind,
 	}
 	email = compose_col(st, 0);
 	status = compose_col(st, 2);
-	if (state != NULL) {
-		state->active = strcmp(status, "active") == 0;
-		state->pending = strcmp(status, "pending") == 0;
-		(void)snprintf(state->frequency, sizeof(state->frequency), "%s",
-		    compose_col(st, 3));
-	}
+	state->subscriber_active = strcmp(status, "active") == 0;
+	state->subscriber_pending = strcmp(status, "pending") == 0;
 	ctx = json_object();
 	json_object_set_new(ctx, "sender", compose_sender(env->cfg));
 	sub = json_object();
@@ -538,14 +461,14 @@ compose_subscriber_context(const struct compose_env *env, const char *kind,
 	link = compose_link(env, "preferences", subscriber_id, email);
 	compose_set(ctx, "preferences_url", link);
 	free(link);
-	if (strcmp(kind, "subscription_confirm") == 0) {
+	if ((kind->needs & KIND_CONFIRM_LINK) != 0) {
 		link = compose_link(env, "confirm", subscriber_id, email);
 		compose_set(ctx, "confirm_url", link);
 		free(link);
 	}
 	compose_stmt_done(env, st);
-	if (strcmp(kind, "blog_digest") == 0) {
-		posts = compose_posts(env, detail, why);
+	if ((kind->needs & KIND_POSTS) != 0) {
+		posts = compose_posts(env, state->detail, why);
 		if (posts == NULL) {
 			json_decref(ctx);
 			return NULL;
@@ -555,8 +478,34 @@ compose_subscriber_context(const struct compose_env *env, const char *kind,
 		/* Mustache has no plurals: "post{{#post_count_plural}}s..." */
 		json_object_set_new(ctx, "post_count_plural",
 		    json_boolean(json_array_size(posts) != 1));
+		state->post_count = (long)json_array_size(posts);
 		json_object_set_new(ctx, "posts", posts);
 	}
+	return ctx;
+}
+
+/* The whole context of a message of kind, and the facts about it; the
+ * frequency in facts points into the context. */
+static json_t *
+compose_build_context(const struct compose_env *env, const struct kind *kind,
+    int64_t booking_id, int64_t subscriber_id, struct kind_facts *facts,
+    char **why)
+{
+	json_t *ctx;
+
+	if (kind->about == KIND_ABOUT_BOOKING)
+		ctx =
+		    compose_booking_context(env, kind, booking_id, facts, why);
+	else
+		ctx = compose_subscriber_context(
+		    env, kind, subscriber_id, facts, why);
+	if (ctx == NULL)
+		return NULL;
+	if (kind->about == KIND_ABOUT_SUBSCRIBER)
+		facts->frequency = json_string_value(json_object_get(
+		    json_object_get(ctx, "subscriber"), "frequency"));
+	if (kind->context != NULL)
+		kind->context(ctx, facts);
 	return ctx;
 }
 
@@ -564,35 +513,15 @@ json_t *
 compose_context(const struct compose_env *env, const char *kind,
     int64_t booking_id, int64_t subscriber_id, const char *detail, char **why)
 {
-	for (size_t i = 0; i < UTIL_ARRAY_LEN(compose_kinds); i++) {
-		if (strcmp(kind, compose_kinds[i].kind) != 0)
-			continue;
-		if (compose_kinds[i].about == COMPOSE_ABOUT_BOOKING)
-			return compose_booking_context(
-			    env, kind, booking_id, detail, NULL, why);
-		return compose_subscriber_context(
-		    env, kind, subscriber_id, detail, NULL, why);
-	}
-	*why = xasprintf("unknown message kind '%s'", kind);
-	return NULL;
-}
+	const struct kind *k = kind_find(kind);
+	struct kind_facts facts = { .detail = detail };
 
-/* Whether a booking message still applies: the rules of DESIGN "The
- * jobs", checked again at send time. */
-static bool
-compose_booking_applies(
-    const char *kind, const struct compose_booking_state *s, time_t now)
-{
-	if (strcmp(kind, "booking_confirmation") == 0)
-		return s->booking_confirmed && s->course_scheduled;
-	if (strcmp(kind, "booking_cancelled") == 0)
-		return !s->booking_confirmed;
-	if (strcmp(kind, "course_cancelled") == 0)
-		return !s->course_scheduled;
-	if (strcmp(kind, "course_reminder") == 0)
-		return s->booking_confirmed && s->course_scheduled &&
-		    s->starts_at > now;
-	return false;
+	if (k == NULL) {
+		*why = xasprintf("unknown message kind '%s'", kind);
+		return NULL;
+	}
+	return compose_build_context(
+	    env, k, booking_id, subscriber_id, &facts, why);
 }
 
 /* Longest subject or display name, in bytes: a longer one (a course
@@ -678,47 +607,23 @@ compose_display_name(const json_t *ctx)
 	return buf_take(&b);
 }
 
-static int
-compose_about(const char *kind)
-{
-	for (size_t i = 0; i < UTIL_ARRAY_LEN(compose_kinds); i++)
-		if (strcmp(kind, compose_kinds[i].kind) == 0)
-			return (int)compose_kinds[i].about;
-	return -1;
-}
-
-/* Whether a subscriber message still applies when it is sent. */
-static bool
-compose_subscriber_applies(
-    const struct outbox_item *it, const struct compose_subscriber_state *s)
-{
-	size_t n = strlen(s->frequency);
-
-	if (strcmp(it->kind, "subscription_confirm") == 0)
-		return s->pending;
-	/* A digest goes to an active subscriber still on its frequency. */
-	return s->active && it->detail != NULL &&
-	    strncmp(it->detail, s->frequency, n) == 0 && it->detail[n] == ':';
-}
-
 int
 compose_message(const struct compose_env *env, const struct outbox_item *it,
     time_t now, struct transport_msg *out, char **why)
 {
-	struct compose_booking_state bstate;
-	struct compose_subscriber_state sstate;
+	struct kind_facts facts = { .now = now, .detail = it->detail };
+	const struct kind *kind;
 	struct buf subject, text, html, token;
 	char *to_name = NULL, *msgid = NULL, *unsub_url = NULL;
 	char *unsub_mailto = NULL;
 	const char *domain;
 	struct mime_msg mm;
-	bool applies;
 	json_t *ctx;
-	int about, ret;
+	int ret;
 
 	*why = NULL;
-	about = compose_about(it->kind);
-	if (about < 0) {
+	kind = kind_find(it->kind);
+	if (kind == NULL) {
 		*why = xasprintf("message id=%lld: unknown kind '%s'",
 		    (long long)it->id, it->kind);
 		return -EINVAL;
@@ -727,23 +632,11 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 		*why = xstrdup("recipient is suppressed");
 		return COMPOSE_SUPPRESSED;
 	}
-	if (about == COMPOSE_ABOUT_BOOKING) {
-		ctx = compose_booking_context(
-		    env, it->kind, it->booking_id, it->detail, &bstate, why);
-		applies = ctx != NULL &&
-		    compose_booking_applies(it->kind, &bstate, now);
-	} else {
-		ctx = compose_subscriber_context(
-		    env, it->kind, it->subscriber_id, it->detail, &sstate, why);
-		applies = ctx != NULL &&
-		    compose_subscriber_applies(it, &sstate) &&
-		    (strcmp(it->kind, "blog_digest") != 0 ||
-			json_integer_value(json_object_get(ctx, "post_count")) >
-			    0);
-	}
+	ctx = compose_build_context(
+	    env, kind, it->booking_id, it->subscriber_id, &facts, why);
 	if (ctx == NULL)
 		return -ENOENT;
-	if (!env->preview && !applies) {
+	if (!env->preview && !kind->applies(&facts)) {
 		json_decref(ctx);
 		*why = xstrdup("no longer applies");
 		return COMPOSE_CANCELLED;
@@ -777,7 +670,7 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 	mm.date = now;
 	mm.msgid_domain = domain != NULL ? domain + 1 : "localhost";
 	mm.msgid_prefix = it->verp_token;
-	if (about == COMPOSE_ABOUT_BOOKING) {
+	if (kind->about == KIND_ABOUT_BOOKING) {
 		/* Transactional: no list headers, and auto-replies should
 		 * not answer it (RFC 3834). */
 		mm.auto_submitted = true;
@@ -808,8 +701,9 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 				 "the message: %s (a header value with a "
 				 "line break or a bad address?)",
 		    (long long)it->id,
-		    about == COMPOSE_ABOUT_BOOKING ? "booking" : "subscriber",
-		    (long long)(about == COMPOSE_ABOUT_BOOKING
+		    kind->about == KIND_ABOUT_BOOKING ? "booking"
+						      : "subscriber",
+		    (long long)(kind->about == KIND_ABOUT_BOOKING
 			    ? it->booking_id
 			    : it->subscriber_id),
 		    strerror(-ret));

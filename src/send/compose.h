@@ -71,7 +71,4 @@ int compose_message(const struct compose_env *env, const struct outbox_item *it,
 json_t *compose_context(const struct compose_env *env, const char *kind,
     int64_t booking_id, int64_t subscriber_id, const char *detail, char **why);
 
-/* True for the kinds a job knows. */
-int compose_kind_known(const char *kind);
-
 #endif

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * kind: see kind.h. The rules here are the send-time half of DESIGN
+ * "The jobs"; the enqueue-time half is each job's SQL.
+ */
+#include "config.h"
+
+#include "kind.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "util.h"
+
+static bool
+kind_confirmation_applies(const struct kind_facts *f)
+{
+	return f->booking_confirmed && f->course_scheduled;
+}
+
+static bool
+kind_booking_cancelled_applies(const struct kind_facts *f)
+{
+	return !f->booking_confirmed;
+}
+
+static bool
+kind_course_cancelled_applies(const struct kind_facts *f)
+{
+	return !f->course_scheduled;
+}
+
+static bool
+kind_reminder_applies(const struct kind_facts *f)
+{
+	return f->booking_confirmed && f->course_scheduled &&
+	    f->starts_at > f->now;
+}
+
+/* A digest goes to an active subscriber still on its frequency (the
+ * detail is "FREQUENCY:PERIOD"), and only with posts in it. */
+static bool
+kind_digest_applies(const struct kind_facts *f)
+{
+	size_t n;
+
+	if (!f->subscriber_active || f->detail == NULL || f->frequency == NULL)
+		return false;
+	n = strlen(f->frequency);
+	return strncmp(f->detail, f->frequency, n) == 0 &&
+	    f->detail[n] == ':' && f->post_count > 0;
+}
+
+static bool
+kind_optin_applies(const struct kind_facts *f)
+{
+	return f->subscriber_pending;
+}
+
+/* "7d" -> "in 7 days"; "1d" -> "tomorrow"; "2h" -> "in 2 hours". */
+static void
+kind_offset_words(const char *offset, char *out, size_t size)
+{
+	static const struct {
+		char unit;
+		const char *one, *many;
+	} units[] = {
+		{ 'm', "minute", "minutes" },
+		{ 'h', "hour", "hours" },
+		{ 'd', "day", "days" },
+		{ 'w', "week", "weeks" },
+	};
+	char *end;
+	long n;
+
+	n = strtol(offset, &end, 10);
+	if (n == 1 && strcmp(end, "d") == 0) {
+		(void)snprintf(out, size, "tomorrow");
+		return;
+	}
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(units); i++) {
+		if (end[0] == units[i].unit && end[1] == '\0' && n > 0) {
+			(void)snprintf(out, size, "in %ld %s", n,
+			    n == 1 ? units[i].one : units[i].many);
+			return;
+		}
+	}
+	(void)snprintf(out, size, "soon");
+}
+
+/* reminder.offset ("7d", as configured) and reminder.when. */
+static void
+kind_reminder_context(json_t *ctx, const struct kind_facts *f)
+{
+	char words[64];
+
+	if (f->detail == NULL)
+		return;
+	kind_offset_words(f->detail, words, sizeof(words));
+	json_object_set_new(ctx, "reminder",
+	    json_pack("{s:s,s:s}", "offset", f->detail, "when", words));
+}
+
+static const struct kind kind_table[] = {
+	{
+	    .name = "booking_confirmation",
+	    .summary = "a booking was made: sent within seconds",
+	    .job = "confirmations",
+	    .about = KIND_ABOUT_BOOKING,
+	    .applies = kind_confirmation_applies,
+	},
+	{
+	    .name = "booking_cancelled",
+	    .summary = "a confirmed booking was cancelled",
+	    .job = "cancellations",
+	    .about = KIND_ABOUT_BOOKING,
+	    .applies = kind_booking_cancelled_applies,
+	},
+	{
+	    .name = "course_cancelled",
+	    .summary = "the course of a confirmed booking was cancelled",
+	    .job = "cancellations",
+	    .about = KIND_ABOUT_BOOKING,
+	    .applies = kind_course_cancelled_applies,
+	},
+	{
+	    .name = "course_reminder",
+	    .summary = "the course is near: at each [reminders] offset",
+	    .job = "reminders",
+	    .about = KIND_ABOUT_BOOKING,
+	    .detail = "offset",
+	    .applies = kind_reminder_applies,
+	    .context = kind_reminder_context,
+	},
+	{
+	    .name = "blog_digest",
+	    .summary = "new blog posts, weekly or monthly",
+	    .job = "digests",
+	    .about = KIND_ABOUT_SUBSCRIBER,
+	    .bulk = true,
+	    .needs = KIND_POSTS,
+	    .detail = "period",
+	    .applies = kind_digest_applies,
+	},
+	{
+	    .name = "subscription_confirm",
+	    .summary = "a sign-up waits for its confirmation (double opt-in)",
+	    .job = "opt-in",
+	    .about = KIND_ABOUT_SUBSCRIBER,
+	    .needs = KIND_CONFIRM_LINK,
+	    .applies = kind_optin_applies,
+	},
+};
+
+const struct kind *
+kind_find(const char *name)
+{
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(kind_table); i++)
+		if (strcmp(name, kind_table[i].name) == 0)
+			return &kind_table[i];
+	return NULL;
+}
+
+const struct kind *
+kind_at(size_t i)
+{
+	return i < UTIL_ARRAY_LEN(kind_table) ? &kind_table[i] : NULL;
+}
+
+size_t
+kind_count(void)
+{
+	return UTIL_ARRAY_LEN(kind_table);
+}
+
+const char *
+kind_names(const char *sep)
+{
+	static char names[512];
+	size_t len = 0;
+
+	names[0] = '\0';
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(kind_table); i++) {
+		int n = snprintf(names + len, sizeof(names) - len, "%s%s",
+		    i > 0 ? sep : "", kind_table[i].name);
+
+		if (n < 0 || (size_t)n >= sizeof(names) - len)
+			break;
+		len += (size_t)n;
+	}
+	return names;
+}
+
+const char *
+kind_default_detail(const struct kind *k, const struct cfg *cfg)
+{
+	if (k->detail == NULL || strcmp(k->detail, "offset") != 0)
+		return NULL;
+	return cfg->n_offsets > 0 ? cfg->offsets[0].text : "1d";
+}
