@@ -15,10 +15,13 @@
 #include "job_digest.h"
 #include "job_optin.h"
 #include "job_remind.h"
+#include "job_rows.h"
 #include "log.h"
 #include "util.h"
 
 static const struct job job_table[] = {
+	/* First: the others skip what it reports. */
+	{ .name = "row checks", .run = job_rows_run },
 	{ .name = "confirmations", .run = job_confirm_run },
 	{ .name = "cancellations", .run = job_cancel_run },
 	{

@@ -23,6 +23,8 @@ static const char job_confirm_sql[] =
     " JOIN delegates d ON d.id = b.delegate_id"
     " WHERE b.status = 'confirmed' AND c.status = 'scheduled'"
     " AND unixepoch(c.starts_at) > unixepoch(?1)"
+    " AND NOT EXISTS (SELECT 1 FROM unusable_rows u"
+    "   WHERE u.tbl = 'courses' AND u.row_id = c.id)"
     " AND NOT EXISTS (SELECT 1 FROM messages m"
     "   WHERE m.dedupe_key = 'confirm:booking:' || b.id)"
     " ORDER BY b.id"

@@ -32,6 +32,8 @@ static const char job_remind_sql[] =
     " JOIN delegates d ON d.id = b.delegate_id"
     " WHERE c.status = 'scheduled' AND b.status = 'confirmed'"
     " AND unixepoch(c.starts_at) > unixepoch(?1)"
+    " AND NOT EXISTS (SELECT 1 FROM unusable_rows u"
+    "   WHERE u.tbl = 'courses' AND u.row_id = c.id)"
     " AND unixepoch(c.starts_at) - ?3 <= unixepoch(?1)"
     " AND unixepoch(b.created_at) < unixepoch(c.starts_at) - ?3"
     " AND NOT EXISTS (SELECT 1 FROM messages m"
@@ -46,6 +48,8 @@ static const char job_remind_next_sql[] =
     "SELECT min(unixepoch(c.starts_at) - ?2) FROM courses c"
     " WHERE c.status = 'scheduled'"
     " AND unixepoch(c.starts_at) - ?2 > unixepoch(?1)"
+    " AND NOT EXISTS (SELECT 1 FROM unusable_rows u"
+    "   WHERE u.tbl = 'courses' AND u.row_id = c.id)"
     " AND EXISTS (SELECT 1 FROM bookings b WHERE b.course_id = c.id"
     "   AND b.status = 'confirmed')";
 

@@ -211,11 +211,30 @@ static const char migrate_v4[] =
     "DROP INDEX messages_recipient_sent;"
     "CREATE INDEX messages_recipient ON messages(recipient);";
 
+/*
+ * Rows of the website's tables that familymail cannot use (a course
+ * whose starts_at is not a time, a booking of a course that does not
+ * exist), each reported once by table, id and reason, and skipped by
+ * the jobs until it is fixed; row_checks keeps how far the checks of
+ * the big tables got, so that a pass looks at new rows only.
+ */
+static const char migrate_v5[] =
+    "CREATE TABLE unusable_rows ("
+    "  tbl TEXT NOT NULL,"
+    "  row_id INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  first_seen TEXT NOT NULL,"
+    "  PRIMARY KEY (tbl, row_id)) WITHOUT ROWID;"
+    "CREATE TABLE row_checks ("
+    "  tbl TEXT PRIMARY KEY,"
+    "  checked_id INTEGER NOT NULL) WITHOUT ROWID;";
+
 static const char *const migrate_steps[] = {
 	migrate_v1,
 	migrate_v2,
 	migrate_v3,
 	migrate_v4,
+	migrate_v5,
 };
 
 int

@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "migrate.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -311,7 +312,13 @@ START_TEST(test_migrate_creates_then_leaves_the_schema)
 	struct run r = RUN("migrate");
 
 	ck_assert_int_eq(r.status, 0);
-	assert_has(r.out, "schema version 4 (4 steps applied)");
+	{
+		char *want = xasprintf("schema version %d (%d steps applied)",
+		    migrate_latest(), migrate_latest());
+
+		assert_has(r.out, want);
+		free(want);
+	}
 	run_free(&r);
 	ck_assert_int_eq(db_int("SELECT count(*) FROM messages"), 0);
 	r = RUN("migrate");

@@ -498,6 +498,103 @@ START_TEST(test_daemon_skips_a_bad_record_and_sends_the_others)
 }
 END_TEST
 
+/* Rows the website wrote in shapes familymail cannot use: each is
+ * reported once by table, id and reason, and nothing is sent for it
+ * until it is fixed; the good rows are sent as usual. */
+START_TEST(test_daemon_reports_each_unusable_row_once)
+{
+	char *path = xasprintf("%s/familymail.db", dir), *log, *fm, *out;
+	char *status_log = xasprintf("%s/status.out", dir), *p;
+	sqlite3 *db;
+	int n = 0;
+
+	ck_assert_int_eq(db_open(path, false, &db), 0);
+	/* The website may write with foreign keys off. */
+	tu_sql(db,
+	    "PRAGMA foreign_keys = OFF;"
+	    "INSERT INTO courses (id, title, starts_at, venue) VALUES"
+	    " (11, 'Slashed', '20/12/2026 09:30', 'Cardiff'),"
+	    " (12, 'Vague', 'tomorrow', 'Online'),"
+	    " (13, 'Date only', '2026-12-23', 'Cardiff');"
+	    "INSERT INTO bookings (id, course_id, delegate_id, reference,"
+	    " created_at) VALUES"
+	    " (11, 11, 1, 'FC-1011', '2026-11-22T09:00:00Z'),"
+	    " (12, 12, 2, 'FC-1012', '2026-11-22T09:00:00Z'),"
+	    " (13, 13, 3, 'FC-1013', '2026-11-22T09:00:00Z'),"
+	    " (14, 99, 4, 'FC-1014', '2026-11-22T09:00:00Z'),"
+	    " (15, 2, 98, 'FC-1015', '2026-11-22T09:00:00Z');"
+	    "INSERT INTO posts (id, title, url, published_at) VALUES"
+	    " (1, 'Dated badly', 'https://blog.example.org/1', '04/12/2026');");
+	db_close(db);
+	ck_assert_int_eq(run_once(), 0);
+	/* The three good confirmations, nothing for the others. */
+	ck_assert_int_eq(tu_count_files(maildir_new), 3);
+	log = tu_read_file(log_path, NULL);
+	ck_assert_msg(strstr(log,
+			  "rows unusable table=courses id=11 "
+			  "reason=\"starts_at '20/12/2026 09:30' is "
+			  "not a time") != NULL,
+	    "%s", log);
+	ck_assert_ptr_nonnull(strstr(log, "table=courses id=12 "));
+	ck_assert_ptr_nonnull(strstr(log,
+	    "table=courses id=13 reason=\"starts_at '2026-12-23' has no "
+	    "time of day\""));
+	ck_assert_ptr_nonnull(strstr(log,
+	    "table=bookings id=14 reason=\"course_id 99 names no course\""));
+	ck_assert_ptr_nonnull(strstr(log,
+	    "table=bookings id=15 "
+	    "reason=\"delegate_id 98 names no "
+	    "delegate\""));
+	ck_assert_ptr_nonnull(strstr(log,
+	    "table=posts id=1 "
+	    "reason=\"published_at '04/12/2026' "
+	    "is not a time"));
+	free(log);
+	/* Once: a second run reports nothing again. */
+	free(tu_write_file(dir, "daemon.log", ""));
+	ck_assert_int_eq(run_once(), 0);
+	log = tu_read_file(log_path, NULL);
+	ck_assert_msg(strstr(log, "rows unusable") == NULL, "%s", log);
+	free(log);
+	/* status lists them. */
+	fm = xasprintf("%s/src/familymail", tu_builddir());
+	{
+		char *argv[] = { fm, (char *)"-c", conf, (char *)"status",
+			NULL };
+
+		ck_assert_int_eq(tu_run_cmd(argv, status_log, 10000), 0);
+	}
+	out = tu_read_file(status_log, NULL);
+	ck_assert_msg(
+	    strstr(out, "rows familymail cannot use") != NULL, "%s", out);
+	for (p = strstr(out, "has no time of day"); p != NULL;
+	     p = strstr(p + 1, "has no time of day"))
+		n++;
+	ck_assert_int_eq(n, 1);
+	free(out);
+	/* The website fixes the date: the confirmation goes, the report
+	 * goes. */
+	ck_assert_int_eq(db_open(path, false, &db), 0);
+	tu_sql(db,
+	    "UPDATE courses SET starts_at = '2026-12-23T09:30:00Z'"
+	    " WHERE id = 13");
+	db_close(db);
+	ck_assert_int_eq(run_once(), 0);
+	ck_assert_int_eq(tu_count_files(maildir_new), 4);
+	log = tu_read_file(log_path, NULL);
+	ck_assert_msg(
+	    strstr(log, "rows fixed table=courses id=13") != NULL, "%s", log);
+	free(log);
+	ck_assert_int_eq(tu_db_int(path,
+			     "SELECT count(*) FROM unusable_rows"
+			     " WHERE tbl = 'courses' AND row_id = 13"),
+	    0);
+	free(fm);
+	free(status_log);
+	free(path);
+}
+END_TEST
+
 static Suite *
 daemon_suite(void)
 {
@@ -520,6 +617,7 @@ daemon_suite(void)
 	tcase_add_test(tc, test_daemon_as_root_refuses_to_start_without_a_user);
 	tcase_add_test(tc, test_daemon_runs_as_the_user_its_config_names);
 	tcase_add_test(tc, test_daemon_skips_a_bad_record_and_sends_the_others);
+	tcase_add_test(tc, test_daemon_reports_each_unusable_row_once);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -278,6 +278,11 @@ cmd_status_table_job(sqlite3 *db, const struct cfg *cfg, time_t now,
 	time_t when;
 
 	kinds = cmd_status_kinds_of(job);
+	if (kinds[0] == '\0') {
+		/* It enqueues nothing (row checks: see unusable rows). */
+		free(kinds);
+		return 0;
+	}
 	last = cmd_status_last_created(db, kinds);
 	free(kinds);
 	if (last == NULL)
@@ -372,6 +377,8 @@ cmd_status_build(sqlite3 *db, const struct cfg *cfg, time_t now)
 	static const char *const bounce_keys[] = { "id", "received_at",
 		"recipient", "class", "reason", "status", "message_id",
 		"diagnostic" };
+	static const char *const unusable_keys[] = { "table", "id", "reason",
+		"since" };
 	json_t *out, *queue, *totals, *rows, *jobs, *v;
 	size_t i;
 
@@ -435,6 +442,13 @@ cmd_status_build(sqlite3 *db, const struct cfg *cfg, time_t now)
 	if (rows == NULL)
 		goto fail;
 	json_object_set_new(out, "recent_bounces", rows);
+	rows = cmd_status_rows(db,
+	    "SELECT tbl, row_id, reason, first_seen FROM unusable_rows"
+	    " ORDER BY tbl, row_id",
+	    NULL, unusable_keys, UTIL_ARRAY_LEN(unusable_keys));
+	if (rows == NULL)
+		goto fail;
+	json_object_set_new(out, "unusable_rows", rows);
 	v = cmd_status_scalar(db, "SELECT count(*) FROM suppressions", NULL);
 	if (v == NULL)
 		goto fail;
@@ -509,6 +523,12 @@ cmd_status_print(json_t *out)
 		{ { "recipient", "RECIPIENT", 32, false }, false },
 		{ { "error", "ERROR", 0, false }, false },
 	};
+	static const struct cmd_status_col unusable_cols[] = {
+		{ { "table", "TABLE", 0, false }, false },
+		{ { "id", "ID", 0, true }, false },
+		{ { "since", "SINCE", 0, false }, true },
+		{ { "reason", "REASON", 0, false }, false },
+	};
 	static const struct cmd_status_col bounce_cols[] = {
 		{ { "received_at", "RECEIVED", 0, false }, true },
 		{ { "recipient", "RECIPIENT", 32, false }, false },
@@ -565,6 +585,11 @@ cmd_status_print(json_t *out)
 		    bounce_cols, UTIL_ARRAY_LEN(bounce_cols));
 	} else {
 		printf("\nno bounces\n");
+	}
+	if (json_array_size(json_object_get(out, "unusable_rows")) > 0) {
+		printf("\nrows familymail cannot use (skipped until fixed):\n");
+		ret |= cmd_status_table(json_object_get(out, "unusable_rows"),
+		    unusable_cols, UTIL_ARRAY_LEN(unusable_cols));
 	}
 	printf("\nsuppressed addresses: %lld\n",
 	    (long long)json_integer_value(
