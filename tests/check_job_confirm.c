@@ -167,6 +167,27 @@ START_TEST(test_confirm_is_suppressed_for_a_suppressed_address)
 }
 END_TEST
 
+/* A website import of thousands of bookings is enqueued whole, in
+ * short writes of a chunk each. */
+START_TEST(test_confirm_enqueues_a_big_import_whole)
+{
+	tu_sql(db,
+	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+	    " WHERE i < 2500)"
+	    " INSERT INTO delegates (id, email, first_name)"
+	    " SELECT 100 + i, 'd' || i || '@example.org', 'D' FROM n;"
+	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+	    " WHERE i < 2500)"
+	    " INSERT INTO bookings (id, course_id, delegate_id, reference,"
+	    " created_at)"
+	    " SELECT 100 + i, 1, 100 + i, 'IM-' || i, '2026-11-22T09:00:00Z'"
+	    " FROM n;");
+	ck_assert_int_eq(job_confirm_run(db, NULL, now), 2503);
+	ck_assert_int_eq(tu_sql_int(db, "SELECT count(*) FROM messages"), 2503);
+	ck_assert_int_eq(job_confirm_run(db, NULL, now), 0);
+}
+END_TEST
+
 static Suite *
 job_confirm_suite(void)
 {
@@ -177,6 +198,7 @@ job_confirm_suite(void)
 	tcase_add_test(
 	    tc, test_confirm_enqueues_one_per_confirmed_booking_ahead);
 	tcase_add_test(tc, test_confirm_running_twice_adds_nothing);
+	tcase_add_test(tc, test_confirm_enqueues_a_big_import_whole);
 	tcase_add_test(tc, test_confirm_picks_up_a_booking_made_later);
 	tcase_add_test(
 	    tc, test_confirm_gives_a_sent_confirmation_no_second_one);
