@@ -66,6 +66,7 @@ static const char *const outbox_sql[] = {
 	    " smtp_reply = coalesce(?7, smtp_reply),"
 	    " last_error = ?8,"
 	    " message_id = coalesce(?9, message_id),"
+	    " recipient = coalesce(?10, recipient),"
 	    " sent_at = CASE WHEN ?3 = 'sent' THEN ?4 ELSE sent_at END"
 	    " WHERE id = ?1 AND state = ?2",
 	[OUTBOX_ST_CLAIM] =
@@ -209,6 +210,7 @@ outbox_transition(struct outbox *o, int64_t id, enum outbox_state from,
 		sqlite3_bind_text(st, 7, u->smtp_reply, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 8, u->error, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 9, u->message_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 10, u->recipient, -1, SQLITE_STATIC);
 	}
 	ret = outbox_step_done(o, st);
 	if (ret != 0)

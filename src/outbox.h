@@ -73,6 +73,8 @@ struct outbox_update {
 	const char *smtp_reply;
 	const char *error;
 	const char *message_id;
+	const char *recipient; /* the address it went to, when the record's
+				  changed since it was queued */
 };
 
 struct outbox;

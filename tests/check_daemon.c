@@ -595,6 +595,52 @@ START_TEST(test_daemon_reports_each_unusable_row_once)
 }
 END_TEST
 
+/* A message queued before the website corrected the delegate's address
+ * goes to the address the record has when it is sent, which is
+ * recorded; one whose booking the website deleted goes to nobody. */
+START_TEST(test_daemon_sends_a_retry_to_the_corrected_address)
+{
+	char *path = xasprintf("%s/familymail.db", dir), *all, *log;
+	sqlite3 *db;
+	int n;
+
+	ck_assert_int_eq(db_open(path, false, &db), 0);
+	tu_sql(db,
+	    "INSERT INTO messages (dedupe_key, kind, recipient, booking_id,"
+	    " course_id, attempts, created_at, next_attempt_at, updated_at)"
+	    " VALUES ('confirm:booking:1', 'booking_confirmation',"
+	    " 'sarah.old@example.org', 1, 1, 1, '2026-11-23T08:00:00Z',"
+	    " '2026-11-23T08:30:00Z', '2026-11-23T08:00:00Z'),"
+	    " ('confirm:booking:99', 'booking_confirmation',"
+	    " 'gone@example.org', 99, 1, 1, '2026-11-23T08:00:00Z',"
+	    " '2026-11-23T08:30:00Z', '2026-11-23T08:00:00Z');");
+	db_close(db);
+	ck_assert_int_eq(run_once(), 0);
+	all = maildir_all(&n);
+	ck_assert_int_eq(n, 3);
+	ck_assert_ptr_null(strstr(all, "sarah.old@"));
+	ck_assert_ptr_null(strstr(all, "gone@"));
+	ck_assert_ptr_nonnull(strstr(all, "To: Sarah Jones <sarah.jones@"));
+	free(all);
+	all = db_text("SELECT state || ' ' || recipient FROM messages"
+		      " WHERE dedupe_key = 'confirm:booking:1'");
+	ck_assert_str_eq(all, "sent sarah.jones@example.org");
+	free(all);
+	all = db_text("SELECT state FROM messages"
+		      " WHERE dedupe_key = 'confirm:booking:99'");
+	ck_assert_str_eq(all, "cancelled");
+	free(all);
+	log = tu_read_file(log_path, NULL);
+	ck_assert_msg(strstr(log,
+			  "recipient changed id=1 "
+			  "from=sarah.old@example.org "
+			  "to=sarah.jones@example.org") != NULL,
+	    "%s", log);
+	free(log);
+	free(path);
+}
+END_TEST
+
 static Suite *
 daemon_suite(void)
 {
@@ -618,6 +664,7 @@ daemon_suite(void)
 	tcase_add_test(tc, test_daemon_runs_as_the_user_its_config_names);
 	tcase_add_test(tc, test_daemon_skips_a_bad_record_and_sends_the_others);
 	tcase_add_test(tc, test_daemon_reports_each_unusable_row_once);
+	tcase_add_test(tc, test_daemon_sends_a_retry_to_the_corrected_address);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -250,6 +250,7 @@ compose_booking_context(const struct compose_env *env, const struct kind *kind,
 	if (rc != SQLITE_ROW) {
 		*why = xasprintf(
 		    "booking id=%lld not found", (long long)booking_id);
+		state->gone = rc == SQLITE_DONE;
 		compose_stmt_done(env, st);
 		return NULL;
 	}
@@ -428,6 +429,7 @@ compose_subscriber_context(const struct compose_env *env,
 	const char *email, *status;
 	sqlite3_stmt *st;
 	char *link;
+	int rc;
 
 	if (compose_stmt(env, COMPOSE_STMT_SUBSCRIBER, compose_subscriber_sql,
 		&st) != 0) {
@@ -435,9 +437,11 @@ compose_subscriber_context(const struct compose_env *env,
 		return NULL;
 	}
 	sqlite3_bind_int64(st, 1, subscriber_id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
 		*why = xasprintf(
 		    "subscriber id=%lld not found", (long long)subscriber_id);
+		state->gone = rc == SQLITE_DONE;
 		compose_stmt_done(env, st);
 		return NULL;
 	}
@@ -570,6 +574,18 @@ compose_one_line(struct buf *b)
 	}
 }
 
+/* The address the context's record has: the delegate's or the
+ * subscriber's, or NULL. */
+static const char *
+compose_recipient(json_t *ctx)
+{
+	const char *email = NULL;
+
+	json_unpack(ctx, "{s?{s?s},s?{s?s}}", "delegate", "email", &email,
+	    "subscriber", "email", &email);
+	return email;
+}
+
 static bool
 compose_is_suppressed(const struct compose_env *env, const char *addr)
 {
@@ -613,6 +629,7 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 {
 	struct kind_facts facts = { .now = now, .detail = it->detail };
 	const struct kind *kind;
+	const char *rcpt;
 	struct buf subject, text, html, token;
 	char *to_name = NULL, *msgid = NULL, *unsub_url = NULL;
 	char *unsub_mailto = NULL;
@@ -628,14 +645,26 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 		    (long long)it->id, it->kind);
 		return -EINVAL;
 	}
-	if (!env->preview && compose_is_suppressed(env, it->recipient)) {
+	ctx = compose_build_context(
+	    env, kind, it->booking_id, it->subscriber_id, &facts, why);
+	if (ctx == NULL && facts.gone && !env->preview) {
+		/* The website deleted the record: nobody to send it to. */
+		return COMPOSE_CANCELLED;
+	}
+	if (ctx == NULL)
+		return -ENOENT;
+	/* The address as the record has it now: the website may have
+	 * corrected it since the message was queued. A preview goes where
+	 * its caller says (send-test's --to). */
+	rcpt = env->preview ? NULL : compose_recipient(ctx);
+	if (rcpt == NULL)
+		rcpt = it->recipient;
+	if (!env->preview && compose_is_suppressed(env, rcpt)) {
+		json_decref(ctx);
+		free(*why);
 		*why = xstrdup("recipient is suppressed");
 		return COMPOSE_SUPPRESSED;
 	}
-	ctx = compose_build_context(
-	    env, kind, it->booking_id, it->subscriber_id, &facts, why);
-	if (ctx == NULL)
-		return -ENOENT;
 	if (!env->preview && !kind->applies(&facts)) {
 		json_decref(ctx);
 		*why = xstrdup("no longer applies");
@@ -663,7 +692,7 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 	mm.from_addr = env->cfg->from_addr;
 	mm.reply_to = env->cfg->reply_to;
 	mm.to_name = to_name;
-	mm.to_addr = it->recipient;
+	mm.to_addr = rcpt;
 	mm.subject = subject.data != NULL ? subject.data : "";
 	mm.text = text.data != NULL ? text.data : "";
 	mm.html = html.len > 0 ? html.data : NULL;
@@ -710,7 +739,7 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 		goto out;
 	}
 	free(out->rcpt);
-	out->rcpt = xstrdup(it->recipient);
+	out->rcpt = xstrdup(rcpt);
 	free(out->envelope_from);
 	out->envelope_from =
 	    verp_address(it->verp_token, env->cfg->bounce_domain);

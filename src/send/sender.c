@@ -43,6 +43,7 @@ struct sender_result {
 	char *error;
 	char *message_id;
 	char *bounce_rcpt; /* refused at RCPT: record a bounce for it */
+	char *recipient;   /* the record's address changed: the new one */
 };
 
 /* A read-only connection of the sender's own, for one compose job at a
@@ -267,6 +268,7 @@ sender_on_done(struct transport_msg *m, void *arg)
 	const struct cfg *cfg = s->env->cfg;
 	struct sender_result *r;
 	time_t now = clock_now();
+	bool moved;
 
 	if (m->unsent) {
 		/* Stopped before it was tried: due again at the next start,
@@ -275,6 +277,15 @@ sender_on_done(struct transport_msg *m, void *arg)
 		r->next_attempt_at = now;
 		r->error = xstrdup("not sent: stopping");
 		goto out;
+	}
+	/* Composed for the address the record has now, which the website
+	 * may have corrected since the message was queued. */
+	moved = m->rcpt != NULL && strcmp(m->rcpt, it->recipient) != 0;
+	if (moved) {
+		log_notice("outbox recipient changed id=%lld from=%s to=%s",
+		    (long long)it->id, it->recipient, m->rcpt);
+		free(it->recipient);
+		it->recipient = xstrdup(m->rcpt);
 	}
 	switch (m->outcome) {
 	case TRANSPORT_SENT:
@@ -325,6 +336,7 @@ sender_on_done(struct transport_msg *m, void *arg)
 	}
 	r->code = m->code;
 	r->reply = m->reply != NULL ? xstrdup(m->reply) : NULL;
+	r->recipient = moved ? xstrdup(it->recipient) : NULL;
 	r->message_id = m->message_id;
 	m->message_id = NULL;
 out:
@@ -345,6 +357,7 @@ sender_result_fini(struct sender_result *r)
 	free(r->error);
 	free(r->message_id);
 	free(r->bounce_rcpt);
+	free(r->recipient);
 }
 
 /* Copies the enhanced status code that follows the reply code in reply
@@ -472,6 +485,7 @@ sender_apply_results(struct sender *s, time_t now)
 			.smtp_reply = r->reply,
 			.error = r->error,
 			.message_id = r->message_id,
+			.recipient = r->recipient,
 		};
 		int rc = outbox_transition(
 		    s->outbox, r->id, OUTBOX_SENDING, r->to, now, &u);
