@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -26,6 +27,7 @@
 #include "db.h"
 #include "migrate.h"
 #include "testutil.h"
+#include "token.h"
 #include "util.h"
 
 static char *dir, *conf, *tool, *db_path;
@@ -872,6 +874,65 @@ START_TEST(test_send_test_delivers_to_the_address_and_records_nothing)
 }
 END_TEST
 
+/* A test message shows a real subscriber's record, but its links must
+ * not act on her: they carry test tokens. */
+START_TEST(test_send_test_links_are_inert_test_links)
+{
+	static const char secret[] =
+	    "c2VjcmV0IHRva2VuIGtleSBmb3IgdGVzdHMsIDMyKyBieXRlcw==";
+	char *path, *dirpath, *mail, *tok, *extra;
+	struct run r;
+
+	free(tu_write_file(dir, "token-secret", secret));
+	path = xasprintf("%s/token-secret", dir);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	free(path);
+	extra =
+	    xasprintf("\n[unsubscribe]\n"
+		      "url = https://example.org/unsubscribe?token={token}\n"
+		      "mailto = unsubscribe@example.org\n"
+		      "secret_file = token-secret\n");
+	{
+		char *templates = xasprintf("%s/templates", tu_srcdir());
+		char *text = config_text(templates, "");
+		char *all = xasprintf("%s%s", text, extra);
+
+		free(conf);
+		conf = tu_write_file(dir, "familymail.conf", all);
+		free(all);
+		free(text);
+		free(templates);
+	}
+	free(extra);
+	db_run("INSERT INTO subscribers (id, email, name, status,"
+	       " created_at) VALUES (1, 'jo@example.org', 'Jo',"
+	       " 'pending', '2026-11-20T00:00:00Z')");
+	r = RUN("send-test", "subscription_confirm", "--to",
+	    "admin@example.net", "--subscriber", "1");
+	ck_assert_msg(r.status == 0, "%s", r.err);
+	run_free(&r);
+	dirpath = xasprintf("%s/Maildir/new", dir);
+	path = xasprintf("cd '%s' && cat * > ../../one.eml", dirpath);
+	/* NOLINTNEXTLINE(cert-env33-c): test's own command */
+	ck_assert_int_eq(system(path), 0);
+	free(path);
+	path = xasprintf("%s/one.eml", dir);
+	mail = tu_read_file(path, NULL);
+	assert_has(mail, "Subject: [TEST] ");
+	tok = strstr(mail, "unsubscribe?token=");
+	ck_assert_ptr_nonnull(tok);
+	tok += strlen("unsubscribe?token=");
+	tok[TOKEN_LEN] = '\0';
+	ck_assert(!token_verify(
+	    secret, strlen(secret), "unsubscribe", 1, "jo@example.org", tok));
+	ck_assert(token_verify(secret, strlen(secret), "test:unsubscribe", 1,
+	    "jo@example.org", tok));
+	free(mail);
+	free(path);
+	free(dirpath);
+}
+END_TEST
+
 START_TEST(test_send_test_checks_its_arguments)
 {
 	struct run r = RUN("send-test", "booking_confirmation");
@@ -971,6 +1032,7 @@ cmd_suite(void)
 	tcase_add_test(
 	    tc, test_send_test_delivers_to_the_address_and_records_nothing);
 	tcase_add_test(tc, test_send_test_checks_its_arguments);
+	tcase_add_test(tc, test_send_test_links_are_inert_test_links);
 	tcase_add_test(
 	    tc, test_import_reads_a_line_of_stray_quotes_in_linear_time);
 	suite_add_tcase(s, tc);

@@ -8,7 +8,11 @@
  * relay end to end from one command.
  *
  * It never touches the messages table: nothing is queued, recorded or
- * retried, and a deferral is reported, not tried again. Without a
+ * retried, and a deferral is reported, not tried again. The message is
+ * marked as a test: "[TEST]" before its subject, and its links and
+ * List-Unsubscribe carry test tokens, which the pages answer with "this
+ * is a test link; nothing was changed": whoever receives it cannot
+ * unsubscribe or confirm the subscriber whose record it shows. Without a
  * record id it uses the first booking (or subscriber) in the database
  * and says which.
  */
@@ -182,7 +186,7 @@ cmd_send_test(int argc, char **argv, const char *config_path)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct outbox_item it = { .verp_token = (char *)CMD_SEND_TEST_TOKEN };
-	struct compose_env env = { .preview = true };
+	struct compose_env env = { .preview = true, .test = true };
 	struct cmd_send_test s = { 0 };
 	struct transport_msg *m = NULL;
 	struct tmpl_set *tmpls = NULL;

@@ -308,6 +308,22 @@ compose_booking_context(const struct compose_env *env, const struct kind *kind,
 static const char compose_subscriber_sql[] =
     "SELECT email, name, status, frequency FROM subscribers WHERE id = ?1";
 
+/* The token of a link for purpose; a test message's names the purpose
+ * "test:PURPOSE", so that it does nothing real. */
+static int
+compose_token(const struct compose_env *env, const char *purpose,
+    int64_t subscriber_id, const char *email, struct buf *out)
+{
+	char test[32];
+
+	if (env->test) {
+		(void)snprintf(test, sizeof(test), "test:%s", purpose);
+		purpose = test;
+	}
+	return token_make(
+	    env->secret, env->secret_len, purpose, subscriber_id, email, out);
+}
+
 /* The link for purpose ("unsubscribe", "confirm", "preferences"): its
  * [unsubscribe] url pattern with {token} replaced. Without a configured
  * confirm_url or preferences_url, the unsubscribe url with its
@@ -331,8 +347,7 @@ compose_link(const struct compose_env *env, const char *purpose,
 	if (pattern == NULL || env->secret == NULL)
 		return NULL;
 	buf_init(&token);
-	if (token_make(env->secret, env->secret_len, purpose, subscriber_id,
-		email, &token) != 0) {
+	if (compose_token(env, purpose, subscriber_id, email, &token) != 0) {
 		buf_fini(&token);
 		return NULL;
 	}
@@ -685,6 +700,13 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 		goto out;
 	}
 	compose_one_line(&subject);
+	if (env->test) {
+		char *s = buf_take(&subject);
+
+		buf_puts(&subject, "[TEST] ");
+		buf_puts(&subject, s);
+		free(s);
+	}
 	to_name = compose_display_name(ctx);
 	domain = strchr(env->cfg->from_addr, '@');
 	memset(&mm, 0, sizeof(mm));
@@ -715,8 +737,8 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 		unsub_url = url != NULL ? xstrdup(url) : NULL;
 		if (env->cfg->unsubscribe_mailto != NULL &&
 		    env->secret != NULL &&
-		    token_make(env->secret, env->secret_len, "unsubscribe",
-			it->subscriber_id, email, &token) == 0)
+		    compose_token(env, "unsubscribe", it->subscriber_id, email,
+			&token) == 0)
 			unsub_mailto = xasprintf("%s?subject=unsubscribe%%20%s",
 			    env->cfg->unsubscribe_mailto, token.data);
 		mm.list_unsubscribe_url = unsub_url;

@@ -30,6 +30,11 @@ struct compose_env {
 	size_t secret_len;
 	bool preview; /* build even if it no longer applies or is
 			 suppressed (familymail preview) */
+	/* A test message (familymail send-test): "[TEST]" before the
+	 * subject, and its links and List-Unsubscribe carry test tokens
+	 * (token purpose "test:unsubscribe", ...), which the pages and the
+	 * bounce reader recognise and act on for nobody. */
+	bool test;
 	/* Optional: statements kept prepared on db, and what every
 	 * message of one digest shares (see compose_cache_new()). */
 	struct compose_cache *cache;
