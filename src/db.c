@@ -52,6 +52,31 @@ db_errno(int rc)
 	}
 }
 
+const char *
+db_strerror(int err)
+{
+	switch (err) {
+	case -EBUSY:
+		return "the database is locked by another writer";
+	case -ENOMEM:
+		return "out of memory";
+	case -EACCES:
+		return "the database is read-only or not ours to write";
+	case -EIO:
+		return "a disk input/output error";
+	case -EILSEQ:
+		return "the database file is corrupt";
+	case -ENOSPC:
+		return "the disk is full";
+	case -ENOENT:
+		return "the database cannot be opened";
+	case -EEXIST:
+		return "a constraint failed";
+	default:
+		return "a database error";
+	}
+}
+
 int
 db_open(const char *path, bool create, sqlite3 **out)
 {

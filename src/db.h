@@ -25,6 +25,9 @@ void db_close(sqlite3 *db);
 
 /* Maps a SQLite result code to 0 or a negative errno. */
 int db_errno(int rc);
+/* What a negative errno from db_errno() means for the database, in
+ * words for a log line ("the database is locked by another writer"). */
+const char *db_strerror(int err);
 
 int db_exec(sqlite3 *db, const char *sql);
 int db_begin(sqlite3 *db);

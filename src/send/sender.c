@@ -722,7 +722,9 @@ sender_pump(struct sender *s)
 		for (size_t i = 0; i < n; i++)
 			outbox_item_free(items[i]);
 		free(items);
-		log_warnx("sender commit failed error=%d, retrying", ret);
+		log_warnx("sender commit failed: %s; outcomes kept, retrying "
+			  "in 1s",
+		    db_strerror(ret));
 		uv_timer_start(&s->pump_timer, sender_on_pump_timer, 1000, 0);
 		s->pump_armed = true;
 		return;
