@@ -225,9 +225,7 @@ sender_result_add(struct sender *s, int64_t id, enum outbox_state to)
 	return r;
 }
 
-/* Exponential backoff from retry_initial, doubling to retry_max, with
- * up to a quarter of jitter either way so that a relay's recovery is
- * not met by every deferred message at once. */
+/* xorshift64: the jitter of the backoff needs no better. */
 static uint64_t
 sender_random(struct sender *s)
 {
@@ -240,12 +238,11 @@ sender_random(struct sender *s)
 	return x;
 }
 
-static time_t
-sender_backoff(struct sender *s, int attempts, time_t now)
+int64_t
+sender_backoff_delay(int64_t initial, int64_t max, int attempts, uint64_t r)
 {
-	const struct cfg *cfg = s->env->cfg;
-	int64_t delay = cfg->retry_initial > 0 ? cfg->retry_initial : 60;
-	int64_t ceiling = cfg->retry_max > delay ? cfg->retry_max : delay;
+	int64_t delay = initial > 0 ? initial : 60;
+	int64_t ceiling = max > delay ? max : delay;
 	int64_t jitter;
 
 	for (int i = 1; i < attempts && delay < ceiling; i++)
@@ -254,10 +251,18 @@ sender_backoff(struct sender *s, int attempts, time_t now)
 		delay = ceiling;
 	jitter = delay / 4;
 	if (jitter > 0)
-		delay +=
-		    (int64_t)(sender_random(s) % (uint64_t)(2 * jitter + 1)) -
-		    jitter;
-	return now + (delay > 0 ? delay : 1);
+		delay += (int64_t)(r % (uint64_t)(2 * jitter + 1)) - jitter;
+	return delay > 0 ? delay : 1;
+}
+
+static time_t
+sender_backoff(struct sender *s, int attempts, time_t now)
+{
+	const struct cfg *cfg = s->env->cfg;
+
+	return now +
+	    sender_backoff_delay(
+		cfg->retry_initial, cfg->retry_max, attempts, sender_random(s));
 }
 
 static void

@@ -48,6 +48,19 @@ void sender_set_idle_cb(struct sender *s, void (*idle)(void *), void *arg);
 
 const struct sender_stats *sender_stats(const struct sender *s);
 
+/*
+ * The wait, in seconds, before a message deferred at its attempts-th
+ * attempt (1 for the first) is tried again: initial ([smtp]
+ * retry_initial; 60 when 0 or less) doubled for each attempt after the
+ * first, up to max (retry_max; never below initial), then moved by up to
+ * a quarter of itself either way so that a relay's recovery is not met
+ * by every deferred message at once: by r % (2 * q + 1) - q seconds,
+ * where q is the doubled delay / 4 (rounded down), r a random number.
+ * At least 1. Pure: the same arguments give the same wait.
+ */
+int64_t sender_backoff_delay(
+    int64_t initial, int64_t max, int attempts, uint64_t r);
+
 /* Stops claiming, closes the transport (in-flight messages finish or
  * come back deferred), commits every outcome, frees the sender, then
  * calls stopped(arg). */

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * sentlog: see sentlog.h.
+ * sentlog: see sentlog.h. The files are written with the lock of the
+ * struct let go, so that threads append at once (O_APPEND keeps their
+ * lines whole); the counts that decide when a file may be emptied are
+ * kept under it.
  */
 #include "config.h"
 
@@ -12,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +28,19 @@
 
 #define SENTLOG_FILE_MAX  (64 * 1024 * 1024)
 #define SENTLOG_MSGID_MAX 255
+#define SENTLOG_SWITCH    (64 * 1024) /* bytes in a file before a turn */
+
+struct sentlog {
+	pthread_mutex_t lock;
+	int fd[2];
+	char *path[2];
+	unsigned cur;        /* the file new lines go to */
+	unsigned writing[2]; /* lines being written to each, not yet
+				sentlog_written() */
+	uint64_t last[2];    /* ticket of each file's last line */
+	size_t bytes[2];
+	bool failed; /* a write failed: the log is off */
+};
 
 char *
 sentlog_path(const char *database, unsigned n)
@@ -96,6 +113,135 @@ sentlog_append(int fd, int64_t id, time_t when, int code,
 		return -errno;
 	/* A short write leaves a line with no end, which is ignored. */
 	return (size_t)w == n ? (int)n : -EIO;
+}
+
+int
+sentlog_new(const char *database, struct sentlog **out, char **err)
+{
+	static unsigned serial;
+	struct sentlog *l;
+	int fd[2] = { -1, -1 };
+	char *path[2];
+
+	for (unsigned k = 0; k < 2; k++) {
+		path[k] = sentlog_path(database, serial++);
+		fd[k] = sentlog_open(path[k]);
+	}
+	if (fd[0] < 0 || fd[1] < 0) {
+		int ret = fd[0] < 0 ? fd[0] : fd[1];
+
+		*err = xasprintf(
+		    "sent log %s: %s", path[fd[0] < 0 ? 0 : 1], strerror(-ret));
+		for (unsigned k = 0; k < 2; k++) {
+			if (fd[k] >= 0) {
+				close(fd[k]);
+				unlink(path[k]);
+			}
+			free(path[k]);
+		}
+		*out = NULL;
+		return ret;
+	}
+	l = xcalloc(1, sizeof(*l));
+	pthread_mutex_init(&l->lock, NULL);
+	for (unsigned k = 0; k < 2; k++) {
+		l->fd[k] = fd[k];
+		l->path[k] = path[k];
+	}
+	*out = l;
+	return 0;
+}
+
+int
+sentlog_write(struct sentlog *l, int64_t id, time_t when, int code,
+    const char *message_id, const char *reply)
+{
+	unsigned k;
+	int w;
+
+	pthread_mutex_lock(&l->lock);
+	if (l->failed) {
+		pthread_mutex_unlock(&l->lock);
+		return -1;
+	}
+	k = l->cur;
+	l->writing[k]++;
+	pthread_mutex_unlock(&l->lock);
+	w = sentlog_append(l->fd[k], id, when, code, message_id, reply);
+	pthread_mutex_lock(&l->lock);
+	if (w > 0) {
+		l->bytes[k] += (size_t)w;
+	} else {
+		l->writing[k]--;
+		l->failed = true;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return w > 0 ? (int)k : -1;
+}
+
+void
+sentlog_written(struct sentlog *l, int file, uint64_t ticket)
+{
+	pthread_mutex_lock(&l->lock);
+	l->writing[file]--;
+	l->last[file] = ticket;
+	pthread_mutex_unlock(&l->lock);
+}
+
+void
+sentlog_committed(struct sentlog *l, uint64_t acked)
+{
+	unsigned cur;
+
+	pthread_mutex_lock(&l->lock);
+	cur = l->cur;
+	if (l->bytes[cur] >= SENTLOG_SWITCH && l->bytes[cur ^ 1] == 0)
+		l->cur = cur ^ 1;
+	for (unsigned k = 0; k < 2; k++) {
+		if (k == l->cur || l->bytes[k] == 0 || l->writing[k] > 0 ||
+		    acked < l->last[k])
+			continue;
+		if (ftruncate(l->fd[k], 0) == 0)
+			l->bytes[k] = 0;
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
+bool
+sentlog_failed(struct sentlog *l)
+{
+	bool failed;
+
+	pthread_mutex_lock(&l->lock);
+	failed = l->failed;
+	pthread_mutex_unlock(&l->lock);
+	return failed;
+}
+
+const char *
+sentlog_current_path(struct sentlog *l)
+{
+	const char *path;
+
+	pthread_mutex_lock(&l->lock);
+	path = l->path[l->cur];
+	pthread_mutex_unlock(&l->lock);
+	return path;
+}
+
+void
+sentlog_free(struct sentlog *l, bool all_committed)
+{
+	if (l == NULL)
+		return;
+	for (unsigned k = 0; k < 2; k++) {
+		close(l->fd[k]);
+		if (all_committed && unlink(l->path[k]) != 0)
+			log_warn("smtp cannot remove %s", l->path[k]);
+		free(l->path[k]);
+	}
+	pthread_mutex_destroy(&l->lock);
+	free(l);
 }
 
 /* One line: "<id> <time> <code> <message-id|-> <reply>". 0, or -EINVAL. */

@@ -18,13 +18,20 @@
  *
  * each written by one write() on a descriptor opened O_APPEND, so lines
  * from several threads never interleave, and a line cut short by a
- * crash (no newline) is ignored. The writer empties a file once every
- * line in it is committed (see transport_smtp.c); sentlog_replay()
+ * crash (no newline) is ignored. A running transport writes two files
+ * in turn (struct sentlog): once the one in use passes 64 KiB the other
+ * takes over, and a file not in use is emptied as soon as every line in
+ * it is committed, so neither grows without bound. sentlog_replay()
  * reads what is left at start.
+ *
+ * It does not decide when a connection may go on (transport_smtp.c
+ * holds a connection whose acceptance the log did not take), and it
+ * writes nothing into the database but at replay.
  */
 #ifndef FM_SENTLOG_H
 #define FM_SENTLOG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -47,6 +54,54 @@ int sentlog_open(const char *path);
  * or -errno. */
 int sentlog_append(int fd, int64_t id, time_t when, int code,
     const char *message_id, const char *reply);
+
+/*
+ * The log a transport writes while it runs: two files of database, named
+ * by sentlog_path() with numbers counted for the process (a transport
+ * that replaces another on reload writes files of its own). Its
+ * functions may be called from any thread; none calls back.
+ *
+ * Lines are numbered by tickets: the position of the message's outcome
+ * in the order the transport hands outcomes back (1, 2, ...), and a file
+ * is emptied only once the outcome of its last line is committed.
+ */
+struct sentlog;
+
+/* Opens (creates) and locks both files: 0 with *out, or -errno with
+ * *out NULL and *err (caller frees) naming the file that could not be
+ * opened (-EBUSY: another process holds it). */
+int sentlog_new(const char *database, struct sentlog **out, char **err);
+
+/*
+ * Appends the line for message id, accepted at when (code, reply and
+ * message_id as for sentlog_append()), to the file in use, without
+ * holding any lock of the caller's: the file written, 0 or 1, to pass to
+ * sentlog_written(), or -1 when the line is not in the log: the log is
+ * off, for good, since a write failed (this one or an earlier one). The
+ * file is not emptied between the two calls.
+ */
+int sentlog_write(struct sentlog *l, int64_t id, time_t when, int code,
+    const char *message_id, const char *reply);
+
+/* The line sentlog_write() put into file is that of the outcome numbered
+ * ticket. */
+void sentlog_written(struct sentlog *l, int file, uint64_t ticket);
+
+/* Every outcome up to the one numbered acked is committed: turns to the
+ * other file once the one in use is big and the other empty, and empties
+ * a file not in use whose lines are all committed. */
+void sentlog_committed(struct sentlog *l, uint64_t acked);
+
+/* True once a write failed (the log is then off). */
+bool sentlog_failed(struct sentlog *l);
+
+/* The path of the file in use, for messages; l keeps it. */
+const char *sentlog_current_path(struct sentlog *l);
+
+/* Closes both files and frees l (NULL does nothing). With all_committed
+ * (every outcome handed back is committed) the files are removed; if
+ * not they stay, for sentlog_replay() at the next start. */
+void sentlog_free(struct sentlog *l, bool all_committed);
 
 /*
  * At start, before messages left sending are queued again: marks sent

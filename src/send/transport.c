@@ -11,6 +11,15 @@
 #include <stdlib.h>
 
 #include "cfg.h"
+#include "send/transport_int.h"
+
+static const struct transport_ops *transport_override_ops;
+
+void
+transport_override(const struct transport_ops *ops)
+{
+	transport_override_ops = ops;
+}
 
 struct transport *
 transport_new(uv_loop_t *loop, const struct cfg *cfg, transport_done_cb done,
@@ -30,6 +39,8 @@ transport_new(uv_loop_t *loop, const struct cfg *cfg, transport_done_cb done,
 		*err = xstrdup("unknown transport");
 		return NULL;
 	}
+	if (transport_override_ops != NULL)
+		ops = transport_override_ops;
 	t = ops->create(loop, cfg, err);
 	if (t == NULL)
 		return NULL;

@@ -9,6 +9,9 @@
  * transport_capacity() messages at a time; each submitted message comes
  * back exactly once through the done callback, on the loop thread, with
  * its outcome filled in. The transport never touches the database.
+ *
+ * This is what callers use; struct transport and the implementations'
+ * ops table are in transport_int.h, which only implementations include.
  */
 #ifndef FM_TRANSPORT_H
 #define FM_TRANSPORT_H
@@ -49,31 +52,6 @@ struct transport_msg {
 typedef void (*transport_done_cb)(struct transport_msg *m, void *arg);
 
 struct transport;
-
-struct transport_ops {
-	const char *name;
-	struct transport *(*create)(
-	    uv_loop_t *loop, const struct cfg *cfg, char **err);
-	int (*submit)(struct transport *t, struct transport_msg *m);
-	unsigned (*capacity)(const struct transport *t);
-	unsigned (*inflight)(const struct transport *t);
-	void (*close)(struct transport *t);
-	/* Optional: see transport_hold_until_committed(). */
-	void (*gate)(struct transport *t, bool on);
-	void (*committed)(struct transport *t);
-	/* Optional: see transport_log_sent(). */
-	int (*log_sent)(struct transport *t, const char *database, char **err);
-};
-
-/* The part common to every implementation; each embeds it first. */
-struct transport {
-	const struct transport_ops *ops;
-	uv_loop_t *loop;
-	transport_done_cb done;
-	void *done_arg;
-	void (*closed)(void *arg); /* set by transport_close() */
-	void *closed_arg;
-};
 
 /*
  * Creates the transport named by cfg->transport. done is called for each
@@ -122,13 +100,7 @@ void transport_committed(struct transport *t);
  */
 int transport_log_sent(struct transport *t, const char *database, char **err);
 
-/* Used by implementations: finishes the close once nothing is left. */
-void transport_closed(struct transport *t);
-
 struct transport_msg *transport_msg_new(void);
 void transport_msg_free(struct transport_msg *m);
-
-extern const struct transport_ops transport_smtp_ops;
-extern const struct transport_ops transport_maildir_ops;
 
 #endif

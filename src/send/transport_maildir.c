@@ -24,7 +24,7 @@
 
 #include "cfg.h"
 #include "log.h"
-#include "send/transport.h"
+#include "send/transport_int.h"
 
 #define MAILDIR_CONCURRENCY 4
 

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * smtp_conn: one SMTP connection to the relay and the mail transactions
+ * on it, used by one thread at a time. libcurl opens the session (TCP,
+ * TLS or STARTTLS with certificate checks, EHLO, AUTH); the transaction
+ * (MAIL, RCPT, DATA, the dot-stuffed data) is written here over that
+ * session, pipelined when the relay offers PIPELINING, and each reply
+ * decides the message's outcome. The connection is kept open from
+ * message to message and opened afresh after a failure.
+ *
+ * It is not the transport: it does not queue messages, start threads,
+ * limit the rate or write the sent log; transport_smtp.c does, and
+ * reaches into a transaction only through the hooks below.
+ */
+#ifndef FM_SMTP_CONN_H
+#define FM_SMTP_CONN_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+struct cfg;
+struct smtp_conn;
+struct transport_msg;
+
+/* What a connection asks of its owner during a transaction, on the
+ * connection's thread, with no lock held. */
+struct smtp_conn_hooks {
+	/* Before the end of a message's data, the one thing a server
+	 * accepts a message on: waits until it may go. false gives up;
+	 * the message is then deferred and the connection dropped. */
+	bool (*may_end_data)(void *arg);
+	/* With PIPELINING, as a message's data is written: the next
+	 * message to begin on this connection, or NULL. It comes back as
+	 * smtp_conn_send()'s return value. */
+	struct transport_msg *(*take_next)(void *arg);
+};
+
+/* Initialises libcurl once per process (later calls return the first
+ * result). 0, or -1 with *err (caller frees). */
+int smtp_conn_global_init(char **err);
+
+/* [smtp] timeout in seconds, or the default when it is unset or out of
+ * range: every wait of a connection is bounded by it. */
+int smtp_conn_timeout(const struct cfg *cfg);
+
+/* True if a can go into "MAIL FROM:<...>" or "RCPT TO:<...>" as it is:
+ * no controls, spaces or angle brackets, so that nothing can add a
+ * command, and no longer than a path may be. NULL and "" are allowed
+ * only with empty_ok (the null return path). */
+bool smtp_conn_addr_ok(const char *a, bool empty_ok);
+
+/*
+ * A connection to cfg's relay, not yet open: it opens on the first
+ * smtp_conn_send(). password (may be NULL) is copied. index names it in
+ * the logs. lock is the owner's: the connection records its socket under
+ * it (see smtp_conn_cut()) and libcurl closes the socket under it. hooks
+ * is copied; arg is passed to them. NULL with *err (caller frees) if
+ * libcurl refuses an option.
+ */
+struct smtp_conn *smtp_conn_new(const struct cfg *cfg, const char *password,
+    unsigned index, pthread_mutex_t *lock, const struct smtp_conn_hooks *hooks,
+    void *arg, char **err);
+
+/* Closes the connection if it is open (QUIT) and frees c, on the thread
+ * that used it or once that thread is gone. NULL does nothing. */
+void smtp_conn_free(struct smtp_conn *c);
+
+/*
+ * Sends m, opening the connection first if it is closed, and fills in
+ * m's outcome, code and reply (transport.h). sent says that m's MAIL,
+ * RCPT and DATA went out already, pipelined with the data of the message
+ * before on this connection, still open. Returns the next message taken
+ * through hooks->take_next (its commands sent if the connection is still
+ * open: see smtp_conn_is_open()), or NULL. m stays the caller's.
+ *
+ * 2xx after the data is TRANSPORT_SENT; a 5xx answering MAIL, RCPT, DATA
+ * or the data is TRANSPORT_FAIL (rcpt_rejected for RCPT); a 4xx, a
+ * timeout, a connection or TLS failure is TRANSPORT_DEFER, and so is a
+ * 5xx to the session (greeting, EHLO, STARTTLS, AUTH) or a 530: those
+ * are about the configuration, not the message. A connection that
+ * failed, or whose replies are out of step, is dropped.
+ */
+struct transport_msg *smtp_conn_send(
+    struct smtp_conn *c, struct transport_msg *m, bool sent);
+
+/* True while the connection is open (after a send that kept it). */
+bool smtp_conn_is_open(const struct smtp_conn *c);
+
+/* Ends the connection with QUIT if it is open, bounded by the timeout. */
+void smtp_conn_quit(struct smtp_conn *c);
+
+/*
+ * From any thread, with the lock given to smtp_conn_new() held: shuts
+ * the connection's socket down if one is open, so that the transfer on
+ * it fails at once. True if there was one. A socket number is never
+ * shut down after libcurl closed it (and so after it was reused).
+ */
+bool smtp_conn_cut(struct smtp_conn *c);
+
+#endif
