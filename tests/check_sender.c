@@ -269,7 +269,7 @@ setup(void)
 	ck_assert_int_eq(clock_set_timezone("Europe/London"), 0);
 	ck_assert_int_eq(clock_parse_iso("2026-11-23T09:00:00Z", &t0), 0);
 	clock_set_fake(t0);
-	ck_assert_int_eq(job_confirm_run(db, t0), 3);
+	ck_assert_int_eq(job_confirm_run(db, NULL, t0), 3);
 
 	cfg = cfg_new_defaults(dir);
 	cfg->retry_initial = 60;
