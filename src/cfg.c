@@ -48,6 +48,9 @@
 #define CFG_DAY            86400
 #define CFG_SECT_NONE      (-1) /* before the first section header */
 #define CFG_SECT_SKIP      (-2) /* in an unknown or broken section */
+#define CFG_SECT_RELAY     (-3) /* in a [smtp.NAME] section: p->child */
+#define CFG_MAX_RELAYS     8
+#define CFG_RELAY_NAME_MAX 32
 
 enum cfg_section {
 	CFG_S_DAEMON,
@@ -97,6 +100,8 @@ enum cfg_key_id {
 	CFG_K_SMTP_CONNECTIONS,
 	CFG_K_SMTP_RATE,
 	CFG_K_SMTP_TIMEOUT,
+	CFG_K_SMTP_QUOTA,
+	CFG_K_SMTP_EHLO_NAME,
 	CFG_K_RETRY_INITIAL,
 	CFG_K_RETRY_MAX,
 	CFG_K_GIVE_UP,
@@ -151,6 +156,7 @@ enum cfg_type {
 
 #define CFG_F_REQUIRED 0x1
 #define CFG_F_TOKEN    0x2
+#define CFG_F_GLOBAL   0x4 /* in [smtp] only, for every relay */
 
 struct cfg_enum {
 	const char *name;
@@ -237,13 +243,19 @@ static const struct cfg_key cfg_keys[CFG_K_COUNT] = {
 	    CFG_OFF(smtp_rate), .def = "0" },
 	[CFG_K_SMTP_TIMEOUT] = { CFG_S_SMTP, "timeout", CFG_T_DURATION,
 	    CFG_OFF(smtp_timeout), .def = "60s", .min = 1, .max = CFG_HOUR },
+	[CFG_K_SMTP_QUOTA] = { CFG_S_SMTP, "quota", CFG_T_RATE,
+	    CFG_OFF(smtp_quota), .def = "0" },
+	[CFG_K_SMTP_EHLO_NAME] = { CFG_S_SMTP, "ehlo_name", CFG_T_DOMAIN,
+	    CFG_OFF(smtp_ehlo_name) },
 	[CFG_K_RETRY_INITIAL] = { CFG_S_SMTP, "retry_initial", CFG_T_DURATION,
-	    CFG_OFF(retry_initial), .def = "1m", .min = 1, .max = CFG_DAY },
+	    CFG_OFF(retry_initial), .def = "1m", .min = 1, .max = CFG_DAY,
+	    .flags = CFG_F_GLOBAL },
 	[CFG_K_RETRY_MAX] = { CFG_S_SMTP, "retry_max", CFG_T_DURATION,
-	    CFG_OFF(retry_max), .def = "1h", .min = 1, .max = 7 * CFG_DAY },
+	    CFG_OFF(retry_max), .def = "1h", .min = 1, .max = 7 * CFG_DAY,
+	    .flags = CFG_F_GLOBAL },
 	[CFG_K_GIVE_UP] = { CFG_S_SMTP, "give_up", CFG_T_DURATION,
 	    CFG_OFF(retry_give_up), .def = "3d", .min = 0,
-	    .max = 365 * CFG_DAY },
+	    .max = 365 * CFG_DAY, .flags = CFG_F_GLOBAL },
 	[CFG_K_MAILDIR_PATH] = { CFG_S_MAILDIR, "path", CFG_T_PATH,
 	    CFG_OFF(maildir_path) },
 	[CFG_K_OFFSETS] = { CFG_S_REMINDERS, "offsets", CFG_T_OFFSETS,
@@ -308,6 +320,15 @@ struct cfg_error {
 struct cfg_parser {
 	struct cfg *c;
 	const char *name; /* the path as given, for messages */
+	/* A [smtp.NAME] section is read by a parser of its own (a child)
+	 * into a config of its own, of which only the [smtp] keys count:
+	 * relay is its section's name ("smtp.backup"), and its problems go
+	 * to the parent's list. */
+	struct cfg_parser *parent;
+	char *relay;
+	struct cfg_parser *children[CFG_MAX_RELAYS];
+	size_t n_children;
+	struct cfg_parser *child; /* the [smtp.NAME] section being read */
 	char *dir;        /* the config file's folder */
 	const char *data; /* the file's text */
 	size_t len;
@@ -340,6 +361,8 @@ cfg_err_v(struct cfg_parser *p, int line, const char *prefix, const char *fmt,
 {
 	struct buf b;
 
+	if (p->parent != NULL)
+		p = p->parent;
 	if (p->n_errors == CFG_MAX_ERRORS) {
 		p->n_dropped++;
 		return;
@@ -382,8 +405,9 @@ cfg_key_err(struct cfg_parser *p, enum cfg_key_id k, const char *fmt, ...)
 	char prefix[96];
 	va_list ap;
 
-	(void)snprintf(prefix, sizeof(prefix),
-	    "[%s] %s: ", cfg_section_names[cfg_keys[k].section],
+	(void)snprintf(prefix, sizeof(prefix), "[%s] %s: ",
+	    p->relay != NULL ? p->relay
+			     : cfg_section_names[cfg_keys[k].section],
 	    cfg_keys[k].name);
 	va_start(ap, fmt);
 	cfg_err_v(p, cfg_key_line(p, k), prefix, fmt, ap);
@@ -494,6 +518,9 @@ cfg_parse_rate(const char *s, struct cfg_rate *rate)
 		break;
 	case 'h':
 		rate->per_sec = 3600;
+		break;
+	case 'd':
+		rate->per_sec = CFG_DAY;
 		break;
 	default:
 		return -EINVAL;
@@ -810,9 +837,16 @@ cfg_set(struct cfg_parser *p, enum cfg_key_id id, const char *v, char **why)
 	case CFG_T_RATE:
 		if (cfg_parse_rate(v, cfg_rate_at(c, k)) == 0)
 			return 0;
-		*why = xasprintf("bad rate '%s' (expected 0 for no limit, or "
-				 "a count per s, m or h: 20/s, 600/m, 1000/h)",
-		    v);
+		if (id == CFG_K_SMTP_QUOTA)
+			*why = xasprintf("bad quota '%s' (expected 0 for none, "
+					 "or a count of messages per h or d: "
+					 "2000/d, 300/h)",
+			    v);
+		else
+			*why = xasprintf("bad rate '%s' (expected 0 for no "
+					 "limit, or a count per s, m, h or d: "
+					 "20/s, 600/m, 1000/h, 2000/d)",
+			    v);
 		return -EINVAL;
 	case CFG_T_ENUM:
 		return cfg_set_enum(k, v, c, why);
@@ -1119,6 +1153,16 @@ cfg_has(const struct cfg_parser *p, enum cfg_key_id k)
 	return p->state[k] == CFG_SET || p->state[k] == CFG_DEFAULT;
 }
 
+/* Whether key id belongs to what p reads: every key, or in a
+ * [smtp.NAME] section the keys of a relay. */
+static bool
+cfg_key_here(const struct cfg_parser *p, int id)
+{
+	return p->relay == NULL ||
+	    (cfg_keys[id].section == CFG_S_SMTP &&
+		(cfg_keys[id].flags & CFG_F_GLOBAL) == 0);
+}
+
 static void
 cfg_apply_defaults(struct cfg_parser *p)
 {
@@ -1126,7 +1170,8 @@ cfg_apply_defaults(struct cfg_parser *p)
 	int id;
 
 	for (id = 0; id < CFG_K_COUNT; id++) {
-		if (p->state[id] != CFG_UNSET || cfg_keys[id].def == NULL)
+		if (p->state[id] != CFG_UNSET || cfg_keys[id].def == NULL ||
+		    !cfg_key_here(p, id))
 			continue;
 		if (cfg_set(p, id, cfg_keys[id].def, &why) != 0) {
 			cfg_key_err(p, id, "bad built-in default: %s", why);
@@ -1220,28 +1265,13 @@ cfg_check_bounce_folder(struct cfg_parser *p)
 		    "'%s' is the folder bounces are read from", f);
 }
 
-/* The rules between keys. Only keys with good values take part, so one
- * mistake is reported once. */
+/* The rules between the keys of one relay ([smtp] or [smtp.NAME]). */
 static void
-cfg_check_rules(struct cfg_parser *p)
+cfg_check_relay_rules(struct cfg_parser *p)
 {
 	struct cfg *c = p->c;
 	struct cfg_value_url u;
 	const char *why;
-	char a[16], b[16];
-	int id;
-
-	for (id = 0; id < CFG_K_COUNT; id++)
-		if ((cfg_keys[id].flags & CFG_F_REQUIRED) != 0)
-			cfg_require(p, id, "required key is missing");
-
-	if (cfg_has(p, CFG_K_TRANSPORT) && c->transport == CFG_TRANSPORT_SMTP)
-		cfg_require(
-		    p, CFG_K_SMTP_URL, "required when [transport] type = smtp");
-	if (cfg_has(p, CFG_K_TRANSPORT) &&
-	    c->transport == CFG_TRANSPORT_MAILDIR)
-		cfg_require(p, CFG_K_MAILDIR_PATH,
-		    "required when [transport] type = maildir");
 
 	if (cfg_has(p, CFG_K_SMTP_URL) && cfg_has(p, CFG_K_SMTP_TLS) &&
 	    c->smtp_tls == CFG_TLS_OFF &&
@@ -1261,6 +1291,35 @@ cfg_check_rules(struct cfg_parser *p)
 	if (p->state[CFG_K_SMTP_PASSWORD_FILE] == CFG_SET)
 		cfg_require(p, CFG_K_SMTP_USERNAME,
 		    "required when password_file is set");
+	if (cfg_has(p, CFG_K_SMTP_QUOTA) && p->c->smtp_quota.count > 0 &&
+	    p->c->smtp_quota.per_sec < 3600)
+		cfg_key_err(p, CFG_K_SMTP_QUOTA,
+		    "a quota is counted per hour or day (300/h, 2000/d); "
+		    "rate limits a second or a minute");
+}
+
+/* The rules between keys. Only keys with good values take part, so one
+ * mistake is reported once. */
+static void
+cfg_check_rules(struct cfg_parser *p)
+{
+	struct cfg *c = p->c;
+	char a[16], b[16];
+	int id;
+
+	for (id = 0; id < CFG_K_COUNT; id++)
+		if ((cfg_keys[id].flags & CFG_F_REQUIRED) != 0)
+			cfg_require(p, id, "required key is missing");
+
+	if (cfg_has(p, CFG_K_TRANSPORT) && c->transport == CFG_TRANSPORT_SMTP)
+		cfg_require(
+		    p, CFG_K_SMTP_URL, "required when [transport] type = smtp");
+	if (cfg_has(p, CFG_K_TRANSPORT) &&
+	    c->transport == CFG_TRANSPORT_MAILDIR)
+		cfg_require(p, CFG_K_MAILDIR_PATH,
+		    "required when [transport] type = maildir");
+
+	cfg_check_relay_rules(p);
 	if (cfg_has(p, CFG_K_RETRY_INITIAL) && cfg_has(p, CFG_K_RETRY_MAX) &&
 	    c->retry_max < c->retry_initial) {
 		cfg_format_duration(c->retry_max, a, sizeof(a));
@@ -1309,6 +1368,54 @@ cfg_key_find(int section, const char *name)
 	return -1;
 }
 
+static void cfg_parser_init(
+    struct cfg_parser *p, const char *name, const char *dir);
+
+/* A [smtp.NAME] header (name is "smtp.NAME", n bytes): a relay read by
+ * a parser of its own, into p->child. */
+static void
+cfg_on_relay_header(struct cfg_parser *p, const char *name, size_t n)
+{
+	struct cfg_parser *child;
+	size_t i;
+
+	for (i = 5; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '-' &&
+		    name[i] != '_')
+			break;
+	if (i < n || n - 5 > CFG_RELAY_NAME_MAX) {
+		cfg_err(p, p->line,
+		    "[%.*s]: a relay's name is letters, digits, '-' and '_', "
+		    "at most %d",
+		    (int)n, name, CFG_RELAY_NAME_MAX);
+		return;
+	}
+	for (i = 0; i < p->n_children; i++) {
+		if (strlen(p->children[i]->relay) == n &&
+		    memcmp(p->children[i]->relay, name, n) == 0) {
+			cfg_err(p, p->line,
+			    "[%.*s]: section repeated (first on line %d)",
+			    (int)n, name,
+			    p->children[i]->section_line[CFG_S_SMTP]);
+			return;
+		}
+	}
+	if (p->n_children == CFG_MAX_RELAYS) {
+		cfg_err(p, p->line, "[%.*s]: more than %d [smtp.NAME] relays",
+		    (int)n, name, CFG_MAX_RELAYS);
+		return;
+	}
+	child = xmalloc(sizeof(*child));
+	cfg_parser_init(child, p->name, p->dir);
+	child->parent = p;
+	child->relay = xstrndup(name, n);
+	child->section = CFG_S_SMTP;
+	child->section_line[CFG_S_SMTP] = p->line;
+	p->children[p->n_children++] = child;
+	p->child = child;
+	p->section = CFG_SECT_RELAY;
+}
+
 /* A section header, s[0] == '['. inih reads it too; we follow it
  * ourselves so that a broken or unknown header does not leave the keys
  * below it in the section before. */
@@ -1319,6 +1426,7 @@ cfg_on_header(struct cfg_parser *p, const char *s, size_t n)
 	int id;
 
 	p->section = CFG_SECT_SKIP;
+	p->child = NULL;
 	for (i = 1; i < n; i++) {
 		if (s[i] == ']') {
 			close = i;
@@ -1342,6 +1450,10 @@ cfg_on_header(struct cfg_parser *p, const char *s, size_t n)
 	for (b = close; b > a && isspace((unsigned char)s[b - 1]); b--)
 		continue;
 	id = cfg_section_find(s + a, b - a);
+	if (id < 0 && b - a > 5 && memcmp(s + a, "smtp.", 5) == 0) {
+		cfg_on_relay_header(p, s + a, b - a);
+		return;
+	}
 	if (id < 0) {
 		cfg_err(
 		    p, p->line, "[%.*s]: unknown section", (int)(b - a), s + a);
@@ -1419,6 +1531,7 @@ cfg_on_pair(
     void *user, const char *section, const char *name, const char *value)
 {
 	struct cfg_parser *p = user;
+	const char *sect;
 	char *why = NULL;
 	int k;
 
@@ -1426,26 +1539,35 @@ cfg_on_pair(
 	p->line_had_pair = true;
 	if (p->section == CFG_SECT_SKIP)
 		return 1;
+	if (p->section == CFG_SECT_RELAY) {
+		p->child->line = p->line;
+		return cfg_on_pair(p->child, section, name, value);
+	}
 	if (p->section == CFG_SECT_NONE) {
 		cfg_err(p, p->line, "%s: key before any [section]", name);
 		return 1;
 	}
+	sect = p->relay != NULL ? p->relay : cfg_section_names[p->section];
 	if (*name == '\0') {
-		cfg_err(p, p->line, "[%s]: missing key name before '='",
-		    cfg_section_names[p->section]);
+		cfg_err(p, p->line, "[%s]: missing key name before '='", sect);
 		return 1;
 	}
 	k = cfg_key_find(p->section, name);
 	if (k < 0) {
-		cfg_err(p, p->line, "[%s] %s: unknown key",
-		    cfg_section_names[p->section], name);
+		cfg_err(p, p->line, "[%s] %s: unknown key", sect, name);
+		return 1;
+	}
+	if (!cfg_key_here(p, k)) {
+		cfg_err(p, p->line,
+		    "[%s] %s: applies to every relay: set it in [smtp]", sect,
+		    name);
 		return 1;
 	}
 	if (p->key_line[k] != 0) {
 		cfg_err(p, p->line,
 		    "[%s] %s: duplicate key (first set on "
 		    "line %d)",
-		    cfg_section_names[p->section], name, p->key_line[k]);
+		    sect, name, p->key_line[k]);
 		return 1;
 	}
 	p->key_line[k] = p->line;
@@ -1472,6 +1594,92 @@ cfg_parser_init(struct cfg_parser *p, const char *name, const char *dir)
 	p->name = name;
 	p->dir = xstrdup(dir);
 	p->section = CFG_SECT_NONE;
+}
+
+/* Moves the [smtp] keys of child's config into r, named after the
+ * section. */
+static void
+cfg_relay_take(struct cfg_relay *r, struct cfg_parser *child)
+{
+	struct cfg *c = child->c;
+
+	memset(r, 0, sizeof(*r));
+	r->name = xstrdup(child->relay);
+	r->url = c->smtp_url;
+	r->tls = c->smtp_tls;
+	r->username = c->smtp_username;
+	r->password_file = c->smtp_password_file;
+	r->ca_file = c->smtp_ca_file;
+	r->connections = c->smtp_connections;
+	r->rate = c->smtp_rate;
+	r->quota = c->smtp_quota;
+	r->timeout = c->smtp_timeout;
+	r->ehlo_name = c->smtp_ehlo_name;
+	c->smtp_url = c->smtp_username = c->smtp_password_file = NULL;
+	c->smtp_ca_file = c->smtp_ehlo_name = NULL;
+}
+
+/* Checks each [smtp.NAME] section as a whole, then moves the good ones
+ * into p's config, in the order written. */
+static void
+cfg_finish_relays(struct cfg_parser *p)
+{
+	struct cfg_parser *child;
+	size_t i;
+
+	for (i = 0; i < p->n_children; i++) {
+		child = p->children[i];
+		cfg_apply_defaults(child);
+		cfg_require(child, CFG_K_SMTP_URL, "required in every relay");
+		cfg_check_relay_rules(child);
+		cfg_check_system(child);
+	}
+	if (p->n_errors > 0 || p->n_dropped > 0 || p->n_children == 0)
+		return;
+	p->c->relays = xcalloc(p->n_children, sizeof(*p->c->relays));
+	for (i = 0; i < p->n_children; i++)
+		cfg_relay_take(&p->c->relays[i], p->children[i]);
+	p->c->n_relays = p->n_children;
+}
+
+static void
+cfg_free_children(struct cfg_parser *p)
+{
+	for (size_t i = 0; i < p->n_children; i++) {
+		cfg_free(p->children[i]->c);
+		free(p->children[i]->relay);
+		free(p->children[i]->dir);
+		free(p->children[i]);
+	}
+	p->n_children = 0;
+	p->child = NULL;
+}
+
+size_t
+cfg_relay_count(const struct cfg *c)
+{
+	return 1 + c->n_relays;
+}
+
+void
+cfg_relay_get(const struct cfg *c, size_t i, struct cfg_relay *out)
+{
+	if (i > 0 && i <= c->n_relays) {
+		*out = c->relays[i - 1];
+		return;
+	}
+	memset(out, 0, sizeof(*out));
+	out->name = (char *)"smtp";
+	out->url = c->smtp_url;
+	out->tls = c->smtp_tls;
+	out->username = c->smtp_username;
+	out->password_file = c->smtp_password_file;
+	out->ca_file = c->smtp_ca_file;
+	out->connections = c->smtp_connections;
+	out->rate = c->smtp_rate;
+	out->quota = c->smtp_quota;
+	out->timeout = c->smtp_timeout;
+	out->ehlo_name = c->smtp_ehlo_name;
 }
 
 /* path made absolute against the working folder, symbolic links kept:
@@ -1545,8 +1753,10 @@ cfg_load(const char *path, char **errors)
 	cfg_derive(&p);
 	cfg_check_rules(&p);
 	cfg_check_system(&p);
+	cfg_finish_relays(&p);
 out:
 	buf_fini(&text);
+	cfg_free_children(&p);
 	free(p.dir);
 	if (p.n_errors > 0 || p.n_dropped > 0) {
 		*errors = cfg_errors_take(&p);
@@ -1622,6 +1832,17 @@ cfg_free(struct cfg *c)
 			break;
 		}
 	}
+	for (size_t i = 0; i < c->n_relays; i++) {
+		struct cfg_relay *r = &c->relays[i];
+
+		free(r->name);
+		free(r->url);
+		free(r->username);
+		free(r->password_file);
+		free(r->ca_file);
+		free(r->ehlo_name);
+	}
+	free(c->relays);
 	free(c->from_name);
 	free(c->from_addr);
 	free(c->path);

@@ -36,7 +36,26 @@ enum cfg_tls {
 
 struct cfg_rate {
 	uint32_t count;   /* 0: unlimited */
-	uint32_t per_sec; /* the period, in seconds: 1, 60, 3600 */
+	uint32_t per_sec; /* the period, in seconds: 1, 60, 3600, 86400 */
+};
+
+/*
+ * One SMTP relay: [smtp] (named "smtp"), or a [smtp.NAME] section
+ * (named "smtp.NAME"). The relays are tried in the order written, [smtp]
+ * first (cfg_relay_get()).
+ */
+struct cfg_relay {
+	char *name; /* the section: "smtp", "smtp.backup" */
+	char *url;
+	enum cfg_tls tls;
+	char *username;
+	char *password_file;
+	char *ca_file; /* optional extra CA bundle (tests) */
+	int connections;
+	struct cfg_rate rate;
+	struct cfg_rate quota; /* messages per period; count 0: no quota */
+	int64_t timeout;       /* seconds, per reply */
+	char *ehlo_name;       /* NULL: the host's fully qualified name */
 };
 
 struct cfg_reminder_offset {
@@ -76,9 +95,18 @@ struct cfg {
 	int smtp_connections;
 	struct cfg_rate smtp_rate;
 	int64_t smtp_timeout;  /* seconds, per reply */
+	struct cfg_rate smtp_quota; /* count 0: none */
+	char *smtp_ehlo_name;       /* NULL: the host's fully qualified name */
+	/* [smtp] and [smtp.NAME] alike (the keys above, and these three
+	 * in [smtp] only, for every relay): */
 	int64_t retry_initial; /* first deferral, seconds */
 	int64_t retry_max;     /* backoff ceiling, seconds */
 	int64_t retry_give_up; /* fail after this long queued; 0: never */
+
+	/* [smtp.NAME]: the relays after [smtp], in the order written (see
+	 * cfg_relay_get()). */
+	struct cfg_relay *relays;
+	size_t n_relays;
 
 	/* [maildir] */
 	char *maildir_path;
@@ -146,9 +174,16 @@ void cfg_free(struct cfg *c);
 /* Parses "30s", "5m", "2h", "7d", "1w" (or a bare "0") into seconds.
  * Returns 0 or -EINVAL (also for numbers over 1000000000). */
 int cfg_parse_duration(const char *s, int64_t *secs);
-/* Parses "20/s", "600/m", "1000/h" (count 1..1000000), or "0"
- * (unlimited: count 0, per_sec 1). Returns 0 or -EINVAL. */
+/* Parses "20/s", "600/m", "1000/h", "2000/d" (count 1..1000000), or
+ * "0" (unlimited: count 0, per_sec 1). Returns 0 or -EINVAL. */
 int cfg_parse_rate(const char *s, struct cfg_rate *rate);
+
+/* How many SMTP relays c names: [smtp] and each [smtp.NAME]. */
+size_t cfg_relay_count(const struct cfg *c);
+
+/* The i-th relay (i < cfg_relay_count()), 0 being [smtp], into *out:
+ * its strings are c's, valid while c is. */
+void cfg_relay_get(const struct cfg *c, size_t i, struct cfg_relay *out);
 
 /* Writes secs as the largest whole unit of d, h, m, s ("7d", "90m",
  * "0"): the normalised form used in cfg_reminder_offset.text. */

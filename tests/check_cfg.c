@@ -414,6 +414,7 @@ START_TEST(test_cfg_parses_good_rates)
 		{ "20/s", 20, 1 },
 		{ "600/m", 600, 60 },
 		{ "1000/h", 1000, 3600 },
+		{ "2000/d", 2000, 86400 },
 		{ "1000000/s", 1000000, 1 },
 	};
 	struct cfg_rate r;
@@ -431,7 +432,7 @@ END_TEST
 
 START_TEST(test_cfg_refuses_bad_rates)
 {
-	static const char *const bad[] = { "", "20", "20/", "20/d", "0/s",
+	static const char *const bad[] = { "", "20", "20/", "20/w", "0/s",
 		"-1/s", "20/sec", "1000001/s", "20 /s", "/s", "20/s/",
 		"2.5/s" };
 	struct cfg_rate r = { 7, 7 };
@@ -570,10 +571,10 @@ END_TEST
 START_TEST(test_cfg_reports_a_bad_rate)
 {
 	assert_errors(BASE "[smtp]\n"
-			   "rate = 20/d\n",
-	    "DIR/familymail.conf:10: [smtp] rate: bad rate '20/d' (expected "
-	    "0 for no limit, or a count per s, m or h: 20/s, 600/m, "
-	    "1000/h)\n");
+			   "rate = 20/w\n",
+	    "DIR/familymail.conf:10: [smtp] rate: bad rate '20/w' (expected "
+	    "0 for no limit, or a count per s, m, h or d: 20/s, 600/m, "
+	    "1000/h, 2000/d)\n");
 }
 END_TEST
 
@@ -770,8 +771,8 @@ START_TEST(test_cfg_reports_every_error_of_a_file_in_line_order)
 	    "DIR/familymail.conf:11: [smtp] timeout: duplicate key (first "
 	    "set on line 10)\n"
 	    "DIR/familymail.conf:12: [smtp] rate: bad rate 'fast' (expected "
-	    "0 for no limit, or a count per s, m or h: 20/s, 600/m, "
-	    "1000/h)\n"
+	    "0 for no limit, or a count per s, m, h or d: 20/s, 600/m, "
+	    "1000/h, 2000/d)\n"
 	    "DIR/familymail.conf:15: [reminders] offsets: offset 24h repeats "
 	    "1d\n"
 	    "DIR/familymail.conf:17: [digest] monthly: bad monthly time '29 "
@@ -1084,8 +1085,8 @@ START_TEST(test_check_config_says_ok_or_prints_errors_and_exits_78)
 	want = xasprintf("%s:9: [maildir] path: duplicate key (first set on "
 			 "line 8)\n"
 			 "%s:11: [smtp] rate: bad rate '5' (expected 0 for no "
-			 "limit, or a count per s, m or h: 20/s, 600/m, "
-			 "1000/h)\n",
+			 "limit, or a count per s, m, h or d: 20/s, 600/m, "
+			 "1000/h, 2000/d)\n",
 	    conf, conf);
 	ck_assert_str_eq(err, want);
 	free(want);
@@ -1196,6 +1197,112 @@ START_TEST(test_cfg_refuses_a_control_character_in_a_mailbox)
 }
 END_TEST
 
+/* The relays after [smtp]: lines 9 on. */
+#define SMTP_BASE                                          \
+	"[daemon]\n"                                       \
+	"templates = tpl\n"                                \
+	"[sender]\n"                                       \
+	"from = Family Courses <courses@example.org>\n"    \
+	"[transport]\n"                                    \
+	"type = smtp\n"                                    \
+	"[smtp]\n"                                         \
+	"url = smtp://127.0.0.1:2525\n"
+
+START_TEST(test_cfg_reads_relays_in_the_order_written_with_their_keys)
+{
+	struct cfg *c = load(SMTP_BASE "tls = off\n"
+				       "quota = 300/h\n"
+				       "ehlo_name = mail.example.org\n"
+				       "give_up = 1d\n"
+				       "[smtp.office365]\n"
+				       "url = smtp://smtp.office365.com:587\n"
+				       "username = courses@example.org\n"
+				       "password_file = pw\n"
+				       "connections = 2\n"
+				       "rate = 30/m\n"
+				       "quota = 10000/d\n"
+				       "[digest]\n"
+				       "max_posts = 5\n"
+				       "[smtp.backup]\n"
+				       "url = smtps://smtp.provider.example:465\n"
+				       "timeout = 2m\n");
+	struct cfg_relay r;
+	char *pw;
+
+	ck_assert_msg(c != NULL, "%s", errors);
+	ck_assert_uint_eq(cfg_relay_count(c), 3);
+	cfg_relay_get(c, 0, &r);
+	ck_assert_str_eq(r.name, "smtp");
+	ck_assert_str_eq(r.url, "smtp://127.0.0.1:2525");
+	ck_assert_int_eq(r.tls, CFG_TLS_OFF);
+	ck_assert_uint_eq(r.quota.count, 300);
+	ck_assert_uint_eq(r.quota.per_sec, 3600);
+	ck_assert_str_eq(r.ehlo_name, "mail.example.org");
+	cfg_relay_get(c, 1, &r);
+	ck_assert_str_eq(r.name, "smtp.office365");
+	ck_assert_str_eq(r.url, "smtp://smtp.office365.com:587");
+	ck_assert_int_eq(r.tls, CFG_TLS_REQUIRED);
+	ck_assert_str_eq(r.username, "courses@example.org");
+	pw = xasprintf("%s/pw", dir);
+	ck_assert_str_eq(r.password_file, pw);
+	free(pw);
+	ck_assert_int_eq(r.connections, 2);
+	ck_assert_uint_eq(r.rate.count, 30);
+	ck_assert_uint_eq(r.rate.per_sec, 60);
+	ck_assert_uint_eq(r.quota.count, 10000);
+	ck_assert_uint_eq(r.quota.per_sec, 86400);
+	ck_assert_int_eq(r.timeout, 60);
+	ck_assert_ptr_null(r.ehlo_name);
+	cfg_relay_get(c, 2, &r);
+	ck_assert_str_eq(r.name, "smtp.backup");
+	ck_assert_int_eq(r.timeout, 120);
+	ck_assert_int_eq(r.connections, 4);
+	ck_assert_uint_eq(r.quota.count, 0);
+	/* Keys for every relay stay [smtp]'s; other sections are read
+	 * as ever between relays. */
+	ck_assert_int_eq(c->retry_give_up, 86400);
+	ck_assert_int_eq(c->max_posts, 5);
+	cfg_free(c);
+}
+END_TEST
+
+START_TEST(test_cfg_reports_each_relay_problem_under_its_section)
+{
+	assert_errors(SMTP_BASE "[smtp.backup]\n"
+				"tls = off\n"
+				"url = smtp://relay.example.net:587\n"
+				"retry_max = 2h\n"
+				"quota = 100/m\n"
+				"rate = 5/w\n"
+				"colour = blue\n"
+				"[smtp.second one]\n"
+				"url = smtp://a.example\n"
+				"[smtp.third]\n"
+				"username = me\n"
+				"[smtp.backup]\n",
+	    "DIR/familymail.conf:10: [smtp.backup] tls: off is only "
+	    "allowed for a loopback host (127.0.0.0/8, ::1, localhost), "
+	    "not relay.example.net\n"
+	    "DIR/familymail.conf:12: [smtp.backup] retry_max: applies to "
+	    "every relay: set it in [smtp]\n"
+	    "DIR/familymail.conf:13: [smtp.backup] quota: a quota is "
+	    "counted per hour or day (300/h, 2000/d); rate limits a second "
+	    "or a minute\n"
+	    "DIR/familymail.conf:14: [smtp.backup] rate: bad rate '5/w' "
+	    "(expected 0 for no limit, or a count per s, m, h or d: 20/s, "
+	    "600/m, 1000/h, 2000/d)\n"
+	    "DIR/familymail.conf:15: [smtp.backup] colour: unknown key\n"
+	    "DIR/familymail.conf:16: [smtp.second one]: a relay's name is "
+	    "letters, digits, '-' and '_', at most 32\n"
+	    "DIR/familymail.conf:18: [smtp.third] url: required in every "
+	    "relay\n"
+	    "DIR/familymail.conf:18: [smtp.third] password_file: required "
+	    "when username is set\n"
+	    "DIR/familymail.conf:20: [smtp.backup]: section repeated (first "
+	    "on line 9)\n");
+}
+END_TEST
+
 static Suite *
 cfg_suite(void)
 {
@@ -1250,6 +1357,10 @@ cfg_suite(void)
 	    tc, test_cfg_takes_a_bounce_folder_and_plain_imap_to_any_host);
 	tcase_add_test(tc, test_cfg_refuses_a_bounce_folder_it_cannot_use);
 	tcase_add_test(tc, test_cfg_refuses_a_control_character_in_a_mailbox);
+	tcase_add_test(
+	    tc, test_cfg_reads_relays_in_the_order_written_with_their_keys);
+	tcase_add_test(
+	    tc, test_cfg_reports_each_relay_problem_under_its_section);
 	suite_add_tcase(s, tc);
 	return s;
 }
