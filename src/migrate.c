@@ -229,12 +229,51 @@ static const char migrate_v5[] =
     "  tbl TEXT PRIMARY KEY,"
     "  checked_id INTEGER NOT NULL) WITHOUT ROWID;";
 
+/*
+ * Lanes and relays. Mail about a booking is never queued behind list
+ * mail: the sender claims each lane on its own, so the index of due
+ * messages leads with the lane, (kind = 'blog_digest'), true for the
+ * bulk lane; outbox.c repeats the expression, which must stay the same
+ * letter for letter for the index to serve it, and kind.c's bulk flag
+ * says the same (check_db holds the three together).
+ *
+ * Each message records the relay that took it ([smtp] or [smtp.NAME]);
+ * relays holds what the daemon last knew of each (up, down, throttled,
+ * paused, quota spent, and why) for status and /metrics; relay_usage
+ * counts the messages each relay took, by minute, for its quota, so
+ * that a restart does not forget what was spent.
+ */
+static const char migrate_v6[] =
+    "DROP INDEX messages_due;"
+    "CREATE INDEX messages_due"
+    "  ON messages(kind = 'blog_digest', next_attempt_at)"
+    "  WHERE state = 'queued';"
+    "ALTER TABLE messages ADD COLUMN relay TEXT;"
+    "CREATE TABLE relays ("
+    "  name TEXT PRIMARY KEY,"
+    "  position INTEGER NOT NULL,"
+    "  state TEXT NOT NULL"
+    "    CHECK (state IN ('up','down','throttled','paused','quota')),"
+    "  lanes TEXT,"
+    "  cause TEXT,"
+    "  since TEXT NOT NULL,"
+    "  next_try_at TEXT,"
+    "  quota INTEGER,"
+    "  quota_window INTEGER,"
+    "  updated_at TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE relay_usage ("
+    "  relay TEXT NOT NULL,"
+    "  minute INTEGER NOT NULL,"
+    "  sent INTEGER NOT NULL,"
+    "  PRIMARY KEY (relay, minute)) WITHOUT ROWID;";
+
 static const char *const migrate_steps[] = {
 	migrate_v1,
 	migrate_v2,
 	migrate_v3,
 	migrate_v4,
 	migrate_v5,
+	migrate_v6,
 };
 
 int

@@ -13,8 +13,14 @@
 
 #include "clock.h"
 #include "db.h"
+#include "kind.h"
 #include "log.h"
 #include "util.h"
+
+static const char *const outbox_lane_names[] = {
+	[OUTBOX_LANE_BOOKING] = "booking",
+	[OUTBOX_LANE_BULK] = "bulk",
+};
 
 static const char *const outbox_names[] = {
 	[OUTBOX_QUEUED] = "queued",
@@ -60,7 +66,8 @@ static const char *const outbox_sql[] = {
 	    " ON CONFLICT (dedupe_key) DO NOTHING",
 	[OUTBOX_ST_TRANSITION] =
 	    "UPDATE messages SET state = ?3, updated_at = ?4,"
-	    " attempts = attempts + (?3 = 'sending'),"
+	    " attempts = max(0, attempts + (?3 = 'sending') - ?12),"
+	    " relay = coalesce(?11, relay),"
 	    " next_attempt_at = coalesce(?5, next_attempt_at),"
 	    " smtp_code = coalesce(?6, smtp_code),"
 	    " smtp_reply = coalesce(?7, smtp_reply),"
@@ -72,16 +79,18 @@ static const char *const outbox_sql[] = {
 	[OUTBOX_ST_CLAIM] =
 	    "SELECT id, kind, recipient, coalesce(booking_id, 0),"
 	    " coalesce(course_id, 0), coalesce(subscriber_id, 0), detail,"
-	    " verp_token, attempts, created_at"
-	    /* Left to itself the planner takes (state, kind) and sorts
+	    " verp_token, attempts, created_at, message_id"
+	    /* Left to itself the planner may take another index and sort
 	     * every queued row at each claim: quadratic in the queue. */
 	    " FROM messages INDEXED BY messages_due"
-	    " WHERE state = 'queued' AND next_attempt_at <= ?1"
+	    " WHERE state = 'queued' AND " OUTBOX_BULK_SQL " = ?3"
+	    " AND next_attempt_at <= ?1"
 	    " ORDER BY next_attempt_at, id LIMIT ?2",
 	[OUTBOX_ST_STALE] = "SELECT id FROM messages WHERE state = 'sending'",
 	[OUTBOX_ST_NEXT_DUE] = "SELECT min(next_attempt_at)"
 			       " FROM messages INDEXED BY messages_due"
-			       " WHERE state = 'queued'",
+			       " WHERE state = 'queued'"
+			       " AND " OUTBOX_BULK_SQL " = ?1",
 	[OUTBOX_ST_BOUNCE] =
 	    "INSERT INTO bounces (message_id, recipient, status, action,"
 	    " class, reason, kind, diagnostic, source, received_at)"
@@ -102,6 +111,22 @@ outbox_state_name(enum outbox_state s)
 	if ((size_t)s >= UTIL_ARRAY_LEN(outbox_names))
 		return "unknown";
 	return outbox_names[s];
+}
+
+const char *
+outbox_lane_name(enum outbox_lane lane)
+{
+	if ((size_t)lane >= UTIL_ARRAY_LEN(outbox_lane_names))
+		return "unknown";
+	return outbox_lane_names[lane];
+}
+
+enum outbox_lane
+outbox_lane_of(const char *kind)
+{
+	const struct kind *k = kind != NULL ? kind_find(kind) : NULL;
+
+	return k != NULL && k->bulk ? OUTBOX_LANE_BULK : OUTBOX_LANE_BOOKING;
 }
 
 int
@@ -211,7 +236,11 @@ outbox_transition(struct outbox *o, int64_t id, enum outbox_state from,
 		sqlite3_bind_text(st, 8, u->error, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 9, u->message_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 10, u->recipient, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 11, u->relay, -1, SQLITE_STATIC);
 	}
+	sqlite3_bind_int(st, 12,
+	    u != NULL && u->untried && from == OUTBOX_SENDING &&
+		to == OUTBOX_QUEUED);
 	ret = outbox_step_done(o, st);
 	if (ret != 0)
 		return ret;
@@ -239,12 +268,13 @@ outbox_item_free(struct outbox_item *it)
 	free(it->recipient);
 	free(it->detail);
 	free(it->verp_token);
+	free(it->message_id);
 	free(it);
 }
 
 int
-outbox_claim(struct outbox *o, time_t now, size_t limit,
-    struct outbox_item ***items, size_t *n)
+outbox_claim(struct outbox *o, time_t now, enum outbox_lane lane,
+    size_t limit, struct outbox_item ***items, size_t *n)
 {
 	sqlite3_stmt *st = o->st[OUTBOX_ST_CLAIM];
 	struct outbox_item **v = NULL, *it;
@@ -255,6 +285,7 @@ outbox_claim(struct outbox *o, time_t now, size_t limit,
 	clock_format_iso(now, now_s);
 	sqlite3_bind_text(st, 1, now_s, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	sqlite3_bind_int(st, 3, lane == OUTBOX_LANE_BULK);
 	v = xcalloc(limit == 0 ? 1 : limit, sizeof(struct outbox_item *));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		it = xcalloc(1, sizeof(*it));
@@ -270,6 +301,8 @@ outbox_claim(struct outbox *o, time_t now, size_t limit,
 		if (clock_parse_iso((const char *)sqlite3_column_text(st, 9),
 			&it->created_at) != 0)
 			it->created_at = now;
+		it->message_id = outbox_column_dup(st, 10);
+		it->lane = lane;
 		v[count++] = it;
 	}
 	if (rc != SQLITE_DONE) {
@@ -365,11 +398,12 @@ outbox_requeue_sending(struct outbox *o, time_t now)
 }
 
 int
-outbox_next_due(struct outbox *o, time_t *when)
+outbox_next_due(struct outbox *o, enum outbox_lane lane, time_t *when)
 {
 	sqlite3_stmt *st = o->st[OUTBOX_ST_NEXT_DUE];
 	int ret = -ENOENT;
 
+	sqlite3_bind_int(st, 1, lane == OUTBOX_LANE_BULK);
 	if (sqlite3_step(st) == SQLITE_ROW &&
 	    sqlite3_column_type(st, 0) != SQLITE_NULL &&
 	    clock_parse_iso((const char *)sqlite3_column_text(st, 0), when) ==

@@ -15,6 +15,10 @@
  *
  * outbox_transition() is the only writer of the state. The outbox does
  * not render or send; sender.c does, and jobs only enqueue.
+ *
+ * Lanes: mail about a booking (every kind that is not bulk, kind.h) and
+ * list mail (the bulk kinds) are due and claimed each on its own, so
+ * that a confirmation is never queued behind a digest.
  */
 #ifndef FM_OUTBOX_H
 #define FM_OUTBOX_H
@@ -35,7 +39,18 @@ enum outbox_state {
 	OUTBOX_CANCELLED,
 };
 
+enum outbox_lane {
+	OUTBOX_LANE_BOOKING,
+	OUTBOX_LANE_BULK,
+};
+#define OUTBOX_LANES 2
+
 const char *outbox_state_name(enum outbox_state s);
+/* "booking" or "bulk". */
+const char *outbox_lane_name(enum outbox_lane lane);
+/* The lane of a message of kind (bulk for a bulk kind, else booking,
+ * also for a kind unknown to the kind table). */
+enum outbox_lane outbox_lane_of(const char *kind);
 /* Returns the state named s, or -EINVAL. */
 int outbox_state_parse(const char *s);
 
@@ -61,8 +76,10 @@ struct outbox_item {
 	int64_t subscriber_id;
 	char *detail;
 	char *verp_token;
-	int attempts; /* including this one */
+	char *message_id; /* the Message-ID given at an earlier try, or NULL */
+	int attempts;     /* including this one */
 	time_t created_at;
+	enum outbox_lane lane;
 };
 
 /* What a transition records besides the state; NULL/0 fields leave the
@@ -75,6 +92,10 @@ struct outbox_update {
 	const char *message_id;
 	const char *recipient; /* the address it went to, when the record's
 				  changed since it was queued */
+	const char *relay;     /* the relay that took it, or NULL */
+	/* sending -> queued: it was not tried (no relay could take it), so
+	 * the claim's attempt does not count. */
+	bool untried;
 };
 
 struct outbox;
@@ -98,13 +119,13 @@ int outbox_transition(struct outbox *o, int64_t id, enum outbox_state from,
     enum outbox_state to, time_t now, const struct outbox_update *u);
 
 /*
- * Claims up to limit messages due at now (queued, next_attempt_at <= now,
- * oldest first), moving each to sending. The caller wraps it in a
- * transaction. *items is a new array of *n items (free each with
- * outbox_item_free() and the array with free()).
+ * Claims up to limit messages of lane due at now (queued,
+ * next_attempt_at <= now, oldest first), moving each to sending. The
+ * caller wraps it in a transaction. *items is a new array of *n items
+ * (free each with outbox_item_free() and the array with free()).
  */
-int outbox_claim(struct outbox *o, time_t now, size_t limit,
-    struct outbox_item ***items, size_t *n);
+int outbox_claim(struct outbox *o, time_t now, enum outbox_lane lane,
+    size_t limit, struct outbox_item ***items, size_t *n);
 void outbox_item_free(struct outbox_item *it);
 
 /* A recipient refused at send time (a 5xx to RCPT TO), as the bounces
@@ -134,8 +155,15 @@ int outbox_count_soft_bounces(
  * Returns how many, or a negative errno. */
 int outbox_requeue_sending(struct outbox *o, time_t now);
 
-/* The earliest next_attempt_at of a queued message: 0 and *when, or
- * -ENOENT when nothing is queued. */
-int outbox_next_due(struct outbox *o, time_t *when);
+/* The earliest next_attempt_at of a queued message of lane: 0 and
+ * *when, or -ENOENT when nothing is queued in it. */
+int outbox_next_due(struct outbox *o, enum outbox_lane lane, time_t *when);
+
+/* The expression, over a row of messages, that is 1 for the bulk lane
+ * and 0 for the booking lane: the first column of the index of due
+ * messages (migrate.c), which only serves a query that spells it the
+ * same. */
+#define OUTBOX_BULK_SQL "(kind = 'blog_digest')"
+
 
 #endif

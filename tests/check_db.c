@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "db.h"
+#include "kind.h"
 #include "migrate.h"
 #include "outbox.h"
 #include "send/sentlog.h"
@@ -368,7 +369,7 @@ START_TEST(test_outbox_claims_due_messages_oldest_first)
 
 	a = enqueue("k1", "a@example.org", NULL);
 	b = enqueue("k2", "b@example.org", NULL);
-	ck_assert_int_eq(outbox_claim(ob, now, 10, &items, &n), 0);
+	ck_assert_int_eq(outbox_claim(ob, now, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_int_eq(items[0]->id, a);
 	ck_assert_int_eq(items[1]->id, b);
@@ -381,7 +382,7 @@ START_TEST(test_outbox_claims_due_messages_oldest_first)
 			     "SELECT count(*) FROM messages WHERE "
 			     "state = 'sending' AND attempts = 1"),
 	    2);
-	ck_assert_int_eq(outbox_claim(ob, now, 10, &items, &n), 0);
+	ck_assert_int_eq(outbox_claim(ob, now, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
 	ck_assert_uint_eq(n, 0);
 	free(items);
 }
@@ -400,18 +401,18 @@ START_TEST(test_outbox_defers_until_next_attempt_time)
 	time_t due;
 	int64_t id = enqueue("k1", "a@example.org", NULL);
 
-	ck_assert_int_eq(outbox_claim(ob, now, 10, &items, &n), 0);
+	ck_assert_int_eq(outbox_claim(ob, now, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
 	outbox_item_free(items[0]);
 	free(items);
 	ck_assert_int_eq(
 	    outbox_transition(ob, id, OUTBOX_SENDING, OUTBOX_QUEUED, now, &u),
 	    0);
-	ck_assert_int_eq(outbox_claim(ob, now + 599, 10, &items, &n), 0);
+	ck_assert_int_eq(outbox_claim(ob, now + 599, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
 	ck_assert_uint_eq(n, 0);
 	free(items);
-	ck_assert_int_eq(outbox_next_due(ob, &due), 0);
+	ck_assert_int_eq(outbox_next_due(ob, OUTBOX_LANE_BOOKING, &due), 0);
 	ck_assert_int_eq(due, now + 600);
-	ck_assert_int_eq(outbox_claim(ob, now + 600, 10, &items, &n), 0);
+	ck_assert_int_eq(outbox_claim(ob, now + 600, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(items[0]->attempts, 2);
 	outbox_item_free(items[0]);
@@ -458,7 +459,7 @@ START_TEST(test_outbox_requeues_sending_after_crash)
 
 	enqueue("k1", "a@example.org", NULL);
 	enqueue("k2", "b@example.org", NULL);
-	ck_assert_int_eq(outbox_claim(ob, now, 1, &items, &n), 0);
+	ck_assert_int_eq(outbox_claim(ob, now, OUTBOX_LANE_BOOKING, 1, &items, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	outbox_item_free(items[0]);
 	free(items);
@@ -468,11 +469,140 @@ START_TEST(test_outbox_requeues_sending_after_crash)
 			     "SELECT count(*) FROM messages WHERE "
 			     "state = 'queued'"),
 	    2);
-	ck_assert_int_eq(outbox_claim(ob, now + 60, 10, &items, &n), 0);
+	ck_assert_int_eq(outbox_claim(ob, now + 60, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
 	ck_assert_uint_eq(n, 2);
 	for (size_t i = 0; i < n; i++)
 		outbox_item_free(items[i]);
 	free(items);
+}
+END_TEST
+
+static int64_t
+enqueue_kind(const char *key, const char *kind, time_t when)
+{
+	const struct outbox_entry e = {
+		.dedupe_key = key,
+		.kind = kind,
+		.recipient = "ann@example.net",
+		.subscriber_id = 1,
+		.not_before = when,
+	};
+
+	ck_assert_int_eq(outbox_enqueue(ob, &e, now, NULL), 0);
+	return sqlite3_last_insert_rowid(db);
+}
+
+/* A digest of thousands queued first does not hold up a confirmation
+ * queued after it: each lane is claimed on its own, oldest first. */
+START_TEST(test_outbox_claims_each_lane_on_its_own)
+{
+	struct outbox_item **items;
+	size_t n;
+	time_t due;
+	int64_t digest[3], confirm;
+	char key[32];
+
+	for (int i = 0; i < 3; i++) {
+		(void)snprintf(key, sizeof(key), "digest:%d", i);
+		digest[i] = enqueue_kind(key, "blog_digest", now);
+	}
+	confirm = enqueue_kind("confirm:1", "booking_confirmation", now + 5);
+	ck_assert_int_eq(outbox_next_due(ob, OUTBOX_LANE_BOOKING, &due), 0);
+	ck_assert_int_eq(due, now + 5);
+	ck_assert_int_eq(outbox_next_due(ob, OUTBOX_LANE_BULK, &due), 0);
+	ck_assert_int_eq(due, now);
+	ck_assert_int_eq(outbox_claim(ob, now + 5, OUTBOX_LANE_BOOKING, 10,
+			     &items, &n),
+	    0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(items[0]->id, confirm);
+	ck_assert_int_eq(items[0]->lane, OUTBOX_LANE_BOOKING);
+	outbox_item_free(items[0]);
+	free(items);
+	ck_assert_int_eq(
+	    outbox_claim(ob, now + 5, OUTBOX_LANE_BULK, 2, &items, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(items[0]->id, digest[0]);
+	ck_assert_int_eq(items[1]->id, digest[1]);
+	ck_assert_int_eq(items[1]->lane, OUTBOX_LANE_BULK);
+	for (size_t i = 0; i < n; i++)
+		outbox_item_free(items[i]);
+	free(items);
+	ck_assert_int_eq(outbox_next_due(ob, OUTBOX_LANE_BOOKING, &due),
+	    -ENOENT);
+}
+END_TEST
+
+/* Each lane's claim and next due time are answered from messages_due,
+ * whose first column is the lane: the kind table's bulk flag, the
+ * expression in outbox.h and the index say the same. */
+START_TEST(test_outbox_lanes_agree_with_the_kind_table_and_the_index)
+{
+	char *sql;
+
+	for (size_t i = 0; i < kind_count(); i++) {
+		const struct kind *k = kind_at(i);
+
+		sql = xasprintf("SELECT %s FROM (SELECT '%s' AS kind)",
+		    OUTBOX_BULK_SQL, k->name);
+		ck_assert_msg(tu_sql_int(db, sql) == (k->bulk ? 1 : 0),
+		    "%s: the lane of the index is not the kind table's",
+		    k->name);
+		ck_assert_int_eq(outbox_lane_of(k->name),
+		    k->bulk ? OUTBOX_LANE_BULK : OUTBOX_LANE_BOOKING);
+		free(sql);
+	}
+	assert_plan_uses(db,
+	    "SELECT id FROM messages INDEXED BY messages_due"
+	    " WHERE state = 'queued' AND " OUTBOX_BULK_SQL " = 0"
+	    " AND next_attempt_at <= '2026-12-01T00:00:00Z'"
+	    " ORDER BY next_attempt_at, id LIMIT 5",
+	    "messages_due");
+	assert_plan_uses(db,
+	    "SELECT min(next_attempt_at) FROM messages"
+	    " WHERE state = 'queued' AND " OUTBOX_BULK_SQL " = 1",
+	    "messages_due");
+}
+END_TEST
+
+/* A message handed back untried (no relay could take it) spends no
+ * attempt; the relay that had a message is recorded. */
+START_TEST(test_outbox_untried_message_keeps_its_attempts)
+{
+	struct outbox_item **items;
+	const struct outbox_update wait = {
+		.next_attempt_at = now + 30,
+		.error = "not sent: no relay takes mail now",
+		.untried = true,
+	};
+	const struct outbox_update sent = { .relay = "smtp.backup" };
+	size_t n;
+	int64_t id = enqueue("k1", "a@example.org", NULL);
+
+	ck_assert_int_eq(
+	    outbox_claim(ob, now, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
+	outbox_item_free(items[0]);
+	free(items);
+	ck_assert_int_eq(outbox_transition(ob, id, OUTBOX_SENDING,
+			     OUTBOX_QUEUED, now, &wait),
+	    0);
+	ck_assert_int_eq(tu_sql_int(db, "SELECT attempts FROM messages"), 0);
+	ck_assert_int_eq(outbox_claim(ob, now + 30, OUTBOX_LANE_BOOKING, 10,
+			     &items, &n),
+	    0);
+	ck_assert_int_eq(items[0]->attempts, 1);
+	outbox_item_free(items[0]);
+	free(items);
+	ck_assert_int_eq(outbox_transition(ob, id, OUTBOX_SENDING,
+			     OUTBOX_SENT, now + 31, &sent),
+	    0);
+	{
+		char *got = tu_sql_text(
+		    db, "SELECT attempts || ' ' || relay FROM messages");
+
+		ck_assert_str_eq(got, "1 smtp.backup");
+		free(got);
+	}
 }
 END_TEST
 
@@ -496,6 +626,10 @@ db_suite(void)
 	TCase *tc = tcase_create("db");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_outbox_claims_each_lane_on_its_own);
+	tcase_add_test(
+	    tc, test_outbox_lanes_agree_with_the_kind_table_and_the_index);
+	tcase_add_test(tc, test_outbox_untried_message_keeps_its_attempts);
 	tcase_add_test(
 	    tc, test_db_migration_creates_the_contract_tables_exactly);
 	tcase_add_test(tc, test_db_migration_is_idempotent_and_keeps_data);

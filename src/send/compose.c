@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -638,6 +639,24 @@ compose_display_name(const json_t *ctx)
 	return buf_take(&b);
 }
 
+/* "TOKEN.CREATED@domain": the VERP token, then the time the message was
+ * queued in base 36; the same at every try. */
+static char *
+compose_msgid(const struct outbox_item *it, const char *domain)
+{
+	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	char created[16];
+	uint64_t t = it->created_at > 0 ? (uint64_t)it->created_at : 0;
+	size_t n = sizeof(created) - 1;
+
+	created[n] = '\0';
+	do {
+		created[--n] = digits[t % 36];
+		t /= 36;
+	} while (t > 0 && n > 0);
+	return xasprintf("%s.%s@%s", it->verp_token, created + n, domain);
+}
+
 int
 compose_message(const struct compose_env *env, const struct outbox_item *it,
     time_t now, struct transport_msg *out, char **why)
@@ -647,7 +666,7 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 	const char *rcpt;
 	struct buf subject, text, html, token;
 	char *to_name = NULL, *msgid = NULL, *unsub_url = NULL;
-	char *unsub_mailto = NULL;
+	char *unsub_mailto = NULL, *msgid_kept = NULL;
 	const char *domain;
 	struct mime_msg mm;
 	json_t *ctx;
@@ -721,6 +740,13 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 	mm.date = now;
 	mm.msgid_domain = domain != NULL ? domain + 1 : "localhost";
 	mm.msgid_prefix = it->verp_token;
+	/* One Message-ID for the life of the message, so that the copy a
+	 * crash may send twice reads as the same message: the one an
+	 * earlier try gave it, else one made of what never changes. */
+	if (it->message_id != NULL)
+		mm.msgid = it->message_id;
+	else if (!env->preview && it->verp_token != NULL)
+		mm.msgid = msgid_kept = compose_msgid(it, mm.msgid_domain);
 	if (kind->about == KIND_ABOUT_BOOKING) {
 		/* Transactional: no list headers, and auto-replies should
 		 * not answer it (RFC 3834). */
@@ -770,6 +796,7 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 	msgid = NULL;
 out:
 	free(msgid);
+	free(msgid_kept);
 	free(to_name);
 	free(unsub_url);
 	free(unsub_mailto);

@@ -1170,6 +1170,23 @@ out:
 
 /* ------------------------------------------------------------- build */
 
+/* A Message-ID given by the caller: "local@domain", the local part of
+ * letters, digits, '.', '-' and '_'. */
+static bool
+mime_msgid_valid(const char *id)
+{
+	const char *at = strchr(id, '@');
+	size_t n;
+
+	if (at == NULL || at == id || (size_t)(at - id) > 2 * MIME_MSGID_PREFIX_MAX)
+		return false;
+	for (const char *p = id; p < at; p++)
+		if (!mime_is_alnum(*p) && *p != '.' && *p != '-' && *p != '_')
+			return false;
+	n = strnlen(at + 1, 254);
+	return mime_domain_valid(at + 1, n);
+}
+
 static int
 mime_check_msg(const struct mime_msg *m)
 {
@@ -1179,6 +1196,8 @@ mime_check_msg(const struct mime_msg *m)
 	if (m->from_addr == NULL || m->to_addr == NULL || m->subject == NULL ||
 	    m->msgid_domain == NULL ||
 	    !mime_domain_valid(m->msgid_domain, strnlen(m->msgid_domain, 254)))
+		return -EINVAL;
+	if (m->msgid != NULL && !mime_msgid_valid(m->msgid))
 		return -EINVAL;
 	if (m->msgid_prefix != NULL) {
 		size_t n = strnlen(m->msgid_prefix, MIME_MSGID_PREFIX_MAX + 1);
@@ -1218,9 +1237,13 @@ mime_build(const struct mime_msg *m, struct buf *out, char **message_id)
 	ret = mime_random(rnd, MIME_RANDOM_LEN);
 	if (ret != 0)
 		goto out;
-	msgid = m->msgid_prefix != NULL
-	    ? xasprintf("%s.%s@%s", m->msgid_prefix, rnd, m->msgid_domain)
-	    : xasprintf("%s@%s", rnd, m->msgid_domain);
+	if (m->msgid != NULL)
+		msgid = xstrdup(m->msgid);
+	else if (m->msgid_prefix != NULL)
+		msgid = xasprintf(
+		    "%s.%s@%s", m->msgid_prefix, rnd, m->msgid_domain);
+	else
+		msgid = xasprintf("%s@%s", rnd, m->msgid_domain);
 	ret = mime_put_date_msgid(&msg, m->date, msgid);
 	if (ret == 0)
 		ret =

@@ -48,6 +48,10 @@ struct mime_msg {
 	 * Message-ID, "PREFIX.RANDOM@domain", so that a bounce that quotes
 	 * only the Message-ID still names its message; NULL for none. */
 	const char *msgid_prefix;
+	/* The whole Message-ID, without angle brackets, when the message
+	 * has one already (it keeps it from try to try): letters, digits,
+	 * '.', '-' and '_', '@' and a domain. NULL: a new one, as above. */
+	const char *msgid;
 	bool auto_submitted; /* Auto-Submitted: auto-generated (RFC 3834) */
 	const char *list_id;
 	const char *list_unsubscribe_mailto;
@@ -57,8 +61,8 @@ struct mime_msg {
 };
 
 /*
- * Appends the whole message to out and sets *message_id to its new
- * Message-ID, without angle brackets (newly allocated; the caller frees
+ * Appends the whole message to out and sets *message_id to its
+ * Message-ID (m->msgid, or a new one), without angle brackets (newly allocated; the caller frees
  * it). Bodies are sent with CRLF line ends: a body decodes back to its
  * input with each lone LF or CR made CRLF. Returns 0, or -EINVAL for a
  * header value with CR, LF or another control that cannot be sent, a

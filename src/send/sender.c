@@ -21,6 +21,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "send/compose.h"
+#include "send/relay_store.h"
 #include "send/transport.h"
 #include "suppress.h"
 #include "util.h"
@@ -44,6 +45,15 @@ struct sender_result {
 	char *message_id;
 	char *bounce_rcpt; /* refused at RCPT: record a bounce for it */
 	char *recipient;   /* the record's address changed: the new one */
+	char *relay;       /* the relay that had it */
+	bool untried;      /* handed back untried: no attempt spent */
+};
+
+/* Messages a relay took in one minute, not yet committed. */
+struct sender_usage {
+	char *relay;
+	time_t minute;
+	unsigned n;
 };
 
 /* A read-only connection of the sender's own, for one compose job at a
@@ -88,7 +98,17 @@ struct sender {
 	struct sender_reader readers[SENDER_COMPOSERS];
 	unsigned jobs;      /* compose jobs in the thread pool */
 	unsigned composing; /* messages in them */
+	unsigned composing_lane[OUTBOX_LANES];
 	bool transport_gone;
+
+	/* The relays table and relay_usage (relay_store.h), written with
+	 * the outcomes: the states when one changed, the usage always. */
+	struct relay_store *relays;
+	bool relays_dirty;
+	bool relays_cleared; /* the rows of an earlier run are gone */
+	time_t usage_purged;
+	struct sender_usage *usage;
+	size_t n_usage;
 };
 
 static void sender_pump(struct sender *s);
@@ -109,6 +129,24 @@ sender_on_due_timer(uv_timer_t *h)
 }
 
 static void sender_on_done(struct transport_msg *m, void *arg);
+
+/* A relay changed: its row is written with the next commit, and the
+ * capacity may have grown. */
+static void
+sender_on_relay_changed(const struct transport_relay *info, void *arg)
+{
+	struct sender *s = arg;
+
+	(void)info;
+	s->relays_dirty = true;
+	sender_kick(s);
+}
+
+static void
+sender_on_usage(const char *relay, time_t minute, unsigned n, void *arg)
+{
+	transport_note_usage(arg, relay, minute, n);
+}
 
 static void
 sender_close_readers(struct sender *s)
@@ -171,6 +209,16 @@ sender_new(uv_loop_t *loop, const struct compose_env *env,
 		    why);
 		free(why);
 	}
+	/* What each relay took within its quota's window before this
+	 * start (a day at most). */
+	s->relays = relay_store_new(env->db);
+	if (s->relays == NULL ||
+	    relay_store_load_usage(env->db, clock_now() - 86400,
+		sender_on_usage, s->transport) != 0)
+		log_warnx("sender cannot read what the relays took before: "
+			  "their quotas count from now");
+	transport_set_relay_cb(s->transport, sender_on_relay_changed, s);
+	s->relays_dirty = true;
 	s->loop = loop;
 	/* Only needs to differ between daemons restarted together. */
 	s->jitter_state = ((uint64_t)clock_now() << 20) ^ (uint64_t)getpid() ^
@@ -265,6 +313,26 @@ sender_backoff(struct sender *s, int attempts, time_t now)
 		cfg->retry_initial, cfg->retry_max, attempts, sender_random(s));
 }
 
+/* One more message taken by relay in the minute of now. */
+static void
+sender_count_usage(struct sender *s, const char *relay, time_t now)
+{
+	time_t minute = now - now % 60;
+
+	for (size_t i = 0; i < s->n_usage; i++) {
+		if (s->usage[i].minute == minute &&
+		    strcmp(s->usage[i].relay, relay) == 0) {
+			s->usage[i].n++;
+			return;
+		}
+	}
+	s->usage = xreallocarray(s->usage, s->n_usage + 1, sizeof(*s->usage));
+	s->usage[s->n_usage].relay = xstrdup(relay);
+	s->usage[s->n_usage].minute = minute;
+	s->usage[s->n_usage].n = 1;
+	s->n_usage++;
+}
+
 static void
 sender_on_done(struct transport_msg *m, void *arg)
 {
@@ -276,11 +344,17 @@ sender_on_done(struct transport_msg *m, void *arg)
 	bool moved;
 
 	if (m->unsent) {
-		/* Stopped before it was tried: due again at the next start,
-		 * no backoff. */
+		/* Never tried: stopping (due again at the next start), or no
+		 * relay takes mail now (due when one may). No attempt
+		 * spent, no backoff. */
 		r = sender_result_add(s, it->id, OUTBOX_QUEUED);
-		r->next_attempt_at = now;
-		r->error = xstrdup("not sent: stopping");
+		r->untried = true;
+		r->next_attempt_at = m->retry_at > now ? m->retry_at : now;
+		if (s->stopping || m->reply == NULL ||
+		    strcmp(m->reply, "shutdown") == 0)
+			r->error = xstrdup("not sent: stopping");
+		else
+			r->error = xasprintf("not sent: %s", m->reply);
 		goto out;
 	}
 	/* Composed for the address the record has now, which the website
@@ -296,9 +370,12 @@ sender_on_done(struct transport_msg *m, void *arg)
 	case TRANSPORT_SENT:
 		r = sender_result_add(s, it->id, OUTBOX_SENT);
 		s->stats.sent++;
+		if (m->relay != NULL)
+			sender_count_usage(s, m->relay, now);
 		log_info("outbox sent id=%lld kind=%s rcpt=%s code=%d "
-			 "reply=\"%s\"",
+			 "relay=%s reply=\"%s\"",
 		    (long long)it->id, it->kind, it->recipient, m->code,
+		    m->relay != NULL ? m->relay : "-",
 		    m->reply != NULL ? m->reply : "");
 		break;
 	case TRANSPORT_DEFER:
@@ -342,6 +419,8 @@ sender_on_done(struct transport_msg *m, void *arg)
 	r->code = m->code;
 	r->reply = m->reply != NULL ? xstrdup(m->reply) : NULL;
 	r->recipient = moved ? xstrdup(it->recipient) : NULL;
+	r->relay = m->relay;
+	m->relay = NULL;
 	r->message_id = m->message_id;
 	m->message_id = NULL;
 out:
@@ -363,6 +442,7 @@ sender_result_fini(struct sender_result *r)
 	free(r->message_id);
 	free(r->bounce_rcpt);
 	free(r->recipient);
+	free(r->relay);
 }
 
 /* Copies the enhanced status code that follows the reply code in reply
@@ -491,6 +571,8 @@ sender_apply_results(struct sender *s, time_t now)
 			.error = r->error,
 			.message_id = r->message_id,
 			.recipient = r->recipient,
+			.relay = r->relay,
+			.untried = r->untried,
 		};
 		int rc = outbox_transition(
 		    s->outbox, r->id, OUTBOX_SENDING, r->to, now, &u);
@@ -503,6 +585,45 @@ sender_apply_results(struct sender *s, time_t now)
 			ret = rc;
 	}
 	return ret;
+}
+
+/* Writes the relays' states (when one changed) and what each took, in
+ * the caller's transaction. */
+static int
+sender_apply_relays(struct sender *s, time_t now)
+{
+	struct transport_relay info;
+	int ret = 0;
+
+	if (s->relays == NULL)
+		return 0;
+	if (s->relays_dirty && !s->relays_cleared)
+		ret = relay_store_clear(s->relays);
+	for (unsigned i = 0; ret == 0 && s->relays_dirty &&
+	     i < transport_relay_count(s->transport);
+	     i++)
+		if (transport_relay_get(s->transport, i, &info) == 0)
+			ret = relay_store_put(s->relays, &info, now);
+	for (size_t i = 0; ret == 0 && i < s->n_usage; i++)
+		ret = relay_store_add_usage(s->relays, s->usage[i].relay,
+		    s->usage[i].minute, s->usage[i].n);
+	if (ret == 0 && s->n_usage > 0 && now - s->usage_purged >= 3600) {
+		ret = relay_store_purge_usage(s->relays, now - 2 * 86400);
+		s->usage_purged = now;
+	}
+	return ret;
+}
+
+/* After a commit: what sender_apply_relays() wrote is done with. */
+static void
+sender_relays_committed(struct sender *s)
+{
+	if (s->relays_dirty)
+		s->relays_cleared = true;
+	s->relays_dirty = false;
+	for (size_t i = 0; i < s->n_usage; i++)
+		free(s->usage[i].relay);
+	s->n_usage = 0;
 }
 
 static void
@@ -602,6 +723,8 @@ sender_job_done(uv_work_t *req, int status)
 	s->jobs--;
 	s->composing -= (unsigned)j->n;
 	for (size_t i = 0; i < j->n; i++)
+		s->composing_lane[j->items[i]->lane]--;
+	for (size_t i = 0; i < j->n; i++)
 		sender_composed(
 		    s, j->items[i], j->msgs[i], j->rets[i], j->whys[i], j->now);
 	free(j);
@@ -656,6 +779,9 @@ sender_dispatch(
 			j->msgs[k] = transport_msg_new();
 			j->msgs[k]->id = items[done + k]->id;
 			j->msgs[k]->user = items[done + k];
+			j->msgs[k]->bulk =
+			    items[done + k]->lane == OUTBOX_LANE_BULK;
+			s->composing_lane[items[done + k]->lane]++;
 		}
 		done += take;
 		r->busy = true;
@@ -668,56 +794,100 @@ sender_dispatch(
 	}
 }
 
+/* Arms the due timer for the next message due in a lane the transport
+ * takes: a lane no relay takes now is woken by the relay callback
+ * instead, or its due messages would wake the sender for nothing. */
 static void
 sender_arm_due(struct sender *s, time_t now)
 {
-	time_t when;
+	time_t when, first = 0;
 	uint64_t ms;
 
 	uv_timer_stop(&s->due_timer);
-	if (s->stopping || outbox_next_due(s->outbox, &when) != 0)
+	if (s->stopping)
 		return;
-	ms = when > now ? (uint64_t)(when - now) * 1000 : 1;
+	for (int lane = 0; lane < OUTBOX_LANES; lane++) {
+		if (outbox_next_due(s->outbox, (enum outbox_lane)lane, &when) !=
+			0)
+			continue;
+		if (when <= now &&
+		    transport_lane_capacity(s->transport,
+			(enum transport_lane)lane) == 0)
+			continue;
+		if (first == 0 || when < first)
+			first = when;
+	}
+	if (first == 0)
+		return;
+	ms = first > now ? (uint64_t)(first - now) * 1000 : 1;
 	uv_timer_start(&s->due_timer, sender_on_due_timer, ms, 0);
+}
+
+/* How many messages of lane to claim now, taken already of the other
+ * lane in this pass: what the transport takes of the lane beyond what
+ * is being composed for it, and what the compose jobs can take. While
+ * the transport still holds three quarters of what it takes, bulk mail
+ * waits to be claimed in a bigger batch: fewer, larger transactions.
+ * Booking mail is claimed first, and never waits for a batch. */
+static size_t
+sender_want(const struct sender *s, enum outbox_lane lane, size_t taken)
+{
+	size_t room = sender_compose_room(s), want;
+	size_t inflight = transport_inflight(s->transport) + s->composing;
+	size_t busy = lane == OUTBOX_LANE_BULK ? s->composing
+					       : s->composing_lane[lane];
+	unsigned cap;
+
+	if (s->stopping)
+		return 0;
+	cap = transport_lane_capacity(s->transport,
+	    lane == OUTBOX_LANE_BULK ? TRANSPORT_LANE_BULK
+				     : TRANSPORT_LANE_BOOKING);
+	want = cap > busy + taken ? cap - busy - taken : 0;
+	if (lane == OUTBOX_LANE_BULK && inflight > 0 &&
+	    want < (want + inflight) / 4)
+		want = 0;
+	room = room > taken ? room - taken : 0;
+	if (want > room)
+		want = room;
+	if (want + taken > SENDER_BATCH)
+		want = SENDER_BATCH > taken ? SENDER_BATCH - taken : 0;
+	return want;
 }
 
 static void
 sender_pump(struct sender *s)
 {
-	struct outbox_item **items = NULL;
+	struct outbox_item **items = NULL, **more = NULL;
 	time_t now = clock_now();
-	size_t n = 0, want = 0;
+	size_t n = 0, n_more = 0, want[OUTBOX_LANES];
+	bool relays;
 	int ret;
 
 	if (s->pump_armed) {
 		uv_timer_stop(&s->pump_timer);
 		s->pump_armed = false;
 	}
-	if (!s->stopping) {
-		size_t inflight =
-		    transport_inflight(s->transport) + (size_t)s->composing;
-		size_t cap = transport_capacity(s->transport);
-
-		/* What the transport takes beyond what is being composed
-		 * for it. */
-		want = cap > s->composing ? cap - s->composing : 0;
-		/* While the transport still holds three quarters of what it
-		 * takes, wait and claim a bigger batch: fewer, larger
-		 * transactions. */
-		if (inflight > 0 && want < (want + inflight) / 4)
-			want = 0;
-		if (want > sender_compose_room(s))
-			want = sender_compose_room(s);
-	}
-	if (want > SENDER_BATCH)
-		want = SENDER_BATCH;
-	if (s->n_results == 0 && want == 0)
-		return;
+	want[0] = sender_want(s, OUTBOX_LANE_BOOKING, 0);
+	want[1] = sender_want(s, OUTBOX_LANE_BULK, 0);
+	relays = s->relays_dirty || s->n_usage > 0;
+	if (s->n_results == 0 && want[0] == 0 && want[1] == 0 && !relays)
+		goto idle;
 	ret = db_begin(s->env->db);
 	if (ret == 0)
 		ret = sender_apply_results(s, now);
-	if (ret == 0 && want > 0)
-		ret = outbox_claim(s->outbox, now, want, &items, &n);
+	if (ret == 0)
+		ret = sender_apply_relays(s, now);
+	if (ret == 0 && want[0] > 0)
+		ret = outbox_claim(
+		    s->outbox, now, OUTBOX_LANE_BOOKING, want[0], &items, &n);
+	/* Bulk mail takes the room booking mail left. */
+	if (ret == 0 && want[1] > 0) {
+		want[1] = sender_want(s, OUTBOX_LANE_BULK, n);
+		if (want[1] > 0)
+			ret = outbox_claim(s->outbox, now, OUTBOX_LANE_BULK,
+			    want[1], &more, &n_more);
+	}
 	if (ret == 0)
 		ret = db_commit(s->env->db);
 	if (ret != 0) {
@@ -726,7 +896,10 @@ sender_pump(struct sender *s)
 		db_rollback(s->env->db);
 		for (size_t i = 0; i < n; i++)
 			outbox_item_free(items[i]);
+		for (size_t i = 0; i < n_more; i++)
+			outbox_item_free(more[i]);
 		free(items);
+		free(more);
 		log_warnx("sender commit failed: %s; outcomes kept, retrying "
 			  "in 1s",
 		    db_strerror(ret));
@@ -734,20 +907,26 @@ sender_pump(struct sender *s)
 		s->pump_armed = true;
 		return;
 	}
+	if (relays)
+		sender_relays_committed(s);
 	if (s->n_results > 0 && !s->transport_gone)
 		transport_committed(s->transport);
 	sender_clear_results(s);
+	if (n_more > 0) {
+		items = xreallocarray(items, n + n_more, sizeof(*items));
+		memcpy(items + n, more, n_more * sizeof(*items));
+		n += n_more;
+	}
+	free(more);
 	if (n > 0)
 		sender_dispatch(s, items, n, now);
 	free(items);
-	if (n == want && want > 0) {
+	if ((want[0] > 0 && n - n_more == want[0]) ||
+	    (want[1] > 0 && n_more == want[1]) || s->n_results > 0) {
 		sender_kick(s);
 		return;
 	}
-	if (s->n_results > 0) {
-		sender_kick(s);
-		return;
-	}
+idle:
 	/* Stopping, the transport may be gone already (this pump commits
 	 * the last outcomes from sender_on_transport_closed()). */
 	if (!s->stopping && s->jobs == 0 &&
@@ -768,6 +947,10 @@ sender_on_close(uv_handle_t *h)
 	if (--s->open_handles > 0)
 		return;
 	sender_close_readers(s);
+	relay_store_free(s->relays);
+	for (size_t i = 0; i < s->n_usage; i++)
+		free(s->usage[i].relay);
+	free(s->usage);
 	free(s->results);
 	free(s);
 	if (stopped != NULL)

@@ -27,7 +27,13 @@
  *
  * Outcomes: see smtp_conn_send(). A connection that failed, or whose
  * replies are out of step, is dropped and opened afresh for the next
- * message.
+ * message. A connection kept from message to message is checked before
+ * it is used again: a relay that closed it while it was idle has left a
+ * 421 or the end of the stream to read, which a poll() that waits for
+ * nothing finds; one idle for SMTP_CONN_IDLE_CHECK_MS is asked with NOOP
+ * (a connection lost without a word answers nothing). A connection is
+ * ended with QUIT, and its 221 is read. libcurl gives EHLO the path of
+ * the URL: the configured name, else the host's fully qualified name.
  */
 #include "config.h"
 
@@ -36,6 +42,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,6 +63,8 @@
 #define SMTP_CONN_REPLY_MAX       512  /* bytes kept of a server reply line */
 #define SMTP_CONN_ADDR_MAX        254  /* RFC 5321 path, less the brackets */
 #define SMTP_CONN_IN_MAX          4096 /* bytes of replies read at a time */
+#define SMTP_CONN_IDLE_CHECK_MS   30000
+#define SMTP_CONN_QUIT_MAX_S      10 /* the longest wait for the 221 */
 
 /* The commands of a mail transaction, to tell what a reply answered. */
 enum smtp_conn_cmd {
@@ -67,6 +76,10 @@ enum smtp_conn_cmd {
 
 struct smtp_conn {
 	unsigned index;
+	char *url_base; /* scheme://host:port of the relay */
+	char *ehlo;     /* configured, or NULL */
+	char *fallback_ehlo;
+	bool url_set; /* the URL, with the EHLO name, is on tmpl */
 	struct smtp_conn_hooks hooks;
 	void *arg;
 	pthread_mutex_t *lock; /* the owner's */
@@ -86,8 +99,14 @@ struct smtp_conn {
 	bool size;
 	bool smtputf8;
 	bool broken;   /* out of step or gone: drop it after this message */
+	bool again;    /* refused for the session: open another, send again */
+	bool reused;   /* the transaction began on a connection kept open */
+	bool got_reply; /* a reply of the transaction came */
+	uint64_t last_used; /* monotonic ms the last transaction ended */
+	int quit_code;      /* the reply to the last QUIT, for tests' logs */
 	bool awaiting; /* a session command has no complete reply yet */
 	bool pending;  /* libcurl may hold received data */
+	unsigned carried; /* transactions on the open connection */
 	int code;      /* the last complete reply's code */
 	char reply[SMTP_CONN_REPLY_MAX];
 	struct buf out; /* commands, or the dot-stuffed data */
@@ -116,11 +135,57 @@ smtp_conn_global_init(char **err)
 }
 
 int
-smtp_conn_timeout(const struct cfg *cfg)
+smtp_conn_timeout(const struct cfg_relay *relay)
 {
-	return cfg->smtp_timeout > 0 && cfg->smtp_timeout < 86400
-	    ? (int)cfg->smtp_timeout
+	return relay->timeout > 0 && relay->timeout < 86400
+	    ? (int)relay->timeout
 	    : SMTP_CONN_DEFAULT_TIMEOUT;
+}
+
+static pthread_once_t smtp_conn_fqdn_once = PTHREAD_ONCE_INIT;
+static char smtp_conn_fqdn[256];
+
+/* The host's fully qualified name, if its resolver knows one (a name
+ * with a dot); looked up once, on a sender thread, never on the loop. */
+static void
+smtp_conn_on_fqdn_once(void)
+{
+	struct addrinfo hints = { .ai_flags = AI_CANONNAME }, *res = NULL;
+	char host[256];
+
+	if (gethostname(host, sizeof(host)) != 0)
+		return;
+	host[sizeof(host) - 1] = '\0';
+	if (strchr(host, '.') == NULL &&
+	    getaddrinfo(host, NULL, &hints, &res) == 0 && res != NULL &&
+	    res->ai_canonname != NULL)
+		(void)snprintf(host, sizeof(host), "%s", res->ai_canonname);
+	if (res != NULL)
+		freeaddrinfo(res);
+	if (strchr(host, '.') != NULL && strlen(host) < sizeof(smtp_conn_fqdn))
+		memcpy(smtp_conn_fqdn, host, strlen(host) + 1);
+}
+
+/* Puts the relay's URL with the EHLO name as its path on tmpl. */
+static void
+smtp_conn_set_url(struct smtp_conn *c)
+{
+	const char *name = c->ehlo;
+	char *url;
+
+	if (c->url_set)
+		return;
+	if (name == NULL) {
+		pthread_once(&smtp_conn_fqdn_once, smtp_conn_on_fqdn_once);
+		name = smtp_conn_fqdn[0] != '\0' ? smtp_conn_fqdn
+						 : c->fallback_ehlo;
+	}
+	url = name != NULL ? xasprintf("%s/%s", c->url_base, name)
+			   : xstrdup(c->url_base);
+	if (curl_easy_setopt(c->tmpl, CURLOPT_URL, url) == CURLE_OK)
+		c->url_set = true;
+	log_debug("smtp conn=%u url=%s", c->index, url);
+	free(url);
 }
 
 static uint64_t
@@ -254,8 +319,8 @@ smtp_conn_on_close_socket(void *arg, curl_socket_t fd)
 }
 
 /* Ends the connection without a word: the session may be out of step
- * (a reply never came), so no QUIT is waited for. Shutting the socket
- * down first makes the QUIT libcurl sends on cleanup fail at once. */
+ * (a reply never came), so no QUIT is waited for. The socket is shut
+ * down first, so that nothing libcurl may still send on cleanup waits. */
 static void
 smtp_conn_drop(struct smtp_conn *c)
 {
@@ -402,15 +467,17 @@ smtp_conn_reply(struct smtp_conn *c)
 }
 
 /* Opens the connection: libcurl connects and holds the session (TLS,
- * EHLO, STARTTLS, AUTH); on failure m is deferred with the reply or
- * error that ended it. */
+ * EHLO, STARTTLS, AUTH). On failure, *code is the reply that refused
+ * the session (0 for none) and why the reply or the error that ended
+ * it. */
 static bool
-smtp_conn_open(struct smtp_conn *c, struct transport_msg *m)
+smtp_conn_open(struct smtp_conn *c, int *code, char *why, size_t size)
 {
 	long rc = 0;
-	int code = 0;
 	CURLcode res;
 
+	*code = 0;
+	smtp_conn_set_url(c);
 	c->curl = curl_easy_duphandle(c->tmpl);
 	if (c->curl == NULL)
 		abort(); /* out of memory, as xmalloc() */
@@ -428,32 +495,141 @@ smtp_conn_open(struct smtp_conn *c, struct transport_msg *m)
 		curl_easy_setopt(c->curl, CURLOPT_VERBOSE, 0L);
 		c->in_len = c->in_off = 0;
 		c->pending = false;
+		c->carried = 0;
+		c->last_used = smtp_conn_now_ms();
 		return true;
 	}
 	if (!c->awaiting) {
 		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &rc);
-		code = rc > 0 && rc < 600 ? (int)rc : c->code;
+		*code = rc > 0 && rc < 600 ? (int)rc : c->code;
 	}
-	/* Refused at the session (greeting, EHLO, STARTTLS, AUTH): about
-	 * the configuration or the relay, never the message. */
-	m->outcome = TRANSPORT_DEFER;
-	if (code >= 400 && code < 600) {
-		m->code = code;
-		m->reply = xstrdup(c->reply);
-	} else {
-		m->code = 0;
-		m->reply = xstrdup(c->errbuf[0] != '\0'
-			? c->errbuf
-			: curl_easy_strerror(
-			      res != CURLE_OK ? res : CURLE_COULDNT_CONNECT));
-	}
+	if (*code < 400 || *code >= 600)
+		*code = 0;
+	(void)snprintf(why, size, "%s",
+	    *code != 0		  ? c->reply
+		: c->errbuf[0] != '\0' ? c->errbuf
+					: curl_easy_strerror(res != CURLE_OK
+						  ? res
+						  : CURLE_COULDNT_CONNECT));
 	c->sock = CURL_SOCKET_BAD;
 	smtp_conn_drop(c);
 	return false;
 }
 
+/* Opens the connection for m; on failure m is deferred with the reply
+ * or error that ended the session (greeting, EHLO, STARTTLS, AUTH):
+ * about the configuration or the relay, never the message. */
+static bool
+smtp_conn_open_for(struct smtp_conn *c, struct transport_msg *m)
+{
+	char why[CURL_ERROR_SIZE + SMTP_CONN_REPLY_MAX];
+	int code;
+
+	if (smtp_conn_open(c, &code, why, sizeof(why)))
+		return true;
+	m->outcome = TRANSPORT_DEFER;
+	m->code = code;
+	m->step = code != 0 ? TRANSPORT_STEP_SESSION : TRANSPORT_STEP_NONE;
+	free(m->reply);
+	m->reply = xstrdup(why);
+	m->fault = SMTP_CONN_FAULT_SESSION;
+	return false;
+}
+
+int
+smtp_conn_probe(struct smtp_conn *c, char *why, size_t size)
+{
+	int code;
+
+	if (c->curl != NULL)
+		return 0;
+	return smtp_conn_open(c, &code, why, size) ? 0 : -1;
+}
+
+/* Sends QUIT and reads its reply, bounded, then ends the connection. */
+static void
+smtp_conn_close(struct smtp_conn *c)
+{
+	int timeout = c->timeout_s;
+
+	if (c->curl == NULL)
+		return;
+	c->quit_code = 0;
+	if (!c->broken) {
+		if (c->timeout_s > SMTP_CONN_QUIT_MAX_S)
+			c->timeout_s = SMTP_CONN_QUIT_MAX_S;
+		if (smtp_conn_write(c, "QUIT\r\n", 6) == 0 &&
+		    smtp_conn_reply(c) == 0)
+			c->quit_code = c->code;
+		c->timeout_s = timeout;
+		log_debug("smtp quit conn=%u code=%d", c->index, c->quit_code);
+	}
+	c->broken = true;
+	smtp_conn_drop(c);
+}
+
+/*
+ * Whether the connection kept open can take the next transaction: the
+ * relay has said nothing since (a 421 or the end of the stream is
+ * waiting if it closed it while idle), and, after a long idle spell,
+ * answers NOOP.
+ */
+static bool
+smtp_conn_still_open(struct smtp_conn *c)
+{
+	struct pollfd pfd = { .fd = c->sock, .events = POLLIN };
+	char byte[SMTP_CONN_REPLY_MAX];
+	size_t n = 0;
+	CURLcode r;
+
+	if (c->in_off < c->in_len)
+		return false; /* a reply nobody asked for: out of step */
+	if (poll(&pfd, 1, 0) == 1) {
+		r = curl_easy_recv(c->curl, byte, sizeof(byte), &n);
+		if (r != CURLE_AGAIN) {
+			const char *nl = memchr(byte, '\n', n);
+			size_t len = nl != NULL ? (size_t)(nl - byte) : n;
+
+			while (len > 0 && byte[len - 1] == '\r')
+				len--;
+			log_info("smtp conn=%u closed while idle: \"%.*s\"",
+			    c->index, (int)len, r == CURLE_OK ? byte : "");
+			c->broken = true;
+			return false;
+		}
+	}
+	if (smtp_conn_now_ms() - c->last_used < SMTP_CONN_IDLE_CHECK_MS)
+		return true;
+	if (smtp_conn_write(c, "NOOP\r\n", 6) != 0 ||
+	    smtp_conn_reply(c) != 0 || c->code / 100 != 2) {
+		log_info("smtp conn=%u idle connection gone: %s", c->index,
+		    c->code != 0 ? c->reply : c->errbuf);
+		return false;
+	}
+	return true;
+}
+
+static const enum transport_step smtp_conn_steps[] = {
+	[SMTP_CONN_CMD_MAIL] = TRANSPORT_STEP_MAIL,
+	[SMTP_CONN_CMD_RCPT] = TRANSPORT_STEP_RCPT,
+	[SMTP_CONN_CMD_DATA] = TRANSPORT_STEP_DATA,
+	[SMTP_CONN_CMD_EOD] = TRANSPORT_STEP_END,
+};
+
+/* True for a reply whose enhanced status code is 4.7.x (RFC 3463: a
+ * temporary refusal for policy or security), how relays say they
+ * throttle: "450 4.7.0 ..." or "421 4.7.28 ...". */
+static bool
+smtp_conn_is_throttle(const char *reply)
+{
+	return strlen(reply) >= 8 && reply[0] == '4' && reply[3] == ' ' &&
+	    strncmp(reply + 4, "4.7.", 4) == 0;
+}
+
 /* What the reply to a command of the transaction does to the message
- * (see the top of the file); false if the transaction cannot go on. */
+ * (see the top of the file); false if the transaction cannot go on. A
+ * refusal of the session rather than the message (any 4xx answering
+ * MAIL, a 421) sets c->again. */
 static bool
 smtp_conn_step(
     struct smtp_conn *c, struct transport_msg *m, enum smtp_conn_cmd cmd)
@@ -462,6 +638,11 @@ smtp_conn_step(
 
 	if (cmd == SMTP_CONN_CMD_DATA ? code == 354 : code >= 200 && code < 300)
 		return true;
+	if (code == 421 || (cmd == SMTP_CONN_CMD_MAIL && code / 100 == 4))
+		c->again = true;
+	/* 421: the server is closing; anything but 4xx or 5xx: out of step. */
+	if (code == 421 || code < 400)
+		c->broken = true;
 	if (m->reply != NULL)
 		return false; /* an earlier command failed: that is the outcome */
 	if (code >= 500 && code != 530) {
@@ -469,11 +650,11 @@ smtp_conn_step(
 		m->rcpt_rejected = cmd == SMTP_CONN_CMD_RCPT;
 	} else {
 		m->outcome = TRANSPORT_DEFER;
+		if (smtp_conn_is_throttle(c->reply))
+			m->fault = SMTP_CONN_FAULT_THROTTLED;
 	}
-	/* 421: the server is closing; anything but 4xx or 5xx: out of step. */
-	if (code == 421 || code < 400)
-		c->broken = true;
 	m->code = code;
+	m->step = smtp_conn_steps[cmd];
 	m->reply = xstrdup(c->reply);
 	return false;
 }
@@ -529,17 +710,31 @@ smtp_conn_put_data(struct smtp_conn *c, const struct buf *d)
 	buf_puts(&c->out, ".\r\n");
 }
 
+/* True if m's envelope can go over this connection: an address beyond
+ * ASCII needs SMTPUTF8 (RFC 6531), if the relay offers it. */
+static bool
+smtp_conn_can_carry(const struct smtp_conn *c, const struct transport_msg *m)
+{
+	return c->smtputf8 ||
+	    (smtp_conn_is_ascii(m->envelope_from) &&
+		smtp_conn_is_ascii(m->rcpt));
+}
+
 /*
  * One mail transaction on the open connection. When the server offers
  * PIPELINING (RFC 2920), MAIL, RCPT and DATA go in one write, and the
  * data of a message goes with the MAIL, RCPT and DATA of the next one,
- * if one is waiting: that one is returned, its commands sent (sent is
- * then true for it) but their replies unread. Without PIPELINING the
+ * if one is waiting: that one is returned, with *next_sent true when
+ * its commands went (their replies unread). Without PIPELINING the
  * commands go one at a time. A command refused ends the transaction
- * with RSET; a connection failure leaves c->broken set.
+ * with RSET, or, refused for the session (c->again), with QUIT; a
+ * connection failure leaves c->broken set, and c->again too when the
+ * transaction began on a kept connection and no reply came: the relay
+ * had closed it.
  */
 static struct transport_msg *
-smtp_conn_transact(struct smtp_conn *c, struct transport_msg *m, bool sent)
+smtp_conn_transact(struct smtp_conn *c, struct transport_msg *m, bool sent,
+    bool *next_sent)
 {
 	static const enum smtp_conn_cmd cmds[] = {
 		SMTP_CONN_CMD_MAIL,
@@ -551,6 +746,10 @@ smtp_conn_transact(struct smtp_conn *c, struct transport_msg *m, bool sent)
 	size_t done = 0; /* bytes of c->out sent */
 	bool ok = true, data_open = false;
 
+	*next_sent = false;
+	c->again = false;
+	c->got_reply = false;
+	c->carried++;
 	if (!sent) {
 		buf_reset(&c->out);
 		smtp_conn_put_envelope(c, m, ends);
@@ -565,6 +764,7 @@ smtp_conn_transact(struct smtp_conn *c, struct transport_msg *m, bool sent)
 		}
 		if (smtp_conn_reply(c) != 0)
 			goto broken;
+		c->got_reply = true;
 		ok = smtp_conn_step(c, m, cmds[i]) && ok;
 		data_open = cmds[i] == SMTP_CONN_CMD_DATA && c->code == 354;
 		if (c->broken)
@@ -575,11 +775,16 @@ smtp_conn_transact(struct smtp_conn *c, struct transport_msg *m, bool sent)
 
 	if (!ok) {
 		/* A server that took DATA all the same gets an empty message
-		 * to end it; then the transaction is reset. */
+		 * to end it; then the transaction is reset, or the session
+		 * ended when it was refused for the session. */
 		if (data_open &&
 		    (smtp_conn_write(c, ".\r\n", 3) != 0 ||
 			smtp_conn_reply(c) != 0))
 			return NULL;
+		if (c->again) {
+			smtp_conn_close(c);
+			return NULL;
+		}
 		if (smtp_conn_write(c, "RSET\r\n", 6) != 0 ||
 		    smtp_conn_reply(c) != 0 || c->code / 100 != 2)
 			c->broken = true;
@@ -592,25 +797,37 @@ smtp_conn_transact(struct smtp_conn *c, struct transport_msg *m, bool sent)
 	}
 	buf_reset(&c->out);
 	smtp_conn_put_data(c, &m->data);
-	if (c->pipelining && (next = c->hooks.take_next(c->arg)) != NULL)
+	if (c->pipelining && (next = c->hooks.take_next(c->arg)) != NULL &&
+	    smtp_conn_can_carry(c, next)) {
 		smtp_conn_put_envelope(c, next, ends);
+		*next_sent = true;
+	}
 	if (smtp_conn_write(c, c->out.data, c->out.len) != 0 ||
 	    smtp_conn_reply(c) != 0)
 		goto broken;
 	if (smtp_conn_step(c, m, SMTP_CONN_CMD_EOD)) {
 		m->outcome = TRANSPORT_SENT;
 		m->code = c->code;
+		m->step = TRANSPORT_STEP_END;
 		m->reply = xstrdup(c->reply);
 	}
+	if (c->broken)
+		*next_sent = false;
 	return next;
 
 broken:
+	if (!c->got_reply && c->reused)
+		c->again = true;
+	*next_sent = false;
 	/* No reply to the last command: the message is deferred, unless a
 	 * reply before already decided it. */
 	if (m->reply == NULL) {
 		m->outcome = TRANSPORT_DEFER;
 		m->code = 0;
+		m->step = TRANSPORT_STEP_NONE;
 		m->reply = xstrdup(c->errbuf);
+		if (!c->again)
+			m->fault = SMTP_CONN_FAULT_BROKEN;
 	}
 	return next;
 }
@@ -621,15 +838,66 @@ static const char *const smtp_conn_outcome_names[] = {
 	[TRANSPORT_FAIL] = "fail",
 };
 
-struct transport_msg *
-smtp_conn_send(struct smtp_conn *c, struct transport_msg *m, bool sent)
+static void
+smtp_conn_reset_outcome(struct transport_msg *m)
 {
-	struct transport_msg *next = NULL;
-
 	m->outcome = TRANSPORT_DEFER;
 	m->code = 0;
-	if (c->curl != NULL || smtp_conn_open(c, m))
-		next = smtp_conn_transact(c, m, sent);
+	m->step = TRANSPORT_STEP_NONE;
+	m->rcpt_rejected = false;
+	m->fault = SMTP_CONN_FAULT_NONE;
+	free(m->reply);
+	m->reply = NULL;
+}
+
+struct transport_msg *
+smtp_conn_send(struct smtp_conn *c, struct transport_msg *m, bool sent,
+    bool *next_sent)
+{
+	struct transport_msg *next = NULL;
+	bool retried = false;
+
+	*next_sent = false;
+	for (;;) {
+		smtp_conn_reset_outcome(m);
+		if (c->curl != NULL && !sent && !smtp_conn_still_open(c))
+			smtp_conn_drop(c);
+		c->reused = c->curl != NULL && c->carried > 0;
+		if (c->curl == NULL && !smtp_conn_open_for(c, m))
+			break;
+		if (!smtp_conn_can_carry(c, m)) {
+			/* Nothing was sent for it: the connection goes on. */
+			m->outcome = TRANSPORT_FAIL;
+			m->fault = SMTP_CONN_FAULT_UTF8;
+			m->reply = xasprintf("the relay does not offer SMTPUTF8, "
+					     "which the address %s needs "
+					     "(it has letters beyond ASCII)",
+			    smtp_conn_is_ascii(m->rcpt) ? m->envelope_from
+							: m->rcpt);
+			break;
+		}
+		next = smtp_conn_transact(c, m, sent, next_sent);
+		c->last_used = smtp_conn_now_ms();
+		if (c->again && c->broken)
+			smtp_conn_drop(c);
+		/* Refused for the session on a connection that carried mail
+		 * before (a limit of messages per connection, an idle
+		 * connection the relay closed): once more, at once, on a
+		 * new one. On a fresh one the relay refuses mail for now. */
+		if (c->again && c->reused && !retried && next == NULL) {
+			log_info("smtp again id=%lld conn=%u code=%d "
+				 "reply=\"%s\"",
+			    (long long)m->id, c->index, m->code,
+			    m->reply != NULL ? m->reply : "");
+			retried = true;
+			sent = false;
+			smtp_conn_drop(c);
+			continue;
+		}
+		if (c->again && m->outcome != TRANSPORT_SENT)
+			m->fault = SMTP_CONN_FAULT_THROTTLED;
+		break;
+	}
 	if (c->broken)
 		smtp_conn_drop(c);
 	log_debug("smtp %s id=%lld conn=%u code=%d reply=\"%s\"",
@@ -647,11 +915,7 @@ smtp_conn_is_open(const struct smtp_conn *c)
 void
 smtp_conn_quit(struct smtp_conn *c)
 {
-	/* libcurl sends QUIT on an open connection, bounded by the
-	 * timeouts. */
-	if (c->curl != NULL)
-		curl_easy_cleanup(c->curl);
-	c->curl = NULL;
+	smtp_conn_close(c);
 }
 
 bool
@@ -667,9 +931,9 @@ smtp_conn_cut(struct smtp_conn *c)
  * are copied by libcurl. Returns CURLE_OK or the first failure. */
 static CURLcode
 smtp_conn_setup(
-    struct smtp_conn *c, const struct cfg *cfg, const char *password)
+    struct smtp_conn *c, const struct cfg_relay *relay, const char *password)
 {
-	long timeout = smtp_conn_timeout(cfg);
+	long timeout = smtp_conn_timeout(relay);
 	CURL *h = c->tmpl;
 	CURLcode r = CURLE_OK;
 
@@ -678,21 +942,21 @@ smtp_conn_setup(
 		if (r == CURLE_OK)                         \
 			r = curl_easy_setopt(h, opt, val); \
 	} while (0)
-	SMTP_CONN_SET(CURLOPT_URL, cfg->smtp_url);
+	SMTP_CONN_SET(CURLOPT_URL, c->url_base);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	SMTP_CONN_SET(CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 #endif
 	/* libcurl opens the session; the transaction is ours. */
 	SMTP_CONN_SET(CURLOPT_CONNECT_ONLY, 1L);
 	SMTP_CONN_SET(CURLOPT_USE_SSL,
-	    cfg->smtp_tls == CFG_TLS_REQUIRED ? (long)CURLUSESSL_ALL
-					      : (long)CURLUSESSL_NONE);
+	    relay->tls == CFG_TLS_REQUIRED ? (long)CURLUSESSL_ALL
+					   : (long)CURLUSESSL_NONE);
 	SMTP_CONN_SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SMTP_CONN_SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	if (cfg->smtp_ca_file != NULL)
-		SMTP_CONN_SET(CURLOPT_CAINFO, cfg->smtp_ca_file);
-	if (cfg->smtp_username != NULL) {
-		SMTP_CONN_SET(CURLOPT_USERNAME, cfg->smtp_username);
+	if (relay->ca_file != NULL)
+		SMTP_CONN_SET(CURLOPT_CAINFO, relay->ca_file);
+	if (relay->username != NULL) {
+		SMTP_CONN_SET(CURLOPT_USERNAME, relay->username);
 		SMTP_CONN_SET(CURLOPT_PASSWORD, password);
 	}
 	SMTP_CONN_SET(CURLOPT_CONNECTTIMEOUT, timeout);
@@ -713,25 +977,42 @@ smtp_conn_setup(
 	return r;
 }
 
+/* "scheme://authority" of url, without a path: libcurl takes the path
+ * for the EHLO name. */
+static char *
+smtp_conn_url_base(const char *url)
+{
+	const char *p = strstr(url, "://");
+	size_t n = strlen(url);
+
+	if (p != NULL)
+		n = (size_t)(p + 3 - url) + strcspn(p + 3, "/?#");
+	return xstrndup(url, n);
+}
+
 struct smtp_conn *
-smtp_conn_new(const struct cfg *cfg, const char *password, unsigned index,
-    pthread_mutex_t *lock, const struct smtp_conn_hooks *hooks, void *arg,
-    char **err)
+smtp_conn_new(const struct cfg_relay *relay, const char *fallback_ehlo,
+    const char *password, unsigned index, pthread_mutex_t *lock,
+    const struct smtp_conn_hooks *hooks, void *arg, char **err)
 {
 	struct smtp_conn *c = xcalloc(1, sizeof(*c));
 	CURLcode r;
 
 	c->index = index;
+	c->url_base = smtp_conn_url_base(relay->url != NULL ? relay->url : "");
+	c->ehlo = relay->ehlo_name != NULL ? xstrdup(relay->ehlo_name) : NULL;
+	c->fallback_ehlo =
+	    fallback_ehlo != NULL ? xstrdup(fallback_ehlo) : NULL;
 	c->hooks = *hooks;
 	c->arg = arg;
 	c->lock = lock;
 	c->fd = CURL_SOCKET_BAD;
 	c->sock = CURL_SOCKET_BAD;
-	c->timeout_s = smtp_conn_timeout(cfg);
+	c->timeout_s = smtp_conn_timeout(relay);
 	buf_init(&c->out);
 	c->tmpl = curl_easy_init();
 	r = c->tmpl == NULL ? CURLE_FAILED_INIT
-			    : smtp_conn_setup(c, cfg, password);
+			    : smtp_conn_setup(c, relay, password);
 	if (r == CURLE_OK)
 		return c;
 	*err = xasprintf("libcurl: %s", curl_easy_strerror(r));
@@ -748,6 +1029,9 @@ smtp_conn_free(struct smtp_conn *c)
 	if (c->tmpl != NULL)
 		curl_easy_cleanup(c->tmpl);
 	buf_fini(&c->out);
+	free(c->url_base);
+	free(c->ehlo);
+	free(c->fallback_ehlo);
 	free(c);
 }
 

@@ -17,10 +17,27 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 
-struct cfg;
+struct cfg_relay;
 struct smtp_conn;
 struct transport_msg;
+
+/* What a message's try says about the relay beyond the message
+ * (transport_msg.fault), for the transport to act on. */
+enum smtp_conn_fault {
+	SMTP_CONN_FAULT_NONE,
+	/* No session could be opened (connection, TLS, EHLO, AUTH, a
+	 * refusal at the greeting): the message was never tried. */
+	SMTP_CONN_FAULT_SESSION,
+	/* The relay refuses mail for now: 421 or a refusal of MAIL on a
+	 * fresh connection (the message was not tried), or a 4.7.x reply. */
+	SMTP_CONN_FAULT_THROTTLED,
+	/* The connection failed during the transaction (timeout, lost). */
+	SMTP_CONN_FAULT_BROKEN,
+	/* The message needs SMTPUTF8, which this relay does not offer. */
+	SMTP_CONN_FAULT_UTF8,
+};
 
 /* What a connection asks of its owner during a transaction, on the
  * connection's thread, with no lock held. */
@@ -39,9 +56,9 @@ struct smtp_conn_hooks {
  * result). 0, or -1 with *err (caller frees). */
 int smtp_conn_global_init(char **err);
 
-/* [smtp] timeout in seconds, or the default when it is unset or out of
- * range: every wait of a connection is bounded by it. */
-int smtp_conn_timeout(const struct cfg *cfg);
+/* The relay's timeout in seconds, or the default when it is unset or
+ * out of range: every wait of a connection is bounded by it. */
+int smtp_conn_timeout(const struct cfg_relay *relay);
 
 /* True if a can go into "MAIL FROM:<...>" or "RCPT TO:<...>" as it is:
  * no controls, spaces or angle brackets, so that nothing can add a
@@ -50,16 +67,19 @@ int smtp_conn_timeout(const struct cfg *cfg);
 bool smtp_conn_addr_ok(const char *a, bool empty_ok);
 
 /*
- * A connection to cfg's relay, not yet open: it opens on the first
- * smtp_conn_send(). password (may be NULL) is copied. index names it in
- * the logs. lock is the owner's: the connection records its socket under
- * it (see smtp_conn_cut()) and libcurl closes the socket under it. hooks
- * is copied; arg is passed to them. NULL with *err (caller frees) if
- * libcurl refuses an option.
+ * A connection to relay, not yet open: it opens on the first
+ * smtp_conn_send(). password (may be NULL) is copied. It greets the
+ * relay with EHLO and relay->ehlo_name, else the host's fully
+ * qualified name, else fallback_ehlo (a domain of ours; NULL: the
+ * host's short name). index names it in the logs. lock is the owner's:
+ * the connection records its socket under it (see smtp_conn_cut()) and
+ * libcurl closes the socket under it. hooks is copied; arg is passed to
+ * them. NULL with *err (caller frees) if libcurl refuses an option.
  */
-struct smtp_conn *smtp_conn_new(const struct cfg *cfg, const char *password,
-    unsigned index, pthread_mutex_t *lock, const struct smtp_conn_hooks *hooks,
-    void *arg, char **err);
+struct smtp_conn *smtp_conn_new(const struct cfg_relay *relay,
+    const char *fallback_ehlo, const char *password, unsigned index,
+    pthread_mutex_t *lock, const struct smtp_conn_hooks *hooks, void *arg,
+    char **err);
 
 /* Closes the connection if it is open (QUIT) and frees c, on the thread
  * that used it or once that thread is gone. NULL does nothing. */
@@ -70,23 +90,37 @@ void smtp_conn_free(struct smtp_conn *c);
  * m's outcome, code and reply (transport.h). sent says that m's MAIL,
  * RCPT and DATA went out already, pipelined with the data of the message
  * before on this connection, still open. Returns the next message taken
- * through hooks->take_next (its commands sent if the connection is still
- * open: see smtp_conn_is_open()), or NULL. m stays the caller's.
+ * through hooks->take_next, or NULL; *next_sent says whether its
+ * commands went (then the connection is still open). m stays the
+ * caller's.
  *
  * 2xx after the data is TRANSPORT_SENT; a 5xx answering MAIL, RCPT, DATA
  * or the data is TRANSPORT_FAIL (rcpt_rejected for RCPT); a 4xx, a
  * timeout, a connection or TLS failure is TRANSPORT_DEFER, and so is a
  * 5xx to the session (greeting, EHLO, STARTTLS, AUTH) or a 530: those
- * are about the configuration, not the message. A connection that
+ * are about the configuration, not the message. m->fault says what the
+ * try showed of the relay (enum smtp_conn_fault). A connection that
  * failed, or whose replies are out of step, is dropped.
+ *
+ * A connection kept from an earlier message is checked before it is
+ * used (the relay may have closed it while it was idle), and a refusal
+ * that is about the session rather than the message (any 4xx answering
+ * MAIL, a 421, a connection found closed at the first reply) sends the
+ * message again at once on a new connection, once: a relay's limit of
+ * messages per connection costs nothing.
  */
-struct transport_msg *smtp_conn_send(
-    struct smtp_conn *c, struct transport_msg *m, bool sent);
+struct transport_msg *smtp_conn_send(struct smtp_conn *c,
+    struct transport_msg *m, bool sent, bool *next_sent);
 
 /* True while the connection is open (after a send that kept it). */
 bool smtp_conn_is_open(const struct smtp_conn *c);
 
-/* Ends the connection with QUIT if it is open, bounded by the timeout. */
+/* Opens the connection if it is not open (a down relay's probe): 0, or
+ * -1 with why (at most size bytes) saying what failed. */
+int smtp_conn_probe(struct smtp_conn *c, char *why, size_t size);
+
+/* Ends the connection if it is open: QUIT, and the 221 read (bounded by
+ * the timeout). */
 void smtp_conn_quit(struct smtp_conn *c);
 
 /*

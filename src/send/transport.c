@@ -67,6 +67,55 @@ transport_capacity(const struct transport *t)
 	return t->ops->capacity(t);
 }
 
+unsigned
+transport_lane_capacity(const struct transport *t, enum transport_lane lane)
+{
+	if (t->closed != NULL)
+		return 0;
+	if (t->ops->lane_capacity != NULL)
+		return t->ops->lane_capacity(t, lane);
+	return t->ops->capacity(t);
+}
+
+void
+transport_set_relay_cb(struct transport *t,
+    void (*changed)(const struct transport_relay *info, void *arg), void *arg)
+{
+	t->relay_changed = changed;
+	t->relay_arg = arg;
+}
+
+unsigned
+transport_relay_count(const struct transport *t)
+{
+	return t->ops->relay_count != NULL ? t->ops->relay_count(t) : 0;
+}
+
+int
+transport_relay_get(
+    const struct transport *t, unsigned i, struct transport_relay *out)
+{
+	if (t->ops->relay_get == NULL)
+		return -ENOENT;
+	return t->ops->relay_get(t, i, out);
+}
+
+void
+transport_pause(struct transport *t, const char *relay,
+    enum transport_lane lane, const char *cause)
+{
+	if (t->ops->pause != NULL && t->closed == NULL)
+		t->ops->pause(t, relay, lane, cause);
+}
+
+void
+transport_note_usage(
+    struct transport *t, const char *relay, time_t minute, unsigned n)
+{
+	if (t->ops->note_usage != NULL)
+		t->ops->note_usage(t, relay, minute, n);
+}
+
 void
 transport_hold_until_committed(struct transport *t)
 {
@@ -132,6 +181,7 @@ transport_msg_free(struct transport_msg *m)
 	free(m->rcpt);
 	free(m->reply);
 	free(m->message_id);
+	free(m->relay);
 	buf_fini(&m->data);
 	free(m);
 }

@@ -10,6 +10,18 @@
  * back exactly once through the done callback, on the loop thread, with
  * its outcome filled in. The transport never touches the database.
  *
+ * Lanes: a message is booking mail or bulk (list) mail. Booking mail goes
+ * first wherever messages wait, and bulk mail never takes the last room
+ * (transport_lane_capacity()), so a confirmation is never queued behind
+ * a digest.
+ *
+ * Relays (the smtp transport): [smtp] and each [smtp.NAME], in order. A
+ * message goes to the first that can take mail now; one deferred by a
+ * relay, or refused for a reason about the relay, goes to the next at
+ * once. When none can take it, it comes back untried (unsent, with the
+ * time to try again), no attempt spent. Each relay's state changes are
+ * told through the relay callback (transport_set_relay_cb()).
+ *
  * This is what callers use; struct transport and the implementations'
  * ops table are in transport_int.h, which only implementations include.
  */
@@ -18,6 +30,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <uv.h>
 
@@ -31,6 +44,16 @@ enum transport_outcome {
 	TRANSPORT_FAIL,  /* 5xx or a permanent local error */
 };
 
+/* What a refusal answered, as far as the transport knows. */
+enum transport_step {
+	TRANSPORT_STEP_NONE,    /* no reply (a local error, a lost line) */
+	TRANSPORT_STEP_SESSION, /* greeting, EHLO, STARTTLS, AUTH */
+	TRANSPORT_STEP_MAIL,
+	TRANSPORT_STEP_RCPT,
+	TRANSPORT_STEP_DATA,
+	TRANSPORT_STEP_END, /* the end of the data */
+};
+
 struct transport_msg {
 	int64_t id;          /* messages.id, for logs and the caller */
 	char *envelope_from; /* return path (VERP), owned */
@@ -38,13 +61,31 @@ struct transport_msg {
 	struct buf data;     /* the whole message, CRLF line endings */
 	char *message_id;    /* its Message-ID, owned, for the record */
 	void *user;          /* the caller's, untouched */
+	bool bulk;           /* list mail: the bulk lane, after booking mail */
 
 	/* Filled in by the transport before the done callback. */
 	enum transport_outcome outcome;
 	int code;           /* SMTP reply code, 0 when there was none */
 	char *reply;        /* last reply text or local error, owned, or NULL */
 	bool rcpt_rejected; /* the failure answered RCPT TO: a bounce */
-	bool unsent;        /* handed back by close, never tried */
+	enum transport_step step; /* what the reply in code answered */
+	/* Handed back untried (never began a transaction): by close, or
+	 * because no relay can take it now; reply says why. Try it again
+	 * from retry_at (0: at once); no attempt was spent. */
+	bool unsent;
+	time_t retry_at;
+	char *relay; /* the relay that took or refused it, owned, or NULL */
+
+	/* The transport's own; callers leave them alone. */
+	unsigned route_relay; /* the relay it is with */
+	uint32_t route_tried; /* the relays that had it, a bit each */
+	int fault;            /* what the relay did beyond this message */
+};
+
+/* Which lane a message is in, for transport_lane_capacity(). */
+enum transport_lane {
+	TRANSPORT_LANE_BOOKING,
+	TRANSPORT_LANE_BULK,
 };
 
 /* Called once per submitted message on the loop thread; the callee owns
@@ -67,6 +108,11 @@ int transport_submit(struct transport *t, struct transport_msg *m);
 
 /* How many more messages submit() takes now (0 while rate-limited). */
 unsigned transport_capacity(const struct transport *t);
+/* How many more messages of lane submit() takes now: none while no
+ * relay takes the lane; bulk mail leaves room for booking mail. A
+ * transport without lanes answers transport_capacity(). */
+unsigned transport_lane_capacity(
+    const struct transport *t, enum transport_lane lane);
 /* Messages submitted whose done callback has not run yet. */
 unsigned transport_inflight(const struct transport *t);
 
@@ -99,6 +145,52 @@ void transport_committed(struct transport *t);
  * the hold alone then keeps the crash bound.
  */
 int transport_log_sent(struct transport *t, const char *database, char **err);
+
+/* What one relay looks like, for the relay callback and status. */
+struct transport_relay {
+	const char *name;     /* "smtp", "smtp.backup" */
+	unsigned position;    /* 0 for [smtp], in the order written */
+	const char *state;    /* "up", "down", "throttled", "paused", "quota" */
+	bool paused[2];       /* the lanes paused (booking, bulk) */
+	const char *cause;    /* why it is not up, or NULL */
+	time_t since;         /* in the state since */
+	time_t next_try;      /* when that may change by itself, or 0 */
+	int64_t quota;        /* messages per quota_window; -1: no quota */
+	int64_t quota_window; /* seconds */
+	int64_t quota_left;   /* -1: no quota */
+};
+
+/*
+ * changed(info, arg) is called on the loop thread when a relay changes
+ * state, and more messages may then be taken: the caller should look at
+ * the capacity again (transport_relay_get() gives the states before any
+ * change). info's
+ * strings are the transport's, valid during the call. A transport
+ * without relays never calls it.
+ */
+void transport_set_relay_cb(struct transport *t,
+    void (*changed)(const struct transport_relay *info, void *arg),
+    void *arg);
+
+/* The relays, for status: how many there are, and the i-th (0 or
+ * -ENOENT). Transports without relays have none. */
+unsigned transport_relay_count(const struct transport *t);
+int transport_relay_get(
+    const struct transport *t, unsigned i, struct transport_relay *out);
+
+/*
+ * The caller found that a refusal of relay is about the sender, not the
+ * recipient (cause, e.g. "5.7.515 authentication"): pauses that lane of
+ * the relay (loudly logged), which is probed with one message of the
+ * lane after a backoff. Unknown relays are ignored.
+ */
+void transport_pause(struct transport *t, const char *relay,
+    enum transport_lane lane, const char *cause);
+
+/* n messages the relay accepted in the minute starting at minute (unix
+ * time), before this transport started: counted against its quota. */
+void transport_note_usage(
+    struct transport *t, const char *relay, time_t minute, unsigned n);
 
 struct transport_msg *transport_msg_new(void);
 void transport_msg_free(struct transport_msg *m);

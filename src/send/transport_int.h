@@ -37,6 +37,17 @@ struct transport_ops {
 	void (*committed)(struct transport *t);
 	/* Optional: see transport_log_sent(). */
 	int (*log_sent)(struct transport *t, const char *database, char **err);
+	/* Optional, for transports with lanes or relays: see the
+	 * functions of the same names. */
+	unsigned (*lane_capacity)(
+	    const struct transport *t, enum transport_lane lane);
+	unsigned (*relay_count)(const struct transport *t);
+	int (*relay_get)(
+	    const struct transport *t, unsigned i, struct transport_relay *out);
+	void (*pause)(struct transport *t, const char *relay,
+	    enum transport_lane lane, const char *cause);
+	void (*note_usage)(struct transport *t, const char *relay,
+	    time_t minute, unsigned n);
 };
 
 /* The part common to every implementation; each embeds it first. */
@@ -47,6 +58,8 @@ struct transport {
 	void *done_arg;
 	void (*closed)(void *arg); /* set by transport_close() */
 	void *closed_arg;
+	void (*relay_changed)(const struct transport_relay *info, void *arg);
+	void *relay_arg;
 };
 
 /* Used by implementations: finishes the close once nothing is left,

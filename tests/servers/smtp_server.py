@@ -20,7 +20,29 @@ appended to OUTDIR/commands.log ("CONNECT", "MAIL ...", "RCPT ...",
 "DATA", "STARTTLS"), so a test can tell what was sent at all.
 
 With --pipelining it offers PIPELINING, and a client may send commands
-in groups; they are handled, and logged, one by one all the same.
+in groups; they are handled, and logged, one by one all the same. With
+--smtputf8 it offers SMTPUTF8 (RFC 6531) and takes addresses beyond
+ASCII with it.
+
+Faults of the session, as relays have them:
+
+  --max-per-session N    after N messages on one connection, answer MAIL
+                         with --limit-reply (default "452 4.5.3 Too many
+                         messages sent", as OpenSMTPD; a reply that starts
+                         with 421 closes the connection after it, as Exim)
+  --idle-secs S          a connection idle for S seconds gets "421 4.4.2
+                         Idle timeout" and is closed
+  --control FILE         while FILE exists, each word in it is a fault of
+                         the whole server, read afresh at each connection
+                         and command, so that a test can break and mend
+                         the relay while it runs:
+                           refuse     close each new connection at once
+                           mail-421   421 4.7.0 at MAIL, then close
+                           rcpt-5.7.515  550 5.7.515 (an authentication
+                                      refusal, as Microsoft 365) at RCPT
+                           rcpt-4.7.0 451 4.7.0 (a rate limit) at RCPT
+
+"EHLO name" and "QUIT" are logged too.
 
 It is not a mail server: it delivers nothing, and it is for tests only.
 It exits when its stdin closes or on SIGTERM/SIGINT, so a test that dies
@@ -76,6 +98,16 @@ def fault_of(address):
     return local.split("+", 1)[0].lower()
 
 
+def control_faults(opts):
+    if not opts.control:
+        return set()
+    try:
+        with open(opts.control, encoding="ascii") as f:
+            return set(f.read().split())
+    except OSError:
+        return set()
+
+
 class Handler:
     def __init__(self, recorder, opts):
         self.rec = recorder
@@ -83,7 +115,17 @@ class Handler:
 
     async def handle_MAIL(self, server, session, envelope, address,
                           mail_options):
-        self.rec.log("MAIL " + address)
+        self.rec.log("MAIL " + address +
+                     "".join(" " + o for o in mail_options))
+        if "mail-421" in control_faults(self.opts):
+            server.loop.call_soon(server.transport.close)
+            return "421 4.7.0 Try again later, closing connection"
+        count = getattr(session, "fm_count", 0)
+        if self.opts.max_per_session and count >= self.opts.max_per_session:
+            reply = self.opts.limit_reply
+            if reply.startswith("421"):
+                server.loop.call_soon(server.transport.close)
+            return reply
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 Ok"
@@ -92,6 +134,13 @@ class Handler:
                           rcpt_options):
         self.rec.log("RCPT " + address)
         fault = fault_of(address)
+        faults = control_faults(self.opts)
+        if "rcpt-5.7.515" in faults:
+            return ("550 5.7.515 Access denied, sending domain "
+                    "example.org does not meet the required authentication "
+                    "level")
+        if "rcpt-4.7.0" in faults:
+            return "451 4.7.0 Rate limit exceeded, try again later"
         if fault == "reject-550":
             return "550 5.1.1 <%s>: Recipient address rejected" % address
         if fault == "defer-451":
@@ -120,10 +169,16 @@ class Handler:
         if "data-452" in faults:
             return "452 4.3.1 Insufficient system storage"
         self.rec.save(server, session, envelope)
+        session.fm_count = getattr(session, "fm_count", 0) + 1
         return "250 2.0.0 Ok: queued as TEST%06d" % self.rec.seq
+
+    async def handle_QUIT(self, server, session, envelope):
+        self.rec.log("QUIT")
+        return "221 2.0.0 Bye"
 
     async def handle_EHLO(self, server, session, envelope, hostname,
                           responses):
+        self.rec.log("EHLO " + hostname)
         session.host_name = hostname
         if self.opts.pipelining:
             # Before the last line ("250 HELP").
@@ -137,11 +192,22 @@ class Handler:
 
 class RecordingSMTP(SMTP):
     recorder = None
+    opts = None
 
     def connection_made(self, transport):
         if self.transport is None:
             self.recorder.log("CONNECT")
+            if "refuse" in control_faults(self.opts):
+                transport.close()
+                return
         super().connection_made(transport)
+
+    def _timeout_cb(self):
+        # An idle connection ends as relays end it: 421, then closed.
+        if self.opts.idle_secs and self.transport is not None:
+            self.recorder.log("IDLE-421")
+            self.transport.write(b"421 4.4.2 Idle timeout, closing\r\n")
+        super()._timeout_cb()
 
 
 def make_authenticator(user, password, recorder):
@@ -183,16 +249,24 @@ def main():
     p.add_argument("--slow-secs", type=float, default=5.0)
     p.add_argument("--pipelining", action="store_true",
                    help="offer PIPELINING (RFC 2920) in the EHLO reply")
+    p.add_argument("--smtputf8", action="store_true",
+                   help="offer SMTPUTF8 (RFC 6531)")
+    p.add_argument("--max-per-session", type=int, default=0)
+    p.add_argument("--limit-reply", default="452 4.5.3 Too many messages sent")
+    p.add_argument("--idle-secs", type=float, default=0)
+    p.add_argument("--control")
     opts = p.parse_args()
 
     rec = Recorder(opts.outdir)
     RecordingSMTP.recorder = rec
+    RecordingSMTP.opts = opts
     handler = Handler(rec, opts)
     ctx = None
     if opts.tls_cert:
         ctx = tls_context(opts.tls_cert, opts.tls_key or opts.tls_cert)
     kwargs = dict(hostname="smtp.test", data_size_limit=None,
-                  timeout=30)
+                  timeout=opts.idle_secs or 30,
+                  enable_SMTPUTF8=opts.smtputf8)
     if ctx is not None and not opts.implicit_tls:
         kwargs.update(tls_context=ctx, require_starttls=True)
     if opts.auth_user is not None:
