@@ -9,7 +9,7 @@ BUILD="build-essential autoconf automake libtool pkg-config
   libjansson-dev libssl-dev libxml2-dev libsystemd-dev libhttp-parser-dev
   check sqlite3 tzdata ca-certificates"
 TESTS="python3 python3-aiosmtpd openssl valgrind clang-format postfix mandoc
-  chromium chromium-driver dovecot-imapd dovecot-pop3d"
+  chromium chromium-driver dovecot-imapd dovecot-pop3d php-cli php-sqlite3"
 BENCH="python3-pystache libsisimai-perl"
 FUZZ="clang libclang-rt-14-dev"
 
