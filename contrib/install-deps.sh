@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what familymail needs from Debian's archive: to build and run
-# it (default), or also to test it (--tests), benchmark it (--bench) or
-# fuzz it (--fuzz: clang and libFuzzer, for `make fuzz`).
+# it (default), or also to test it (--tests), benchmark it (--bench),
+# fuzz it (--fuzz: clang and libFuzzer, for `make fuzz`) or build and
+# check its Debian package (--package: contrib/deb-test.sh).
 set -eu
 
 BUILD="build-essential autoconf automake libtool pkg-config
@@ -12,6 +13,7 @@ TESTS="python3 python3-aiosmtpd openssl valgrind clang-format postfix mandoc
   chromium chromium-driver dovecot-imapd dovecot-pop3d php-cli php-sqlite3"
 BENCH="python3-pystache libsisimai-perl"
 FUZZ="clang libclang-rt-14-dev"
+PACKAGE="debhelper dpkg-dev fakeroot lintian python3"
 
 want="$BUILD"
 for arg in "$@"; do
@@ -19,7 +21,8 @@ for arg in "$@"; do
 	--tests) want="$want $TESTS" ;;
 	--bench) want="$want $TESTS $BENCH" ;;
 	--fuzz) want="$want $FUZZ" ;;
-	*) echo "usage: $0 [--tests] [--bench] [--fuzz]" >&2; exit 64 ;;
+	--package) want="$want $PACKAGE" ;;
+	*) echo "usage: $0 [--tests] [--bench] [--fuzz] [--package]" >&2; exit 64 ;;
 	esac
 done
 
