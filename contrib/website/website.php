@@ -13,8 +13,8 @@
 //     php website.php DB subscribe EMAIL [NAME [weekly|monthly]]
 //     php website.php DB cancel REFERENCE
 //
-// LANGUAGE in the environment ("cy") is written to the language column
-// of the delegate or subscriber when the database has one.
+// FAMILYMAIL_LANGUAGE in the environment ("cy") is written to the
+// language column of the delegate or subscriber when the database has one.
 
 function familymail_connect(string $path): PDO
 {
@@ -133,7 +133,7 @@ function familymail_main(array $argv): int
         return familymail_usage();
     }
     $db = familymail_connect($argv[1]);
-    $language = getenv('LANGUAGE') ?: null;
+    $language = getenv('FAMILYMAIL_LANGUAGE') ?: null;
     $what = $argv[2];
     $args = array_slice($argv, 3);
     $n = count($args);

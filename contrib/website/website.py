@@ -12,8 +12,8 @@ account and the daemon's share the database.
     website.py DB subscribe EMAIL [NAME [weekly|monthly]]
     website.py DB cancel REFERENCE
 
-LANGUAGE in the environment ("cy") is written to the language column of
-the delegate or subscriber when the database has one.
+FAMILYMAIL_LANGUAGE in the environment ("cy") is written to the
+language column of the delegate or subscriber when the database has one.
 """
 import os
 import secrets
@@ -108,7 +108,7 @@ def main(argv):
         print(__doc__.split("\n\n")[2], file=sys.stderr)
         return 64
     db = connect(argv[1])
-    language = os.environ.get("LANGUAGE") or None
+    language = os.environ.get("FAMILYMAIL_LANGUAGE") or None
     what, args = argv[2], argv[3:]
     try:
         if what == "book" and 3 <= len(args) <= 4:
