@@ -456,8 +456,9 @@ START_TEST(test_daemon_reloads_its_secret_after_dropping_root)
 	}
 	own = state_dir_for(pw);
 	newdir = xasprintf("%s/Maildir/new", own);
-	secret = tu_write_file(
-	    dir, "token-secret", "0123456789abcdef0123456789abcdef\n");
+	secret = tu_write_file(dir, "token-secret",
+	    "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef\n");
 	ck_assert_int_eq(chown(secret, 0, pw->pw_gid), 0);
 	ck_assert_int_eq(chmod(secret, 0640), 0);
 	port = tu_free_port();
@@ -543,8 +544,9 @@ START_TEST(test_daemon_as_root_refuses_a_secret_only_root_can_read)
 		return;
 	}
 	own = state_dir_for(pw);
-	secret = tu_write_file(
-	    dir, "token-secret", "0123456789abcdef0123456789abcdef\n");
+	secret = tu_write_file(dir, "token-secret",
+	    "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef\n");
 	ck_assert_int_eq(chmod(secret, 0600), 0);
 	text = root_config_text(own, "Family Courses", tu_free_port());
 	cfgp = tu_write_file(dir, "root.conf", text);

@@ -43,8 +43,9 @@ setup(void)
 	sqlite3 *db;
 
 	dir = tu_mkdtemp();
-	secret = tu_write_file(
-	    dir, "token-secret", "0123456789abcdef0123456789abcdef\n");
+	secret = tu_write_file(dir, "token-secret",
+	    "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef\n");
 	ck_assert_int_eq(chmod(secret, 0600), 0);
 	free(secret);
 	text = xasprintf("[daemon]\n"
