@@ -925,8 +925,16 @@ cfg_set(struct cfg_parser *p, enum cfg_key_id id, const char *v, char **why)
 
 /* ------------------------------------------------------------ files */
 
-int
-cfg_read_secret(const char *path, char **secret, const char **why)
+/*
+ * The one model for secret files: the daemon reads them as the account
+ * it runs as, at start and at every reload. Such a file may be read by
+ * its owner and by one group, the account's own (primary) group, never
+ * by others: root:familymail 0640, or familymail's own 0600. The
+ * account is (uid, gid); root may read on its behalf.
+ */
+static int
+cfg_secret_read_as(
+    const char *path, uid_t uid, gid_t gid, char **secret, const char **why)
 {
 	char data[CFG_MAX_SECRET + 1];
 	size_t len = 0;
@@ -951,9 +959,26 @@ cfg_read_secret(const char *path, char **secret, const char **why)
 		*why = "not a regular file";
 		goto out;
 	}
-	if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+	if ((st.st_mode & S_IROTH) != 0) {
 		ret = -EACCES;
-		*why = "readable by group or others (chmod 600 it)";
+		*why = "readable by others (chmod 640 it, group the daemon's, "
+		       "or 600)";
+		goto out;
+	}
+	if ((st.st_mode & S_IRGRP) != 0 && st.st_gid != gid) {
+		ret = -EACCES;
+		*why = "readable by a group that is not the daemon's own "
+		       "(chgrp it to the daemon's group, or chmod 600 it)";
+		goto out;
+	}
+	/* Read by root on the account's behalf (check-config, preview):
+	 * what root can open, the account may not. */
+	if (uid != geteuid() && uid != 0 &&
+	    !(st.st_uid == uid && (st.st_mode & S_IRUSR) != 0) &&
+	    !(st.st_gid == gid && (st.st_mode & S_IRGRP) != 0)) {
+		ret = -EACCES;
+		*why = "the daemon's account cannot read it (chgrp it to the "
+		       "account's group and chmod 640 it)";
 		goto out;
 	}
 	for (;;) {
@@ -991,6 +1016,27 @@ out:
 	explicit_bzero(data, sizeof(data));
 	close(fd);
 	return ret;
+}
+
+int
+cfg_read_secret(const char *path, char **secret, const char **why)
+{
+	return cfg_secret_read_as(path, geteuid(), getegid(), secret, why);
+}
+
+int
+cfg_read_secret_for(
+    const struct cfg *c, const char *path, char **secret, const char **why)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (geteuid() == 0 && c->user != NULL &&
+	    getpwnam_r(c->user, &pw, buf, sizeof(buf), &res) == 0 &&
+	    res != NULL)
+		return cfg_secret_read_as(
+		    path, pw.pw_uid, pw.pw_gid, secret, why);
+	return cfg_read_secret(path, secret, why);
 }
 
 static void
@@ -1081,8 +1127,8 @@ cfg_check_system(struct cfg_parser *p)
 			cfg_check_file(p, id, *cfg_str_at(p->c, k), false);
 			break;
 		case CFG_T_SECRET:
-			if (cfg_read_secret(
-				*cfg_str_at(p->c, k), &secret, &why) != 0) {
+			if (cfg_read_secret_for(p->c, *cfg_str_at(p->c, k),
+				&secret, &why) != 0) {
 				cfg_key_err(
 				    p, id, "%s: %s", *cfg_str_at(p->c, k), why);
 				break;

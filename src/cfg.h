@@ -154,12 +154,20 @@ int cfg_parse_rate(const char *s, struct cfg_rate *rate);
  * "0"): the normalised form used in cfg_reminder_offset.text. */
 void cfg_format_duration(int64_t secs, char *out, size_t size);
 
-/* Reads a secret from a *_file path: refuses a file that group or others
- * can read (-EACCES), one that is not a regular file, empty, over 4096
- * bytes or holding a NUL byte; strips one trailing newline ("\n" or
- * "\r\n"). Returns 0 and a newly allocated *secret (the caller wipes and
- * frees it), or a negative errno and *why names the problem (a static
- * string, or strerror()'s). */
+/* Reads a secret from a *_file path, as the account running this
+ * process will: the file may be readable by its owner and by the
+ * account's own (effective) group, never by others (-EACCES). Refuses
+ * one that is not a regular file, empty, over 4096 bytes or holding a
+ * NUL byte; strips one trailing newline ("\n" or "\r\n"). Returns 0 and
+ * a newly allocated *secret (the caller wipes and frees it), or a
+ * negative errno and *why names the problem (a static string, or
+ * strerror()'s). */
 int cfg_read_secret(const char *path, char **secret, const char **why);
+/* The same for the account c's daemon runs as: run by root with
+ * [daemon] user set, that account's (its group, and whether it could
+ * read the file at all: -EACCES when only root could); otherwise
+ * cfg_read_secret(). For the admin tool and check-config. */
+int cfg_read_secret_for(
+    const struct cfg *c, const char *path, char **secret, const char **why);
 
 #endif
