@@ -33,6 +33,7 @@ enum kind_about {
 struct kind_facts {
 	time_t now;
 	const char *detail; /* the message's detail column, or NULL */
+	const char *language; /* the message's language ("en", "cy") */
 	/* KIND_ABOUT_BOOKING */
 	bool booking_confirmed;
 	bool course_scheduled;

@@ -65,10 +65,10 @@ START_TEST(test_db_migration_creates_the_contract_tables_exactly)
 {
 	static const char *const cols[] = {
 		("courses:id,title,starts_at,ends_at,venue,address,"
-		 "joining_url,notes,status"),
-		"delegates:id,email,first_name,last_name,organisation",
+		 "joining_url,notes,status,language"),
+		"delegates:id,email,first_name,last_name,organisation,language",
 		"bookings:id,course_id,delegate_id,reference,status,created_at",
-		"subscribers:id,email,name,status,frequency,created_at",
+		"subscribers:id,email,name,status,frequency,created_at,language",
 		"posts:id,title,url,author,summary,published_at",
 	};
 
