@@ -212,12 +212,16 @@ clock_pattern(enum clock_style style, const char *locale, bool house,
 		[CLOCK_DATE] = "EEEE d MMMM y",
 		[CLOCK_TIME] = "HH:mm",
 		[CLOCK_SHORT] = "d MMM",
+		[CLOCK_WEEKDAY] = "EEEE",
+		[CLOCK_DAY] = "d MMMM y",
 	};
 	static const char *const skeletons[] = {
 		[CLOCK_LONG] = "EEEEdMMMMyHHmm",
 		[CLOCK_DATE] = "EEEEdMMMMy",
 		[CLOCK_TIME] = "HHmm",
 		[CLOCK_SHORT] = "dMMM",
+		[CLOCK_WEEKDAY] = "EEEE",
+		[CLOCK_DAY] = "dMMMMy",
 	};
 	UErrorCode e = U_ZERO_ERROR;
 	UDateTimePatternGenerator *gen;

@@ -24,6 +24,8 @@ enum clock_style {
 	CLOCK_TIME,    /* "09:30" */
 	CLOCK_SHORT,   /* "7 Dec" */
 	CLOCK_RFC5322, /* "Thu, 07 Dec 2026 09:30:00 +0000" */
+	CLOCK_WEEKDAY, /* "Thursday" */
+	CLOCK_DAY,     /* "7 December 2026" */
 };
 
 time_t clock_now(void);

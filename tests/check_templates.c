@@ -79,8 +79,33 @@ set_teardown(void)
 static json_t *
 sender(void)
 {
-	return json_pack("{s:s,s:s,s:s}", "name", "Family Courses", "email",
-	    "courses@example.org", "reply_to", "bookings@example.org");
+	return json_pack("{s:s,s:s,s:s,s:s}", "name", "Family Courses",
+	    "email", "courses@example.org", "reply_to", "bookings@example.org",
+	    "reply_email", "bookings@example.org");
+}
+
+/* What compose.c adds to every context: the message's language and the
+ * organisation ([organisation] in the config). */
+static json_t *
+shaped(json_t *ctx)
+{
+	json_t *posts = json_object_get(ctx, "posts"), *post;
+	const char *summary;
+	size_t i;
+
+	json_object_set_new(ctx, "message", json_pack("{s:s}", "language", "en"));
+	json_object_set_new(ctx, "organisation",
+	    json_pack("{s:s,s:s,s:s}", "name", "Family Courses",
+		"address", "1 Example Street, Cardiff CF10 1AA",
+		"charity_number", "1234567"));
+	json_array_foreach (posts, i, post) {
+		summary = json_string_value(json_object_get(post, "summary"));
+		json_object_set_new(post, "paragraphs",
+		    summary != NULL && summary[0] != '\0'
+			? json_pack("[s]", summary)
+			: json_array());
+	}
+	return ctx;
 }
 
 /* Sets PREFIX, PREFIX_date, PREFIX_time and PREFIX_short as compose.c's
@@ -99,6 +124,11 @@ set_time(json_t *obj, const char *prefix, const char *date, const char *time,
 	json_object_set_new(obj, key, json_string(time));
 	(void)snprintf(key, sizeof(key), "%s_short", prefix);
 	json_object_set_new(obj, key, json_string(shortd));
+	(void)snprintf(key, sizeof(key), "%s_weekday", prefix);
+	json_object_set_new(obj, key,
+	    json_stringn(date, (size_t)(strchr(date, ' ') - date)));
+	(void)snprintf(key, sizeof(key), "%s_day", prefix);
+	json_object_set_new(obj, key, json_string(strchr(date, ' ') + 1));
 	free(full);
 }
 
@@ -134,7 +164,7 @@ booking_ctx(bool online)
 	    "Cardiff Family Centre", "course", course, "booking", "reference",
 	    "FC-1001", "status", "confirmed");
 	ck_assert_ptr_nonnull(ctx);
-	return ctx;
+	return shaped(ctx);
 }
 
 static json_t *
@@ -178,7 +208,11 @@ digest_ctx(void)
 	    "https://blog.example.org/newport", "author", "Family Courses team",
 	    "summary", "", "published", "Monday 16 November 2026");
 	ck_assert_ptr_nonnull(ctx);
-	return ctx;
+	json_object_set_new(json_object_get(ctx, "subscriber"), "weekly",
+	    json_true());
+	json_object_set_new(
+	    ctx, "post_count_form", json_pack("{s:b}", "other", 1));
+	return shaped(ctx);
 }
 
 static json_t *
@@ -191,7 +225,9 @@ confirm_ctx(void)
 	    "frequency", "monthly", "period", "month", "unsubscribe_url", UNSUB,
 	    "preferences_url", PREFS, "confirm_url", CONFIRM);
 	ck_assert_ptr_nonnull(ctx);
-	return ctx;
+	json_object_set_new(json_object_get(ctx, "subscriber"), "monthly",
+	    json_true());
+	return shaped(ctx);
 }
 
 static json_t *
@@ -497,9 +533,13 @@ START_TEST(test_booking_messages_show_course_date_venue_and_reference)
 	ck_has(p.text, "Cardiff");
 	ck_has(p.text, "FC-1001");
 	ck_has(p.text, "Cardiff Family Centre");
-	/* The sender's details close every message. */
-	ck_has(text, "Family Courses\ncourses@example.org");
-	ck_assert(page_links_to(&p, "mailto:courses@example.org"));
+	/* The sender's details close every message: who the charity is,
+	 * where it is, its number, and the address replies go to. */
+	ck_has(text, "Family Courses\n1 Example Street, Cardiff CF10 1AA\n"
+		     "bookings@example.org\nRegistered charity number 1234567");
+	ck_has(p.text, "Registered charity number 1234567");
+	ck_assert(page_links_to(&p, "mailto:bookings@example.org"));
+	ck_assert(!page_links_to(&p, "mailto:courses@example.org"));
 	page_close(&p);
 	free(text);
 	free(html);

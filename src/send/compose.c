@@ -206,6 +206,8 @@ compose_set_time(
 		{ "_date", CLOCK_DATE },
 		{ "_time", CLOCK_TIME },
 		{ "_short", CLOCK_SHORT },
+		{ "_weekday", CLOCK_WEEKDAY },
+		{ "_day", CLOCK_DAY },
 	};
 	char key[32], text[96];
 	time_t t;

@@ -7,6 +7,7 @@
 
 #include "tmpl/tmpl.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -619,6 +620,51 @@ tmpl_set_match_language(const struct tmpl_set *s, const char *tag)
 	return l != NULL ? l->tag : NULL;
 }
 
+/*
+ * True if t has words of its own to translate: a letter in its text
+ * outside HTML tags, comments and character references. A layout of
+ * markup and names only ("layout", "button") reads the same in every
+ * language, so a language folder need not copy it.
+ */
+static bool
+tmpl_has_words(const struct tmpl *t)
+{
+	int state = 0; /* 0 text, 1 in a tag, 2 in a comment, 3 in a ref */
+
+	for (size_t i = 0; i < t->nnodes; i++) {
+		const struct tmpl_node *n = &t->nodes[i];
+
+		if (n->op != TMPL_OP_TEXT)
+			continue;
+		for (size_t j = 0; j < n->len; j++) {
+			const char *c = n->s + j;
+
+			if (state == 0 && *c == '<' && j + 3 < n->len &&
+			    strncmp(c, "<!--", 4) == 0)
+				state = 2;
+			else if (state == 0 && *c == '<')
+				state = 1;
+			else if (state == 0 && *c == '&')
+				state = 3;
+			else if (state == 0 &&
+			    (isalpha((unsigned char)*c) ||
+				(unsigned char)*c >= 0x80))
+				return true;
+			else if (state == 1 && *c == '>')
+				state = 0;
+			else if (state == 2 && *c == '>' && j >= 2 &&
+			    c[-1] == '-' && c[-2] == '-')
+				state = 0;
+			else if (state == 2 && *c == '>' && j >= 1 &&
+			    c[-1] == ']')
+				state = 0;
+			else if (state == 3 && (*c == ';' || *c == ' '))
+				state = 0;
+		}
+	}
+	return false;
+}
+
 size_t
 tmpl_set_missing(const struct tmpl_set *s, const char *tag,
     void (*fn)(void *arg, const char *file), void *arg)
@@ -643,6 +689,8 @@ tmpl_set_missing(const struct tmpl_set *s, const char *tag,
 		}
 	}
 	for (size_t i = 0; i < s->npartials; i++) {
+		if (!tmpl_has_words(s->partials[i].t))
+			continue;
 		if (l != NULL &&
 		    tmpl_named_find(l->partials, l->npartials,
 			s->partials[i].name) != NULL)

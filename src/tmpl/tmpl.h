@@ -181,9 +181,10 @@ const char *tmpl_set_match_language(const struct tmpl_set *s, const char *tag);
 /*
  * Calls fn(arg, FILE) for each file of the base set that language tag
  * has no file of its own for, FILE relative to the folder
- * ("course_changed/text.mustache", "partials/layout.mustache"): what
- * its messages take from the base set. Returns how many (all of them
- * when tag has no folder).
+ * ("course_changed/text.mustache", "partials/course_details.mustache"):
+ * what its messages take from the base set. A partial with no words of
+ * its own (markup and names only, as "layout") is not counted: it reads
+ * the same in every language. Returns how many.
  */
 size_t tmpl_set_missing(const struct tmpl_set *s, const char *tag,
     void (*fn)(void *arg, const char *file), void *arg);
