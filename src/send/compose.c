@@ -545,7 +545,8 @@ compose_posts(const struct compose_env *env, const char *detail,
 		buf_reset(&text);
 		buf_reset(&cut);
 		if (summary != NULL)
-			htmltext_to_plain(summary, strlen(summary), &text);
+			htmltext_summary(summary, strlen(summary),
+			    compose_col(st, 1), &text);
 		textwrap_cut(text.data != NULL ? text.data : "",
 		    (size_t)env->cfg->summary_length, &cut);
 		compose_set(post, "summary", cut.data != NULL ? cut.data : "");
