@@ -30,6 +30,7 @@
 #include "db.h"
 #include "lang.h"
 #include "testutil.h"
+#include "textwrap.h"
 #include "tmpl/tmpl.h"
 #include "util.h"
 
@@ -977,6 +978,42 @@ START_TEST(test_welsh_set_translates_every_kind_and_partial)
 }
 END_TEST
 
+
+START_TEST(test_textwrap_wraps_at_76_and_keeps_links_whole)
+{
+	static const char in[] =
+	    "Agreeing the rules together, before the tablet comes out, saves "
+	    "most of the arguments; children keep the rules they helped to "
+	    "make, and they remind each other of them.\n"
+	    "\n\n\n"
+	    "Read it: https://blog.example.org/2026/11/a-very-long-address-of-"
+	    "a-post-that-goes-on-and-on-for-more-than-a-line?utm=1\n"
+	    "  Course:     A course title long enough to need a second line "
+	    "when the title goes on\n"
+	    "-- \n";
+	struct buf out;
+
+	buf_init(&out);
+	textwrap(in, strlen(in), TEXTWRAP_WIDTH, &out);
+	buf_putc(&out, '\0');
+	ck_assert_str_eq(out.data,
+	    "Agreeing the rules together, before the tablet comes out, saves "
+	    "most of the\n"
+	    "arguments; children keep the rules they helped to make, and they "
+	    "remind each\n"
+	    "other of them.\n"
+	    "\n"
+	    "Read it:\n"
+	    "https://blog.example.org/2026/11/a-very-long-address-of-a-post-"
+	    "that-goes-on-and-on-for-more-than-a-line?utm=1\n"
+	    "  Course:     A course title long enough to need a second line "
+	    "when the\n"
+	    "              title goes on\n"
+	    "-- \n");
+	buf_fini(&out);
+}
+END_TEST
+
 /* ------------------------------------------------------------ preview */
 
 static char *pv_dir, *pv_conf;
@@ -1576,6 +1613,7 @@ templates_suite(void)
 	tcase_add_test(
 	    tc, test_welsh_digest_subject_counts_posts_with_welsh_plurals);
 	tcase_add_test(tc, test_welsh_set_translates_every_kind_and_partial);
+	tcase_add_test(tc, test_textwrap_wraps_at_76_and_keeps_links_whole);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("preview");
