@@ -23,6 +23,13 @@ for arg in "$@"; do
 	esac
 done
 
+# npm installs axe-core for tests/check_axe into the build folder. A
+# Node.js from elsewhere may bring its own npm: Debian's is installed only
+# when there is no npm at all.
+case " $want " in
+*" chromium "*) command -v npm >/dev/null 2>&1 || want="$want npm" ;;
+esac
+
 missing=""
 for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
