@@ -151,12 +151,12 @@ enum cfg_type {
 	CFG_T_ADDR,    /* a bare address */
 	CFG_T_DOMAIN,
 	CFG_T_LIST_ID,
-	CFG_T_URL,      /* one of schemes; with CFG_F_TOKEN, has {token} */
-	CFG_T_SOURCE,   /* [bounces] source */
-	CFG_T_TIMEZONE, /* a name under the zoneinfo folder */
-	CFG_T_USER,     /* an account name */
-	CFG_T_LISTEN,   /* ADDRESS:PORT */
-	CFG_T_LANGUAGE, /* a BCP 47 tag ICU knows, normalised */
+	CFG_T_URL,       /* one of schemes; with CFG_F_TOKEN, has {token} */
+	CFG_T_SOURCE,    /* [bounces] source */
+	CFG_T_TIMEZONE,  /* a name under the zoneinfo folder */
+	CFG_T_USER,      /* an account name */
+	CFG_T_LISTEN,    /* ADDRESS:PORT */
+	CFG_T_LANGUAGE,  /* a BCP 47 tag ICU knows, normalised */
 	CFG_T_LANGUAGES, /* [daemon] bilingual into bilingual, n_bilingual */
 };
 
@@ -815,10 +815,11 @@ cfg_parse_languages(const char *v, struct cfg *c, char **why)
 		len = end != NULL ? (size_t)(end - s) : strlen(s);
 		tok = xstrndup(s, len);
 		if (lang_normalise(tok, tag) != 0 || !lang_known(tag)) {
-			*why = xasprintf("'%s' is not a language code ICU knows "
-					 "(expected BCP 47 tags separated by "
-					 "commas: cy, en)",
-			    tok);
+			*why =
+			    xasprintf("'%s' is not a language code ICU knows "
+				      "(expected BCP 47 tags separated by "
+				      "commas: cy, en)",
+				tok);
 			free(tok);
 			return -EINVAL;
 		}
@@ -829,8 +830,8 @@ cfg_parse_languages(const char *v, struct cfg *c, char **why)
 				return -EINVAL;
 			}
 		if (n == CFG_MAX_LANGS) {
-			*why = xasprintf(
-			    "more than %d languages", CFG_MAX_LANGS);
+			*why =
+			    xasprintf("more than %d languages", CFG_MAX_LANGS);
 			return -EINVAL;
 		}
 		(void)snprintf(c->bilingual[n++], CFG_LANG_MAX, "%s", tag);
@@ -983,9 +984,10 @@ cfg_set(struct cfg_parser *p, enum cfg_key_id id, const char *v, char **why)
 		char tag[CFG_LANG_MAX];
 
 		if (lang_normalise(v, tag) != 0 || !lang_known(tag)) {
-			*why = xasprintf("'%s' is not a language code ICU knows "
-					 "(expected a BCP 47 tag: en, cy)",
-			    v);
+			*why =
+			    xasprintf("'%s' is not a language code ICU knows "
+				      "(expected a BCP 47 tag: en, cy)",
+				v);
 			return -EINVAL;
 		}
 		*cfg_str_at(c, k) = xstrdup(tag);

@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 #include <unicode/udat.h>
 #include <unicode/udatpg.h>
 #include <unicode/ustring.h>
@@ -242,8 +241,8 @@ clock_pattern(enum clock_style style, const char *locale, bool house,
 }
 
 void
-clock_format_local_lang(time_t t, enum clock_style style,
-    const char *language, char *out, size_t size)
+clock_format_local_lang(time_t t, enum clock_style style, const char *language,
+    char *out, size_t size)
 {
 	UErrorCode e = U_ZERO_ERROR;
 	char locale[64], primary[LANG_TAG_MAX];
@@ -269,14 +268,14 @@ clock_format_local_lang(time_t t, enum clock_style style,
 		return;
 	localtime_r(&t, &tm);
 	u_uastrncpy(utc, "UTC", 4);
-	fmt = udat_open(
-	    UDAT_PATTERN, UDAT_PATTERN, locale, utc, -1, pat, -1, &e);
+	fmt =
+	    udat_open(UDAT_PATTERN, UDAT_PATTERN, locale, utc, -1, pat, -1, &e);
 	if (U_FAILURE(e))
 		return;
 	/* Day names start a line or follow a comma in our forms: in the
 	 * languages whose CLDR names are lower case ("lundi"), a capital. */
-	udat_setContext(fmt, UDISPCTX_CAPITALIZATION_FOR_BEGINNING_OF_SENTENCE,
-	    &e);
+	udat_setContext(
+	    fmt, UDISPCTX_CAPITALIZATION_FOR_BEGINNING_OF_SENTENCE, &e);
 	n = udat_format(fmt, (UDate)timegm(&tm) * 1000.0, text,
 	    (int32_t)(sizeof(text) / sizeof(text[0])), NULL, &e);
 	udat_close(fmt);

@@ -48,8 +48,8 @@ static bool
 htmltext_is_skipped(const xmlNode *n)
 {
 	static const char *const skipped[] = { "script", "style", "head",
-		"iframe", "object", "embed", "video", "audio", "noscript", "svg",
-		"form", "button", "figcaption", "template" };
+		"iframe", "object", "embed", "video", "audio", "noscript",
+		"svg", "form", "button", "figcaption", "template" };
 	const char *name = (const char *)n->name;
 
 	if (n->type != XML_ELEMENT_NODE || name == NULL)
@@ -233,7 +233,8 @@ htmltext_ellipsis(struct buf *out, size_t start)
 		len--;
 	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
 		m = strlen(marks[i]);
-		if (len - start < m || memcmp(out->data + len - m, marks[i], m) != 0)
+		if (len - start < m ||
+		    memcmp(out->data + len - m, marks[i], m) != 0)
 			continue;
 		len -= m;
 		while (len > start && out->data[len - 1] == ' ')
@@ -293,7 +294,7 @@ htmltext_summary(
 			n = n->children;
 			continue;
 		}
-next:
+	next:
 		while (n != NULL && n->next == NULL) {
 			n = n->parent;
 			if (n == NULL || n == (xmlNode *)doc)

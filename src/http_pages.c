@@ -167,13 +167,12 @@ http_pages_lang_links(const struct http_pages *p,
 			buf_puts(b, "\"><ul>");
 			any = true;
 		}
-		buf_printf(b,
-		    "<li><a href=\"?lang=%s%s", l->lang,
+		buf_printf(b, "<li><a href=\"?lang=%s%s", l->lang,
 		    token != NULL ? "&amp;token=" : "");
 		if (token != NULL)
 			http_pages_escape(b, token);
-		buf_printf(b, "\" lang=\"%s\" hreflang=\"%s\">", l->lang,
-		    l->lang);
+		buf_printf(
+		    b, "\" lang=\"%s\" hreflang=\"%s\">", l->lang, l->lang);
 		http_pages_escape(b, l->name);
 		buf_puts(b, "</a></li>");
 	}
@@ -236,8 +235,7 @@ http_pages_not_found(struct http_pages *p, struct http_request *req)
 {
 	const struct http_pages_text *tx = http_pages_lang(p, req, NULL);
 
-	http_pages_message(
-	    p, req, tx, 404, tx->not_found_title, tx->not_found);
+	http_pages_message(p, req, tx, 404, tx->not_found_title, tx->not_found);
 }
 
 /* Appends a sentence of tx (HTML) with {email} replaced by the masked
@@ -390,8 +388,8 @@ http_pages_unsubscribe(struct http_pages *p, struct http_request *req)
 	tx = http_pages_lang(p, req, &s);
 	if (http_pages_is_post(req)) {
 		if (!http_pages_one_click(req)) {
-			http_pages_message(p, req, tx, 400,
-			    tx->unchanged_title, tx->not_one_click);
+			http_pages_message(p, req, tx, 400, tx->unchanged_title,
+			    tx->not_one_click);
 		} else {
 			ret = subscriber_unsubscribe(p->db, s.id);
 			if (ret < 0) {
@@ -566,8 +564,8 @@ http_pages_preferences(struct http_pages *p, struct http_request *req)
 			http_pages_preferences_page(p, req, &s, freq);
 		}
 	} else {
-		http_pages_message(p, req, tx, 400, tx->unchanged_title,
-		    tx->choose_frequency);
+		http_pages_message(
+		    p, req, tx, 400, tx->unchanged_title, tx->choose_frequency);
 	}
 	free(action);
 	free(freq);

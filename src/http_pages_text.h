@@ -11,10 +11,10 @@
 #define FM_HTTP_PAGES_TEXT_H
 
 struct http_pages_text {
-	const char *lang;    /* BCP 47: the page's lang attribute */
-	const char *name;    /* the language's name for itself */
-	const char *nav;     /* the label of the language links */
-	const char *weekly;  /* the frequency words in sentences */
+	const char *lang;   /* BCP 47: the page's lang attribute */
+	const char *name;   /* the language's name for itself */
+	const char *nav;    /* the label of the language links */
+	const char *weekly; /* the frequency words in sentences */
 	const char *monthly;
 	const char *not_found_title, *not_found;
 	const char *incomplete_title, *incomplete;
@@ -31,8 +31,8 @@ struct http_pages_text {
 	const char *confirmed_title;
 	const char *confirmed, *was_confirmed; /* {email}, {frequency} */
 	const char *preferences_title;
-	const char *saved;       /* {frequency} */
-	const char *digest_for;  /* {email} */
+	const char *saved;      /* {frequency} */
+	const char *digest_for; /* {email} */
 	const char *how_often, *weekly_label, *monthly_label, *save_button;
 };
 

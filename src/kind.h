@@ -32,7 +32,7 @@ enum kind_about {
 /* The records as they are when the message is sent. */
 struct kind_facts {
 	time_t now;
-	const char *detail; /* the message's detail column, or NULL */
+	const char *detail;   /* the message's detail column, or NULL */
 	const char *language; /* the message's language ("en", "cy") */
 	/* KIND_ABOUT_BOOKING */
 	bool booking_confirmed;

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-
 #include <unicode/uloc.h>
 #include <unicode/upluralrules.h>
 #include <unicode/ustring.h>
@@ -91,8 +90,8 @@ lang_locale(const char *tag, char *out, size_t size)
 	UErrorCode e = U_ZERO_ERROR;
 	int32_t n;
 
-	n = uloc_forLanguageTag(tag != NULL ? tag : "en", out, (int32_t)size,
-	    NULL, &e);
+	n = uloc_forLanguageTag(
+	    tag != NULL ? tag : "en", out, (int32_t)size, NULL, &e);
 	if (U_FAILURE(e) || n <= 0 || (size_t)n >= size)
 		(void)snprintf(out, size, "en");
 }
@@ -159,8 +158,8 @@ lang_native_name(const char *tag, char *out, size_t size)
 
 	lang_primary(tag, primary);
 	lang_locale(primary, locale, sizeof(locale));
-	n = uloc_getDisplayLanguage(
-	    locale, locale, name, (int32_t)(sizeof(name) / sizeof(name[0])), &e);
+	n = uloc_getDisplayLanguage(locale, locale, name,
+	    (int32_t)(sizeof(name) / sizeof(name[0])), &e);
 	if (U_SUCCESS(e) && n > 0)
 		u_strToUTF8(out, (int32_t)size, &len, name, n, &e);
 	if (U_FAILURE(e) || n <= 0 || len <= 0 || (size_t)len >= size) {

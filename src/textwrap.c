@@ -192,9 +192,10 @@ textwrap_cut(const char *text, size_t max, struct buf *out)
 	}
 	if (space == 0)
 		space = limit;
-	while (space > 0 && (text[space - 1] == ' ' || text[space - 1] == ',' ||
-				text[space - 1] == ';' || text[space - 1] == ':' ||
-				text[space - 1] == '\n'))
+	while (space > 0 &&
+	    (text[space - 1] == ' ' || text[space - 1] == ',' ||
+		text[space - 1] == ';' || text[space - 1] == ':' ||
+		text[space - 1] == '\n'))
 		space--;
 	while (space > 0 && ((unsigned char)text[space] & 0xc0) == 0x80)
 		space--;

@@ -203,8 +203,8 @@ axe_check(const char *what)
 
 	v = wd_session("POST", "/execute/sync",
 	    json_pack("{s:s,s:[]}", "script", load, "args"));
-	ck_assert_msg(json_is_string(v) &&
-		strcmp(json_string_value(v), "object") == 0,
+	ck_assert_msg(
+	    json_is_string(v) && strcmp(json_string_value(v), "object") == 0,
 	    "%s: axe-core did not load", what);
 	json_decref(v);
 	free(load);
@@ -212,7 +212,8 @@ axe_check(const char *what)
 	    json_pack("{s:s,s:[]}", "script", run, "args"));
 	ck_assert_msg(json_is_array(v), "%s: axe gave no result", what);
 	buf_init(&bad);
-	json_array_foreach (v, i, f) {
+	json_array_foreach(v, i, f)
+	{
 		const char *impact =
 		    json_string_value(json_object_get(f, "impact"));
 		bool serious = impact != NULL &&
@@ -268,8 +269,8 @@ decode(const char *body, size_t n, bool base64)
 		buf_fini(&clean);
 	} else {
 		for (size_t i = 0; i < n; i++) {
-			if (body[i] == '=' && i + 2 < n && body[i + 1] == '\r' &&
-			    body[i + 2] == '\n') {
+			if (body[i] == '=' && i + 2 < n &&
+			    body[i + 1] == '\r' && body[i + 2] == '\n') {
 				i += 2;
 			} else if (body[i] == '=' && i + 2 < n &&
 			    isxdigit((unsigned char)body[i + 1]) &&
@@ -333,27 +334,27 @@ message_page(const char *cfg, const char *name, const char *kind,
 static char *
 write_config(const char *name, const char *daemon_extra)
 {
-	char *text = xasprintf(
-	    "[daemon]\n"
-	    "user = %s\n"
-	    "database = familymail.db\n"
-	    "templates = %s/templates\n"
-	    "timezone = Europe/London\n"
-	    "%s"
-	    "[sender]\n"
-	    "from = Family Courses <courses@example.org>\n"
-	    "reply_to = bookings@example.org\n"
-	    "[organisation]\n"
-	    "address = 1 Example Street, Cardiff CF10 1AA\n"
-	    "charity_number = 1234567\n"
-	    "[transport]\ntype = maildir\n"
-	    "[maildir]\npath = Maildir\n"
-	    "[unsubscribe]\n"
-	    "url = http://127.0.0.1:%d/unsubscribe?token={token}\n"
-	    "mailto = unsubscribe@example.org\n"
-	    "secret_file = token-secret\n"
-	    "[http]\nlisten = 127.0.0.1:%d\n",
-	    tu_user(), tu_srcdir(), daemon_extra, port, port);
+	char *text =
+	    xasprintf("[daemon]\n"
+		      "user = %s\n"
+		      "database = familymail.db\n"
+		      "templates = %s/templates\n"
+		      "timezone = Europe/London\n"
+		      "%s"
+		      "[sender]\n"
+		      "from = Family Courses <courses@example.org>\n"
+		      "reply_to = bookings@example.org\n"
+		      "[organisation]\n"
+		      "address = 1 Example Street, Cardiff CF10 1AA\n"
+		      "charity_number = 1234567\n"
+		      "[transport]\ntype = maildir\n"
+		      "[maildir]\npath = Maildir\n"
+		      "[unsubscribe]\n"
+		      "url = http://127.0.0.1:%d/unsubscribe?token={token}\n"
+		      "mailto = unsubscribe@example.org\n"
+		      "secret_file = token-secret\n"
+		      "[http]\nlisten = 127.0.0.1:%d\n",
+		tu_user(), tu_srcdir(), daemon_extra, port, port);
 	char *path = tu_write_file(dir, name, text);
 
 	free(text);
@@ -368,8 +369,7 @@ static char *
 axe_load(void)
 {
 	char *prefix = xasprintf("%s/tests/axe", tu_builddir());
-	char *file = xasprintf(
-	    "%s/node_modules/axe-core/axe.min.js", prefix);
+	char *file = xasprintf("%s/node_modules/axe-core/axe.min.js", prefix);
 	char *src = tu_read_file(file, NULL), *log;
 
 	if (src == NULL) {
@@ -542,23 +542,24 @@ static const struct {
 
 START_TEST(test_axe_finds_nothing_serious_in_any_default_message)
 {
-	char *bilingual = write_config("bilingual.conf", "bilingual = cy, en\n");
+	char *bilingual =
+	    write_config("bilingual.conf", "bilingual = cy, en\n");
 	char name[96], *url;
 
 	window_width(1280, 900);
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(axe_messages); i++) {
 		/* English (no language), Welsh (the person's), and
 		 * bilingual (no language, [daemon] bilingual). */
-		(void)snprintf(name, sizeof(name), "%s-%zu-en",
-		    axe_messages[i].kind, i);
+		(void)snprintf(
+		    name, sizeof(name), "%s-%zu-en", axe_messages[i].kind, i);
 		url = message_page(conf, name, axe_messages[i].kind,
 		    axe_messages[i].flag, axe_messages[i].en_id,
 		    axe_messages[i].detail);
 		open_url(url);
 		axe_check(name);
 		free(url);
-		(void)snprintf(name, sizeof(name), "%s-%zu-cy",
-		    axe_messages[i].kind, i);
+		(void)snprintf(
+		    name, sizeof(name), "%s-%zu-cy", axe_messages[i].kind, i);
 		url = message_page(conf, name, axe_messages[i].kind,
 		    axe_messages[i].flag, axe_messages[i].cy_id,
 		    axe_messages[i].detail);
@@ -583,8 +584,8 @@ START_TEST(test_axe_finds_nothing_serious_in_any_default_message)
 	window_width(1280, 1100);
 	screenshot("welsh-confirmation-1280");
 	free(url);
-	url = message_page(bilingual, "shot-bi", "blog_digest",
-	    "--subscriber", "1", "weekly:2026-W48");
+	url = message_page(bilingual, "shot-bi", "blog_digest", "--subscriber",
+	    "1", "weekly:2026-W48");
 	open_url(url);
 	window_width(375, 1400);
 	screenshot("bilingual-digest-375");
@@ -596,8 +597,8 @@ START_TEST(test_axe_finds_nothing_serious_in_any_default_message)
 END_TEST
 
 static char *
-page_url(const char *path, const char *purpose, int64_t id,
-    const char *email, const char *lang)
+page_url(const char *path, const char *purpose, int64_t id, const char *email,
+    const char *lang)
 {
 	struct buf t;
 	char *s;
@@ -605,8 +606,8 @@ page_url(const char *path, const char *purpose, int64_t id,
 	buf_init(&t);
 	ck_assert_int_eq(
 	    token_make(SECRET, strlen(SECRET), purpose, id, email, &t), 0);
-	s = xasprintf("http://127.0.0.1:%d/%s?token=%s%s%s", port, path,
-	    t.data, lang != NULL ? "&lang=" : "", lang != NULL ? lang : "");
+	s = xasprintf("http://127.0.0.1:%d/%s?token=%s%s%s", port, path, t.data,
+	    lang != NULL ? "&lang=" : "", lang != NULL ? lang : "");
 	buf_fini(&t);
 	return s;
 }
@@ -662,8 +663,8 @@ START_TEST(test_axe_finds_nothing_serious_in_any_page)
 		(void)snprintf(name, sizeof(name), "invalid-%s", tag);
 		axe_check(name);
 		free(url);
-		url = page_url("nowhere", "unsubscribe", 1,
-		    "anna@example.org", langs[l]);
+		url = page_url(
+		    "nowhere", "unsubscribe", 1, "anna@example.org", langs[l]);
 		open_url(url);
 		(void)snprintf(name, sizeof(name), "not-found-%s", tag);
 		axe_check(name);
@@ -689,7 +690,8 @@ axe_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 300);
-	tcase_add_test(tc, test_axe_finds_nothing_serious_in_any_default_message);
+	tcase_add_test(
+	    tc, test_axe_finds_nothing_serious_in_any_default_message);
 	tcase_add_test(tc, test_axe_finds_nothing_serious_in_any_page);
 	suite_add_tcase(s, tc);
 	return s;

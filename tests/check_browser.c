@@ -497,7 +497,6 @@ START_TEST(test_browser_confirms_and_changes_preferences)
 }
 END_TEST
 
-
 /* The page's lang attribute, as the browser reads it. */
 static char *
 page_lang(void)
@@ -525,8 +524,9 @@ START_TEST(test_browser_welsh_subscriber_gets_welsh_pages)
 	sqlite3 *db;
 
 	ck_assert_int_eq(db_open(db_path, false, &db), 0);
-	tu_sql(db, "UPDATE subscribers SET status = 'active',"
-		   " language = 'cy' WHERE id = 2");
+	tu_sql(db,
+	    "UPDATE subscribers SET status = 'active',"
+	    " language = 'cy' WHERE id = 2");
 	db_close(db);
 	open_page(prefs);
 	assert_title("Eich dewisiadau e-bost - Family Courses");
@@ -560,7 +560,8 @@ START_TEST(test_browser_welsh_subscriber_gets_welsh_pages)
 	screenshot("8-unsubscribe-cy");
 	click("form button[type=submit]");
 	assert_title("Rydych wedi dad-danysgrifio");
-	assert_db("SELECT status FROM subscribers WHERE id = 2", "unsubscribed");
+	assert_db(
+	    "SELECT status FROM subscribers WHERE id = 2", "unsubscribed");
 	free(unsub);
 	free(prefs);
 }

@@ -177,7 +177,6 @@ START_TEST(test_clock_monthly_schedule_finds_last_and_next)
 }
 END_TEST
 
-
 static const char *
 local_lang(const char *iso, enum clock_style style, const char *lang)
 {
@@ -207,7 +206,8 @@ START_TEST(test_clock_names_every_month_and_weekday_in_welsh_and_english)
 		    "Friday 7 May 2027, 09:30" },
 		{ "2027-06-07T08:30:00Z", "Dydd Llun 7 Mehefin 2027, 09:30",
 		    "Monday 7 June 2027, 09:30" },
-		{ "2027-07-07T08:30:00Z", "Dydd Mercher 7 Gorffennaf 2027, 09:30",
+		{ "2027-07-07T08:30:00Z",
+		    "Dydd Mercher 7 Gorffennaf 2027, 09:30",
 		    "Wednesday 7 July 2027, 09:30" },
 		{ "2027-08-07T08:30:00Z", "Dydd Sadwrn 7 Awst 2027, 09:30",
 		    "Saturday 7 August 2027, 09:30" },
@@ -234,8 +234,10 @@ START_TEST(test_clock_names_every_month_and_weekday_in_welsh_and_english)
 	}
 	/* Monday 6 to Sunday 12 December 2027. */
 	for (int d = 0; d < 7; d++) {
-		(void)snprintf(iso, sizeof(iso), "2027-12-%02dT12:00:00Z", 6 + d);
-		ck_assert_str_eq(local_lang(iso, CLOCK_WEEKDAY, "cy"), cy_days[d]);
+		(void)snprintf(
+		    iso, sizeof(iso), "2027-12-%02dT12:00:00Z", 6 + d);
+		ck_assert_str_eq(
+		    local_lang(iso, CLOCK_WEEKDAY, "cy"), cy_days[d]);
 	}
 	/* The issue's own example, and the other forms in Welsh. */
 	ck_assert_str_eq(local_lang("2026-12-03T09:30:00Z", CLOCK_LONG, "cy"),
@@ -252,8 +254,8 @@ START_TEST(test_clock_names_every_month_and_weekday_in_welsh_and_english)
 	ck_assert_str_eq(
 	    local_lang("2026-12-03T17:05:00Z", CLOCK_TIME, "en"), "17:05");
 	/* A region is read with its language; no tag is English. */
-	ck_assert_str_eq(local_lang("2026-12-03T09:30:00Z", CLOCK_DATE,
-			     "cy-GB"),
+	ck_assert_str_eq(
+	    local_lang("2026-12-03T09:30:00Z", CLOCK_DATE, "cy-GB"),
 	    "Dydd Iau 3 Rhagfyr 2026");
 	ck_assert_str_eq(local_lang("2026-12-03T09:30:00Z", CLOCK_DATE, NULL),
 	    "Thursday 3 December 2026");

@@ -97,7 +97,6 @@ START_TEST(test_db_migration_creates_the_contract_tables_exactly)
 }
 END_TEST
 
-
 /* The website may add the language columns first: the step that adds
  * them leaves them as they are. */
 START_TEST(test_db_migration_keeps_language_columns_the_website_added)
@@ -107,17 +106,19 @@ START_TEST(test_db_migration_keeps_language_columns_the_website_added)
 
 	ck_assert_int_eq(db_open(path, true, &w), 0);
 	ck_assert_int_eq(migrate_run_to(w, 4), 4);
-	tu_sql(w, "ALTER TABLE subscribers ADD COLUMN language TEXT;"
-		  "INSERT INTO subscribers (email, status, frequency, created_at,"
-		  " language) VALUES ('a@example.org', 'active', 'weekly',"
-		  " '2026-01-01T00:00:00Z', 'cy')");
+	tu_sql(w,
+	    "ALTER TABLE subscribers ADD COLUMN language TEXT;"
+	    "INSERT INTO subscribers (email, status, frequency, created_at,"
+	    " language) VALUES ('a@example.org', 'active', 'weekly',"
+	    " '2026-01-01T00:00:00Z', 'cy')");
 	ck_assert_int_eq(migrate_run(w), 1);
 	got = tu_sql_text(w, "SELECT language FROM subscribers");
 	ck_assert_str_eq(got, "cy");
 	free(got);
-	ck_assert_int_eq(tu_sql_int(w, "SELECT count(*) FROM"
-				       " pragma_table_info('delegates')"
-				       " WHERE name = 'language'"),
+	ck_assert_int_eq(tu_sql_int(w,
+			     "SELECT count(*) FROM"
+			     " pragma_table_info('delegates')"
+			     " WHERE name = 'language'"),
 	    1);
 	db_close(w);
 	tu_rmtree(d);

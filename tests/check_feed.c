@@ -478,7 +478,6 @@ START_TEST(test_feed_daemon_fetches_before_the_digest_due_now)
 }
 END_TEST
 
-
 /* The summary a digest shows for item i of a feed file, at most max
  * characters (0: whole), as compose.c makes it. */
 static char *
@@ -526,8 +525,8 @@ START_TEST(test_feed_wordpress_summary_loses_read_more_and_the_post_footer)
 	free(s);
 	/* "[…]" after an excerpt becomes an ellipsis. */
 	s = summary_of(f, 1, 0);
-	ck_assert_str_eq(s + strlen(s) - strlen("grow\xe2\x80\xa6"),
-	    "grow\xe2\x80\xa6");
+	ck_assert_str_eq(
+	    s + strlen(s) - strlen("grow\xe2\x80\xa6"), "grow\xe2\x80\xa6");
 	ck_assert_ptr_null(strstr(s, "["));
 	free(s);
 	/* Cut to a length: at the end of the last sentence that fits. */
@@ -538,7 +537,8 @@ START_TEST(test_feed_wordpress_summary_loses_read_more_and_the_post_footer)
 	free(s);
 	/* Else at a word, with an ellipsis. */
 	s = summary_of(f, 1, 40);
-	ck_assert_str_eq(s, "Agreeing the rules together, before the\xe2\x80\xa6");
+	ck_assert_str_eq(
+	    s, "Agreeing the rules together, before the\xe2\x80\xa6");
 	free(s);
 	feed_free(f);
 }
@@ -676,11 +676,12 @@ feed_suite(void)
 	tcase_add_test(tc, test_feed_parses_rfc822_dates);
 	tcase_add_test(tc, test_feed_stores_new_posts_once_by_url);
 	tcase_add_test(tc, test_htmltext_turns_simple_html_into_readable_text);
-	tcase_add_test(
-	    tc, test_feed_wordpress_summary_loses_read_more_and_the_post_footer);
+	tcase_add_test(tc,
+	    test_feed_wordpress_summary_loses_read_more_and_the_post_footer);
 	tcase_add_test(
 	    tc, test_feed_ghost_summary_is_the_description_without_players);
-	tcase_add_test(tc, test_feed_blogger_author_is_the_name_not_the_address);
+	tcase_add_test(
+	    tc, test_feed_blogger_author_is_the_name_not_the_address);
 	tcase_add_test(
 	    tc, test_feed_substack_prefers_the_subtitle_to_the_whole_post);
 	tcase_add_test(tc, test_feed_medium_snippet_loses_continue_reading);

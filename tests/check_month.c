@@ -838,12 +838,11 @@ START_TEST(test_month_welsh_delegate_and_subscriber_across_the_clock_change)
 	body = body_text(msg);
 	ck_assert_msg(strstr(body, "Annwyl Gwenllian,") != NULL, "%s", body);
 	/* Booked in summer time; the course is after the change: 09:30. */
-	ck_assert_msg(strstr(body, "Dydd Mawrth 27 Hydref 2026") != NULL,
-	    "%s", body);
-	ck_assert_msg(strstr(body, "Amser:       09:30\n") != NULL, "%s",
-	    body);
-	ck_assert_msg(strstr(msg, "\nContent-Language: cy\n") != NULL, "%s",
-	    msg);
+	ck_assert_msg(
+	    strstr(body, "Dydd Mawrth 27 Hydref 2026") != NULL, "%s", body);
+	ck_assert_msg(strstr(body, "Amser:       09:30\n") != NULL, "%s", body);
+	ck_assert_msg(
+	    strstr(msg, "\nContent-Language: cy\n") != NULL, "%s", msg);
 	free(body);
 	free(msg);
 
@@ -864,11 +863,11 @@ START_TEST(test_month_welsh_delegate_and_subscriber_across_the_clock_change)
 	    "digest:weekly:2026-W44:subscriber:1 mererid@example.org sent\n",
 	    "mererid@example.org");
 	body = body_text(msg);
-	ck_assert_msg(strstr(body, "Gan Rhian, Dydd Sul 25 Hydref 2026") !=
-		NULL,
-	    "%s", body);
-	ck_assert_msg(strstr(body, "Dad-danysgrifio ag un clic:") != NULL,
-	    "%s", body);
+	ck_assert_msg(
+	    strstr(body, "Gan Rhian, Dydd Sul 25 Hydref 2026") != NULL, "%s",
+	    body);
+	ck_assert_msg(
+	    strstr(body, "Dad-danysgrifio ag un clic:") != NULL, "%s", body);
 	free(body);
 	free(msg);
 
@@ -877,9 +876,9 @@ START_TEST(test_month_welsh_delegate_and_subscriber_across_the_clock_change)
 	    "dechrau yfory, 27 Hyd\n",
 	    "remind:booking:1:1d gwen@example.org sent\n", "gwen@example.org");
 	body = body_text(msg);
-	ck_assert_msg(strstr(body, "Dydd Mawrth 27 Hydref 2026, 09:30.") !=
-		NULL,
-	    "%s", body);
+	ck_assert_msg(
+	    strstr(body, "Dydd Mawrth 27 Hydref 2026, 09:30.") != NULL, "%s",
+	    body);
 	free(body);
 	free(msg);
 }

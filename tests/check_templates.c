@@ -81,8 +81,8 @@ set_teardown(void)
 static json_t *
 sender(void)
 {
-	return json_pack("{s:s,s:s,s:s,s:s}", "name", "Family Courses",
-	    "email", "courses@example.org", "reply_to", "bookings@example.org",
+	return json_pack("{s:s,s:s,s:s,s:s}", "name", "Family Courses", "email",
+	    "courses@example.org", "reply_to", "bookings@example.org",
 	    "reply_email", "bookings@example.org");
 }
 
@@ -95,12 +95,14 @@ shaped(json_t *ctx)
 	const char *summary;
 	size_t i;
 
-	json_object_set_new(ctx, "message", json_pack("{s:s}", "language", "en"));
+	json_object_set_new(
+	    ctx, "message", json_pack("{s:s}", "language", "en"));
 	json_object_set_new(ctx, "organisation",
-	    json_pack("{s:s,s:s,s:s}", "name", "Family Courses",
-		"address", "1 Example Street, Cardiff CF10 1AA",
-		"charity_number", "1234567"));
-	json_array_foreach (posts, i, post) {
+	    json_pack("{s:s,s:s,s:s}", "name", "Family Courses", "address",
+		"1 Example Street, Cardiff CF10 1AA", "charity_number",
+		"1234567"));
+	json_array_foreach(posts, i, post)
+	{
 		summary = json_string_value(json_object_get(post, "summary"));
 		json_object_set_new(post, "paragraphs",
 		    summary != NULL && summary[0] != '\0'
@@ -127,8 +129,8 @@ set_time(json_t *obj, const char *prefix, const char *date, const char *time,
 	(void)snprintf(key, sizeof(key), "%s_short", prefix);
 	json_object_set_new(obj, key, json_string(shortd));
 	(void)snprintf(key, sizeof(key), "%s_weekday", prefix);
-	json_object_set_new(obj, key,
-	    json_stringn(date, (size_t)(strchr(date, ' ') - date)));
+	json_object_set_new(
+	    obj, key, json_stringn(date, (size_t)(strchr(date, ' ') - date)));
 	(void)snprintf(key, sizeof(key), "%s_day", prefix);
 	json_object_set_new(obj, key, json_string(strchr(date, ' ') + 1));
 	free(full);
@@ -210,8 +212,8 @@ digest_ctx(void)
 	    "https://blog.example.org/newport", "author", "Family Courses team",
 	    "summary", "", "published", "Monday 16 November 2026");
 	ck_assert_ptr_nonnull(ctx);
-	json_object_set_new(json_object_get(ctx, "subscriber"), "weekly",
-	    json_true());
+	json_object_set_new(
+	    json_object_get(ctx, "subscriber"), "weekly", json_true());
 	json_object_set_new(
 	    ctx, "post_count_form", json_pack("{s:b}", "other", 1));
 	return shaped(ctx);
@@ -227,8 +229,8 @@ confirm_ctx(void)
 	    "frequency", "monthly", "period", "month", "unsubscribe_url", UNSUB,
 	    "preferences_url", PREFS, "confirm_url", CONFIRM);
 	ck_assert_ptr_nonnull(ctx);
-	json_object_set_new(json_object_get(ctx, "subscriber"), "monthly",
-	    json_true());
+	json_object_set_new(
+	    json_object_get(ctx, "subscriber"), "monthly", json_true());
 	return shaped(ctx);
 }
 
@@ -539,8 +541,9 @@ START_TEST(test_booking_messages_show_course_date_venue_and_reference)
 	ck_has(p.text, "Cardiff Family Centre");
 	/* The sender's details close every message: who the charity is,
 	 * where it is, its number, and the address replies go to. */
-	ck_has(text, "Family Courses\n1 Example Street, Cardiff CF10 1AA\n"
-		     "bookings@example.org\nRegistered charity number 1234567");
+	ck_has(text,
+	    "Family Courses\n1 Example Street, Cardiff CF10 1AA\n"
+	    "bookings@example.org\nRegistered charity number 1234567");
 	ck_has(p.text, "Registered charity number 1234567");
 	ck_assert(page_links_to(&p, "mailto:bookings@example.org"));
 	ck_assert(!page_links_to(&p, "mailto:courses@example.org"));
@@ -894,7 +897,6 @@ START_TEST(test_hostile_values_are_shown_as_text_in_html)
 }
 END_TEST
 
-
 /* ------------------------------------------------------------ languages */
 
 static void
@@ -908,19 +910,18 @@ note_missing(void *arg, const char *file)
 static char *
 digest_subject(const char *lang, long n, bool monthly)
 {
-	json_t *ctx = json_pack("{s:{s:s},s:{s:b,s:b},s:i,s:b,s:{s:b}}",
-	    "sender", "name", "Family Courses", "subscriber", "weekly",
-	    !monthly, "monthly", monthly, "post_count", (json_int_t)n,
-	    "post_count_plural", n != 1, "post_count_form",
-	    lang_plural(lang, n), 1);
+	json_t *ctx =
+	    json_pack("{s:{s:s},s:{s:b,s:b},s:i,s:b,s:{s:b}}", "sender", "name",
+		"Family Courses", "subscriber", "weekly", !monthly, "monthly",
+		monthly, "post_count", (json_int_t)n, "post_count_plural",
+		n != 1, "post_count_form", lang_plural(lang, n), 1);
 	struct buf out;
 
-	json_object_set_new(
-	    json_object_get(ctx, "subscriber"), "period",
+	json_object_set_new(json_object_get(ctx, "subscriber"), "period",
 	    json_string(monthly ? "month" : "week"));
 	buf_init(&out);
-	ck_assert_int_eq(tmpl_set_render_lang(set, lang, "blog_digest",
-			     "subject", ctx, &out),
+	ck_assert_int_eq(tmpl_set_render_lang(
+			     set, lang, "blog_digest", "subject", ctx, &out),
 	    0);
 	json_decref(ctx);
 	buf_putc(&out, '\0');
@@ -944,8 +945,8 @@ START_TEST(test_welsh_digest_subject_counts_posts_with_welsh_plurals)
 
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(counts); i++) {
 		got = digest_subject("cy", counts[i].n, false);
-		want = xasprintf("%s ar flog Family Courses yr wythnos hon",
-		    counts[i].cy);
+		want = xasprintf(
+		    "%s ar flog Family Courses yr wythnos hon", counts[i].cy);
 		ck_assert_str_eq(got, want);
 		free(got);
 		free(want);
@@ -957,7 +958,8 @@ START_TEST(test_welsh_digest_subject_counts_posts_with_welsh_plurals)
 		free(want);
 	}
 	got = digest_subject("cy", 3, true);
-	ck_assert_str_eq(got, "3 chofnod newydd ar flog Family Courses y mis hwn");
+	ck_assert_str_eq(
+	    got, "3 chofnod newydd ar flog Family Courses y mis hwn");
 	free(got);
 }
 END_TEST
@@ -972,12 +974,11 @@ START_TEST(test_welsh_set_translates_every_kind_and_partial)
 	ck_assert_str_eq(tmpl_set_match_language(set, "cy"), "cy");
 	ck_assert_str_eq(tmpl_set_match_language(set, "cy-GB"), "cy");
 	ck_assert_ptr_null(tmpl_set_match_language(set, "fr"));
-	ck_assert_uint_eq(tmpl_set_missing(set, "cy", note_missing, &missing),
-	    0);
+	ck_assert_uint_eq(
+	    tmpl_set_missing(set, "cy", note_missing, &missing), 0);
 	buf_fini(&missing);
 }
 END_TEST
-
 
 START_TEST(test_textwrap_wraps_at_76_and_keeps_links_whole)
 {
@@ -1315,7 +1316,6 @@ START_TEST(test_preview_line_breaks_in_a_title_make_no_header)
 }
 END_TEST
 
-
 /* Rewrites the preview config with extra [daemon] lines, templates in
  * dir (NULL: the source tree's) and the charity's identity. */
 static void
@@ -1364,7 +1364,8 @@ unfold(const char *header)
 
 	buf_init(&b);
 	for (const char *p = header; *p != '\0'; p++) {
-		if (p[0] == '\r' && p[1] == '\n' && (p[2] == ' ' || p[2] == '\t')) {
+		if (p[0] == '\r' && p[1] == '\n' &&
+		    (p[2] == ' ' || p[2] == '\t')) {
 			p++;
 			continue;
 		}
@@ -1381,7 +1382,8 @@ assert_text_shape(const char *text)
 {
 	const char *p = text;
 
-	ck_assert_msg(strstr(text, "\n\n\n") == NULL, "double blank:\n%s", text);
+	ck_assert_msg(
+	    strstr(text, "\n\n\n") == NULL, "double blank:\n%s", text);
 	while (*p != '\0') {
 		size_t n = strcspn(p, "\n"), chars = 0;
 
@@ -1424,8 +1426,9 @@ START_TEST(test_preview_welsh_delegate_gets_welsh_booking_mail)
 
 	preview_run(&pv, "course_reminder", "--booking", "2", "7d");
 	h = unfold(pv.header);
-	ck_has(h, "\r\nSubject: Nodyn atgoffa: " TITLE
-		  " yn dechrau ymhen 7 diwrnod, 3 Rhag\r\n");
+	ck_has(h,
+	    "\r\nSubject: Nodyn atgoffa: " TITLE
+	    " yn dechrau ymhen 7 diwrnod, 3 Rhag\r\n");
 	free(h);
 	ck_has(pv.text, "Nodyn i'ch atgoffa bod eich cwrs yn dechrau ymhen 7");
 	preview_free(&pv);
@@ -1484,7 +1487,8 @@ START_TEST(test_preview_welsh_subscriber_gets_welsh_digest_and_opt_in)
 	ck_has(pv.text, "Helo Anna Price,");
 	ck_has(pv.text, "Gan Rhian Evans, Dydd Mawrth 17 Tachwedd 2026");
 	ck_has(pv.text, "Dydd Gwener 20 Tachwedd 2026");
-	ck_has(pv.text, "Darllenwch y cofnod llawn: https://blog.example.org/newest");
+	ck_has(pv.text,
+	    "Darllenwch y cofnod llawn: https://blog.example.org/newest");
 	ck_has(pv.text, "crynodeb wythnosol hwn");
 	assert_text_shape(pv.text);
 	page_open(&p, pv.html, "cy digest");
@@ -1509,12 +1513,13 @@ START_TEST(test_preview_missing_welsh_file_falls_back_to_english)
 {
 	char *copy = xasprintf("%s/tcopy", pv_dir);
 	char *src = xasprintf("%s/templates", tu_srcdir());
-	char *gone = xasprintf("%s/cy/booking_confirmation/text.mustache", copy);
+	char *gone =
+	    xasprintf("%s/cy/booking_confirmation/text.mustache", copy);
 	char *prog = xasprintf("%s/src/familymail", tu_builddir());
 	char *log = xasprintf("%s/check.out", pv_dir), *out;
 	char *cp[] = { (char *)"/bin/cp", (char *)"-R", src, copy, NULL };
-	char *check[] = { prog, (char *)"-c", pv_conf,
-		(char *)"check-config", NULL };
+	char *check[] = { prog, (char *)"-c", pv_conf, (char *)"check-config",
+		NULL };
 	struct preview pv;
 
 	ck_assert_int_eq(tu_run_cmd(cp, NULL, 10000), 0);
@@ -1532,8 +1537,9 @@ START_TEST(test_preview_missing_welsh_file_falls_back_to_english)
 	ck_assert_int_eq(tu_run_cmd(check, log, 20000), 0);
 	out = tu_read_file(log, NULL);
 	ck_assert_ptr_nonnull(out);
-	ck_has(out, "/cy/booking_confirmation/text.mustache: missing: "
-		    "Cymraeg (cy) messages use ");
+	ck_has(out,
+	    "/cy/booking_confirmation/text.mustache: missing: "
+	    "Cymraeg (cy) messages use ");
 	ck_has(out, "1 missing translation above");
 	free(out);
 	free(log);
@@ -1555,8 +1561,9 @@ START_TEST(test_preview_bilingual_message_is_welsh_then_english)
 	preview_run(&pv, "booking_confirmation", "--booking", "1", NULL);
 	ck_has(pv.header, "\r\nContent-Language: cy, en\r\n");
 	h = unfold(pv.header);
-	ck_has(h, "\r\nSubject: Eich lle ar " TITLE ", 3 Rhag / Your place on "
-		  TITLE ", 3 Dec\r\n");
+	ck_has(h,
+	    "\r\nSubject: Eich lle ar " TITLE ", 3 Rhag / Your place on " TITLE
+	    ", 3 Dec\r\n");
 	free(h);
 	cy = strstr(pv.text, "Annwyl Sarah,");
 	en = strstr(pv.text, "Dear Sarah,");

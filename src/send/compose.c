@@ -270,7 +270,8 @@ compose_common(json_t *ctx, const struct compose_env *env, const char *lang)
 	json_t *m = json_object();
 
 	json_object_set_new(ctx, "sender", compose_sender(env->cfg));
-	json_object_set_new(ctx, "organisation", compose_organisation(env->cfg));
+	json_object_set_new(
+	    ctx, "organisation", compose_organisation(env->cfg));
 	compose_set(m, "language", lang);
 	json_object_set_new(ctx, "message", m);
 }
@@ -784,13 +785,13 @@ compose_display_name(const json_t *ctx)
 /* Renders the three parts of kind in one language, appending. */
 static int
 compose_render_parts(const struct compose_env *env, const char *kind,
-    const char *lang, const json_t *ctx, struct buf *subject,
-    struct buf *text, struct buf *html)
+    const char *lang, const json_t *ctx, struct buf *subject, struct buf *text,
+    struct buf *html)
 {
 	int ret;
 
-	ret = tmpl_set_render_lang(env->tmpls, lang, kind, "subject", ctx,
-	    subject);
+	ret = tmpl_set_render_lang(
+	    env->tmpls, lang, kind, "subject", ctx, subject);
 	if (ret == 0)
 		ret = tmpl_set_render_lang(
 		    env->tmpls, lang, kind, "text", ctx, text);
@@ -803,8 +804,7 @@ compose_render_parts(const struct compose_env *env, const char *kind,
 static void
 compose_set_flag(json_t *ctx, const char *key)
 {
-	json_object_set_new(
-	    json_object_get(ctx, "message"), key, json_true());
+	json_object_set_new(json_object_get(ctx, "message"), key, json_true());
 }
 
 /*
@@ -816,10 +816,9 @@ compose_set_flag(json_t *ctx, const char *key)
  * ctx is the first language's context.
  */
 static int
-compose_render_bilingual(const struct compose_env *env,
-    const struct kind *kind, const struct outbox_item *it, json_t *ctx,
-    const struct compose_lang *lang, struct buf *subject, struct buf *text,
-    struct buf *html, char **why)
+compose_render_bilingual(const struct compose_env *env, const struct kind *kind,
+    const struct outbox_item *it, json_t *ctx, const struct compose_lang *lang,
+    struct buf *subject, struct buf *text, struct buf *html, char **why)
 {
 	json_t *parts = json_array(), *frame, *c;
 	struct buf s, t, h, r;
@@ -833,10 +832,10 @@ compose_render_bilingual(const struct compose_env *env,
 	for (int i = 0; i < lang->n && ret == 0; i++) {
 		struct kind_facts facts = { .detail = it->detail };
 
-		c = i == 0 ? json_incref(ctx)
-			   : compose_build_context(env, kind, it->booking_id,
-				 it->subscriber_id, &facts, lang->tags[i], NULL,
-				 why);
+		c = i == 0
+		    ? json_incref(ctx)
+		    : compose_build_context(env, kind, it->booking_id,
+			  it->subscriber_id, &facts, lang->tags[i], NULL, why);
 		if (c == NULL) {
 			ret = -ENOENT;
 			break;
@@ -939,8 +938,8 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 		ret = compose_render_bilingual(
 		    env, kind, it, ctx, &lang, &subject, &text, &html, why);
 	else
-		ret = compose_render_parts(env, it->kind, lang.tags[0], ctx,
-		    &subject, &text, &html);
+		ret = compose_render_parts(
+		    env, it->kind, lang.tags[0], ctx, &subject, &text, &html);
 	if (ret != 0) {
 		char *detail = *why;
 

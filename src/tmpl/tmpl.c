@@ -36,7 +36,7 @@ struct tmpl_kind {
 /* A language's folder (DIR/LANG/): the files it has, each over the
  * base set's file of the same name. A kind's parts may be NULL. */
 struct tmpl_lang {
-	char *tag; /* the folder's name, as written */
+	char *tag;               /* the folder's name, as written */
 	struct tmpl_kind *kinds; /* sorted by name */
 	size_t nkinds;
 	struct tmpl_named *partials; /* sorted by name */
@@ -249,8 +249,8 @@ tmpl_read_partials(struct tmpl_named **partials, size_t *npartials,
 	}
 	tmpl_list_free(names, n);
 	if (*npartials > 0)
-		qsort(*partials, *npartials, sizeof(**partials),
-		    tmpl_named_cmp);
+		qsort(
+		    *partials, *npartials, sizeof(**partials), tmpl_named_cmp);
 	return ret;
 }
 
@@ -444,8 +444,8 @@ tmpl_lang_load(struct tmpl_lang *l, const struct tmpl_set *base,
 	l->pdir = xasprintf("%s/partials", ldir);
 	names = NULL;
 	n = 0;
-	ret = tmpl_read_partials(&l->partials, &l->npartials, l->pdir, false,
-	    err);
+	ret = tmpl_read_partials(
+	    &l->partials, &l->npartials, l->pdir, false, err);
 	if (ret == 0) {
 		ret = tmpl_list(ldir, &names, &n);
 		if (ret != 0)
@@ -461,8 +461,8 @@ tmpl_lang_load(struct tmpl_lang *l, const struct tmpl_set *base,
 			char *path = xasprintf("%s/%s", ldir, names[i]);
 
 			tmpl_error_set(err, path, NULL, 0,
-			    "no message kind '%s' in %s to translate",
-			    names[i], dir);
+			    "no message kind '%s' in %s to translate", names[i],
+			    dir);
 			free(path);
 			ret = -ENOENT;
 			break;
@@ -600,11 +600,11 @@ tmpl_set_lang(const struct tmpl_set *s, const char *tag)
 
 int
 tmpl_set_render_partial(const struct tmpl_set *s, const char *language,
-    const char *name, enum tmpl_escape esc, const json_t *ctx,
-    struct buf *out)
+    const char *name, enum tmpl_escape esc, const json_t *ctx, struct buf *out)
 {
 	const struct tmpl_lang *l = tmpl_set_lang(s, language);
-	const struct tmpl_partials *lookup = l != NULL ? &l->lookup : &s->lookup;
+	const struct tmpl_partials *lookup =
+	    l != NULL ? &l->lookup : &s->lookup;
 	const struct tmpl *t = lookup->get(lookup->arg, name);
 
 	if (t == NULL)
@@ -681,8 +681,8 @@ tmpl_set_missing(const struct tmpl_set *s, const char *tag,
 		for (size_t p = 0; p < TMPL_NPARTS; p++) {
 			if (k != NULL && k->parts[p] != NULL)
 				continue;
-			file = xasprintf("%s/%s.mustache", s->kinds[i].name,
-			    tmpl_parts[p]);
+			file = xasprintf(
+			    "%s/%s.mustache", s->kinds[i].name, tmpl_parts[p]);
 			fn(arg, file);
 			free(file);
 			missing++;
@@ -692,8 +692,8 @@ tmpl_set_missing(const struct tmpl_set *s, const char *tag,
 		if (!tmpl_has_words(s->partials[i].t))
 			continue;
 		if (l != NULL &&
-		    tmpl_named_find(l->partials, l->npartials,
-			s->partials[i].name) != NULL)
+		    tmpl_named_find(
+			l->partials, l->npartials, s->partials[i].name) != NULL)
 			continue;
 		file = xasprintf("partials/%s.mustache", s->partials[i].name);
 		fn(arg, file);

@@ -166,8 +166,7 @@ int tmpl_set_render_lang(const struct tmpl_set *s, const char *language,
  * parts. 0, -ENOENT when there is no such partial, or tmpl_render()'s
  * errors. */
 int tmpl_set_render_partial(const struct tmpl_set *s, const char *language,
-    const char *name, enum tmpl_escape esc, const json_t *ctx,
-    struct buf *out);
+    const char *name, enum tmpl_escape esc, const json_t *ctx, struct buf *out);
 
 /* The language folders, sorted: tag i for i < tmpl_set_language_count(). */
 size_t tmpl_set_language_count(const struct tmpl_set *s);
