@@ -811,8 +811,11 @@ cfg_parse_languages(const char *v, struct cfg *c, char **why)
 	int n = 0;
 
 	for (;;) {
+		s += strspn(s, " \t");
 		end = strchr(s, ',');
 		len = end != NULL ? (size_t)(end - s) : strlen(s);
+		while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+			len--;
 		tok = xstrndup(s, len);
 		if (lang_normalise(tok, tag) != 0 || !lang_known(tag)) {
 			*why =

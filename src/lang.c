@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unicode/uloc.h>
@@ -24,7 +25,7 @@ lang_tag_valid(const char *s)
 {
 	size_t n = 0, sub;
 
-	if (s == NULL)
+	if (s == NULL || strlen(s) >= LANG_TAG_MAX)
 		return false;
 	while (isalpha((unsigned char)s[n]))
 		n++;
@@ -37,7 +38,7 @@ lang_tag_valid(const char *s)
 		if (sub < 1 || sub > 8)
 			return false;
 	}
-	return s[n] == '\0' && n < LANG_TAG_MAX;
+	return s[n] == '\0';
 }
 
 int
@@ -70,12 +71,10 @@ lang_normalise(const char *s, char *out)
 		for (i = start; i < start + n; i++) {
 			int c = (unsigned char)out[i];
 
-			if (sub > 0 && n == 2)
-				out[i] = (char)toupper(c);
-			else if (sub > 0 && n == 4 && i == start)
-				out[i] = (char)toupper(c);
-			else
-				out[i] = (char)tolower(c);
+			bool upper =
+			    sub > 0 && (n == 2 || (n == 4 && i == start));
+
+			out[i] = (char)(upper ? toupper(c) : tolower(c));
 		}
 		start += n;
 		if (start < len)

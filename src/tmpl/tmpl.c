@@ -620,6 +620,27 @@ tmpl_set_match_language(const struct tmpl_set *s, const char *tag)
 	return l != NULL ? l->tag : NULL;
 }
 
+/* Whether the character at s[j] ends a tag (state 1), a comment
+ * ("-->" or a conditional comment's "]>", state 2) or a character
+ * reference (state 3). */
+static bool
+tmpl_words_close(int state, const char *s, size_t j, size_t len)
+{
+	(void)len;
+	switch (state) {
+	case 1:
+		return s[j] == '>';
+	case 2:
+		return s[j] == '>' &&
+		    ((j >= 2 && s[j - 1] == '-' && s[j - 2] == '-') ||
+			(j >= 1 && s[j - 1] == ']'));
+	case 3:
+		return s[j] == ';' || s[j] == ' ';
+	default:
+		return false;
+	}
+}
+
 /*
  * True if t has words of its own to translate: a letter in its text
  * outside HTML tags, comments and character references. A layout of
@@ -650,15 +671,7 @@ tmpl_has_words(const struct tmpl *t)
 			    (isalpha((unsigned char)*c) ||
 				(unsigned char)*c >= 0x80))
 				return true;
-			else if (state == 1 && *c == '>')
-				state = 0;
-			else if (state == 2 && *c == '>' && j >= 2 &&
-			    c[-1] == '-' && c[-2] == '-')
-				state = 0;
-			else if (state == 2 && *c == '>' && j >= 1 &&
-			    c[-1] == ']')
-				state = 0;
-			else if (state == 3 && (*c == ';' || *c == ' '))
+			else if (tmpl_words_close(state, n->s, j, n->len))
 				state = 0;
 		}
 	}
