@@ -9,7 +9,7 @@ set -eu
 BUILD="build-essential autoconf automake libtool pkg-config
   libuv1-dev libcurl4-gnutls-dev libsqlite3-dev libetpan-dev libinih-dev
   libjansson-dev libssl-dev libxml2-dev libsystemd-dev libhttp-parser-dev
-  check sqlite3 tzdata ca-certificates curl"
+  libicu-dev check sqlite3 tzdata ca-certificates curl"
 TESTS="python3 python3-aiosmtpd openssl valgrind clang-format postfix mandoc
   chromium chromium-driver dovecot-imapd dovecot-pop3d php-cli php-sqlite3"
 BENCH="python3-pystache libsisimai-perl"
@@ -32,6 +32,13 @@ for arg in "$@"; do
 		;;
 	esac
 done
+
+# npm installs axe-core for tests/check_axe into the build folder. A
+# Node.js from elsewhere may bring its own npm: Debian's is installed only
+# when there is no npm at all.
+case " $want " in
+*" chromium "*) command -v npm >/dev/null 2>&1 || want="$want npm" ;;
+esac
 
 missing=""
 for p in $want; do

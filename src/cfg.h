@@ -23,6 +23,8 @@
 
 #define CFG_EX_CONFIG   78 /* sysexits.h EX_CONFIG */
 #define CFG_MAX_OFFSETS 8
+#define CFG_MAX_LANGS   4 /* languages of [daemon] bilingual */
+#define CFG_LANG_MAX    36
 
 enum cfg_transport {
 	CFG_TRANSPORT_SMTP,
@@ -53,6 +55,14 @@ struct cfg {
 	char *timezone;
 	int log_level;
 	char *user; /* drop privileges to this user when started as root */
+	/* The default language of messages and pages (BCP 47, normalised:
+	 * "en", "cy"): the language of the templates folder's own files. */
+	char *language;
+	/* [daemon] bilingual: the languages of one bilingual message, in
+	 * order ("cy, en": Welsh first), for recipients with no language
+	 * of their own; n_bilingual is 0 when not set. */
+	char bilingual[CFG_MAX_LANGS][CFG_LANG_MAX];
+	int n_bilingual;
 
 	/* [sender] */
 	char *from;          /* "Name <addr>" as written */
@@ -63,6 +73,12 @@ struct cfg {
 	/* List-Id identifier without the angle brackets; by default the
 	 * from address with '@' made '.': "courses.example.org". */
 	char *list_id;
+
+	/* [organisation]: who sends, in every message's footer. Each may
+	 * be NULL (not shown). */
+	char *org_name;           /* "Family Courses" */
+	char *org_address;        /* postal address, one line */
+	char *org_charity_number; /* "1234567" */
 
 	/* [transport] */
 	enum cfg_transport transport;
@@ -93,6 +109,8 @@ struct cfg {
 	int monthly_mday;  /* 1..28 */
 	int monthly_minute;
 	int max_posts;
+	/* Longest post summary in a digest, in characters; 0: whole. */
+	int summary_length;
 
 	/* [feed] */
 	char *feed_url; /* NULL: no feed */

@@ -572,6 +572,57 @@ START_TEST(test_cfg_reports_a_bad_duration)
 }
 END_TEST
 
+START_TEST(test_cfg_reads_languages_and_the_organisation)
+{
+	struct cfg *c;
+
+	c = assert_loads(BASE "[organisation]\n"
+			      "name = Cyrsiau Teulu\n"
+			      "address = 1 Example Street, Cardiff CF10 1AA\n"
+			      "charity_number = 1234567\n");
+	ck_assert_str_eq(c->language, "en");
+	ck_assert_int_eq(c->n_bilingual, 0);
+	ck_assert_str_eq(c->org_name, "Cyrsiau Teulu");
+	ck_assert_str_eq(c->org_address, "1 Example Street, Cardiff CF10 1AA");
+	ck_assert_str_eq(c->org_charity_number, "1234567");
+	ck_assert_int_eq(c->summary_length, 400);
+	cfg_free(c);
+	c = assert_loads(
+	    "[daemon]\ntemplates = tpl\nlanguage = CY-gb\n"
+	    "bilingual = cy ,en\n"
+	    "[sender]\nfrom = Family Courses <courses@example.org>\n"
+	    "[transport]\ntype = maildir\n"
+	    "[maildir]\npath = Maildir\n");
+	ck_assert_str_eq(c->language, "cy-GB");
+	ck_assert_int_eq(c->n_bilingual, 2);
+	ck_assert_str_eq(c->bilingual[0], "cy");
+	ck_assert_str_eq(c->bilingual[1], "en");
+	ck_assert_ptr_null(c->org_address);
+	cfg_free(c);
+}
+END_TEST
+
+START_TEST(test_cfg_refuses_a_language_it_does_not_know)
+{
+	assert_errors("[daemon]\ntemplates = tpl\nlanguage = xx\n"
+		      "bilingual = cy\n"
+		      "[sender]\nfrom = Family Courses <courses@example.org>\n"
+		      "[transport]\ntype = maildir\n"
+		      "[maildir]\npath = Maildir\n",
+	    "DIR/familymail.conf:3: [daemon] language: 'xx' is not a language "
+	    "code ICU knows (expected a BCP 47 tag: en, cy)\n"
+	    "DIR/familymail.conf:4: [daemon] bilingual: 'cy' names one "
+	    "language; a bilingual message has two (cy, en)\n");
+	assert_errors("[daemon]\ntemplates = tpl\nbilingual = cy, welsh\n"
+		      "[sender]\nfrom = Family Courses <courses@example.org>\n"
+		      "[transport]\ntype = maildir\n"
+		      "[maildir]\npath = Maildir\n",
+	    "DIR/familymail.conf:3: [daemon] bilingual: 'welsh' is not a "
+	    "language code ICU knows (expected BCP 47 tags separated by "
+	    "commas: cy, en)\n");
+}
+END_TEST
+
 START_TEST(test_cfg_reports_a_bad_rate)
 {
 	assert_errors(BASE "[smtp]\n"
@@ -1302,6 +1353,8 @@ cfg_suite(void)
 	    tc, test_cfg_reports_a_duplicate_key_with_its_first_line);
 	tcase_add_test(tc, test_cfg_reports_a_repeated_section);
 	tcase_add_test(tc, test_cfg_reports_a_bad_duration);
+	tcase_add_test(tc, test_cfg_reads_languages_and_the_organisation);
+	tcase_add_test(tc, test_cfg_refuses_a_language_it_does_not_know);
 	tcase_add_test(tc, test_cfg_reports_a_bad_rate);
 	tcase_add_test(tc, test_cfg_reports_a_value_outside_an_enum);
 	tcase_add_test(tc, test_cfg_reports_an_int_out_of_range);

@@ -49,6 +49,9 @@ struct mime_msg {
 	 * only the Message-ID still names its message; NULL for none. */
 	const char *msgid_prefix;
 	bool auto_submitted; /* Auto-Submitted: auto-generated (RFC 3834) */
+	/* Content-Language (RFC 3282): "cy", or "cy, en" for a bilingual
+	 * message; NULL for none. Letters, digits, '-', ',' and ' '. */
+	const char *content_language;
 	const char *list_id;
 	const char *list_unsubscribe_mailto;
 	const char *list_unsubscribe_url;
