@@ -168,13 +168,18 @@ bounce_rcptv_add(struct bounce_rcptv *v, const char *addr, size_t len)
 {
 	struct bounce_rcpt *r;
 
-	if (len == 0 || bounce_rcptv_find(v, addr, len) != NULL ||
-	    v->n >= BOUNCE_MAX_RCPTS)
+	if (len == 0 || bounce_rcptv_find(v, addr, len) != NULL)
 		return NULL;
+	if (v->n >= BOUNCE_MAX_RCPTS) {
+		v->dropped++;
+		return NULL;
+	}
 	if (v->n == v->cap) {
 		v->cap = v->cap == 0 ? 4 : v->cap * 2;
 		v->v = xreallocarray(v->v, v->cap, sizeof(*v->v));
+		v->aux = xreallocarray(v->aux, v->cap, sizeof(*v->aux));
 	}
+	memset(&v->aux[v->n], 0, sizeof(v->aux[v->n]));
 	r = &v->v[v->n++];
 	memset(r, 0, sizeof(*r));
 	r->recipient = xstrndup(addr, len);
@@ -844,16 +849,62 @@ bounce_autoreply(const struct bounce_msg *m, struct bounce_rcptv *v)
 		    &rc->diagnostic, m->subject, strlen(m->subject));
 }
 
-/* Status, reply code and reason of one failed or delivered recipient. */
-static void
-bounce_finish_rcpt(
-    const struct bounce_msg *m, struct bounce_rcpt *rc, const char *ctx)
+/* A code that names a subject and a detail (5.1.1, not 5.0.0 nor the
+ * three-digit details some servers invent). */
+static bool
+bounce_status_specific(const char *c)
 {
-	char code[16];
+	return strlen(c) == 5 && (c[0] == '4' || c[0] == '5') &&
+	    c[2] >= '1' && c[2] <= '9' && c[4] >= '1' && c[4] <= '9';
+}
 
+/* The host that refused: Remote-MTA, else the one the diagnostic names
+ * ("host mx.example.net[192.0.2.1] said:"); NULL if neither. */
+static const char *
+bounce_remote_host(const struct bounce_rcpt *rc, char *buf, size_t size)
+{
+	const char *p;
+	size_t n;
+
+	if (rc->remote_mta != NULL)
+		return rc->remote_mta;
+	if (rc->diagnostic == NULL)
+		return NULL;
+	for (p = strcasestr(rc->diagnostic, "host "); p != NULL;
+	     p = strcasestr(p + 5, "host ")) {
+		const char *h = p + 5;
+
+		n = strspn(h,
+		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789.-");
+		if (n == 0 || n >= size || memchr(h, '.', n) == NULL ||
+		    (h[n] != '[' && h[n] != ' '))
+			continue;
+		memcpy(buf, h, n);
+		buf[n] = '\0';
+		return buf;
+	}
+	return NULL;
+}
+
+/* Status, reply code, command and verdict of one failed or delivered
+ * recipient; ctx is the report's text around it, or NULL. */
+static void
+bounce_finish_rcpt(const struct bounce_msg *m, struct bounce_rcptv *v,
+    size_t i, const char *ctx)
+{
+	struct bounce_rcpt *rc = &v->v[i];
+	const struct bounce_rcpt_aux *aux = &v->aux[i];
+	struct bounce_facts f;
+	struct bounce_verdict vd;
+	char code[16], host[256];
+
+	/* A precise code in the server's own words beats the report's
+	 * Status field, which the reporting MTA may have guessed. */
 	if (rc->diagnostic != NULL &&
 	    bounce_classify_find_status(rc->diagnostic, code, sizeof(code)) &&
-	    (rc->status == NULL ||
+	    code[0] != '2' &&
+	    (rc->status == NULL || bounce_status_specific(code) ||
 		(rc->status[0] == code[0] &&
 		    strcmp(rc->status + 1, ".0.0") == 0))) {
 		free(rc->status);
@@ -866,24 +917,40 @@ bounce_finish_rcpt(
 		rc->cls = BOUNCE_CLASS_NONE;
 		return;
 	}
-	rc->reason =
-	    bounce_classify_reason(rc->status, rc->action, rc->diagnostic, ctx);
-	if (strcmp(rc->reason, "onhold") == 0 ||
-	    strcmp(rc->reason, "undefined") == 0) {
+	if (rc->command == BOUNCE_CMD_NONE)
+		rc->command = bounce_classify_command(rc->diagnostic);
+	if (rc->command == BOUNCE_CMD_NONE)
+		rc->command = bounce_classify_command(ctx);
+	memset(&f, 0, sizeof(f));
+	f.status = rc->status;
+	f.reply_code = rc->reply_code;
+	f.command = rc->command;
+	f.action = rc->action;
+	f.diagnostic = rc->diagnostic;
+	f.diag_type = aux->diag_type;
+	f.remote_host = bounce_remote_host(rc, host, sizeof(host));
+	f.recipient = rc->recipient;
+	f.mta_reason = aux->mta_reason;
+	bounce_classify(&f, &vd);
+	if (strcmp(vd.reason, "onhold") == 0 ||
+	    strcmp(vd.reason, "undefined") == 0) {
 		/* The report says nothing; a remote bounce returned inside
 		 * it may. */
 		char *quoted = bounce_text_quoted_errors(m, rc->recipient);
 
 		if (quoted != NULL) {
-			const char *q = bounce_classify_reason(
-			    rc->status, rc->action, quoted, NULL);
+			struct bounce_verdict q;
 
-			if (strcmp(q, "onhold") != 0)
-				rc->reason = q;
+			f.diagnostic = quoted;
+			bounce_classify(&f, &q);
+			if (strcmp(q.reason, "onhold") != 0)
+				vd = q;
 			free(quoted);
 		}
 	}
-	rc->cls = bounce_classify_class(rc->reason, rc->status);
+	rc->reason = vd.reason;
+	rc->cls = vd.cls;
+	rc->sender_side = vd.sender_side;
 }
 
 static void
@@ -928,14 +995,17 @@ bounce_analyse(const struct bounce_msg *m, struct bounce_report *r)
 	}
 finish:
 	bounce_text_scan(m, &v, ctx);
+	bounce_mta_hint(m, &v, ctx);
 	for (i = 0; i < v.n; i++)
-		bounce_finish_rcpt(m, &v.v[i], ctx[i]);
+		bounce_finish_rcpt(m, &v, i, ctx[i]);
 done:
 	for (i = 0; i < BOUNCE_MAX_RCPTS; i++)
 		free(ctx[i]);
 	free(ctx);
+	free(v.aux);
 	r->rcpts = v.v;
 	r->n_rcpts = v.n;
+	r->n_dropped = v.dropped;
 }
 
 /* "unsubscribe TOKEN" (any case, any spaces around) as a whole
