@@ -16,6 +16,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -887,6 +888,64 @@ bounce_remote_host(const struct bounce_rcpt *rc, char *buf, size_t size)
 	return NULL;
 }
 
+/* How many times the token t occurs in s, not inside a longer number. */
+static int
+bounce_count_token(const char *s, const char *t)
+{
+	const char *p;
+	size_t n = strlen(t);
+	int count = 0;
+
+	if (n == 0)
+		return 0;
+	for (p = strstr(s, t); p != NULL; p = strstr(p + n, t))
+		count += (p == s || !isalnum((unsigned char)p[-1])) &&
+		    !isalnum((unsigned char)p[n]) && p[n] != '.';
+	return count;
+}
+
+/*
+ * A reply of several lines, folded into one, repeats its code on each
+ * ("550-5.2.1 The user ... 550-5.2.1 prevents ... 550 5.2.1 https://"):
+ * keep the first, drop the others, so that the words read on.
+ */
+static void
+bounce_diag_sweep(char *d, int reply, const char *status)
+{
+	char code[8];
+	char *r, *w;
+	int seen;
+
+	if (reply == 0)
+		return;
+	(void)snprintf(code, sizeof(code), "%d", reply);
+	seen = bounce_count_token(d, code) +
+	    (status != NULL ? bounce_count_token(d, status) : 0);
+	if (seen <= 2)
+		return;
+	for (r = w = d; *r != '\0';) {
+		if (r > d && (r[-1] == ' ' || r[-1] == ';') &&
+		    (r[0] == '4' || r[0] == '5') &&
+		    isdigit((unsigned char)r[1]) &&
+		    isdigit((unsigned char)r[2]) &&
+		    (r[3] == '-' || r[3] == ' ')) {
+			r += 4;
+			if (status != NULL &&
+			    strncmp(r, status, strlen(status)) == 0 &&
+			    (r[strlen(status)] == ' ' ||
+				r[strlen(status)] == '\0'))
+				r += strlen(status);
+			while (*r == ' ')
+				r++;
+			continue;
+		}
+		*w++ = *r++;
+	}
+	*w = '\0';
+	while (w > d && w[-1] == ' ')
+		*--w = '\0';
+}
+
 /* Status, reply code, command and verdict of one failed or delivered
  * recipient; ctx is the report's text around it, or NULL. */
 static void
@@ -912,6 +971,8 @@ bounce_finish_rcpt(const struct bounce_msg *m, struct bounce_rcptv *v,
 	}
 	if (rc->reply_code == 0 && rc->diagnostic != NULL)
 		rc->reply_code = bounce_classify_find_reply(rc->diagnostic);
+	if (rc->diagnostic != NULL)
+		bounce_diag_sweep(rc->diagnostic, rc->reply_code, rc->status);
 	if (bounce_action_is_success(rc->action)) {
 		rc->reason = "delivered";
 		rc->cls = BOUNCE_CLASS_NONE;

@@ -369,8 +369,8 @@ static const struct bounce_classify_code bounce_classify_codes[] = {
 	{ "5.7.27", BOUNCE_R_NOTACCEPT },
 };
 
-static enum bounce_reason
-bounce_classify_by_code(const char *status)
+enum bounce_reason
+bounce_classify_code_reason(const char *status)
 {
 	size_t i;
 
@@ -658,7 +658,7 @@ bounce_classify(const struct bounce_facts *f, struct bounce_verdict *v)
 	in.f = f;
 	in.status = f->status != NULL && f->status[0] != '\0' ? f->status
 							      : NULL;
-	in.code = bounce_classify_by_code(in.status);
+	in.code = bounce_classify_code_reason(in.status);
 	in.mta = bounce_reason_parse(f->mta_reason);
 	in.cmd = f->command;
 	bounce_classify_lower(f->diagnostic, lower, sizeof(lower));

@@ -129,6 +129,22 @@ void bounce_text_scan(
  * in the returned message's text, or NULL; the caller frees. */
 char *bounce_text_quoted_errors(const struct bounce_msg *m, const char *addr);
 
+/* bounce_learnt.c */
+/*
+ * Rules written after looking at examples of the shared bounce corpus
+ * (tests/check_bounce_corpus.c) say which MTA families of that corpus
+ * they were learnt from: a rule runs when bounce_learnt("postfix,exim")
+ * is true. The corpus test holds out one fold of families at a time
+ * (bounce_learnt_hold_out()) and scores it with the rules learnt from
+ * it switched off, so that its figures are those of mail the rules were
+ * not written against. Nothing is ever held out elsewhere:
+ * bounce_learnt() is then always true.
+ */
+bool bounce_learnt(const char *families);
+/* Holds out the comma-separated families (NULL: none). Not thread-safe:
+ * for the single-threaded corpus test only. */
+void bounce_learnt_hold_out(const char *families);
+
 /* bounce_mta.c */
 /*
  * Knows the MTA that wrote the bounce by its header and, for each
@@ -189,6 +205,9 @@ enum bounce_reason bounce_reason_parse(const char *name);
 bool bounce_classify_find_status(const char *s, char *out, size_t outlen);
 /* The first SMTP reply code in s, or 0. */
 int bounce_classify_find_reply(const char *s);
+/* What the enhanced status code status says on its own (RFC 3463), or
+ * BOUNCE_R_NONE. */
+enum bounce_reason bounce_classify_code_reason(const char *status);
 /* The SMTP command that text (a diagnostic, or the report's words
  * around a recipient) says a refusal answered, or BOUNCE_CMD_NONE. */
 enum bounce_command bounce_classify_command(const char *text);

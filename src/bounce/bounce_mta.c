@@ -9,10 +9,18 @@
  * answered. This file knows the MTA by its header and hands the
  * classifier a reason (struct bounce_rcpt_aux mta_reason) and a
  * command; it finds no recipients and decides nothing itself.
+ *
+ * The MTAs and their sentences are those the reference analyser knows,
+ * each written down here in full rather than as examples came. Where
+ * our reading of a format was corrected after reading examples of the
+ * shared bounce corpus, the correction says so (bounce_learnt(),
+ * bounce_int.h).
  */
 #include "config.h"
 
 #include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -47,6 +55,23 @@ enum bounce_mta_id {
 	BOUNCE_MTA_MESSAGINGSERVER,
 	BOUNCE_MTA_X3,
 	BOUNCE_MTA_VERIZON,
+	BOUNCE_MTA_MCAFEE,
+	BOUNCE_MTA_INTERSCAN,
+	BOUNCE_MTA_POWERMTA,
+	BOUNCE_MTA_GOOGLEGROUPS,
+	BOUNCE_MTA_GSUITE,
+	BOUNCE_MTA_AOL,
+	BOUNCE_MTA_RECEIVINGSES,
+	BOUNCE_MTA_V5SENDMAIL,
+	BOUNCE_MTA_MDA,
+	BOUNCE_MTA_AMAVIS,
+	BOUNCE_MTA_BIGLOBE,
+	BOUNCE_MTA_FACEBOOK,
+	BOUNCE_MTA_MESSAGELABS,
+	BOUNCE_MTA_ZOHO,
+	BOUNCE_MTA_MXLOGIC,
+	BOUNCE_MTA_X6,
+	BOUNCE_MTA_SENDGRID,
 };
 
 /* ------------------------------------------------------- the sentences */
@@ -259,6 +284,163 @@ static const struct bounce_mta_words bounce_mta_verizon[] = {
 	{ NULL, BOUNCE_R_NONE },
 };
 
+static const struct bounce_mta_words bounce_mta_mcafee[] = {
+	{ "550 unknown user ", BOUNCE_R_USERUNKNOWN },
+	{ "... user not exist", BOUNCE_R_USERUNKNOWN },
+	{ "no such user", BOUNCE_R_USERUNKNOWN },
+	{ NULL, BOUNCE_R_NONE },
+};
+
+static const struct bounce_mta_words bounce_mta_gsuite[] = {
+	{ "because the address couldn't be found. check for typos",
+	    BOUNCE_R_USERUNKNOWN },
+	{ "null mx", BOUNCE_R_NOTACCEPT },
+	{ " had no relevant answers.", BOUNCE_R_NETWORKERROR },
+	{ " responded with code nxdomain", BOUNCE_R_NETWORKERROR },
+	{ NULL, BOUNCE_R_NONE },
+};
+
+static const struct bounce_mta_words bounce_mta_aol[] = {
+	{ "host or domain name not found", BOUNCE_R_HOSTUNKNOWN },
+	{ "type=mx: malformed or unexpected name server reply",
+	    BOUNCE_R_NOTACCEPT },
+	{ NULL, BOUNCE_R_NONE },
+};
+
+static const struct bounce_mta_words bounce_mta_receivingses[] = {
+	{ "mailbox does not exist", BOUNCE_R_FILTERED },
+	{ "message too large", BOUNCE_R_MESGTOOBIG },
+	{ "mailbox full", BOUNCE_R_MAILBOXFULL },
+	{ "message content rejected", BOUNCE_R_CONTENTERROR },
+	{ NULL, BOUNCE_R_NONE },
+};
+
+static const struct bounce_mta_words bounce_mta_amavis[] = {
+	{ " - spam", BOUNCE_R_SPAMDETECTED },
+	{ " - infected", BOUNCE_R_VIRUSDETECTED },
+	{ " - bad header:", BOUNCE_R_CONTENTERROR },
+	{ " - message size exceeds recipient", BOUNCE_R_EXCEEDLIMIT },
+	{ " - temporary mta failure on relaying", BOUNCE_R_SYSTEMERROR },
+	{ " - rejected by next-hop mta on relaying", BOUNCE_R_SYSTEMERROR },
+	{ " - unable to relay message back to mta", BOUNCE_R_SYSTEMERROR },
+	{ NULL, BOUNCE_R_NONE },
+};
+
+static const struct bounce_mta_words bounce_mta_biglobe[] = {
+	{ "mail delivery failed... user unknown", BOUNCE_R_FILTERED },
+	{ "in recipient's mailbox exceeded the local limit",
+	    BOUNCE_R_MAILBOXFULL },
+	{ NULL, BOUNCE_R_NONE },
+};
+
+/* Facebook names the refusal with a code: "RCP-P1". */
+static const struct bounce_mta_words bounce_mta_facebook[] = {
+	{ "rcp-p1", BOUNCE_R_USERUNKNOWN },
+	{ "int-p1", BOUNCE_R_USERUNKNOWN },
+	{ "int-p3", BOUNCE_R_USERUNKNOWN },
+	{ "int-p4", BOUNCE_R_USERUNKNOWN },
+	{ "rcp-p2", BOUNCE_R_FILTERED },
+	{ "rcp-p3", BOUNCE_R_FILTERED },
+	{ "pol-p1", BOUNCE_R_BLOCKED },
+	{ "pol-p2", BOUNCE_R_BLOCKED },
+	{ "pol-p3", BOUNCE_R_NOTACCEPT },
+	{ "pol-p4", BOUNCE_R_NOTACCEPT },
+	{ "pol-p5", BOUNCE_R_FILTERED },
+	{ "pol-p6", BOUNCE_R_CONTENTERROR },
+	{ "pol-p7", BOUNCE_R_CONTENTERROR },
+	{ "msg-p1", BOUNCE_R_MESGTOOBIG },
+	{ "int-p2", BOUNCE_R_MESGTOOBIG },
+	{ "msg-p2", BOUNCE_R_CONTENTERROR },
+	{ "msg-p3", BOUNCE_R_CONTENTERROR },
+	{ "int-t1", BOUNCE_R_SYSTEMERROR },
+	{ "int-t2", BOUNCE_R_SYSTEMERROR },
+	{ "int-t3", BOUNCE_R_SYSTEMERROR },
+	{ "int-t4", BOUNCE_R_SYSTEMERROR },
+	{ "int-tl", BOUNCE_R_SYSTEMERROR },
+	{ "mbx-t1", BOUNCE_R_SUSPEND },
+	{ "mbx-t2", BOUNCE_R_SUSPEND },
+	{ "cnt-t1", BOUNCE_R_TOOMANYCONN },
+	{ "cnt-t2", BOUNCE_R_TOOMANYCONN },
+	{ NULL, BOUNCE_R_NONE },
+};
+
+static const struct bounce_mta_words bounce_mta_messagelabs[] = {
+	{ "no such user", BOUNCE_R_USERUNKNOWN },
+	{ "please turn on smtp authentication in your mail client",
+	    BOUNCE_R_SECURITYERROR },
+	{ NULL, BOUNCE_R_NONE },
+};
+
+static const struct bounce_mta_words bounce_mta_zoho[] = {
+	{ "host not reachable", BOUNCE_R_EXPIRED },
+	{ NULL, BOUNCE_R_NONE },
+};
+
+/* PowerMTA's X-PowerMTA-BounceCategory. */
+static const struct bounce_mta_words bounce_mta_powermta[] = {
+	{ "bad-domain", BOUNCE_R_HOSTUNKNOWN },
+	{ "bad-mailbox", BOUNCE_R_USERUNKNOWN },
+	{ "inactive-mailbox", BOUNCE_R_SUSPEND },
+	{ "message-expired", BOUNCE_R_EXPIRED },
+	{ "no-answer-from-host", BOUNCE_R_NETWORKERROR },
+	{ "policy-related", BOUNCE_R_POLICYVIOLATION },
+	{ "quota-issues", BOUNCE_R_MAILBOXFULL },
+	{ "routing-errors", BOUNCE_R_SYSTEMERROR },
+	{ "spam-related", BOUNCE_R_SPAMDETECTED },
+	{ NULL, BOUNCE_R_NONE },
+};
+
+/* Exchange 2000/2003: "MSEXCH:IMS:... (000C05A6) Unknown Recipient". */
+static const struct bounce_mta_words bounce_mta_msexch[] = {
+	{ "(000b099c)", BOUNCE_R_ONHOLD },
+	{ "(000b09aa)", BOUNCE_R_ONHOLD },
+	{ "(000b09b6)", BOUNCE_R_ONHOLD },
+	{ "(000c05a6)", BOUNCE_R_USERUNKNOWN },
+	{ "(00010256)", BOUNCE_R_SYSTEMERROR },
+	{ "(000d06b5)", BOUNCE_R_SYSTEMERROR },
+	{ "(00120270)", BOUNCE_R_NETWORKERROR },
+	{ "(00050311)", BOUNCE_R_CONTENTERROR },
+	{ "(000502cc)", BOUNCE_R_CONTENTERROR },
+	{ "(000b0981)", BOUNCE_R_SECURITYERROR },
+	{ "(000c0595)", BOUNCE_R_FILTERED },
+	{ NULL, BOUNCE_R_NONE },
+};
+
+/* Local delivery agents that write their own one-line refusals. */
+static const struct {
+	const char *prefix; /* how the line begins */
+	const struct bounce_mta_words words[6];
+} bounce_mta_mdas[] = {
+	{ "mail.local: ",
+	    { { ": unknown user:", BOUNCE_R_USERUNKNOWN },
+		{ ": user unknown", BOUNCE_R_USERUNKNOWN },
+		{ ": invalid mailbox path", BOUNCE_R_USERUNKNOWN },
+		{ ": user missing home directory", BOUNCE_R_USERUNKNOWN },
+		{ "disc quota exceeded", BOUNCE_R_MAILBOXFULL },
+		{ NULL, BOUNCE_R_NONE } } },
+	{ "procmail: ",
+	    { { "quota exceeded while writing", BOUNCE_R_MAILBOXFULL },
+		{ "no space left to finish writing", BOUNCE_R_SYSTEMFULL },
+		{ NULL, BOUNCE_R_NONE } } },
+	{ "maildrop: ",
+	    { { "invalid user specified.", BOUNCE_R_USERUNKNOWN },
+		{ "cannot find system user", BOUNCE_R_USERUNKNOWN },
+		{ "maildir over quota.", BOUNCE_R_MAILBOXFULL },
+		{ NULL, BOUNCE_R_NONE } } },
+	{ "vdelivermail: ",
+	    { { "sorry, no mailbox here by that name.", BOUNCE_R_USERUNKNOWN },
+		{ "account is locked email bounced", BOUNCE_R_FILTERED },
+		{ "is over quota", BOUNCE_R_MAILBOXFULL },
+		{ NULL, BOUNCE_R_NONE } } },
+	{ "vdeliver: ",
+	    { { "invalid or unknown base user or domain",
+		  BOUNCE_R_USERUNKNOWN },
+		{ "invalid or unknown virtual user", BOUNCE_R_USERUNKNOWN },
+		{ "does not refer to a virtual user", BOUNCE_R_USERUNKNOWN },
+		{ "due to system quota violation", BOUNCE_R_MAILBOXFULL },
+		{ NULL, BOUNCE_R_NONE } } },
+};
+
 /* --------------------------------------------------- knowing the MTA */
 
 static bool
@@ -312,18 +494,109 @@ bounce_mta_is_exim(const struct bounce_msg *m)
 	return votes >= 2;
 }
 
+/* A line of the report text that begins with one of the local
+ * delivery agents' names: its index in bounce_mta_mdas, or -1. */
+static int
+bounce_mta_mda_line(const char *text, const char **line)
+{
+	const char *p;
+	size_t i;
+
+	for (p = text; p != NULL && *p != '\0';) {
+		for (i = 0; i < UTIL_ARRAY_LEN(bounce_mta_mdas); i++)
+			if (strncasecmp(p, bounce_mta_mdas[i].prefix,
+				strlen(bounce_mta_mdas[i].prefix)) == 0) {
+				*line = p;
+				return (int)i;
+			}
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+	return -1;
+}
+
+/* Outlook.com's (Hotmail's) reports: two signs of four. */
+static bool
+bounce_mta_is_outlook(const struct bounce_msg *m)
+{
+	int votes = 0;
+
+	votes += bounce_mta_has(m->subject, "Delivery Status Notification");
+	votes += bounce_hdrs_get(&m->top, "X-Message-Delivery") != NULL;
+	votes += bounce_hdrs_get(&m->top, "X-Message-Info") != NULL;
+	votes += bounce_mta_received(m, ".hotmail.com");
+	return votes >= 2;
+}
+
 static enum bounce_mta_id
 bounce_mta_detect(const struct bounce_msg *m)
 {
 	const char *from = bounce_hdrs_get(&m->top, "From");
 	const char *subj = m->subject;
 	const char *id = bounce_hdrs_get(&m->top, "Message-ID");
+	const char *line;
+
+	if (bounce_mta_has(bounce_hdrs_get(&m->top, "X-NAI-Header"),
+		"Modified by McAfee") &&
+	    subj != NULL && strcmp(subj, "Delivery Status") == 0)
+		return BOUNCE_MTA_MCAFEE;
+	if ((bounce_mta_starts(from, "\"InterScan MSS\"") ||
+		bounce_mta_starts(from, "\"InterScan Notification\"") ||
+		(subj != NULL &&
+		    strcmp(subj, "Mail could not be delivered") == 0)))
+		return BOUNCE_MTA_INTERSCAN;
+	if (bounce_mta_has(subj, "Delivery report") &&
+	    strcasestr(m->dsn.data, "X-PowerMTA-BounceCategory:") != NULL)
+		return BOUNCE_MTA_POWERMTA;
+	if (bounce_mta_has(from, "<mailer-daemon@googlemail.com>") &&
+	    bounce_mta_has(subj, "Delivery Status Notification") &&
+	    bounce_hdrs_get(&m->top, "X-Failed-Recipients") != NULL &&
+	    bounce_hdrs_get(&m->top, "X-Google-Smtp-Source") != NULL)
+		return BOUNCE_MTA_GOOGLEGROUPS;
+	if (bounce_mta_has(from, "<mailer-daemon@googlemail.com>") &&
+	    bounce_mta_has(subj, "Delivery Status Notification") &&
+	    bounce_hdrs_get(&m->top, "X-Gm-Message-State") != NULL)
+		return BOUNCE_MTA_GSUITE;
+	if (bounce_hdrs_get(&m->top, "X-AOL-IP") != NULL)
+		return BOUNCE_MTA_AOL;
+	if (bounce_hdrs_get(&m->top, "X-SES-Outgoing") != NULL)
+		return BOUNCE_MTA_RECEIVINGSES;
+	if (bounce_mta_starts(subj, "Returned mail: ") &&
+	    strstr(m->text.data, "\n   ----- Unsent message follows") != NULL &&
+	    m->dsn.len == 0)
+		return BOUNCE_MTA_V5SENDMAIL;
 
 	if (bounce_mta_has(from, "mailer-daemon@") &&
 	    bounce_mta_has(from, "mail.ru"))
 		return BOUNCE_MTA_MAILRU;
 	if (bounce_hdrs_get(&m->top, "X-GMX-Antispam") != NULL)
 		return BOUNCE_MTA_GMX;
+	if (bounce_mta_starts(from, "\"Content-filter at "))
+		return BOUNCE_MTA_AMAVIS;
+	if (bounce_mta_starts(subj, "Returned mail:") &&
+	    (bounce_mta_has(from, "postmaster@biglobe.ne.jp") ||
+		bounce_mta_has(from, "postmaster@inacatv.ne.jp") ||
+		bounce_mta_has(from, "postmaster@tmtv.ne.jp") ||
+		bounce_mta_has(from, "postmaster@ttv.ne.jp")))
+		return BOUNCE_MTA_BIGLOBE;
+	if (bounce_mta_has(from, "<mailer-daemon@mx.facebook.com>") &&
+	    bounce_mta_has(subj, "your message could not be delivered"))
+		return BOUNCE_MTA_FACEBOOK;
+	if (bounce_hdrs_get(&m->top, "X-Msg-Ref") != NULL &&
+	    bounce_mta_has(from, "MAILER-DAEMON@messagelabs.com"))
+		return BOUNCE_MTA_MESSAGELABS;
+	if (bounce_hdrs_get(&m->top, "X-ZohoMail") != NULL)
+		return BOUNCE_MTA_ZOHO;
+	if (bounce_hdrs_get(&m->top, "X-MX-Bounce") != NULL ||
+	    bounce_hdrs_get(&m->top, "X-MXL-Hash") != NULL ||
+	    bounce_hdrs_get(&m->top, "X-MXL-NoteHash") != NULL)
+		return BOUNCE_MTA_MXLOGIC;
+	if (bounce_mta_starts(subj, "There was an error sending your mail"))
+		return BOUNCE_MTA_X6;
+	if (bounce_mta_has(bounce_hdrs_get(&m->top, "Return-Path"),
+		"<apps@sendgrid.net>"))
+		return BOUNCE_MTA_SENDGRID;
 	if (bounce_mta_starts(from, "\"Mail Delivery System\"") &&
 	    bounce_mta_starts(
 		subj, "Mail delivery failed: returning message to sender") &&
@@ -356,8 +629,7 @@ bounce_mta_detect(const struct bounce_msg *m)
 		bounce_mta_starts(subj, "Non recapitabile:")) &&
 	    bounce_hdrs_get(&m->top, "Content-Language") != NULL)
 		return BOUNCE_MTA_EXCHANGE;
-	if (bounce_hdrs_get(&m->top, "X-Message-Delivery") != NULL &&
-	    bounce_hdrs_get(&m->top, "X-Message-Info") != NULL)
+	if (bounce_mta_is_outlook(m))
 		return BOUNCE_MTA_OUTLOOK;
 	if (bounce_mta_has(from, "no-reply@") &&
 	    bounce_mta_has(from, ".dion.ne.jp"))
@@ -392,6 +664,11 @@ bounce_mta_detect(const struct bounce_msg *m)
 		return BOUNCE_MTA_EXIM;
 	if (bounce_mta_starts(subj, "Undelivered Mail Returned to Sender"))
 		return BOUNCE_MTA_POSTFIX;
+	if ((bounce_mta_has(from, "mailer-daemon") ||
+		bounce_mta_has(from, "postmaster") ||
+		bounce_mta_has(from, "mail delivery subsystem")) &&
+	    bounce_mta_mda_line(m->text.data, &line) >= 0)
+		return BOUNCE_MTA_MDA;
 	return BOUNCE_MTA_UNKNOWN;
 }
 
@@ -524,11 +801,149 @@ bounce_mta_x3_command(const char *ctx)
 	return BOUNCE_CMD_NONE;
 }
 
+/* The value of the first "name:" line of s at or after from. */
+static void
+bounce_mta_field(const char *s, const char *name, char *out, size_t size)
+{
+	const char *p = s != NULL ? strcasestr(s, name) : NULL;
+	size_t n;
+
+	out[0] = '\0';
+	if (p == NULL)
+		return;
+	p += strlen(name);
+	p += strspn(p, " \t");
+	n = strcspn(p, " \t\r\n;");
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/*
+ * Sendmail 5 writes one transcript for all recipients: each failed
+ * recipient's line ("554 <a@b>... Remote protocol error") follows the
+ * command it failed on (">>> MAIL From:<...>") and the reply
+ * ("<<< 550 Insecure Mail Relay"). Sets rc's command and diagnostic.
+ */
+static void
+bounce_mta_v5sendmail(const char *text, struct bounce_rcpt *rc)
+{
+	const char *at = text, *line = NULL, *p, *cmd = NULL, *reply = NULL;
+	size_t alen = strlen(rc->recipient);
+	struct buf b;
+
+	while ((at = strcasestr(at, rc->recipient)) != NULL) {
+		const char *bol = at;
+
+		while (bol > text && bol[-1] != '\n')
+			bol--;
+		if (at > bol && at[-1] == '<' && strncmp(at + alen, ">...", 4) == 0 &&
+		    isdigit((unsigned char)bol[0])) {
+			line = bol;
+			break;
+		}
+		at += alen;
+	}
+	if (line == NULL)
+		return;
+	/* The command and the reply since the previous recipient's line. */
+	for (p = text; p < line;) {
+		if (strncmp(p, ">>> ", 4) == 0) {
+			cmd = p + 4;
+			reply = NULL;
+		} else if (strncmp(p, "<<< ", 4) == 0) {
+			reply = p + 4;
+		} else if (isdigit((unsigned char)p[0]) &&
+		    strstr(p, ">... ") != NULL &&
+		    strstr(p, ">... ") < p + strcspn(p, "\n")) {
+			cmd = NULL;
+			reply = NULL;
+		}
+		p += strcspn(p, "\n");
+		if (*p == '\n')
+			p++;
+	}
+	if (cmd != NULL && rc->command == BOUNCE_CMD_NONE) {
+		char t[32];
+
+		(void)snprintf(t, sizeof(t), ">>> %.4s\n<<< 5", cmd);
+		rc->command = bounce_classify_command(t);
+	}
+	buf_init(&b);
+	p = strstr(line, "... ");
+	if (p != NULL && p < line + strcspn(line, "\n")) {
+		p += 4;
+		buf_append(&b, p, strcspn(p, "\n"));
+	}
+	if (reply != NULL) {
+		if (b.len > 0)
+			buf_puts(&b, ": ");
+		buf_append(&b, reply, strcspn(reply, "\n"));
+	}
+	if (b.len > 0)
+		bounce_set_folded(&rc->diagnostic, b.data, b.len);
+	buf_fini(&b);
+}
+
+/* Sendmail's transcript: the remote server's replies ("<<< 550 ..."),
+ * joined, when they say more than the DSN's Diagnostic-Code. */
+static void
+bounce_mta_sendmail_replies(const char *text, struct bounce_rcpt *rc)
+{
+	const char *p;
+	struct buf b;
+
+	if (strstr(text, "----- Transcript of session follows -----") == NULL)
+		return;
+	buf_init(&b);
+	for (p = text; p != NULL && *p != '\0';) {
+		if (strncmp(p, "<<< ", 4) == 0) {
+			size_t n = strcspn(p + 4, "\n");
+			char *one = xstrndup(p + 4, n);
+
+			if (b.len == 0 || strstr(b.data, one) == NULL) {
+				if (b.len > 0)
+					buf_putc(&b, ' ');
+				buf_append(&b, p + 4, n);
+			}
+			free(one);
+		}
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+	if (b.len > 0 &&
+	    (rc->diagnostic == NULL || b.len > strlen(rc->diagnostic)))
+		bounce_set_folded(&rc->diagnostic, b.data, b.len);
+	buf_fini(&b);
+}
+
+/* Google Groups says four things, each on a "* " line, when it refused
+ * the sender; fewer when it could not tell why. */
+static enum bounce_reason
+bounce_mta_googlegroups(const char *text)
+{
+	const char *p;
+	int stars = 0;
+
+	for (p = text; p != NULL && *p != '\0';) {
+		const char *q = p + (*p == ' ');
+
+		stars += q[0] == '*' && (q[1] == ' ' || q[1] == '\t');
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+	return stars == 4 ? BOUNCE_R_REJECTED : BOUNCE_R_ONHOLD;
+}
+
 void
 bounce_mta_hint(
     const struct bounce_msg *m, struct bounce_rcptv *v, char *const *ctx)
 {
 	enum bounce_mta_id mta = bounce_mta_detect(m);
+	bool msexch = strstr(m->text.data, "MSEXCH:") != NULL;
 	size_t i;
 
 	for (i = 0; i < v->n; i++) {
@@ -541,6 +956,11 @@ bounce_mta_hint(
 		if (rc->command == BOUNCE_CMD_NONE)
 			rc->command = bounce_classify_command(d);
 		cmd = rc->command;
+		if (msexch)
+			r = bounce_mta_find(bounce_mta_msexch, ctx[i]);
+		if (mta == BOUNCE_MTA_UNKNOWN && m->dsn.len > 0)
+			bounce_mta_sendmail_replies(m->text.data, rc);
+		d = rc->diagnostic;
 		switch (mta) {
 		case BOUNCE_MTA_EXIM:
 		case BOUNCE_MTA_MAILRU:
@@ -552,6 +972,15 @@ bounce_mta_hint(
 				r = BOUNCE_R_ONHOLD;
 			else
 				r = bounce_mta_find(bounce_mta_exim, d);
+			if (r == BOUNCE_R_NONE && bounce_learnt("exim")) {
+				/* Exim writes the reason on the
+				 * recipient's own line, or names the
+				 * pipe that failed. */
+				r = bounce_mta_find(bounce_mta_exim, ctx[i]);
+				if (ctx[i] != NULL &&
+				    strstr(ctx[i], "  pipe to |/") != NULL)
+					r = BOUNCE_R_MAILERERROR;
+			}
 			break;
 		case BOUNCE_MTA_QMAIL:
 			if (cmd == BOUNCE_CMD_MAIL)
@@ -616,7 +1045,103 @@ bounce_mta_hint(
 			break;
 		case BOUNCE_MTA_OPENSMTPD:
 			r = bounce_mta_find(bounce_mta_opensmtpd, d);
+			if (r == BOUNCE_R_NONE && bounce_learnt("opensmtpd"))
+				r = bounce_mta_find(
+				    bounce_mta_opensmtpd, ctx[i]);
 			break;
+		case BOUNCE_MTA_MCAFEE:
+			r = bounce_mta_find(bounce_mta_mcafee, d);
+			if (r == BOUNCE_R_NONE && d != NULL &&
+			    strcasestr(d, " user (") != NULL &&
+			    strcasestr(d, ") unknown.") != NULL)
+				r = BOUNCE_R_USERUNKNOWN;
+			break;
+		case BOUNCE_MTA_INTERSCAN:
+			if ((d != NULL &&
+				strcasestr(d, "Unable to deliver") != NULL) ||
+			    (bounce_learnt("trendmicro") && ctx[i] != NULL &&
+				strcasestr(ctx[i], "Unable to deliver") != NULL))
+				r = BOUNCE_R_USERUNKNOWN;
+			break;
+		case BOUNCE_MTA_POWERMTA: {
+			char cat[32];
+
+			bounce_mta_field(m->dsn.data,
+			    "X-PowerMTA-BounceCategory:", cat, sizeof(cat));
+			r = bounce_mta_find(bounce_mta_powermta, cat);
+			break;
+		}
+		case BOUNCE_MTA_GOOGLEGROUPS:
+			r = bounce_mta_googlegroups(m->text.data);
+			break;
+		case BOUNCE_MTA_GSUITE:
+			r = bounce_mta_find(bounce_mta_gsuite, d);
+			break;
+		case BOUNCE_MTA_AOL:
+			r = bounce_mta_find(bounce_mta_aol, d);
+			break;
+		case BOUNCE_MTA_RECEIVINGSES:
+			r = bounce_mta_find(bounce_mta_receivingses, d);
+			/* Otherwise what its status code says. */
+			if (r == BOUNCE_R_NONE && bounce_learnt("amazon"))
+				r = bounce_classify_code_reason(rc->status);
+			break;
+		case BOUNCE_MTA_V5SENDMAIL:
+			bounce_mta_v5sendmail(m->text.data, rc);
+			break;
+		case BOUNCE_MTA_AMAVIS:
+			r = bounce_mta_find(bounce_mta_amavis, d);
+			break;
+		case BOUNCE_MTA_BIGLOBE:
+			r = bounce_mta_find(bounce_mta_biglobe, d);
+			break;
+		case BOUNCE_MTA_FACEBOOK:
+			r = bounce_mta_find(bounce_mta_facebook, d);
+			break;
+		case BOUNCE_MTA_MESSAGELABS:
+			r = bounce_mta_find(bounce_mta_messagelabs, d);
+			if (r == BOUNCE_R_NONE && d != NULL &&
+			    strstr(d, "542 ") != NULL &&
+			    strstr(d, " Rejected") != NULL)
+				r = BOUNCE_R_USERUNKNOWN;
+			break;
+		case BOUNCE_MTA_ZOHO:
+			r = bounce_mta_find(bounce_mta_zoho, d);
+			break;
+		case BOUNCE_MTA_MXLOGIC:
+			if (cmd == BOUNCE_CMD_EHLO)
+				r = BOUNCE_R_BLOCKED;
+			else if (cmd == BOUNCE_CMD_MAIL)
+				r = BOUNCE_R_ONHOLD;
+			else
+				r = bounce_mta_find(bounce_mta_exim, d);
+			break;
+		case BOUNCE_MTA_X6:
+			break;
+		case BOUNCE_MTA_SENDGRID:
+			if (rc->action != NULL &&
+			    strcmp(rc->action, "expired") == 0)
+				r = BOUNCE_R_EXPIRED;
+			break;
+		case BOUNCE_MTA_MDA: {
+			const char *line;
+			int k = bounce_mta_mda_line(m->text.data, &line);
+
+			if (k >= 0) {
+				char one[512];
+				size_t n = strcspn(line, "\n");
+
+				if (n >= sizeof(one))
+					n = sizeof(one) - 1;
+				memcpy(one, line, n);
+				one[n] = '\0';
+				r = bounce_mta_find(bounce_mta_mdas[k].words, one);
+				if (r == BOUNCE_R_NONE)
+					r = BOUNCE_R_UNDEFINED;
+				bounce_set_folded(&rc->diagnostic, one, n);
+			}
+			break;
+		}
 		case BOUNCE_MTA_IMAIL:
 			r = bounce_mta_find(bounce_mta_imail, d);
 			break;
@@ -630,6 +1155,10 @@ bounce_mta_hint(
 			if (d != NULL && cmd == BOUNCE_CMD_NONE &&
 			    strcasestr(d, "refused to talk to me:") != NULL)
 				rc->command = BOUNCE_CMD_EHLO;
+			/* Postfix's own type word: still an SMTP reply. */
+			if (strcmp(aux->diag_type, "x-postfix") == 0)
+				(void)snprintf(aux->diag_type,
+				    sizeof(aux->diag_type), "smtp");
 			break;
 		case BOUNCE_MTA_X3:
 			if (cmd == BOUNCE_CMD_NONE)

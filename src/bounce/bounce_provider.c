@@ -5,7 +5,9 @@
  * Microsoft (Exchange Online, Outlook.com), Orange and La Poste (French
  * error numbers such as "OFR_416"), KDDI/au and NTT docomo (Japanese
  * carriers, whose "User unknown" may be a filter). A provider is known
- * by the host that refused, else by the recipient's domain.
+ * by the host that refused, else by the recipient's domain; also
+ * GoDaddy, Mimecast, Spectrum (Charter) and Tencent QQ, whose error
+ * numbers say what their words do not.
  *
  * bounce_classify.c asks here first; BOUNCE_R_NONE lets the general
  * rules decide.
@@ -169,6 +171,47 @@ static const struct bounce_provider_reply bounce_provider_docomo[] = {
 	{ NULL, NULL, BOUNCE_R_NONE },
 };
 
+static const struct bounce_provider_reply bounce_provider_mimecast[] = {
+	{ NULL, "sender address blocked", BOUNCE_R_BLOCKED },
+	{ NULL, "ip temporarily blacklisted", BOUNCE_R_BLOCKED },
+	{ NULL, "local ct ip reputation", BOUNCE_R_BLOCKED },
+	{ NULL, "sender invalid - envelope rejected", BOUNCE_R_AUTHFAILURE },
+	{ NULL, "maximum email size exceeded", BOUNCE_R_MESGTOOBIG },
+	{ NULL, "mail loop detected", BOUNCE_R_NETWORKERROR },
+	{ NULL, "open relay not allowed", BOUNCE_R_NORELAYING },
+	{ NULL, "account inbounds disabled", BOUNCE_R_NOTACCEPT },
+	{ NULL, "anti-spoofing policy", BOUNCE_R_POLICYVIOLATION },
+	{ NULL, "content examination policy", BOUNCE_R_POLICYVIOLATION },
+	{ NULL, "host network not allowed", BOUNCE_R_POLICYVIOLATION },
+	{ NULL, "envelope blocked", BOUNCE_R_REJECTED },
+	{ NULL, "blocked senders", BOUNCE_R_REJECTED },
+	{ NULL, "block policy for envelope from", BOUNCE_R_REJECTED },
+	{ NULL, "this route requires", BOUNCE_R_SECURITYERROR },
+	{ NULL, "incorrect authentication data", BOUNCE_R_SECURITYERROR },
+	{ NULL, "too many recipients", BOUNCE_R_TOOMANYCONN },
+	{ NULL, "outbound thread limit", BOUNCE_R_TOOMANYCONN },
+	{ NULL, "invalid recipient", BOUNCE_R_USERUNKNOWN },
+	{ NULL, "user unknown", BOUNCE_R_USERUNKNOWN },
+	{ NULL, NULL, BOUNCE_R_NONE },
+};
+
+static const struct bounce_provider_reply bounce_provider_tencent[] = {
+	{ NULL, "dmarc check failed", BOUNCE_R_AUTHFAILURE },
+	{ NULL, "spf check failed", BOUNCE_R_AUTHFAILURE },
+	{ NULL, "suspected spam ip", BOUNCE_R_BLOCKED },
+	{ NULL, "mail is rejected by recipients", BOUNCE_R_FILTERED },
+	{ NULL, "message too large", BOUNCE_R_MESGTOOBIG },
+	{ NULL, "mail content denied", BOUNCE_R_SPAMDETECTED },
+	{ NULL, "spam is embedded in the email", BOUNCE_R_SPAMDETECTED },
+	{ NULL, "suspected spam", BOUNCE_R_SPAMDETECTED },
+	{ NULL, "bad address syntax", BOUNCE_R_SYNTAXERROR },
+	{ NULL, "frequency limited", BOUNCE_R_TOOMANYCONN },
+	{ NULL, "connection denied", BOUNCE_R_TOOMANYCONN },
+	{ NULL, "mailbox unavailable or access denied", BOUNCE_R_TOOMANYCONN },
+	{ NULL, "mailbox not found", BOUNCE_R_USERUNKNOWN },
+	{ NULL, NULL, BOUNCE_R_NONE },
+};
+
 static bool
 bounce_provider_status_is(const char *want, const char *status)
 {
@@ -194,6 +237,154 @@ bounce_provider_replies(const struct bounce_provider_reply *t,
 		if (bounce_provider_status_is(t[i].status, status) &&
 		    strstr(lower, t[i].words) != NULL)
 			return t[i].reason;
+	return BOUNCE_R_NONE;
+}
+
+static const struct bounce_provider_reply bounce_provider_cox[] = {
+	{ NULL, "aup#cxbl", BOUNCE_R_BLOCKED },
+	{ NULL, "aup#cdrbl", BOUNCE_R_BLOCKED },
+	{ NULL, "aup#cxdns", BOUNCE_R_BLOCKED },
+	{ NULL, "aup#ipbl", BOUNCE_R_BLOCKED },
+	{ NULL, "aup#cxthrt", BOUNCE_R_SECURITYERROR },
+	{ NULL, "aup#cxmj", BOUNCE_R_SECURITYERROR },
+	{ NULL, "aup#cxsndr", BOUNCE_R_REJECTED },
+	{ NULL, "aup#cxsmtp", BOUNCE_R_REJECTED },
+	{ NULL, "aup#cxcnct", BOUNCE_R_TOOMANYCONN },
+	{ NULL, "aup#cxmxrt", BOUNCE_R_TOOMANYCONN },
+	{ NULL, "aup#urlbl", BOUNCE_R_SPAMDETECTED },
+	{ NULL, "rejected - no rdns", BOUNCE_R_BLOCKED },
+	{ NULL, "too many bad commands from", BOUNCE_R_BLOCKED },
+	{ NULL, "dns check failure - try again later", BOUNCE_R_BLOCKED },
+	{ NULL, "too many invalid recipients", BOUNCE_R_BLOCKED },
+	{ NULL, "esmtp server temporarily not available", BOUNCE_R_NOTACCEPT },
+	{ NULL, "esmtp no data before greeting", BOUNCE_R_POLICYVIOLATION },
+	{ NULL, "attachment extension is forbidden",
+	    BOUNCE_R_POLICYVIOLATION },
+	{ NULL, "sender rejected", BOUNCE_R_REJECTED },
+	{ NULL, "too many sessions from", BOUNCE_R_TOOMANYCONN },
+	{ NULL, "requested action aborted: try again later",
+	    BOUNCE_R_TOOMANYCONN },
+	{ NULL, "message threshold exceeded", BOUNCE_R_TOOMANYCONN },
+	{ NULL, "recipient rejected", BOUNCE_R_USERUNKNOWN },
+	{ NULL, NULL, BOUNCE_R_NONE },
+};
+
+/* i.ua numbers its refusals in a link: ".i.ua/err/2". */
+static enum bounce_reason
+bounce_provider_iua(const char *lower)
+{
+	static const enum bounce_reason codes[] = {
+		BOUNCE_R_NONE, BOUNCE_R_NORELAYING, BOUNCE_R_USERUNKNOWN,
+		BOUNCE_R_SUSPEND, BOUNCE_R_MAILBOXFULL, BOUNCE_R_TOOMANYCONN,
+		BOUNCE_R_NORELAYING, BOUNCE_R_BLOCKED, BOUNCE_R_REJECTED,
+		BOUNCE_R_BLOCKED, BOUNCE_R_FILTERED,
+	};
+	const char *p = strstr(lower, ".i.ua/err/");
+	int n = 0;
+
+	if (p == NULL)
+		return BOUNCE_R_NONE;
+	for (p += 10; isdigit((unsigned char)*p) && n < 100; p++)
+		n = n * 10 + (*p - '0');
+	return n > 0 && (size_t)n < UTIL_ARRAY_LEN(codes) ? codes[n]
+							   : BOUNCE_R_NONE;
+}
+
+/* GoDaddy's relays end a refusal with a code: " IB607". */
+static enum bounce_reason
+bounce_provider_godaddy(const char *lower)
+{
+	static const struct {
+		int code;
+		enum bounce_reason reason;
+	} codes[] = {
+		{ 7, BOUNCE_R_TOOMANYCONN },
+		{ 101, BOUNCE_R_EXPIRED },
+		{ 103, BOUNCE_R_BLOCKED },
+		{ 104, BOUNCE_R_BLOCKED },
+		{ 105, BOUNCE_R_BLOCKED },
+		{ 106, BOUNCE_R_BLOCKED },
+		{ 108, BOUNCE_R_BLOCKED },
+		{ 110, BOUNCE_R_BLOCKED },
+		{ 111, BOUNCE_R_BLOCKED },
+		{ 112, BOUNCE_R_BLOCKED },
+		{ 113, BOUNCE_R_BLOCKED },
+		{ 212, BOUNCE_R_SPAMDETECTED },
+		{ 401, BOUNCE_R_SECURITYERROR },
+		{ 501, BOUNCE_R_REJECTED },
+		{ 502, BOUNCE_R_REJECTED },
+		{ 504, BOUNCE_R_TOOMANYCONN },
+		{ 506, BOUNCE_R_REJECTED },
+		{ 508, BOUNCE_R_REJECTED },
+		{ 510, BOUNCE_R_TOOMANYCONN },
+		{ 607, BOUNCE_R_TOOMANYCONN },
+		{ 705, BOUNCE_R_VIRUSDETECTED },
+	};
+	static const struct bounce_provider_reply words[] = {
+		{ NULL, "spamhaus.org/query/bl?ip=", BOUNCE_R_BLOCKED },
+		{ NULL, "554 rbl reject.", BOUNCE_R_BLOCKED },
+		{ NULL, "delivery timeout", BOUNCE_R_EXPIRED },
+		{ NULL, "account disabled", BOUNCE_R_SUSPEND },
+		{ NULL, "account storage limit", BOUNCE_R_MAILBOXFULL },
+		{ NULL, "account does not exist", BOUNCE_R_USERUNKNOWN },
+		{ NULL, "550 recipient not found.", BOUNCE_R_USERUNKNOWN },
+		{ NULL, NULL, BOUNCE_R_NONE },
+	};
+	const char *p;
+	size_t i;
+
+	for (p = strstr(lower, " ib"); p != NULL; p = strstr(p + 1, " ib")) {
+		int code;
+
+		if (strspn(p + 3, "0123456789") != 3 ||
+		    isalnum((unsigned char)p[6]))
+			continue;
+		code = (p[3] - '0') * 100 + (p[4] - '0') * 10 + (p[5] - '0');
+		for (i = 0; i < UTIL_ARRAY_LEN(codes); i++)
+			if (codes[i].code == code)
+				return codes[i].reason;
+		return BOUNCE_R_NONE;
+	}
+	return bounce_provider_replies(words, NULL, lower);
+}
+
+/* Spectrum (Charter) numbers its refusals "AUP#In-1310". */
+static enum bounce_reason
+bounce_provider_spectrum(const char *lower)
+{
+	static const struct {
+		int from, to;
+		enum bounce_reason reason;
+	} ranges[] = {
+		{ 1000, 1000, BOUNCE_R_BLOCKED },
+		{ 1010, 1080, BOUNCE_R_REJECTED },
+		{ 1090, 1090, BOUNCE_R_SYSTEMERROR },
+		{ 1100, 1150, BOUNCE_R_BLOCKED },
+		{ 1160, 1190, BOUNCE_R_POLICYVIOLATION },
+		{ 1200, 1250, BOUNCE_R_BLOCKED },
+		{ 1260, 1260, BOUNCE_R_NETWORKERROR },
+		{ 1300, 1490, BOUNCE_R_TOOMANYCONN },
+		{ 1500, 1520, BOUNCE_R_REJECTED },
+		{ 1530, 1530, BOUNCE_R_MESGTOOBIG },
+		{ 1540, 1550, BOUNCE_R_TOOMANYCONN },
+		{ 1560, 1560, BOUNCE_R_POLICYVIOLATION },
+	};
+	const char *p = strstr(lower, "aup#");
+	int code = 0;
+	size_t i;
+
+	if (p == NULL)
+		return BOUNCE_R_NONE;
+	p += 4;
+	while (isalpha((unsigned char)*p) || *p == '-')
+		p++;
+	if (strspn(p, "0123456789") != 4)
+		return BOUNCE_R_NONE;
+	for (i = 0; i < 4; i++)
+		code = code * 10 + (p[i] - '0');
+	for (i = 0; i < UTIL_ARRAY_LEN(ranges); i++)
+		if (code >= ranges[i].from && code <= ranges[i].to)
+			return ranges[i].reason;
 	return BOUNCE_R_NONE;
 }
 
@@ -288,7 +479,13 @@ enum bounce_provider {
 	BOUNCE_PROVIDER_MICROSOFT,
 	BOUNCE_PROVIDER_FRANCE,
 	BOUNCE_PROVIDER_KDDI,
-	BOUNCE_PROVIDER_DOCOMO
+	BOUNCE_PROVIDER_DOCOMO,
+	BOUNCE_PROVIDER_GODADDY,
+	BOUNCE_PROVIDER_MIMECAST,
+	BOUNCE_PROVIDER_SPECTRUM,
+	BOUNCE_PROVIDER_TENCENT,
+	BOUNCE_PROVIDER_COX,
+	BOUNCE_PROVIDER_IUA
 };
 
 static enum bounce_provider
@@ -308,12 +505,24 @@ bounce_provider_of(const char *host)
 		{ "ezweb.ne.jp", BOUNCE_PROVIDER_KDDI },
 		{ "au.com", BOUNCE_PROVIDER_KDDI },
 		{ "mfsmax.docomo.ne.jp", BOUNCE_PROVIDER_DOCOMO },
+		{ "smtp.secureserver.net", BOUNCE_PROVIDER_GODADDY },
+		{ "mailstore1.secureserver.net", BOUNCE_PROVIDER_GODADDY },
+		{ "mimecast.com", BOUNCE_PROVIDER_MIMECAST },
+		{ "charter.net", BOUNCE_PROVIDER_SPECTRUM },
+		{ "cox.net", BOUNCE_PROVIDER_COX },
+		{ "email.ua", BOUNCE_PROVIDER_IUA },
 	};
 	size_t i;
 
 	for (i = 0; host != NULL && i < UTIL_ARRAY_LEN(hosts); i++)
 		if (bounce_provider_host_is(host, hosts[i].name))
 			return hosts[i].p;
+	/* Tencent's mx1.qq.com, mx3.qq.com, ... */
+	if (host != NULL && strncasecmp(host, "mx", 2) == 0 &&
+	    isdigit((unsigned char)host[2]) &&
+	    strcasecmp(host + 2 + strspn(host + 2, "0123456789"), ".qq.com") ==
+		0)
+		return BOUNCE_PROVIDER_TENCENT;
 	return BOUNCE_PROVIDER_NONE;
 }
 
@@ -358,6 +567,22 @@ bounce_provider_reason(
 		}
 		return r;
 	}
+	case BOUNCE_PROVIDER_GODADDY:
+		return bounce_provider_godaddy(lower);
+	case BOUNCE_PROVIDER_MIMECAST:
+		if (f->reply_code == 0 || lower[0] == '\0')
+			return BOUNCE_R_NONE;
+		return bounce_provider_replies(
+		    bounce_provider_mimecast, NULL, lower);
+	case BOUNCE_PROVIDER_SPECTRUM:
+		return bounce_provider_spectrum(lower);
+	case BOUNCE_PROVIDER_TENCENT:
+		return bounce_provider_replies(
+		    bounce_provider_tencent, NULL, lower);
+	case BOUNCE_PROVIDER_COX:
+		return bounce_provider_replies(bounce_provider_cox, NULL, lower);
+	case BOUNCE_PROVIDER_IUA:
+		return bounce_provider_iua(lower);
 	case BOUNCE_PROVIDER_NONE:
 		break;
 	}

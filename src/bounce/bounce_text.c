@@ -496,6 +496,20 @@ bounce_text_code_at(const char *s)
 		s[3] == ':');
 }
 
+/* A field of a delivery-status part ("Status: 4.0.0"), read as text
+ * when a broken MIME boundary hid the part: not the server's words. */
+static bool
+bounce_text_dsn_field(const char *line)
+{
+	static const char *const fields[] = { "action:", "status:",
+		"final-recipient:", "original-recipient:", "diagnostic-code:",
+		"remote-mta:", "reporting-mta:", "last-attempt-date:",
+		"arrival-date:", "received-from-mta:", "will-retry-until:" };
+
+	return bounce_learnt("rfc3464") &&
+	    bounce_text_starts_any(line, fields, UTIL_ARRAY_LEN(fields));
+}
+
 static bool
 bounce_text_errline(const char *line, size_t n)
 {
@@ -508,6 +522,8 @@ bounce_text_errline(const char *line, size_t n)
 		n = sizeof(buf) - 1;
 	memcpy(buf, line, n);
 	buf[n] = '\0';
+	if (bounce_text_dsn_field(buf))
+		return false;
 	p = buf + strspn(buf, " \t<>#(");
 	if (bounce_text_code_at(p) ||
 	    bounce_classify_find_status(buf, code, sizeof(code)))
@@ -634,11 +650,30 @@ bounce_text_around(const struct bounce_text_lines *l, size_t first, size_t stop,
 		for (i = first + 1; i < stop && i < l->n && taken < 3; i++) {
 			if (l->len[i] == 0 && taken > 0)
 				break;
+			if (bounce_text_dsn_field(l->v[i]))
+				continue;
 			buf_append(&diag, l->v[i], l->len[i]);
 			buf_putc(&diag, ' ');
 			if (l->len[i] > 0)
 				taken++;
 		}
+	}
+	/* A recipient of a DSN that gives its status but no server words:
+	 * prose without a reply or status code in it is the reporting
+	 * MTA's own summary, not a diagnostic. */
+	if (r->diagnostic == NULL && diag.len > 0 && r->status != NULL &&
+	    bounce_learnt("sendmail")) {
+		char code[16];
+		const char *p;
+		bool coded = bounce_classify_find_status(diag.data, code,
+		    sizeof(code));
+
+		for (p = diag.data; !coded && *p != '\0'; p++)
+			coded = (p == diag.data || p[-1] == ' ' ||
+				    p[-1] == '<') &&
+			    bounce_text_code_at(p);
+		if (!coded)
+			buf_reset(&diag);
 	}
 	if (r->diagnostic == NULL && diag.len > 0)
 		bounce_set_folded(&r->diagnostic, diag.data, diag.len);

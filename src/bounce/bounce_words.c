@@ -718,7 +718,6 @@ static const char *const bounce_words_userunknown[] = {
 	"no such recipient",
 	"no such user",
 	"account unavailable:",
-	"no valid recipients",
 	"nonexistent user",
 	"non-existent user",
 	"non existent user",
@@ -801,6 +800,24 @@ static const char *const bounce_words_virusdetected[] = {
 	"contains a virus",
 	"virus found",
 	NULL,
+};
+
+/*
+ * Patterns corrected or added after reading examples of the shared
+ * bounce corpus, each with the families of the examples
+ * (bounce_learnt()). With those families held out, a correction gives
+ * way to the pattern it replaced (was), if any.
+ */
+static const struct {
+	enum bounce_reason reason;
+	const char *pattern;
+	const char *was;
+	const char *families;
+} bounce_words_learnt[] = {
+	{ BOUNCE_R_USERUNKNOWN, "no valid recipients, bye",
+	    "no valid recipients", "sendmail" },
+	{ BOUNCE_R_AUTHFAILURE, "spf record", NULL, "exim" },
+	{ BOUNCE_R_BLOCKED, "no access from mail server", NULL, "sendmail" },
 };
 
 static const char *const *const bounce_words_lists[BOUNCE_R_COUNT] = {
@@ -897,5 +914,15 @@ bounce_words_match(enum bounce_reason reason, const char *lower)
 	for (i = 0; w[i] != NULL; i++)
 		if (bounce_words_match_one(lower, w[i]))
 			return true;
+	for (i = 0; i < UTIL_ARRAY_LEN(bounce_words_learnt); i++) {
+		const char *pat = bounce_words_learnt[i].pattern;
+
+		if (bounce_words_learnt[i].reason != reason)
+			continue;
+		if (!bounce_learnt(bounce_words_learnt[i].families))
+			pat = bounce_words_learnt[i].was;
+		if (pat != NULL && bounce_words_match_one(lower, pat))
+			return true;
+	}
 	return false;
 }
