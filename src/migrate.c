@@ -211,11 +211,27 @@ static const char migrate_v4[] =
     "DROP INDEX messages_recipient_sent;"
     "CREATE INDEX messages_recipient ON messages(recipient);";
 
+/*
+ * One owner for every bounce rule: a bounce row says whether the
+ * failure was about the sender (our authentication, our IP on a
+ * blocklist, relaying or a relay's policy or rate limit) and what SMTP
+ * command the refusal answered. Such rows never count towards
+ * suppressing the recipient; rows recorded before this step are marked
+ * by their reason.
+ */
+static const char migrate_v5[] =
+    "ALTER TABLE bounces ADD COLUMN sender_side INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bounces ADD COLUMN command TEXT;"
+    "UPDATE bounces SET sender_side = 1 WHERE reason IN ('authfailure',"
+    "  'blocked', 'norelaying', 'policyviolation', 'rejected',"
+    "  'securityerror', 'speeding', 'toomanyconn');";
+
 static const char *const migrate_steps[] = {
 	migrate_v1,
 	migrate_v2,
 	migrate_v3,
 	migrate_v4,
+	migrate_v5,
 };
 
 int

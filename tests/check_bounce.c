@@ -358,7 +358,7 @@ START_TEST(test_bounce_classifies_by_reason_not_by_first_digit)
 		    BOUNCE_CLASS_HARD },
 		{ "5.0.0",
 		    "550 Requested action not taken: mailbox "
-		    "unavailable, user unknown",
+		    "unavailable, user unknown (in reply to RCPT TO command)",
 		    "userunknown", BOUNCE_CLASS_HARD },
 		{ "5.1.6", "551 User has moved; please try elsewhere",
 		    "hasmoved", BOUNCE_CLASS_HARD },
@@ -370,11 +370,10 @@ START_TEST(test_bounce_classifies_by_reason_not_by_first_digit)
 		    BOUNCE_CLASS_SOFT },
 		{ "5.7.1", "554 5.7.1 <x@example.com>: Relay access denied",
 		    "norelaying", BOUNCE_CLASS_SOFT },
-		/* The words beat the code: a rate limit, not a bad user. */
-		{ "5.1.1",
-		    "550 5.1.1 <x@example.com> 192.0.2.1 has sent to "
-		    "too many recipients this hour",
-		    "toomanyconn", BOUNCE_CLASS_SOFT },
+		/* The code says "bad address"; words that say otherwise
+		 * outright win: a full mailbox, not an unknown user. */
+		{ "5.1.1", "550 5.1.1 <x@example.com>: Mailbox is full",
+		    "mailboxfull", BOUNCE_CLASS_SOFT },
 		/* User unknown after the data: the content was refused. */
 		{ "5.0.0",
 		    "550 <x@example.com>: User unknown (in reply to "

@@ -191,6 +191,9 @@ START_TEST(test_bounce_apply_abuse_report_unsubscribes_the_subscriber)
 	    "INSERT INTO subscribers (id, email, status, created_at)"
 	    " VALUES (1, 'annoyed.reader@isp.example.net', 'active', '" NOW
 	    "'), (2, 'happy@example.net', 'active', '" NOW "')");
+	/* The digest it complains about, sent with envelope
+	 * bounces+Arf77@. */
+	add_sent(21, "annoyed.reader@isp.example.net", "arf77");
 	ck_assert_int_eq(bounce_apply(db, r, "src f", &rules, T0, &st), 1);
 	ck_assert_int_eq(st.unsubscribed, 1);
 	s = tu_sql_text(db,

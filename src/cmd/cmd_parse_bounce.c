@@ -3,7 +3,11 @@
  * cmd_parse_bounce: `familymail parse-bounce FILE...`, the bounce parser
  * the daemon uses, run on files: one JSON line per (file, recipient) on
  * stdout, for administrators who want to know what a bounce says and for
- * comparing the parser with others. It needs no config and touches no
+ * comparing the parser with others. Beside the keys DESIGN names, each
+ * line says which SMTP command the refusal answered ("command") and
+ * whether it is about the sender ("sender_side"); a report cut at
+ * BOUNCE_MAX_RCPTS recipients says how many it left out ("dropped",
+ * and a warning on stderr). It needs no config and touches no
  * database.
  */
 #include "config.h"
@@ -63,6 +67,14 @@ cmd_parse_bounce_line(const char *file, const struct bounce_report *r,
 	    o, "kind", cmd_parse_bounce_str(bounce_kind_name(r->kind)));
 	json_object_set_new(o, "diagnostic",
 	    cmd_parse_bounce_str(rc != NULL ? rc->diagnostic : NULL));
+	json_object_set_new(o, "command",
+	    cmd_parse_bounce_str(
+		rc != NULL ? bounce_command_name(rc->command) : NULL));
+	json_object_set_new(o, "sender_side",
+	    json_boolean(rc != NULL && rc->sender_side));
+	if (r->n_dropped > 0)
+		json_object_set_new(
+		    o, "dropped", json_integer((json_int_t)r->n_dropped));
 	json_dumpf(o, stdout, JSON_COMPACT);
 	fputc('\n', stdout);
 	json_decref(o);
@@ -89,6 +101,12 @@ cmd_parse_bounce_file(const char *path)
 		    ret == -EINVAL ? "not a mail message" : strerror(-ret));
 		return ret;
 	}
+	if (r->n_dropped > 0)
+		fprintf(stderr,
+		    "familymail: parse-bounce: %s: the report names %zu "
+		    "recipients more than the %d read; they are left out "
+		    "(\"dropped\" in its lines)\n",
+		    path, r->n_dropped, BOUNCE_MAX_RCPTS);
 	if (r->n_rcpts == 0)
 		cmd_parse_bounce_line(path, r, NULL);
 	for (i = 0; i < r->n_rcpts; i++)
