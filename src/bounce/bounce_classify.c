@@ -224,8 +224,47 @@ static const struct {
 	{ "most progress was data", BOUNCE_CMD_DATA },
 };
 
+/* The text with each run of white space made one space, into buf. */
+static const char *
+bounce_classify_folded(const char *s, char *buf, size_t size)
+{
+	size_t n = 0;
+	bool space = false;
+
+	for (; *s != '\0' && n + 1 < size; s++) {
+		if (isspace((unsigned char)*s)) {
+			space = true;
+			continue;
+		}
+		if (space && n > 0)
+			buf[n++] = ' ';
+		space = false;
+		if (n + 1 < size)
+			buf[n++] = *s;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static enum bounce_command bounce_classify_command_in(const char *s);
+
 enum bounce_command
 bounce_classify_command(const char *s)
+{
+	char buf[4096];
+
+	if (s == NULL)
+		return BOUNCE_CMD_NONE;
+	/* The words may be broken over lines ("(in\n reply to RCPT TO
+	 * command)"); a transcript needs its lines. */
+	if (strstr(s, ">>> ") != NULL)
+		return bounce_classify_command_in(s);
+	return bounce_classify_command_in(
+	    bounce_classify_folded(s, buf, sizeof(buf)));
+}
+
+static enum bounce_command
+bounce_classify_command_in(const char *s)
 {
 	static const struct {
 		const char *verb;

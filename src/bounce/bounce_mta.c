@@ -994,9 +994,23 @@ bounce_mta_hint(
 			else
 				r = bounce_mta_find(bounce_mta_qmail, d);
 			break;
-		case BOUNCE_MTA_DOMINO:
+		case BOUNCE_MTA_DOMINO: {
+			/* "because:" and, on the next line, why. */
+			const char *b = ctx[i] != NULL
+			    ? strstr(ctx[i], "because:")
+			    : strstr(m->text.data, "because:");
+
+			if (b != NULL) {
+				b += strlen("because:");
+				b += strspn(b, " \t\n");
+				if (*b != '\0')
+					bounce_set_folded(&rc->diagnostic, b,
+					    strcspn(b, "\n"));
+				d = rc->diagnostic;
+			}
 			r = bounce_mta_find(bounce_mta_domino, d);
 			break;
+		}
 		case BOUNCE_MTA_NOTES:
 			r = bounce_mta_find(bounce_mta_notes, d);
 			break;
@@ -1027,10 +1041,19 @@ bounce_mta_hint(
 			r = bounce_mta_find(bounce_mta_einsundeins, d);
 			break;
 		case BOUNCE_MTA_YAHOO:
-			/* Yahoo quotes the recipient when RCPT failed. */
-			if (cmd == BOUNCE_CMD_NONE && d != NULL &&
-			    strchr(d, '<') != NULL && strchr(d, '@') != NULL)
-				rc->command = BOUNCE_CMD_RCPT;
+			/* Yahoo ends the reply with the command it
+			 * answered, "[RCPT_TO]", or quotes the recipient
+			 * when RCPT failed. */
+			if (cmd == BOUNCE_CMD_NONE && d != NULL) {
+				if (strstr(d, "[RCPT") != NULL ||
+				    (strchr(d, '<') != NULL &&
+					strchr(d, '@') != NULL))
+					rc->command = BOUNCE_CMD_RCPT;
+				else if (strstr(d, "[DATA") != NULL)
+					rc->command = BOUNCE_CMD_DATA;
+				else if (strstr(d, "[MAIL") != NULL)
+					rc->command = BOUNCE_CMD_MAIL;
+			}
 			break;
 		case BOUNCE_MTA_KDDI:
 			r = bounce_mta_find(bounce_mta_kddi, d);
