@@ -25,6 +25,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,11 +257,10 @@ bounce_classify_command(const char *s)
 	if (s == NULL)
 		return BOUNCE_CMD_NONE;
 	/* The words may be broken over lines ("(in\n reply to RCPT TO
-	 * command)"); a transcript needs its lines. */
-	if (strstr(s, ">>> ") != NULL)
-		return bounce_classify_command_in(s);
-	return bounce_classify_command_in(
-	    bounce_classify_folded(s, buf, sizeof(buf)));
+	 * command)"). */
+	bounce_classify_folded(s, buf, sizeof(buf));
+	bounce_lower(buf, sizeof(buf), buf, sizeof(buf));
+	return bounce_classify_command_in(buf);
 }
 
 static enum bounce_command
@@ -278,7 +278,7 @@ bounce_classify_command_in(const char *s)
 	if (s == NULL)
 		return BOUNCE_CMD_NONE;
 	for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_cmd_words); i++)
-		if (strcasestr(s, bounce_classify_cmd_words[i].words) != NULL)
+		if (strstr(s, bounce_classify_cmd_words[i].words) != NULL)
 			return bounce_classify_cmd_words[i].cmd;
 	/* A Sendmail transcript (">>> RCPT TO:<a@b>", "<<< 550 ..."): the
 	 * command sent last before the first error. */
@@ -431,7 +431,11 @@ struct bounce_classify_in {
 	enum bounce_reason mta;  /* the format reader's reason */
 	enum bounce_command cmd;
 	const char *lower; /* the diagnostic, lower case, never NULL */
+	struct bounce_words_text text; /* the same, ready for the words */
 	bool smtp;         /* the diagnostic is an SMTP reply (or untyped) */
+	/* Whether the words of each reason occur: 0 not asked yet, 1 no,
+	 * 2 yes (several checks ask about the same reason). */
+	unsigned char words[BOUNCE_R_COUNT];
 };
 
 /* Reasons worth a second look when a reader or a code gave them: they
@@ -446,9 +450,11 @@ bounce_classify_retry(enum bounce_reason r)
 }
 
 static bool
-bounce_classify_words(const struct bounce_classify_in *in, enum bounce_reason r)
+bounce_classify_words(struct bounce_classify_in *in, enum bounce_reason r)
 {
-	return bounce_words_match(r, in->lower);
+	if (in->words[r] == 0)
+		in->words[r] = bounce_words_match(r, &in->text) ? 2 : 1;
+	return in->words[r] == 2;
 }
 
 /* The command is the connection, the greeting or the envelope: nothing
@@ -466,7 +472,7 @@ bounce_classify_before_data(enum bounce_command cmd)
  * and those whose code is specific enough to trust over loose words.
  */
 static bool
-bounce_classify_is(const struct bounce_classify_in *in, enum bounce_reason r)
+bounce_classify_is(struct bounce_classify_in *in, enum bounce_reason r)
 {
 	enum bounce_reason code = in->code;
 	enum bounce_command cmd = in->cmd;
@@ -610,7 +616,7 @@ bounce_classify_delayed(const char *action)
 /* After the first pass found nothing: the code, then words alone, then
  * what the shape of the failure says. */
 static enum bounce_reason
-bounce_classify_rest(const struct bounce_classify_in *in)
+bounce_classify_rest(struct bounce_classify_in *in)
 {
 	const struct bounce_facts *f = in->f;
 	enum bounce_reason r = in->code;
@@ -702,6 +708,7 @@ bounce_classify(const struct bounce_facts *f, struct bounce_verdict *v)
 	in.cmd = f->command;
 	bounce_classify_lower(f->diagnostic, lower, sizeof(lower));
 	in.lower = lower;
+	bounce_words_text_init(&in.text, lower);
 	in.smtp = f->diag_type == NULL || f->diag_type[0] == '\0' ||
 	    strcasecmp(f->diag_type, "smtp") == 0;
 
@@ -725,7 +732,7 @@ bounce_classify(const struct bounce_facts *f, struct bounce_verdict *v)
 	r = bounce_classify_rest(&in);
 	if (r != BOUNCE_R_NONE)
 		goto done;
-	if (bounce_words_match(BOUNCE_R_VACATION, lower))
+	if (bounce_classify_words(&in, BOUNCE_R_VACATION))
 		r = BOUNCE_R_VACATION;
 	else if (lower[0] != '\0')
 		r = BOUNCE_R_ONHOLD;

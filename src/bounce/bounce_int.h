@@ -44,7 +44,12 @@ struct bounce_msg {
 	struct buf text;     /* human-readable parts, in order */
 	struct buf dsn;      /* message/delivery-status bodies */
 	struct buf arf;      /* message/feedback-report body */
-	struct buf origtext; /* plain text of the returned message */
+	/* Plain text of the returned message, read only when asked for
+	 * (bounce_msg_origtext()): most reports never need it. */
+	struct buf origtext;
+	const char *orig_msg; /* the returned message in the normalised */
+	size_t orig_msg_len;  /* input, or NULL */
+	bool origtext_read;
 	char *report_type;   /* report-type= of multipart/report, lower case */
 	char *subject;       /* the bounce's Subject, RFC 2047 decoded */
 };
@@ -68,6 +73,15 @@ struct bounce_rcptv {
 };
 
 /* bounce.c */
+/* Reads the plain text of the returned message into m->origtext, once. */
+void bounce_msg_origtext(struct bounce_msg *m);
+/* The first place in hay where needle occurs without
+ * regard to case, or NULL: strcasestr() without its set-up cost, for
+ * the many short searches of a bounce. */
+const char *bounce_ci_find(const char *hay, const char *needle);
+/* Copies at most size - 1 bytes of s, lower-cased, into buf; returns
+ * buf. */
+char *bounce_lower(const char *s, size_t n, char *buf, size_t size);
 /* The unfolded value of the first field called name, or NULL. */
 const char *bounce_hdrs_get(const struct bounce_hdrs *h, const char *name);
 /* Reads header fields from the start of s (LF or CRLF line ends) into h,
@@ -212,9 +226,24 @@ enum bounce_reason bounce_classify_code_reason(const char *status);
  * around a recipient) says a refusal answered, or BOUNCE_CMD_NONE. */
 enum bounce_command bounce_classify_command(const char *text);
 
-/* True when one of the patterns of reason's list occurs in lower (the
- * diagnostic, lower-cased). */
-bool bounce_words_match(enum bounce_reason reason, const char *lower);
+/* A diagnostic, lower-cased, with the pairs of characters that occur in
+ * it (hashed), so that most patterns are ruled out without a search. */
+struct bounce_words_text {
+	const char *lower;
+	unsigned char pairs[512]; /* a bit per hash of two characters */
+};
+
+/* Prepares t for lower (which t borrows). */
+void bounce_words_text_init(struct bounce_words_text *t, const char *lower);
+
+/* True when one of the plain words of list (lower case, NULL-ended)
+ * occurs in t. */
+bool bounce_words_any(
+    const struct bounce_words_text *t, const char *const *list);
+
+/* True when one of the patterns of reason's list occurs in t. */
+bool bounce_words_match(
+    enum bounce_reason reason, const struct bounce_words_text *t);
 
 /*
  * The reason a provider's own rules give for a failure at one of its

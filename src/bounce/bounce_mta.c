@@ -446,7 +446,7 @@ static const struct {
 static bool
 bounce_mta_has(const char *value, const char *words)
 {
-	return value != NULL && strcasestr(value, words) != NULL;
+	return value != NULL && bounce_ci_find(value, words) != NULL;
 }
 
 static bool
@@ -463,7 +463,7 @@ bounce_mta_received(const struct bounce_msg *m, const char *words)
 
 	for (i = 0; i < m->top.n; i++)
 		if (strcasecmp(m->top.v[i].name, "Received") == 0 &&
-		    strcasestr(m->top.v[i].value, words) != NULL)
+		    bounce_ci_find(m->top.v[i].value, words) != NULL)
 			return true;
 	return false;
 }
@@ -547,7 +547,7 @@ bounce_mta_detect(const struct bounce_msg *m)
 		    strcmp(subj, "Mail could not be delivered") == 0)))
 		return BOUNCE_MTA_INTERSCAN;
 	if (bounce_mta_has(subj, "Delivery report") &&
-	    strcasestr(m->dsn.data, "X-PowerMTA-BounceCategory:") != NULL)
+	    bounce_ci_find(m->dsn.data, "X-PowerMTA-BounceCategory:") != NULL)
 		return BOUNCE_MTA_POWERMTA;
 	if (bounce_mta_has(from, "<mailer-daemon@googlemail.com>") &&
 	    bounce_mta_has(subj, "Delivery Status Notification") &&
@@ -677,12 +677,15 @@ bounce_mta_detect(const struct bounce_msg *m)
 static enum bounce_reason
 bounce_mta_find(const struct bounce_mta_words *w, const char *s)
 {
+	char low[8192];
 	size_t i;
 
 	if (w == NULL || s == NULL)
 		return BOUNCE_R_NONE;
+	/* The sentences are lower case: the text once lower-cased. */
+	bounce_lower(s, sizeof(low), low, sizeof(low));
 	for (i = 0; w[i].words != NULL; i++)
-		if (strcasestr(s, w[i].words) != NULL)
+		if (strstr(low, w[i].words) != NULL)
 			return w[i].reason;
 	return BOUNCE_R_NONE;
 }
@@ -805,7 +808,7 @@ bounce_mta_x3_command(const char *ctx)
 static void
 bounce_mta_field(const char *s, const char *name, char *out, size_t size)
 {
-	const char *p = s != NULL ? strcasestr(s, name) : NULL;
+	const char *p = s != NULL ? bounce_ci_find(s, name) : NULL;
 	size_t n;
 
 	out[0] = '\0';
@@ -833,7 +836,7 @@ bounce_mta_v5sendmail(const char *text, struct bounce_rcpt *rc)
 	size_t alen = strlen(rc->recipient);
 	struct buf b;
 
-	while ((at = strcasestr(at, rc->recipient)) != NULL) {
+	while ((at = bounce_ci_find(at, rc->recipient)) != NULL) {
 		const char *bol = at;
 
 		while (bol > text && bol[-1] != '\n')
@@ -988,8 +991,8 @@ bounce_mta_hint(
 			else if (cmd == BOUNCE_CMD_EHLO)
 				r = BOUNCE_R_BLOCKED;
 			else if (d != NULL &&
-			    strcasestr(d, "does not like recipient.") != NULL &&
-			    strcasestr(d, "in the queue too long.") != NULL)
+			    bounce_ci_find(d, "does not like recipient.") != NULL &&
+			    bounce_ci_find(d, "in the queue too long.") != NULL)
 				r = BOUNCE_R_ONHOLD;
 			else
 				r = bounce_mta_find(bounce_mta_qmail, d);
@@ -1026,7 +1029,7 @@ bounce_mta_hint(
 			break;
 		case BOUNCE_MTA_OFFICE365:
 			if (d != NULL &&
-			    strcasestr(d, "unknown recipient or mailbox "
+			    bounce_ci_find(d, "unknown recipient or mailbox "
 					  "unavailable ->") != NULL)
 				rc->command = BOUNCE_CMD_RCPT;
 			r = bounce_mta_office365_status(rc->status);
@@ -1075,15 +1078,15 @@ bounce_mta_hint(
 		case BOUNCE_MTA_MCAFEE:
 			r = bounce_mta_find(bounce_mta_mcafee, d);
 			if (r == BOUNCE_R_NONE && d != NULL &&
-			    strcasestr(d, " user (") != NULL &&
-			    strcasestr(d, ") unknown.") != NULL)
+			    bounce_ci_find(d, " user (") != NULL &&
+			    bounce_ci_find(d, ") unknown.") != NULL)
 				r = BOUNCE_R_USERUNKNOWN;
 			break;
 		case BOUNCE_MTA_INTERSCAN:
 			if ((d != NULL &&
-				strcasestr(d, "Unable to deliver") != NULL) ||
+				bounce_ci_find(d, "Unable to deliver") != NULL) ||
 			    (bounce_learnt("trendmicro") && ctx[i] != NULL &&
-				strcasestr(ctx[i], "Unable to deliver") != NULL))
+				bounce_ci_find(ctx[i], "Unable to deliver") != NULL))
 				r = BOUNCE_R_USERUNKNOWN;
 			break;
 		case BOUNCE_MTA_POWERMTA: {
@@ -1176,7 +1179,7 @@ bounce_mta_hint(
 			break;
 		case BOUNCE_MTA_POSTFIX:
 			if (d != NULL && cmd == BOUNCE_CMD_NONE &&
-			    strcasestr(d, "refused to talk to me:") != NULL)
+			    bounce_ci_find(d, "refused to talk to me:") != NULL)
 				rc->command = BOUNCE_CMD_EHLO;
 			/* Postfix's own type word: still an SMTP reply. */
 			if (strcmp(aux->diag_type, "x-postfix") == 0)

@@ -874,6 +874,59 @@ bounce_words_match_at(const char *s, const char *p)
 	}
 }
 
+static unsigned int
+bounce_words_pair(unsigned char a, unsigned char b)
+{
+	return ((unsigned int)a * 31u + b) & 4095u;
+}
+
+void
+bounce_words_text_init(struct bounce_words_text *t, const char *lower)
+{
+	const unsigned char *p = (const unsigned char *)lower;
+
+	t->lower = lower;
+	memset(t->pairs, 0, sizeof(t->pairs));
+	for (; p[0] != '\0' && p[1] != '\0'; p++) {
+		unsigned int h = bounce_words_pair(p[0], p[1]);
+
+		t->pairs[h >> 3] |= (unsigned char)(1u << (h & 7));
+	}
+}
+
+static bool
+bounce_words_has_pair(const struct bounce_words_text *t, const char *p)
+{
+	unsigned int h = bounce_words_pair((unsigned char)p[0],
+	    (unsigned char)p[1]);
+
+	return (t->pairs[h >> 3] & (1u << (h & 7))) != 0;
+}
+
+/* False when the first two characters of pattern p (after a '^') do
+ * not occur together in t: then p cannot occur. */
+static bool
+bounce_words_may_match(const struct bounce_words_text *t, const char *p)
+{
+	if (p[0] == '^')
+		p++;
+	if (p[0] == '\0' || p[1] == '\0' || p[0] == '*' || p[1] == '*')
+		return true;
+	return bounce_words_has_pair(t, p);
+}
+
+bool
+bounce_words_any(const struct bounce_words_text *t, const char *const *list)
+{
+	size_t i;
+
+	for (i = 0; list[i] != NULL; i++)
+		if (bounce_words_may_match(t, list[i]) &&
+		    strstr(t->lower, list[i]) != NULL)
+			return true;
+	return false;
+}
+
 /* True when pattern p (see the top of the file) occurs in s. */
 static bool
 bounce_words_match_one(const char *s, const char *p)
@@ -897,8 +950,10 @@ bounce_words_match_one(const char *s, const char *p)
 }
 
 bool
-bounce_words_match(enum bounce_reason reason, const char *lower)
+bounce_words_match(
+    enum bounce_reason reason, const struct bounce_words_text *t)
 {
+	const char *lower = t->lower;
 	const char *const *w;
 	size_t i;
 
@@ -912,7 +967,8 @@ bounce_words_match(enum bounce_reason reason, const char *lower)
 			if (strstr(lower, bounce_words_rejected_not[i]) != NULL)
 				return false;
 	for (i = 0; w[i] != NULL; i++)
-		if (bounce_words_match_one(lower, w[i]))
+		if (bounce_words_may_match(t, w[i]) &&
+		    bounce_words_match_one(lower, w[i]))
 			return true;
 	for (i = 0; i < UTIL_ARRAY_LEN(bounce_words_learnt); i++) {
 		const char *pat = bounce_words_learnt[i].pattern;
@@ -921,7 +977,8 @@ bounce_words_match(enum bounce_reason reason, const char *lower)
 			continue;
 		if (!bounce_learnt(bounce_words_learnt[i].families))
 			pat = bounce_words_learnt[i].was;
-		if (pat != NULL && bounce_words_match_one(lower, pat))
+		if (pat != NULL && bounce_words_may_match(t, pat) &&
+		    bounce_words_match_one(lower, pat))
 			return true;
 	}
 	return false;
