@@ -289,10 +289,9 @@ bounce_hdrs_fini(struct bounce_hdrs *h)
 {
 	size_t i;
 
-	for (i = 0; i < h->n; i++) {
+	/* A field's value lives in the allocation of its name. */
+	for (i = 0; i < h->n; i++)
 		free(h->v[i].name);
-		free(h->v[i].value);
-	}
 	free(h->v);
 	h->v = NULL;
 	h->n = 0;
@@ -309,7 +308,8 @@ bounce_hdrs_parse(struct bounce_hdrs *h, const char *s, size_t len)
 	while (p < end && h->n < BOUNCE_MAX_HEADERS) {
 		const char *colon, *v, *q, *eol;
 		struct bounce_hdr *hd;
-		size_t n;
+		char *folded;
+		size_t n, vlen;
 
 		for (colon = p; colon < end && *colon > ' ' && *colon < 127 &&
 		     *colon != ':';
@@ -337,11 +337,15 @@ bounce_hdrs_parse(struct bounce_hdrs *h, const char *s, size_t len)
 		if (h->n % 16 == 0)
 			h->v = xreallocarray(h->v, h->n + 16, sizeof(*h->v));
 		hd = &h->v[h->n++];
-		hd->name = xstrndup(p, n);
-		hd->value = NULL;
-		bounce_set_folded(&hd->value, v, (size_t)(q - v));
-		if (hd->value == NULL)
-			hd->value = xstrdup("");
+		folded = NULL;
+		bounce_set_folded(&folded, v, (size_t)(q - v));
+		vlen = folded != NULL ? strlen(folded) : 0;
+		hd->name = xmalloc(n + 1 + vlen + 1);
+		memcpy(hd->name, p, n);
+		hd->name[n] = '\0';
+		hd->value = hd->name + n + 1;
+		memcpy(hd->value, folded != NULL ? folded : "", vlen + 1);
+		free(folded);
 		p = q;
 	}
 }
@@ -587,9 +591,19 @@ bounce_append_html(struct buf *b, const char *s, size_t n)
 			}
 			if (k < UTIL_ARRAY_LEN(ents))
 				continue;
+			buf_putc(&t, s[i]);
+			i++;
+			continue;
 		}
-		buf_putc(&t, s[i]);
-		i++;
+		{
+			/* Text up to the next tag or entity, in one copy. */
+			size_t j = i;
+
+			while (j < n && s[j] != '<' && s[j] != '&')
+				j++;
+			buf_append(&t, s + i, j - i);
+			i = j;
+		}
 	}
 	bounce_append_text(b, t.data, t.len);
 	buf_fini(&t);
@@ -771,29 +785,32 @@ bounce_b64_decode(const char *s, size_t n, struct buf *out)
 static void
 bounce_qp_decode(const char *s, size_t n, struct buf *out)
 {
-	size_t i;
+	size_t i = 0;
 
 	buf_reserve(out, n + 1);
-	for (i = 0; i < n; i++) {
-		if (s[i] == '=' && i + 2 < n && s[i + 1] == '\r' &&
-		    s[i + 2] == '\n') {
+	while (i < n) {
+		const char *eq = memchr(s + i, '=', n - i);
+		size_t run = eq != NULL ? (size_t)(eq - (s + i)) : n - i;
+
+		memcpy(out->data + out->len, s + i, run);
+		out->len += run;
+		i += run;
+		if (i >= n)
+			break;
+		/* At an '=': a soft line break, a byte, or itself. */
+		if (i + 2 < n && s[i + 1] == '\r' && s[i + 2] == '\n') {
+			i += 3;
+		} else if (i + 1 < n && s[i + 1] == '\n') {
 			i += 2;
-			continue;
-		}
-		if (s[i] == '=' && i + 1 < n && s[i + 1] == '\n') {
-			i++;
-			continue;
-		}
-		if (s[i] == '=' && i + 2 < n &&
-		    isxdigit((unsigned char)s[i + 1]) &&
+		} else if (i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
 		    isxdigit((unsigned char)s[i + 2])) {
 			out->data[out->len++] =
 			    (char)(util_hex_digit(s[i + 1]) * 16 +
 				util_hex_digit(s[i + 2]));
-			i += 2;
-			continue;
+			i += 3;
+		} else {
+			out->data[out->len++] = s[i++];
 		}
-		out->data[out->len++] = s[i];
 	}
 	out->data[out->len] = '\0';
 }

@@ -27,7 +27,7 @@
 
 struct bounce_hdr {
 	char *name;  /* as written */
-	char *value; /* unfolded, trimmed */
+	char *value; /* unfolded, trimmed; in the allocation of name */
 };
 
 struct bounce_hdrs {

@@ -524,6 +524,10 @@ bounce_text_dsn_field(const char *line)
 		"remote-mta:", "reporting-mta:", "last-attempt-date:",
 		"arrival-date:", "received-from-mta:", "will-retry-until:" };
 
+	/* Only lines that begin as those fields do. */
+	if (line[0] == '\0' ||
+	    strchr("asfodrlw", tolower((unsigned char)line[0])) == NULL)
+		return false;
 	return bounce_learnt("rfc3464") &&
 	    bounce_text_starts_any(line, fields, UTIL_ARRAY_LEN(fields));
 }
@@ -676,6 +680,9 @@ bounce_text_around(const struct bounce_text_lines *l, size_t first, size_t stop,
 {
 	struct buf diag, all;
 	size_t i, taken = 0;
+	/* With a diagnostic already (from its DSN), only the context is
+	 * wanted. */
+	bool want = r->diagnostic == NULL;
 
 	buf_init(&diag);
 	buf_init(&all);
@@ -684,12 +691,14 @@ bounce_text_around(const struct bounce_text_lines *l, size_t first, size_t stop,
 	for (i = first; i < stop && i < l->n; i++) {
 		buf_append(&all, l->v[i], l->len[i]);
 		buf_putc(&all, '\n');
-		if (taken < 8 && bounce_text_is_errline(l, i)) {
+		if (want && taken < 8 && bounce_text_is_errline(l, i)) {
 			buf_append(&diag, l->v[i], l->len[i]);
 			buf_putc(&diag, ' ');
 			taken++;
 		}
 	}
+	if (!want)
+		goto out;
 	if (taken == 0 && whole) {
 		/* The only recipient: the error may come before its name. */
 		for (i = 0; i < l->n && taken < 8; i++)
@@ -731,6 +740,7 @@ bounce_text_around(const struct bounce_text_lines *l, size_t first, size_t stop,
 	}
 	if (r->diagnostic == NULL && diag.len > 0)
 		bounce_set_folded(&r->diagnostic, diag.data, diag.len);
+out:
 	if (all.len > 0 && *ctx == NULL)
 		*ctx = buf_take(&all);
 	buf_fini(&all);
