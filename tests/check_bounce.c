@@ -485,8 +485,8 @@ START_TEST(test_bounce_reads_each_mta_and_provider_format)
 		ck_assert_msg(rc->sender_side == cases[i].sender_side,
 		    "%s: sender_side %d", cases[i].file, rc->sender_side);
 		/* Each names our message, so that it can act. */
-		ck_assert_msg(r->verp_token != NULL, "%s: no VERP token",
-		    cases[i].file);
+		ck_assert_msg(
+		    r->verp_token != NULL, "%s: no VERP token", cases[i].file);
 		bounce_report_free(r);
 	}
 }
@@ -598,21 +598,21 @@ START_TEST(test_bounce_classify_speaks_the_whole_vocabulary)
 		    "554 5.6.0 Improper use of 8-bit data in message header",
 		    "contenterror", false },
 		{ NULL, 554, BOUNCE_CMD_DATA,
-		    "554 Virus detected: Eicar-Test-Signature",
-		    "virusdetected", false },
+		    "554 Virus detected: Eicar-Test-Signature", "virusdetected",
+		    false },
 		{ "5.7.1", 550, BOUNCE_CMD_DATA,
 		    "550 5.7.1 Message rejected as spam by Content Filtering",
 		    "spamdetected", false },
-		{ "4.4.1", 0, BOUNCE_CMD_NONE,
-		    "No route to host", "networkerror", false },
+		{ "4.4.1", 0, BOUNCE_CMD_NONE, "No route to host",
+		    "networkerror", false },
 		{ "5.3.0", 554, BOUNCE_CMD_DATA,
-		    "554 5.3.0 Local configuration error",
-		    "systemerror", false },
+		    "554 5.3.0 Local configuration error", "systemerror",
+		    false },
 		{ "4.3.1", 452, BOUNCE_CMD_RCPT,
-		    "452 4.3.1 Insufficient system storage",
-		    "systemfull", false },
-		{ "5.2.2", 552, BOUNCE_CMD_RCPT,
-		    "552 5.2.2 Mailbox full", "mailboxfull", false },
+		    "452 4.3.1 Insufficient system storage", "systemfull",
+		    false },
+		{ "5.2.2", 552, BOUNCE_CMD_RCPT, "552 5.2.2 Mailbox full",
+		    "mailboxfull", false },
 		{ "5.1.2", 550, BOUNCE_CMD_RCPT, "550 5.1.2 Host unknown",
 		    "hostunknown", false },
 		{ NULL, 550, BOUNCE_CMD_NONE,
@@ -634,8 +634,8 @@ START_TEST(test_bounce_classify_speaks_the_whole_vocabulary)
 		    v.sender_side);
 		ck_assert_msg(!v.sender_side || v.cls == BOUNCE_CLASS_SOFT,
 		    "case %zu: a sender-side failure is soft", i);
-		ck_assert(bounce_reason_is_sender_side(v.reason) ==
-		    v.sender_side);
+		ck_assert(
+		    bounce_reason_is_sender_side(v.reason) == v.sender_side);
 	}
 }
 END_TEST
@@ -652,15 +652,16 @@ START_TEST(test_bounce_report_cut_at_500_recipients_says_so)
 	int i;
 
 	buf_init(&b);
-	buf_puts(&b, "From: MAILER-DAEMON@mx.example.net\n"
-		     "To: bounces+m4ny@bounces.example.org\n"
-		     "Subject: Undelivered Mail Returned to Sender\n"
-		     "MIME-Version: 1.0\n"
-		     "Content-Type: multipart/report; "
-		     "report-type=delivery-status; boundary=\"B\"\n\n"
-		     "--B\nContent-Type: text/plain\n\nFailed.\n"
-		     "--B\nContent-Type: message/delivery-status\n\n"
-		     "Reporting-MTA: dns; mx.example.net\n\n");
+	buf_puts(&b,
+	    "From: MAILER-DAEMON@mx.example.net\n"
+	    "To: bounces+m4ny@bounces.example.org\n"
+	    "Subject: Undelivered Mail Returned to Sender\n"
+	    "MIME-Version: 1.0\n"
+	    "Content-Type: multipart/report; "
+	    "report-type=delivery-status; boundary=\"B\"\n\n"
+	    "--B\nContent-Type: text/plain\n\nFailed.\n"
+	    "--B\nContent-Type: message/delivery-status\n\n"
+	    "Reporting-MTA: dns; mx.example.net\n\n");
 	for (i = 0; i < 600; i++) {
 		char *g = xasprintf("Final-Recipient: rfc822; r%d@example.com\n"
 				    "Action: failed\nStatus: 5.1.1\n\n",
@@ -685,8 +686,9 @@ START_TEST(test_bounce_report_cut_at_500_recipients_says_so)
 	out = tu_read_file(log, NULL);
 	ck_assert_ptr_nonnull(out);
 	ck_assert_ptr_nonnull(strstr(out, "\"dropped\":100"));
-	ck_assert_ptr_nonnull(strstr(out, "names 100 recipients more than "
-					  "the 500 read"));
+	ck_assert_ptr_nonnull(strstr(out,
+	    "names 100 recipients more than "
+	    "the 500 read"));
 	free(out);
 	free(log);
 	free(path);

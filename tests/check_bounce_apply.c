@@ -374,19 +374,21 @@ many_rcpts_dsn(int n, const char *token, const char *first)
 	} else {
 		buf_puts(&b, "To: bounces@bounces.example.org\n");
 	}
-	buf_puts(&b, "Subject: Undelivered Mail Returned to Sender\n"
-		     "MIME-Version: 1.0\n"
-		     "Content-Type: multipart/report; "
-		     "report-type=delivery-status; boundary=\"B\"\n\n"
-		     "--B\nContent-Type: text/plain\n\nFailed.\n"
-		     "--B\nContent-Type: message/delivery-status\n\n"
-		     "Reporting-MTA: dns; mx.attacker.example\n\n");
+	buf_puts(&b,
+	    "Subject: Undelivered Mail Returned to Sender\n"
+	    "MIME-Version: 1.0\n"
+	    "Content-Type: multipart/report; "
+	    "report-type=delivery-status; boundary=\"B\"\n\n"
+	    "--B\nContent-Type: text/plain\n\nFailed.\n"
+	    "--B\nContent-Type: message/delivery-status\n\n"
+	    "Reporting-MTA: dns; mx.attacker.example\n\n");
 	for (i = 0; i < n; i++) {
-		char *g = xasprintf("Final-Recipient: rfc822; %s%d@example.com\n"
-				    "Action: failed\nStatus: 5.1.1\n"
-				    "Diagnostic-Code: smtp; 550 5.1.1 User "
-				    "unknown\n\n",
-		    i == 0 && first != NULL ? first : "made.up.", i);
+		char *g =
+		    xasprintf("Final-Recipient: rfc822; %s%d@example.com\n"
+			      "Action: failed\nStatus: 5.1.1\n"
+			      "Diagnostic-Code: smtp; 550 5.1.1 User "
+			      "unknown\n\n",
+			i == 0 && first != NULL ? first : "made.up.", i);
 
 		buf_puts(&b, g);
 		free(g);
@@ -487,9 +489,9 @@ START_TEST(test_bounce_apply_sender_side_and_delays_never_count)
 		    "554 5.7.1 Service unavailable; Client host [192.0.2.1] "
 		    "blocked using zen.spamhaus.org",
 		    "failed");
-		struct bounce_report *d = report_for("p4r3nt41",
-		    "parent@example.net", "4.2.2",
-		    "452 4.2.2 Mailbox full", "delayed");
+		struct bounce_report *d =
+		    report_for("p4r3nt41", "parent@example.net", "4.2.2",
+			"452 4.2.2 Mailbox full", "delayed");
 
 		ck_assert(r->rcpts[0].sender_side);
 		src = xasprintf("src blocked %d", i);
@@ -508,9 +510,9 @@ START_TEST(test_bounce_apply_sender_side_and_delays_never_count)
 	    5);
 	ck_assert_int_eq(count("SELECT count(*) FROM suppressions"), 0);
 	for (i = 0; i < 3; i++) {
-		struct bounce_report *r = report_for("p4r3nt41",
-		    "parent@example.net", "5.2.2", "552 5.2.2 Mailbox full",
-		    "failed");
+		struct bounce_report *r =
+		    report_for("p4r3nt41", "parent@example.net", "5.2.2",
+			"552 5.2.2 Mailbox full", "failed");
 
 		src = xasprintf("src full %d", i);
 		ck_assert_int_eq(
@@ -558,9 +560,9 @@ START_TEST(test_bounce_apply_refusal_shares_the_rules_of_reports)
 	ck_assert_str_eq(v.reason, "mailboxfull");
 	ck_assert(!v.sender_side);
 	for (i = 0; i < 2; i++) {
-		struct bounce_report *r = report_for("k3pt51",
-		    "kept@example.net", "5.2.2", "552 5.2.2 Mailbox full",
-		    "failed");
+		struct bounce_report *r =
+		    report_for("k3pt51", "kept@example.net", "5.2.2",
+			"552 5.2.2 Mailbox full", "failed");
 		char *src = xasprintf("src k %d", i);
 
 		ck_assert_int_eq(count("SELECT count(*) FROM suppressions"), 0);
@@ -848,8 +850,10 @@ bounce_apply_suite(void)
 	    tc, test_bounce_apply_dsn_with_10000_recipients_acts_on_nobody);
 	tcase_add_test(
 	    tc, test_bounce_apply_genuine_report_acts_on_its_recipient_only);
-	tcase_add_test(tc, test_bounce_apply_sender_side_and_delays_never_count);
-	tcase_add_test(tc, test_bounce_apply_refusal_shares_the_rules_of_reports);
+	tcase_add_test(
+	    tc, test_bounce_apply_sender_side_and_delays_never_count);
+	tcase_add_test(
+	    tc, test_bounce_apply_refusal_shares_the_rules_of_reports);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(td, setup_daemon, teardown_daemon);
 	tcase_add_test(

@@ -118,8 +118,8 @@ corpus_family(const char *eml)
 	f[len] = '\0';
 	for (i = 0; i < UTIL_ARRAY_LEN(corpus_relatives); i++)
 		if (strcmp(f, corpus_relatives[i].name) == 0)
-			(void)snprintf(f, sizeof(f), "%s",
-			    corpus_relatives[i].family);
+			(void)snprintf(
+			    f, sizeof(f), "%s", corpus_relatives[i].family);
 	for (i = 0; i < n; i++)
 		if (strcmp(names[i], f) == 0)
 			return names[i];
@@ -193,8 +193,8 @@ corpus_detail(int fold)
 	if (strcmp(d, "all") == 0)
 		return true;
 	(void)snprintf(num, sizeof(num), "%d", fold + 1);
-	for (const char *p = d; *p != '\0'; p += strcspn(p, ","),
-			p += *p == ',')
+	for (const char *p = d; *p != '\0';
+	     p += strcspn(p, ","), p += *p == ',')
 		if (strncmp(p, num, strlen(num)) == 0 &&
 		    (p[strlen(num)] == ',' || p[strlen(num)] == '\0'))
 			return true;
@@ -234,7 +234,8 @@ corpus_score_line(struct corpus_score *sc, json_t *l, struct corpus_file *f,
 	if (!f->kind_counted) {
 		corpus_count(&sc->kind, f->r->kind == want);
 		if (show && f->r->kind != want)
-			printf("  fold %d kind differs: %s: label %s, ours %s\n",
+			printf(
+			    "  fold %d kind differs: %s: label %s, ours %s\n",
 			    f->fold + 1, f->eml, kind,
 			    bounce_kind_name(f->r->kind));
 		f->kind_counted = true;
@@ -380,15 +381,16 @@ START_TEST(test_bounce_corpus_agrees_with_reference_on_held_out_folds)
 		for (j = 0; j < nfiles && strcmp(files[j].eml, eml) != 0; j++)
 			;
 		if (j == nfiles) {
-			files = xreallocarray(files, nfiles + 1, sizeof(*files));
+			files =
+			    xreallocarray(files, nfiles + 1, sizeof(*files));
 			memset(&files[nfiles], 0, sizeof(*files));
 			files[nfiles].eml = xstrdup(eml);
 			files[nfiles].family = corpus_family(eml);
 			nfiles++;
 		}
 		lines = xreallocarray(lines, nlines + 1, sizeof(*lines));
-		line_file = xreallocarray(
-		    line_file, nlines + 1, sizeof(*line_file));
+		line_file =
+		    xreallocarray(line_file, nlines + 1, sizeof(*line_file));
 		lines[nlines] = l;
 		line_file[nlines] = (struct corpus_file *)(uintptr_t)j;
 		nlines++;
@@ -408,7 +410,8 @@ START_TEST(test_bounce_corpus_agrees_with_reference_on_held_out_folds)
 		for (i = 0; i < nfiles; i++) {
 			char *one = xasprintf(",%s,", files[i].family);
 
-			if (files[i].fold == k && strstr(held.data, one) == NULL) {
+			if (files[i].fold == k &&
+			    strstr(held.data, one) == NULL) {
 				buf_puts(&held, files[i].family);
 				buf_putc(&held, ',');
 			}
@@ -448,8 +451,7 @@ START_TEST(test_bounce_corpus_agrees_with_reference_on_held_out_folds)
 		size_t nseen = 0;
 
 		printf("fold %d%s:", k + 1,
-		    !corpus_in_sample() ? ", held out"
-						      : " (in sample)");
+		    !corpus_in_sample() ? ", held out" : " (in sample)");
 		for (i = 0; i < nfiles; i++) {
 			if (files[i].fold != k)
 				continue;
@@ -517,7 +519,8 @@ bounce_corpus_suite(void)
 	Suite *s = suite_create("bounce_corpus");
 	TCase *tc = tcase_create("corpus");
 
-	tcase_add_test(tc, test_bounce_corpus_agrees_with_reference_on_held_out_folds);
+	tcase_add_test(
+	    tc, test_bounce_corpus_agrees_with_reference_on_held_out_folds);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1579,8 +1579,9 @@ START_TEST(test_smtp_daemon_refusals_count_against_the_recipient_only)
 	    "full-552@example.org soft mailboxfull 0 rcpt, "
 	    "relay-554@example.org soft norelaying 1 rcpt");
 	free(s);
-	s = tu_sql_text(db, "SELECT group_concat(email || ' ' || reason)"
-			    " FROM suppressions");
+	s = tu_sql_text(db,
+	    "SELECT group_concat(email || ' ' || reason)"
+	    " FROM suppressions");
 	ck_assert_str_eq(s, "full-552@example.org soft_bounces");
 	free(s);
 	db_close(db);

@@ -190,8 +190,9 @@ bounce_set_folded(char **dst, const char *s, size_t n)
 	*dst = NULL;
 	/* Header values end with their line's CRLF, diagnostics with
 	 * spaces: trimmed before the quick check. */
-	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' ||
-			    s[n - 1] == ' ' || s[n - 1] == '\t'))
+	while (n > 0 &&
+	    (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' ||
+		s[n - 1] == '\t'))
 		n--;
 	while (n > 0 && (s[0] == ' ' || s[0] == '\t')) {
 		s++;
@@ -311,8 +312,8 @@ bounce_hdrs_parse(struct bounce_hdrs *h, const char *s, size_t len)
 		char *folded;
 		size_t n, vlen;
 
-		for (colon = p; colon < end && *colon > ' ' && *colon < 127 &&
-		     *colon != ':';
+		for (colon = p;
+		     colon<end && * colon> ' ' && *colon < 127 && *colon != ':';
 		     colon++)
 			;
 		n = (size_t)(colon - p);
@@ -649,8 +650,8 @@ bounce_part_split(const char *s, size_t len, struct bounce_part *p)
 /* The value of header field name in a part's header (unfolded, cut at
  * size - 1 bytes) into out; false if it has none. */
 static bool
-bounce_part_field(const struct bounce_part *p, const char *name, char *out,
-    size_t size)
+bounce_part_field(
+    const struct bounce_part *p, const char *name, char *out, size_t size)
 {
 	const char *s = p->hdr, *end = p->hdr + p->hdr_len;
 	size_t nlen = strlen(name);
@@ -816,8 +817,8 @@ bounce_qp_decode(const char *s, size_t n, struct buf *out)
 }
 
 static void
-bounce_on_leaf(struct bounce_msg *m, const char *ctype, const char *s,
-    size_t n, bool inner)
+bounce_on_leaf(struct bounce_msg *m, const char *ctype, const char *s, size_t n,
+    bool inner)
 {
 	if (inner) {
 		if (strcmp(ctype, "text/plain") == 0 &&
@@ -873,8 +874,8 @@ bounce_walk_multipart(struct bounce_msg *m, const struct bounce_part *p,
 
 				if (n >= 2 && start[n - 2] == '\r')
 					n -= 2;
-				bounce_walk(m, start, n, depth + 1, inner,
-				    nparts);
+				bounce_walk(
+				    m, start, n, depth + 1, inner, nparts);
 			}
 			if (last)
 				return;
@@ -884,8 +885,8 @@ bounce_walk_multipart(struct bounce_msg *m, const struct bounce_part *p,
 	}
 	/* No closing delimiter: the last part runs to the end. */
 	if (start != NULL && start < end)
-		bounce_walk(m, start, (size_t)(end - start), depth + 1, inner,
-		    nparts);
+		bounce_walk(
+		    m, start, (size_t)(end - start), depth + 1, inner, nparts);
 }
 
 /* True when the message s (header and body) is a multipart/report. */
@@ -920,8 +921,8 @@ bounce_walk(struct bounce_msg *m, const char *s, size_t len, int depth,
 	has_ct = bounce_part_field(&p, "content-type", ct, sizeof(ct));
 	bounce_part_type(has_ct ? ct : NULL, type, sizeof(type));
 	if (strncmp(type, "multipart/", 10) == 0) {
-		if (bounce_part_param(ct, "boundary", boundary,
-			sizeof(boundary)))
+		if (bounce_part_param(
+			ct, "boundary", boundary, sizeof(boundary)))
 			bounce_walk_multipart(
 			    m, &p, boundary, depth, inner, nparts);
 		return;
@@ -934,8 +935,8 @@ bounce_walk(struct bounce_msg *m, const char *s, size_t len, int depth,
 		 * inside a returned message is read as the report. */
 		if (!inner && m->dsn.len == 0 &&
 		    bounce_is_report(p.body, p.body_len)) {
-			bounce_walk(m, p.body, p.body_len, depth + 1, false,
-			    nparts);
+			bounce_walk(
+			    m, p.body, p.body_len, depth + 1, false, nparts);
 		} else if (!inner && !m->has_orig) {
 			bounce_hdrs_parse(&m->orig, p.body, p.body_len);
 			m->has_orig = true;
@@ -944,8 +945,8 @@ bounce_walk(struct bounce_msg *m, const char *s, size_t len, int depth,
 		}
 		return;
 	}
-	if (bounce_part_field(&p, "content-transfer-encoding", cte,
-		sizeof(cte)) &&
+	if (bounce_part_field(
+		&p, "content-transfer-encoding", cte, sizeof(cte)) &&
 	    (strncasecmp(cte, "base64", 6) == 0 ||
 		strncasecmp(cte, "quoted-printable", 16) == 0)) {
 		struct buf dec;
@@ -955,8 +956,8 @@ bounce_walk(struct bounce_msg *m, const char *s, size_t len, int depth,
 			bounce_b64_decode(p.body, p.body_len, &dec);
 		else
 			bounce_qp_decode(p.body, p.body_len, &dec);
-		bounce_on_leaf(m, type, dec.data != NULL ? dec.data : "",
-		    dec.len, inner);
+		bounce_on_leaf(
+		    m, type, dec.data != NULL ? dec.data : "", dec.len, inner);
 		buf_fini(&dec);
 		return;
 	}
@@ -1226,8 +1227,8 @@ bounce_autoreply(const struct bounce_msg *m, struct bounce_rcptv *v)
 static bool
 bounce_status_specific(const char *c)
 {
-	return strlen(c) == 5 && (c[0] == '4' || c[0] == '5') &&
-	    c[2] >= '1' && c[2] <= '9' && c[4] >= '1' && c[4] <= '9';
+	return strlen(c) == 5 && (c[0] == '4' || c[0] == '5') && c[2] >= '1' &&
+	    c[2] <= '9' && c[4] >= '1' && c[4] <= '9';
 }
 
 /* The host that refused: Remote-MTA, else the one the diagnostic names
@@ -1320,8 +1321,8 @@ bounce_diag_sweep(char *d, int reply, const char *status)
 /* Status, reply code, command and verdict of one failed or delivered
  * recipient; ctx is the report's text around it, or NULL. */
 static void
-bounce_finish_rcpt(struct bounce_msg *m, struct bounce_rcptv *v,
-    size_t i, const char *ctx)
+bounce_finish_rcpt(
+    struct bounce_msg *m, struct bounce_rcptv *v, size_t i, const char *ctx)
 {
 	struct bounce_rcpt *rc = &v->v[i];
 	const struct bounce_rcpt_aux *aux = &v->aux[i];
@@ -1412,7 +1413,8 @@ bounce_analyse(struct bounce_msg *m, struct bounce_report *r)
 	}
 	if (m->dsn.len > 0)
 		bounce_dsn_parse(m->dsn.data, &v);
-	if (v.n == 0 && bounce_ci_find(m->text.data, "final-recipient:") != NULL)
+	if (v.n == 0 &&
+	    bounce_ci_find(m->text.data, "final-recipient:") != NULL)
 		bounce_dsn_parse(m->text.data, &v);
 	if (v.n > 0) {
 		r->kind = BOUNCE_KIND_DELIVERED;

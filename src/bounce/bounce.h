@@ -60,14 +60,14 @@ enum bounce_command {
  * caller's.
  */
 struct bounce_facts {
-	const char *status;     /* enhanced status code, "5.1.1" */
-	int reply_code;         /* SMTP reply code, 550 */
+	const char *status; /* enhanced status code, "5.1.1" */
+	int reply_code;     /* SMTP reply code, 550 */
 	enum bounce_command command;
-	const char *action;     /* DSN Action, lower case: "failed", "delayed" */
-	const char *diagnostic; /* the remote server's words */
-	const char *diag_type;  /* type of Diagnostic-Code: "smtp", "x-unix" */
+	const char *action; /* DSN Action, lower case: "failed", "delayed" */
+	const char *diagnostic;  /* the remote server's words */
+	const char *diag_type;   /* type of Diagnostic-Code: "smtp", "x-unix" */
 	const char *remote_host; /* host that refused: selects provider rules */
-	const char *recipient;  /* its domain selects provider rules too */
+	const char *recipient;   /* its domain selects provider rules too */
 	/* A reason the reader of one MTA's format already found in that
 	 * MTA's own fixed wording (qmail, Exim, Domino, ...), or NULL. */
 	const char *mta_reason;

@@ -292,7 +292,8 @@ bounce_apply_row(sqlite3 *db, const struct bounce_apply_row *b,
 	log_info("bounce recorded message=%lld rcpt=%s kind=%s class=%s "
 		 "reason=%s status=%s%s%s",
 	    (long long)b->message_id, b->recipient != NULL ? b->recipient : "-",
-	    b->kind, b->cls != BOUNCE_CLASS_NONE ? bounce_class_name(b->cls) : "-",
+	    b->kind,
+	    b->cls != BOUNCE_CLASS_NONE ? bounce_class_name(b->cls) : "-",
 	    b->reason, b->status != NULL ? b->status : "-",
 	    b->sender_side ? " side=sender" : "",
 	    b->message_id == 0 ? " unmatched" : "");
@@ -421,8 +422,7 @@ bounce_apply_report(sqlite3 *db, const struct bounce_report *r,
 				  "are recorded as unmatched",
 			    (long long)m.id, source != NULL ? source : "-",
 			    r->n_rcpts + r->n_dropped - (rc != NULL));
-		ret = bounce_apply_unmatched(
-		    db, r, rc, source, rules, now, st);
+		ret = bounce_apply_unmatched(db, r, rc, source, rules, now, st);
 	}
 	bounce_apply_msg_fini(&m);
 	return ret;

@@ -287,10 +287,12 @@ bounce_classify_command_in(const char *s)
 			break;
 	if (p == NULL)
 		return BOUNCE_CMD_NONE;
-	for (q = strstr(s, ">>> "); q != NULL && q < p; q = strstr(q + 4, ">>> "))
+	for (q = strstr(s, ">>> "); q != NULL && q < p;
+	     q = strstr(q + 4, ">>> "))
 		last = q + 4;
 	for (i = 0; last != NULL && i < UTIL_ARRAY_LEN(verbs); i++)
-		if (strncasecmp(last, verbs[i].verb, strlen(verbs[i].verb)) == 0)
+		if (strncasecmp(last, verbs[i].verb, strlen(verbs[i].verb)) ==
+		    0)
 			return verbs[i].cmd;
 	return BOUNCE_CMD_NONE;
 }
@@ -432,7 +434,7 @@ struct bounce_classify_in {
 	enum bounce_command cmd;
 	const char *lower; /* the diagnostic, lower case, never NULL */
 	struct bounce_words_text text; /* the same, ready for the words */
-	bool smtp;         /* the diagnostic is an SMTP reply (or untyped) */
+	bool smtp; /* the diagnostic is an SMTP reply (or untyped) */
 	/* Whether the words of each reason occur: 0 not asked yet, 1 no,
 	 * 2 yes (several checks ask about the same reason). */
 	unsigned char words[BOUNCE_R_COUNT];
@@ -523,7 +525,8 @@ bounce_classify_is(struct bounce_classify_in *in, enum bounce_reason r)
 		if (code == BOUNCE_R_SUSPEND)
 			return false;
 		if (code == BOUNCE_R_FILTERED)
-			return bounce_classify_words(in, BOUNCE_R_USERUNKNOWN) ||
+			return bounce_classify_words(
+				   in, BOUNCE_R_USERUNKNOWN) ||
 			    bounce_classify_words(in, r);
 		/* "No such user" after the message was read: a filter
 		 * speaking as a mailbox. */
@@ -654,8 +657,8 @@ bounce_classify_rest(struct bounce_classify_in *in)
 
 /* Hard, soft, or neither (not a failure). */
 static enum bounce_class
-bounce_classify_class(enum bounce_reason r, const struct bounce_facts *f,
-    const char *status)
+bounce_classify_class(
+    enum bounce_reason r, const struct bounce_facts *f, const char *status)
 {
 	switch (r) {
 	case BOUNCE_R_USERUNKNOWN:
@@ -701,8 +704,8 @@ bounce_classify(const struct bounce_facts *f, struct bounce_verdict *v)
 
 	memset(&in, 0, sizeof(in));
 	in.f = f;
-	in.status = f->status != NULL && f->status[0] != '\0' ? f->status
-							      : NULL;
+	in.status =
+	    f->status != NULL && f->status[0] != '\0' ? f->status : NULL;
 	in.code = bounce_classify_code_reason(in.status);
 	in.mta = bounce_reason_parse(f->mta_reason);
 	in.cmd = f->command;

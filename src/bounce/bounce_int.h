@@ -41,17 +41,17 @@ struct bounce_msg {
 	struct bounce_hdrs top;  /* the bounce's own header */
 	struct bounce_hdrs orig; /* header of the returned message, if any */
 	bool has_orig;
-	struct buf text;     /* human-readable parts, in order */
-	struct buf dsn;      /* message/delivery-status bodies */
-	struct buf arf;      /* message/feedback-report body */
+	struct buf text; /* human-readable parts, in order */
+	struct buf dsn;  /* message/delivery-status bodies */
+	struct buf arf;  /* message/feedback-report body */
 	/* Plain text of the returned message, read only when asked for
 	 * (bounce_msg_origtext()): most reports never need it. */
 	struct buf origtext;
 	const char *orig_msg; /* the returned message in the normalised */
 	size_t orig_msg_len;  /* input, or NULL */
 	bool origtext_read;
-	char *report_type;   /* report-type= of multipart/report, lower case */
-	char *subject;       /* the bounce's Subject, RFC 2047 decoded */
+	char *report_type; /* report-type= of multipart/report, lower case */
+	char *subject;     /* the bounce's Subject, RFC 2047 decoded */
 };
 
 /* What the readers learn about a recipient for the classifier, beside

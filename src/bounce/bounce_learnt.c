@@ -21,8 +21,8 @@ bounce_learnt_hold_out(const char *families)
 		bounce_learnt_held[0] = '\0';
 		return;
 	}
-	(void)snprintf(bounce_learnt_held, sizeof(bounce_learnt_held),
-	    ",%s,", families);
+	(void)snprintf(
+	    bounce_learnt_held, sizeof(bounce_learnt_held), ",%s,", families);
 }
 
 bool

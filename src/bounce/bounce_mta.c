@@ -78,15 +78,13 @@ enum bounce_mta_id {
 
 static const struct bounce_mta_words bounce_mta_exim[] = {
 	{ "user not found", BOUNCE_R_USERUNKNOWN },
-	{ "all host address lookups failed permanently",
-	    BOUNCE_R_HOSTUNKNOWN },
+	{ "all host address lookups failed permanently", BOUNCE_R_HOSTUNKNOWN },
 	{ "all relevant mx records point to non-existent hosts",
 	    BOUNCE_R_HOSTUNKNOWN },
 	{ "unrouteable address", BOUNCE_R_HOSTUNKNOWN },
 	{ "mailbox is full", BOUNCE_R_MAILBOXFULL },
 	{ "error: quota exceed", BOUNCE_R_MAILBOXFULL },
-	{ "an mx or srv record indicated no smtp service",
-	    BOUNCE_R_NOTACCEPT },
+	{ "an mx or srv record indicated no smtp service", BOUNCE_R_NOTACCEPT },
 	{ "no host found for existing smtp connection", BOUNCE_R_NOTACCEPT },
 	{ "angle-brackets nested too deep", BOUNCE_R_SYNTAXERROR },
 	{ "expected word or \"<\"", BOUNCE_R_SYNTAXERROR },
@@ -115,10 +113,8 @@ static const struct bounce_mta_words bounce_mta_qmail[] = {
 	{ "message size exceeds fixed maximum message size:",
 	    BOUNCE_R_MESGTOOBIG },
 	{ "sorry, i couldn't find any host ", BOUNCE_R_HOSTUNKNOWN },
-	{ "mailbox unavailable (not enough free space)",
-	    BOUNCE_R_SYSTEMFULL },
-	{ "bad interpreter: no such file or directory",
-	    BOUNCE_R_SYSTEMERROR },
+	{ "mailbox unavailable (not enough free space)", BOUNCE_R_SYSTEMFULL },
+	{ "bad interpreter: no such file or directory", BOUNCE_R_SYSTEMERROR },
 	{ "system error", BOUNCE_R_SYSTEMERROR },
 	{ "unable to", BOUNCE_R_SYSTEMERROR },
 	{ "sorry, i wasn't able to establish an smtp connection",
@@ -130,12 +126,10 @@ static const struct bounce_mta_words bounce_mta_qmail[] = {
 	/* Its LDAP extension. */
 	{ "is administrativley disabled", BOUNCE_R_SUSPEND },
 	{ "is administratively disabled", BOUNCE_R_SUSPEND },
-	{ "exeeded the maximum size the user accepts",
-	    BOUNCE_R_EXCEEDLIMIT },
+	{ "exeeded the maximum size the user accepts", BOUNCE_R_EXCEEDLIMIT },
 	{ "automatic homedir creator crashed", BOUNCE_R_SYSTEMERROR },
 	{ "illegal value in ldap attribute", BOUNCE_R_SYSTEMERROR },
-	{ "ldap attribute is not given but mandatory",
-	    BOUNCE_R_SYSTEMERROR },
+	{ "ldap attribute is not given but mandatory", BOUNCE_R_SYSTEMERROR },
 	{ "timeout while performing search on ldap server",
 	    BOUNCE_R_SYSTEMERROR },
 	{ "too many results returned but needs to be unique",
@@ -145,8 +139,7 @@ static const struct bounce_mta_words bounce_mta_qmail[] = {
 	{ "temporary failure in ldap lookup", BOUNCE_R_SYSTEMERROR },
 	{ "unable to contact ldap server", BOUNCE_R_SYSTEMERROR },
 	{ "unable to login into ldap server", BOUNCE_R_SYSTEMERROR },
-	{ "this message has been in the queue too long.",
-	    BOUNCE_R_EXPIRED },
+	{ "this message has been in the queue too long.", BOUNCE_R_EXPIRED },
 	{ NULL, BOUNCE_R_NONE },
 };
 
@@ -160,8 +153,7 @@ static const struct bounce_mta_words bounce_mta_domino[] = {
 	  "\xe3\x81\x8b\xe3\x82\x8a\xe3\x81\xbe\xe3\x81\x9b\xe3\x82\x93",
 	    BOUNCE_R_USERUNKNOWN },
 	{ "cannot route mail to user", BOUNCE_R_FILTERED },
-	{ "several matches found in domino directory",
-	    BOUNCE_R_SYSTEMERROR },
+	{ "several matches found in domino directory", BOUNCE_R_SYSTEMERROR },
 	{ NULL, BOUNCE_R_NONE },
 };
 
@@ -246,8 +238,7 @@ static const struct bounce_mta_words bounce_mta_opensmtpd[] = {
 	{ "invalid domain name", BOUNCE_R_HOSTUNKNOWN },
 	{ "domain does not exist", BOUNCE_R_HOSTUNKNOWN },
 	{ "destination seem to reject all mails", BOUNCE_R_NOTACCEPT },
-	{ "address family mismatch on destination mxs",
-	    BOUNCE_R_NETWORKERROR },
+	{ "address family mismatch on destination mxs", BOUNCE_R_NETWORKERROR },
 	{ "all routes to destination blocked", BOUNCE_R_NETWORKERROR },
 	{ "bad dns lookup error code", BOUNCE_R_NETWORKERROR },
 	{ "could not retrieve source address", BOUNCE_R_NETWORKERROR },
@@ -594,8 +585,8 @@ bounce_mta_detect(const struct bounce_msg *m)
 		return BOUNCE_MTA_MXLOGIC;
 	if (bounce_mta_starts(subj, "There was an error sending your mail"))
 		return BOUNCE_MTA_X6;
-	if (bounce_mta_has(bounce_hdrs_get(&m->top, "Return-Path"),
-		"<apps@sendgrid.net>"))
+	if (bounce_mta_has(
+		bounce_hdrs_get(&m->top, "Return-Path"), "<apps@sendgrid.net>"))
 		return BOUNCE_MTA_SENDGRID;
 	if (bounce_mta_starts(from, "\"Mail Delivery System\"") &&
 	    bounce_mta_starts(
@@ -615,14 +606,12 @@ bounce_mta_detect(const struct bounce_msg *m)
 	if (bounce_mta_has(from, "Courier mail server at ") ||
 	    bounce_mta_has(subj, "NOTICE: mail delivery status.") ||
 	    bounce_mta_has(subj, "WARNING: delayed mail.") ||
-	    bounce_mta_starts(id != NULL ? id + strspn(id, " <") : NULL,
-		"courier."))
+	    bounce_mta_starts(
+		id != NULL ? id + strspn(id, " <") : NULL, "courier."))
 		return BOUNCE_MTA_COURIER;
-	if (bounce_hdrs_get(&m->top, "X-MS-Exchange-Message-Is-Ndr") !=
-		NULL ||
-	    bounce_hdrs_get(
-		&m->top, "X-MS-Exchange-CrossTenant-OriginalArrivalTime") !=
-		NULL)
+	if (bounce_hdrs_get(&m->top, "X-MS-Exchange-Message-Is-Ndr") != NULL ||
+	    bounce_hdrs_get(&m->top,
+		"X-MS-Exchange-CrossTenant-OriginalArrivalTime") != NULL)
 		return BOUNCE_MTA_OFFICE365;
 	if ((bounce_mta_starts(subj, "Undeliverable:") ||
 		bounce_mta_starts(subj, "Non_remis_") ||
@@ -643,7 +632,8 @@ bounce_mta_detect(const struct bounce_msg *m)
 	    bounce_mta_received(m, " (OpenSMTPD) with "))
 		return BOUNCE_MTA_OPENSMTPD;
 	if (bounce_mta_starts(subj, "Undeliverable Mail") ||
-	    bounce_mta_starts(bounce_hdrs_get(&m->top, "X-Mailer"), "<SMTP32 v"))
+	    bounce_mta_starts(
+		bounce_hdrs_get(&m->top, "X-Mailer"), "<SMTP32 v"))
 		return BOUNCE_MTA_IMAIL;
 	if (bounce_mta_starts(subj, "Delivery Notification: "))
 		return BOUNCE_MTA_MESSAGINGSERVER;
@@ -754,8 +744,8 @@ bounce_mta_office365_status(const char *status)
 
 /* Gmail's "(state N)": the step of the session that failed. */
 static void
-bounce_mta_gmail_state(const char *diag, struct bounce_rcpt *rc,
-    struct bounce_rcpt_aux *aux)
+bounce_mta_gmail_state(
+    const char *diag, struct bounce_rcpt *rc, struct bounce_rcpt_aux *aux)
 {
 	static const struct {
 		int state;
@@ -793,7 +783,8 @@ bounce_mta_x3_command(const char *ctx)
 		const char *verb;
 		enum bounce_command cmd;
 	} verbs[] = { { "SMTP:RCPT", BOUNCE_CMD_RCPT },
-		{ "SMTP:DATA", BOUNCE_CMD_DATA }, { "SMTP:MAIL", BOUNCE_CMD_MAIL },
+		{ "SMTP:DATA", BOUNCE_CMD_DATA },
+		{ "SMTP:MAIL", BOUNCE_CMD_MAIL },
 		{ "SMTP:EHLO", BOUNCE_CMD_EHLO },
 		{ "SMTP:HELO", BOUNCE_CMD_EHLO } };
 	size_t i;
@@ -841,7 +832,8 @@ bounce_mta_v5sendmail(const char *text, struct bounce_rcpt *rc)
 
 		while (bol > text && bol[-1] != '\n')
 			bol--;
-		if (at > bol && at[-1] == '<' && strncmp(at + alen, ">...", 4) == 0 &&
+		if (at > bol && at[-1] == '<' &&
+		    strncmp(at + alen, ">...", 4) == 0 &&
 		    isdigit((unsigned char)bol[0])) {
 			line = bol;
 			break;
@@ -991,7 +983,8 @@ bounce_mta_hint(
 			else if (cmd == BOUNCE_CMD_EHLO)
 				r = BOUNCE_R_BLOCKED;
 			else if (d != NULL &&
-			    bounce_ci_find(d, "does not like recipient.") != NULL &&
+			    bounce_ci_find(d, "does not like recipient.") !=
+				NULL &&
 			    bounce_ci_find(d, "in the queue too long.") != NULL)
 				r = BOUNCE_R_ONHOLD;
 			else
@@ -1029,8 +1022,9 @@ bounce_mta_hint(
 			break;
 		case BOUNCE_MTA_OFFICE365:
 			if (d != NULL &&
-			    bounce_ci_find(d, "unknown recipient or mailbox "
-					  "unavailable ->") != NULL)
+			    bounce_ci_find(d,
+				"unknown recipient or mailbox "
+				"unavailable ->") != NULL)
 				rc->command = BOUNCE_CMD_RCPT;
 			r = bounce_mta_office365_status(rc->status);
 			break;
@@ -1061,7 +1055,8 @@ bounce_mta_hint(
 		case BOUNCE_MTA_KDDI:
 			r = bounce_mta_find(bounce_mta_kddi, d);
 			if (r == BOUNCE_R_NONE)
-				r = bounce_mta_find(bounce_mta_kddi, m->text.data);
+				r = bounce_mta_find(
+				    bounce_mta_kddi, m->text.data);
 			break;
 		case BOUNCE_MTA_EZWEB:
 			r = bounce_mta_find(bounce_mta_ezweb, d);
@@ -1084,9 +1079,11 @@ bounce_mta_hint(
 			break;
 		case BOUNCE_MTA_INTERSCAN:
 			if ((d != NULL &&
-				bounce_ci_find(d, "Unable to deliver") != NULL) ||
+				bounce_ci_find(d, "Unable to deliver") !=
+				    NULL) ||
 			    (bounce_learnt("trendmicro") && ctx[i] != NULL &&
-				bounce_ci_find(ctx[i], "Unable to deliver") != NULL))
+				bounce_ci_find(ctx[i], "Unable to deliver") !=
+				    NULL))
 				r = BOUNCE_R_USERUNKNOWN;
 			break;
 		case BOUNCE_MTA_POWERMTA: {
@@ -1161,7 +1158,8 @@ bounce_mta_hint(
 					n = sizeof(one) - 1;
 				memcpy(one, line, n);
 				one[n] = '\0';
-				r = bounce_mta_find(bounce_mta_mdas[k].words, one);
+				r = bounce_mta_find(
+				    bounce_mta_mdas[k].words, one);
 				if (r == BOUNCE_R_NONE)
 					r = BOUNCE_R_UNDEFINED;
 				bounce_set_folded(&rc->diagnostic, one, n);

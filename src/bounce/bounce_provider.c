@@ -33,14 +33,12 @@ struct bounce_provider_reply {
 static const struct bounce_provider_reply bounce_provider_google[] = {
 	{ "5.1.1", "account that you tried to reach does not exist",
 	    BOUNCE_R_USERUNKNOWN },
-	{ "5.1.2", "able to find the recipient domain",
-	    BOUNCE_R_USERUNKNOWN },
+	{ "5.1.2", "able to find the recipient domain", BOUNCE_R_USERUNKNOWN },
 	{ "5.2.1", "account that you tried to reach is disabled",
 	    BOUNCE_R_SUSPEND },
 	{ NULL, "tried to reach is over quota", BOUNCE_R_MAILBOXFULL },
 	{ NULL, "email quota exceeded", BOUNCE_R_MAILBOXFULL },
-	{ NULL, "exceeded google's message size limits",
-	    BOUNCE_R_EXCEEDLIMIT },
+	{ NULL, "exceeded google's message size limits", BOUNCE_R_EXCEEDLIMIT },
 	{ NULL, "receiving mail at a rate that prevents",
 	    BOUNCE_R_TOOMANYCONN },
 	{ NULL, "receiving mail too quickly", BOUNCE_R_TOOMANYCONN },
@@ -66,11 +64,9 @@ static const struct bounce_provider_reply bounce_provider_google[] = {
 	    BOUNCE_R_POLICYVIOLATION },
 	{ NULL, "mail relay denied", BOUNCE_R_NORELAYING },
 	{ NULL, "mail sending denied", BOUNCE_R_REJECTED },
-	{ NULL, "unauthenticated email is not accepted",
-	    BOUNCE_R_REJECTED },
+	{ NULL, "unauthenticated email is not accepted", BOUNCE_R_REJECTED },
 	{ NULL, "tls required for rcpt domain", BOUNCE_R_SECURITYERROR },
-	{ NULL, "username and password not accepted",
-	    BOUNCE_R_SECURITYERROR },
+	{ NULL, "username and password not accepted", BOUNCE_R_SECURITYERROR },
 	{ NULL, "application-specific password required",
 	    BOUNCE_R_SECURITYERROR },
 	{ NULL, "mail message is malformed", BOUNCE_R_CONTENTERROR },
@@ -110,10 +106,8 @@ static const struct bounce_provider_reply bounce_provider_microsoft[] = {
 	{ "5.7.1", "client was not authenticated", BOUNCE_R_SECURITYERROR },
 	{ "5.7.57", "client was not authenticated", BOUNCE_R_SECURITYERROR },
 	{ "5.7.3", "not authorized", BOUNCE_R_SECURITYERROR },
-	{ "5.7.23", "sender policy framework violation",
-	    BOUNCE_R_AUTHFAILURE },
-	{ "5.7.509", "does not pass dmarc verification",
-	    BOUNCE_R_AUTHFAILURE },
+	{ "5.7.23", "sender policy framework violation", BOUNCE_R_AUTHFAILURE },
+	{ "5.7.509", "does not pass dmarc verification", BOUNCE_R_AUTHFAILURE },
 	{ "5.7.25", "reverse dns record", BOUNCE_R_BLOCKED },
 	{ "5.7.1", "part of their network is on our block list",
 	    BOUNCE_R_BLOCKED },
@@ -130,8 +124,7 @@ static const struct bounce_provider_reply bounce_provider_microsoft[] = {
 	{ "5.7.", "sender was not authenticated", BOUNCE_R_REJECTED },
 	{ "5.7.124", "not in allowed-senders list", BOUNCE_R_REJECTED },
 	{ "5.7.", "spam abuse detected", BOUNCE_R_REJECTED },
-	{ "5.2.1", "content filter agent quarantined",
-	    BOUNCE_R_SPAMDETECTED },
+	{ "5.2.1", "content filter agent quarantined", BOUNCE_R_SPAMDETECTED },
 	{ "5.5.3", "too many recipients", BOUNCE_R_TOOMANYCONN },
 	{ "4.5.3", "too many recipients", BOUNCE_R_TOOMANYCONN },
 	{ "5.2.12", "receive limit", BOUNCE_R_TOOMANYCONN },
@@ -166,8 +159,7 @@ static const struct bounce_provider_reply bounce_provider_docomo[] = {
 	{ NULL, "552 too much mail data", BOUNCE_R_MAILBOXFULL },
 	{ NULL, "552 too many recipients", BOUNCE_R_TOOMANYCONN },
 	{ NULL, "503 bad sequence of commands", BOUNCE_R_SYNTAXERROR },
-	{ NULL, "504 command parameter not implemented",
-	    BOUNCE_R_SYNTAXERROR },
+	{ NULL, "504 command parameter not implemented", BOUNCE_R_SYNTAXERROR },
 	{ NULL, NULL, BOUNCE_R_NONE },
 };
 
@@ -258,8 +250,7 @@ static const struct bounce_provider_reply bounce_provider_cox[] = {
 	{ NULL, "too many invalid recipients", BOUNCE_R_BLOCKED },
 	{ NULL, "esmtp server temporarily not available", BOUNCE_R_NOTACCEPT },
 	{ NULL, "esmtp no data before greeting", BOUNCE_R_POLICYVIOLATION },
-	{ NULL, "attachment extension is forbidden",
-	    BOUNCE_R_POLICYVIOLATION },
+	{ NULL, "attachment extension is forbidden", BOUNCE_R_POLICYVIOLATION },
 	{ NULL, "sender rejected", BOUNCE_R_REJECTED },
 	{ NULL, "too many sessions from", BOUNCE_R_TOOMANYCONN },
 	{ NULL, "requested action aborted: try again later",
@@ -274,10 +265,17 @@ static enum bounce_reason
 bounce_provider_iua(const char *lower)
 {
 	static const enum bounce_reason codes[] = {
-		BOUNCE_R_NONE, BOUNCE_R_NORELAYING, BOUNCE_R_USERUNKNOWN,
-		BOUNCE_R_SUSPEND, BOUNCE_R_MAILBOXFULL, BOUNCE_R_TOOMANYCONN,
-		BOUNCE_R_NORELAYING, BOUNCE_R_BLOCKED, BOUNCE_R_REJECTED,
-		BOUNCE_R_BLOCKED, BOUNCE_R_FILTERED,
+		BOUNCE_R_NONE,
+		BOUNCE_R_NORELAYING,
+		BOUNCE_R_USERUNKNOWN,
+		BOUNCE_R_SUSPEND,
+		BOUNCE_R_MAILBOXFULL,
+		BOUNCE_R_TOOMANYCONN,
+		BOUNCE_R_NORELAYING,
+		BOUNCE_R_BLOCKED,
+		BOUNCE_R_REJECTED,
+		BOUNCE_R_BLOCKED,
+		BOUNCE_R_FILTERED,
 	};
 	const char *p = strstr(lower, ".i.ua/err/");
 	int n = 0;
@@ -287,7 +285,7 @@ bounce_provider_iua(const char *lower)
 	for (p += 10; isdigit((unsigned char)*p) && n < 100; p++)
 		n = n * 10 + (*p - '0');
 	return n > 0 && (size_t)n < UTIL_ARRAY_LEN(codes) ? codes[n]
-							   : BOUNCE_R_NONE;
+							  : BOUNCE_R_NONE;
 }
 
 /* GoDaddy's relays end a refusal with a code: " IB607". */
@@ -464,8 +462,8 @@ bounce_provider_host_is(const char *host, const char *name)
 	if (host == NULL)
 		return false;
 	h = strlen(host);
-	while (h > 0 && (host[h - 1] == '.' || host[h - 1] == ']' ||
-			    host[h - 1] == ' '))
+	while (h > 0 &&
+	    (host[h - 1] == '.' || host[h - 1] == ']' || host[h - 1] == ' '))
 		h--;
 	if (h < n || strncasecmp(host + h - n, name, n) != 0)
 		return false;
@@ -580,7 +578,8 @@ bounce_provider_reason(
 		return bounce_provider_replies(
 		    bounce_provider_tencent, NULL, lower);
 	case BOUNCE_PROVIDER_COX:
-		return bounce_provider_replies(bounce_provider_cox, NULL, lower);
+		return bounce_provider_replies(
+		    bounce_provider_cox, NULL, lower);
 	case BOUNCE_PROVIDER_IUA:
 		return bounce_provider_iua(lower);
 	case BOUNCE_PROVIDER_NONE:

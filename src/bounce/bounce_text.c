@@ -165,7 +165,8 @@ bounce_text_orig_start(const char *text)
 		}
 		n = eol != NULL ? (size_t)(eol - q) : strlen(q);
 		/* Only lines that could begin a phrase are looked at. */
-		if (!ruled && (n < 20 || strchr("tTeEbBoOmMuUhHcC", *q) == NULL)) {
+		if (!ruled &&
+		    (n < 20 || strchr("tTeEbBoOmMuUhHcC", *q) == NULL)) {
 			p = eol != NULL ? eol + 1 : NULL;
 			continue;
 		}
@@ -626,8 +627,7 @@ bounce_text_line_of(const struct bounce_text_lines *l, const char *addr)
 	/* The lines are one text: search it once (an address holds no
 	 * line end), then find the line by halves. */
 	p = bounce_ci_find(l->v[0], addr);
-	if (p == NULL ||
-	    p + strlen(addr) > l->v[l->n - 1] + l->len[l->n - 1])
+	if (p == NULL || p + strlen(addr) > l->v[l->n - 1] + l->len[l->n - 1])
 		return l->n;
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -728,12 +728,12 @@ bounce_text_around(const struct bounce_text_lines *l, size_t first, size_t stop,
 	    bounce_learnt("sendmail")) {
 		char code[16];
 		const char *p;
-		bool coded = bounce_classify_find_status(diag.data, code,
-		    sizeof(code));
+		bool coded =
+		    bounce_classify_find_status(diag.data, code, sizeof(code));
 
 		for (p = diag.data; !coded && *p != '\0'; p++)
-			coded = (p == diag.data || p[-1] == ' ' ||
-				    p[-1] == '<') &&
+			coded =
+			    (p == diag.data || p[-1] == ' ' || p[-1] == '<') &&
 			    bounce_text_code_at(p);
 		if (!coded)
 			buf_reset(&diag);

@@ -897,8 +897,8 @@ bounce_words_text_init(struct bounce_words_text *t, const char *lower)
 static bool
 bounce_words_has_pair(const struct bounce_words_text *t, const char *p)
 {
-	unsigned int h = bounce_words_pair((unsigned char)p[0],
-	    (unsigned char)p[1]);
+	unsigned int h =
+	    bounce_words_pair((unsigned char)p[0], (unsigned char)p[1]);
 
 	return (t->pairs[h >> 3] & (1u << (h & 7))) != 0;
 }
@@ -950,8 +950,7 @@ bounce_words_match_one(const char *s, const char *p)
 }
 
 bool
-bounce_words_match(
-    enum bounce_reason reason, const struct bounce_words_text *t)
+bounce_words_match(enum bounce_reason reason, const struct bounce_words_text *t)
 {
 	const char *lower = t->lower;
 	const char *const *w;

@@ -107,10 +107,11 @@ cmd_parse_bounce_line(struct buf *b, const char *file,
 	cmd_parse_bounce_str(b, "kind", bounce_kind_name(r->kind));
 	cmd_parse_bounce_str(
 	    b, "diagnostic", rc != NULL ? rc->diagnostic : NULL);
-	cmd_parse_bounce_str(b, "command",
-	    rc != NULL ? bounce_command_name(rc->command) : NULL);
-	buf_puts(b, rc != NULL && rc->sender_side ? ",\"sender_side\":true"
-						 : ",\"sender_side\":false");
+	cmd_parse_bounce_str(
+	    b, "command", rc != NULL ? bounce_command_name(rc->command) : NULL);
+	buf_puts(b,
+	    rc != NULL && rc->sender_side ? ",\"sender_side\":true"
+					  : ",\"sender_side\":false");
 	if (r->n_dropped > 0) {
 		char n[48];
 
