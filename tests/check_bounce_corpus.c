@@ -361,6 +361,7 @@ START_TEST(test_bounce_corpus_agrees_with_reference_on_held_out_folds)
 	struct corpus_file *files = NULL;
 	struct corpus_file **line_file = NULL;
 	json_t **lines = NULL;
+	size_t cap = 0;
 	size_t nfiles = 0, nlines = 0, i, j;
 	int unlabelled = 0, unlabelled_found = 0, k;
 	char buf[65536];
@@ -388,9 +389,12 @@ START_TEST(test_bounce_corpus_agrees_with_reference_on_held_out_folds)
 			files[nfiles].family = corpus_family(eml);
 			nfiles++;
 		}
-		lines = xreallocarray(lines, nlines + 1, sizeof(*lines));
-		line_file =
-		    xreallocarray(line_file, nlines + 1, sizeof(*line_file));
+		if (nlines == cap) {
+			cap = cap == 0 ? 256 : cap * 2;
+			lines = xreallocarray(lines, cap, sizeof(json_t *));
+			line_file = xreallocarray(
+			    line_file, cap, sizeof(struct corpus_file *));
+		}
 		lines[nlines] = l;
 		line_file[nlines] = (struct corpus_file *)(uintptr_t)j;
 		nlines++;

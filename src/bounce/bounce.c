@@ -117,9 +117,11 @@ bounce_lower(const char *s, size_t n, char *buf, size_t size)
 	size_t i;
 
 	for (i = 0; i < n && s[i] != '\0' && i + 1 < size; i++) {
-		char c = s[i];
+		unsigned char c = (unsigned char)s[i];
 
-		buf[i] = c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c | 0x20);
+		buf[i] = (char)c;
 	}
 	buf[i] = '\0';
 	return buf;

@@ -174,7 +174,7 @@ bounce_apply_insert(
 	sqlite3_bind_text(st, 8, b->diagnostic, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, b->source, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 10, now_iso, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 11, b->sender_side);
+	sqlite3_bind_int(st, 11, b->sender_side ? 1 : 0);
 	sqlite3_bind_text(
 	    st, 12, bounce_command_name(b->command), -1, SQLITE_STATIC);
 	res = sqlite3_step(st);
