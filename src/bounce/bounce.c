@@ -976,6 +976,8 @@ bounce_msg_origtext(struct bounce_msg *m)
 	m->origtext_read = true;
 	if (m->orig_msg != NULL)
 		bounce_walk(m, m->orig_msg, m->orig_msg_len, 1, true, &nparts);
+	if (m->origtext.data == NULL)
+		buf_puts(&m->origtext, "");
 }
 
 static void
