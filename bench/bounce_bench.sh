@@ -11,15 +11,16 @@
 #               from the build folder; build without --enable-debug, which
 #               compiles with -O0)
 #   SHARED_DIR  the shared data folder (default: <source>/../shared)
+#   RUNS        runs of each measure, the best kept (default 3)
 #
 # Each side is one process that reads every corpus file ROUNDS times
 # (default 20): "with start-up" is that whole run. "Without start-up"
 # takes off what the same process spends to start and read one small
-# message (measured apart, the best of three), which for Sisimai is
-# loading Perl and its modules and for familymail the dynamic linker.
-# Times are CPU times (user + system) of each process, so that other
-# work on the machine weighs on neither side; wall-clock times are
-# printed too.
+# message, which for Sisimai is loading Perl and its modules and for
+# familymail the dynamic linker. Times are CPU times (user + system) of
+# each process, so that other work on the machine weighs on neither
+# side, each the best of three runs (RUNS); the wall-clock time of the
+# best run is printed too.
 set -eu
 
 rounds=${1:-20}
@@ -52,13 +53,12 @@ cpu() {
 	awk -v t="$t" 'BEGIN { split(t, a, " "); printf "%.4f %.4f\n", a[1] + a[2], a[3] }'
 }
 
-# best3 CMD...: the least CPU time of three runs.
-best3() {
-	local a b c
-	a=$(cpu "$@" | cut -d' ' -f1)
-	b=$(cpu "$@" | cut -d' ' -f1)
-	c=$(cpu "$@" | cut -d' ' -f1)
-	printf '%s\n%s\n%s\n' "$a" "$b" "$c" | sort -g | head -1
+# best CMD...: "CPU WALL" of the run with the least CPU time of RUNS.
+best() {
+	local i
+	for ((i = 0; i < ${RUNS:-3}; i++)); do
+		cpu "$@"
+	done | sort -g | head -1
 }
 
 sisimai() {
@@ -71,10 +71,10 @@ sisimai() {
 		}' "$@"
 }
 
-read -r fm_cpu fm_wall < <(cpu "$fm" parse-bounce "${args[@]}")
-read -r ss_cpu ss_wall < <(cpu sisimai "$rounds" "${files[@]}")
-fm_start=$(best3 "$fm" parse-bounce "$small")
-ss_start=$(best3 sisimai 1 "$small")
+read -r fm_cpu fm_wall < <(best "$fm" parse-bounce "${args[@]}")
+read -r ss_cpu ss_wall < <(best sisimai "$rounds" "${files[@]}")
+fm_start=$(best "$fm" parse-bounce "$small" | cut -d' ' -f1)
+ss_start=$(best sisimai 1 "$small" | cut -d' ' -f1)
 
 awk -v n="$total" -v nf="$nfiles" \
     -v fc="$fm_cpu" -v fw="$fm_wall" -v fs="$fm_start" \

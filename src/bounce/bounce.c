@@ -95,19 +95,21 @@ const char *
 bounce_ci_find(const char *hay, const char *needle)
 {
 	unsigned char lo = (unsigned char)tolower((unsigned char)needle[0]);
-	unsigned char up = (unsigned char)toupper(lo);
+	char first[3];
 	size_t rest;
 
 	if (lo == '\0')
 		return hay;
+	first[0] = (char)lo;
+	first[1] = (char)toupper(lo);
+	first[2] = '\0';
 	rest = strlen(needle + 1);
-	for (; *hay != '\0'; hay++) {
-		unsigned char c = (unsigned char)*hay;
-
-		if ((c == lo || c == up) &&
-		    strncasecmp(hay + 1, needle + 1, rest) == 0)
+	/* The library's scan to each place the first letter occurs, in
+	 * either case. */
+	for (hay = strpbrk(hay, first); hay != NULL;
+	     hay = strpbrk(hay + 1, first))
+		if (strncasecmp(hay + 1, needle + 1, rest) == 0)
 			return hay;
-	}
 	return NULL;
 }
 
@@ -162,22 +164,24 @@ bounce_utf8_fix(char *s)
 	}
 }
 
-/* True when s (n bytes) is already folded: no control bytes, no NUL,
- * no two spaces in a row, no space at either end. Checked with the
- * library's fast scans: most header values are. */
+/* True when s (n bytes) is already folded: no control bytes (so no
+ * line ends, tabs or NUL), no two spaces in a row, no space at either
+ * end. *high says whether it holds bytes above ASCII. Most header
+ * values are folded already. */
 static bool
-bounce_is_folded(const char *s, size_t n)
+bounce_is_folded(const char *s, size_t n, bool *high)
 {
-	size_t i;
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	unsigned char hi = 0;
 
-	if (n == 0 || n > BOUNCE_MAX_DIAG || s[0] == ' ' || s[n - 1] == ' ' ||
-	    memchr(s, '\r', n) != NULL || memchr(s, '\n', n) != NULL ||
-	    memchr(s, '\t', n) != NULL || memchr(s, '\0', n) != NULL ||
-	    memmem(s, n, "  ", 2) != NULL)
+	if (n == 0 || n > BOUNCE_MAX_DIAG || s[0] == ' ' || s[n - 1] == ' ')
 		return false;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < ' ' || (unsigned char)s[i] >= 0x80)
+	for (; p < end; p++) {
+		if (*p < ' ' || (*p == ' ' && p + 1 < end && p[1] == ' '))
 			return false;
+		hi |= *p;
+	}
+	*high = (hi & 0x80) != 0;
 	return true;
 }
 
@@ -202,8 +206,10 @@ bounce_set_folded(char **dst, const char *s, size_t n)
 	}
 	if (n == 0)
 		return;
-	if (bounce_is_folded(s, n)) {
+	if (bounce_is_folded(s, n, &high)) {
 		*dst = xstrndup(s, n);
+		if (high)
+			bounce_utf8_fix(*dst);
 		return;
 	}
 	out = xmalloc((n < BOUNCE_MAX_DIAG ? n : BOUNCE_MAX_DIAG) + 1);
@@ -1354,8 +1360,8 @@ bounce_finish_rcpt(
 		rc->cls = BOUNCE_CLASS_NONE;
 		return;
 	}
-	if (rc->command == BOUNCE_CMD_NONE)
-		rc->command = bounce_classify_command(rc->diagnostic);
+	/* The diagnostic was read for its command already (bounce_mta.c);
+	 * the words around the recipient may still name it. */
 	if (rc->command == BOUNCE_CMD_NONE)
 		rc->command = bounce_classify_command(ctx);
 	memset(&f, 0, sizeof(f));

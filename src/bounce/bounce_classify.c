@@ -225,7 +225,8 @@ static const struct {
 	{ "most progress was data", BOUNCE_CMD_DATA },
 };
 
-/* The text with each run of white space made one space, into buf. */
+/* The text with each run of white space made one space, lower-cased,
+ * into buf. */
 static const char *
 bounce_classify_folded(const char *s, char *buf, size_t size)
 {
@@ -233,15 +234,19 @@ bounce_classify_folded(const char *s, char *buf, size_t size)
 	bool space = false;
 
 	for (; *s != '\0' && n + 1 < size; s++) {
-		if (isspace((unsigned char)*s)) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == ' ' || (c >= '\t' && c <= '\r')) {
 			space = true;
 			continue;
 		}
 		if (space && n > 0)
 			buf[n++] = ' ';
 		space = false;
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c | 0x20);
 		if (n + 1 < size)
-			buf[n++] = *s;
+			buf[n++] = (char)c;
 	}
 	buf[n] = '\0';
 	return buf;
@@ -259,7 +264,6 @@ bounce_classify_command(const char *s)
 	/* The words may be broken over lines ("(in\n reply to RCPT TO
 	 * command)"). */
 	bounce_classify_folded(s, buf, sizeof(buf));
-	bounce_lower(buf, sizeof(buf), buf, sizeof(buf));
 	return bounce_classify_command_in(buf);
 }
 
@@ -273,13 +277,18 @@ bounce_classify_command_in(const char *s)
 		{ "RCPT", BOUNCE_CMD_RCPT }, { "MAIL", BOUNCE_CMD_MAIL },
 		{ "EHLO", BOUNCE_CMD_EHLO }, { "HELO", BOUNCE_CMD_EHLO } };
 	const char *p, *q, *last = NULL;
+	struct bounce_words_text t;
 	size_t i;
 
 	if (s == NULL)
 		return BOUNCE_CMD_NONE;
-	for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_cmd_words); i++)
-		if (strstr(s, bounce_classify_cmd_words[i].words) != NULL)
+	bounce_words_text_init(&t, s);
+	for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_cmd_words); i++) {
+		const char *w[2] = { bounce_classify_cmd_words[i].words, NULL };
+
+		if (bounce_words_any(&t, w))
 			return bounce_classify_cmd_words[i].cmd;
+	}
 	/* A Sendmail transcript (">>> RCPT TO:<a@b>", "<<< 550 ..."): the
 	 * command sent last before the first error. */
 	for (p = strstr(s, "<<< "); p != NULL; p = strstr(p + 4, "<<< "))

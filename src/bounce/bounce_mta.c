@@ -446,17 +446,32 @@ bounce_mta_starts(const char *value, const char *words)
 	return value != NULL && strncasecmp(value, words, strlen(words)) == 0;
 }
 
-/* True when any Received field of the bounce holds words. */
-static bool
-bounce_mta_received(const struct bounce_msg *m, const char *words)
+/* The Received fields of the bounce, lower-cased and joined (a bounded
+ * copy, made once), for the checks below. The caller frees. */
+static char *
+bounce_mta_received_text(const struct bounce_msg *m)
 {
+	struct buf b;
 	size_t i;
 
-	for (i = 0; i < m->top.n; i++)
-		if (strcasecmp(m->top.v[i].name, "Received") == 0 &&
-		    bounce_ci_find(m->top.v[i].value, words) != NULL)
-			return true;
-	return false;
+	buf_init(&b);
+	for (i = 0; i < m->top.n && b.len < 16384; i++)
+		if (strcasecmp(m->top.v[i].name, "Received") == 0) {
+			buf_puts(&b, m->top.v[i].value);
+			buf_putc(&b, '\n');
+		}
+	if (b.data == NULL)
+		return xstrdup("");
+	bounce_lower(b.data, b.len, b.data, b.len + 1);
+	return buf_take(&b);
+}
+
+/* True when a Received field (recv, from bounce_mta_received_text())
+ * holds words (lower case). */
+static bool
+bounce_mta_received(const char *recv, const char *words)
+{
+	return strstr(recv, words) != NULL;
 }
 
 static bool
@@ -509,19 +524,19 @@ bounce_mta_mda_line(const char *text, const char **line)
 
 /* Outlook.com's (Hotmail's) reports: two signs of four. */
 static bool
-bounce_mta_is_outlook(const struct bounce_msg *m)
+bounce_mta_is_outlook(const struct bounce_msg *m, const char *recv)
 {
 	int votes = 0;
 
 	votes += bounce_mta_has(m->subject, "Delivery Status Notification");
 	votes += bounce_hdrs_get(&m->top, "X-Message-Delivery") != NULL;
 	votes += bounce_hdrs_get(&m->top, "X-Message-Info") != NULL;
-	votes += bounce_mta_received(m, ".hotmail.com");
+	votes += bounce_mta_received(recv, ".hotmail.com");
 	return votes >= 2;
 }
 
 static enum bounce_mta_id
-bounce_mta_detect(const struct bounce_msg *m)
+bounce_mta_detect(const struct bounce_msg *m, const char *recv)
 {
 	const char *from = bounce_hdrs_get(&m->top, "From");
 	const char *subj = m->subject;
@@ -618,18 +633,18 @@ bounce_mta_detect(const struct bounce_msg *m)
 		bounce_mta_starts(subj, "Non recapitabile:")) &&
 	    bounce_hdrs_get(&m->top, "Content-Language") != NULL)
 		return BOUNCE_MTA_EXCHANGE;
-	if (bounce_mta_is_outlook(m))
+	if (bounce_mta_is_outlook(m, recv))
 		return BOUNCE_MTA_OUTLOOK;
 	if (bounce_mta_has(from, "no-reply@") &&
 	    bounce_mta_has(from, ".dion.ne.jp"))
 		return BOUNCE_MTA_KDDI;
 	if (bounce_mta_has(from, "Postmaster@ezweb.ne.jp") ||
 	    bounce_mta_has(from, "Postmaster@au.com") ||
-	    bounce_mta_received(m, "ezweb.ne.jp (EZweb Mail) with"))
+	    bounce_mta_received(recv, "ezweb.ne.jp (ezweb mail) with"))
 		return BOUNCE_MTA_EZWEB;
 	if (bounce_mta_has(subj, "Delivery status notification") &&
 	    bounce_mta_has(from, "Mailer Daemon <") &&
-	    bounce_mta_received(m, " (OpenSMTPD) with "))
+	    bounce_mta_received(recv, " (opensmtpd) with "))
 		return BOUNCE_MTA_OPENSMTPD;
 	if (bounce_mta_starts(subj, "Undeliverable Mail") ||
 	    bounce_mta_starts(
@@ -647,8 +662,8 @@ bounce_mta_detect(const struct bounce_msg *m)
 	    bounce_mta_has(from, ".vzwpix.com"))
 		return BOUNCE_MTA_VERIZON;
 	if (bounce_mta_has(subj, "failure notice") ||
-	    bounce_mta_received(m, "invoked for bounce") ||
-	    bounce_mta_received(m, "invoked from network"))
+	    bounce_mta_received(recv, "invoked for bounce") ||
+	    bounce_mta_received(recv, "invoked from network"))
 		return BOUNCE_MTA_QMAIL;
 	if (bounce_mta_is_exim(m))
 		return BOUNCE_MTA_EXIM;
@@ -937,7 +952,8 @@ void
 bounce_mta_hint(
     const struct bounce_msg *m, struct bounce_rcptv *v, char *const *ctx)
 {
-	enum bounce_mta_id mta = bounce_mta_detect(m);
+	char *recv = bounce_mta_received_text(m);
+	enum bounce_mta_id mta = bounce_mta_detect(m, recv);
 	bool msexch = strstr(m->text.data, "MSEXCH:") != NULL;
 	size_t i;
 
@@ -1194,4 +1210,5 @@ bounce_mta_hint(
 		if (r != BOUNCE_R_NONE && aux->mta_reason == NULL)
 			aux->mta_reason = bounce_reason_name(r);
 	}
+	free(recv);
 }

@@ -903,16 +903,24 @@ bounce_words_has_pair(const struct bounce_words_text *t, const char *p)
 	return (t->pairs[h >> 3] & (1u << (h & 7))) != 0;
 }
 
-/* False when the first two characters of pattern p (after a '^') do
- * not occur together in t: then p cannot occur. */
+/* False when one of the first pairs of characters of pattern p (at
+ * 0, 2 and 4, where its first literal has them) does not occur in t:
+ * then p cannot occur. */
 static bool
 bounce_words_may_match(const struct bounce_words_text *t, const char *p)
 {
+	size_t i;
+
 	if (p[0] == '^')
 		p++;
-	if (p[0] == '\0' || p[1] == '\0' || p[0] == '*' || p[1] == '*')
-		return true;
-	return bounce_words_has_pair(t, p);
+	for (i = 0; i <= 4; i += 2) {
+		if (p[i] == '\0' || p[i] == '*' || p[i + 1] == '\0' ||
+		    p[i + 1] == '*')
+			break;
+		if (!bounce_words_has_pair(t, p + i))
+			return false;
+	}
+	return true;
 }
 
 bool
