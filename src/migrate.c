@@ -254,6 +254,21 @@ static const struct migrate_column migrate_v6_columns[] = {
 	{ NULL, NULL, NULL },
 };
 
+/*
+ * One owner for every bounce rule: a bounce row says whether the
+ * failure was about the sender (our authentication, our IP on a
+ * blocklist, relaying or a relay's policy or rate limit) and what SMTP
+ * command the refusal answered. Such rows never count towards
+ * suppressing the recipient; rows recorded before this step are marked
+ * by their reason.
+ */
+static const char migrate_v7[] =
+    "ALTER TABLE bounces ADD COLUMN sender_side INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bounces ADD COLUMN command TEXT;"
+    "UPDATE bounces SET sender_side = 1 WHERE reason IN ('authfailure',"
+    "  'blocked', 'norelaying', 'policyviolation', 'rejected',"
+    "  'securityerror', 'speeding', 'toomanyconn');";
+
 static const struct migrate_step migrate_steps[] = {
 	{ .sql = migrate_v1 },
 	{ .sql = migrate_v2 },
@@ -261,6 +276,7 @@ static const struct migrate_step migrate_steps[] = {
 	{ .sql = migrate_v4 },
 	{ .sql = migrate_v5 },
 	{ .columns = migrate_v6_columns },
+	{ .sql = migrate_v7 },
 };
 
 static int

@@ -8,13 +8,13 @@
 
 #include "send/sender.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
+#include "bounce/bounce.h"
+#include "bounce/bounce_apply.h"
 #include "cfg.h"
 #include "clock.h"
 #include "db.h"
@@ -22,7 +22,6 @@
 #include "outbox.h"
 #include "send/compose.h"
 #include "send/transport.h"
-#include "suppress.h"
 #include "util.h"
 
 #define SENDER_BATCH 64
@@ -365,114 +364,38 @@ sender_result_fini(struct sender_result *r)
 	free(r->recipient);
 }
 
-/* Copies the enhanced status code that follows the reply code in reply
- * ("550 5.1.1 <a@b>: ...") into out, or leaves out empty. */
-static void
-sender_reply_status(const char *reply, char *out, size_t outlen)
-{
-	const char *p = reply;
-	size_t n = 0;
-	int dots = 0;
-
-	out[0] = '\0';
-	if (p == NULL || strlen(p) < 4)
-		return;
-	p += 4;
-	if ((p[0] != '4' && p[0] != '5') || p[1] != '.')
-		return;
-	while (
-	    n < outlen - 1 && (isdigit((unsigned char)p[n]) || p[n] == '.')) {
-		dots += p[n] == '.';
-		n++;
-	}
-	if (dots != 2 || p[n - 1] == '.' || (p[n] != '\0' && p[n] != ' '))
-		return;
-	memcpy(out, p, n);
-	out[n] = '\0';
-}
-
 /*
- * A recipient refused at RCPT is a bounce known at once. As for bounces
- * that come back by mail (DESIGN "Bounces"), it is hard only when the
- * address itself is bad: a bad mailbox or domain (X.1.1, X.1.2, X.1.3,
- * X.1.10), a mailbox that has moved (X.1.6), or words that say the
- * user does not exist when the server gives no enhanced code. Anything
- * else (policy, spam, relay refused) is soft.
+ * A recipient refused at RCPT is a bounce known at once. The bounce
+ * code decides what it is and what it changes, as for a bounce that
+ * comes back by mail (bounce_apply_refusal()): the one classifier, the
+ * one soft-bounce count, the one suppression rule. A refusal about our
+ * side (authentication, relaying, the relay's policy or rate limit)
+ * counts against nobody.
  */
-static void
-sender_classify_refusal(
-    const char *reply, const char *status, bool *hard, const char **reason)
-{
-	static const char *const words[] = { "user unknown", "unknown user",
-		"no such user", "does not exist", "no such mailbox",
-		"mailbox not found", "invalid recipient" };
-
-	*hard = false;
-	*reason = "rejected";
-	if (status[0] != '\0') {
-		if (strcmp(status + 1, ".1.1") == 0 ||
-		    strcmp(status + 1, ".1.3") == 0) {
-			*hard = true;
-			*reason = "userunknown";
-		} else if (strcmp(status + 1, ".1.2") == 0 ||
-		    strcmp(status + 1, ".1.10") == 0) {
-			*hard = true;
-			*reason = "hostunknown";
-		} else if (strcmp(status + 1, ".1.6") == 0) {
-			*hard = true;
-			*reason = "hasmoved";
-		}
-		return;
-	}
-	for (size_t i = 0; reply != NULL && i < UTIL_ARRAY_LEN(words); i++) {
-		if (strcasestr(reply, words[i]) != NULL) {
-			*hard = true;
-			*reason = "userunknown";
-			return;
-		}
-	}
-}
-
-/* Records r's refused recipient as a bounce and suppresses the address
- * as a bounce that came back by mail would: at once when hard, after
- * [bounces] soft_limit within soft_window when soft. */
 static int
 sender_record_bounce(
     struct sender *s, const struct sender_result *r, time_t now)
 {
 	const struct cfg *cfg = s->env->cfg;
-	char status[16];
-	struct outbox_bounce b = {
+	const struct bounce_apply_rules rules = {
+		.soft_limit = cfg->soft_limit > 0 ? cfg->soft_limit : 1,
+		.soft_window = cfg->soft_window,
+	};
+	const struct bounce_refusal f = {
 		.message_id = r->id,
 		.recipient = r->bounce_rcpt,
-		.status = status,
-		.diagnostic = r->reply,
+		.reply_code = r->code,
+		.reply = r->reply,
+		.command = BOUNCE_CMD_RCPT,
 	};
-	int64_t soft = 0;
+	struct bounce_verdict v;
 	int ret;
 
-	sender_reply_status(r->reply, status, sizeof(status));
-	if (status[0] == '\0')
-		b.status = NULL;
-	sender_classify_refusal(r->reply, status, &b.hard, &b.reason);
-	ret = outbox_record_bounce(s->outbox, &b, now);
-	if (ret == 0 && b.hard) {
-		ret = suppress_add(s->env->db, r->bounce_rcpt,
-		    SUPPRESS_HARD_BOUNCE, r->reply, now);
-	} else if (ret == 0 && cfg->soft_limit > 0) {
-		ret = outbox_count_soft_bounces(
-		    s->outbox, r->bounce_rcpt, now - cfg->soft_window, &soft);
-		if (ret == 0 && soft >= cfg->soft_limit)
-			ret = suppress_add(s->env->db, r->bounce_rcpt,
-			    SUPPRESS_SOFT_BOUNCES, r->reply, now);
-	}
-	if (ret == -EEXIST)
-		ret = 0;
+	ret = bounce_apply_refusal(s->env->db, &f, &rules, now, &v, NULL);
 	if (ret == 0)
-		log_notice("outbox bounce id=%lld rcpt=%s class=%s reason=%s "
-			   "status=%s",
-		    (long long)r->id, r->bounce_rcpt, b.hard ? "hard" : "soft",
-		    b.reason, status[0] != '\0' ? status : "-");
+		log_notice("outbox bounce id=%lld rcpt=%s class=%s reason=%s%s",
+		    (long long)r->id, r->bounce_rcpt, bounce_class_name(v.cls),
+		    v.reason, v.sender_side ? " side=sender" : "");
 	return ret;
 }
 
