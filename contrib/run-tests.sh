@@ -7,21 +7,24 @@
 #   --fuzz         each fuzz target for FUZZ_SECONDS (default 8), in
 #                  build-fuzz/ (installs clang: install-deps.sh --fuzz)
 #   --lint         `make lint` (clang-tidy, cppcheck) in build/
+#   --package      the Debian package: built, lintian, installed, tried
+#                  and removed on this machine (contrib/deb-test.sh;
+#                  needs root, skipped otherwise)
 #   --all          all of these (what CI runs): the sanitizer suite and
 #                  the fuzz step run beside the normal suite, valgrind
 #                  and lint, their lines printed once they are done
-# The suites count one entry per test program; valgrind, fuzz and lint
-# one entry each.
+# The suites count one entry per test program; valgrind, fuzz, lint and
+# the package one entry each.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 mode=${1:-normal}
 case "$mode" in
-normal | --sanitizers | --valgrind | --fuzz | --lint | --all) ;;
+normal | --sanitizers | --valgrind | --fuzz | --lint | --package | --all) ;;
 *)
 	echo "usage: $0 [--sanitizers | --valgrind | --fuzz | --lint |" \
-		"--all]" >&2
+		"--package | --all]" >&2
 	exit 64
 	;;
 esac
@@ -163,6 +166,25 @@ run_lint() {
 	step_done lint "$start" "$log" "$rc"
 }
 
+# The Debian package, built from the tree without its tests (the suites
+# above are them) and tried on this machine: contrib/deb-test.sh prints
+# one line a step, lintian's summary and the files it installs.
+run_package() {
+	start=$(date +%s)
+	log="$results/package.log"
+	rc=0
+	sh contrib/deb-test.sh >"$log" 2>&1 || rc=$?
+	if [ "$rc" -eq 77 ]; then
+		echo "package: skipped ($(cat "$log"))"
+		skipped=$((skipped + 1))
+		return 0
+	fi
+	grep -v '^deb: installs ' "$log" || true
+	echo "package: installs $(grep -c '^deb: installs ' "$log" || true)" \
+		"files (contrib/deb-test.sh lists them)"
+	step_done package "$start" "$log" "$rc"
+}
+
 # in_background NAME STEP ARGS...: runs a step beside the others; its
 # lines and counts wait in $results until collect prints them. Both
 # cores stay busy while a suite waits on its servers or a fuzz target
@@ -201,6 +223,7 @@ normal) run_suite build "$top/build" --enable-debug ;;
 --valgrind) run_valgrind "$top/build" ;;
 --fuzz) run_fuzz "$top/build-fuzz" ;;
 --lint) run_lint "$top/build" ;;
+--package) run_package ;;
 --all)
 	in_background asan run_suite asan "$top/build-asan" --enable-debug \
 		--enable-sanitizers
@@ -210,6 +233,7 @@ normal) run_suite build "$top/build" --enable-debug ;;
 	run_suite build "$top/build" --enable-debug
 	run_valgrind "$top/build"
 	run_lint "$top/build"
+	run_package
 	collect
 	;;
 esac

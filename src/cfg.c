@@ -29,6 +29,7 @@
 #include <ini.h>
 
 #include "cfg_value.h"
+#include "lang.h"
 #include "log.h"
 #include "util.h"
 
@@ -64,6 +65,7 @@ enum cfg_section {
 	CFG_S_BOUNCES,
 	CFG_S_UNSUBSCRIBE,
 	CFG_S_HTTP,
+	CFG_S_ORGANISATION,
 	CFG_S_COUNT,
 };
 
@@ -79,6 +81,7 @@ static const char *const cfg_section_names[CFG_S_COUNT] = {
 	[CFG_S_BOUNCES] = "bounces",
 	[CFG_S_UNSUBSCRIBE] = "unsubscribe",
 	[CFG_S_HTTP] = "http",
+	[CFG_S_ORGANISATION] = "organisation",
 };
 
 enum cfg_key_id {
@@ -87,6 +90,8 @@ enum cfg_key_id {
 	CFG_K_TIMEZONE,
 	CFG_K_LOG_LEVEL,
 	CFG_K_USER,
+	CFG_K_LANGUAGE,
+	CFG_K_BILINGUAL,
 	CFG_K_FROM,
 	CFG_K_REPLY_TO,
 	CFG_K_BOUNCE_DOMAIN,
@@ -110,6 +115,7 @@ enum cfg_key_id {
 	CFG_K_WEEKLY,
 	CFG_K_MONTHLY,
 	CFG_K_MAX_POSTS,
+	CFG_K_SUMMARY_LENGTH,
 	CFG_K_FEED_URL,
 	CFG_K_FEED_EVERY,
 	CFG_K_BOUNCE_SOURCE,
@@ -125,6 +131,9 @@ enum cfg_key_id {
 	CFG_K_CONFIRM_URL,
 	CFG_K_PREFERENCES_URL,
 	CFG_K_HTTP_LISTEN,
+	CFG_K_ORG_NAME,
+	CFG_K_ORG_ADDRESS,
+	CFG_K_ORG_CHARITY_NUMBER,
 	CFG_K_COUNT,
 };
 
@@ -147,11 +156,13 @@ enum cfg_type {
 	CFG_T_ADDR,    /* a bare address */
 	CFG_T_DOMAIN,
 	CFG_T_LIST_ID,
-	CFG_T_URL,      /* one of schemes; with CFG_F_TOKEN, has {token} */
-	CFG_T_SOURCE,   /* [bounces] source */
-	CFG_T_TIMEZONE, /* a name under the zoneinfo folder */
-	CFG_T_USER,     /* an account name */
-	CFG_T_LISTEN,   /* ADDRESS:PORT */
+	CFG_T_URL,       /* one of schemes; with CFG_F_TOKEN, has {token} */
+	CFG_T_SOURCE,    /* [bounces] source */
+	CFG_T_TIMEZONE,  /* a name under the zoneinfo folder */
+	CFG_T_USER,      /* an account name */
+	CFG_T_LISTEN,    /* ADDRESS:PORT */
+	CFG_T_LANGUAGE,  /* a BCP 47 tag ICU knows, normalised */
+	CFG_T_LANGUAGES, /* [daemon] bilingual into bilingual, n_bilingual */
 };
 
 #define CFG_F_REQUIRED 0x1
@@ -217,6 +228,10 @@ static const struct cfg_key cfg_keys[CFG_K_COUNT] = {
 	[CFG_K_LOG_LEVEL] = { CFG_S_DAEMON, "log_level", CFG_T_ENUM,
 	    CFG_OFF(log_level), .def = "info", .names = cfg_log_levels },
 	[CFG_K_USER] = { CFG_S_DAEMON, "user", CFG_T_USER, CFG_OFF(user) },
+	[CFG_K_LANGUAGE] = { CFG_S_DAEMON, "language", CFG_T_LANGUAGE,
+	    CFG_OFF(language), .def = "en" },
+	[CFG_K_BILINGUAL] = { CFG_S_DAEMON, "bilingual", CFG_T_LANGUAGES,
+	    CFG_OFF(bilingual) },
 	[CFG_K_FROM] = { CFG_S_SENDER, "from", CFG_T_FROM, CFG_OFF(from),
 	    .flags = CFG_F_REQUIRED },
 	[CFG_K_REPLY_TO] = { CFG_S_SENDER, "reply_to", CFG_T_MAILBOX,
@@ -267,6 +282,8 @@ static const struct cfg_key cfg_keys[CFG_K_COUNT] = {
 	    CFG_OFF(monthly_mday), .def = "1 08:00" },
 	[CFG_K_MAX_POSTS] = { CFG_S_DIGEST, "max_posts", CFG_T_INT,
 	    CFG_OFF(max_posts), .def = "10", .min = 1, .max = 100 },
+	[CFG_K_SUMMARY_LENGTH] = { CFG_S_DIGEST, "summary_length", CFG_T_INT,
+	    CFG_OFF(summary_length), .def = "400", .min = 0, .max = 20000 },
 	[CFG_K_FEED_URL] = { CFG_S_FEED, "url", CFG_T_URL, CFG_OFF(feed_url),
 	    .schemes = cfg_web_schemes },
 	[CFG_K_FEED_EVERY] = { CFG_S_FEED, "every", CFG_T_DURATION,
@@ -302,6 +319,12 @@ static const struct cfg_key cfg_keys[CFG_K_COUNT] = {
 	    .flags = CFG_F_TOKEN },
 	[CFG_K_HTTP_LISTEN] = { CFG_S_HTTP, "listen", CFG_T_LISTEN,
 	    CFG_OFF(http_listen) },
+	[CFG_K_ORG_NAME] = { CFG_S_ORGANISATION, "name", CFG_T_STRING,
+	    CFG_OFF(org_name) },
+	[CFG_K_ORG_ADDRESS] = { CFG_S_ORGANISATION, "address", CFG_T_STRING,
+	    CFG_OFF(org_address) },
+	[CFG_K_ORG_CHARITY_NUMBER] = { CFG_S_ORGANISATION, "charity_number",
+	    CFG_T_STRING, CFG_OFF(org_charity_number) },
 };
 
 enum cfg_state {
@@ -804,6 +827,58 @@ cfg_set_number(
 	return 0;
 }
 
+/* "cy, en": two to CFG_MAX_LANGS different languages, each a tag ICU
+ * knows. */
+static int
+cfg_parse_languages(const char *v, struct cfg *c, char **why)
+{
+	char tag[CFG_LANG_MAX], *tok;
+	const char *s = v, *end;
+	size_t len;
+	int n = 0;
+
+	for (;;) {
+		s += strspn(s, " \t");
+		end = strchr(s, ',');
+		len = end != NULL ? (size_t)(end - s) : strlen(s);
+		while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+			len--;
+		tok = xstrndup(s, len);
+		if (lang_normalise(tok, tag) != 0 || !lang_known(tag)) {
+			*why =
+			    xasprintf("'%s' is not a language code ICU knows "
+				      "(expected BCP 47 tags separated by "
+				      "commas: cy, en)",
+				tok);
+			free(tok);
+			return -EINVAL;
+		}
+		free(tok);
+		for (int i = 0; i < n; i++)
+			if (strcmp(c->bilingual[i], tag) == 0) {
+				*why = xasprintf("%s is named twice", tag);
+				return -EINVAL;
+			}
+		if (n == CFG_MAX_LANGS) {
+			*why =
+			    xasprintf("more than %d languages", CFG_MAX_LANGS);
+			return -EINVAL;
+		}
+		(void)snprintf(c->bilingual[n++], CFG_LANG_MAX, "%s", tag);
+		if (end == NULL)
+			break;
+		s = end + 1;
+	}
+	if (n < 2) {
+		*why = xasprintf("'%s' names one language; a bilingual "
+				 "message has two (cy, en)",
+		    v);
+		return -EINVAL;
+	}
+	c->n_bilingual = n;
+	return 0;
+}
+
 /* Parses v as key k's type into the config. The checks that look at the
  * disk or the system are cfg_check_system()'s. */
 static int
@@ -942,6 +1017,21 @@ cfg_set(struct cfg_parser *p, enum cfg_key_id id, const char *v, char **why)
 		}
 		*cfg_str_at(c, k) = xstrdup(v);
 		return 0;
+	case CFG_T_LANGUAGE: {
+		char tag[CFG_LANG_MAX];
+
+		if (lang_normalise(v, tag) != 0 || !lang_known(tag)) {
+			*why =
+			    xasprintf("'%s' is not a language code ICU knows "
+				      "(expected a BCP 47 tag: en, cy)",
+				v);
+			return -EINVAL;
+		}
+		*cfg_str_at(c, k) = xstrdup(tag);
+		return 0;
+	}
+	case CFG_T_LANGUAGES:
+		return cfg_parse_languages(v, c, why);
 	case CFG_T_LISTEN:
 		if (cfg_value_check_listen(v) != 0) {
 			*why = xasprintf("'%s' is not ADDRESS:PORT with a "
@@ -959,8 +1049,16 @@ cfg_set(struct cfg_parser *p, enum cfg_key_id id, const char *v, char **why)
 
 /* ------------------------------------------------------------ files */
 
-int
-cfg_read_secret(const char *path, char **secret, const char **why)
+/*
+ * The one model for secret files: the daemon reads them as the account
+ * it runs as, at start and at every reload. Such a file may be read by
+ * its owner and by one group, the account's own (primary) group, never
+ * by others: root:familymail 0640, or familymail's own 0600. The
+ * account is (uid, gid); root may read on its behalf.
+ */
+static int
+cfg_secret_read_as(
+    const char *path, uid_t uid, gid_t gid, char **secret, const char **why)
 {
 	char data[CFG_MAX_SECRET + 1];
 	size_t len = 0;
@@ -985,9 +1083,26 @@ cfg_read_secret(const char *path, char **secret, const char **why)
 		*why = "not a regular file";
 		goto out;
 	}
-	if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+	if ((st.st_mode & S_IROTH) != 0) {
 		ret = -EACCES;
-		*why = "readable by group or others (chmod 600 it)";
+		*why = "readable by others (chmod 640 it, group the daemon's, "
+		       "or 600)";
+		goto out;
+	}
+	if ((st.st_mode & S_IRGRP) != 0 && st.st_gid != gid) {
+		ret = -EACCES;
+		*why = "readable by a group that is not the daemon's own "
+		       "(chgrp it to the daemon's group, or chmod 600 it)";
+		goto out;
+	}
+	/* Read by root on the account's behalf (check-config, preview):
+	 * what root can open, the account may not. */
+	if (uid != geteuid() && uid != 0 &&
+	    !(st.st_uid == uid && (st.st_mode & S_IRUSR) != 0) &&
+	    !(st.st_gid == gid && (st.st_mode & S_IRGRP) != 0)) {
+		ret = -EACCES;
+		*why = "the daemon's account cannot read it (chgrp it to the "
+		       "account's group and chmod 640 it)";
 		goto out;
 	}
 	for (;;) {
@@ -1025,6 +1140,27 @@ out:
 	explicit_bzero(data, sizeof(data));
 	close(fd);
 	return ret;
+}
+
+int
+cfg_read_secret(const char *path, char **secret, const char **why)
+{
+	return cfg_secret_read_as(path, geteuid(), getegid(), secret, why);
+}
+
+int
+cfg_read_secret_for(
+    const struct cfg *c, const char *path, char **secret, const char **why)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (geteuid() == 0 && c->user != NULL &&
+	    getpwnam_r(c->user, &pw, buf, sizeof(buf), &res) == 0 &&
+	    res != NULL)
+		return cfg_secret_read_as(
+		    path, pw.pw_uid, pw.pw_gid, secret, why);
+	return cfg_read_secret(path, secret, why);
 }
 
 static void
@@ -1115,8 +1251,8 @@ cfg_check_system(struct cfg_parser *p)
 			cfg_check_file(p, id, *cfg_str_at(p->c, k), false);
 			break;
 		case CFG_T_SECRET:
-			if (cfg_read_secret(
-				*cfg_str_at(p->c, k), &secret, &why) != 0) {
+			if (cfg_read_secret_for(p->c, *cfg_str_at(p->c, k),
+				&secret, &why) != 0) {
 				cfg_key_err(
 				    p, id, "%s: %s", *cfg_str_at(p->c, k), why);
 				break;
@@ -1826,6 +1962,7 @@ cfg_free(struct cfg *c)
 		case CFG_T_TIMEZONE:
 		case CFG_T_USER:
 		case CFG_T_LISTEN:
+		case CFG_T_LANGUAGE:
 			free(*cfg_str_at(c, &cfg_keys[id]));
 			break;
 		default:

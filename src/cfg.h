@@ -23,6 +23,8 @@
 
 #define CFG_EX_CONFIG   78 /* sysexits.h EX_CONFIG */
 #define CFG_MAX_OFFSETS 8
+#define CFG_MAX_LANGS   4 /* languages of [daemon] bilingual */
+#define CFG_LANG_MAX    36
 
 enum cfg_transport {
 	CFG_TRANSPORT_SMTP,
@@ -72,6 +74,14 @@ struct cfg {
 	char *timezone;
 	int log_level;
 	char *user; /* drop privileges to this user when started as root */
+	/* The default language of messages and pages (BCP 47, normalised:
+	 * "en", "cy"): the language of the templates folder's own files. */
+	char *language;
+	/* [daemon] bilingual: the languages of one bilingual message, in
+	 * order ("cy, en": Welsh first), for recipients with no language
+	 * of their own; n_bilingual is 0 when not set. */
+	char bilingual[CFG_MAX_LANGS][CFG_LANG_MAX];
+	int n_bilingual;
 
 	/* [sender] */
 	char *from;          /* "Name <addr>" as written */
@@ -82,6 +92,12 @@ struct cfg {
 	/* List-Id identifier without the angle brackets; by default the
 	 * from address with '@' made '.': "courses.example.org". */
 	char *list_id;
+
+	/* [organisation]: who sends, in every message's footer. Each may
+	 * be NULL (not shown). */
+	char *org_name;           /* "Family Courses" */
+	char *org_address;        /* postal address, one line */
+	char *org_charity_number; /* "1234567" */
 
 	/* [transport] */
 	enum cfg_transport transport;
@@ -121,6 +137,8 @@ struct cfg {
 	int monthly_mday;  /* 1..28 */
 	int monthly_minute;
 	int max_posts;
+	/* Longest post summary in a digest, in characters; 0: whole. */
+	int summary_length;
 
 	/* [feed] */
 	char *feed_url; /* NULL: no feed */
@@ -189,12 +207,20 @@ void cfg_relay_get(const struct cfg *c, size_t i, struct cfg_relay *out);
  * "0"): the normalised form used in cfg_reminder_offset.text. */
 void cfg_format_duration(int64_t secs, char *out, size_t size);
 
-/* Reads a secret from a *_file path: refuses a file that group or others
- * can read (-EACCES), one that is not a regular file, empty, over 4096
- * bytes or holding a NUL byte; strips one trailing newline ("\n" or
- * "\r\n"). Returns 0 and a newly allocated *secret (the caller wipes and
- * frees it), or a negative errno and *why names the problem (a static
- * string, or strerror()'s). */
+/* Reads a secret from a *_file path, as the account running this
+ * process will: the file may be readable by its owner and by the
+ * account's own (effective) group, never by others (-EACCES). Refuses
+ * one that is not a regular file, empty, over 4096 bytes or holding a
+ * NUL byte; strips one trailing newline ("\n" or "\r\n"). Returns 0 and
+ * a newly allocated *secret (the caller wipes and frees it), or a
+ * negative errno and *why names the problem (a static string, or
+ * strerror()'s). */
 int cfg_read_secret(const char *path, char **secret, const char **why);
+/* The same for the account c's daemon runs as: run by root with
+ * [daemon] user set, that account's (its group, and whether it could
+ * read the file at all: -EACCES when only root could); otherwise
+ * cfg_read_secret(). For the admin tool and check-config. */
+int cfg_read_secret_for(
+    const struct cfg *c, const char *path, char **secret, const char **why);
 
 #endif

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * clock: see clock.h. Formatting uses the C locale's English names, which
- * is what the charity's readers expect; it never calls setlocale().
+ * clock: see clock.h. Times for people are formatted by ICU (Debian's
+ * libicu, CLDR data) in every language, English too: day and month
+ * names come from CLDR, never from tables of ours, and setlocale() is
+ * never called. The local time itself comes from the C library (TZ),
+ * as the digest schedules do, so a date shown and a date scheduled
+ * always agree: ICU only names the fields of that local time, given to
+ * it as a time in UTC.
  */
 #include "config.h"
 
@@ -15,7 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unicode/udat.h>
+#include <unicode/udatpg.h>
+#include <unicode/ustring.h>
 
+#include "lang.h"
 #include "util.h"
 
 static bool clock_faked;
@@ -174,33 +183,114 @@ clock_format_iso(time_t t, char *out)
 		memcpy(out, "9999-12-31T23:59:59Z", CLOCK_ISO_LEN);
 }
 
+/* The RFC 5322 form is a protocol's, in English whatever the language. */
+static void
+clock_format_rfc5322(time_t t, char *out, size_t size)
+{
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	if (strftime(out, size, "%a, %d %b %Y %H:%M:%S %z", &tm) == 0 &&
+	    size > 0)
+		out[0] = '\0';
+}
+
+/*
+ * The ICU pattern of style in language into pat. English and Welsh have
+ * the house forms ("Thursday 7 December 2026, 09:30", "Dydd Iau 7
+ * Rhagfyr 2026, 09:30": day, date, month, year, then the 24-hour time
+ * both use); any other language gets the form CLDR gives for the same
+ * fields.
+ */
+static int
+clock_pattern(enum clock_style style, const char *locale, bool house,
+    UChar *pat, int32_t cap)
+{
+	static const char *const house_forms[] = {
+		[CLOCK_LONG] = "EEEE d MMMM y, HH:mm",
+		[CLOCK_DATE] = "EEEE d MMMM y",
+		[CLOCK_TIME] = "HH:mm",
+		[CLOCK_SHORT] = "d MMM",
+		[CLOCK_WEEKDAY] = "EEEE",
+		[CLOCK_DAY] = "d MMMM y",
+	};
+	static const char *const skeletons[] = {
+		[CLOCK_LONG] = "EEEEdMMMMyHHmm",
+		[CLOCK_DATE] = "EEEEdMMMMy",
+		[CLOCK_TIME] = "HHmm",
+		[CLOCK_SHORT] = "dMMM",
+		[CLOCK_WEEKDAY] = "EEEE",
+		[CLOCK_DAY] = "dMMMMy",
+	};
+	UErrorCode e = U_ZERO_ERROR;
+	UDateTimePatternGenerator *gen;
+	UChar skel[32];
+	int32_t n;
+
+	if (house) {
+		u_uastrncpy(pat, house_forms[style], cap);
+		return 0;
+	}
+	gen = udatpg_open(locale, &e);
+	if (U_FAILURE(e))
+		return -EINVAL;
+	u_uastrncpy(skel, skeletons[style], 32);
+	n = udatpg_getBestPattern(gen, skel, -1, pat, cap, &e);
+	udatpg_close(gen);
+	return U_SUCCESS(e) && n > 0 && n < cap ? 0 : -EINVAL;
+}
+
+void
+clock_format_local_lang(time_t t, enum clock_style style, const char *language,
+    char *out, size_t size)
+{
+	UErrorCode e = U_ZERO_ERROR;
+	char locale[64], primary[LANG_TAG_MAX];
+	UChar pat[64], utc[4], text[160];
+	UDateFormat *fmt;
+	struct tm tm;
+	int32_t n, len = 0;
+	bool house;
+
+	if (size == 0)
+		return;
+	out[0] = '\0';
+	if (style == CLOCK_RFC5322) {
+		clock_format_rfc5322(t, out, size);
+		return;
+	}
+	if (language == NULL || !lang_tag_valid(language))
+		language = "en";
+	lang_primary(language, primary);
+	house = strcmp(primary, "en") == 0 || strcmp(primary, "cy") == 0;
+	lang_locale(language, locale, sizeof(locale));
+	if (clock_pattern(style, locale, house, pat, 64) != 0)
+		return;
+	localtime_r(&t, &tm);
+	u_uastrncpy(utc, "UTC", 4);
+	fmt =
+	    udat_open(UDAT_PATTERN, UDAT_PATTERN, locale, utc, -1, pat, -1, &e);
+	if (U_FAILURE(e))
+		return;
+	/* Day names start a line or follow a comma in our forms: in the
+	 * languages whose CLDR names are lower case ("lundi"), a capital. */
+	udat_setContext(
+	    fmt, UDISPCTX_CAPITALIZATION_FOR_BEGINNING_OF_SENTENCE, &e);
+	n = udat_format(fmt, (UDate)timegm(&tm) * 1000.0, text,
+	    (int32_t)(sizeof(text) / sizeof(text[0])), NULL, &e);
+	udat_close(fmt);
+	if (U_FAILURE(e) || n <= 0)
+		return;
+	u_strToUTF8(out, (int32_t)size, &len, text, n, &e);
+	if (U_FAILURE(e) || e == U_STRING_NOT_TERMINATED_WARNING ||
+	    (size_t)len >= size)
+		out[0] = '\0';
+}
+
 void
 clock_format_local(time_t t, enum clock_style style, char *out, size_t size)
 {
-	struct tm tm;
-	size_t n = 0;
-
-	localtime_r(&t, &tm);
-	/* Literal formats, so the compiler checks each one. */
-	switch (style) {
-	case CLOCK_LONG:
-		n = strftime(out, size, "%A %-d %B %Y, %H:%M", &tm);
-		break;
-	case CLOCK_DATE:
-		n = strftime(out, size, "%A %-d %B %Y", &tm);
-		break;
-	case CLOCK_TIME:
-		n = strftime(out, size, "%H:%M", &tm);
-		break;
-	case CLOCK_SHORT:
-		n = strftime(out, size, "%-d %b", &tm);
-		break;
-	case CLOCK_RFC5322:
-		n = strftime(out, size, "%a, %d %b %Y %H:%M:%S %z", &tm);
-		break;
-	}
-	if (n == 0 && size > 0)
-		out[0] = '\0';
+	clock_format_local_lang(t, style, "en", out, size);
 }
 
 /* Local midnight-based time: day d of month m (may overflow; mktime

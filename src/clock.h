@@ -24,6 +24,8 @@ enum clock_style {
 	CLOCK_TIME,    /* "09:30" */
 	CLOCK_SHORT,   /* "7 Dec" */
 	CLOCK_RFC5322, /* "Thu, 07 Dec 2026 09:30:00 +0000" */
+	CLOCK_WEEKDAY, /* "Thursday" */
+	CLOCK_DAY,     /* "7 December 2026" */
 };
 
 time_t clock_now(void);
@@ -45,7 +47,18 @@ int clock_zone_exists(const char *zone);
 int clock_parse_iso(const char *s, time_t *out);
 /* Writes the UTC ISO-8601 form; out has CLOCK_ISO_LEN bytes. */
 void clock_format_iso(time_t t, char *out);
-/* Local time in the configured zone, in one of the styles above. */
+/*
+ * Local time in the configured zone, in one of the styles above, with
+ * the day and month names of language (BCP 47: "en", "cy"; NULL or not a
+ * tag: "en") from CLDR through ICU: CLOCK_LONG in Welsh is "Dydd Iau 7
+ * Rhagfyr 2026, 09:30". English and Welsh have the forms shown above;
+ * other languages CLDR's form of the same fields. CLOCK_RFC5322 is
+ * always English (a header's form). out is "" if it does not fit.
+ * Thread-safe.
+ */
+void clock_format_local_lang(time_t t, enum clock_style style,
+    const char *language, char *out, size_t size);
+/* clock_format_local_lang() in English. */
 void clock_format_local(
     time_t t, enum clock_style style, char *out, size_t size);
 

@@ -757,6 +757,35 @@ daemon_start(struct daemon *d)
 	return ret;
 }
 
+/*
+ * Started as root, becomes [daemon] user from the config at path before
+ * the templates and secret files are read: the start reads them as
+ * every reload (SIGHUP) will, so a file only root can read stops the
+ * start instead of failing each reload later. Returns the exit status:
+ * 0 to go on.
+ */
+static int
+daemon_become_user(const char *path)
+{
+	char *errors = NULL;
+	struct cfg *cfg;
+	int code;
+
+	if (geteuid() != 0)
+		return 0;
+	cfg = cfg_load(path, &errors);
+	if (cfg == NULL) {
+		fputs(errors != NULL ? errors : "config: unknown error\n",
+		    stderr);
+		free(errors);
+		return CFG_EX_CONFIG;
+	}
+	log_init(cfg->log_level);
+	code = daemon_switch_user(cfg);
+	cfg_free(cfg);
+	return code;
+}
+
 int
 daemon_run(const struct daemon_opts *opts)
 {
@@ -769,6 +798,9 @@ daemon_run(const struct daemon_opts *opts)
 	if (opts->fake_now)
 		clock_set_fake(opts->now);
 
+	code = daemon_become_user(opts->config_path);
+	if (code != 0)
+		return code;
 	d.gen = daemon_gen_load(&d, &code);
 	if (d.gen == NULL)
 		return code;
@@ -779,9 +811,7 @@ daemon_run(const struct daemon_opts *opts)
 		daemon_gen_free(d.gen);
 		return CFG_EX_CONFIG;
 	}
-	code = daemon_switch_user(d.gen->cfg);
-	if (code == 0)
-		code = daemon_open_db(&d);
+	code = daemon_open_db(&d);
 	if (code != 0)
 		goto out_db;
 	code = 1;

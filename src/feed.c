@@ -200,10 +200,44 @@ feed_add(struct feed *f, struct feed_item *it, bool dated)
 	f->items[f->n++] = *it;
 }
 
+/*
+ * A person's name from RSS author, which should be an address: "email
+ * (Name)" (RSS 2.0's own example; Blogger writes "noreply@blogger.com
+ * (William Kennedy)") gives Name, "Name <email>" Name; a bare address
+ * names nobody a reader should see (NULL); anything else is a name.
+ * Takes s.
+ */
+static char *
+feed_author_name(char *s)
+{
+	char *open, *close, *out = NULL;
+
+	if (s == NULL)
+		return NULL;
+	open = strchr(s, '(');
+	close = open != NULL ? strrchr(open, ')') : NULL;
+	if (open != NULL && close != NULL && close > open + 1) {
+		out = xstrndup(open + 1, (size_t)(close - open - 1));
+	} else if ((open = strchr(s, '<')) != NULL && open > s) {
+		while (open > s && open[-1] == ' ')
+			open--;
+		out = xstrndup(s, (size_t)(open - s));
+	} else if (strchr(s, '@') == NULL) {
+		out = xstrdup(s);
+	}
+	free(s);
+	if (out != NULL && (out[0] == '\0' || strchr(out, '@') != NULL)) {
+		free(out);
+		out = NULL;
+	}
+	return out;
+}
+
 static void
 feed_rss_item(struct feed *f, const xmlNode *item)
 {
 	struct feed_item it = { 0 };
+	char *creator = NULL, *author = NULL, *content = NULL;
 	bool dated = false;
 	char *s;
 
@@ -214,10 +248,16 @@ feed_rss_item(struct feed *f, const xmlNode *item)
 			feed_take(&it.title, feed_text(c));
 		} else if (feed_is(c, "link")) {
 			feed_take(&it.url, feed_text(c));
-		} else if (feed_is(c, "creator") || feed_is(c, "author")) {
-			feed_take(&it.author, feed_text(c));
+		} else if (feed_is(c, "creator")) {
+			feed_take(&creator, feed_text(c));
+		} else if (feed_is(c, "author")) {
+			feed_take(&author, feed_author_name(feed_text(c)));
 		} else if (feed_is(c, "description")) {
 			feed_take(&it.summary, feed_text(c));
+		} else if (feed_is(c, "encoded")) {
+			/* content:encoded, the whole post: the summary only
+			 * when the item has no description. */
+			feed_take(&content, feed_text(c));
 		} else if (feed_is(c, "pubDate") || feed_is(c, "date")) {
 			s = feed_text(c);
 			if (!dated && s != NULL &&
@@ -227,6 +267,11 @@ feed_rss_item(struct feed *f, const xmlNode *item)
 			free(s);
 		}
 	}
+	/* dc:creator is a name; RSS author an address, perhaps with one. */
+	it.author = creator != NULL ? creator : author;
+	if (creator != NULL)
+		free(author);
+	feed_take(&it.summary, content);
 	feed_add(f, &it, dated);
 }
 

@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "db.h"
 #include "http.h"
+#include "http_pages_text.h"
 #include "log.h"
 #include "subscriber.h"
 #include "util.h"
@@ -65,7 +66,9 @@ static const char http_pages_style[] =
     "input[type=radio]{width:1.2rem;height:1.2rem;margin-right:.5rem;"
     "vertical-align:-.2rem}"
     "hr{border:0;border-top:1px solid #e3e8ec;margin:2rem 0 1rem}"
-    ".note{color:#4a4a4a;font-size:.95rem}";
+    ".note{color:#4a4a4a;font-size:.95rem}"
+    ".lang ul{list-style:none;margin:-1rem 0 1.5rem;padding:0}"
+    ".lang a{color:#0b4f6c;font-weight:600}";
 
 /* ------------------------------------------------------------ html */
 
@@ -105,20 +108,96 @@ http_pages_org(const struct http_pages *p)
 	return p->cfg->from_addr;
 }
 
-/* Answers a whole page: title (plain text) and main (HTML). */
+/*
+ * The language of a page: the one its address asks for (lang=cy, which
+ * the language links set), else the subscriber's own (s may be NULL),
+ * else [daemon] language; English when none of them has a table.
+ */
+static const struct http_pages_text *
+http_pages_lang(const struct http_pages *p, const struct http_request *req,
+    const struct subscriber *s)
+{
+	const struct http_pages_text *tx = NULL;
+	char *asked = http_form_value(req->query, "lang");
+
+	if (asked != NULL)
+		tx = http_pages_text_find(asked);
+	free(asked);
+	if (tx == NULL && s != NULL && s->language[0] != '\0')
+		tx = http_pages_text_find(s->language);
+	if (tx == NULL && p->cfg != NULL)
+		tx = http_pages_text_find(p->cfg->language);
+	return tx != NULL ? tx : http_pages_text_at(0);
+}
+
+/* True if the charity writes in language l: the default language, one
+ * of [daemon] bilingual, or the subscriber's. */
+static bool
+http_pages_offers(const struct http_pages *p, const struct subscriber *s,
+    const struct http_pages_text *l)
+{
+	if (p->cfg == NULL)
+		return false;
+	if (http_pages_text_find(p->cfg->language) == l)
+		return true;
+	for (int i = 0; i < p->cfg->n_bilingual; i++)
+		if (http_pages_text_find(p->cfg->bilingual[i]) == l)
+			return true;
+	return s != NULL && http_pages_text_find(s->language) == l;
+}
+
+/* Links to the page in the other languages the charity writes in: the
+ * same address with lang=, each link in its own language. */
 static void
-http_pages_send(struct http_pages *p, struct http_request *req, int status,
+http_pages_lang_links(const struct http_pages *p,
+    const struct http_request *req, const struct subscriber *s,
+    const struct http_pages_text *tx, struct buf *b)
+{
+	char *token = http_form_value(req->query, "token");
+	bool any = false;
+
+	for (int i = 0; i < http_pages_text_count(); i++) {
+		const struct http_pages_text *l = http_pages_text_at(i);
+
+		if (l == tx || !http_pages_offers(p, s, l))
+			continue;
+		if (!any) {
+			buf_puts(b, "<nav class=\"lang\" aria-label=\"");
+			http_pages_escape(b, tx->nav);
+			buf_puts(b, "\"><ul>");
+			any = true;
+		}
+		buf_printf(b, "<li><a href=\"?lang=%s%s", l->lang,
+		    token != NULL ? "&amp;token=" : "");
+		if (token != NULL)
+			http_pages_escape(b, token);
+		buf_printf(
+		    b, "\" lang=\"%s\" hreflang=\"%s\">", l->lang, l->lang);
+		http_pages_escape(b, l->name);
+		buf_puts(b, "</a></li>");
+	}
+	if (any)
+		buf_puts(b, "</ul></nav>\n");
+	free(token);
+}
+
+/* Answers a whole page in tx's language: title (plain text) and main
+ * (HTML). s (may be NULL) is whom it is about. */
+static void
+http_pages_send(struct http_pages *p, struct http_request *req,
+    const struct http_pages_text *tx, const struct subscriber *s, int status,
     const char *title, const char *main)
 {
 	struct buf b;
 
 	buf_init(&b);
-	buf_puts(&b,
-	    "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+	buf_printf(&b,
+	    "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n"
 	    "<meta charset=\"utf-8\">\n"
 	    "<meta name=\"viewport\" content=\"width=device-width, "
 	    "initial-scale=1\">\n"
-	    "<meta name=\"robots\" content=\"noindex\">\n<title>");
+	    "<meta name=\"robots\" content=\"noindex\">\n<title>",
+	    tx->lang);
 	http_pages_escape(&b, title);
 	buf_puts(&b, " - ");
 	http_pages_escape(&b, http_pages_org(p));
@@ -127,7 +206,9 @@ http_pages_send(struct http_pages *p, struct http_request *req, int status,
 	    "<header><p class=\"org\">",
 	    http_pages_style);
 	http_pages_escape(&b, http_pages_org(p));
-	buf_puts(&b, "</p></header>\n<main>\n<h1>");
+	buf_puts(&b, "</p>\n");
+	http_pages_lang_links(p, req, s, tx, &b);
+	buf_puts(&b, "</header>\n<main>\n<h1>");
 	http_pages_escape(&b, title);
 	buf_printf(&b, "</h1>\n%s</main>\n</body>\n</html>\n", main);
 	http_respond(req, status, HTTP_PAGES_HTML, b.data, b.len);
@@ -135,8 +216,9 @@ http_pages_send(struct http_pages *p, struct http_request *req, int status,
 }
 
 static void
-http_pages_message(struct http_pages *p, struct http_request *req, int status,
-    const char *title, const char *text)
+http_pages_message(struct http_pages *p, struct http_request *req,
+    const struct http_pages_text *tx, int status, const char *title,
+    const char *text)
 {
 	struct buf m;
 
@@ -144,28 +226,49 @@ http_pages_message(struct http_pages *p, struct http_request *req, int status,
 	buf_puts(&m, "<p>");
 	http_pages_escape(&m, text);
 	buf_puts(&m, "</p>\n");
-	http_pages_send(p, req, status, title, m.data);
+	http_pages_send(p, req, tx, NULL, status, title, m.data);
 	buf_fini(&m);
 }
 
 static void
 http_pages_not_found(struct http_pages *p, struct http_request *req)
 {
-	http_pages_message(
-	    p, req, 404, "Page not found", "There is no page at this address.");
+	const struct http_pages_text *tx = http_pages_lang(p, req, NULL);
+
+	http_pages_message(p, req, tx, 404, tx->not_found_title, tx->not_found);
 }
 
-/* "s****@example.org", escaped, into b. */
+/* Appends a sentence of tx (HTML) with {email} replaced by the masked
+ * address (escaped) and {frequency} by tx's word for it. */
 static void
-http_pages_masked(struct buf *b, const char *email)
+http_pages_fill(struct buf *b, const struct http_pages_text *tx,
+    const char *pattern, const char *email, const char *frequency)
 {
+	const char *p = pattern, *open;
 	struct buf m;
 
-	buf_init(&m);
-	subscriber_mask_email(email, &m);
-	buf_putc(&m, '\0');
-	http_pages_escape(b, m.data);
-	buf_fini(&m);
+	while ((open = strchr(p, '{')) != NULL) {
+		buf_append(b, p, (size_t)(open - p));
+		if (strncmp(open, "{email}", 7) == 0 && email != NULL) {
+			buf_init(&m);
+			subscriber_mask_email(email, &m);
+			buf_putc(&m, '\0');
+			http_pages_escape(b, m.data);
+			buf_fini(&m);
+			p = open + 7;
+		} else if (strncmp(open, "{frequency}", 11) == 0) {
+			buf_puts(b,
+			    frequency != NULL &&
+				    strcmp(frequency, "monthly") == 0
+				? tx->monthly
+				: tx->weekly);
+			p = open + 11;
+		} else {
+			buf_putc(b, '{');
+			p = open + 1;
+		}
+	}
+	buf_puts(b, p);
 }
 
 /* ------------------------------------------------------------ tokens */
@@ -178,15 +281,14 @@ static bool
 http_pages_subscriber(struct http_pages *p, struct http_request *req,
     const char *purpose, struct subscriber *s)
 {
+	const struct http_pages_text *tx = http_pages_lang(p, req, NULL);
 	char *token = http_form_value(req->query, "token");
 	int ret;
 
 	if (token == NULL || token[0] == '\0') {
 		free(token);
-		http_pages_message(p, req, 400, "This link is incomplete",
-		    "The address has no token. Please open the link from "
-		    "your email again, or copy all of it into the address "
-		    "bar. Nothing has been changed.");
+		http_pages_message(
+		    p, req, tx, 400, tx->incomplete_title, tx->incomplete);
 		return false;
 	}
 	if (p->secret == NULL) {
@@ -200,27 +302,22 @@ http_pages_subscriber(struct http_pages *p, struct http_request *req,
 	if (ret == 0)
 		return true;
 	if (ret == -EINVAL)
-		http_pages_message(p, req, 400, "This link is not valid",
-		    "The link is damaged: part of it may be missing. Please "
-		    "open it from your email again. Nothing has been "
-		    "changed.");
+		http_pages_message(
+		    p, req, tx, 400, tx->invalid_title, tx->damaged);
 	else if (ret == -ENOENT)
-		http_pages_message(p, req, 404, "This link is not valid",
-		    "This link does not match a subscription, or no longer "
-		    "works. Nothing has been changed.");
+		http_pages_message(
+		    p, req, tx, 404, tx->invalid_title, tx->unknown);
 	else
-		http_pages_message(p, req, 500, "Something went wrong",
-		    "We could not look up your subscription just now. Please "
-		    "try again in a few minutes.");
+		http_pages_message(
+		    p, req, tx, 500, tx->error_title, tx->lookup_failed);
 	return false;
 }
 
 static void
-http_pages_db_error(struct http_pages *p, struct http_request *req)
+http_pages_db_error(struct http_pages *p, struct http_request *req,
+    const struct http_pages_text *tx)
 {
-	http_pages_message(p, req, 500, "Something went wrong",
-	    "We could not save the change just now. Please try again in a "
-	    "few minutes.");
+	http_pages_message(p, req, tx, 500, tx->error_title, tx->save_failed);
 }
 
 static bool
@@ -259,24 +356,25 @@ static void
 http_pages_unsubscribed(struct http_pages *p, struct http_request *req,
     const struct subscriber *s, bool already)
 {
+	const struct http_pages_text *tx = http_pages_lang(p, req, s);
 	struct buf m;
 
 	buf_init(&m);
 	buf_puts(&m, "<p>");
-	http_pages_masked(&m, s->email);
-	buf_puts(&m,
-	    already ? " was already unsubscribed" : " has been unsubscribed");
-	buf_puts(&m,
-	    " and will get no more digests from us.</p>\n"
-	    "<p class=\"note\">Emails about courses you have booked "
-	    "are not affected.</p>\n");
-	http_pages_send(p, req, 200, "You are unsubscribed", m.data);
+	http_pages_fill(&m, tx,
+	    already ? tx->was_unsubscribed : tx->has_unsubscribed, s->email,
+	    NULL);
+	buf_puts(&m, "</p>\n<p class=\"note\">");
+	http_pages_escape(&m, tx->courses_unaffected);
+	buf_puts(&m, "</p>\n");
+	http_pages_send(p, req, tx, s, 200, tx->unsubscribed_title, m.data);
 	buf_fini(&m);
 }
 
 static void
 http_pages_unsubscribe(struct http_pages *p, struct http_request *req)
 {
+	const struct http_pages_text *tx;
 	struct subscriber s;
 	struct buf m;
 	int ret;
@@ -287,15 +385,15 @@ http_pages_unsubscribe(struct http_pages *p, struct http_request *req)
 	}
 	if (!http_pages_subscriber(p, req, "unsubscribe", &s))
 		return;
+	tx = http_pages_lang(p, req, &s);
 	if (http_pages_is_post(req)) {
 		if (!http_pages_one_click(req)) {
-			http_pages_message(p, req, 400, "Nothing was changed",
-			    "The request did not ask to unsubscribe "
-			    "(List-Unsubscribe=One-Click).");
+			http_pages_message(p, req, tx, 400, tx->unchanged_title,
+			    tx->not_one_click);
 		} else {
 			ret = subscriber_unsubscribe(p->db, s.id);
 			if (ret < 0) {
-				http_pages_db_error(p, req);
+				http_pages_db_error(p, req, tx);
 			} else {
 				log_info("subscriber %s id=%lld source=http",
 				    ret == 1 ? "unsubscribed"
@@ -314,19 +412,19 @@ http_pages_unsubscribe(struct http_pages *p, struct http_request *req)
 		return;
 	}
 	buf_init(&m);
-	buf_puts(&m, "<p>Stop sending the blog digest to <strong>");
-	http_pages_masked(&m, s.email);
+	buf_puts(&m, "<p>");
+	http_pages_fill(&m, tx, tx->unsubscribe_question, s.email, NULL);
 	buf_puts(&m,
-	    "</strong>?</p>\n"
+	    "</p>\n"
 	    "<form method=\"post\">\n"
 	    "<input type=\"hidden\" name=\"List-Unsubscribe\" "
 	    "value=\"One-Click\">\n"
-	    "<button type=\"submit\">Unsubscribe</button>\n"
-	    "</form>\n"
-	    "<p class=\"note\">If you do not want to unsubscribe, "
-	    "close this page: nothing changes until you press the "
-	    "button.</p>\n");
-	http_pages_send(p, req, 200, "Unsubscribe", m.data);
+	    "<button type=\"submit\">");
+	http_pages_escape(&m, tx->unsubscribe_button);
+	buf_puts(&m, "</button>\n</form>\n<p class=\"note\">");
+	http_pages_escape(&m, tx->unsubscribe_note);
+	buf_puts(&m, "</p>\n");
+	http_pages_send(p, req, tx, &s, 200, tx->unsubscribe_title, m.data);
 	buf_fini(&m);
 	subscriber_fini(&s);
 }
@@ -334,6 +432,7 @@ http_pages_unsubscribe(struct http_pages *p, struct http_request *req)
 static void
 http_pages_confirm(struct http_pages *p, struct http_request *req)
 {
+	const struct http_pages_text *tx;
 	struct subscriber s;
 	struct buf m;
 	int ret;
@@ -344,25 +443,24 @@ http_pages_confirm(struct http_pages *p, struct http_request *req)
 	}
 	if (!http_pages_subscriber(p, req, "confirm", &s))
 		return;
+	tx = http_pages_lang(p, req, &s);
 	ret = subscriber_confirm(p->db, s.id);
 	if (ret == -EPERM) {
-		http_pages_message(p, req, 409, "This subscription was ended",
-		    "This address has unsubscribed since the confirmation "
-		    "was sent, so it stays unsubscribed.");
+		http_pages_message(p, req, tx, 409, tx->ended_title, tx->ended);
 	} else if (ret < 0) {
-		http_pages_db_error(p, req);
+		http_pages_db_error(p, req, tx);
 	} else {
 		if (ret == 1)
 			log_info("subscriber confirmed id=%lld source=http",
 			    (long long)s.id);
 		buf_init(&m);
-		buf_puts(&m, "<p>Thank you. ");
-		http_pages_masked(&m, s.email);
-		buf_printf(&m,
-		    " %s get the %s digest of new posts from our blog.</p>\n",
-		    ret == 1 ? "will now" : "was already confirmed and will",
+		buf_puts(&m, "<p>");
+		http_pages_fill(&m, tx,
+		    ret == 1 ? tx->confirmed : tx->was_confirmed, s.email,
 		    s.frequency);
-		http_pages_send(p, req, 200, "Subscription confirmed", m.data);
+		buf_puts(&m, "</p>\n");
+		http_pages_send(
+		    p, req, tx, &s, 200, tx->confirmed_title, m.data);
 		buf_fini(&m);
 	}
 	subscriber_fini(&s);
@@ -373,45 +471,50 @@ http_pages_radio(
     struct buf *m, const char *value, const char *label, const char *current)
 {
 	buf_printf(m,
-	    "<label><input type=\"radio\" name=\"frequency\" value=\"%s\"%s>"
-	    "%s</label>\n",
-	    value, strcmp(value, current) == 0 ? " checked" : "", label);
+	    "<label><input type=\"radio\" name=\"frequency\" value=\"%s\"%s>",
+	    value, strcmp(value, current) == 0 ? " checked" : "");
+	http_pages_escape(m, label);
+	buf_puts(m, "</label>\n");
 }
 
 static void
 http_pages_preferences_page(struct http_pages *p, struct http_request *req,
     const struct subscriber *s, const char *saved)
 {
+	const struct http_pages_text *tx = http_pages_lang(p, req, s);
 	struct buf m;
 
 	buf_init(&m);
-	if (saved != NULL)
-		buf_printf(&m,
-		    "<p role=\"status\"><strong>Saved.</strong> "
-		    "You will get the %s digest.</p>\n",
-		    saved);
-	buf_puts(&m, "<p>Digest of new blog posts for <strong>");
-	http_pages_masked(&m, s->email);
+	if (saved != NULL) {
+		buf_puts(&m, "<p role=\"status\">");
+		http_pages_fill(&m, tx, tx->saved, NULL, saved);
+		buf_puts(&m, "</p>\n");
+	}
+	buf_puts(&m, "<p>");
+	http_pages_fill(&m, tx, tx->digest_for, s->email, NULL);
+	buf_puts(&m, "</p>\n<form method=\"post\">\n<fieldset>\n<legend>");
+	http_pages_escape(&m, tx->how_often);
+	buf_puts(&m, "</legend>\n");
+	http_pages_radio(&m, "weekly", tx->weekly_label, s->frequency);
+	http_pages_radio(&m, "monthly", tx->monthly_label, s->frequency);
+	buf_puts(&m, "</fieldset>\n<button type=\"submit\">");
+	http_pages_escape(&m, tx->save_button);
 	buf_puts(&m,
-	    "</strong>.</p>\n<form method=\"post\">\n<fieldset>\n"
-	    "<legend>How often?</legend>\n");
-	http_pages_radio(&m, "weekly", "Weekly", s->frequency);
-	http_pages_radio(&m, "monthly", "Monthly", s->frequency);
-	buf_puts(&m,
-	    "</fieldset>\n"
-	    "<button type=\"submit\">Save</button>\n</form>\n"
+	    "</button>\n</form>\n"
 	    "<hr>\n<form method=\"post\">\n"
 	    "<input type=\"hidden\" name=\"action\" "
 	    "value=\"unsubscribe\">\n"
-	    "<button type=\"submit\" class=\"secondary\">"
-	    "Unsubscribe</button>\n</form>\n");
-	http_pages_send(p, req, 200, "Your email preferences", m.data);
+	    "<button type=\"submit\" class=\"secondary\">");
+	http_pages_escape(&m, tx->unsubscribe_button);
+	buf_puts(&m, "</button>\n</form>\n");
+	http_pages_send(p, req, tx, s, 200, tx->preferences_title, m.data);
 	buf_fini(&m);
 }
 
 static void
 http_pages_preferences(struct http_pages *p, struct http_request *req)
 {
+	const struct http_pages_text *tx;
 	struct subscriber s;
 	char *action = NULL, *freq = NULL;
 	int ret;
@@ -422,6 +525,7 @@ http_pages_preferences(struct http_pages *p, struct http_request *req)
 	}
 	if (!http_pages_subscriber(p, req, "preferences", &s))
 		return;
+	tx = http_pages_lang(p, req, &s);
 	if (strcmp(s.status, "unsubscribed") == 0) {
 		/* Coming back takes a new sign-up (and its confirmation). */
 		http_pages_unsubscribed(p, req, &s, true);
@@ -438,7 +542,7 @@ http_pages_preferences(struct http_pages *p, struct http_request *req)
 	if (action != NULL && strcmp(action, "unsubscribe") == 0) {
 		ret = subscriber_unsubscribe(p->db, s.id);
 		if (ret < 0) {
-			http_pages_db_error(p, req);
+			http_pages_db_error(p, req, tx);
 		} else {
 			log_info("subscriber unsubscribed id=%lld "
 				 "source=preferences",
@@ -449,7 +553,7 @@ http_pages_preferences(struct http_pages *p, struct http_request *req)
 	    (strcmp(freq, "weekly") == 0 || strcmp(freq, "monthly") == 0)) {
 		ret = subscriber_set_frequency(p->db, s.id, freq);
 		if (ret < 0) {
-			http_pages_db_error(p, req);
+			http_pages_db_error(p, req, tx);
 		} else {
 			if (ret == 1)
 				log_info("subscriber frequency id=%lld "
@@ -460,8 +564,8 @@ http_pages_preferences(struct http_pages *p, struct http_request *req)
 			http_pages_preferences_page(p, req, &s, freq);
 		}
 	} else {
-		http_pages_message(p, req, 400, "Nothing was changed",
-		    "Please choose weekly or monthly, then press Save.");
+		http_pages_message(
+		    p, req, tx, 400, tx->unchanged_title, tx->choose_frequency);
 	}
 	free(action);
 	free(freq);

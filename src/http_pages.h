@@ -13,6 +13,11 @@
  *   GET  /healthz              200 "ok" when the database answers
  *   GET  /metrics              Prometheus text format
  *
+ * A page is in the subscriber's language (subscribers.language), else
+ * [daemon] language, with links to the same page in the other languages
+ * the charity writes in (lang=cy in the address chooses one); the words
+ * are http_pages_text.c's, one table per language.
+ *
  * Pages are plain HTML with the charity's name ([sender] from), no
  * scripts and nothing from elsewhere; forms post back to the page's
  * own address, so the pages work under any prefix of the reverse proxy.

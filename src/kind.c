@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cfg.h"
+#include "lang.h"
 #include "util.h"
 
 static bool
@@ -59,35 +60,102 @@ kind_optin_applies(const struct kind_facts *f)
 	return f->subscriber_pending;
 }
 
-/* "7d" -> "in 7 days"; "1d" -> "tomorrow"; "2h" -> "in 2 hours". */
-static void
-kind_offset_words(const char *offset, char *out, size_t size)
-{
-	static const struct {
+/*
+ * The words for "in N UNITS", per language and CLDR plural category
+ * (zero, one, two, few, many, other), '#' standing for the number.
+ * Welsh takes the singular after a number and mutates it as the
+ * number spoken would ("2 ddiwrnod", "2 funud"); "1d" is "tomorrow".
+ */
+struct kind_words {
+	const char *lang; /* primary language */
+	const char *tomorrow, *soon;
+	struct {
 		char unit;
-		const char *one, *many;
-	} units[] = {
-		{ 'm', "minute", "minutes" },
-		{ 'h', "hour", "hours" },
-		{ 'd', "day", "days" },
-		{ 'w', "week", "weeks" },
-	};
+		const char *forms[6];
+	} units[4];
+};
+
+static const struct kind_words kind_words[] = {
+	{
+	    .lang = "en",
+	    .tomorrow = "tomorrow",
+	    .soon = "soon",
+	    .units = {
+		{ 'm', { "in # minutes", "in # minute", "in # minutes",
+		    "in # minutes", "in # minutes", "in # minutes" } },
+		{ 'h', { "in # hours", "in # hour", "in # hours",
+		    "in # hours", "in # hours", "in # hours" } },
+		{ 'd', { "in # days", "in # day", "in # days", "in # days",
+		    "in # days", "in # days" } },
+		{ 'w', { "in # weeks", "in # week", "in # weeks",
+		    "in # weeks", "in # weeks", "in # weeks" } },
+	    },
+	},
+	{
+	    .lang = "cy",
+	    .tomorrow = "yfory",
+	    .soon = "cyn bo hir",
+	    .units = {
+		{ 'm', { "ymhen # munud", "ymhen munud", "ymhen # funud",
+		    "ymhen # munud", "ymhen # munud", "ymhen # munud" } },
+		{ 'h', { "ymhen # awr", "ymhen awr", "ymhen # awr",
+		    "ymhen # awr", "ymhen # awr", "ymhen # awr" } },
+		{ 'd', { "ymhen # diwrnod", "ymhen diwrnod",
+		    "ymhen # ddiwrnod", "ymhen # diwrnod", "ymhen # diwrnod",
+		    "ymhen # diwrnod" } },
+		{ 'w', { "ymhen # wythnos", "ymhen wythnos",
+		    "ymhen # wythnos", "ymhen # wythnos", "ymhen # wythnos",
+		    "ymhen # wythnos" } },
+	    },
+	},
+};
+
+static const struct kind_words *
+kind_words_for(const char *language)
+{
+	char primary[LANG_TAG_MAX];
+
+	lang_primary(language != NULL ? language : "en", primary);
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(kind_words); i++)
+		if (strcmp(primary, kind_words[i].lang) == 0)
+			return &kind_words[i];
+	return &kind_words[0];
+}
+
+/* "7d" -> "in 7 days" ("ymhen 7 diwrnod"); "1d" -> "tomorrow"
+ * ("yfory"); "2h" -> "in 2 hours". */
+static void
+kind_offset_words(
+    const char *offset, const char *language, char *out, size_t size)
+{
+	const struct kind_words *w = kind_words_for(language);
+	const char *cat, *form, *hash;
 	char *end;
 	long n;
+	size_t c;
 
 	n = strtol(offset, &end, 10);
 	if (n == 1 && strcmp(end, "d") == 0) {
-		(void)snprintf(out, size, "tomorrow");
+		(void)snprintf(out, size, "%s", w->tomorrow);
 		return;
 	}
-	for (size_t i = 0; i < UTIL_ARRAY_LEN(units); i++) {
-		if (end[0] == units[i].unit && end[1] == '\0' && n > 0) {
-			(void)snprintf(out, size, "in %ld %s", n,
-			    n == 1 ? units[i].one : units[i].many);
-			return;
-		}
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(w->units); i++) {
+		if (end[0] != w->units[i].unit || end[1] != '\0' || n <= 0)
+			continue;
+		cat = lang_plural(language, n);
+		for (c = 0; c < 6; c++)
+			if (strcmp(cat, lang_plural_categories[c]) == 0)
+				break;
+		form = w->units[i].forms[c < 6 ? c : 5];
+		hash = strchr(form, '#');
+		if (hash == NULL)
+			(void)snprintf(out, size, "%s", form);
+		else
+			(void)snprintf(out, size, "%.*s%ld%s",
+			    (int)(hash - form), form, n, hash + 1);
+		return;
 	}
-	(void)snprintf(out, size, "soon");
+	(void)snprintf(out, size, "%s", w->soon);
 }
 
 /* reminder.offset ("7d", as configured) and reminder.when. */
@@ -98,7 +166,7 @@ kind_reminder_context(json_t *ctx, const struct kind_facts *f)
 
 	if (f->detail == NULL)
 		return;
-	kind_offset_words(f->detail, words, sizeof(words));
+	kind_offset_words(f->detail, f->language, words, sizeof(words));
 	json_object_set_new(ctx, "reminder",
 	    json_pack("{s:s,s:s}", "offset", f->detail, "when", words));
 }

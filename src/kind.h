@@ -32,8 +32,9 @@ enum kind_about {
 /* The records as they are when the message is sent. */
 struct kind_facts {
 	time_t now;
-	const char *detail; /* the message's detail column, or NULL */
-	bool gone;          /* the record no longer exists: no context */
+	const char *detail;   /* the message's detail column, or NULL */
+	const char *language; /* the message's language ("en", "cy") */
+	bool gone;            /* the record no longer exists: no context */
 	/* KIND_ABOUT_BOOKING */
 	bool booking_confirmed;
 	bool course_scheduled;

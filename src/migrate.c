@@ -9,10 +9,22 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "db.h"
 #include "log.h"
 #include "util.h"
+
+/* A column a step adds unless the table has it already. */
+struct migrate_column {
+	const char *table, *name, *type;
+};
+
+/* A step: SQL to run, or columns to add, or both (columns first). */
+struct migrate_step {
+	const char *sql;
+	const struct migrate_column *columns;
+};
 
 static const char migrate_v1[] =
     /* The integration contract: names and meaning are fixed. */
@@ -230,6 +242,34 @@ static const char migrate_v5[] =
     "  checked_id INTEGER NOT NULL) WITHOUT ROWID;";
 
 /*
+ * The language of a person or a course (DESIGN "Database", added
+ * columns): a BCP 47 tag, NULL for the default. The website may have
+ * added them first, with the same names and meaning: a column already
+ * there is left as it is.
+ */
+static const struct migrate_column migrate_v6_columns[] = {
+	{ "delegates", "language", "TEXT" },
+	{ "subscribers", "language", "TEXT" },
+	{ "courses", "language", "TEXT" },
+	{ NULL, NULL, NULL },
+};
+
+/*
+ * One owner for every bounce rule: a bounce row says whether the
+ * failure was about the sender (our authentication, our IP on a
+ * blocklist, relaying or a relay's policy or rate limit) and what SMTP
+ * command the refusal answered. Such rows never count towards
+ * suppressing the recipient; rows recorded before this step are marked
+ * by their reason.
+ */
+static const char migrate_v7[] =
+    "ALTER TABLE bounces ADD COLUMN sender_side INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE bounces ADD COLUMN command TEXT;"
+    "UPDATE bounces SET sender_side = 1 WHERE reason IN ('authfailure',"
+    "  'blocked', 'norelaying', 'policyviolation', 'rejected',"
+    "  'securityerror', 'speeding', 'toomanyconn');";
+
+/*
  * Lanes and relays. Mail about a booking is never queued behind list
  * mail: the sender claims each lane on its own, so the index of due
  * messages leads with the lane, (kind = 'blog_digest'), true for the
@@ -243,7 +283,7 @@ static const char migrate_v5[] =
  * counts the messages each relay took, by minute, for its quota, so
  * that a restart does not forget what was spent.
  */
-static const char migrate_v6[] =
+static const char migrate_v8[] =
     "DROP INDEX messages_due;"
     "CREATE INDEX messages_due"
     "  ON messages(kind = 'blog_digest', next_attempt_at)"
@@ -267,14 +307,46 @@ static const char migrate_v6[] =
     "  sent INTEGER NOT NULL,"
     "  PRIMARY KEY (relay, minute)) WITHOUT ROWID;";
 
-static const char *const migrate_steps[] = {
-	migrate_v1,
-	migrate_v2,
-	migrate_v3,
-	migrate_v4,
-	migrate_v5,
-	migrate_v6,
+static const struct migrate_step migrate_steps[] = {
+	{ .sql = migrate_v1 },
+	{ .sql = migrate_v2 },
+	{ .sql = migrate_v3 },
+	{ .sql = migrate_v4 },
+	{ .sql = migrate_v5 },
+	{ .columns = migrate_v6_columns },
+	{ .sql = migrate_v7 },
+	{ .sql = migrate_v8 },
 };
+
+static int
+migrate_add_columns(sqlite3 *db, const struct migrate_column *cols)
+{
+	sqlite3_stmt *st;
+	char *sql;
+	int ret, rc;
+
+	ret = db_prepare(db,
+	    "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2", &st);
+	for (; ret == 0 && cols != NULL && cols->table != NULL; cols++) {
+		sqlite3_bind_text(st, 1, cols->table, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, cols->name, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW) {
+			ret = db_errno(rc);
+			break;
+		}
+		if (sqlite3_column_int(st, 0) == 0) {
+			/* Names from the table above, not from input. */
+			sql = xasprintf("ALTER TABLE %s ADD COLUMN %s %s",
+			    cols->table, cols->name, cols->type);
+			ret = db_exec(db, sql);
+			free(sql);
+		}
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
 
 int
 migrate_latest(void)
@@ -315,8 +387,11 @@ migrate_run_to(sqlite3 *db, int target)
 	}
 	while (version < target) {
 		ret = db_begin(db);
-		if (ret == 0)
-			ret = db_exec(db, migrate_steps[version]);
+		if (ret == 0 && migrate_steps[version].columns != NULL)
+			ret = migrate_add_columns(
+			    db, migrate_steps[version].columns);
+		if (ret == 0 && migrate_steps[version].sql != NULL)
+			ret = db_exec(db, migrate_steps[version].sql);
 		(void)snprintf(
 		    sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
 		if (ret == 0)

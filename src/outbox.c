@@ -51,8 +51,6 @@ enum {
 	OUTBOX_ST_CLAIM,
 	OUTBOX_ST_STALE,
 	OUTBOX_ST_NEXT_DUE,
-	OUTBOX_ST_BOUNCE,
-	OUTBOX_ST_SOFT_COUNT,
 	OUTBOX_ST_COUNT,
 };
 
@@ -91,13 +89,6 @@ static const char *const outbox_sql[] = {
 			       " FROM messages INDEXED BY messages_due"
 			       " WHERE state = 'queued'"
 			       " AND " OUTBOX_BULK_SQL " = ?1",
-	[OUTBOX_ST_BOUNCE] =
-	    "INSERT INTO bounces (message_id, recipient, status, action,"
-	    " class, reason, kind, diagnostic, source, received_at)"
-	    " VALUES (?1, ?2, ?3, 'failed', ?4, ?5, 'bounce', ?6, 'smtp', ?7)",
-	[OUTBOX_ST_SOFT_COUNT] = "SELECT count(*) FROM bounces"
-				 " WHERE recipient = ?1 AND class = 'soft'"
-				 " AND received_at >= ?2",
 };
 
 struct outbox {
@@ -323,45 +314,6 @@ outbox_claim(struct outbox *o, time_t now, enum outbox_lane lane,
 	*items = v;
 	*n = count;
 	return 0;
-}
-
-int
-outbox_record_bounce(
-    struct outbox *o, const struct outbox_bounce *b, time_t now)
-{
-	sqlite3_stmt *st = o->st[OUTBOX_ST_BOUNCE];
-	char now_s[CLOCK_ISO_LEN];
-
-	clock_format_iso(now, now_s);
-	sqlite3_bind_int64(st, 1, b->message_id);
-	sqlite3_bind_text(st, 2, b->recipient, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, b->status, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, b->hard ? "hard" : "soft", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, b->reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, b->diagnostic, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, now_s, -1, SQLITE_STATIC);
-	return outbox_step_done(o, st);
-}
-
-int
-outbox_count_soft_bounces(
-    struct outbox *o, const char *recipient, time_t since, int64_t *n)
-{
-	sqlite3_stmt *st = o->st[OUTBOX_ST_SOFT_COUNT];
-	char since_s[CLOCK_ISO_LEN];
-	int rc;
-
-	clock_format_iso(since, since_s);
-	sqlite3_bind_text(st, 1, recipient, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, since_s, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
-	else
-		log_warnx("outbox step error=\"%s\"", sqlite3_errmsg(o->db));
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_ROW ? 0 : db_errno(rc);
 }
 
 int

@@ -128,29 +128,6 @@ int outbox_claim(struct outbox *o, time_t now, enum outbox_lane lane,
     size_t limit, struct outbox_item ***items, size_t *n);
 void outbox_item_free(struct outbox_item *it);
 
-/* A recipient refused at send time (a 5xx to RCPT TO), as the bounces
- * table records it. Strings are the caller's; any may be NULL but the
- * recipient. */
-struct outbox_bounce {
-	int64_t message_id;
-	const char *recipient;
-	const char *status; /* enhanced status code, "5.1.1" */
-	bool hard;          /* the address itself is bad */
-	const char *reason; /* "userunknown", ... */
-	const char *diagnostic;
-};
-
-/* Adds a bounce row (kind bounce, action failed, source smtp) received
- * at now. One statement: the caller holds the transaction that records
- * the message's outcome. 0 or a negative errno. */
-int outbox_record_bounce(
-    struct outbox *o, const struct outbox_bounce *b, time_t now);
-
-/* How many soft bounces recipient has had since since, in *n. 0 or a
- * negative errno. */
-int outbox_count_soft_bounces(
-    struct outbox *o, const char *recipient, time_t since, int64_t *n);
-
 /* Returns every sending message to queued (at start, after a crash).
  * Returns how many, or a negative errno. */
 int outbox_requeue_sending(struct outbox *o, time_t now);

@@ -46,7 +46,7 @@ subscriber_from_token(sqlite3 *db, const void *secret, size_t secret_len,
 	if (token_subscriber_id(token, &id) != 0)
 		return -EINVAL;
 	ret = db_prepare(db,
-	    "SELECT email, name, status, frequency FROM subscribers"
+	    "SELECT email, name, status, frequency, language FROM subscribers"
 	    " WHERE id = ?1",
 	    &st);
 	if (ret != 0)
@@ -63,6 +63,8 @@ subscriber_from_token(sqlite3 *db, const void *secret, size_t secret_len,
 		    sqlite3_column_text(st, 2));
 		subscriber_copy(out->frequency, sizeof(out->frequency),
 		    sqlite3_column_text(st, 3));
+		subscriber_copy(out->language, sizeof(out->language),
+		    sqlite3_column_text(st, 4));
 		ret = 0;
 	} else {
 		ret = rc == SQLITE_DONE ? -ENOENT : db_errno(rc);

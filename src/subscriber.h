@@ -30,6 +30,7 @@ struct subscriber {
 	char *name;         /* owned, may be NULL */
 	char status[16];    /* "pending", "active" or "unsubscribed" */
 	char frequency[16]; /* "weekly" or "monthly" */
+	char language[36];  /* as in the row ("cy"), "" when NULL */
 };
 
 void subscriber_fini(struct subscriber *s);

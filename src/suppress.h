@@ -8,9 +8,11 @@
  *
  * The list is consulted when a message is composed (compose.c), so a
  * message queued before its address was suppressed is not sent. This
- * module only keeps the list: deciding that an address deserves to be
- * on it is the bounce processor's or the administrator's job, and it
- * does not change subscribers or messages.
+ * module only keeps the list and decides nothing: which bounces put an
+ * address on it is decided in one place, bounce_apply.c (for reports
+ * from the bounce mailbox and refusals at send time alike); the
+ * administrator adds and removes by hand. It does not change
+ * subscribers or messages.
  */
 #ifndef FM_SUPPRESS_H
 #define FM_SUPPRESS_H

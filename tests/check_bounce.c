@@ -358,7 +358,7 @@ START_TEST(test_bounce_classifies_by_reason_not_by_first_digit)
 		    BOUNCE_CLASS_HARD },
 		{ "5.0.0",
 		    "550 Requested action not taken: mailbox "
-		    "unavailable, user unknown",
+		    "unavailable, user unknown (in reply to RCPT TO command)",
 		    "userunknown", BOUNCE_CLASS_HARD },
 		{ "5.1.6", "551 User has moved; please try elsewhere",
 		    "hasmoved", BOUNCE_CLASS_HARD },
@@ -370,11 +370,10 @@ START_TEST(test_bounce_classifies_by_reason_not_by_first_digit)
 		    BOUNCE_CLASS_SOFT },
 		{ "5.7.1", "554 5.7.1 <x@example.com>: Relay access denied",
 		    "norelaying", BOUNCE_CLASS_SOFT },
-		/* The words beat the code: a rate limit, not a bad user. */
-		{ "5.1.1",
-		    "550 5.1.1 <x@example.com> 192.0.2.1 has sent to "
-		    "too many recipients this hour",
-		    "toomanyconn", BOUNCE_CLASS_SOFT },
+		/* The code says "bad address"; words that say otherwise
+		 * outright win: a full mailbox, not an unknown user. */
+		{ "5.1.1", "550 5.1.1 <x@example.com>: Mailbox is full",
+		    "mailboxfull", BOUNCE_CLASS_SOFT },
 		/* User unknown after the data: the content was refused. */
 		{ "5.0.0",
 		    "550 <x@example.com>: User unknown (in reply to "
@@ -393,6 +392,310 @@ START_TEST(test_bounce_classifies_by_reason_not_by_first_digit)
 		ck_assert_int_eq(r->rcpts[0].cls, cases[i].cls);
 		bounce_report_free(r);
 	}
+}
+END_TEST
+
+/* One synthetic message per MTA or provider format (tests/data/bounce,
+ * named by the format): the recipient, the reason, hard or soft, the
+ * command the refusal answered, and whether it is about the sender. */
+START_TEST(test_bounce_reads_each_mta_and_provider_format)
+{
+	static const struct {
+		const char *file, *rcpt, *reason;
+		enum bounce_class cls;
+		enum bounce_command cmd;
+		bool sender_side;
+	} cases[] = {
+		{ "domino.eml", "parent.one@notes.example.com", "userunknown",
+		    BOUNCE_CLASS_HARD, BOUNCE_CMD_NONE, false },
+		{ "exim-rcpt-user-unknown.eml", "no.such.parent@example.net",
+		    "userunknown", BOUNCE_CLASS_HARD, BOUNCE_CMD_RCPT, false },
+		{ "exim-data-user-unknown.eml", "filtered.parent@example.net",
+		    "filtered", BOUNCE_CLASS_SOFT, BOUNCE_CMD_DATA, false },
+		{ "exim-mailbox-full.eml", "full-parent@example.com",
+		    "mailboxfull", BOUNCE_CLASS_SOFT, BOUNCE_CMD_RCPT, false },
+		{ "qmail-no-mailbox.eml", "gone@example.net", "userunknown",
+		    BOUNCE_CLASS_HARD, BOUNCE_CMD_NONE, false },
+		{ "qmail-spam-block.eml", "reader@example.com", "spamdetected",
+		    BOUNCE_CLASS_SOFT, BOUNCE_CMD_DATA, false },
+		{ "mailru.eml", "missing.reader@mail.ru", "userunknown",
+		    BOUNCE_CLASS_HARD, BOUNCE_CMD_NONE, false },
+		{ "x3.eml", "kodomo@example.jp", "userunknown",
+		    BOUNCE_CLASS_HARD, BOUNCE_CMD_RCPT, false },
+		{ "office365.eml", "left.the.trust@example.org.uk",
+		    "userunknown", BOUNCE_CLASS_HARD, BOUNCE_CMD_NONE, false },
+		{ "outlook-com.eml", "mum@hotmail.example.com", "userunknown",
+		    BOUNCE_CLASS_HARD, BOUNCE_CMD_NONE, false },
+		{ "exchange2007.eml", "governor@school.example.com",
+		    "userunknown", BOUNCE_CLASS_HARD, BOUNCE_CMD_NONE, false },
+		{ "exchange-text.eml", "left-the-school@example.com",
+		    "userunknown", BOUNCE_CLASS_HARD, BOUNCE_CMD_NONE, false },
+		{ "gmail-text.eml", "gone.away@example.net", "userunknown",
+		    BOUNCE_CLASS_HARD, BOUNCE_CMD_NONE, false },
+		{ "gmail-dmarc.eml", "reader@gmail.example", "authfailure",
+		    BOUNCE_CLASS_SOFT, BOUNCE_CMD_DATA, true },
+		{ "yahoo.eml", "nobody.here@yahoo.example.com", "userunknown",
+		    BOUNCE_CLASS_HARD, BOUNCE_CMD_RCPT, false },
+		{ "sendgrid.eml", "full.inbox@example.com", "mailboxfull",
+		    BOUNCE_CLASS_SOFT, BOUNCE_CMD_NONE, false },
+		{ "postfix-dsn.eml", "nobody-here@example.net", "userunknown",
+		    BOUNCE_CLASS_HARD, BOUNCE_CMD_RCPT, false },
+		{ "postfix-data-filtered.eml", "guarded@example.net",
+		    "filtered", BOUNCE_CLASS_SOFT, BOUNCE_CMD_DATA, false },
+		{ "sendmail.eml", "nobody@example.edu", "userunknown",
+		    BOUNCE_CLASS_HARD, BOUNCE_CMD_RCPT, false },
+		{ "courier.eml", "typo@no-such-domain.example", "hostunknown",
+		    BOUNCE_CLASS_HARD, BOUNCE_CMD_NONE, false },
+		{ "gmx.eml", "away@example.de", "expired", BOUNCE_CLASS_SOFT,
+		    BOUNCE_CMD_NONE, false },
+		{ "webde.eml", "small.box@web.example", "mesgtoobig",
+		    BOUNCE_CLASS_SOFT, BOUNCE_CMD_NONE, false },
+		{ "orange-fr.eml", "maman@orange.fr", "mailboxfull",
+		    BOUNCE_CLASS_SOFT, BOUNCE_CMD_RCPT, false },
+		{ "free-fr.eml", "papa@free.fr", "blocked", BOUNCE_CLASS_SOFT,
+		    BOUNCE_CMD_RCPT, true },
+		{ "yandex.eml", "babushka@yandex.example", "mailboxfull",
+		    BOUNCE_CLASS_SOFT, BOUNCE_CMD_RCPT, false },
+		{ "kddi-au.eml", "keitai.parent@ezweb.ne.jp", "mailboxfull",
+		    BOUNCE_CLASS_SOFT, BOUNCE_CMD_NONE, false },
+		{ "docomo.eml", "okaasan@docomo.ne.jp", "filtered",
+		    BOUNCE_CLASS_SOFT, BOUNCE_CMD_DATA, false },
+	};
+	size_t i;
+
+	for (i = 0; i < UTIL_ARRAY_LEN(cases); i++) {
+		struct bounce_report *r = parse_file(cases[i].file);
+		const struct bounce_rcpt *rc;
+
+		ck_assert_msg(r->kind == BOUNCE_KIND_BOUNCE, "%s: kind %s",
+		    cases[i].file, bounce_kind_name(r->kind));
+		ck_assert_msg(r->n_rcpts == 1, "%s: %zu recipients",
+		    cases[i].file, r->n_rcpts);
+		rc = rcpt_of(r, cases[i].rcpt);
+		ck_assert_msg(strcmp(rc->reason, cases[i].reason) == 0,
+		    "%s: reason %s, expected %s", cases[i].file, rc->reason,
+		    cases[i].reason);
+		ck_assert_msg(rc->cls == cases[i].cls, "%s: class %s",
+		    cases[i].file, bounce_class_name(rc->cls));
+		ck_assert_msg(rc->command == cases[i].cmd, "%s: command %s",
+		    cases[i].file,
+		    bounce_command_name(rc->command) != NULL
+			? bounce_command_name(rc->command)
+			: "none");
+		ck_assert_msg(rc->sender_side == cases[i].sender_side,
+		    "%s: sender_side %d", cases[i].file, rc->sender_side);
+		/* Each names our message, so that it can act. */
+		ck_assert_msg(
+		    r->verp_token != NULL, "%s: no VERP token", cases[i].file);
+		bounce_report_free(r);
+	}
+}
+END_TEST
+
+static void
+classify(const char *status, int reply, enum bounce_command cmd,
+    const char *diag, struct bounce_verdict *v)
+{
+	struct bounce_facts f = { 0 };
+
+	f.status = status;
+	f.reply_code = reply;
+	f.command = cmd;
+	f.action = "failed";
+	f.diagnostic = diag;
+	bounce_classify(&f, v);
+}
+
+/* The same words, "user unknown", are a bad address when they answer
+ * RCPT and a filter speaking as a mailbox after the data; with a code
+ * that names the address (x.1.1), the code decides. */
+START_TEST(test_bounce_classify_reads_user_unknown_by_the_command)
+{
+	static const char words[] = "550 <x@example.com>... User unknown";
+	struct bounce_verdict v;
+
+	classify(NULL, 550, BOUNCE_CMD_RCPT, words, &v);
+	ck_assert_str_eq(v.reason, "userunknown");
+	ck_assert_int_eq(v.cls, BOUNCE_CLASS_HARD);
+	classify(NULL, 550, BOUNCE_CMD_DATA, words, &v);
+	ck_assert_str_eq(v.reason, "filtered");
+	ck_assert_int_eq(v.cls, BOUNCE_CLASS_SOFT);
+	/* Not known what it answered: not enough to suppress anybody. */
+	classify(NULL, 550, BOUNCE_CMD_NONE, words, &v);
+	ck_assert_str_eq(v.reason, "filtered");
+	ck_assert_int_eq(v.cls, BOUNCE_CLASS_SOFT);
+	classify("5.1.1", 550, BOUNCE_CMD_DATA,
+	    "550 5.1.1 <x@example.com>... User unknown", &v);
+	ck_assert_str_eq(v.reason, "userunknown");
+	ck_assert_int_eq(v.cls, BOUNCE_CLASS_HARD);
+	/* The code before the words: a full mailbox, whatever the words
+	 * say about the user. */
+	classify("5.2.2", 552, BOUNCE_CMD_RCPT,
+	    "552 5.2.2 <x@example.com>: user unknown or mailbox full", &v);
+	ck_assert_str_eq(v.reason, "mailboxfull");
+	ck_assert_int_eq(v.cls, BOUNCE_CLASS_SOFT);
+	/* A greeting refused: the client was blocked, not the address. */
+	classify(NULL, 554, BOUNCE_CMD_CONN, "554 Go away", &v);
+	ck_assert_str_eq(v.reason, "blocked");
+	ck_assert(v.sender_side);
+}
+END_TEST
+
+/* Sisimai's vocabulary, each reason from a failure that means it; the
+ * ones about the sender are marked as such and never hard. */
+START_TEST(test_bounce_classify_speaks_the_whole_vocabulary)
+{
+	static const struct {
+		const char *status;
+		int reply;
+		enum bounce_command cmd;
+		const char *diag, *reason;
+		bool sender_side;
+	} cases[] = {
+		{ "5.7.26", 550, BOUNCE_CMD_DATA,
+		    "550 5.7.26 Unauthenticated email from example.org is "
+		    "not accepted due to domain's DMARC policy",
+		    "authfailure", true },
+		{ "5.7.1", 554, BOUNCE_CMD_RCPT,
+		    "554 5.7.1 Service unavailable; Client host [192.0.2.1] "
+		    "blocked using zen.spamhaus.org",
+		    "blocked", true },
+		{ "5.7.1", 554, BOUNCE_CMD_RCPT,
+		    "554 5.7.1 <x@example.com>: Relay access denied",
+		    "norelaying", true },
+		{ "5.7.0", 530, BOUNCE_CMD_MAIL,
+		    "530 5.7.0 Must issue a STARTTLS command first",
+		    "securityerror", true },
+		{ "5.1.8", 553, BOUNCE_CMD_MAIL,
+		    "553 5.1.8 <bounces+a@bounces.example.org>: Sender "
+		    "address rejected: Domain not found",
+		    "rejected", true },
+		{ "5.7.1", 550, BOUNCE_CMD_DATA,
+		    "550 5.7.1 Email rejected per local policy violation",
+		    "policyviolation", true },
+		{ "4.7.1", 451, BOUNCE_CMD_RCPT,
+		    "451 4.7.1 <mx.example.jp>: Please try again slower",
+		    "speeding", true },
+		{ "4.7.0", 421, BOUNCE_CMD_CONN,
+		    "421 4.7.0 Too many concurrent SMTP connections",
+		    "toomanyconn", true },
+		{ "5.2.1", 550, BOUNCE_CMD_RCPT,
+		    "550 5.2.1 The email account that you tried to reach is "
+		    "disabled",
+		    "suspend", false },
+		{ "4.4.7", 0, BOUNCE_CMD_NONE,
+		    "Message expired after sitting in queue for 5 days",
+		    "expired", false },
+		{ "5.3.4", 552, BOUNCE_CMD_DATA,
+		    "552 5.3.4 Message size exceeds fixed maximum message size",
+		    "mesgtoobig", false },
+		{ "5.2.3", 552, BOUNCE_CMD_DATA,
+		    "552 5.2.3 Message length exceeds administrative limit",
+		    "exceedlimit", false },
+		{ NULL, 501, BOUNCE_CMD_NONE, "501 Syntax error in parameters",
+		    "syntaxerror", false },
+		{ "5.6.0", 554, BOUNCE_CMD_DATA,
+		    "554 5.6.0 Improper use of 8-bit data in message header",
+		    "contenterror", false },
+		{ NULL, 554, BOUNCE_CMD_DATA,
+		    "554 Virus detected: Eicar-Test-Signature", "virusdetected",
+		    false },
+		{ "5.7.1", 550, BOUNCE_CMD_DATA,
+		    "550 5.7.1 Message rejected as spam by Content Filtering",
+		    "spamdetected", false },
+		{ "4.4.1", 0, BOUNCE_CMD_NONE, "No route to host",
+		    "networkerror", false },
+		{ "5.3.0", 554, BOUNCE_CMD_DATA,
+		    "554 5.3.0 Local configuration error", "systemerror",
+		    false },
+		{ "4.3.1", 452, BOUNCE_CMD_RCPT,
+		    "452 4.3.1 Insufficient system storage", "systemfull",
+		    false },
+		{ "5.2.2", 552, BOUNCE_CMD_RCPT, "552 5.2.2 Mailbox full",
+		    "mailboxfull", false },
+		{ "5.1.2", 550, BOUNCE_CMD_RCPT, "550 5.1.2 Host unknown",
+		    "hostunknown", false },
+		{ NULL, 550, BOUNCE_CMD_NONE,
+		    "550 We could not say what went wrong", "onhold", false },
+		{ NULL, 0, BOUNCE_CMD_NONE, NULL, "undefined", false },
+		{ "2.1.5", 250, BOUNCE_CMD_RCPT, "250 2.1.5 Ok", "delivered",
+		    false },
+	};
+	struct bounce_verdict v;
+	size_t i;
+
+	for (i = 0; i < UTIL_ARRAY_LEN(cases); i++) {
+		classify(cases[i].status, cases[i].reply, cases[i].cmd,
+		    cases[i].diag, &v);
+		ck_assert_msg(strcmp(v.reason, cases[i].reason) == 0,
+		    "case %zu: %s, expected %s", i, v.reason, cases[i].reason);
+		ck_assert_msg(v.sender_side == cases[i].sender_side,
+		    "case %zu (%s): sender_side %d", i, v.reason,
+		    v.sender_side);
+		ck_assert_msg(!v.sender_side || v.cls == BOUNCE_CLASS_SOFT,
+		    "case %zu: a sender-side failure is soft", i);
+		ck_assert(
+		    bounce_reason_is_sender_side(v.reason) == v.sender_side);
+	}
+}
+END_TEST
+
+/* A DSN that names 600 recipients: 500 are read, and the rest are
+ * counted and said, by the parser and by parse-bounce. */
+START_TEST(test_bounce_report_cut_at_500_recipients_says_so)
+{
+	struct bounce_report *r = NULL;
+	struct buf b;
+	char *dir = tu_mkdtemp(), *path, *log, *out;
+	char *bin = xasprintf("%s/src/familymail", tu_builddir());
+	char *argv[4];
+	int i;
+
+	buf_init(&b);
+	buf_puts(&b,
+	    "From: MAILER-DAEMON@mx.example.net\n"
+	    "To: bounces+m4ny@bounces.example.org\n"
+	    "Subject: Undelivered Mail Returned to Sender\n"
+	    "MIME-Version: 1.0\n"
+	    "Content-Type: multipart/report; "
+	    "report-type=delivery-status; boundary=\"B\"\n\n"
+	    "--B\nContent-Type: text/plain\n\nFailed.\n"
+	    "--B\nContent-Type: message/delivery-status\n\n"
+	    "Reporting-MTA: dns; mx.example.net\n\n");
+	for (i = 0; i < 600; i++) {
+		char *g = xasprintf("Final-Recipient: rfc822; r%d@example.com\n"
+				    "Action: failed\nStatus: 5.1.1\n\n",
+		    i);
+
+		buf_puts(&b, g);
+		free(g);
+	}
+	buf_puts(&b, "--B--\n");
+	ck_assert_int_eq(bounce_parse(b.data, b.len, &r), 0);
+	ck_assert_uint_eq(r->n_rcpts, BOUNCE_MAX_RCPTS);
+	ck_assert_uint_eq(r->n_dropped, 100);
+	bounce_report_free(r);
+
+	path = tu_write_file(dir, "many.eml", b.data);
+	log = xasprintf("%s/out.log", dir);
+	argv[0] = bin;
+	argv[1] = "parse-bounce";
+	argv[2] = path;
+	argv[3] = NULL;
+	ck_assert_int_eq(tu_run_cmd(argv, log, 30000), 0);
+	out = tu_read_file(log, NULL);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_ptr_nonnull(strstr(out, "\"dropped\":100"));
+	ck_assert_ptr_nonnull(strstr(out,
+	    "names 100 recipients more than "
+	    "the 500 read"));
+	free(out);
+	free(log);
+	free(path);
+	free(bin);
+	buf_fini(&b);
+	tu_rmtree(dir);
+	free(dir);
 }
 END_TEST
 
@@ -637,11 +940,16 @@ bounce_suite(void)
 	tcase_add_test(tc, test_bounce_survives_deeply_nested_mime);
 	tcase_add_test(tc, test_bounce_refuses_oversized_input);
 	tcase_add_test(tc, test_bounce_names_kinds_and_classes);
+	tcase_add_test(tc, test_bounce_reads_each_mta_and_provider_format);
+	tcase_add_test(
+	    tc, test_bounce_classify_reads_user_unknown_by_the_command);
+	tcase_add_test(tc, test_bounce_classify_speaks_the_whole_vocabulary);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("command");
 	tcase_add_test(
 	    tc, test_parse_bounce_prints_json_lines_and_fails_on_bad_file);
+	tcase_add_test(tc, test_bounce_report_cut_at_500_recipients_says_so);
 	suite_add_tcase(s, tc);
 	return s;
 }

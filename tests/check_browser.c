@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -496,6 +497,76 @@ START_TEST(test_browser_confirms_and_changes_preferences)
 }
 END_TEST
 
+/* The page's lang attribute, as the browser reads it. */
+static char *
+page_lang(void)
+{
+	char *path = xasprintf("/session/%s/execute/sync", session), *s;
+	json_t *body = json_pack("{s:s,s:[]}", "script",
+	    "return document.documentElement.lang;", "args");
+	json_t *v = wd("POST", path, body);
+
+	ck_assert(json_is_string(v));
+	s = xstrdup(json_string_value(v));
+	json_decref(v);
+	json_decref(body);
+	free(path);
+	return s;
+}
+
+START_TEST(test_browser_welsh_subscriber_gets_welsh_pages)
+{
+	char *prefs =
+	    link_for("preferences", "preferences", 2, "pat@example.org");
+	char *unsub =
+	    link_for("unsubscribe", "unsubscribe", 2, "pat@example.org");
+	char *lang;
+	sqlite3 *db;
+
+	ck_assert_int_eq(db_open(db_path, false, &db), 0);
+	tu_sql(db,
+	    "UPDATE subscribers SET status = 'active',"
+	    " language = 'cy' WHERE id = 2");
+	db_close(db);
+	open_page(prefs);
+	assert_title("Eich dewisiadau e-bost - Family Courses");
+	lang = page_lang();
+	ck_assert_str_eq(lang, "cy");
+	free(lang);
+	screenshot("7-preferences-cy");
+	click("input[value=monthly]");
+	click("form button[type=submit]");
+	/* The page saved has the title of the page before: wait for the
+	 * change itself. */
+	for (int waited = 0; waited < 10000; waited += 100) {
+		char *f = db_text("SELECT frequency FROM subscribers"
+				  " WHERE id = 2");
+		bool done = strcmp(f, "monthly") == 0;
+
+		free(f);
+		if (done)
+			break;
+		tu_sleep_ms(100);
+	}
+	assert_db("SELECT frequency FROM subscribers WHERE id = 2", "monthly");
+	/* The same page in English, from the link in Welsh's page. */
+	click("nav.lang a[lang=en]");
+	assert_title("Your email preferences");
+	lang = page_lang();
+	ck_assert_str_eq(lang, "en");
+	free(lang);
+	open_page(unsub);
+	assert_title("Dad-danysgrifio - Family Courses");
+	screenshot("8-unsubscribe-cy");
+	click("form button[type=submit]");
+	assert_title("Rydych wedi dad-danysgrifio");
+	assert_db(
+	    "SELECT status FROM subscribers WHERE id = 2", "unsubscribed");
+	free(unsub);
+	free(prefs);
+}
+END_TEST
+
 static Suite *
 browser_suite(void)
 {
@@ -507,6 +578,7 @@ browser_suite(void)
 	tcase_add_test(
 	    tc, test_browser_unsubscribes_from_the_link_in_a_real_digest);
 	tcase_add_test(tc, test_browser_confirms_and_changes_preferences);
+	tcase_add_test(tc, test_browser_welsh_subscriber_gets_welsh_pages);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -338,11 +339,15 @@ START_TEST(test_cfg_loads_the_shipped_example)
 		} else if (strncmp(line, "templates", 9) == 0) {
 			buf_puts(&b, "templates = tpl\n");
 			replaced++;
+		} else if (strncmp(line, "user ", 5) == 0) {
+			/* An account this machine has. */
+			buf_printf(&b, "user = %s\n", tu_user());
+			replaced++;
 		} else {
 			buf_append(&b, line, (size_t)(next - line));
 		}
 	}
-	ck_assert_int_eq(replaced, 4);
+	ck_assert_int_eq(replaced, 5);
 	c = assert_loads(b.data);
 	ck_assert_str_eq(c->from, "Family Courses <courses@example.org>");
 	ck_assert_str_eq(c->bounce_domain, "bounces.example.org");
@@ -568,6 +573,57 @@ START_TEST(test_cfg_reports_a_bad_duration)
 }
 END_TEST
 
+START_TEST(test_cfg_reads_languages_and_the_organisation)
+{
+	struct cfg *c;
+
+	c = assert_loads(BASE "[organisation]\n"
+			      "name = Cyrsiau Teulu\n"
+			      "address = 1 Example Street, Cardiff CF10 1AA\n"
+			      "charity_number = 1234567\n");
+	ck_assert_str_eq(c->language, "en");
+	ck_assert_int_eq(c->n_bilingual, 0);
+	ck_assert_str_eq(c->org_name, "Cyrsiau Teulu");
+	ck_assert_str_eq(c->org_address, "1 Example Street, Cardiff CF10 1AA");
+	ck_assert_str_eq(c->org_charity_number, "1234567");
+	ck_assert_int_eq(c->summary_length, 400);
+	cfg_free(c);
+	c = assert_loads(
+	    "[daemon]\ntemplates = tpl\nlanguage = CY-gb\n"
+	    "bilingual = cy ,en\n"
+	    "[sender]\nfrom = Family Courses <courses@example.org>\n"
+	    "[transport]\ntype = maildir\n"
+	    "[maildir]\npath = Maildir\n");
+	ck_assert_str_eq(c->language, "cy-GB");
+	ck_assert_int_eq(c->n_bilingual, 2);
+	ck_assert_str_eq(c->bilingual[0], "cy");
+	ck_assert_str_eq(c->bilingual[1], "en");
+	ck_assert_ptr_null(c->org_address);
+	cfg_free(c);
+}
+END_TEST
+
+START_TEST(test_cfg_refuses_a_language_it_does_not_know)
+{
+	assert_errors("[daemon]\ntemplates = tpl\nlanguage = xx\n"
+		      "bilingual = cy\n"
+		      "[sender]\nfrom = Family Courses <courses@example.org>\n"
+		      "[transport]\ntype = maildir\n"
+		      "[maildir]\npath = Maildir\n",
+	    "DIR/familymail.conf:3: [daemon] language: 'xx' is not a language "
+	    "code ICU knows (expected a BCP 47 tag: en, cy)\n"
+	    "DIR/familymail.conf:4: [daemon] bilingual: 'cy' names one "
+	    "language; a bilingual message has two (cy, en)\n");
+	assert_errors("[daemon]\ntemplates = tpl\nbilingual = cy, welsh\n"
+		      "[sender]\nfrom = Family Courses <courses@example.org>\n"
+		      "[transport]\ntype = maildir\n"
+		      "[maildir]\npath = Maildir\n",
+	    "DIR/familymail.conf:3: [daemon] bilingual: 'welsh' is not a "
+	    "language code ICU knows (expected BCP 47 tags separated by "
+	    "commas: cy, en)\n");
+}
+END_TEST
+
 START_TEST(test_cfg_reports_a_bad_rate)
 {
 	assert_errors(BASE "[smtp]\n"
@@ -667,13 +723,89 @@ START_TEST(test_cfg_refuses_a_secret_file_others_can_read)
 			   "url = https://example.org/u/{token}\n"
 			   "secret_file = secret\n",
 	    "DIR/familymail.conf:11: [unsubscribe] secret_file: DIR/secret: "
-	    "readable by group or others (chmod 600 it)\n");
-	write_secret("secret", "s3cret\n", 0640);
+	    "readable by others (chmod 640 it, group the daemon's, or "
+	    "600)\n");
+	write_secret("secret", "s3cret\n", 0604);
 	assert_errors(BASE "[smtp]\n"
 			   "username = fm\n"
 			   "password_file = secret\n",
 	    "DIR/familymail.conf:11: [smtp] password_file: DIR/secret: "
-	    "readable by group or others (chmod 600 it)\n");
+	    "readable by others (chmod 640 it, group the daemon's, or "
+	    "600)\n");
+}
+END_TEST
+
+/* The secrets model: root:GROUP 0640, GROUP the daemon's own group, is
+ * what the systemd unit and the package set up. */
+START_TEST(test_cfg_accepts_a_secret_its_own_group_may_read)
+{
+	write_secret("secret", "s3cret\n", 0640);
+	cfg_free(assert_loads(BASE "[smtp]\n"
+				   "username = fm\n"
+				   "password_file = secret\n"));
+}
+END_TEST
+
+START_TEST(test_cfg_refuses_a_secret_another_group_may_read)
+{
+	char *path = xasprintf("%s/secret", dir);
+
+	if (geteuid() != 0) {
+		printf("skipped: needs root to give a file another group\n");
+		free(path);
+		return;
+	}
+	write_secret("secret", "s3cret\n", 0640);
+	ck_assert_int_eq(chown(path, 0, 65534), 0);
+	assert_errors(BASE "[smtp]\n"
+			   "username = fm\n"
+			   "password_file = secret\n",
+	    "DIR/familymail.conf:11: [smtp] password_file: DIR/secret: "
+	    "readable by a group that is not the daemon's own (chgrp it to "
+	    "the daemon's group, or chmod 600 it)\n");
+	free(path);
+}
+END_TEST
+
+/* check-config run by root judges a secret as [daemon] user will read
+ * it after the switch: root's own 0600 file would stop the daemon. */
+START_TEST(test_cfg_checks_secrets_as_the_daemon_user_when_root)
+{
+	char *path = xasprintf("%s/secret", dir);
+	char *text;
+
+	if (geteuid() != 0 || getpwnam("nobody") == NULL) {
+		printf("skipped: needs root and a user 'nobody'\n");
+		free(path);
+		return;
+	}
+	text = xasprintf("[daemon]\n"
+			 "templates = tpl\n"
+			 "user = nobody\n"
+			 "[sender]\n"
+			 "from = Family Courses <courses@example.org>\n"
+			 "[transport]\n"
+			 "type = maildir\n"
+			 "[maildir]\n"
+			 "path = Maildir\n"
+			 "[unsubscribe]\n"
+			 "url = https://example.org/u/{token}\n"
+			 "secret_file = secret\n");
+	write_secret("secret", "s3cret\n", 0600);
+	assert_errors(text,
+	    "DIR/familymail.conf:12: [unsubscribe] secret_file: DIR/secret: "
+	    "the daemon's account cannot read it (chgrp it to the account's "
+	    "group and chmod 640 it)\n");
+	/* root:nogroup (nobody's group) 0640 is the model. */
+	ck_assert_int_eq(chown(path, 0, getpwnam("nobody")->pw_gid), 0);
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	cfg_free(assert_loads(text));
+	/* So is a file of the account's own. */
+	ck_assert_int_eq(chown(path, getpwnam("nobody")->pw_uid, 0), 0);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	cfg_free(assert_loads(text));
+	free(text);
+	free(path);
 }
 END_TEST
 
@@ -972,7 +1104,8 @@ START_TEST(test_cfg_read_secret_refuses_empty_shared_and_odd_files)
 	write_secret("shared", "s\n", 0604);
 	path = xasprintf("%s/shared", dir);
 	ck_assert_int_eq(cfg_read_secret(path, &secret, &why), -EACCES);
-	ck_assert_str_eq(why, "readable by group or others (chmod 600 it)");
+	ck_assert_str_eq(why,
+	    "readable by others (chmod 640 it, group the daemon's, or 600)");
 	free(path);
 
 	memset(big, 'a', sizeof(big) - 1);
@@ -1327,6 +1460,8 @@ cfg_suite(void)
 	    tc, test_cfg_reports_a_duplicate_key_with_its_first_line);
 	tcase_add_test(tc, test_cfg_reports_a_repeated_section);
 	tcase_add_test(tc, test_cfg_reports_a_bad_duration);
+	tcase_add_test(tc, test_cfg_reads_languages_and_the_organisation);
+	tcase_add_test(tc, test_cfg_refuses_a_language_it_does_not_know);
 	tcase_add_test(tc, test_cfg_reports_a_bad_rate);
 	tcase_add_test(tc, test_cfg_reports_a_value_outside_an_enum);
 	tcase_add_test(tc, test_cfg_reports_an_int_out_of_range);
@@ -1335,6 +1470,10 @@ cfg_suite(void)
 	tcase_add_test(tc, test_cfg_requires_the_url_of_the_chosen_transport);
 	tcase_add_test(tc, test_cfg_reports_a_missing_secret_file);
 	tcase_add_test(tc, test_cfg_refuses_a_secret_file_others_can_read);
+	tcase_add_test(tc, test_cfg_accepts_a_secret_its_own_group_may_read);
+	tcase_add_test(tc, test_cfg_refuses_a_secret_another_group_may_read);
+	tcase_add_test(
+	    tc, test_cfg_checks_secrets_as_the_daemon_user_when_root);
 	tcase_add_test(tc, test_cfg_reports_missing_files_and_folders);
 	tcase_add_test(tc, test_cfg_refuses_tls_off_for_a_remote_host);
 	tcase_add_test(tc, test_cfg_allows_tls_off_for_a_loopback_host);

@@ -5,9 +5,12 @@
  */
 #include "config.h"
 
+#include <stdio.h>
+
 #include <check.h>
 
 #include "clock.h"
+#include "lang.h"
 #include "testutil.h"
 
 static time_t
@@ -174,6 +177,119 @@ START_TEST(test_clock_monthly_schedule_finds_last_and_next)
 }
 END_TEST
 
+static const char *
+local_lang(const char *iso, enum clock_style style, const char *lang)
+{
+	static char out[96];
+
+	clock_format_local_lang(parse(iso), style, lang, out, sizeof(out));
+	return out;
+}
+
+/* Every month and every weekday, in Welsh and English, from CLDR through
+ * ICU: the 7th of each month of 2027 at 09:30 local time (GMT in winter,
+ * BST in summer: the time shown is the local one). */
+START_TEST(test_clock_names_every_month_and_weekday_in_welsh_and_english)
+{
+	static const struct {
+		const char *utc, *cy, *en;
+	} days[] = {
+		{ "2027-01-07T09:30:00Z", "Dydd Iau 7 Ionawr 2027, 09:30",
+		    "Thursday 7 January 2027, 09:30" },
+		{ "2027-02-07T09:30:00Z", "Dydd Sul 7 Chwefror 2027, 09:30",
+		    "Sunday 7 February 2027, 09:30" },
+		{ "2027-03-07T09:30:00Z", "Dydd Sul 7 Mawrth 2027, 09:30",
+		    "Sunday 7 March 2027, 09:30" },
+		{ "2027-04-07T08:30:00Z", "Dydd Mercher 7 Ebrill 2027, 09:30",
+		    "Wednesday 7 April 2027, 09:30" },
+		{ "2027-05-07T08:30:00Z", "Dydd Gwener 7 Mai 2027, 09:30",
+		    "Friday 7 May 2027, 09:30" },
+		{ "2027-06-07T08:30:00Z", "Dydd Llun 7 Mehefin 2027, 09:30",
+		    "Monday 7 June 2027, 09:30" },
+		{ "2027-07-07T08:30:00Z",
+		    "Dydd Mercher 7 Gorffennaf 2027, 09:30",
+		    "Wednesday 7 July 2027, 09:30" },
+		{ "2027-08-07T08:30:00Z", "Dydd Sadwrn 7 Awst 2027, 09:30",
+		    "Saturday 7 August 2027, 09:30" },
+		{ "2027-09-07T08:30:00Z", "Dydd Mawrth 7 Medi 2027, 09:30",
+		    "Tuesday 7 September 2027, 09:30" },
+		{ "2027-10-07T08:30:00Z", "Dydd Iau 7 Hydref 2027, 09:30",
+		    "Thursday 7 October 2027, 09:30" },
+		{ "2027-11-07T09:30:00Z", "Dydd Sul 7 Tachwedd 2027, 09:30",
+		    "Sunday 7 November 2027, 09:30" },
+		{ "2027-12-07T09:30:00Z", "Dydd Mawrth 7 Rhagfyr 2027, 09:30",
+		    "Tuesday 7 December 2027, 09:30" },
+	};
+	static const char *const cy_days[] = { "Dydd Llun", "Dydd Mawrth",
+		"Dydd Mercher", "Dydd Iau", "Dydd Gwener", "Dydd Sadwrn",
+		"Dydd Sul" };
+	char iso[32];
+
+	ck_assert_int_eq(clock_set_timezone("Europe/London"), 0);
+	for (size_t i = 0; i < sizeof(days) / sizeof(days[0]); i++) {
+		ck_assert_str_eq(
+		    local_lang(days[i].utc, CLOCK_LONG, "cy"), days[i].cy);
+		ck_assert_str_eq(
+		    local_lang(days[i].utc, CLOCK_LONG, "en"), days[i].en);
+	}
+	/* Monday 6 to Sunday 12 December 2027. */
+	for (int d = 0; d < 7; d++) {
+		(void)snprintf(
+		    iso, sizeof(iso), "2027-12-%02dT12:00:00Z", 6 + d);
+		ck_assert_str_eq(
+		    local_lang(iso, CLOCK_WEEKDAY, "cy"), cy_days[d]);
+	}
+	/* The issue's own example, and the other forms in Welsh. */
+	ck_assert_str_eq(local_lang("2026-12-03T09:30:00Z", CLOCK_LONG, "cy"),
+	    "Dydd Iau 3 Rhagfyr 2026, 09:30");
+	ck_assert_str_eq(local_lang("2026-12-03T09:30:00Z", CLOCK_DATE, "cy"),
+	    "Dydd Iau 3 Rhagfyr 2026");
+	ck_assert_str_eq(
+	    local_lang("2026-12-03T09:30:00Z", CLOCK_SHORT, "cy"), "3 Rhag");
+	ck_assert_str_eq(local_lang("2026-12-03T09:30:00Z", CLOCK_DAY, "cy"),
+	    "3 Rhagfyr 2026");
+	/* 24-hour times in both. */
+	ck_assert_str_eq(
+	    local_lang("2026-12-03T17:05:00Z", CLOCK_TIME, "cy"), "17:05");
+	ck_assert_str_eq(
+	    local_lang("2026-12-03T17:05:00Z", CLOCK_TIME, "en"), "17:05");
+	/* A region is read with its language; no tag is English. */
+	ck_assert_str_eq(
+	    local_lang("2026-12-03T09:30:00Z", CLOCK_DATE, "cy-GB"),
+	    "Dydd Iau 3 Rhagfyr 2026");
+	ck_assert_str_eq(local_lang("2026-12-03T09:30:00Z", CLOCK_DATE, NULL),
+	    "Thursday 3 December 2026");
+}
+END_TEST
+
+START_TEST(test_lang_plural_categories_of_welsh_and_english)
+{
+	static const struct {
+		long n;
+		const char *cy, *en;
+	} counts[] = {
+		{ 0, "zero", "other" },
+		{ 1, "one", "one" },
+		{ 2, "two", "other" },
+		{ 3, "few", "other" },
+		{ 4, "other", "other" },
+		{ 6, "many", "other" },
+		{ 7, "other", "other" },
+		{ 11, "other", "other" },
+	};
+
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		ck_assert_str_eq(lang_plural("cy", counts[i].n), counts[i].cy);
+		ck_assert_str_eq(lang_plural("en", counts[i].n), counts[i].en);
+	}
+	ck_assert(lang_known("cy"));
+	ck_assert(lang_known("en-GB"));
+	ck_assert(!lang_known("xx"));
+	ck_assert(!lang_known("welsh"));
+	ck_assert(!lang_known("c"));
+}
+END_TEST
+
 static Suite *
 clock_suite(void)
 {
@@ -188,6 +304,9 @@ clock_suite(void)
 	tcase_add_test(
 	    tc, test_clock_shows_london_time_across_the_spring_change);
 	tcase_add_test(tc, test_clock_offers_date_time_and_short_forms);
+	tcase_add_test(
+	    tc, test_clock_names_every_month_and_weekday_in_welsh_and_english);
+	tcase_add_test(tc, test_lang_plural_categories_of_welsh_and_english);
 	tcase_add_test(tc, test_clock_refuses_an_unknown_zone);
 	tcase_add_test(tc, test_clock_now_moves_on_from_a_faked_time);
 	tcase_add_test(

@@ -960,7 +960,7 @@ START_TEST(test_man_pages_pass_mandoc_lint)
 {
 	static const char *const pages[] = { "doc/familymail.1",
 		"doc/familymail.conf.5", "doc/familymail-templates.5",
-		"doc/familymaild.8" };
+		"doc/familymail-schema.5", "doc/familymaild.8" };
 	char *page, *cmd, *out;
 	size_t len;
 	int rc;

@@ -404,6 +404,209 @@ START_TEST(test_daemon_started_as_root_becomes_its_user)
 }
 END_TEST
 
+/* A folder the user owns with a copy of the test database, for a daemon
+ * started as root that becomes pw: the layout of the package (state
+ * folder the account's, config and secrets root's). Returns the folder. */
+static char *
+state_dir_for(const struct passwd *pw)
+{
+	char *own = xasprintf("%s/state", dir), *path, *sql;
+	const char *names[] = { "familymail.db", "familymail.db-wal",
+		"familymail.db-shm" };
+	sqlite3 *db;
+
+	ck_assert_int_eq(mkdir(own, 0700), 0);
+	db = tu_db_new(own);
+	path = xasprintf("%s/tests/data/e2e/bookings.sql", tu_srcdir());
+	sql = tu_read_file(path, NULL);
+	tu_sql(db, sql);
+	free(sql);
+	free(path);
+	db_close(db);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		path = xasprintf("%s/%s", own, names[i]);
+		if (access(path, F_OK) == 0)
+			ck_assert_int_eq(
+			    chown(path, pw->pw_uid, pw->pw_gid), 0);
+		free(path);
+	}
+	ck_assert_int_eq(chown(own, pw->pw_uid, pw->pw_gid), 0);
+	ck_assert_int_eq(chmod(dir, 0711), 0);
+	return own;
+}
+
+/* The config of a daemon started as root that becomes nobody, with its
+ * database and Maildir in own, a token secret and the pages on port. */
+static char *
+root_config_text(const char *own, const char *from, int port)
+{
+	return xasprintf("[daemon]\n"
+			 "database = %s/familymail.db\n"
+			 "templates = %s/templates\n"
+			 "timezone = Europe/London\n"
+			 "log_level = debug\n"
+			 "user = nobody\n"
+			 "\n[sender]\n"
+			 "from = %s <courses@example.org>\n"
+			 "bounce_domain = bounces.example.org\n"
+			 "\n[transport]\ntype = maildir\n"
+			 "\n[maildir]\npath = %s/Maildir\n"
+			 "\n[unsubscribe]\n"
+			 "url = https://example.org/unsubscribe?token={token}\n"
+			 "secret_file = token-secret\n"
+			 "\n[http]\nlisten = 127.0.0.1:%d\n",
+	    own, tu_srcdir(), from, own, port);
+}
+
+static int
+wait_for_files_in(const char *folder, int want, int timeout_ms)
+{
+	int n = 0;
+
+	timeout_ms = tu_timeout_ms(timeout_ms);
+	for (int waited = 0; waited < timeout_ms; waited += 50) {
+		n = tu_count_files(folder);
+		if (n >= want)
+			return n;
+		tu_sleep_ms(50);
+	}
+	return n;
+}
+
+/* The secrets model: secrets are root's with the daemon's group, 0640;
+ * the daemon reads them as its account at start and on SIGHUP, after it
+ * dropped root. */
+START_TEST(test_daemon_reloads_its_secret_after_dropping_root)
+{
+	struct passwd *pw = getpwnam("nobody");
+	char *own, *text, *cfgp, *secret, *newdir, *log, *all, *dbp;
+	char *argv[] = { daemon_path, (char *)"-f", (char *)"-c", NULL,
+		(char *)"--now", (char *)NOW, NULL };
+	int pid, port;
+	sqlite3 *db;
+
+	if (geteuid() != 0 || pw == NULL) {
+		printf("skipped: needs root and a user 'nobody'\n");
+		return;
+	}
+	own = state_dir_for(pw);
+	newdir = xasprintf("%s/Maildir/new", own);
+	secret = tu_write_file(dir, "token-secret",
+	    "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef\n");
+	ck_assert_int_eq(chown(secret, 0, pw->pw_gid), 0);
+	ck_assert_int_eq(chmod(secret, 0640), 0);
+	port = tu_free_port();
+	text = root_config_text(own, "Family Courses", port);
+	cfgp = tu_write_file(dir, "root.conf", text);
+	free(text);
+	argv[3] = cfgp;
+	pid = tu_spawn(argv, log_path);
+	ck_assert_int_eq(wait_for_files_in(newdir, 3, 10000), 3);
+
+	/* The administrator renames the sender and reloads. */
+	text = root_config_text(own, "Family Courses Reloaded", port);
+	free(tu_write_file(dir, "root.conf", text));
+	free(text);
+	kill(pid, SIGHUP);
+	for (int i = 0; i < tu_timeout_ms(5000) / 50; i++) {
+		log = tu_read_file(log_path, NULL);
+		if (strstr(log, "daemon reload") != NULL &&
+		    (strstr(log, "daemon reloaded") != NULL ||
+			strstr(log, "reload failed") != NULL)) {
+			free(log);
+			break;
+		}
+		free(log);
+		tu_sleep_ms(50);
+	}
+	/* A booking and a sign-up after the reload: the confirmation
+	 * comes from the new sender, the opt-in carries a link signed with
+	 * the secret read again as nobody. */
+	dbp = xasprintf("%s/familymail.db", own);
+	ck_assert_int_eq(db_open(dbp, false, &db), 0);
+	tu_sql(db,
+	    "INSERT INTO bookings (id, course_id, delegate_id, "
+	    "reference, created_at) VALUES (7, 2, 5, 'FC-1007', "
+	    "'2026-11-23T09:05:00Z');"
+	    "INSERT INTO subscribers (id, email, name, status, created_at) "
+	    "VALUES (1, 'parent@example.org', 'Pat', 'pending', "
+	    "'2026-11-23T09:05:00Z');");
+	db_close(db);
+	ck_assert_int_eq(wait_for_files_in(newdir, 5, 10000), 5);
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(tu_wait(pid, 5000), 0);
+	log = tu_read_file(log_path, NULL);
+	ck_assert_msg(strstr(log, "running as user=nobody") != NULL, "%s", log);
+	ck_assert_msg(strstr(log, "daemon reloaded") != NULL, "%s", log);
+	ck_assert_msg(strstr(log, "reload failed") == NULL, "%s", log);
+	free(log);
+	{
+		char *save = maildir_new;
+
+		maildir_new = newdir;
+		all = maildir_all(&(int){ 0 });
+		maildir_new = save;
+	}
+	ck_assert_msg(strstr(all,
+			  "From: Family Courses Reloaded "
+			  "<courses@example.org>") != NULL,
+	    "%s", all);
+	ck_assert_ptr_nonnull(strstr(all, "FC-1007"));
+	ck_assert_ptr_nonnull(strstr(all, "To: Pat <parent@example.org>"));
+	ck_assert_ptr_nonnull(
+	    strstr(all, "https://example.org/confirm?token="));
+	free(all);
+	free(dbp);
+	free(cfgp);
+	free(secret);
+	free(newdir);
+	free(own);
+}
+END_TEST
+
+/* A secret only root can read would be read at start and fail on every
+ * SIGHUP: the start refuses it, naming the file. */
+START_TEST(test_daemon_as_root_refuses_a_secret_only_root_can_read)
+{
+	struct passwd *pw = getpwnam("nobody");
+	char *own, *text, *cfgp, *secret, *log, *count, *dbp;
+	char *argv[] = { daemon_path, (char *)"-c", NULL, (char *)"--once",
+		(char *)"--now", (char *)NOW, NULL };
+
+	if (geteuid() != 0 || pw == NULL) {
+		printf("skipped: needs root and a user 'nobody'\n");
+		return;
+	}
+	own = state_dir_for(pw);
+	secret = tu_write_file(dir, "token-secret",
+	    "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef\n");
+	ck_assert_int_eq(chmod(secret, 0600), 0);
+	text = root_config_text(own, "Family Courses", tu_free_port());
+	cfgp = tu_write_file(dir, "root.conf", text);
+	free(text);
+	argv[2] = cfgp;
+	ck_assert_int_eq(tu_run_cmd(argv, log_path, 20000), 78);
+	log = tu_read_file(log_path, NULL);
+	ck_assert_msg(
+	    strstr(log, "root.conf:20: [unsubscribe] secret_file: ") != NULL,
+	    "%s", log);
+	ck_assert_msg(
+	    strstr(log, "the daemon's account cannot read it") != NULL, "%s",
+	    log);
+	free(log);
+	dbp = xasprintf("%s/familymail.db", own);
+	count = tu_db_text(dbp, "SELECT count(*) FROM messages");
+	ck_assert_str_eq(count, "0");
+	free(count);
+	free(dbp);
+	free(cfgp);
+	free(secret);
+	free(own);
+}
+END_TEST
+
 START_TEST(test_daemon_as_root_refuses_to_start_without_a_user)
 {
 	char *text, *log, *want, *count;
@@ -661,6 +864,9 @@ daemon_suite(void)
 	    tc, test_daemon_keeps_its_templates_when_a_reload_finds_one_broken);
 	tcase_add_test(tc, test_daemon_started_as_root_becomes_its_user);
 	tcase_add_test(tc, test_daemon_as_root_refuses_to_start_without_a_user);
+	tcase_add_test(tc, test_daemon_reloads_its_secret_after_dropping_root);
+	tcase_add_test(
+	    tc, test_daemon_as_root_refuses_a_secret_only_root_can_read);
 	tcase_add_test(tc, test_daemon_runs_as_the_user_its_config_names);
 	tcase_add_test(tc, test_daemon_skips_a_bad_record_and_sends_the_others);
 	tcase_add_test(tc, test_daemon_reports_each_unusable_row_once);

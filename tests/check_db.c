@@ -66,10 +66,10 @@ START_TEST(test_db_migration_creates_the_contract_tables_exactly)
 {
 	static const char *const cols[] = {
 		("courses:id,title,starts_at,ends_at,venue,address,"
-		 "joining_url,notes,status"),
-		"delegates:id,email,first_name,last_name,organisation",
+		 "joining_url,notes,status,language"),
+		"delegates:id,email,first_name,last_name,organisation,language",
 		"bookings:id,course_id,delegate_id,reference,status,created_at",
-		"subscribers:id,email,name,status,frequency,created_at",
+		"subscribers:id,email,name,status,frequency,created_at,language",
 		"posts:id,title,url,author,summary,published_at",
 	};
 
@@ -95,6 +95,36 @@ START_TEST(test_db_migration_creates_the_contract_tables_exactly)
 		ck_assert_str_eq(mode, "wal");
 		free(mode);
 	}
+}
+END_TEST
+
+/* The website may add the language columns first: the step that adds
+ * them leaves them as they are. */
+START_TEST(test_db_migration_keeps_language_columns_the_website_added)
+{
+	char *d = tu_mkdtemp(), *path = xasprintf("%s/web.db", d), *got;
+	sqlite3 *w;
+
+	ck_assert_int_eq(db_open(path, true, &w), 0);
+	ck_assert_int_eq(migrate_run_to(w, 4), 4);
+	tu_sql(w,
+	    "ALTER TABLE subscribers ADD COLUMN language TEXT;"
+	    "INSERT INTO subscribers (email, status, frequency, created_at,"
+	    " language) VALUES ('a@example.org', 'active', 'weekly',"
+	    " '2026-01-01T00:00:00Z', 'cy')");
+	ck_assert_int_eq(migrate_run(w), migrate_latest() - 4);
+	got = tu_sql_text(w, "SELECT language FROM subscribers");
+	ck_assert_str_eq(got, "cy");
+	free(got);
+	ck_assert_int_eq(tu_sql_int(w,
+			     "SELECT count(*) FROM"
+			     " pragma_table_info('delegates')"
+			     " WHERE name = 'language'"),
+	    1);
+	db_close(w);
+	tu_rmtree(d);
+	free(path);
+	free(d);
 }
 END_TEST
 
@@ -633,6 +663,8 @@ db_suite(void)
 	tcase_add_test(
 	    tc, test_db_migration_creates_the_contract_tables_exactly);
 	tcase_add_test(tc, test_db_migration_is_idempotent_and_keeps_data);
+	tcase_add_test(
+	    tc, test_db_migration_keeps_language_columns_the_website_added);
 	tcase_add_test(
 	    tc, test_db_migration_accepts_tables_the_website_made_first);
 	tcase_add_test(

@@ -211,6 +211,21 @@ setup(void)
 	free(key);
 	log_path = xasprintf("%s/daemon.log", dir);
 	{
+		/* The message the DSN answers (its envelope
+		 * bounces+a1B2c3D4@): a report acts only on our own
+		 * messages. */
+		sqlite3 *db = tu_db_new(dir);
+
+		tu_sql(db,
+		    "INSERT INTO messages (id, dedupe_key, kind, recipient,"
+		    " state, verp_token, created_at, next_attempt_at,"
+		    " updated_at, sent_at) VALUES (7, 'test:7',"
+		    " 'booking_confirmation', 'nobody-here@example.net',"
+		    " 'sent', 'a1b2c3d4', '" NOW "', '" NOW "', '" NOW
+		    "', '" NOW "')");
+		db_close(db);
+	}
+	{
 		char *argv[] = { (char *)DOVECOT, (char *)"-F", (char *)"-c",
 			path, NULL };
 		char *dlog = xasprintf("%s/dovecot.out", dir);

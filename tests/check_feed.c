@@ -28,6 +28,7 @@
 #include "feed.h"
 #include "htmltext.h"
 #include "testutil.h"
+#include "textwrap.h"
 #include "util.h"
 
 static struct feed *
@@ -477,6 +478,190 @@ START_TEST(test_feed_daemon_fetches_before_the_digest_due_now)
 }
 END_TEST
 
+/* The summary a digest shows for item i of a feed file, at most max
+ * characters (0: whole), as compose.c makes it. */
+static char *
+summary_of(const struct feed *f, size_t i, size_t max)
+{
+	struct buf text, cut;
+	const char *html = f->items[i].summary;
+
+	buf_init(&text);
+	buf_init(&cut);
+	ck_assert_ptr_nonnull(html);
+	ck_assert_int_eq(
+	    htmltext_summary(html, strlen(html), f->items[i].url, &text), 0);
+	textwrap_cut(text.data != NULL ? text.data : "", max, &cut);
+	buf_fini(&text);
+	return cut.data != NULL ? buf_take(&cut) : xstrdup("");
+}
+
+static struct feed *
+platform_feed(const char *name, size_t n)
+{
+	const char *why = NULL;
+	struct feed *f;
+	int ret;
+
+	f = parse_file(name, &ret, &why);
+	ck_assert_msg(ret == 0, "%s: %s", name, why != NULL ? why : "");
+	ck_assert_uint_eq(f->n, n);
+	return f;
+}
+
+START_TEST(test_feed_wordpress_summary_loses_read_more_and_the_post_footer)
+{
+	struct feed *f = platform_feed("wordpress.xml", 2);
+	char *s = summary_of(f, 0, 0);
+
+	ck_assert_str_eq(f->items[0].author, "Rhian Evans");
+	/* The description, not content:encoded (the whole post). */
+	ck_assert_str_eq(s,
+	    "Mornings go wrong in the same few places: shoes, breakfast and "
+	    "the last five minutes.\n\nLaying out clothes the night before "
+	    "takes one decision away from a tired child.");
+	ck_assert_ptr_null(strstr(s, "Read More"));
+	ck_assert_ptr_null(strstr(s, "appeared first on"));
+	free(s);
+	/* "[…]" after an excerpt becomes an ellipsis. */
+	s = summary_of(f, 1, 0);
+	ck_assert_str_eq(
+	    s + strlen(s) - strlen("grow\xe2\x80\xa6"), "grow\xe2\x80\xa6");
+	ck_assert_ptr_null(strstr(s, "["));
+	free(s);
+	/* Cut to a length: at the end of the last sentence that fits. */
+	s = summary_of(f, 1, 140);
+	ck_assert_str_eq(s,
+	    "Agreeing the rules together, before the tablet comes out, saves "
+	    "most of the arguments. Children keep rules they helped to make.");
+	free(s);
+	/* Else at a word, with an ellipsis. */
+	s = summary_of(f, 1, 40);
+	ck_assert_str_eq(
+	    s, "Agreeing the rules together, before the\xe2\x80\xa6");
+	free(s);
+	feed_free(f);
+}
+END_TEST
+
+START_TEST(test_feed_ghost_summary_is_the_description_without_players)
+{
+	struct feed *f = platform_feed("ghost.xml", 1);
+	char *s = summary_of(f, 0, 0), *body;
+	struct buf b;
+
+	ck_assert_str_eq(f->items[0].author, "Megan Price");
+	ck_assert_str_eq(s,
+	    "Five games that need nothing but a table, some paper and a "
+	    "little patience.");
+	free(s);
+	/* content:encoded alone would lose its player, caption, script. */
+	buf_init(&b);
+	body = xstrdup("<p>Before.</p><figure class=\"kg-card\"><iframe "
+		       "src=\"https://www.youtube.com/embed/xyz\">Your browser"
+		       "</iframe><figcaption>Watch how to play</figcaption>"
+		       "</figure><script>window.x = 1;</script><p>After.</p>");
+	ck_assert_int_eq(htmltext_summary(body, strlen(body), NULL, &b), 0);
+	ck_assert_str_eq(b.data, "Before.\n\nAfter.");
+	buf_fini(&b);
+	free(body);
+	feed_free(f);
+}
+END_TEST
+
+START_TEST(test_feed_blogger_author_is_the_name_not_the_address)
+{
+	struct feed *f = platform_feed("blogger.xml", 2);
+	char *s = summary_of(f, 0, 0);
+
+	ck_assert_str_eq(f->items[0].author, "William Kennedy");
+	/* An address alone names nobody a reader should see. */
+	ck_assert_ptr_null(f->items[1].author);
+	ck_assert_str_eq(s,
+	    "Seven nights, seven stories.\n\nBy Thursday they were asking "
+	    "for the next chapter before tea.");
+	free(s);
+	feed_free(f);
+}
+END_TEST
+
+START_TEST(test_feed_substack_prefers_the_subtitle_to_the_whole_post)
+{
+	struct feed *f = platform_feed("substack.xml", 1);
+	char *s = summary_of(f, 0, 0);
+	struct buf b;
+	const char *post =
+	    "<p>Silence.</p><p class=\"button-wrapper\"><a class=\"button "
+	    "primary\" href=\"https://teenyears.substack.com/subscribe?\">"
+	    "<span>Subscribe now</span></a></p><p>Open door.</p>";
+
+	ck_assert_str_eq(f->items[0].author, "Sioned Morgan");
+	ck_assert_str_eq(s,
+	    "Silence at fourteen is normal. Here is how to keep the door "
+	    "open.");
+	free(s);
+	buf_init(&b);
+	ck_assert_int_eq(htmltext_summary(post, strlen(post), NULL, &b), 0);
+	ck_assert_str_eq(b.data, "Silence.\n\nOpen door.");
+	buf_fini(&b);
+	feed_free(f);
+}
+END_TEST
+
+START_TEST(test_feed_medium_snippet_loses_continue_reading)
+{
+	struct feed *f = platform_feed("medium.xml", 1);
+	char *s = summary_of(f, 0, 0);
+
+	ck_assert_str_eq(f->items[0].author, "Owen Lloyd");
+	ck_assert_str_eq(s,
+	    "Two homes can still be one family, if the adults agree on the "
+	    "few things that matter.");
+	free(s);
+	feed_free(f);
+}
+END_TEST
+
+START_TEST(test_feed_rss_author_forms)
+{
+	static const char doc[] =
+	    "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">"
+	    "<channel><title>t</title>"
+	    "<item><title>a</title><link>https://b.example/a</link>"
+	    "<pubDate>Mon, 16 Nov 2026 08:00:00 +0000</pubDate>"
+	    "<author>Ann Jones &lt;ann@example.org&gt;</author></item>"
+	    "<item><title>b</title><link>https://b.example/b</link>"
+	    "<pubDate>Mon, 16 Nov 2026 08:00:00 +0000</pubDate>"
+	    "<author>ann@example.org (Ann Jones)</author>"
+	    "<dc:creator>Ann J.</dc:creator></item>"
+	    "<item><title>c</title><link>https://b.example/c</link>"
+	    "<pubDate>Mon, 16 Nov 2026 08:00:00 +0000</pubDate>"
+	    "<author>Ann Jones</author></item>"
+	    "</channel></rss>";
+	const char *why = NULL;
+	struct feed *f = NULL;
+
+	ck_assert_int_eq(feed_parse(doc, strlen(doc), &f, &why), 0);
+	ck_assert_uint_eq(f->n, 3);
+	ck_assert_str_eq(f->items[0].author, "Ann Jones");
+	ck_assert_str_eq(f->items[1].author, "Ann J."); /* dc:creator wins */
+	ck_assert_str_eq(f->items[2].author, "Ann Jones");
+	feed_free(f);
+}
+END_TEST
+
+START_TEST(test_htmltext_keeps_paragraphs_of_plain_text)
+{
+	const char *plain = "First paragraph,\nwrapped.\n\nSecond one.\n";
+	struct buf b;
+
+	buf_init(&b);
+	ck_assert_int_eq(htmltext_to_plain(plain, strlen(plain), &b), 0);
+	ck_assert_str_eq(b.data, "First paragraph, wrapped.\n\nSecond one.");
+	buf_fini(&b);
+}
+END_TEST
+
 static Suite *
 feed_suite(void)
 {
@@ -491,6 +676,17 @@ feed_suite(void)
 	tcase_add_test(tc, test_feed_parses_rfc822_dates);
 	tcase_add_test(tc, test_feed_stores_new_posts_once_by_url);
 	tcase_add_test(tc, test_htmltext_turns_simple_html_into_readable_text);
+	tcase_add_test(tc,
+	    test_feed_wordpress_summary_loses_read_more_and_the_post_footer);
+	tcase_add_test(
+	    tc, test_feed_ghost_summary_is_the_description_without_players);
+	tcase_add_test(
+	    tc, test_feed_blogger_author_is_the_name_not_the_address);
+	tcase_add_test(
+	    tc, test_feed_substack_prefers_the_subtitle_to_the_whole_post);
+	tcase_add_test(tc, test_feed_medium_snippet_loses_continue_reading);
+	tcase_add_test(tc, test_feed_rss_author_forms);
+	tcase_add_test(tc, test_htmltext_keeps_paragraphs_of_plain_text);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("daemon");

@@ -80,7 +80,7 @@ static char *long_payload;
 
 static const char *const allowed_headers[] = { "Return-Path", "Delivered-To",
 	"Date", "Message-ID", "From", "Reply-To", "To", "Subject",
-	"Auto-Submitted", "List-Id", "List-Unsubscribe",
+	"Auto-Submitted", "Content-Language", "List-Id", "List-Unsubscribe",
 	"List-Unsubscribe-Post", "MIME-Version", "Content-Type",
 	"Content-Transfer-Encoding", NULL };
 

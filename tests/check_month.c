@@ -786,6 +786,104 @@ END_TEST
 /* A confirmation that could not go out at once (the Maildir was not
  * writable) is not sent once the booking is cancelled, and no
  * cancellation notice follows a confirmation never sent. */
+
+/*
+ * A Welsh delegate and a Welsh subscriber across the end of British
+ * Summer Time (25 October 2026, 01:00Z), with the real templates: the
+ * booking made in summer time names a course after the change at its
+ * local (GMT) time, the reminders say "ymhen 7 diwrnod" and "yfory",
+ * and a post published at 23:30Z on the Saturday (00:30 BST on the
+ * Sunday) is dated Sunday in the digest sent on the Monday after.
+ */
+START_TEST(test_month_welsh_delegate_and_subscriber_across_the_clock_change)
+{
+	char *text, *msg, *body;
+
+	text = xasprintf("[daemon]\n"
+			 "user = %s\n"
+			 "database = familymail.db\n"
+			 "templates = %s/templates\n"
+			 "timezone = Europe/London\n"
+			 "\n[sender]\n"
+			 "from = Family Courses <courses@example.org>\n"
+			 "reply_to = bookings@example.org\n"
+			 "\n[organisation]\n"
+			 "charity_number = 1234567\n"
+			 "\n[transport]\ntype = maildir\n"
+			 "\n[maildir]\npath = Maildir\n"
+			 "\n[reminders]\noffsets = 7d, 1d\n"
+			 "\n[digest]\nweekly = mon 08:00\n"
+			 "\n[unsubscribe]\n"
+			 "url = https://example.org/unsubscribe?token={token}\n"
+			 "secret_file = token-secret\n",
+	    tu_user(), tu_srcdir());
+	free(conf);
+	conf = tu_write_file(dir, "familymail.conf", text);
+	free(text);
+
+	msg = step_keep(
+	    "INSERT INTO courses (id, title, starts_at, venue, address)"
+	    " VALUES (1, 'Hyfforddiant Arweinwyr', '2026-10-27T09:30:00Z',"
+	    " 'Caerdydd', 'Canolfan y Mileniwm');"
+	    "INSERT INTO delegates (id, email, first_name, language) VALUES"
+	    " (1, 'gwen@example.org', 'Gwenllian', 'cy');"
+	    "INSERT INTO bookings (id, course_id, delegate_id, reference,"
+	    " created_at) VALUES (1, 1, 1, 'FC-CY1', '2026-10-19T08:00:00Z');"
+	    "INSERT INTO subscribers (id, email, name, status, frequency,"
+	    " created_at, language) VALUES (1, 'mererid@example.org',"
+	    " 'Mererid', 'active', 'weekly', '2026-09-01T00:00:00Z', 'cy');",
+	    "2026-10-19T09:00:00Z",
+	    "gwen@example.org | Eich lle ar Hyfforddiant Arweinwyr, 27 Hyd\n",
+	    "confirm:booking:1 gwen@example.org sent\n", "gwen@example.org");
+	body = body_text(msg);
+	ck_assert_msg(strstr(body, "Annwyl Gwenllian,") != NULL, "%s", body);
+	/* Booked in summer time; the course is after the change: 09:30. */
+	ck_assert_msg(
+	    strstr(body, "Dydd Mawrth 27 Hydref 2026") != NULL, "%s", body);
+	ck_assert_msg(strstr(body, "Amser:       09:30\n") != NULL, "%s", body);
+	ck_assert_msg(
+	    strstr(msg, "\nContent-Language: cy\n") != NULL, "%s", msg);
+	free(body);
+	free(msg);
+
+	step(NULL, "2026-10-20T10:00:00Z",
+	    "gwen@example.org | Nodyn atgoffa: Hyfforddiant Arweinwyr yn "
+	    "dechrau ymhen 7 diwrnod, 27 Hyd\n",
+	    "remind:booking:1:7d gwen@example.org sent\n");
+
+	/* Monday 26 October, 08:01 GMT: the weekly digest, in Welsh. */
+	msg = step_keep("INSERT INTO posts (id, title, url, author, summary,"
+			" published_at) VALUES (1, 'Teithiau teuluol',"
+			" 'https://blog.example.org/teithiau', 'Rhian',"
+			" 'Syniadau ar gyfer yr hanner tymor.',"
+			" '2026-10-24T23:30:00Z');",
+	    "2026-10-26T08:01:00Z",
+	    "mererid@example.org | 1 cofnod newydd ar flog Family Courses yr "
+	    "wythnos hon\n",
+	    "digest:weekly:2026-W44:subscriber:1 mererid@example.org sent\n",
+	    "mererid@example.org");
+	body = body_text(msg);
+	ck_assert_msg(
+	    strstr(body, "Gan Rhian, Dydd Sul 25 Hydref 2026") != NULL, "%s",
+	    body);
+	ck_assert_msg(
+	    strstr(body, "Dad-danysgrifio ag un clic:") != NULL, "%s", body);
+	free(body);
+	free(msg);
+
+	msg = step_keep(NULL, "2026-10-26T10:00:00Z",
+	    "gwen@example.org | Nodyn atgoffa: Hyfforddiant Arweinwyr yn "
+	    "dechrau yfory, 27 Hyd\n",
+	    "remind:booking:1:1d gwen@example.org sent\n", "gwen@example.org");
+	body = body_text(msg);
+	ck_assert_msg(
+	    strstr(body, "Dydd Mawrth 27 Hydref 2026, 09:30.") != NULL, "%s",
+	    body);
+	free(body);
+	free(msg);
+}
+END_TEST
+
 START_TEST(test_month_booking_cancelled_before_its_confirmation_gets_none)
 {
 	char *tmp_dir = xasprintf("%s/tmp", maildir), *s;
@@ -1080,6 +1178,8 @@ month_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(
 	    tc, test_month_sends_each_message_once_at_the_right_time);
+	tcase_add_test(tc,
+	    test_month_welsh_delegate_and_subscriber_across_the_clock_change);
 	tcase_add_test(
 	    tc, test_month_booking_cancelled_before_its_confirmation_gets_none);
 	tcase_add_test(

@@ -2138,6 +2138,63 @@ START_TEST(test_smtp_daemon_records_what_became_of_each_message)
 }
 END_TEST
 
+/*
+ * Refusals at RCPT go through the bounce code's classifier and rules:
+ * relaying refused by the relay is about our side and counts against
+ * nobody, however often; a full mailbox is a soft bounce that counts
+ * (soft_limit = 1 here); the verdicts are recorded with the command.
+ */
+START_TEST(test_smtp_daemon_refusals_count_against_the_recipient_only)
+{
+	static const char extra[] =
+	    "INSERT INTO delegates (id, email, first_name) VALUES"
+	    " (21, 'relay-554@example.org', 'Rhian'),"
+	    " (22, 'full-552@example.org', 'Fflur');"
+	    "INSERT INTO bookings (id, course_id, delegate_id, reference,"
+	    " status, created_at) VALUES"
+	    " (21, 1, 21, 'FC-1021', 'confirmed', '2026-11-22T10:00:00Z'),"
+	    " (22, 1, 22, 'FC-1022', 'confirmed', '2026-11-22T10:00:00Z');";
+	struct smtp_test_server srv;
+	char *base = tu_mkdtemp(), *dir, *s, *conf, *text;
+	sqlite3 *db;
+
+	smtp_test_server_start(&srv, base, "srv", NULL);
+	dir = smtp_test_daemon_dir(srv.port, 1, NULL);
+	conf = xasprintf("%s/familymail.conf", dir);
+	s = tu_read_file(conf, NULL);
+	ck_assert_ptr_nonnull(s);
+	text = xasprintf("%s\n[bounces]\nsoft_limit = 1\n", s);
+	free(s);
+	free(tu_write_file(dir, "familymail.conf", text));
+	free(text);
+	db = smtp_test_daemon_db(dir);
+	tu_sql(db, extra);
+	db_close(db);
+	ck_assert_int_eq(smtp_test_daemon_once(dir), 0);
+	db = smtp_test_daemon_db(dir);
+	s = tu_sql_text(db,
+	    "SELECT group_concat(recipient || ' ' || class || ' ' || reason"
+	    " || ' ' || sender_side || ' ' || command, ', ') FROM"
+	    " (SELECT * FROM bounces ORDER BY recipient)");
+	ck_assert_str_eq(s,
+	    "full-552@example.org soft mailboxfull 0 rcpt, "
+	    "relay-554@example.org soft norelaying 1 rcpt");
+	free(s);
+	s = tu_sql_text(db,
+	    "SELECT group_concat(email || ' ' || reason)"
+	    " FROM suppressions");
+	ck_assert_str_eq(s, "full-552@example.org soft_bounces");
+	free(s);
+	db_close(db);
+	smtp_test_server_stop(&srv);
+	free(conf);
+	tu_rmtree(dir);
+	free(dir);
+	tu_rmtree(base);
+	free(base);
+}
+END_TEST
+
 /* Postfix's smtp-sink: another server than ours, and what libcurl meets
  * in production. Skipped (with a message) when postfix is missing. */
 START_TEST(test_smtp_daemon_delivers_into_postfix_smtp_sink)
@@ -2588,6 +2645,8 @@ smtp_suite(void)
 	tcase_set_timeout(tc, 40);
 	tcase_add_test(
 	    tc, test_smtp_daemon_records_what_became_of_each_message);
+	tcase_add_test(
+	    tc, test_smtp_daemon_refusals_count_against_the_recipient_only);
 	tcase_add_test(tc, test_smtp_daemon_delivers_into_postfix_smtp_sink);
 	tcase_add_test(tc, test_smtp_daemon_killed_mid_queue_loses_nothing);
 	tcase_add_test(

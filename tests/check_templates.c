@@ -28,7 +28,9 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "lang.h"
 #include "testutil.h"
+#include "textwrap.h"
 #include "tmpl/tmpl.h"
 #include "util.h"
 
@@ -79,8 +81,35 @@ set_teardown(void)
 static json_t *
 sender(void)
 {
-	return json_pack("{s:s,s:s,s:s}", "name", "Family Courses", "email",
-	    "courses@example.org", "reply_to", "bookings@example.org");
+	return json_pack("{s:s,s:s,s:s,s:s}", "name", "Family Courses", "email",
+	    "courses@example.org", "reply_to", "bookings@example.org",
+	    "reply_email", "bookings@example.org");
+}
+
+/* What compose.c adds to every context: the message's language and the
+ * organisation ([organisation] in the config). */
+static json_t *
+shaped(json_t *ctx)
+{
+	json_t *posts = json_object_get(ctx, "posts"), *post;
+	const char *summary;
+	size_t i;
+
+	json_object_set_new(
+	    ctx, "message", json_pack("{s:s}", "language", "en"));
+	json_object_set_new(ctx, "organisation",
+	    json_pack("{s:s,s:s,s:s}", "name", "Family Courses", "address",
+		"1 Example Street, Cardiff CF10 1AA", "charity_number",
+		"1234567"));
+	json_array_foreach(posts, i, post)
+	{
+		summary = json_string_value(json_object_get(post, "summary"));
+		json_object_set_new(post, "paragraphs",
+		    summary != NULL && summary[0] != '\0'
+			? json_pack("[s]", summary)
+			: json_array());
+	}
+	return ctx;
 }
 
 /* Sets PREFIX, PREFIX_date, PREFIX_time and PREFIX_short as compose.c's
@@ -99,6 +128,11 @@ set_time(json_t *obj, const char *prefix, const char *date, const char *time,
 	json_object_set_new(obj, key, json_string(time));
 	(void)snprintf(key, sizeof(key), "%s_short", prefix);
 	json_object_set_new(obj, key, json_string(shortd));
+	(void)snprintf(key, sizeof(key), "%s_weekday", prefix);
+	json_object_set_new(
+	    obj, key, json_stringn(date, (size_t)(strchr(date, ' ') - date)));
+	(void)snprintf(key, sizeof(key), "%s_day", prefix);
+	json_object_set_new(obj, key, json_string(strchr(date, ' ') + 1));
 	free(full);
 }
 
@@ -134,7 +168,7 @@ booking_ctx(bool online)
 	    "Cardiff Family Centre", "course", course, "booking", "reference",
 	    "FC-1001", "status", "confirmed");
 	ck_assert_ptr_nonnull(ctx);
-	return ctx;
+	return shaped(ctx);
 }
 
 static json_t *
@@ -178,7 +212,11 @@ digest_ctx(void)
 	    "https://blog.example.org/newport", "author", "Family Courses team",
 	    "summary", "", "published", "Monday 16 November 2026");
 	ck_assert_ptr_nonnull(ctx);
-	return ctx;
+	json_object_set_new(
+	    json_object_get(ctx, "subscriber"), "weekly", json_true());
+	json_object_set_new(
+	    ctx, "post_count_form", json_pack("{s:b}", "other", 1));
+	return shaped(ctx);
 }
 
 static json_t *
@@ -191,7 +229,9 @@ confirm_ctx(void)
 	    "frequency", "monthly", "period", "month", "unsubscribe_url", UNSUB,
 	    "preferences_url", PREFS, "confirm_url", CONFIRM);
 	ck_assert_ptr_nonnull(ctx);
-	return ctx;
+	json_object_set_new(
+	    json_object_get(ctx, "subscriber"), "monthly", json_true());
+	return shaped(ctx);
 }
 
 static json_t *
@@ -335,7 +375,9 @@ page_open(struct page *p, const char *html, const char *what)
 	ck_assert_ptr_nonnull(root);
 	ck_assert_str_eq((const char *)root->name, "html");
 	lang = xmlGetProp(root, BAD_CAST "lang");
-	ck_assert_msg(lang != NULL && strncmp((char *)lang, "en", 2) == 0,
+	ck_assert_msg(lang != NULL &&
+		(strncmp((char *)lang, "en", 2) == 0 ||
+		    strncmp((char *)lang, "cy", 2) == 0),
 	    "%s: no lang on <html>", what);
 	xmlFree(lang);
 	for (xmlNode *n = root->children; n != NULL; n = n->next)
@@ -497,9 +539,14 @@ START_TEST(test_booking_messages_show_course_date_venue_and_reference)
 	ck_has(p.text, "Cardiff");
 	ck_has(p.text, "FC-1001");
 	ck_has(p.text, "Cardiff Family Centre");
-	/* The sender's details close every message. */
-	ck_has(text, "Family Courses\ncourses@example.org");
-	ck_assert(page_links_to(&p, "mailto:courses@example.org"));
+	/* The sender's details close every message: who the charity is,
+	 * where it is, its number, and the address replies go to. */
+	ck_has(text,
+	    "Family Courses\n1 Example Street, Cardiff CF10 1AA\n"
+	    "bookings@example.org\nRegistered charity number 1234567");
+	ck_has(p.text, "Registered charity number 1234567");
+	ck_assert(page_links_to(&p, "mailto:bookings@example.org"));
+	ck_assert(!page_links_to(&p, "mailto:courses@example.org"));
 	page_close(&p);
 	free(text);
 	free(html);
@@ -850,6 +897,124 @@ START_TEST(test_hostile_values_are_shown_as_text_in_html)
 }
 END_TEST
 
+/* ------------------------------------------------------------ languages */
+
+static void
+note_missing(void *arg, const char *file)
+{
+	buf_printf(arg, "%s\n", file);
+}
+
+/* The digest's subject in language for n posts, with the plural form
+ * compose.c gives the templates (post_count_form). */
+static char *
+digest_subject(const char *lang, long n, bool monthly)
+{
+	json_t *ctx =
+	    json_pack("{s:{s:s},s:{s:b,s:b},s:i,s:b,s:{s:b}}", "sender", "name",
+		"Family Courses", "subscriber", "weekly", !monthly, "monthly",
+		monthly, "post_count", (json_int_t)n, "post_count_plural",
+		n != 1, "post_count_form", lang_plural(lang, n), 1);
+	struct buf out;
+
+	json_object_set_new(json_object_get(ctx, "subscriber"), "period",
+	    json_string(monthly ? "month" : "week"));
+	buf_init(&out);
+	ck_assert_int_eq(tmpl_set_render_lang(
+			     set, lang, "blog_digest", "subject", ctx, &out),
+	    0);
+	json_decref(ctx);
+	buf_putc(&out, '\0');
+	return buf_take(&out);
+}
+
+START_TEST(test_welsh_digest_subject_counts_posts_with_welsh_plurals)
+{
+	static const struct {
+		long n;
+		const char *cy, *en;
+	} counts[] = {
+		{ 0, "Dim cofnodion newydd", "0 new posts" },
+		{ 1, "1 cofnod newydd", "1 new post" },
+		{ 2, "2 gofnod newydd", "2 new posts" },
+		{ 3, "3 chofnod newydd", "3 new posts" },
+		{ 6, "6 chofnod newydd", "6 new posts" },
+		{ 7, "7 cofnod newydd", "7 new posts" },
+	};
+	char *got, *want;
+
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(counts); i++) {
+		got = digest_subject("cy", counts[i].n, false);
+		want = xasprintf(
+		    "%s ar flog Family Courses yr wythnos hon", counts[i].cy);
+		ck_assert_str_eq(got, want);
+		free(got);
+		free(want);
+		got = digest_subject("en", counts[i].n, false);
+		want = xasprintf(
+		    "%s on the Family Courses blog this week", counts[i].en);
+		ck_assert_str_eq(got, want);
+		free(got);
+		free(want);
+	}
+	got = digest_subject("cy", 3, true);
+	ck_assert_str_eq(
+	    got, "3 chofnod newydd ar flog Family Courses y mis hwn");
+	free(got);
+}
+END_TEST
+
+/* Every kind has Welsh files for each part, and the Welsh set names no
+ * file the base set lacks a translation of. */
+START_TEST(test_welsh_set_translates_every_kind_and_partial)
+{
+	struct buf missing;
+
+	buf_init(&missing);
+	ck_assert_str_eq(tmpl_set_match_language(set, "cy"), "cy");
+	ck_assert_str_eq(tmpl_set_match_language(set, "cy-GB"), "cy");
+	ck_assert_ptr_null(tmpl_set_match_language(set, "fr"));
+	ck_assert_uint_eq(
+	    tmpl_set_missing(set, "cy", note_missing, &missing), 0);
+	buf_fini(&missing);
+}
+END_TEST
+
+START_TEST(test_textwrap_wraps_at_76_and_keeps_links_whole)
+{
+	static const char in[] =
+	    "Agreeing the rules together, before the tablet comes out, saves "
+	    "most of the arguments; children keep the rules they helped to "
+	    "make, and they remind each other of them.\n"
+	    "\n\n\n"
+	    "Read it: https://blog.example.org/2026/11/a-very-long-address-of-"
+	    "a-post-that-goes-on-and-on-for-more-than-a-line?utm=1\n"
+	    "  Course:     A course title long enough to need a second line "
+	    "when the title goes on\n"
+	    "-- \n";
+	struct buf out;
+
+	buf_init(&out);
+	textwrap(in, strlen(in), TEXTWRAP_WIDTH, &out);
+	buf_putc(&out, '\0');
+	ck_assert_str_eq(out.data,
+	    "Agreeing the rules together, before the tablet comes out, saves "
+	    "most of the\n"
+	    "arguments; children keep the rules they helped to make, and they "
+	    "remind each\n"
+	    "other of them.\n"
+	    "\n"
+	    "Read it:\n"
+	    "https://blog.example.org/2026/11/a-very-long-address-of-a-post-"
+	    "that-goes-on-and-on-for-more-than-a-line?utm=1\n"
+	    "  Course:     A course title long enough to need a second line "
+	    "when the\n"
+	    "              title goes on\n"
+	    "-- \n");
+	buf_fini(&out);
+}
+END_TEST
+
 /* ------------------------------------------------------------ preview */
 
 static char *pv_dir, *pv_conf;
@@ -1151,6 +1316,280 @@ START_TEST(test_preview_line_breaks_in_a_title_make_no_header)
 }
 END_TEST
 
+/* Rewrites the preview config with extra [daemon] lines, templates in
+ * dir (NULL: the source tree's) and the charity's identity. */
+static void
+pv_config(const char *daemon_extra, const char *templates)
+{
+	char *tdir = templates != NULL ? xstrdup(templates)
+				       : xasprintf("%s/templates", tu_srcdir());
+	char *text = xasprintf("[daemon]\n"
+			       "database = familymail.db\n"
+			       "templates = %s\n"
+			       "timezone = Europe/London\n"
+			       "%s"
+			       "\n[sender]\n"
+			       "from = Family Courses <courses@example.org>\n"
+			       "reply_to = bookings@example.org\n"
+			       "\n[organisation]\n"
+			       "address = 1 Example Street, Cardiff CF10 1AA\n"
+			       "charity_number = 1234567\n"
+			       "\n[transport]\ntype = maildir\n"
+			       "\n[maildir]\npath = Maildir\n",
+	    tdir, daemon_extra != NULL ? daemon_extra : "");
+	char *conf = tu_write_file(pv_dir, "familymail.conf", text);
+
+	free(conf);
+	free(text);
+	free(tdir);
+}
+
+static void
+pv_sql(const char *sql)
+{
+	char *path = xasprintf("%s/familymail.db", pv_dir);
+	sqlite3 *db;
+
+	ck_assert_int_eq(db_open(path, false, &db), 0);
+	tu_sql(db, sql);
+	db_close(db);
+	free(path);
+}
+
+/* The header block with folded lines joined (RFC 5322 unfolding). */
+static char *
+unfold(const char *header)
+{
+	struct buf b;
+
+	buf_init(&b);
+	for (const char *p = header; *p != '\0'; p++) {
+		if (p[0] == '\r' && p[1] == '\n' &&
+		    (p[2] == ' ' || p[2] == '\t')) {
+			p++;
+			continue;
+		}
+		buf_putc(&b, *p);
+	}
+	buf_putc(&b, '\0');
+	return buf_take(&b);
+}
+
+/* No line of text over 78 characters but a link, and no two blank
+ * lines in a row. */
+static void
+assert_text_shape(const char *text)
+{
+	const char *p = text;
+
+	ck_assert_msg(
+	    strstr(text, "\n\n\n") == NULL, "double blank:\n%s", text);
+	while (*p != '\0') {
+		size_t n = strcspn(p, "\n"), chars = 0;
+
+		for (size_t i = 0; i < n; i++)
+			chars += ((unsigned char)p[i] & 0xc0) != 0x80;
+		ck_assert_msg(chars <= 78 || memchr(p, ' ', n) == NULL ||
+			strstr(p, "://") != NULL,
+		    "%zu characters: %.*s", chars, (int)n, p);
+		p += n;
+		if (*p == '\n')
+			p++;
+	}
+}
+
+START_TEST(test_preview_welsh_delegate_gets_welsh_booking_mail)
+{
+	struct preview pv;
+	struct page p;
+	char *h;
+
+	pv_config(NULL, NULL);
+	pv_sql("UPDATE delegates SET language = 'cy' WHERE id = 2");
+	preview_run(&pv, "booking_confirmation", "--booking", "2", NULL);
+	ck_has(pv.header, "\r\nSubject: Eich lle ar " TITLE ", 3 Rhag\r\n");
+	ck_has(pv.header, "\r\nContent-Language: cy\r\n");
+	ck_has(pv.text, "Annwyl Siân,");
+	ck_has(pv.text, "Mae eich lle wedi'i gadarnhau:");
+	ck_has(pv.text, "  Dyddiad:     Dydd Iau 3 Rhagfyr 2026\n");
+	ck_has(pv.text, "  Amser:       09:30 tan 16:30\n");
+	ck_has(pv.text, "  Cyfeirnod:   FC-1002\n");
+	ck_has(pv.text, "Rhif elusen gofrestredig 1234567");
+	ck_assert_ptr_null(strstr(pv.text, "Dear"));
+	assert_text_shape(pv.text);
+	ck_has(pv.html, "<html lang=\"cy\"");
+	page_open(&p, pv.html, "cy confirmation");
+	ck_has(p.text, "Mae eich lle wedi'i gadarnhau");
+	ck_has(p.text, "Dydd Iau 3 Rhagfyr 2026");
+	page_close(&p);
+	preview_free(&pv);
+
+	preview_run(&pv, "course_reminder", "--booking", "2", "7d");
+	h = unfold(pv.header);
+	ck_has(h,
+	    "\r\nSubject: Nodyn atgoffa: " TITLE
+	    " yn dechrau ymhen 7 diwrnod, 3 Rhag\r\n");
+	free(h);
+	ck_has(pv.text, "Nodyn i'ch atgoffa bod eich cwrs yn dechrau ymhen 7");
+	preview_free(&pv);
+	preview_run(&pv, "course_reminder", "--booking", "2", "2d");
+	ck_has(pv.text, "yn dechrau ymhen 2 ddiwrnod:");
+	preview_free(&pv);
+	preview_run(&pv, "course_reminder", "--booking", "2", "1d");
+	ck_has(pv.text, "yn dechrau yfory:");
+	ck_has(pv.text, "Dydd Iau 3 Rhagfyr 2026, 09:30.");
+	preview_free(&pv);
+
+	preview_run(&pv, "booking_cancelled", "--booking", "2", NULL);
+	ck_has(pv.header, "\r\nSubject: Archeb wedi'i chanslo: ");
+	ck_has(pv.text, "Rydym yn cadarnhau bod eich archeb wedi'i chanslo");
+	assert_text_shape(pv.text);
+	preview_free(&pv);
+	preview_run(&pv, "course_cancelled", "--booking", "2", NULL);
+	ck_has(pv.header, "\r\nSubject: Cwrs wedi'i ganslo: ");
+	ck_has(pv.text, "Mae'n ddrwg iawn gennym");
+	assert_text_shape(pv.text);
+	preview_free(&pv);
+}
+END_TEST
+
+START_TEST(test_preview_course_language_applies_unless_the_person_has_one)
+{
+	struct preview pv;
+
+	pv_config(NULL, NULL);
+	pv_sql("UPDATE courses SET language = 'cy' WHERE id = 2;"
+	       "UPDATE delegates SET language = 'en' WHERE id = 4");
+	preview_run(&pv, "booking_confirmation", "--booking", "3", NULL);
+	ck_has(pv.header, "\r\nContent-Language: cy\r\n");
+	ck_has(pv.text, "Ar-lein");
+	ck_has(pv.text, "Dydd Iau 10 Rhagfyr 2026");
+	preview_free(&pv);
+	preview_run(&pv, "booking_confirmation", "--booking", "4", NULL);
+	ck_has(pv.header, "\r\nContent-Language: en\r\n");
+	ck_has(pv.text, "Dear Tom,");
+	preview_free(&pv);
+}
+END_TEST
+
+START_TEST(test_preview_welsh_subscriber_gets_welsh_digest_and_opt_in)
+{
+	struct preview pv;
+	struct page p;
+
+	pv_config(NULL, NULL);
+	pv_sql("UPDATE subscribers SET language = 'cy'");
+	preview_run(&pv, "blog_digest", "--subscriber", "1", "weekly:2026-W48");
+	ck_has(pv.header,
+	    "\r\nSubject: 2 gofnod newydd ar flog Family Courses yr wythnos "
+	    "hon\r\n");
+	ck_has(pv.header, "\r\nContent-Language: cy\r\n");
+	ck_has(pv.text, "Helo Anna Price,");
+	ck_has(pv.text, "Gan Rhian Evans, Dydd Mawrth 17 Tachwedd 2026");
+	ck_has(pv.text, "Dydd Gwener 20 Tachwedd 2026");
+	ck_has(pv.text,
+	    "Darllenwch y cofnod llawn: https://blog.example.org/newest");
+	ck_has(pv.text, "crynodeb wythnosol hwn");
+	assert_text_shape(pv.text);
+	page_open(&p, pv.html, "cy digest");
+	ck_has(p.text, "Newydd ar y blog yr wythnos hon");
+	ck_has(p.text, "Old news");
+	page_close(&p);
+	preview_free(&pv);
+
+	preview_run(&pv, "subscription_confirm", "--subscriber", "2", NULL);
+	ck_has(pv.header,
+	    "\r\nSubject: Cadarnhewch eich tanysgrifiad i flog Family "
+	    "Courses\r\n");
+	ck_has(pv.text, "gael e-bost\nmisol gennym");
+	ck_has(pv.text, "anwybyddwch yr\ne-bost hwn");
+	preview_free(&pv);
+}
+END_TEST
+
+/* A Welsh part missing from a copy of the templates falls back to the
+ * English file alone, and check-config names what is missing. */
+START_TEST(test_preview_missing_welsh_file_falls_back_to_english)
+{
+	char *copy = xasprintf("%s/tcopy", pv_dir);
+	char *src = xasprintf("%s/templates", tu_srcdir());
+	char *gone =
+	    xasprintf("%s/cy/booking_confirmation/text.mustache", copy);
+	char *prog = xasprintf("%s/src/familymail", tu_builddir());
+	char *log = xasprintf("%s/check.out", pv_dir), *out;
+	char *cp[] = { (char *)"/bin/cp", (char *)"-R", src, copy, NULL };
+	char *check[] = { prog, (char *)"-c", pv_conf, (char *)"check-config",
+		NULL };
+	struct preview pv;
+
+	ck_assert_int_eq(tu_run_cmd(cp, NULL, 10000), 0);
+	ck_assert_int_eq(unlink(gone), 0);
+	pv_config("bilingual = cy, en\n", copy);
+	pv_sql("UPDATE delegates SET language = 'cy' WHERE id = 2");
+	preview_run(&pv, "booking_confirmation", "--booking", "2", NULL);
+	/* Subject and HTML in Welsh, the text part from the English file
+	 * with Welsh dates. */
+	ck_has(pv.header, "\r\nSubject: Eich lle ar ");
+	ck_has(pv.html, "Mae eich lle wedi'i gadarnhau");
+	ck_has(pv.text, "Dear Siân,");
+	ck_has(pv.text, "Dydd Iau 3 Rhagfyr 2026");
+	preview_free(&pv);
+	ck_assert_int_eq(tu_run_cmd(check, log, 20000), 0);
+	out = tu_read_file(log, NULL);
+	ck_assert_ptr_nonnull(out);
+	ck_has(out,
+	    "/cy/booking_confirmation/text.mustache: missing: "
+	    "Cymraeg (cy) messages use ");
+	ck_has(out, "1 missing translation above");
+	free(out);
+	free(log);
+	free(prog);
+	free(gone);
+	free(src);
+	free(copy);
+}
+END_TEST
+
+START_TEST(test_preview_bilingual_message_is_welsh_then_english)
+{
+	struct preview pv;
+	struct page p;
+	const char *cy, *en;
+	char *h;
+
+	pv_config("bilingual = cy, en\n", NULL);
+	preview_run(&pv, "booking_confirmation", "--booking", "1", NULL);
+	ck_has(pv.header, "\r\nContent-Language: cy, en\r\n");
+	h = unfold(pv.header);
+	ck_has(h,
+	    "\r\nSubject: Eich lle ar " TITLE ", 3 Rhag / Your place on " TITLE
+	    ", 3 Dec\r\n");
+	free(h);
+	cy = strstr(pv.text, "Annwyl Sarah,");
+	en = strstr(pv.text, "Dear Sarah,");
+	ck_assert(cy != NULL && en != NULL && cy < en);
+	ck_has(pv.text, "English version below");
+	ck_has(pv.text, "Dydd Iau 3 Rhagfyr 2026");
+	ck_has(pv.text, "Thursday 3 December 2026");
+	assert_text_shape(pv.text);
+	ck_has(pv.html, "<html lang=\"cy\"");
+	ck_has(pv.html, "lang=\"cy\" id=\"lang-cy\"");
+	ck_has(pv.html, "lang=\"en\" id=\"lang-en\"");
+	ck_has(pv.html, "href=\"#lang-en\" lang=\"en\"");
+	page_open(&p, pv.html, "bilingual");
+	ck_has(p.text, "Mae eich lle wedi'i gadarnhau");
+	ck_has(p.text, "Your place is confirmed");
+	page_close(&p);
+	preview_free(&pv);
+	/* A delegate with a language of their own gets only theirs. */
+	pv_sql("UPDATE delegates SET language = 'en' WHERE id = 1");
+	preview_run(&pv, "booking_confirmation", "--booking", "1", NULL);
+	ck_has(pv.header, "\r\nContent-Language: en\r\n");
+	ck_assert_ptr_null(strstr(pv.text, "Annwyl"));
+	preview_free(&pv);
+}
+END_TEST
+
 static Suite *
 templates_suite(void)
 {
@@ -1178,6 +1617,10 @@ templates_suite(void)
 	tcase_add_loop_test(tc, test_text_lines_fit_in_78_columns, 0, 6);
 	tcase_add_loop_test(
 	    tc, test_hostile_values_are_shown_as_text_in_html, 0, 6);
+	tcase_add_test(
+	    tc, test_welsh_digest_subject_counts_posts_with_welsh_plurals);
+	tcase_add_test(tc, test_welsh_set_translates_every_kind_and_partial);
+	tcase_add_test(tc, test_textwrap_wraps_at_76_and_keeps_links_whole);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("preview");
@@ -1189,6 +1632,15 @@ templates_suite(void)
 	tcase_add_test(tc, test_preview_digest_lists_posts_newest_first);
 	tcase_add_test(tc, test_preview_subscription_confirm_has_both_parts);
 	tcase_add_test(tc, test_preview_line_breaks_in_a_title_make_no_header);
+	tcase_add_test(tc, test_preview_welsh_delegate_gets_welsh_booking_mail);
+	tcase_add_test(
+	    tc, test_preview_course_language_applies_unless_the_person_has_one);
+	tcase_add_test(
+	    tc, test_preview_welsh_subscriber_gets_welsh_digest_and_opt_in);
+	tcase_add_test(
+	    tc, test_preview_missing_welsh_file_falls_back_to_english);
+	tcase_add_test(
+	    tc, test_preview_bilingual_message_is_welsh_then_english);
 	suite_add_tcase(s, tc);
 	return s;
 }

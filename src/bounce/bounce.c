@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * bounce: the entry point of the bounce parser. It normalises the raw
- * bytes, takes the message apart with libetpan (headers, MIME tree, the
- * report, DSN and feedback parts, the header of the returned message),
- * decides what kind of message it is and hands each recipient to the
- * classifier. The DSN fields are read in bounce_dsn.c, MTA prose in
- * bounce_text.c, reasons in bounce_classify.c.
+ * bytes, takes the message apart (headers, MIME tree, the report, DSN
+ * and feedback parts, the header of the returned message), decides what
+ * kind of message it is and hands each recipient to the classifier. The
+ * DSN fields are read in bounce_dsn.c, MTA prose in bounce_text.c, the
+ * conventions of each MTA in bounce_mta.c, reasons in bounce_classify.c.
  *
- * libetpan structures live only inside this file: what leaves it is
- * struct bounce_msg (bounce_int.h) and struct bounce_report (bounce.h).
+ * The MIME walk is our own, small and bounded (depth, parts, sizes): a
+ * bounce mailbox is read for every message that comes back, so the
+ * parser must be fast, and it needs only the parts' types, boundaries
+ * and transfer encodings. libetpan decodes encoded words of the Subject
+ * (RFC 2047), and its structures live only inside this file: what
+ * leaves it is struct bounce_msg (bounce_int.h) and struct
+ * bounce_report (bounce.h).
  */
 #include "config.h"
 
@@ -16,6 +21,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -84,6 +91,44 @@ bounce_report_free(struct bounce_report *r)
 
 /* ------------------------------------------------------------ helpers */
 
+const char *
+bounce_ci_find(const char *hay, const char *needle)
+{
+	unsigned char lo = (unsigned char)tolower((unsigned char)needle[0]);
+	char first[3];
+	size_t rest;
+
+	if (lo == '\0')
+		return hay;
+	first[0] = (char)lo;
+	first[1] = (char)toupper(lo);
+	first[2] = '\0';
+	rest = strlen(needle + 1);
+	/* The library's scan to each place the first letter occurs, in
+	 * either case. */
+	for (hay = strpbrk(hay, first); hay != NULL;
+	     hay = strpbrk(hay + 1, first))
+		if (strncasecmp(hay + 1, needle + 1, rest) == 0)
+			return hay;
+	return NULL;
+}
+
+char *
+bounce_lower(const char *s, size_t n, char *buf, size_t size)
+{
+	size_t i;
+
+	for (i = 0; i < n && s[i] != '\0' && i + 1 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c | 0x20);
+		buf[i] = (char)c;
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
 /* Replaces bytes that are not valid UTF-8 by '?', so that every string we
  * hand out can go into JSON or the database as text. */
 static void
@@ -119,36 +164,82 @@ bounce_utf8_fix(char *s)
 	}
 }
 
+/* True when s (n bytes) is already folded: no control bytes (so no
+ * line ends, tabs or NUL), no two spaces in a row, no space at either
+ * end. *high says whether it holds bytes above ASCII. Most header
+ * values are folded already. */
+static bool
+bounce_is_folded(const char *s, size_t n, bool *high)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	unsigned char hi = 0;
+
+	if (n == 0 || n > BOUNCE_MAX_DIAG || s[0] == ' ' || s[n - 1] == ' ')
+		return false;
+	for (; p < end; p++) {
+		if (*p < ' ' || (*p == ' ' && p + 1 < end && p[1] == ' '))
+			return false;
+		hi |= *p;
+	}
+	*high = (hi & 0x80) != 0;
+	return true;
+}
+
 void
 bounce_set_folded(char **dst, const char *s, size_t n)
 {
-	struct buf b;
-	size_t i;
-	bool space = false;
+	char *out;
+	size_t i, len = 0;
+	bool space = false, high = false;
 
-	buf_init(&b);
-	for (i = 0; i < n && b.len < BOUNCE_MAX_DIAG; i++) {
+	free(*dst);
+	*dst = NULL;
+	/* Header values end with their line's CRLF, diagnostics with
+	 * spaces: trimmed before the quick check. */
+	while (n > 0 &&
+	    (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' ||
+		s[n - 1] == '\t'))
+		n--;
+	while (n > 0 && (s[0] == ' ' || s[0] == '\t')) {
+		s++;
+		n--;
+	}
+	if (n == 0)
+		return;
+	if (bounce_is_folded(s, n, &high)) {
+		*dst = xstrndup(s, n);
+		if (high)
+			bounce_utf8_fix(*dst);
+		return;
+	}
+	out = xmalloc((n < BOUNCE_MAX_DIAG ? n : BOUNCE_MAX_DIAG) + 1);
+
+	for (i = 0; i < n && len < BOUNCE_MAX_DIAG; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c == '\0')
 			break;
-		if (isspace(c)) {
-			space = b.len > 0;
+		high |= c >= 0x80;
+		if (c == ' ' || (c >= '\t' && c <= '\r')) {
+			space = len > 0;
 			continue;
 		}
-		if (space)
-			buf_putc(&b, ' ');
+		if (space) {
+			out[len++] = ' ';
+			if (len >= BOUNCE_MAX_DIAG)
+				break;
+		}
 		space = false;
-		buf_putc(&b, (char)c);
+		out[len++] = (char)c;
 	}
-	free(*dst);
-	*dst = NULL;
-	if (b.len == 0) {
-		buf_fini(&b);
+	if (len == 0) {
+		free(out);
 		return;
 	}
-	*dst = buf_take(&b);
-	bounce_utf8_fix(*dst);
+	out[len] = '\0';
+	*dst = out;
+	if (high)
+		bounce_utf8_fix(*dst);
 }
 
 struct bounce_rcpt *
@@ -168,13 +259,18 @@ bounce_rcptv_add(struct bounce_rcptv *v, const char *addr, size_t len)
 {
 	struct bounce_rcpt *r;
 
-	if (len == 0 || bounce_rcptv_find(v, addr, len) != NULL ||
-	    v->n >= BOUNCE_MAX_RCPTS)
+	if (len == 0 || bounce_rcptv_find(v, addr, len) != NULL)
 		return NULL;
+	if (v->n >= BOUNCE_MAX_RCPTS) {
+		v->dropped++;
+		return NULL;
+	}
 	if (v->n == v->cap) {
 		v->cap = v->cap == 0 ? 4 : v->cap * 2;
 		v->v = xreallocarray(v->v, v->cap, sizeof(*v->v));
+		v->aux = xreallocarray(v->aux, v->cap, sizeof(*v->aux));
 	}
+	memset(&v->aux[v->n], 0, sizeof(v->aux[v->n]));
 	r = &v->v[v->n++];
 	memset(r, 0, sizeof(*r));
 	r->recipient = xstrndup(addr, len);
@@ -191,7 +287,8 @@ bounce_hdrs_get(const struct bounce_hdrs *h, const char *name)
 	size_t i;
 
 	for (i = 0; i < h->n; i++)
-		if (strcasecmp(h->v[i].name, name) == 0)
+		if ((h->v[i].name[0] | 0x20) == (name[0] | 0x20) &&
+		    strcasecmp(h->v[i].name, name) == 0)
 			return h->v[i].value;
 	return NULL;
 }
@@ -201,10 +298,9 @@ bounce_hdrs_fini(struct bounce_hdrs *h)
 {
 	size_t i;
 
-	for (i = 0; i < h->n; i++) {
+	/* A field's value lives in the allocation of its name. */
+	for (i = 0; i < h->n; i++)
 		free(h->v[i].name);
-		free(h->v[i].value);
-	}
 	free(h->v);
 	h->v = NULL;
 	h->n = 0;
@@ -213,37 +309,54 @@ bounce_hdrs_fini(struct bounce_hdrs *h)
 void
 bounce_hdrs_parse(struct bounce_hdrs *h, const char *s, size_t len)
 {
-	struct mailimf_fields *fields = NULL;
-	clistiter *it;
-	size_t idx = 0;
+	const char *p = s, *end = s + len;
 
-	if (mailimf_optional_fields_parse(s, len, &idx, &fields) !=
-		MAILIMF_NO_ERROR ||
-	    fields == NULL)
-		return;
-	for (it = clist_begin(fields->fld_list); it != NULL;
-	     it = clist_next(it)) {
-		struct mailimf_field *f = clist_content(it);
-		struct mailimf_optional_field *o;
+	/* Fields up to the first line that is none (the empty line that
+	 * ends a header, or anything else): "Name: value", the value
+	 * going on over lines that begin with white space. */
+	while (p < end && h->n < BOUNCE_MAX_HEADERS) {
+		const char *colon, *v, *q, *eol;
 		struct bounce_hdr *hd;
+		char *folded;
+		size_t n, vlen;
 
-		if (h->n >= BOUNCE_MAX_HEADERS)
+		for (colon = p;
+		     colon<end && * colon> ' ' && *colon < 127 && *colon != ':';
+		     colon++)
+			;
+		n = (size_t)(colon - p);
+		while (colon < end && (*colon == ' ' || *colon == '\t'))
+			colon++;
+		if (n == 0 || colon >= end || *colon != ':')
 			break;
-		if (f->fld_type != MAILIMF_FIELD_OPTIONAL_FIELD)
-			continue;
-		o = f->fld_data.fld_optional_field;
-		if (o->fld_name == NULL || o->fld_value == NULL)
-			continue;
-		h->v = xreallocarray(h->v, h->n + 1, sizeof(*h->v));
+		v = colon + 1;
+		/* The value's last line: the next that does not begin with
+		 * white space ends it. */
+		q = v;
+		for (;;) {
+			eol = memchr(q, '\n', (size_t)(end - q));
+			if (eol == NULL) {
+				q = end;
+				break;
+			}
+			q = eol + 1;
+			if (q >= end || (*q != ' ' && *q != '\t'))
+				break;
+		}
+		if (h->n % 16 == 0)
+			h->v = xreallocarray(h->v, h->n + 16, sizeof(*h->v));
 		hd = &h->v[h->n++];
-		hd->name = xstrdup(o->fld_name);
-		hd->value = NULL;
-		bounce_set_folded(
-		    &hd->value, o->fld_value, strlen(o->fld_value));
-		if (hd->value == NULL)
-			hd->value = xstrdup("");
+		folded = NULL;
+		bounce_set_folded(&folded, v, (size_t)(q - v));
+		vlen = folded != NULL ? strlen(folded) : 0;
+		hd->name = xmalloc(n + 1 + vlen + 1);
+		memcpy(hd->name, p, n);
+		hd->name[n] = '\0';
+		hd->value = hd->name + n + 1;
+		memcpy(hd->value, folded != NULL ? folded : "", vlen + 1);
+		free(folded);
+		p = q;
 	}
-	mailimf_fields_free(fields);
 }
 
 /* The RFC 2047 decoded form of a header value, or a copy of it. */
@@ -255,6 +368,14 @@ bounce_decode_words(const char *value)
 
 	if (value == NULL)
 		return NULL;
+	if (strstr(value, "=?") == NULL) {
+		/* No encoded word: nothing to decode (and no converter to
+		 * open). */
+		char *copy = xstrdup(value);
+
+		bounce_utf8_fix(copy);
+		return copy;
+	}
 	if (mailmime_encoded_phrase_parse("us-ascii", value, strlen(value),
 		&idx, "utf-8", &out) != MAILIMF_NO_ERROR ||
 	    out == NULL)
@@ -271,14 +392,15 @@ bounce_decode_words(const char *value)
 /* ----------------------------------------------------------- normalise */
 
 /*
- * Copies the input with every line ending made CRLF (libetpan's native
- * form), NUL bytes made spaces, lines longer than BOUNCE_MAX_LINE broken,
- * and a leading mbox "From " line dropped.
+ * Copies the input with every line ending made CRLF, NUL bytes made
+ * spaces, lines longer than BOUNCE_MAX_LINE broken, and a leading mbox
+ * "From " line dropped.
  */
 static void
 bounce_normalise(const char *data, size_t len, struct buf *out)
 {
-	size_t i = 0, col = 0;
+	size_t i = 0, col = 0, o;
+	char *w;
 
 	if (len > 5 && memcmp(data, "From ", 5) == 0) {
 		while (i < len && data[i] != '\n' && data[i] != '\r')
@@ -288,26 +410,48 @@ bounce_normalise(const char *data, size_t len, struct buf *out)
 		if (i < len && data[i] == '\n')
 			i++;
 	}
-	buf_reserve(out, len - i + len / 16 + 2);
-	for (; i < len; i++) {
-		char c = data[i];
+	/* At worst every byte is a lone LF made CRLF. */
+	buf_reserve(out, 2 * (len - i) + 2);
+	w = out->data + out->len;
+	o = 0;
+	while (i < len) {
+		size_t j = i, room = BOUNCE_MAX_LINE - col;
+		char c;
 
+		/* A run of ordinary bytes, copied whole. */
+		while (j < len && j - i < room && data[j] != '\r' &&
+		    data[j] != '\n' && data[j] != '\0')
+			j++;
+		memcpy(w + o, data + i, j - i);
+		o += j - i;
+		col += j - i;
+		i = j;
+		if (i >= len)
+			break;
+		c = data[i];
 		if (c == '\r' || c == '\n') {
 			if (c == '\r' && i + 1 < len && data[i + 1] == '\n')
 				i++;
-			buf_append(out, "\r\n", 2);
+			w[o++] = '\r';
+			w[o++] = '\n';
 			col = 0;
+			i++;
 			continue;
 		}
+		/* A line too long, broken before its next byte. */
 		if (col >= BOUNCE_MAX_LINE) {
-			buf_append(out, "\r\n", 2);
+			w[o++] = '\r';
+			w[o++] = '\n';
 			col = 0;
 		}
-		if (c == '\0')
-			c = ' ';
-		buf_putc(out, c);
-		col++;
+		if (c == '\0') {
+			w[o++] = ' ';
+			col++;
+			i++;
+		}
 	}
+	out->len += o;
+	out->data[out->len] = '\0';
 }
 
 /* True when the input starts with a header field (name ":"). */
@@ -327,27 +471,32 @@ bounce_looks_like_mail(const char *s, size_t len)
 	return false;
 }
 
-/* Counts Content-Type lines naming a composite type: a bound on the MIME
- * depth libetpan will recurse into. */
+/* Counts Content-Type lines naming a composite type: a message with too
+ * many is refused a MIME walk. */
 static size_t
 bounce_count_composite(const char *s, size_t len)
 {
 	static const char ct[] = "content-type:";
-	size_t i, n = 0;
+	const char *p = s, *end = s + len;
+	size_t n = 0;
 
-	for (i = 0; i + sizeof(ct) < len; i++) {
-		size_t j;
+	/* Only lines that begin with the field name. */
+	while (p != NULL && p + sizeof(ct) < end) {
+		const char *q;
 
-		if ((i > 0 && s[i - 1] != '\n') ||
-		    strncasecmp(s + i, ct, sizeof(ct) - 1) != 0)
-			continue;
-		j = i + sizeof(ct) - 1;
-		while (j < len && (s[j] == ' ' || s[j] == '\t'))
-			j++;
-		if (j + 9 < len &&
-		    (strncasecmp(s + j, "multipart", 9) == 0 ||
-			strncasecmp(s + j, "message", 7) == 0))
-			n++;
+		if ((*p == 'c' || *p == 'C') &&
+		    strncasecmp(p, ct, sizeof(ct) - 1) == 0) {
+			q = p + sizeof(ct) - 1;
+			while (q < end && (*q == ' ' || *q == '\t'))
+				q++;
+			if (q + 9 < end &&
+			    (strncasecmp(q, "multipart", 9) == 0 ||
+				strncasecmp(q, "message", 7) == 0))
+				n++;
+		}
+		p = memchr(p, '\n', (size_t)(end - p));
+		if (p != NULL)
+			p++;
 	}
 	return n;
 }
@@ -358,23 +507,41 @@ bounce_count_composite(const char *s, size_t len)
 static void
 bounce_append_text(struct buf *b, const char *s, size_t n)
 {
-	size_t i;
+	size_t i, o, room;
+	char *w;
 
-	for (i = 0; i < n && b->len < BOUNCE_MAX_TEXT; i++) {
-		char c = s[i];
+	if (b->len >= BOUNCE_MAX_TEXT)
+		return;
+	room = BOUNCE_MAX_TEXT - b->len;
+	if (n > room)
+		n = room;
+	buf_reserve(b, n + 1);
+	w = b->data + b->len;
+	for (i = 0, o = 0; i < n;) {
+		const char *cr = memchr(s + i, '\r', n - i);
+		size_t run = cr != NULL ? (size_t)(cr - (s + i)) : n - i;
+		char *nul;
 
-		if (c == '\r') {
-			if (i + 1 < n && s[i + 1] == '\n')
-				continue;
-			c = '\n';
+		/* Up to the next CR in one copy, NUL bytes made spaces. */
+		memcpy(w + o, s + i, run);
+		while ((nul = memchr(w + o, '\0', run)) != NULL) {
+			*nul = ' ';
+			run -= (size_t)(nul + 1 - (w + o));
+			o = (size_t)(nul + 1 - w);
 		}
-		if (c == '\0')
-			c = ' ';
-		buf_putc(b, c);
+		o += run;
+		i = cr != NULL ? (size_t)(cr - s) : n;
+		if (i >= n)
+			break;
+		/* CRLF becomes LF, a lone CR too. */
+		w[o++] = '\n';
+		i += i + 1 < n && s[i + 1] == '\n' ? 2 : 1;
 	}
+	b->len += o;
 	if (b->len > 0 && b->data[b->len - 1] != '\n' &&
 	    b->len < BOUNCE_MAX_TEXT)
-		buf_putc(b, '\n');
+		b->data[b->len++] = '\n';
+	b->data[b->len] = '\0';
 }
 
 static const char *const bounce_html_breaks[] = { "br", "p", "div", "tr", "li",
@@ -433,88 +600,234 @@ bounce_append_html(struct buf *b, const char *s, size_t n)
 			}
 			if (k < UTIL_ARRAY_LEN(ents))
 				continue;
+			buf_putc(&t, s[i]);
+			i++;
+			continue;
 		}
-		buf_putc(&t, s[i]);
-		i++;
+		{
+			/* Text up to the next tag or entity, in one copy. */
+			size_t j = i;
+
+			while (j < n && s[j] != '<' && s[j] != '&')
+				j++;
+			buf_append(&t, s + i, j - i);
+			i = j;
+		}
 	}
 	bounce_append_text(b, t.data, t.len);
 	buf_fini(&t);
 }
 
-/* "type/subtype" in lower case into out. */
+/* ---------------------------------------------------------------- MIME */
+
+/* One part of the message: its header and its body, inside the
+ * normalised (CRLF) message. */
+struct bounce_part {
+	const char *hdr;
+	size_t hdr_len;
+	const char *body;
+	size_t body_len;
+};
+
+/* Splits s into header and body at the first empty line. A part that
+ * begins with an empty line has an empty header. */
 static void
-bounce_ctype(const struct mailmime *mime, char *out, size_t outlen)
+bounce_part_split(const char *s, size_t len, struct bounce_part *p)
 {
-	const struct mailmime_content *ct = mime->mm_content_type;
-	const char *major = "text", *minor = "plain";
-	char *p;
+	const char *e;
 
-	if (ct != NULL && ct->ct_type != NULL) {
-		const struct mailmime_type *t = ct->ct_type;
-
-		if (t->tp_type == MAILMIME_TYPE_DISCRETE_TYPE) {
-			switch (t->tp_data.tp_discrete_type->dt_type) {
-			case MAILMIME_DISCRETE_TYPE_TEXT:
-				major = "text";
-				break;
-			case MAILMIME_DISCRETE_TYPE_EXTENSION:
-				major =
-				    t->tp_data.tp_discrete_type->dt_extension;
-				break;
-			default:
-				major = "binary";
-				break;
-			}
-		} else if (t->tp_type == MAILMIME_TYPE_COMPOSITE_TYPE) {
-			major = t->tp_data.tp_composite_type->ct_type ==
-				MAILMIME_COMPOSITE_TYPE_MESSAGE
-			    ? "message"
-			    : "multipart";
-		}
-		if (ct->ct_subtype != NULL)
-			minor = ct->ct_subtype;
-	}
-	(void)snprintf(
-	    out, outlen, "%s/%s", major != NULL ? major : "x", minor);
-	for (p = out; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
-}
-
-/* The decoded body of a leaf part; *dec is set when it must be freed
- * with mailmime_decoded_part_free(). */
-static bool
-bounce_body(const struct mailmime *mime, const char **s, size_t *n, char **dec)
-{
-	const struct mailmime_data *d = mime->mm_body;
-	size_t idx = 0;
-
-	*dec = NULL;
-	if (d == NULL || d->dt_type != MAILMIME_DATA_TEXT)
-		return false;
-	*s = d->dt_data.dt_text.dt_data;
-	*n = d->dt_data.dt_text.dt_length;
-	if (!d->dt_encoded ||
-	    (d->dt_encoding != MAILMIME_MECHANISM_BASE64 &&
-		d->dt_encoding != MAILMIME_MECHANISM_QUOTED_PRINTABLE))
-		return true;
-	if (mailmime_part_parse(*s, *n, &idx, d->dt_encoding, dec, n) !=
-	    MAILIMF_NO_ERROR)
-		return false;
-	*s = *dec;
-	return true;
-}
-
-static void
-bounce_on_leaf(struct bounce_msg *m, const struct mailmime *mime, bool inner)
-{
-	char ctype[96];
-	const char *s;
-	size_t n;
-	char *dec;
-
-	bounce_ctype(mime, ctype, sizeof(ctype));
-	if (!bounce_body(mime, &s, &n, &dec))
+	p->hdr = s;
+	if (len >= 2 && s[0] == '\r' && s[1] == '\n') {
+		p->hdr_len = 0;
+		p->body = s + 2;
+		p->body_len = len - 2;
 		return;
+	}
+	e = memmem(s, len, "\r\n\r\n", 4);
+	if (e == NULL) {
+		p->hdr_len = len;
+		p->body = s + len;
+		p->body_len = 0;
+		return;
+	}
+	p->hdr_len = (size_t)(e - s) + 2;
+	p->body = e + 4;
+	p->body_len = len - (size_t)(p->body - s);
+}
+
+/* The value of header field name in a part's header (unfolded, cut at
+ * size - 1 bytes) into out; false if it has none. */
+static bool
+bounce_part_field(
+    const struct bounce_part *p, const char *name, char *out, size_t size)
+{
+	const char *s = p->hdr, *end = p->hdr + p->hdr_len;
+	size_t nlen = strlen(name);
+
+	while (s < end) {
+		const char *eol = memchr(s, '\n', (size_t)(end - s));
+		const char *next = eol != NULL ? eol + 1 : end;
+
+		if ((size_t)(end - s) > nlen && s[nlen] == ':' &&
+		    strncasecmp(s, name, nlen) == 0) {
+			const char *v = s + nlen + 1;
+			size_t o = 0;
+			bool space = false;
+
+			/* The value and its continuation lines. */
+			while (next < end && (*next == ' ' || *next == '\t')) {
+				eol = memchr(next, '\n', (size_t)(end - next));
+				next = eol != NULL ? eol + 1 : end;
+			}
+			for (; v < next && o + 1 < size; v++) {
+				if (*v == ' ' || *v == '\t' || *v == '\r' ||
+				    *v == '\n') {
+					space = o > 0;
+					continue;
+				}
+				if (space)
+					out[o++] = ' ';
+				space = false;
+				if (o + 1 < size)
+					out[o++] = *v;
+			}
+			out[o] = '\0';
+			return true;
+		}
+		s = next;
+	}
+	return false;
+}
+
+/* "type/subtype" of a Content-Type value, lower case, into out;
+ * "text/plain" when there is none. */
+static void
+bounce_part_type(const char *ct, char *out, size_t size)
+{
+	size_t n = ct != NULL ? strcspn(ct, "; \t") : 0;
+
+	if (n == 0 || memchr(ct, '/', n) == NULL) {
+		(void)snprintf(out, size, "text/plain");
+		return;
+	}
+	bounce_lower(ct, n, out, size);
+}
+
+/* The value of parameter name ("boundary") of a Content-Type value, or
+ * false. */
+static bool
+bounce_part_param(const char *ct, const char *name, char *out, size_t size)
+{
+	size_t nlen = strlen(name);
+	const char *p;
+
+	for (p = strchr(ct, ';'); p != NULL; p = strchr(p + 1, ';')) {
+		const char *q = p + 1 + strspn(p + 1, " \t");
+		size_t n;
+
+		if (strncasecmp(q, name, nlen) != 0)
+			continue;
+		q += nlen;
+		q += strspn(q, " \t");
+		if (*q != '=')
+			continue;
+		q++;
+		q += strspn(q, " \t");
+		if (*q == '"') {
+			q++;
+			n = strcspn(q, "\"");
+		} else {
+			n = strcspn(q, "; \t");
+		}
+		if (n == 0 || n >= size)
+			return false;
+		memcpy(out, q, n);
+		out[n] = '\0';
+		return true;
+	}
+	return false;
+}
+
+static int
+bounce_b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Decodes base64 (anything that is not of its alphabet is skipped). */
+static void
+bounce_b64_decode(const char *s, size_t n, struct buf *out)
+{
+	unsigned int acc = 0;
+	int bits = 0;
+	size_t i;
+
+	buf_reserve(out, n / 4 * 3 + 4);
+	for (i = 0; i < n; i++) {
+		int v = bounce_b64_value((unsigned char)s[i]);
+
+		if (s[i] == '=')
+			break;
+		if (v < 0)
+			continue;
+		acc = (acc << 6) | (unsigned int)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out->data[out->len++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	out->data[out->len] = '\0';
+}
+
+/* Decodes quoted-printable: "=XX" bytes and soft line breaks. */
+static void
+bounce_qp_decode(const char *s, size_t n, struct buf *out)
+{
+	size_t i = 0;
+
+	buf_reserve(out, n + 1);
+	while (i < n) {
+		const char *eq = memchr(s + i, '=', n - i);
+		size_t run = eq != NULL ? (size_t)(eq - (s + i)) : n - i;
+
+		memcpy(out->data + out->len, s + i, run);
+		out->len += run;
+		i += run;
+		if (i >= n)
+			break;
+		/* At an '=': a soft line break, a byte, or itself. */
+		if (i + 2 < n && s[i + 1] == '\r' && s[i + 2] == '\n') {
+			i += 3;
+		} else if (i + 1 < n && s[i + 1] == '\n') {
+			i += 2;
+		} else if (i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
+		    isxdigit((unsigned char)s[i + 2])) {
+			out->data[out->len++] =
+			    (char)(util_hex_digit(s[i + 1]) * 16 +
+				util_hex_digit(s[i + 2]));
+			i += 3;
+		} else {
+			out->data[out->len++] = s[i++];
+		}
+	}
+	out->data[out->len] = '\0';
+}
+
+static void
+bounce_on_leaf(struct bounce_msg *m, const char *ctype, const char *s, size_t n,
+    bool inner)
+{
 	if (inner) {
 		if (strcmp(ctype, "text/plain") == 0 &&
 		    m->origtext.len < BOUNCE_MAX_TEXT / 16)
@@ -537,67 +850,140 @@ bounce_on_leaf(struct bounce_msg *m, const struct mailmime *mime, bool inner)
 	} else if (strncmp(ctype, "text/", 5) == 0) {
 		bounce_append_text(&m->text, s, n);
 	}
-	if (dec != NULL)
-		mailmime_decoded_part_free(dec);
 }
 
-static bool
-bounce_is_report(const struct mailmime *mime)
-{
-	char ctype[96];
+static void bounce_walk(struct bounce_msg *m, const char *s, size_t len,
+    int depth, bool inner, size_t *nparts);
 
-	if (mime == NULL || mime->mm_type != MAILMIME_MULTIPLE)
-		return false;
-	bounce_ctype(mime, ctype, sizeof(ctype));
-	return strcmp(ctype, "multipart/report") == 0;
-}
-
-/* Walks the MIME tree; `inner` is set inside the returned message, whose
- * plain text is kept apart (origtext) and never read as the report. */
+/* The parts of a multipart body, between its "--boundary" lines. */
 static void
-bounce_walk(struct bounce_msg *m, const struct mailmime *mime, int depth,
+bounce_walk_multipart(struct bounce_msg *m, const struct bounce_part *p,
+    const char *boundary, int depth, bool inner, size_t *nparts)
+{
+	char delim[256];
+	const char *s = p->body, *end = p->body + p->body_len, *start = NULL;
+	size_t dlen;
+
+	dlen = (size_t)snprintf(delim, sizeof(delim), "--%s", boundary);
+	if (dlen >= sizeof(delim))
+		return;
+	/* Each delimiter begins a line; the part before it ends with the
+	 * CRLF that precedes the delimiter. */
+	while (s < end && *nparts < BOUNCE_MAX_PARTS) {
+		const char *eol = memchr(s, '\n', (size_t)(end - s));
+		const char *next = eol != NULL ? eol + 1 : end;
+
+		if ((size_t)(end - s) >= dlen && memcmp(s, delim, dlen) == 0) {
+			bool last = (size_t)(end - s) >= dlen + 2 &&
+			    s[dlen] == '-' && s[dlen + 1] == '-';
+
+			if (start != NULL && s >= start) {
+				size_t n = (size_t)(s - start);
+
+				if (n >= 2 && start[n - 2] == '\r')
+					n -= 2;
+				bounce_walk(
+				    m, start, n, depth + 1, inner, nparts);
+			}
+			if (last)
+				return;
+			start = next;
+		}
+		s = next;
+	}
+	/* No closing delimiter: the last part runs to the end. */
+	if (start != NULL && start < end)
+		bounce_walk(
+		    m, start, (size_t)(end - start), depth + 1, inner, nparts);
+}
+
+/* True when the message s (header and body) is a multipart/report. */
+static bool
+bounce_is_report(const char *s, size_t len)
+{
+	struct bounce_part p;
+	char ct[256], type[96];
+
+	bounce_part_split(s, len, &p);
+	if (!bounce_part_field(&p, "content-type", ct, sizeof(ct)))
+		return false;
+	bounce_part_type(ct, type, sizeof(type));
+	return strcmp(type, "multipart/report") == 0;
+}
+
+/* Walks one entity (a header and its body); `inner` is set inside the
+ * returned message, whose plain text is kept apart (origtext) and never
+ * read as the report. */
+static void
+bounce_walk(struct bounce_msg *m, const char *s, size_t len, int depth,
     bool inner, size_t *nparts)
 {
-	clistiter *it;
+	struct bounce_part p;
+	char ct[1024], type[96], cte[64], boundary[200];
+	bool has_ct;
 
-	if (mime == NULL || depth > BOUNCE_MAX_DEPTH ||
-	    *nparts >= BOUNCE_MAX_PARTS)
+	if (depth > BOUNCE_MAX_DEPTH || *nparts >= BOUNCE_MAX_PARTS)
 		return;
 	(*nparts)++;
-	switch (mime->mm_type) {
-	case MAILMIME_SINGLE:
-		bounce_on_leaf(m, mime, inner);
-		break;
-	case MAILMIME_MULTIPLE:
-		for (it = clist_begin(mime->mm_data.mm_multipart.mm_mp_list);
-		     it != NULL; it = clist_next(it))
-			bounce_walk(
-			    m, clist_content(it), depth + 1, inner, nparts);
-		break;
-	case MAILMIME_MESSAGE:
-		/* The top message, or a bounce forwarded inside this one:
-		 * read it (but nothing inside a returned message). */
-		if (depth == 0 ||
-		    (!inner && m->dsn.len == 0 &&
-			bounce_is_report(
-			    mime->mm_data.mm_message.mm_msg_mime))) {
-			bounce_walk(m, mime->mm_data.mm_message.mm_msg_mime,
-			    depth + 1, false, nparts);
-		} else if (!inner && !m->has_orig && mime->mm_body != NULL &&
-		    mime->mm_body->dt_type == MAILMIME_DATA_TEXT) {
-			/* The returned message: its header, and its text
-			 * (a gateway may return the remote bounce here). */
-			bounce_hdrs_parse(&m->orig,
-			    mime->mm_body->dt_data.dt_text.dt_data,
-			    mime->mm_body->dt_data.dt_text.dt_length);
-			m->has_orig = true;
-			bounce_walk(m, mime->mm_data.mm_message.mm_msg_mime,
-			    depth + 1, true, nparts);
-		}
-		break;
-	default:
-		break;
+	bounce_part_split(s, len, &p);
+	has_ct = bounce_part_field(&p, "content-type", ct, sizeof(ct));
+	bounce_part_type(has_ct ? ct : NULL, type, sizeof(type));
+	if (strncmp(type, "multipart/", 10) == 0) {
+		if (bounce_part_param(
+			ct, "boundary", boundary, sizeof(boundary)))
+			bounce_walk_multipart(
+			    m, &p, boundary, depth, inner, nparts);
+		return;
 	}
+	if (strcmp(type, "message/rfc822") == 0 ||
+	    strcmp(type, "message/global") == 0) {
+		/* A bounce forwarded inside this one: read it; otherwise
+		 * the returned message: its header, and its text (a
+		 * gateway may return the remote bounce here). Nothing
+		 * inside a returned message is read as the report. */
+		if (!inner && m->dsn.len == 0 &&
+		    bounce_is_report(p.body, p.body_len)) {
+			bounce_walk(
+			    m, p.body, p.body_len, depth + 1, false, nparts);
+		} else if (!inner && !m->has_orig) {
+			bounce_hdrs_parse(&m->orig, p.body, p.body_len);
+			m->has_orig = true;
+			m->orig_msg = p.body;
+			m->orig_msg_len = p.body_len;
+		}
+		return;
+	}
+	if (bounce_part_field(
+		&p, "content-transfer-encoding", cte, sizeof(cte)) &&
+	    (strncasecmp(cte, "base64", 6) == 0 ||
+		strncasecmp(cte, "quoted-printable", 16) == 0)) {
+		struct buf dec;
+
+		buf_init(&dec);
+		if (cte[0] == 'b' || cte[0] == 'B')
+			bounce_b64_decode(p.body, p.body_len, &dec);
+		else
+			bounce_qp_decode(p.body, p.body_len, &dec);
+		bounce_on_leaf(
+		    m, type, dec.data != NULL ? dec.data : "", dec.len, inner);
+		buf_fini(&dec);
+		return;
+	}
+	bounce_on_leaf(m, type, p.body, p.body_len, inner);
+}
+
+void
+bounce_msg_origtext(struct bounce_msg *m)
+{
+	size_t nparts = 0;
+
+	if (m->origtext_read)
+		return;
+	m->origtext_read = true;
+	if (m->orig_msg != NULL)
+		bounce_walk(m, m->orig_msg, m->orig_msg_len, 1, true, &nparts);
+	if (m->origtext.data == NULL)
+		buf_puts(&m->origtext, "");
 }
 
 static void
@@ -614,12 +1000,12 @@ bounce_msg_fini(struct bounce_msg *m)
 }
 
 /* False when the header declares a multipart boundary that never occurs
- * (mangled by some relay or anonymiser): libetpan would then return one
- * bogus part, the plain body serves better. */
+ * (mangled by some relay or anonymiser): the plain body serves better
+ * than one bogus part. */
 static bool
 bounce_boundary_present(const char *ct, const char *s)
 {
-	const char *b = ct != NULL ? strcasestr(ct, "boundary=") : NULL;
+	const char *b = ct != NULL ? bounce_ci_find(ct, "boundary=") : NULL;
 	char *delim;
 	bool found;
 	size_t n;
@@ -645,16 +1031,15 @@ bounce_boundary_present(const char *ct, const char *s)
 static bool
 bounce_msg_read(struct bounce_msg *m, const char *s, size_t len)
 {
-	struct mailmime *mime = NULL;
 	const char *ct, *rt;
-	size_t idx = 0, nparts = 0;
+	size_t nparts = 0;
 
 	bounce_hdrs_parse(&m->top, s, len);
 	if (m->top.n == 0)
 		return false;
 	m->subject = bounce_decode_words(bounce_hdrs_get(&m->top, "Subject"));
 	ct = bounce_hdrs_get(&m->top, "Content-Type");
-	rt = ct != NULL ? strcasestr(ct, "report-type=") : NULL;
+	rt = ct != NULL ? bounce_ci_find(ct, "report-type=") : NULL;
 	if (rt != NULL) {
 		size_t n;
 
@@ -668,12 +1053,8 @@ bounce_msg_read(struct bounce_msg *m, const char *s, size_t len)
 			    (char)tolower((unsigned char)m->report_type[n]);
 	}
 	if (bounce_count_composite(s, len) <= BOUNCE_MAX_COMPOSITE &&
-	    bounce_boundary_present(ct, s) &&
-	    mailmime_parse(s, len, &idx, &mime) == MAILIMF_NO_ERROR &&
-	    mime != NULL) {
-		bounce_walk(m, mime, 0, false, &nparts);
-		mailmime_free(mime);
-	}
+	    bounce_boundary_present(ct, s))
+		bounce_walk(m, s, len, 0, false, &nparts);
 	if (m->text.len == 0 && m->dsn.len == 0 && m->arf.len == 0) {
 		/* Not MIME we can walk: the body as plain text. */
 		const char *body = strstr(s, "\r\n\r\n");
@@ -688,8 +1069,6 @@ bounce_msg_read(struct bounce_msg *m, const char *s, size_t len)
 		buf_puts(&m->dsn, "");
 	if (m->arf.data == NULL)
 		buf_puts(&m->arf, "");
-	if (m->origtext.data == NULL)
-		buf_puts(&m->origtext, "");
 	if (!m->has_orig) {
 		/* A returned message pasted into the text (no MIME). */
 		const char *o = bounce_text_orig_start(m->text.data);
@@ -715,9 +1094,18 @@ bounce_verp_in(const char *s)
 
 	if (s == NULL)
 		return NULL;
-	while ((p = strcasestr(p, tag)) != NULL) {
-		const char *t = p + sizeof(tag) - 1;
+	/* Each '+' that ends "bounces", in any case. */
+	while ((p = strchr(p, '+')) != NULL) {
+		const char *t = p + 1;
 		size_t n = 0;
+
+		if (p - s < (ptrdiff_t)sizeof(tag) - 2 ||
+		    strncasecmp(p - (sizeof(tag) - 2), tag, sizeof(tag) - 2) !=
+			0) {
+			p = t;
+			continue;
+		}
+		p -= sizeof(tag) - 2;
 
 		if (p > s &&
 		    (isalnum((unsigned char)p[-1]) || p[-1] == '.' ||
@@ -844,16 +1232,120 @@ bounce_autoreply(const struct bounce_msg *m, struct bounce_rcptv *v)
 		    &rc->diagnostic, m->subject, strlen(m->subject));
 }
 
-/* Status, reply code and reason of one failed or delivered recipient. */
+/* A code that names a subject and a detail (5.1.1, not 5.0.0 nor the
+ * three-digit details some servers invent). */
+static bool
+bounce_status_specific(const char *c)
+{
+	return strlen(c) == 5 && (c[0] == '4' || c[0] == '5') && c[2] >= '1' &&
+	    c[2] <= '9' && c[4] >= '1' && c[4] <= '9';
+}
+
+/* The host that refused: Remote-MTA, else the one the diagnostic names
+ * ("host mx.example.net[192.0.2.1] said:"); NULL if neither. */
+static const char *
+bounce_remote_host(const struct bounce_rcpt *rc, char *buf, size_t size)
+{
+	const char *p;
+	size_t n;
+
+	if (rc->remote_mta != NULL)
+		return rc->remote_mta;
+	if (rc->diagnostic == NULL)
+		return NULL;
+	for (p = bounce_ci_find(rc->diagnostic, "host "); p != NULL;
+	     p = bounce_ci_find(p + 5, "host ")) {
+		const char *h = p + 5;
+
+		n = strspn(h,
+		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789.-");
+		if (n == 0 || n >= size || memchr(h, '.', n) == NULL ||
+		    (h[n] != '[' && h[n] != ' '))
+			continue;
+		memcpy(buf, h, n);
+		buf[n] = '\0';
+		return buf;
+	}
+	return NULL;
+}
+
+/* How many times the token t occurs in s, not inside a longer number. */
+static int
+bounce_count_token(const char *s, const char *t)
+{
+	const char *p;
+	size_t n = strlen(t);
+	int count = 0;
+
+	if (n == 0)
+		return 0;
+	for (p = strstr(s, t); p != NULL; p = strstr(p + n, t))
+		count += (p == s || !isalnum((unsigned char)p[-1])) &&
+		    !isalnum((unsigned char)p[n]) && p[n] != '.';
+	return count;
+}
+
+/*
+ * A reply of several lines, folded into one, repeats its code on each
+ * ("550-5.2.1 The user ... 550-5.2.1 prevents ... 550 5.2.1 https://"):
+ * keep the first, drop the others, so that the words read on.
+ */
+static void
+bounce_diag_sweep(char *d, int reply, const char *status)
+{
+	char code[8];
+	char *r, *w;
+	int seen;
+
+	if (reply == 0)
+		return;
+	(void)snprintf(code, sizeof(code), "%d", reply);
+	seen = bounce_count_token(d, code) +
+	    (status != NULL ? bounce_count_token(d, status) : 0);
+	if (seen <= 2)
+		return;
+	for (r = w = d; *r != '\0';) {
+		if (r > d && (r[-1] == ' ' || r[-1] == ';') &&
+		    (r[0] == '4' || r[0] == '5') &&
+		    isdigit((unsigned char)r[1]) &&
+		    isdigit((unsigned char)r[2]) &&
+		    (r[3] == '-' || r[3] == ' ')) {
+			r += 4;
+			if (status != NULL &&
+			    strncmp(r, status, strlen(status)) == 0 &&
+			    (r[strlen(status)] == ' ' ||
+				r[strlen(status)] == '\0'))
+				r += strlen(status);
+			while (*r == ' ')
+				r++;
+			continue;
+		}
+		*w++ = *r++;
+	}
+	*w = '\0';
+	while (w > d && w[-1] == ' ')
+		*--w = '\0';
+}
+
+/* Status, reply code, command and verdict of one failed or delivered
+ * recipient; ctx is the report's text around it, or NULL. */
 static void
 bounce_finish_rcpt(
-    const struct bounce_msg *m, struct bounce_rcpt *rc, const char *ctx)
+    struct bounce_msg *m, struct bounce_rcptv *v, size_t i, const char *ctx)
 {
-	char code[16];
+	struct bounce_rcpt *rc = &v->v[i];
+	const struct bounce_rcpt_aux *aux = &v->aux[i];
+	struct bounce_facts f;
+	struct bounce_verdict vd;
+	char code[16], host[256];
 
+	/* A precise code in the server's own words beats the report's
+	 * Status field, which the reporting MTA may have guessed. */
 	if (rc->diagnostic != NULL &&
 	    bounce_classify_find_status(rc->diagnostic, code, sizeof(code)) &&
-	    (rc->status == NULL ||
+	    code[0] != '2' &&
+	    (rc->status == NULL || bounce_status_specific(code) ||
 		(rc->status[0] == code[0] &&
 		    strcmp(rc->status + 1, ".0.0") == 0))) {
 		free(rc->status);
@@ -861,33 +1353,54 @@ bounce_finish_rcpt(
 	}
 	if (rc->reply_code == 0 && rc->diagnostic != NULL)
 		rc->reply_code = bounce_classify_find_reply(rc->diagnostic);
+	if (rc->diagnostic != NULL)
+		bounce_diag_sweep(rc->diagnostic, rc->reply_code, rc->status);
 	if (bounce_action_is_success(rc->action)) {
 		rc->reason = "delivered";
 		rc->cls = BOUNCE_CLASS_NONE;
 		return;
 	}
-	rc->reason =
-	    bounce_classify_reason(rc->status, rc->action, rc->diagnostic, ctx);
-	if (strcmp(rc->reason, "onhold") == 0 ||
-	    strcmp(rc->reason, "undefined") == 0) {
+	/* The diagnostic was read for its command already (bounce_mta.c);
+	 * the words around the recipient may still name it. */
+	if (rc->command == BOUNCE_CMD_NONE)
+		rc->command = bounce_classify_command(ctx);
+	memset(&f, 0, sizeof(f));
+	f.status = rc->status;
+	f.reply_code = rc->reply_code;
+	f.command = rc->command;
+	f.action = rc->action;
+	f.diagnostic = rc->diagnostic;
+	f.diag_type = aux->diag_type;
+	f.remote_host = bounce_remote_host(rc, host, sizeof(host));
+	f.recipient = rc->recipient;
+	f.mta_reason = aux->mta_reason;
+	bounce_classify(&f, &vd);
+	if (strcmp(vd.reason, "onhold") == 0 ||
+	    strcmp(vd.reason, "undefined") == 0) {
 		/* The report says nothing; a remote bounce returned inside
 		 * it may. */
-		char *quoted = bounce_text_quoted_errors(m, rc->recipient);
+		char *quoted;
+
+		bounce_msg_origtext(m);
+		quoted = bounce_text_quoted_errors(m, rc->recipient);
 
 		if (quoted != NULL) {
-			const char *q = bounce_classify_reason(
-			    rc->status, rc->action, quoted, NULL);
+			struct bounce_verdict q;
 
-			if (strcmp(q, "onhold") != 0)
-				rc->reason = q;
+			f.diagnostic = quoted;
+			bounce_classify(&f, &q);
+			if (strcmp(q.reason, "onhold") != 0)
+				vd = q;
 			free(quoted);
 		}
 	}
-	rc->cls = bounce_classify_class(rc->reason, rc->status);
+	rc->reason = vd.reason;
+	rc->cls = vd.cls;
+	rc->sender_side = vd.sender_side;
 }
 
 static void
-bounce_analyse(const struct bounce_msg *m, struct bounce_report *r)
+bounce_analyse(struct bounce_msg *m, struct bounce_report *r)
 {
 	struct bounce_rcptv v = { 0 };
 	char **ctx = xcalloc(BOUNCE_MAX_RCPTS, sizeof(*ctx));
@@ -910,7 +1423,8 @@ bounce_analyse(const struct bounce_msg *m, struct bounce_report *r)
 	}
 	if (m->dsn.len > 0)
 		bounce_dsn_parse(m->dsn.data, &v);
-	if (v.n == 0 && strcasestr(m->text.data, "final-recipient:") != NULL)
+	if (v.n == 0 &&
+	    bounce_ci_find(m->text.data, "final-recipient:") != NULL)
 		bounce_dsn_parse(m->text.data, &v);
 	if (v.n > 0) {
 		r->kind = BOUNCE_KIND_DELIVERED;
@@ -928,14 +1442,17 @@ bounce_analyse(const struct bounce_msg *m, struct bounce_report *r)
 	}
 finish:
 	bounce_text_scan(m, &v, ctx);
+	bounce_mta_hint(m, &v, ctx);
 	for (i = 0; i < v.n; i++)
-		bounce_finish_rcpt(m, &v.v[i], ctx[i]);
+		bounce_finish_rcpt(m, &v, i, ctx[i]);
 done:
-	for (i = 0; i < BOUNCE_MAX_RCPTS; i++)
+	for (i = 0; i < v.n && i < BOUNCE_MAX_RCPTS; i++)
 		free(ctx[i]);
 	free(ctx);
+	free(v.aux);
 	r->rcpts = v.v;
 	r->n_rcpts = v.n;
+	r->n_dropped = v.dropped;
 }
 
 /* "unsubscribe TOKEN" (any case, any spaces around) as a whole

@@ -7,13 +7,16 @@
 
 #include "bounce/bounce_apply.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bounce/bounce.h"
+#include "bounce/bounce_int.h"
 #include "clock.h"
 #include "db.h"
 #include "log.h"
@@ -22,10 +25,30 @@
 #include "util.h"
 #include "verp.h"
 
+/* Addresses of an unmatched report recorded at most: enough for a
+ * person to see what it was, not a way to fill the table. */
+#define BOUNCE_APPLY_MAX_UNMATCHED 20
+
 /* The message a report answers. */
 struct bounce_apply_msg {
 	int64_t id; /* 0: none found */
 	char *recipient;
+};
+
+/* One failure as it is recorded: the report's fields for it, or a
+ * refusal's. Strings are borrowed. */
+struct bounce_apply_row {
+	int64_t message_id; /* 0: unmatched */
+	const char *recipient;
+	const char *status;
+	const char *action;
+	const char *reason;
+	enum bounce_class cls;
+	bool sender_side;
+	enum bounce_command command;
+	const char *diagnostic;
+	const char *kind;
+	const char *source;
 };
 
 static void
@@ -83,14 +106,14 @@ bounce_apply_msgid_token(const char *msgid, char *token, size_t size)
 	return true;
 }
 
-/* The VERP token is the surest (it was made for this; tokens are made
- * in lower case, mail may change it), then the token that begins the
- * returned message's Message-ID, then the recipient's last message.
- * Each is one look-up in an index: a bounce for mail that is not ours
- * costs no more than one that is. */
+/* The message r answers: by its VERP token (made for this; tokens are
+ * made in lower case, mail may change it), else by the token that
+ * begins the returned message's Message-ID. Each is one look-up in an
+ * index. Nothing else: an address named in a report proves nothing.
+ * 0 with m->id 0 when neither names one of our messages. */
 static int
-bounce_apply_find(sqlite3 *db, const struct bounce_report *r, const char *rcpt,
-    struct bounce_apply_msg *m)
+bounce_apply_find(
+    sqlite3 *db, const struct bounce_report *r, struct bounce_apply_msg *m)
 {
 	static const char by_token[] =
 	    "SELECT id, recipient FROM messages WHERE verp_token = lower(?1)";
@@ -101,11 +124,6 @@ bounce_apply_find(sqlite3 *db, const struct bounce_report *r, const char *rcpt,
 	if (ret == -ENOENT &&
 	    bounce_apply_msgid_token(r->orig_message_id, token, sizeof(token)))
 		ret = bounce_apply_lookup(db, by_token, token, m);
-	if (ret == -ENOENT)
-		ret = bounce_apply_lookup(db,
-		    "SELECT id, recipient FROM messages WHERE recipient = ?1"
-		    " AND state = 'sent' ORDER BY id DESC LIMIT 1",
-		    rcpt, m);
 	return ret == -ENOENT ? 0 : ret;
 }
 
@@ -131,42 +149,48 @@ bounce_apply_seen(sqlite3 *db, const char *source, int *err)
 }
 
 static int
-bounce_apply_insert(sqlite3 *db, const struct bounce_report *r,
-    const struct bounce_rcpt *rc, const char *addr, int64_t msg_id,
-    const char *source, const char *now_iso)
+bounce_apply_insert(
+    sqlite3 *db, const struct bounce_apply_row *b, const char *now_iso)
 {
 	sqlite3_stmt *st;
 	int ret, res;
 
 	ret = db_prepare(db,
 	    "INSERT INTO bounces (message_id, recipient, status, action,"
-	    " class, reason, kind, diagnostic, source, received_at)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	    " class, reason, kind, diagnostic, source, received_at,"
+	    " sender_side, command)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	    &st);
 	if (ret != 0)
 		return ret;
-	if (msg_id != 0)
-		sqlite3_bind_int64(st, 1, msg_id);
-	sqlite3_bind_text(st, 2, addr, -1, SQLITE_STATIC);
-	if (rc != NULL) {
-		sqlite3_bind_text(st, 3, rc->status, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, rc->action, -1, SQLITE_STATIC);
-		sqlite3_bind_text(
-		    st, 5, bounce_class_name(rc->cls), -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, rc->reason, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 8, rc->diagnostic, -1, SQLITE_STATIC);
-	} else {
-		sqlite3_bind_text(st, 6, "undefined", -1, SQLITE_STATIC);
-	}
-	sqlite3_bind_text(st, 7, bounce_kind_name(r->kind), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, source, -1, SQLITE_STATIC);
+	if (b->message_id != 0)
+		sqlite3_bind_int64(st, 1, b->message_id);
+	sqlite3_bind_text(st, 2, b->recipient, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, b->status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, b->action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, bounce_class_name(b->cls), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, b->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, b->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, b->diagnostic, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, b->source, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 10, now_iso, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 11, b->sender_side ? 1 : 0);
+	sqlite3_bind_text(
+	    st, 12, bounce_command_name(b->command), -1, SQLITE_STATIC);
 	res = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return res == SQLITE_DONE ? 0 : db_errno(res);
 }
 
-/* Soft failures of addr recorded since since_iso, delays left out. */
+static bool
+bounce_apply_is_delay(const char *action)
+{
+	return action != NULL && strcmp(action, "delayed") == 0;
+}
+
+/* The one soft-bounce count: soft failures of addr since since_iso that
+ * answer one of our messages, leaving out delays and failures about the
+ * sender. */
 static int
 bounce_apply_soft_count(
     sqlite3 *db, const char *addr, const char *since_iso, int *count)
@@ -177,6 +201,7 @@ bounce_apply_soft_count(
 	ret = db_prepare(db,
 	    "SELECT count(*) FROM bounces WHERE recipient = ?1"
 	    " AND received_at >= ?2 AND class = 'soft'"
+	    " AND sender_side = 0 AND message_id IS NOT NULL"
 	    " AND coalesce(action, '') <> 'delayed'",
 	    &st);
 	if (ret != 0)
@@ -190,23 +215,24 @@ bounce_apply_soft_count(
 }
 
 static int
-bounce_apply_suppress(sqlite3 *db, const char *addr, enum suppress_reason why,
-    const struct bounce_rcpt *rc, time_t now, struct bounce_apply_stats *st)
+bounce_apply_suppress(sqlite3 *db, const struct bounce_apply_row *b,
+    enum suppress_reason why, time_t now, struct bounce_apply_stats *st)
 {
 	char *detail;
 	int ret;
 
-	detail = xasprintf("%s %s%s%s", rc->reason,
-	    rc->status != NULL ? rc->status : "-",
-	    rc->diagnostic != NULL ? " " : "",
-	    rc->diagnostic != NULL ? rc->diagnostic : "");
-	ret = suppress_add(db, addr, why, detail, now);
+	detail = xasprintf("%s %s%s%s", b->reason,
+	    b->status != NULL ? b->status : "-",
+	    b->diagnostic != NULL ? " " : "",
+	    b->diagnostic != NULL ? b->diagnostic : "");
+	ret = suppress_add(db, b->recipient, why, detail, now);
 	free(detail);
 	if (ret == -EEXIST || ret == -EINVAL)
 		return 0;
 	if (ret == 0) {
 		st->suppressed++;
-		log_info("bounce suppressed rcpt=%s reason=%s", addr,
+		log_info("bounce suppressed message=%lld rcpt=%s reason=%s",
+		    (long long)b->message_id, b->recipient,
 		    suppress_reason_name(why));
 	}
 	return ret;
@@ -244,58 +270,160 @@ bounce_apply_unsubscribe(sqlite3 *db, const struct bounce_report *r,
 	return 0;
 }
 
-/* One recipient of a report: its row and its effects. */
+/*
+ * Records one failure and applies what it changes: the single place
+ * where a bounce, from the mailbox or at send time, leads to
+ * suppression. Unmatched rows (message_id 0) and rows that are no
+ * failure (delivered, feedback) change nothing here.
+ */
 static int
-bounce_apply_rcpt(sqlite3 *db, const struct bounce_report *r,
-    const struct bounce_rcpt *rc, const char *source,
+bounce_apply_row(sqlite3 *db, const struct bounce_apply_row *b,
     const struct bounce_apply_rules *rules, time_t now,
     struct bounce_apply_stats *st)
 {
-	struct bounce_apply_msg m = { 0 };
 	char now_iso[CLOCK_ISO_LEN], since_iso[CLOCK_ISO_LEN];
-	const char *addr;
 	int ret, count;
 
-	ret = bounce_apply_find(db, r, rc != NULL ? rc->recipient : NULL, &m);
+	clock_format_iso(now, now_iso);
+	ret = bounce_apply_insert(db, b, now_iso);
 	if (ret != 0)
 		return ret;
-	/* The address we mailed is the one to act on, even when the
-	 * report names where it was forwarded. */
-	addr = m.recipient != NULL ? m.recipient
-	    : rc != NULL           ? rc->recipient
-				   : NULL;
-	clock_format_iso(now, now_iso);
-	ret = bounce_apply_insert(db, r, rc, addr, m.id, source, now_iso);
-	if (ret != 0)
-		goto out;
 	st->recorded++;
 	log_info("bounce recorded message=%lld rcpt=%s kind=%s class=%s "
-		 "reason=%s status=%s",
-	    (long long)m.id, addr != NULL ? addr : "-",
-	    bounce_kind_name(r->kind),
-	    rc != NULL && rc->cls != BOUNCE_CLASS_NONE
-		? bounce_class_name(rc->cls)
-		: "-",
-	    rc != NULL ? rc->reason : "undefined",
-	    rc != NULL && rc->status != NULL ? rc->status : "-");
-	if (addr == NULL || rc == NULL)
-		goto out;
-	if (r->kind == BOUNCE_KIND_FEEDBACK) {
-		ret = bounce_apply_unsubscribe(db, r, addr, st);
-	} else if (r->kind == BOUNCE_KIND_BOUNCE &&
-	    rc->cls == BOUNCE_CLASS_HARD) {
+		 "reason=%s status=%s%s%s",
+	    (long long)b->message_id, b->recipient != NULL ? b->recipient : "-",
+	    b->kind,
+	    b->cls != BOUNCE_CLASS_NONE ? bounce_class_name(b->cls) : "-",
+	    b->reason, b->status != NULL ? b->status : "-",
+	    b->sender_side ? " side=sender" : "",
+	    b->message_id == 0 ? " unmatched" : "");
+	if (b->message_id == 0 || b->recipient == NULL ||
+	    strcmp(b->kind, "bounce") != 0)
+		return 0;
+	if (b->cls == BOUNCE_CLASS_HARD)
+		return bounce_apply_suppress(
+		    db, b, SUPPRESS_HARD_BOUNCE, now, st);
+	if (b->cls != BOUNCE_CLASS_SOFT || b->sender_side ||
+	    bounce_apply_is_delay(b->action))
+		return 0;
+	clock_format_iso(now - rules->soft_window, since_iso);
+	ret = bounce_apply_soft_count(db, b->recipient, since_iso, &count);
+	if (ret == 0 && count >= rules->soft_limit)
 		ret = bounce_apply_suppress(
-		    db, addr, SUPPRESS_HARD_BOUNCE, rc, now, st);
-	} else if (r->kind == BOUNCE_KIND_BOUNCE &&
-	    rc->cls == BOUNCE_CLASS_SOFT &&
-	    (rc->action == NULL || strcmp(rc->action, "delayed") != 0)) {
-		clock_format_iso(now - rules->soft_window, since_iso);
-		ret = bounce_apply_soft_count(db, addr, since_iso, &count);
-		if (ret == 0 && count >= rules->soft_limit)
-			ret = bounce_apply_suppress(
-			    db, addr, SUPPRESS_SOFT_BOUNCES, rc, now, st);
+		    db, b, SUPPRESS_SOFT_BOUNCES, now, st);
+	return ret;
+}
+
+static void
+bounce_apply_row_of(struct bounce_apply_row *b, const struct bounce_report *r,
+    const struct bounce_rcpt *rc, const char *source)
+{
+	memset(b, 0, sizeof(*b));
+	b->kind = bounce_kind_name(r->kind);
+	b->source = source;
+	b->reason = "undefined";
+	if (rc == NULL)
+		return;
+	b->recipient = rc->recipient;
+	b->status = rc->status;
+	b->action = rc->action;
+	b->reason = rc->reason;
+	b->cls = rc->cls;
+	b->sender_side = rc->sender_side;
+	b->command = rc->command;
+	b->diagnostic = rc->diagnostic;
+}
+
+/* The entry of r that speaks of our message's recipient addr: the one
+ * that names it, else the only one (a report may name where the
+ * message was forwarded), else none. */
+static const struct bounce_rcpt *
+bounce_apply_rcpt_for(const struct bounce_report *r, const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_rcpts; i++)
+		if (strcasecmp(r->rcpts[i].recipient, addr) == 0)
+			return &r->rcpts[i];
+	return r->n_rcpts == 1 ? &r->rcpts[0] : NULL;
+}
+
+/* Records report r, which answers none of our messages: a few of the
+ * addresses it names, acting on none. */
+static int
+bounce_apply_unmatched(sqlite3 *db, const struct bounce_report *r,
+    const struct bounce_rcpt *skip, const char *source,
+    const struct bounce_apply_rules *rules, time_t now,
+    struct bounce_apply_stats *st)
+{
+	struct bounce_apply_row b;
+	size_t i, done = 0;
+	int ret = 0;
+
+	for (i = 0; ret == 0 && i < r->n_rcpts; i++) {
+		if (&r->rcpts[i] == skip)
+			continue;
+		if (done++ >= BOUNCE_APPLY_MAX_UNMATCHED)
+			break;
+		bounce_apply_row_of(&b, r, &r->rcpts[i], source);
+		ret = bounce_apply_row(db, &b, rules, now, st);
 	}
-out:
+	if (ret == 0 && done == 0 && skip == NULL) {
+		bounce_apply_row_of(&b, r, NULL, source);
+		ret = bounce_apply_row(db, &b, rules, now, st);
+	}
+	return ret;
+}
+
+/* Records report r and applies it, in the caller's transaction. */
+static int
+bounce_apply_report(sqlite3 *db, const struct bounce_report *r,
+    const char *source, const struct bounce_apply_rules *rules, time_t now,
+    struct bounce_apply_stats *st)
+{
+	struct bounce_apply_msg m = { 0 };
+	const struct bounce_rcpt *rc = NULL;
+	struct bounce_apply_row b;
+	int ret;
+
+	if (r->n_dropped > 0)
+		log_warnx("bounce report cut source=%s read=%zu dropped=%zu: "
+			  "it names more recipients than are read",
+		    source != NULL ? source : "-", r->n_rcpts, r->n_dropped);
+	ret = bounce_apply_find(db, r, &m);
+	if (ret != 0)
+		return ret;
+	if (m.id == 0) {
+		st->unmatched++;
+		log_warnx("bounce unmatched source=%s kind=%s rcpts=%zu "
+			  "token=%s: answers none of our messages; acts on "
+			  "nobody",
+		    source != NULL ? source : "-", bounce_kind_name(r->kind),
+		    r->n_rcpts + r->n_dropped,
+		    r->verp_token != NULL ? r->verp_token : "-");
+		return bounce_apply_unmatched(
+		    db, r, NULL, source, rules, now, st);
+	}
+	/* The address we mailed is the one to act on, whatever the
+	 * report names; other addresses it names change nothing. */
+	rc = bounce_apply_rcpt_for(r, m.recipient);
+	if (rc != NULL || r->kind == BOUNCE_KIND_FEEDBACK || r->n_rcpts == 0) {
+		bounce_apply_row_of(&b, r, rc, source);
+		b.message_id = m.id;
+		b.recipient = m.recipient;
+		ret = bounce_apply_row(db, &b, rules, now, st);
+		if (ret == 0 && r->kind == BOUNCE_KIND_FEEDBACK)
+			ret = bounce_apply_unsubscribe(db, r, m.recipient, st);
+	}
+	if (ret == 0 && r->n_rcpts > (rc != NULL ? 1u : 0u)) {
+		if (r->kind != BOUNCE_KIND_FEEDBACK)
+			log_warnx("bounce message=%lld source=%s names %zu "
+				  "other addresses than its recipient; they "
+				  "are recorded as unmatched",
+			    (long long)m.id, source != NULL ? source : "-",
+			    r->n_rcpts + r->n_dropped - (rc != NULL));
+		ret = bounce_apply_unmatched(db, r, rc, source, rules, now, st);
+	}
 	bounce_apply_msg_fini(&m);
 	return ret;
 }
@@ -306,7 +434,6 @@ bounce_apply(sqlite3 *db, const struct bounce_report *r, const char *source,
     struct bounce_apply_stats *st)
 {
 	struct bounce_apply_stats dummy = { 0 };
-	size_t i;
 	int ret;
 
 	if (st == NULL)
@@ -335,11 +462,8 @@ bounce_apply(sqlite3 *db, const struct bounce_report *r, const char *source,
 		db_rollback(db);
 		return 1;
 	}
-	if (ret == 0 && r->n_rcpts == 0)
-		ret = bounce_apply_rcpt(db, r, NULL, source, rules, now, st);
-	for (i = 0; ret == 0 && i < r->n_rcpts; i++)
-		ret = bounce_apply_rcpt(
-		    db, r, &r->rcpts[i], source, rules, now, st);
+	if (ret == 0)
+		ret = bounce_apply_report(db, r, source, rules, now, st);
 	if (ret == 0)
 		ret = db_commit(db);
 	if (ret != 0) {
@@ -347,4 +471,68 @@ bounce_apply(sqlite3 *db, const struct bounce_report *r, const char *source,
 		return ret;
 	}
 	return 1;
+}
+
+/* The facts of refusal f, status being room for its enhanced code. */
+static void
+bounce_apply_refusal_facts(const struct bounce_refusal *f,
+    struct bounce_facts *facts, char status[16])
+{
+	bool has_status;
+
+	/* "550 5.1.1 <a@b>: ...": the enhanced code that follows the
+	 * reply code, if the relay gives one. */
+	has_status = f->reply != NULL &&
+	    bounce_classify_find_status(f->reply, status, 16) &&
+	    status[0] != '2';
+	memset(facts, 0, sizeof(*facts));
+	facts->status = has_status ? status : NULL;
+	facts->reply_code = f->reply_code;
+	facts->command = f->command;
+	facts->action = "failed";
+	facts->diagnostic = f->reply;
+	facts->recipient = f->recipient;
+}
+
+void
+bounce_classify_refusal(
+    const struct bounce_refusal *f, struct bounce_verdict *v)
+{
+	struct bounce_facts facts;
+	char status[16];
+
+	bounce_apply_refusal_facts(f, &facts, status);
+	bounce_classify(&facts, v);
+}
+
+int
+bounce_apply_refusal(sqlite3 *db, const struct bounce_refusal *f,
+    const struct bounce_apply_rules *rules, time_t now,
+    struct bounce_verdict *v, struct bounce_apply_stats *st)
+{
+	struct bounce_apply_stats dummy = { 0 };
+	struct bounce_facts facts;
+	struct bounce_verdict vd;
+	struct bounce_apply_row b;
+	char status[16];
+
+	if (st == NULL)
+		st = &dummy;
+	bounce_apply_refusal_facts(f, &facts, status);
+	bounce_classify(&facts, &vd);
+	if (v != NULL)
+		*v = vd;
+	memset(&b, 0, sizeof(b));
+	b.message_id = f->message_id;
+	b.recipient = f->recipient;
+	b.status = facts.status;
+	b.action = "failed";
+	b.reason = vd.reason;
+	b.cls = vd.cls;
+	b.sender_side = vd.sender_side;
+	b.command = f->command;
+	b.diagnostic = f->reply;
+	b.kind = "bounce";
+	b.source = "smtp";
+	return bounce_apply_row(db, &b, rules, now, st);
 }

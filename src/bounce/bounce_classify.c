@@ -1,22 +1,31 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * bounce_classify: why a recipient failed, in the vocabulary of the
- * Sisimai bounce analyser (userunknown, mailboxfull, blocked, ...), and
- * whether that makes the bounce hard or soft.
+ * Sisimai bounce analyser, whether that makes the failure hard or soft,
+ * and whether it is about the sender rather than the recipient (see
+ * bounce.h). The one classifier of familymail: reports read from the
+ * bounce mailbox and refusals at send time both come here.
  *
- * The reason comes from the words of the remote server first (they are
- * more specific than the code: "550 5.1.1 ... sent to too many recipients"
- * is a rate limit, not a bad address), then from the enhanced status
- * code (RFC 3463), then from the text around the recipient. Only a bad
- * address is hard: userunknown, hostunknown, hasmoved, and notaccept with
- * a permanent code; everything else is soft even with a 5.x.x code,
- * because retrying may work once the sender or the day has changed.
- * The pattern tables are ours, written from RFC 3463 and the wording of
- * common MTAs.
+ * The order of the checks follows the meaning of the reasons: first the
+ * reasons that words and code together settle (a full mailbox, a
+ * message too big, a suspended account, a moved address, relaying
+ * refused, an unknown user, a filter, a refused sender, an unknown
+ * host, spam, rate limits, a blocked client), each read from the
+ * enhanced status code first and from the words only where the code
+ * does not decide; then the status code alone; then the words of the
+ * remaining reasons; then the code's class (x.6.x content, x.7.x
+ * security), the type of the diagnostic, the reply code and the
+ * command. The SMTP command decides between readings of the same words:
+ * "user unknown" refused at RCPT is a bad address, after the data it is
+ * a content filter speaking as a mailbox.
+ *
+ * The words live in bounce_words.c, provider-specific rules in
+ * bounce_provider.c. Nothing here touches the database.
  */
 #include "config.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +33,97 @@
 
 #include "bounce/bounce_int.h"
 #include "util.h"
+
+static const char *const bounce_reason_names[BOUNCE_R_COUNT] = {
+	[BOUNCE_R_NONE] = "undefined",
+	[BOUNCE_R_AUTHFAILURE] = "authfailure",
+	[BOUNCE_R_BLOCKED] = "blocked",
+	[BOUNCE_R_CONTENTERROR] = "contenterror",
+	[BOUNCE_R_DELIVERED] = "delivered",
+	[BOUNCE_R_EXCEEDLIMIT] = "exceedlimit",
+	[BOUNCE_R_EXPIRED] = "expired",
+	[BOUNCE_R_FEEDBACK] = "feedback",
+	[BOUNCE_R_FILTERED] = "filtered",
+	[BOUNCE_R_HASMOVED] = "hasmoved",
+	[BOUNCE_R_HOSTUNKNOWN] = "hostunknown",
+	[BOUNCE_R_MAILBOXFULL] = "mailboxfull",
+	[BOUNCE_R_MAILERERROR] = "mailererror",
+	[BOUNCE_R_MESGTOOBIG] = "mesgtoobig",
+	[BOUNCE_R_NETWORKERROR] = "networkerror",
+	[BOUNCE_R_NORELAYING] = "norelaying",
+	[BOUNCE_R_NOTACCEPT] = "notaccept",
+	[BOUNCE_R_ONHOLD] = "onhold",
+	[BOUNCE_R_POLICYVIOLATION] = "policyviolation",
+	[BOUNCE_R_REJECTED] = "rejected",
+	[BOUNCE_R_SECURITYERROR] = "securityerror",
+	[BOUNCE_R_SPAMDETECTED] = "spamdetected",
+	[BOUNCE_R_SPEEDING] = "speeding",
+	[BOUNCE_R_SUSPEND] = "suspend",
+	[BOUNCE_R_SYNTAXERROR] = "syntaxerror",
+	[BOUNCE_R_SYSTEMERROR] = "systemerror",
+	[BOUNCE_R_SYSTEMFULL] = "systemfull",
+	[BOUNCE_R_TOOMANYCONN] = "toomanyconn",
+	[BOUNCE_R_UNDEFINED] = "undefined",
+	[BOUNCE_R_USERUNKNOWN] = "userunknown",
+	[BOUNCE_R_VACATION] = "vacation",
+	[BOUNCE_R_VIRUSDETECTED] = "virusdetected",
+};
+
+const char *
+bounce_reason_name(enum bounce_reason r)
+{
+	if ((size_t)r >= BOUNCE_R_COUNT)
+		return "undefined";
+	return bounce_reason_names[r];
+}
+
+enum bounce_reason
+bounce_reason_parse(const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return BOUNCE_R_NONE;
+	for (i = 1; i < BOUNCE_R_COUNT; i++)
+		if (strcmp(name, bounce_reason_names[i]) == 0)
+			return (enum bounce_reason)i;
+	return BOUNCE_R_NONE;
+}
+
+bool
+bounce_reason_is_sender_side(const char *reason)
+{
+	switch (bounce_reason_parse(reason)) {
+	case BOUNCE_R_AUTHFAILURE:
+	case BOUNCE_R_BLOCKED:
+	case BOUNCE_R_NORELAYING:
+	case BOUNCE_R_POLICYVIOLATION:
+	case BOUNCE_R_REJECTED:
+	case BOUNCE_R_SECURITYERROR:
+	case BOUNCE_R_SPEEDING:
+	case BOUNCE_R_TOOMANYCONN:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static const char *const bounce_command_names[] = {
+	[BOUNCE_CMD_NONE] = NULL,
+	[BOUNCE_CMD_CONN] = "conn",
+	[BOUNCE_CMD_EHLO] = "ehlo",
+	[BOUNCE_CMD_MAIL] = "mail",
+	[BOUNCE_CMD_RCPT] = "rcpt",
+	[BOUNCE_CMD_DATA] = "data",
+};
+
+const char *
+bounce_command_name(enum bounce_command cmd)
+{
+	if ((size_t)cmd >= UTIL_ARRAY_LEN(bounce_command_names))
+		return NULL;
+	return bounce_command_names[cmd];
+}
 
 /* --------------------------------------------------------------- codes */
 
@@ -88,415 +188,570 @@ bounce_classify_find_reply(const char *s)
 	return 0;
 }
 
-/* ---------------------------------------------------------- the words */
+/* ------------------------------------------------------------ command */
 
-struct bounce_classify_rule {
-	const char *reason;
-	const char *const *needles; /* lower case, NULL-terminated */
-};
-
-static const char *const bounce_classify_w_mailererror[] = { "pipe to |",
-	"procmail:", "command died", "mailer error", "x-unix;",
-	"command output:", "delivery to a pipe", NULL };
-static const char *const bounce_classify_w_hasmoved[] = { "has been moved",
-	"address has changed", "user has moved", "mailbox has moved",
-	"has moved to", NULL };
-static const char *const bounce_classify_w_notaccept[] = {
-	"does not accept mail", "doesn't accept mail", "not accept any mail",
-	"doesn't receive email", "does not receive email", "accepts no mail",
-	"null mx", "does not accept e-mail", NULL
-};
-static const char *const bounce_classify_w_virus[] = { "virus", "malware",
-	"infected", NULL };
-static const char *const bounce_classify_w_norelaying[] = {
-	"relay access denied", "relaying denied", "relay not permitted",
-	"not configured to relay", "unable to relay", "relaying not allowed",
-	"insecure mail relay", "we do not relay", "relay denied",
-	"not permitted to relay", "no relaying", "relay prohibited",
-	"relaying mail to", NULL
-};
-static const char *const bounce_classify_w_systemfull[] = {
-	"insufficient disk space", "insufficient system storage", "system full",
-	"disk full", "out of disk", "no space left", NULL
-};
-static const char *const bounce_classify_w_mailboxfull[] = { "mailbox full",
-	"mailbox is full", "quota exceeded", "over quota", "overquota",
-	"exceeded storage", "storage quota", "mailbox exceeds",
-	"exceeds allowed size", "exceeded its quota", "exceeds its quota",
-	"mailbox size limit", "disk quota", "user is over", "full mailbox",
-	"mailbox has exceeded", "quota full", "mailbox is over",
-	"out of storage", "insufficient storage", "mailfolder is full",
-	"exceeded the storage", "quota violation", NULL };
-static const char *const bounce_classify_w_mesgtoobig[] = { "message too large",
-	"message is too large", "message too big", "message is too big",
-	"recipsizelimit", "too large for", "message size exceeds maximum",
-	"size of the message exceeds", NULL };
-static const char *const bounce_classify_w_exceedlimit[] = {
-	"exceeds fixed maximum", "size exceeds the limit",
-	"message length exceeds", NULL
-};
-static const char *const bounce_classify_w_securityerror[] = {
-	"authentication required", "authrequired", "sender is unauthenticated",
-	"must issue a starttls", "tls required", "encryption required",
-	"requires encryption", "starttls is required", NULL
-};
-static const char *const bounce_classify_w_toomanyconn[] = {
-	"too many connections", "too many recipients", "frequency limited",
-	"rate that prevents", "receiving mail at a rate", "too many messages",
-	"rate limit", "too many concurrent", "too many smtp sessions",
-	"too many sessions", "sending rate", "unexpected volume", NULL
-};
-static const char *const bounce_classify_w_spamurl[] = { "blacklisted url",
-	"uribl", "surbl", NULL };
-static const char *const bounce_classify_w_networkerror[] = { "lost connection",
-	"no mx found", "no route to host", "network is unreachable",
-	"dns error", "too many hops", "mail loop", "loop detected",
-	"routing loop", "loops back to myself", "hop count exceeded", NULL };
-static const char *const bounce_classify_w_blocked[] = { "blocked using",
-	"dnsbl", " rbl", "spamhaus", "spamcop", "sorbs", "blacklisted",
-	"blacklist", "black list", "blocklist", "block list", "reverse dns",
-	"ptr record", "rdns", "client host rejected", "client host blocked",
-	"adresse ip", "refused to talk to me", "service refused",
-	"no access from", "open relay", "server access", "mismatches client ip",
-	"reputation", "spf record", "pass spf", "bad spf", "spf check", "dmarc",
-	"unauthenticated email", "authentication checks",
-	"authentication information", "requires that", "blocked by", "your ip",
-	"ip address", "not allowed to connect", "connection refused",
-	"listed at", "listed on", "listed in", "poor reputation", NULL };
-static const char *const bounce_classify_w_spamdetected[] = { "spam",
-	"junk mail", "unsolicited", "bulk mail", "uce ", NULL };
-static const char *const bounce_classify_w_suspend[] = { "account is disabled",
-	"account has been disabled", "account disabled", "account is locked",
-	"temporary locked", "temporarily locked", "account is inactive",
-	"is inactive", "account has been suspended", "account suspended",
-	"mailbox suspended", "is suspended", "user suspended",
-	"recipient account is blocked", "discontinued", "deactivated",
-	"mailbox disabled", "mailbox is disabled", "is disabled",
-	"account expired", "account is blocked", NULL };
-static const char *const bounce_classify_w_rejected[] = {
-	"sender address rejected", "sender rejected", "sender was rejected",
-	"domain of sender address", "sender verify failed",
-	"sender verification failed", "mail from rejected",
-	"address is not verified", "not a registered gateway user",
-	"access denied", "sender domain", "invalid sender",
-	"sender not allowed", NULL
-};
-static const char *const bounce_classify_w_expired[] = { "message expired",
-	"envelope expired", "retry timeout exceeded", "delivery time expired",
-	"queue too long", "after multiple retries", "has been delayed",
-	"will be retried", "delivery expired", "timed out",
-	"did not accept our requests to connect",
-	"could not be delivered within", "giving up on it", "attempts",
-	"retry time exceeded", "too long in the queue", "maximum time in queue",
-	NULL };
-static const char *const bounce_classify_w_hostunknown[] = { "host unknown",
-	"unknown host", "domain does not exist", "domain not found",
-	"no such domain", "host not found", "domain name not found",
-	"unrouteable mail domain", "unroutable domain", "invalid domain",
-	"domain is not reachable", "unknown domain",
-	"domain could not be found", "illegal host",
-	"name or service not known", "no such host",
-	"host or domain name not found", "domain is not valid",
-	"mx lookup failed", NULL };
-static const char *const bounce_classify_w_userunknown[] = { "user unknown",
-	"unknown user", "no such user", "no such mailbox", "no mailbox here",
-	"mailbox not found", "mailbox unavailable", "mailbox does not exist",
-	"does not exist", "doesn't exist", "address rejected",
-	"unknown recipient", "recipient unknown", "recipient not found",
-	"recipientnotfound", "name is not recognized", "not a valid recipient",
-	"invalid recipient", "invalid address", "address not found",
-	"address unknown", "addressee unknown", "invalid final delivery",
-	"doesn't have a", "no such recipient", "bad recipient",
-	"unrouteable address", "unroutable address", "no such person",
-	"unknown local part", "unknown mailbox", "user not found",
-	"couldn't be found", "could not be found", "unknown address",
-	"no longer", "no mailbox", "user invalid", "recipient invalid",
-	"not a known user", "mailbox is unavailable", "no account",
-	"unknown account", "rejected recipient", "recipient address rejected",
-	NULL };
-static const char *const bounce_classify_w_filtered[] = { "filtered",
-	"content filter", "rejected by filter", NULL };
-static const char *const bounce_classify_w_policy[] = { "policy",
-	"multiple addresses in from", "security issue", "not allowed",
-	"prohibited", NULL };
-static const char *const bounce_classify_w_contenterror[] = { "header error",
-	"invalid header", "content error", "8-bit", "8bit", "malformed mime",
-	NULL };
-static const char *const bounce_classify_w_systemerror[] = { "system error",
-	"transaction failed", "service currently unavailable", "internal error",
-	"local error", "server error", "configuration error", "system problem",
-	"mail system problem", "try again later", NULL };
-static const char *const bounce_classify_w_syntaxerror[] = { "syntax error",
-	"improper sequence", "bad sequence", "malformed address",
-	"unrecognized command", "command not recognized", NULL };
-
-/* First match wins: the specific before the general. */
-static const struct bounce_classify_rule bounce_classify_rules[] = {
-	{ "mailererror", bounce_classify_w_mailererror },
-	{ "hasmoved", bounce_classify_w_hasmoved },
-	{ "notaccept", bounce_classify_w_notaccept },
-	{ "virusdetected", bounce_classify_w_virus },
-	{ "norelaying", bounce_classify_w_norelaying },
-	{ "systemfull", bounce_classify_w_systemfull },
-	{ "mailboxfull", bounce_classify_w_mailboxfull },
-	{ "exceedlimit", bounce_classify_w_exceedlimit },
-	{ "mesgtoobig", bounce_classify_w_mesgtoobig },
-	{ "securityerror", bounce_classify_w_securityerror },
-	{ "toomanyconn", bounce_classify_w_toomanyconn },
-	{ "spamdetected", bounce_classify_w_spamurl },
-	{ "networkerror", bounce_classify_w_networkerror },
-	{ "suspend", bounce_classify_w_suspend },
-	{ "blocked", bounce_classify_w_blocked },
-	{ "spamdetected", bounce_classify_w_spamdetected },
-	{ "rejected", bounce_classify_w_rejected },
-	{ "hostunknown", bounce_classify_w_hostunknown },
-	{ "userunknown", bounce_classify_w_userunknown },
-	{ "expired", bounce_classify_w_expired },
-	{ "filtered", bounce_classify_w_filtered },
-	{ "policyviolation", bounce_classify_w_policy },
-	{ "contenterror", bounce_classify_w_contenterror },
-	{ "syntaxerror", bounce_classify_w_syntaxerror },
-	{ "systemerror", bounce_classify_w_systemerror },
+/* Phrases of MTAs that name the command a reply answered. Longer
+ * phrases first where one holds another. */
+static const struct {
+	const char *words; /* lower case */
+	enum bounce_command cmd;
+} bounce_classify_cmd_words[] = {
+	{ "in reply to end of data", BOUNCE_CMD_DATA },
+	{ "after end of data", BOUNCE_CMD_DATA },
+	{ "after end of body", BOUNCE_CMD_DATA },
+	{ "in reply to data", BOUNCE_CMD_DATA },
+	{ "after data", BOUNCE_CMD_DATA },
+	{ "failed on data command", BOUNCE_CMD_DATA },
+	{ "failed after i sent the message", BOUNCE_CMD_DATA },
+	{ "during data", BOUNCE_CMD_DATA },
+	{ "in reply to rcpt", BOUNCE_CMD_RCPT },
+	{ "after rcpt", BOUNCE_CMD_RCPT },
+	{ "after pipelined rcpt", BOUNCE_CMD_RCPT },
+	{ "does not like recipient", BOUNCE_CMD_RCPT },
+	{ "in reply to mail", BOUNCE_CMD_MAIL },
+	{ "after mail", BOUNCE_CMD_MAIL },
+	{ "after pipelined mail", BOUNCE_CMD_MAIL },
+	{ "but sender was rejected", BOUNCE_CMD_MAIL },
+	{ "after ehlo", BOUNCE_CMD_EHLO },
+	{ "after helo", BOUNCE_CMD_EHLO },
+	{ "in reply to ehlo", BOUNCE_CMD_EHLO },
+	{ "in reply to helo", BOUNCE_CMD_EHLO },
+	{ "but my name was rejected", BOUNCE_CMD_EHLO },
+	{ "refused to talk to me", BOUNCE_CMD_EHLO },
+	{ "after initial connection", BOUNCE_CMD_CONN },
+	{ "but greeting failed", BOUNCE_CMD_CONN },
+	{ "most progress was rcpt", BOUNCE_CMD_RCPT },
+	{ "most progress was mail", BOUNCE_CMD_MAIL },
+	{ "most progress was data", BOUNCE_CMD_DATA },
 };
 
+/* The text with each run of white space made one space, lower-cased,
+ * into buf. */
 static const char *
-bounce_classify_words(const char *text)
+bounce_classify_folded(const char *s, char *buf, size_t size)
 {
-	size_t i, j;
+	size_t n = 0;
+	bool space = false;
 
-	if (text == NULL || *text == '\0')
-		return NULL;
-	for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_rules); i++) {
-		const char *const *w = bounce_classify_rules[i].needles;
+	for (; *s != '\0' && n + 1 < size; s++) {
+		unsigned char c = (unsigned char)*s;
 
-		for (j = 0; w[j] != NULL; j++)
-			if (strcasestr(text, w[j]) != NULL)
-				return bounce_classify_rules[i].reason;
+		if (c == ' ' || (c >= '\t' && c <= '\r')) {
+			space = true;
+			continue;
+		}
+		if (space && n > 0)
+			buf[n++] = ' ';
+		space = false;
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c | 0x20);
+		if (n + 1 < size)
+			buf[n++] = (char)c;
 	}
-	return NULL;
+	buf[n] = '\0';
+	return buf;
+}
+
+static enum bounce_command bounce_classify_command_in(const char *s);
+
+enum bounce_command
+bounce_classify_command(const char *s)
+{
+	char buf[4096];
+
+	if (s == NULL)
+		return BOUNCE_CMD_NONE;
+	/* The words may be broken over lines ("(in\n reply to RCPT TO
+	 * command)"). */
+	bounce_classify_folded(s, buf, sizeof(buf));
+	return bounce_classify_command_in(buf);
+}
+
+static enum bounce_command
+bounce_classify_command_in(const char *s)
+{
+	static const struct {
+		const char *verb;
+		enum bounce_command cmd;
+	} verbs[] = { { "DATA", BOUNCE_CMD_DATA }, { ".", BOUNCE_CMD_DATA },
+		{ "RCPT", BOUNCE_CMD_RCPT }, { "MAIL", BOUNCE_CMD_MAIL },
+		{ "EHLO", BOUNCE_CMD_EHLO }, { "HELO", BOUNCE_CMD_EHLO } };
+	const char *p, *q, *last = NULL;
+	struct bounce_words_text t;
+	size_t i;
+
+	if (s == NULL)
+		return BOUNCE_CMD_NONE;
+	bounce_words_text_init(&t, s);
+	for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_cmd_words); i++) {
+		const char *w[2] = { bounce_classify_cmd_words[i].words, NULL };
+
+		if (bounce_words_any(&t, w))
+			return bounce_classify_cmd_words[i].cmd;
+	}
+	/* A Sendmail transcript (">>> RCPT TO:<a@b>", "<<< 550 ..."): the
+	 * command sent last before the first error. */
+	for (p = strstr(s, "<<< "); p != NULL; p = strstr(p + 4, "<<< "))
+		if (p[4] == '4' || p[4] == '5')
+			break;
+	if (p == NULL)
+		return BOUNCE_CMD_NONE;
+	for (q = strstr(s, ">>> "); q != NULL && q < p;
+	     q = strstr(q + 4, ">>> "))
+		last = q + 4;
+	for (i = 0; last != NULL && i < UTIL_ARRAY_LEN(verbs); i++)
+		if (strncasecmp(last, verbs[i].verb, strlen(verbs[i].verb)) ==
+		    0)
+			return verbs[i].cmd;
+	return BOUNCE_CMD_NONE;
 }
 
 /* ----------------------------------------------------------- the code */
 
 struct bounce_classify_code {
-	const char *code; /* subject.detail, without the class */
-	const char *reason;
+	const char *code;
+	enum bounce_reason reason;
 };
 
-/* RFC 3463 (and RFC 7505 for null MX) subject.detail codes. */
+/*
+ * What an enhanced status code says on its own (RFC 3463, RFC 7505 for
+ * null MX, RFC 7372 for the authentication codes). A temporary x.1.1
+ * says nothing: a server that is not sure of the user.
+ */
 static const struct bounce_classify_code bounce_classify_codes[] = {
-	{ "1.1", "userunknown" },
-	{ "1.2", "hostunknown" },
-	{ "1.3", "userunknown" },
-	{ "1.4", "userunknown" },
-	{ "1.6", "hasmoved" },
-	{ "1.7", "rejected" },
-	{ "1.8", "rejected" },
-	{ "1.10", "notaccept" },
-	{ "2.0", "filtered" },
-	{ "2.1", "filtered" },
-	{ "2.2", "mailboxfull" },
-	{ "2.3", "exceedlimit" },
-	{ "2.4", "systemerror" },
-	{ "3.0", "systemerror" },
-	{ "3.1", "systemfull" },
-	{ "3.2", "systemerror" },
-	{ "3.3", "systemerror" },
-	{ "3.4", "mesgtoobig" },
-	{ "3.5", "systemerror" },
-	{ "4.0", "networkerror" },
-	{ "4.1", "networkerror" },
-	{ "4.2", "networkerror" },
-	{ "4.3", "networkerror" },
-	{ "4.4", "hostunknown" },
-	{ "4.5", "networkerror" },
-	{ "4.6", "networkerror" },
-	{ "4.7", "expired" },
-	{ "4.14", "networkerror" },
-	{ "5.0", "syntaxerror" },
-	{ "5.1", "syntaxerror" },
-	{ "5.2", "syntaxerror" },
-	{ "5.3", "syntaxerror" },
-	{ "5.4", "syntaxerror" },
-	{ "5.5", "syntaxerror" },
-	{ "6.0", "contenterror" },
-	{ "6.1", "contenterror" },
-	{ "6.2", "contenterror" },
-	{ "6.3", "contenterror" },
-	{ "6.4", "contenterror" },
-	{ "6.5", "contenterror" },
-	{ "7.0", "policyviolation" },
-	{ "7.1", "blocked" },
-	{ "7.2", "policyviolation" },
-	{ "7.3", "securityerror" },
-	{ "7.4", "securityerror" },
-	{ "7.5", "securityerror" },
-	{ "7.6", "securityerror" },
-	{ "7.7", "securityerror" },
-	{ "7.8", "securityerror" },
-	{ "7.9", "policyviolation" },
-	{ "7.13", "suspend" },
-	{ "7.14", "securityerror" },
-	{ "7.15", "securityerror" },
-	{ "7.16", "securityerror" },
-	{ "7.17", "suspend" },
-	{ "7.18", "suspend" },
-	{ "7.20", "securityerror" },
-	{ "7.21", "securityerror" },
-	{ "7.22", "securityerror" },
-	{ "7.23", "securityerror" },
-	{ "7.24", "securityerror" },
-	{ "7.25", "blocked" },
-	{ "7.26", "blocked" },
-	{ "7.27", "notaccept" },
+	{ "2.1.5", BOUNCE_R_DELIVERED },
+	{ "4.1.6", BOUNCE_R_HASMOVED },
+	{ "4.1.7", BOUNCE_R_REJECTED },
+	{ "4.1.8", BOUNCE_R_REJECTED },
+	{ "4.1.9", BOUNCE_R_SYSTEMERROR },
+	{ "4.2.1", BOUNCE_R_SUSPEND },
+	{ "4.2.2", BOUNCE_R_MAILBOXFULL },
+	{ "4.2.3", BOUNCE_R_EXCEEDLIMIT },
+	{ "4.2.4", BOUNCE_R_FILTERED },
+	{ "4.3.1", BOUNCE_R_SYSTEMFULL },
+	{ "4.3.2", BOUNCE_R_NOTACCEPT },
+	{ "4.3.3", BOUNCE_R_SYSTEMERROR },
+	{ "4.3.5", BOUNCE_R_SYSTEMERROR },
+	{ "4.4.1", BOUNCE_R_EXPIRED },
+	{ "4.4.2", BOUNCE_R_NETWORKERROR },
+	{ "4.4.4", BOUNCE_R_NETWORKERROR },
+	{ "4.4.5", BOUNCE_R_SYSTEMFULL },
+	{ "4.4.6", BOUNCE_R_NETWORKERROR },
+	{ "4.4.7", BOUNCE_R_EXPIRED },
+	{ "4.5.3", BOUNCE_R_SYSTEMERROR },
+	{ "4.5.5", BOUNCE_R_SYSTEMERROR },
+	{ "4.6.0", BOUNCE_R_CONTENTERROR },
+	{ "4.6.2", BOUNCE_R_CONTENTERROR },
+	{ "4.6.5", BOUNCE_R_CONTENTERROR },
+	{ "4.7.1", BOUNCE_R_BLOCKED },
+	{ "4.7.2", BOUNCE_R_BLOCKED },
+	{ "4.7.5", BOUNCE_R_SECURITYERROR },
+	{ "4.7.6", BOUNCE_R_SECURITYERROR },
+	{ "4.7.7", BOUNCE_R_SECURITYERROR },
+	{ "4.7.12", BOUNCE_R_SECURITYERROR },
+	{ "4.7.15", BOUNCE_R_SECURITYERROR },
+	{ "4.7.16", BOUNCE_R_MESGTOOBIG },
+	{ "4.7.24", BOUNCE_R_AUTHFAILURE },
+	{ "4.7.25", BOUNCE_R_BLOCKED },
+	{ "5.1.0", BOUNCE_R_USERUNKNOWN },
+	{ "5.1.1", BOUNCE_R_USERUNKNOWN },
+	{ "5.1.2", BOUNCE_R_HOSTUNKNOWN },
+	{ "5.1.3", BOUNCE_R_USERUNKNOWN },
+	{ "5.1.4", BOUNCE_R_FILTERED },
+	{ "5.1.6", BOUNCE_R_HASMOVED },
+	{ "5.1.7", BOUNCE_R_REJECTED },
+	{ "5.1.8", BOUNCE_R_REJECTED },
+	{ "5.1.9", BOUNCE_R_SYSTEMERROR },
+	{ "5.1.10", BOUNCE_R_NOTACCEPT },
+	{ "5.2.0", BOUNCE_R_FILTERED },
+	{ "5.2.1", BOUNCE_R_FILTERED },
+	{ "5.2.2", BOUNCE_R_MAILBOXFULL },
+	{ "5.2.3", BOUNCE_R_EXCEEDLIMIT },
+	{ "5.2.4", BOUNCE_R_FILTERED },
+	{ "5.3.0", BOUNCE_R_SYSTEMERROR },
+	{ "5.3.1", BOUNCE_R_SYSTEMFULL },
+	{ "5.3.2", BOUNCE_R_NOTACCEPT },
+	{ "5.3.3", BOUNCE_R_SYSTEMERROR },
+	{ "5.3.4", BOUNCE_R_MESGTOOBIG },
+	{ "5.3.5", BOUNCE_R_SYSTEMERROR },
+	{ "5.4.0", BOUNCE_R_NETWORKERROR },
+	{ "5.4.3", BOUNCE_R_SYSTEMERROR },
+	{ "5.4.4", BOUNCE_R_HOSTUNKNOWN },
+	{ "5.5.3", BOUNCE_R_TOOMANYCONN },
+	{ "5.5.4", BOUNCE_R_SYSTEMERROR },
+	{ "5.5.5", BOUNCE_R_SYSTEMERROR },
+	{ "5.5.6", BOUNCE_R_SECURITYERROR },
+	{ "5.6.0", BOUNCE_R_CONTENTERROR },
+	{ "5.6.1", BOUNCE_R_CONTENTERROR },
+	{ "5.6.2", BOUNCE_R_CONTENTERROR },
+	{ "5.6.3", BOUNCE_R_CONTENTERROR },
+	{ "5.6.5", BOUNCE_R_CONTENTERROR },
+	{ "5.6.6", BOUNCE_R_CONTENTERROR },
+	{ "5.6.7", BOUNCE_R_CONTENTERROR },
+	{ "5.6.8", BOUNCE_R_CONTENTERROR },
+	{ "5.6.9", BOUNCE_R_CONTENTERROR },
+	{ "5.7.0", BOUNCE_R_SECURITYERROR },
+	{ "5.7.1", BOUNCE_R_SECURITYERROR },
+	{ "5.7.2", BOUNCE_R_SECURITYERROR },
+	{ "5.7.3", BOUNCE_R_SECURITYERROR },
+	{ "5.7.4", BOUNCE_R_SECURITYERROR },
+	{ "5.7.5", BOUNCE_R_SECURITYERROR },
+	{ "5.7.6", BOUNCE_R_SECURITYERROR },
+	{ "5.7.7", BOUNCE_R_SECURITYERROR },
+	{ "5.7.8", BOUNCE_R_SECURITYERROR },
+	{ "5.7.9", BOUNCE_R_SECURITYERROR },
+	{ "5.7.10", BOUNCE_R_SECURITYERROR },
+	{ "5.7.11", BOUNCE_R_SECURITYERROR },
+	{ "5.7.13", BOUNCE_R_SUSPEND },
+	{ "5.7.14", BOUNCE_R_SECURITYERROR },
+	{ "5.7.15", BOUNCE_R_SECURITYERROR },
+	{ "5.7.16", BOUNCE_R_MESGTOOBIG },
+	{ "5.7.17", BOUNCE_R_HASMOVED },
+	{ "5.7.18", BOUNCE_R_HASMOVED },
+	{ "5.7.19", BOUNCE_R_SECURITYERROR },
+	{ "5.7.20", BOUNCE_R_AUTHFAILURE },
+	{ "5.7.21", BOUNCE_R_AUTHFAILURE },
+	{ "5.7.22", BOUNCE_R_AUTHFAILURE },
+	{ "5.7.23", BOUNCE_R_AUTHFAILURE },
+	{ "5.7.24", BOUNCE_R_AUTHFAILURE },
+	{ "5.7.25", BOUNCE_R_BLOCKED },
+	{ "5.7.26", BOUNCE_R_AUTHFAILURE },
+	{ "5.7.27", BOUNCE_R_NOTACCEPT },
 };
 
-static const char *
-bounce_classify_by_code(const char *status)
+enum bounce_reason
+bounce_classify_code_reason(const char *status)
 {
 	size_t i;
 
-	if (status == NULL || strlen(status) < 5 || status[0] == '2')
-		return NULL;
+	if (status == NULL)
+		return BOUNCE_R_NONE;
 	for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_codes); i++)
-		if (strcmp(status + 2, bounce_classify_codes[i].code) == 0)
+		if (strcmp(status, bounce_classify_codes[i].code) == 0)
 			return bounce_classify_codes[i].reason;
-	return NULL;
+	return BOUNCE_R_NONE;
 }
 
-/* The SMTP command a quoted reply answered, as far as the text tells. */
-enum bounce_classify_cmd {
-	BOUNCE_CLASSIFY_CMD_UNKNOWN,
-	BOUNCE_CLASSIFY_CMD_CONN,
-	BOUNCE_CLASSIFY_CMD_HELO,
-	BOUNCE_CLASSIFY_CMD_MAIL,
-	BOUNCE_CLASSIFY_CMD_RCPT,
-	BOUNCE_CLASSIFY_CMD_DATA
+/* ----------------------------------------------------------- classify */
+
+/* What one classification works on. */
+struct bounce_classify_in {
+	const struct bounce_facts *f;
+	const char *status;      /* NULL when there is none */
+	enum bounce_reason code; /* what the status code alone says */
+	enum bounce_reason mta;  /* the format reader's reason */
+	enum bounce_command cmd;
+	const char *lower; /* the diagnostic, lower case, never NULL */
+	struct bounce_words_text text; /* the same, ready for the words */
+	bool smtp; /* the diagnostic is an SMTP reply (or untyped) */
+	/* Whether the words of each reason occur: 0 not asked yet, 1 no,
+	 * 2 yes (several checks ask about the same reason). */
+	unsigned char words[BOUNCE_R_COUNT];
 };
 
-static const struct {
-	const char *words;
-	enum bounce_classify_cmd cmd;
-} bounce_classify_cmd_words[] = {
-	{ "end of data", BOUNCE_CLASSIFY_CMD_DATA },
-	{ "after data", BOUNCE_CLASSIFY_CMD_DATA },
-	{ "final data", BOUNCE_CLASSIFY_CMD_DATA },
-	{ "in reply to data", BOUNCE_CLASSIFY_CMD_DATA },
-	{ "during data", BOUNCE_CLASSIFY_CMD_DATA },
-	{ "after i sent the message", BOUNCE_CLASSIFY_CMD_DATA },
-	{ "in reply to rcpt", BOUNCE_CLASSIFY_CMD_RCPT },
-	{ "after rcpt", BOUNCE_CLASSIFY_CMD_RCPT },
-	{ "our rcpt", BOUNCE_CLASSIFY_CMD_RCPT },
-	{ "does not like recipient", BOUNCE_CLASSIFY_CMD_RCPT },
-	{ "in reply to mail", BOUNCE_CLASSIFY_CMD_MAIL },
-	{ "after mail from", BOUNCE_CLASSIFY_CMD_MAIL },
-	{ "sender was rejected", BOUNCE_CLASSIFY_CMD_MAIL },
-	{ "after ehlo", BOUNCE_CLASSIFY_CMD_HELO },
-	{ "after helo", BOUNCE_CLASSIFY_CMD_HELO },
-	{ "in reply to ehlo", BOUNCE_CLASSIFY_CMD_HELO },
-	{ "in reply to helo", BOUNCE_CLASSIFY_CMD_HELO },
-	{ "after initial connection", BOUNCE_CLASSIFY_CMD_CONN },
-	{ "refused to talk to me", BOUNCE_CLASSIFY_CMD_CONN },
-	{ "initial greeting", BOUNCE_CLASSIFY_CMD_CONN },
-};
-
-static enum bounce_classify_cmd
-bounce_classify_cmd_of(const char *s)
+/* Reasons worth a second look when a reader or a code gave them: they
+ * are often a default rather than a finding. */
+static bool
+bounce_classify_retry(enum bounce_reason r)
 {
-	static const struct {
-		const char *verb;
-		enum bounce_classify_cmd cmd;
-	} verbs[] = { { "DATA", BOUNCE_CLASSIFY_CMD_DATA },
-		{ ".", BOUNCE_CLASSIFY_CMD_DATA },
-		{ "RCPT", BOUNCE_CLASSIFY_CMD_RCPT },
-		{ "MAIL", BOUNCE_CLASSIFY_CMD_MAIL },
-		{ "EHLO", BOUNCE_CLASSIFY_CMD_HELO },
-		{ "HELO", BOUNCE_CLASSIFY_CMD_HELO } };
-	const char *p, *last = NULL;
+	return r == BOUNCE_R_NONE || r == BOUNCE_R_UNDEFINED ||
+	    r == BOUNCE_R_ONHOLD || r == BOUNCE_R_SYSTEMERROR ||
+	    r == BOUNCE_R_SECURITYERROR || r == BOUNCE_R_NETWORKERROR ||
+	    r == BOUNCE_R_HOSTUNKNOWN || r == BOUNCE_R_USERUNKNOWN;
+}
+
+static bool
+bounce_classify_words(struct bounce_classify_in *in, enum bounce_reason r)
+{
+	if (in->words[r] == 0)
+		in->words[r] = bounce_words_match(r, &in->text) ? 2 : 1;
+	return in->words[r] == 2;
+}
+
+/* The command is the connection, the greeting or the envelope: nothing
+ * of the message was read yet. */
+static bool
+bounce_classify_before_data(enum bounce_command cmd)
+{
+	return cmd == BOUNCE_CMD_CONN || cmd == BOUNCE_CMD_EHLO ||
+	    cmd == BOUNCE_CMD_MAIL || cmd == BOUNCE_CMD_RCPT;
+}
+
+/*
+ * Is the failure r, by code and words together? The first pass: the
+ * reasons whose words are specific enough to trust over a general code,
+ * and those whose code is specific enough to trust over loose words.
+ */
+static bool
+bounce_classify_is(struct bounce_classify_in *in, enum bounce_reason r)
+{
+	enum bounce_reason code = in->code;
+	enum bounce_command cmd = in->cmd;
+
+	if (in->mta == r)
+		return true;
+	switch (r) {
+	case BOUNCE_R_MAILBOXFULL:
+	case BOUNCE_R_EXCEEDLIMIT:
+		return in->status != NULL &&
+		    (code == r || bounce_classify_words(in, r));
+	case BOUNCE_R_MESGTOOBIG:
+		if (code == r)
+			return true;
+		if (code == BOUNCE_R_EXCEEDLIMIT)
+			return false;
+		return bounce_classify_words(in, r);
+	case BOUNCE_R_SUSPEND:
+		return in->status != NULL && bounce_classify_words(in, r);
+	case BOUNCE_R_HASMOVED:
+		return bounce_classify_words(in, r);
+	case BOUNCE_R_NORELAYING:
+		if (cmd == BOUNCE_CMD_CONN || cmd == BOUNCE_CMD_EHLO)
+			return false;
+		return bounce_classify_words(in, r);
+	case BOUNCE_R_USERUNKNOWN:
+		if (code == BOUNCE_R_SUSPEND)
+			return false;
+		if (code == BOUNCE_R_USERUNKNOWN) {
+			/* The code says the address; believe it unless
+			 * the words say something else outright. */
+			static const enum bounce_reason other[] = {
+				BOUNCE_R_NORELAYING, BOUNCE_R_BLOCKED,
+				BOUNCE_R_MAILBOXFULL, BOUNCE_R_HASMOVED,
+				BOUNCE_R_REJECTED, BOUNCE_R_NOTACCEPT
+			};
+			size_t i;
+
+			for (i = 0; i < UTIL_ARRAY_LEN(other); i++)
+				if (bounce_classify_words(in, other[i]))
+					return false;
+			return true;
+		}
+		/* Without the code, only the answer to RCPT speaks of the
+		 * address. */
+		return cmd == BOUNCE_CMD_RCPT && bounce_classify_words(in, r);
+	case BOUNCE_R_FILTERED:
+		if (code == BOUNCE_R_SUSPEND)
+			return false;
+		if (code == BOUNCE_R_FILTERED)
+			return bounce_classify_words(
+				   in, BOUNCE_R_USERUNKNOWN) ||
+			    bounce_classify_words(in, r);
+		/* "No such user" after the message was read: a filter
+		 * speaking as a mailbox. */
+		if (bounce_classify_before_data(cmd))
+			return false;
+		return bounce_classify_words(in, r) ||
+		    bounce_classify_words(in, BOUNCE_R_USERUNKNOWN);
+	case BOUNCE_R_REJECTED:
+		if (code == BOUNCE_R_REJECTED)
+			return true;
+		if (cmd == BOUNCE_CMD_MAIL)
+			return bounce_classify_words(in, r);
+		if (cmd == BOUNCE_CMD_DATA)
+			return code != BOUNCE_R_USERUNKNOWN &&
+			    bounce_classify_words(in, r);
+		if (code == BOUNCE_R_NONE || code == BOUNCE_R_ONHOLD ||
+		    code == BOUNCE_R_SECURITYERROR ||
+		    code == BOUNCE_R_SYSTEMERROR)
+			return bounce_classify_words(in, r);
+		return false;
+	case BOUNCE_R_HOSTUNKNOWN:
+		if (code == BOUNCE_R_HOSTUNKNOWN)
+			return !bounce_classify_words(
+			    in, BOUNCE_R_NETWORKERROR);
+		return bounce_classify_words(in, r);
+	case BOUNCE_R_SPAMDETECTED:
+		if (in->status == NULL)
+			return false;
+		if (code == r)
+			return true;
+		if (bounce_classify_before_data(cmd))
+			return false;
+		return bounce_classify_words(in, r);
+	case BOUNCE_R_AUTHFAILURE:
+		return code == r || bounce_classify_words(in, r);
+	case BOUNCE_R_SPEEDING:
+		return in->status != NULL && bounce_classify_words(in, r);
+	case BOUNCE_R_TOOMANYCONN:
+	case BOUNCE_R_BLOCKED:
+		return code == r || bounce_classify_words(in, r);
+	default:
+		return false;
+	}
+}
+
+static const enum bounce_reason bounce_classify_first[] = {
+	BOUNCE_R_MAILBOXFULL,
+	BOUNCE_R_MESGTOOBIG,
+	BOUNCE_R_EXCEEDLIMIT,
+	BOUNCE_R_SUSPEND,
+	BOUNCE_R_HASMOVED,
+	BOUNCE_R_NORELAYING,
+	BOUNCE_R_USERUNKNOWN,
+	BOUNCE_R_FILTERED,
+	BOUNCE_R_REJECTED,
+	BOUNCE_R_HOSTUNKNOWN,
+	BOUNCE_R_SPAMDETECTED,
+	BOUNCE_R_AUTHFAILURE,
+	BOUNCE_R_SPEEDING,
+	BOUNCE_R_TOOMANYCONN,
+	BOUNCE_R_BLOCKED,
+};
+
+/* Words alone, for what the first pass and the code left open. */
+static const enum bounce_reason bounce_classify_then[] = {
+	BOUNCE_R_MAILBOXFULL,
+	BOUNCE_R_SPAMDETECTED,
+	BOUNCE_R_POLICYVIOLATION,
+	BOUNCE_R_VIRUSDETECTED,
+	BOUNCE_R_NORELAYING,
+	BOUNCE_R_SECURITYERROR,
+	BOUNCE_R_SYSTEMERROR,
+	BOUNCE_R_NETWORKERROR,
+	BOUNCE_R_SUSPEND,
+	BOUNCE_R_EXPIRED,
+	BOUNCE_R_CONTENTERROR,
+	BOUNCE_R_SYSTEMFULL,
+	BOUNCE_R_NOTACCEPT,
+	BOUNCE_R_MAILERERROR,
+};
+
+static bool
+bounce_classify_delayed(const char *action)
+{
+	return action != NULL &&
+	    (strncmp(action, "delayed", 7) == 0 ||
+		strncmp(action, "expired", 7) == 0);
+}
+
+/* After the first pass found nothing: the code, then words alone, then
+ * what the shape of the failure says. */
+static enum bounce_reason
+bounce_classify_rest(struct bounce_classify_in *in)
+{
+	const struct bounce_facts *f = in->f;
+	enum bounce_reason r = in->code;
 	size_t i;
 
-	if (s == NULL)
-		return BOUNCE_CLASSIFY_CMD_UNKNOWN;
-	for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_cmd_words); i++)
-		if (strcasestr(s, bounce_classify_cmd_words[i].words) != NULL)
-			return bounce_classify_cmd_words[i].cmd;
-	/* A Sendmail transcript: the command before the first error. */
-	for (p = s; p != NULL && *p != '\0';) {
-		const char *q = p + strspn(p, " \t");
-
-		if (strncmp(q, ">>> ", 4) == 0) {
-			last = q + 4;
-		} else if (strncmp(q, "<<< ", 4) == 0 &&
-		    (q[4] == '4' || q[4] == '5') && last != NULL) {
-			for (i = 0; i < UTIL_ARRAY_LEN(verbs); i++)
-				if (strncasecmp(last, verbs[i].verb,
-					strlen(verbs[i].verb)) == 0)
-					return verbs[i].cmd;
-			break;
-		}
-		p = strchr(p, '\n');
-		if (p != NULL)
-			p++;
-	}
-	return BOUNCE_CLASSIFY_CMD_UNKNOWN;
-}
-
-const char *
-bounce_classify_reason(const char *status, const char *action,
-    const char *diagnostic, const char *context)
-{
-	const char *r, *c;
-
-	if (action != NULL && strcmp(action, "delayed") == 0)
-		return "expired";
-	r = bounce_classify_words(diagnostic);
-	c = bounce_classify_by_code(status);
-	/* Mailbox (x.2.x) and mail system (x.3.x) status codes say the
-	 * address exists; the words "user unknown" beside them are loose. */
-	if (r != NULL && strcmp(r, "userunknown") == 0 && c != NULL &&
-	    (status[2] == '2' || status[2] == '3') &&
-	    bounce_classify_cmd_of(diagnostic) != BOUNCE_CLASSIFY_CMD_RCPT)
-		r = c;
-	if (r == NULL)
-		r = c;
-	if (r == NULL)
-		r = bounce_classify_words(context);
-	/*
-	 * "User unknown" is believed when an address status code (x.1.x)
-	 * or the RCPT command backs it. Refused after the data, or at an
-	 * unknown step, the content more likely than the user was refused
-	 * (Sisimai's "filtered"): soft, so that one odd reply does not
-	 * suppress a good address.
-	 */
-	if (r != NULL && strcmp(r, "userunknown") == 0 &&
-	    (status == NULL || strncmp(status + 1, ".1.", 3) != 0)) {
-		enum bounce_classify_cmd cmd =
-		    bounce_classify_cmd_of(diagnostic);
-
-		if (cmd == BOUNCE_CLASSIFY_CMD_UNKNOWN)
-			cmd = bounce_classify_cmd_of(context);
-		if (cmd == BOUNCE_CLASSIFY_CMD_DATA)
-			return "filtered";
-	}
-	if (r != NULL)
+	if (in->mta != BOUNCE_R_NONE)
+		return in->mta;
+	if (r != BOUNCE_R_NONE && r != BOUNCE_R_EXPIRED &&
+	    !bounce_classify_retry(r) && in->smtp)
 		return r;
-	if (status != NULL && status[0] == '4')
-		return "expired";
-	return diagnostic != NULL || status != NULL ? "onhold" : "undefined";
+	for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_then); i++)
+		if (bounce_classify_words(in, bounce_classify_then[i]))
+			return bounce_classify_then[i];
+	if (r != BOUNCE_R_NONE)
+		return r;
+	if (in->status != NULL && in->status[2] == '6')
+		return BOUNCE_R_CONTENTERROR;
+	if (in->status != NULL && in->status[2] == '7')
+		return BOUNCE_R_SECURITYERROR;
+	if (f->diag_type != NULL &&
+	    (strcasecmp(f->diag_type, "x-unix") == 0 ||
+		strcasecmp(f->diag_type, "x-postfix") == 0))
+		return BOUNCE_R_MAILERERROR;
+	if (f->reply_code >= 500 && f->reply_code <= 507)
+		return BOUNCE_R_SYNTAXERROR;
+	if (f->reply_code >= 400 && f->reply_code <= 407 &&
+	    f->reply_code != 400)
+		return BOUNCE_R_SYNTAXERROR;
+	if (bounce_classify_delayed(f->action))
+		return BOUNCE_R_EXPIRED;
+	if (in->cmd == BOUNCE_CMD_EHLO || in->cmd == BOUNCE_CMD_CONN)
+		return BOUNCE_R_BLOCKED;
+	return BOUNCE_R_NONE;
 }
 
-enum bounce_class
-bounce_classify_class(const char *reason, const char *status)
+/* Hard, soft, or neither (not a failure). */
+static enum bounce_class
+bounce_classify_class(
+    enum bounce_reason r, const struct bounce_facts *f, const char *status)
 {
-	if (strcmp(reason, "userunknown") == 0 ||
-	    strcmp(reason, "hostunknown") == 0 ||
-	    strcmp(reason, "hasmoved") == 0)
+	switch (r) {
+	case BOUNCE_R_USERUNKNOWN:
+	case BOUNCE_R_HOSTUNKNOWN:
+	case BOUNCE_R_HASMOVED:
 		return BOUNCE_CLASS_HARD;
-	if (strcmp(reason, "notaccept") == 0 &&
-	    (status == NULL || status[0] == '5'))
-		return BOUNCE_CLASS_HARD;
-	if (strcmp(reason, "feedback") == 0 ||
-	    strcmp(reason, "vacation") == 0 || strcmp(reason, "delivered") == 0)
+	case BOUNCE_R_NOTACCEPT:
+		/* A domain that takes no mail is a bad address; a server
+		 * that takes none today is not. */
+		if (status != NULL)
+			return status[0] == '4' ? BOUNCE_CLASS_SOFT
+						: BOUNCE_CLASS_HARD;
+		return f->reply_code >= 400 && f->reply_code < 500
+		    ? BOUNCE_CLASS_SOFT
+		    : BOUNCE_CLASS_HARD;
+	case BOUNCE_R_DELIVERED:
+	case BOUNCE_R_FEEDBACK:
+	case BOUNCE_R_VACATION:
 		return BOUNCE_CLASS_NONE;
-	return BOUNCE_CLASS_SOFT;
+	default:
+		return BOUNCE_CLASS_SOFT;
+	}
+}
+
+/* A lower-case copy of s (at most size - 1 bytes) into buf. */
+static void
+bounce_classify_lower(const char *s, char *buf, size_t size)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && s[i] != '\0' && i + 1 < size; i++)
+		buf[i] = (char)tolower((unsigned char)s[i]);
+	buf[i] = '\0';
+}
+
+void
+bounce_classify(const struct bounce_facts *f, struct bounce_verdict *v)
+{
+	struct bounce_classify_in in;
+	enum bounce_reason r = BOUNCE_R_NONE;
+	char lower[BOUNCE_MAX_DIAG * 2 + 1];
+	size_t i;
+
+	memset(&in, 0, sizeof(in));
+	in.f = f;
+	in.status =
+	    f->status != NULL && f->status[0] != '\0' ? f->status : NULL;
+	in.code = bounce_classify_code_reason(in.status);
+	in.mta = bounce_reason_parse(f->mta_reason);
+	in.cmd = f->command;
+	bounce_classify_lower(f->diagnostic, lower, sizeof(lower));
+	in.lower = lower;
+	bounce_words_text_init(&in.text, lower);
+	in.smtp = f->diag_type == NULL || f->diag_type[0] == '\0' ||
+	    strcasecmp(f->diag_type, "smtp") == 0;
+
+	if (in.status != NULL && in.status[0] == '2') {
+		r = BOUNCE_R_DELIVERED;
+		goto done;
+	}
+	if (in.mta != BOUNCE_R_NONE && !bounce_classify_retry(in.mta)) {
+		r = in.mta;
+		goto done;
+	}
+	r = bounce_provider_reason(f, in.status, lower);
+	if (r != BOUNCE_R_NONE)
+		goto done;
+	if (in.smtp)
+		for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_first); i++)
+			if (bounce_classify_is(&in, bounce_classify_first[i])) {
+				r = bounce_classify_first[i];
+				goto done;
+			}
+	r = bounce_classify_rest(&in);
+	if (r != BOUNCE_R_NONE)
+		goto done;
+	if (bounce_classify_words(&in, BOUNCE_R_VACATION))
+		r = BOUNCE_R_VACATION;
+	else if (lower[0] != '\0')
+		r = BOUNCE_R_ONHOLD;
+	else
+		r = BOUNCE_R_UNDEFINED;
+done:
+	v->reason = bounce_reason_name(r);
+	v->cls = bounce_classify_class(r, f, in.status);
+	v->sender_side = bounce_reason_is_sender_side(v->reason);
 }

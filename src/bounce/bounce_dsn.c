@@ -31,6 +31,7 @@ struct bounce_dsn_group {
 	char *status;
 	char *diag;
 	char *remote;
+	char diag_type[16]; /* "smtp", "x-unix", ... or "" */
 };
 
 static void
@@ -76,6 +77,26 @@ bounce_dsn_set(char **dst, const char *v)
 		bounce_set_folded(dst, v, strlen(v));
 }
 
+/* The type word before "type;" in v, lower case, into out; "" when v
+ * has none. */
+static void
+bounce_dsn_type(const char *v, char *out, size_t size)
+{
+	const char *t = bounce_dsn_typed(v);
+	size_t n = 0;
+
+	out[0] = '\0';
+	while (isspace((unsigned char)*v))
+		v++;
+	if (t == v)
+		return;
+	while (n + 1 < size && v[n] != ';' && !isspace((unsigned char)v[n])) {
+		out[n] = (char)tolower((unsigned char)v[n]);
+		n++;
+	}
+	out[n] = '\0';
+}
+
 /* Adds the group's recipient to v, or fills gaps of an entry already
  * there for the same address. */
 static bool
@@ -115,6 +136,8 @@ bounce_dsn_commit(struct bounce_dsn_group *g, struct bounce_rcptv *v)
 	if (r->diagnostic == NULL && g->diag != NULL) {
 		r->diagnostic = g->diag;
 		g->diag = NULL;
+		memcpy(v->aux[r - v->v].diag_type, g->diag_type,
+		    sizeof(g->diag_type));
 	}
 	if (r->remote_mta == NULL && g->remote != NULL) {
 		r->remote_mta = g->remote;
@@ -149,6 +172,7 @@ bounce_dsn_field(struct bounce_dsn_group *g, struct bounce_rcptv *v,
 		bounce_dsn_set(&g->status, value);
 	} else if (strcasecmp(name, "Diagnostic-Code") == 0) {
 		bounce_dsn_set(&g->diag, tv);
+		bounce_dsn_type(value, g->diag_type, sizeof(g->diag_type));
 	} else if (strcasecmp(name, "Remote-MTA") == 0) {
 		bounce_dsn_set(&g->remote, tv);
 	}

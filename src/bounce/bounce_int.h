@@ -23,12 +23,11 @@
 #define BOUNCE_MAX_COMPOSITE 200   /* multipart/message parts, else refused */
 #define BOUNCE_MAX_PARTS     500   /* leaf parts read */
 #define BOUNCE_MAX_TEXT      (1024 * 1024) /* report text kept */
-#define BOUNCE_MAX_RCPTS     500           /* recipients per report */
 #define BOUNCE_MAX_DIAG      1000 /* bytes of diagnostic text per recipient */
 
 struct bounce_hdr {
 	char *name;  /* as written */
-	char *value; /* unfolded, trimmed */
+	char *value; /* unfolded, trimmed; in the allocation of name */
 };
 
 struct bounce_hdrs {
@@ -42,22 +41,47 @@ struct bounce_msg {
 	struct bounce_hdrs top;  /* the bounce's own header */
 	struct bounce_hdrs orig; /* header of the returned message, if any */
 	bool has_orig;
-	struct buf text;     /* human-readable parts, in order */
-	struct buf dsn;      /* message/delivery-status bodies */
-	struct buf arf;      /* message/feedback-report body */
-	struct buf origtext; /* plain text of the returned message */
-	char *report_type;   /* report-type= of multipart/report, lower case */
-	char *subject;       /* the bounce's Subject, RFC 2047 decoded */
+	struct buf text; /* human-readable parts, in order */
+	struct buf dsn;  /* message/delivery-status bodies */
+	struct buf arf;  /* message/feedback-report body */
+	/* Plain text of the returned message, read only when asked for
+	 * (bounce_msg_origtext()): most reports never need it. */
+	struct buf origtext;
+	const char *orig_msg; /* the returned message in the normalised */
+	size_t orig_msg_len;  /* input, or NULL */
+	bool origtext_read;
+	char *report_type; /* report-type= of multipart/report, lower case */
+	char *subject;     /* the bounce's Subject, RFC 2047 decoded */
 };
 
-/* A growing array of recipients (owned strings, see bounce.h). */
+/* What the readers learn about a recipient for the classifier, beside
+ * what struct bounce_rcpt shows. */
+struct bounce_rcpt_aux {
+	char diag_type[16];     /* Diagnostic-Code type, lower case, or "" */
+	const char *mta_reason; /* static, from the MTA's own words, or NULL */
+};
+
+/* A growing array of recipients (owned strings, see bounce.h), with
+ * aux[i] beside v[i]. Recipients beyond BOUNCE_MAX_RCPTS are counted in
+ * dropped. */
 struct bounce_rcptv {
 	struct bounce_rcpt *v;
+	struct bounce_rcpt_aux *aux;
 	size_t n;
 	size_t cap;
+	size_t dropped;
 };
 
 /* bounce.c */
+/* Reads the plain text of the returned message into m->origtext, once. */
+void bounce_msg_origtext(struct bounce_msg *m);
+/* The first place in hay where needle occurs without
+ * regard to case, or NULL: strcasestr() without its set-up cost, for
+ * the many short searches of a bounce. */
+const char *bounce_ci_find(const char *hay, const char *needle);
+/* Copies at most size - 1 bytes of s, lower-cased, into buf; returns
+ * buf. */
+char *bounce_lower(const char *s, size_t n, char *buf, size_t size);
 /* The unfolded value of the first field called name, or NULL. */
 const char *bounce_hdrs_get(const struct bounce_hdrs *h, const char *name);
 /* Reads header fields from the start of s (LF or CRLF line ends) into h,
@@ -65,7 +89,8 @@ const char *bounce_hdrs_get(const struct bounce_hdrs *h, const char *name);
 void bounce_hdrs_parse(struct bounce_hdrs *h, const char *s, size_t len);
 void bounce_hdrs_fini(struct bounce_hdrs *h);
 /* Adds a recipient (copied) unless one with the same address is there
- * (case-insensitive) or the list is full; returns the entry or NULL. */
+ * (case-insensitive) or the list is full (then counted in v->dropped);
+ * returns the entry or NULL. */
 struct bounce_rcpt *bounce_rcptv_add(
     struct bounce_rcptv *v, const char *addr, size_t len);
 /* The entry for addr, or NULL. */
@@ -118,17 +143,115 @@ void bounce_text_scan(
  * in the returned message's text, or NULL; the caller frees. */
 char *bounce_text_quoted_errors(const struct bounce_msg *m, const char *addr);
 
-/* bounce_classify.c */
+/* bounce_learnt.c */
+/*
+ * Rules written after looking at examples of the shared bounce corpus
+ * (tests/check_bounce_corpus.c) say which MTA families of that corpus
+ * they were learnt from: a rule runs when bounce_learnt("postfix,exim")
+ * is true. The corpus test holds out one fold of families at a time
+ * (bounce_learnt_hold_out()) and scores it with the rules learnt from
+ * it switched off, so that its figures are those of mail the rules were
+ * not written against. Nothing is ever held out elsewhere:
+ * bounce_learnt() is then always true.
+ */
+bool bounce_learnt(const char *families);
+/* Holds out the comma-separated families (NULL: none). Not thread-safe:
+ * for the single-threaded corpus test only. */
+void bounce_learnt_hold_out(const char *families);
+
+/* bounce_mta.c */
+/*
+ * Knows the MTA that wrote the bounce by its header and, for each
+ * recipient of v, sets what that MTA's conventions say: the command a
+ * failure answered (when not already known) and, where the MTA's own
+ * fixed wording names one, aux->mta_reason. ctx[i] is the report's
+ * text around recipient i, or NULL.
+ */
+void bounce_mta_hint(
+    const struct bounce_msg *m, struct bounce_rcptv *v, char *const *ctx);
+
+/* bounce_classify.c, bounce_words.c, bounce_provider.c */
+
+/* The reasons, in the order of their names (bounce_classify.c). */
+enum bounce_reason {
+	BOUNCE_R_NONE,
+	BOUNCE_R_AUTHFAILURE,
+	BOUNCE_R_BLOCKED,
+	BOUNCE_R_CONTENTERROR,
+	BOUNCE_R_DELIVERED,
+	BOUNCE_R_EXCEEDLIMIT,
+	BOUNCE_R_EXPIRED,
+	BOUNCE_R_FEEDBACK,
+	BOUNCE_R_FILTERED,
+	BOUNCE_R_HASMOVED,
+	BOUNCE_R_HOSTUNKNOWN,
+	BOUNCE_R_MAILBOXFULL,
+	BOUNCE_R_MAILERERROR,
+	BOUNCE_R_MESGTOOBIG,
+	BOUNCE_R_NETWORKERROR,
+	BOUNCE_R_NORELAYING,
+	BOUNCE_R_NOTACCEPT,
+	BOUNCE_R_ONHOLD,
+	BOUNCE_R_POLICYVIOLATION,
+	BOUNCE_R_REJECTED,
+	BOUNCE_R_SECURITYERROR,
+	BOUNCE_R_SPAMDETECTED,
+	BOUNCE_R_SPEEDING,
+	BOUNCE_R_SUSPEND,
+	BOUNCE_R_SYNTAXERROR,
+	BOUNCE_R_SYSTEMERROR,
+	BOUNCE_R_SYSTEMFULL,
+	BOUNCE_R_TOOMANYCONN,
+	BOUNCE_R_UNDEFINED,
+	BOUNCE_R_USERUNKNOWN,
+	BOUNCE_R_VACATION,
+	BOUNCE_R_VIRUSDETECTED,
+	BOUNCE_R_COUNT
+};
+
+/* "userunknown", ...; "undefined" for BOUNCE_R_NONE. */
+const char *bounce_reason_name(enum bounce_reason r);
+/* The reason called name, or BOUNCE_R_NONE. */
+enum bounce_reason bounce_reason_parse(const char *name);
+
 /* Copies the first enhanced status code (class 2, 4 or 5) in s into out
  * (at least 16 bytes); false if none. */
 bool bounce_classify_find_status(const char *s, char *out, size_t outlen);
 /* The first SMTP reply code in s, or 0. */
 int bounce_classify_find_reply(const char *s);
-/* The reason for one recipient from its status code, action,
- * diagnostic and surrounding text (any may be NULL). Never NULL. */
-const char *bounce_classify_reason(const char *status, const char *action,
-    const char *diagnostic, const char *context);
-/* Hard or soft for a failure reason (the Sisimai rule). */
-enum bounce_class bounce_classify_class(const char *reason, const char *status);
+/* What the enhanced status code status says on its own (RFC 3463), or
+ * BOUNCE_R_NONE. */
+enum bounce_reason bounce_classify_code_reason(const char *status);
+/* The SMTP command that text (a diagnostic, or the report's words
+ * around a recipient) says a refusal answered, or BOUNCE_CMD_NONE. */
+enum bounce_command bounce_classify_command(const char *text);
+
+/* A diagnostic, lower-cased, with the pairs of characters that occur in
+ * it (hashed), so that most patterns are ruled out without a search. */
+struct bounce_words_text {
+	const char *lower;
+	unsigned char pairs[512]; /* a bit per hash of two characters */
+};
+
+/* Prepares t for lower (which t borrows). */
+void bounce_words_text_init(struct bounce_words_text *t, const char *lower);
+
+/* True when one of the plain words of list (lower case, NULL-ended)
+ * occurs in t. */
+bool bounce_words_any(
+    const struct bounce_words_text *t, const char *const *list);
+
+/* True when one of the patterns of reason's list occurs in t. */
+bool bounce_words_match(
+    enum bounce_reason reason, const struct bounce_words_text *t);
+
+/*
+ * The reason a provider's own rules give for a failure at one of its
+ * hosts (f->remote_host, else the domain of f->recipient), or
+ * BOUNCE_R_NONE when no provider's rules apply or they say nothing.
+ * lower is the diagnostic, lower-cased, and status the status code.
+ */
+enum bounce_reason bounce_provider_reason(
+    const struct bounce_facts *f, const char *status, const char *lower);
 
 #endif

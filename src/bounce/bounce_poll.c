@@ -205,9 +205,9 @@ bounce_poll_apply(struct bounce_poll *p)
 	}
 	log_info("bounce polled source=%s read=%zu processed=%d left=%d "
 		 "failed=%d recorded=%d suppressed=%d unsubscribed=%d "
-		 "duplicates=%d",
+		 "duplicates=%d unmatched=%d",
 	    name, n, done, left, failed, st.recorded, st.suppressed,
-	    st.unsubscribed, st.duplicates);
+	    st.unsubscribed, st.duplicates, st.unmatched);
 }
 
 static void

@@ -99,7 +99,7 @@ bounce_text_has_any(const char *s, const char *const *needles, size_t n)
 	if (s == NULL)
 		return false;
 	for (i = 0; i < n; i++)
-		if (strcasestr(s, needles[i]) != NULL)
+		if (bounce_ci_find(s, needles[i]) != NULL)
 			return true;
 	return false;
 }
@@ -154,7 +154,7 @@ bounce_text_orig_start(const char *text)
 		const char *eol = strchr(p, '\n');
 		const char *q = p;
 		bool ruled = false;
-		size_t n;
+		size_t n, i;
 		char line[160];
 
 		while (*q == ' ' || *q == '\t' || *q == '-' || *q == '=' ||
@@ -164,16 +164,22 @@ bounce_text_orig_start(const char *text)
 			q++;
 		}
 		n = eol != NULL ? (size_t)(eol - q) : strlen(q);
-		if (n >= sizeof(line))
-			n = sizeof(line) - 1;
-		memcpy(line, q, n);
-		line[n] = '\0';
-		if (bounce_text_starts_any(line, bounce_text_cut_plain,
-			UTIL_ARRAY_LEN(bounce_text_cut_plain)) ||
-		    (ruled && n < 80 &&
-			bounce_text_has_any(line, bounce_text_cut_ruled,
-			    UTIL_ARRAY_LEN(bounce_text_cut_ruled))))
-			return eol != NULL ? eol + 1 : p + strlen(p);
+		/* Only lines that could begin a phrase are looked at. */
+		if (!ruled &&
+		    (n < 20 || strchr("tTeEbBoOmMuUhHcC", *q) == NULL)) {
+			p = eol != NULL ? eol + 1 : NULL;
+			continue;
+		}
+		bounce_lower(q, n, line, sizeof(line));
+		for (i = 0; i < UTIL_ARRAY_LEN(bounce_text_cut_plain); i++)
+			if (strncmp(line, bounce_text_cut_plain[i],
+				strlen(bounce_text_cut_plain[i])) == 0)
+				return eol != NULL ? eol + 1 : p + strlen(p);
+		for (i = 0; ruled && n < 80 &&
+		     i < UTIL_ARRAY_LEN(bounce_text_cut_ruled);
+		     i++)
+			if (strstr(line, bounce_text_cut_ruled[i]) != NULL)
+				return eol != NULL ? eol + 1 : p + strlen(p);
 		p = eol != NULL ? eol + 1 : NULL;
 	}
 	return NULL;
@@ -298,8 +304,20 @@ bounce_text_is_bounce(const struct bounce_msg *m)
 	    strncasecmp(m->subject, "re:", 3) != 0 &&
 	    bounce_text_has_any(m->subject, bounce_text_subjects,
 		UTIL_ARRAY_LEN(bounce_text_subjects));
-	body = bounce_text_has_any(m->text.data, bounce_text_markers,
-	    UTIL_ARRAY_LEN(bounce_text_markers));
+	{
+		/* The markers are lower case: the text lower-cased once,
+		 * as far as a report's own words go. */
+		size_t n = m->text.len < 65536 ? m->text.len : 65536;
+		char *low = xmalloc(n + 1);
+		size_t i;
+
+		bounce_lower(m->text.data, n, low, n + 1);
+		body = false;
+		for (i = 0; !body && i < UTIL_ARRAY_LEN(bounce_text_markers);
+		     i++)
+			body = strstr(low, bounce_text_markers[i]) != NULL;
+		free(low);
+	}
 	if (subject && (daemon || body))
 		return true;
 	if (daemon && body)
@@ -438,10 +456,10 @@ bounce_text_sender_context(const char *line, const char *a)
 	before[n] = '\0';
 	if (n > 0 && (before[n - 1] == '/' || before[n - 1] == '='))
 		return true;
-	return strcasestr(before, "from") != NULL ||
-	    strcasestr(before, "sender") != NULL ||
-	    strcasestr(before, "mailto:") != NULL ||
-	    strcasestr(before, "message-id") != NULL;
+	return bounce_ci_find(before, "from") != NULL ||
+	    bounce_ci_find(before, "sender") != NULL ||
+	    bounce_ci_find(before, "mailto:") != NULL ||
+	    bounce_ci_find(before, "message-id") != NULL;
 }
 
 /* Error-looking words that make a line part of the diagnostic. */
@@ -485,6 +503,7 @@ static const char *const bounce_text_errwords[] = {
 	"problem",
 	"delayed",
 	"virus",
+	NULL,
 };
 
 static bool
@@ -496,9 +515,28 @@ bounce_text_code_at(const char *s)
 		s[3] == ':');
 }
 
+/* A field of a delivery-status part ("Status: 4.0.0"), read as text
+ * when a broken MIME boundary hid the part: not the server's words. */
+static bool
+bounce_text_dsn_field(const char *line)
+{
+	static const char *const fields[] = { "action:", "status:",
+		"final-recipient:", "original-recipient:", "diagnostic-code:",
+		"remote-mta:", "reporting-mta:", "last-attempt-date:",
+		"arrival-date:", "received-from-mta:", "will-retry-until:" };
+
+	/* Only lines that begin as those fields do. */
+	if (line[0] == '\0' ||
+	    strchr("asfodrlw", tolower((unsigned char)line[0])) == NULL)
+		return false;
+	return bounce_learnt("rfc3464") &&
+	    bounce_text_starts_any(line, fields, UTIL_ARRAY_LEN(fields));
+}
+
 static bool
 bounce_text_errline(const char *line, size_t n)
 {
+	unsigned char seen[32] = { 0 };
 	char buf[512];
 	const char *p;
 	char code[16];
@@ -506,15 +544,32 @@ bounce_text_errline(const char *line, size_t n)
 
 	if (n >= sizeof(buf))
 		n = sizeof(buf) - 1;
-	memcpy(buf, line, n);
-	buf[n] = '\0';
+	/* Lower-cased, noting which bytes occur: most words are then
+	 * ruled out by their first two letters without a search. */
+	for (i = 0; i < n && line[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c + ('a' - 'A'));
+		buf[i] = (char)c;
+		seen[c >> 3] |= (unsigned char)(1u << (c & 7));
+	}
+	buf[i] = '\0';
+	if (bounce_text_dsn_field(buf))
+		return false;
 	p = buf + strspn(buf, " \t<>#(");
 	if (bounce_text_code_at(p) ||
 	    bounce_classify_find_status(buf, code, sizeof(code)))
 		return true;
-	for (i = 0; i < UTIL_ARRAY_LEN(bounce_text_errwords); i++)
-		if (strcasestr(buf, bounce_text_errwords[i]) != NULL)
+	for (i = 0; bounce_text_errwords[i] != NULL; i++) {
+		unsigned char a = (unsigned char)bounce_text_errwords[i][0];
+		unsigned char b = (unsigned char)bounce_text_errwords[i][1];
+
+		if ((seen[a >> 3] & (1u << (a & 7))) != 0 &&
+		    (seen[b >> 3] & (1u << (b & 7))) != 0 &&
+		    strstr(buf, bounce_text_errwords[i]) != NULL)
 			return true;
+	}
 	return false;
 }
 
@@ -522,7 +577,18 @@ struct bounce_text_lines {
 	const char **v; /* line starts */
 	size_t *len;    /* without the LF */
 	size_t n;
+	/* Whether line i is an error line: 0 not known yet, 1 no, 2 yes
+	 * (the lines of a block are asked about for each recipient). */
+	unsigned char *err;
 };
+
+static bool
+bounce_text_is_errline(const struct bounce_text_lines *l, size_t i)
+{
+	if (l->err[i] == 0)
+		l->err[i] = bounce_text_errline(l->v[i], l->len[i]) ? 2 : 1;
+	return l->err[i] == 2;
+}
 
 static void
 bounce_text_split(const char *s, const char *end, struct bounce_text_lines *l)
@@ -546,24 +612,32 @@ bounce_text_split(const char *s, const char *end, struct bounce_text_lines *l)
 		l->n++;
 		s += n + 1;
 	}
+	l->err = xcalloc(l->n + 1, 1);
 }
 
 /* The first line that mentions addr, or l->n. */
 static size_t
 bounce_text_line_of(const struct bounce_text_lines *l, const char *addr)
 {
-	size_t i, n = strlen(addr);
+	const char *p;
+	size_t lo = 0, hi = l->n;
 
-	for (i = 0; i < l->n; i++) {
-		const char *p = l->v[i], *e = l->v[i] + l->len[i];
+	if (l->n == 0)
+		return l->n;
+	/* The lines are one text: search it once (an address holds no
+	 * line end), then find the line by halves. */
+	p = bounce_ci_find(l->v[0], addr);
+	if (p == NULL || p + strlen(addr) > l->v[l->n - 1] + l->len[l->n - 1])
+		return l->n;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
 
-		while (p + n <= e) {
-			if (strncasecmp(p, addr, n) == 0)
-				return i;
-			p++;
-		}
+		if (l->v[mid] <= p)
+			lo = mid;
+		else
+			hi = mid;
 	}
-	return l->n;
+	return lo;
 }
 
 /* Candidate recipients from the lines of the report text. */
@@ -606,6 +680,9 @@ bounce_text_around(const struct bounce_text_lines *l, size_t first, size_t stop,
 {
 	struct buf diag, all;
 	size_t i, taken = 0;
+	/* With a diagnostic already (from its DSN), only the context is
+	 * wanted. */
+	bool want = r->diagnostic == NULL;
 
 	buf_init(&diag);
 	buf_init(&all);
@@ -614,16 +691,18 @@ bounce_text_around(const struct bounce_text_lines *l, size_t first, size_t stop,
 	for (i = first; i < stop && i < l->n; i++) {
 		buf_append(&all, l->v[i], l->len[i]);
 		buf_putc(&all, '\n');
-		if (taken < 8 && bounce_text_errline(l->v[i], l->len[i])) {
+		if (want && taken < 8 && bounce_text_is_errline(l, i)) {
 			buf_append(&diag, l->v[i], l->len[i]);
 			buf_putc(&diag, ' ');
 			taken++;
 		}
 	}
+	if (!want)
+		goto out;
 	if (taken == 0 && whole) {
 		/* The only recipient: the error may come before its name. */
 		for (i = 0; i < l->n && taken < 8; i++)
-			if (bounce_text_errline(l->v[i], l->len[i])) {
+			if (bounce_text_is_errline(l, i)) {
 				buf_append(&diag, l->v[i], l->len[i]);
 				buf_putc(&diag, ' ');
 				taken++;
@@ -634,14 +713,34 @@ bounce_text_around(const struct bounce_text_lines *l, size_t first, size_t stop,
 		for (i = first + 1; i < stop && i < l->n && taken < 3; i++) {
 			if (l->len[i] == 0 && taken > 0)
 				break;
+			if (bounce_text_dsn_field(l->v[i]))
+				continue;
 			buf_append(&diag, l->v[i], l->len[i]);
 			buf_putc(&diag, ' ');
 			if (l->len[i] > 0)
 				taken++;
 		}
 	}
+	/* A recipient of a DSN that gives its status but no server words:
+	 * prose without a reply or status code in it is the reporting
+	 * MTA's own summary, not a diagnostic. */
+	if (r->diagnostic == NULL && diag.len > 0 && r->status != NULL &&
+	    bounce_learnt("sendmail")) {
+		char code[16];
+		const char *p;
+		bool coded =
+		    bounce_classify_find_status(diag.data, code, sizeof(code));
+
+		for (p = diag.data; !coded && *p != '\0'; p++)
+			coded =
+			    (p == diag.data || p[-1] == ' ' || p[-1] == '<') &&
+			    bounce_text_code_at(p);
+		if (!coded)
+			buf_reset(&diag);
+	}
 	if (r->diagnostic == NULL && diag.len > 0)
 		bounce_set_folded(&r->diagnostic, diag.data, diag.len);
+out:
 	if (all.len > 0 && *ctx == NULL)
 		*ctx = buf_take(&all);
 	buf_fini(&all);
@@ -717,6 +816,7 @@ bounce_text_scan(const struct bounce_msg *m, struct bounce_rcptv *v, char **ctx)
 		free(x.v[i]);
 	free(l.v);
 	free(l.len);
+	free(l.err);
 }
 
 char *
@@ -740,5 +840,6 @@ bounce_text_quoted_errors(const struct bounce_msg *m, const char *addr)
 	}
 	free(l.v);
 	free(l.len);
+	free(l.err);
 	return b.len > 0 ? buf_take(&b) : (buf_fini(&b), NULL);
 }

@@ -3,7 +3,11 @@
  * cmd_parse_bounce: `familymail parse-bounce FILE...`, the bounce parser
  * the daemon uses, run on files: one JSON line per (file, recipient) on
  * stdout, for administrators who want to know what a bounce says and for
- * comparing the parser with others. It needs no config and touches no
+ * comparing the parser with others. Beside the keys DESIGN names, each
+ * line says which SMTP command the refusal answered ("command") and
+ * whether it is about the sender ("sender_side"); a report cut at
+ * BOUNCE_MAX_RCPTS recipients says how many it left out ("dropped",
+ * and a warning on stderr). It needs no config and touches no
  * database.
  */
 #include "config.h"
@@ -13,59 +17,109 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "bounce/bounce.h"
 #include "cmd/cmd.h"
 #include "util.h"
 
-/* A JSON string, null for NULL; bytes that are not UTF-8 become '?'
- * (file names may be anything). */
-static json_t *
-cmd_parse_bounce_str(const char *s)
+/* Length of the UTF-8 sequence at s, or 0 if it is not one. */
+static size_t
+cmd_parse_bounce_utf8_len(const unsigned char *s)
 {
-	json_t *j;
-	char *copy;
-	size_t i;
+	size_t n, i;
 
-	if (s == NULL)
-		return json_null();
-	j = json_string(s);
-	if (j != NULL)
-		return j;
-	copy = xstrdup(s);
-	for (i = 0; copy[i] != '\0'; i++)
-		if ((unsigned char)copy[i] >= 0x80)
-			copy[i] = '?';
-	j = json_string(copy);
-	free(copy);
-	return j != NULL ? j : json_null();
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* "key":value for a string (null for NULL); bytes that are not UTF-8
+ * become '?' (file names may be anything). Written by hand rather than
+ * with a JSON library: a line per recipient of many files is the
+ * command's whole output, and its speed is measured. */
+static void
+cmd_parse_bounce_str(struct buf *b, const char *key, const char *s)
+{
+	const unsigned char *p;
+
+	buf_putc(b, b->len > 1 ? ',' : '{');
+	buf_putc(b, '"');
+	buf_puts(b, key);
+	buf_puts(b, "\":");
+	if (s == NULL) {
+		buf_puts(b, "null");
+		return;
+	}
+	buf_putc(b, '"');
+	for (p = (const unsigned char *)s; *p != '\0';) {
+		const unsigned char *run = p;
+		size_t n;
+
+		/* Plain ASCII, copied a run at a time. */
+		while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+			p++;
+		buf_append(b, run, (size_t)(p - run));
+		if (*p == '\0')
+			break;
+		n = cmd_parse_bounce_utf8_len(p);
+		if (n == 0) {
+			buf_putc(b, '?');
+			p++;
+		} else if (*p == '"' || *p == '\\') {
+			buf_putc(b, '\\');
+			buf_putc(b, (char)*p++);
+		} else if (*p < 0x20) {
+			char esc[8];
+
+			(void)snprintf(esc, sizeof(esc), "\\u%04x", *p++);
+			buf_puts(b, esc);
+		} else {
+			buf_append(b, p, n);
+			p += n;
+		}
+	}
+	buf_putc(b, '"');
 }
 
 static void
-cmd_parse_bounce_line(const char *file, const struct bounce_report *r,
-    const struct bounce_rcpt *rc)
+cmd_parse_bounce_line(struct buf *b, const char *file,
+    const struct bounce_report *r, const struct bounce_rcpt *rc)
 {
-	json_t *o = json_object();
 	const char *cls = rc != NULL ? bounce_class_name(rc->cls) : NULL;
 
-	json_object_set_new(o, "file", cmd_parse_bounce_str(file));
-	json_object_set_new(o, "recipient",
-	    cmd_parse_bounce_str(rc != NULL ? rc->recipient : NULL));
-	json_object_set_new(
-	    o, "status", cmd_parse_bounce_str(rc != NULL ? rc->status : NULL));
-	json_object_set_new(
-	    o, "action", cmd_parse_bounce_str(rc != NULL ? rc->action : NULL));
-	json_object_set_new(o, "class", cmd_parse_bounce_str(cls));
-	json_object_set_new(
-	    o, "reason", cmd_parse_bounce_str(rc != NULL ? rc->reason : NULL));
-	json_object_set_new(
-	    o, "kind", cmd_parse_bounce_str(bounce_kind_name(r->kind)));
-	json_object_set_new(o, "diagnostic",
-	    cmd_parse_bounce_str(rc != NULL ? rc->diagnostic : NULL));
-	json_dumpf(o, stdout, JSON_COMPACT);
-	fputc('\n', stdout);
-	json_decref(o);
+	buf_reset(b);
+	cmd_parse_bounce_str(b, "file", file);
+	cmd_parse_bounce_str(b, "recipient", rc != NULL ? rc->recipient : NULL);
+	cmd_parse_bounce_str(b, "status", rc != NULL ? rc->status : NULL);
+	cmd_parse_bounce_str(b, "action", rc != NULL ? rc->action : NULL);
+	cmd_parse_bounce_str(b, "class", cls);
+	cmd_parse_bounce_str(b, "reason", rc != NULL ? rc->reason : NULL);
+	cmd_parse_bounce_str(b, "kind", bounce_kind_name(r->kind));
+	cmd_parse_bounce_str(
+	    b, "diagnostic", rc != NULL ? rc->diagnostic : NULL);
+	cmd_parse_bounce_str(
+	    b, "command", rc != NULL ? bounce_command_name(rc->command) : NULL);
+	buf_puts(b,
+	    rc != NULL && rc->sender_side ? ",\"sender_side\":true"
+					  : ",\"sender_side\":false");
+	if (r->n_dropped > 0) {
+		char n[48];
+
+		(void)snprintf(n, sizeof(n), ",\"dropped\":%zu", r->n_dropped);
+		buf_puts(b, n);
+	}
+	buf_puts(b, "}\n");
+	(void)fwrite(b->data, 1, b->len, stdout);
 }
 
 /* Parses one file and prints its lines; 0 or a negative errno. */
@@ -89,10 +143,18 @@ cmd_parse_bounce_file(const char *path)
 		    ret == -EINVAL ? "not a mail message" : strerror(-ret));
 		return ret;
 	}
+	if (r->n_dropped > 0)
+		fprintf(stderr,
+		    "familymail: parse-bounce: %s: the report names %zu "
+		    "recipients more than the %d read; they are left out "
+		    "(\"dropped\" in its lines)\n",
+		    path, r->n_dropped, BOUNCE_MAX_RCPTS);
+	buf_init(&b);
 	if (r->n_rcpts == 0)
-		cmd_parse_bounce_line(path, r, NULL);
+		cmd_parse_bounce_line(&b, path, r, NULL);
 	for (i = 0; i < r->n_rcpts; i++)
-		cmd_parse_bounce_line(path, r, &r->rcpts[i]);
+		cmd_parse_bounce_line(&b, path, r, &r->rcpts[i]);
+	buf_fini(&b);
 	bounce_report_free(r);
 	return 0;
 }

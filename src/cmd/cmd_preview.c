@@ -115,7 +115,8 @@ cmd_preview(int argc, char **argv, const char *config_path)
 	/* With the secret the preview shows the real links and List-*
 	 * headers; without it they are left out, and said so. */
 	if (cfg->secret_file != NULL &&
-	    cfg_read_secret(cfg->secret_file, &secret, &secret_why) != 0)
+	    cfg_read_secret_for(cfg, cfg->secret_file, &secret, &secret_why) !=
+		0)
 		fprintf(stderr,
 		    "familymail: preview: %s: %s; showing the message "
 		    "without unsubscribe links\n",

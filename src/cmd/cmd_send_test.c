@@ -264,7 +264,8 @@ cmd_send_test(int argc, char **argv, const char *config_path)
 	/* Without the secret the links are left out, as in preview; the
 	 * test still shows the rest. */
 	if (cfg->secret_file != NULL &&
-	    cfg_read_secret(cfg->secret_file, &secret, &secret_why) != 0)
+	    cfg_read_secret_for(cfg, cfg->secret_file, &secret, &secret_why) !=
+		0)
 		fprintf(stderr,
 		    "familymail: send-test: %s: %s; the message goes "
 		    "without unsubscribe links\n",

@@ -17,14 +17,17 @@
 #include <string.h>
 
 #include "cfg.h"
+#include "cfg_value.h"
 #include "clock.h"
 #include "db.h"
 #include "htmltext.h"
 #include "kind.h"
+#include "lang.h"
 #include "log.h"
 #include "outbox.h"
 #include "send/mime.h"
 #include "send/transport.h"
+#include "textwrap.h"
 #include "tmpl/tmpl.h"
 #include "token.h"
 #include "util.h"
@@ -43,6 +46,13 @@ struct compose_cache {
 	sqlite3_stmt *stmt[COMPOSE_STMT_N];
 	char *posts_detail; /* the digest whose posts are in posts */
 	json_t *posts;
+};
+
+/* The language(s) of one message: one, or those of a bilingual one in
+ * their order ([daemon] bilingual). */
+struct compose_lang {
+	char tags[CFG_MAX_LANGS][LANG_TAG_MAX];
+	int n;
 };
 
 struct compose_cache *
@@ -186,7 +196,8 @@ compose_col(sqlite3_stmt *st, int col)
 }
 
 static void
-compose_set_time(json_t *obj, const char *prefix, const char *iso)
+compose_set_time(
+    json_t *obj, const char *prefix, const char *iso, const char *lang)
 {
 	static const struct {
 		const char *suffix;
@@ -196,6 +207,8 @@ compose_set_time(json_t *obj, const char *prefix, const char *iso)
 		{ "_date", CLOCK_DATE },
 		{ "_time", CLOCK_TIME },
 		{ "_short", CLOCK_SHORT },
+		{ "_weekday", CLOCK_WEEKDAY },
+		{ "_day", CLOCK_DAY },
 	};
 	char key[32], text[96];
 	time_t t;
@@ -205,7 +218,8 @@ compose_set_time(json_t *obj, const char *prefix, const char *iso)
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(forms); i++) {
 		(void)snprintf(
 		    key, sizeof(key), "%s%s", prefix, forms[i].suffix);
-		clock_format_local(t, forms[i].style, text, sizeof(text));
+		clock_format_local_lang(
+		    t, forms[i].style, lang, text, sizeof(text));
 		compose_set(obj, key, text);
 	}
 }
@@ -214,17 +228,111 @@ static json_t *
 compose_sender(const struct cfg *cfg)
 {
 	json_t *s = json_object();
+	char *name = NULL, *addr = NULL, *why = NULL;
 
 	compose_set(s, "name", cfg->from_name);
 	compose_set(s, "email", cfg->from_addr);
 	compose_set(s, "reply_to", cfg->reply_to);
+	/* The address replies reach, for footers: a footer that shows
+	 * one address while replies go to another misleads. */
+	if (cfg->reply_to != NULL &&
+	    cfg_value_parse_mailbox(cfg->reply_to, &name, &addr, &why) == 0)
+		compose_set(s, "reply_email", addr);
+	else
+		compose_set(s, "reply_email", cfg->from_addr);
+	free(name);
+	free(addr);
+	free(why);
 	return s;
+}
+
+/* Who sends: [organisation], the name defaulting to the From name. */
+static json_t *
+compose_organisation(const struct cfg *cfg)
+{
+	json_t *o = json_object();
+	const char *name = cfg->org_name != NULL ? cfg->org_name
+	    : cfg->from_name != NULL && cfg->from_name[0] != '\0'
+	    ? cfg->from_name
+	    : NULL;
+
+	compose_set(o, "name", name);
+	if (cfg->org_address != NULL)
+		compose_set(o, "address", cfg->org_address);
+	if (cfg->org_charity_number != NULL)
+		compose_set(o, "charity_number", cfg->org_charity_number);
+	return o;
+}
+
+/* What every context has: sender, organisation, message. */
+static void
+compose_common(json_t *ctx, const struct compose_env *env, const char *lang)
+{
+	json_t *m = json_object();
+
+	json_object_set_new(ctx, "sender", compose_sender(env->cfg));
+	json_object_set_new(
+	    ctx, "organisation", compose_organisation(env->cfg));
+	compose_set(m, "language", lang);
+	json_object_set_new(ctx, "message", m);
+}
+
+/* A language a message can be written in: the default one, or one with
+ * a folder of templates. */
+static bool
+compose_lang_usable(const struct compose_env *env, const char *tag)
+{
+	char a[LANG_TAG_MAX], b[LANG_TAG_MAX];
+
+	lang_primary(tag, a);
+	lang_primary(env->cfg->language, b);
+	if (strcmp(a, b) == 0)
+		return true;
+	return env->tmpls != NULL &&
+	    tmpl_set_match_language(env->tmpls, tag) != NULL;
+}
+
+/*
+ * The language of a message (DESIGN "Database"): the person's, else the
+ * course's (course mail), else [daemon] bilingual's languages when set,
+ * else [daemon] language. A language the daemon has no templates for is
+ * replaced by the default: a message all English but its dates would
+ * help nobody.
+ */
+static void
+compose_resolve_language(const struct compose_env *env, const char *person,
+    const char *course, struct compose_lang *out)
+{
+	const struct cfg *cfg = env->cfg;
+	char tag[LANG_TAG_MAX];
+
+	out->n = 1;
+	if ((person != NULL && lang_normalise(person, tag) == 0) ||
+	    (course != NULL && lang_normalise(course, tag) == 0)) {
+		if (!compose_lang_usable(env, tag)) {
+			log_debug("compose language=%s unknown: default %s",
+			    tag, cfg->language);
+			(void)snprintf(tag, sizeof(tag), "%s", cfg->language);
+		}
+		(void)snprintf(out->tags[0], LANG_TAG_MAX, "%s", tag);
+		return;
+	}
+	out->n = 0;
+	for (int i = 0; i < cfg->n_bilingual; i++)
+		if (compose_lang_usable(env, cfg->bilingual[i]))
+			(void)snprintf(out->tags[out->n++], LANG_TAG_MAX, "%s",
+			    cfg->bilingual[i]);
+	if (out->n >= 2)
+		return;
+	out->n = 1;
+	(void)snprintf(out->tags[0], LANG_TAG_MAX, "%s",
+	    cfg->language != NULL ? cfg->language : "en");
 }
 
 static const char compose_booking_sql[] =
     "SELECT b.reference, b.status, d.first_name, d.last_name, d.email,"
     " d.organisation, c.title, c.starts_at, c.ends_at, c.venue, c.address,"
-    " c.joining_url, c.notes, c.status, c.id"
+    " c.joining_url, c.notes, c.status, c.id, d.language, c.language"
     " FROM bookings b"
     " JOIN delegates d ON d.id = b.delegate_id"
     " JOIN courses c ON c.id = b.course_id"
@@ -234,7 +342,8 @@ static const char compose_booking_sql[] =
  * rules are checked on (state may be NULL: the context alone). */
 static json_t *
 compose_booking_context(const struct compose_env *env, const struct kind *kind,
-    int64_t booking_id, struct kind_facts *state, char **why)
+    int64_t booking_id, struct kind_facts *state, const char *lang_in,
+    struct compose_lang *lang, char **why)
 {
 	json_t *ctx = NULL, *delegate, *course, *booking;
 	const char *venue;
@@ -271,8 +380,12 @@ compose_booking_context(const struct compose_env *env, const struct kind *kind,
 			return NULL;
 		}
 	}
+	compose_resolve_language(
+	    env, compose_col(st, 15), compose_col(st, 16), lang);
+	if (lang_in == NULL)
+		lang_in = lang->tags[0];
 	ctx = json_object();
-	json_object_set_new(ctx, "sender", compose_sender(env->cfg));
+	compose_common(ctx, env, lang_in);
 	delegate = json_object();
 	compose_set(delegate, "first_name", compose_col(st, 2));
 	compose_set(delegate, "last_name", compose_col(st, 3));
@@ -281,8 +394,8 @@ compose_booking_context(const struct compose_env *env, const struct kind *kind,
 	json_object_set_new(ctx, "delegate", delegate);
 	course = json_object();
 	compose_set(course, "title", compose_col(st, 6));
-	compose_set_time(course, "starts", compose_col(st, 7));
-	compose_set_time(course, "ends", compose_col(st, 8));
+	compose_set_time(course, "starts", compose_col(st, 7), lang_in);
+	compose_set_time(course, "ends", compose_col(st, 8), lang_in);
 	/* Lets a template write "09:30 to 16:30" for a one-day course and
 	 * the whole end date for a longer one. */
 	json_object_set_new(course, "same_day",
@@ -307,7 +420,8 @@ compose_booking_context(const struct compose_env *env, const struct kind *kind,
 }
 
 static const char compose_subscriber_sql[] =
-    "SELECT email, name, status, frequency FROM subscribers WHERE id = ?1";
+    "SELECT email, name, status, frequency, language FROM subscribers"
+    " WHERE id = ?1";
 
 /* The token of a link for purpose; a test message's names the purpose
  * "test:PURPOSE", so that it does nothing real. */
@@ -371,10 +485,36 @@ compose_link(const struct compose_env *env, const char *purpose,
 	return buf_take(&url);
 }
 
-/* The posts of a digest, newest first, at most max_posts. detail is
- * "FREQUENCY:PERIOD", naming a row of digests. */
+/* The summary's paragraphs (split at blank lines), for HTML parts that
+ * want one <p> each. */
 static json_t *
-compose_posts(const struct compose_env *env, const char *detail, char **why)
+compose_paragraphs(const char *text)
+{
+	json_t *a = json_array();
+	const char *p = text, *end;
+	char *para;
+
+	while (*p != '\0') {
+		while (*p == '\n')
+			p++;
+		if (*p == '\0')
+			break;
+		end = strstr(p, "\n\n");
+		if (end == NULL)
+			end = p + strlen(p);
+		para = xstrndup(p, (size_t)(end - p));
+		json_array_append_new(a, compose_str(para));
+		free(para);
+		p = end;
+	}
+	return a;
+}
+
+/* The posts of a digest, newest first, at most max_posts, with dates in
+ * lang. detail is "FREQUENCY:PERIOD", naming a row of digests. */
+static json_t *
+compose_posts(const struct compose_env *env, const char *detail,
+    const char *lang, char **why)
 {
 	static const char sql[] =
 	    "SELECT p.title, p.url, p.author, p.summary, p.published_at"
@@ -386,8 +526,8 @@ compose_posts(const struct compose_env *env, const char *detail, char **why)
 	    env->cache != NULL && env->cache->db == env->db ? env->cache : NULL;
 	json_t *posts, *post;
 	sqlite3_stmt *st;
-	struct buf text;
-	char date[64];
+	struct buf text, cut;
+	char date[64], *key;
 	const char *summary;
 	time_t t;
 
@@ -395,11 +535,17 @@ compose_posts(const struct compose_env *env, const char *detail, char **why)
 		*why = xstrdup("digest period missing");
 		return NULL;
 	}
+	/* The posts of one digest in one language: a bilingual digest or
+	 * one with Welsh and English readers alternates between two. */
+	key = xasprintf("%s %s", lang, detail);
 	if (c != NULL && c->posts_detail != NULL &&
-	    strcmp(c->posts_detail, detail) == 0)
+	    strcmp(c->posts_detail, key) == 0) {
+		free(key);
 		return json_incref(c->posts);
+	}
 	if (compose_stmt(env, COMPOSE_STMT_POSTS, sql, &st) != 0) {
 		*why = xstrdup("database error");
+		free(key);
 		return NULL;
 	}
 	sqlite3_bind_text(st, 1, detail, -1, SQLITE_STATIC);
@@ -407,6 +553,7 @@ compose_posts(const struct compose_env *env, const char *detail, char **why)
 	    st, 2, env->cfg->max_posts > 0 ? env->cfg->max_posts : 10);
 	posts = json_array();
 	buf_init(&text);
+	buf_init(&cut);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		post = json_object();
 		compose_set(post, "title", compose_col(st, 0));
@@ -414,23 +561,32 @@ compose_posts(const struct compose_env *env, const char *detail, char **why)
 		compose_set(post, "author", compose_col(st, 2));
 		summary = compose_col(st, 3);
 		buf_reset(&text);
+		buf_reset(&cut);
 		if (summary != NULL)
-			htmltext_to_plain(summary, strlen(summary), &text);
-		compose_set(
-		    post, "summary", text.data != NULL ? text.data : "");
+			htmltext_summary(summary, strlen(summary),
+			    compose_col(st, 1), &text);
+		textwrap_cut(text.data != NULL ? text.data : "",
+		    (size_t)env->cfg->summary_length, &cut);
+		compose_set(post, "summary", cut.data != NULL ? cut.data : "");
+		json_object_set_new(post, "paragraphs",
+		    compose_paragraphs(cut.data != NULL ? cut.data : ""));
 		if (clock_parse_iso(compose_col(st, 4), &t) == 0) {
-			clock_format_local(t, CLOCK_DATE, date, sizeof(date));
+			clock_format_local_lang(
+			    t, CLOCK_DATE, lang, date, sizeof(date));
 			compose_set(post, "published", date);
 		}
 		json_array_append_new(posts, post);
 	}
 	buf_fini(&text);
+	buf_fini(&cut);
 	compose_stmt_done(env, st);
 	if (c != NULL) {
 		compose_cache_forget(c);
-		c->posts_detail = xstrdup(detail);
+		c->posts_detail = key;
+		key = NULL;
 		c->posts = json_incref(posts);
 	}
+	free(key);
 	return posts;
 }
 
@@ -439,9 +595,11 @@ compose_posts(const struct compose_env *env, const char *detail, char **why)
 static json_t *
 compose_subscriber_context(const struct compose_env *env,
     const struct kind *kind, int64_t subscriber_id, struct kind_facts *state,
-    char **why)
+    const char *lang_in, struct compose_lang *lang, char **why)
 {
-	json_t *ctx, *sub, *posts;
+	json_t *ctx, *sub, *posts, *form;
+	const char *cat;
+	bool monthly;
 	const char *email, *status;
 	sqlite3_stmt *st;
 	char *link;
@@ -465,15 +623,21 @@ compose_subscriber_context(const struct compose_env *env,
 	status = compose_col(st, 2);
 	state->subscriber_active = strcmp(status, "active") == 0;
 	state->subscriber_pending = strcmp(status, "pending") == 0;
+	compose_resolve_language(env, compose_col(st, 4), NULL, lang);
+	if (lang_in == NULL)
+		lang_in = lang->tags[0];
 	ctx = json_object();
-	json_object_set_new(ctx, "sender", compose_sender(env->cfg));
+	compose_common(ctx, env, lang_in);
 	sub = json_object();
 	compose_set(sub, "email", email);
 	compose_set(sub, "name", compose_col(st, 1));
 	compose_set(sub, "frequency", compose_col(st, 3));
-	/* The frequency as the word for its period ("this week"). */
-	compose_set(sub, "period",
-	    strcmp(compose_col(st, 3), "monthly") == 0 ? "month" : "week");
+	/* The frequency as the word for its period ("this week"), and as
+	 * flags for languages whose words for it differ by more. */
+	monthly = strcmp(compose_col(st, 3), "monthly") == 0;
+	compose_set(sub, "period", monthly ? "month" : "week");
+	json_object_set_new(sub, "weekly", json_boolean(!monthly));
+	json_object_set_new(sub, "monthly", json_boolean(monthly));
 	json_object_set_new(ctx, "subscriber", sub);
 	link = compose_link(env, "unsubscribe", subscriber_id, email);
 	compose_set(ctx, "unsubscribe_url", link);
@@ -488,16 +652,22 @@ compose_subscriber_context(const struct compose_env *env,
 	}
 	compose_stmt_done(env, st);
 	if ((kind->needs & KIND_POSTS) != 0) {
-		posts = compose_posts(env, state->detail, why);
+		posts = compose_posts(env, state->detail, lang_in, why);
 		if (posts == NULL) {
 			json_decref(ctx);
 			return NULL;
 		}
 		json_object_set_new(ctx, "post_count",
 		    json_integer((json_int_t)json_array_size(posts)));
-		/* Mustache has no plurals: "post{{#post_count_plural}}s..." */
+		/* Mustache has no plurals: "post{{#post_count_plural}}s..."
+		 * in English; in any language, post_count_form names the
+		 * count's CLDR plural category ("{{#post_count_form.few}}"). */
 		json_object_set_new(ctx, "post_count_plural",
 		    json_boolean(json_array_size(posts) != 1));
+		cat = lang_plural(lang_in, (long)json_array_size(posts));
+		form = json_object();
+		json_object_set_new(form, cat, json_true());
+		json_object_set_new(ctx, "post_count_form", form);
 		state->post_count = (long)json_array_size(posts);
 		json_object_set_new(ctx, "posts", posts);
 	}
@@ -509,18 +679,23 @@ compose_subscriber_context(const struct compose_env *env,
 static json_t *
 compose_build_context(const struct compose_env *env, const struct kind *kind,
     int64_t booking_id, int64_t subscriber_id, struct kind_facts *facts,
-    char **why)
+    const char *lang_in, struct compose_lang *lang, char **why)
 {
+	struct compose_lang scratch;
 	json_t *ctx;
 
+	if (lang == NULL)
+		lang = &scratch;
 	if (kind->about == KIND_ABOUT_BOOKING)
-		ctx =
-		    compose_booking_context(env, kind, booking_id, facts, why);
+		ctx = compose_booking_context(
+		    env, kind, booking_id, facts, lang_in, lang, why);
 	else
 		ctx = compose_subscriber_context(
-		    env, kind, subscriber_id, facts, why);
+		    env, kind, subscriber_id, facts, lang_in, lang, why);
 	if (ctx == NULL)
 		return NULL;
+	facts->language = json_string_value(
+	    json_object_get(json_object_get(ctx, "message"), "language"));
 	if (kind->about == KIND_ABOUT_SUBSCRIBER)
 		facts->frequency = json_string_value(json_object_get(
 		    json_object_get(ctx, "subscriber"), "frequency"));
@@ -541,7 +716,7 @@ compose_context(const struct compose_env *env, const char *kind,
 		return NULL;
 	}
 	return compose_build_context(
-	    env, k, booking_id, subscriber_id, &facts, why);
+	    env, k, booking_id, subscriber_id, &facts, NULL, NULL, why);
 }
 
 /* Longest subject or display name, in bytes: a longer one (a course
@@ -657,14 +832,126 @@ compose_msgid(const struct outbox_item *it, const char *domain)
 	return xasprintf("%s.%s@%s", it->verp_token, created + n, domain);
 }
 
+/* Renders the three parts of kind in one language, appending. */
+static int
+compose_render_parts(const struct compose_env *env, const char *kind,
+    const char *lang, const json_t *ctx, struct buf *subject, struct buf *text,
+    struct buf *html)
+{
+	int ret;
+
+	ret = tmpl_set_render_lang(
+	    env->tmpls, lang, kind, "subject", ctx, subject);
+	if (ret == 0)
+		ret = tmpl_set_render_lang(
+		    env->tmpls, lang, kind, "text", ctx, text);
+	if (ret == 0)
+		ret = tmpl_set_render_lang(
+		    env->tmpls, lang, kind, "html", ctx, html);
+	return ret;
+}
+
+static void
+compose_set_flag(json_t *ctx, const char *key)
+{
+	json_object_set_new(json_object_get(ctx, "message"), key, json_true());
+}
+
+/*
+ * A bilingual message: the kind rendered in each language in turn, the
+ * HTML of each as a fragment (message.fragment: the layout leaves out
+ * the document around its card), then put together by the partials
+ * layout_bilingual (HTML) and layout_bilingual_text, which see parts
+ * (language, name, subject, text, html, read_in, first) and subject.
+ * ctx is the first language's context.
+ */
+static int
+compose_render_bilingual(const struct compose_env *env, const struct kind *kind,
+    const struct outbox_item *it, json_t *ctx, const struct compose_lang *lang,
+    struct buf *subject, struct buf *text, struct buf *html, char **why)
+{
+	json_t *parts = json_array(), *frame, *c;
+	struct buf s, t, h, r;
+	char name[64];
+	int ret = 0;
+
+	buf_init(&s);
+	buf_init(&t);
+	buf_init(&h);
+	buf_init(&r);
+	for (int i = 0; i < lang->n && ret == 0; i++) {
+		struct kind_facts facts = { .detail = it->detail };
+
+		c = i == 0
+		    ? json_incref(ctx)
+		    : compose_build_context(env, kind, it->booking_id,
+			  it->subscriber_id, &facts, lang->tags[i], NULL, why);
+		if (c == NULL) {
+			ret = -ENOENT;
+			break;
+		}
+		compose_set_flag(c, "fragment");
+		compose_set_flag(c, "bilingual");
+		buf_reset(&s);
+		buf_reset(&t);
+		buf_reset(&h);
+		buf_reset(&r);
+		ret = compose_render_parts(
+		    env, kind->name, lang->tags[i], c, &s, &t, &h);
+		json_decref(c);
+		if (ret != 0)
+			break;
+		compose_one_line(&s);
+		lang_native_name(lang->tags[i], name, sizeof(name));
+		if (tmpl_set_render_partial(env->tmpls, lang->tags[i],
+			"read_in", TMPL_ESCAPE_NONE, NULL, &r) != 0 ||
+		    r.len == 0)
+			buf_puts(&r, name);
+		compose_one_line(&r);
+		json_array_append_new(parts,
+		    json_pack("{s:s,s:s,s:s%,s:s%,s:s%,s:s,s:b}", "language",
+			lang->tags[i], "name", name, "subject",
+			s.data != NULL ? s.data : "", s.len, "text",
+			t.data != NULL ? t.data : "", t.len, "html",
+			h.data != NULL ? h.data : "", h.len, "read_in",
+			r.data != NULL ? r.data : "", "first", i == 0));
+		if (i > 0)
+			buf_puts(subject, " / ");
+		buf_append(subject, s.data != NULL ? s.data : "", s.len);
+	}
+	buf_fini(&s);
+	buf_fini(&t);
+	buf_fini(&h);
+	buf_fini(&r);
+	if (ret != 0) {
+		json_decref(parts);
+		return ret;
+	}
+	frame = json_copy(ctx);
+	json_object_set_new(frame, "parts", parts);
+	json_object_set_new(frame, "subject",
+	    json_string(subject->data != NULL ? subject->data : ""));
+	ret = tmpl_set_render_partial(env->tmpls, lang->tags[0],
+	    "layout_bilingual", TMPL_ESCAPE_HTML, frame, html);
+	if (ret == 0)
+		ret = tmpl_set_render_partial(env->tmpls, lang->tags[0],
+		    "layout_bilingual_text", TMPL_ESCAPE_NONE, frame, text);
+	if (ret == -ENOENT)
+		*why = xstrdup("a bilingual message needs the partials "
+			       "layout_bilingual and layout_bilingual_text");
+	json_decref(frame);
+	return ret;
+}
+
 int
 compose_message(const struct compose_env *env, const struct outbox_item *it,
     time_t now, struct transport_msg *out, char **why)
 {
 	struct kind_facts facts = { .now = now, .detail = it->detail };
 	const struct kind *kind;
+	struct compose_lang lang;
 	const char *rcpt;
-	struct buf subject, text, html, token;
+	struct buf subject, text, html, token, wrapped, langs;
 	char *to_name = NULL, *msgid = NULL, *unsub_url = NULL;
 	char *unsub_mailto = NULL, *msgid_kept = NULL;
 	const char *domain;
@@ -679,8 +966,8 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 		    (long long)it->id, it->kind);
 		return -EINVAL;
 	}
-	ctx = compose_build_context(
-	    env, kind, it->booking_id, it->subscriber_id, &facts, why);
+	ctx = compose_build_context(env, kind, it->booking_id,
+	    it->subscriber_id, &facts, NULL, &lang, why);
 	if (ctx == NULL && facts.gone && !env->preview) {
 		/* The website deleted the record: nobody to send it to. */
 		return COMPOSE_CANCELLED;
@@ -708,14 +995,21 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 	buf_init(&text);
 	buf_init(&html);
 	buf_init(&token);
-	ret = tmpl_set_render(env->tmpls, it->kind, "subject", ctx, &subject);
-	if (ret == 0)
-		ret = tmpl_set_render(env->tmpls, it->kind, "text", ctx, &text);
-	if (ret == 0)
-		ret = tmpl_set_render(env->tmpls, it->kind, "html", ctx, &html);
+	buf_init(&wrapped);
+	buf_init(&langs);
+	if (lang.n > 1)
+		ret = compose_render_bilingual(
+		    env, kind, it, ctx, &lang, &subject, &text, &html, why);
+	else
+		ret = compose_render_parts(
+		    env, it->kind, lang.tags[0], ctx, &subject, &text, &html);
 	if (ret != 0) {
-		*why = xasprintf("message id=%lld: rendering %s failed: %s",
-		    (long long)it->id, it->kind, strerror(-ret));
+		char *detail = *why;
+
+		*why = xasprintf("message id=%lld: rendering %s failed: %s%s%s",
+		    (long long)it->id, it->kind, strerror(-ret),
+		    detail != NULL ? ": " : "", detail != NULL ? detail : "");
+		free(detail);
 		goto out;
 	}
 	compose_one_line(&subject);
@@ -726,6 +1020,10 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 		buf_puts(&subject, s);
 		free(s);
 	}
+	textwrap(text.data != NULL ? text.data : "", text.len, TEXTWRAP_WIDTH,
+	    &wrapped);
+	for (int i = 0; i < lang.n; i++)
+		buf_printf(&langs, "%s%s", i > 0 ? ", " : "", lang.tags[i]);
 	to_name = compose_display_name(ctx);
 	domain = strchr(env->cfg->from_addr, '@');
 	memset(&mm, 0, sizeof(mm));
@@ -735,7 +1033,8 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 	mm.to_name = to_name;
 	mm.to_addr = rcpt;
 	mm.subject = subject.data != NULL ? subject.data : "";
-	mm.text = text.data != NULL ? text.data : "";
+	mm.text = wrapped.data != NULL ? wrapped.data : "";
+	mm.content_language = langs.data;
 	mm.html = html.len > 0 ? html.data : NULL;
 	mm.date = now;
 	mm.msgid_domain = domain != NULL ? domain + 1 : "localhost";
@@ -804,6 +1103,8 @@ out:
 	buf_fini(&text);
 	buf_fini(&html);
 	buf_fini(&token);
+	buf_fini(&wrapped);
+	buf_fini(&langs);
 	json_decref(ctx);
 	return ret;
 }

@@ -1187,6 +1187,18 @@ mime_msgid_valid(const char *id)
 	return mime_domain_valid(at + 1, n);
 }
 
+/* Content-Language (RFC 3282): language tags separated by ", ". */
+static int
+mime_content_language_check(const char *v)
+{
+	if (*v == '\0')
+		return -EINVAL;
+	for (; *v != '\0'; v++)
+		if (!mime_is_alnum(*v) && *v != '-' && *v != ',' && *v != ' ')
+			return -EINVAL;
+	return 0;
+}
+
 static int
 mime_check_msg(const struct mime_msg *m)
 {
@@ -1209,6 +1221,8 @@ mime_check_msg(const struct mime_msg *m)
 				return -EINVAL;
 	}
 	ret = mime_value_check(m->subject);
+	if (ret == 0 && m->content_language != NULL)
+		ret = mime_content_language_check(m->content_language);
 	if (ret == 0)
 		ret = mime_body_check(m->text);
 	if (ret == 0 && m->html != NULL)
@@ -1256,6 +1270,9 @@ mime_build(const struct mime_msg *m, struct buf *out, char **message_id)
 		ret = mime_encode_header("Subject", m->subject, &msg);
 	if (ret == 0 && m->auto_submitted)
 		buf_puts(&msg, "Auto-Submitted: auto-generated\r\n");
+	if (ret == 0 && m->content_language != NULL)
+		ret = mime_encode_header(
+		    "Content-Language", m->content_language, &msg);
 	if (ret == 0)
 		ret = mime_put_list_headers(&msg, m);
 	for (h = m->extra_headers; ret == 0 && h != NULL && *h != NULL; h++)

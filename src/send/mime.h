@@ -53,6 +53,9 @@ struct mime_msg {
 	 * '.', '-' and '_', '@' and a domain. NULL: a new one, as above. */
 	const char *msgid;
 	bool auto_submitted; /* Auto-Submitted: auto-generated (RFC 3834) */
+	/* Content-Language (RFC 3282): "cy", or "cy, en" for a bilingual
+	 * message; NULL for none. Letters, digits, '-', ',' and ' '. */
+	const char *content_language;
 	const char *list_id;
 	const char *list_unsubscribe_mailto;
 	const char *list_unsubscribe_url;

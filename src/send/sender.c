@@ -8,13 +8,13 @@
 
 #include "send/sender.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
+#include "bounce/bounce.h"
+#include "bounce/bounce_apply.h"
 #include "cfg.h"
 #include "clock.h"
 #include "db.h"
@@ -23,7 +23,6 @@
 #include "send/compose.h"
 #include "send/relay_store.h"
 #include "send/transport.h"
-#include "suppress.h"
 #include "util.h"
 
 #define SENDER_BATCH 64
@@ -333,6 +332,68 @@ sender_count_usage(struct sender *s, const char *relay, time_t now)
 	s->n_usage++;
 }
 
+static const enum bounce_command sender_commands[] = {
+	[TRANSPORT_STEP_NONE] = BOUNCE_CMD_NONE,
+	[TRANSPORT_STEP_SESSION] = BOUNCE_CMD_EHLO,
+	[TRANSPORT_STEP_MAIL] = BOUNCE_CMD_MAIL,
+	[TRANSPORT_STEP_RCPT] = BOUNCE_CMD_RCPT,
+	[TRANSPORT_STEP_DATA] = BOUNCE_CMD_DATA,
+	[TRANSPORT_STEP_END] = BOUNCE_CMD_DATA,
+};
+
+/*
+ * A refusal about our side, not the recipient's (our authentication,
+ * our address on a blocklist, relaying refused, the relay's policy or
+ * rate limit: the bounce code's verdict, bounce_classify_refusal()):
+ * the lane of that relay is paused (transport_pause(): one loud line, a
+ * state that status and /metrics show) and probed until it clears, and
+ * the message waits: queued again untried, no attempt spent, never
+ * failed. Refused at RCPT, it is still recorded as the bounce code
+ * records such refusals, counted against nobody. True if m was such a
+ * refusal (its result added last).
+ */
+static bool
+sender_refused_by_our_side(struct sender *s, struct transport_msg *m,
+    struct outbox_item *it, time_t now)
+{
+	struct bounce_refusal f = {
+		.message_id = it->id,
+		.recipient = it->recipient,
+		.reply_code = m->code,
+		.reply = m->reply,
+	};
+	struct bounce_verdict v;
+	struct sender_result *r;
+	char *cause;
+
+	if (m->outcome == TRANSPORT_SENT || m->code < 400 || m->reply == NULL ||
+	    m->relay == NULL ||
+	    (size_t)m->step >= UTIL_ARRAY_LEN(sender_commands))
+		return false;
+	f.command = sender_commands[m->step];
+	bounce_classify_refusal(&f, &v);
+	if (!v.sender_side)
+		return false;
+	cause = xasprintf("%s: %s", v.reason, m->reply);
+	transport_pause(s->transport, m->relay,
+	    it->lane == OUTBOX_LANE_BULK ? TRANSPORT_LANE_BULK
+					 : TRANSPORT_LANE_BOOKING,
+	    cause);
+	r = sender_result_add(s, it->id, OUTBOX_QUEUED);
+	r->untried = true;
+	r->next_attempt_at = now;
+	r->error = xasprintf("not sent: relay %s refused it for a reason about "
+			     "us, not the recipient (%s); waiting",
+	    m->relay, cause);
+	if (m->rcpt_rejected)
+		r->bounce_rcpt = xstrdup(it->recipient);
+	log_notice("outbox waiting id=%lld rcpt=%s relay=%s reason=%s "
+		   "reply=\"%s\"",
+	    (long long)it->id, it->recipient, m->relay, v.reason, m->reply);
+	free(cause);
+	return true;
+}
+
 static void
 sender_on_done(struct transport_msg *m, void *arg)
 {
@@ -365,6 +426,10 @@ sender_on_done(struct transport_msg *m, void *arg)
 		    (long long)it->id, it->recipient, m->rcpt);
 		free(it->recipient);
 		it->recipient = xstrdup(m->rcpt);
+	}
+	if (sender_refused_by_our_side(s, m, it, now)) {
+		r = &s->results[s->n_results - 1];
+		goto kept;
 	}
 	switch (m->outcome) {
 	case TRANSPORT_SENT:
@@ -416,6 +481,7 @@ sender_on_done(struct transport_msg *m, void *arg)
 		    (long long)it->id, it->recipient, m->code, r->error);
 		break;
 	}
+kept:
 	r->code = m->code;
 	r->reply = m->reply != NULL ? xstrdup(m->reply) : NULL;
 	r->recipient = moved ? xstrdup(it->recipient) : NULL;
@@ -445,114 +511,38 @@ sender_result_fini(struct sender_result *r)
 	free(r->relay);
 }
 
-/* Copies the enhanced status code that follows the reply code in reply
- * ("550 5.1.1 <a@b>: ...") into out, or leaves out empty. */
-static void
-sender_reply_status(const char *reply, char *out, size_t outlen)
-{
-	const char *p = reply;
-	size_t n = 0;
-	int dots = 0;
-
-	out[0] = '\0';
-	if (p == NULL || strlen(p) < 4)
-		return;
-	p += 4;
-	if ((p[0] != '4' && p[0] != '5') || p[1] != '.')
-		return;
-	while (
-	    n < outlen - 1 && (isdigit((unsigned char)p[n]) || p[n] == '.')) {
-		dots += p[n] == '.';
-		n++;
-	}
-	if (dots != 2 || p[n - 1] == '.' || (p[n] != '\0' && p[n] != ' '))
-		return;
-	memcpy(out, p, n);
-	out[n] = '\0';
-}
-
 /*
- * A recipient refused at RCPT is a bounce known at once. As for bounces
- * that come back by mail (DESIGN "Bounces"), it is hard only when the
- * address itself is bad: a bad mailbox or domain (X.1.1, X.1.2, X.1.3,
- * X.1.10), a mailbox that has moved (X.1.6), or words that say the
- * user does not exist when the server gives no enhanced code. Anything
- * else (policy, spam, relay refused) is soft.
+ * A recipient refused at RCPT is a bounce known at once. The bounce
+ * code decides what it is and what it changes, as for a bounce that
+ * comes back by mail (bounce_apply_refusal()): the one classifier, the
+ * one soft-bounce count, the one suppression rule. A refusal about our
+ * side (authentication, relaying, the relay's policy or rate limit)
+ * counts against nobody.
  */
-static void
-sender_classify_refusal(
-    const char *reply, const char *status, bool *hard, const char **reason)
-{
-	static const char *const words[] = { "user unknown", "unknown user",
-		"no such user", "does not exist", "no such mailbox",
-		"mailbox not found", "invalid recipient" };
-
-	*hard = false;
-	*reason = "rejected";
-	if (status[0] != '\0') {
-		if (strcmp(status + 1, ".1.1") == 0 ||
-		    strcmp(status + 1, ".1.3") == 0) {
-			*hard = true;
-			*reason = "userunknown";
-		} else if (strcmp(status + 1, ".1.2") == 0 ||
-		    strcmp(status + 1, ".1.10") == 0) {
-			*hard = true;
-			*reason = "hostunknown";
-		} else if (strcmp(status + 1, ".1.6") == 0) {
-			*hard = true;
-			*reason = "hasmoved";
-		}
-		return;
-	}
-	for (size_t i = 0; reply != NULL && i < UTIL_ARRAY_LEN(words); i++) {
-		if (strcasestr(reply, words[i]) != NULL) {
-			*hard = true;
-			*reason = "userunknown";
-			return;
-		}
-	}
-}
-
-/* Records r's refused recipient as a bounce and suppresses the address
- * as a bounce that came back by mail would: at once when hard, after
- * [bounces] soft_limit within soft_window when soft. */
 static int
 sender_record_bounce(
     struct sender *s, const struct sender_result *r, time_t now)
 {
 	const struct cfg *cfg = s->env->cfg;
-	char status[16];
-	struct outbox_bounce b = {
+	const struct bounce_apply_rules rules = {
+		.soft_limit = cfg->soft_limit > 0 ? cfg->soft_limit : 1,
+		.soft_window = cfg->soft_window,
+	};
+	const struct bounce_refusal f = {
 		.message_id = r->id,
 		.recipient = r->bounce_rcpt,
-		.status = status,
-		.diagnostic = r->reply,
+		.reply_code = r->code,
+		.reply = r->reply,
+		.command = BOUNCE_CMD_RCPT,
 	};
-	int64_t soft = 0;
+	struct bounce_verdict v;
 	int ret;
 
-	sender_reply_status(r->reply, status, sizeof(status));
-	if (status[0] == '\0')
-		b.status = NULL;
-	sender_classify_refusal(r->reply, status, &b.hard, &b.reason);
-	ret = outbox_record_bounce(s->outbox, &b, now);
-	if (ret == 0 && b.hard) {
-		ret = suppress_add(s->env->db, r->bounce_rcpt,
-		    SUPPRESS_HARD_BOUNCE, r->reply, now);
-	} else if (ret == 0 && cfg->soft_limit > 0) {
-		ret = outbox_count_soft_bounces(
-		    s->outbox, r->bounce_rcpt, now - cfg->soft_window, &soft);
-		if (ret == 0 && soft >= cfg->soft_limit)
-			ret = suppress_add(s->env->db, r->bounce_rcpt,
-			    SUPPRESS_SOFT_BOUNCES, r->reply, now);
-	}
-	if (ret == -EEXIST)
-		ret = 0;
+	ret = bounce_apply_refusal(s->env->db, &f, &rules, now, &v, NULL);
 	if (ret == 0)
-		log_notice("outbox bounce id=%lld rcpt=%s class=%s reason=%s "
-			   "status=%s",
-		    (long long)r->id, r->bounce_rcpt, b.hard ? "hard" : "soft",
-		    b.reason, status[0] != '\0' ? status : "-");
+		log_notice("outbox bounce id=%lld rcpt=%s class=%s reason=%s%s",
+		    (long long)r->id, r->bounce_rcpt, bounce_class_name(v.cls),
+		    v.reason, v.sender_side ? " side=sender" : "");
 	return ret;
 }
 

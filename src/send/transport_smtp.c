@@ -140,6 +140,7 @@ struct transport_smtp_relay {
 	bool told_paused[RELAY_LANES];
 	char *told_cause;
 	bool told;
+	unsigned n_told;
 
 	/* Under s->lock. */
 	pthread_cond_t cond; /* work to take, a probe to make, or stop */
@@ -664,6 +665,7 @@ transport_smtp_review(struct transport_smtp_relay *r, time_t now)
 		    info.cause != NULL ? info.cause : "",
 		    when > 0 ? next : "-");
 	r->told = true;
+	r->n_told++;
 	r->told_state = info.state;
 	r->told_paused[0] = info.paused[0];
 	r->told_paused[1] = info.paused[1];
@@ -675,12 +677,24 @@ transport_smtp_review(struct transport_smtp_relay *r, time_t now)
 	}
 }
 
+/* Something of the relay changed by itself (a throttle ended, a
+ * paused lane's probe is due, quota came free): the caller looks at the
+ * capacity again even when the state it sees is the same. */
 static void
 transport_smtp_on_relay_timer(uv_timer_t *h)
 {
 	struct transport_smtp_relay *r = h->data;
+	struct transport_smtp *s = r->s;
+	struct transport_relay out;
+	time_t now = clock_now();
+	unsigned told = r->n_told;
 
-	transport_smtp_review(r, clock_now());
+	transport_smtp_review(r, now);
+	if (r->n_told == told && !s->closing &&
+	    s->base.relay_changed != NULL) {
+		transport_smtp_info(r, now, &out);
+		s->base.relay_changed(&out, s->base.relay_arg);
+	}
 }
 
 /* What a finished message says of its relay r. Returns true if the

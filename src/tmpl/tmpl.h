@@ -110,6 +110,15 @@ const char *tmpl_error_format(
  * partial or parent a template names must exist. Returns the set (free
  * with tmpl_set_free) or NULL with *err naming the first problem. Files
  * and folders whose names start with '.' are ignored.
+ *
+ * A folder named as a BCP 47 language tag ("cy", "cy-GB") that holds no
+ * subject.mustache is a language's: DIR/cy/<kind>/PART.mustache and
+ * DIR/cy/partials/NAME.mustache are the Welsh files, each used in place
+ * of the base file of the same name; what the folder lacks falls back,
+ * file by file, to the base set (partials too: a Welsh kind's template
+ * that names "layout" gets DIR/cy/partials/layout.mustache if there is
+ * one, else DIR/partials/layout.mustache). A kind folder in a language
+ * folder must name a kind of the base set.
  */
 struct tmpl_set *tmpl_set_load(const char *dir, struct tmpl_error *err);
 void tmpl_set_free(struct tmpl_set *s);
@@ -145,5 +154,38 @@ const char *tmpl_set_kind(const struct tmpl_set *s, size_t i);
  */
 int tmpl_set_render(const struct tmpl_set *s, const char *kind,
     const char *part, const json_t *ctx, struct buf *out);
+
+/* The same with the files of language (a tag, matched as
+ * tmpl_set_match_language() does; NULL or one without a folder: the
+ * base set's files). */
+int tmpl_set_render_lang(const struct tmpl_set *s, const char *language,
+    const char *kind, const char *part, const json_t *ctx, struct buf *out);
+
+/* Renders the partial name as language sees it (its own, else the base
+ * set's) with ctx and esc, appending to out: for frames around rendered
+ * parts. 0, -ENOENT when there is no such partial, or tmpl_render()'s
+ * errors. */
+int tmpl_set_render_partial(const struct tmpl_set *s, const char *language,
+    const char *name, enum tmpl_escape esc, const json_t *ctx, struct buf *out);
+
+/* The language folders, sorted: tag i for i < tmpl_set_language_count(). */
+size_t tmpl_set_language_count(const struct tmpl_set *s);
+const char *tmpl_set_language(const struct tmpl_set *s, size_t i);
+
+/* The folder's tag that serves tag: the same tag (any case), else the
+ * folder of its primary language ("cy-GB" -> "cy"); NULL when none does
+ * (messages in tag then use the base set). Valid while s is. */
+const char *tmpl_set_match_language(const struct tmpl_set *s, const char *tag);
+
+/*
+ * Calls fn(arg, FILE) for each file of the base set that language tag
+ * has no file of its own for, FILE relative to the folder
+ * ("course_changed/text.mustache", "partials/course_details.mustache"):
+ * what its messages take from the base set. A partial with no words of
+ * its own (markup and names only, as "layout") is not counted: it reads
+ * the same in every language. Returns how many.
+ */
+size_t tmpl_set_missing(const struct tmpl_set *s, const char *tag,
+    void (*fn)(void *arg, const char *file), void *arg);
 
 #endif

@@ -7,6 +7,8 @@ as a file in --outdir, and injects faults chosen by the recipient's local
 part (the part before any '+' or '@'):
 
   reject-550   550 at RCPT            defer-451   451 at RCPT
+  relay-554    554 5.7.1 relay access denied at RCPT (about the sender)
+  full-552     552 5.2.2 mailbox full at RCPT
   421          421 at RCPT, then closes the connection
   data-554     554 after the data     data-452    452 after the data
   slow         sleeps --slow-secs before replying to the end of the data
@@ -143,6 +145,10 @@ class Handler:
             return "451 4.7.0 Rate limit exceeded, try again later"
         if fault == "reject-550":
             return "550 5.1.1 <%s>: Recipient address rejected" % address
+        if fault == "relay-554":
+            return "554 5.7.1 <%s>: Relay access denied" % address
+        if fault == "full-552":
+            return "552 5.2.2 <%s>: Mailbox full" % address
         if fault == "defer-451":
             return "451 4.3.0 <%s>: Temporary lookup failure" % address
         if fault == "421":
