@@ -22,6 +22,7 @@
 #include "http.h"
 #include "http_pages_text.h"
 #include "log.h"
+#include "send/relay_store.h"
 #include "subscriber.h"
 #include "util.h"
 
@@ -745,6 +746,8 @@ http_pages_on_metrics_work(uv_work_t *w)
 		    "Subscribers by status and frequency.", "gauge", subs, 2,
 		    "SELECT status, frequency, count(*) FROM subscribers"
 		    " GROUP BY 1, 2 ORDER BY 1, 2");
+	if (ret == 0)
+		ret = relay_store_metrics(db, m->now, &m->text);
 	if (db != NULL)
 		db_close(db);
 	m->result = ret;

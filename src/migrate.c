@@ -300,6 +300,7 @@ static const char migrate_v8[] =
     "  next_try_at TEXT,"
     "  quota INTEGER,"
     "  quota_window INTEGER,"
+    "  quota_left INTEGER,"
     "  updated_at TEXT NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE relay_usage ("
     "  relay TEXT NOT NULL,"

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <jansson.h>
 #include <sqlite3.h>
 #include <uv.h>
 
@@ -34,6 +35,7 @@
 #include "db.h"
 #include "log.h"
 #include "send/relay.h"
+#include "send/relay_store.h"
 #include "send/transport.h"
 #include "testutil.h"
 #include "util.h"
@@ -2586,6 +2588,470 @@ smtp_test_make_certs(void)
 	return dir;
 }
 
+/* ------------------------------------------------ relays, end to end */
+
+/* A folder with a migrated database holding sql and a config whose
+ * transport is the relays relays_conf describes ("[smtp]\n..."). */
+static char *
+smtp_test_relays_dir(const char *relays_conf, const char *sql)
+{
+	char *dir = tu_mkdtemp(), *text;
+	sqlite3 *db;
+
+	text = xasprintf("[daemon]\n"
+			 "user = %s\n"
+			 "database = familymail.db\n"
+			 "templates = %s/templates\n"
+			 "timezone = Europe/London\n"
+			 "log_level = info\n"
+			 "\n[sender]\n"
+			 "from = Family Courses <courses@example.org>\n"
+			 "bounce_domain = bounces.example.org\n"
+			 "\n[transport]\ntype = smtp\n\n%s",
+	    tu_user(), tu_srcdir(), relays_conf);
+	free(tu_write_file(dir, "familymail.conf", text));
+	free(text);
+	db = tu_db_new(dir);
+	tu_sql(db, sql);
+	db_close(db);
+	return dir;
+}
+
+/* Course 1 and n confirmed bookings of it, made at created, for
+ * delegates first..first+n-1 (delegateN@example.org). */
+static void
+smtp_test_add_bookings(const char *dir, int first, int n, const char *created)
+{
+	char *path = xasprintf("%s/familymail.db", dir), *sql;
+	sqlite3 *db;
+
+	ck_assert_int_eq(db_open(path, false, &db), 0);
+	tu_sql(db,
+	    "INSERT OR IGNORE INTO courses (id, title, starts_at, venue,"
+	    " status) VALUES (1, 'Facilitator Training',"
+	    " '2026-12-03T09:30:00Z', 'Cardiff', 'scheduled')");
+	for (int i = first; i < first + n; i++) {
+		sql = xasprintf(
+		    "INSERT INTO delegates (id, email, first_name) VALUES"
+		    " (%d, 'delegate%d@example.org', 'Dee');"
+		    "INSERT INTO bookings (id, course_id, delegate_id,"
+		    " reference, status, created_at) VALUES (%d, 1, %d,"
+		    " 'FC-%d', 'confirmed', '%s')",
+		    i, i, i, i, i, created);
+		tu_sql(db, sql);
+		free(sql);
+	}
+	db_close(db);
+	free(path);
+}
+
+static int
+smtp_test_daemon_once_at(const char *dir, const char *now)
+{
+	char *conf = xasprintf("%s/familymail.conf", dir);
+	char *log = xasprintf("%s/daemon.log", dir);
+	int ret = tu_daemon_once(conf, now, log, 30000);
+
+	free(conf);
+	free(log);
+	return ret;
+}
+
+/* `familymail ARGS...` on dir's config; its output (caller frees). */
+static char *
+smtp_test_tool(const char *dir, const char *arg1, const char *arg2)
+{
+	char *tool = xasprintf("%s/src/familymail", tu_builddir());
+	char *conf = xasprintf("%s/familymail.conf", dir);
+	char *log = xasprintf("%s/tool.out", dir), *out;
+	char *argv[] = { tool, (char *)"-c", conf, (char *)arg1, (char *)arg2,
+		NULL };
+
+	ck_assert_int_eq(tu_run_cmd(argv, log, 20000), 0);
+	out = tu_read_file(log, NULL);
+	ck_assert_ptr_nonnull(out);
+	free(tool);
+	free(conf);
+	free(log);
+	return out;
+}
+
+static char *
+smtp_test_relay_counts(const char *dir)
+{
+	char *path = xasprintf("%s/familymail.db", dir);
+	char *s = tu_db_text(path,
+	    "SELECT group_concat(relay || ' ' || n, ', ') FROM (SELECT"
+	    " coalesce(relay, '-') AS relay, count(*) AS n FROM messages"
+	    " WHERE state = 'sent' GROUP BY 1 ORDER BY 1)");
+
+	free(path);
+	return s;
+}
+
+/* The first relay's quota of 3 a day runs out half way: the rest go by
+ * the second, each message recording its relay; later that day the
+ * first is still spent; the next day (--now moves the clock) it takes
+ * mail again, its usage remembered across runs. */
+START_TEST(test_smtp_daemon_spends_a_daily_quota_then_fails_over)
+{
+	struct smtp_test_server one, two;
+	char *base = tu_mkdtemp(), *ctl1, *ctl2, *conf, *dir, *s;
+	json_t *st, *relays;
+
+	smtp_test_relay_start(&one, base, "one", NULL, &ctl1);
+	smtp_test_relay_start(&two, base, "two", NULL, &ctl2);
+	conf = xasprintf("[smtp]\nurl = smtp://127.0.0.1:%d\ntls = off\n"
+			 "connections = 1\nquota = 3/d\n"
+			 "\n[smtp.backup]\nurl = smtp://127.0.0.1:%d\n"
+			 "tls = off\nconnections = 1\n",
+	    one.port, two.port);
+	dir = smtp_test_relays_dir(conf, "SELECT 1");
+	smtp_test_add_bookings(dir, 100, 8, "2026-11-23T08:00:00Z");
+	ck_assert_int_eq(smtp_test_daemon_once_at(dir, SMTP_TEST_NOW), 0);
+	s = smtp_test_relay_counts(dir);
+	ck_assert_str_eq(s, "smtp 3, smtp.backup 5");
+	free(s);
+	ck_assert_int_eq(smtp_test_count_messages(&one), 3);
+	ck_assert_int_eq(smtp_test_count_messages(&two), 5);
+
+	/* status shows the spent quota. */
+	s = smtp_test_tool(dir, "status", "--json");
+	st = json_loads(s, 0, NULL);
+	ck_assert_ptr_nonnull(st);
+	relays = json_object_get(st, "relays");
+	ck_assert_int_eq(json_array_size(relays), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_array_get(relays, 0), "state")),
+	    "quota");
+	ck_assert_int_eq(json_integer_value(json_object_get(
+			     json_array_get(relays, 0), "quota_left")),
+	    0);
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_array_get(relays, 1), "relay")),
+	    "smtp.backup");
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_array_get(relays, 1), "state")),
+	    "up");
+	json_decref(st);
+	free(s);
+	s = smtp_test_tool(dir, "status", NULL);
+	ck_assert_msg(strstr(s, "smtp          quota") != NULL ||
+		strstr(s, "quota  ") != NULL,
+	    "%s", s);
+	ck_assert_msg(strstr(s, "0 of 3/d") != NULL, "%s", s);
+	free(s);
+
+	/* An hour later, the quota is still spent. */
+	smtp_test_add_bookings(dir, 200, 2, "2026-11-23T09:30:00Z");
+	ck_assert_int_eq(
+	    smtp_test_daemon_once_at(dir, "2026-11-23T10:00:00Z"), 0);
+	s = smtp_test_relay_counts(dir);
+	ck_assert_str_eq(s, "smtp 3, smtp.backup 7");
+	free(s);
+
+	/* The next day it is the first relay's again. */
+	smtp_test_add_bookings(dir, 300, 2, "2026-11-24T09:00:00Z");
+	ck_assert_int_eq(
+	    smtp_test_daemon_once_at(dir, "2026-11-24T09:30:00Z"), 0);
+	s = smtp_test_relay_counts(dir);
+	ck_assert_str_eq(s, "smtp 5, smtp.backup 7");
+	free(s);
+
+	smtp_test_server_stop(&one);
+	smtp_test_server_stop(&two);
+	free(ctl1);
+	free(ctl2);
+	free(conf);
+	tu_rmtree(dir);
+	free(dir);
+	tu_rmtree(base);
+	free(base);
+}
+END_TEST
+
+/* The first relay refuses connections: everything goes by the backup,
+ * and status says why the first is down. */
+START_TEST(test_smtp_daemon_fails_over_to_the_backup_relay)
+{
+	struct smtp_test_server one, two;
+	char *base = tu_mkdtemp(), *ctl1, *ctl2, *conf, *dir, *s;
+
+	smtp_test_relay_start(&one, base, "one", "refuse", &ctl1);
+	smtp_test_relay_start(&two, base, "two", NULL, &ctl2);
+	conf = xasprintf("[smtp]\nurl = smtp://127.0.0.1:%d\ntls = off\n"
+			 "\n[smtp.backup]\nurl = smtp://127.0.0.1:%d\n"
+			 "tls = off\n",
+	    one.port, two.port);
+	dir = smtp_test_relays_dir(conf, "SELECT 1");
+	smtp_test_add_bookings(dir, 100, 5, "2026-11-23T08:00:00Z");
+	ck_assert_int_eq(smtp_test_daemon_once_at(dir, SMTP_TEST_NOW), 0);
+	s = smtp_test_relay_counts(dir);
+	ck_assert_str_eq(s, "smtp.backup 5");
+	free(s);
+	ck_assert_int_le(smtp_test_count_commands(&one, "CONNECT"), 5);
+	s = smtp_test_tool(dir, "status", NULL);
+	ck_assert_msg(strstr(s, "relay smtp down since") != NULL, "%s", s);
+	free(s);
+	smtp_test_server_stop(&one);
+	smtp_test_server_stop(&two);
+	free(ctl1);
+	free(ctl2);
+	free(conf);
+	tu_rmtree(dir);
+	free(dir);
+	tu_rmtree(base);
+	free(base);
+}
+END_TEST
+
+/* Waits up to ms for sql on dir's database to give want. */
+static bool
+smtp_test_wait_db(const char *dir, const char *sql, long long want, int ms)
+{
+	char *path = xasprintf("%s/familymail.db", dir);
+	bool ok = false;
+
+	for (int waited = 0; waited < tu_timeout_ms(ms) && !ok; waited += 50) {
+		ok = tu_db_int(path, sql) == want;
+		if (!ok)
+			tu_sleep_ms(50);
+	}
+	free(path);
+	return ok;
+}
+
+static int
+smtp_test_daemon_spawn(const char *dir)
+{
+	char *daemon = xasprintf("%s/src/familymaild", tu_builddir());
+	char *conf = xasprintf("%s/familymail.conf", dir);
+	char *log = xasprintf("%s/daemon.log", dir);
+	char *argv[] = { daemon, (char *)"-c", conf, (char *)"-f",
+		(char *)"--now", (char *)SMTP_TEST_NOW, NULL };
+	int pid = tu_spawn(argv, log);
+
+	free(daemon);
+	free(conf);
+	free(log);
+	return pid;
+}
+
+static int
+smtp_test_count_in_file(const char *path, const char *needle)
+{
+	char *text = tu_read_file(path, NULL);
+	int n = 0;
+
+	for (char *p = text; p != NULL && (p = strstr(p, needle)) != NULL;
+	     p++)
+		n++;
+	free(text);
+	return n;
+}
+
+/*
+ * A relay that answers 550 5.7.515 (Microsoft 365: our domain does not
+ * authenticate) to every RCPT: the refusal is about us, so the lane is
+ * paused with one loud line, a metric and a status line naming the
+ * cause; nothing is suppressed, nothing fails, no attempt is spent; the
+ * relay is probed, and once it is fixed the mail goes.
+ */
+START_TEST(test_smtp_daemon_pauses_on_a_refusal_about_our_side)
+{
+	struct smtp_test_server one;
+	char *base = tu_mkdtemp(), *ctl, *conf, *dir, *s, *log, *path;
+	struct buf metrics;
+	sqlite3 *db;
+	int pid;
+
+	smtp_test_relay_start(&one, base, "one", "rcpt-5.7.515", &ctl);
+	conf = xasprintf("[smtp]\nurl = smtp://127.0.0.1:%d\ntls = off\n"
+			 "connections = 1\n",
+	    one.port);
+	dir = smtp_test_relays_dir(conf, "SELECT 1");
+	log = xasprintf("%s/daemon.log", dir);
+	smtp_test_add_bookings(dir, 100, 3, "2026-11-23T08:00:00Z");
+	pid = smtp_test_daemon_spawn(dir);
+	ck_assert_msg(smtp_test_wait_db(dir,
+			  "SELECT count(*) FROM relays WHERE name = 'smtp'"
+			  " AND state = 'paused' AND lanes = 'booking'",
+			  1, 15000),
+	    "never paused");
+	/* Waiting, not failed, not suppressed, no attempt spent. */
+	ck_assert(smtp_test_wait_db(dir,
+	    "SELECT count(*) FROM messages WHERE state = 'queued'"
+	    " AND attempts = 0",
+	    3, 5000));
+	path = xasprintf("%s/familymail.db", dir);
+	ck_assert_int_eq(tu_db_int(path, "SELECT count(*) FROM suppressions"),
+	    0);
+	ck_assert_int_eq(tu_db_int(path,
+			     "SELECT count(*) FROM bounces WHERE"
+			     " sender_side = 0"),
+	    0);
+	s = smtp_test_tool(dir, "status", NULL);
+	ck_assert_msg(strstr(s, "relay smtp paused for booking mail since") !=
+		NULL,
+	    "%s", s);
+	ck_assert_msg(strstr(s, "550 5.7.515") != NULL, "%s", s);
+	free(s);
+	ck_assert_int_eq(db_open(path, false, &db), 0);
+	buf_init(&metrics);
+	ck_assert_int_eq(relay_store_metrics(db, clock_now(), &metrics), 0);
+	ck_assert_msg(strstr(metrics.data,
+			  "familymail_relay_paused{relay=\"smtp\","
+			  "lane=\"booking\",cause=\"") != NULL,
+	    "%s", metrics.data);
+	ck_assert_ptr_nonnull(strstr(metrics.data,
+	    "familymail_relay_state{relay=\"smtp\",state=\"paused\"} 1"));
+	buf_fini(&metrics);
+	db_close(db);
+	ck_assert_int_eq(smtp_test_count_in_file(log, "smtp relay smtp paused"),
+	    1);
+
+	/* Fixed: the next probe goes through, and so does the rest. */
+	ck_assert_int_eq(unlink(ctl), 0);
+	ck_assert_msg(smtp_test_wait_db(dir,
+			  "SELECT count(*) FROM messages WHERE state = 'sent'",
+			  3, 20000),
+	    "not all sent after the fix");
+	ck_assert(smtp_test_wait_db(dir,
+	    "SELECT count(*) FROM relays WHERE state = 'up'", 1, 5000));
+	ck_assert_int_eq(tu_db_int(path, "SELECT count(*) FROM suppressions"),
+	    0);
+	ck_assert_int_eq(
+	    tu_db_int(path, "SELECT count(*) FROM messages WHERE attempts > 1"),
+	    0);
+	ck_assert_int_eq(smtp_test_count_in_file(log, "smtp relay smtp up again"),
+	    1);
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(tu_wait(pid, 20000), 0);
+	smtp_test_server_stop(&one);
+	free(ctl);
+	free(conf);
+	free(log);
+	free(path);
+	tu_rmtree(dir);
+	free(dir);
+	tu_rmtree(base);
+	free(base);
+}
+END_TEST
+
+/* The number of the server's file holding the message to rcpt, or 0. */
+static int
+smtp_test_position_of(const struct smtp_test_server *srv, const char *rcpt)
+{
+	char *want = xasprintf("\nrcpt %s\n", rcpt);
+	int n = smtp_test_count_messages(srv), at = 0;
+
+	for (int i = n; i >= 1 && at == 0; i--) {
+		char *p = xasprintf("%s/msg-%06d", srv->dir, i);
+		char *text = tu_read_file(p, NULL);
+
+		if (text != NULL && strstr(text, want) != NULL)
+			at = i;
+		free(text);
+		free(p);
+	}
+	free(want);
+	return at;
+}
+
+/*
+ * A booking made while a digest of 400 goes out through a relay limited
+ * to 40 messages a second: its confirmation is sent next, before the
+ * rest of the digest, not after it.
+ */
+START_TEST(test_smtp_daemon_sends_a_confirmation_before_the_rest_of_a_digest)
+{
+	static const char digest[] =
+	    "INSERT INTO posts (title, url, summary, published_at) VALUES"
+	    " ('Play', 'https://blog.example.org/play', 'Ten minutes.',"
+	    "  '2026-11-20T10:00:00Z');"
+	    "INSERT INTO digests (frequency, period, scheduled_at, since,"
+	    " until, post_count, state, created_at) VALUES"
+	    " ('weekly', '2026-W48', '2026-11-23T08:00:00Z',"
+	    "  '2026-11-16T08:00:00Z', '2026-11-23T08:00:00Z', 1,"
+	    "  'enqueued', '2026-11-23T08:00:00Z'),"
+	    " ('monthly', '2026-11', '2026-11-01T08:00:00Z',"
+	    "  '2026-10-01T08:00:00Z', '2026-11-01T08:00:00Z', 0,"
+	    "  'enqueued', '2026-11-01T08:00:00Z');"
+	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+	    " WHERE i < 400)"
+	    " INSERT INTO subscribers (email, name, status, frequency,"
+	    " created_at) SELECT 'reader' || i || '@example.net', 'Reader',"
+	    " 'active', 'weekly', '2026-01-01T00:00:00Z' FROM n;"
+	    "INSERT INTO messages (dedupe_key, kind, recipient, subscriber_id,"
+	    " detail, created_at, next_attempt_at, updated_at)"
+	    " SELECT 'digest:weekly:2026-W48:subscriber:' || id,"
+	    " 'blog_digest', email, id, 'weekly:2026-W48',"
+	    " '2026-11-23T08:00:00Z', '2026-11-23T08:00:00Z',"
+	    " '2026-11-23T08:00:00Z' FROM subscribers;"
+	    "INSERT INTO courses (id, title, starts_at, venue, status) VALUES"
+	    " (1, 'Facilitator Training', '2026-12-03T09:30:00Z', 'Cardiff',"
+	    "  'scheduled');";
+	struct smtp_test_server srv;
+	char *base = tu_mkdtemp(), *conf, *dir, *path;
+	int pid, before = 0, at;
+
+	smtp_test_server_start(&srv, base, "srv", NULL);
+	conf = xasprintf("[smtp]\nurl = smtp://127.0.0.1:%d\ntls = off\n"
+			 "connections = 2\nrate = 40/s\n"
+			 "\n[unsubscribe]\n"
+			 "url = https://example.org/u?token={token}\n"
+			 "secret_file = secret\n",
+	    srv.port);
+	dir = smtp_test_relays_dir(conf, digest);
+	path = tu_write_file(dir, "secret",
+	    "0123456789abcdef0123456789abcdef0123456789abcdef\n");
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	free(path);
+	path = xasprintf("%s/familymail.db", dir);
+	pid = smtp_test_daemon_spawn(dir);
+	for (int w = 0; w < tu_timeout_ms(20000) &&
+	     smtp_test_count_messages(&srv) < 40;
+	     w += 20)
+		tu_sleep_ms(20);
+	ck_assert_int_ge(smtp_test_count_messages(&srv), 40);
+	smtp_test_add_bookings(dir, 900, 1, "2026-11-23T09:00:00Z");
+	for (int w = 0; w < tu_timeout_ms(10000) && before == 0; w += 10) {
+		if (tu_db_int(path,
+			"SELECT count(*) FROM messages"
+			" WHERE kind = 'booking_confirmation'") > 0)
+			before = smtp_test_count_messages(&srv);
+		else
+			tu_sleep_ms(10);
+	}
+	ck_assert_msg(before > 0, "the confirmation was never queued");
+	ck_assert_msg(smtp_test_wait_db(dir,
+			  "SELECT count(*) FROM messages WHERE"
+			  " kind = 'booking_confirmation' AND state = 'sent'",
+			  1, 10000),
+	    "the confirmation was never sent");
+	at = smtp_test_position_of(&srv, "delegate900@example.org");
+	ck_assert_int_gt(at, 0);
+	/* Next, give or take what was already on its way. */
+	ck_assert_msg(at - before <= 12, "queued at %d, sent as %d", before,
+	    at);
+	ck_assert_msg(tu_db_int(path,
+			  "SELECT count(*) FROM messages WHERE"
+			  " kind = 'blog_digest' AND state != 'sent'") >
+		100,
+	    "the digest was nearly done: proves nothing");
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(tu_wait(pid, 30000), 0);
+	smtp_test_server_stop(&srv);
+	free(conf);
+	free(path);
+	tu_rmtree(dir);
+	free(dir);
+	tu_rmtree(base);
+	free(base);
+}
+END_TEST
+
 static Suite *
 smtp_suite(void)
 {
@@ -2653,6 +3119,15 @@ smtp_suite(void)
 	    tc, test_smtp_daemon_killed_mid_pipelined_queue_loses_nothing);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("relays");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_smtp_daemon_spends_a_daily_quota_then_fails_over);
+	tcase_add_test(tc, test_smtp_daemon_fails_over_to_the_backup_relay);
+	tcase_add_test(tc, test_smtp_daemon_pauses_on_a_refusal_about_our_side);
+	tcase_add_test(
+	    tc, test_smtp_daemon_sends_a_confirmation_before_the_rest_of_a_digest);
+	suite_add_tcase(s, tc);
+
 	if (smtp_test_tls_dir == NULL) {
 		printf("check_smtp: openssl not found or failed: the TLS and "
 		       "AUTH tests are left out\n");
@@ -2670,6 +3145,7 @@ smtp_suite(void)
 	tcase_add_test(tc, test_smtp_pipelines_over_starttls_with_auth);
 	tcase_add_test(tc, test_smtp_defers_on_a_wrong_password);
 	suite_add_tcase(s, tc);
+
 	return s;
 }
 

@@ -11,7 +11,9 @@
  * their traces in the tables they fill (messages, digests), so the last
  * run of a job is read from there; a row in job_runs, where a job keeps
  * its own bookkeeping, takes precedence. Next runs are computed from the
- * config as the daemon computes them.
+ * config as the daemon computes them. The relays are shown as the daemon
+ * last knew them (the relays table), with their quota left counted now;
+ * a configured relay the daemon has not told of yet is "unknown".
  */
 #include "config.h"
 
@@ -34,6 +36,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "outbox.h"
+#include "send/relay_store.h"
 #include "util.h"
 
 #define CMD_STATUS_RECENT "10" /* failures and bounces shown */
@@ -367,6 +370,75 @@ cmd_status_jobs(sqlite3 *db, const struct cfg *cfg, time_t now, json_t *jobs)
 
 /* The whole report, or NULL when the database fails. */
 static json_t *
+cmd_status_opt_time(time_t t)
+{
+	return t > 0 ? cmd_status_time(t) : json_null();
+}
+
+/* The configured relays, in order, each as the daemon last knew it. */
+static json_t *
+cmd_status_relays(sqlite3 *db, const struct cfg *cfg, time_t now)
+{
+	struct relay_store_row *rows;
+	struct cfg_relay relay;
+	json_t *out, *o;
+	size_t n;
+
+	if (relay_store_read(db, now, &rows, &n) != 0)
+		return NULL;
+	out = json_array();
+	for (size_t i = 0;
+	     cfg->transport == CFG_TRANSPORT_SMTP && i < cfg_relay_count(cfg);
+	     i++) {
+		const struct relay_store_row *row = NULL;
+
+		cfg_relay_get(cfg, i, &relay);
+		for (size_t k = 0; k < n && row == NULL; k++)
+			if (strcmp(rows[k].name, relay.name) == 0)
+				row = &rows[k];
+		o = json_object();
+		json_object_set_new(o, "relay", json_string(relay.name));
+		json_object_set_new(o, "url", json_string(relay.url));
+		json_object_set_new(o, "state",
+		    json_string(row != NULL ? row->state : "unknown"));
+		json_object_set_new(o, "paused_lanes",
+		    row != NULL && row->lanes != NULL
+			? json_string(row->lanes)
+			: json_null());
+		json_object_set_new(o, "cause",
+		    row != NULL && row->cause != NULL
+			? json_string(row->cause)
+			: json_null());
+		json_object_set_new(o, "since",
+		    row != NULL ? cmd_status_opt_time(row->since) : json_null());
+		json_object_set_new(o, "next_try",
+		    row != NULL ? cmd_status_opt_time(row->next_try)
+				: json_null());
+		if (relay.quota.count > 0) {
+			json_object_set_new(o, "quota",
+			    json_integer((json_int_t)relay.quota.count));
+			json_object_set_new(o, "quota_window",
+			    json_integer((json_int_t)relay.quota.per_sec));
+			json_object_set_new(o, "quota_left",
+			    row != NULL && row->quota >= 0
+				? json_integer((json_int_t)row->quota_left)
+				: json_integer(
+				      (json_int_t)relay.quota.count));
+		} else {
+			json_object_set_new(o, "quota", json_null());
+			json_object_set_new(o, "quota_window", json_null());
+			json_object_set_new(o, "quota_left", json_null());
+		}
+		json_object_set_new(o, "updated_at",
+		    row != NULL ? cmd_status_opt_time(row->updated_at)
+				: json_null());
+		json_array_append_new(out, o);
+	}
+	relay_store_rows_free(rows, n);
+	return out;
+}
+
+static json_t *
 cmd_status_build(sqlite3 *db, const struct cfg *cfg, time_t now)
 {
 	static const char *const queue_keys[] = { "state", "kind", "count" };
@@ -410,6 +482,10 @@ cmd_status_build(sqlite3 *db, const struct cfg *cfg, time_t now)
 	}
 	json_object_set_new(out, "totals", totals);
 	json_object_set_new(out, "queue", queue);
+	rows = cmd_status_relays(db, cfg, now);
+	if (rows == NULL)
+		goto fail;
+	json_object_set_new(out, "relays", rows);
 	rows = cmd_status_rows(db,
 	    "SELECT id, kind, recipient, created_at, next_attempt_at,"
 	    " attempts FROM messages WHERE state = 'queued'"
@@ -502,6 +578,84 @@ cmd_status_local(const char *iso, char *out, size_t size)
 		(void)snprintf(out, size, "%s", iso != NULL ? iso : "-");
 }
 
+/* The relays as a table, then a sentence for each that does not take
+ * all mail, naming the cause. */
+static int
+cmd_status_print_relays(json_t *relays)
+{
+	static const struct cmd_status_col relay_cols[] = {
+		{ { "relay", "RELAY", 0, false }, false },
+		{ { "state", "STATE", 0, false }, false },
+		{ { "since", "SINCE", 0, false }, true },
+		{ { "next_try", "NEXT TRY", 0, false }, true },
+		{ { "quota", "QUOTA LEFT", 0, false }, false },
+	};
+	json_t *rows = json_array(), *r, *row;
+	char quota[64], since[32], next[32];
+	int ret;
+	size_t i;
+
+	if (json_array_size(relays) == 0) {
+		json_decref(rows);
+		return 0;
+	}
+	json_array_foreach(relays, i, r)
+	{
+		json_t *left = json_object_get(r, "quota_left");
+
+		if (json_is_integer(left))
+			(void)snprintf(quota, sizeof(quota), "%lld of %lld/%s",
+			    (long long)json_integer_value(left),
+			    (long long)json_integer_value(
+				json_object_get(r, "quota")),
+			    json_integer_value(json_object_get(
+				r, "quota_window")) == 3600
+				? "h"
+				: "d");
+		else
+			(void)snprintf(quota, sizeof(quota), "-");
+		row = json_pack("{s:O,s:O,s:O,s:O,s:s}", "relay",
+		    json_object_get(r, "relay"), "state",
+		    json_object_get(r, "state"), "since",
+		    json_object_get(r, "since"), "next_try",
+		    json_object_get(r, "next_try"), "quota", quota);
+		json_array_append_new(rows, row);
+	}
+	printf("\nrelays, as the daemon last knew them:\n");
+	ret = cmd_status_table(rows, relay_cols, UTIL_ARRAY_LEN(relay_cols));
+	json_decref(rows);
+	json_array_foreach(relays, i, r)
+	{
+		const char *state = json_string_value(json_object_get(r, "state"));
+		const char *cause = json_string_value(json_object_get(r, "cause"));
+		const char *lanes =
+		    json_string_value(json_object_get(r, "paused_lanes"));
+
+		if (state == NULL || strcmp(state, "up") == 0 ||
+		    strcmp(state, "unknown") == 0)
+			continue;
+		cmd_status_local(json_string_value(json_object_get(r, "since")),
+		    since, sizeof(since));
+		cmd_status_local(
+		    json_string_value(json_object_get(r, "next_try")), next,
+		    sizeof(next));
+		if (strcmp(state, "paused") == 0)
+			printf("relay %s paused for %s mail since %s: %s; "
+			       "probed again %s; that mail waits, nothing "
+			       "fails or counts against its recipients\n",
+			    json_string_value(json_object_get(r, "relay")),
+			    lanes != NULL && strcmp(lanes, "booking,bulk") == 0
+				? "booking and bulk"
+				: lanes != NULL ? lanes : "its",
+			    since, cause != NULL ? cause : "?", next);
+		else
+			printf("relay %s %s since %s: %s; tried again %s\n",
+			    json_string_value(json_object_get(r, "relay")),
+			    state, since, cause != NULL ? cause : "?", next);
+	}
+	return ret;
+}
+
 static int
 cmd_status_print(json_t *out)
 {
@@ -569,6 +723,7 @@ cmd_status_print(json_t *out)
 	} else {
 		printf("\nnothing queued\n");
 	}
+	ret |= cmd_status_print_relays(json_object_get(out, "relays"));
 	putchar('\n');
 	ret |= cmd_status_table(
 	    json_object_get(out, "jobs"), job_cols, UTIL_ARRAY_LEN(job_cols));

@@ -341,11 +341,14 @@ relay_next_change(const struct relay *r, time_t now)
 		if (t_ > 0 && (next == 0 || t_ < next))     \
 			next = t_ > now ? t_ : now;         \
 	} while (0)
-	if (r->fault != RELAY_UP && !r->probing)
-		RELAY_SOONER(r->until);
+	/* A probe under way answers soon. */
+	if (r->fault != RELAY_UP)
+		RELAY_SOONER(r->probing ? now + RELAY_BACKOFF_MIN : r->until);
 	for (size_t i = 0; i < RELAY_LANES; i++)
-		if (r->pause[i].on && !r->pause[i].probing)
-			RELAY_SOONER(r->pause[i].until);
+		if (r->pause[i].on)
+			RELAY_SOONER(r->pause[i].probing
+				? now + RELAY_BACKOFF_MIN
+				: r->pause[i].until);
 	if (r->quota > 0 && relay_quota_left(r, now) == 0)
 		RELAY_SOONER(relay_quota_frees(r, now));
 #undef RELAY_SOONER

@@ -133,7 +133,8 @@ void relay_probing(struct relay *r);
 void relay_probed(struct relay *r, bool ok, const char *cause, time_t now);
 
 /* The next time r changes by itself (a probe or a pause's probe due, a
- * throttle's end, quota freed), or 0 if none. */
+ * throttle's end, quota freed; a probe under way, RELAY_BACKOFF_MIN
+ * from now), or 0 if none. */
 time_t relay_next_change(const struct relay *r, time_t now);
 
 /* r as seen from outside at now. */

@@ -29,13 +29,14 @@ static const char *const relay_store_sql[] = {
 	[RELAY_STORE_CLEAR] = "DELETE FROM relays",
 	[RELAY_STORE_PUT] =
 	    "INSERT INTO relays (name, position, state, lanes, cause, since,"
-	    " next_try_at, quota, quota_window, updated_at)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+	    " next_try_at, quota, quota_window, quota_left, updated_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?10)"
 	    " ON CONFLICT (name) DO UPDATE SET position = excluded.position,"
 	    " state = excluded.state, lanes = excluded.lanes,"
 	    " cause = excluded.cause, since = excluded.since,"
 	    " next_try_at = excluded.next_try_at, quota = excluded.quota,"
 	    " quota_window = excluded.quota_window,"
+	    " quota_left = excluded.quota_left,"
 	    " updated_at = excluded.updated_at",
 	[RELAY_STORE_USAGE] =
 	    "INSERT INTO relay_usage (relay, minute, sent) VALUES (?1, ?2, ?3)"
@@ -123,6 +124,7 @@ relay_store_put(
 	if (r->quota >= 0) {
 		sqlite3_bind_int64(st, 8, r->quota);
 		sqlite3_bind_int64(st, 9, r->quota_window);
+		sqlite3_bind_int64(st, 11, r->quota_left);
 	}
 	sqlite3_bind_text(st, 10, now_s, -1, SQLITE_STATIC);
 	return relay_store_step(rs, st);
@@ -195,15 +197,9 @@ int
 relay_store_read(sqlite3 *db, time_t now, struct relay_store_row **rows,
     size_t *n)
 {
-	/* The quota left counts what the relay took in the minutes of the
-	 * window that are not over: as the daemon counts it (relay.c). */
 	static const char sql[] =
 	    "SELECT name, position, state, lanes, cause, since, next_try_at,"
-	    " coalesce(quota, -1), updated_at,"
-	    " CASE WHEN quota IS NULL THEN -1 ELSE max(0, quota -"
-	    "  (SELECT coalesce(sum(sent), 0) FROM relay_usage"
-	    "   WHERE relay = name AND minute * 60 + quota_window > ?1))"
-	    " END"
+	    " coalesce(quota, -1), updated_at, coalesce(quota_left, -1)"
 	    " FROM relays ORDER BY position, name";
 	struct relay_store_row *v = NULL, *r;
 	size_t count = 0, cap = 0;
@@ -215,7 +211,7 @@ relay_store_read(sqlite3 *db, time_t now, struct relay_store_row **rows,
 	ret = db_prepare(db, sql, &st);
 	if (ret != 0)
 		return ret;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
+	(void)now;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (count == cap) {
 			cap = cap == 0 ? 4 : cap * 2;

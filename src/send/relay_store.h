@@ -61,12 +61,13 @@ struct relay_store_row {
 	time_t since;
 	time_t next_try;   /* 0: none */
 	int64_t quota;     /* -1: none */
-	int64_t quota_left; /* -1: no quota; counted at now */
+	int64_t quota_left; /* -1: no quota */
 	time_t updated_at;
 };
 
-/* The relays in order, their quota left counted at now: *rows is a new
- * array of *n (relay_store_rows_free()). 0 or a negative errno. */
+/* The relays in order, as the daemon last wrote them (now is kept for
+ * readers that may count from it): *rows is a new array of *n
+ * (relay_store_rows_free()). 0 or a negative errno. */
 int relay_store_read(sqlite3 *db, time_t now, struct relay_store_row **rows,
     size_t *n);
 void relay_store_rows_free(struct relay_store_row *rows, size_t n);

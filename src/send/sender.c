@@ -587,6 +587,9 @@ sender_apply_relays(struct sender *s, time_t now)
 
 	if (s->relays == NULL)
 		return 0;
+	/* What a relay took changes its quota left. */
+	if (s->n_usage > 0)
+		s->relays_dirty = true;
 	if (s->relays_dirty && !s->relays_cleared)
 		ret = relay_store_clear(s->relays);
 	for (unsigned i = 0; ret == 0 && s->relays_dirty &&
