@@ -269,8 +269,8 @@ static const struct cfg_key cfg_keys[CFG_K_COUNT] = {
 	    CFG_OFF(retry_max), .def = "1h", .min = 1, .max = 7 * CFG_DAY,
 	    .flags = CFG_F_GLOBAL },
 	[CFG_K_GIVE_UP] = { CFG_S_SMTP, "give_up", CFG_T_DURATION,
-	    CFG_OFF(retry_give_up), .def = "3d", .min = 0,
-	    .max = 365 * CFG_DAY, .flags = CFG_F_GLOBAL },
+	    CFG_OFF(retry_give_up), .def = "3d", .min = 0, .max = 365 * CFG_DAY,
+	    .flags = CFG_F_GLOBAL },
 	[CFG_K_MAILDIR_PATH] = { CFG_S_MAILDIR, "path", CFG_T_PATH,
 	    CFG_OFF(maildir_path) },
 	[CFG_K_OFFSETS] = { CFG_S_REMINDERS, "offsets", CFG_T_OFFSETS,
@@ -352,8 +352,8 @@ struct cfg_parser {
 	struct cfg_parser *children[CFG_MAX_RELAYS];
 	size_t n_children;
 	struct cfg_parser *child; /* the [smtp.NAME] section being read */
-	char *dir;        /* the config file's folder */
-	const char *data; /* the file's text */
+	char *dir;                /* the config file's folder */
+	const char *data;         /* the file's text */
 	size_t len;
 	size_t pos;
 	int line; /* the line last handed to inih */

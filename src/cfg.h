@@ -110,7 +110,7 @@ struct cfg {
 	char *smtp_ca_file; /* optional extra CA bundle (tests) */
 	int smtp_connections;
 	struct cfg_rate smtp_rate;
-	int64_t smtp_timeout;  /* seconds, per reply */
+	int64_t smtp_timeout;       /* seconds, per reply */
 	struct cfg_rate smtp_quota; /* count 0: none */
 	char *smtp_ehlo_name;       /* NULL: the host's fully qualified name */
 	/* [smtp] and [smtp.NAME] alike (the keys above, and these three

@@ -264,8 +264,8 @@ outbox_item_free(struct outbox_item *it)
 }
 
 int
-outbox_claim(struct outbox *o, time_t now, enum outbox_lane lane,
-    size_t limit, struct outbox_item ***items, size_t *n)
+outbox_claim(struct outbox *o, time_t now, enum outbox_lane lane, size_t limit,
+    struct outbox_item ***items, size_t *n)
 {
 	sqlite3_stmt *st = o->st[OUTBOX_ST_CLAIM];
 	struct outbox_item **v = NULL, *it;

@@ -142,5 +142,4 @@ int outbox_next_due(struct outbox *o, enum outbox_lane lane, time_t *when);
  * same. */
 #define OUTBOX_BULK_SQL "(kind = 'blog_digest')"
 
-
 #endif

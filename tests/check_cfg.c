@@ -1331,34 +1331,35 @@ START_TEST(test_cfg_refuses_a_control_character_in_a_mailbox)
 END_TEST
 
 /* The relays after [smtp]: lines 9 on. */
-#define SMTP_BASE                                          \
-	"[daemon]\n"                                       \
-	"templates = tpl\n"                                \
-	"[sender]\n"                                       \
-	"from = Family Courses <courses@example.org>\n"    \
-	"[transport]\n"                                    \
-	"type = smtp\n"                                    \
-	"[smtp]\n"                                         \
+#define SMTP_BASE                                       \
+	"[daemon]\n"                                    \
+	"templates = tpl\n"                             \
+	"[sender]\n"                                    \
+	"from = Family Courses <courses@example.org>\n" \
+	"[transport]\n"                                 \
+	"type = smtp\n"                                 \
+	"[smtp]\n"                                      \
 	"url = smtp://127.0.0.1:2525\n"
 
 START_TEST(test_cfg_reads_relays_in_the_order_written_with_their_keys)
 {
-	struct cfg *c = load(SMTP_BASE "tls = off\n"
-				       "quota = 300/h\n"
-				       "ehlo_name = mail.example.org\n"
-				       "give_up = 1d\n"
-				       "[smtp.office365]\n"
-				       "url = smtp://smtp.office365.com:587\n"
-				       "username = courses@example.org\n"
-				       "password_file = pw\n"
-				       "connections = 2\n"
-				       "rate = 30/m\n"
-				       "quota = 10000/d\n"
-				       "[digest]\n"
-				       "max_posts = 5\n"
-				       "[smtp.backup]\n"
-				       "url = smtps://smtp.provider.example:465\n"
-				       "timeout = 2m\n");
+	struct cfg *c =
+	    load(SMTP_BASE "tls = off\n"
+			   "quota = 300/h\n"
+			   "ehlo_name = mail.example.org\n"
+			   "give_up = 1d\n"
+			   "[smtp.office365]\n"
+			   "url = smtp://smtp.office365.com:587\n"
+			   "username = courses@example.org\n"
+			   "password_file = pw\n"
+			   "connections = 2\n"
+			   "rate = 30/m\n"
+			   "quota = 10000/d\n"
+			   "[digest]\n"
+			   "max_posts = 5\n"
+			   "[smtp.backup]\n"
+			   "url = smtps://smtp.provider.example:465\n"
+			   "timeout = 2m\n");
 	struct cfg_relay r;
 	char *pw;
 

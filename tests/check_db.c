@@ -399,7 +399,8 @@ START_TEST(test_outbox_claims_due_messages_oldest_first)
 
 	a = enqueue("k1", "a@example.org", NULL);
 	b = enqueue("k2", "b@example.org", NULL);
-	ck_assert_int_eq(outbox_claim(ob, now, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
+	ck_assert_int_eq(
+	    outbox_claim(ob, now, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_int_eq(items[0]->id, a);
 	ck_assert_int_eq(items[1]->id, b);
@@ -412,7 +413,8 @@ START_TEST(test_outbox_claims_due_messages_oldest_first)
 			     "SELECT count(*) FROM messages WHERE "
 			     "state = 'sending' AND attempts = 1"),
 	    2);
-	ck_assert_int_eq(outbox_claim(ob, now, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
+	ck_assert_int_eq(
+	    outbox_claim(ob, now, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
 	ck_assert_uint_eq(n, 0);
 	free(items);
 }
@@ -431,18 +433,23 @@ START_TEST(test_outbox_defers_until_next_attempt_time)
 	time_t due;
 	int64_t id = enqueue("k1", "a@example.org", NULL);
 
-	ck_assert_int_eq(outbox_claim(ob, now, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
+	ck_assert_int_eq(
+	    outbox_claim(ob, now, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
 	outbox_item_free(items[0]);
 	free(items);
 	ck_assert_int_eq(
 	    outbox_transition(ob, id, OUTBOX_SENDING, OUTBOX_QUEUED, now, &u),
 	    0);
-	ck_assert_int_eq(outbox_claim(ob, now + 599, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
+	ck_assert_int_eq(
+	    outbox_claim(ob, now + 599, OUTBOX_LANE_BOOKING, 10, &items, &n),
+	    0);
 	ck_assert_uint_eq(n, 0);
 	free(items);
 	ck_assert_int_eq(outbox_next_due(ob, OUTBOX_LANE_BOOKING, &due), 0);
 	ck_assert_int_eq(due, now + 600);
-	ck_assert_int_eq(outbox_claim(ob, now + 600, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
+	ck_assert_int_eq(
+	    outbox_claim(ob, now + 600, OUTBOX_LANE_BOOKING, 10, &items, &n),
+	    0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(items[0]->attempts, 2);
 	outbox_item_free(items[0]);
@@ -489,7 +496,8 @@ START_TEST(test_outbox_requeues_sending_after_crash)
 
 	enqueue("k1", "a@example.org", NULL);
 	enqueue("k2", "b@example.org", NULL);
-	ck_assert_int_eq(outbox_claim(ob, now, OUTBOX_LANE_BOOKING, 1, &items, &n), 0);
+	ck_assert_int_eq(
+	    outbox_claim(ob, now, OUTBOX_LANE_BOOKING, 1, &items, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	outbox_item_free(items[0]);
 	free(items);
@@ -499,7 +507,8 @@ START_TEST(test_outbox_requeues_sending_after_crash)
 			     "SELECT count(*) FROM messages WHERE "
 			     "state = 'queued'"),
 	    2);
-	ck_assert_int_eq(outbox_claim(ob, now + 60, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
+	ck_assert_int_eq(
+	    outbox_claim(ob, now + 60, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
 	ck_assert_uint_eq(n, 2);
 	for (size_t i = 0; i < n; i++)
 		outbox_item_free(items[i]);
@@ -541,9 +550,8 @@ START_TEST(test_outbox_claims_each_lane_on_its_own)
 	ck_assert_int_eq(due, now + 5);
 	ck_assert_int_eq(outbox_next_due(ob, OUTBOX_LANE_BULK, &due), 0);
 	ck_assert_int_eq(due, now);
-	ck_assert_int_eq(outbox_claim(ob, now + 5, OUTBOX_LANE_BOOKING, 10,
-			     &items, &n),
-	    0);
+	ck_assert_int_eq(
+	    outbox_claim(ob, now + 5, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(items[0]->id, confirm);
 	ck_assert_int_eq(items[0]->lane, OUTBOX_LANE_BOOKING);
@@ -558,8 +566,8 @@ START_TEST(test_outbox_claims_each_lane_on_its_own)
 	for (size_t i = 0; i < n; i++)
 		outbox_item_free(items[i]);
 	free(items);
-	ck_assert_int_eq(outbox_next_due(ob, OUTBOX_LANE_BOOKING, &due),
-	    -ENOENT);
+	ck_assert_int_eq(
+	    outbox_next_due(ob, OUTBOX_LANE_BOOKING, &due), -ENOENT);
 }
 END_TEST
 
@@ -613,18 +621,17 @@ START_TEST(test_outbox_untried_message_keeps_its_attempts)
 	    outbox_claim(ob, now, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
 	outbox_item_free(items[0]);
 	free(items);
-	ck_assert_int_eq(outbox_transition(ob, id, OUTBOX_SENDING,
-			     OUTBOX_QUEUED, now, &wait),
+	ck_assert_int_eq(outbox_transition(
+			     ob, id, OUTBOX_SENDING, OUTBOX_QUEUED, now, &wait),
 	    0);
 	ck_assert_int_eq(tu_sql_int(db, "SELECT attempts FROM messages"), 0);
-	ck_assert_int_eq(outbox_claim(ob, now + 30, OUTBOX_LANE_BOOKING, 10,
-			     &items, &n),
-	    0);
+	ck_assert_int_eq(
+	    outbox_claim(ob, now + 30, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
 	ck_assert_int_eq(items[0]->attempts, 1);
 	outbox_item_free(items[0]);
 	free(items);
-	ck_assert_int_eq(outbox_transition(ob, id, OUTBOX_SENDING,
-			     OUTBOX_SENT, now + 31, &sent),
+	ck_assert_int_eq(outbox_transition(ob, id, OUTBOX_SENDING, OUTBOX_SENT,
+			     now + 31, &sent),
 	    0);
 	{
 		char *got = tu_sql_text(

@@ -124,7 +124,8 @@ START_TEST(test_confirm_is_cancelled_when_booking_cancelled_before_sending)
 
 	ck_assert_int_eq(job_confirm_run(db, NULL, now), 3);
 	tu_sql(db, "UPDATE bookings SET status = 'cancelled' WHERE id = 2");
-	ck_assert_int_eq(outbox_claim(ob, now, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
+	ck_assert_int_eq(
+	    outbox_claim(ob, now, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
 	ck_assert_uint_eq(n, 3);
 	ck_assert_int_eq(items[1]->booking_id, 2);
 	ck_assert_int_eq(
@@ -154,7 +155,8 @@ START_TEST(test_confirm_is_suppressed_for_a_suppressed_address)
 	    "VALUES ('SARAH.JONES@example.org', 'hard_bounce', "
 	    "'2026-11-01T00:00:00Z')");
 	ck_assert_int_eq(job_confirm_run(db, NULL, now), 3);
-	ck_assert_int_eq(outbox_claim(ob, now, OUTBOX_LANE_BOOKING, 1, &items, &n), 0);
+	ck_assert_int_eq(
+	    outbox_claim(ob, now, OUTBOX_LANE_BOOKING, 1, &items, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(
 	    compose_message(&env, items[0], now, m, &why), COMPOSE_SUPPRESSED);

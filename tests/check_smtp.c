@@ -210,8 +210,8 @@ smtp_test_cfg_add_relay(struct cfg *cfg, const char *name, int port)
 {
 	struct cfg_relay *rl;
 
-	cfg->relays = xreallocarray(
-	    cfg->relays, cfg->n_relays + 1, sizeof(*cfg->relays));
+	cfg->relays =
+	    xreallocarray(cfg->relays, cfg->n_relays + 1, sizeof(*cfg->relays));
 	rl = &cfg->relays[cfg->n_relays++];
 	memset(rl, 0, sizeof(*rl));
 	rl->name = xasprintf("smtp.%s", name);
@@ -280,8 +280,8 @@ smtp_test_pump(struct smtp_test_run *r)
 		if (transport_capacity(r->t) == 0) {
 			/* Until a relay takes mail: the relay callback comes
 			 * then, but look now and then too. */
-			uv_timer_start(&r->again_timer,
-			    smtp_test_on_again_timer, 200, 0);
+			uv_timer_start(
+			    &r->again_timer, smtp_test_on_again_timer, 200, 0);
 			return;
 		}
 		ck_assert_int_eq(
@@ -671,7 +671,6 @@ START_TEST(test_smtp_defers_a_dropped_connection_and_sends_the_next)
 	smtp_test_failure_then_success("drop@example.net", NULL, 10, 0);
 }
 END_TEST
-
 
 START_TEST(test_smtp_defers_a_reply_slower_than_the_timeout)
 {
@@ -1423,8 +1422,8 @@ smtp_test_on_tick(uv_timer_t *h)
 /* Runs the loop until cond(r) or timeout_ms, submitting what comes
  * back untried as the sender would. */
 static void
-smtp_test_run_until(struct smtp_test_run *r, bool (*cond)(struct smtp_test_run *),
-    uint64_t timeout_ms)
+smtp_test_run_until(struct smtp_test_run *r,
+    bool (*cond)(struct smtp_test_run *), uint64_t timeout_ms)
 {
 	uint64_t end = smtp_test_now_ms() + timeout_ms;
 
@@ -1648,8 +1647,8 @@ START_TEST(test_smtp_sends_smtputf8_where_offered_and_says_why_not)
 	smtp_test_run_all(&r, 20000);
 	m = smtp_test_result(&r, 1);
 	ck_assert_msg(m->outcome == TRANSPORT_SENT, "%s", m->reply);
-	ck_assert_int_eq(
-	    smtp_test_count_commands(&srv, "MAIL bounces+t1@bounces.example.org SMTPUTF8"),
+	ck_assert_int_eq(smtp_test_count_commands(&srv,
+			     "MAIL bounces+t1@bounces.example.org SMTPUTF8"),
 	    1);
 	text = smtp_test_recorded_for(&srv, "zo\xc3\xab@example.net");
 	free(text);
@@ -1700,8 +1699,8 @@ smtp_test_relay_of(struct smtp_test_run *r, int64_t id)
 {
 	struct transport_msg *m = smtp_test_result(r, id);
 
-	ck_assert_msg(m->outcome == TRANSPORT_SENT, "%lld: %s",
-	    (long long)id, m->reply);
+	ck_assert_msg(
+	    m->outcome == TRANSPORT_SENT, "%lld: %s", (long long)id, m->reply);
 	ck_assert_ptr_nonnull(m->relay);
 	return m->relay;
 }
@@ -2843,8 +2842,7 @@ smtp_test_count_in_file(const char *path, const char *needle)
 	char *text = tu_read_file(path, NULL);
 	int n = 0;
 
-	for (char *p = text; p != NULL && (p = strstr(p, needle)) != NULL;
-	     p++)
+	for (char *p = text; p != NULL && (p = strstr(p, needle)) != NULL; p++)
 		n++;
 	free(text);
 	return n;
@@ -2884,16 +2882,16 @@ START_TEST(test_smtp_daemon_pauses_on_a_refusal_about_our_side)
 	    " AND attempts = 0",
 	    3, 5000));
 	path = xasprintf("%s/familymail.db", dir);
-	ck_assert_int_eq(tu_db_int(path, "SELECT count(*) FROM suppressions"),
-	    0);
+	ck_assert_int_eq(
+	    tu_db_int(path, "SELECT count(*) FROM suppressions"), 0);
 	ck_assert_int_eq(tu_db_int(path,
 			     "SELECT count(*) FROM bounces WHERE"
 			     " sender_side = 0"),
 	    0);
 	s = smtp_test_tool(dir, "status", NULL);
-	ck_assert_msg(strstr(s, "relay smtp paused for booking mail since") !=
-		NULL,
-	    "%s", s);
+	ck_assert_msg(
+	    strstr(s, "relay smtp paused for booking mail since") != NULL, "%s",
+	    s);
 	ck_assert_msg(strstr(s, "550 5.7.515") != NULL, "%s", s);
 	free(s);
 	ck_assert_int_eq(db_open(path, false, &db), 0);
@@ -2907,24 +2905,24 @@ START_TEST(test_smtp_daemon_pauses_on_a_refusal_about_our_side)
 	    "familymail_relay_state{relay=\"smtp\",state=\"paused\"} 1"));
 	buf_fini(&metrics);
 	db_close(db);
-	ck_assert_int_eq(smtp_test_count_in_file(log, "smtp relay smtp paused"),
-	    1);
+	ck_assert_int_eq(
+	    smtp_test_count_in_file(log, "smtp relay smtp paused"), 1);
 
 	/* Fixed: the next probe goes through, and so does the rest. */
 	ck_assert_int_eq(unlink(ctl), 0);
-	ck_assert_msg(smtp_test_wait_db(dir,
-			  "SELECT count(*) FROM messages WHERE state = 'sent'",
-			  3, 20000),
+	ck_assert_msg(
+	    smtp_test_wait_db(dir,
+		"SELECT count(*) FROM messages WHERE state = 'sent'", 3, 20000),
 	    "not all sent after the fix");
-	ck_assert(smtp_test_wait_db(dir,
-	    "SELECT count(*) FROM relays WHERE state = 'up'", 1, 5000));
-	ck_assert_int_eq(tu_db_int(path, "SELECT count(*) FROM suppressions"),
-	    0);
+	ck_assert(smtp_test_wait_db(
+	    dir, "SELECT count(*) FROM relays WHERE state = 'up'", 1, 5000));
+	ck_assert_int_eq(
+	    tu_db_int(path, "SELECT count(*) FROM suppressions"), 0);
 	ck_assert_int_eq(
 	    tu_db_int(path, "SELECT count(*) FROM messages WHERE attempts > 1"),
 	    0);
-	ck_assert_int_eq(smtp_test_count_in_file(log, "smtp relay smtp up again"),
-	    1);
+	ck_assert_int_eq(
+	    smtp_test_count_in_file(log, "smtp relay smtp up again"), 1);
 	kill(pid, SIGTERM);
 	ck_assert_int_eq(tu_wait(pid, 20000), 0);
 	smtp_test_server_stop(&one);
@@ -3010,8 +3008,8 @@ START_TEST(test_smtp_daemon_sends_a_confirmation_before_the_rest_of_a_digest)
 	free(path);
 	path = xasprintf("%s/familymail.db", dir);
 	pid = smtp_test_daemon_spawn(dir);
-	for (int w = 0; w < tu_timeout_ms(20000) &&
-	     smtp_test_count_messages(&srv) < 40;
+	for (int w = 0;
+	     w < tu_timeout_ms(20000) && smtp_test_count_messages(&srv) < 40;
 	     w += 20)
 		tu_sleep_ms(20);
 	ck_assert_int_ge(smtp_test_count_messages(&srv), 40);
@@ -3033,12 +3031,11 @@ START_TEST(test_smtp_daemon_sends_a_confirmation_before_the_rest_of_a_digest)
 	at = smtp_test_position_of(&srv, "delegate900@example.org");
 	ck_assert_int_gt(at, 0);
 	/* Next, give or take what was already on its way. */
-	ck_assert_msg(at - before <= 12, "queued at %d, sent as %d", before,
-	    at);
+	ck_assert_msg(
+	    at - before <= 12, "queued at %d, sent as %d", before, at);
 	ck_assert_msg(tu_db_int(path,
 			  "SELECT count(*) FROM messages WHERE"
-			  " kind = 'blog_digest' AND state != 'sent'") >
-		100,
+			  " kind = 'blog_digest' AND state != 'sent'") > 100,
 	    "the digest was nearly done: proves nothing");
 	kill(pid, SIGTERM);
 	ck_assert_int_eq(tu_wait(pid, 30000), 0);
@@ -3069,10 +3066,12 @@ smtp_suite(void)
 	tcase_add_test(
 	    tc, test_smtp_defers_a_dropped_connection_and_sends_the_next);
 	tcase_add_test(tc, test_smtp_defers_a_reply_slower_than_the_timeout);
-	tcase_add_test(tc, test_smtp_opens_a_new_connection_when_mail_gets_a_4xx);
+	tcase_add_test(
+	    tc, test_smtp_opens_a_new_connection_when_mail_gets_a_4xx);
 	tcase_add_test(
 	    tc, test_smtp_resends_at_once_after_a_421_per_connection_limit);
-	tcase_add_test(tc, test_smtp_checks_an_idle_connection_before_reusing_it);
+	tcase_add_test(
+	    tc, test_smtp_checks_an_idle_connection_before_reusing_it);
 	tcase_add_test(tc, test_smtp_ends_each_connection_with_quit);
 	tcase_add_test(
 	    tc, test_smtp_greets_with_a_configured_or_fully_qualified_name);
@@ -3121,11 +3120,12 @@ smtp_suite(void)
 
 	tc = tcase_create("relays");
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_smtp_daemon_spends_a_daily_quota_then_fails_over);
+	tcase_add_test(
+	    tc, test_smtp_daemon_spends_a_daily_quota_then_fails_over);
 	tcase_add_test(tc, test_smtp_daemon_fails_over_to_the_backup_relay);
 	tcase_add_test(tc, test_smtp_daemon_pauses_on_a_refusal_about_our_side);
-	tcase_add_test(
-	    tc, test_smtp_daemon_sends_a_confirmation_before_the_rest_of_a_digest);
+	tcase_add_test(tc,
+	    test_smtp_daemon_sends_a_confirmation_before_the_rest_of_a_digest);
 	suite_add_tcase(s, tc);
 
 	if (smtp_test_tls_dir == NULL) {

@@ -475,8 +475,8 @@ bounce_apply(sqlite3 *db, const struct bounce_report *r, const char *source,
 
 /* The facts of refusal f, status being room for its enhanced code. */
 static void
-bounce_apply_refusal_facts(const struct bounce_refusal *f,
-    struct bounce_facts *facts, char status[16])
+bounce_apply_refusal_facts(
+    const struct bounce_refusal *f, struct bounce_facts *facts, char status[16])
 {
 	bool has_status;
 

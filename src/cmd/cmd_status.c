@@ -402,15 +402,14 @@ cmd_status_relays(sqlite3 *db, const struct cfg *cfg, time_t now)
 		json_object_set_new(o, "state",
 		    json_string(row != NULL ? row->state : "unknown"));
 		json_object_set_new(o, "paused_lanes",
-		    row != NULL && row->lanes != NULL
-			? json_string(row->lanes)
-			: json_null());
+		    row != NULL && row->lanes != NULL ? json_string(row->lanes)
+						      : json_null());
 		json_object_set_new(o, "cause",
-		    row != NULL && row->cause != NULL
-			? json_string(row->cause)
-			: json_null());
+		    row != NULL && row->cause != NULL ? json_string(row->cause)
+						      : json_null());
 		json_object_set_new(o, "since",
-		    row != NULL ? cmd_status_opt_time(row->since) : json_null());
+		    row != NULL ? cmd_status_opt_time(row->since)
+				: json_null());
 		json_object_set_new(o, "next_try",
 		    row != NULL ? cmd_status_opt_time(row->next_try)
 				: json_null());
@@ -422,8 +421,7 @@ cmd_status_relays(sqlite3 *db, const struct cfg *cfg, time_t now)
 			json_object_set_new(o, "quota_left",
 			    row != NULL && row->quota >= 0
 				? json_integer((json_int_t)row->quota_left)
-				: json_integer(
-				      (json_int_t)relay.quota.count));
+				: json_integer((json_int_t)relay.quota.count));
 		} else {
 			json_object_set_new(o, "quota", json_null());
 			json_object_set_new(o, "quota_window", json_null());
@@ -608,8 +606,8 @@ cmd_status_print_relays(json_t *relays)
 			    (long long)json_integer_value(left),
 			    (long long)json_integer_value(
 				json_object_get(r, "quota")),
-			    json_integer_value(json_object_get(
-				r, "quota_window")) == 3600
+			    json_integer_value(
+				json_object_get(r, "quota_window")) == 3600
 				? "h"
 				: "d");
 		else
@@ -626,8 +624,10 @@ cmd_status_print_relays(json_t *relays)
 	json_decref(rows);
 	json_array_foreach(relays, i, r)
 	{
-		const char *state = json_string_value(json_object_get(r, "state"));
-		const char *cause = json_string_value(json_object_get(r, "cause"));
+		const char *state =
+		    json_string_value(json_object_get(r, "state"));
+		const char *cause =
+		    json_string_value(json_object_get(r, "cause"));
 		const char *lanes =
 		    json_string_value(json_object_get(r, "paused_lanes"));
 
@@ -646,7 +646,8 @@ cmd_status_print_relays(json_t *relays)
 			    json_string_value(json_object_get(r, "relay")),
 			    lanes != NULL && strcmp(lanes, "booking,bulk") == 0
 				? "booking and bulk"
-				: lanes != NULL ? lanes : "its",
+				: lanes != NULL ? lanes
+						: "its",
 			    since, cause != NULL ? cause : "?", next);
 		else
 			printf("relay %s %s since %s: %s; tried again %s\n",

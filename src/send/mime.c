@@ -1178,7 +1178,8 @@ mime_msgid_valid(const char *id)
 	const char *at = strchr(id, '@');
 	size_t n;
 
-	if (at == NULL || at == id || (size_t)(at - id) > 2 * MIME_MSGID_PREFIX_MAX)
+	if (at == NULL || at == id ||
+	    (size_t)(at - id) > 2 * MIME_MSGID_PREFIX_MAX)
 		return false;
 	for (const char *p = id; p < at; p++)
 		if (!mime_is_alnum(*p) && *p != '.' && *p != '-' && *p != '_')

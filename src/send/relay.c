@@ -335,11 +335,11 @@ relay_next_change(const struct relay *r, time_t now)
 {
 	time_t next = 0;
 
-#define RELAY_SOONER(t)                                     \
-	do {                                                \
-		time_t t_ = (t);                            \
-		if (t_ > 0 && (next == 0 || t_ < next))     \
-			next = t_ > now ? t_ : now;         \
+#define RELAY_SOONER(t)                                 \
+	do {                                            \
+		time_t t_ = (t);                        \
+		if (t_ > 0 && (next == 0 || t_ < next)) \
+			next = t_ > now ? t_ : now;     \
 	} while (0)
 	/* A probe under way answers soon. */
 	if (r->fault != RELAY_UP)
@@ -375,7 +375,8 @@ relay_get_info(const struct relay *r, time_t now, struct relay_info *out)
 	}
 	for (size_t i = 0; i < RELAY_LANES; i++) {
 		if (r->pause[i].on &&
-		    (out->state != RELAY_PAUSED || r->pause[i].since < out->since)) {
+		    (out->state != RELAY_PAUSED ||
+			r->pause[i].since < out->since)) {
 			out->state = RELAY_PAUSED;
 			out->cause = r->pause[i].cause;
 			out->since = r->pause[i].since;

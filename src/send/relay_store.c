@@ -103,11 +103,12 @@ relay_store_put(
     struct relay_store *rs, const struct transport_relay *r, time_t now)
 {
 	sqlite3_stmt *st = rs->st[RELAY_STORE_PUT];
-	char now_s[CLOCK_ISO_LEN], since_s[CLOCK_ISO_LEN], next_s[CLOCK_ISO_LEN];
+	char now_s[CLOCK_ISO_LEN], since_s[CLOCK_ISO_LEN],
+	    next_s[CLOCK_ISO_LEN];
 	const char *lanes = r->paused[0] && r->paused[1] ? "booking,bulk"
-	    : r->paused[0]				     ? "booking"
-	    : r->paused[1]				     ? "bulk"
-							     : NULL;
+	    : r->paused[0]                               ? "booking"
+	    : r->paused[1]                               ? "bulk"
+							 : NULL;
 
 	clock_format_iso(now, now_s);
 	clock_format_iso(r->since > 0 ? r->since : now, since_s);
@@ -194,8 +195,8 @@ relay_store_time(sqlite3_stmt *st, int col)
 }
 
 int
-relay_store_read(sqlite3 *db, time_t now, struct relay_store_row **rows,
-    size_t *n)
+relay_store_read(
+    sqlite3 *db, time_t now, struct relay_store_row **rows, size_t *n)
 {
 	static const char sql[] =
 	    "SELECT name, position, state, lanes, cause, since, next_try_at,"
@@ -278,17 +279,19 @@ relay_store_metrics(sqlite3 *db, time_t now, struct buf *out)
 	ret = relay_store_read(db, now, &rows, &n);
 	if (ret != 0)
 		return ret;
-	buf_puts(out, "# HELP familymail_relay_up Whether the relay takes "
-		      "mail (1), as the daemon last knew.\n"
-		      "# TYPE familymail_relay_up gauge\n");
+	buf_puts(out,
+	    "# HELP familymail_relay_up Whether the relay takes "
+	    "mail (1), as the daemon last knew.\n"
+	    "# TYPE familymail_relay_up gauge\n");
 	for (size_t i = 0; i < n; i++) {
 		buf_puts(out, "familymail_relay_up{relay=\"");
 		relay_store_label(out, rows[i].name);
 		buf_printf(out, "\"} %d\n", strcmp(rows[i].state, "up") == 0);
 	}
-	buf_puts(out, "# HELP familymail_relay_state The relay's state: up, "
-		      "down, throttled, paused or quota (spent).\n"
-		      "# TYPE familymail_relay_state gauge\n");
+	buf_puts(out,
+	    "# HELP familymail_relay_state The relay's state: up, "
+	    "down, throttled, paused or quota (spent).\n"
+	    "# TYPE familymail_relay_state gauge\n");
 	for (size_t i = 0; i < n; i++) {
 		for (size_t k = 0; k < UTIL_ARRAY_LEN(states); k++) {
 			buf_puts(out, "familymail_relay_state{relay=\"");
@@ -297,9 +300,10 @@ relay_store_metrics(sqlite3 *db, time_t now, struct buf *out)
 			    strcmp(rows[i].state, states[k]) == 0);
 		}
 	}
-	buf_puts(out, "# HELP familymail_relay_paused A lane of the relay "
-		      "paused by a refusal about the sender, and why.\n"
-		      "# TYPE familymail_relay_paused gauge\n");
+	buf_puts(out,
+	    "# HELP familymail_relay_paused A lane of the relay "
+	    "paused by a refusal about the sender, and why.\n"
+	    "# TYPE familymail_relay_paused gauge\n");
 	for (size_t i = 0; i < n; i++) {
 		static const char *const lanes[] = { "booking", "bulk" };
 
@@ -314,16 +318,16 @@ relay_store_metrics(sqlite3 *db, time_t now, struct buf *out)
 			buf_printf(out, "\"} %d\n", on);
 		}
 	}
-	buf_puts(out, "# HELP familymail_relay_quota_left Messages the relay "
-		      "may still take in its quota window.\n"
-		      "# TYPE familymail_relay_quota_left gauge\n");
+	buf_puts(out,
+	    "# HELP familymail_relay_quota_left Messages the relay "
+	    "may still take in its quota window.\n"
+	    "# TYPE familymail_relay_quota_left gauge\n");
 	for (size_t i = 0; i < n; i++) {
 		if (rows[i].quota < 0)
 			continue;
 		buf_puts(out, "familymail_relay_quota_left{relay=\"");
 		relay_store_label(out, rows[i].name);
-		buf_printf(
-		    out, "\"} %lld\n", (long long)rows[i].quota_left);
+		buf_printf(out, "\"} %lld\n", (long long)rows[i].quota_left);
 	}
 	relay_store_rows_free(rows, n);
 	return 0;

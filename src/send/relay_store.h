@@ -59,8 +59,8 @@ struct relay_store_row {
 	char *lanes; /* the lanes paused, "booking,bulk", or NULL */
 	char *cause;
 	time_t since;
-	time_t next_try;   /* 0: none */
-	int64_t quota;     /* -1: none */
+	time_t next_try;    /* 0: none */
+	int64_t quota;      /* -1: none */
 	int64_t quota_left; /* -1: no quota */
 	time_t updated_at;
 };
@@ -68,8 +68,8 @@ struct relay_store_row {
 /* The relays in order, as the daemon last wrote them (now is kept for
  * readers that may count from it): *rows is a new array of *n
  * (relay_store_rows_free()). 0 or a negative errno. */
-int relay_store_read(sqlite3 *db, time_t now, struct relay_store_row **rows,
-    size_t *n);
+int relay_store_read(
+    sqlite3 *db, time_t now, struct relay_store_row **rows, size_t *n);
 void relay_store_rows_free(struct relay_store_row *rows, size_t n);
 
 /* Appends the relay gauges to out (Prometheus text format):

@@ -801,11 +801,11 @@ sender_arm_due(struct sender *s, time_t now)
 		return;
 	for (int lane = 0; lane < OUTBOX_LANES; lane++) {
 		if (outbox_next_due(s->outbox, (enum outbox_lane)lane, &when) !=
-			0)
+		    0)
 			continue;
 		if (when <= now &&
-		    transport_lane_capacity(s->transport,
-			(enum transport_lane)lane) == 0)
+		    transport_lane_capacity(
+			s->transport, (enum transport_lane)lane) == 0)
 			continue;
 		if (first == 0 || when < first)
 			first = when;
@@ -827,8 +827,8 @@ sender_want(const struct sender *s, enum outbox_lane lane, size_t taken)
 {
 	size_t room = sender_compose_room(s), want;
 	size_t inflight = transport_inflight(s->transport) + s->composing;
-	size_t busy = lane == OUTBOX_LANE_BULK ? s->composing
-					       : s->composing_lane[lane];
+	size_t busy =
+	    lane == OUTBOX_LANE_BULK ? s->composing : s->composing_lane[lane];
 	unsigned cap;
 
 	if (s->stopping)

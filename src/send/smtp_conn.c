@@ -98,16 +98,16 @@ struct smtp_conn {
 	bool pipelining;   /* the extensions its last EHLO offered */
 	bool size;
 	bool smtputf8;
-	bool broken;   /* out of step or gone: drop it after this message */
-	bool again;    /* refused for the session: open another, send again */
-	bool reused;   /* the transaction began on a connection kept open */
+	bool broken;    /* out of step or gone: drop it after this message */
+	bool again;     /* refused for the session: open another, send again */
+	bool reused;    /* the transaction began on a connection kept open */
 	bool got_reply; /* a reply of the transaction came */
 	uint64_t last_used; /* monotonic ms the last transaction ended */
 	int quit_code;      /* the reply to the last QUIT, for tests' logs */
-	bool awaiting; /* a session command has no complete reply yet */
-	bool pending;  /* libcurl may hold received data */
-	unsigned carried; /* transactions on the open connection */
-	int code;      /* the last complete reply's code */
+	bool awaiting;      /* a session command has no complete reply yet */
+	bool pending;       /* libcurl may hold received data */
+	unsigned carried;   /* transactions on the open connection */
+	int code;           /* the last complete reply's code */
 	char reply[SMTP_CONN_REPLY_MAX];
 	struct buf out; /* commands, or the dot-stuffed data */
 	char in[SMTP_CONN_IN_MAX];
@@ -506,11 +506,11 @@ smtp_conn_open(struct smtp_conn *c, int *code, char *why, size_t size)
 	if (*code < 400 || *code >= 600)
 		*code = 0;
 	(void)snprintf(why, size, "%s",
-	    *code != 0		  ? c->reply
-		: c->errbuf[0] != '\0' ? c->errbuf
-					: curl_easy_strerror(res != CURLE_OK
-						  ? res
-						  : CURLE_COULDNT_CONNECT));
+	    *code != 0 ? c->reply
+		: c->errbuf[0] != '\0'
+		? c->errbuf
+		: curl_easy_strerror(
+		      res != CURLE_OK ? res : CURLE_COULDNT_CONNECT));
 	c->sock = CURL_SOCKET_BAD;
 	smtp_conn_drop(c);
 	return false;
@@ -600,8 +600,8 @@ smtp_conn_still_open(struct smtp_conn *c)
 	}
 	if (smtp_conn_now_ms() - c->last_used < SMTP_CONN_IDLE_CHECK_MS)
 		return true;
-	if (smtp_conn_write(c, "NOOP\r\n", 6) != 0 ||
-	    smtp_conn_reply(c) != 0 || c->code / 100 != 2) {
+	if (smtp_conn_write(c, "NOOP\r\n", 6) != 0 || smtp_conn_reply(c) != 0 ||
+	    c->code / 100 != 2) {
 		log_info("smtp conn=%u idle connection gone: %s", c->index,
 		    c->code != 0 ? c->reply : c->errbuf);
 		return false;
@@ -733,8 +733,8 @@ smtp_conn_can_carry(const struct smtp_conn *c, const struct transport_msg *m)
  * had closed it.
  */
 static struct transport_msg *
-smtp_conn_transact(struct smtp_conn *c, struct transport_msg *m, bool sent,
-    bool *next_sent)
+smtp_conn_transact(
+    struct smtp_conn *c, struct transport_msg *m, bool sent, bool *next_sent)
 {
 	static const enum smtp_conn_cmd cmds[] = {
 		SMTP_CONN_CMD_MAIL,
@@ -851,8 +851,8 @@ smtp_conn_reset_outcome(struct transport_msg *m)
 }
 
 struct transport_msg *
-smtp_conn_send(struct smtp_conn *c, struct transport_msg *m, bool sent,
-    bool *next_sent)
+smtp_conn_send(
+    struct smtp_conn *c, struct transport_msg *m, bool sent, bool *next_sent)
 {
 	struct transport_msg *next = NULL;
 	bool retried = false;
@@ -869,11 +869,12 @@ smtp_conn_send(struct smtp_conn *c, struct transport_msg *m, bool sent,
 			/* Nothing was sent for it: the connection goes on. */
 			m->outcome = TRANSPORT_FAIL;
 			m->fault = SMTP_CONN_FAULT_UTF8;
-			m->reply = xasprintf("the relay does not offer SMTPUTF8, "
-					     "which the address %s needs "
-					     "(it has letters beyond ASCII)",
-			    smtp_conn_is_ascii(m->rcpt) ? m->envelope_from
-							: m->rcpt);
+			m->reply =
+			    xasprintf("the relay does not offer SMTPUTF8, "
+				      "which the address %s needs "
+				      "(it has letters beyond ASCII)",
+				smtp_conn_is_ascii(m->rcpt) ? m->envelope_from
+							    : m->rcpt);
 			break;
 		}
 		next = smtp_conn_transact(c, m, sent, next_sent);

@@ -109,8 +109,8 @@ void smtp_conn_free(struct smtp_conn *c);
  * message again at once on a new connection, once: a relay's limit of
  * messages per connection costs nothing.
  */
-struct transport_msg *smtp_conn_send(struct smtp_conn *c,
-    struct transport_msg *m, bool sent, bool *next_sent);
+struct transport_msg *smtp_conn_send(
+    struct smtp_conn *c, struct transport_msg *m, bool sent, bool *next_sent);
 
 /* True while the connection is open (after a send that kept it). */
 bool smtp_conn_is_open(const struct smtp_conn *c);

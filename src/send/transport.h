@@ -169,8 +169,7 @@ struct transport_relay {
  * without relays never calls it.
  */
 void transport_set_relay_cb(struct transport *t,
-    void (*changed)(const struct transport_relay *info, void *arg),
-    void *arg);
+    void (*changed)(const struct transport_relay *info, void *arg), void *arg);
 
 /* The relays, for status: how many there are, and the i-th (0 or
  * -ENOENT). Transports without relays have none. */

@@ -46,8 +46,8 @@ struct transport_ops {
 	    const struct transport *t, unsigned i, struct transport_relay *out);
 	void (*pause)(struct transport *t, const char *relay,
 	    enum transport_lane lane, const char *cause);
-	void (*note_usage)(struct transport *t, const char *relay,
-	    time_t minute, unsigned n);
+	void (*note_usage)(
+	    struct transport *t, const char *relay, time_t minute, unsigned n);
 };
 
 /* The part common to every implementation; each embeds it first. */

@@ -360,8 +360,7 @@ transport_smtp_thread_main(void *arg)
 	for (;;) {
 		if (m == NULL) {
 			while (!s->stop && !r->probe &&
-			    (r->halted ||
-				r->work[0].len + r->work[1].len == 0))
+			    (r->halted || r->work[0].len + r->work[1].len == 0))
 				pthread_cond_wait(&r->cond, &s->lock);
 			if (s->stop)
 				break;
@@ -475,8 +474,8 @@ transport_smtp_relay_name(const struct transport_smtp_relay *r)
 /* The first relay that takes lane now, or NULL; with skip, one that has
  * not had m. */
 static struct transport_smtp_relay *
-transport_smtp_pick(struct transport_smtp *s, unsigned lane, uint32_t skip,
-    time_t now)
+transport_smtp_pick(
+    struct transport_smtp *s, unsigned lane, uint32_t skip, time_t now)
 {
 	for (unsigned i = 0; i < s->n_relays; i++) {
 		struct transport_smtp_relay *r = &s->relays[i];
@@ -520,8 +519,8 @@ transport_smtp_why_none(
 
 /* Gives m to relay r: reserved against its quota, held for its rate. */
 static void
-transport_smtp_assign(struct transport_smtp_relay *r, struct transport_msg *m,
-    time_t now)
+transport_smtp_assign(
+    struct transport_smtp_relay *r, struct transport_msg *m, time_t now)
 {
 	unsigned lane = transport_smtp_lane(m);
 
@@ -535,8 +534,8 @@ transport_smtp_assign(struct transport_smtp_relay *r, struct transport_msg *m,
 /* Sends m by the first relay that takes its lane and has not had it,
  * or hands it back untried. Loop thread, not under the lock. */
 static void
-transport_smtp_route(struct transport_smtp *s, struct transport_msg *m,
-    time_t now)
+transport_smtp_route(
+    struct transport_smtp *s, struct transport_msg *m, time_t now)
 {
 	struct transport_smtp_relay *r;
 	char why[512];
@@ -658,7 +657,7 @@ transport_smtp_review(struct transport_smtp_relay *r, time_t now)
 		    info.name, relay_state_name(info.state),
 		    info.state == RELAY_PAUSED ? " lanes=" : "",
 		    info.state == RELAY_PAUSED && info.paused[0] ? "booking"
-								  : "",
+								 : "",
 		    info.state == RELAY_PAUSED && info.paused[1]
 			? (info.paused[0] ? ",bulk" : "bulk")
 			: "",
@@ -690,8 +689,7 @@ transport_smtp_on_relay_timer(uv_timer_t *h)
 	unsigned told = r->n_told;
 
 	transport_smtp_review(r, now);
-	if (r->n_told == told && !s->closing &&
-	    s->base.relay_changed != NULL) {
+	if (r->n_told == told && !s->closing && s->base.relay_changed != NULL) {
 		transport_smtp_info(r, now, &out);
 		s->base.relay_changed(&out, s->base.relay_arg);
 	}
@@ -700,8 +698,8 @@ transport_smtp_on_relay_timer(uv_timer_t *h)
 /* What a finished message says of its relay r. Returns true if the
  * message was not tried (refused for the relay's sake). */
 static bool
-transport_smtp_judge(struct transport_smtp_relay *r, struct transport_msg *m,
-    time_t now)
+transport_smtp_judge(
+    struct transport_smtp_relay *r, struct transport_msg *m, time_t now)
 {
 	const char *why = m->reply != NULL ? m->reply : "no reply";
 
@@ -743,14 +741,13 @@ transport_smtp_finish(struct transport_smtp *s, struct transport_msg *m)
 	if (!accepted && !m->unsent && !s->closing &&
 	    (m->outcome == TRANSPORT_DEFER ||
 		m->fault == SMTP_CONN_FAULT_UTF8)) {
-		struct transport_smtp_relay *other = transport_smtp_pick(
-		    s, lane, m->route_tried, now);
+		struct transport_smtp_relay *other =
+		    transport_smtp_pick(s, lane, m->route_tried, now);
 
 		if (other != NULL) {
 			log_info("smtp id=%lld by relay %s after %s: %s",
-			    (long long)m->id,
-			    transport_smtp_relay_name(other), m->relay,
-			    m->reply != NULL ? m->reply : "");
+			    (long long)m->id, transport_smtp_relay_name(other),
+			    m->relay, m->reply != NULL ? m->reply : "");
 			transport_smtp_assign(other, m, now);
 			transport_smtp_review(r, now);
 			return;
@@ -779,8 +776,7 @@ transport_smtp_probed(struct transport_smtp *s, struct transport_msg *p)
 	struct transport_smtp_relay *r = &s->relays[p->route_relay];
 	time_t now = clock_now();
 
-	relay_probed(
-	    r->state, p->outcome == TRANSPORT_SENT, p->reply, now);
+	relay_probed(r->state, p->outcome == TRANSPORT_SENT, p->reply, now);
 	transport_msg_free(p);
 	transport_smtp_review(r, now);
 }
@@ -822,8 +818,8 @@ transport_smtp_close_handles(struct transport_smtp *s)
 		s->relays[i].timer.data = s;
 		uv_close((uv_handle_t *)&s->relays[i].rate_timer,
 		    transport_smtp_on_close);
-		uv_close(
-		    (uv_handle_t *)&s->relays[i].timer, transport_smtp_on_close);
+		uv_close((uv_handle_t *)&s->relays[i].timer,
+		    transport_smtp_on_close);
 	}
 	uv_close((uv_handle_t *)&s->async, transport_smtp_on_close);
 	uv_close((uv_handle_t *)&s->close_timer, transport_smtp_on_close);
@@ -992,8 +988,8 @@ transport_smtp_relay_init(struct transport_smtp *s, uv_loop_t *loop,
     const struct cfg *cfg, unsigned i, char **err)
 {
 	struct transport_smtp_relay *r = &s->relays[i];
-	const char *at = strrchr(cfg->from_addr != NULL ? cfg->from_addr : "",
-	    '@');
+	const char *at =
+	    strrchr(cfg->from_addr != NULL ? cfg->from_addr : "", '@');
 	struct cfg_relay relay;
 	char *password = NULL, *conn_err = NULL;
 	unsigned n;
@@ -1008,8 +1004,8 @@ transport_smtp_relay_init(struct transport_smtp *s, uv_loop_t *loop,
 	 * sender claims and commits many at a time. */
 	r->cap = 2 * n + TRANSPORT_SMTP_QUEUE_EXTRA;
 	if (relay.rate.count > 0) {
-		uint64_t per_sec = relay.rate.per_sec > 0 ? relay.rate.per_sec
-							  : 1;
+		uint64_t per_sec =
+		    relay.rate.per_sec > 0 ? relay.rate.per_sec : 1;
 		uint64_t burst = relay.rate.count / per_sec;
 
 		r->rate_count = relay.rate.count;
@@ -1036,9 +1032,9 @@ transport_smtp_relay_init(struct transport_smtp *s, uv_loop_t *loop,
 		struct transport_smtp_thread *th = &r->threads[k];
 
 		th->r = r;
-		th->conn = smtp_conn_new(&relay, at != NULL ? at + 1 : NULL,
-		    password, k, &s->lock, &transport_smtp_hooks, th,
-		    &conn_err);
+		th->conn =
+		    smtp_conn_new(&relay, at != NULL ? at + 1 : NULL, password,
+			k, &s->lock, &transport_smtp_hooks, th, &conn_err);
 	}
 	transport_smtp_wipe_free(password);
 	if (conn_err != NULL) {
@@ -1104,10 +1100,8 @@ transport_smtp_create(uv_loop_t *loop, const struct cfg *cfg, char **err)
 	transport_smtp_fifo_init(&s->done, s->cap + n_relays);
 	for (unsigned i = 0; i < n_relays; i++) {
 		for (unsigned l = 0; l < TRANSPORT_SMTP_LANES; l++) {
-			transport_smtp_fifo_init(
-			    &s->relays[i].held[l], s->cap);
-			transport_smtp_fifo_init(
-			    &s->relays[i].work[l], s->cap);
+			transport_smtp_fifo_init(&s->relays[i].held[l], s->cap);
+			transport_smtp_fifo_init(&s->relays[i].work[l], s->cap);
 		}
 	}
 	if (ret == 0) {
@@ -1308,8 +1302,7 @@ static struct transport_smtp_relay *
 transport_smtp_find(struct transport_smtp *s, const char *name)
 {
 	for (unsigned i = 0; name != NULL && i < s->n_relays; i++)
-		if (strcmp(transport_smtp_relay_name(&s->relays[i]), name) ==
-		    0)
+		if (strcmp(transport_smtp_relay_name(&s->relays[i]), name) == 0)
 			return &s->relays[i];
 	return NULL;
 }
