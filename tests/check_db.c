@@ -280,16 +280,16 @@ START_TEST(test_sentlog_replay_marks_logged_acceptances_sent)
 	fd = sentlog_open(p0);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_gt(sentlog_append(fd, id[0], when, 250, "a1@example.org",
-			     "250 2.0.0 Ok: queued as A1\r\n"),
+			     "smtp.backup", "250 2.0.0 Ok: queued as A1\r\n"),
 	    0);
 	ck_assert_int_gt(
-	    sentlog_append(fd, id[2], when, 250, NULL, "250 again"), 0);
+	    sentlog_append(fd, id[2], when, 250, NULL, NULL, "250 again"), 0);
 	close(fd);
 	fd = sentlog_open(p1);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, "x y z\n", 6), 6);
 	ck_assert_int_gt(sentlog_append(fd, id[1], when, 251, "a2@example.org",
-			     "251 forwarded"),
+			     NULL, "251 forwarded"),
 	    0);
 	/* Cut short by the crash: no end of line. */
 	ck_assert_int_eq(write(fd, "4 1795000000 250 - 250 Ok", 25), 25);
@@ -298,7 +298,7 @@ START_TEST(test_sentlog_replay_marks_logged_acceptances_sent)
 	held = sentlog_open(p2);
 	ck_assert_int_ge(held, 0);
 	ck_assert_int_gt(
-	    sentlog_append(held, id[3], when, 250, NULL, "250"), 0);
+	    sentlog_append(held, id[3], when, 250, NULL, NULL, "250"), 0);
 
 	(void)fflush(stderr);
 	saved = dup(STDERR_FILENO);
@@ -316,14 +316,14 @@ START_TEST(test_sentlog_replay_marks_logged_acceptances_sent)
 	    "SELECT group_concat(id || ' ' || state || ' ' ||"
 	    " coalesce(smtp_code, '-') || ' ' || coalesce(smtp_reply, '-') ||"
 	    " ' ' || coalesce(message_id, '-') || ' ' ||"
-	    " coalesce(sent_at, '-'), '|') FROM (SELECT * FROM messages"
-	    " ORDER BY id)");
+	    " coalesce(sent_at, '-') || ' ' || coalesce(relay, '-'), '|')"
+	    " FROM (SELECT * FROM messages ORDER BY id)");
 	ck_assert_str_eq(row,
 	    "1 sent 250 250 2.0.0 Ok: queued as A1?? a1@example.org "
-	    "2026-12-01T08:00:30Z|"
-	    "2 sent 251 251 forwarded a2@example.org 2026-12-01T08:00:30Z|"
-	    "3 sent - first - -|"
-	    "4 sending - - - -");
+	    "2026-12-01T08:00:30Z smtp.backup|"
+	    "2 sent 251 251 forwarded a2@example.org 2026-12-01T08:00:30Z -|"
+	    "3 sent - first - - -|"
+	    "4 sending - - - - -");
 	free(row);
 	err = tu_read_file(errpath, NULL);
 	ck_assert_ptr_nonnull(err);

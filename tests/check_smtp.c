@@ -897,8 +897,8 @@ START_TEST(test_smtp_sent_log_records_acceptances_instead_of_waiting)
 
 		if (id == 2)
 			continue; /* refused at RCPT: no acceptance */
-		want = xasprintf("%d %s 250 test.%d@example.org 250 2.0.0 Ok: "
-				 "queued as TEST%06d",
+		want = xasprintf("%d %s 250 test.%d@example.org relay=smtp 250 "
+				 "2.0.0 Ok: queued as TEST%06d",
 		    id, "%", id, seq++);
 		smtp_test_assert_log_line(all.data, want);
 		free(want);

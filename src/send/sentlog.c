@@ -85,7 +85,7 @@ sentlog_token_ok(const char *s)
 
 int
 sentlog_append(int fd, int64_t id, time_t when, int code,
-    const char *message_id, const char *reply)
+    const char *message_id, const char *relay, const char *reply)
 {
 	char line[SENTLOG_LINE_MAX];
 	size_t n, k;
@@ -98,6 +98,12 @@ sentlog_append(int fd, int64_t id, time_t when, int code,
 	if (len < 0 || (size_t)len >= sizeof(line) - 1)
 		return -EINVAL;
 	n = (size_t)len;
+	if (relay != NULL && sentlog_token_ok(relay)) {
+		len = snprintf(line + n, sizeof(line) - n, "relay=%s ", relay);
+		if (len < 0 || (size_t)len >= sizeof(line) - n - 1)
+			return -EINVAL;
+		n += (size_t)len;
+	}
 	/* The reply to the end of the line, controls made '?'. */
 	for (k = 0; reply != NULL && reply[k] != '\0' && n < sizeof(line) - 1;
 	     k++, n++) {
@@ -154,7 +160,7 @@ sentlog_new(const char *database, struct sentlog **out, char **err)
 
 int
 sentlog_write(struct sentlog *l, int64_t id, time_t when, int code,
-    const char *message_id, const char *reply)
+    const char *message_id, const char *relay, const char *reply)
 {
 	unsigned k;
 	int w;
@@ -167,7 +173,8 @@ sentlog_write(struct sentlog *l, int64_t id, time_t when, int code,
 	k = l->cur;
 	l->writing[k]++;
 	pthread_mutex_unlock(&l->lock);
-	w = sentlog_append(l->fd[k], id, when, code, message_id, reply);
+	w = sentlog_append(
+	    l->fd[k], id, when, code, message_id, relay, reply);
 	pthread_mutex_lock(&l->lock);
 	if (w > 0) {
 		l->bytes[k] += (size_t)w;
@@ -244,10 +251,11 @@ sentlog_free(struct sentlog *l, bool all_committed)
 	free(l);
 }
 
-/* One line: "<id> <time> <code> <message-id|-> <reply>". 0, or -EINVAL. */
+/* One line: "<id> <time> <code> <message-id|-> [relay=<relay>]
+ * <reply>". 0, or -EINVAL. */
 static int
 sentlog_parse(char *line, int64_t *id, time_t *when, int *code,
-    char **message_id, char **reply)
+    char **message_id, char **relay, char **reply)
 {
 	char *f[4], *p = line, *end;
 	long long v;
@@ -273,6 +281,12 @@ sentlog_parse(char *line, int64_t *id, time_t *when, int *code,
 		return -EINVAL;
 	*code = (int)v;
 	*message_id = strcmp(f[3], "-") == 0 ? NULL : f[3];
+	*relay = NULL;
+	if (strncmp(p, "relay=", 6) == 0 && strchr(p, ' ') != NULL) {
+		*relay = p + 6;
+		p = strchr(p, ' ');
+		*p++ = '\0';
+	}
 	*reply = p;
 	return 0;
 }
@@ -296,15 +310,15 @@ sentlog_apply_file(const char *path, struct outbox *o)
 	for (p = b.data; p != NULL && (nl = strchr(p, '\n')) != NULL;
 	     p = nl + 1) {
 		struct outbox_update u = { 0 };
-		char *message_id, *reply;
+		char *message_id, *relay, *reply;
 		int64_t id;
 		time_t when;
 		int code;
 
 		*nl = '\0';
 		lineno++;
-		if (sentlog_parse(p, &id, &when, &code, &message_id, &reply) !=
-		    0) {
+		if (sentlog_parse(p, &id, &when, &code, &message_id, &relay,
+			&reply) != 0) {
 			log_warnx("sentlog %s:%d: not a sent-log line, skipped",
 			    path, lineno);
 			continue;
@@ -312,6 +326,7 @@ sentlog_apply_file(const char *path, struct outbox *o)
 		u.smtp_code = code;
 		u.smtp_reply = *reply != '\0' ? reply : NULL;
 		u.message_id = message_id;
+		u.relay = relay;
 		ret = outbox_transition(
 		    o, id, OUTBOX_SENDING, OUTBOX_SENT, when, &u);
 		if (ret == -ESTALE || ret == -ENOENT)

@@ -14,7 +14,7 @@
  * The files are <database>-sent-PID-N, mode 0600, each under an
  * exclusive flock(2) while its daemon writes it, one line per message:
  *
- *   <id> <unix time> <reply code> <Message-ID or -> <reply text>\n
+ *   <id> <unix time> <reply code> <Message-ID or -> [relay=<relay>] <reply text>\n
  *
  * each written by one write() on a descriptor opened O_APPEND, so lines
  * from several threads never interleave, and a line cut short by a
@@ -49,11 +49,11 @@ char *sentlog_path(const char *database, unsigned n);
  * or -errno (-EBUSY: another process holds it). */
 int sentlog_open(const char *path);
 
-/* Appends the line for message id, accepted at when with code and reply
- * (either may be empty), as one write(). The number of bytes written,
- * or -errno. */
+/* Appends the line for message id, accepted by relay (may be NULL) at
+ * when with code and reply (either may be empty), as one write(). The
+ * number of bytes written, or -errno. */
 int sentlog_append(int fd, int64_t id, time_t when, int code,
-    const char *message_id, const char *reply);
+    const char *message_id, const char *relay, const char *reply);
 
 /*
  * The log a transport writes while it runs: two files of database, named
@@ -73,15 +73,16 @@ struct sentlog;
 int sentlog_new(const char *database, struct sentlog **out, char **err);
 
 /*
- * Appends the line for message id, accepted at when (code, reply and
- * message_id as for sentlog_append()), to the file in use, without
+ * Appends the line for message id, accepted at when (code, reply,
+ * relay and message_id as for sentlog_append()), to the file in use,
+ * without
  * holding any lock of the caller's: the file written, 0 or 1, to pass to
  * sentlog_written(), or -1 when the line is not in the log: the log is
  * off, for good, since a write failed (this one or an earlier one). The
  * file is not emptied between the two calls.
  */
 int sentlog_write(struct sentlog *l, int64_t id, time_t when, int code,
-    const char *message_id, const char *reply);
+    const char *message_id, const char *relay, const char *reply);
 
 /* The line sentlog_write() put into file is that of the outcome numbered
  * ticket. */

@@ -312,7 +312,7 @@ transport_smtp_done(struct transport_smtp_thread *th, struct transport_msg *m)
 	if (accepted && s->log != NULL) {
 		pthread_mutex_unlock(&s->lock);
 		file = sentlog_write(s->log, m->id, clock_now(), m->code,
-		    m->message_id, m->reply);
+		    m->message_id, relay_name(th->r->state), m->reply);
 		pthread_mutex_lock(&s->lock);
 	}
 	transport_smtp_push_done(s, m);
