@@ -262,6 +262,9 @@ assert_lines(const struct buf *raw, bool strict_headers)
 
 	ck_assert(raw->len >= 2);
 	for (i = 0; i < raw->len; i++) {
+		/* No line begins with a dot: SMTP needs no dot-stuffing. */
+		ck_assert_msg(i != start || raw->data[i] != '.',
+		    "a line begins with a dot at %zu", i);
 		if (raw->data[i] == '\r') {
 			ck_assert_msg(
 			    i + 1 < raw->len && raw->data[i + 1] == '\n',

@@ -1093,6 +1093,7 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 	free(out->message_id);
 	out->message_id = msgid;
 	msgid = NULL;
+	out->dot_safe = true;
 out:
 	free(msgid);
 	free(msgid_kept);

@@ -9,9 +9,11 @@
  * readers must not decode them) and never folds a quoted name, so a
  * long one runs past 78 characters. Date and Message-ID are written by libetpan's IMF writer,
  * and the MIME tree (MIME-Version, Content-*, boundaries, base64) by its
- * MIME writer. Quoted-printable is encoded here and handed to libetpan
- * as encoded data, because libetpan 1.9.4 doubles the last space or tab
- * before a line break when it encodes quoted-printable itself.
+ * MIME writer. The bodies are encoded here, quoted-printable or base64,
+ * and put in the place libetpan's writer leaves for them (a marker it
+ * writes as it is): libetpan 1.9.4 doubles the last space or tab before
+ * a line break when it encodes quoted-printable itself, and its writer
+ * goes byte by byte, which cost a tenth of composing a message.
  */
 #include "config.h"
 
@@ -805,34 +807,17 @@ mime_qp_literal(unsigned char c)
 
 /* Bytes quoted-printable writes as they are anywhere but at the start
  * of a line (printable ASCII but '='); whitespace is left to the
- * careful path, since at a line end it must be encoded. And what each
- * byte costs encoded: 1, or 3 for "=XX". */
+ * careful path, since at a line end it must be encoded. */
 static bool mime_qp_plain[256];
-static unsigned char mime_qp_cost[256];
 
 static void
 mime_qp_init(void)
 {
-	for (unsigned c = 0; c < 256; c++) {
+	for (unsigned c = 0; c < 256; c++)
 		mime_qp_plain[c] = c >= 0x21 && c <= 0x7e && c != '=';
-		mime_qp_cost[c] =
-		    mime_qp_literal((unsigned char)c) || c == '\r' || c == '\n'
-		    ? 1
-		    : 3;
-	}
 }
 
 static pthread_once_t mime_qp_once = PTHREAD_ONCE_INIT;
-
-static bool
-mime_body_prefer_base64(const char *s, size_t n)
-{
-	size_t q = 0, b = (n + 2) / 3 * 4, i;
-
-	for (i = 0; i < n; i++)
-		q += mime_qp_cost[(unsigned char)s[i]];
-	return q * 4 > b * 5;
-}
 
 /*
  * Quoted-printable (RFC 2045, 6.7) of canonical text: lines of at most
@@ -857,16 +842,31 @@ mime_qp_encode(const char *s, size_t n, struct buf *out)
 		bool last, enc;
 		size_t len;
 
-		/* Plain bytes inside a line, with room left on it; a space
-		 * or tab only when something but a line end follows. */
-		if (col > 0 && col < 75 &&
-		    (mime_qp_plain[c] ||
-			((c == ' ' || c == '\t') && i + 1 < n &&
-			    s[i + 1] != '\r'))) {
-			*o++ = (char)c;
-			col++;
-			i++;
-			continue;
+		/* A run of plain bytes inside a line, with room left on
+		 * it, copied at once; a space or tab only when something but
+		 * a line end follows. */
+		if (col > 0 && col < 75) {
+			size_t k = i, lim = i + (75 - col);
+
+			if (lim > n)
+				lim = n;
+			while (k < lim) {
+				unsigned char d = (unsigned char)s[k];
+
+				if (mime_qp_plain[d] ||
+				    ((d == ' ' || d == '\t') && k + 1 < n &&
+					s[k + 1] != '\r'))
+					k++;
+				else
+					break;
+			}
+			if (k > i) {
+				memcpy(o, s + i, k - i);
+				o += k - i;
+				col += k - i;
+				i = k;
+				continue;
+			}
 		}
 		if (c == '\r' && i + 1 < n && s[i + 1] == '\n') {
 			*o++ = '\r';
@@ -949,19 +949,82 @@ mime_random(char *out, size_t n)
 }
 
 /* A text part holding body (canonical text that outlives the part). */
+/* Base64 (RFC 2045, 6.8) of n bytes in lines of 76 and CRLF. */
+static void
+mime_base64_encode(const char *s, size_t n, struct buf *out)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i, col = 0;
+	char *o;
+
+	buf_reserve(out, (n + 2) / 3 * 4 + ((n + 2) / 3 * 4 / 76 + 1) * 2);
+	o = out->data + out->len;
+	for (i = 0; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 |
+		    p[i + 2];
+
+		*o++ = b64[v >> 18];
+		*o++ = b64[(v >> 12) & 63];
+		*o++ = b64[(v >> 6) & 63];
+		*o++ = b64[v & 63];
+		col += 4;
+		if (col == 76) {
+			*o++ = '\r';
+			*o++ = '\n';
+			col = 0;
+		}
+	}
+	if (i < n) {
+		uint32_t v = (uint32_t)p[i] << 16 |
+		    (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+
+		*o++ = b64[v >> 18];
+		*o++ = b64[(v >> 12) & 63];
+		*o++ = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+		*o++ = '=';
+		col += 4;
+	}
+	if (col > 0) {
+		*o++ = '\r';
+		*o++ = '\n';
+	}
+	out->len = (size_t)(o - out->data);
+	out->data[out->len] = '\0';
+}
+
+/* The marker libetpan writes where the encoded body of part i goes. */
+#define MIME_BODY_MARK     "=_fmbody%u_=\r\n"
+#define MIME_BODY_MARK_MAX 24
+
+/*
+ * The text/SUBTYPE part of canonical body, encoded into encoded:
+ * quoted-printable, unless that is over a quarter longer than base64
+ * (text mostly beyond ASCII). libetpan gets marker i as its data, to be
+ * replaced by encoded once the tree is written (mime_put_body()).
+ */
 static struct mailmime *
-mime_text_part(const char *subtype, const struct buf *body, struct buf *encoded)
+mime_text_part(const char *subtype, const struct buf *body,
+    struct buf *encoded, unsigned i)
 {
 	struct mailmime_content *content;
 	struct mailmime_fields *fields;
 	struct mailmime_data *data;
 	struct mailmime *part;
+	size_t b64_len = (body->len + 2) / 3 * 4;
+	char type[64], mark[MIME_BODY_MARK_MAX];
 	bool b64;
-	char type[64];
-	int mech;
+	int mech, n;
 
 	pthread_once(&mime_qp_once, mime_qp_init);
-	b64 = mime_body_prefer_base64(body->data, body->len);
+	mime_qp_encode(body->data, body->len, encoded);
+	b64_len += (b64_len / 76 + 1) * 2;
+	b64 = encoded->len * 4 > b64_len * 5;
+	if (b64) {
+		buf_reset(encoded);
+		mime_base64_encode(body->data, body->len, encoded);
+	}
 	mech = b64 ? MAILMIME_MECHANISM_BASE64
 		   : MAILMIME_MECHANISM_QUOTED_PRINTABLE;
 	(void)snprintf(type, sizeof(type), "text/%s; charset=utf-8", subtype);
@@ -979,13 +1042,13 @@ mime_text_part(const char *subtype, const struct buf *body, struct buf *encoded)
 		mailmime_content_free(content);
 		return NULL;
 	}
-	if (b64) {
-		data = mailmime_data_new_data(mech, 0, body->data, body->len);
-	} else {
-		mime_qp_encode(body->data, body->len, encoded);
-		data = mailmime_data_new_data(
-		    mech, 1, encoded->data, encoded->len);
-	}
+	n = snprintf(mark, sizeof(mark), MIME_BODY_MARK, i);
+	/* libetpan keeps the pointer: the marker must outlive the tree,
+	 * so it is written into encoded's spare room, past its end. */
+	buf_reserve(encoded, (size_t)n + 1);
+	memcpy(encoded->data + encoded->len + 1, mark, (size_t)n);
+	data = mailmime_data_new_data(
+	    mech, 1, encoded->data + encoded->len + 1, (size_t)n);
 	if (data == NULL) {
 		mailmime_free(part);
 		return NULL;
@@ -1104,6 +1167,31 @@ mime_put_date_msgid(struct buf *out, time_t date, const char *msgid)
 }
 
 /* MIME-Version, Content-* and the bodies, by libetpan's MIME writer. */
+/* Appends the tree libetpan wrote (tree, n bytes) to out with each
+ * body's marker replaced by the body: -EIO if a marker is missing. */
+static int
+mime_splice_bodies(struct buf *out, const char *tree, size_t n,
+    const struct buf *text, const struct buf *html)
+{
+	const struct buf *bodies[2] = { text, html };
+	const char *p = tree, *end = tree + n, *at;
+	char mark[MIME_BODY_MARK_MAX];
+	int len;
+
+	buf_reserve(out, n + text->len + (html != NULL ? html->len : 0));
+	for (unsigned i = 0; i < 2 && bodies[i] != NULL; i++) {
+		len = snprintf(mark, sizeof(mark), MIME_BODY_MARK, i);
+		at = memmem(p, (size_t)(end - p), mark, (size_t)len);
+		if (at == NULL)
+			return -EIO;
+		buf_append(out, p, (size_t)(at - p));
+		buf_append(out, bodies[i]->data, bodies[i]->len);
+		p = at + len;
+	}
+	buf_append(out, p, (size_t)(end - p));
+	return 0;
+}
+
 static int
 mime_put_body(struct buf *out, const struct buf *text, const struct buf *html)
 {
@@ -1128,7 +1216,7 @@ mime_put_body(struct buf *out, const struct buf *text, const struct buf *html)
 			goto out;
 		}
 	}
-	part = mime_text_part("plain", text, &text_qp);
+	part = mime_text_part("plain", text, &text_qp, 0);
 	if (part == NULL)
 		goto out;
 	r = mailmime_smart_add_part(mp != NULL ? mp : root, part);
@@ -1138,7 +1226,7 @@ mime_put_body(struct buf *out, const struct buf *text, const struct buf *html)
 		goto out;
 	}
 	if (html != NULL) {
-		part = mime_text_part("html", html, &html_qp);
+		part = mime_text_part("html", html, &html_qp, 1);
 		if (part == NULL)
 			goto out;
 		r = mailmime_smart_add_part(mp, part);
@@ -1156,8 +1244,8 @@ mime_put_body(struct buf *out, const struct buf *text, const struct buf *html)
 		ret = mime_etpan_error(r);
 		goto out;
 	}
-	buf_append(out, s->str, s->len);
-	ret = 0;
+	ret = mime_splice_bodies(out, s->str, s->len, &text_qp,
+	    html != NULL ? &html_qp : NULL);
 out:
 	if (s != NULL)
 		mmap_string_free(s);

@@ -65,8 +65,10 @@ struct mime_msg {
 
 /*
  * Appends the whole message to out and sets *message_id to its
- * Message-ID (m->msgid, or a new one), without angle brackets (newly allocated; the caller frees
- * it). Bodies are sent with CRLF line ends: a body decodes back to its
+ * Message-ID (m->msgid, or a new one), without angle brackets (newly
+ * allocated; the caller frees it). No line of the message begins with
+ * a dot (quoted-printable writes a leading one as =2E), so SMTP sends it
+ * as it is, without dot-stuffing. Bodies are sent with CRLF line ends: a body decodes back to its
  * input with each lone LF or CR made CRLF. Returns 0, or -EINVAL for a
  * header value with CR, LF or another control that cannot be sent, a
  * bad address, domain, URL or extra header; -EILSEQ for text that is

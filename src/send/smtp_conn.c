@@ -690,16 +690,18 @@ smtp_conn_put_envelope(
 	ends[2] = c->out.len;
 }
 
-/* Appends the data, dot-stuffed, and the final dot to c->out. */
+/* Appends the data, dot-stuffed unless it has no line that begins
+ * with a dot, and the final dot to c->out. */
 static void
-smtp_conn_put_data(struct smtp_conn *c, const struct buf *d)
+smtp_conn_put_data(struct smtp_conn *c, const struct buf *d, bool dot_safe)
 {
 	const char *p = d->data, *end = d->data + d->len, *dot;
 
 	buf_reserve(&c->out, d->len + 8);
 	if (p < end && *p == '.')
 		buf_putc(&c->out, '.');
-	while ((dot = memmem(p, (size_t)(end - p), "\n.", 2)) != NULL) {
+	while (!dot_safe &&
+	    (dot = memmem(p, (size_t)(end - p), "\n.", 2)) != NULL) {
 		buf_append(&c->out, p, (size_t)(dot + 2 - p));
 		buf_putc(&c->out, '.');
 		p = dot + 2;
@@ -796,7 +798,7 @@ smtp_conn_transact(
 		goto broken;
 	}
 	buf_reset(&c->out);
-	smtp_conn_put_data(c, &m->data);
+	smtp_conn_put_data(c, &m->data, m->dot_safe);
 	if (c->pipelining && (next = c->hooks.take_next(c->arg)) != NULL &&
 	    smtp_conn_can_carry(c, next)) {
 		smtp_conn_put_envelope(c, next, ends);

@@ -62,6 +62,9 @@ struct transport_msg {
 	char *message_id;    /* its Message-ID, owned, for the record */
 	void *user;          /* the caller's, untouched */
 	bool bulk;           /* list mail: the bulk lane, after booking mail */
+	/* No line of data begins with a dot (mime_build()'s messages):
+	 * SMTP sends it without looking for dots to double. */
+	bool dot_safe;
 
 	/* Filled in by the transport before the done callback. */
 	enum transport_outcome outcome;
