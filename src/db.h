@@ -23,6 +23,15 @@
 int db_open(const char *path, bool create, sqlite3 **out);
 void db_close(sqlite3 *db);
 
+/*
+ * Copies the database at src into the new file dst (mode 0600; it must
+ * not exist) with SQLite's backup API, reading src on a read-only
+ * connection: nothing of src is written, though SQLite may leave
+ * beside it the empty -wal and -shm files a reader of a WAL database
+ * needs. 0 or a negative errno (logged).
+ */
+int db_copy(const char *src, const char *dst);
+
 /* Maps a SQLite result code to 0 or a negative errno. */
 int db_errno(int rc);
 

@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "db.h"
+#include "events.h"
 #include "log.h"
 #include "util.h"
 
@@ -178,6 +179,43 @@ outbox_enqueue(
 	return ret;
 }
 
+/* The message's history: every transition but the claim, which the
+ * outcome follows at once. Out of failed or suppressed it is an
+ * administrator's retry. */
+static int
+outbox_record_event(struct outbox *o, int64_t id, enum outbox_state from,
+    enum outbox_state to, time_t now, const struct outbox_update *u)
+{
+	static const enum events_type types[] = {
+		[OUTBOX_QUEUED] = EVENTS_DEFERRED,
+		[OUTBOX_SENT] = EVENTS_SENT,
+		[OUTBOX_FAILED] = EVENTS_FAILED,
+		[OUTBOX_SUPPRESSED] = EVENTS_SUPPRESSED,
+		[OUTBOX_CANCELLED] = EVENTS_CANCELLED,
+	};
+	bool retry = to == OUTBOX_QUEUED && from != OUTBOX_SENDING;
+	const char *what = u == NULL ? NULL
+	    : to == OUTBOX_SENT	     ? u->smtp_reply
+				     : u->error;
+	char next[CLOCK_ISO_LEN], *detail = NULL;
+	int ret;
+
+	if (to == OUTBOX_SENDING)
+		return 0;
+	if (to == OUTBOX_QUEUED && !retry && u != NULL &&
+	    u->next_attempt_at > now) {
+		clock_format_iso(u->next_attempt_at, next);
+		detail = xasprintf("%s; next try %s",
+		    what != NULL ? what : "deferred", next);
+		what = detail;
+	}
+	ret = events_add_message(o->db, now,
+	    retry ? EVENTS_RETRIED : types[to], id, retry ? "admin" : "daemon",
+	    what);
+	free(detail);
+	return ret;
+}
+
 int
 outbox_transition(struct outbox *o, int64_t id, enum outbox_state from,
     enum outbox_state to, time_t now, const struct outbox_update *u)
@@ -217,7 +255,7 @@ outbox_transition(struct outbox *o, int64_t id, enum outbox_state from,
 		return -ESTALE;
 	log_debug("outbox id=%lld %s -> %s", (long long)id,
 	    outbox_state_name(from), outbox_state_name(to));
-	return 0;
+	return outbox_record_event(o, id, from, to, now, u);
 }
 
 static char *
@@ -296,6 +334,7 @@ outbox_record_bounce(
 {
 	sqlite3_stmt *st = o->st[OUTBOX_ST_BOUNCE];
 	char now_s[CLOCK_ISO_LEN];
+	int ret;
 
 	clock_format_iso(now, now_s);
 	sqlite3_bind_int64(st, 1, b->message_id);
@@ -305,7 +344,18 @@ outbox_record_bounce(
 	sqlite3_bind_text(st, 5, b->reason, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, b->diagnostic, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, now_s, -1, SQLITE_STATIC);
-	return outbox_step_done(o, st);
+	ret = outbox_step_done(o, st);
+	if (ret == 0) {
+		char *detail = xasprintf("%s %s %s refused at RCPT: %s",
+		    b->hard ? "hard" : "soft", b->reason != NULL ? b->reason : "",
+		    b->status != NULL ? b->status : "",
+		    b->diagnostic != NULL ? b->diagnostic : "");
+
+		ret = events_add_message(o->db, now, EVENTS_BOUNCED,
+		    b->message_id, "relay", detail);
+		free(detail);
+	}
+	return ret;
 }
 
 int

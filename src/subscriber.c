@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "db.h"
+#include "events.h"
 #include "log.h"
 #include "token.h"
 #include "util.h"
@@ -120,8 +122,30 @@ subscriber_status(sqlite3 *db, int64_t id, char *out, size_t size)
 	return rc == SQLITE_DONE ? -ENOENT : db_errno(rc);
 }
 
+/* Records a change of subscriber id in the history of its address;
+ * returns ret, the change's result, or the database's error. */
+static int
+subscriber_record(sqlite3 *db, int64_t id, enum events_type type,
+    const char *source, const char *detail, int ret)
+{
+	sqlite3_stmt *st;
+	int err;
+
+	if (ret != 1)
+		return ret;
+	err = db_prepare(db, "SELECT email FROM subscribers WHERE id = ?1", &st);
+	if (err != 0)
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		err = events_add(db, clock_now(), type,
+		    (const char *)sqlite3_column_text(st, 0), 0, source, detail);
+	sqlite3_finalize(st);
+	return err != 0 ? err : ret;
+}
+
 int
-subscriber_unsubscribe(sqlite3 *db, int64_t id)
+subscriber_unsubscribe(sqlite3 *db, int64_t id, const char *source)
 {
 	char status[16];
 	int n;
@@ -131,12 +155,13 @@ subscriber_unsubscribe(sqlite3 *db, int64_t id)
 	    " WHERE id = ?1 AND status <> 'unsubscribed'",
 	    id, NULL);
 	if (n != 0)
-		return n < 0 ? n : 1;
+		return subscriber_record(db, id, EVENTS_UNSUBSCRIBED, source,
+		    NULL, n < 0 ? n : 1);
 	return subscriber_status(db, id, status, sizeof(status));
 }
 
 int
-subscriber_confirm(sqlite3 *db, int64_t id)
+subscriber_confirm(sqlite3 *db, int64_t id, const char *source)
 {
 	char status[16];
 	int n, ret;
@@ -146,7 +171,8 @@ subscriber_confirm(sqlite3 *db, int64_t id)
 	    " WHERE id = ?1 AND status = 'pending'",
 	    id, NULL);
 	if (n != 0)
-		return n < 0 ? n : 1;
+		return subscriber_record(
+		    db, id, EVENTS_CONFIRMED, source, NULL, n < 0 ? n : 1);
 	ret = subscriber_status(db, id, status, sizeof(status));
 	if (ret != 0)
 		return ret;
@@ -154,7 +180,8 @@ subscriber_confirm(sqlite3 *db, int64_t id)
 }
 
 int
-subscriber_set_frequency(sqlite3 *db, int64_t id, const char *frequency)
+subscriber_set_frequency(
+    sqlite3 *db, int64_t id, const char *frequency, const char *source)
 {
 	char status[16];
 	int n;
@@ -168,7 +195,8 @@ subscriber_set_frequency(sqlite3 *db, int64_t id, const char *frequency)
 	    " WHERE id = ?1 AND frequency <> ?2",
 	    id, frequency);
 	if (n != 0)
-		return n < 0 ? n : 1;
+		return subscriber_record(db, id, EVENTS_PREFERENCE_CHANGED,
+		    source, frequency, n < 0 ? n : 1);
 	return subscriber_status(db, id, status, sizeof(status));
 }
 
@@ -190,7 +218,7 @@ subscriber_unsubscribe_token(sqlite3 *db, const void *secret, size_t secret_len,
 					 : "database");
 		return ret;
 	}
-	ret = subscriber_unsubscribe(db, s.id);
+	ret = subscriber_unsubscribe(db, s.id, source);
 	if (ret == 1)
 		log_info("subscriber unsubscribed id=%lld source=%s",
 		    (long long)s.id, source);

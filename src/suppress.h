@@ -6,8 +6,15 @@
  * when. Addresses compare without regard to case, as the table's
  * COLLATE NOCASE does.
  *
- * The list is consulted when a message is composed (compose.c), so a
- * message queued before its address was suppressed is not sent. This
+ * An address that was erased (familymail erase) is on the list only as
+ * a keyed hash of it, "hmac-sha256:" and 64 hex digits (suppress_hash(),
+ * keyed with the [unsubscribe] token secret), reason "erased": never
+ * mailed again, and never written down again in clear.
+ *
+ * Each addition and removal is recorded in the address's history
+ * (events.h). The list is consulted when a message is composed
+ * (compose.c), so a message queued before its address was suppressed
+ * is not sent. This
  * module only keeps the list: deciding that an address deserves to be
  * on it is the bounce processor's or the administrator's job, and it
  * does not change subscribers or messages.
@@ -16,6 +23,7 @@
 #define FM_SUPPRESS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <time.h>
 
 #include <sqlite3.h>
@@ -30,6 +38,7 @@ enum suppress_reason {
 	SUPPRESS_UNSUBSCRIBE,
 	SUPPRESS_COMPLAINT,
 	SUPPRESS_MANUAL,
+	SUPPRESS_ERASED, /* the entry is suppress_hash() of the address */
 };
 
 /* "hard_bounce", ...; "unknown" for a value outside the enum. */
@@ -71,5 +80,19 @@ int suppress_find(sqlite3 *db, const char *email, struct suppress_entry *out);
 
 /* True if email is on the list (false too if the database fails). */
 bool suppress_is_listed(sqlite3 *db, const char *email);
+
+#define SUPPRESS_HASH_PREFIX "hmac-sha256:"
+#define SUPPRESS_HASH_LEN    (sizeof(SUPPRESS_HASH_PREFIX) - 1 + 64 + 1)
+
+/* Writes the entry that stands for email once it is erased into out:
+ * SUPPRESS_HASH_PREFIX and the hex HMAC-SHA256, keyed with secret, of
+ * email in lower case (the list compares without regard to case). */
+void suppress_hash(const void *secret, size_t secret_len, const char *email,
+    char out[SUPPRESS_HASH_LEN]);
+
+/* Looks up the hashed entry of email (suppress_find() of its hash).
+ * -ENOENT also when secret is NULL. */
+int suppress_find_erased(sqlite3 *db, const void *secret, size_t secret_len,
+    const char *email, struct suppress_entry *out);
 
 #endif

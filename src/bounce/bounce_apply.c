@@ -16,6 +16,7 @@
 #include "bounce/bounce.h"
 #include "clock.h"
 #include "db.h"
+#include "events.h"
 #include "log.h"
 #include "subscriber.h"
 #include "suppress.h"
@@ -191,15 +192,18 @@ bounce_apply_soft_count(
 
 static int
 bounce_apply_suppress(sqlite3 *db, const char *addr, enum suppress_reason why,
-    const struct bounce_rcpt *rc, time_t now, struct bounce_apply_stats *st)
+    const struct bounce_rcpt *rc, const char *source, time_t now,
+    struct bounce_apply_stats *st)
 {
 	char *detail;
 	int ret;
 
-	detail = xasprintf("%s %s%s%s", rc->reason,
+	detail = xasprintf("%s %s%s%s%s%s%s", rc->reason,
 	    rc->status != NULL ? rc->status : "-",
 	    rc->diagnostic != NULL ? " " : "",
-	    rc->diagnostic != NULL ? rc->diagnostic : "");
+	    rc->diagnostic != NULL ? rc->diagnostic : "",
+	    source != NULL ? " (report " : "", source != NULL ? source : "",
+	    source != NULL ? ")" : "");
 	ret = suppress_add(db, addr, why, detail, now);
 	free(detail);
 	if (ret == -EEXIST || ret == -EINVAL)
@@ -216,7 +220,7 @@ bounce_apply_suppress(sqlite3 *db, const char *addr, enum suppress_reason why,
  * feedback (not-spam, virus) does not. */
 static int
 bounce_apply_unsubscribe(sqlite3 *db, const struct bounce_report *r,
-    const char *addr, struct bounce_apply_stats *st)
+    const char *addr, time_t now, struct bounce_apply_stats *st)
 {
 	sqlite3_stmt *s;
 	int ret, rc;
@@ -240,8 +244,41 @@ bounce_apply_unsubscribe(sqlite3 *db, const struct bounce_report *r,
 		st->unsubscribed++;
 		log_info("bounce unsubscribed rcpt=%s feedback=%s", addr,
 		    r->feedback_type != NULL ? r->feedback_type : "abuse");
+		return events_add(db, now, EVENTS_UNSUBSCRIBED, addr, 0,
+		    "complaint",
+		    r->feedback_type != NULL ? r->feedback_type : "abuse");
 	}
 	return 0;
+}
+
+/* The report in the history of the address: what it said, and which
+ * report it was. */
+static int
+bounce_apply_event(sqlite3 *db, const struct bounce_report *r,
+    const struct bounce_rcpt *rc, const char *addr, int64_t msg_id,
+    const char *source, time_t now)
+{
+	enum events_type type = r->kind == BOUNCE_KIND_FEEDBACK ? EVENTS_COMPLAINED
+	    : r->kind == BOUNCE_KIND_DELIVERED		      ? EVENTS_DELIVERED
+							      : EVENTS_BOUNCED;
+	char *detail;
+	int ret;
+
+	detail = xasprintf("%s %s %s%s%s%s%s%s",
+	    rc != NULL && rc->cls != BOUNCE_CLASS_NONE
+		? bounce_class_name(rc->cls)
+		: "-",
+	    rc != NULL && rc->reason != NULL ? rc->reason : "undefined",
+	    rc != NULL && rc->status != NULL ? rc->status : "-",
+	    rc != NULL && rc->diagnostic != NULL ? " " : "",
+	    rc != NULL && rc->diagnostic != NULL ? rc->diagnostic : "",
+	    source != NULL ? " (report " : "", source != NULL ? source : "",
+	    source != NULL ? ")" : "");
+	ret = msg_id != 0
+	    ? events_add_message(db, now, type, msg_id, "report", detail)
+	    : events_add(db, now, type, addr, 0, "report", detail);
+	free(detail);
+	return ret;
 }
 
 /* One recipient of a report: its row and its effects. */
@@ -278,22 +315,24 @@ bounce_apply_rcpt(sqlite3 *db, const struct bounce_report *r,
 		: "-",
 	    rc != NULL ? rc->reason : "undefined",
 	    rc != NULL && rc->status != NULL ? rc->status : "-");
-	if (addr == NULL || rc == NULL)
+	if (addr != NULL)
+		ret = bounce_apply_event(db, r, rc, addr, m.id, source, now);
+	if (ret != 0 || addr == NULL || rc == NULL)
 		goto out;
 	if (r->kind == BOUNCE_KIND_FEEDBACK) {
-		ret = bounce_apply_unsubscribe(db, r, addr, st);
+		ret = bounce_apply_unsubscribe(db, r, addr, now, st);
 	} else if (r->kind == BOUNCE_KIND_BOUNCE &&
 	    rc->cls == BOUNCE_CLASS_HARD) {
 		ret = bounce_apply_suppress(
-		    db, addr, SUPPRESS_HARD_BOUNCE, rc, now, st);
+		    db, addr, SUPPRESS_HARD_BOUNCE, rc, source, now, st);
 	} else if (r->kind == BOUNCE_KIND_BOUNCE &&
 	    rc->cls == BOUNCE_CLASS_SOFT &&
 	    (rc->action == NULL || strcmp(rc->action, "delayed") != 0)) {
 		clock_format_iso(now - rules->soft_window, since_iso);
 		ret = bounce_apply_soft_count(db, addr, since_iso, &count);
 		if (ret == 0 && count >= rules->soft_limit)
-			ret = bounce_apply_suppress(
-			    db, addr, SUPPRESS_SOFT_BOUNCES, rc, now, st);
+			ret = bounce_apply_suppress(db, addr,
+			    SUPPRESS_SOFT_BOUNCES, rc, source, now, st);
 	}
 out:
 	bounce_apply_msg_fini(&m);
@@ -316,7 +355,7 @@ bounce_apply(sqlite3 *db, const struct bounce_report *r, const char *source,
 		/* Mail to [unsubscribe] mailto. A token that does not verify
 		 * leaves the message where it is, for a person to read. */
 		ret = subscriber_unsubscribe_token(db, rules->secret,
-		    rules->secret_len, r->unsubscribe_token, "mail");
+		    rules->secret_len, r->unsubscribe_token, "mailto");
 		if (ret == -EINVAL || ret == -ENOENT)
 			return 0;
 		if (ret < 0)

@@ -34,6 +34,7 @@
 #include "clock.h"
 #include "cmd/cmd.h"
 #include "db.h"
+#include "events.h"
 #include "log.h"
 #include "migrate.h"
 #include "send/mime.h"
@@ -607,6 +608,19 @@ cmd_import_step_done(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? 0 : db_errno(rc);
 }
 
+/* Records what the import did to email in its history. */
+static int
+cmd_import_record(sqlite3_stmt *st, const char *now, enum events_type type,
+    const char *email, const char *detail)
+{
+	time_t t;
+
+	if (clock_parse_iso(now, &t) != 0)
+		t = clock_now();
+	return events_add(
+	    sqlite3_db_handle(st), t, type, email, 0, "import", detail);
+}
+
 /* Applies one row. 0 or a negative errno (the database failed). */
 static int
 cmd_import_apply(struct cmd_import *im, sqlite3_stmt **st,
@@ -664,8 +678,14 @@ cmd_import_apply(struct cmd_import *im, sqlite3_stmt **st,
 		    SQLITE_STATIC);
 		sqlite3_bind_text(ins, 5, now, -1, SQLITE_STATIC);
 		ret = cmd_import_step_done(ins);
-		if (ret == 0)
+		if (ret == 0) {
 			n->added++;
+			ret = cmd_import_record(ins, now,
+			    strcmp(status, "unsubscribed") == 0
+				? EVENTS_UNSUBSCRIBED
+				: EVENTS_SUBSCRIBED,
+			    row->email, status);
+		}
 		goto out;
 	}
 	if (strcmp(old_status, "unsubscribed") == 0) {
@@ -702,6 +722,14 @@ cmd_import_apply(struct cmd_import *im, sqlite3_stmt **st,
 	ret = cmd_import_step_done(up);
 	if (ret == 0)
 		n->updated++;
+	if (ret == 0 && strcmp(status, old_status) != 0)
+		ret = cmd_import_record(up, now,
+		    strcmp(status, "unsubscribed") == 0 ? EVENTS_UNSUBSCRIBED
+							: EVENTS_CONFIRMED,
+		    row->email, NULL);
+	if (ret == 0 && strcmp(freq, old_freq) != 0)
+		ret = cmd_import_record(
+		    up, now, EVENTS_PREFERENCE_CHANGED, row->email, freq);
 out:
 	free(old_name);
 	free(suppressed);
