@@ -61,6 +61,7 @@ enum cfg_section {
 	CFG_S_BOUNCES,
 	CFG_S_UNSUBSCRIBE,
 	CFG_S_HTTP,
+	CFG_S_RETENTION,
 	CFG_S_COUNT,
 };
 
@@ -76,6 +77,7 @@ static const char *const cfg_section_names[CFG_S_COUNT] = {
 	[CFG_S_BOUNCES] = "bounces",
 	[CFG_S_UNSUBSCRIBE] = "unsubscribe",
 	[CFG_S_HTTP] = "http",
+	[CFG_S_RETENTION] = "retention",
 };
 
 enum cfg_key_id {
@@ -120,6 +122,8 @@ enum cfg_key_id {
 	CFG_K_CONFIRM_URL,
 	CFG_K_PREFERENCES_URL,
 	CFG_K_HTTP_LISTEN,
+	CFG_K_RETAIN_MESSAGES,
+	CFG_K_RETAIN_EVENTS,
 	CFG_K_COUNT,
 };
 
@@ -200,6 +204,7 @@ _Static_assert(sizeof(enum cfg_tls) == sizeof(int), "enum size");
 #define CFG_OFF(field) offsetof(struct cfg, field)
 #define CFG_MIN        ((int64_t)60)
 #define CFG_HOUR       ((int64_t)3600)
+#define CFG_YEAR       ((int64_t)365 * CFG_DAY)
 
 static const struct cfg_key cfg_keys[CFG_K_COUNT] = {
 	[CFG_K_DATABASE] = { CFG_S_DAEMON, "database", CFG_T_PATH,
@@ -290,6 +295,12 @@ static const struct cfg_key cfg_keys[CFG_K_COUNT] = {
 	    .flags = CFG_F_TOKEN },
 	[CFG_K_HTTP_LISTEN] = { CFG_S_HTTP, "listen", CFG_T_LISTEN,
 	    CFG_OFF(http_listen) },
+	[CFG_K_RETAIN_MESSAGES] = { CFG_S_RETENTION, "messages",
+	    CFG_T_DURATION, CFG_OFF(retain_messages), .def = "400d", .min = 0,
+	    .max = 100 * CFG_YEAR },
+	[CFG_K_RETAIN_EVENTS] = { CFG_S_RETENTION, "events", CFG_T_DURATION,
+	    CFG_OFF(retain_events), .def = "6y", .min = 0,
+	    .max = 100 * CFG_YEAR },
 };
 
 enum cfg_state {
@@ -456,6 +467,9 @@ cfg_parse_duration(const char *s, int64_t *secs)
 		break;
 	case 'w':
 		unit = 7 * CFG_DAY;
+		break;
+	case 'y':
+		unit = CFG_YEAR;
 		break;
 	default:
 		return -EINVAL;
@@ -763,7 +777,7 @@ cfg_set_number(
 	}
 	if (cfg_parse_duration(v, &secs) != 0) {
 		*why = xasprintf("bad duration '%s' (expected a number and a "
-				 "unit: 30s, 5m, 2h, 7d, 1w)",
+				 "unit: 30s, 5m, 2h, 7d, 1w, 1y)",
 		    v);
 		return -EINVAL;
 	}

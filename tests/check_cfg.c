@@ -559,7 +559,7 @@ START_TEST(test_cfg_reports_a_bad_duration)
 	assert_errors(BASE "[feed]\n"
 			   "every = 5x\n",
 	    "DIR/familymail.conf:10: [feed] every: bad duration '5x' "
-	    "(expected a number and a unit: 30s, 5m, 2h, 7d, 1w)\n");
+	    "(expected a number and a unit: 30s, 5m, 2h, 7d, 1w, 1y)\n");
 	assert_errors(BASE "[feed]\n"
 			   "every = 10s\n",
 	    "DIR/familymail.conf:10: [feed] every: 10s is out of range (1m "

@@ -113,6 +113,26 @@ cmd_resend_load(sqlite3 *db, struct cmd_resend_booking *b)
 	return rc == SQLITE_DONE ? -ENOENT : db_errno(rc);
 }
 
+/* How many messages of kind k the booking had. */
+static int64_t
+cmd_resend_count(sqlite3 *db, int64_t booking, const struct kind *k)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	if (db_prepare(db,
+		"SELECT count(*) FROM messages WHERE booking_id = ?1"
+		" AND kind = ?2",
+		&st) != 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, booking);
+	sqlite3_bind_text(st, 2, k->name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
 /* The next free dedupe key for another copy of kind about booking. */
 static char *
 cmd_resend_key(sqlite3 *db, const struct cmd_resend_booking *b,
@@ -267,6 +287,16 @@ cmd_resend(int argc, char **argv, const char *config_path)
 		k = kind_find(!b.confirmed ? "booking_cancelled"
 			: !b.scheduled     ? "course_cancelled"
 					   : "booking_confirmation");
+	/* Again, not for the first time: a delegate is never told of a
+	 * cancellation without having been told of the booking. */
+	if (cmd_resend_count(db, b.id, k) <= 0) {
+		fprintf(stderr,
+		    "familymail: resend: no %s was ever sent about %s, so "
+		    "there is nothing to send again (familymail history %s "
+		    "shows what was)\n",
+		    k->name, b.reference, b.reference);
+		goto out;
+	}
 	detail = k->detail == NULL ? NULL
 	    : b.last_offset != NULL ? b.last_offset
 				    : kind_default_detail(k, cfg);
