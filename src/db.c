@@ -136,7 +136,7 @@ db_copy(const char *src, const char *dst)
 	}
 	if (rc != SQLITE_OK)
 		log_warnx("db copy from=%s error=\"%s\"", src,
-		    to != NULL	   ? sqlite3_errmsg(to)
+		    to != NULL         ? sqlite3_errmsg(to)
 			: from != NULL ? sqlite3_errmsg(from)
 				       : sqlite3_errstr(rc));
 	sqlite3_close(to);

@@ -64,9 +64,8 @@ events_run(sqlite3 *db, sqlite3_stmt *st, time_t at, enum events_type type,
 }
 
 int
-events_add(sqlite3 *db, time_t at, enum events_type type,
-    const char *address, int64_t booking_id, const char *source,
-    const char *detail)
+events_add(sqlite3 *db, time_t at, enum events_type type, const char *address,
+    int64_t booking_id, const char *source, const char *detail)
 {
 	sqlite3_stmt *st;
 	int ret;

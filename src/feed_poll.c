@@ -36,8 +36,8 @@ struct feed_poll {
 	const char *why;
 	char *fetch_error; /* the fetch failed: only the run is recorded */
 	int64_t every;     /* [feed] every, for the next run in job_runs */
-	time_t started; /* when the poll in flight began */
-	time_t polled;  /* when the last finished poll began */
+	time_t started;    /* when the poll in flight began */
+	time_t polled;     /* when the last finished poll began */
 	feed_poll_done_fn *done;
 	void *done_arg;
 };
@@ -100,7 +100,8 @@ feed_poll_record(struct feed_poll *p, sqlite3 *db)
 	    ? xasprintf("rejected: %s", p->why != NULL ? p->why : "?")
 	    : xasprintf("%d new post%s", p->result, p->result == 1 ? "" : "s");
 
-	(void)job_record_run(db, "feed", p->started, p->started + p->every, what);
+	(void)job_record_run(
+	    db, "feed", p->started, p->started + p->every, what);
 	free(what);
 }
 

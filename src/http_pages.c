@@ -461,7 +461,8 @@ http_pages_preferences(struct http_pages *p, struct http_request *req)
 		}
 	} else if (freq != NULL &&
 	    (strcmp(freq, "weekly") == 0 || strcmp(freq, "monthly") == 0)) {
-		ret = subscriber_set_frequency(p->db, s.id, freq, "preferences");
+		ret =
+		    subscriber_set_frequency(p->db, s.id, freq, "preferences");
 		if (ret < 0) {
 			http_pages_db_error(p, req);
 		} else {

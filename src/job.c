@@ -137,8 +137,8 @@ job_wants_feed(const struct cfg *cfg, bool secret, time_t now, time_t polled)
 }
 
 int
-job_record_run(sqlite3 *db, const char *name, time_t last, time_t next,
-    const char *detail)
+job_record_run(
+    sqlite3 *db, const char *name, time_t last, time_t next, const char *detail)
 {
 	char last_s[CLOCK_ISO_LEN], next_s[CLOCK_ISO_LEN];
 	sqlite3_stmt *st;

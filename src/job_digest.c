@@ -238,16 +238,16 @@ job_digest_open(sqlite3 *db, const struct cfg *cfg, size_t i, time_t now)
 		return ret;
 	}
 	if (posts >= 0)
-		log_info("job digest opened frequency=%s period=%s posts=%lld%s",
+		log_info(
+		    "job digest opened frequency=%s period=%s posts=%lld%s",
 		    f->name, period, (long long)posts,
 		    posts > 0 ? "" : " (nothing to send)");
 	return 0;
 }
 
 int
-job_digest_open_next(sqlite3 *db, const struct cfg *cfg,
-    const char *frequency, time_t now, char *detail, size_t size, time_t *at,
-    int64_t *posts)
+job_digest_open_next(sqlite3 *db, const struct cfg *cfg, const char *frequency,
+    time_t now, char *detail, size_t size, time_t *at, int64_t *posts)
 {
 	char period[16];
 	int day, minute, ret;
@@ -268,12 +268,12 @@ job_digest_open_next(sqlite3 *db, const struct cfg *cfg,
 		    " AND period = ?2",
 		    &exists, 2, f->name, period);
 		if (ret == 0 && exists == 0)
-			ret = job_digest_insert(
-			    db, cfg, i, *at, now, period, sizeof(period), posts);
+			ret = job_digest_insert(db, cfg, i, *at, now, period,
+			    sizeof(period), posts);
 		if (ret == 0 && (exists > 0 || *posts <= 0)) {
 			*at = f->next(now, day, minute);
-			ret = job_digest_insert(
-			    db, cfg, i, *at, now, period, sizeof(period), posts);
+			ret = job_digest_insert(db, cfg, i, *at, now, period,
+			    sizeof(period), posts);
 		}
 		if (ret != 0)
 			return ret;

@@ -195,7 +195,7 @@ outbox_record_event(struct outbox *o, int64_t id, enum outbox_state from,
 	};
 	bool retry = to == OUTBOX_QUEUED && from != OUTBOX_SENDING;
 	const char *what = u == NULL ? NULL
-	    : to == OUTBOX_SENT	     ? u->smtp_reply
+	    : to == OUTBOX_SENT      ? u->smtp_reply
 				     : u->error;
 	char next[CLOCK_ISO_LEN], *detail = NULL;
 	int ret;
@@ -205,13 +205,12 @@ outbox_record_event(struct outbox *o, int64_t id, enum outbox_state from,
 	if (to == OUTBOX_QUEUED && !retry && u != NULL &&
 	    u->next_attempt_at > now) {
 		clock_format_iso(u->next_attempt_at, next);
-		detail = xasprintf("%s; next try %s",
-		    what != NULL ? what : "deferred", next);
+		detail = xasprintf(
+		    "%s; next try %s", what != NULL ? what : "deferred", next);
 		what = detail;
 	}
-	ret = events_add_message(o->db, now,
-	    retry ? EVENTS_RETRIED : types[to], id, retry ? "admin" : "daemon",
-	    what);
+	ret = events_add_message(o->db, now, retry ? EVENTS_RETRIED : types[to],
+	    id, retry ? "admin" : "daemon", what);
 	free(detail);
 	return ret;
 }
@@ -347,12 +346,13 @@ outbox_record_bounce(
 	ret = outbox_step_done(o, st);
 	if (ret == 0) {
 		char *detail = xasprintf("%s %s %s refused at RCPT: %s",
-		    b->hard ? "hard" : "soft", b->reason != NULL ? b->reason : "",
+		    b->hard ? "hard" : "soft",
+		    b->reason != NULL ? b->reason : "",
 		    b->status != NULL ? b->status : "",
 		    b->diagnostic != NULL ? b->diagnostic : "");
 
-		ret = events_add_message(o->db, now, EVENTS_BOUNCED,
-		    b->message_id, "relay", detail);
+		ret = events_add_message(
+		    o->db, now, EVENTS_BOUNCED, b->message_id, "relay", detail);
 		free(detail);
 	}
 	return ret;

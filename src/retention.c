@@ -132,8 +132,8 @@ retention_sweep(sqlite3 *db, const char *select, const char *table,
 }
 
 int
-retention_purge(sqlite3 *db, const struct cfg *cfg, time_t now,
-    struct retention_stats *st)
+retention_purge(
+    sqlite3 *db, const struct cfg *cfg, time_t now, struct retention_stats *st)
 {
 	int ret;
 
@@ -190,16 +190,16 @@ retention_run(sqlite3 *db, const struct cfg *cfg, time_t now)
 	retention_format(cfg->retain_events, keep_e, sizeof(keep_e));
 	detail = xasprintf("purged %lld messages, %lld bounces, %lld events; "
 			   "keeps messages %s, events %s",
-	    (long long)st.messages, (long long)st.bounces,
-	    (long long)st.events, keep_m, keep_e);
-	ret = job_record_run(db, RETENTION_JOB, now, now + RETENTION_DAY, detail);
+	    (long long)st.messages, (long long)st.bounces, (long long)st.events,
+	    keep_m, keep_e);
+	ret =
+	    job_record_run(db, RETENTION_JOB, now, now + RETENTION_DAY, detail);
 	free(detail);
 	return ret < 0 ? ret : 0;
 }
 
 int
-retention_next_due(
-    sqlite3 *db, const struct cfg *cfg, time_t now, time_t *when)
+retention_next_due(sqlite3 *db, const struct cfg *cfg, time_t now, time_t *when)
 {
 	time_t last;
 	int ret;
@@ -210,6 +210,6 @@ retention_next_due(
 	if (ret != 0)
 		return ret;
 	*when = last <= now && last + RETENTION_DAY > now ? last + RETENTION_DAY
-							    : now + 60;
+							  : now + 60;
 	return 0;
 }

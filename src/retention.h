@@ -46,7 +46,7 @@ int retention_next_due(
 
 /* The purge itself, at now, whatever the last run: adds to *st. Each
  * batch of rows is its own short transaction. 0 or a negative errno. */
-int retention_purge(sqlite3 *db, const struct cfg *cfg, time_t now,
-    struct retention_stats *st);
+int retention_purge(
+    sqlite3 *db, const struct cfg *cfg, time_t now, struct retention_stats *st);
 
 #endif

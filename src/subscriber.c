@@ -133,13 +133,15 @@ subscriber_record(sqlite3 *db, int64_t id, enum events_type type,
 
 	if (ret != 1)
 		return ret;
-	err = db_prepare(db, "SELECT email FROM subscribers WHERE id = ?1", &st);
+	err =
+	    db_prepare(db, "SELECT email FROM subscribers WHERE id = ?1", &st);
 	if (err != 0)
 		return err;
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		err = events_add(db, clock_now(), type,
-		    (const char *)sqlite3_column_text(st, 0), 0, source, detail);
+		    (const char *)sqlite3_column_text(st, 0), 0, source,
+		    detail);
 	sqlite3_finalize(st);
 	return err != 0 ? err : ret;
 }
@@ -155,8 +157,8 @@ subscriber_unsubscribe(sqlite3 *db, int64_t id, const char *source)
 	    " WHERE id = ?1 AND status <> 'unsubscribed'",
 	    id, NULL);
 	if (n != 0)
-		return subscriber_record(db, id, EVENTS_UNSUBSCRIBED, source,
-		    NULL, n < 0 ? n : 1);
+		return subscriber_record(
+		    db, id, EVENTS_UNSUBSCRIBED, source, NULL, n < 0 ? n : 1);
 	return subscriber_status(db, id, status, sizeof(status));
 }
 

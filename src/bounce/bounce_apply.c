@@ -258,9 +258,10 @@ bounce_apply_event(sqlite3 *db, const struct bounce_report *r,
     const struct bounce_rcpt *rc, const char *addr, int64_t msg_id,
     const char *source, time_t now)
 {
-	enum events_type type = r->kind == BOUNCE_KIND_FEEDBACK ? EVENTS_COMPLAINED
-	    : r->kind == BOUNCE_KIND_DELIVERED		      ? EVENTS_DELIVERED
-							      : EVENTS_BOUNCED;
+	enum events_type type = r->kind == BOUNCE_KIND_FEEDBACK
+	    ? EVENTS_COMPLAINED
+	    : r->kind == BOUNCE_KIND_DELIVERED ? EVENTS_DELIVERED
+					       : EVENTS_BOUNCED;
 	char *detail;
 	int ret;
 

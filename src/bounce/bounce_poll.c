@@ -38,7 +38,7 @@ struct bounce_poll {
 	int result;
 	char *why;
 	int64_t every; /* [bounces] every, for the next run in job_runs */
-	void *seen; /* tsearch() tree of keys (char *) */
+	void *seen;    /* tsearch() tree of keys (char *) */
 	size_t n_seen;
 	bounce_poll_done_fn *done;
 	void *done_arg;

@@ -54,7 +54,8 @@ sqlite3 *cmd_open_db(const struct cfg *cfg);
  * set or cannot be read, then saying so on stderr as "familymail: CMD:
  * ...; WITHOUT" unless without is NULL. Free with cmd_free_secret(),
  * which wipes it. */
-char *cmd_read_secret(const struct cfg *cfg, const char *cmd, const char *without);
+char *cmd_read_secret(
+    const struct cfg *cfg, const char *cmd, const char *without);
 void cmd_free_secret(char *secret);
 
 /* The booking name stands for: its reference ("FC-1001") or else its

@@ -106,8 +106,8 @@ cmd_find_booking(sqlite3 *db, const char *name, int64_t *id, char **reference)
 	if (rc == SQLITE_ROW) {
 		*id = sqlite3_column_int64(st, 0);
 		if (reference != NULL)
-			*reference = xstrdup(
-			    (const char *)sqlite3_column_text(st, 1));
+			*reference =
+			    xstrdup((const char *)sqlite3_column_text(st, 1));
 		ret = 0;
 	} else {
 		ret = rc == SQLITE_DONE ? -ENOENT : db_errno(rc);

@@ -77,7 +77,8 @@ cmd_export_value(sqlite3_stmt *st, int col)
 /* The rows of sql (?1 the address, ?2 its hash or NULL) as an array of
  * objects named by the columns; NULL when the database fails. */
 static json_t *
-cmd_export_rows(sqlite3 *db, const char *sql, const char *addr, const char *hash)
+cmd_export_rows(
+    sqlite3 *db, const char *sql, const char *addr, const char *hash)
 {
 	sqlite3_stmt *st;
 	json_t *rows, *row;
@@ -128,7 +129,8 @@ cmd_export_bodies(const struct compose_env *env, json_t *msgs)
 
 	json_array_foreach(msgs, i, m)
 	{
-		const char *kind = json_string_value(json_object_get(m, "kind"));
+		const char *kind =
+		    json_string_value(json_object_get(m, "kind"));
 		const char *detail =
 		    json_string_value(json_object_get(m, "detail"));
 
@@ -143,11 +145,13 @@ cmd_export_bodies(const struct compose_env *env, json_t *msgs)
 		buf_init(&subject);
 		buf_init(&text);
 		if (ctx != NULL &&
-		    tmpl_set_render(env->tmpls, kind, "subject", ctx, &subject) ==
-			0 &&
-		    tmpl_set_render(env->tmpls, kind, "text", ctx, &text) == 0) {
+		    tmpl_set_render(
+			env->tmpls, kind, "subject", ctx, &subject) == 0 &&
+		    tmpl_set_render(env->tmpls, kind, "text", ctx, &text) ==
+			0) {
 			json_object_set_new(m, "subject",
-			    json_string(subject.data != NULL ? subject.data : ""));
+			    json_string(
+				subject.data != NULL ? subject.data : ""));
 			json_object_set_new(m, "text",
 			    json_string(text.data != NULL ? text.data : ""));
 			json_object_set_new(m, "body_note",
@@ -156,8 +160,8 @@ cmd_export_bodies(const struct compose_env *env, json_t *msgs)
 					"sent"));
 		} else {
 			json_object_set_new(m, "body_note",
-			    json_string(why != NULL ? why
-						    : "cannot be re-rendered"));
+			    json_string(
+				why != NULL ? why : "cannot be re-rendered"));
 		}
 		buf_fini(&subject);
 		buf_fini(&text);
@@ -215,8 +219,8 @@ cmd_export_build(const struct compose_env *env, const char *addr,
 	own = json_object();
 	json_object_set_new(out, "website", web);
 	json_object_set_new(out, "familymail", own);
-	v = cmd_export_row(db, "SELECT * FROM delegates WHERE email = ?1", addr,
-	    NULL);
+	v = cmd_export_row(
+	    db, "SELECT * FROM delegates WHERE email = ?1", addr, NULL);
 	if (v == NULL)
 		goto fail;
 	json_object_set_new(web, "delegate", v);
@@ -230,8 +234,8 @@ cmd_export_build(const struct compose_env *env, const char *addr,
 	if (v == NULL)
 		goto fail;
 	json_object_set_new(web, "bookings", v);
-	v = cmd_export_row(db, "SELECT * FROM subscribers WHERE email = ?1",
-	    addr, NULL);
+	v = cmd_export_row(
+	    db, "SELECT * FROM subscribers WHERE email = ?1", addr, NULL);
 	if (v == NULL)
 		goto fail;
 	json_object_set_new(web, "subscriber", v);
@@ -334,7 +338,8 @@ cmd_export(int argc, char **argv, const char *config_path)
 		fprintf(stderr, "familymail: export: %s\n", sqlite3_errmsg(db));
 		goto out;
 	}
-	if (json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
+	if (json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) !=
+		0 ||
 	    putchar('\n') == EOF || fflush(stdout) != 0)
 		goto out;
 	/* An erased address stays unwritten, even in its own history. */
@@ -377,8 +382,8 @@ cmd_erase_delete(sqlite3 *db, const char *sql, const char *addr, int64_t *n)
  * suppression list, in one transaction. n[]: messages, bounces, events
  * deleted. */
 static int
-cmd_erase_run(sqlite3 *db, const char *addr, const char *hash, time_t now,
-    int64_t n[3])
+cmd_erase_run(
+    sqlite3 *db, const char *addr, const char *hash, time_t now, int64_t n[3])
 {
 	int64_t listed = 0;
 	char *detail;
@@ -414,7 +419,8 @@ cmd_erase_run(sqlite3 *db, const char *addr, const char *hash, time_t now,
 		    (long long)n[0], n[0] == 1 ? "" : "s", (long long)n[1],
 		    n[1] == 1 ? "" : "s", (long long)n[2],
 		    n[2] == 1 ? "" : "s");
-		ret = events_add(db, now, EVENTS_ERASED, hash, 0, "admin", detail);
+		ret = events_add(
+		    db, now, EVENTS_ERASED, hash, 0, "admin", detail);
 		free(detail);
 	}
 	if (ret == 0)
@@ -483,15 +489,14 @@ cmd_erase(int argc, char **argv, const char *config_path)
 	suppress_hash(secret, strlen(secret), addr, hash);
 	ret = cmd_erase_run(db, addr, hash, clock_now(), n);
 	if (ret != 0) {
-		fprintf(stderr,
-		    "familymail: erase: %s; nothing was erased\n",
+		fprintf(stderr, "familymail: erase: %s; nothing was erased\n",
 		    ret == -EBUSY ? "the database is busy; try again"
 				  : sqlite3_errmsg(db));
 		goto out;
 	}
 	/* Out of the write-ahead log too, as far as readers allow. */
-	if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
-		NULL, &busy) != SQLITE_OK)
+	if (sqlite3_wal_checkpoint_v2(
+		db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, &busy) != SQLITE_OK)
 		fprintf(stderr,
 		    "familymail: erase: the write-ahead log could not be "
 		    "checkpointed now (the daemon checkpoints it later)\n");

@@ -122,7 +122,8 @@ struct cmd_history_opts {
 static int
 cmd_history_usage(void)
 {
-	fprintf(stderr, "usage: familymail history ADDRESS|REFERENCE [--json]\n");
+	fprintf(
+	    stderr, "usage: familymail history ADDRESS|REFERENCE [--json]\n");
 	return CMD_EX_USAGE;
 }
 
@@ -150,16 +151,15 @@ cmd_history_booked(sqlite3_stmt *st)
 }
 
 static void
-cmd_history_opt_int(
-    struct cmd_table *t, size_t col, sqlite3_stmt *st, int scol)
+cmd_history_opt_int(struct cmd_table *t, size_t col, sqlite3_stmt *st, int scol)
 {
 	if (sqlite3_column_type(st, scol) != SQLITE_NULL)
 		cmd_table_set_int(t, col, sqlite3_column_int64(st, scol));
 }
 
 static void
-cmd_history_row(struct cmd_table *t, sqlite3_stmt *st,
-    const struct cmd_history_opts *o)
+cmd_history_row(
+    struct cmd_table *t, sqlite3_stmt *st, const struct cmd_history_opts *o)
 {
 	const char *event = cmd_history_col(st, 1);
 	char *booked = NULL;
@@ -178,7 +178,8 @@ cmd_history_row(struct cmd_table *t, sqlite3_stmt *st,
 		    t, CMD_HISTORY_ADDRESS, cmd_history_col(st, 3));
 		cmd_table_set_text(
 		    t, CMD_HISTORY_BOOKING, cmd_history_col(st, 4));
-		cmd_table_set_text(t, CMD_HISTORY_SOURCE, cmd_history_col(st, 7));
+		cmd_table_set_text(
+		    t, CMD_HISTORY_SOURCE, cmd_history_col(st, 7));
 		cmd_table_set_text(t, CMD_HISTORY_DETAIL, detail);
 		cmd_history_opt_int(t, CMD_HISTORY_BOOKING_ID, st, 5);
 		cmd_history_opt_int(t, CMD_HISTORY_MESSAGE_ID, st, 6);
@@ -235,7 +236,8 @@ cmd_history_booking(sqlite3 *db, const char *name, int64_t *id, char **address)
 		"SELECT d.email FROM bookings b JOIN delegates d"
 		" ON d.id = b.delegate_id WHERE b.id = ?1",
 		&st) != 0) {
-		fprintf(stderr, "familymail: history: %s\n", sqlite3_errmsg(db));
+		fprintf(
+		    stderr, "familymail: history: %s\n", sqlite3_errmsg(db));
 		return 1;
 	}
 	sqlite3_bind_int64(st, 1, *id);
@@ -295,7 +297,8 @@ cmd_history(int argc, char **argv, const char *config_path)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		cmd_history_row(t, st, &o);
 	if (rc != SQLITE_DONE) {
-		fprintf(stderr, "familymail: history: %s\n", sqlite3_errmsg(db));
+		fprintf(
+		    stderr, "familymail: history: %s\n", sqlite3_errmsg(db));
 		goto out;
 	}
 	if (cmd_table_rows(t) == 0) {

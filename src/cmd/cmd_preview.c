@@ -36,10 +36,10 @@
 struct cmd_preview_opts {
 	const char *kind_name;
 	const struct kind *kind;
-	const char *booking;  /* reference or id, as given */
-	int64_t subscriber;   /* 0: none */
-	const char *offset;   /* course_reminder */
-	const char *period;   /* blog_digest */
+	const char *booking; /* reference or id, as given */
+	int64_t subscriber;  /* 0: none */
+	const char *offset;  /* course_reminder */
+	const char *period;  /* blog_digest */
 };
 
 static int
@@ -88,8 +88,8 @@ cmd_preview_parse(int argc, char **argv, struct cmd_preview_opts *o)
 	long id;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "b:s:o:p:", longopts, NULL)) !=
-	    -1) {
+	while (
+	    (ch = getopt_long(argc, argv, "b:s:o:p:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'b':
 			o->booking = optarg;
@@ -159,8 +159,7 @@ cmd_preview_parse(int argc, char **argv, struct cmd_preview_opts *o)
 	    (o->period != NULL &&
 		(o->kind->detail == NULL ||
 		    strcmp(o->kind->detail, "period") != 0))) {
-		fprintf(stderr,
-		    "familymail: preview: %s is for %s only\n",
+		fprintf(stderr, "familymail: preview: %s is for %s only\n",
 		    o->offset != NULL ? "--offset" : "--period",
 		    o->offset != NULL ? "course_reminder" : "blog_digest");
 		return CMD_EX_USAGE;
@@ -182,8 +181,8 @@ cmd_preview_frequency(sqlite3 *db, int64_t id, char *freq, size_t size)
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		(void)snprintf(freq, size, "%s",
-		    (const char *)sqlite3_column_text(st, 0));
+		(void)snprintf(
+		    freq, size, "%s", (const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
 }
@@ -211,8 +210,8 @@ cmd_preview_period_exists(sqlite3 *db, const char *detail)
  * stderr what it is. 0, or an exit status after saying why.
  */
 static int
-cmd_preview_next_digest(sqlite3 *db, const struct cfg *cfg, int64_t sub,
-    char *detail, size_t size)
+cmd_preview_next_digest(
+    sqlite3 *db, const struct cfg *cfg, int64_t sub, char *detail, size_t size)
 {
 	char freq[16], when[64];
 	int64_t posts = 0;
@@ -231,8 +230,9 @@ cmd_preview_next_digest(sqlite3 *db, const struct cfg *cfg, int64_t sub,
 		ret = job_digest_open_next(
 		    db, cfg, freq, clock_now(), detail, size, &at, &posts);
 	if (ret != 0) {
-		fprintf(stderr, "familymail: preview: cannot work out the next "
-				"digest: %s\n",
+		fprintf(stderr,
+		    "familymail: preview: cannot work out the next "
+		    "digest: %s\n",
 		    ret == -EBUSY ? "the database is busy; try again"
 				  : sqlite3_errmsg(db));
 		return 1;
@@ -275,8 +275,8 @@ cmd_preview_env(struct compose_env *env, const struct cfg *cfg, char **secret)
 	}
 	/* With the secret the preview shows the real links and List-*
 	 * headers; without it they are left out, and said so. */
-	*secret = cmd_read_secret(cfg, "preview",
-	    "showing the message without unsubscribe links");
+	*secret = cmd_read_secret(
+	    cfg, "preview", "showing the message without unsubscribe links");
 	env->cfg = cfg;
 	env->tmpls = tmpls;
 	env->secret = *secret;
@@ -295,8 +295,8 @@ cmd_preview_print(const struct compose_env *env, struct outbox_item *it)
 	int ret, code = CMD_EX_DATAERR;
 
 	/* The recipient is whoever the record names now. */
-	ctx = compose_context(env, it->kind, it->booking_id, it->subscriber_id,
-	    it->detail, &why);
+	ctx = compose_context(
+	    env, it->kind, it->booking_id, it->subscriber_id, it->detail, &why);
 	if (ctx == NULL) {
 		fprintf(stderr, "familymail: preview: %s\n", why);
 		goto out;
@@ -352,8 +352,8 @@ cmd_preview(int argc, char **argv, const char *config_path)
 	it.kind = (char *)o.kind_name;
 	it.subscriber_id = o.subscriber;
 	it.detail = (char *)(o.offset != NULL ? o.offset
-		: o.period != NULL	      ? o.period
-					      : kind_default_detail(o.kind, cfg));
+		: o.period != NULL            ? o.period
+				   : kind_default_detail(o.kind, cfg));
 	if (o.booking != NULL) {
 		ret = cmd_find_booking(db, o.booking, &it.booking_id, NULL);
 		if (ret != 0) {
@@ -371,7 +371,8 @@ cmd_preview(int argc, char **argv, const char *config_path)
 		if (code != 0)
 			goto out;
 		it.detail = detail;
-	} else if (o.period != NULL && !cmd_preview_period_exists(db, o.period)) {
+	} else if (o.period != NULL &&
+	    !cmd_preview_period_exists(db, o.period)) {
 		fprintf(stderr,
 		    "familymail: preview: there is no digest %s yet; without "
 		    "--period the preview is of the next digest\n",

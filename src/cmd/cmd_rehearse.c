@@ -192,8 +192,9 @@ cmd_rehearse_one(struct cmd_rehearse *r, struct outbox_item *it, time_t now)
 		r->held++;
 	} else {
 		to = OUTBOX_FAILED;
-		fprintf(stderr, "familymail: rehearse: message %lld would "
-				"fail: %s\n",
+		fprintf(stderr,
+		    "familymail: rehearse: message %lld would "
+		    "fail: %s\n",
 		    (long long)it->id, why != NULL ? why : "?");
 		r->failed++;
 	}
@@ -241,8 +242,8 @@ cmd_rehearse_next(struct cmd_rehearse *r, time_t now, time_t *when)
 	time_t job = 0, msg = 0;
 	bool has_job, has_msg;
 
-	has_job = job_next_due(r->env.db, r->env.cfg, r->secret, now, &job) ==
-	    0;
+	has_job =
+	    job_next_due(r->env.db, r->env.cfg, r->secret, now, &job) == 0;
 	has_msg = outbox_next_due(r->ob, &msg) == 0;
 	if (!has_job && !has_msg)
 		return -ENOENT;
@@ -300,8 +301,8 @@ cmd_rehearse_open_maildir(
 	r->maildir_cfg = *cfg;
 	r->maildir_cfg.transport = CFG_TRANSPORT_MAILDIR;
 	r->maildir_cfg.maildir_path = (char *)dir;
-	r->md = transport_new(&r->loop, &r->maildir_cfg,
-	    cmd_rehearse_on_written, r, &err);
+	r->md = transport_new(
+	    &r->loop, &r->maildir_cfg, cmd_rehearse_on_written, r, &err);
 	if (r->md == NULL) {
 		fprintf(stderr, "familymail: rehearse: --maildir %s: %s\n", dir,
 		    err != NULL ? err : "cannot be used");
@@ -339,7 +340,8 @@ cmd_rehearse_tmpdir(void)
 		fprintf(stderr,
 		    "familymail: rehearse: cannot make a private folder in "
 		    "%s: %s\n",
-		    tmp != NULL && *tmp != '\0' ? tmp : "/tmp", strerror(errno));
+		    tmp != NULL && *tmp != '\0' ? tmp : "/tmp",
+		    strerror(errno));
 		free(dir);
 		return NULL;
 	}
@@ -379,8 +381,7 @@ cmd_rehearse_parse(int argc, char **argv, struct cmd_rehearse_opts *o)
 	time_t now = clock_now();
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "u:f:m:", longopts, NULL)) !=
-	    -1) {
+	while ((ch = getopt_long(argc, argv, "u:f:m:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'u':
 			until = optarg;
@@ -498,8 +499,9 @@ cmd_rehearse(int argc, char **argv, const char *config_path)
 	fprintf(stderr, "%lu message%s would be sent%s%s", r.sent,
 	    r.sent == 1 ? "" : "s", o.maildir != NULL ? " (written into " : "",
 	    o.maildir != NULL ? o.maildir : "");
-	fprintf(stderr, "%s; %lu held (cancelled or suppressed), %lu would "
-			"fail\n",
+	fprintf(stderr,
+	    "%s; %lu held (cancelled or suppressed), %lu would "
+	    "fail\n",
 	    o.maildir != NULL ? ")" : "", r.held, r.failed);
 	code = r.failed > 0 ? 1 : 0;
 out:

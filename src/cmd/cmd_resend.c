@@ -135,11 +135,11 @@ cmd_resend_count(sqlite3 *db, int64_t booking, const struct kind *k)
 
 /* The next free dedupe key for another copy of kind about booking. */
 static char *
-cmd_resend_key(sqlite3 *db, const struct cmd_resend_booking *b,
-    const struct kind *k)
+cmd_resend_key(
+    sqlite3 *db, const struct cmd_resend_booking *b, const struct kind *k)
 {
-	char *prefix = xasprintf("resend:booking:%lld:%s:", (long long)b->id,
-	    k->name);
+	char *prefix =
+	    xasprintf("resend:booking:%lld:%s:", (long long)b->id, k->name);
 	sqlite3_stmt *st;
 	int64_t n = 0;
 	char *key;
@@ -169,7 +169,8 @@ cmd_resend_allowed(sqlite3 *db, const struct cfg *cfg, const char *email)
 
 	ret = suppress_find(db, email, &e);
 	if (ret != 0 && secret != NULL)
-		ret = suppress_find_erased(db, secret, strlen(secret), email, &e);
+		ret =
+		    suppress_find_erased(db, secret, strlen(secret), email, &e);
 	cmd_free_secret(secret);
 	if (ret != 0)
 		return true;
@@ -207,8 +208,8 @@ cmd_resend_queue(sqlite3 *db, const struct cmd_resend_booking *b,
 		ret = -EEXIST; /* another resend at the same moment */
 	if (ret == 0) {
 		*id = sqlite3_last_insert_rowid(db);
-		note = xasprintf("sent again by hand as message %lld",
-		    (long long)*id);
+		note = xasprintf(
+		    "sent again by hand as message %lld", (long long)*id);
 		ret = events_add_message(
 		    db, now, EVENTS_RESENT, *id, "admin", note);
 		free(note);
@@ -297,7 +298,7 @@ cmd_resend(int argc, char **argv, const char *config_path)
 		    k->name, b.reference, b.reference);
 		goto out;
 	}
-	detail = k->detail == NULL ? NULL
+	detail = k->detail == NULL  ? NULL
 	    : b.last_offset != NULL ? b.last_offset
 				    : kind_default_detail(k, cfg);
 	now = clock_now();

@@ -388,7 +388,8 @@ cmd_table_row_json(const struct cmd_table *t, size_t r)
 	for (size_t c = 0; c < t->n_cols; c++) {
 		json_t *j = t->cells[r * t->n_cols + c].json;
 
-		json_object_set(row, t->cols[c].key, j != NULL ? j : json_null());
+		json_object_set(
+		    row, t->cols[c].key, j != NULL ? j : json_null());
 	}
 	return row;
 }

@@ -162,10 +162,11 @@ usage(FILE *f)
 	    "  -V, --version      the version\n\ncommands:\n",
 	    FAMILYMAIL_CONFIG);
 	for (i = 0; i < UTIL_ARRAY_LEN(commands); i++)
-		fprintf(f, "  %-13s %s\n", commands[i].name,
-		    commands[i].summary);
-	fprintf(f, "\nfamilymail(1) says more, with the common questions and "
-		   "their commands.\n");
+		fprintf(
+		    f, "  %-13s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f,
+	    "\nfamilymail(1) says more, with the common questions and "
+	    "their commands.\n");
 }
 
 /* `familymail COMMAND -h`: the synopsis, then each option on a line. */
@@ -247,8 +248,8 @@ main(int argc, char **argv)
 			    argc - sub, argv + sub, config_path));
 		}
 	}
-	fprintf(stderr, "familymail: unknown command '%s'; the commands:",
-	    argv[optind]);
+	fprintf(stderr,
+	    "familymail: unknown command '%s'; the commands:", argv[optind]);
 	for (i = 0; i < UTIL_ARRAY_LEN(commands); i++)
 		fprintf(stderr, "%s %s", i > 0 ? "," : "", commands[i].name);
 	fprintf(stderr, " (familymail -h says what each does)\n");
