@@ -265,16 +265,22 @@ bounce_apply_event(sqlite3 *db, const struct bounce_report *r,
 	char *detail;
 	int ret;
 
-	detail = xasprintf("%s %s %s%s%s%s%s%s",
-	    rc != NULL && rc->cls != BOUNCE_CLASS_NONE
-		? bounce_class_name(rc->cls)
-		: "-",
-	    rc != NULL && rc->reason != NULL ? rc->reason : "undefined",
-	    rc != NULL && rc->status != NULL ? rc->status : "-",
-	    rc != NULL && rc->diagnostic != NULL ? " " : "",
-	    rc != NULL && rc->diagnostic != NULL ? rc->diagnostic : "",
-	    source != NULL ? " (report " : "", source != NULL ? source : "",
-	    source != NULL ? ")" : "");
+	if (type == EVENTS_COMPLAINED)
+		detail = xasprintf("%s complaint%s%s%s",
+		    r->feedback_type != NULL ? r->feedback_type : "abuse",
+		    source != NULL ? " (report " : "",
+		    source != NULL ? source : "", source != NULL ? ")" : "");
+	else
+		detail = xasprintf("%s %s %s%s%s%s%s%s",
+		    rc != NULL && rc->cls != BOUNCE_CLASS_NONE
+			? bounce_class_name(rc->cls)
+			: "-",
+		    rc != NULL && rc->reason != NULL ? rc->reason : "undefined",
+		    rc != NULL && rc->status != NULL ? rc->status : "-",
+		    rc != NULL && rc->diagnostic != NULL ? " " : "",
+		    rc != NULL && rc->diagnostic != NULL ? rc->diagnostic : "",
+		    source != NULL ? " (report " : "",
+		    source != NULL ? source : "", source != NULL ? ")" : "");
 	ret = msg_id != 0
 	    ? events_add_message(db, now, type, msg_id, "report", detail)
 	    : events_add(db, now, type, addr, 0, "report", detail);
