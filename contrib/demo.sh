@@ -42,4 +42,6 @@ echo
 echo "familymail demo: $n message(s) in $demo/Maildir/new"
 echo "  read one:      less \"\$(ls -d $demo/Maildir/new/* | head -1)\""
 echo "  queue:         build/src/familymail -c $demo/familymail.conf status"
-echo "  preview:       build/src/familymail -c $demo/familymail.conf preview booking_confirmation --booking 1"
+echo "  preview:       build/src/familymail -c $demo/familymail.conf preview booking_confirmation --booking FL-24001"
+echo "  history:       build/src/familymail -c $demo/familymail.conf history sarah.jones@example.org"
+echo "  next 30 days:  build/src/familymail -c $demo/familymail.conf rehearse --until 30d"
