@@ -245,7 +245,8 @@ cmd_status_job_runs(sqlite3 *db, json_t *jobs)
 		if (!json_is_null(json_object_get(row, "next_run")))
 			json_object_set(
 			    job, "next_run", json_object_get(row, "next_run"));
-		if (json_is_string(detail) && cmd_status_is_poller(name)) {
+		if (json_is_string(detail) && cmd_status_is_poller(name) &&
+		    json_string_length(json_object_get(job, "note")) > 0) {
 			/* What it polls, then what the last poll found. */
 			char *note = xasprintf("%s; last: %s",
 			    json_string_value(json_object_get(job, "note")),
