@@ -166,6 +166,7 @@ rehearsed(const char *text, char times[][32], size_t *n_times)
 		}
 		p = nl + 1;
 	}
+	ck_assert_msg(n > 0, "nothing rehearsed");
 	qsort(lines, n, sizeof(*lines), by_text);
 	buf_init(&b);
 	for (size_t i = 0; i < n; i++) {

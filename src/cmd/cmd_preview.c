@@ -54,22 +54,37 @@ cmd_preview_usage(void)
 	return CMD_EX_USAGE;
 }
 
+/* The number of n digits at s, or -1. */
+static int
+cmd_preview_digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
 /* "weekly:2026-W48" (weeks 01 to 53) or "monthly:2026-11". */
 static bool
 cmd_preview_period_ok(const char *p)
 {
-	unsigned y, n;
-	int len = 0;
+	int n;
 
-	if (strncmp(p, "weekly:", 7) == 0) {
-		return sscanf(p + 7, "%4u-W%2u%n", &y, &n, &len) == 2 &&
-		    len == 8 && p[7 + len] == '\0' && y >= 1970 && n >= 1 &&
-		    n <= 53;
+	if (strncmp(p, "weekly:", 7) == 0 && strlen(p + 7) == 8) {
+		p += 7;
+		n = cmd_preview_digits(p + 6, 2);
+		return cmd_preview_digits(p, 4) >= 1970 && p[4] == '-' &&
+		    p[5] == 'W' && n >= 1 && n <= 53;
 	}
-	if (strncmp(p, "monthly:", 8) == 0) {
-		return sscanf(p + 8, "%4u-%2u%n", &y, &n, &len) == 2 &&
-		    len == 7 && p[8 + len] == '\0' && y >= 1970 && n >= 1 &&
-		    n <= 12;
+	if (strncmp(p, "monthly:", 8) == 0 && strlen(p + 8) == 7) {
+		p += 8;
+		n = cmd_preview_digits(p + 5, 2);
+		return cmd_preview_digits(p, 4) >= 1970 && p[4] == '-' &&
+		    n >= 1 && n <= 12;
 	}
 	return false;
 }
