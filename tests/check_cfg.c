@@ -354,6 +354,8 @@ START_TEST(test_cfg_loads_the_shipped_example)
 	ck_assert_str_eq(c->unsubscribe_url,
 	    "https://example.org/unsubscribe?token={token}");
 	ck_assert_str_eq(c->http_listen, "127.0.0.1:8025");
+	ck_assert_int_eq(c->retain_messages, 400 * 86400);
+	ck_assert_int_eq(c->retain_events, 6 * 365 * 86400);
 	cfg_free(c);
 	buf_fini(&b);
 	free(text);

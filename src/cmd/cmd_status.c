@@ -323,6 +323,12 @@ cmd_status_table_job(sqlite3 *db, const struct cfg *cfg, time_t now,
 		    next == NULL ? "; none ahead" : "");
 	} else if (job->next_due == NULL) {
 		note = xstrdup("at every change to the database");
+	} else if (strcmp(job->name, "retention") == 0) {
+		/* What its last run did comes from job_runs. */
+		note =
+		    xstrdup(cfg->retain_messages <= 0 && cfg->retain_events <= 0
+			    ? "off: [retention] keeps everything"
+			    : "once a day; not run yet");
 	} else {
 		note = xstrdup(next == NULL ? "none ahead" : "scheduled");
 	}
