@@ -189,6 +189,23 @@ db_rollback(sqlite3 *db)
 }
 
 int
+db_savepoint(sqlite3 *db)
+{
+	return db_exec(db, "SAVEPOINT fm_change");
+}
+
+int
+db_release(sqlite3 *db, int ret)
+{
+	int rel;
+
+	if (ret != 0)
+		sqlite3_exec(db, "ROLLBACK TO fm_change", NULL, NULL, NULL);
+	rel = db_exec(db, "RELEASE fm_change");
+	return ret != 0 ? ret : rel;
+}
+
+int
 db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt)
 {
 	int rc = sqlite3_prepare_v2(db, sql, -1, stmt, NULL);

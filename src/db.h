@@ -40,6 +40,13 @@ int db_begin(sqlite3 *db);
 int db_commit(sqlite3 *db);
 void db_rollback(sqlite3 *db);
 
+/* A change of several statements made whole, inside the caller's
+ * transaction or on its own: db_savepoint() starts it, db_release()
+ * keeps it when ret is 0 and undoes it otherwise; it returns ret, or
+ * the error of keeping it. */
+int db_savepoint(sqlite3 *db);
+int db_release(sqlite3 *db, int ret);
+
 /* Prepares a statement; logs the SQL error on failure. */
 int db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt);
 

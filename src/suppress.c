@@ -87,12 +87,15 @@ suppress_add(sqlite3 *db, const char *email, enum suppress_reason reason,
 	if (!suppress_email_ok(email) ||
 	    (size_t)reason >= UTIL_ARRAY_LEN(suppress_names))
 		return -EINVAL;
+	ret = db_savepoint(db);
+	if (ret != 0)
+		return ret;
 	ret = db_prepare(db,
 	    "INSERT INTO suppressions (email, reason, detail, created_at)"
 	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (email) DO NOTHING",
 	    &st);
 	if (ret != 0)
-		return ret;
+		return db_release(db, ret);
 	clock_format_iso(now, now_s);
 	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, suppress_names[reason], -1, SQLITE_STATIC);
@@ -118,7 +121,12 @@ suppress_add(sqlite3 *db, const char *email, enum suppress_reason reason,
 		    suppress_sources[reason], why);
 		free(why);
 	}
-	return ret;
+	/* -EEXIST changed nothing, and is no failure to undo. */
+	if (ret == -EEXIST) {
+		ret = db_release(db, 0);
+		return ret != 0 ? ret : -EEXIST;
+	}
+	return db_release(db, ret);
 }
 
 int
@@ -130,12 +138,15 @@ suppress_remove(sqlite3 *db, const char *email)
 
 	if (!suppress_email_ok(email))
 		return -ENOENT;
+	ret = db_savepoint(db);
+	if (ret != 0)
+		return ret;
 	ret = db_prepare(db,
 	    "DELETE FROM suppressions WHERE email = ?1"
 	    " RETURNING 'was ' || reason || coalesce(': ' || detail, '')",
 	    &st);
 	if (ret != 0)
-		return ret;
+		return db_release(db, ret);
 	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -156,7 +167,11 @@ suppress_remove(sqlite3 *db, const char *email)
 		ret = events_add(db, clock_now(), EVENTS_UNSUPPRESSED, email, 0,
 		    "admin", was);
 	free(was);
-	return ret;
+	if (ret == -ENOENT) {
+		ret = db_release(db, 0);
+		return ret != 0 ? ret : -ENOENT;
+	}
+	return db_release(db, ret);
 }
 
 int

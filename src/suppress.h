@@ -62,7 +62,8 @@ void suppress_entry_fini(struct suppress_entry *e);
  * added; -EEXIST when the address was already on the list, which is
  * then left as it was (the first reason and time are kept); -EINVAL for
  * an empty address or one over 254 bytes; another negative errno if the
- * database fails. One statement: the caller may hold a transaction.
+ * database fails. The entry and its history are one change, within the
+ * caller's transaction if it holds one.
  */
 int suppress_add(sqlite3 *db, const char *email, enum suppress_reason reason,
     const char *detail, time_t now);
