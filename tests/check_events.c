@@ -510,6 +510,15 @@ START_TEST(test_export_erase_export_leaves_only_the_hashed_suppression)
 	ck_assert_ptr_nonnull(strstr(r.out, "delegates id=1"));
 	ck_assert_ptr_nonnull(strstr(r.out, "bookings FL-24001 (id=1)"));
 	run_free(&r);
+	/* An old spreadsheet does not bring the address back. */
+	free(tu_write_file(
+	    dir, "old.csv", "email,name\nsarah.jones@example.org,Sarah\n"));
+	r = RUN("import", "subscribers", "old.csv");
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_ptr_nonnull(
+	    strstr(r.err, "on the suppression list (erased)"));
+	ck_assert_ptr_nonnull(strstr(r.out, "1 not added (suppressed)"));
+	run_free(&r);
 	/* The administrator deletes the website's rows, as told. */
 	sql("DELETE FROM bookings WHERE id = 1; DELETE FROM delegates"
 	    " WHERE id = 1");
