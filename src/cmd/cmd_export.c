@@ -409,7 +409,7 @@ cmd_erase_run(
 		    "DELETE FROM suppressions WHERE email = ?1", addr, &listed);
 	if (ret == 0) {
 		ret = suppress_add(db, hash, SUPPRESS_ERASED,
-		    "erased on request; never mailed again", now);
+		    "by familymail erase", now);
 		if (ret == -EEXIST)
 			ret = 0;
 	}
