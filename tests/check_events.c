@@ -367,6 +367,17 @@ START_TEST(test_history_shows_a_hard_bounce_and_its_suppression_with_report)
 	ck_assert(strstr(r.out, "bounced") < strstr(r.out, "suppressed"));
 	run_free(&r);
 
+	/* The poll itself, for status. */
+	{
+		char *d = tu_db_text(db_path,
+		    "SELECT detail FROM job_runs WHERE job = 'bounces'");
+
+		ck_assert_str_eq(d,
+		    "read 1, processed 1, left 0; 1 suppressed, "
+		    "0 unsubscribed");
+		free(d);
+	}
+
 	/* The booking's history holds its address's suppression too. */
 	r = RUN("history", "FL-24002");
 	ck_assert_int_eq(r.status, 0);
