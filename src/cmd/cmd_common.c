@@ -93,9 +93,10 @@ cmd_find_booking(sqlite3 *db, const char *name, int64_t *id, char **reference)
 
 	/* The reference first: it is what staff and delegates know. */
 	ret = db_prepare(db,
-	    "SELECT id, reference FROM bookings WHERE reference = ?1"
-	    " UNION ALL SELECT id, reference FROM bookings WHERE id = ?2"
-	    " LIMIT 1",
+	    "SELECT id, reference, 0 AS pick FROM bookings"
+	    " WHERE reference = ?1"
+	    " UNION ALL SELECT id, reference, 1 FROM bookings WHERE id = ?2"
+	    " ORDER BY pick LIMIT 1",
 	    &st);
 	if (ret != 0)
 		return ret;

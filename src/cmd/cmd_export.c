@@ -408,8 +408,8 @@ cmd_erase_run(
 		ret = cmd_erase_delete(db,
 		    "DELETE FROM suppressions WHERE email = ?1", addr, &listed);
 	if (ret == 0) {
-		ret = suppress_add(db, hash, SUPPRESS_ERASED,
-		    "by familymail erase", now);
+		ret = suppress_add(
+		    db, hash, SUPPRESS_ERASED, "by familymail erase", now);
 		if (ret == -EEXIST)
 			ret = 0;
 	}
