@@ -63,6 +63,7 @@ enum cfg_section {
 	CFG_S_UNSUBSCRIBE,
 	CFG_S_HTTP,
 	CFG_S_ORGANISATION,
+	CFG_S_RETENTION,
 	CFG_S_COUNT,
 };
 
@@ -79,6 +80,7 @@ static const char *const cfg_section_names[CFG_S_COUNT] = {
 	[CFG_S_UNSUBSCRIBE] = "unsubscribe",
 	[CFG_S_HTTP] = "http",
 	[CFG_S_ORGANISATION] = "organisation",
+	[CFG_S_RETENTION] = "retention",
 };
 
 enum cfg_key_id {
@@ -129,6 +131,8 @@ enum cfg_key_id {
 	CFG_K_ORG_NAME,
 	CFG_K_ORG_ADDRESS,
 	CFG_K_ORG_CHARITY_NUMBER,
+	CFG_K_RETAIN_MESSAGES,
+	CFG_K_RETAIN_EVENTS,
 	CFG_K_COUNT,
 };
 
@@ -211,6 +215,7 @@ _Static_assert(sizeof(enum cfg_tls) == sizeof(int), "enum size");
 #define CFG_OFF(field) offsetof(struct cfg, field)
 #define CFG_MIN        ((int64_t)60)
 #define CFG_HOUR       ((int64_t)3600)
+#define CFG_YEAR       ((int64_t)365 * CFG_DAY)
 
 static const struct cfg_key cfg_keys[CFG_K_COUNT] = {
 	[CFG_K_DATABASE] = { CFG_S_DAEMON, "database", CFG_T_PATH,
@@ -313,6 +318,12 @@ static const struct cfg_key cfg_keys[CFG_K_COUNT] = {
 	    CFG_OFF(org_address) },
 	[CFG_K_ORG_CHARITY_NUMBER] = { CFG_S_ORGANISATION, "charity_number",
 	    CFG_T_STRING, CFG_OFF(org_charity_number) },
+	[CFG_K_RETAIN_MESSAGES] = { CFG_S_RETENTION, "messages", CFG_T_DURATION,
+	    CFG_OFF(retain_messages), .def = "400d", .min = 0,
+	    .max = 100 * CFG_YEAR },
+	[CFG_K_RETAIN_EVENTS] = { CFG_S_RETENTION, "events", CFG_T_DURATION,
+	    CFG_OFF(retain_events), .def = "6y", .min = 0,
+	    .max = 100 * CFG_YEAR },
 };
 
 enum cfg_state {
@@ -479,6 +490,9 @@ cfg_parse_duration(const char *s, int64_t *secs)
 		break;
 	case 'w':
 		unit = 7 * CFG_DAY;
+		break;
+	case 'y':
+		unit = CFG_YEAR;
 		break;
 	default:
 		return -EINVAL;
@@ -786,7 +800,7 @@ cfg_set_number(
 	}
 	if (cfg_parse_duration(v, &secs) != 0) {
 		*why = xasprintf("bad duration '%s' (expected a number and a "
-				 "unit: 30s, 5m, 2h, 7d, 1w)",
+				 "unit: 30s, 5m, 2h, 7d, 1w, 1y)",
 		    v);
 		return -EINVAL;
 	}
@@ -1433,6 +1447,124 @@ cfg_section_find(const char *name, size_t n)
 	return -1;
 }
 
+/* The edit distance of a and b (insertions, deletions, substitutions,
+ * and swaps of two neighbours: "levle" is one from "level"), up to 64
+ * bytes each; more for longer words. */
+static int
+cfg_distance(const char *a, const char *b)
+{
+	int d[3][65], *prev2 = d[0], *prev = d[1], *cur = d[2], *t;
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > 64 || lb > 64)
+		return 100;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = (int)i;
+		for (size_t j = 1; j <= lb; j++) {
+			int v = prev[j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (prev[j] + 1 < v)
+				v = prev[j] + 1;
+			if (cur[j - 1] + 1 < v)
+				v = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && prev2[j - 2] + 1 < v)
+				v = prev2[j - 2] + 1;
+			cur[j] = v;
+		}
+		t = prev2;
+		prev2 = prev;
+		prev = cur;
+		cur = t;
+	}
+	return prev[lb];
+}
+
+/* Whether a word is near enough to a name to be a typing slip. */
+static bool
+cfg_near(const char *word, const char *name)
+{
+	size_t n = strlen(name);
+
+	return cfg_distance(word, name) <= (n <= 4 ? 1 : n <= 8 ? 2 : 3);
+}
+
+/* Says what an unknown key may have meant: the nearest key of its
+ * section, the same key in another section, or else the section's keys. */
+static char *
+cfg_unknown_key_hint(int section, const char *name)
+{
+	int best = -1, best_d = 100, d;
+	struct buf b;
+
+	for (int i = 0; i < CFG_K_COUNT; i++) {
+		if ((int)cfg_keys[i].section != section)
+			continue;
+		d = cfg_distance(name, cfg_keys[i].name);
+		if (d < best_d && cfg_near(name, cfg_keys[i].name)) {
+			best = i;
+			best_d = d;
+		}
+	}
+	if (best >= 0)
+		return xasprintf(" (did you mean %s?)", cfg_keys[best].name);
+	for (int i = 0; i < CFG_K_COUNT; i++)
+		if (strcmp(name, cfg_keys[i].name) == 0)
+			return xasprintf(" (%s is a key of [%s])", name,
+			    cfg_section_names[cfg_keys[i].section]);
+	buf_init(&b);
+	buf_printf(&b, " (the keys of [%s]:", cfg_section_names[section]);
+	for (int i = 0, n = 0; i < CFG_K_COUNT; i++)
+		if ((int)cfg_keys[i].section == section)
+			buf_printf(
+			    &b, "%s %s", n++ > 0 ? "," : "", cfg_keys[i].name);
+	buf_puts(&b, ")");
+	return buf_take(&b);
+}
+
+/* The same for an unknown section: the nearest one, or all of them. */
+static char *
+cfg_unknown_section_hint(const char *name, size_t n)
+{
+	char *word = xstrndup(name, n);
+	struct buf b;
+
+	for (int i = 0; i < CFG_S_COUNT; i++) {
+		if (cfg_near(word, cfg_section_names[i])) {
+			free(word);
+			return xasprintf(
+			    " (did you mean [%s]?)", cfg_section_names[i]);
+		}
+	}
+	free(word);
+	buf_init(&b);
+	buf_puts(&b, " (the sections:");
+	for (int i = 0; i < CFG_S_COUNT; i++)
+		buf_printf(
+		    &b, "%s [%s]", i > 0 ? "," : "", cfg_section_names[i]);
+	buf_puts(&b, ")");
+	return buf_take(&b);
+}
+
+/* What to do about an empty value, true for the key it is about. */
+static const char *
+cfg_empty_hint(enum cfg_key_id id)
+{
+	const struct cfg_key *k = &cfg_keys[id];
+
+	if ((k->flags & CFG_F_REQUIRED) != 0)
+		return "empty value (the key is required: give it a value)";
+	/* Defaults worked out from other keys (cfg_apply_defaults()). */
+	if (k->def != NULL || id == CFG_K_BOUNCE_DOMAIN ||
+	    id == CFG_K_LIST_ID || id == CFG_K_HTTP_LISTEN)
+		return "empty value (give a value, or remove the line to get "
+		       "the default)";
+	return "empty value (give a value, or remove the line: the key has "
+	       "no default and is then unset)";
+}
+
 static int
 cfg_key_find(int section, const char *name)
 {
@@ -1479,8 +1611,11 @@ cfg_on_header(struct cfg_parser *p, const char *s, size_t n)
 		continue;
 	id = cfg_section_find(s + a, b - a);
 	if (id < 0) {
-		cfg_err(
-		    p, p->line, "[%.*s]: unknown section", (int)(b - a), s + a);
+		char *hint = cfg_unknown_section_hint(s + a, b - a);
+
+		cfg_err(p, p->line, "[%.*s]: unknown section%s", (int)(b - a),
+		    s + a, hint);
+		free(hint);
 		return;
 	}
 	if (p->section_line[id] != 0)
@@ -1573,8 +1708,11 @@ cfg_on_pair(
 	}
 	k = cfg_key_find(p->section, name);
 	if (k < 0) {
-		cfg_err(p, p->line, "[%s] %s: unknown key",
-		    cfg_section_names[p->section], name);
+		char *hint = cfg_unknown_key_hint(p->section, name);
+
+		cfg_err(p, p->line, "[%s] %s: unknown key%s",
+		    cfg_section_names[p->section], name, hint);
+		free(hint);
 		return 1;
 	}
 	if (p->key_line[k] != 0) {
@@ -1587,9 +1725,7 @@ cfg_on_pair(
 	p->key_line[k] = p->line;
 	p->state[k] = CFG_BAD;
 	if (*value == '\0')
-		cfg_key_err(p, k,
-		    "empty value (remove the line to get the "
-		    "default)");
+		cfg_key_err(p, k, "%s", cfg_empty_hint(k));
 	else if (cfg_set(p, k, value, &why) != 0)
 		cfg_key_err(p, k, "%s", why);
 	else

@@ -141,6 +141,10 @@ struct cfg {
 
 	/* [http] */
 	char *http_listen; /* NULL: no HTTP server */
+
+	/* [retention]: seconds; 0 keeps them for ever */
+	int64_t retain_messages; /* messages and bounces */
+	int64_t retain_events;   /* the history */
 };
 
 /*
@@ -161,7 +165,8 @@ struct cfg *cfg_new_defaults(const char *dir);
 /* Frees c and every string in it; cfg_free(NULL) does nothing. */
 void cfg_free(struct cfg *c);
 
-/* Parses "30s", "5m", "2h", "7d", "1w" (or a bare "0") into seconds.
+/* Parses "30s", "5m", "2h", "7d", "1w", "1y" (365 days), or a bare
+ * "0", into seconds.
  * Returns 0 or -EINVAL (also for numbers over 1000000000). */
 int cfg_parse_duration(const char *s, int64_t *secs);
 /* Parses "20/s", "600/m", "1000/h" (count 1..1000000), or "0"

@@ -269,6 +269,96 @@ static const char migrate_v7[] =
     "  'blocked', 'norelaying', 'policyviolation', 'rejected',"
     "  'securityerror', 'speeding', 'toomanyconn');";
 
+/*
+ * The history of each address and booking (events.h). Rows are looked
+ * up by address and by booking; retention walks them by id, which
+ * follows time, so "at" needs no index. message_id has no foreign key:
+ * events outlive the messages [retention] purges.
+ *
+ * A message's "queued" is written by a trigger: the jobs enqueue with
+ * INSERT ... SELECT, a whole digest in one statement, and the trigger
+ * sees every row of it. The rest are appended by the code that makes
+ * the change (events_add()).
+ *
+ * What messages, bounces and suppressions already hold becomes history
+ * too, in the order it happened.
+ *
+ * The suppression list may hold, for an erased address, only a keyed
+ * hash of it (reason 'erased'): the table is rebuilt for the new
+ * reason, which its CHECK did not allow.
+ */
+static const char migrate_v8[] =
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at TEXT NOT NULL,"
+    "  event TEXT NOT NULL,"
+    "  address TEXT COLLATE NOCASE,"
+    "  booking_id INTEGER,"
+    "  message_id INTEGER,"
+    "  kind TEXT,"
+    "  source TEXT,"
+    "  detail TEXT);"
+    "CREATE INDEX events_address ON events(address)"
+    "  WHERE address IS NOT NULL;"
+    "CREATE INDEX events_booking ON events(booking_id)"
+    "  WHERE booking_id IS NOT NULL;"
+    "INSERT INTO events (at, event, address, booking_id, message_id,"
+    "  kind, source, detail)"
+    "  SELECT at, event, address, booking_id, message_id, kind, source,"
+    "  detail FROM ("
+    "    SELECT created_at AS at, 0 AS seq, 'queued' AS event,"
+    "    recipient AS address, booking_id, id AS message_id, kind,"
+    "    'daemon' AS source, detail FROM messages"
+    "  UNION ALL"
+    "    SELECT sent_at, 1, 'sent', recipient, booking_id, id, kind,"
+    "    'daemon', smtp_reply FROM messages"
+    "    WHERE state = 'sent' AND sent_at IS NOT NULL"
+    "  UNION ALL"
+    "    SELECT updated_at, 1, state, recipient, booking_id, id, kind,"
+    "    'daemon', last_error FROM messages"
+    "    WHERE state IN ('failed', 'suppressed', 'cancelled')"
+    "  UNION ALL"
+    "    SELECT updated_at, 1, 'deferred', recipient, booking_id, id,"
+    "    kind, 'daemon', last_error FROM messages"
+    "    WHERE state = 'queued' AND attempts > 0"
+    "  UNION ALL"
+    "    SELECT b.received_at, 2,"
+    "    CASE b.kind WHEN 'feedback' THEN 'complained'"
+    "      WHEN 'delivered' THEN 'delivered' ELSE 'bounced' END,"
+    "    coalesce(m.recipient, b.recipient), m.booking_id, b.message_id,"
+    "    m.kind, CASE WHEN b.source = 'smtp' THEN 'relay' ELSE 'report'"
+    "    END,"
+    "    CASE b.kind WHEN 'feedback' THEN 'complaint'"
+    "    ELSE coalesce(b.class, '-') || ' ' ||"
+    "    coalesce(b.reason, 'undefined') || ' ' || coalesce(b.status, '-')"
+    "    || coalesce(' ' || b.diagnostic, '') END ||"
+    "    CASE WHEN b.source IS NULL OR b.source = 'smtp' THEN ''"
+    "    ELSE ' (report ' || b.source || ')' END"
+    "    FROM bounces b LEFT JOIN messages m ON m.id = b.message_id"
+    "    WHERE b.recipient IS NOT NULL OR m.recipient IS NOT NULL"
+    "  UNION ALL"
+    "    SELECT created_at, 3, 'suppressed', email, NULL, NULL, NULL,"
+    "    CASE reason WHEN 'manual' THEN 'admin' ELSE 'bounces' END,"
+    "    reason || coalesce(': ' || detail, '') FROM suppressions"
+    "  ) ORDER BY unixepoch(at), seq, message_id;"
+    "CREATE TRIGGER events_queued AFTER INSERT ON messages BEGIN"
+    "  INSERT INTO events (at, event, address, booking_id, message_id,"
+    "  kind, source, detail) VALUES (NEW.created_at, 'queued',"
+    "  NEW.recipient, NEW.booking_id, NEW.id, NEW.kind,"
+    "  CASE WHEN NEW.dedupe_key LIKE 'resend:%' THEN 'admin'"
+    "  ELSE 'daemon' END, NEW.detail);"
+    "  END;"
+    "CREATE TABLE suppressions_v8 ("
+    "  email TEXT PRIMARY KEY COLLATE NOCASE,"
+    "  reason TEXT NOT NULL CHECK (reason IN ('hard_bounce',"
+    "    'soft_bounces','unsubscribe','complaint','manual','erased')),"
+    "  detail TEXT,"
+    "  created_at TEXT NOT NULL);"
+    "INSERT INTO suppressions_v8 (email, reason, detail, created_at)"
+    "  SELECT email, reason, detail, created_at FROM suppressions;"
+    "DROP TABLE suppressions;"
+    "ALTER TABLE suppressions_v8 RENAME TO suppressions;";
+
 static const struct migrate_step migrate_steps[] = {
 	{ .sql = migrate_v1 },
 	{ .sql = migrate_v2 },
@@ -277,6 +367,7 @@ static const struct migrate_step migrate_steps[] = {
 	{ .sql = migrate_v5 },
 	{ .columns = migrate_v6_columns },
 	{ .sql = migrate_v7 },
+	{ .sql = migrate_v8 },
 };
 
 static int

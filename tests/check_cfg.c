@@ -359,6 +359,8 @@ START_TEST(test_cfg_loads_the_shipped_example)
 	ck_assert_str_eq(c->unsubscribe_url,
 	    "https://example.org/unsubscribe?token={token}");
 	ck_assert_str_eq(c->http_listen, "127.0.0.1:8025");
+	ck_assert_int_eq(c->retain_messages, 400 * 86400);
+	ck_assert_int_eq(c->retain_events, 6 * 365 * 86400);
 	cfg_free(c);
 	buf_fini(&b);
 	free(text);
@@ -531,14 +533,29 @@ START_TEST(test_cfg_reports_an_unknown_section_once)
 	assert_errors(BASE "[smtpp]\n"
 			   "url = smtp://x\n"
 			   "tls = maybe\n",
-	    "DIR/familymail.conf:9: [smtpp]: unknown section\n");
+	    "DIR/familymail.conf:9: [smtpp]: unknown section (did you mean "
+	    "[smtp]?)\n");
 }
 END_TEST
 
 START_TEST(test_cfg_reports_an_unknown_key)
 {
 	assert_errors(BASE "pth = elsewhere\n",
-	    "DIR/familymail.conf:9: [maildir] pth: unknown key\n");
+	    "DIR/familymail.conf:9: [maildir] pth: unknown key (did you mean "
+	    "path?)\n");
+	/* Far from every key: the keys there are. */
+	assert_errors(BASE "colour = blue\n",
+	    "DIR/familymail.conf:9: [maildir] colour: unknown key (the keys "
+	    "of [maildir]: path)\n");
+	/* A key of another section. */
+	assert_errors(BASE "max_posts = 5\n",
+	    "DIR/familymail.conf:9: [maildir] max_posts: unknown key "
+	    "(max_posts is a key of [digest])\n");
+	assert_errors(BASE "[weather]\nsky = blue\n",
+	    "DIR/familymail.conf:9: [weather]: unknown section (the "
+	    "sections: [daemon], [sender], [transport], [smtp], [maildir], "
+	    "[reminders], [digest], [feed], [bounces], [unsubscribe], [http], "
+	    "[organisation], [retention])\n");
 }
 END_TEST
 
@@ -564,7 +581,7 @@ START_TEST(test_cfg_reports_a_bad_duration)
 	assert_errors(BASE "[feed]\n"
 			   "every = 5x\n",
 	    "DIR/familymail.conf:10: [feed] every: bad duration '5x' "
-	    "(expected a number and a unit: 30s, 5m, 2h, 7d, 1w)\n");
+	    "(expected a number and a unit: 30s, 5m, 2h, 7d, 1w, 1y)\n");
 	assert_errors(BASE "[feed]\n"
 			   "every = 10s\n",
 	    "DIR/familymail.conf:10: [feed] every: 10s is out of range (1m "
@@ -889,7 +906,8 @@ START_TEST(test_cfg_reports_every_error_of_a_file_in_line_order)
 		      "url = https://example.org/unsubscribe\n"
 		      "this line is not a key\n",
 	    "DIR/familymail.conf:0: [sender] from: required key is missing\n"
-	    "DIR/familymail.conf:3: [daemon] log_levle: unknown key\n"
+	    "DIR/familymail.conf:3: [daemon] log_levle: unknown key (did you "
+	    "mean log_level?)\n"
 	    "DIR/familymail.conf:4: [daemon] timezone: no time zone "
 	    "'Mars/Olympus' in /usr/share/zoneinfo\n"
 	    "DIR/familymail.conf:7: [smtp] password_file: required when "
@@ -945,8 +963,13 @@ START_TEST(test_cfg_reports_syntax_errors_with_their_lines)
 	    "DIR/familymail.conf:9: [maildir] path: duplicate key (first "
 	    "set on line 8)\n");
 	assert_errors(BASE "[feed]\nevery =   ; nothing\n",
-	    "DIR/familymail.conf:10: [feed] every: empty value (remove the "
-	    "line to get the default)\n");
+	    "DIR/familymail.conf:10: [feed] every: empty value (give a value, "
+	    "or remove the line to get the default)\n");
+	/* No default to fall back to: no hint that there is one. */
+	assert_errors(BASE "[feed]\nurl =\n",
+	    "DIR/familymail.conf:10: [feed] url: empty value (give a value, "
+	    "or remove the line: the key has no default and is then "
+	    "unset)\n");
 }
 END_TEST
 

@@ -1133,7 +1133,8 @@ struct preview {
 	char *html;
 };
 
-/* Runs `familymail preview KIND FLAG ID [--offset DETAIL]` and splits
+/* Runs `familymail preview KIND FLAG ID [--offset DETAIL]` (--period for
+ * a digest's "FREQUENCY:PERIOD") and splits
  * what it prints; fails the test unless it is a multipart/alternative
  * message with a text/plain part and then a text/html part. */
 static void
@@ -1151,6 +1152,8 @@ preview_run(struct preview *pv, const char *kind, const char *flag,
 
 	if (detail == NULL)
 		argv[7] = NULL;
+	else if (strchr(detail, ':') != NULL)
+		argv[7] = (char *)"--period";
 	unlink(out);
 	memset(pv, 0, sizeof(*pv));
 	ck_assert_int_eq(tu_run_cmd(argv, out, 20000), 0);

@@ -76,9 +76,13 @@ cmd_status_value(sqlite3_stmt *st, int col)
 	return j != NULL ? j : json_null();
 }
 
-/* Runs sql (with ?1 bound to arg when arg is not NULL) and returns its
- * rows as an array of objects with the given member names, or NULL
- * when the database fails. */
+/* The time of the report, ?2 of the statements that take it: a time
+ * after it was written by a run with --now, and is not a "last run". */
+static char cmd_status_now[CLOCK_ISO_LEN];
+
+/* Runs sql (with ?1 bound to arg when arg is not NULL, and ?2 to the
+ * time of the report) and returns its rows as an array of objects with
+ * the given member names, or NULL when the database fails. */
 static json_t *
 cmd_status_rows(sqlite3 *db, const char *sql, const char *arg,
     const char *const *keys, size_t n)
@@ -91,6 +95,8 @@ cmd_status_rows(sqlite3 *db, const char *sql, const char *arg,
 		return NULL;
 	if (arg != NULL)
 		sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_text(st, 2, cmd_status_now, -1, SQLITE_STATIC);
 	rows = json_array();
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		row = json_object();
@@ -159,6 +165,7 @@ cmd_status_digest(
 	rows = cmd_status_rows(db,
 	    "SELECT scheduled_at, period, state, post_count, recipients"
 	    " FROM digests WHERE frequency = ?1"
+	    " AND unixepoch(scheduled_at) <= unixepoch(?2)"
 	    " ORDER BY scheduled_at DESC LIMIT 1",
 	    freq, keys, UTIL_ARRAY_LEN(keys));
 	if (rows == NULL)
@@ -191,6 +198,12 @@ cmd_status_digest(
 	return 0;
 }
 
+static bool
+cmd_status_is_poller(const char *job)
+{
+	return strcmp(job, "feed") == 0 || strcmp(job, "bounces") == 0;
+}
+
 /* Overrides or adds what job_runs records. */
 static int
 cmd_status_job_runs(sqlite3 *db, json_t *jobs)
@@ -201,7 +214,8 @@ cmd_status_job_runs(sqlite3 *db, json_t *jobs)
 	size_t i, k;
 
 	rows = cmd_status_rows(db,
-	    "SELECT job, last_run_at, next_run_at, detail FROM job_runs"
+	    "SELECT job, CASE WHEN unixepoch(last_run_at) <= unixepoch(?2)"
+	    " THEN last_run_at END, next_run_at, detail FROM job_runs"
 	    " ORDER BY job",
 	    NULL, keys, UTIL_ARRAY_LEN(keys));
 	if (rows == NULL)
@@ -231,8 +245,18 @@ cmd_status_job_runs(sqlite3 *db, json_t *jobs)
 		if (!json_is_null(json_object_get(row, "next_run")))
 			json_object_set(
 			    job, "next_run", json_object_get(row, "next_run"));
-		if (json_is_string(detail))
+		if (json_is_string(detail) && cmd_status_is_poller(name) &&
+		    json_string_length(json_object_get(job, "note")) > 0) {
+			/* What it polls, then what the last poll found. */
+			char *note = xasprintf("%s; last: %s",
+			    json_string_value(json_object_get(job, "note")),
+			    json_string_value(detail));
+
+			json_object_set_new(job, "note", json_string(note));
+			free(note);
+		} else if (json_is_string(detail)) {
 			json_object_set(job, "note", detail);
+		}
 	}
 	json_decref(rows);
 	return 0;
@@ -243,7 +267,8 @@ cmd_status_last_created(sqlite3 *db, const char *kinds)
 {
 	return cmd_status_scalar(db,
 	    "SELECT max(created_at) FROM messages"
-	    " WHERE instr(',' || ?1 || ',', ',' || kind || ',') > 0",
+	    " WHERE instr(',' || ?1 || ',', ',' || kind || ',') > 0"
+	    " AND unixepoch(created_at) <= unixepoch(?2)",
 	    kinds);
 }
 
@@ -303,6 +328,12 @@ cmd_status_table_job(sqlite3 *db, const struct cfg *cfg, time_t now,
 		    next == NULL ? "; none ahead" : "");
 	} else if (job->next_due == NULL) {
 		note = xstrdup("at every change to the database");
+	} else if (strcmp(job->name, "retention") == 0) {
+		/* What its last run did comes from job_runs. */
+		note =
+		    xstrdup(cfg->retain_messages <= 0 && cfg->retain_events <= 0
+			    ? "off: [retention] keeps everything"
+			    : "once a day; not run yet");
 	} else {
 		note = xstrdup(next == NULL ? "none ahead" : "scheduled");
 	}
@@ -316,8 +347,9 @@ cmd_status_jobs(sqlite3 *db, const struct cfg *cfg, time_t now, json_t *jobs)
 {
 	bool subscribers =
 	    cfg->unsubscribe_url != NULL && cfg->secret_file != NULL;
-	json_t *next;
+	json_t *next, *v;
 	char *note;
+	size_t k;
 
 	for (size_t i = 0; i < job_count(); i++) {
 		const struct job *job = job_at(i);
@@ -338,6 +370,8 @@ cmd_status_jobs(sqlite3 *db, const struct cfg *cfg, time_t now, json_t *jobs)
 		if (cmd_status_table_job(db, cfg, now, job, jobs) != 0)
 			return -1;
 	}
+	/* The pollers: their runs are in job_runs (cmd_status_job_runs()),
+	 * which also carries what the last one found. */
 	if (cfg->feed_url != NULL) {
 		char every[16];
 
@@ -350,7 +384,7 @@ cmd_status_jobs(sqlite3 *db, const struct cfg *cfg, time_t now, json_t *jobs)
 		char every[16];
 
 		cfg_format_duration(cfg->bounce_every, every, sizeof(every));
-		note = xasprintf("every %s", every);
+		note = xasprintf("%s every %s", cfg->bounce_source, every);
 		cmd_status_job(jobs, "bounces", NULL, NULL, note);
 		free(note);
 	}
@@ -362,7 +396,21 @@ cmd_status_jobs(sqlite3 *db, const struct cfg *cfg, time_t now, json_t *jobs)
 		return -1;
 	cmd_status_job(jobs, "retries", NULL, next,
 	    json_is_null(next) ? "nothing deferred" : "deferred messages");
-	return cmd_status_job_runs(db, jobs);
+	if (cmd_status_job_runs(db, jobs) != 0)
+		return -1;
+	json_array_foreach(jobs, k, v)
+	{
+		const char *name = json_string_value(json_object_get(v, "job"));
+
+		if (name != NULL && cmd_status_is_poller(name) &&
+		    json_is_null(json_object_get(v, "last_run"))) {
+			note = xasprintf("%s; no poll recorded yet",
+			    json_string_value(json_object_get(v, "note")));
+			json_object_set_new(v, "note", json_string(note));
+			free(note);
+		}
+	}
+	return 0;
 }
 
 /* The whole report, or NULL when the database fails. */
@@ -634,6 +682,7 @@ cmd_status(int argc, char **argv, const char *config_path)
 		    cfg->database);
 		goto out;
 	}
+	clock_format_iso(clock_now(), cmd_status_now);
 	out = cmd_status_build(db, cfg, clock_now());
 	if (out == NULL) {
 		fprintf(stderr, "familymail: status: %s\n", sqlite3_errmsg(db));

@@ -26,6 +26,7 @@
 #include "outbox.h"
 #include "send/mime.h"
 #include "send/transport.h"
+#include "suppress.h"
 #include "textwrap.h"
 #include "tmpl/tmpl.h"
 #include "token.h"
@@ -776,16 +777,23 @@ compose_recipient(json_t *ctx)
 	return email;
 }
 
+/* On the list in clear, or erased: as its keyed hash (suppress.h). */
 static bool
 compose_is_suppressed(const struct compose_env *env, const char *addr)
 {
+	char hash[SUPPRESS_HASH_LEN];
 	sqlite3_stmt *st;
 	bool found = false;
 
 	if (compose_stmt(env, COMPOSE_STMT_SUPPRESSED,
-		"SELECT 1 FROM suppressions WHERE email = ?1", &st) != 0)
+		"SELECT 1 FROM suppressions WHERE email = ?1 OR email = ?2",
+		&st) != 0)
 		return false;
 	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+	if (env->secret != NULL) {
+		suppress_hash(env->secret, env->secret_len, addr, hash);
+		sqlite3_bind_text(st, 2, hash, -1, SQLITE_TRANSIENT);
+	}
 	found = sqlite3_step(st) == SQLITE_ROW;
 	compose_stmt_done(env, st);
 	return found;
