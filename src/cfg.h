@@ -123,6 +123,13 @@ struct cfg {
 
 	/* [http] */
 	char *http_listen; /* NULL: no HTTP server */
+
+	/* [dkim]: all NULL when the section is absent (nothing signed) */
+	char *dkim_domain;           /* d=: From's domain or a parent of it */
+	char *dkim_selector;         /* s= of the key_file signature */
+	char *dkim_key_file;         /* RSA (2048 bits or more) or Ed25519 */
+	char *dkim_ed25519_selector; /* a second signature, or NULL */
+	char *dkim_ed25519_key_file;
 };
 
 /*

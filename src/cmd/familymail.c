@@ -23,6 +23,7 @@ static const struct {
 	const char *usage;
 } commands[] = {
 	{ "check-config", cmd_check_config, "check-config" },
+	{ "check-dns", cmd_check_dns, "check-dns [--resolver ADDRESS[:PORT]]" },
 	{ "migrate", cmd_migrate, "migrate" },
 	{ "render", cmd_render,
 	    "render --template FILE --data FILE.json [--partials DIR] "

@@ -21,6 +21,7 @@
 #include "htmltext.h"
 #include "log.h"
 #include "outbox.h"
+#include "send/dkimsign.h"
 #include "send/mime.h"
 #include "send/transport.h"
 #include "tmpl/tmpl.h"
@@ -814,6 +815,17 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 			    : it->subscriber_id),
 		    strerror(-ret));
 		goto out;
+	}
+	if (env->dkim != NULL) {
+		char *err = NULL;
+
+		ret = dkimsign_message(env->dkim, &out->data, &err);
+		if (ret != 0) {
+			*why = xasprintf("message id=%lld: not signed: %s",
+			    (long long)it->id, err);
+			free(err);
+			goto out;
+		}
 	}
 	free(out->rcpt);
 	out->rcpt = xstrdup(it->recipient);
