@@ -19,6 +19,7 @@
 #include "migrate.h"
 #include "outbox.h"
 #include "send/compose.h"
+#include "send/dkimsign.h"
 #include "send/transport.h"
 #include "tmpl/tmpl.h"
 #include "util.h"
@@ -46,6 +47,7 @@ cmd_preview(int argc, char **argv, const char *config_path)
 	struct outbox_item it = { .verp_token = (char *)"preview" };
 	struct compose_env env = { .preview = true };
 	struct transport_msg *m = NULL;
+	struct dkimsign *dkim = NULL;
 	struct tmpl_set *tmpls = NULL;
 	struct tmpl_error terr;
 	struct cfg *cfg = NULL;
@@ -138,6 +140,13 @@ cmd_preview(int argc, char **argv, const char *config_path)
 		it.recipient = xstrdup(email != NULL ? email : "");
 		json_decref(ctx);
 	}
+	/* Signed as the daemon signs, so the message shows what is sent. */
+	if (dkimsign_load(cfg, &dkim, &why) != 0) {
+		fprintf(stderr, "familymail: preview: %s\n", why);
+		code = CMD_EX_CONFIG;
+		goto out;
+	}
+	env.dkim = dkim;
 	ret = compose_message(&env, &it, clock_now(), m, &why);
 	free(it.recipient);
 	if (ret != 0) {
@@ -156,6 +165,7 @@ out:
 	}
 	free(why);
 	transport_msg_free(m);
+	dkimsign_free(dkim);
 	tmpl_set_free(tmpls);
 	db_close(db);
 	cfg_free(cfg);
