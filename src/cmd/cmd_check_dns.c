@@ -400,11 +400,12 @@ cmd_check_dns_alignment(struct cmd_check_dns *c, const char *what,
 	char *mode = c->dmarc != NULL ? cmd_check_dns_tag(c->dmarc, tag) : NULL;
 	bool strict = mode != NULL && strcasecmp(mode, "s") == 0;
 
-	if (cmd_check_dns_aligned(c, domain, strict))
+	if (strcasecmp(domain, c->from_domain) == 0)
+		cmd_check_dns_line(
+		    c, true, what, "%s is From's domain", domain);
+	else if (cmd_check_dns_aligned(c, domain, strict))
 		cmd_check_dns_line(c, true, what,
-		    strict ? "%s is From's domain (strict)"
-			   : "%s is within %s, From's organisational domain "
-			     "(relaxed)",
+		    "%s is within %s, From's organisational domain (relaxed)",
 		    domain, c->org_domain);
 	else if (strict)
 		cmd_check_dns_line(c, false, what,
