@@ -272,52 +272,21 @@ header_block(const char *msg)
 	return xstrndup(msg, (size_t)(end - msg) + 1);
 }
 
-/* The test's messages: what the jobs send on NOW (confirmations of
- * bookings 1 to 3, an opt-in to the pending subscriber) and, put in the
- * outbox directly, one of each other kind: a cancelled booking, a
- * cancelled course, a reminder and a weekly digest. */
+/* One message of every kind (tests/data/e2e/every_kind.sql). */
 static void
 queue_every_kind(void)
 {
 	char *path = xasprintf("%s/familymail.db", dir);
+	char *data = xasprintf("%s/tests/data/e2e/every_kind.sql", tu_srcdir());
+	char *sql = tu_read_file(data, NULL);
 	sqlite3 *db;
 
+	ck_assert_ptr_nonnull(sql);
 	ck_assert_int_eq(db_open(path, false, &db), 0);
-	tu_sql(db,
-	    "INSERT INTO subscribers (id, email, name, status, frequency,"
-	    " created_at) VALUES"
-	    " (1, 'rhian@example.net', 'Rhian Ôwen', 'active', 'weekly',"
-	    "  '2026-01-01T00:00:00Z'),"
-	    " (2, 'new@example.net', NULL, 'pending', 'weekly',"
-	    "  '2026-11-22T00:00:00Z');"
-	    "INSERT INTO posts (title, url, author, summary, published_at)"
-	    " VALUES ('Chwarae: ten minutes a day',"
-	    "  'https://blog.example.org/posts/play', 'Sam Evans',"
-	    "  '.A summary that starts with a dot, and “quotes”.',"
-	    "  '2026-11-19T10:00:00Z');"
-	    "INSERT INTO digests (frequency, period, scheduled_at, since,"
-	    " until, post_count, state, created_at) VALUES"
-	    " ('weekly', '2026-W48', '2026-11-23T08:00:00Z',"
-	    "  '2026-11-16T08:00:00Z', '2026-11-23T08:00:00Z', 1,"
-	    "  'enqueued', '2026-11-23T08:00:00Z'),"
-	    " ('monthly', '2026-11', '2026-11-01T08:00:00Z',"
-	    "  '2026-10-01T08:00:00Z', '2026-11-01T08:00:00Z', 0,"
-	    "  'enqueued', '2026-11-01T08:00:00Z');"
-	    "INSERT INTO messages (dedupe_key, kind, recipient, booking_id,"
-	    " subscriber_id, detail, created_at, next_attempt_at, updated_at)"
-	    " VALUES"
-	    " ('cancel:booking:4', 'booking_cancelled', 'tom@example.org', 4,"
-	    "  NULL, NULL, '" NOW "', '" NOW "', '" NOW "'),"
-	    " ('cancel:course:4:booking:6', 'course_cancelled',"
-	    "  'tom@example.org', 6, NULL, NULL, '" NOW "', '" NOW "', '" NOW
-	    "'),"
-	    " ('remind:booking:1:1d', 'course_reminder',"
-	    "  'sarah.jones@example.org', 1, NULL, '1d', '" NOW "', '" NOW
-	    "', '" NOW "'),"
-	    " ('digest:weekly:2026-W48:subscriber:1', 'blog_digest',"
-	    "  'rhian@example.net', NULL, 1, 'weekly:2026-W48', '" NOW
-	    "', '" NOW "', '" NOW "')");
+	tu_sql(db, sql);
 	db_close(db);
+	free(sql);
+	free(data);
 	free(path);
 }
 

@@ -10,6 +10,11 @@
  * for the bounce domain. Each test compares the lines printed, exactly,
  * and the exit status. No other address than 127.0.0.1 is queried.
  *
+ * The same server publishes the keys for SpamAssassin (tests/sa_score.pl,
+ * Debian's spamassassin and its DKIM plugin), which scores every default
+ * message of each kind, once signed and once not: signed must score
+ * lower. The scores are printed in the test's log.
+ *
  * Without nsd the program is skipped (77) and says why.
  */
 #include "config.h"
@@ -17,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -29,6 +35,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "db.h"
 #include "dkimkey.h"
 #include "testutil.h"
 #include "util.h"
@@ -504,6 +511,188 @@ START_TEST(test_check_dns_refuses_a_resolver_that_is_not_an_address)
 }
 END_TEST
 
+/* ------------------------------------------------ SpamAssassin */
+
+#define NOW "2026-11-23T09:00:00Z"
+
+/* Every default message, one of each kind, from good.example into
+ * dir/sub/Maildir: signed with the zone's keys, or not at all. */
+static void
+send_every_kind(const char *sub, bool sign)
+{
+	char *base = xasprintf("%s/%s", dir, sub), *text, *conf, *log, *sql;
+	char *dkim = sign ? xasprintf("\n[dkim]\ndomain = good.example\n"
+				      "selector = fm2026\nkey_file = %s\n"
+				      "ed25519_selector = fm2026e\n"
+				      "ed25519_key_file = %s\n",
+				key_pem, ed_pem)
+			  : xstrdup("");
+	const char *data[] = { "bookings.sql", "every_kind.sql" };
+	struct sqlite3 *db;
+
+	ck_assert_int_eq(mkdir(base, 0700), 0);
+	text =
+	    tu_write_file(base, "secret", "0123456789abcdef0123456789abcdef");
+	ck_assert_int_eq(chmod(text, 0600), 0);
+	free(text);
+	text = xasprintf("[daemon]\nuser = %s\ndatabase = familymail.db\n"
+			 "templates = %s/templates\n"
+			 "\n[sender]\n"
+			 "from = Family Courses <courses@good.example>\n"
+			 "reply_to = bookings@good.example\n"
+			 "bounce_domain = bounces.good.example\n"
+			 "\n[transport]\ntype = maildir\n"
+			 "\n[maildir]\npath = Maildir\n"
+			 "\n[unsubscribe]\n"
+			 "url = https://good.example/unsubscribe?t={token}\n"
+			 "mailto = unsubscribe@good.example\n"
+			 "secret_file = secret\n%s",
+	    tu_user(), tu_srcdir(), dkim);
+	conf = tu_write_file(base, "familymail.conf", text);
+	db = tu_db_new(base);
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(data); i++) {
+		char *path =
+		    xasprintf("%s/tests/data/e2e/%s", tu_srcdir(), data[i]);
+
+		sql = tu_read_file(path, NULL);
+		ck_assert_ptr_nonnull(sql);
+		tu_sql(db, sql);
+		free(sql);
+		free(path);
+	}
+	db_close(db);
+	log = xasprintf("%s/daemon.log", base);
+	ck_assert_int_eq(tu_daemon_once(conf, NOW, log, 30000), 0);
+	free(log);
+	free(conf);
+	free(text);
+	free(dkim);
+	free(base);
+}
+
+/* The kind of the message in file, from the outbox of its run. */
+static char *
+kind_of(const char *file)
+{
+	char *msg = tu_read_file(file, NULL), *at, *id, *sql, *db, *kind;
+	const char *slash;
+
+	ck_assert_ptr_nonnull(msg);
+	at = strstr(msg, "\nMessage-ID: <");
+	ck_assert_ptr_nonnull(at);
+	at += strlen("\nMessage-ID: <");
+	id = xstrndup(at, strcspn(at, ">"));
+	/* FILE is BASE/Maildir/new/NAME. */
+	slash = strstr(file, "/Maildir/new/");
+	db = xasprintf("%.*s/familymail.db", (int)(slash - file), file);
+	sql =
+	    xasprintf("SELECT kind FROM messages WHERE message_id = '%s'", id);
+	kind = tu_db_text(db, sql);
+	free(sql);
+	free(db);
+	free(id);
+	free(msg);
+	return kind;
+}
+
+START_TEST(test_spamassassin_scores_every_kind_lower_signed_than_unsigned)
+{
+	const char *kinds[] = { "booking_confirmation", "booking_cancelled",
+		"course_cancelled", "course_reminder", "blog_digest",
+		"subscription_confirm" };
+	double signed_score[6], unsigned_score[6];
+	int seen_signed[6] = { 0 }, seen_unsigned[6] = { 0 };
+	char *script = xasprintf("%s/tests/sa_score.pl", tu_srcdir());
+	char *port = xasprintf("%d", nsd_port), *state, *sa_log, *out, *line;
+	char *probe[] = { (char *)"/usr/bin/perl",
+		(char *)"-MMail::SpamAssassin", (char *)"-e", (char *)"1",
+		NULL };
+	const char *subs[] = { "signed", "unsigned" };
+	char **argv;
+	size_t n = 0;
+
+	ck_assert_msg(tu_run_cmd(probe, "/dev/null", 30000) == 0,
+	    "perl cannot load Mail::SpamAssassin (Debian: spamassassin)");
+	send_every_kind("signed", true);
+	send_every_kind("unsigned", false);
+	state = xasprintf("%s/sa-state", dir);
+	ck_assert_int_eq(mkdir(state, 0700), 0);
+	argv = xcalloc(64, sizeof(char *));
+	argv[n++] = (char *)"/usr/bin/perl";
+	argv[n++] = script;
+	argv[n++] = port;
+	argv[n++] = state;
+	for (size_t s = 0; s < 2; s++) {
+		char *mdir = xasprintf("%s/%s/Maildir/new", dir, subs[s]);
+		struct dirent **names;
+		int k = scandir(mdir, &names, NULL, alphasort);
+
+		ck_assert_int_eq(k, 10);
+		for (int i = 0; i < k; i++) {
+			if (names[i]->d_name[0] != '.')
+				argv[n++] =
+				    xasprintf("%s/%s", mdir, names[i]->d_name);
+			free(names[i]);
+		}
+		free(names);
+		free(mdir);
+	}
+	sa_log = xasprintf("%s/sa.log", dir);
+	ck_assert_int_eq(tu_run_cmd(argv, sa_log, 120000), 0);
+	out = tu_read_file(sa_log, NULL);
+	ck_assert_ptr_nonnull(out);
+	for (line = out; *line != '\0';) {
+		char *eol = strchr(line, '\n'), *file, *kind, *sp;
+		double score;
+
+		ck_assert_ptr_nonnull(eol);
+		*eol = '\0';
+		sp = strchr(line, ' ');
+		if (line[0] != '/' || sp == NULL) {
+			/* SpamAssassin's own warnings, if any. */
+			line = eol + 1;
+			continue;
+		}
+		file = xstrndup(line, (size_t)(sp - line));
+		score = strtod(sp + 1, NULL);
+		kind = kind_of(file);
+		for (size_t k = 0; k < UTIL_ARRAY_LEN(kinds); k++) {
+			if (strcmp(kind, kinds[k]) != 0)
+				continue;
+			/* One of each kind is compared (bookings have
+			 * several confirmations, all alike). */
+			if (strstr(file, "/signed/") != NULL &&
+			    seen_signed[k]++ == 0)
+				signed_score[k] = score;
+			else if (strstr(file, "/unsigned/") != NULL &&
+			    seen_unsigned[k]++ == 0)
+				unsigned_score[k] = score;
+			printf("spamassassin: %s\n", line);
+		}
+		free(kind);
+		free(file);
+		line = eol + 1;
+	}
+	for (size_t k = 0; k < UTIL_ARRAY_LEN(kinds); k++) {
+		ck_assert_msg(seen_signed[k] > 0 && seen_unsigned[k] > 0,
+		    "no %s scored: %s", kinds[k], out);
+		printf("spamassassin: %-20s signed %6.3f unsigned %6.3f\n",
+		    kinds[k], signed_score[k], unsigned_score[k]);
+		ck_assert_msg(signed_score[k] < unsigned_score[k],
+		    "%s: signed %.3f, unsigned %.3f", kinds[k], signed_score[k],
+		    unsigned_score[k]);
+	}
+	for (size_t i = 4; i < n; i++)
+		free(argv[i]);
+	free(argv);
+	free(out);
+	free(sa_log);
+	free(state);
+	free(port);
+	free(script);
+}
+END_TEST
+
 static Suite *
 dns_suite(void)
 {
@@ -525,6 +714,8 @@ dns_suite(void)
 	tcase_add_test(tc, test_check_dns_notices_no_mx_for_the_bounce_domain);
 	tcase_add_test(
 	    tc, test_check_dns_refuses_a_resolver_that_is_not_an_address);
+	tcase_add_test(
+	    tc, test_spamassassin_scores_every_kind_lower_signed_than_unsigned);
 	suite_add_tcase(s, tc);
 	return s;
 }
