@@ -6,13 +6,15 @@
  * whether a published p= is that public half. The config check, the
  * signer and check-dns share it, so all three judge a key alike.
  *
- * It does not sign (send/dkimsign.c does, with libopendkim) and does no
- * DNS. libcrypto structures stay inside dkimkey.c.
+ * It makes no DKIM signature (send/dkimsign.c does), only the raw
+ * Ed25519 one, and does no DNS. libcrypto structures stay inside
+ * dkimkey.c.
  */
 #ifndef FM_DKIMKEY_H
 #define FM_DKIMKEY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* RSA keys shorter than this are refused (RFC 8301 asks verifiers to
  * accept 1024 bits and up; mailbox providers want 2048). */
@@ -57,6 +59,16 @@ const char *dkimkey_pem(const struct dkimkey *k);
  * "v=DKIM1; k=ed25519; p=BASE64" (the 32 bytes of the public key, RFC
  * 8463). Newly allocated. */
 char *dkimkey_record(const struct dkimkey *k);
+
+/* Length of an Ed25519 signature. */
+#define DKIMKEY_ED25519_SIG_LEN 64
+
+/* Signs data (n bytes: for DKIM, the SHA-256 of the signed header
+ * fields) with the Ed25519 key k, PureEdDSA (RFC 8032), into sig.
+ * Returns 0, -EINVAL if k is not Ed25519, -EIO if libcrypto fails. Safe
+ * from several threads at once. */
+int dkimkey_sign_ed25519(const struct dkimkey *k, const unsigned char *data,
+    size_t n, unsigned char sig[DKIMKEY_ED25519_SIG_LEN]);
 
 /* True if p (a published p= value, base64 with any spaces) is k's
  * public key: for RSA as a SubjectPublicKeyInfo or a bare PKCS#1

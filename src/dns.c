@@ -237,9 +237,13 @@ dns_txt(struct dns *d, const char *name, char ***records, size_t *n, char **why)
 
 			if (l > len - at)
 				l = len - at;
-			for (size_t j = 0; j < l; j++)
-				buf_putc(&b,
-				    p[at + j] == '\0' ? '?' : (char)p[at + j]);
+			for (size_t j = 0; j < l; j++) {
+				char ch = (char)p[at + j];
+
+				if (ch == '\0')
+					ch = '?';
+				buf_putc(&b, ch);
+			}
 			at += l;
 		}
 		(*records)[i] = buf_take(&b);

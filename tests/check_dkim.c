@@ -28,8 +28,10 @@
 #include <openssl/pem.h>
 #include <sqlite3.h>
 
+#include "cfg.h"
 #include "db.h"
 #include "dkimkey.h"
+#include "send/dkimsign.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -537,11 +539,13 @@ START_TEST(test_dkim_signatures_survive_smtp)
 	{
 		/* The same config, over SMTP. */
 		char *t = tu_read_file(conf, NULL);
-		char *at = strstr(t, "type = maildir");
+		char *at = strstr(t, "type = maildir"), *smtp;
 
 		ck_assert_ptr_nonnull(at);
-		memcpy(at, "type = smtp   ", 14);
-		free(tu_write_file(dir, "familymail.conf", t));
+		smtp = xasprintf("%.*stype = smtp%s", (int)(at - t), t,
+		    at + strlen("type = maildir"));
+		free(tu_write_file(dir, "familymail.conf", smtp));
+		free(smtp);
 		free(t);
 	}
 	queue_every_kind();
@@ -576,6 +580,73 @@ START_TEST(test_dkim_signatures_survive_smtp)
 	free(outdir);
 	free(port_file);
 	free(srv_log);
+}
+END_TEST
+
+/* Messages familymail would never build, signed straight through
+ * dkimsign_message(): white space at line ends and in runs, folded
+ * fields with tabs, a field repeated, empty lines (some of white
+ * space) at the end of the body, and an empty body. Both signatures
+ * must verify. (A body without a final CRLF is left out: SMTP cannot
+ * carry one, mime_build() never makes one, and verifiers disagree on
+ * it.) */
+START_TEST(test_dkim_signs_messages_with_odd_white_space)
+{
+	static const char *const msgs[] = {
+		"From: Family Courses <courses@example.org>\r\n"
+		"To:   someone@example.net  \r\n"
+		"Subject: \t a subject\r\n\t folded  with\ttabs \r\n"
+		"Received: one\r\nReceived: two\r\n"
+		"Date: Mon, 23 Nov 2026 09:00:00 +0000\r\n"
+		"Message-ID: <a@example.org>\r\n"
+		"\r\n"
+		"  leading   and trailing   \t\r\n"
+		".a dot\r\n"
+		"\r\n"
+		"text\r\n"
+		"\r\n"
+		"\r\n",
+		"From: courses@example.org\r\n"
+		"Subject: white space on the empty lines at the end\r\n"
+		"\r\n"
+		"last line  \r\n"
+		"  \r\n"
+		"\t\r\n",
+		"From: courses@example.org\r\n"
+		"Subject: empty body\r\n"
+		"\r\n",
+	};
+	char *keys = keys_file("keys.txt", rsa_key, ed_key), *out, *why = NULL;
+	char *files[UTIL_ARRAY_LEN(msgs) + 1] = { NULL };
+	struct cfg *cfg = cfg_new_defaults(dir);
+	struct dkimsign *signer;
+
+	cfg->dkim_domain = xstrdup("example.org");
+	cfg->dkim_selector = xstrdup("fm2026");
+	cfg->dkim_key_file = xstrdup(rsa_key);
+	cfg->dkim_ed25519_selector = xstrdup("fm2026e");
+	cfg->dkim_ed25519_key_file = xstrdup(ed_key);
+	ck_assert_msg(dkimsign_load(cfg, &signer, &why) == 0, "%s", why);
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(msgs); i++) {
+		struct buf b;
+		char name[32];
+
+		buf_init(&b);
+		buf_puts(&b, msgs[i]);
+		ck_assert_int_eq(dkimsign_message(signer, &b, &why), 0);
+		buf_putc(&b, '\0');
+		(void)snprintf(name, sizeof(name), "odd-%zu.eml", i);
+		files[i] = tu_write_file(dir, name, b.data);
+		buf_fini(&b);
+	}
+	ck_assert_int_eq(verify(keys, files, &out), 0);
+	ck_assert_int_eq(count_lines_with(out, " pass"), 6);
+	free(out);
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(msgs); i++)
+		free(files[i]);
+	dkimsign_free(signer);
+	cfg_free(cfg);
+	free(keys);
 }
 END_TEST
 
@@ -806,6 +877,7 @@ dkim_suite(void)
 	tcase_add_test(tc,
 	    test_dkim_signature_breaks_when_from_or_list_unsubscribe_change);
 	tcase_add_test(tc, test_dkim_signatures_survive_smtp);
+	tcase_add_test(tc, test_dkim_signs_messages_with_odd_white_space);
 	tcase_add_test(tc, test_dkim_key_rotated_on_disk_is_used_after_sighup);
 	tcase_add_test(
 	    tc, test_dkim_check_config_refuses_unusable_keys_naming_the_line);

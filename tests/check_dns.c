@@ -169,7 +169,9 @@ free_port(void)
 		abort();
 	port = ntohs(a.sin_port);
 	t = socket(AF_INET, SOCK_STREAM, 0);
-	if (t == -1 || bind(t, (struct sockaddr *)&a, sizeof(a)) != 0)
+	if (t == -1)
+		abort();
+	if (bind(t, (struct sockaddr *)&a, sizeof(a)) != 0)
 		port = 0;
 	close(t);
 	close(u);
@@ -600,7 +602,7 @@ START_TEST(test_spamassassin_scores_every_kind_lower_signed_than_unsigned)
 	const char *kinds[] = { "booking_confirmation", "booking_cancelled",
 		"course_cancelled", "course_reminder", "blog_digest",
 		"subscription_confirm" };
-	double signed_score[6], unsigned_score[6];
+	double signed_score[6] = { 0 }, unsigned_score[6] = { 0 };
 	int seen_signed[6] = { 0 }, seen_unsigned[6] = { 0 };
 	char *script = xasprintf("%s/tests/sa_score.pl", tu_srcdir());
 	char *port = xasprintf("%d", nsd_port), *state, *sa_log, *out, *line;

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * dkimsign: see dkimsign.h. One DKIM_LIB handle per signer holds the
- * options (which header fields to sign and over-sign); each message gets
- * a DKIM handle of its own per signature, so threads never share one.
+ * dkimsign: see dkimsign.h. RSA signatures are libopendkim's: one
+ * DKIM_LIB handle per signer holds the options (which header fields to
+ * sign and over-sign); each message gets a DKIM handle of its own, so
+ * threads never share one. Ed25519 signatures are made by
+ * dkimsign_ed25519.c on libcrypto, because libopendkim leaks the key of
+ * each Ed25519 signature it makes (see there).
  *
  * libopendkim takes the private key as text for every message and parses
  * it again each time: that parse is most of what a signature costs (see
@@ -21,9 +24,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cfg.h"
 #include "dkimkey.h"
+#include "send/dkimsign_int.h"
 #include "util.h"
 
 #define DKIMSIGN_FIELD "DKIM-Signature: "
@@ -177,6 +182,19 @@ dkimsign_one(const struct dkimsign *s, const struct dkimsign_key *k,
 	DKIM *d;
 	unsigned char *hdr = NULL;
 	size_t len = 0;
+
+	if (dkimkey_type(k->key) == DKIMKEY_ED25519) {
+		const struct dkimsign_ed25519_job job = {
+			.key = k->key,
+			.domain = s->domain,
+			.selector = k->selector,
+			.headers = dkimsign_headers,
+			.oversigned = dkimsign_oversigned,
+			.now = time(NULL),
+		};
+
+		return dkimsign_ed25519(&job, msg, out, why);
+	}
 
 	d = dkim_sign(s->lib, (const unsigned char *)"familymail", NULL,
 	    (dkim_sigkey_t)dkimkey_pem(k->key),
