@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -499,6 +500,34 @@ START_TEST(test_dkim_signature_breaks_when_from_or_list_unsubscribe_change)
 }
 END_TEST
 
+/* Starts argv (output to log) with its stdin a pipe whose write end is
+ * *fd: smtp_server.py runs until its stdin closes, so closing *fd stops
+ * it, and so does this process ending, however it ends (a test run
+ * with no stdin would stop it at once). Returns the pid. */
+static int
+spawn_with_stdin(char *const argv[], const char *log, int *fd)
+{
+	int fds[2], out;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		dup2(fds[0], STDIN_FILENO);
+		out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (out != -1) {
+			dup2(out, STDOUT_FILENO);
+			dup2(out, STDERR_FILENO);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[0]);
+	*fd = fds[1];
+	return (int)pid;
+}
+
 START_TEST(test_dkim_signatures_survive_smtp)
 {
 	char *keys = keys_file("keys.txt", rsa_key, ed_key), *out;
@@ -512,10 +541,10 @@ START_TEST(test_dkim_signatures_survive_smtp)
 		NULL };
 	char *files[16] = { NULL };
 	long port = 0;
-	int pid, n = 0;
+	int pid, n = 0, stdin_fd;
 
 	ck_assert_int_eq(mkdir(outdir, 0700), 0);
-	pid = tu_spawn(argv, srv_log);
+	pid = spawn_with_stdin(argv, srv_log, &stdin_fd);
 	for (int waited = 0; port == 0 && waited < tu_timeout_ms(15000);
 	     waited += 20) {
 		text = tu_read_file(port_file, NULL);
@@ -550,14 +579,20 @@ START_TEST(test_dkim_signatures_survive_smtp)
 	}
 	queue_every_kind();
 	ck_assert_int_eq(tu_daemon_once(conf, NOW, log_path, 30000), 0);
-	kill(pid, SIGTERM);
-	tu_wait(pid, 10000);
+	close(stdin_fd);
+	ck_assert_int_eq(tu_wait(pid, 10000), 0);
 	/* What arrived: the envelope lines, a blank line, the data. */
 	for (int i = 1; i <= 8; i++) {
 		char *path = xasprintf("%s/msg-%06d", outdir, i);
 		char *rec = tu_read_file(path, NULL), *body;
 
-		ck_assert_msg(rec != NULL, "%s missing", path);
+		if (rec == NULL) {
+			char *dlog = tu_read_file(log_path, NULL);
+			char *slog = tu_read_file(srv_log, NULL);
+
+			ck_abort_msg("%s missing\ndaemon: %s\nserver: %s", path,
+			    dlog != NULL ? dlog : "", slog != NULL ? slog : "");
+		}
 		body = strstr(rec, "\n\n");
 		ck_assert_ptr_nonnull(body);
 		{
