@@ -440,9 +440,13 @@ START_TEST(test_status_reports_deliverability_per_day)
 	struct run r;
 	sqlite3 *db;
 
-	strftime(today, sizeof(today), "%Y-%m-%d", gmtime_r(&now, &tm));
+	ck_assert_uint_eq(
+	    strftime(today, sizeof(today), "%Y-%m-%d", gmtime_r(&now, &tm)),
+	    10);
 	now -= 86400;
-	strftime(yesterday, sizeof(yesterday), "%Y-%m-%d", gmtime_r(&now, &tm));
+	ck_assert_uint_eq(strftime(yesterday, sizeof(yesterday), "%Y-%m-%d",
+			      gmtime_r(&now, &tm)),
+	    10);
 	ck_assert_int_eq(db_open(db_path, false, &db), 0);
 	tu_sql(db,
 	    "DELETE FROM bounces; DELETE FROM messages;"
