@@ -29,6 +29,7 @@
 #include <ini.h>
 
 #include "cfg_value.h"
+#include "dkimkey.h"
 #include "lang.h"
 #include "log.h"
 #include "util.h"
@@ -64,6 +65,7 @@ enum cfg_section {
 	CFG_S_HTTP,
 	CFG_S_ORGANISATION,
 	CFG_S_RETENTION,
+	CFG_S_DKIM,
 	CFG_S_COUNT,
 };
 
@@ -81,6 +83,7 @@ static const char *const cfg_section_names[CFG_S_COUNT] = {
 	[CFG_S_HTTP] = "http",
 	[CFG_S_ORGANISATION] = "organisation",
 	[CFG_S_RETENTION] = "retention",
+	[CFG_S_DKIM] = "dkim",
 };
 
 enum cfg_key_id {
@@ -133,6 +136,11 @@ enum cfg_key_id {
 	CFG_K_ORG_CHARITY_NUMBER,
 	CFG_K_RETAIN_MESSAGES,
 	CFG_K_RETAIN_EVENTS,
+	CFG_K_DKIM_DOMAIN,
+	CFG_K_DKIM_SELECTOR,
+	CFG_K_DKIM_KEY_FILE,
+	CFG_K_DKIM_ED25519_SELECTOR,
+	CFG_K_DKIM_ED25519_KEY_FILE,
 	CFG_K_COUNT,
 };
 
@@ -162,6 +170,8 @@ enum cfg_type {
 	CFG_T_LISTEN,    /* ADDRESS:PORT */
 	CFG_T_LANGUAGE,  /* a BCP 47 tag ICU knows, normalised */
 	CFG_T_LANGUAGES, /* [daemon] bilingual into bilingual, n_bilingual */
+	CFG_T_SELECTOR,  /* a DKIM selector: labels joined by dots */
+	CFG_T_DKIM_KEY,  /* a path dkimkey_load() must accept */
 };
 
 #define CFG_F_REQUIRED 0x1
@@ -324,6 +334,16 @@ static const struct cfg_key cfg_keys[CFG_K_COUNT] = {
 	[CFG_K_RETAIN_EVENTS] = { CFG_S_RETENTION, "events", CFG_T_DURATION,
 	    CFG_OFF(retain_events), .def = "6y", .min = 0,
 	    .max = 100 * CFG_YEAR },
+	[CFG_K_DKIM_DOMAIN] = { CFG_S_DKIM, "domain", CFG_T_DOMAIN,
+	    CFG_OFF(dkim_domain) },
+	[CFG_K_DKIM_SELECTOR] = { CFG_S_DKIM, "selector", CFG_T_SELECTOR,
+	    CFG_OFF(dkim_selector) },
+	[CFG_K_DKIM_KEY_FILE] = { CFG_S_DKIM, "key_file", CFG_T_DKIM_KEY,
+	    CFG_OFF(dkim_key_file) },
+	[CFG_K_DKIM_ED25519_SELECTOR] = { CFG_S_DKIM, "ed25519_selector",
+	    CFG_T_SELECTOR, CFG_OFF(dkim_ed25519_selector) },
+	[CFG_K_DKIM_ED25519_KEY_FILE] = { CFG_S_DKIM, "ed25519_key_file",
+	    CFG_T_DKIM_KEY, CFG_OFF(dkim_ed25519_key_file) },
 };
 
 enum cfg_state {
@@ -887,6 +907,7 @@ cfg_set(struct cfg_parser *p, enum cfg_key_id id, const char *v, char **why)
 	case CFG_T_DIR:
 	case CFG_T_FILE:
 	case CFG_T_SECRET:
+	case CFG_T_DKIM_KEY:
 		if (cfg_value_has_ctl(v)) {
 			*why = xstrdup("holds a control character");
 			return -EINVAL;
@@ -1012,6 +1033,16 @@ cfg_set(struct cfg_parser *p, enum cfg_key_id id, const char *v, char **why)
 	}
 	case CFG_T_LANGUAGES:
 		return cfg_parse_languages(v, c, why);
+	case CFG_T_SELECTOR:
+		if (!cfg_value_is_domain(v)) {
+			*why = xasprintf("'%s' is not a selector (letters, "
+					 "digits and hyphens, labels joined by "
+					 "dots: fm2026)",
+			    v);
+			return -EINVAL;
+		}
+		*cfg_str_at(c, k) = xstrdup(v);
+		return 0;
 	case CFG_T_LISTEN:
 		if (cfg_value_check_listen(v) != 0) {
 			*why = xasprintf("'%s' is not ADDRESS:PORT with a "
@@ -1209,6 +1240,36 @@ cfg_user_exists(const char *name)
 	    res != NULL;
 }
 
+/* A DKIM key file: readable by its owner only, a private key that can
+ * sign (RSA of 2048 bits or more, or Ed25519); ed25519_key_file must be
+ * Ed25519, and key_file RSA when there is a second, Ed25519 key. */
+static void
+cfg_check_dkim_key(struct cfg_parser *p, enum cfg_key_id id)
+{
+	const char *path = *cfg_str_at(p->c, &cfg_keys[id]);
+	struct dkimkey *key;
+	char *why = NULL;
+
+	if (dkimkey_load(path, &key, &why) != 0) {
+		cfg_key_err(p, id, "%s: %s", path, why);
+		free(why);
+		return;
+	}
+	if (id == CFG_K_DKIM_ED25519_KEY_FILE &&
+	    dkimkey_type(key) != DKIMKEY_ED25519)
+		cfg_key_err(p, id,
+		    "%s: an RSA key (ed25519_key_file takes an Ed25519 key)",
+		    path);
+	else if (id == CFG_K_DKIM_KEY_FILE &&
+	    dkimkey_type(key) == DKIMKEY_ED25519 &&
+	    p->state[CFG_K_DKIM_ED25519_KEY_FILE] == CFG_SET)
+		cfg_key_err(p, id,
+		    "%s: an Ed25519 key, while ed25519_key_file is set too "
+		    "(key_file takes the RSA key)",
+		    path);
+	dkimkey_free(key);
+}
+
 /* The checks that look outside the file: files, folders, the time zone
  * database, the user database. */
 static void
@@ -1254,6 +1315,9 @@ cfg_check_system(struct cfg_parser *p)
 		case CFG_T_USER:
 			if (!cfg_user_exists(p->c->user))
 				cfg_key_err(p, id, "no user '%s'", p->c->user);
+			break;
+		case CFG_T_DKIM_KEY:
+			cfg_check_dkim_key(p, id);
 			break;
 		default:
 			break;
@@ -1370,6 +1434,54 @@ cfg_check_bounce_folder(struct cfg_parser *p)
 		    "'%s' is the folder bounces are read from", f);
 }
 
+/* [dkim]: the three keys a signature needs, the Ed25519 pair complete,
+ * and d= aligned with From (RFC 7489 §3.1.1: From's domain or a parent
+ * of it, never a bare top-level domain), or DMARC would not count the
+ * signature. */
+static void
+cfg_check_dkim(struct cfg_parser *p)
+{
+	const struct cfg *c = p->c;
+	const char *from_domain;
+	size_t n, m;
+
+	cfg_require(p, CFG_K_DKIM_DOMAIN, "required in [dkim]");
+	cfg_require(p, CFG_K_DKIM_SELECTOR, "required in [dkim]");
+	cfg_require(p, CFG_K_DKIM_KEY_FILE, "required in [dkim]");
+	if (p->state[CFG_K_DKIM_ED25519_SELECTOR] == CFG_SET)
+		cfg_require(p, CFG_K_DKIM_ED25519_KEY_FILE,
+		    "required when ed25519_selector is set");
+	if (p->state[CFG_K_DKIM_ED25519_KEY_FILE] == CFG_SET)
+		cfg_require(p, CFG_K_DKIM_ED25519_SELECTOR,
+		    "required when ed25519_key_file is set");
+	if (p->state[CFG_K_DKIM_SELECTOR] == CFG_SET &&
+	    p->state[CFG_K_DKIM_ED25519_SELECTOR] == CFG_SET &&
+	    strcasecmp(c->dkim_selector, c->dkim_ed25519_selector) == 0)
+		cfg_key_err(p, CFG_K_DKIM_ED25519_SELECTOR,
+		    "'%s' is selector too: each key needs a selector of its "
+		    "own",
+		    c->dkim_ed25519_selector);
+	if (p->state[CFG_K_DKIM_DOMAIN] != CFG_SET || !cfg_has(p, CFG_K_FROM))
+		return;
+	if (strchr(c->dkim_domain, '.') == NULL) {
+		cfg_key_err(p, CFG_K_DKIM_DOMAIN,
+		    "'%s' is a top-level domain, not the sender's",
+		    c->dkim_domain);
+		return;
+	}
+	from_domain = strrchr(c->from_addr, '@') + 1;
+	n = strlen(from_domain);
+	m = strlen(c->dkim_domain);
+	if (strcasecmp(from_domain, c->dkim_domain) == 0 ||
+	    (n > m && from_domain[n - m - 1] == '.' &&
+		strcasecmp(from_domain + n - m, c->dkim_domain) == 0))
+		return;
+	cfg_key_err(p, CFG_K_DKIM_DOMAIN,
+	    "'%s' is not aligned with [sender] from's domain %s (use %s or "
+	    "a parent of it, or DMARC ignores the signature)",
+	    c->dkim_domain, from_domain, from_domain);
+}
+
 /* The rules between keys. Only keys with good values take part, so one
  * mistake is reported once. */
 static void
@@ -1431,6 +1543,8 @@ cfg_check_rules(struct cfg_parser *p)
 		    p, CFG_K_UNSUBSCRIBE_URL, "required in [unsubscribe]");
 		cfg_require(p, CFG_K_SECRET_FILE, "required in [unsubscribe]");
 	}
+	if (p->section_line[CFG_S_DKIM] != 0)
+		cfg_check_dkim(p);
 }
 
 /* ------------------------------------------------------------ syntax */
@@ -1889,6 +2003,8 @@ cfg_free(struct cfg *c)
 		case CFG_T_USER:
 		case CFG_T_LISTEN:
 		case CFG_T_LANGUAGE:
+		case CFG_T_SELECTOR:
+		case CFG_T_DKIM_KEY:
 			free(*cfg_str_at(c, &cfg_keys[id]));
 			break;
 		default:

@@ -145,6 +145,12 @@ struct cfg {
 	/* [retention]: seconds; 0 keeps them for ever */
 	int64_t retain_messages; /* messages and bounces */
 	int64_t retain_events;   /* the history */
+	/* [dkim]: all NULL when the section is absent (nothing signed) */
+	char *dkim_domain;           /* d=: From's domain or a parent of it */
+	char *dkim_selector;         /* s= of the key_file signature */
+	char *dkim_key_file;         /* RSA (2048 bits or more) or Ed25519 */
+	char *dkim_ed25519_selector; /* a second signature, or NULL */
+	char *dkim_ed25519_key_file;
 };
 
 /*

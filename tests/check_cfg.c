@@ -555,7 +555,7 @@ START_TEST(test_cfg_reports_an_unknown_key)
 	    "DIR/familymail.conf:9: [weather]: unknown section (the "
 	    "sections: [daemon], [sender], [transport], [smtp], [maildir], "
 	    "[reminders], [digest], [feed], [bounces], [unsubscribe], [http], "
-	    "[organisation], [retention])\n");
+	    "[organisation], [retention], [dkim])\n");
 }
 END_TEST
 

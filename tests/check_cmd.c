@@ -248,7 +248,7 @@ START_TEST(test_tool_rejects_unknown_command_with_usage)
 	ck_assert_int_eq(r.status, 64);
 	assert_has(r.err,
 	    "unknown command 'frobnicate'; the commands: "
-	    "check-config, migrate, status,");
+	    "check-config, check-dns, migrate, status,");
 	assert_has(r.err, "familymail -h says what each does");
 	run_free(&r);
 	r = RUN("--version");
@@ -590,6 +590,110 @@ START_TEST(test_status_text_shows_aligned_tables)
 	run_free(&r);
 	r = RUN("status", "extra");
 	ck_assert_int_eq(r.status, 64);
+	run_free(&r);
+}
+END_TEST
+
+/* The deliverability report, on days counted back from today (UTC):
+ * yesterday 1,000 sent with 2 complaints (0.2%, over the 0.1% to stay
+ * under), today 200 with 1 (0.5%, over Gmail's 0.3%); delays, reports
+ * that answer none of our messages and days out of the window do not
+ * count. */
+START_TEST(test_status_reports_deliverability_per_day)
+{
+	char today[16], yesterday[16], *want;
+	time_t now = time(NULL);
+	struct tm tm;
+	json_error_t jerr;
+	json_t *j, *d, *day;
+	struct run r;
+	sqlite3 *db;
+
+	ck_assert_uint_eq(
+	    strftime(today, sizeof(today), "%Y-%m-%d", gmtime_r(&now, &tm)),
+	    10);
+	now -= 86400;
+	ck_assert_uint_eq(strftime(yesterday, sizeof(yesterday), "%Y-%m-%d",
+			      gmtime_r(&now, &tm)),
+	    10);
+	ck_assert_int_eq(db_open(db_path, false, &db), 0);
+	tu_sql(db,
+	    "DELETE FROM bounces; DELETE FROM messages;"
+	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+	    "  WHERE i < 1230)"
+	    " INSERT INTO messages (id, dedupe_key, kind, recipient, state,"
+	    " created_at, next_attempt_at, updated_at, sent_at)"
+	    " SELECT i, 'k' || i, 'blog_digest', 'r' || i || '@example.net',"
+	    " 'sent', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z',"
+	    " '2026-01-01T00:00:00Z',"
+	    " CASE WHEN i <= 1000 THEN strftime('%Y-%m-%dT%H:%M:%SZ', 'now',"
+	    "   '-1 day')"
+	    "  WHEN i <= 1200 THEN strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+	    "  ELSE strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-20 days') END"
+	    " FROM n;"
+	    "INSERT INTO bounces (message_id, recipient, action, class,"
+	    " reason, kind, received_at) VALUES"
+	    " (1, 'r1@example.net', 'failed', 'hard', 'no_mailbox', 'bounce',"
+	    "  strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')),"
+	    " (2, 'r2@example.net', 'failed', 'hard', 'no_mailbox', 'bounce',"
+	    "  strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')),"
+	    " (3, 'r3@example.net', 'failed', 'soft', 'mailbox_full',"
+	    "  'bounce', strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')),"
+	    " (4, 'r4@example.net', 'delayed', 'soft', 'expired', 'bounce',"
+	    "  strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')),"
+	    " (5, 'r5@example.net', NULL, NULL, 'feedback', 'feedback',"
+	    "  strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')),"
+	    " (6, 'r6@example.net', NULL, NULL, 'feedback', 'feedback',"
+	    "  strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')),"
+	    " (NULL, 'x@example.net', NULL, NULL, 'feedback', 'feedback',"
+	    "  strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')),"
+	    " (1100, 'r1100@example.net', NULL, NULL, 'feedback', 'feedback',"
+	    "  strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),"
+	    " (1201, 'r1201@example.net', 'failed', 'hard', 'no_mailbox',"
+	    "  'bounce', strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-20 days'));");
+	db_close(db);
+	r = RUN("status");
+	ck_assert_int_eq(r.status, 0);
+	assert_has(r.out,
+	    "deliverability, last 14 days (complaint rate against Gmail's "
+	    "0.3% limit):\n"
+	    "DAY (UTC)   SENT  HARD  SOFT  COMPLAINTS   RATE\n");
+	want = xasprintf("%s   200     0     0           1  0.50%%\n"
+			 "%s  1000     2     1           2  0.20%%\n"
+			 "in all: 1200 sent, 3 complaints (0.25%%)\n"
+			 "warning: %s: complaint rate 0.50%% is above Gmail's "
+			 "0.3%% limit: expect mail to go to spam or be "
+			 "refused\n"
+			 "warning: %s: complaint rate 0.20%% is above 0.1%% "
+			 "(Gmail's limit is 0.3%%)\n"
+			 "warning: last 14 days: complaint rate 0.25%% is "
+			 "above 0.1%% (Gmail's limit is 0.3%%)\n",
+	    today, yesterday, today, yesterday);
+	assert_has(r.out, want);
+	free(want);
+	run_free(&r);
+	r = RUN("status", "--json");
+	ck_assert_int_eq(r.status, 0);
+	j = json_loads(r.out, 0, &jerr);
+	ck_assert_msg(j != NULL, "not JSON: %s", jerr.text);
+	d = json_object_get(j, "deliverability");
+	ck_assert_int_eq(json_array_size(json_object_get(d, "days")), 2);
+	day = json_array_get(json_object_get(d, "days"), 1);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(day, "day")), yesterday);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(day, "sent")), 1000);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(day, "hard_bounces")), 2);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(day, "soft_bounces")), 1);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(day, "complaints")), 2);
+	ck_assert(json_real_value(
+		      json_object_get(day, "complaint_rate_percent")) == 0.2);
+	ck_assert_int_eq(json_integer_value(json_object_get(d, "sent")), 1200);
+	ck_assert_int_eq(json_array_size(json_object_get(d, "warnings")), 3);
+	json_decref(j);
 	run_free(&r);
 }
 END_TEST
@@ -1177,6 +1281,7 @@ cmd_suite(void)
 	tcase_add_test(tc, test_queue_and_preview_take_a_booking_reference);
 	tcase_add_test(
 	    tc, test_preview_digest_is_the_next_one_and_refuses_a_bad_period);
+	tcase_add_test(tc, test_status_reports_deliverability_per_day);
 	tcase_add_test(
 	    tc, test_queue_to_address_shows_what_was_sent_with_the_reply);
 	tcase_add_test(tc, test_queue_filters_by_state_and_kind);

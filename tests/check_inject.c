@@ -82,7 +82,8 @@ static const char *const allowed_headers[] = { "Return-Path", "Delivered-To",
 	"Date", "Message-ID", "From", "Reply-To", "To", "Subject",
 	"Auto-Submitted", "Content-Language", "List-Id", "List-Unsubscribe",
 	"List-Unsubscribe-Post", "MIME-Version", "Content-Type",
-	"Content-Transfer-Encoding", NULL };
+	"Content-Transfer-Encoding", "X-Auto-Response-Suppress", "Precedence",
+	"Feedback-ID", NULL };
 
 /* The long payload: lines of text with markup, a CRLF now and then, and
  * multi-byte characters, to LONG_LEN bytes (cut on a character). */

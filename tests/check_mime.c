@@ -913,7 +913,20 @@ START_TEST(test_mime_writes_list_headers_only_when_asked)
 	build(&m, &p);
 	ck_assert_str_eq(
 	    optional(p.fields, "Auto-Submitted"), "auto-generated");
+	ck_assert_str_eq(
+	    optional(p.fields, "X-Auto-Response-Suppress"), "OOF, AutoReply");
 	ck_assert_ptr_null(optional(p.fields, "List-Unsubscribe"));
+	ck_assert_ptr_null(optional(p.fields, "Precedence"));
+	ck_assert_ptr_null(optional(p.fields, "Feedback-ID"));
+	parsed_fini(&p);
+
+	/* Bulk mail: Precedence and Gmail's Feedback-ID. */
+	m.bulk = true;
+	m.feedback_id = "weekly-2026-W48:blog_digest:courses.example.org";
+	build(&m, &p);
+	ck_assert_str_eq(optional(p.fields, "Precedence"), "bulk");
+	ck_assert_str_eq(optional(p.fields, "Feedback-ID"),
+	    "weekly-2026-W48:blog_digest:courses.example.org");
 	parsed_fini(&p);
 
 	msg_defaults(&m);
@@ -977,6 +990,17 @@ START_TEST(test_mime_refuses_bad_list_headers)
 
 	msg_defaults(&m);
 	m.list_id = "<courses.example.org>";
+	assert_refused(&m, -EINVAL);
+
+	/* A Feedback-ID is up to four fields of "._-" and alphanumerics. */
+	msg_defaults(&m);
+	m.feedback_id = "a:b:c:d:e";
+	assert_refused(&m, -EINVAL);
+	m.feedback_id = "a::b";
+	assert_refused(&m, -EINVAL);
+	m.feedback_id = "a b:c";
+	assert_refused(&m, -EINVAL);
+	m.feedback_id = "";
 	assert_refused(&m, -EINVAL);
 }
 END_TEST

@@ -24,6 +24,7 @@
 struct cfg;
 
 int cmd_check_config(int argc, char **argv, const char *config_path);
+int cmd_check_dns(int argc, char **argv, const char *config_path);
 int cmd_migrate(int argc, char **argv, const char *config_path);
 int cmd_render(int argc, char **argv, const char *config_path);
 int cmd_preview(int argc, char **argv, const char *config_path);

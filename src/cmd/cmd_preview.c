@@ -29,6 +29,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "send/compose.h"
+#include "send/dkimsign.h"
 #include "send/transport.h"
 #include "tmpl/tmpl.h"
 #include "util.h"
@@ -277,10 +278,12 @@ cmd_preview_next_digest(
 
 /* Loads what compose needs: templates and, for the links, the secret. */
 static int
-cmd_preview_env(struct compose_env *env, const struct cfg *cfg, char **secret)
+cmd_preview_env(struct compose_env *env, const struct cfg *cfg, char **secret,
+    struct dkimsign **dkim)
 {
 	struct tmpl_error terr;
 	struct tmpl_set *tmpls;
+	char *why = NULL;
 
 	tmpls = tmpl_set_load(cfg->templates, &terr);
 	if (tmpls == NULL) {
@@ -296,6 +299,13 @@ cmd_preview_env(struct compose_env *env, const struct cfg *cfg, char **secret)
 	env->tmpls = tmpls;
 	env->secret = *secret;
 	env->secret_len = *secret != NULL ? strlen(*secret) : 0;
+	/* Signed as the daemon signs, so the message shows what is sent. */
+	if (dkimsign_load(cfg, dkim, &why) != 0) {
+		fprintf(stderr, "familymail: preview: %s\n", why);
+		free(why);
+		return CMD_EX_CONFIG;
+	}
+	env->dkim = *dkim;
 	return 0;
 }
 
@@ -344,6 +354,7 @@ cmd_preview(int argc, char **argv, const char *config_path)
 	struct outbox_item it = { .verp_token = (char *)"preview" };
 	struct compose_env env = { .preview = true };
 	char detail[64], *secret = NULL;
+	struct dkimsign *dkim = NULL;
 	struct cfg *cfg = NULL;
 	sqlite3 *db = NULL;
 	int ret, code;
@@ -356,7 +367,7 @@ cmd_preview(int argc, char **argv, const char *config_path)
 		return CMD_EX_CONFIG;
 	log_init(LOG_LEVEL_WARNING);
 	clock_set_timezone(cfg->timezone);
-	code = cmd_preview_env(&env, cfg, &secret);
+	code = cmd_preview_env(&env, cfg, &secret, &dkim);
 	if (code != 0)
 		goto out;
 	code = 1;
@@ -400,6 +411,7 @@ out:
 	if (db != NULL)
 		db_rollback(db);
 	cmd_free_secret(secret);
+	dkimsign_free(dkim);
 	tmpl_set_free((struct tmpl_set *)env.tmpls);
 	db_close(db);
 	cfg_free(cfg);

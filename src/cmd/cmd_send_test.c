@@ -36,6 +36,7 @@
 #include "migrate.h"
 #include "outbox.h"
 #include "send/compose.h"
+#include "send/dkimsign.h"
 #include "send/mime.h"
 #include "send/transport.h"
 #include "tmpl/tmpl.h"
@@ -189,6 +190,7 @@ cmd_send_test(int argc, char **argv, const char *config_path)
 	struct compose_env env = { .preview = true, .test = true };
 	struct cmd_send_test s = { 0 };
 	struct transport_msg *m = NULL;
+	struct dkimsign *dkim = NULL;
 	struct tmpl_set *tmpls = NULL;
 	struct tmpl_error terr;
 	struct cfg *cfg = NULL;
@@ -328,6 +330,13 @@ cmd_send_test(int argc, char **argv, const char *config_path)
 	env.secret_len = secret != NULL ? strlen(secret) : 0;
 	it.recipient = (char *)to;
 	m = transport_msg_new();
+	/* Signed as the daemon signs, so the message shows what is sent. */
+	if (dkimsign_load(cfg, &dkim, &why) != 0) {
+		fprintf(stderr, "familymail: send-test: %s\n", why);
+		code = CMD_EX_CONFIG;
+		goto out;
+	}
+	env.dkim = dkim;
 	ret = compose_message(&env, &it, clock_now(), m, &why);
 	if (ret != 0) {
 		fprintf(stderr, "familymail: send-test: %s\n",
@@ -358,6 +367,7 @@ out:
 		free(secret);
 	}
 	transport_msg_free(m);
+	dkimsign_free(dkim);
 	tmpl_set_free(tmpls);
 	db_close(db);
 	cfg_free(cfg);

@@ -37,6 +37,13 @@
 #include "util.h"
 
 #define CMD_STATUS_RECENT "10" /* failures and bounces shown */
+/* Days of the deliverability report, today (UTC) included. */
+#define CMD_STATUS_DAYS      14
+#define CMD_STATUS_DAYS_TEXT "14"
+/* Complaint rates, in percent: Gmail and Yahoo's limit for bulk
+ * senders, and the rate they ask senders to stay under. */
+#define CMD_STATUS_COMPLAINT_LIMIT 0.3
+#define CMD_STATUS_COMPLAINT_WARN  0.1
 
 /* How a column of the JSON report is shown on a terminal. */
 struct cmd_status_col {
@@ -413,6 +420,96 @@ cmd_status_jobs(sqlite3 *db, const struct cfg *cfg, time_t now, json_t *jobs)
 	return 0;
 }
 
+/* The warning for a complaint rate (percent) over the line, or NULL;
+ * newly allocated. */
+static char *
+cmd_status_complaint_warning(const char *when, double rate)
+{
+	if (rate > CMD_STATUS_COMPLAINT_LIMIT)
+		return xasprintf("%s: complaint rate %.2f%% is above Gmail's "
+				 "%.1f%% limit: expect mail to go to spam or "
+				 "be refused",
+		    when, rate, CMD_STATUS_COMPLAINT_LIMIT);
+	if (rate > CMD_STATUS_COMPLAINT_WARN)
+		return xasprintf("%s: complaint rate %.2f%% is above %.1f%% "
+				 "(Gmail's limit is %.1f%%)",
+		    when, rate, CMD_STATUS_COMPLAINT_WARN,
+		    CMD_STATUS_COMPLAINT_LIMIT);
+	return NULL;
+}
+
+/* Per UTC day of the last CMD_STATUS_DAYS: messages sent (accepted by
+ * the relay), bounces by class (delays left out: they are not
+ * failures), and complaints (abuse reports that answer one of our
+ * messages), with the complaint rate of the day's sends in percent. One
+ * pass over each table. NULL when the database fails. */
+static json_t *
+cmd_status_deliverability(sqlite3 *db, time_t now)
+{
+	static const char *const keys[] = { "day", "sent", "hard_bounces",
+		"soft_bounces", "complaints" };
+	char since[CLOCK_ISO_LEN];
+	json_t *out, *days, *day, *warnings;
+	json_int_t sent = 0, complaints = 0, s, c;
+	char *w;
+	size_t i;
+
+	clock_format_iso(
+	    now - (now % 86400) - (CMD_STATUS_DAYS - 1) * 86400, since);
+	days = cmd_status_rows(db,
+	    "SELECT day, sum(sent), sum(hard), sum(soft), sum(complaint)"
+	    " FROM (SELECT substr(sent_at, 1, 10) AS day, 1 AS sent,"
+	    "   0 AS hard, 0 AS soft, 0 AS complaint"
+	    "   FROM messages WHERE state = 'sent' AND sent_at >= ?1"
+	    " UNION ALL SELECT substr(received_at, 1, 10), 0,"
+	    "   kind = 'bounce' AND class = 'hard'"
+	    "     AND coalesce(action, '') <> 'delayed',"
+	    "   kind = 'bounce' AND class = 'soft'"
+	    "     AND coalesce(action, '') <> 'delayed',"
+	    "   kind = 'feedback' AND message_id IS NOT NULL"
+	    "   FROM bounces WHERE received_at >= ?1)"
+	    " GROUP BY day ORDER BY day DESC",
+	    since, keys, UTIL_ARRAY_LEN(keys));
+	if (days == NULL)
+		return NULL;
+	warnings = json_array();
+	json_array_foreach(days, i, day)
+	{
+		s = json_integer_value(json_object_get(day, "sent"));
+		c = json_integer_value(json_object_get(day, "complaints"));
+		sent += s;
+		complaints += c;
+		json_object_set_new(day, "complaint_rate_percent",
+		    s > 0 ? json_real(100.0 * (double)c / (double)s)
+			  : json_null());
+		/* Complaints come days after the mail: a day with some and
+		 * no sends counts in the total below. */
+		w = s > 0 ? cmd_status_complaint_warning(
+				json_string_value(json_object_get(day, "day")),
+				100.0 * (double)c / (double)s)
+			  : NULL;
+		if (w != NULL)
+			json_array_append_new(warnings, json_string(w));
+		free(w);
+	}
+	w = sent > 0
+	    ? cmd_status_complaint_warning("last " CMD_STATUS_DAYS_TEXT " days",
+		  100.0 * (double)complaints / (double)sent)
+	    : NULL;
+	if (w != NULL)
+		json_array_append_new(warnings, json_string(w));
+	free(w);
+	out = json_object();
+	json_object_set_new(out, "days", days);
+	json_object_set_new(out, "sent", json_integer(sent));
+	json_object_set_new(out, "complaints", json_integer(complaints));
+	json_object_set_new(out, "complaint_rate_percent",
+	    sent > 0 ? json_real(100.0 * (double)complaints / (double)sent)
+		     : json_null());
+	json_object_set_new(out, "warnings", warnings);
+	return out;
+}
+
 /* The whole report, or NULL when the database fails. */
 static json_t *
 cmd_status_build(sqlite3 *db, const struct cfg *cfg, time_t now)
@@ -501,6 +598,10 @@ cmd_status_build(sqlite3 *db, const struct cfg *cfg, time_t now)
 	if (v == NULL)
 		goto fail;
 	json_object_set_new(out, "suppressed_addresses", v);
+	v = cmd_status_deliverability(db, now);
+	if (v == NULL)
+		goto fail;
+	json_object_set_new(out, "deliverability", v);
 	return out;
 fail:
 	json_decref(out);
@@ -548,6 +649,67 @@ cmd_status_local(const char *iso, char *out, size_t size)
 	    localtime_r(&t, &tm) == NULL ||
 	    strftime(out, size, "%Y-%m-%d %H:%M", &tm) == 0)
 		(void)snprintf(out, size, "%s", iso != NULL ? iso : "-");
+}
+
+/* The deliverability report as a table and its warnings. */
+static int
+cmd_status_print_deliverability(json_t *d)
+{
+	static const struct cmd_table_column cols[] = {
+		{ "day", "DAY (UTC)", 0, false },
+		{ "sent", "SENT", 0, true },
+		{ "hard_bounces", "HARD", 0, true },
+		{ "soft_bounces", "SOFT", 0, true },
+		{ "complaints", "COMPLAINTS", 0, true },
+		{ "rate", "RATE", 0, true },
+	};
+	json_t *days = json_object_get(d, "days"), *day, *rate, *w;
+	struct cmd_table *t;
+	char text[32];
+	size_t i;
+	int ret;
+
+	if (json_array_size(days) == 0) {
+		printf("\ndeliverability: nothing sent or bounced in the last "
+		       "%d days\n",
+		    CMD_STATUS_DAYS);
+		return 0;
+	}
+	printf("\ndeliverability, last %d days (complaint rate against "
+	       "Gmail's %.1f%% limit):\n",
+	    CMD_STATUS_DAYS, CMD_STATUS_COMPLAINT_LIMIT);
+	t = cmd_table_new(cols, UTIL_ARRAY_LEN(cols));
+	json_array_foreach(days, i, day)
+	{
+		cmd_table_add_row(t);
+		cmd_table_set_text(
+		    t, 0, json_string_value(json_object_get(day, "day")));
+		for (size_t c = 1; c < 5; c++)
+			cmd_table_set_int(t, c,
+			    json_integer_value(
+				json_object_get(day, cols[c].key)));
+		rate = json_object_get(day, "complaint_rate_percent");
+		if (json_is_real(rate))
+			(void)snprintf(text, sizeof(text), "%.2f%%",
+			    json_real_value(rate));
+		else
+			(void)snprintf(text, sizeof(text), "-");
+		cmd_table_set_text(t, 5, text);
+	}
+	ret = cmd_table_print(t, stdout, false);
+	cmd_table_free(t);
+	rate = json_object_get(d, "complaint_rate_percent");
+	printf("in all: %lld sent, %lld complaint%s",
+	    (long long)json_integer_value(json_object_get(d, "sent")),
+	    (long long)json_integer_value(json_object_get(d, "complaints")),
+	    json_integer_value(json_object_get(d, "complaints")) == 1 ? ""
+								      : "s");
+	if (json_is_real(rate))
+		printf(" (%.2f%%)", json_real_value(rate));
+	putchar('\n');
+	json_array_foreach(json_object_get(d, "warnings"), i, w)
+	    printf("warning: %s\n", json_string_value(w));
+	return ret;
 }
 
 static int
@@ -642,6 +804,8 @@ cmd_status_print(json_t *out)
 	printf("\nsuppressed addresses: %lld\n",
 	    (long long)json_integer_value(
 		json_object_get(out, "suppressed_addresses")));
+	ret |= cmd_status_print_deliverability(
+	    json_object_get(out, "deliverability"));
 	return ret != 0 || fflush(stdout) != 0 ? -1 : 0;
 }
 

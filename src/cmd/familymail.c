@@ -30,6 +30,11 @@ static const struct {
 } commands[] = {
 	{ "check-config", cmd_check_config, "check-config",
 	    "check the config and the templates; exit 0 or 78", NULL },
+	{ "check-dns", cmd_check_dns, "check-dns [--resolver ADDRESS[:PORT]]",
+	    "check SPF, DKIM, DMARC alignment and the bounce domain's MX "
+	    "in the DNS; exit 0 or 1",
+	    "--resolver ADDRESS[:PORT]\tthe DNS resolver to ask (default: "
+	    "the system's)\n" },
 	{ "migrate", cmd_migrate, "migrate",
 	    "create the database or bring its schema up to date", NULL },
 	{ "status", cmd_status, "status [--json]",

@@ -24,6 +24,7 @@
 #include "lang.h"
 #include "log.h"
 #include "outbox.h"
+#include "send/dkimsign.h"
 #include "send/mime.h"
 #include "send/transport.h"
 #include "suppress.h"
@@ -932,6 +933,26 @@ compose_render_bilingual(const struct compose_env *env, const struct kind *kind,
 	return ret;
 }
 
+/* Gmail's Feedback-ID for bulk mail, "CAMPAIGN:KIND:SENDER": the digest
+ * period ("weekly-2026-W48"), the kind, and the list as the sender's
+ * constant identifier; characters outside "._-" and alphanumerics
+ * become '-'. */
+static char *
+compose_feedback_id(const struct compose_env *env, const struct outbox_item *it)
+{
+	char *id =
+	    xasprintf("%s:%s:%s", it->detail != NULL ? it->detail : "none",
+		it->kind, env->cfg->list_id);
+	size_t campaign = it->detail != NULL ? strlen(it->detail) : 4;
+
+	for (size_t i = 0; id[i] != '\0'; i++)
+		if ((i < campaign || id[i] != ':') &&
+		    !isalnum((unsigned char)id[i]) &&
+		    strchr("._-", id[i]) == NULL)
+			id[i] = '-';
+	return id;
+}
+
 int
 compose_message(const struct compose_env *env, const struct outbox_item *it,
     time_t now, struct transport_msg *out, char **why)
@@ -942,7 +963,7 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 	const char *rcpt;
 	struct buf subject, text, html, token, wrapped, langs;
 	char *to_name = NULL, *msgid = NULL, *unsub_url = NULL;
-	char *unsub_mailto = NULL;
+	char *unsub_mailto = NULL, *feedback_id = NULL;
 	const char *domain;
 	struct mime_msg mm;
 	json_t *ctx;
@@ -1028,11 +1049,10 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 	mm.date = now;
 	mm.msgid_domain = domain != NULL ? domain + 1 : "localhost";
 	mm.msgid_prefix = it->verp_token;
-	if (kind->about == KIND_ABOUT_BOOKING) {
-		/* Transactional: no list headers, and auto-replies should
-		 * not answer it (RFC 3834). */
-		mm.auto_submitted = true;
-	} else {
+	/* Every message is machine-made: auto-replies should not answer
+	 * it (RFC 3834). Booking mail is transactional: no list headers. */
+	mm.auto_submitted = true;
+	if (kind->about != KIND_ABOUT_BOOKING) {
 		const char *email = json_string_value(json_object_get(
 		    json_object_get(ctx, "subscriber"), "email"));
 
@@ -1051,6 +1071,11 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 		mm.list_unsubscribe_url = unsub_url;
 		mm.list_unsubscribe_mailto = unsub_mailto;
 		mm.list_unsubscribe_post = unsub_url != NULL;
+		if (kind->bulk) {
+			mm.bulk = true;
+			feedback_id = compose_feedback_id(env, it);
+			mm.feedback_id = feedback_id;
+		}
 	}
 	buf_reset(&out->data);
 	ret = mime_build(&mm, &out->data, &msgid);
@@ -1067,6 +1092,17 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 		    strerror(-ret));
 		goto out;
 	}
+	if (env->dkim != NULL) {
+		char *err = NULL;
+
+		ret = dkimsign_message(env->dkim, &out->data, &err);
+		if (ret != 0) {
+			*why = xasprintf("message id=%lld: not signed: %s",
+			    (long long)it->id, err);
+			free(err);
+			goto out;
+		}
+	}
 	free(out->rcpt);
 	out->rcpt = xstrdup(rcpt);
 	free(out->envelope_from);
@@ -1077,6 +1113,7 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 	msgid = NULL;
 out:
 	free(msgid);
+	free(feedback_id);
 	free(to_name);
 	free(unsub_url);
 	free(unsub_mailto);

@@ -61,17 +61,20 @@ static const char *const mime_reserved_headers[] = {
 	"bcc",
 	"cc",
 	"date",
+	"feedback-id",
 	"from",
 	"list-id",
 	"list-unsubscribe",
 	"list-unsubscribe-post",
 	"message-id",
 	"mime-version",
+	"precedence",
 	"reply-to",
 	"return-path",
 	"sender",
 	"subject",
 	"to",
+	"x-auto-response-suppress",
 };
 
 /* ------------------------------------------------------------ checks */
@@ -258,6 +261,27 @@ mime_url_chars_valid(const char *s, size_t n)
 
 		if (c <= ' ' || c >= 0x7f || strchr("<>\"\\`", c) != NULL)
 			return false;
+	}
+	return true;
+}
+
+/* A Feedback-ID: one to four fields of letters, digits and "._-",
+ * joined by ':', none empty, at most 255 characters. */
+static bool
+mime_feedback_id_valid(const char *s)
+{
+	size_t n = strnlen(s, 256), fields = 1;
+
+	if (n == 0 || n > 255 || s[0] == ':' || s[n - 1] == ':')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == ':') {
+			if (s[i + 1] == ':' || ++fields > 4)
+				return false;
+		} else if (!mime_is_alnum(s[i]) &&
+		    strchr("._-", s[i]) == NULL) {
+			return false;
+		}
 	}
 	return true;
 }
@@ -1201,6 +1225,8 @@ mime_check_msg(const struct mime_msg *m)
 			if (!mime_is_alnum(m->msgid_prefix[i]))
 				return -EINVAL;
 	}
+	if (m->feedback_id != NULL && !mime_feedback_id_valid(m->feedback_id))
+		return -EINVAL;
 	ret = mime_value_check(m->subject);
 	if (ret == 0 && m->content_language != NULL)
 		ret = mime_content_language_check(m->content_language);
@@ -1246,7 +1272,13 @@ mime_build(const struct mime_msg *m, struct buf *out, char **message_id)
 	if (ret == 0)
 		ret = mime_encode_header("Subject", m->subject, &msg);
 	if (ret == 0 && m->auto_submitted)
-		buf_puts(&msg, "Auto-Submitted: auto-generated\r\n");
+		buf_puts(&msg,
+		    "Auto-Submitted: auto-generated\r\n"
+		    "X-Auto-Response-Suppress: OOF, AutoReply\r\n");
+	if (ret == 0 && m->bulk)
+		buf_puts(&msg, "Precedence: bulk\r\n");
+	if (ret == 0 && m->feedback_id != NULL)
+		buf_printf(&msg, "Feedback-ID: %s\r\n", m->feedback_id);
 	if (ret == 0 && m->content_language != NULL)
 		ret = mime_encode_header(
 		    "Content-Language", m->content_language, &msg);

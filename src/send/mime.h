@@ -31,9 +31,15 @@ struct buf;
  * fields are written only when set: List-Id as "<list_id>" (list_id
  * without angle brackets), List-Unsubscribe from the mailto value (an
  * address with an optional "?query") and the http(s) URL, and
- * List-Unsubscribe-Post (RFC 8058), which needs the URL. extra_headers
- * is a NULL-terminated list of "Name: value" lines; it cannot replace
- * the headers set here (From, To, Subject, Content-*, ...).
+ * List-Unsubscribe-Post (RFC 8058), which needs the URL. auto_submitted
+ * writes "Auto-Submitted: auto-generated" (RFC 3834) and
+ * "X-Auto-Response-Suppress: OOF, AutoReply" (Exchange's own way to ask
+ * for no out-of-office replies; delivery reports still come). bulk
+ * writes "Precedence: bulk"; feedback_id, letters, digits and "._-"
+ * in up to four fields joined by ':', a Feedback-ID (Gmail's feedback
+ * loop). extra_headers is a NULL-terminated list of "Name: value"
+ * lines; it cannot replace the headers set here (From, To, Subject,
+ * Content-*, ...).
  */
 struct mime_msg {
 	const char *from_name, *from_addr;
@@ -52,6 +58,8 @@ struct mime_msg {
 	/* Content-Language (RFC 3282): "cy", or "cy, en" for a bilingual
 	 * message; NULL for none. Letters, digits, '-', ',' and ' '. */
 	const char *content_language;
+	bool bulk; /* Precedence: bulk */
+	const char *feedback_id;
 	const char *list_id;
 	const char *list_unsubscribe_mailto;
 	const char *list_unsubscribe_url;
