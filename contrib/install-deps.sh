@@ -7,9 +7,9 @@ set -eu
 BUILD="build-essential autoconf automake libtool pkg-config
   libuv1-dev libcurl4-gnutls-dev libsqlite3-dev libetpan-dev libinih-dev
   libjansson-dev libssl-dev libxml2-dev libsystemd-dev libhttp-parser-dev
-  check sqlite3 tzdata ca-certificates"
-TESTS="python3 python3-aiosmtpd openssl valgrind clang-format postfix mandoc
-  chromium chromium-driver dovecot-imapd dovecot-pop3d"
+  libical-dev check sqlite3 tzdata ca-certificates"
+TESTS="python3 python3-aiosmtpd python3-icalendar openssl valgrind clang-format
+  postfix mandoc chromium chromium-driver dovecot-imapd dovecot-pop3d"
 BENCH="python3-pystache libsisimai-perl"
 FUZZ="clang libclang-rt-14-dev"
 
