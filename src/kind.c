@@ -32,6 +32,15 @@ kind_course_cancelled_applies(const struct kind_facts *f)
 	return !f->course_scheduled;
 }
 
+/* A change notice goes while the course still differs from what the
+ * delegate knew: an edit undone before it went sends nothing. */
+static bool
+kind_change_applies(const struct kind_facts *f)
+{
+	return f->booking_confirmed && f->course_scheduled &&
+	    f->starts_at > f->now && f->course_changed;
+}
+
 static bool
 kind_reminder_applies(const struct kind_facts *f)
 {
@@ -109,6 +118,7 @@ static const struct kind kind_table[] = {
 	    .summary = "a booking was made: sent within seconds",
 	    .job = "confirmations",
 	    .about = KIND_ABOUT_BOOKING,
+	    .needs = KIND_CALENDAR,
 	    .applies = kind_confirmation_applies,
 	},
 	{
@@ -116,6 +126,7 @@ static const struct kind kind_table[] = {
 	    .summary = "a confirmed booking was cancelled",
 	    .job = "cancellations",
 	    .about = KIND_ABOUT_BOOKING,
+	    .needs = KIND_CALENDAR_CANCEL,
 	    .applies = kind_booking_cancelled_applies,
 	},
 	{
@@ -123,13 +134,24 @@ static const struct kind kind_table[] = {
 	    .summary = "the course of a confirmed booking was cancelled",
 	    .job = "cancellations",
 	    .about = KIND_ABOUT_BOOKING,
+	    .needs = KIND_CALENDAR_CANCEL,
 	    .applies = kind_course_cancelled_applies,
+	},
+	{
+	    .name = "course_changed",
+	    .summary = "the time, place or joining link of a course changed",
+	    .job = "changes",
+	    .about = KIND_ABOUT_BOOKING,
+	    .needs = KIND_CALENDAR | KIND_CHANGES,
+	    .detail = "previous",
+	    .applies = kind_change_applies,
 	},
 	{
 	    .name = "course_reminder",
 	    .summary = "the course is near: at each [reminders] offset",
 	    .job = "reminders",
 	    .about = KIND_ABOUT_BOOKING,
+	    .needs = KIND_CALENDAR,
 	    .detail = "offset",
 	    .applies = kind_reminder_applies,
 	    .context = kind_reminder_context,

@@ -42,11 +42,21 @@ struct kind_facts {
 	bool subscriber_pending;
 	const char *frequency; /* "weekly", "monthly" */
 	long post_count;       /* posts in the digest (KIND_POSTS) */
+	/* KIND_CHANGES: the course's time, place or joining link differs
+	 * from what the delegate was told before (the notice's previous) */
+	bool course_changed;
 };
 
 /* What compose adds to the base context for a kind. */
 #define KIND_POSTS        0x1 /* posts, post_count: the digest detail names */
 #define KIND_CONFIRM_LINK 0x2 /* confirm_url */
+/* The booking's calendar entry goes with the message (send/calendar.h):
+ * the course as it is now (METHOD:REQUEST), or its cancellation. */
+#define KIND_CALENDAR        0x4
+#define KIND_CALENDAR_CANCEL 0x8
+/* previous.*, changed.*: what the delegate was told before (the detail
+ * column, or what they were last told) against the course now. */
+#define KIND_CHANGES 0x10
 
 struct kind {
 	const char *name;    /* "booking_confirmation": the template folder */

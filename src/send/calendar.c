@@ -29,6 +29,23 @@
 
 static pthread_mutex_t calendar_lock = PTHREAD_MUTEX_INITIALIZER;
 
+char *
+calendar_booking_uid(
+    int64_t booking_id, const char *reference, const char *domain)
+{
+	char *uid = xasprintf("booking-%lld-%s@%s", (long long)booking_id,
+	    reference != NULL ? reference : "",
+	    domain != NULL && *domain != '\0' ? domain : "localhost");
+	char *at = strrchr(uid, '@');
+
+	for (char *p = strchr(uid, '-') + 1; p < at; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			(*p >= '0' && *p <= '9') || *p == '.' || *p == '-' ||
+			*p == '_'))
+			*p = '-';
+	return uid;
+}
+
 const char *
 calendar_method_name(enum calendar_method m)
 {

@@ -15,6 +15,7 @@
 #ifndef FM_CALENDAR_H
 #define FM_CALENDAR_H
 
+#include <stdint.h>
 #include <time.h>
 
 struct buf;
@@ -50,6 +51,16 @@ struct calendar_entry {
 	const char *attendee_name; /* optional */
 	const char *attendee_addr;
 };
+
+/*
+ * The UID of a booking's entry: "booking-ID-REFERENCE@DOMAIN", the
+ * reference kept to letters, digits, '.', '-' and '_' (others become
+ * '-'), domain the sender's. Made once, when the booking is first seen,
+ * and kept with what the delegate was told, so that it outlives a
+ * change of sender. Newly allocated.
+ */
+char *calendar_booking_uid(
+    int64_t booking_id, const char *reference, const char *domain);
 
 /* "REQUEST" or "CANCEL", as in METHOD and the MIME type's parameter. */
 const char *calendar_method_name(enum calendar_method m);

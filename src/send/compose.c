@@ -22,6 +22,8 @@
 #include "kind.h"
 #include "log.h"
 #include "outbox.h"
+#include "send/calendar.h"
+#include "send/compose_calendar.h"
 #include "send/mime.h"
 #include "send/transport.h"
 #include "tmpl/tmpl.h"
@@ -207,6 +209,10 @@ compose_set_time(json_t *obj, const char *prefix, const char *iso)
 		clock_format_local(t, forms[i].style, text, sizeof(text));
 		compose_set(obj, key, text);
 	}
+	/* PREFIX_iso: the UTC form, for links and calendars. */
+	(void)snprintf(key, sizeof(key), "%s_iso", prefix);
+	clock_format_iso(t, text);
+	compose_set(obj, key, text);
 }
 
 static json_t *
@@ -484,6 +490,119 @@ compose_subscriber_context(const struct compose_env *env,
 	return ctx;
 }
 
+static const char *
+compose_get(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/* Whether two texts differ once trimmed, NULL being "" (the change
+ * job compares them so too). */
+static bool
+compose_text_differs(const char *a, const char *b)
+{
+	size_t na, nb;
+
+	a = a != NULL ? a : "";
+	b = b != NULL ? b : "";
+	while (isspace((unsigned char)*a))
+		a++;
+	while (isspace((unsigned char)*b))
+		b++;
+	na = strlen(a);
+	nb = strlen(b);
+	while (na > 0 && isspace((unsigned char)a[na - 1]))
+		na--;
+	while (nb > 0 && isspace((unsigned char)b[nb - 1]))
+		nb--;
+	return na != nb || memcmp(a, b, na) != 0;
+}
+
+/* Whether two times differ, an unreadable one being none. */
+static bool
+compose_time_differs(const char *a, const char *b)
+{
+	time_t ta = 0, tb = 0;
+
+	if (a == NULL || clock_parse_iso(a, &ta) != 0)
+		ta = 0;
+	if (b == NULL || clock_parse_iso(b, &tb) != 0)
+		tb = 0;
+	return ta != tb;
+}
+
+/*
+ * KIND_CHANGES: previous.* (what the delegate was told before: the
+ * message's detail, a JSON object the change job wrote, or else what
+ * the record says they were last told) and changed.time, .place, .link
+ * against the course in ctx; facts->course_changed when any is true.
+ */
+static int
+compose_changes(const struct compose_env *env, int64_t booking_id,
+    struct kind_facts *facts, json_t *ctx, char **why)
+{
+	const char *keys[] = { "starts_at", "ends_at", "venue", "address",
+		"joining_url" };
+	const char *was[UTIL_ARRAY_LEN(keys)] = { NULL };
+	json_t *detail = NULL, *prev, *course = json_object_get(ctx, "course");
+	struct compose_told told;
+	bool time = false, place = false, link = false;
+
+	memset(&told, 0, sizeof(told));
+	if (facts->detail != NULL) {
+		detail = json_loads(facts->detail, 0, NULL);
+		if (!json_is_object(detail)) {
+			json_decref(detail);
+			*why = xasprintf("booking id=%lld: the change notice's "
+					 "detail is not what it was told before",
+			    (long long)booking_id);
+			return -EINVAL;
+		}
+		for (size_t i = 0; i < UTIL_ARRAY_LEN(keys); i++)
+			was[i] = json_string_value(
+			    json_object_get(detail, keys[i]));
+	} else if (compose_calendar_told(env->db, booking_id, &told) == 0) {
+		was[0] = told.starts_at;
+		was[1] = told.ends_at;
+		was[2] = told.venue;
+		was[3] = told.address;
+		was[4] = told.joining_url;
+	}
+	prev = json_object();
+	compose_set_time(prev, "starts", was[0]);
+	compose_set_time(prev, "ends", was[1]);
+	json_object_set_new(prev, "same_day",
+	    json_boolean(json_object_get(prev, "ends_date") != NULL &&
+		json_equal(json_object_get(prev, "starts_date"),
+		    json_object_get(prev, "ends_date"))));
+	compose_set(prev, "venue", was[2]);
+	json_object_set_new(prev, "online",
+	    json_boolean(was[2] != NULL && strcasecmp(was[2], "Online") == 0));
+	compose_set(prev, "address", was[3]);
+	compose_set(prev, "joining_url", was[4]);
+	/* Compared as the context holds them (valid UTF-8), both sides. */
+	if (was[0] != NULL) {
+		time = compose_time_differs(compose_get(prev, "starts_iso"),
+			   compose_get(course, "starts_iso")) ||
+		    compose_time_differs(compose_get(prev, "ends_iso"),
+			compose_get(course, "ends_iso"));
+		place = compose_text_differs(compose_get(prev, "venue"),
+			    compose_get(course, "venue")) ||
+		    compose_text_differs(compose_get(prev, "address"),
+			compose_get(course, "address"));
+		link = compose_text_differs(compose_get(prev, "joining_url"),
+		    compose_get(course, "joining_url"));
+	}
+	facts->course_changed = time || place || link;
+	json_object_set_new(ctx, "previous", prev);
+	json_object_set_new(ctx, "changed",
+	    json_pack("{s:b,s:b,s:b}", "time", time, "place", place, "link",
+		link));
+	json_decref(detail);
+	compose_told_fini(&told);
+	return 0;
+}
+
 /* The whole context of a message of kind, and the facts about it; the
  * frequency in facts points into the context. */
 static json_t *
@@ -506,6 +625,13 @@ compose_build_context(const struct compose_env *env, const struct kind *kind,
 		    json_object_get(ctx, "subscriber"), "frequency"));
 	if (kind->context != NULL)
 		kind->context(ctx, facts);
+	if (kind->about == KIND_ABOUT_BOOKING)
+		compose_calendar_links(ctx, env->tmpls);
+	if ((kind->needs & KIND_CHANGES) != 0 &&
+	    compose_changes(env, booking_id, facts, ctx, why) != 0) {
+		json_decref(ctx);
+		return NULL;
+	}
 	return ctx;
 }
 
@@ -613,9 +739,9 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 {
 	struct kind_facts facts = { .now = now, .detail = it->detail };
 	const struct kind *kind;
-	struct buf subject, text, html, token;
+	struct buf subject, text, html, token, ics;
 	char *to_name = NULL, *msgid = NULL, *unsub_url = NULL;
-	char *unsub_mailto = NULL;
+	char *unsub_mailto = NULL, *ics_name = NULL, *ics_why = NULL;
 	const char *domain;
 	struct mime_msg mm;
 	json_t *ctx;
@@ -645,6 +771,7 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 	buf_init(&text);
 	buf_init(&html);
 	buf_init(&token);
+	buf_init(&ics);
 	ret = tmpl_set_render(env->tmpls, it->kind, "subject", ctx, &subject);
 	if (ret == 0)
 		ret = tmpl_set_render(env->tmpls, it->kind, "text", ctx, &text);
@@ -670,6 +797,24 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 	mm.date = now;
 	mm.msgid_domain = domain != NULL ? domain + 1 : "localhost";
 	mm.msgid_prefix = it->verp_token;
+	if ((kind->needs & (KIND_CALENDAR | KIND_CALENDAR_CANCEL)) != 0) {
+		/* The message matters more than its calendar entry: one
+		 * that cannot be made is left out, and said so. */
+		bool cancel = (kind->needs & KIND_CALENDAR_CANCEL) != 0;
+
+		if (compose_calendar_entry(env->db, env->cfg, env->tmpls,
+			it->booking_id, cancel, ctx, it->recipient, now, &ics,
+			&ics_name, &ics_why) == 0) {
+			mm.calendar = ics.data;
+			mm.calendar_method = calendar_method_name(
+			    cancel ? CALENDAR_CANCEL : CALENDAR_REQUEST);
+			mm.calendar_filename = ics_name;
+		} else {
+			log_warnx("compose message id=%lld: %s; sending it "
+				  "without a calendar entry",
+			    (long long)it->id, ics_why);
+		}
+	}
 	if (kind->about == KIND_ABOUT_BOOKING) {
 		/* Transactional: no list headers, and auto-replies should
 		 * not answer it (RFC 3834). */
@@ -726,6 +871,9 @@ out:
 	buf_fini(&text);
 	buf_fini(&html);
 	buf_fini(&token);
+	buf_fini(&ics);
+	free(ics_name);
+	free(ics_why);
 	json_decref(ctx);
 	return ret;
 }
