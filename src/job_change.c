@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * job_change: see job_change.h. Each rule is one statement over the
- * records, in one transaction, so that a record and the notice made
- * from it are written together or not at all. Times compare as whole
- * seconds (the website may write them in other shapes) and texts once
- * trimmed, as compose.c compares them when the notice is sent.
+ * job_change: see job_change.h. One pass reads the records of the
+ * courses to come and decides for each, then writes what it decided, in
+ * one transaction, so that a record and the notice made from it are
+ * written together or not at all. Whether a course changed is asked of
+ * kind_course_differs() with the values made valid UTF-8, exactly as
+ * compose.c asks it when the notice is sent: a difference the notice
+ * would not show never makes one.
  */
 #include "config.h"
 
@@ -14,43 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cfg.h"
 #include "clock.h"
 #include "db.h"
+#include "kind.h"
 #include "log.h"
 #include "send/calendar.h"
 #include "util.h"
-
-/* t is the record, b and c the booking and its course. */
-#define JOB_CHANGE_WS "char(32, 9, 10, 11, 12, 13)"
-#define JOB_CHANGE_TEXT_DIFFERS(col)                         \
-	" trim(coalesce(c." col ", ''), " JOB_CHANGE_WS ")" \
-	" IS NOT trim(coalesce(t." col ", ''), " JOB_CHANGE_WS ")"
-#define JOB_CHANGE_DIFFERS                                      \
-	" (unixepoch(c.starts_at) IS NOT unixepoch(t.starts_at)" \
-	" OR unixepoch(c.ends_at) IS NOT unixepoch(t.ends_at)"   \
-	" OR" JOB_CHANGE_TEXT_DIFFERS("venue")                   \
-	" OR" JOB_CHANGE_TEXT_DIFFERS("address")                 \
-	" OR" JOB_CHANGE_TEXT_DIFFERS("joining_url") ")"
-/* The confirmation is on its way or sent: from then on the record is
- * what the delegate was told. */
-#define JOB_CHANGE_TOLD                                            \
-	" EXISTS (SELECT 1 FROM messages m"                        \
-	"   WHERE m.dedupe_key = 'confirm:booking:' || t.booking_id" \
-	"   AND m.state IN ('sending', 'sent'))"
-/* A change notice still waits in the queue. */
-#define JOB_CHANGE_PENDING           \
-	" EXISTS (SELECT 1 FROM messages n" \
-	"   WHERE n.id = t.notice_id AND n.state = 'queued')"
-/* A notice may be made: ?1 is now. */
-#define JOB_CHANGE_ELIGIBLE                                        \
-	" b.status = 'confirmed' AND c.status = 'scheduled'"       \
-	" AND unixepoch(t.starts_at) > unixepoch(?1)"              \
-	" AND unixepoch(c.starts_at) > unixepoch(?1)"              \
-	" AND" JOB_CHANGE_TOLD " AND NOT" JOB_CHANGE_PENDING
-#define JOB_CHANGE_FROM                                  \
-	" FROM bookings b JOIN courses c ON c.id = b.course_id" \
-	" WHERE b.id = t.booking_id"
 
 /* A notice that was cancelled at send time (the edit had been undone)
  * told nothing: the delegate still knows its previous details. */
@@ -80,43 +54,42 @@ static const char job_change_insert_sql[] =
     "INSERT INTO booking_told (booking_id, uid, starts_at, ends_at, venue,"
     " address, joining_url, told_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
-/* Before the confirmation goes, or while a notice waits, the record
- * follows the course: that message will carry the course as it is. */
-static const char job_change_follow_sql[] =
-    "UPDATE booking_told AS t SET starts_at = c.starts_at,"
-    " ends_at = c.ends_at, venue = c.venue, address = c.address,"
-    " joining_url = c.joining_url, told_at = ?1, changed_at = NULL"
-    JOB_CHANGE_FROM " AND" JOB_CHANGE_DIFFERS
-    " AND (NOT" JOB_CHANGE_TOLD " OR" JOB_CHANGE_PENDING ")";
-
-/* Back as the delegate knows it, or no notice can be made any more. */
-static const char job_change_clear_sql[] =
-    "UPDATE booking_told AS t SET changed_at = NULL"
-    JOB_CHANGE_FROM " AND t.changed_at IS NOT NULL"
-    " AND NOT coalesce((" JOB_CHANGE_ELIGIBLE " AND" JOB_CHANGE_DIFFERS
-    "), 0)"
-    " RETURNING booking_id";
-
-/* First seen to differ: the window opens. */
-static const char job_change_mark_sql[] =
-    "UPDATE booking_told AS t SET changed_at = ?1"
-    JOB_CHANGE_FROM " AND t.changed_at IS NULL"
-    " AND" JOB_CHANGE_ELIGIBLE " AND" JOB_CHANGE_DIFFERS
-    " RETURNING booking_id";
-
-/* Windows closed: ?2 is the window in seconds. */
-static const char job_change_due_sql[] =
-    "SELECT t.booking_id, d.email, c.id, t.sequence,"
-    " json_object('starts_at', t.starts_at, 'ends_at', t.ends_at,"
-    "   'venue', t.venue, 'address', t.address,"
-    "   'joining_url', t.joining_url)"
+/* Every record of a course yet to start (as it is, or as the delegate
+ * knows it), with its course and what the rules need. */
+static const char job_change_scan_sql[] =
+    "SELECT t.booking_id, t.sequence, t.changed_at,"
+    " t.starts_at, t.ends_at, t.venue, t.address, t.joining_url,"
+    " c.starts_at, c.ends_at, c.venue, c.address, c.joining_url,"
+    " b.status = 'confirmed' AND c.status = 'scheduled'"
+    "   AND unixepoch(t.starts_at) > unixepoch(?1)"
+    "   AND unixepoch(c.starts_at) > unixepoch(?1),"
+    /* The confirmation is on its way or sent: from then on the
+     * record is what the delegate was told. */
+    " EXISTS (SELECT 1 FROM messages m"
+    "   WHERE m.dedupe_key = 'confirm:booking:' || t.booking_id"
+    "   AND m.state IN ('sending', 'sent')),"
+    /* A change notice still waits in the queue. */
+    " EXISTS (SELECT 1 FROM messages n"
+    "   WHERE n.id = t.notice_id AND n.state = 'queued'),"
+    " d.email, c.id"
     " FROM booking_told t JOIN bookings b ON b.id = t.booking_id"
     " JOIN courses c ON c.id = b.course_id"
     " JOIN delegates d ON d.id = b.delegate_id"
-    " WHERE t.changed_at IS NOT NULL"
-    " AND unixepoch(t.changed_at) + ?2 <= unixepoch(?1)"
-    " AND" JOB_CHANGE_ELIGIBLE " AND" JOB_CHANGE_DIFFERS
+    " WHERE unixepoch(t.starts_at) > unixepoch(?1)"
+    " OR unixepoch(c.starts_at) > unixepoch(?1)"
     " ORDER BY t.booking_id";
+
+/* The record follows the course (?1 booking, ?2 now). */
+static const char job_change_follow_sql[] =
+    "UPDATE booking_told AS t SET starts_at = c.starts_at,"
+    " ends_at = c.ends_at, venue = c.venue, address = c.address,"
+    " joining_url = c.joining_url, told_at = ?2, changed_at = NULL"
+    " FROM bookings b JOIN courses c ON c.id = b.course_id"
+    " WHERE b.id = t.booking_id AND t.booking_id = ?1";
+
+/* ?1 booking, ?2 the window's start or NULL. */
+static const char job_change_window_sql[] =
+    "UPDATE booking_told SET changed_at = ?2 WHERE booking_id = ?1";
 
 static const char job_change_notice_sql[] =
     "INSERT INTO messages (dedupe_key, kind, recipient, booking_id,"
@@ -133,17 +106,29 @@ static const char job_change_told_sql[] =
     " changed_at = NULL,"
     " notice_id = (SELECT id FROM messages"
     "   WHERE dedupe_key = 'change:booking:' || ?1 || ':' || ?2)"
-    JOB_CHANGE_FROM " AND t.booking_id = ?1";
+    " FROM bookings b JOIN courses c ON c.id = b.course_id"
+    " WHERE b.id = t.booking_id AND t.booking_id = ?1";
 
 static const char job_change_next_sql[] =
     "SELECT min(unixepoch(changed_at)) + ?2 FROM booking_told"
     " WHERE changed_at IS NOT NULL"
     " AND unixepoch(changed_at) + ?2 > unixepoch(?1)";
 
-struct job_change_due {
+enum job_change_act {
+	JOB_CHANGE_NONE,
+	JOB_CHANGE_FOLLOW, /* the record takes the course as it is */
+	JOB_CHANGE_OPEN,   /* the window opens */
+	JOB_CHANGE_CLOSE,  /* no notice to wait for any more */
+	JOB_CHANGE_NOTIFY, /* the window closed: the notice */
+};
+
+/* What to do for one record, read by the scan and done after it. */
+struct job_change_row {
 	int64_t booking_id, course_id;
 	long sequence;
-	char *email, *previous;
+	enum job_change_act act;
+	char *email;
+	char *previous; /* JOB_CHANGE_NOTIFY: what the delegate knew */
 };
 
 static int
@@ -154,11 +139,15 @@ job_change_step_error(sqlite3 *db, sqlite3_stmt *st, int rc)
 	return db_errno(rc);
 }
 
-/* Runs sql with ?1 now (and ?2 the window when it names it), logging
- * each booking a RETURNING clause gives with what. */
+static const char *
+job_change_col(sqlite3_stmt *st, int col)
+{
+	return (const char *)sqlite3_column_text(st, col);
+}
+
+/* Runs sql with ?1 now. */
 static int
-job_change_exec(sqlite3 *db, const char *sql, const char *now_s,
-    int64_t window, const char *what)
+job_change_exec(sqlite3 *db, const char *sql, const char *now_s)
 {
 	sqlite3_stmt *st;
 	int ret, rc;
@@ -167,21 +156,11 @@ job_change_exec(sqlite3 *db, const char *sql, const char *now_s,
 	if (ret != 0)
 		return ret;
 	sqlite3_bind_text(st, 1, now_s, -1, SQLITE_STATIC);
-	if (sqlite3_bind_parameter_count(st) >= 2)
-		sqlite3_bind_int64(st, 2, window);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		log_info("job change booking id=%lld %s",
-		    (long long)sqlite3_column_int64(st, 0), what);
+	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
 		return job_change_step_error(db, st, rc);
 	sqlite3_finalize(st);
 	return 0;
-}
-
-static const char *
-job_change_col(sqlite3_stmt *st, int col)
-{
-	return (const char *)sqlite3_column_text(st, col);
 }
 
 /* Gives each confirmed booking of a course to come its record. */
@@ -225,72 +204,156 @@ job_change_new_records(sqlite3 *db, const struct cfg *cfg, const char *now_s)
 	return 0;
 }
 
+/* Columns from..from+4 as a course, each made valid UTF-8 into s[] as
+ * compose.c makes the values it compares. */
 static void
-job_change_due_free(struct job_change_due *due, size_t n)
+job_change_course(sqlite3_stmt *st, int from, struct buf s[5],
+    struct kind_course *c)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(due[i].email);
-		free(due[i].previous);
+	const char **f[5] = { &c->starts_at, &c->ends_at, &c->venue,
+		&c->address, &c->joining_url };
+
+	for (int i = 0; i < 5; i++) {
+		const char *v = job_change_col(st, from + i);
+
+		buf_reset(&s[i]);
+		*f[i] = NULL;
+		if (v == NULL)
+			continue;
+		util_utf8_repair(v, &s[i]);
+		buf_putc(&s[i], '\0');
+		*f[i] = s[i].data;
 	}
-	free(due);
 }
 
-/* The records whose window closed with the course still changed. */
-static int
-job_change_read_due(sqlite3 *db, const char *now_s, int64_t window,
-    struct job_change_due **out, size_t *n_out)
+/* What the delegate knew, for the notice's detail (JSON). */
+static char *
+job_change_previous(const struct kind_course *c)
 {
-	struct job_change_due *due = NULL;
+	json_t *j = json_object();
+	const char *keys[] = { "starts_at", "ends_at", "venue", "address",
+		"joining_url" };
+	const char *vals[] = { c->starts_at, c->ends_at, c->venue, c->address,
+		c->joining_url };
+	char *s;
+
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(keys); i++)
+		json_object_set_new(j, keys[i],
+		    vals[i] != NULL ? json_string(vals[i]) : json_null());
+	s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return s;
+}
+
+/* The rules for one record (see job_change.h). */
+static enum job_change_act
+job_change_decide(sqlite3_stmt *st, bool differs, time_t now, int64_t window)
+{
+	const char *opened = job_change_col(st, 2);
+	bool eligible = sqlite3_column_int(st, 13) != 0;
+	bool told = sqlite3_column_int(st, 14) != 0;
+	bool pending = sqlite3_column_int(st, 15) != 0;
+	time_t since;
+
+	if (!told || pending)
+		return differs || opened != NULL ? JOB_CHANGE_FOLLOW
+						 : JOB_CHANGE_NONE;
+	if (!eligible || !differs)
+		return opened != NULL ? JOB_CHANGE_CLOSE : JOB_CHANGE_NONE;
+	if (opened == NULL || clock_parse_iso(opened, &since) != 0)
+		since = now;
+	if (since + window <= now)
+		return JOB_CHANGE_NOTIFY;
+	return opened == NULL ? JOB_CHANGE_OPEN : JOB_CHANGE_NONE;
+}
+
+static void
+job_change_rows_free(struct job_change_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(rows[i].email);
+		free(rows[i].previous);
+	}
+	free(rows);
+}
+
+/* Reads every record of a course to come and decides what to do. */
+static int
+job_change_scan(sqlite3 *db, const char *now_s, time_t now, int64_t window,
+    struct job_change_row **out, size_t *n_out)
+{
+	struct job_change_row *rows = NULL, *r;
+	struct kind_course was, is;
+	struct buf bw[5], bi[5];
 	size_t n = 0, cap = 0;
+	enum job_change_act act;
 	sqlite3_stmt *st;
 	int ret, rc;
 
-	ret = db_prepare(db, job_change_due_sql, &st);
+	ret = db_prepare(db, job_change_scan_sql, &st);
 	if (ret != 0)
 		return ret;
+	for (int i = 0; i < 5; i++) {
+		buf_init(&bw[i]);
+		buf_init(&bi[i]);
+	}
 	sqlite3_bind_text(st, 1, now_s, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, window);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		job_change_course(st, 3, bw, &was);
+		job_change_course(st, 8, bi, &is);
+		act = job_change_decide(st,
+		    kind_course_differs(&was, &is, NULL, NULL, NULL), now,
+		    window);
+		if (act == JOB_CHANGE_NONE)
+			continue;
 		if (n == cap) {
-			cap = cap == 0 ? 8 : 2 * cap;
-			due = xreallocarray(due, cap, sizeof(*due));
+			cap = cap == 0 ? 16 : 2 * cap;
+			rows = xreallocarray(rows, cap, sizeof(*rows));
 		}
-		due[n].booking_id = sqlite3_column_int64(st, 0);
-		due[n].email = xstrdup(job_change_col(st, 1) != NULL
-			? job_change_col(st, 1)
-			: "");
-		due[n].course_id = sqlite3_column_int64(st, 2);
-		due[n].sequence = (long)sqlite3_column_int64(st, 3);
-		due[n].previous = xstrdup(job_change_col(st, 4));
-		n++;
+		r = &rows[n++];
+		memset(r, 0, sizeof(*r));
+		r->booking_id = sqlite3_column_int64(st, 0);
+		r->sequence = (long)sqlite3_column_int64(st, 1);
+		r->act = act;
+		r->course_id = sqlite3_column_int64(st, 17);
+		if (act == JOB_CHANGE_NOTIFY) {
+			r->email = xstrdup(job_change_col(st, 16) != NULL
+				? job_change_col(st, 16)
+				: "");
+			r->previous = job_change_previous(&was);
+		}
+	}
+	for (int i = 0; i < 5; i++) {
+		buf_fini(&bw[i]);
+		buf_fini(&bi[i]);
 	}
 	if (rc != SQLITE_DONE) {
-		job_change_due_free(due, n);
+		job_change_rows_free(rows, n);
 		return job_change_step_error(db, st, rc);
 	}
 	sqlite3_finalize(st);
-	*out = due;
+	*out = rows;
 	*n_out = n;
 	return 0;
 }
 
 /* Enqueues the notice of one record and moves the record on. */
 static int
-job_change_notify(
-    sqlite3 *db, const struct job_change_due *d, const char *now_s, int *made)
+job_change_notify(sqlite3 *db, const struct job_change_row *r,
+    const char *now_s, int *made)
 {
 	sqlite3_stmt *st;
-	long seq = d->sequence + 1;
+	long seq = r->sequence + 1;
 	int ret, rc;
 
 	ret = db_prepare(db, job_change_notice_sql, &st);
 	if (ret != 0)
 		return ret;
-	sqlite3_bind_int64(st, 1, d->booking_id);
+	sqlite3_bind_int64(st, 1, r->booking_id);
 	sqlite3_bind_int64(st, 2, seq);
-	sqlite3_bind_text(st, 3, d->email, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, d->course_id);
-	sqlite3_bind_text(st, 5, d->previous, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->email, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, r->course_id);
+	sqlite3_bind_text(st, 5, r->previous, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, now_s, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
@@ -300,7 +363,7 @@ job_change_notify(
 	ret = db_prepare(db, job_change_told_sql, &st);
 	if (ret != 0)
 		return ret;
-	sqlite3_bind_int64(st, 1, d->booking_id);
+	sqlite3_bind_int64(st, 1, r->booking_id);
 	sqlite3_bind_int64(st, 2, seq);
 	sqlite3_bind_text(st, 3, now_s, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -308,45 +371,72 @@ job_change_notify(
 		return job_change_step_error(db, st, rc);
 	sqlite3_finalize(st);
 	log_info("job change booking id=%lld notice enqueued sequence=%ld",
-	    (long long)d->booking_id, seq);
+	    (long long)r->booking_id, seq);
+	return 0;
+}
+
+/* Does what the scan decided for r. */
+static int
+job_change_apply(sqlite3 *db, const struct job_change_row *r,
+    const char *now_s, time_t now, int64_t window, int *made)
+{
+	char due[CLOCK_ISO_LEN];
+	sqlite3_stmt *st;
+	int ret, rc;
+
+	if (r->act == JOB_CHANGE_NOTIFY)
+		return job_change_notify(db, r, now_s, made);
+	ret = db_prepare(db,
+	    r->act == JOB_CHANGE_FOLLOW ? job_change_follow_sql
+					: job_change_window_sql,
+	    &st);
+	if (ret != 0)
+		return ret;
+	sqlite3_bind_int64(st, 1, r->booking_id);
+	if (r->act != JOB_CHANGE_CLOSE)
+		sqlite3_bind_text(st, 2, now_s, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		return job_change_step_error(db, st, rc);
+	sqlite3_finalize(st);
+	if (r->act == JOB_CHANGE_OPEN) {
+		clock_format_iso(now + window, due);
+		log_info("job change booking id=%lld course changed, notice "
+			 "due=%s",
+		    (long long)r->booking_id, due);
+	} else if (r->act == JOB_CHANGE_CLOSE) {
+		log_info("job change booking id=%lld course as the delegate "
+			 "knows it again, or no notice can go: none",
+		    (long long)r->booking_id);
+	}
 	return 0;
 }
 
 int
 job_change_run(sqlite3 *db, const struct cfg *cfg, time_t now)
 {
-	char now_s[CLOCK_ISO_LEN], due_s[CLOCK_ISO_LEN], *marked;
-	struct job_change_due *due = NULL;
-	size_t n_due = 0;
+	char now_s[CLOCK_ISO_LEN];
+	struct job_change_row *rows = NULL;
+	size_t n = 0;
 	int ret, made = 0;
 
 	clock_format_iso(now, now_s);
-	clock_format_iso(now + cfg->change_window, due_s);
-	marked = xasprintf("course changed, notice due=%s", due_s);
 	ret = db_begin(db);
 	if (ret == 0)
-		ret = job_change_exec(db, job_change_undo_sql, now_s, 0, NULL);
+		ret = job_change_exec(db, job_change_undo_sql, now_s);
 	if (ret == 0)
 		ret = job_change_new_records(db, cfg, now_s);
 	if (ret == 0)
-		ret = job_change_exec(db, job_change_follow_sql, now_s, 0, NULL);
-	if (ret == 0)
-		ret = job_change_exec(db, job_change_clear_sql, now_s, 0,
-		    "course as the delegate knows it again, or past notice: "
-		    "no notice");
-	if (ret == 0)
-		ret = job_change_exec(db, job_change_mark_sql, now_s, 0, marked);
-	if (ret == 0)
-		ret = job_change_read_due(
-		    db, now_s, cfg->change_window, &due, &n_due);
-	for (size_t i = 0; ret == 0 && i < n_due; i++)
-		ret = job_change_notify(db, &due[i], now_s, &made);
+		ret = job_change_scan(
+		    db, now_s, now, cfg->change_window, &rows, &n);
+	for (size_t i = 0; ret == 0 && i < n; i++)
+		ret = job_change_apply(
+		    db, &rows[i], now_s, now, cfg->change_window, &made);
 	if (ret == 0)
 		ret = db_commit(db);
 	if (ret != 0)
 		db_rollback(db);
-	job_change_due_free(due, n_due);
-	free(marked);
+	job_change_rows_free(rows, n);
 	if (ret != 0)
 		return ret;
 	if (made > 0)

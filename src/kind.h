@@ -77,6 +77,26 @@ struct kind {
 	void (*context)(json_t *ctx, const struct kind_facts *f);
 };
 
+/* A course's time, place and joining link as the records write them
+ * (valid UTF-8; any may be NULL). */
+struct kind_course {
+	const char *starts_at, *ends_at;
+	const char *venue, *address;
+	const char *joining_url;
+};
+
+/*
+ * What makes a course_changed notice: whether the time (starts_at or
+ * ends_at, as instants; one that cannot be read counts as none), the
+ * place (venue or address) or the joining link differs between was and
+ * now, texts compared with white space at the ends trimmed and NULL as
+ * "". Notes do not count. Sets the three flags (any may be NULL) and
+ * returns whether any is true. The change job and compose both ask
+ * this, so that what is enqueued is what is sent.
+ */
+bool kind_course_differs(const struct kind_course *was,
+    const struct kind_course *now, bool *time, bool *place, bool *link);
+
 /* The kind named name, or NULL. */
 const struct kind *kind_find(const char *name);
 

@@ -311,7 +311,7 @@ START_TEST(test_migrate_creates_then_leaves_the_schema)
 	struct run r = RUN("migrate");
 
 	ck_assert_int_eq(r.status, 0);
-	assert_has(r.out, "schema version 4 (4 steps applied)");
+	assert_has(r.out, "schema version 5 (5 steps applied)");
 	run_free(&r);
 	ck_assert_int_eq(db_int("SELECT count(*) FROM messages"), 0);
 	r = RUN("migrate");

@@ -278,11 +278,27 @@ calendar_vtimezone(const char *tzid, time_t from, icaltimezone **zone)
 	return vtz;
 }
 
+/* Written as they are (URI values are not escaped): printable ASCII
+ * without spaces or quotes, so that a value can never end its line. */
+static bool
+calendar_uri_ok(const char *s)
+{
+	if (s == NULL || *s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f ||
+		    *s == '"')
+			return false;
+	return true;
+}
+
 static int
 calendar_check(const struct calendar_entry *e)
 {
-	if (e->uid == NULL || *e->uid == '\0' || e->summary == NULL ||
-	    e->organizer_addr == NULL || e->attendee_addr == NULL ||
+	if (e->uid == NULL || !calendar_uri_ok(e->uid) || e->summary == NULL ||
+	    !calendar_uri_ok(e->organizer_addr) ||
+	    !calendar_uri_ok(e->attendee_addr) ||
+	    (e->timezone != NULL && !calendar_uri_ok(e->timezone)) ||
 	    e->starts <= 0 || e->sequence < 0 ||
 	    (e->ends != 0 && e->ends < e->starts))
 		return -EINVAL;
@@ -342,7 +358,10 @@ calendar_build_locked(const struct calendar_entry *e, struct buf *out)
 	calendar_add_text(ev, ICAL_SUMMARY_PROPERTY, e->summary);
 	calendar_add_text(ev, ICAL_LOCATION_PROPERTY, e->location);
 	calendar_add_text(ev, ICAL_DESCRIPTION_PROPERTY, e->description);
-	if (e->url != NULL && *e->url != '\0')
+	/* A joining link that is not a plain http(s) URL stays in the
+	 * description only. */
+	if (calendar_uri_ok(e->url) && (strncmp(e->url, "https://", 8) == 0 ||
+					   strncmp(e->url, "http://", 7) == 0))
 		icalcomponent_add_property(ev, icalproperty_new_url(e->url));
 	icalcomponent_add_property(ev,
 	    calendar_address(

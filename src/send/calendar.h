@@ -45,7 +45,9 @@ struct calendar_entry {
 	const char *summary;
 	const char *location;    /* optional */
 	const char *description; /* optional */
-	const char *url;         /* optional: the URL property */
+	/* optional: the URL property, left out unless it is an http(s)
+	 * URL of printable ASCII */
+	const char *url;
 	const char *organizer_name; /* optional */
 	const char *organizer_addr;
 	const char *attendee_name; /* optional */
@@ -68,7 +70,8 @@ const char *calendar_method_name(enum calendar_method m);
 /*
  * Appends the VCALENDAR of e to out, with CRLF line ends and lines
  * folded at 75 octets. Returns 0; -EINVAL when uid, summary, an address
- * or the start is missing, or a time cannot be written; -ENOENT when
+ * or the start is missing, the uid, an address or the zone is not
+ * printable ASCII without spaces, or a time cannot be written; -ENOENT when
  * the zone is not in the zone database; -ENOMEM or -EIO when libical
  * fails. On error out is left as it was. Safe to call from any thread.
  */

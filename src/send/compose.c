@@ -118,57 +118,18 @@ compose_stmt_done(const struct compose_env *env, sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
-static size_t
-compose_utf8_len(const unsigned char *s)
-{
-	size_t n;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 /* A JSON string of s with invalid UTF-8 replaced by U+FFFD; null for
  * NULL. */
 static json_t *
 compose_str(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	struct buf b;
 	json_t *j;
-	size_t n;
 
 	if (s == NULL)
 		return json_null();
 	buf_init(&b);
-	while (*p != '\0') {
-		n = compose_utf8_len(p);
-		if (n == 0) {
-			buf_puts(&b, "\xef\xbf\xbd");
-			p++;
-			continue;
-		}
-		buf_append(&b, p, n);
-		p += n;
-	}
+	util_utf8_repair(s, &b);
 	j = json_stringn(b.data != NULL ? b.data : "", b.len);
 	buf_fini(&b);
 	return j;
@@ -496,41 +457,6 @@ compose_get(const json_t *obj, const char *key)
 	return json_string_value(json_object_get(obj, key));
 }
 
-/* Whether two texts differ once trimmed, NULL being "" (the change
- * job compares them so too). */
-static bool
-compose_text_differs(const char *a, const char *b)
-{
-	size_t na, nb;
-
-	a = a != NULL ? a : "";
-	b = b != NULL ? b : "";
-	while (isspace((unsigned char)*a))
-		a++;
-	while (isspace((unsigned char)*b))
-		b++;
-	na = strlen(a);
-	nb = strlen(b);
-	while (na > 0 && isspace((unsigned char)a[na - 1]))
-		na--;
-	while (nb > 0 && isspace((unsigned char)b[nb - 1]))
-		nb--;
-	return na != nb || memcmp(a, b, na) != 0;
-}
-
-/* Whether two times differ, an unreadable one being none. */
-static bool
-compose_time_differs(const char *a, const char *b)
-{
-	time_t ta = 0, tb = 0;
-
-	if (a == NULL || clock_parse_iso(a, &ta) != 0)
-		ta = 0;
-	if (b == NULL || clock_parse_iso(b, &tb) != 0)
-		tb = 0;
-	return ta != tb;
-}
-
 /*
  * KIND_CHANGES: previous.* (what the delegate was told before: the
  * message's detail, a JSON object the change job wrote, or else what
@@ -582,16 +508,23 @@ compose_changes(const struct compose_env *env, int64_t booking_id,
 	compose_set(prev, "joining_url", was[4]);
 	/* Compared as the context holds them (valid UTF-8), both sides. */
 	if (was[0] != NULL) {
-		time = compose_time_differs(compose_get(prev, "starts_iso"),
-			   compose_get(course, "starts_iso")) ||
-		    compose_time_differs(compose_get(prev, "ends_iso"),
-			compose_get(course, "ends_iso"));
-		place = compose_text_differs(compose_get(prev, "venue"),
-			    compose_get(course, "venue")) ||
-		    compose_text_differs(compose_get(prev, "address"),
-			compose_get(course, "address"));
-		link = compose_text_differs(compose_get(prev, "joining_url"),
-		    compose_get(course, "joining_url"));
+		struct kind_course before = {
+			.starts_at = compose_get(prev, "starts_iso"),
+			.ends_at = compose_get(prev, "ends_iso"),
+			.venue = compose_get(prev, "venue"),
+			.address = compose_get(prev, "address"),
+			.joining_url = compose_get(prev, "joining_url"),
+		};
+		struct kind_course after = {
+			.starts_at = compose_get(course, "starts_iso"),
+			.ends_at = compose_get(course, "ends_iso"),
+			.venue = compose_get(course, "venue"),
+			.address = compose_get(course, "address"),
+			.joining_url = compose_get(course, "joining_url"),
+		};
+
+		(void)kind_course_differs(
+		    &before, &after, &time, &place, &link);
 	}
 	facts->course_changed = time || place || link;
 	json_object_set_new(ctx, "previous", prev);

@@ -111,8 +111,11 @@ compose_calendar_put_trimmed(struct buf *b, const char *s, size_t n)
 static char *
 compose_calendar_description(const struct tmpl_set *tmpls, const json_t *ctx)
 {
-	const struct tmpl_partials *parts = tmpl_set_partials(tmpls);
-	const struct tmpl *t = parts->get(parts->arg, "calendar_description");
+	const struct tmpl_partials *parts =
+	    tmpls != NULL ? tmpl_set_partials(tmpls) : NULL;
+	const struct tmpl *t = parts != NULL
+	    ? parts->get(parts->arg, "calendar_description")
+	    : NULL;
 	const char *notes;
 	struct buf raw, b;
 
