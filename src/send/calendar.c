@@ -10,8 +10,10 @@
  * times written and the VTIMEZONE sent with them always agree.
  *
  * libical keeps state of its own (its error flag, the zone folder it
- * looks in, temporary buffers), so one lock runs one build at a time;
- * booking mail is a few messages a minute, not a digest's thousands.
+ * looks in, temporary buffers, the changes a zone has worked out), so
+ * one lock runs one build at a time: booking mail is a few messages a
+ * minute, not a digest's thousands, and a build takes well under a
+ * millisecond once its zone is known.
  */
 #include "config.h"
 
@@ -242,29 +244,70 @@ calendar_join_rules(icalcomponent *vtz)
 		free(keys[i]);
 }
 
-/* The zone's VTIMEZONE with TZID tzid, from the rules in force at from
- * onwards; *zone is the zone for converting times (the caller frees it
- * with icaltimezone_free(zone, 1)). NULL when the zone is unknown. */
-static icalcomponent *
-calendar_vtimezone(const char *tzid, time_t from, icaltimezone **zone)
-{
-	icalcomponent *full, *vtz;
-	icalproperty *p;
+/* Zones read so far: libical works out a zone's changes from its
+ * first year each time a new zone converts a time (milliseconds), so
+ * each is read once and kept for the life of the process. */
+#define CALENDAR_ZONES 4
 
-	*zone = NULL;
+static struct {
+	char *name;
+	icaltimezone *zone;  /* for converting times */
+	icalcomponent *full; /* its whole VTIMEZONE */
+} calendar_zones[CALENDAR_ZONES];
+
+static int
+calendar_zone(const char *tzid)
+{
+	icalcomponent *full;
+	icaltimezone *zone;
+	size_t i;
+
+	for (i = 0; i < CALENDAR_ZONES && calendar_zones[i].name != NULL; i++)
+		if (strcmp(calendar_zones[i].name, tzid) == 0)
+			return (int)i;
 	full = icaltzutil_fetch_timezone(tzid);
 	if (full == NULL)
-		return NULL;
-	vtz = icalcomponent_new_clone(full);
-	*zone = icaltimezone_new();
-	if (*zone == NULL || icaltimezone_set_component(*zone, full) == 0) {
-		if (*zone != NULL)
-			icaltimezone_free(*zone, 1);
-		*zone = NULL;
+		return -ENOENT;
+	zone = icaltimezone_new();
+	if (zone == NULL ||
+	    icaltimezone_set_component(zone, icalcomponent_new_clone(full)) ==
+		0) {
+		if (zone != NULL)
+			icaltimezone_free(zone, 1);
 		icalcomponent_free(full);
-		icalcomponent_free(vtz);
+		return -ENOMEM;
+	}
+	if (i == CALENDAR_ZONES) {
+		/* Only reloads with other zones get here: the last makes
+		 * room. */
+		i--;
+		free(calendar_zones[i].name);
+		icaltimezone_free(calendar_zones[i].zone, 1);
+		icalcomponent_free(calendar_zones[i].full);
+	}
+	calendar_zones[i].name = xstrdup(tzid);
+	calendar_zones[i].zone = zone;
+	calendar_zones[i].full = full;
+	return (int)i;
+}
+
+/* The zone's VTIMEZONE with TZID tzid, from the rules in force at from
+ * onwards, and in *zone the zone for converting times (kept here). NULL
+ * with *err when the zone is unknown. */
+static icalcomponent *
+calendar_vtimezone(
+    const char *tzid, time_t from, icaltimezone **zone, int *err)
+{
+	icalcomponent *vtz;
+	icalproperty *p;
+	int i = calendar_zone(tzid);
+
+	*zone = NULL;
+	if (i < 0) {
+		*err = i;
 		return NULL;
 	}
+	vtz = icalcomponent_new_clone(calendar_zones[i].full);
 	icaltimezone_truncate_vtimezone(vtz,
 	    icaltime_from_timet_with_zone(
 		from, 0, icaltimezone_get_utc_timezone()),
@@ -275,6 +318,7 @@ calendar_vtimezone(const char *tzid, time_t from, icaltimezone **zone)
 	p = icalcomponent_get_first_property(vtz, ICAL_TZID_PROPERTY);
 	if (p != NULL)
 		icalproperty_set_tzid(p, tzid);
+	*zone = calendar_zones[i].zone;
 	return vtz;
 }
 
@@ -318,9 +362,9 @@ calendar_build_locked(const struct calendar_entry *e, struct buf *out)
 	icalerror_clear_errno();
 	if (!calendar_is_utc(tzid)) {
 		/* A day's margin: the rules in force at the start. */
-		vtz = calendar_vtimezone(tzid, e->starts - 86400, &zone);
+		vtz = calendar_vtimezone(tzid, e->starts - 86400, &zone, &ret);
 		if (vtz == NULL)
-			return -ENOENT;
+			return ret;
 	}
 	cal = icalcomponent_new(ICAL_VCALENDAR_COMPONENT);
 	ev = icalcomponent_new(ICAL_VEVENT_COMPONENT);
@@ -401,8 +445,6 @@ out:
 		icalcomponent_free(vtz);
 	if (cal != NULL)
 		icalcomponent_free(cal);
-	if (zone != NULL)
-		icaltimezone_free(zone, 1);
 	return ret;
 }
 
