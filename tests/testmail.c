@@ -39,6 +39,19 @@ testmail_decode(struct mailmime *part)
 	return copy;
 }
 
+/* Text as a reader sees it: line ends as LF. */
+static char *
+testmail_lines(char *s)
+{
+	char *o = s;
+
+	for (const char *p = s; *p != '\0'; p++)
+		if (!(p[0] == '\r' && p[1] == '\n'))
+			*o++ = *p;
+	*o = '\0';
+	return s;
+}
+
 static void
 testmail_walk(struct mailmime *mime, struct testmail *m)
 {
@@ -72,10 +85,10 @@ testmail_walk(struct mailmime *mime, struct testmail *m)
 	ck_assert_int_eq(type, MAILMIME_DISCRETE_TYPE_TEXT);
 	if (strcasecmp(ct->ct_subtype, "plain") == 0) {
 		ck_assert_ptr_null(m->text);
-		m->text = testmail_decode(mime);
+		m->text = testmail_lines(testmail_decode(mime));
 	} else if (strcasecmp(ct->ct_subtype, "html") == 0) {
 		ck_assert_ptr_null(m->html);
-		m->html = testmail_decode(mime);
+		m->html = testmail_lines(testmail_decode(mime));
 	} else if (strcasecmp(ct->ct_subtype, "calendar") == 0) {
 		const char *method = mailmime_content_param_get(ct, "method");
 
