@@ -187,7 +187,8 @@ job_change_new_records(sqlite3 *db, const struct cfg *cfg, const char *now_s)
 		sqlite3_bind_int64(ins, 1, sqlite3_column_int64(st, 0));
 		sqlite3_bind_text(ins, 2, uid, -1, SQLITE_TRANSIENT);
 		for (int i = 2; i <= 6; i++)
-			sqlite3_bind_value(ins, i + 1, sqlite3_column_value(st, i));
+			sqlite3_bind_value(
+			    ins, i + 1, sqlite3_column_value(st, i));
 		sqlite3_bind_text(ins, 8, now_s, -1, SQLITE_STATIC);
 		free(uid);
 		rc = sqlite3_step(ins);
@@ -207,8 +208,8 @@ job_change_new_records(sqlite3 *db, const struct cfg *cfg, const char *now_s)
 /* Columns from..from+4 as a course, each made valid UTF-8 into s[] as
  * compose.c makes the values it compares. */
 static void
-job_change_course(sqlite3_stmt *st, int from, struct buf s[5],
-    struct kind_course *c)
+job_change_course(
+    sqlite3_stmt *st, int from, struct buf s[5], struct kind_course *c)
 {
 	const char **f[5] = { &c->starts_at, &c->ends_at, &c->venue,
 		&c->address, &c->joining_url };
@@ -339,8 +340,8 @@ job_change_scan(sqlite3 *db, const char *now_s, time_t now, int64_t window,
 
 /* Enqueues the notice of one record and moves the record on. */
 static int
-job_change_notify(sqlite3 *db, const struct job_change_row *r,
-    const char *now_s, int *made)
+job_change_notify(
+    sqlite3 *db, const struct job_change_row *r, const char *now_s, int *made)
 {
 	sqlite3_stmt *st;
 	long seq = r->sequence + 1;
@@ -377,8 +378,8 @@ job_change_notify(sqlite3 *db, const struct job_change_row *r,
 
 /* Does what the scan decided for r. */
 static int
-job_change_apply(sqlite3 *db, const struct job_change_row *r,
-    const char *now_s, time_t now, int64_t window, int *made)
+job_change_apply(sqlite3 *db, const struct job_change_row *r, const char *now_s,
+    time_t now, int64_t window, int *made)
 {
 	char due[CLOCK_ISO_LEN];
 	sqlite3_stmt *st;

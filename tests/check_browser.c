@@ -510,8 +510,8 @@ page_eval(const char *script)
 
 	json_decref(body);
 	free(path);
-	ck_assert_msg(v != NULL && !json_is_object(v), "script '%s' failed",
-	    script);
+	ck_assert_msg(
+	    v != NULL && !json_is_object(v), "script '%s' failed", script);
 	return v;
 }
 
@@ -554,12 +554,13 @@ change_notice_html(void)
 	size_t n;
 
 	ck_assert_int_eq(mkdir(sub, 0700), 0);
-	text = xasprintf("[daemon]\nuser = %s\ndatabase = familymail.db\n"
-			 "templates = %s/templates\n"
-			 "[sender]\nfrom = Family Courses <courses@example.org>\n"
-			 "[transport]\ntype = maildir\n"
-			 "[maildir]\npath = Maildir\n",
-	    tu_user(), tu_srcdir());
+	text =
+	    xasprintf("[daemon]\nuser = %s\ndatabase = familymail.db\n"
+		      "templates = %s/templates\n"
+		      "[sender]\nfrom = Family Courses <courses@example.org>\n"
+		      "[transport]\ntype = maildir\n"
+		      "[maildir]\npath = Maildir\n",
+		tu_user(), tu_srcdir());
 	conf = tu_write_file(sub, "familymail.conf", text);
 	free(text);
 	log = xasprintf("%s/daemon.log", sub);
@@ -591,8 +592,8 @@ change_notice_html(void)
 	ck_assert_int_eq(
 	    tu_daemon_once(conf, "2026-11-23T10:12:00Z", log, 20000), 0);
 	m = testmail_read_dir(new_dir, &n);
-	notice = testmail_find(m, n, "sarah.jones@example.org",
-	    "Change to your course:", 0);
+	notice = testmail_find(
+	    m, n, "sarah.jones@example.org", "Change to your course:", 0);
 	ck_assert_msg(notice != NULL, "no change notice in %s", new_dir);
 	html = xstrdup(notice->html);
 	testmail_free(m, n);
@@ -630,8 +631,8 @@ START_TEST(test_browser_shows_the_change_notice_on_a_phone_and_a_desktop)
 		ck_assert_int_eq(
 		    page_number("return window.innerWidth;"), screens[i].width);
 		/* Nothing wider than the screen: no sideways scrolling. */
-		width = page_number(
-		    "return document.documentElement.scrollWidth;");
+		width =
+		    page_number("return document.documentElement.scrollWidth;");
 		ck_assert_msg(width <= screens[i].width,
 		    "%d px wide: the page is %lld px", screens[i].width, width);
 		/* The message column is at most 600 px, centred. */

@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <libical/ical.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,6 @@
 
 #include <check.h>
 #include <jansson.h>
-#include <libical/ical.h>
 
 #include "clock.h"
 #include "send/calendar.h"
@@ -129,13 +129,14 @@ START_TEST(test_calendar_request_carries_the_course_for_one_attendee)
 	    "Temple of Peace, Cathays Park, Cardiff CF10 3AP");
 	ck_assert_str_eq(str(o, "description"),
 	    "Booking reference: FC-1001\n\nBring the handbook.");
-	ck_assert_str_eq(str(o, "url"), "https://meet.example.org/room?a=1&b=2");
+	ck_assert_str_eq(
+	    str(o, "url"), "https://meet.example.org/room?a=1&b=2");
 	ck_assert_str_eq(str(o, "status"), "CONFIRMED");
 	ck_assert_str_eq(str(o, "organizer"), "mailto:courses@example.org");
 	ck_assert_str_eq(str(o, "organizer_cn"), "Family Courses");
 	ck_assert_uint_eq(json_array_size(json_object_get(o, "attendees")), 1);
-	ck_assert_str_eq(
-	    json_string_value(json_array_get(json_object_get(o, "attendees"), 0)),
+	ck_assert_str_eq(json_string_value(json_array_get(
+			     json_object_get(o, "attendees"), 0)),
 	    "mailto:sian.llyr@example.org");
 	ck_assert_str_eq(str(o, "attendee_cn"), "Si\xc3\xa2n Ll\xc5\xb7r");
 	/* Booked already: accepted, and no reply asked for. */
@@ -189,7 +190,8 @@ START_TEST(test_calendar_times_are_local_across_the_clock_changes)
 		ics[i] = build(&e);
 		testmail_ics_libical(ics[i], &lib);
 		ck_assert_str_eq(lib.tzid, clock_cases[i].zone);
-		ck_assert_msg(strcmp(lib.starts_local, clock_cases[i].local) == 0,
+		ck_assert_msg(
+		    strcmp(lib.starts_local, clock_cases[i].local) == 0,
 		    "%s: %s, wanted %s", clock_cases[i].utc, lib.starts_local,
 		    clock_cases[i].local);
 		/* The VTIMEZONE sent with it gives back the instant. */
@@ -203,8 +205,9 @@ START_TEST(test_calendar_times_are_local_across_the_clock_changes)
 		const char *l = clock_cases[i].local;
 
 		o = json_array_get(py, i);
-		(void)snprintf(want, sizeof(want), "%.4s-%.2s-%.2sT%.2s:%.2s:%.2s",
-		    l, l + 4, l + 6, l + 9, l + 11, l + 13);
+		(void)snprintf(want, sizeof(want),
+		    "%.4s-%.2s-%.2sT%.2s:%.2s:%.2s", l, l + 4, l + 6, l + 9,
+		    l + 11, l + 13);
 		ck_assert_str_eq(str(o, "dtstart_local"), want);
 		ck_assert_str_eq(str(o, "dtstart_tzid"), clock_cases[i].zone);
 		/* By the zone's name, and by the rules sent with it. */
@@ -238,11 +241,11 @@ START_TEST(test_calendar_vtimezone_is_short_and_plainly_named)
 	/* The rules in force, once each: one move to summer time, one back,
 	 * without the zone's history or an UNTIL. */
 	ck_assert_ptr_nonnull(strstr(vtz, "BEGIN:DAYLIGHT\r\n"));
-	ck_assert_ptr_null(strstr(strstr(vtz, "BEGIN:DAYLIGHT\r\n") + 1,
-	    "BEGIN:DAYLIGHT\r\n"));
+	ck_assert_ptr_null(strstr(
+	    strstr(vtz, "BEGIN:DAYLIGHT\r\n") + 1, "BEGIN:DAYLIGHT\r\n"));
 	ck_assert_ptr_nonnull(strstr(vtz, "BEGIN:STANDARD\r\n"));
-	ck_assert_ptr_null(strstr(strstr(vtz, "BEGIN:STANDARD\r\n") + 1,
-	    "BEGIN:STANDARD\r\n"));
+	ck_assert_ptr_null(strstr(
+	    strstr(vtz, "BEGIN:STANDARD\r\n") + 1, "BEGIN:STANDARD\r\n"));
 	ck_assert_ptr_nonnull(
 	    strstr(vtz, "RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\n"));
 	ck_assert_ptr_nonnull(
@@ -289,18 +292,21 @@ START_TEST(test_calendar_values_are_text_and_add_no_line)
 	char *ics;
 
 	entry_defaults(&e);
-	e.summary = "Course, part 1; \\ day\r\nATTENDEE:mailto:evil@example.net";
+	e.summary =
+	    "Course, part 1; \\ day\r\nATTENDEE:mailto:evil@example.net";
 	e.location = "Room 4\x01\x1b[31m\x7f, Cardiff";
 	e.description = "Line one\rLine two\r\nEND:VEVENT";
 	e.attendee_name = "\"Ann\"\r\nATTENDEE:mailto:evil@example.net";
-	e.url = "https://meet.example.org/x\r\nATTENDEE:mailto:evil@example.net";
+	e.url =
+	    "https://meet.example.org/x\r\nATTENDEE:mailto:evil@example.net";
 	ics = build(&e);
 	cal = icalparser_parse_string(ics);
 	ck_assert_ptr_nonnull(cal);
 	ev = icalcomponent_get_first_component(cal, ICAL_VEVENT_COMPONENT);
 	ck_assert_int_eq(
 	    icalcomponent_count_properties(ev, ICAL_ATTENDEE_PROPERTY), 1);
-	ck_assert_int_eq(icalcomponent_count_properties(ev, ICAL_URL_PROPERTY), 0);
+	ck_assert_int_eq(
+	    icalcomponent_count_properties(ev, ICAL_URL_PROPERTY), 0);
 	ck_assert_int_eq(
 	    icalcomponent_count_components(cal, ICAL_VEVENT_COMPONENT), 1);
 	ck_assert_str_eq(icalcomponent_get_summary(ev),
@@ -422,7 +428,8 @@ START_TEST(test_calendar_builds_on_several_threads_at_once)
 	void *r;
 
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(t); i++)
-		ck_assert_int_eq(pthread_create(&t[i], NULL, build_many, NULL), 0);
+		ck_assert_int_eq(
+		    pthread_create(&t[i], NULL, build_many, NULL), 0);
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(t); i++) {
 		ck_assert_int_eq(pthread_join(t[i], &r), 0);
 		ck_assert_ptr_null(r);

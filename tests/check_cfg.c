@@ -295,6 +295,7 @@ START_TEST(test_cfg_fills_in_the_documented_defaults)
 	ck_assert_str_eq(c->offsets[0].text, "7d");
 	ck_assert_int_eq(c->offsets[0].secs, 7 * 86400);
 	ck_assert_str_eq(c->offsets[1].text, "1d");
+	ck_assert_int_eq(c->change_window, 10 * 60);
 	ck_assert_int_eq(c->weekly_wday, 1);
 	ck_assert_int_eq(c->weekly_minute, 8 * 60);
 	ck_assert_int_eq(c->monthly_mday, 1);
@@ -351,6 +352,7 @@ START_TEST(test_cfg_loads_the_shipped_example)
 	ck_assert_uint_eq(c->smtp_rate.count, 20);
 	ck_assert_uint_eq(c->smtp_rate.per_sec, 1);
 	ck_assert_int_eq(c->n_offsets, 2);
+	ck_assert_int_eq(c->change_window, 10 * 60);
 	ck_assert_str_eq(c->unsubscribe_url,
 	    "https://example.org/unsubscribe?token={token}");
 	ck_assert_str_eq(c->http_listen, "127.0.0.1:8025");
@@ -937,6 +939,24 @@ START_TEST(test_cfg_sorts_reminder_offsets_and_refuses_bad_ones)
 }
 END_TEST
 
+START_TEST(test_cfg_reads_the_change_window_and_refuses_bad_ones)
+{
+	struct cfg *c = assert_loads(BASE "[courses]\nchange_window = 0\n");
+
+	ck_assert_int_eq(c->change_window, 0);
+	cfg_free(c);
+	c = assert_loads(BASE "[courses]\nchange_window = 2h\n");
+	ck_assert_int_eq(c->change_window, 2 * 3600);
+	cfg_free(c);
+	assert_errors(BASE "[courses]\nchange_window = 2d\n",
+	    "DIR/familymail.conf:10: [courses] change_window: 2d is out of "
+	    "range (0 to 1d)\n");
+	assert_errors(BASE "[courses]\nchange_window = soon\n",
+	    "DIR/familymail.conf:10: [courses] change_window: bad duration "
+	    "'soon' (expected a number and a unit: 30s, 5m, 2h, 7d, 1w)\n");
+}
+END_TEST
+
 START_TEST(test_cfg_read_secret_strips_one_newline)
 {
 	char *path = xasprintf("%s/pw", dir), *secret = NULL;
@@ -1239,6 +1259,8 @@ cfg_suite(void)
 	tcase_add_test(tc, test_cfg_checks_addresses_and_urls);
 	tcase_add_test(
 	    tc, test_cfg_sorts_reminder_offsets_and_refuses_bad_ones);
+	tcase_add_test(
+	    tc, test_cfg_reads_the_change_window_and_refuses_bad_ones);
 	tcase_add_test(tc, test_cfg_read_secret_strips_one_newline);
 	tcase_add_test(
 	    tc, test_cfg_read_secret_refuses_empty_shared_and_odd_files);

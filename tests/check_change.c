@@ -136,10 +136,11 @@ website(const char *sql)
 static void
 book(int id, int course, int delegate, const char *created)
 {
-	char *sql = xasprintf("INSERT INTO bookings (id, course_id, delegate_id,"
-			      " reference, created_at) VALUES (%d, %d, %d,"
-			      " 'FC-%d', '%s')",
-	    id, course, delegate, 1000 + id, created);
+	char *sql =
+	    xasprintf("INSERT INTO bookings (id, course_id, delegate_id,"
+		      " reference, created_at) VALUES (%d, %d, %d,"
+		      " 'FC-%d', '%s')",
+		id, course, delegate, 1000 + id, created);
 
 	website(sql);
 	free(sql);
@@ -234,7 +235,8 @@ entries(const struct inbox *in)
 		testmail_ics_libical(m->calendar, &lib);
 		ck_assert_str_eq(lib.method, m->calendar_method);
 		ck_assert_str_eq(
-		    json_string_value(json_object_get(o, "method")), lib.method);
+		    json_string_value(json_object_get(o, "method")),
+		    lib.method);
 		ck_assert_str_eq(
 		    json_string_value(json_object_get(o, "uid")), lib.uid);
 		ck_assert_int_eq(
@@ -309,9 +311,10 @@ START_TEST(test_change_of_time_sends_one_notice_after_the_window)
 	inbox_read(&in);
 	m = testmail_find(in.m, in.n, SARAH, CHANGE, 0);
 	ck_assert_str_eq(m->subject, CHANGE " " TITLE ", 4 Dec");
-	ck_has(m->text, "When\n"
-			"  Was:  Thursday 3 December 2026, 09:30 to 16:30\n"
-			"  Now:  Friday 4 December 2026, 10:00 to 17:00\n");
+	ck_has(m->text,
+	    "When\n"
+	    "  Was:  Thursday 3 December 2026, 09:30 to 16:30\n"
+	    "  Now:  Friday 4 December 2026, 10:00 to 17:00\n");
 	ck_lacks(m->text, "Where\n  Was:");
 	ck_has(m->html, "<del>Thursday 3 December 2026, 09:30 to 16:30</del>");
 	all = entries(&in);
@@ -345,11 +348,12 @@ START_TEST(test_change_of_venue_says_where_it_was_and_is)
 	inbox_read(&in);
 	ck_assert_uint_eq(testmail_count(in.m, in.n, SARAH, CHANGE), 1);
 	m = testmail_find(in.m, in.n, SARAH, CHANGE, 0);
-	ck_has(m->text, "Where\n"
-			"  Was:  Cardiff\n"
-			"        Temple of Peace, Cathays Park, Cardiff CF10 3AP\n"
-			"  Now:  Swansea\n"
-			"        Swansea Guildhall, Swansea SA1 4PE\n");
+	ck_has(m->text,
+	    "Where\n"
+	    "  Was:  Cardiff\n"
+	    "        Temple of Peace, Cathays Park, Cardiff CF10 3AP\n"
+	    "  Now:  Swansea\n"
+	    "        Swansea Guildhall, Swansea SA1 4PE\n");
 	ck_lacks(m->text, "When\n  Was:");
 	ck_has(m->html, "Swansea, Swansea Guildhall, Swansea SA1 4PE");
 	all = entries(&in);
@@ -377,9 +381,10 @@ START_TEST(test_change_of_joining_link_gives_the_new_link)
 	inbox_read(&in);
 	ck_assert_uint_eq(testmail_count(in.m, in.n, FATIMA, CHANGE), 1);
 	m = testmail_find(in.m, in.n, FATIMA, CHANGE, 0);
-	ck_has(m->text, "Joining link\n"
-			"  Was:  https://meet.example.org/refresher\n"
-			"  Now:  https://meet.example.org/new-room?pwd=7\n");
+	ck_has(m->text,
+	    "Joining link\n"
+	    "  Was:  https://meet.example.org/refresher\n"
+	    "  Now:  https://meet.example.org/new-room?pwd=7\n");
 	ck_has(m->html, "href=\"https://meet.example.org/new-room?pwd=7\"");
 	all = entries(&in);
 	c = entry_of(&in, all, FATIMA, CONFIRM, 0);
@@ -415,8 +420,9 @@ START_TEST(test_two_edits_within_the_window_make_one_notice)
 	ck_assert_uint_eq(testmail_count(in.m, in.n, SARAH, CHANGE), 1);
 	m = testmail_find(in.m, in.n, SARAH, CHANGE, 0);
 	/* Both edits, each from what she was told. */
-	ck_has(m->text, "  Was:  Thursday 3 December 2026, 09:30 to 16:30\n"
-			"  Now:  Friday 4 December 2026, 10:00 to 17:00\n");
+	ck_has(m->text,
+	    "  Was:  Thursday 3 December 2026, 09:30 to 16:30\n"
+	    "  Now:  Friday 4 December 2026, 10:00 to 17:00\n");
 	ck_has(m->text, "  Was:  Cardiff\n");
 	ck_has(m->text, "  Now:  Swansea\n");
 	all = entries(&in);
@@ -536,8 +542,9 @@ START_TEST(test_a_change_between_the_reminders_reaches_the_last_one)
 	free(order);
 	m = testmail_find(in.m, in.n, SARAH, REMINDER, 1);
 	ck_has(m->subject, "starts tomorrow");
-	ck_has(m->text, "  Where:      Swansea\n"
-			"              Swansea Guildhall, Swansea SA1 4PE\n");
+	ck_has(m->text,
+	    "  Where:      Swansea\n"
+	    "              Swansea Guildhall, Swansea SA1 4PE\n");
 	ck_lacks(m->text, "Temple of Peace");
 	all = entries(&in);
 	r7 = entry_of(&in, all, SARAH, REMINDER, 0);
@@ -618,12 +625,14 @@ START_TEST(test_changes_across_the_clock_changes_keep_local_times)
 	inbox_read(&in);
 	m = testmail_find(in.m, in.n, SARAH, CHANGE, 0);
 	ck_assert_ptr_nonnull(m);
-	ck_has(m->text, "  Was:  Saturday 24 October 2026, 09:30 to 16:30\n"
-			"  Now:  Monday 26 October 2026, 09:30 to 16:30\n");
+	ck_has(m->text,
+	    "  Was:  Saturday 24 October 2026, 09:30 to 16:30\n"
+	    "  Now:  Monday 26 October 2026, 09:30 to 16:30\n");
 	m = testmail_find(in.m, in.n, SIAN, CHANGE, 0);
 	ck_assert_ptr_nonnull(m);
-	ck_has(m->text, "  Was:  Saturday 27 March 2027, 10:00 to 16:00\n"
-			"  Now:  Monday 29 March 2027, 10:00 to 16:00\n");
+	ck_has(m->text,
+	    "  Was:  Saturday 27 March 2027, 10:00 to 16:00\n"
+	    "  Now:  Monday 29 March 2027, 10:00 to 16:00\n");
 	all = entries(&in);
 	c = entry_of(&in, all, SARAH, CONFIRM, 0);
 	n = entry_of(&in, all, SARAH, CHANGE, 0);
@@ -679,8 +688,8 @@ START_TEST(test_one_uid_from_confirmation_to_cancellation_sequence_rising)
 		ck_assert_str_eq(
 		    field(o, "method"), i == 3 ? "CANCEL" : "REQUEST");
 	}
-	ck_assert_str_eq(field(entry_of(&in, all, SARAH, "Course cancelled:", 0),
-			     "status"),
+	ck_assert_str_eq(
+	    field(entry_of(&in, all, SARAH, "Course cancelled:", 0), "status"),
 	    "CANCELLED");
 	json_decref(all);
 	inbox_free(&in);
@@ -695,12 +704,14 @@ change_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_change_of_time_sends_one_notice_after_the_window);
+	tcase_add_test(
+	    tc, test_change_of_time_sends_one_notice_after_the_window);
 	tcase_add_test(tc, test_change_of_venue_says_where_it_was_and_is);
 	tcase_add_test(tc, test_change_of_joining_link_gives_the_new_link);
 	tcase_add_test(tc, test_two_edits_within_the_window_make_one_notice);
 	tcase_add_test(tc, test_an_edit_undone_within_the_window_sends_nothing);
-	tcase_add_test(tc, test_a_change_after_the_course_started_sends_nothing);
+	tcase_add_test(
+	    tc, test_a_change_after_the_course_started_sends_nothing);
 	tcase_add_test(tc,
 	    test_a_cancelled_booking_gets_no_notice_and_its_entry_cancelled);
 	tcase_add_test(
@@ -709,8 +720,8 @@ change_suite(void)
 	tcase_add_test(tc, test_notes_alone_send_nothing);
 	tcase_add_test(
 	    tc, test_changes_across_the_clock_changes_keep_local_times);
-	tcase_add_test(tc,
-	    test_one_uid_from_confirmation_to_cancellation_sequence_rising);
+	tcase_add_test(
+	    tc, test_one_uid_from_confirmation_to_cancellation_sequence_rising);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <libical/ical.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,6 @@
 
 #include <check.h>
 #include <libetpan/libetpan.h>
-#include <libical/ical.h>
 #include <sqlite3.h>
 
 #include "db.h"
@@ -496,8 +496,8 @@ count_props(icalcomponent *c, icalproperty_kind kind)
  * organiser and the recipient as the one attendee, no parse errors, no
  * property a value could have added. */
 static void
-check_calendar(const char *file, const char *ics, size_t len,
-    const struct parts *seen)
+check_calendar(
+    const char *file, const char *ics, size_t len, const struct parts *seen)
 {
 	icalcomponent *cal, *ev, *c;
 	icalproperty *p;
@@ -576,9 +576,8 @@ check_parts(const char *file, const char *msg, struct mailmime *mime,
 	} else {
 		ck_assert_int_eq(type->tp_data.tp_discrete_type->dt_type,
 		    MAILMIME_DISCRETE_TYPE_TEXT);
-		calendar = strcasecmp(
-			       mime->mm_content_type->ct_subtype, "calendar") ==
-		    0;
+		calendar = strcasecmp(mime->mm_content_type->ct_subtype,
+			       "calendar") == 0;
 	}
 	html = strcasecmp(mime->mm_content_type->ct_subtype, "html") == 0;
 	if (calendar)
@@ -679,8 +678,8 @@ check_message(const char *file)
 	ck_assert_msg(seen.n_text == 1 && seen.n_html == 1,
 	    "%s: %d text and %d HTML parts", file, seen.n_text, seen.n_html);
 	/* Mail about a booking carries its entry twice. */
-	ck_assert_msg(seen.n_calendar ==
-		(strncmp(rcpt, "delegate", 8) == 0 ? 2 : 0),
+	ck_assert_msg(
+	    seen.n_calendar == (strncmp(rcpt, "delegate", 8) == 0 ? 2 : 0),
 	    "%s: %d calendar parts", file, seen.n_calendar);
 	mailmime_free(root);
 	buf_fini(&crlf);

@@ -1193,8 +1193,8 @@ START_TEST(test_mime_with_a_calendar_sends_it_as_alternative_and_attachment)
 		ck_assert_ptr_nonnull(dsp);
 		ck_assert_int_eq(dsp->dsp_type->dsp_type,
 		    MAILMIME_DISPOSITION_TYPE_ATTACHMENT);
-		ck_assert_str_eq(sf->fld_disposition_filename,
-		    "course-2026-12-07.ics");
+		ck_assert_str_eq(
+		    sf->fld_disposition_filename, "course-2026-12-07.ics");
 		mailmime_single_fields_free(sf);
 	}
 	body = part_decoded(att);
@@ -1207,12 +1207,13 @@ END_TEST
 
 START_TEST(test_mime_refuses_a_bad_calendar_method_or_file_name)
 {
-	static const char *const methods[] = { "", "REQUEST;x=y",
-		"REQ UEST", "REQUEST\r\nBcc: x@example.net" };
-	static const char *const names[] = { "", ".ics", "course.txt",
-		"a b.ics", "a\".ics", "../x.ics/", "course;x=y.ics",
-		"caf\xc3\xa9.ics",
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.ics" };
+	static const char *const methods[] = { "", "REQUEST;x=y", "REQ UEST",
+		"REQUEST\r\nBcc: x@example.net" };
+	static const char *const names[] = {
+		"", ".ics", "course.txt", "a b.ics", "a\".ics", "../x.ics/",
+		"course;x=y.ics", "caf\xc3\xa9.ics",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.ics"
+	};
 	struct mime_msg m;
 
 	msg_defaults(&m);
@@ -1255,8 +1256,8 @@ mime_suite(void)
 	tcase_add_test(tb, test_mime_message_id_begins_with_the_prefix);
 	tcase_add_test(
 	    tb, test_mime_every_line_ends_with_crlf_and_fits_998_octets);
-	tcase_add_test(
-	    tb, test_mime_with_a_calendar_sends_it_as_alternative_and_attachment);
+	tcase_add_test(tb,
+	    test_mime_with_a_calendar_sends_it_as_alternative_and_attachment);
 	suite_add_tcase(s, tb);
 
 	tcase_add_test(th, test_mime_encodes_a_welsh_name_and_decodes_it_back);
@@ -1278,7 +1279,8 @@ mime_suite(void)
 	    ts, test_mime_refuses_addresses_that_could_add_recipients);
 	tcase_add_test(ts, test_mime_refuses_bad_list_headers);
 	tcase_add_test(ts, test_mime_refuses_oversized_values);
-	tcase_add_test(ts, test_mime_refuses_a_bad_calendar_method_or_file_name);
+	tcase_add_test(
+	    ts, test_mime_refuses_a_bad_calendar_method_or_file_name);
 	suite_add_tcase(s, ts);
 	return s;
 }

@@ -159,8 +159,8 @@ change_ctx(bool online)
 		set_time(prev, "starts", "Thursday 10 December 2026", "13:00",
 		    "10 Dec");
 		json_object_set_new(ctx, "changed",
-		    json_pack("{s:b,s:b,s:b}", "time", 0, "place", 0, "link",
-			1));
+		    json_pack(
+			"{s:b,s:b,s:b}", "time", 0, "place", 0, "link", 1));
 	} else {
 		prev = json_pack("{s:s,s:b,s:s,s:b}", "venue", "Swansea",
 		    "online", 0, "address", "Swansea Guildhall, SA1 4PE",
@@ -170,8 +170,8 @@ change_ctx(bool online)
 		set_time(prev, "ends", "Wednesday 2 December 2026", "17:00",
 		    "2 Dec");
 		json_object_set_new(ctx, "changed",
-		    json_pack("{s:b,s:b,s:b}", "time", 1, "place", 1, "link",
-			0));
+		    json_pack(
+			"{s:b,s:b,s:b}", "time", 1, "place", 1, "link", 0));
 	}
 	json_object_set_new(ctx, "previous", prev);
 	return ctx;
@@ -844,8 +844,9 @@ START_TEST(test_change_notice_shows_what_changed_before_and_after)
 
 	ck_in_order(text, text_order, UTIL_ARRAY_LEN(text_order));
 	ck_lacks(text, "Joining link");
-	ck_has(text, "The calendar entry attached to this email (.ics) "
-		     "replaces the one we\nsent before");
+	ck_has(text,
+	    "The calendar entry attached to this email (.ics) "
+	    "replaces the one we\nsent before");
 	ck_has(text, "  Google Calendar: " GCAL "\n");
 	page_open(&p, html, "course_changed");
 	ck_has(p.text, "Your course has changed");
@@ -864,8 +865,9 @@ START_TEST(test_change_notice_shows_what_changed_before_and_after)
 	ctx = change_ctx(true);
 	text = render("course_changed", "text", ctx);
 	html = render("course_changed", "html", ctx);
-	ck_has(text, "Joining link\n  Was:  https://meet.example.org/old\n"
-		     "  Now:  " JOIN "\n");
+	ck_has(text,
+	    "Joining link\n  Was:  https://meet.example.org/old\n"
+	    "  Now:  " JOIN "\n");
 	ck_lacks(text, "When\n");
 	ck_lacks(text, "Where\n");
 	page_open(&p, html, "course_changed");
@@ -887,8 +889,9 @@ START_TEST(test_booking_mail_offers_add_to_calendar_links)
 	char *html = render(kind, "html", ctx);
 	struct page p;
 
-	ck_has(text, "Add the course to your calendar: open the calendar "
-		     "file (.ics) attached\nto this email");
+	ck_has(text,
+	    "Add the course to your calendar: open the calendar "
+	    "file (.ics) attached\nto this email");
 	ck_has(text, "  Google Calendar: " GCAL "\n");
 	ck_has(text, "  Outlook.com:     " OUTLOOK "\n");
 	page_open(&p, html, kind);
@@ -962,8 +965,8 @@ START_TEST(test_hostile_values_are_shown_as_text_in_html)
 		json_object_set_new(prev, "address", json_string(IMGX));
 		json_object_set_new(prev, "joining_url", json_string(IMGX));
 		json_object_set_new(ctx, "changed",
-		    json_pack("{s:b,s:b,s:b}", "time", 1, "place", 1, "link",
-			1));
+		    json_pack(
+			"{s:b,s:b,s:b}", "time", 1, "place", 1, "link", 1));
 	}
 	if (sub != NULL) {
 		json_object_set_new(sub, "name", json_string(SCRIPT));
@@ -1184,8 +1187,8 @@ preview_run(struct preview *pv, const char *kind, const char *flag,
 	delim = boundary_of(ct);
 	p = strstr(ct, "\r\n\r\n") + 2;
 	for (int part = 0; part < 3; part++) {
-		static const char *const types[] = { "text/plain",
-			"text/html", "text/calendar" };
+		static const char *const types[] = { "text/plain", "text/html",
+			"text/calendar" };
 		const char *hdr;
 		char **to[] = { &pv->text, &pv->html, &pv->calendar };
 
@@ -1195,19 +1198,19 @@ preview_run(struct preview *pv, const char *kind, const char *flag,
 			break;
 		hdr = p + strlen(delim) + 2;
 		ck_assert_msg(strncasecmp(hdr, "Content-Type: ", 14) == 0 &&
-			strncasecmp(hdr + 14, types[part],
-			    strlen(types[part])) == 0,
+			strncasecmp(
+			    hdr + 14, types[part], strlen(types[part])) == 0,
 		    "part %d: %.60s", part, hdr);
 		*to[part] = part_at(hdr, delim, NULL);
 		p = strstr(hdr, delim);
 	}
-	ck_assert_msg(strncmp(p + strlen(delim), "--", 2) == 0,
-	    "more than three parts");
+	ck_assert_msg(
+	    strncmp(p + strlen(delim), "--", 2) == 0, "more than three parts");
 	/* Booking mail: the calendar alternative and the attachment. */
 	ck_assert_msg((pv->calendar != NULL) == mixed, "%s", pv->header);
 	if (mixed) {
-		const char *att = strcasestr(
-		    pv->raw, "\r\nContent-Type: application/ics;");
+		const char *att =
+		    strcasestr(pv->raw, "\r\nContent-Type: application/ics;");
 
 		ck_assert_msg(att != NULL, "no attachment:\n%s", pv->raw);
 		pv->attachment =
@@ -1345,15 +1348,17 @@ START_TEST(test_preview_confirmation_carries_its_calendar_entry)
 	ck_has(pv.calendar, "\r\nMETHOD:REQUEST\r\n");
 	ck_has(pv.calendar, "\r\nUID:booking-1-FC-1001@example.org\r\n");
 	ck_has(pv.calendar, "\r\nSEQUENCE:0\r\n");
-	ck_has(pv.calendar,
-	    "\r\nDTSTART;TZID=Europe/London:20261203T093000\r\n");
+	ck_has(
+	    pv.calendar, "\r\nDTSTART;TZID=Europe/London:20261203T093000\r\n");
 	ck_has(pv.calendar, "\r\nSUMMARY:" TITLE "\r\n");
-	ck_has(pv.calendar, "\r\nDESCRIPTION:Booking reference: FC-1001\\n"
-			    "\\nBring the course handbook.\r\n");
+	ck_has(pv.calendar,
+	    "\r\nDESCRIPTION:Booking reference: FC-1001\\n"
+	    "\\nBring the course handbook.\r\n");
 	ck_has(pv.calendar, "\r\nSTATUS:CONFIRMED\r\n");
 	ck_has(pv.header, "\r\nContent-Type: multipart/mixed;");
-	ck_has(pv.raw, "Content-Type: text/calendar; charset=\"utf-8\"; "
-		       "method=\"REQUEST\"\r\n");
+	ck_has(pv.raw,
+	    "Content-Type: text/calendar; charset=\"utf-8\"; "
+	    "method=\"REQUEST\"\r\n");
 	ck_has(pv.attachment_header, "Content-Disposition: attachment;");
 	ck_has(pv.attachment_header,
 	    " filename=\""
@@ -1387,10 +1392,12 @@ START_TEST(test_preview_change_notice_compares_with_what_was_told)
 	preview_run(&pv, "course_changed", "--booking", "1", NULL);
 	/* (Folded before "Dec".) */
 	ck_has(pv.header, "\r\nSubject: Change to your course: " TITLE ", 3");
-	ck_has(pv.text, "  Was:  Wednesday 2 December 2026, 10:00 to 17:00\n"
-			"  Now:  Thursday 3 December 2026, 09:30 to 16:30\n");
-	ck_has(pv.text, "  Was:  Swansea\n        Swansea Guildhall\n"
-			"  Now:  Cardiff\n");
+	ck_has(pv.text,
+	    "  Was:  Wednesday 2 December 2026, 10:00 to 17:00\n"
+	    "  Now:  Thursday 3 December 2026, 09:30 to 16:30\n");
+	ck_has(pv.text,
+	    "  Was:  Swansea\n        Swansea Guildhall\n"
+	    "  Now:  Cardiff\n");
 	page_open(&p, pv.html, "preview");
 	ck_has(p.text, "Your course has changed");
 	page_close(&p);
@@ -1447,8 +1454,7 @@ templates_suite(void)
 	tcase_add_test(tc, test_digest_lists_posts_newest_first_with_links);
 	tcase_add_test(tc, test_unsubscribe_link_only_in_subscriber_messages);
 	tcase_add_test(tc, test_subscription_confirm_explains_double_opt_in);
-	tcase_add_loop_test(
-	    tc, test_text_lines_fit_in_78_columns, 0, N_KINDS);
+	tcase_add_loop_test(tc, test_text_lines_fit_in_78_columns, 0, N_KINDS);
 	tcase_add_loop_test(
 	    tc, test_hostile_values_are_shown_as_text_in_html, 0, N_KINDS);
 	suite_add_tcase(s, tc);
@@ -1462,7 +1468,8 @@ templates_suite(void)
 	tcase_add_test(tc, test_preview_digest_lists_posts_newest_first);
 	tcase_add_test(tc, test_preview_subscription_confirm_has_both_parts);
 	tcase_add_test(tc, test_preview_line_breaks_in_a_title_make_no_header);
-	tcase_add_test(tc, test_preview_confirmation_carries_its_calendar_entry);
+	tcase_add_test(
+	    tc, test_preview_confirmation_carries_its_calendar_entry);
 	tcase_add_test(
 	    tc, test_preview_change_notice_compares_with_what_was_told);
 	tcase_add_test(tc, test_preview_course_cancelled_cancels_the_entry);

@@ -7,6 +7,7 @@
 #include "testmail.h"
 
 #include <dirent.h>
+#include <libical/ical.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,6 @@
 
 #include <check.h>
 #include <libetpan/libetpan.h>
-#include <libical/ical.h>
 
 #include "testutil.h"
 #include "util.h"
@@ -30,9 +30,9 @@ testmail_decode(struct mailmime *part)
 	char *res, *copy;
 
 	ck_assert_ptr_nonnull(d);
-	ck_assert_int_eq(mailmime_part_parse(d->dt_data.dt_text.dt_data,
-			     d->dt_data.dt_text.dt_length, &idx,
-			     d->dt_encoding, &res, &len),
+	ck_assert_int_eq(
+	    mailmime_part_parse(d->dt_data.dt_text.dt_data,
+		d->dt_data.dt_text.dt_length, &idx, d->dt_encoding, &res, &len),
 	    MAILIMF_NO_ERROR);
 	copy = xstrndup(res, len);
 	mailmime_decoded_part_free(res);
@@ -139,9 +139,9 @@ testmail_read(const char *path, struct testmail *m)
 					buf_putc(&unfolded, *v);
 			buf_putc(&unfolded, '\0');
 			idx = 0;
-			ck_assert_int_eq(
-			    mailmime_encoded_phrase_parse("utf-8", unfolded.data,
-				unfolded.len - 1, &idx, "utf-8", &out),
+			ck_assert_int_eq(mailmime_encoded_phrase_parse("utf-8",
+					     unfolded.data, unfolded.len - 1,
+					     &idx, "utf-8", &out),
 			    MAILIMF_NO_ERROR);
 			m->subject = out;
 			buf_fini(&unfolded);
@@ -202,8 +202,7 @@ testmail_free(struct testmail *m, size_t n)
 }
 
 static bool
-testmail_matches(
-    const struct testmail *m, const char *to, const char *subject)
+testmail_matches(const struct testmail *m, const char *to, const char *subject)
 {
 	return (to == NULL || strcasecmp(m->to, to) == 0) &&
 	    (subject == NULL ||
@@ -211,8 +210,8 @@ testmail_matches(
 }
 
 size_t
-testmail_count(const struct testmail *m, size_t n, const char *to,
-    const char *subject)
+testmail_count(
+    const struct testmail *m, size_t n, const char *to, const char *subject)
 {
 	size_t c = 0;
 
@@ -304,7 +303,8 @@ testmail_ics_python(const char *dir, const char *const *ics, size_t n)
 static time_t
 testmail_ics_time(icalproperty *p, icaltimezone *zone, char *local, size_t n)
 {
-	struct icaltimetype t = icalvalue_get_datetime(icalproperty_get_value(p));
+	struct icaltimetype t =
+	    icalvalue_get_datetime(icalproperty_get_value(p));
 	icalparameter *tzid =
 	    icalproperty_get_first_parameter(p, ICAL_TZID_PARAMETER);
 
@@ -374,8 +374,9 @@ testmail_ics_libical(const char *ics, struct testmail_ics *out)
 	p = icalcomponent_get_first_property(ev, ICAL_DTSTART_PROPERTY);
 	ck_assert_ptr_nonnull(p);
 	if (zone != NULL)
-		ck_assert_str_eq(icalparameter_get_tzid(icalproperty_get_first_parameter(
-				     p, ICAL_TZID_PARAMETER)),
+		ck_assert_str_eq(
+		    icalparameter_get_tzid(icalproperty_get_first_parameter(
+			p, ICAL_TZID_PARAMETER)),
 		    out->tzid);
 	out->starts = testmail_ics_time(
 	    p, zone, out->starts_local, sizeof(out->starts_local));

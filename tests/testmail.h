@@ -36,8 +36,8 @@ void testmail_free(struct testmail *m, size_t n);
 /* How many of the n messages go to `to` with a subject that begins with
  * subject (NULL: any); testmail_find() returns the i-th (from 0) or
  * NULL. */
-size_t testmail_count(const struct testmail *m, size_t n, const char *to,
-    const char *subject);
+size_t testmail_count(
+    const struct testmail *m, size_t n, const char *to, const char *subject);
 const struct testmail *testmail_find(const struct testmail *m, size_t n,
     const char *to, const char *subject, size_t i);
 

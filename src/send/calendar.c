@@ -20,12 +20,11 @@
 #include "send/calendar.h"
 
 #include <errno.h>
+#include <libical/ical.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <libical/ical.h>
 
 #include "util.h"
 
@@ -68,7 +67,8 @@ calendar_text(const char *s)
 			buf_putc(&b, '\n');
 			if (p[1] == '\n')
 				p++;
-		} else if (*p == '\n' || *p == '\t' || (*p >= 0x20 && *p != 0x7f))
+		} else if (*p == '\n' || *p == '\t' ||
+		    (*p >= 0x20 && *p != 0x7f))
 			buf_putc(&b, (char)*p);
 	}
 	buf_putc(&b, '\0');
@@ -130,8 +130,8 @@ calendar_address(icalproperty_kind kind, const char *name, const char *addr)
 
 /* DTSTART or DTEND at t: local time in zone with TZID, or UTC. */
 static icalproperty *
-calendar_time(icalproperty_kind kind, time_t t, icaltimezone *zone,
-    const char *tzid)
+calendar_time(
+    icalproperty_kind kind, time_t t, icaltimezone *zone, const char *tzid)
 {
 	icalproperty *p = icalproperty_new(kind);
 	struct icaltimetype tt;
@@ -175,8 +175,9 @@ calendar_rule_key(icalcomponent *obs, struct icaltimetype *until)
 	key = xasprintf("%d %d %d %s %s", (int)icalcomponent_isa(obs),
 	    icalcomponent_get_first_property(obs, ICAL_TZOFFSETFROM_PROPERTY) !=
 		    NULL
-		? icalproperty_get_tzoffsetfrom(icalcomponent_get_first_property(
-		      obs, ICAL_TZOFFSETFROM_PROPERTY))
+		? icalproperty_get_tzoffsetfrom(
+		      icalcomponent_get_first_property(
+			  obs, ICAL_TZOFFSETFROM_PROPERTY))
 		: 0,
 	    icalcomponent_get_first_property(obs, ICAL_TZOFFSETTO_PROPERTY) !=
 		    NULL
@@ -295,8 +296,7 @@ calendar_zone(const char *tzid)
  * onwards, and in *zone the zone for converting times (kept here). NULL
  * with *err when the zone is unknown. */
 static icalcomponent *
-calendar_vtimezone(
-    const char *tzid, time_t from, icaltimezone **zone, int *err)
+calendar_vtimezone(const char *tzid, time_t from, icaltimezone **zone, int *err)
 {
 	icalcomponent *vtz;
 	icalproperty *p;
@@ -374,8 +374,8 @@ calendar_build_locked(const struct calendar_entry *e, struct buf *out)
 		ret = -ENOMEM;
 		goto out;
 	}
-	prodid = xasprintf("-//%s//%s %s//EN", PACKAGE_NAME, PACKAGE_NAME,
-	    PACKAGE_VERSION);
+	prodid = xasprintf(
+	    "-//%s//%s %s//EN", PACKAGE_NAME, PACKAGE_NAME, PACKAGE_VERSION);
 	icalcomponent_add_property(cal, icalproperty_new_prodid(prodid));
 	free(prodid);
 	icalcomponent_add_property(cal, icalproperty_new_version("2.0"));
@@ -404,8 +404,9 @@ calendar_build_locked(const struct calendar_entry *e, struct buf *out)
 	calendar_add_text(ev, ICAL_DESCRIPTION_PROPERTY, e->description);
 	/* A joining link that is not a plain http(s) URL stays in the
 	 * description only. */
-	if (calendar_uri_ok(e->url) && (strncmp(e->url, "https://", 8) == 0 ||
-					   strncmp(e->url, "http://", 7) == 0))
+	if (calendar_uri_ok(e->url) &&
+	    (strncmp(e->url, "https://", 8) == 0 ||
+		strncmp(e->url, "http://", 7) == 0))
 		icalcomponent_add_property(ev, icalproperty_new_url(e->url));
 	icalcomponent_add_property(ev,
 	    calendar_address(

@@ -479,14 +479,15 @@ compose_changes(const struct compose_env *env, int64_t booking_id,
 		detail = json_loads(facts->detail, 0, NULL);
 		if (!json_is_object(detail)) {
 			json_decref(detail);
-			*why = xasprintf("booking id=%lld: the change notice's "
-					 "detail is not what it was told before",
-			    (long long)booking_id);
+			*why =
+			    xasprintf("booking id=%lld: the change notice's "
+				      "detail is not what it was told before",
+				(long long)booking_id);
 			return -EINVAL;
 		}
 		for (size_t i = 0; i < UTIL_ARRAY_LEN(keys); i++)
-			was[i] = json_string_value(
-			    json_object_get(detail, keys[i]));
+			was[i] =
+			    json_string_value(json_object_get(detail, keys[i]));
 	} else if (compose_calendar_told(env->db, booking_id, &told) == 0) {
 		was[0] = told.starts_at;
 		was[1] = told.ends_at;
@@ -529,8 +530,8 @@ compose_changes(const struct compose_env *env, int64_t booking_id,
 	facts->course_changed = time || place || link;
 	json_object_set_new(ctx, "previous", prev);
 	json_object_set_new(ctx, "changed",
-	    json_pack("{s:b,s:b,s:b}", "time", time, "place", place, "link",
-		link));
+	    json_pack(
+		"{s:b,s:b,s:b}", "time", time, "place", place, "link", link));
 	json_decref(detail);
 	compose_told_fini(&told);
 	return 0;

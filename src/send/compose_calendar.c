@@ -79,7 +79,8 @@ compose_told_fini(struct compose_told *t)
 static const char *
 compose_calendar_get(const json_t *ctx, const char *obj, const char *key)
 {
-	return json_string_value(json_object_get(json_object_get(ctx, obj), key));
+	return json_string_value(
+	    json_object_get(json_object_get(ctx, obj), key));
 }
 
 static bool
@@ -121,7 +122,8 @@ compose_calendar_description(const struct tmpl_set *tmpls, const json_t *ctx)
 
 	buf_init(&raw);
 	buf_init(&b);
-	if (t != NULL && tmpl_render(t, ctx, parts, TMPL_ESCAPE_NONE, &raw) == 0)
+	if (t != NULL &&
+	    tmpl_render(t, ctx, parts, TMPL_ESCAPE_NONE, &raw) == 0)
 		compose_calendar_put_trimmed(
 		    &b, raw.data != NULL ? raw.data : "", raw.len);
 	else if ((notes = compose_calendar_get(ctx, "course", "notes")) != NULL)
@@ -226,17 +228,19 @@ compose_calendar_links(json_t *ctx, const struct tmpl_set *tmpls)
 	desc = compose_calendar_description(tmpls, ctx);
 	loc = compose_calendar_location(ctx);
 	buf_init(&g);
-	buf_puts(&g, "https://calendar.google.com/calendar/render"
-		     "?action=TEMPLATE&text=");
+	buf_puts(&g,
+	    "https://calendar.google.com/calendar/render"
+	    "?action=TEMPLATE&text=");
 	compose_calendar_urlenc(&g, title);
 	buf_printf(&g, "&dates=%s%%2F%s&details=", start, end);
 	compose_calendar_urlenc(&g, desc);
 	buf_puts(&g, "&location=");
 	compose_calendar_urlenc(&g, loc);
 	buf_init(&o);
-	buf_puts(&o, "https://outlook.live.com/calendar/0/deeplink/compose"
-		     "?path=%2Fcalendar%2Faction%2Fcompose&rru=addevent"
-		     "&subject=");
+	buf_puts(&o,
+	    "https://outlook.live.com/calendar/0/deeplink/compose"
+	    "?path=%2Fcalendar%2Faction%2Fcompose&rru=addevent"
+	    "&subject=");
 	compose_calendar_urlenc(&o, title);
 	buf_puts(&o, "&startdt=");
 	compose_calendar_urlenc(&o, start_iso);
@@ -247,8 +251,8 @@ compose_calendar_links(json_t *ctx, const struct tmpl_set *tmpls)
 	buf_puts(&o, "&location=");
 	compose_calendar_urlenc(&o, loc);
 	json_object_set_new(ctx, "calendar",
-	    json_pack("{s:s,s:s}", "google_url", g.data, "outlook_url",
-		o.data));
+	    json_pack(
+		"{s:s,s:s}", "google_url", g.data, "outlook_url", o.data));
 	buf_fini(&g);
 	buf_fini(&o);
 	free(desc);
@@ -315,9 +319,9 @@ compose_calendar_entry(sqlite3 *db, const struct cfg *cfg,
 	}
 	if (compose_calendar_times(ctx, &e.starts, &e.ends) != 0) {
 		compose_told_fini(&told);
-		*why = xasprintf(
-		    "booking id=%lld: the course has no start time",
-		    (long long)booking_id);
+		*why =
+		    xasprintf("booking id=%lld: the course has no start time",
+			(long long)booking_id);
 		return -EINVAL;
 	}
 	if (told.uid == NULL) {
@@ -336,8 +340,8 @@ compose_calendar_entry(sqlite3 *db, const struct cfg *cfg,
 	e.location = loc;
 	e.description = desc;
 	url = compose_calendar_get(ctx, "course", "joining_url");
-	if (json_is_true(json_object_get(json_object_get(ctx, "course"),
-		"online")))
+	if (json_is_true(
+		json_object_get(json_object_get(ctx, "course"), "online")))
 		e.url = url;
 	e.organizer_name = cfg->from_name;
 	e.organizer_addr = cfg->from_addr;

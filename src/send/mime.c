@@ -1121,14 +1121,16 @@ mime_base64_part(const char *type, const struct buf *body, const char *filename)
 		return NULL;
 	if (filename != NULL) {
 		name = strdup(filename);
-		fields = name == NULL ? NULL
-				      : mailmime_fields_new_filename(
-					    MAILMIME_DISPOSITION_TYPE_ATTACHMENT,
-					    name, MAILMIME_MECHANISM_BASE64);
+		fields = name == NULL
+		    ? NULL
+		    : mailmime_fields_new_filename(
+			  MAILMIME_DISPOSITION_TYPE_ATTACHMENT, name,
+			  MAILMIME_MECHANISM_BASE64);
 		if (fields == NULL)
 			free(name);
 	} else {
-		fields = mailmime_fields_new_encoding(MAILMIME_MECHANISM_BASE64);
+		fields =
+		    mailmime_fields_new_encoding(MAILMIME_MECHANISM_BASE64);
 	}
 	if (fields == NULL) {
 		mailmime_content_free(content);
