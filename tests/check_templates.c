@@ -839,7 +839,8 @@ START_TEST(test_change_notice_shows_what_changed_before_and_after)
 		"Wednesday 2 December 2026, 10:00 to 17:00", "Now",
 		"Thursday 3 December 2026, 09:30 to 16:30", "Where", "Was",
 		"Swansea, Swansea Guildhall, SA1 4PE", "Now",
-		"Cardiff, " ADDRESS, "Your booking stands" };
+		"Cardiff, Temple of Peace, Cathays Park, Cardiff CF10 3AP",
+		"Your booking stands" };
 	struct page p;
 
 	ck_in_order(text, text_order, UTIL_ARRAY_LEN(text_order));
@@ -1345,6 +1346,8 @@ START_TEST(test_preview_confirmation_carries_its_calendar_entry)
 	struct preview pv;
 
 	preview_run(&pv, "booking_confirmation", "--booking", "1", NULL);
+	ck_assert_ptr_nonnull(pv.calendar);
+	ck_assert_ptr_nonnull(pv.attachment);
 	ck_has(pv.calendar, "\r\nMETHOD:REQUEST\r\n");
 	ck_has(pv.calendar, "\r\nUID:booking-1-FC-1001@example.org\r\n");
 	ck_has(pv.calendar, "\r\nSEQUENCE:0\r\n");
@@ -1401,6 +1404,7 @@ START_TEST(test_preview_change_notice_compares_with_what_was_told)
 	page_open(&p, pv.html, "preview");
 	ck_has(p.text, "Your course has changed");
 	page_close(&p);
+	ck_assert_ptr_nonnull(pv.calendar);
 	ck_has(pv.calendar, "\r\nUID:kept-uid@example.org\r\n");
 	ck_has(pv.calendar, "\r\nSEQUENCE:2\r\n");
 	ck_has(pv.calendar, "\r\nMETHOD:REQUEST\r\n");
@@ -1413,6 +1417,8 @@ START_TEST(test_preview_course_cancelled_cancels_the_entry)
 	struct preview pv;
 
 	preview_run(&pv, "course_cancelled", "--booking", "6", NULL);
+	ck_assert_ptr_nonnull(pv.calendar);
+	ck_assert_ptr_nonnull(pv.attachment);
 	ck_has(pv.raw, "method=\"CANCEL\"\r\n");
 	ck_has(pv.calendar, "\r\nMETHOD:CANCEL\r\n");
 	ck_has(pv.calendar, "\r\nSTATUS:CANCELLED\r\n");
