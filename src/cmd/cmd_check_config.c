@@ -13,6 +13,7 @@
 
 #include "cfg.h"
 #include "cmd/cmd.h"
+#include "kind.h"
 #include "tmpl/tmpl.h"
 
 int
@@ -39,6 +40,12 @@ cmd_check_config(int argc, char **argv, const char *config_path)
 		cfg_free(c);
 		return CMD_EX_CONFIG;
 	}
+	for (size_t i = 0; i < kind_count(); i++)
+		if (!tmpl_set_has(tmpls, kind_at(i)->name))
+			fprintf(stderr,
+			    "%s: warning: [daemon] templates %s has no %s "
+			    "templates: those messages will fail\n",
+			    config_path, c->templates, kind_at(i)->name);
 	printf("%s: ok (%zu message kind%s in %s)\n", config_path,
 	    tmpl_set_count(tmpls), tmpl_set_count(tmpls) == 1 ? "" : "s",
 	    c->templates);
