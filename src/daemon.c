@@ -169,9 +169,9 @@ daemon_gen_load(struct daemon *d, int *exit_code)
 		if (!tmpl_set_has(g->tmpls, kind_at(i)->name))
 			log_warnx(
 			    "templates %s: no %s templates: those "
-			    "messages will fail (copy the folder from %s)",
-			    g->cfg->templates, kind_at(i)->name,
-			    FAMILYMAIL_TEMPLATES);
+			    "messages will fail (copy its folder from the "
+			    "installed templates)",
+			    g->cfg->templates, kind_at(i)->name);
 	if (g->cfg->secret_file != NULL &&
 	    cfg_read_secret(g->cfg->secret_file, &g->secret, &why) != 0) {
 		log_errx("config %s: [unsubscribe] secret_file %s: %s",
