@@ -9,11 +9,11 @@ set -eu
 BUILD="build-essential autoconf automake libtool pkg-config
   libuv1-dev libcurl4-gnutls-dev libsqlite3-dev libetpan-dev libinih-dev
   libjansson-dev libssl-dev libxml2-dev libsystemd-dev libhttp-parser-dev
-  libicu-dev libopendkim-dev libunbound-dev libpsl-dev
+  libicu-dev libopendkim-dev libunbound-dev libpsl-dev libical-dev
   check sqlite3 tzdata ca-certificates curl"
-TESTS="python3 python3-aiosmtpd openssl valgrind clang-format postfix mandoc
-  chromium chromium-driver dovecot-imapd dovecot-pop3d php-cli php-sqlite3
-  python3-dkim python3-nacl nsd spamassassin"
+TESTS="python3 python3-aiosmtpd python3-icalendar openssl valgrind clang-format
+  postfix mandoc chromium chromium-driver dovecot-imapd dovecot-pop3d
+  php-cli php-sqlite3 python3-dkim python3-nacl nsd spamassassin"
 BENCH="python3-pystache libsisimai-perl"
 FUZZ="clang libclang-rt-14-dev"
 PACKAGE="debhelper dpkg-dev fakeroot lintian python3"

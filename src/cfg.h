@@ -103,6 +103,11 @@ struct cfg {
 	struct cfg_reminder_offset offsets[CFG_MAX_OFFSETS];
 	int n_offsets; /* sorted, largest first */
 
+	/* [courses] */
+	/* Edits of a course's time, place or joining link within this many
+	 * seconds of the first make one change notice (0: none waits). */
+	int64_t change_window;
+
 	/* [digest] */
 	int weekly_wday;   /* 0 = Sunday .. 6 */
 	int weekly_minute; /* minutes after local midnight */

@@ -40,6 +40,7 @@
 #include "http_pages.h"
 #include "job.h"
 #include "job_poll.h"
+#include "kind.h"
 #include "log.h"
 #include "migrate.h"
 #include "outbox.h"
@@ -166,6 +167,15 @@ daemon_gen_load(struct daemon *d, int *exit_code)
 		    "templates %s", tmpl_error_format(&terr, msg, sizeof(msg)));
 		goto fail;
 	}
+	/* A folder copied before a kind existed has no templates for it:
+	 * those messages would fail one by one. */
+	for (size_t i = 0; i < kind_count(); i++)
+		if (!tmpl_set_has(g->tmpls, kind_at(i)->name))
+			log_warnx(
+			    "templates %s: no %s templates: those "
+			    "messages will fail (copy its folder from the "
+			    "installed templates)",
+			    g->cfg->templates, kind_at(i)->name);
 	if (g->cfg->secret_file != NULL &&
 	    cfg_read_secret(g->cfg->secret_file, &g->secret, &why) != 0) {
 		log_errx("config %s: [unsubscribe] secret_file %s: %s",

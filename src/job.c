@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "db.h"
 #include "job_cancel.h"
+#include "job_change.h"
 #include "job_confirm.h"
 #include "job_digest.h"
 #include "job_optin.h"
@@ -27,6 +28,11 @@ static const struct job job_table[] = {
 	{ .name = "row checks", .run = job_rows_run },
 	{ .name = "confirmations", .run = job_confirm_run },
 	{ .name = "cancellations", .run = job_cancel_run },
+	{
+	    .name = "changes",
+	    .run = job_change_run,
+	    .next_due = job_change_next_due,
+	},
 	{
 	    .name = "reminders",
 	    .run = job_remind_run,

@@ -359,6 +359,34 @@ static const char migrate_v8[] =
     "DROP TABLE suppressions;"
     "ALTER TABLE suppressions_v8 RENAME TO suppressions;";
 
+/*
+ * What each delegate was last told about their course, one row per
+ * booking (job_change.c keeps it): the time, place and joining link of
+ * the last message that told them, so that a change is noticed and
+ * described; and the booking's calendar entry, whose UID never changes
+ * and whose SEQUENCE was raised at each change notice. changed_at is
+ * when the course was first seen to differ from what they were told
+ * (the start of the window that gathers edits into one notice), NULL
+ * when it does not; notice_id the change notice that told them these
+ * details, while it may still not go (an edit undone before it is
+ * sent cancels it, and they then still know the notice's previous).
+ */
+static const char migrate_v9[] =
+    "CREATE TABLE booking_told ("
+    "  booking_id INTEGER PRIMARY KEY,"
+    "  uid TEXT NOT NULL,"
+    "  sequence INTEGER NOT NULL DEFAULT 0,"
+    "  starts_at TEXT NOT NULL,"
+    "  ends_at TEXT,"
+    "  venue TEXT,"
+    "  address TEXT,"
+    "  joining_url TEXT,"
+    "  told_at TEXT NOT NULL,"
+    "  changed_at TEXT,"
+    "  notice_id INTEGER);"
+    "CREATE INDEX booking_told_changed ON booking_told(changed_at)"
+    "  WHERE changed_at IS NOT NULL;";
+
 static const struct migrate_step migrate_steps[] = {
 	{ .sql = migrate_v1 },
 	{ .sql = migrate_v2 },
@@ -368,6 +396,7 @@ static const struct migrate_step migrate_steps[] = {
 	{ .columns = migrate_v6_columns },
 	{ .sql = migrate_v7 },
 	{ .sql = migrate_v8 },
+	{ .sql = migrate_v9 },
 };
 
 static int

@@ -345,6 +345,33 @@ START_TEST(test_check_config_reports_a_template_parse_error)
 }
 END_TEST
 
+START_TEST(test_check_config_warns_of_kinds_without_templates)
+{
+	char *src, *tdir;
+	struct run r;
+
+	/* A copy made before there were change notices. */
+	src = xasprintf(
+	    "cp -r '%s/templates' '%s/tpl' && "
+	    "rm -r '%s/tpl/course_changed' '%s/tpl/cy/course_changed'",
+	    tu_srcdir(), dir, dir, dir);
+	/* NOLINTNEXTLINE(cert-env33-c): test's own command */
+	ck_assert_int_eq(system(src), 0);
+	free(src);
+	tdir = xasprintf("%s/tpl", dir);
+	write_config(tdir, "");
+	r = RUN("check-config");
+	ck_assert_int_eq(r.status, 0);
+	assert_has(r.out, ": ok (6 message kinds in ");
+	assert_has(r.err, "warning: [daemon] templates ");
+	assert_has(r.err,
+	    " has no course_changed templates: those messages "
+	    "will fail\n");
+	run_free(&r);
+	free(tdir);
+}
+END_TEST
+
 /* ------------------------------------------------------------ migrate */
 
 START_TEST(test_migrate_creates_then_leaves_the_schema)
@@ -1266,6 +1293,7 @@ cmd_suite(void)
 	tcase_add_test(
 	    tc, test_check_config_names_line_and_key_of_each_problem);
 	tcase_add_test(tc, test_check_config_reports_a_template_parse_error);
+	tcase_add_test(tc, test_check_config_warns_of_kinds_without_templates);
 	tcase_add_test(tc, test_migrate_creates_then_leaves_the_schema);
 	tcase_add_test(tc, test_status_without_database_says_to_migrate);
 	tcase_add_test(tc, test_man_pages_pass_mandoc_lint);

@@ -24,6 +24,8 @@
 #include "lang.h"
 #include "log.h"
 #include "outbox.h"
+#include "send/calendar.h"
+#include "send/compose_calendar.h"
 #include "send/dkimsign.h"
 #include "send/mime.h"
 #include "send/transport.h"
@@ -128,57 +130,18 @@ compose_stmt_done(const struct compose_env *env, sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
-static size_t
-compose_utf8_len(const unsigned char *s)
-{
-	size_t n;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 /* A JSON string of s with invalid UTF-8 replaced by U+FFFD; null for
  * NULL. */
 static json_t *
 compose_str(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	struct buf b;
 	json_t *j;
-	size_t n;
 
 	if (s == NULL)
 		return json_null();
 	buf_init(&b);
-	while (*p != '\0') {
-		n = compose_utf8_len(p);
-		if (n == 0) {
-			buf_puts(&b, "\xef\xbf\xbd");
-			p++;
-			continue;
-		}
-		buf_append(&b, p, n);
-		p += n;
-	}
+	util_utf8_repair(s, &b);
 	j = json_stringn(b.data != NULL ? b.data : "", b.len);
 	buf_fini(&b);
 	return j;
@@ -223,6 +186,10 @@ compose_set_time(
 		    t, forms[i].style, lang, text, sizeof(text));
 		compose_set(obj, key, text);
 	}
+	/* PREFIX_iso: the UTC form, for links and calendars. */
+	(void)snprintf(key, sizeof(key), "%s_iso", prefix);
+	clock_format_iso(t, text);
+	compose_set(obj, key, text);
 }
 
 static json_t *
@@ -675,6 +642,95 @@ compose_subscriber_context(const struct compose_env *env,
 	return ctx;
 }
 
+static const char *
+compose_get(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/*
+ * KIND_CHANGES: previous.* (what the delegate was told before: the
+ * message's detail, a JSON object the change job wrote, or else what
+ * the record says they were last told) and changed.time, .place, .link
+ * against the course in ctx; facts->course_changed when any is true.
+ */
+static int
+compose_changes(const struct compose_env *env, int64_t booking_id,
+    struct kind_facts *facts, json_t *ctx, char **why)
+{
+	const char *keys[] = { "starts_at", "ends_at", "venue", "address",
+		"joining_url" };
+	const char *was[UTIL_ARRAY_LEN(keys)] = { NULL };
+	json_t *detail = NULL, *prev, *course = json_object_get(ctx, "course");
+	struct compose_told told;
+	const char *lang;
+	bool time = false, place = false, link = false;
+
+	memset(&told, 0, sizeof(told));
+	if (facts->detail != NULL) {
+		detail = json_loads(facts->detail, 0, NULL);
+		if (!json_is_object(detail)) {
+			json_decref(detail);
+			*why =
+			    xasprintf("booking id=%lld: the change notice's "
+				      "detail is not what it was told before",
+				(long long)booking_id);
+			return -EINVAL;
+		}
+		for (size_t i = 0; i < UTIL_ARRAY_LEN(keys); i++)
+			was[i] =
+			    json_string_value(json_object_get(detail, keys[i]));
+	} else if (compose_calendar_told(env->db, booking_id, &told) == 0) {
+		was[0] = told.starts_at;
+		was[1] = told.ends_at;
+		was[2] = told.venue;
+		was[3] = told.address;
+		was[4] = told.joining_url;
+	}
+	prev = json_object();
+	/* In the message's language, as the course's own times. */
+	lang = compose_get(json_object_get(ctx, "message"), "language");
+	compose_set_time(prev, "starts", was[0], lang);
+	compose_set_time(prev, "ends", was[1], lang);
+	json_object_set_new(prev, "same_day",
+	    json_boolean(json_object_get(prev, "ends_date") != NULL &&
+		json_equal(json_object_get(prev, "starts_date"),
+		    json_object_get(prev, "ends_date"))));
+	compose_set(prev, "venue", was[2]);
+	json_object_set_new(prev, "online",
+	    json_boolean(was[2] != NULL && strcasecmp(was[2], "Online") == 0));
+	compose_set(prev, "address", was[3]);
+	compose_set(prev, "joining_url", was[4]);
+	/* Compared as the context holds them (valid UTF-8), both sides. */
+	if (was[0] != NULL) {
+		struct kind_course before = {
+			.starts_at = compose_get(prev, "starts_iso"),
+			.ends_at = compose_get(prev, "ends_iso"),
+			.venue = compose_get(prev, "venue"),
+			.address = compose_get(prev, "address"),
+			.joining_url = compose_get(prev, "joining_url"),
+		};
+		struct kind_course after = {
+			.starts_at = compose_get(course, "starts_iso"),
+			.ends_at = compose_get(course, "ends_iso"),
+			.venue = compose_get(course, "venue"),
+			.address = compose_get(course, "address"),
+			.joining_url = compose_get(course, "joining_url"),
+		};
+
+		(void)kind_course_differs(
+		    &before, &after, &time, &place, &link);
+	}
+	facts->course_changed = time || place || link;
+	json_object_set_new(ctx, "previous", prev);
+	json_object_set_new(ctx, "changed",
+	    json_pack(
+		"{s:b,s:b,s:b}", "time", time, "place", place, "link", link));
+	json_decref(detail);
+	compose_told_fini(&told);
+	return 0;
+}
+
 /* The whole context of a message of kind, and the facts about it; the
  * frequency in facts points into the context. */
 static json_t *
@@ -702,6 +758,13 @@ compose_build_context(const struct compose_env *env, const struct kind *kind,
 		    json_object_get(ctx, "subscriber"), "frequency"));
 	if (kind->context != NULL)
 		kind->context(ctx, facts);
+	if (kind->about == KIND_ABOUT_BOOKING)
+		compose_calendar_links(ctx, env->tmpls);
+	if ((kind->needs & KIND_CHANGES) != 0 &&
+	    compose_changes(env, booking_id, facts, ctx, why) != 0) {
+		json_decref(ctx);
+		return NULL;
+	}
 	return ctx;
 }
 
@@ -961,9 +1024,10 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 	const struct kind *kind;
 	struct compose_lang lang;
 	const char *rcpt;
-	struct buf subject, text, html, token, wrapped, langs;
+	struct buf subject, text, html, token, wrapped, langs, ics;
 	char *to_name = NULL, *msgid = NULL, *unsub_url = NULL;
 	char *unsub_mailto = NULL, *feedback_id = NULL;
+	char *ics_name = NULL, *ics_why = NULL;
 	const char *domain;
 	struct mime_msg mm;
 	json_t *ctx;
@@ -1007,6 +1071,7 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 	buf_init(&token);
 	buf_init(&wrapped);
 	buf_init(&langs);
+	buf_init(&ics);
 	if (lang.n > 1)
 		ret = compose_render_bilingual(
 		    env, kind, it, ctx, &lang, &subject, &text, &html, why);
@@ -1049,6 +1114,24 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 	mm.date = now;
 	mm.msgid_domain = domain != NULL ? domain + 1 : "localhost";
 	mm.msgid_prefix = it->verp_token;
+	if ((kind->needs & (KIND_CALENDAR | KIND_CALENDAR_CANCEL)) != 0) {
+		/* The message matters more than its calendar entry: one
+		 * that cannot be made is left out, and said so. */
+		bool cancel = (kind->needs & KIND_CALENDAR_CANCEL) != 0;
+
+		if (compose_calendar_entry(env->db, env->cfg, env->tmpls,
+			it->booking_id, cancel, ctx, rcpt, now, &ics, &ics_name,
+			&ics_why) == 0) {
+			mm.calendar = ics.data;
+			mm.calendar_method = calendar_method_name(
+			    cancel ? CALENDAR_CANCEL : CALENDAR_REQUEST);
+			mm.calendar_filename = ics_name;
+		} else {
+			log_warnx("compose message id=%lld: %s; sending it "
+				  "without a calendar entry",
+			    (long long)it->id, ics_why);
+		}
+	}
 	/* Every message is machine-made: auto-replies should not answer
 	 * it (RFC 3834). Booking mail is transactional: no list headers. */
 	mm.auto_submitted = true;
@@ -1123,6 +1206,9 @@ out:
 	buf_fini(&token);
 	buf_fini(&wrapped);
 	buf_fini(&langs);
+	buf_fini(&ics);
+	free(ics_name);
+	free(ics_why);
 	json_decref(ctx);
 	return ret;
 }

@@ -3,7 +3,8 @@
  * mime: builds one outgoing message (RFC 5322 and MIME) from rendered
  * parts: headers encoded with RFC 2047 and folded, a text/plain part
  * and, when there is HTML, a multipart/alternative with text then HTML,
- * in UTF-8 with quoted-printable or base64, CRLF line ends. The MIME
+ * in UTF-8 with quoted-printable or base64, CRLF line ends; with a
+ * calendar entry, that as an alternative too and as an attachment. The MIME
  * tree is written by libetpan; its structures stay inside mime.c.
  *
  * It is the one place where header injection is stopped: a header
@@ -65,6 +66,17 @@ struct mime_msg {
 	const char *list_unsubscribe_url;
 	bool list_unsubscribe_post;
 	const char *const *extra_headers;
+	/* An iCalendar object (send/calendar.h), or NULL. With one, the
+	 * message is multipart/mixed: first the multipart/alternative of
+	 * text, HTML and the object as text/calendar with
+	 * method=calendar_method ("REQUEST", "CANCEL": letters only), which
+	 * mail apps show as an invitation; then the object again as an
+	 * application/ics attachment named calendar_filename (letters,
+	 * digits and ".-_", ending ".ics", 64 characters at most). Both in
+	 * base64. */
+	const char *calendar;
+	const char *calendar_method;
+	const char *calendar_filename;
 };
 
 /*
@@ -73,7 +85,8 @@ struct mime_msg {
  * it). Bodies are sent with CRLF line ends: a body decodes back to its
  * input with each lone LF or CR made CRLF. Returns 0, or -EINVAL for a
  * header value with CR, LF or another control that cannot be sent, a
- * bad address, domain, URL or extra header; -EILSEQ for text that is
+ * bad address, domain, URL, extra header, calendar method or file
+ * name; -EILSEQ for text that is
  * not UTF-8; -EMSGSIZE for a value over MIME_HEADER_MAX or a body over
  * MIME_BODY_MAX; -ENOMEM or -EIO if libetpan fails. On error out is
  * left as it was and *message_id is NULL.
