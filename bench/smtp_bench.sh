@@ -8,6 +8,9 @@
 # sessions to the same sink, in the same run. Prints both rates, their
 # ratio and familymaild's peak memory, for 4 and 16 connections, on a
 # fast sink and on a slow one that takes 5 ms to accept each message.
+# familymaild runs twice: unsigned, then with [dkim] signing every
+# message (RSA-2048, relaxed/relaxed); "signed" is that run's rate and
+# "cost" how much slower it is.
 #
 # usage: bench/smtp_bench.sh [COUNT]          (default COUNT 20000)
 #   FAMILYMAILD, FAMILYMAIL  the binaries (default: ./src/familymaild and
@@ -28,7 +31,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
 now_at=2026-11-24T09:00:00Z
 
-for tool in smtp-sink smtp-source sqlite3 python3; do
+for tool in smtp-sink smtp-source sqlite3 python3 openssl; do
 	command -v "$tool" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin
 	command -v "$tool" >/dev/null 2>&1 || {
 		echo "smtp_bench: $tool missing (contrib/install-deps.sh --bench)" >&2
@@ -177,6 +180,7 @@ COMMIT;
 EOF
 }
 
+# write_conf DIR PORT CONNECTIONS [dkim]
 write_conf() {
 	cat >"$1/fm.conf" <<EOF
 [daemon]
@@ -201,6 +205,10 @@ url = https://example.org/unsubscribe?token={token}
 mailto = unsubscribe@example.org
 secret_file = secret
 EOF
+	if [ "${4:-}" = dkim ]; then
+		cp "$work/dkim.pem" "$1/dkim.pem"
+		printf '[dkim]\ndomain = example.org\nselector = bench\nkey_file = dkim.pem\n' >>"$1/fm.conf"
+	fi
 }
 
 now() { date +%s.%N; }
@@ -220,6 +228,8 @@ count=$save
 "$fmd" -c "$probe/fm.conf" --once --now "$now_at" 2>>"$work/probe.log"
 size=$(cat "$probe"/md/new/* | wc -c)
 echo "smtp_bench: $count messages of $size bytes (a weekly digest), $(nproc) CPUs"
+(umask 077 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+    -out "$work/dkim.pem" 2>/dev/null)
 
 sink_port=$(free_port)
 smtp-sink -u nobody -c 127.0.0.1:"$sink_port" 1024 >/dev/null 2>&1 &
@@ -230,25 +240,36 @@ python3 "$work/delay.py" "$slow_port" "$sink_port" 5 &
 pids="$pids $!"
 wait_port "$slow_port"
 
-printf '%-10s %5s %12s %12s %7s %10s\n' sink conns familymaild smtp-source ratio peak_rss
+printf '%-6s %5s %12s %12s %6s %12s %6s %8s\n' sink conns familymaild signed cost \
+    smtp-source ratio peak_rss
+# run_daemon DIR: familymaild --once on DIR's queue; prints its rate and
+# leaves its peak memory in DIR/rss.
+run_daemon() {
+	t0=$(now)
+	/usr/bin/time -f %M -o "$1/rss" "$fmd" -c "$1/fm.conf" --once \
+	    --now "$now_at" 2>>"$1/daemon.log"
+	t1=$(now)
+	sent=$(sqlite3 "$1/fm.db" "SELECT count(*) FROM messages WHERE state = 'sent'")
+	[ "$sent" -eq "$count" ] || {
+		echo "smtp_bench: only $sent of $count sent ($1/daemon.log)" >&2
+		exit 1
+	}
+	rate "$count" "$t0" "$t1"
+}
+
 for sink in fast slow; do
 	port=$sink_port
 	[ "$sink" = slow ] && port=$slow_port
 	for k in $conns; do
 		run=$work/run-$sink-$k
-		mkdir -p "$run"
+		mkdir -p "$run" "$run-dkim"
 		write_conf "$run" "$port" "$k"
 		make_db "$run"
+		write_conf "$run-dkim" "$port" "$k" dkim
+		make_db "$run-dkim"
 
-		t0=$(now)
-		/usr/bin/time -f %M -o "$run/rss" "$fmd" -c "$run/fm.conf" --once \
-		    --now "$now_at" 2>>"$run/daemon.log"
-		t1=$(now)
-		sent=$(sqlite3 "$run/fm.db" "SELECT count(*) FROM messages WHERE state = 'sent'")
-		[ "$sent" -eq "$count" ] || {
-			echo "smtp_bench: only $sent of $count sent ($run/daemon.log)" >&2
-			exit 1
-		}
+		fr=$(run_daemon "$run")
+		dr=$(run_daemon "$run-dkim")
 
 		t2=$(now)
 		smtp-source -d -s "$k" -m "$count" -l "$size" \
@@ -256,11 +277,11 @@ for sink in fast slow; do
 		    127.0.0.1:"$port" >/dev/null
 		t3=$(now)
 
-		fr=$(rate "$count" "$t0" "$t1")
 		sr=$(rate "$count" "$t2" "$t3")
 		ratio=$(python3 -c "print('%.2f' % ($fr / $sr))")
-		printf '%-10s %5s %10s/s %10s/s %7s %7s MB\n' "$sink" "$k" "$fr" \
-		    "$sr" "$ratio" "$(($(cat "$run/rss") / 1024))"
-		rm -rf "$run"
+		cost=$(python3 -c "print('%.0f%%' % (100 * (1 - $dr / $fr)))")
+		printf '%-6s %5s %10s/s %10s/s %6s %10s/s %6s %5s MB\n' "$sink" "$k" \
+		    "$fr" "$dr" "$cost" "$sr" "$ratio" "$(($(cat "$run/rss") / 1024))"
+		rm -rf "$run" "$run-dkim"
 	done
 done

@@ -201,5 +201,7 @@ first=$(grep -l 'FL-24001' "$new"/* 2>/dev/null | head -1 || :)
 echo "  read one:  less $first"
 echo "  queue:     $bin/familymail -c $conf status"
 echo "  preview:   $bin/familymail -c $conf preview blog_digest --subscriber 1"
+echo "  history:   $bin/familymail -c $conf history sarah.jones@example.org"
+echo "  next 30 days: $bin/familymail -c $conf rehearse --until 30d"
 echo "  the tables the website writes: man $top/doc/familymail-schema.5"
 echo "took $(($(date +%s) - t0)) s"

@@ -9,9 +9,11 @@ set -eu
 BUILD="build-essential autoconf automake libtool pkg-config
   libuv1-dev libcurl4-gnutls-dev libsqlite3-dev libetpan-dev libinih-dev
   libjansson-dev libssl-dev libxml2-dev libsystemd-dev libhttp-parser-dev
-  libicu-dev check sqlite3 tzdata ca-certificates curl"
-TESTS="python3 python3-aiosmtpd openssl valgrind clang-format postfix mandoc
-  chromium chromium-driver dovecot-imapd dovecot-pop3d php-cli php-sqlite3"
+  libicu-dev libopendkim-dev libunbound-dev libpsl-dev libical-dev
+  check sqlite3 tzdata ca-certificates curl"
+TESTS="python3 python3-aiosmtpd python3-icalendar openssl valgrind clang-format
+  postfix mandoc chromium chromium-driver dovecot-imapd dovecot-pop3d
+  php-cli php-sqlite3 python3-dkim python3-nacl nsd spamassassin"
 BENCH="python3-pystache libsisimai-perl"
 FUZZ="clang libclang-rt-14-dev"
 PACKAGE="debhelper dpkg-dev fakeroot lintian python3"
@@ -55,9 +57,9 @@ $SUDO apt-get update -qq
 # smtp-source tools are used, so "No configuration" is right.
 echo "postfix postfix/main_mailer_type select No configuration" |
 	$SUDO debconf-set-selections
-# Dovecot is only started by the tests, on their own ports: keep the
-# packages from starting a system service, through a policy-rc.d for
-# the time of the install when none is in place.
+# Dovecot and nsd are only started by the tests, on their own ports:
+# keep the packages from starting a system service, through a
+# policy-rc.d for the time of the install when none is in place.
 policy=""
 if [ ! -e /usr/sbin/policy-rc.d ]; then
 	printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
@@ -80,5 +82,6 @@ fi
 [ -z "$policy" ] || $SUDO rm -f "$policy"
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
 	$SUDO systemctl disable --now dovecot.service >/dev/null 2>&1 || :
+	$SUDO systemctl disable --now nsd.service >/dev/null 2>&1 || :
 fi
 exit $rc

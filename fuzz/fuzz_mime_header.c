@@ -30,7 +30,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char *const fuzz_mime_allowed[] = { "Date", "Message-ID", "From",
 	"Reply-To", "To", "Subject", "Auto-Submitted", "List-Id",
 	"List-Unsubscribe", "List-Unsubscribe-Post", "MIME-Version",
-	"Content-Type", "Content-Transfer-Encoding", NULL };
+	"Content-Type", "Content-Transfer-Encoding", "Content-Language",
+	"X-Auto-Response-Suppress", "Precedence", "Feedback-ID",
+	"Content-Disposition", NULL };
 
 /* Checks that s[0..len) is a header block: every line ends with CRLF
  * and is either "Name:..." or a continuation starting with a space or a

@@ -29,6 +29,7 @@
 #include <ini.h>
 
 #include "cfg_value.h"
+#include "dkimkey.h"
 #include "lang.h"
 #include "log.h"
 #include "util.h"
@@ -60,12 +61,15 @@ enum cfg_section {
 	CFG_S_SMTP,
 	CFG_S_MAILDIR,
 	CFG_S_REMINDERS,
+	CFG_S_COURSES,
 	CFG_S_DIGEST,
 	CFG_S_FEED,
 	CFG_S_BOUNCES,
 	CFG_S_UNSUBSCRIBE,
 	CFG_S_HTTP,
 	CFG_S_ORGANISATION,
+	CFG_S_RETENTION,
+	CFG_S_DKIM,
 	CFG_S_COUNT,
 };
 
@@ -76,12 +80,15 @@ static const char *const cfg_section_names[CFG_S_COUNT] = {
 	[CFG_S_SMTP] = "smtp",
 	[CFG_S_MAILDIR] = "maildir",
 	[CFG_S_REMINDERS] = "reminders",
+	[CFG_S_COURSES] = "courses",
 	[CFG_S_DIGEST] = "digest",
 	[CFG_S_FEED] = "feed",
 	[CFG_S_BOUNCES] = "bounces",
 	[CFG_S_UNSUBSCRIBE] = "unsubscribe",
 	[CFG_S_HTTP] = "http",
 	[CFG_S_ORGANISATION] = "organisation",
+	[CFG_S_RETENTION] = "retention",
+	[CFG_S_DKIM] = "dkim",
 };
 
 enum cfg_key_id {
@@ -112,6 +119,7 @@ enum cfg_key_id {
 	CFG_K_GIVE_UP,
 	CFG_K_MAILDIR_PATH,
 	CFG_K_OFFSETS,
+	CFG_K_CHANGE_WINDOW,
 	CFG_K_WEEKLY,
 	CFG_K_MONTHLY,
 	CFG_K_MAX_POSTS,
@@ -134,6 +142,13 @@ enum cfg_key_id {
 	CFG_K_ORG_NAME,
 	CFG_K_ORG_ADDRESS,
 	CFG_K_ORG_CHARITY_NUMBER,
+	CFG_K_RETAIN_MESSAGES,
+	CFG_K_RETAIN_EVENTS,
+	CFG_K_DKIM_DOMAIN,
+	CFG_K_DKIM_SELECTOR,
+	CFG_K_DKIM_KEY_FILE,
+	CFG_K_DKIM_ED25519_SELECTOR,
+	CFG_K_DKIM_ED25519_KEY_FILE,
 	CFG_K_COUNT,
 };
 
@@ -163,6 +178,8 @@ enum cfg_type {
 	CFG_T_LISTEN,    /* ADDRESS:PORT */
 	CFG_T_LANGUAGE,  /* a BCP 47 tag ICU knows, normalised */
 	CFG_T_LANGUAGES, /* [daemon] bilingual into bilingual, n_bilingual */
+	CFG_T_SELECTOR,  /* a DKIM selector: labels joined by dots */
+	CFG_T_DKIM_KEY,  /* a path dkimkey_load() must accept */
 };
 
 #define CFG_F_REQUIRED 0x1
@@ -217,6 +234,7 @@ _Static_assert(sizeof(enum cfg_tls) == sizeof(int), "enum size");
 #define CFG_OFF(field) offsetof(struct cfg, field)
 #define CFG_MIN        ((int64_t)60)
 #define CFG_HOUR       ((int64_t)3600)
+#define CFG_YEAR       ((int64_t)365 * CFG_DAY)
 
 static const struct cfg_key cfg_keys[CFG_K_COUNT] = {
 	[CFG_K_DATABASE] = { CFG_S_DAEMON, "database", CFG_T_PATH,
@@ -276,6 +294,9 @@ static const struct cfg_key cfg_keys[CFG_K_COUNT] = {
 	[CFG_K_OFFSETS] = { CFG_S_REMINDERS, "offsets", CFG_T_OFFSETS,
 	    CFG_OFF(offsets), .def = "7d, 1d", .min = CFG_MIN,
 	    .max = 365 * CFG_DAY },
+	[CFG_K_CHANGE_WINDOW] = { CFG_S_COURSES, "change_window",
+	    CFG_T_DURATION, CFG_OFF(change_window), .def = "10m", .min = 0,
+	    .max = CFG_DAY },
 	[CFG_K_WEEKLY] = { CFG_S_DIGEST, "weekly", CFG_T_WEEKLY,
 	    CFG_OFF(weekly_wday), .def = "mon 08:00" },
 	[CFG_K_MONTHLY] = { CFG_S_DIGEST, "monthly", CFG_T_MONTHLY,
@@ -325,6 +346,22 @@ static const struct cfg_key cfg_keys[CFG_K_COUNT] = {
 	    CFG_OFF(org_address) },
 	[CFG_K_ORG_CHARITY_NUMBER] = { CFG_S_ORGANISATION, "charity_number",
 	    CFG_T_STRING, CFG_OFF(org_charity_number) },
+	[CFG_K_RETAIN_MESSAGES] = { CFG_S_RETENTION, "messages", CFG_T_DURATION,
+	    CFG_OFF(retain_messages), .def = "400d", .min = 0,
+	    .max = 100 * CFG_YEAR },
+	[CFG_K_RETAIN_EVENTS] = { CFG_S_RETENTION, "events", CFG_T_DURATION,
+	    CFG_OFF(retain_events), .def = "6y", .min = 0,
+	    .max = 100 * CFG_YEAR },
+	[CFG_K_DKIM_DOMAIN] = { CFG_S_DKIM, "domain", CFG_T_DOMAIN,
+	    CFG_OFF(dkim_domain) },
+	[CFG_K_DKIM_SELECTOR] = { CFG_S_DKIM, "selector", CFG_T_SELECTOR,
+	    CFG_OFF(dkim_selector) },
+	[CFG_K_DKIM_KEY_FILE] = { CFG_S_DKIM, "key_file", CFG_T_DKIM_KEY,
+	    CFG_OFF(dkim_key_file) },
+	[CFG_K_DKIM_ED25519_SELECTOR] = { CFG_S_DKIM, "ed25519_selector",
+	    CFG_T_SELECTOR, CFG_OFF(dkim_ed25519_selector) },
+	[CFG_K_DKIM_ED25519_KEY_FILE] = { CFG_S_DKIM, "ed25519_key_file",
+	    CFG_T_DKIM_KEY, CFG_OFF(dkim_ed25519_key_file) },
 };
 
 enum cfg_state {
@@ -503,6 +540,9 @@ cfg_parse_duration(const char *s, int64_t *secs)
 		break;
 	case 'w':
 		unit = 7 * CFG_DAY;
+		break;
+	case 'y':
+		unit = CFG_YEAR;
 		break;
 	default:
 		return -EINVAL;
@@ -813,7 +853,7 @@ cfg_set_number(
 	}
 	if (cfg_parse_duration(v, &secs) != 0) {
 		*why = xasprintf("bad duration '%s' (expected a number and a "
-				 "unit: 30s, 5m, 2h, 7d, 1w)",
+				 "unit: 30s, 5m, 2h, 7d, 1w, 1y)",
 		    v);
 		return -EINVAL;
 	}
@@ -900,6 +940,7 @@ cfg_set(struct cfg_parser *p, enum cfg_key_id id, const char *v, char **why)
 	case CFG_T_DIR:
 	case CFG_T_FILE:
 	case CFG_T_SECRET:
+	case CFG_T_DKIM_KEY:
 		if (cfg_value_has_ctl(v)) {
 			*why = xstrdup("holds a control character");
 			return -EINVAL;
@@ -1032,6 +1073,16 @@ cfg_set(struct cfg_parser *p, enum cfg_key_id id, const char *v, char **why)
 	}
 	case CFG_T_LANGUAGES:
 		return cfg_parse_languages(v, c, why);
+	case CFG_T_SELECTOR:
+		if (!cfg_value_is_domain(v)) {
+			*why = xasprintf("'%s' is not a selector (letters, "
+					 "digits and hyphens, labels joined by "
+					 "dots: fm2026)",
+			    v);
+			return -EINVAL;
+		}
+		*cfg_str_at(c, k) = xstrdup(v);
+		return 0;
 	case CFG_T_LISTEN:
 		if (cfg_value_check_listen(v) != 0) {
 			*why = xasprintf("'%s' is not ADDRESS:PORT with a "
@@ -1229,6 +1280,36 @@ cfg_user_exists(const char *name)
 	    res != NULL;
 }
 
+/* A DKIM key file: readable by its owner only, a private key that can
+ * sign (RSA of 2048 bits or more, or Ed25519); ed25519_key_file must be
+ * Ed25519, and key_file RSA when there is a second, Ed25519 key. */
+static void
+cfg_check_dkim_key(struct cfg_parser *p, enum cfg_key_id id)
+{
+	const char *path = *cfg_str_at(p->c, &cfg_keys[id]);
+	struct dkimkey *key;
+	char *why = NULL;
+
+	if (dkimkey_load(path, &key, &why) != 0) {
+		cfg_key_err(p, id, "%s: %s", path, why);
+		free(why);
+		return;
+	}
+	if (id == CFG_K_DKIM_ED25519_KEY_FILE &&
+	    dkimkey_type(key) != DKIMKEY_ED25519)
+		cfg_key_err(p, id,
+		    "%s: an RSA key (ed25519_key_file takes an Ed25519 key)",
+		    path);
+	else if (id == CFG_K_DKIM_KEY_FILE &&
+	    dkimkey_type(key) == DKIMKEY_ED25519 &&
+	    p->state[CFG_K_DKIM_ED25519_KEY_FILE] == CFG_SET)
+		cfg_key_err(p, id,
+		    "%s: an Ed25519 key, while ed25519_key_file is set too "
+		    "(key_file takes the RSA key)",
+		    path);
+	dkimkey_free(key);
+}
+
 /* The checks that look outside the file: files, folders, the time zone
  * database, the user database. */
 static void
@@ -1274,6 +1355,9 @@ cfg_check_system(struct cfg_parser *p)
 		case CFG_T_USER:
 			if (!cfg_user_exists(p->c->user))
 				cfg_key_err(p, id, "no user '%s'", p->c->user);
+			break;
+		case CFG_T_DKIM_KEY:
+			cfg_check_dkim_key(p, id);
 			break;
 		default:
 			break;
@@ -1401,6 +1485,54 @@ cfg_check_bounce_folder(struct cfg_parser *p)
 		    "'%s' is the folder bounces are read from", f);
 }
 
+/* [dkim]: the three keys a signature needs, the Ed25519 pair complete,
+ * and d= aligned with From (RFC 7489 §3.1.1: From's domain or a parent
+ * of it, never a bare top-level domain), or DMARC would not count the
+ * signature. */
+static void
+cfg_check_dkim(struct cfg_parser *p)
+{
+	const struct cfg *c = p->c;
+	const char *from_domain;
+	size_t n, m;
+
+	cfg_require(p, CFG_K_DKIM_DOMAIN, "required in [dkim]");
+	cfg_require(p, CFG_K_DKIM_SELECTOR, "required in [dkim]");
+	cfg_require(p, CFG_K_DKIM_KEY_FILE, "required in [dkim]");
+	if (p->state[CFG_K_DKIM_ED25519_SELECTOR] == CFG_SET)
+		cfg_require(p, CFG_K_DKIM_ED25519_KEY_FILE,
+		    "required when ed25519_selector is set");
+	if (p->state[CFG_K_DKIM_ED25519_KEY_FILE] == CFG_SET)
+		cfg_require(p, CFG_K_DKIM_ED25519_SELECTOR,
+		    "required when ed25519_key_file is set");
+	if (p->state[CFG_K_DKIM_SELECTOR] == CFG_SET &&
+	    p->state[CFG_K_DKIM_ED25519_SELECTOR] == CFG_SET &&
+	    strcasecmp(c->dkim_selector, c->dkim_ed25519_selector) == 0)
+		cfg_key_err(p, CFG_K_DKIM_ED25519_SELECTOR,
+		    "'%s' is selector too: each key needs a selector of its "
+		    "own",
+		    c->dkim_ed25519_selector);
+	if (p->state[CFG_K_DKIM_DOMAIN] != CFG_SET || !cfg_has(p, CFG_K_FROM))
+		return;
+	if (strchr(c->dkim_domain, '.') == NULL) {
+		cfg_key_err(p, CFG_K_DKIM_DOMAIN,
+		    "'%s' is a top-level domain, not the sender's",
+		    c->dkim_domain);
+		return;
+	}
+	from_domain = strrchr(c->from_addr, '@') + 1;
+	n = strlen(from_domain);
+	m = strlen(c->dkim_domain);
+	if (strcasecmp(from_domain, c->dkim_domain) == 0 ||
+	    (n > m && from_domain[n - m - 1] == '.' &&
+		strcasecmp(from_domain + n - m, c->dkim_domain) == 0))
+		return;
+	cfg_key_err(p, CFG_K_DKIM_DOMAIN,
+	    "'%s' is not aligned with [sender] from's domain %s (use %s or "
+	    "a parent of it, or DMARC ignores the signature)",
+	    c->dkim_domain, from_domain, from_domain);
+}
+
 /* The rules between the keys of one relay ([smtp] or [smtp.NAME]). */
 static void
 cfg_check_relay_rules(struct cfg_parser *p)
@@ -1476,6 +1608,8 @@ cfg_check_rules(struct cfg_parser *p)
 		    p, CFG_K_UNSUBSCRIBE_URL, "required in [unsubscribe]");
 		cfg_require(p, CFG_K_SECRET_FILE, "required in [unsubscribe]");
 	}
+	if (p->section_line[CFG_S_DKIM] != 0)
+		cfg_check_dkim(p);
 }
 
 /* ------------------------------------------------------------ syntax */
@@ -1490,6 +1624,124 @@ cfg_section_find(const char *name, size_t n)
 		    memcmp(cfg_section_names[i], name, n) == 0)
 			return i;
 	return -1;
+}
+
+/* The edit distance of a and b (insertions, deletions, substitutions,
+ * and swaps of two neighbours: "levle" is one from "level"), up to 64
+ * bytes each; more for longer words. */
+static int
+cfg_distance(const char *a, const char *b)
+{
+	int d[3][65], *prev2 = d[0], *prev = d[1], *cur = d[2], *t;
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > 64 || lb > 64)
+		return 100;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = (int)i;
+		for (size_t j = 1; j <= lb; j++) {
+			int v = prev[j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (prev[j] + 1 < v)
+				v = prev[j] + 1;
+			if (cur[j - 1] + 1 < v)
+				v = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && prev2[j - 2] + 1 < v)
+				v = prev2[j - 2] + 1;
+			cur[j] = v;
+		}
+		t = prev2;
+		prev2 = prev;
+		prev = cur;
+		cur = t;
+	}
+	return prev[lb];
+}
+
+/* Whether a word is near enough to a name to be a typing slip. */
+static bool
+cfg_near(const char *word, const char *name)
+{
+	size_t n = strlen(name);
+
+	return cfg_distance(word, name) <= (n <= 4 ? 1 : n <= 8 ? 2 : 3);
+}
+
+/* Says what an unknown key may have meant: the nearest key of its
+ * section, the same key in another section, or else the section's keys. */
+static char *
+cfg_unknown_key_hint(int section, const char *name)
+{
+	int best = -1, best_d = 100, d;
+	struct buf b;
+
+	for (int i = 0; i < CFG_K_COUNT; i++) {
+		if ((int)cfg_keys[i].section != section)
+			continue;
+		d = cfg_distance(name, cfg_keys[i].name);
+		if (d < best_d && cfg_near(name, cfg_keys[i].name)) {
+			best = i;
+			best_d = d;
+		}
+	}
+	if (best >= 0)
+		return xasprintf(" (did you mean %s?)", cfg_keys[best].name);
+	for (int i = 0; i < CFG_K_COUNT; i++)
+		if (strcmp(name, cfg_keys[i].name) == 0)
+			return xasprintf(" (%s is a key of [%s])", name,
+			    cfg_section_names[cfg_keys[i].section]);
+	buf_init(&b);
+	buf_printf(&b, " (the keys of [%s]:", cfg_section_names[section]);
+	for (int i = 0, n = 0; i < CFG_K_COUNT; i++)
+		if ((int)cfg_keys[i].section == section)
+			buf_printf(
+			    &b, "%s %s", n++ > 0 ? "," : "", cfg_keys[i].name);
+	buf_puts(&b, ")");
+	return buf_take(&b);
+}
+
+/* The same for an unknown section: the nearest one, or all of them. */
+static char *
+cfg_unknown_section_hint(const char *name, size_t n)
+{
+	char *word = xstrndup(name, n);
+	struct buf b;
+
+	for (int i = 0; i < CFG_S_COUNT; i++) {
+		if (cfg_near(word, cfg_section_names[i])) {
+			free(word);
+			return xasprintf(
+			    " (did you mean [%s]?)", cfg_section_names[i]);
+		}
+	}
+	free(word);
+	buf_init(&b);
+	buf_puts(&b, " (the sections:");
+	for (int i = 0; i < CFG_S_COUNT; i++)
+		buf_printf(
+		    &b, "%s [%s]", i > 0 ? "," : "", cfg_section_names[i]);
+	buf_puts(&b, ")");
+	return buf_take(&b);
+}
+
+/* What to do about an empty value, true for the key it is about. */
+static const char *
+cfg_empty_hint(enum cfg_key_id id)
+{
+	const struct cfg_key *k = &cfg_keys[id];
+
+	if ((k->flags & CFG_F_REQUIRED) != 0)
+		return "empty value (the key is required: give it a value)";
+	/* Defaults worked out from other keys (cfg_apply_defaults()). */
+	if (k->def != NULL || id == CFG_K_BOUNCE_DOMAIN ||
+	    id == CFG_K_LIST_ID || id == CFG_K_HTTP_LISTEN)
+		return "empty value (give a value, or remove the line to get "
+		       "the default)";
+	return "empty value (give a value, or remove the line: the key has "
+	       "no default and is then unset)";
 }
 
 static int
@@ -1591,8 +1843,11 @@ cfg_on_header(struct cfg_parser *p, const char *s, size_t n)
 		return;
 	}
 	if (id < 0) {
-		cfg_err(
-		    p, p->line, "[%.*s]: unknown section", (int)(b - a), s + a);
+		char *hint = cfg_unknown_section_hint(s + a, b - a);
+
+		cfg_err(p, p->line, "[%.*s]: unknown section%s", (int)(b - a),
+		    s + a, hint);
+		free(hint);
 		return;
 	}
 	if (p->section_line[id] != 0)
@@ -1690,7 +1945,11 @@ cfg_on_pair(
 	}
 	k = cfg_key_find(p->section, name);
 	if (k < 0) {
-		cfg_err(p, p->line, "[%s] %s: unknown key", sect, name);
+		char *hint = cfg_unknown_key_hint(p->section, name);
+
+		cfg_err(p, p->line, "[%s] %s: unknown key%s", sect, name,
+		    hint);
+		free(hint);
 		return 1;
 	}
 	if (!cfg_key_here(p, k)) {
@@ -1709,9 +1968,7 @@ cfg_on_pair(
 	p->key_line[k] = p->line;
 	p->state[k] = CFG_BAD;
 	if (*value == '\0')
-		cfg_key_err(p, k,
-		    "empty value (remove the line to get the "
-		    "default)");
+		cfg_key_err(p, k, "%s", cfg_empty_hint(k));
 	else if (cfg_set(p, k, value, &why) != 0)
 		cfg_key_err(p, k, "%s", why);
 	else
@@ -1963,6 +2220,8 @@ cfg_free(struct cfg *c)
 		case CFG_T_USER:
 		case CFG_T_LISTEN:
 		case CFG_T_LANGUAGE:
+		case CFG_T_SELECTOR:
+		case CFG_T_DKIM_KEY:
 			free(*cfg_str_at(c, &cfg_keys[id]));
 			break;
 		default:

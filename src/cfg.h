@@ -131,6 +131,11 @@ struct cfg {
 	struct cfg_reminder_offset offsets[CFG_MAX_OFFSETS];
 	int n_offsets; /* sorted, largest first */
 
+	/* [courses] */
+	/* Edits of a course's time, place or joining link within this many
+	 * seconds of the first make one change notice (0: none waits). */
+	int64_t change_window;
+
 	/* [digest] */
 	int weekly_wday;   /* 0 = Sunday .. 6 */
 	int weekly_minute; /* minutes after local midnight */
@@ -169,6 +174,16 @@ struct cfg {
 
 	/* [http] */
 	char *http_listen; /* NULL: no HTTP server */
+
+	/* [retention]: seconds; 0 keeps them for ever */
+	int64_t retain_messages; /* messages and bounces */
+	int64_t retain_events;   /* the history */
+	/* [dkim]: all NULL when the section is absent (nothing signed) */
+	char *dkim_domain;           /* d=: From's domain or a parent of it */
+	char *dkim_selector;         /* s= of the key_file signature */
+	char *dkim_key_file;         /* RSA (2048 bits or more) or Ed25519 */
+	char *dkim_ed25519_selector; /* a second signature, or NULL */
+	char *dkim_ed25519_key_file;
 };
 
 /*
@@ -189,7 +204,8 @@ struct cfg *cfg_new_defaults(const char *dir);
 /* Frees c and every string in it; cfg_free(NULL) does nothing. */
 void cfg_free(struct cfg *c);
 
-/* Parses "30s", "5m", "2h", "7d", "1w" (or a bare "0") into seconds.
+/* Parses "30s", "5m", "2h", "7d", "1w", "1y" (365 days), or a bare
+ * "0", into seconds.
  * Returns 0 or -EINVAL (also for numbers over 1000000000). */
 int cfg_parse_duration(const char *s, int64_t *secs);
 /* Parses "20/s", "600/m", "1000/h", "2000/d" (count 1..1000000), or

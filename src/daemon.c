@@ -40,10 +40,12 @@
 #include "http_pages.h"
 #include "job.h"
 #include "job_poll.h"
+#include "kind.h"
 #include "log.h"
 #include "migrate.h"
 #include "outbox.h"
 #include "send/compose.h"
+#include "send/dkimsign.h"
 #include "send/sender.h"
 #include "send/sentlog.h"
 #include "tmpl/tmpl.h"
@@ -61,6 +63,7 @@ struct daemon_gen {
 	struct cfg *cfg;
 	struct tmpl_set *tmpls;
 	char *secret;
+	struct dkimsign *dkim;
 	struct compose_env env;
 	struct sender *sender;
 	struct daemon *d;
@@ -128,6 +131,7 @@ daemon_gen_free(struct daemon_gen *g)
 	if (g == NULL)
 		return;
 	tmpl_set_free(g->tmpls);
+	dkimsign_free(g->dkim);
 	if (g->secret != NULL) {
 		explicit_bzero(g->secret, strlen(g->secret));
 		free(g->secret);
@@ -136,14 +140,15 @@ daemon_gen_free(struct daemon_gen *g)
 	free(g);
 }
 
-/* Loads config, templates and secret. NULL on any error (reported). */
+/* Loads config, templates, secret and DKIM keys. NULL on any error
+ * (reported). */
 static struct daemon_gen *
 daemon_gen_load(struct daemon *d, int *exit_code)
 {
 	struct daemon_gen *g = xcalloc(1, sizeof(*g));
 	struct tmpl_error terr;
 	const char *why = NULL;
-	char *errors = NULL;
+	char *errors = NULL, *err = NULL;
 
 	g->d = d;
 	*exit_code = CFG_EX_CONFIG;
@@ -162,12 +167,28 @@ daemon_gen_load(struct daemon *d, int *exit_code)
 		    "templates %s", tmpl_error_format(&terr, msg, sizeof(msg)));
 		goto fail;
 	}
+	/* A folder copied before a kind existed has no templates for it:
+	 * those messages would fail one by one. */
+	for (size_t i = 0; i < kind_count(); i++)
+		if (!tmpl_set_has(g->tmpls, kind_at(i)->name))
+			log_warnx(
+			    "templates %s: no %s templates: those "
+			    "messages will fail (copy its folder from the "
+			    "installed templates)",
+			    g->cfg->templates, kind_at(i)->name);
 	if (g->cfg->secret_file != NULL &&
 	    cfg_read_secret(g->cfg->secret_file, &g->secret, &why) != 0) {
 		log_errx("config %s: [unsubscribe] secret_file %s: %s",
 		    g->cfg->path, g->cfg->secret_file, why);
 		goto fail;
 	}
+	/* A rotated key is read here, so SIGHUP brings it in. */
+	if (dkimsign_load(g->cfg, &g->dkim, &err) != 0) {
+		log_errx("config %s: [dkim] %s", g->cfg->path, err);
+		free(err);
+		goto fail;
+	}
+	g->env.dkim = g->dkim;
 	g->env.db = d->db;
 	g->env.cfg = g->cfg;
 	g->env.tmpls = g->tmpls;

@@ -84,6 +84,9 @@ db_open(const char *path, bool create, sqlite3 **out)
 	    "PRAGMA journal_mode = WAL;"
 	    "PRAGMA synchronous = NORMAL;"
 	    "PRAGMA foreign_keys = ON;"
+	    /* What is deleted (an erasure, retention) is overwritten, not
+	     * left readable in free pages. */
+	    "PRAGMA secure_delete = ON;"
 	    /* Reads from the mapped file, not one pread() per page. */
 	    "PRAGMA mmap_size = 268435456;";
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
@@ -119,6 +122,53 @@ db_open(const char *path, bool create, sqlite3 **out)
 	}
 	*out = db;
 	return 0;
+}
+
+int
+db_copy(const char *src, const char *dst)
+{
+	sqlite3 *from = NULL, *to = NULL;
+	sqlite3_backup *b;
+	char *uri;
+	int rc, fd;
+
+	fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		log_warn("db copy path=%s", dst);
+		return -errno;
+	}
+	close(fd);
+	/* The URI form: mode=ro refuses every write, even a checkpoint. */
+	uri = sqlite3_mprintf("file:%s?mode=ro", src);
+	rc = uri != NULL ? sqlite3_open_v2(uri, &from,
+			       SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL)
+			 : SQLITE_NOMEM;
+	sqlite3_free(uri);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(from, DB_BUSY_TIMEOUT_MS);
+		rc = sqlite3_open_v2(dst, &to, SQLITE_OPEN_READWRITE, NULL);
+	}
+	if (rc == SQLITE_OK) {
+		b = sqlite3_backup_init(to, "main", from, "main");
+		if (b == NULL) {
+			rc = sqlite3_errcode(to);
+		} else {
+			rc = sqlite3_backup_step(b, -1);
+			if (rc == SQLITE_DONE)
+				rc = SQLITE_OK;
+			(void)sqlite3_backup_finish(b);
+		}
+	}
+	if (rc != SQLITE_OK)
+		log_warnx("db copy from=%s error=\"%s\"", src,
+		    to != NULL         ? sqlite3_errmsg(to)
+			: from != NULL ? sqlite3_errmsg(from)
+				       : sqlite3_errstr(rc));
+	sqlite3_close(to);
+	sqlite3_close(from);
+	if (rc != SQLITE_OK)
+		unlink(dst);
+	return db_errno(rc);
 }
 
 void
@@ -161,6 +211,23 @@ db_rollback(sqlite3 *db)
 {
 	if (!sqlite3_get_autocommit(db))
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+db_savepoint(sqlite3 *db)
+{
+	return db_exec(db, "SAVEPOINT fm_change");
+}
+
+int
+db_release(sqlite3 *db, int ret)
+{
+	int rel;
+
+	if (ret != 0)
+		sqlite3_exec(db, "ROLLBACK TO fm_change", NULL, NULL, NULL);
+	rel = db_exec(db, "RELEASE fm_change");
+	return ret != 0 ? ret : rel;
 }
 
 int

@@ -23,6 +23,15 @@
 int db_open(const char *path, bool create, sqlite3 **out);
 void db_close(sqlite3 *db);
 
+/*
+ * Copies the database at src into the new file dst (mode 0600; it must
+ * not exist) with SQLite's backup API, reading src on a read-only
+ * connection: nothing of src is written, though SQLite may leave
+ * beside it the empty -wal and -shm files a reader of a WAL database
+ * needs. 0 or a negative errno (logged).
+ */
+int db_copy(const char *src, const char *dst);
+
 /* Maps a SQLite result code to 0 or a negative errno. */
 int db_errno(int rc);
 /* What a negative errno from db_errno() means for the database, in
@@ -33,6 +42,13 @@ int db_exec(sqlite3 *db, const char *sql);
 int db_begin(sqlite3 *db);
 int db_commit(sqlite3 *db);
 void db_rollback(sqlite3 *db);
+
+/* A change of several statements made whole, inside the caller's
+ * transaction or on its own: db_savepoint() starts it, db_release()
+ * keeps it when ret is 0 and undoes it otherwise; it returns ret, or
+ * the error of keeping it. */
+int db_savepoint(sqlite3 *db);
+int db_release(sqlite3 *db, int ret);
 
 /* Prepares a statement; logs the SQL error on failure. */
 int db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt);

@@ -28,7 +28,12 @@ usage(FILE *f)
 	    "      --once         run all due work, drain the queue, "
 	    "exit\n"
 	    "      --now TIME     pretend the clock reads TIME "
-	    "(ISO-8601)\n",
+	    "(ISO-8601), for tests:\n"
+	    "                     it acts on the real database (to see what "
+	    "would be\n"
+	    "                     sent: familymail rehearse)\n"
+	    "  -h, --help         this help\n"
+	    "  -V, --version      the version\n",
 	    FAMILYMAIL_CONFIG);
 }
 

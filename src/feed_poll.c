@@ -16,6 +16,7 @@
 #include "db.h"
 #include "feed.h"
 #include "fetch.h"
+#include "job.h"
 #include "log.h"
 #include "util.h"
 
@@ -33,8 +34,10 @@ struct feed_poll {
 	struct buf body; /* the fetched feed, for the worker */
 	int result;      /* new posts, or a negative errno */
 	const char *why;
-	time_t started; /* when the poll in flight began */
-	time_t polled;  /* when the last finished poll began */
+	char *fetch_error; /* the fetch failed: only the run is recorded */
+	int64_t every;     /* [feed] every, for the next run in job_runs */
+	time_t started;    /* when the poll in flight began */
+	time_t polled;     /* when the last finished poll began */
 	feed_poll_done_fn *done;
 	void *done_arg;
 };
@@ -60,6 +63,7 @@ feed_poll_free(struct feed_poll *p)
 	buf_fini(&p->body);
 	free(p->url);
 	free(p->database);
+	free(p->fetch_error);
 	free(p);
 }
 
@@ -82,7 +86,23 @@ feed_poll_end(struct feed_poll *p, bool new_posts)
 	p->storing = false;
 	p->polled = p->started;
 	buf_reset(&p->body);
+	free(p->fetch_error);
+	p->fetch_error = NULL;
 	p->done(p->done_arg, new_posts);
+}
+
+/* The poll in job_runs, for status: what it found, or why not. */
+static void
+feed_poll_record(struct feed_poll *p, sqlite3 *db)
+{
+	char *what = p->fetch_error != NULL ? xstrdup(p->fetch_error)
+	    : p->result < 0
+	    ? xasprintf("rejected: %s", p->why != NULL ? p->why : "?")
+	    : xasprintf("%d new post%s", p->result, p->result == 1 ? "" : "s");
+
+	(void)job_record_run(
+	    db, "feed", p->started, p->started + p->every, what);
+	free(what);
 }
 
 static void
@@ -90,19 +110,28 @@ feed_poll_on_work(uv_work_t *req)
 {
 	struct feed_poll *p = req->data;
 	struct feed *feed = NULL;
-	sqlite3 *db;
+	sqlite3 *db = NULL;
 
 	p->why = NULL;
-	p->result = feed_parse(p->body.data, p->body.len, &feed, &p->why);
-	if (p->result != 0)
+	p->result = 0;
+	if (p->fetch_error == NULL)
+		p->result =
+		    feed_parse(p->body.data, p->body.len, &feed, &p->why);
+	if (db_open(p->database, false, &db) != 0) {
+		if (p->result == 0 && p->fetch_error == NULL) {
+			p->result = -EIO;
+			p->why = "database error";
+		}
+		feed_free(feed);
 		return;
-	p->result = db_open(p->database, false, &db);
-	if (p->result == 0) {
+	}
+	if (p->result == 0 && feed != NULL) {
 		p->result = feed_store(db, feed);
 		if (p->result < 0)
 			p->why = "database error";
-		db_close(db);
 	}
+	feed_poll_record(p, db);
+	db_close(db);
 	feed_free(feed);
 }
 
@@ -111,11 +140,12 @@ feed_poll_on_stored(uv_work_t *req, int status)
 {
 	struct feed_poll *p = req->data;
 
-	if (status != 0 || p->result < 0)
+	/* A failed fetch was logged when it failed. */
+	if (p->fetch_error == NULL && (status != 0 || p->result < 0))
 		log_warnx("feed rejected url=%s error=\"%s\"; posts kept, "
 			  "retrying at the next poll",
 		    p->url, p->why != NULL ? p->why : "?");
-	else
+	else if (p->fetch_error == NULL)
 		log_info("feed polled url=%s new_posts=%d", p->url, p->result);
 	feed_poll_end(p, status == 0 && p->result > 0);
 }
@@ -135,11 +165,14 @@ feed_poll_on_fetched(
 			log_warnx("feed fetch failed url=%s status=%ld; "
 				  "retrying at the next poll",
 			    p->url, status);
-		feed_poll_end(p, false);
-		return;
+		/* The worker records the failed run, then it ends. */
+		p->fetch_error = err != 0
+		    ? xasprintf("failed: %s", errmsg != NULL ? errmsg : "?")
+		    : xasprintf("failed: HTTP status %ld", status);
 	}
 	buf_reset(&p->body);
-	buf_append(&p->body, body->data, body->len);
+	if (p->fetch_error == NULL)
+		buf_append(&p->body, body->data, body->len);
 	if (uv_queue_work(p->loop, &p->req, feed_poll_on_work,
 		feed_poll_on_stored) != 0) {
 		log_warnx("feed cannot store url=%s; retrying at the next poll",
@@ -164,6 +197,7 @@ feed_poll_start(struct feed_poll *p, const struct cfg *cfg,
 	p->url = xstrdup(cfg->feed_url);
 	free(p->database);
 	p->database = xstrdup(cfg->database);
+	p->every = cfg->feed_every;
 	if (p->fetch == NULL)
 		p->fetch = fetch_new(p->loop);
 	if (p->fetch == NULL)

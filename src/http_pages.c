@@ -372,6 +372,18 @@ http_pages_unsubscribed(struct http_pages *p, struct http_request *req,
 	buf_fini(&m);
 }
 
+/* Who asked, for the history: the page's own button says so; any other
+ * one-click POST is a mail client's (RFC 8058). */
+static const char *
+http_pages_unsubscribe_source(const struct http_request *req)
+{
+	char *from = http_form_value(req->body, "from");
+	bool page = from != NULL && strcmp(from, "page") == 0;
+
+	free(from);
+	return page ? "page" : "one-click";
+}
+
 static void
 http_pages_unsubscribe(struct http_pages *p, struct http_request *req)
 {
@@ -392,7 +404,8 @@ http_pages_unsubscribe(struct http_pages *p, struct http_request *req)
 			http_pages_message(p, req, tx, 400, tx->unchanged_title,
 			    tx->not_one_click);
 		} else {
-			ret = subscriber_unsubscribe(p->db, s.id);
+			ret = subscriber_unsubscribe(
+			    p->db, s.id, http_pages_unsubscribe_source(req));
 			if (ret < 0) {
 				http_pages_db_error(p, req, tx);
 			} else {
@@ -420,6 +433,7 @@ http_pages_unsubscribe(struct http_pages *p, struct http_request *req)
 	    "<form method=\"post\">\n"
 	    "<input type=\"hidden\" name=\"List-Unsubscribe\" "
 	    "value=\"One-Click\">\n"
+	    "<input type=\"hidden\" name=\"from\" value=\"page\">\n"
 	    "<button type=\"submit\">");
 	http_pages_escape(&m, tx->unsubscribe_button);
 	buf_puts(&m, "</button>\n</form>\n<p class=\"note\">");
@@ -445,7 +459,7 @@ http_pages_confirm(struct http_pages *p, struct http_request *req)
 	if (!http_pages_subscriber(p, req, "confirm", &s))
 		return;
 	tx = http_pages_lang(p, req, &s);
-	ret = subscriber_confirm(p->db, s.id);
+	ret = subscriber_confirm(p->db, s.id, "page");
 	if (ret == -EPERM) {
 		http_pages_message(p, req, tx, 409, tx->ended_title, tx->ended);
 	} else if (ret < 0) {
@@ -541,7 +555,7 @@ http_pages_preferences(struct http_pages *p, struct http_request *req)
 	action = http_form_value(req->body, "action");
 	freq = http_form_value(req->body, "frequency");
 	if (action != NULL && strcmp(action, "unsubscribe") == 0) {
-		ret = subscriber_unsubscribe(p->db, s.id);
+		ret = subscriber_unsubscribe(p->db, s.id, "preferences");
 		if (ret < 0) {
 			http_pages_db_error(p, req, tx);
 		} else {
@@ -552,7 +566,8 @@ http_pages_preferences(struct http_pages *p, struct http_request *req)
 		}
 	} else if (freq != NULL &&
 	    (strcmp(freq, "weekly") == 0 || strcmp(freq, "monthly") == 0)) {
-		ret = subscriber_set_frequency(p->db, s.id, freq);
+		ret =
+		    subscriber_set_frequency(p->db, s.id, freq, "preferences");
 		if (ret < 0) {
 			http_pages_db_error(p, req, tx);
 		} else {

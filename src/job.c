@@ -10,13 +10,17 @@
 #include <string.h>
 
 #include "cfg.h"
+#include "clock.h"
+#include "db.h"
 #include "job_cancel.h"
+#include "job_change.h"
 #include "job_confirm.h"
 #include "job_digest.h"
 #include "job_optin.h"
 #include "job_remind.h"
 #include "job_rows.h"
 #include "log.h"
+#include "retention.h"
 #include "util.h"
 
 static const struct job job_table[] = {
@@ -24,6 +28,11 @@ static const struct job job_table[] = {
 	{ .name = "row checks", .run = job_rows_run },
 	{ .name = "confirmations", .run = job_confirm_run },
 	{ .name = "cancellations", .run = job_cancel_run },
+	{
+	    .name = "changes",
+	    .run = job_change_run,
+	    .next_due = job_change_next_due,
+	},
 	{
 	    .name = "reminders",
 	    .run = job_remind_run,
@@ -37,6 +46,11 @@ static const struct job job_table[] = {
 	    .last_due = job_digest_last_due,
 	    .subscribers = true,
 	    .reads_posts = true,
+	},
+	{
+	    .name = "retention",
+	    .run = retention_run,
+	    .next_due = retention_next_due,
 	},
 };
 
@@ -129,4 +143,58 @@ job_wants_feed(const struct cfg *cfg, bool secret, time_t now, time_t polled)
 			return true;
 	}
 	return false;
+}
+
+int
+job_record_run(
+    sqlite3 *db, const char *name, time_t last, time_t next, const char *detail)
+{
+	char last_s[CLOCK_ISO_LEN], next_s[CLOCK_ISO_LEN];
+	sqlite3_stmt *st;
+	int ret, rc;
+
+	ret = db_prepare(db,
+	    "INSERT INTO job_runs (job, last_run_at, next_run_at, detail)"
+	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (job) DO UPDATE SET"
+	    " last_run_at = ?2, next_run_at = ?3, detail = ?4",
+	    &st);
+	if (ret != 0)
+		return ret;
+	clock_format_iso(last, last_s);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, last_s, -1, SQLITE_STATIC);
+	if (next > 0) {
+		clock_format_iso(next, next_s);
+		sqlite3_bind_text(st, 3, next_s, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		log_warnx("job %s cannot record its run: %s", name,
+		    sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return db_errno(rc);
+}
+
+int
+job_last_run(sqlite3 *db, const char *name, time_t *last)
+{
+	sqlite3_stmt *st;
+	const char *s;
+	int ret, rc;
+
+	ret = db_prepare(
+	    db, "SELECT last_run_at FROM job_runs WHERE job = ?1", &st);
+	if (ret != 0)
+		return ret;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	ret = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : db_errno(rc);
+	if (ret == 0) {
+		s = (const char *)sqlite3_column_text(st, 0);
+		if (s == NULL || clock_parse_iso(s, last) != 0)
+			ret = -ENOENT;
+	}
+	sqlite3_finalize(st);
+	return ret;
 }

@@ -61,6 +61,18 @@ int job_run_all(
 int job_next_due(
     sqlite3 *db, const struct cfg *cfg, bool secret, time_t now, time_t *when);
 
+/*
+ * The bookkeeping of a job or a poller in the table job_runs, which
+ * status shows: when it last ran (last), when it runs next (next; 0:
+ * not known) and a note (detail, may be NULL). One statement. 0 or a
+ * negative errno.
+ */
+int job_record_run(sqlite3 *db, const char *name, time_t last, time_t next,
+    const char *detail);
+/* When name last ran, as job_record_run() recorded it: 0 and *last, or
+ * -ENOENT (never), or another negative errno. */
+int job_last_run(sqlite3 *db, const char *name, time_t *last);
+
 /* Whether a job that reads posts fell due since polled, the start of
  * the last finished feed poll: the feed should be polled first. */
 bool job_wants_feed(

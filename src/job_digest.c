@@ -144,26 +144,28 @@ job_digest_previous(sqlite3 *db, const char *frequency, char **until,
 }
 
 /*
- * Opens the period of the latest occurrence if it has no row yet, in one
- * transaction: the row records the highest post id it considered, and
- * its posts are those of the view digest_posts (see migrate.c): the ones
- * published since the previous digest, and the ones added after the
- * previous digest was opened but published before it (late arrivals).
+ * Adds the row of the period of frequency i scheduled at at, unless it
+ * exists, in the caller's transaction: the row records the highest post
+ * id it considered, and its posts are those of the view digest_posts
+ * (see migrate.c): the ones published since the previous digest, and
+ * the ones added after the previous digest was opened but published
+ * before it (late arrivals). Its period goes into period, the posts it
+ * holds into *posts (-1 when the row existed).
  */
 static int
-job_digest_open(sqlite3 *db, const struct cfg *cfg, size_t i, time_t now)
+job_digest_insert(sqlite3 *db, const struct cfg *cfg, size_t i, time_t at,
+    time_t now, char *period, size_t size, int64_t *posts)
 {
 	const struct job_digest_freq *f = &job_digest_freqs[i];
-	char period[16], at_s[CLOCK_ISO_LEN], since_s[CLOCK_ISO_LEN],
-	    now_s[CLOCK_ISO_LEN];
+	char at_s[CLOCK_ISO_LEN], since_s[CLOCK_ISO_LEN], now_s[CLOCK_ISO_LEN];
 	char *prev_until = NULL, *prev_since = NULL, *prev_post = NULL;
 	int day, minute, ret;
-	int64_t exists, posts = 0;
-	time_t at, since;
+	int64_t exists;
+	time_t since;
 
+	*posts = -1;
 	job_digest_schedule(cfg, i, &day, &minute);
-	at = f->last(now, day, minute);
-	f->period_id(at, period, sizeof(period));
+	f->period_id(at, period, size);
 	ret = job_digest_exec(db,
 	    "SELECT count(*) FROM digests WHERE frequency = ?1 AND period = ?2",
 	    &exists, 2, f->name, period);
@@ -179,9 +181,6 @@ job_digest_open(sqlite3 *db, const struct cfg *cfg, size_t i, time_t now)
 	clock_format_iso(at, at_s);
 	clock_format_iso(since, since_s);
 	clock_format_iso(now, now_s);
-	ret = db_begin(db);
-	if (ret != 0)
-		goto out;
 	ret = job_digest_exec(db,
 	    "INSERT INTO digests (frequency, period, scheduled_at, since,"
 	    " until, post_count, state, created_at, last_post_id,"
@@ -196,26 +195,92 @@ job_digest_open(sqlite3 *db, const struct cfg *cfg, size_t i, time_t now)
 		    " digest_posts WHERE digest_id = digests.id)"
 		    " WHERE frequency = ?1 AND period = ?2"
 		    " RETURNING post_count",
-		    &posts, 2, f->name, period);
-	if (ret == 0 && posts <= 0)
+		    posts, 2, f->name, period);
+	if (ret == 0 && *posts <= 0)
 		ret = job_digest_exec(db,
 		    "UPDATE digests SET state = 'empty'"
 		    " WHERE frequency = ?1 AND period = ?2",
 		    NULL, 2, f->name, period);
-	if (ret == 0)
-		ret = db_commit(db);
-	if (ret != 0) {
-		db_rollback(db);
-		goto out;
-	}
-	log_info("job digest opened frequency=%s period=%s posts=%lld%s",
-	    f->name, period, (long long)posts,
-	    posts > 0 ? "" : " (nothing to send)");
-out:
 	free(prev_until);
 	free(prev_since);
 	free(prev_post);
 	return ret;
+}
+
+/* Opens the period of the latest occurrence if it has no row yet, in
+ * one transaction. */
+static int
+job_digest_open(sqlite3 *db, const struct cfg *cfg, size_t i, time_t now)
+{
+	const struct job_digest_freq *f = &job_digest_freqs[i];
+	char period[16];
+	int day, minute, ret;
+	int64_t posts, exists;
+	time_t at;
+
+	job_digest_schedule(cfg, i, &day, &minute);
+	at = f->last(now, day, minute);
+	/* Most passes find the period open: no write lock for them. */
+	f->period_id(at, period, sizeof(period));
+	ret = job_digest_exec(db,
+	    "SELECT count(*) FROM digests WHERE frequency = ?1 AND period = ?2",
+	    &exists, 2, f->name, period);
+	if (ret != 0 || exists > 0)
+		return ret;
+	ret = db_begin(db);
+	if (ret == 0)
+		ret = job_digest_insert(
+		    db, cfg, i, at, now, period, sizeof(period), &posts);
+	if (ret == 0)
+		ret = db_commit(db);
+	if (ret != 0) {
+		db_rollback(db);
+		return ret;
+	}
+	if (posts >= 0)
+		log_info(
+		    "job digest opened frequency=%s period=%s posts=%lld%s",
+		    f->name, period, (long long)posts,
+		    posts > 0 ? "" : " (nothing to send)");
+	return 0;
+}
+
+int
+job_digest_open_next(sqlite3 *db, const struct cfg *cfg, const char *frequency,
+    time_t now, char *detail, size_t size, time_t *at, int64_t *posts)
+{
+	char period[16];
+	int day, minute, ret;
+	int64_t exists;
+
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(job_digest_freqs); i++) {
+		const struct job_digest_freq *f = &job_digest_freqs[i];
+
+		if (strcmp(f->name, frequency) != 0)
+			continue;
+		job_digest_schedule(cfg, i, &day, &minute);
+		/* A period that fell due while no daemon ran is opened at
+		 * its next pass; when it holds posts, it is the next digest. */
+		*at = f->last(now, day, minute);
+		f->period_id(*at, period, sizeof(period));
+		ret = job_digest_exec(db,
+		    "SELECT count(*) FROM digests WHERE frequency = ?1"
+		    " AND period = ?2",
+		    &exists, 2, f->name, period);
+		if (ret == 0 && exists == 0)
+			ret = job_digest_insert(db, cfg, i, *at, now, period,
+			    sizeof(period), posts);
+		if (ret == 0 && (exists > 0 || *posts <= 0)) {
+			*at = f->next(now, day, minute);
+			ret = job_digest_insert(db, cfg, i, *at, now, period,
+			    sizeof(period), posts);
+		}
+		if (ret != 0)
+			return ret;
+		(void)snprintf(detail, size, "%s:%s", f->name, period);
+		return ret;
+	}
+	return -EINVAL;
 }
 
 /* Enqueues the next chunk of an open digest, adding to *added. Returns

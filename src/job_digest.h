@@ -21,6 +21,8 @@
 #ifndef FM_JOB_DIGEST_H
 #define FM_JOB_DIGEST_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <sqlite3.h>
@@ -32,6 +34,18 @@ struct cfg;
 /* Opens due periods and enqueues their recipients. Returns the number of
  * messages enqueued, or a negative errno. */
 int job_digest_run(sqlite3 *db, const struct cfg *cfg, time_t now);
+
+/*
+ * The digest of frequency ("weekly", "monthly") that goes out next after
+ * now, opened as the job will open it then, with the posts published so
+ * far: for a preview, in the caller's transaction, which the caller
+ * rolls back. Its detail ("weekly:2026-W49") into detail, its time into
+ * *at, its posts into *posts (-1 when its row existed already). 0,
+ * -EINVAL for another frequency, or a negative errno.
+ */
+int job_digest_open_next(sqlite3 *db, const struct cfg *cfg,
+    const char *frequency, time_t now, char *detail, size_t size, time_t *at,
+    int64_t *posts);
 
 /* The next scheduled digest time after now, over both frequencies, in
  * *when; always 0 (the shape of job.h's next_due; db is not read). */

@@ -7,11 +7,13 @@
 
 #include "kind.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cfg.h"
+#include "clock.h"
 #include "lang.h"
 #include "util.h"
 
@@ -31,6 +33,15 @@ static bool
 kind_course_cancelled_applies(const struct kind_facts *f)
 {
 	return !f->course_scheduled;
+}
+
+/* A change notice goes while the course still differs from what the
+ * delegate knew: an edit undone before it went sends nothing. */
+static bool
+kind_change_applies(const struct kind_facts *f)
+{
+	return f->booking_confirmed && f->course_scheduled &&
+	    f->starts_at > f->now && f->course_changed;
 }
 
 static bool
@@ -177,6 +188,7 @@ static const struct kind kind_table[] = {
 	    .summary = "a booking was made: sent within seconds",
 	    .job = "confirmations",
 	    .about = KIND_ABOUT_BOOKING,
+	    .needs = KIND_CALENDAR,
 	    .applies = kind_confirmation_applies,
 	},
 	{
@@ -184,6 +196,7 @@ static const struct kind kind_table[] = {
 	    .summary = "a confirmed booking was cancelled",
 	    .job = "cancellations",
 	    .about = KIND_ABOUT_BOOKING,
+	    .needs = KIND_CALENDAR_CANCEL,
 	    .applies = kind_booking_cancelled_applies,
 	},
 	{
@@ -191,13 +204,24 @@ static const struct kind kind_table[] = {
 	    .summary = "the course of a confirmed booking was cancelled",
 	    .job = "cancellations",
 	    .about = KIND_ABOUT_BOOKING,
+	    .needs = KIND_CALENDAR_CANCEL,
 	    .applies = kind_course_cancelled_applies,
+	},
+	{
+	    .name = "course_changed",
+	    .summary = "the time, place or joining link of a course changed",
+	    .job = "changes",
+	    .about = KIND_ABOUT_BOOKING,
+	    .needs = KIND_CALENDAR | KIND_CHANGES,
+	    .detail = "previous",
+	    .applies = kind_change_applies,
 	},
 	{
 	    .name = "course_reminder",
 	    .summary = "the course is near: at each [reminders] offset",
 	    .job = "reminders",
 	    .about = KIND_ABOUT_BOOKING,
+	    .needs = KIND_CALENDAR,
 	    .detail = "offset",
 	    .applies = kind_reminder_applies,
 	    .context = kind_reminder_context,
@@ -221,6 +245,59 @@ static const struct kind kind_table[] = {
 	    .applies = kind_optin_applies,
 	},
 };
+
+/* Whether two texts differ once trimmed, NULL being "". */
+static bool
+kind_text_differs(const char *a, const char *b)
+{
+	size_t na, nb;
+
+	a = a != NULL ? a : "";
+	b = b != NULL ? b : "";
+	while (isspace((unsigned char)*a))
+		a++;
+	while (isspace((unsigned char)*b))
+		b++;
+	na = strlen(a);
+	nb = strlen(b);
+	while (na > 0 && isspace((unsigned char)a[na - 1]))
+		na--;
+	while (nb > 0 && isspace((unsigned char)b[nb - 1]))
+		nb--;
+	return na != nb || memcmp(a, b, na) != 0;
+}
+
+/* Whether two times differ, one that cannot be read being none. */
+static bool
+kind_time_differs(const char *a, const char *b)
+{
+	time_t ta = 0, tb = 0;
+
+	if (a == NULL || clock_parse_iso(a, &ta) != 0)
+		ta = 0;
+	if (b == NULL || clock_parse_iso(b, &tb) != 0)
+		tb = 0;
+	return ta != tb;
+}
+
+bool
+kind_course_differs(const struct kind_course *was,
+    const struct kind_course *now, bool *time, bool *place, bool *link)
+{
+	bool t = kind_time_differs(was->starts_at, now->starts_at) ||
+	    kind_time_differs(was->ends_at, now->ends_at);
+	bool p = kind_text_differs(was->venue, now->venue) ||
+	    kind_text_differs(was->address, now->address);
+	bool l = kind_text_differs(was->joining_url, now->joining_url);
+
+	if (time != NULL)
+		*time = t;
+	if (place != NULL)
+		*place = p;
+	if (link != NULL)
+		*link = l;
+	return t || p || l;
+}
 
 const struct kind *
 kind_find(const char *name)

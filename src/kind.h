@@ -44,11 +44,21 @@ struct kind_facts {
 	bool subscriber_pending;
 	const char *frequency; /* "weekly", "monthly" */
 	long post_count;       /* posts in the digest (KIND_POSTS) */
+	/* KIND_CHANGES: the course's time, place or joining link differs
+	 * from what the delegate was told before (the notice's previous) */
+	bool course_changed;
 };
 
 /* What compose adds to the base context for a kind. */
 #define KIND_POSTS        0x1 /* posts, post_count: the digest detail names */
 #define KIND_CONFIRM_LINK 0x2 /* confirm_url */
+/* The booking's calendar entry goes with the message (send/calendar.h):
+ * the course as it is now (METHOD:REQUEST), or its cancellation. */
+#define KIND_CALENDAR        0x4
+#define KIND_CALENDAR_CANCEL 0x8
+/* previous.*, changed.*: what the delegate was told before (the detail
+ * column, or what they were last told) against the course now. */
+#define KIND_CHANGES 0x10
 
 struct kind {
 	const char *name;    /* "booking_confirmation": the template folder */
@@ -68,6 +78,26 @@ struct kind {
 	/* Adds the names only this kind's templates use; may be NULL. */
 	void (*context)(json_t *ctx, const struct kind_facts *f);
 };
+
+/* A course's time, place and joining link as the records write them
+ * (valid UTF-8; any may be NULL). */
+struct kind_course {
+	const char *starts_at, *ends_at;
+	const char *venue, *address;
+	const char *joining_url;
+};
+
+/*
+ * What makes a course_changed notice: whether the time (starts_at or
+ * ends_at, as instants; one that cannot be read counts as none), the
+ * place (venue or address) or the joining link differs between was and
+ * now, texts compared with white space at the ends trimmed and NULL as
+ * "". Notes do not count. Sets the three flags (any may be NULL) and
+ * returns whether any is true. The change job and compose both ask
+ * this, so that what is enqueued is what is sent.
+ */
+bool kind_course_differs(const struct kind_course *was,
+    const struct kind_course *now, bool *time, bool *place, bool *link);
 
 /* The kind named name, or NULL. */
 const struct kind *kind_find(const char *name);

@@ -270,6 +270,124 @@ static const char migrate_v7[] =
     "  'securityerror', 'speeding', 'toomanyconn');";
 
 /*
+ * The history of each address and booking (events.h). Rows are looked
+ * up by address and by booking; retention walks them by id, which
+ * follows time, so "at" needs no index. message_id has no foreign key:
+ * events outlive the messages [retention] purges.
+ *
+ * A message's "queued" is written by a trigger: the jobs enqueue with
+ * INSERT ... SELECT, a whole digest in one statement, and the trigger
+ * sees every row of it. The rest are appended by the code that makes
+ * the change (events_add()).
+ *
+ * What messages, bounces and suppressions already hold becomes history
+ * too, in the order it happened.
+ *
+ * The suppression list may hold, for an erased address, only a keyed
+ * hash of it (reason 'erased'): the table is rebuilt for the new
+ * reason, which its CHECK did not allow.
+ */
+static const char migrate_v8[] =
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at TEXT NOT NULL,"
+    "  event TEXT NOT NULL,"
+    "  address TEXT COLLATE NOCASE,"
+    "  booking_id INTEGER,"
+    "  message_id INTEGER,"
+    "  kind TEXT,"
+    "  source TEXT,"
+    "  detail TEXT);"
+    "CREATE INDEX events_address ON events(address)"
+    "  WHERE address IS NOT NULL;"
+    "CREATE INDEX events_booking ON events(booking_id)"
+    "  WHERE booking_id IS NOT NULL;"
+    "INSERT INTO events (at, event, address, booking_id, message_id,"
+    "  kind, source, detail)"
+    "  SELECT at, event, address, booking_id, message_id, kind, source,"
+    "  detail FROM ("
+    "    SELECT created_at AS at, 0 AS seq, 'queued' AS event,"
+    "    recipient AS address, booking_id, id AS message_id, kind,"
+    "    'daemon' AS source, detail FROM messages"
+    "  UNION ALL"
+    "    SELECT sent_at, 1, 'sent', recipient, booking_id, id, kind,"
+    "    'daemon', smtp_reply FROM messages"
+    "    WHERE state = 'sent' AND sent_at IS NOT NULL"
+    "  UNION ALL"
+    "    SELECT updated_at, 1, state, recipient, booking_id, id, kind,"
+    "    'daemon', last_error FROM messages"
+    "    WHERE state IN ('failed', 'suppressed', 'cancelled')"
+    "  UNION ALL"
+    "    SELECT updated_at, 1, 'deferred', recipient, booking_id, id,"
+    "    kind, 'daemon', last_error FROM messages"
+    "    WHERE state = 'queued' AND attempts > 0"
+    "  UNION ALL"
+    "    SELECT b.received_at, 2,"
+    "    CASE b.kind WHEN 'feedback' THEN 'complained'"
+    "      WHEN 'delivered' THEN 'delivered' ELSE 'bounced' END,"
+    "    coalesce(m.recipient, b.recipient), m.booking_id, b.message_id,"
+    "    m.kind, CASE WHEN b.source = 'smtp' THEN 'relay' ELSE 'report'"
+    "    END,"
+    "    CASE b.kind WHEN 'feedback' THEN 'complaint'"
+    "    ELSE coalesce(b.class, '-') || ' ' ||"
+    "    coalesce(b.reason, 'undefined') || ' ' || coalesce(b.status, '-')"
+    "    || coalesce(' ' || b.diagnostic, '') END ||"
+    "    CASE WHEN b.source IS NULL OR b.source = 'smtp' THEN ''"
+    "    ELSE ' (report ' || b.source || ')' END"
+    "    FROM bounces b LEFT JOIN messages m ON m.id = b.message_id"
+    "    WHERE b.recipient IS NOT NULL OR m.recipient IS NOT NULL"
+    "  UNION ALL"
+    "    SELECT created_at, 3, 'suppressed', email, NULL, NULL, NULL,"
+    "    CASE reason WHEN 'manual' THEN 'admin' ELSE 'bounces' END,"
+    "    reason || coalesce(': ' || detail, '') FROM suppressions"
+    "  ) ORDER BY unixepoch(at), seq, message_id;"
+    "CREATE TRIGGER events_queued AFTER INSERT ON messages BEGIN"
+    "  INSERT INTO events (at, event, address, booking_id, message_id,"
+    "  kind, source, detail) VALUES (NEW.created_at, 'queued',"
+    "  NEW.recipient, NEW.booking_id, NEW.id, NEW.kind,"
+    "  CASE WHEN NEW.dedupe_key LIKE 'resend:%' THEN 'admin'"
+    "  ELSE 'daemon' END, NEW.detail);"
+    "  END;"
+    "CREATE TABLE suppressions_v8 ("
+    "  email TEXT PRIMARY KEY COLLATE NOCASE,"
+    "  reason TEXT NOT NULL CHECK (reason IN ('hard_bounce',"
+    "    'soft_bounces','unsubscribe','complaint','manual','erased')),"
+    "  detail TEXT,"
+    "  created_at TEXT NOT NULL);"
+    "INSERT INTO suppressions_v8 (email, reason, detail, created_at)"
+    "  SELECT email, reason, detail, created_at FROM suppressions;"
+    "DROP TABLE suppressions;"
+    "ALTER TABLE suppressions_v8 RENAME TO suppressions;";
+
+/*
+ * What each delegate was last told about their course, one row per
+ * booking (job_change.c keeps it): the time, place and joining link of
+ * the last message that told them, so that a change is noticed and
+ * described; and the booking's calendar entry, whose UID never changes
+ * and whose SEQUENCE was raised at each change notice. changed_at is
+ * when the course was first seen to differ from what they were told
+ * (the start of the window that gathers edits into one notice), NULL
+ * when it does not; notice_id the change notice that told them these
+ * details, while it may still not go (an edit undone before it is
+ * sent cancels it, and they then still know the notice's previous).
+ */
+static const char migrate_v9[] =
+    "CREATE TABLE booking_told ("
+    "  booking_id INTEGER PRIMARY KEY,"
+    "  uid TEXT NOT NULL,"
+    "  sequence INTEGER NOT NULL DEFAULT 0,"
+    "  starts_at TEXT NOT NULL,"
+    "  ends_at TEXT,"
+    "  venue TEXT,"
+    "  address TEXT,"
+    "  joining_url TEXT,"
+    "  told_at TEXT NOT NULL,"
+    "  changed_at TEXT,"
+    "  notice_id INTEGER);"
+    "CREATE INDEX booking_told_changed ON booking_told(changed_at)"
+    "  WHERE changed_at IS NOT NULL;";
+
+/*
  * Lanes and relays. Mail about a booking is never queued behind list
  * mail: the sender claims each lane on its own, so the index of due
  * messages leads with the lane, (kind = 'blog_digest'), true for the
@@ -283,7 +401,7 @@ static const char migrate_v7[] =
  * counts the messages each relay took, by minute, for its quota, so
  * that a restart does not forget what was spent.
  */
-static const char migrate_v8[] =
+static const char migrate_v10[] =
     "DROP INDEX messages_due;"
     "CREATE INDEX messages_due"
     "  ON messages(kind = 'blog_digest', next_attempt_at)"
@@ -317,6 +435,8 @@ static const struct migrate_step migrate_steps[] = {
 	{ .columns = migrate_v6_columns },
 	{ .sql = migrate_v7 },
 	{ .sql = migrate_v8 },
+	{ .sql = migrate_v9 },
+	{ .sql = migrate_v10 },
 };
 
 static int

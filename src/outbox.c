@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "db.h"
+#include "events.h"
 #include "kind.h"
 #include "log.h"
 #include "util.h"
@@ -195,6 +196,42 @@ outbox_enqueue(
 	return ret;
 }
 
+/* The message's history: every transition but the claim, which the
+ * outcome follows at once. Out of failed or suppressed it is an
+ * administrator's retry. */
+static int
+outbox_record_event(struct outbox *o, int64_t id, enum outbox_state from,
+    enum outbox_state to, time_t now, const struct outbox_update *u)
+{
+	static const enum events_type types[] = {
+		[OUTBOX_QUEUED] = EVENTS_DEFERRED,
+		[OUTBOX_SENT] = EVENTS_SENT,
+		[OUTBOX_FAILED] = EVENTS_FAILED,
+		[OUTBOX_SUPPRESSED] = EVENTS_SUPPRESSED,
+		[OUTBOX_CANCELLED] = EVENTS_CANCELLED,
+	};
+	bool retry = to == OUTBOX_QUEUED && from != OUTBOX_SENDING;
+	const char *what = u == NULL ? NULL
+	    : to == OUTBOX_SENT      ? u->smtp_reply
+				     : u->error;
+	char next[CLOCK_ISO_LEN], *detail = NULL;
+	int ret;
+
+	if (to == OUTBOX_SENDING)
+		return 0;
+	if (to == OUTBOX_QUEUED && !retry && u != NULL &&
+	    u->next_attempt_at > now) {
+		clock_format_iso(u->next_attempt_at, next);
+		detail = xasprintf(
+		    "%s; next try %s", what != NULL ? what : "deferred", next);
+		what = detail;
+	}
+	ret = events_add_message(o->db, now, retry ? EVENTS_RETRIED : types[to],
+	    id, retry ? "admin" : "daemon", what);
+	free(detail);
+	return ret;
+}
+
 int
 outbox_transition(struct outbox *o, int64_t id, enum outbox_state from,
     enum outbox_state to, time_t now, const struct outbox_update *u)
@@ -239,7 +276,7 @@ outbox_transition(struct outbox *o, int64_t id, enum outbox_state from,
 		return -ESTALE;
 	log_debug("outbox id=%lld %s -> %s", (long long)id,
 	    outbox_state_name(from), outbox_state_name(to));
-	return 0;
+	return outbox_record_event(o, id, from, to, now, u);
 }
 
 static char *

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "db.h"
+#include "events.h"
 #include "log.h"
 #include "token.h"
 #include "util.h"
@@ -122,33 +124,76 @@ subscriber_status(sqlite3 *db, int64_t id, char *out, size_t size)
 	return rc == SQLITE_DONE ? -ENOENT : db_errno(rc);
 }
 
+/* Records a change of subscriber id in the history of its address. 0
+ * or the database's error. */
+static int
+subscriber_record(sqlite3 *db, int64_t id, enum events_type type,
+    const char *source, const char *detail)
+{
+	sqlite3_stmt *st;
+	int err;
+
+	err =
+	    db_prepare(db, "SELECT email FROM subscribers WHERE id = ?1", &st);
+	if (err != 0)
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		err = events_add(db, clock_now(), type,
+		    (const char *)sqlite3_column_text(st, 0), 0, source,
+		    detail);
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* Runs a guarded UPDATE of subscriber id (see subscriber_update()) and
+ * records it as type, as one change: 1 when it changed, 0 when it did
+ * not, or a negative errno (and nothing changed). */
+static int
+subscriber_change(sqlite3 *db, const char *sql, int64_t id, const char *arg,
+    enum events_type type, const char *source, const char *detail)
+{
+	int ret, n;
+
+	ret = db_savepoint(db);
+	if (ret != 0)
+		return ret;
+	n = subscriber_update(db, sql, id, arg);
+	if (n > 0) {
+		ret = subscriber_record(db, id, type, source, detail);
+		n = ret != 0 ? ret : 1;
+	}
+	ret = db_release(db, n < 0 ? n : 0);
+	return ret != 0 ? ret : n;
+}
+
 int
-subscriber_unsubscribe(sqlite3 *db, int64_t id)
+subscriber_unsubscribe(sqlite3 *db, int64_t id, const char *source)
 {
 	char status[16];
 	int n;
 
-	n = subscriber_update(db,
+	n = subscriber_change(db,
 	    "UPDATE subscribers SET status = 'unsubscribed'"
 	    " WHERE id = ?1 AND status <> 'unsubscribed'",
-	    id, NULL);
+	    id, NULL, EVENTS_UNSUBSCRIBED, source, NULL);
 	if (n != 0)
-		return n < 0 ? n : 1;
+		return n;
 	return subscriber_status(db, id, status, sizeof(status));
 }
 
 int
-subscriber_confirm(sqlite3 *db, int64_t id)
+subscriber_confirm(sqlite3 *db, int64_t id, const char *source)
 {
 	char status[16];
 	int n, ret;
 
-	n = subscriber_update(db,
+	n = subscriber_change(db,
 	    "UPDATE subscribers SET status = 'active'"
 	    " WHERE id = ?1 AND status = 'pending'",
-	    id, NULL);
+	    id, NULL, EVENTS_CONFIRMED, source, NULL);
 	if (n != 0)
-		return n < 0 ? n : 1;
+		return n;
 	ret = subscriber_status(db, id, status, sizeof(status));
 	if (ret != 0)
 		return ret;
@@ -156,7 +201,8 @@ subscriber_confirm(sqlite3 *db, int64_t id)
 }
 
 int
-subscriber_set_frequency(sqlite3 *db, int64_t id, const char *frequency)
+subscriber_set_frequency(
+    sqlite3 *db, int64_t id, const char *frequency, const char *source)
 {
 	char status[16];
 	int n;
@@ -165,12 +211,12 @@ subscriber_set_frequency(sqlite3 *db, int64_t id, const char *frequency)
 	    (strcmp(frequency, "weekly") != 0 &&
 		strcmp(frequency, "monthly") != 0))
 		return -EINVAL;
-	n = subscriber_update(db,
+	n = subscriber_change(db,
 	    "UPDATE subscribers SET frequency = ?2"
 	    " WHERE id = ?1 AND frequency <> ?2",
-	    id, frequency);
+	    id, frequency, EVENTS_PREFERENCE_CHANGED, source, frequency);
 	if (n != 0)
-		return n < 0 ? n : 1;
+		return n;
 	return subscriber_status(db, id, status, sizeof(status));
 }
 
@@ -192,7 +238,7 @@ subscriber_unsubscribe_token(sqlite3 *db, const void *secret, size_t secret_len,
 					 : "database");
 		return ret;
 	}
-	ret = subscriber_unsubscribe(db, s.id);
+	ret = subscriber_unsubscribe(db, s.id, source);
 	if (ret == 1)
 		log_info("subscriber unsubscribed id=%lld source=%s",
 		    (long long)s.id, source);

@@ -11,6 +11,11 @@
  * confirmations to the same address too), and digests already queued
  * are cancelled at send time because compose.c sends only to active
  * subscribers. It does not render pages or read mail.
+ *
+ * Each change is recorded in the subscriber's history (events.h) with
+ * its source: "one-click" (a mail client's List-Unsubscribe-Post),
+ * "page" (the unsubscribe page's button), "preferences" (the
+ * preferences page), "mailto" (mail to [unsubscribe] mailto), ...
  */
 #ifndef FM_SUBSCRIBER_H
 #define FM_SUBSCRIBER_H
@@ -47,26 +52,28 @@ void subscriber_fini(struct subscriber *s);
 int subscriber_from_token(sqlite3 *db, const void *secret, size_t secret_len,
     const char *purpose, const char *token, struct subscriber *out);
 
-/* Sets status 'unsubscribed'. Returns 1 if it changed, 0 if it already
- * was, or a negative errno (-ENOENT: no such subscriber). */
-int subscriber_unsubscribe(sqlite3 *db, int64_t id);
+/* Sets status 'unsubscribed', recording source. Returns 1 if it
+ * changed, 0 if it already was, or a negative errno (-ENOENT: no such
+ * subscriber). */
+int subscriber_unsubscribe(sqlite3 *db, int64_t id, const char *source);
 
 /* pending -> active. Returns 1 if it changed, 0 if already active,
  * -EPERM if the subscriber has unsubscribed (a late confirmation does
  * not subscribe them again), or another negative errno. */
-int subscriber_confirm(sqlite3 *db, int64_t id);
+int subscriber_confirm(sqlite3 *db, int64_t id, const char *source);
 
 /* Sets the frequency ("weekly" or "monthly", else -EINVAL). Returns 1
  * if it changed, 0 if it already was, or a negative errno. */
-int subscriber_set_frequency(sqlite3 *db, int64_t id, const char *frequency);
+int subscriber_set_frequency(
+    sqlite3 *db, int64_t id, const char *frequency, const char *source);
 
 /*
  * The whole of an unsubscribe by token, for mail to [unsubscribe]
  * mailto ("unsubscribe TOKEN" in the subject): checks the token for the
  * purpose "unsubscribe" and unsubscribes. Returns 1 if it changed, 0 if
  * the subscriber had already unsubscribed, or subscriber_from_token()'s
- * errors; nothing changes on an error. Logs the outcome with source
- * ("http", "mail").
+ * errors; nothing changes on an error. Logs and records the outcome
+ * with source ("mailto").
  */
 int subscriber_unsubscribe_token(sqlite3 *db, const void *secret,
     size_t secret_len, const char *token, const char *source);

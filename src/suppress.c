@@ -13,7 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "db.h"
+#include "events.h"
 #include "log.h"
 #include "util.h"
 
@@ -25,6 +29,17 @@ static const char *const suppress_names[] = {
 	[SUPPRESS_UNSUBSCRIBE] = "unsubscribe",
 	[SUPPRESS_COMPLAINT] = "complaint",
 	[SUPPRESS_MANUAL] = "manual",
+	[SUPPRESS_ERASED] = "erased",
+};
+
+/* Who puts an address on the list for a reason, for its history. */
+static const char *const suppress_sources[] = {
+	[SUPPRESS_HARD_BOUNCE] = "bounces",
+	[SUPPRESS_SOFT_BOUNCES] = "bounces",
+	[SUPPRESS_UNSUBSCRIBE] = "unsubscribe",
+	[SUPPRESS_COMPLAINT] = "bounces",
+	[SUPPRESS_MANUAL] = "admin",
+	[SUPPRESS_ERASED] = "admin",
 };
 
 const char *
@@ -72,12 +87,15 @@ suppress_add(sqlite3 *db, const char *email, enum suppress_reason reason,
 	if (!suppress_email_ok(email) ||
 	    (size_t)reason >= UTIL_ARRAY_LEN(suppress_names))
 		return -EINVAL;
+	ret = db_savepoint(db);
+	if (ret != 0)
+		return ret;
 	ret = db_prepare(db,
 	    "INSERT INTO suppressions (email, reason, detail, created_at)"
 	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (email) DO NOTHING",
 	    &st);
 	if (ret != 0)
-		return ret;
+		return db_release(db, ret);
 	clock_format_iso(now, now_s);
 	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, suppress_names[reason], -1, SQLITE_STATIC);
@@ -95,33 +113,65 @@ suppress_add(sqlite3 *db, const char *email, enum suppress_reason reason,
 		    suppress_names[reason]);
 	}
 	sqlite3_finalize(st);
-	return ret;
+	if (ret == 0) {
+		char *why = xasprintf("%s%s%s", suppress_names[reason],
+		    detail != NULL ? ": " : "", detail != NULL ? detail : "");
+
+		ret = events_add(db, now, EVENTS_SUPPRESSED, email, 0,
+		    suppress_sources[reason], why);
+		free(why);
+	}
+	/* -EEXIST changed nothing, and is no failure to undo. */
+	if (ret == -EEXIST) {
+		ret = db_release(db, 0);
+		return ret != 0 ? ret : -EEXIST;
+	}
+	return db_release(db, ret);
 }
 
 int
 suppress_remove(sqlite3 *db, const char *email)
 {
 	sqlite3_stmt *st;
+	char *was = NULL;
 	int rc, ret;
 
 	if (!suppress_email_ok(email))
 		return -ENOENT;
-	ret = db_prepare(db, "DELETE FROM suppressions WHERE email = ?1", &st);
+	ret = db_savepoint(db);
 	if (ret != 0)
 		return ret;
+	ret = db_prepare(db,
+	    "DELETE FROM suppressions WHERE email = ?1"
+	    " RETURNING 'was ' || reason || coalesce(': ' || detail, '')",
+	    &st);
+	if (ret != 0)
+		return db_release(db, ret);
 	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		was = xstrdup((const char *)sqlite3_column_text(st, 0));
+		rc = sqlite3_step(st);
+	}
 	if (rc != SQLITE_DONE) {
 		log_warnx("suppress remove rcpt=%s error=\"%s\"", email,
 		    sqlite3_errmsg(db));
 		ret = db_errno(rc);
-	} else if (sqlite3_changes(db) == 0) {
+	} else if (was == NULL) {
 		ret = -ENOENT;
 	} else {
 		log_info("suppress removed rcpt=%s", email);
 	}
 	sqlite3_finalize(st);
-	return ret;
+	if (ret == 0)
+		ret = events_add(db, clock_now(), EVENTS_UNSUPPRESSED, email, 0,
+		    "admin", was);
+	free(was);
+	if (ret == -ENOENT) {
+		ret = db_release(db, 0);
+		return ret != 0 ? ret : -ENOENT;
+	}
+	return db_release(db, ret);
 }
 
 int
@@ -170,4 +220,42 @@ bool
 suppress_is_listed(sqlite3 *db, const char *email)
 {
 	return suppress_find(db, email, NULL) == 0;
+}
+
+void
+suppress_hash(const void *secret, size_t secret_len, const char *email,
+    char out[SUPPRESS_HASH_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	size_t len = strlen(email), p;
+	char *lower = xstrdup(email);
+
+	for (size_t i = 0; i < len; i++)
+		if (lower[i] >= 'A' && lower[i] <= 'Z')
+			lower[i] = (char)(lower[i] - 'A' + 'a');
+	if (HMAC(EVP_sha256(), secret, (int)secret_len,
+		(const unsigned char *)lower, len, mac, &n) == NULL)
+		n = 0;
+	free(lower);
+	p = strlen(SUPPRESS_HASH_PREFIX);
+	memcpy(out, SUPPRESS_HASH_PREFIX, p);
+	for (unsigned int i = 0; i < n && p + 2 < SUPPRESS_HASH_LEN; i++) {
+		out[p++] = hex[mac[i] >> 4];
+		out[p++] = hex[mac[i] & 0xf];
+	}
+	out[p] = '\0';
+}
+
+int
+suppress_find_erased(sqlite3 *db, const void *secret, size_t secret_len,
+    const char *email, struct suppress_entry *out)
+{
+	char hash[SUPPRESS_HASH_LEN];
+
+	if (secret == NULL || email == NULL)
+		return -ENOENT;
+	suppress_hash(secret, secret_len, email, hash);
+	return suppress_find(db, hash, out);
 }

@@ -266,3 +266,49 @@ util_hex_digit(char c)
 		return c - 'A' + 10;
 	return -1;
 }
+
+/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
+static size_t
+util_utf8_len(const unsigned char *s)
+{
+	size_t n;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void
+util_utf8_repair(const char *s, struct buf *b)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+
+	while (*p != '\0') {
+		n = util_utf8_len(p);
+		if (n == 0) {
+			buf_puts(b, "\xef\xbf\xbd");
+			p++;
+			continue;
+		}
+		buf_append(b, p, n);
+		p += n;
+	}
+}

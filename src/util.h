@@ -60,4 +60,10 @@ int util_hex_digit(char c);
 /* Case-insensitive ASCII comparison helpers. */
 bool util_strcaseprefix(const char *s, const char *prefix);
 
+/* Appends s to b with each byte that does not start a valid UTF-8
+ * sequence (overlong forms, surrogates and code points past U+10FFFF
+ * included) replaced by U+FFFD: a bad byte in a record costs one
+ * character, not the message. */
+void util_utf8_repair(const char *s, struct buf *b);
+
 #endif

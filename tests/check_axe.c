@@ -306,6 +306,8 @@ message_page(const char *cfg, const char *name, const char *kind,
 
 	if (detail == NULL)
 		argv[7] = NULL;
+	else if (strcmp(kind, "blog_digest") == 0)
+		argv[7] = (char *)"--period";
 	ck_assert_int_eq(tu_run_cmd(argv, out, 20000), 0);
 	raw = tu_read_file(out, NULL);
 	ck_assert_ptr_nonnull(raw);

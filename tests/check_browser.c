@@ -6,8 +6,10 @@
  * test takes the unsubscribe link from its List-Unsubscribe header,
  * opens it at phone width (375 CSS pixels), presses the button and
  * checks the database; then the confirmation and preferences pages and
- * a forged link. Screenshots of each page are written to
- * tests/screenshots/ in the build folder.
+ * a forged link. A course change notice, sent by familymaild --once
+ * after the website moved a course, is opened as a phone (375 CSS
+ * pixels) and a desktop (1280) show it. Screenshots of each page are
+ * written to tests/screenshots/ in the build folder.
  *
  * Skipped (exit 77) when chromium or chromedriver is not installed
  * (contrib/install-deps.sh --tests installs both).
@@ -33,6 +35,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "testmail.h"
 #include "testutil.h"
 #include "token.h"
 #include "util.h"
@@ -567,6 +570,170 @@ START_TEST(test_browser_welsh_subscriber_gets_welsh_pages)
 }
 END_TEST
 
+/* Runs a script in the page; its value (new reference). */
+static json_t *
+page_eval(const char *script)
+{
+	char *path = xasprintf("/session/%s/execute/sync", session);
+	json_t *body = json_pack("{s:s,s:[]}", "script", script, "args");
+	json_t *v = wd("POST", path, body);
+
+	json_decref(body);
+	free(path);
+	ck_assert_msg(
+	    v != NULL && !json_is_object(v), "script '%s' failed", script);
+	return v;
+}
+
+static long long
+page_number(const char *script)
+{
+	json_t *v = page_eval(script);
+	long long n;
+
+	ck_assert(json_is_number(v));
+	n = (long long)json_number_value(v);
+	json_decref(v);
+	return n;
+}
+
+/* The viewport as a phone (mobile, 2 device pixels a CSS pixel) or a
+ * desktop screen of width x height CSS pixels, through Chromium's
+ * DevTools protocol (chromedriver's goog/cdp/execute). */
+static void
+set_viewport(int width, int height, bool phone)
+{
+	wd_ok("POST", "/goog/cdp/execute",
+	    json_pack("{s:s,s:{s:i,s:i,s:f,s:b}}", "cmd",
+		"Emulation.setDeviceMetricsOverride", "params", "width", width,
+		"height", height, "deviceScaleFactor", phone ? 2.0 : 1.0,
+		"mobile", phone));
+}
+
+/* A course change notice, as familymaild sends it: Sarah booked the
+ * Cardiff course; the website then moved it to Swansea and a day
+ * later. Returns the notice's HTML part. */
+static char *
+change_notice_html(void)
+{
+	char *sub = xasprintf("%s/change", dir), *text, *conf, *log, *html;
+	char *new_dir = xasprintf("%s/Maildir/new", sub), *change_db;
+	const struct testmail *notice;
+	struct testmail *m;
+	sqlite3 *db;
+	size_t n;
+
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	text =
+	    xasprintf("[daemon]\nuser = %s\ndatabase = familymail.db\n"
+		      "templates = %s/templates\n"
+		      "[sender]\nfrom = Family Courses <courses@example.org>\n"
+		      "[transport]\ntype = maildir\n"
+		      "[maildir]\npath = Maildir\n",
+		tu_user(), tu_srcdir());
+	conf = tu_write_file(sub, "familymail.conf", text);
+	free(text);
+	log = xasprintf("%s/daemon.log", sub);
+	db = tu_db_new(sub);
+	tu_sql(db,
+	    "INSERT INTO courses (id, title, starts_at, ends_at, venue,"
+	    " address, notes) VALUES (1, 'Nurturing Programme Facilitator"
+	    " Training', '2026-12-03T09:30:00Z', '2026-12-03T16:30:00Z',"
+	    " 'Cardiff', 'Temple of Peace, Cathays Park, Cardiff CF10 3AP',"
+	    " 'Bring the course handbook. Lunch is provided.');"
+	    "INSERT INTO delegates (id, email, first_name, last_name,"
+	    " organisation) VALUES (1, 'sarah.jones@example.org', 'Sarah',"
+	    " 'Jones', 'Cardiff Family Centre');"
+	    "INSERT INTO bookings (id, course_id, delegate_id, reference,"
+	    " created_at) VALUES (1, 1, 1, 'FC-1001',"
+	    " '2026-11-20T10:00:00Z');");
+	db_close(db);
+	ck_assert_int_eq(
+	    tu_daemon_once(conf, "2026-11-23T09:00:00Z", log, 20000), 0);
+	change_db = xasprintf("%s/familymail.db", sub);
+	ck_assert_int_eq(db_open(change_db, false, &db), 0);
+	tu_sql(db,
+	    "UPDATE courses SET starts_at = '2026-12-04T10:00:00Z',"
+	    " ends_at = '2026-12-04T16:00:00Z', venue = 'Swansea',"
+	    " address = 'Swansea Guildhall, Swansea SA1 4PE' WHERE id = 1");
+	db_close(db);
+	ck_assert_int_eq(
+	    tu_daemon_once(conf, "2026-11-23T10:00:00Z", log, 20000), 0);
+	ck_assert_int_eq(
+	    tu_daemon_once(conf, "2026-11-23T10:12:00Z", log, 20000), 0);
+	m = testmail_read_dir(new_dir, &n);
+	notice = testmail_find(
+	    m, n, "sarah.jones@example.org", "Change to your course:", 0);
+	ck_assert_msg(notice != NULL, "no change notice in %s", new_dir);
+	html = xstrdup(notice->html);
+	testmail_free(m, n);
+	free(change_db);
+	free(log);
+	free(conf);
+	free(new_dir);
+	free(sub);
+	return html;
+}
+
+START_TEST(test_browser_shows_the_change_notice_on_a_phone_and_a_desktop)
+{
+	static const struct {
+		int width;
+		bool phone;
+		const char *shot;
+	} screens[] = {
+		{ 375, true, "7-change-notice-375" },
+		{ 1280, false, "8-change-notice-1280" },
+	};
+	char *html = change_notice_html(), *file, *url;
+	json_t *v;
+
+	file = tu_write_file(dir, "change-notice.html", html);
+	url = xasprintf("file://%s", file);
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(screens); i++) {
+		long long height, width;
+
+		/* (The session's phone emulation comes back with each page
+		 * loaded: the screen is set after.) */
+		open_page(url);
+		assert_title("Change to your course: Nurturing Programme");
+		set_viewport(screens[i].width, 800, screens[i].phone);
+		ck_assert_int_eq(
+		    page_number("return window.innerWidth;"), screens[i].width);
+		/* Nothing wider than the screen: no sideways scrolling. */
+		width =
+		    page_number("return document.documentElement.scrollWidth;");
+		ck_assert_msg(width <= screens[i].width,
+		    "%d px wide: the page is %lld px", screens[i].width, width);
+		/* The message column is at most 600 px, centred. */
+		ck_assert_int_le(page_number("return document.querySelector("
+					     "'h1').getBoundingClientRect()"
+					     ".width;"),
+		    600);
+		v = page_eval("return document.body.innerText;");
+		ck_assert(json_is_string(v));
+		ck_assert_ptr_nonnull(
+		    strstr(json_string_value(v), "Your course has changed"));
+		ck_assert_ptr_nonnull(strstr(json_string_value(v),
+		    "Thursday 3 December 2026, 09:30 to 16:30"));
+		ck_assert_ptr_nonnull(strstr(json_string_value(v),
+		    "Friday 4 December 2026, 10:00 to 16:00"));
+		ck_assert_ptr_nonnull(strstr(json_string_value(v),
+		    "Swansea, Swansea Guildhall, Swansea SA1 4PE"));
+		json_decref(v);
+		/* The whole message in one picture. */
+		height = page_number(
+		    "return Math.ceil(document.body.getBoundingClientRect()"
+		    ".height);");
+		set_viewport(screens[i].width, (int)height, screens[i].phone);
+		screenshot(screens[i].shot);
+	}
+	free(url);
+	free(file);
+	free(html);
+}
+END_TEST
+
 static Suite *
 browser_suite(void)
 {
@@ -579,6 +746,8 @@ browser_suite(void)
 	    tc, test_browser_unsubscribes_from_the_link_in_a_real_digest);
 	tcase_add_test(tc, test_browser_confirms_and_changes_preferences);
 	tcase_add_test(tc, test_browser_welsh_subscriber_gets_welsh_pages);
+	tcase_add_test(
+	    tc, test_browser_shows_the_change_notice_on_a_phone_and_a_desktop);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -296,6 +296,7 @@ START_TEST(test_cfg_fills_in_the_documented_defaults)
 	ck_assert_str_eq(c->offsets[0].text, "7d");
 	ck_assert_int_eq(c->offsets[0].secs, 7 * 86400);
 	ck_assert_str_eq(c->offsets[1].text, "1d");
+	ck_assert_int_eq(c->change_window, 10 * 60);
 	ck_assert_int_eq(c->weekly_wday, 1);
 	ck_assert_int_eq(c->weekly_minute, 8 * 60);
 	ck_assert_int_eq(c->monthly_mday, 1);
@@ -356,9 +357,12 @@ START_TEST(test_cfg_loads_the_shipped_example)
 	ck_assert_uint_eq(c->smtp_rate.count, 20);
 	ck_assert_uint_eq(c->smtp_rate.per_sec, 1);
 	ck_assert_int_eq(c->n_offsets, 2);
+	ck_assert_int_eq(c->change_window, 10 * 60);
 	ck_assert_str_eq(c->unsubscribe_url,
 	    "https://example.org/unsubscribe?token={token}");
 	ck_assert_str_eq(c->http_listen, "127.0.0.1:8025");
+	ck_assert_int_eq(c->retain_messages, 400 * 86400);
+	ck_assert_int_eq(c->retain_events, 6 * 365 * 86400);
 	cfg_free(c);
 	buf_fini(&b);
 	free(text);
@@ -532,14 +536,29 @@ START_TEST(test_cfg_reports_an_unknown_section_once)
 	assert_errors(BASE "[smtpp]\n"
 			   "url = smtp://x\n"
 			   "tls = maybe\n",
-	    "DIR/familymail.conf:9: [smtpp]: unknown section\n");
+	    "DIR/familymail.conf:9: [smtpp]: unknown section (did you mean "
+	    "[smtp]?)\n");
 }
 END_TEST
 
 START_TEST(test_cfg_reports_an_unknown_key)
 {
 	assert_errors(BASE "pth = elsewhere\n",
-	    "DIR/familymail.conf:9: [maildir] pth: unknown key\n");
+	    "DIR/familymail.conf:9: [maildir] pth: unknown key (did you mean "
+	    "path?)\n");
+	/* Far from every key: the keys there are. */
+	assert_errors(BASE "colour = blue\n",
+	    "DIR/familymail.conf:9: [maildir] colour: unknown key (the keys "
+	    "of [maildir]: path)\n");
+	/* A key of another section. */
+	assert_errors(BASE "max_posts = 5\n",
+	    "DIR/familymail.conf:9: [maildir] max_posts: unknown key "
+	    "(max_posts is a key of [digest])\n");
+	assert_errors(BASE "[weather]\nsky = blue\n",
+	    "DIR/familymail.conf:9: [weather]: unknown section (the "
+	    "sections: [daemon], [sender], [transport], [smtp], [maildir], "
+	    "[reminders], [courses], [digest], [feed], [bounces], [unsubscribe], [http], "
+	    "[organisation], [retention], [dkim])\n");
 }
 END_TEST
 
@@ -565,7 +584,7 @@ START_TEST(test_cfg_reports_a_bad_duration)
 	assert_errors(BASE "[feed]\n"
 			   "every = 5x\n",
 	    "DIR/familymail.conf:10: [feed] every: bad duration '5x' "
-	    "(expected a number and a unit: 30s, 5m, 2h, 7d, 1w)\n");
+	    "(expected a number and a unit: 30s, 5m, 2h, 7d, 1w, 1y)\n");
 	assert_errors(BASE "[feed]\n"
 			   "every = 10s\n",
 	    "DIR/familymail.conf:10: [feed] every: 10s is out of range (1m "
@@ -890,7 +909,8 @@ START_TEST(test_cfg_reports_every_error_of_a_file_in_line_order)
 		      "url = https://example.org/unsubscribe\n"
 		      "this line is not a key\n",
 	    "DIR/familymail.conf:0: [sender] from: required key is missing\n"
-	    "DIR/familymail.conf:3: [daemon] log_levle: unknown key\n"
+	    "DIR/familymail.conf:3: [daemon] log_levle: unknown key (did you "
+	    "mean log_level?)\n"
 	    "DIR/familymail.conf:4: [daemon] timezone: no time zone "
 	    "'Mars/Olympus' in /usr/share/zoneinfo\n"
 	    "DIR/familymail.conf:7: [smtp] password_file: required when "
@@ -946,8 +966,13 @@ START_TEST(test_cfg_reports_syntax_errors_with_their_lines)
 	    "DIR/familymail.conf:9: [maildir] path: duplicate key (first "
 	    "set on line 8)\n");
 	assert_errors(BASE "[feed]\nevery =   ; nothing\n",
-	    "DIR/familymail.conf:10: [feed] every: empty value (remove the "
-	    "line to get the default)\n");
+	    "DIR/familymail.conf:10: [feed] every: empty value (give a value, "
+	    "or remove the line to get the default)\n");
+	/* No default to fall back to: no hint that there is one. */
+	assert_errors(BASE "[feed]\nurl =\n",
+	    "DIR/familymail.conf:10: [feed] url: empty value (give a value, "
+	    "or remove the line: the key has no default and is then "
+	    "unset)\n");
 }
 END_TEST
 
@@ -1067,6 +1092,24 @@ START_TEST(test_cfg_sorts_reminder_offsets_and_refuses_bad_ones)
 	assert_errors(BASE "[reminders]\noffsets = 30s\n",
 	    "DIR/familymail.conf:10: [reminders] offsets: offset 30s is out "
 	    "of range (1m to 365d)\n");
+}
+END_TEST
+
+START_TEST(test_cfg_reads_the_change_window_and_refuses_bad_ones)
+{
+	struct cfg *c = assert_loads(BASE "[courses]\nchange_window = 0\n");
+
+	ck_assert_int_eq(c->change_window, 0);
+	cfg_free(c);
+	c = assert_loads(BASE "[courses]\nchange_window = 2h\n");
+	ck_assert_int_eq(c->change_window, 2 * 3600);
+	cfg_free(c);
+	assert_errors(BASE "[courses]\nchange_window = 2d\n",
+	    "DIR/familymail.conf:10: [courses] change_window: 2d is out of "
+	    "range (0 to 1d)\n");
+	assert_errors(BASE "[courses]\nchange_window = soon\n",
+	    "DIR/familymail.conf:10: [courses] change_window: bad duration "
+	    "'soon' (expected a number and a unit: 30s, 5m, 2h, 7d, 1w, 1y)\n");
 }
 END_TEST
 
@@ -1206,7 +1249,16 @@ START_TEST(test_check_config_says_ok_or_prints_errors_and_exits_78)
 	ck_assert_int_eq(run_familymail(conf, &out, &err), 0);
 	want = xasprintf("%s: ok (1 message kind in ", conf);
 	ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s", out);
-	ck_assert_str_eq(err, "");
+	free(want);
+	/* The kinds the folder lacks are warned of, one line each. */
+	want = xasprintf("%s: warning: [daemon] templates %s/tpl has no "
+			 "course_changed templates: those messages will fail\n",
+	    conf, dir);
+	ck_assert_msg(strstr(err, want) != NULL, "%s", err);
+	for (const char *l = err; *l != '\0'; l = strchr(l, '\n') + 1)
+		ck_assert_msg(strncmp(l, conf, strlen(conf)) == 0 &&
+			strstr(l, ": warning: ") == l + strlen(conf),
+		    "%s", err);
 	free(want);
 	free(out);
 	free(err);
@@ -1425,7 +1477,10 @@ START_TEST(test_cfg_reports_each_relay_problem_under_its_section)
 	    "DIR/familymail.conf:14: [smtp.backup] rate: bad rate '5/w' "
 	    "(expected 0 for no limit, or a count per s, m, h or d: 20/s, "
 	    "600/m, 1000/h, 2000/d)\n"
-	    "DIR/familymail.conf:15: [smtp.backup] colour: unknown key\n"
+	    "DIR/familymail.conf:15: [smtp.backup] colour: unknown key (the "
+	    "keys of [smtp]: url, tls, username, password_file, ca_file, "
+	    "connections, rate, timeout, quota, ehlo_name, retry_initial, "
+	    "retry_max, give_up)\n"
 	    "DIR/familymail.conf:16: [smtp.second one]: a relay's name is "
 	    "letters, digits, '-' and '_', at most 32\n"
 	    "DIR/familymail.conf:18: [smtp.third] url: required in every "
@@ -1486,6 +1541,8 @@ cfg_suite(void)
 	tcase_add_test(tc, test_cfg_checks_addresses_and_urls);
 	tcase_add_test(
 	    tc, test_cfg_sorts_reminder_offsets_and_refuses_bad_ones);
+	tcase_add_test(
+	    tc, test_cfg_reads_the_change_window_and_refuses_bad_ones);
 	tcase_add_test(tc, test_cfg_read_secret_strips_one_newline);
 	tcase_add_test(
 	    tc, test_cfg_read_secret_refuses_empty_shared_and_odd_files);

@@ -246,12 +246,50 @@ START_TEST(test_tool_rejects_unknown_command_with_usage)
 	struct run r = RUN("frobnicate");
 
 	ck_assert_int_eq(r.status, 64);
-	assert_has(r.err, "unknown command 'frobnicate'");
-	assert_has(r.err, "import subscribers FILE.csv");
+	assert_has(r.err,
+	    "unknown command 'frobnicate'; the commands: "
+	    "check-config, check-dns, migrate, status,");
+	assert_has(r.err, "familymail -h says what each does");
 	run_free(&r);
 	r = RUN("--version");
 	ck_assert_int_eq(r.status, 0);
 	assert_has(r.out, "familymail " PACKAGE_VERSION);
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(test_help_lists_every_command_and_each_option)
+{
+	static const char *const names[] = { "check-config", "migrate",
+		"status", "queue", "history", "rehearse", "resend", "retry",
+		"preview", "render", "send-test", "suppress", "unsuppress",
+		"bounces", "import", "export", "erase", "parse-bounce" };
+	struct run r = RUN("-h");
+
+	ck_assert_int_eq(r.status, 0);
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(names); i++) {
+		char *line = xasprintf("\n  %s ", names[i]);
+
+		assert_has(r.out, line);
+		free(line);
+	}
+	assert_has(r.out, "-c, --config FILE");
+	run_free(&r);
+	r = RUN("queue", "-h");
+	ck_assert_int_eq(r.status, 0);
+	assert_has(r.out, "usage: familymail [-c FILE] queue [--state S]");
+	assert_has(r.out, "\n  --booking REF        only messages about");
+	assert_has(r.out,
+	    "queued, sending, sent, failed, suppressed, "
+	    "cancelled\n");
+	assert_has(r.out, "\n  --json ");
+	assert_has(r.out, "kinds:\n  booking_confirmation ");
+	run_free(&r);
+	r = RUN("rehearse", "--help");
+	ck_assert_int_eq(r.status, 0);
+	assert_has(r.out, "\n  --until TIME ");
+	assert_has(r.out, "\n  --from TIME ");
+	assert_has(r.out, "\n  --maildir DIR ");
 	run_free(&r);
 }
 END_TEST
@@ -302,6 +340,33 @@ START_TEST(test_check_config_reports_a_template_parse_error)
 	ck_assert_int_eq(r.status, 78);
 	assert_has(r.err, "booking_confirmation/subject.mustache:1:");
 	assert_has(r.err, "course");
+	run_free(&r);
+	free(tdir);
+}
+END_TEST
+
+START_TEST(test_check_config_warns_of_kinds_without_templates)
+{
+	char *src, *tdir;
+	struct run r;
+
+	/* A copy made before there were change notices. */
+	src = xasprintf(
+	    "cp -r '%s/templates' '%s/tpl' && "
+	    "rm -r '%s/tpl/course_changed' '%s/tpl/cy/course_changed'",
+	    tu_srcdir(), dir, dir, dir);
+	/* NOLINTNEXTLINE(cert-env33-c): test's own command */
+	ck_assert_int_eq(system(src), 0);
+	free(src);
+	tdir = xasprintf("%s/tpl", dir);
+	write_config(tdir, "");
+	r = RUN("check-config");
+	ck_assert_int_eq(r.status, 0);
+	assert_has(r.out, ": ok (6 message kinds in ");
+	assert_has(r.err, "warning: [daemon] templates ");
+	assert_has(r.err,
+	    " has no course_changed templates: those messages "
+	    "will fail\n");
 	run_free(&r);
 	free(tdir);
 }
@@ -411,6 +476,128 @@ START_TEST(test_status_json_holds_queue_jobs_failures_and_bounces)
 }
 END_TEST
 
+/* A run with --now in the future leaves times after now: they are no
+ * "last run". The pollers' runs come from job_runs. */
+START_TEST(test_status_never_shows_a_future_last_run)
+{
+	json_t *j, *v;
+	json_error_t jerr;
+	struct run r;
+	size_t i;
+	bool seen = false;
+	sqlite3 *db;
+
+	ck_assert_int_eq(db_open(db_path, false, &db), 0);
+	tu_sql(db,
+	    "INSERT INTO messages (dedupe_key, kind, recipient, booking_id,"
+	    " created_at, next_attempt_at, updated_at) VALUES"
+	    " ('confirm:booking:9', 'booking_confirmation', 'tom@example.org',"
+	    " 9, '2099-01-01T09:00:00Z', '2099-01-01T09:00:00Z',"
+	    " '2099-01-01T09:00:00Z');"
+	    "INSERT INTO job_runs (job, last_run_at, next_run_at, detail)"
+	    " VALUES ('bounces', '2026-11-23T09:00:00Z',"
+	    " '2026-11-23T09:05:00Z', 'read 2, processed 1'),"
+	    " ('retention', '2099-01-01T09:00:00Z', '2099-01-02T09:00:00Z',"
+	    " 'purged 0 messages');");
+	db_close(db);
+	r = RUN("status", "--json");
+	ck_assert_int_eq(r.status, 0);
+	j = json_loads(r.out, 0, &jerr);
+	ck_assert_msg(j != NULL, "not JSON: %s\n%s", jerr.text, r.out);
+	json_array_foreach(json_object_get(j, "jobs"), i, v)
+	{
+		const char *job = json_string_value(json_object_get(v, "job"));
+		const char *last =
+		    json_string_value(json_object_get(v, "last_run"));
+
+		ck_assert_msg(last == NULL || strncmp(last, "2099", 4) != 0,
+		    "%s: last run %s", job, last);
+		if (strcmp(job, "confirmations") == 0)
+			ck_assert_str_eq(last, "2026-11-21T09:00:05Z");
+		if (strcmp(job, "bounces") == 0) {
+			ck_assert_str_eq(last, "2026-11-23T09:00:00Z");
+			ck_assert_str_eq(
+			    json_string_value(json_object_get(v, "next_run")),
+			    "2026-11-23T09:05:00Z");
+			seen = true;
+		}
+	}
+	ck_assert(seen);
+	json_decref(j);
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(test_queue_and_preview_take_a_booking_reference)
+{
+	struct run r = RUN("queue", "--booking", "FC-1001");
+
+	ck_assert_int_eq(r.status, 0);
+	assert_has(r.out, "course_reminder");
+	assert_has(r.out, "booking_confirmation");
+	ck_assert_ptr_null(strstr(r.out, "fatima"));
+	run_free(&r);
+	r = RUN("queue", "--booking", "FC-0000");
+	ck_assert_int_eq(r.status, 1);
+	assert_has(r.err, "no booking with reference (or id) 'FC-0000'");
+	run_free(&r);
+	r = RUN("preview", "booking_confirmation", "--booking", "FC-1001");
+	ck_assert_int_eq(r.status, 0);
+	assert_has(r.out, "To: Sarah Jones <sarah.jones@example.org>");
+	run_free(&r);
+	/* The wrong kind of record is said, not "id=0 not found". */
+	r = RUN("preview", "booking_confirmation", "--subscriber", "1");
+	ck_assert_int_eq(r.status, 64);
+	assert_has(r.err,
+	    "booking_confirmation is about a booking: give "
+	    "--booking REFERENCE");
+	run_free(&r);
+}
+END_TEST
+
+/* Without --period, the digest that goes out next, with the posts
+ * waiting for it; and nothing of it is left in the database. */
+START_TEST(test_preview_digest_is_the_next_one_and_refuses_a_bad_period)
+{
+	struct run r;
+	sqlite3 *db;
+
+	ck_assert_int_eq(db_open(db_path, false, &db), 0);
+	tu_sql(db,
+	    "INSERT INTO subscribers (id, email, name, status, frequency,"
+	    " created_at) VALUES (1, 'sam@example.org', 'Sam', 'active',"
+	    " 'weekly', '2026-01-01T00:00:00Z');"
+	    "INSERT INTO posts (title, url, published_at) VALUES"
+	    " ('Bedtime without battles', 'https://blog.example.org/b',"
+	    " strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-2 minutes')),"
+	    " ('Screen time', 'https://blog.example.org/s',"
+	    " strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 minutes'));");
+	db_close(db);
+	r = RUN("preview", "blog_digest", "--subscriber", "1");
+	ck_assert_int_eq(r.status, 0);
+	assert_has(r.out, "Subject: 2 new posts");
+	assert_has(r.out, "Bedtime without battles");
+	assert_has(r.out, "Screen time");
+	assert_has(r.err, "the next weekly digest (weekly:");
+	assert_has(r.err, "2 posts");
+	run_free(&r);
+	ck_assert_int_eq(db_int("SELECT count(*) FROM digests"), 0);
+
+	r = RUN("preview", "blog_digest", "--subscriber", "1", "--period",
+	    "garbage");
+	ck_assert_int_eq(r.status, 64);
+	assert_has(r.err,
+	    "'garbage' is not a digest period: "
+	    "weekly:YYYY-Www");
+	run_free(&r);
+	r = RUN("preview", "blog_digest", "--subscriber", "1", "--period",
+	    "weekly:2099-W01");
+	ck_assert_int_eq(r.status, 1);
+	assert_has(r.err, "there is no digest weekly:2099-W01 yet");
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(test_status_text_shows_aligned_tables)
 {
 	struct run r = RUN("status");
@@ -430,6 +617,110 @@ START_TEST(test_status_text_shows_aligned_tables)
 	run_free(&r);
 	r = RUN("status", "extra");
 	ck_assert_int_eq(r.status, 64);
+	run_free(&r);
+}
+END_TEST
+
+/* The deliverability report, on days counted back from today (UTC):
+ * yesterday 1,000 sent with 2 complaints (0.2%, over the 0.1% to stay
+ * under), today 200 with 1 (0.5%, over Gmail's 0.3%); delays, reports
+ * that answer none of our messages and days out of the window do not
+ * count. */
+START_TEST(test_status_reports_deliverability_per_day)
+{
+	char today[16], yesterday[16], *want;
+	time_t now = time(NULL);
+	struct tm tm;
+	json_error_t jerr;
+	json_t *j, *d, *day;
+	struct run r;
+	sqlite3 *db;
+
+	ck_assert_uint_eq(
+	    strftime(today, sizeof(today), "%Y-%m-%d", gmtime_r(&now, &tm)),
+	    10);
+	now -= 86400;
+	ck_assert_uint_eq(strftime(yesterday, sizeof(yesterday), "%Y-%m-%d",
+			      gmtime_r(&now, &tm)),
+	    10);
+	ck_assert_int_eq(db_open(db_path, false, &db), 0);
+	tu_sql(db,
+	    "DELETE FROM bounces; DELETE FROM messages;"
+	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+	    "  WHERE i < 1230)"
+	    " INSERT INTO messages (id, dedupe_key, kind, recipient, state,"
+	    " created_at, next_attempt_at, updated_at, sent_at)"
+	    " SELECT i, 'k' || i, 'blog_digest', 'r' || i || '@example.net',"
+	    " 'sent', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z',"
+	    " '2026-01-01T00:00:00Z',"
+	    " CASE WHEN i <= 1000 THEN strftime('%Y-%m-%dT%H:%M:%SZ', 'now',"
+	    "   '-1 day')"
+	    "  WHEN i <= 1200 THEN strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+	    "  ELSE strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-20 days') END"
+	    " FROM n;"
+	    "INSERT INTO bounces (message_id, recipient, action, class,"
+	    " reason, kind, received_at) VALUES"
+	    " (1, 'r1@example.net', 'failed', 'hard', 'no_mailbox', 'bounce',"
+	    "  strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')),"
+	    " (2, 'r2@example.net', 'failed', 'hard', 'no_mailbox', 'bounce',"
+	    "  strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')),"
+	    " (3, 'r3@example.net', 'failed', 'soft', 'mailbox_full',"
+	    "  'bounce', strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')),"
+	    " (4, 'r4@example.net', 'delayed', 'soft', 'expired', 'bounce',"
+	    "  strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')),"
+	    " (5, 'r5@example.net', NULL, NULL, 'feedback', 'feedback',"
+	    "  strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')),"
+	    " (6, 'r6@example.net', NULL, NULL, 'feedback', 'feedback',"
+	    "  strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')),"
+	    " (NULL, 'x@example.net', NULL, NULL, 'feedback', 'feedback',"
+	    "  strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')),"
+	    " (1100, 'r1100@example.net', NULL, NULL, 'feedback', 'feedback',"
+	    "  strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),"
+	    " (1201, 'r1201@example.net', 'failed', 'hard', 'no_mailbox',"
+	    "  'bounce', strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-20 days'));");
+	db_close(db);
+	r = RUN("status");
+	ck_assert_int_eq(r.status, 0);
+	assert_has(r.out,
+	    "deliverability, last 14 days (complaint rate against Gmail's "
+	    "0.3% limit):\n"
+	    "DAY (UTC)   SENT  HARD  SOFT  COMPLAINTS   RATE\n");
+	want = xasprintf("%s   200     0     0           1  0.50%%\n"
+			 "%s  1000     2     1           2  0.20%%\n"
+			 "in all: 1200 sent, 3 complaints (0.25%%)\n"
+			 "warning: %s: complaint rate 0.50%% is above Gmail's "
+			 "0.3%% limit: expect mail to go to spam or be "
+			 "refused\n"
+			 "warning: %s: complaint rate 0.20%% is above 0.1%% "
+			 "(Gmail's limit is 0.3%%)\n"
+			 "warning: last 14 days: complaint rate 0.25%% is "
+			 "above 0.1%% (Gmail's limit is 0.3%%)\n",
+	    today, yesterday, today, yesterday);
+	assert_has(r.out, want);
+	free(want);
+	run_free(&r);
+	r = RUN("status", "--json");
+	ck_assert_int_eq(r.status, 0);
+	j = json_loads(r.out, 0, &jerr);
+	ck_assert_msg(j != NULL, "not JSON: %s", jerr.text);
+	d = json_object_get(j, "deliverability");
+	ck_assert_int_eq(json_array_size(json_object_get(d, "days")), 2);
+	day = json_array_get(json_object_get(d, "days"), 1);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(day, "day")), yesterday);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(day, "sent")), 1000);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(day, "hard_bounces")), 2);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(day, "soft_bounces")), 1);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(day, "complaints")), 2);
+	ck_assert(json_real_value(
+		      json_object_get(day, "complaint_rate_percent")) == 0.2);
+	ck_assert_int_eq(json_integer_value(json_object_get(d, "sent")), 1200);
+	ck_assert_int_eq(json_array_size(json_object_get(d, "warnings")), 3);
+	json_decref(j);
 	run_free(&r);
 }
 END_TEST
@@ -997,10 +1288,12 @@ cmd_suite(void)
 	tc = tcase_create("bare");
 	tcase_add_checked_fixture(tc, setup_bare, teardown);
 	tcase_add_test(tc, test_tool_rejects_unknown_command_with_usage);
+	tcase_add_test(tc, test_help_lists_every_command_and_each_option);
 	tcase_add_test(tc, test_check_config_accepts_a_good_config);
 	tcase_add_test(
 	    tc, test_check_config_names_line_and_key_of_each_problem);
 	tcase_add_test(tc, test_check_config_reports_a_template_parse_error);
+	tcase_add_test(tc, test_check_config_warns_of_kinds_without_templates);
 	tcase_add_test(tc, test_migrate_creates_then_leaves_the_schema);
 	tcase_add_test(tc, test_status_without_database_says_to_migrate);
 	tcase_add_test(tc, test_man_pages_pass_mandoc_lint);
@@ -1012,6 +1305,11 @@ cmd_suite(void)
 	tcase_add_test(
 	    tc, test_status_json_holds_queue_jobs_failures_and_bounces);
 	tcase_add_test(tc, test_status_text_shows_aligned_tables);
+	tcase_add_test(tc, test_status_never_shows_a_future_last_run);
+	tcase_add_test(tc, test_queue_and_preview_take_a_booking_reference);
+	tcase_add_test(
+	    tc, test_preview_digest_is_the_next_one_and_refuses_a_bad_period);
+	tcase_add_test(tc, test_status_reports_deliverability_per_day);
 	tcase_add_test(
 	    tc, test_queue_to_address_shows_what_was_sent_with_the_reply);
 	tcase_add_test(tc, test_queue_filters_by_state_and_kind);

@@ -357,6 +357,13 @@ START_TEST(test_feed_daemon_inserts_posts_by_url_once)
 	s = posts();
 	ck_assert_str_eq(s, POSTS_RSS);
 	free(s);
+	/* The poll, for familymail status: when, what, the next one. */
+	s = tu_db_text(ddb,
+	    "SELECT last_run_at || ' ' || next_run_at || ' ' || detail"
+	    " FROM job_runs WHERE job = 'feed'");
+	ck_assert_str_eq(
+	    s, "2026-11-22T12:00:00Z 2026-11-22T12:30:00Z 2 new posts");
+	free(s);
 	/* The same feed again: nothing new, nothing doubled. */
 	log = daemon_once("/rss.xml", "2026-11-22T12:30:00Z");
 	ck_assert_msg(strstr(log, "new_posts=0") != NULL, "%s", log);
@@ -433,6 +440,12 @@ START_TEST(test_feed_daemon_keeps_posts_when_the_feed_fails)
 	free(log);
 	s = posts();
 	ck_assert_str_eq(s, POSTS_RSS);
+	free(s);
+	/* A failed poll is a run too, for status, with why it failed. */
+	s = tu_db_text(ddb,
+	    "SELECT last_run_at || ' ' || detail FROM job_runs"
+	    " WHERE job = 'feed'");
+	ck_assert_str_eq(s, "2026-11-22T13:00:00Z failed: HTTP status 404");
 	free(s);
 	/* Unreachable: a port nobody listens on. */
 	port = srv_port;

@@ -288,6 +288,73 @@ START_TEST(test_http_one_click_post_unsubscribes_at_once_and_again)
 }
 END_TEST
 
+/* `familymail history ADDRESS`, stdout and stderr together. */
+static char *
+history(const char *address)
+{
+	char *tool = xasprintf("%s/src/familymail", tu_builddir());
+	char *conf = xasprintf("%s/familymail.conf", dir);
+	char *out = xasprintf("%s/history.out", dir), *text;
+	char *argv[] = { tool, (char *)"-c", conf, (char *)"history",
+		(char *)address, NULL };
+
+	unlink(out); /* tu_run_cmd() appends */
+	ck_assert_int_eq(tu_run_cmd(argv, out, 20000), 0);
+	text = tu_read_file(out, NULL);
+	free(tool);
+	free(conf);
+	free(out);
+	return text;
+}
+
+/* Each way of unsubscribing, confirming and choosing is in the history
+ * with where it came from: a mail client's one-click POST, the button
+ * of the unsubscribe page, the preferences page, the confirmation
+ * link. */
+START_TEST(test_http_changes_are_in_the_history_with_their_source)
+{
+	char *sam = page("unsubscribe", "unsubscribe", 1, "sam@example.org");
+	char *lee = page("unsubscribe", "unsubscribe", 3, "lee@example.org");
+	char *pat = page("confirm", "confirm", 2, "pat@example.org");
+	char *prefs = page("preferences", "preferences", 2, "pat@example.org");
+	struct resp r;
+	char *h;
+
+	r = post(sam, "List-Unsubscribe=One-Click");
+	ck_assert_int_eq(r.code, 200);
+	resp_fini(&r);
+	/* What the page's own button sends. */
+	r = post(lee, "List-Unsubscribe=One-Click&from=page");
+	ck_assert_int_eq(r.code, 200);
+	resp_fini(&r);
+	r = get(pat);
+	ck_assert_int_eq(r.code, 200);
+	resp_fini(&r);
+	r = post(prefs, "frequency=monthly");
+	ck_assert_int_eq(r.code, 200);
+	resp_fini(&r);
+
+	h = history("sam@example.org");
+	assert_has(h, "unsubscribed");
+	assert_has(h, "one-click");
+	free(h);
+	h = history("lee@example.org");
+	assert_has(h, "unsubscribed");
+	assert_has(h, "page");
+	ck_assert_ptr_null(strstr(h, "one-click"));
+	free(h);
+	h = history("pat@example.org");
+	assert_has(h, "confirmed");
+	assert_has(h, "preference_changed");
+	assert_has(h, "preferences  monthly");
+	free(h);
+	free(sam);
+	free(lee);
+	free(pat);
+	free(prefs);
+}
+END_TEST
+
 START_TEST(test_http_one_click_post_accepts_multipart_and_needs_the_body)
 {
 	char *target = page("unsubscribe", "unsubscribe", 3, "lee@example.org");
@@ -325,6 +392,7 @@ START_TEST(test_http_get_unsubscribe_asks_and_changes_nothing)
 		assert_has(r.body.data,
 		    "name=\"List-Unsubscribe\" "
 		    "value=\"One-Click\"");
+		assert_has(r.body.data, "name=\"from\" value=\"page\"");
 		assert_has(r.body.data, "Family Courses");
 		assert_has(r.body.data, "name=\"viewport\"");
 		ck_assert_ptr_null(strstr(r.body.data, "sam@example.org"));
@@ -677,6 +745,8 @@ http_suite(void)
 	    tc, test_http_one_click_post_unsubscribes_at_once_and_again);
 	tcase_add_test(
 	    tc, test_http_one_click_post_accepts_multipart_and_needs_the_body);
+	tcase_add_test(
+	    tc, test_http_changes_are_in_the_history_with_their_source);
 	tcase_add_test(tc, test_http_get_unsubscribe_asks_and_changes_nothing);
 	tcase_add_test(tc, test_http_confirm_activates_a_pending_subscriber);
 	tcase_add_test(

@@ -8,11 +8,12 @@
  * an attribute breakout, 100 KB, invalid UTF-8, SQL metacharacters, an
  * address list hidden in a name) fills every text column of one delegate,
  * three courses, three bookings, two subscribers and one post. The
- * website then cancels one course and one booking per payload, and the
- * daemon runs again. Every file written must then have only the headers
- * familymail writes, one To with the one recipient it was delivered to,
- * a MIME structure libetpan parses back, HTML with the values escaped,
- * and UTF-8 everywhere. Rows whose address is itself hostile fail with an
+ * website then cancels one course and one booking per payload and moves
+ * a third course, and the daemon runs again. Every file written must
+ * then have only the headers familymail writes, one To with the one
+ * recipient it was delivered to, a MIME structure libetpan parses back,
+ * HTML with the values escaped, calendar entries that libical reads as
+ * one event for that one attendee, and UTF-8 everywhere. Rows whose address is itself hostile fail with an
  * error naming the record; everything else goes out.
  */
 #include "config.h"
@@ -20,6 +21,7 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <libical/ical.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,7 +84,8 @@ static const char *const allowed_headers[] = { "Return-Path", "Delivered-To",
 	"Date", "Message-ID", "From", "Reply-To", "To", "Subject",
 	"Auto-Submitted", "Content-Language", "List-Id", "List-Unsubscribe",
 	"List-Unsubscribe-Post", "MIME-Version", "Content-Type",
-	"Content-Transfer-Encoding", NULL };
+	"Content-Transfer-Encoding", "X-Auto-Response-Suppress", "Precedence",
+	"Feedback-ID", NULL };
 
 /* The long payload: lines of text with markup, a CRLF now and then, and
  * multi-byte characters, to LONG_LEN bytes (cut on a character). */
@@ -275,6 +278,7 @@ setup(void)
 	    "\n[transport]\ntype = maildir\n"
 	    "\n[maildir]\npath = Maildir\n"
 	    "\n[reminders]\noffsets = 7d, 1d\n"
+	    "\n[courses]\nchange_window = 0\n"
 	    "\n[digest]\nweekly = mon 08:00\nmonthly = 1 08:00\n"
 	    "\n[unsubscribe]\n"
 	    "url = https://example.org/unsubscribe?token={token}\n"
@@ -478,8 +482,69 @@ decode_header(const char *raw)
 }
 
 struct parts {
-	int n_text, n_html;
+	const char *rcpt;
+	int n_text, n_html, n_calendar;
 };
+
+static int
+count_props(icalcomponent *c, icalproperty_kind kind)
+{
+	return icalcomponent_count_properties(c, kind);
+}
+
+/* A calendar entry (the text/calendar alternative or the attachment):
+ * folded lines, and to libical one VEVENT with one UID, the sender as
+ * organiser and the recipient as the one attendee, no parse errors, no
+ * property a value could have added. */
+static void
+check_calendar(
+    const char *file, const char *ics, size_t len, const struct parts *seen)
+{
+	icalcomponent *cal, *ev, *c;
+	icalproperty *p;
+	char *text = xstrndup(ics, len), *want;
+	size_t start = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (ics[i] != '\n')
+			continue;
+		ck_assert_msg(i > start && ics[i - 1] == '\r',
+		    "%s: a calendar line without CRLF", file);
+		ck_assert_msg(i - 1 - start <= 75,
+		    "%s: a calendar line of %zu octets", file, i - 1 - start);
+		start = i + 1;
+	}
+	cal = icalparser_parse_string(text);
+	ck_assert_msg(cal != NULL, "%s: libical cannot read the entry", file);
+	ck_assert_int_eq(icalcomponent_isa(cal), ICAL_VCALENDAR_COMPONENT);
+	ck_assert_int_eq(
+	    icalcomponent_count_components(cal, ICAL_VEVENT_COMPONENT), 1);
+	ck_assert_int_eq(
+	    icalcomponent_count_components(cal, ICAL_ANY_COMPONENT), 2);
+	ck_assert_int_eq(count_props(cal, ICAL_METHOD_PROPERTY), 1);
+	ck_assert_int_eq(count_props(cal, ICAL_ANY_PROPERTY), 4);
+	for (c = icalcomponent_get_first_component(cal, ICAL_ANY_COMPONENT);
+	     c != NULL;
+	     c = icalcomponent_get_next_component(cal, ICAL_ANY_COMPONENT))
+		ck_assert_msg(count_props(c, ICAL_XLICERROR_PROPERTY) == 0,
+		    "%s: libical found errors in:\n%s", file, text);
+	ev = icalcomponent_get_first_component(cal, ICAL_VEVENT_COMPONENT);
+	ck_assert_int_eq(count_props(ev, ICAL_UID_PROPERTY), 1);
+	ck_assert_int_eq(count_props(ev, ICAL_ORGANIZER_PROPERTY), 1);
+	ck_assert_int_eq(count_props(ev, ICAL_ATTENDEE_PROPERTY), 1);
+	ck_assert_int_eq(count_props(ev, ICAL_SUMMARY_PROPERTY), 1);
+	ck_assert_int_eq(count_props(ev, ICAL_X_PROPERTY), 0);
+	ck_assert_int_le(count_props(ev, ICAL_ANY_PROPERTY), 16);
+	p = icalcomponent_get_first_property(ev, ICAL_ATTENDEE_PROPERTY);
+	want = xasprintf("mailto:%s", seen->rcpt);
+	ck_assert_str_eq(icalproperty_get_attendee(p), want);
+	free(want);
+	p = icalcomponent_get_first_property(ev, ICAL_ORGANIZER_PROPERTY);
+	ck_assert_str_eq(
+	    icalproperty_get_organizer(p), "mailto:courses@example.org");
+	icalcomponent_free(cal);
+	free(text);
+}
 
 /* Decodes each leaf of mime and checks it: UTF-8, and in HTML no markup
  * that came from a value unescaped. */
@@ -491,7 +556,7 @@ check_parts(const char *file, const char *msg, struct mailmime *mime,
 	struct mailmime_type *type;
 	char *decoded = NULL;
 	size_t idx = 0, len = 0;
-	bool html;
+	bool html, calendar;
 
 	if (mime->mm_type == MAILMIME_MULTIPLE) {
 		for (clistiter *it =
@@ -504,10 +569,21 @@ check_parts(const char *file, const char *msg, struct mailmime *mime,
 	    file, mime->mm_type);
 	type = mime->mm_content_type->ct_type;
 	ck_assert_int_eq(type->tp_type, MAILMIME_TYPE_DISCRETE_TYPE);
-	ck_assert_int_eq(type->tp_data.tp_discrete_type->dt_type,
-	    MAILMIME_DISCRETE_TYPE_TEXT);
+	/* Text, HTML, the calendar entry and its attachment. */
+	if (type->tp_data.tp_discrete_type->dt_type ==
+	    MAILMIME_DISCRETE_TYPE_APPLICATION) {
+		ck_assert_str_eq(mime->mm_content_type->ct_subtype, "ics");
+		calendar = true;
+	} else {
+		ck_assert_int_eq(type->tp_data.tp_discrete_type->dt_type,
+		    MAILMIME_DISCRETE_TYPE_TEXT);
+		calendar = strcasecmp(mime->mm_content_type->ct_subtype,
+			       "calendar") == 0;
+	}
 	html = strcasecmp(mime->mm_content_type->ct_subtype, "html") == 0;
-	if (html)
+	if (calendar)
+		seen->n_calendar++;
+	else if (html)
 		seen->n_html++;
 	else
 		seen->n_text++;
@@ -531,6 +607,8 @@ check_parts(const char *file, const char *msg, struct mailmime *mime,
 		    "%s: <img onerror> in the HTML", file);
 		free(h);
 	}
+	if (calendar)
+		check_calendar(file, decoded, len, seen);
 	mmap_string_unref(decoded);
 }
 
@@ -544,7 +622,7 @@ check_message(const char *file)
 	struct mailimf_fields *fields;
 	struct mailimf_field *f;
 	struct mailmime *root = NULL;
-	struct parts seen = { 0 };
+	struct parts seen = { NULL, 0, 0, 0 };
 	char *raw, *rcpt, *subject, *name;
 	const char *hdr_end;
 	size_t len, idx = 0;
@@ -596,9 +674,14 @@ check_message(const char *file)
 	    "%s: subject '%s'", file, subject);
 	free(subject);
 	ck_assert_ptr_nonnull(root->mm_data.mm_message.mm_msg_mime);
+	seen.rcpt = rcpt;
 	check_parts(file, raw, root->mm_data.mm_message.mm_msg_mime, &seen);
 	ck_assert_msg(seen.n_text == 1 && seen.n_html == 1,
 	    "%s: %d text and %d HTML parts", file, seen.n_text, seen.n_html);
+	/* Mail about a booking carries its entry twice. */
+	ck_assert_msg(
+	    seen.n_calendar == (strncmp(rcpt, "delegate", 8) == 0 ? 2 : 0),
+	    "%s: %d calendar parts", file, seen.n_calendar);
 	mailmime_free(root);
 	buf_fini(&crlf);
 	free(raw);
@@ -656,12 +739,15 @@ START_TEST(test_inject_every_kind_of_message_keeps_values_in_place)
 	website("UPDATE courses SET status = 'cancelled'"
 		" WHERE id % 3 = 2 AND id < 100;"
 		"UPDATE bookings SET status = 'cancelled'"
-		" WHERE id % 3 = 0 AND id < 100;");
+		" WHERE id % 3 = 0 AND id < 100;"
+		"UPDATE courses SET address = 'Moved: ' || address"
+		" WHERE id % 3 = 1 AND id < 100;");
 	run_daemon(NOW2);
 	ck_assert_int_eq(sent("booking_confirmation"), 3 * N_PAYLOADS);
 	ck_assert_int_eq(sent("course_reminder"), N_PAYLOADS);
 	ck_assert_int_eq(sent("booking_cancelled"), N_PAYLOADS);
 	ck_assert_int_eq(sent("course_cancelled"), N_PAYLOADS);
+	ck_assert_int_eq(sent("course_changed"), N_PAYLOADS);
 	ck_assert_int_eq(sent("subscription_confirm"), N_PAYLOADS);
 	ck_assert_int_eq(sent("blog_digest"), N_PAYLOADS);
 	states = db_text("SELECT group_concat(DISTINCT state) FROM messages"
@@ -669,7 +755,7 @@ START_TEST(test_inject_every_kind_of_message_keeps_values_in_place)
 	ck_assert_str_eq(states, "sent");
 	free(states);
 	files = check_maildir();
-	ck_assert_int_eq(files, 8 * N_PAYLOADS);
+	ck_assert_int_eq(files, 9 * N_PAYLOADS);
 	/* The SQL in the values was data all along. */
 	ck_assert_int_eq(db_int("SELECT count(*) FROM bookings"),
 	    3 * N_PAYLOADS + UTIL_ARRAY_LEN(bad_delegate_emails));

@@ -916,7 +916,20 @@ START_TEST(test_mime_writes_list_headers_only_when_asked)
 	build(&m, &p);
 	ck_assert_str_eq(
 	    optional(p.fields, "Auto-Submitted"), "auto-generated");
+	ck_assert_str_eq(
+	    optional(p.fields, "X-Auto-Response-Suppress"), "OOF, AutoReply");
 	ck_assert_ptr_null(optional(p.fields, "List-Unsubscribe"));
+	ck_assert_ptr_null(optional(p.fields, "Precedence"));
+	ck_assert_ptr_null(optional(p.fields, "Feedback-ID"));
+	parsed_fini(&p);
+
+	/* Bulk mail: Precedence and Gmail's Feedback-ID. */
+	m.bulk = true;
+	m.feedback_id = "weekly-2026-W48:blog_digest:courses.example.org";
+	build(&m, &p);
+	ck_assert_str_eq(optional(p.fields, "Precedence"), "bulk");
+	ck_assert_str_eq(optional(p.fields, "Feedback-ID"),
+	    "weekly-2026-W48:blog_digest:courses.example.org");
 	parsed_fini(&p);
 
 	msg_defaults(&m);
@@ -980,6 +993,17 @@ START_TEST(test_mime_refuses_bad_list_headers)
 
 	msg_defaults(&m);
 	m.list_id = "<courses.example.org>";
+	assert_refused(&m, -EINVAL);
+
+	/* A Feedback-ID is up to four fields of "._-" and alphanumerics. */
+	msg_defaults(&m);
+	m.feedback_id = "a:b:c:d:e";
+	assert_refused(&m, -EINVAL);
+	m.feedback_id = "a::b";
+	assert_refused(&m, -EINVAL);
+	m.feedback_id = "a b:c";
+	assert_refused(&m, -EINVAL);
+	m.feedback_id = "";
 	assert_refused(&m, -EINVAL);
 }
 END_TEST
@@ -1103,6 +1127,140 @@ START_TEST(test_mime_refuses_oversized_values)
 }
 END_TEST
 
+/* The decoded body of any single part; caller frees. */
+static char *
+part_decoded(struct mailmime *part)
+{
+	struct mailmime_data *d;
+	size_t idx = 0, len;
+	char *res, *copy;
+
+	ck_assert_int_eq(part->mm_type, MAILMIME_SINGLE);
+	d = part->mm_data.mm_single;
+	ck_assert_int_eq(
+	    mailmime_part_parse(d->dt_data.dt_text.dt_data,
+		d->dt_data.dt_text.dt_length, &idx, d->dt_encoding, &res, &len),
+	    MAILIMF_NO_ERROR);
+	copy = xstrndup(res, len);
+	mailmime_decoded_part_free(res);
+	return copy;
+}
+
+static const char ics[] = "BEGIN:VCALENDAR\r\n"
+			  "METHOD:REQUEST\r\n"
+			  "BEGIN:VEVENT\r\n"
+			  "UID:booking-1@example.org\r\n"
+			  "SUMMARY:Hyfforddiant Si\xc3\xa2n\r\n"
+			  "END:VEVENT\r\n"
+			  "END:VCALENDAR\r\n";
+
+START_TEST(test_mime_with_a_calendar_sends_it_as_alternative_and_attachment)
+{
+	struct mailmime_content *ct;
+	struct mailmime *alt, *cal, *att;
+	struct mailmime_disposition *dsp;
+	struct mime_msg m;
+	struct parsed p;
+	char *body;
+	int enc;
+
+	msg_defaults(&m);
+	m.html = "<p>Hello Jane,</p>\r\n";
+	m.calendar = ics;
+	m.calendar_method = "REQUEST";
+	m.calendar_filename = "course-2026-12-07.ics";
+	build(&m, &p);
+	/* multipart/mixed: the alternatives, then the attachment. */
+	ct = p.body->mm_content_type;
+	ck_assert_int_eq(p.body->mm_type, MAILMIME_MULTIPLE);
+	ck_assert_str_eq(ct->ct_subtype, "mixed");
+	ck_assert_int_eq(
+	    clist_count(p.body->mm_data.mm_multipart.mm_mp_list), 2);
+	alt = nth_part(p.body, 0);
+	ck_assert_int_eq(alt->mm_type, MAILMIME_MULTIPLE);
+	ck_assert_str_eq(alt->mm_content_type->ct_subtype, "alternative");
+	ck_assert_int_eq(clist_count(alt->mm_data.mm_multipart.mm_mp_list), 3);
+	body = part_body(nth_part(alt, 0), "plain", &enc);
+	ck_assert_str_eq(body, m.text);
+	free(body);
+	body = part_body(nth_part(alt, 1), "html", &enc);
+	ck_assert_str_eq(body, m.html);
+	free(body);
+	/* The invitation: text/calendar with the method, base64. */
+	cal = nth_part(alt, 2);
+	body = part_body(cal, "calendar", &enc);
+	ck_assert_int_eq(enc, MAILMIME_MECHANISM_BASE64);
+	ck_assert_str_eq(body, ics);
+	free(body);
+	ck_assert_str_eq(
+	    mailmime_content_param_get(cal->mm_content_type, "method"),
+	    "REQUEST");
+	{
+		struct mailmime_single_fields *sf = mailmime_single_fields_new(
+		    cal->mm_mime_fields, cal->mm_content_type);
+
+		ck_assert_ptr_nonnull(sf);
+		ck_assert_ptr_null(sf->fld_disposition);
+		mailmime_single_fields_free(sf);
+	}
+	/* The attachment: the same object, with a file name. */
+	att = nth_part(p.body, 1);
+	ct = att->mm_content_type;
+	ck_assert_int_eq(ct->ct_type->tp_data.tp_discrete_type->dt_type,
+	    MAILMIME_DISCRETE_TYPE_APPLICATION);
+	ck_assert_str_eq(ct->ct_subtype, "ics");
+	ck_assert_str_eq(
+	    mailmime_content_param_get(ct, "name"), "course-2026-12-07.ics");
+	{
+		struct mailmime_single_fields *sf = mailmime_single_fields_new(
+		    att->mm_mime_fields, att->mm_content_type);
+
+		ck_assert_ptr_nonnull(sf);
+		dsp = sf->fld_disposition;
+		ck_assert_ptr_nonnull(dsp);
+		ck_assert_int_eq(dsp->dsp_type->dsp_type,
+		    MAILMIME_DISPOSITION_TYPE_ATTACHMENT);
+		ck_assert_str_eq(
+		    sf->fld_disposition_filename, "course-2026-12-07.ics");
+		mailmime_single_fields_free(sf);
+	}
+	body = part_decoded(att);
+	ck_assert_str_eq(body, ics);
+	free(body);
+	assert_lines(&p.raw, true);
+	parsed_fini(&p);
+}
+END_TEST
+
+START_TEST(test_mime_refuses_a_bad_calendar_method_or_file_name)
+{
+	static const char *const methods[] = { "", "REQUEST;x=y", "REQ UEST",
+		"REQUEST\r\nBcc: x@example.net" };
+	static const char *const names[] = {
+		"", ".ics", "course.txt", "a b.ics", "a\".ics", "../x.ics/",
+		"course;x=y.ics", "caf\xc3\xa9.ics",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.ics"
+	};
+	struct mime_msg m;
+
+	msg_defaults(&m);
+	m.calendar = ics;
+	m.calendar_filename = "course.ics";
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(methods); i++) {
+		m.calendar_method = methods[i];
+		assert_refused(&m, -EINVAL);
+	}
+	m.calendar_method = "CANCEL";
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(names); i++) {
+		m.calendar_filename = names[i];
+		assert_refused(&m, -EINVAL);
+	}
+	m.calendar_filename = "course.ics";
+	m.calendar = "BEGIN:VCALENDAR\r\nSUMMARY:\xff\r\n";
+	assert_refused(&m, -EILSEQ);
+}
+END_TEST
+
 static Suite *
 mime_suite(void)
 {
@@ -1125,6 +1283,8 @@ mime_suite(void)
 	tcase_add_test(tb, test_mime_message_id_begins_with_the_prefix);
 	tcase_add_test(
 	    tb, test_mime_every_line_ends_with_crlf_and_fits_998_octets);
+	tcase_add_test(tb,
+	    test_mime_with_a_calendar_sends_it_as_alternative_and_attachment);
 	suite_add_tcase(s, tb);
 
 	tcase_add_test(th, test_mime_encodes_a_welsh_name_and_decodes_it_back);
@@ -1146,6 +1306,8 @@ mime_suite(void)
 	    ts, test_mime_refuses_addresses_that_could_add_recipients);
 	tcase_add_test(ts, test_mime_refuses_bad_list_headers);
 	tcase_add_test(ts, test_mime_refuses_oversized_values);
+	tcase_add_test(
+	    ts, test_mime_refuses_a_bad_calendar_method_or_file_name);
 	suite_add_tcase(s, ts);
 	return s;
 }

@@ -2999,8 +2999,9 @@ START_TEST(test_smtp_daemon_sends_a_confirmation_before_the_rest_of_a_digest)
 			 "connections = 2\nrate = 40/s\n"
 			 "\n[unsubscribe]\n"
 			 "url = https://example.org/u?token={token}\n"
-			 "secret_file = secret\n",
-	    srv.port);
+			 "secret_file = secret\n"
+			 "\n[http]\nlisten = 127.0.0.1:%d\n",
+	    srv.port, tu_free_port());
 	dir = smtp_test_relays_dir(conf, digest);
 	path = tu_write_file(dir, "secret",
 	    "0123456789abcdef0123456789abcdef0123456789abcdef\n");

@@ -39,7 +39,10 @@ static const char *const booking_kinds[] = {
 	"booking_cancelled",
 	"course_cancelled",
 	"course_reminder",
+	"course_changed",
 };
+#define N_BOOKING_KINDS 5
+#define N_KINDS         7
 static const char *const subscriber_kinds[] = {
 	"blog_digest",
 	"subscription_confirm",
@@ -48,6 +51,8 @@ static const char *const subscriber_kinds[] = {
 #define TITLE   "Nurturing Programme Facilitator Training"
 #define ADDRESS "Temple of Peace, Cathays Park, Cardiff CF10 3AP"
 #define JOIN    "https://meet.example.org/refresher?pwd=a1&room=7"
+#define GCAL    "https://calendar.google.com/calendar/render?action=TEMPLATE&x=1"
+#define OUTLOOK "https://outlook.live.com/calendar/0/deeplink/compose?x=1"
 #define UNSUB   "https://example.org/unsubscribe?token=u-tok"
 #define PREFS   "https://example.org/preferences?token=p-tok"
 #define CONFIRM "https://example.org/confirm?token=c-tok"
@@ -162,13 +167,48 @@ booking_ctx(bool online)
 		set_time(course, "ends", "Thursday 3 December 2026", "16:30",
 		    "3 Dec");
 	}
-	ctx = json_pack("{s:o,s:{s:s,s:s,s:s,s:s},s:o,s:{s:s,s:s}}", "sender",
-	    sender(), "delegate", "first_name", "Sarah", "last_name", "Jones",
-	    "email", "sarah.jones@example.org", "organisation",
+	ctx = json_pack("{s:o,s:{s:s,s:s,s:s,s:s},s:o,s:{s:s,s:s},s:{s:s,s:s}}",
+	    "sender", sender(), "delegate", "first_name", "Sarah", "last_name",
+	    "Jones", "email", "sarah.jones@example.org", "organisation",
 	    "Cardiff Family Centre", "course", course, "booking", "reference",
-	    "FC-1001", "status", "confirmed");
+	    "FC-1001", "status", "confirmed", "calendar", "google_url", GCAL,
+	    "outlook_url", OUTLOOK);
 	ck_assert_ptr_nonnull(ctx);
 	return shaped(ctx);
+}
+
+/* A change notice as compose.c builds it: the course as booking_ctx()
+ * has it now; before, the in-person course was a day earlier at 10:00
+ * in Swansea (time and place changed), the online one had another
+ * link (link changed). */
+static json_t *
+change_ctx(bool online)
+{
+	json_t *ctx = booking_ctx(online), *prev;
+
+	if (online) {
+		prev = json_pack("{s:s,s:b,s:s,s:b}", "venue", "Online",
+		    "online", 1, "joining_url", "https://meet.example.org/old",
+		    "same_day", 0);
+		set_time(prev, "starts", "Thursday 10 December 2026", "13:00",
+		    "10 Dec");
+		json_object_set_new(ctx, "changed",
+		    json_pack(
+			"{s:b,s:b,s:b}", "time", 0, "place", 0, "link", 1));
+	} else {
+		prev = json_pack("{s:s,s:b,s:s,s:b}", "venue", "Swansea",
+		    "online", 0, "address", "Swansea Guildhall, SA1 4PE",
+		    "same_day", 1);
+		set_time(prev, "starts", "Wednesday 2 December 2026", "10:00",
+		    "2 Dec");
+		set_time(prev, "ends", "Wednesday 2 December 2026", "17:00",
+		    "2 Dec");
+		json_object_set_new(ctx, "changed",
+		    json_pack(
+			"{s:b,s:b,s:b}", "time", 1, "place", 1, "link", 0));
+	}
+	json_object_set_new(ctx, "previous", prev);
+	return ctx;
 }
 
 static json_t *
@@ -243,6 +283,8 @@ ctx_for(const char *kind, bool online)
 		return digest_ctx();
 	if (strcmp(kind, "subscription_confirm") == 0)
 		return confirm_ctx();
+	if (strcmp(kind, "course_changed") == 0)
+		return change_ctx(online);
 	return booking_ctx(online);
 }
 
@@ -448,7 +490,7 @@ START_TEST(test_templates_have_every_kind_with_three_parts)
 	json_t *ctx;
 	char *s;
 
-	ck_assert_uint_eq(tmpl_set_count(set), 6);
+	ck_assert_uint_eq(tmpl_set_count(set), N_KINDS);
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(booking_kinds); i++)
 		ck_assert(tmpl_set_has(set, booking_kinds[i]));
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(subscriber_kinds); i++)
@@ -488,6 +530,8 @@ START_TEST(test_subjects_say_what_the_message_is)
 		    "Course cancelled: Online Refresher, 10 Dec" },
 		{ "course_reminder", false,
 		    "Reminder: " TITLE " starts tomorrow, 3 Dec" },
+		{ "course_changed", false,
+		    "Change to your course: " TITLE ", 3 Dec" },
 		{ "blog_digest", false,
 		    "3 new posts on the Family Courses blog this week" },
 		{ "subscription_confirm", false,
@@ -828,10 +872,100 @@ END_TEST
 
 /* Plain text written for a screen 78 columns wide: only values (URLs,
  * titles, summaries) may make a line longer. */
+START_TEST(test_change_notice_shows_what_changed_before_and_after)
+{
+	json_t *ctx = change_ctx(false);
+	char *text = render("course_changed", "text", ctx);
+	char *html = render("course_changed", "html", ctx);
+	static const char *const text_order[] = { "When",
+		"Was:  Wednesday 2 December 2026, 10:00 to 17:00",
+		"Now:  Thursday 3 December 2026, 09:30 to 16:30", "Where",
+		"Was:  Swansea", "Swansea Guildhall, SA1 4PE", "Now:  Cardiff",
+		ADDRESS, "Your booking stands", "Reference:  FC-1001" };
+	static const char *const html_order[] = { "When", "Was",
+		"Wednesday 2 December 2026, 10:00 to 17:00", "Now",
+		"Thursday 3 December 2026, 09:30 to 16:30", "Where", "Was",
+		"Swansea, Swansea Guildhall, SA1 4PE", "Now",
+		"Cardiff, Temple of Peace, Cathays Park, Cardiff CF10 3AP",
+		"Your booking stands" };
+	struct page p;
+
+	ck_in_order(text, text_order, UTIL_ARRAY_LEN(text_order));
+	ck_lacks(text, "Joining link");
+	ck_has(text,
+	    "The calendar entry attached to this email (.ics) "
+	    "replaces the one we\nsent before");
+	ck_has(text, "  Google Calendar: " GCAL "\n");
+	page_open(&p, html, "course_changed");
+	ck_has(p.text, "Your course has changed");
+	ck_in_order(p.text, html_order, UTIL_ARRAY_LEN(html_order));
+	ck_lacks(p.text, "Joining link");
+	ck_assert(page_links_to(&p, GCAL));
+	ck_assert(page_links_to(&p, OUTLOOK));
+	/* What it was is struck out. */
+	ck_has(html, "<del>Wednesday 2 December 2026, 10:00 to 17:00</del>");
+	page_close(&p);
+	free(text);
+	free(html);
+	json_decref(ctx);
+
+	/* Only the link of an online course changed: only the link. */
+	ctx = change_ctx(true);
+	text = render("course_changed", "text", ctx);
+	html = render("course_changed", "html", ctx);
+	ck_has(text,
+	    "Joining link\n  Was:  https://meet.example.org/old\n"
+	    "  Now:  " JOIN "\n");
+	ck_lacks(text, "When\n");
+	ck_lacks(text, "Where\n");
+	page_open(&p, html, "course_changed");
+	ck_assert(page_links_to(&p, JOIN));
+	ck_has(p.text, "https://meet.example.org/old");
+	ck_lacks(p.text, "Was Thursday");
+	page_close(&p);
+	free(text);
+	free(html);
+	json_decref(ctx);
+}
+END_TEST
+
+START_TEST(test_booking_mail_offers_add_to_calendar_links)
+{
+	const char *kind = _i == 0 ? "booking_confirmation" : "course_reminder";
+	json_t *ctx = ctx_for(kind, false);
+	char *text = render(kind, "text", ctx);
+	char *html = render(kind, "html", ctx);
+	struct page p;
+
+	ck_has(text,
+	    "Add the course to your calendar: open the calendar "
+	    "file (.ics) attached\nto this email");
+	ck_has(text, "  Google Calendar: " GCAL "\n");
+	ck_has(text, "  Outlook.com:     " OUTLOOK "\n");
+	page_open(&p, html, kind);
+	ck_has(p.text, "Add the course to your calendar");
+	ck_assert(page_links_to(&p, GCAL));
+	ck_assert(page_links_to(&p, OUTLOOK));
+	page_close(&p);
+	free(text);
+	free(html);
+	/* Without the links (a course without a start), not a word. */
+	json_object_del(ctx, "calendar");
+	text = render(kind, "text", ctx);
+	html = render(kind, "html", ctx);
+	ck_lacks(text, "calendar");
+	ck_lacks(html, "calendar");
+	free(text);
+	free(html);
+	json_decref(ctx);
+}
+END_TEST
+
 START_TEST(test_text_lines_fit_in_78_columns)
 {
-	const char *kind =
-	    _i < 4 ? booking_kinds[_i] : subscriber_kinds[_i - 4];
+	const char *kind = _i < N_BOOKING_KINDS
+	    ? booking_kinds[_i]
+	    : subscriber_kinds[_i - N_BOOKING_KINDS];
 	json_t *ctx = ctx_for(kind, _i % 2 == 1);
 	char *text = render(kind, "text", ctx);
 	char *line, *save = NULL;
@@ -850,8 +984,9 @@ END_TEST
 
 START_TEST(test_hostile_values_are_shown_as_text_in_html)
 {
-	const char *kind =
-	    _i < 4 ? booking_kinds[_i] : subscriber_kinds[_i - 4];
+	const char *kind = _i < N_BOOKING_KINDS
+	    ? booking_kinds[_i]
+	    : subscriber_kinds[_i - N_BOOKING_KINDS];
 	json_t *ctx = ctx_for(kind, _i % 2 == 1);
 	json_t *course = json_object_get(ctx, "course");
 	json_t *sub = json_object_get(ctx, "subscriber");
@@ -870,6 +1005,16 @@ START_TEST(test_hostile_values_are_shown_as_text_in_html)
 		    "first_name", json_string(IMGX));
 		json_object_set_new(json_object_get(ctx, "booking"),
 		    "reference", json_string(SCRIPT));
+	}
+	if (json_object_get(ctx, "previous") != NULL) {
+		json_t *prev = json_object_get(ctx, "previous");
+
+		json_object_set_new(prev, "venue", json_string(SCRIPT));
+		json_object_set_new(prev, "address", json_string(IMGX));
+		json_object_set_new(prev, "joining_url", json_string(IMGX));
+		json_object_set_new(ctx, "changed",
+		    json_pack(
+			"{s:b,s:b,s:b}", "time", 1, "place", 1, "link", 1));
 	}
 	if (sub != NULL) {
 		json_object_set_new(sub, "name", json_string(SCRIPT));
@@ -1125,17 +1270,56 @@ part_decode(const char *body, size_t n, bool base64)
 	return buf_take(&out);
 }
 
-/* A previewed message: its header and its two parts, decoded. */
+/* A previewed message: its header and its parts, decoded. */
 struct preview {
 	char *raw;
 	char *header;
 	char *text;
 	char *html;
+	char *calendar;   /* the text/calendar alternative, or NULL */
+	char *attachment; /* the .ics attachment, or NULL */
+	char *attachment_header;
 };
 
-/* Runs `familymail preview KIND FLAG ID [--offset DETAIL]` and splits
- * what it prints; fails the test unless it is a multipart/alternative
- * message with a text/plain part and then a text/html part. */
+/* The boundary of the multipart whose Content-Type line begins at ct. */
+static char *
+boundary_of(const char *ct)
+{
+	const char *b = strstr(ct, "boundary=\"");
+	size_t n;
+
+	ck_assert_ptr_nonnull(b);
+	b += strlen("boundary=\"");
+	n = strcspn(b, "\"");
+	ck_assert(n > 0 && n < 100);
+	return xasprintf("\r\n--%.*s", (int)n, b);
+}
+
+/* The body of the part whose header begins at hdr (up to delim),
+ * decoded; *hdr_out is its header. */
+static char *
+part_at(const char *hdr, const char *delim, char **hdr_out)
+{
+	const char *body = strstr(hdr, "\r\n\r\n"), *next;
+	bool b64;
+
+	ck_assert_ptr_nonnull(body);
+	body += 4;
+	next = strstr(body, delim);
+	ck_assert_ptr_nonnull(next);
+	b64 = strcasestr(hdr, "Content-Transfer-Encoding: base64") != NULL &&
+	    strcasestr(hdr, "Content-Transfer-Encoding: base64") < body;
+	if (hdr_out != NULL)
+		*hdr_out = xstrndup(hdr, (size_t)(body - hdr));
+	return part_decode(body, (size_t)(next - body), b64);
+}
+
+/* Runs `familymail preview KIND FLAG ID [--offset DETAIL]` (--period for
+ * a digest's "FREQUENCY:PERIOD") and splits
+ * what it prints; fails the test unless it holds a
+ * multipart/alternative with a text/plain part and then a text/html
+ * part, and for booking mail a text/calendar part after them and the
+ * same entry as an application/ics attachment (multipart/mixed). */
 static void
 preview_run(struct preview *pv, const char *kind, const char *flag,
     const char *id, const char *detail)
@@ -1145,12 +1329,14 @@ preview_run(struct preview *pv, const char *kind, const char *flag,
 	char *argv[] = { prog, (char *)"-c", pv_conf, (char *)"preview",
 		(char *)kind, (char *)flag, (char *)id, (char *)"--offset",
 		(char *)detail, NULL };
-	const char *ct, *bstart, *p, *end;
-	char boundary[128], *delim;
-	size_t blen;
+	const char *ct, *p, *end;
+	char *delim, *outer = NULL;
+	bool mixed;
 
 	if (detail == NULL)
 		argv[7] = NULL;
+	else if (strchr(detail, ':') != NULL)
+		argv[7] = (char *)"--period";
 	unlink(out);
 	memset(pv, 0, sizeof(*pv));
 	ck_assert_int_eq(tu_run_cmd(argv, out, 20000), 0);
@@ -1159,43 +1345,47 @@ preview_run(struct preview *pv, const char *kind, const char *flag,
 	end = strstr(pv->raw, "\r\n\r\n");
 	ck_assert_msg(end != NULL, "no header end:\n%s", pv->raw);
 	pv->header = xstrndup(pv->raw, (size_t)(end - pv->raw) + 2);
-	ct = strcasestr(pv->header, "\r\nContent-Type: multipart/alternative;");
+	mixed = strcasestr(pv->header, "\r\nContent-Type: multipart/mixed;") !=
+	    NULL;
+	if (mixed)
+		outer = boundary_of(strcasestr(
+		    pv->header, "\r\nContent-Type: multipart/mixed;"));
+	ct = strcasestr(pv->raw, "\r\nContent-Type: multipart/alternative;");
 	ck_assert_msg(ct != NULL, "%s", pv->header);
-	bstart = strstr(ct, "boundary=\"");
-	ck_assert_ptr_nonnull(bstart);
-	bstart += strlen("boundary=\"");
-	blen = strcspn(bstart, "\"");
-	ck_assert(blen > 0 && blen < sizeof(boundary));
-	memcpy(boundary, bstart, blen);
-	boundary[blen] = '\0';
-	delim = xasprintf("\r\n--%s", boundary);
-	p = end + 2;
-	for (int part = 0; part < 2; part++) {
-		const char *hdr, *body, *next;
-		bool b64;
+	ck_assert_msg(mixed || ct < end, "%s", pv->header);
+	delim = boundary_of(ct);
+	p = strstr(ct, "\r\n\r\n") + 2;
+	for (int part = 0; part < 3; part++) {
+		static const char *const types[] = { "text/plain", "text/html",
+			"text/calendar" };
+		const char *hdr;
+		char **to[] = { &pv->text, &pv->html, &pv->calendar };
 
 		p = strstr(p, delim);
 		ck_assert_msg(p != NULL, "part %d missing:\n%s", part, pv->raw);
+		if (part == 2 && strncmp(p + strlen(delim), "--", 2) == 0)
+			break;
 		hdr = p + strlen(delim) + 2;
-		body = strstr(hdr, "\r\n\r\n");
-		ck_assert_ptr_nonnull(body);
-		body += 4;
-		next = strstr(body, delim);
-		ck_assert_ptr_nonnull(next);
-		ck_assert_msg(strncasecmp(hdr,
-				  part == 0 ? "Content-Type: text/plain"
-					    : "Content-Type: text/html",
-				  part == 0 ? 24 : 23) == 0,
+		ck_assert_msg(strncasecmp(hdr, "Content-Type: ", 14) == 0 &&
+			strncasecmp(
+			    hdr + 14, types[part], strlen(types[part])) == 0,
 		    "part %d: %.60s", part, hdr);
-		b64 = strcasestr(hdr, "Content-Transfer-Encoding: base64") !=
-			NULL &&
-		    strcasestr(hdr, "Content-Transfer-Encoding: base64") < body;
-		*(part == 0 ? &pv->text : &pv->html) =
-		    part_decode(body, (size_t)(next - body), b64);
-		p = next;
+		*to[part] = part_at(hdr, delim, NULL);
+		p = strstr(hdr, delim);
 	}
 	ck_assert_msg(
-	    strncmp(p + strlen(delim), "--", 2) == 0, "more than two parts");
+	    strncmp(p + strlen(delim), "--", 2) == 0, "more than three parts");
+	/* Booking mail: the calendar alternative and the attachment. */
+	ck_assert_msg((pv->calendar != NULL) == mixed, "%s", pv->header);
+	if (mixed) {
+		const char *att =
+		    strcasestr(pv->raw, "\r\nContent-Type: application/ics;");
+
+		ck_assert_msg(att != NULL, "no attachment:\n%s", pv->raw);
+		pv->attachment =
+		    part_at(att + 2, outer, &pv->attachment_header);
+	}
+	free(outer);
 	free(delim);
 	free(prog);
 	free(out);
@@ -1208,6 +1398,9 @@ preview_free(struct preview *pv)
 	free(pv->header);
 	free(pv->text);
 	free(pv->html);
+	free(pv->calendar);
+	free(pv->attachment);
+	free(pv->attachment_header);
 }
 
 START_TEST(test_preview_confirmation_is_multipart_with_both_parts)
@@ -1507,6 +1700,119 @@ START_TEST(test_preview_welsh_subscriber_gets_welsh_digest_and_opt_in)
 }
 END_TEST
 
+START_TEST(test_preview_confirmation_carries_its_calendar_entry)
+{
+	struct preview pv;
+
+	preview_run(&pv, "booking_confirmation", "--booking", "1", NULL);
+	ck_assert_ptr_nonnull(pv.calendar);
+	ck_assert_ptr_nonnull(pv.attachment);
+	ck_has(pv.calendar, "\r\nMETHOD:REQUEST\r\n");
+	ck_has(pv.calendar, "\r\nUID:booking-1-FC-1001@example.org\r\n");
+	ck_has(pv.calendar, "\r\nSEQUENCE:0\r\n");
+	ck_has(
+	    pv.calendar, "\r\nDTSTART;TZID=Europe/London:20261203T093000\r\n");
+	ck_has(pv.calendar, "\r\nSUMMARY:" TITLE "\r\n");
+	ck_has(pv.calendar,
+	    "\r\nDESCRIPTION:Booking reference: FC-1001\\n"
+	    "\\nBring the course handbook.\r\n");
+	ck_has(pv.calendar, "\r\nSTATUS:CONFIRMED\r\n");
+	ck_has(pv.header, "\r\nContent-Type: multipart/mixed;");
+	ck_has(pv.raw,
+	    "Content-Type: text/calendar; charset=\"utf-8\"; "
+	    "method=\"REQUEST\"\r\n");
+	ck_has(pv.attachment_header, "Content-Disposition: attachment;");
+	ck_has(pv.attachment_header,
+	    " filename=\""
+	    "nurturing-programme-facilitator-training-2026-12-03.ics\"");
+	ck_assert_str_eq(pv.attachment, pv.calendar);
+	/* The links carry the course in UTC. */
+	ck_has(pv.text, "dates=20261203T093000Z%2F20261203T163000Z");
+	ck_has(pv.text, "startdt=2026-12-03T09%3A30%3A00Z");
+	preview_free(&pv);
+}
+END_TEST
+
+START_TEST(test_preview_change_notice_compares_with_what_was_told)
+{
+	char *path = xasprintf("%s/familymail.db", pv_dir);
+	struct preview pv;
+	struct page p;
+	sqlite3 *db;
+
+	/* Sarah was told of Swansea on the 2nd; her entry is at its
+	 * second version, with the UID it was given then. */
+	ck_assert_int_eq(db_open(path, false, &db), 0);
+	tu_sql(db,
+	    "INSERT INTO booking_told (booking_id, uid, sequence, starts_at,"
+	    " ends_at, venue, address, told_at) VALUES (1,"
+	    " 'kept-uid@example.org', 2, '2026-12-02T10:00:00Z',"
+	    " '2026-12-02T17:00:00Z', 'Swansea', 'Swansea Guildhall',"
+	    " '2026-11-20T10:00:00Z')");
+	db_close(db);
+	free(path);
+	preview_run(&pv, "course_changed", "--booking", "1", NULL);
+	/* (Folded before "Dec".) */
+	ck_has(pv.header, "\r\nSubject: Change to your course: " TITLE ", 3");
+	ck_has(pv.text,
+	    "  Was:  Wednesday 2 December 2026, 10:00 to 17:00\n"
+	    "  Now:  Thursday 3 December 2026, 09:30 to 16:30\n");
+	ck_has(pv.text,
+	    "  Was:  Swansea\n        Swansea Guildhall\n"
+	    "  Now:  Cardiff\n");
+	page_open(&p, pv.html, "preview");
+	ck_has(p.text, "Your course has changed");
+	page_close(&p);
+	ck_assert_ptr_nonnull(pv.calendar);
+	ck_has(pv.calendar, "\r\nUID:kept-uid@example.org\r\n");
+	ck_has(pv.calendar, "\r\nSEQUENCE:2\r\n");
+	ck_has(pv.calendar, "\r\nMETHOD:REQUEST\r\n");
+	preview_free(&pv);
+}
+END_TEST
+
+/* A Welsh delegate's change notice: Welsh words, Welsh dates, the
+ * Welsh calendar description, the same entry. */
+START_TEST(test_preview_welsh_change_notice_is_welsh)
+{
+	char *path = xasprintf("%s/familymail.db", pv_dir);
+	struct preview pv;
+	struct page p;
+	sqlite3 *db;
+
+	ck_assert_int_eq(db_open(path, false, &db), 0);
+	tu_sql(db,
+	    "UPDATE delegates SET language = 'cy' WHERE id = 1;"
+	    "INSERT INTO booking_told (booking_id, uid, sequence, starts_at,"
+	    " ends_at, venue, address, told_at) VALUES (1,"
+	    " 'kept-uid@example.org', 2, '2026-12-02T10:00:00Z',"
+	    " '2026-12-02T17:00:00Z', 'Swansea', 'Swansea Guildhall',"
+	    " '2026-11-20T10:00:00Z')");
+	db_close(db);
+	free(path);
+	preview_run(&pv, "course_changed", "--booking", "1", NULL);
+	ck_has(pv.header, "\r\nContent-Language: cy\r\n");
+	ck_has(pv.header, "\r\nSubject: Newid i'ch cwrs: ");
+	ck_has(pv.text, "Annwyl Sarah,");
+	ck_has(pv.text,
+	    "  Gynt: Dydd Mercher 2 Rhagfyr 2026, 10:00 tan 17:00\n"
+	    "  Nawr: Dydd Iau 3 Rhagfyr 2026, 09:30 tan 16:30\n");
+	ck_has(pv.text,
+	    "  Gynt: Swansea\n        Swansea Guildhall\n"
+	    "  Nawr: Cardiff\n");
+	ck_has(pv.text, "Gyda dymuniadau gorau,");
+	ck_assert_ptr_null(strstr(pv.text, "Dear "));
+	page_open(&p, pv.html, "preview");
+	ck_has(p.text, "Mae eich cwrs wedi newid");
+	ck_has(p.text, "Gynt");
+	page_close(&p);
+	ck_assert_ptr_nonnull(pv.calendar);
+	ck_has(pv.calendar, "\r\nUID:kept-uid@example.org\r\n");
+	ck_has(pv.calendar, "Cyfeirnod archebu: FC-1001");
+	preview_free(&pv);
+}
+END_TEST
+
 /* A Welsh part missing from a copy of the templates falls back to the
  * English file alone, and check-config names what is missing. */
 START_TEST(test_preview_missing_welsh_file_falls_back_to_english)
@@ -1590,6 +1896,24 @@ START_TEST(test_preview_bilingual_message_is_welsh_then_english)
 }
 END_TEST
 
+START_TEST(test_preview_course_cancelled_cancels_the_entry)
+{
+	struct preview pv;
+
+	preview_run(&pv, "course_cancelled", "--booking", "6", NULL);
+	ck_assert_ptr_nonnull(pv.calendar);
+	ck_assert_ptr_nonnull(pv.attachment);
+	ck_has(pv.raw, "method=\"CANCEL\"\r\n");
+	ck_has(pv.calendar, "\r\nMETHOD:CANCEL\r\n");
+	ck_has(pv.calendar, "\r\nSTATUS:CANCELLED\r\n");
+	ck_has(pv.calendar, "\r\nUID:booking-6-FC-1006@example.org\r\n");
+	/* One above the entry it cancels. */
+	ck_has(pv.calendar, "\r\nSEQUENCE:1\r\n");
+	ck_assert_str_eq(pv.attachment, pv.calendar);
+	preview_free(&pv);
+}
+END_TEST
+
 static Suite *
 templates_suite(void)
 {
@@ -1601,22 +1925,28 @@ templates_suite(void)
 	tcase_add_test(tc, test_templates_have_every_kind_with_three_parts);
 	tcase_add_test(tc, test_subjects_say_what_the_message_is);
 	tcase_add_loop_test(tc,
-	    test_booking_messages_show_course_date_venue_and_reference, 0, 4);
+	    test_booking_messages_show_course_date_venue_and_reference, 0,
+	    N_BOOKING_KINDS);
 	tcase_add_loop_test(
 	    tc, test_in_person_course_shows_address_and_notes, 0, 2);
 	tcase_add_loop_test(
 	    tc, test_online_course_shows_joining_link_and_no_address, 0, 2);
-	tcase_add_loop_test(
-	    tc, test_missing_optional_fields_leave_no_empty_labels, 0, 4);
+	tcase_add_loop_test(tc,
+	    test_missing_optional_fields_leave_no_empty_labels, 0,
+	    N_BOOKING_KINDS);
 	tcase_add_loop_test(
 	    tc, test_cancellations_are_clear_and_offer_help, 0, 2);
 	tcase_add_test(tc, test_reminder_says_when_the_course_starts);
+	tcase_add_test(
+	    tc, test_change_notice_shows_what_changed_before_and_after);
+	tcase_add_loop_test(
+	    tc, test_booking_mail_offers_add_to_calendar_links, 0, 2);
 	tcase_add_test(tc, test_digest_lists_posts_newest_first_with_links);
 	tcase_add_test(tc, test_unsubscribe_link_only_in_subscriber_messages);
 	tcase_add_test(tc, test_subscription_confirm_explains_double_opt_in);
-	tcase_add_loop_test(tc, test_text_lines_fit_in_78_columns, 0, 6);
+	tcase_add_loop_test(tc, test_text_lines_fit_in_78_columns, 0, N_KINDS);
 	tcase_add_loop_test(
-	    tc, test_hostile_values_are_shown_as_text_in_html, 0, 6);
+	    tc, test_hostile_values_are_shown_as_text_in_html, 0, N_KINDS);
 	tcase_add_test(
 	    tc, test_welsh_digest_subject_counts_posts_with_welsh_plurals);
 	tcase_add_test(tc, test_welsh_set_translates_every_kind_and_partial);
@@ -1641,6 +1971,12 @@ templates_suite(void)
 	    tc, test_preview_missing_welsh_file_falls_back_to_english);
 	tcase_add_test(
 	    tc, test_preview_bilingual_message_is_welsh_then_english);
+	tcase_add_test(
+	    tc, test_preview_confirmation_carries_its_calendar_entry);
+	tcase_add_test(
+	    tc, test_preview_change_notice_compares_with_what_was_told);
+	tcase_add_test(tc, test_preview_course_cancelled_cancels_the_entry);
+	tcase_add_test(tc, test_preview_welsh_change_notice_is_welsh);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -392,3 +392,37 @@ tu_free_port(void)
 	close(fd);
 	return p;
 }
+
+char *
+tu_find_python(const char *code)
+{
+	const char *path = getenv("PATH"), *candidates[2];
+	char *argv[4], *found = NULL, *dirs, *save = NULL, *d;
+
+	candidates[0] = getenv("PYTHON3");
+	candidates[1] = "/usr/bin/python3";
+	argv[1] = (char *)"-c";
+	argv[2] = (char *)code;
+	argv[3] = NULL;
+	for (size_t i = 0; found == NULL && i < 2; i++) {
+		if (candidates[i] == NULL || access(candidates[i], X_OK) != 0)
+			continue;
+		argv[0] = (char *)candidates[i];
+		if (tu_run_cmd(argv, "/dev/null", 30000) == 0)
+			found = xstrdup(candidates[i]);
+	}
+	dirs = xstrdup(path != NULL ? path : "");
+	for (d = strtok_r(dirs, ":", &save); found == NULL && d != NULL;
+	     d = strtok_r(NULL, ":", &save)) {
+		char *p = xasprintf("%s/python3", d);
+
+		argv[0] = p;
+		if (access(p, X_OK) == 0 &&
+		    tu_run_cmd(argv, "/dev/null", 30000) == 0)
+			found = p;
+		else
+			free(p);
+	}
+	free(dirs);
+	return found;
+}

@@ -79,6 +79,11 @@ int tu_free_port(void);
 /* Sleeps ms milliseconds. */
 void tu_sleep_ms(int ms);
 
+/* The first python3 (from $PYTHON3, /usr/bin/python3, then PATH) that
+ * runs `python3 -c code` successfully, e.g. "import dkim": newly
+ * allocated, or NULL when none does. */
+char *tu_find_python(const char *code);
+
 /* Runs the suite with CK_NORMAL output; returns the exit status. */
 int tu_run(Suite *s);
 

@@ -19,6 +19,7 @@
 #include "bounce/bounce_int.h"
 #include "clock.h"
 #include "db.h"
+#include "events.h"
 #include "log.h"
 #include "subscriber.h"
 #include "suppress.h"
@@ -49,6 +50,7 @@ struct bounce_apply_row {
 	const char *diagnostic;
 	const char *kind;
 	const char *source;
+	const char *feedback_type; /* an ARF report's, or NULL */
 };
 
 static void
@@ -214,6 +216,54 @@ bounce_apply_soft_count(
 	return rc == SQLITE_ROW ? 0 : db_errno(rc);
 }
 
+/* " (report SOURCE)" for a row from the bounce mailbox, naming the
+ * message it came from; "" for a refusal at send time. Static
+ * storage: one use per expression. */
+static const char *
+bounce_apply_report_of(const struct bounce_apply_row *b)
+{
+	static _Thread_local char text[300];
+
+	if (b->source == NULL || strcmp(b->source, "smtp") == 0)
+		return "";
+	(void)snprintf(text, sizeof(text), " (report %s)", b->source);
+	return text;
+}
+
+/* The row in the history of the address of the message it answers:
+ * what it said, and where it came from (the relay at send time, or a
+ * report in the bounce mailbox). */
+static int
+bounce_apply_event(sqlite3 *db, const struct bounce_apply_row *b, time_t now)
+{
+	enum events_type type = strcmp(b->kind, "feedback") == 0
+	    ? EVENTS_COMPLAINED
+	    : strcmp(b->kind, "delivered") == 0 ? EVENTS_DELIVERED
+						: EVENTS_BOUNCED;
+	bool relay = b->source != NULL && strcmp(b->source, "smtp") == 0;
+	char *detail;
+	int ret;
+
+	if (type == EVENTS_COMPLAINED)
+		detail = xasprintf("%s complaint%s",
+		    b->feedback_type != NULL ? b->feedback_type : "abuse",
+		    bounce_apply_report_of(b));
+	else
+		detail = xasprintf("%s %s %s%s%s%s%s",
+		    b->cls != BOUNCE_CLASS_NONE ? bounce_class_name(b->cls)
+						: "-",
+		    b->reason, b->status != NULL ? b->status : "-",
+		    b->sender_side ? " (about the sender, not the address)"
+				   : "",
+		    b->diagnostic != NULL ? " " : "",
+		    b->diagnostic != NULL ? b->diagnostic : "",
+		    bounce_apply_report_of(b));
+	ret = events_add_message(
+	    db, now, type, b->message_id, relay ? "relay" : "report", detail);
+	free(detail);
+	return ret;
+}
+
 static int
 bounce_apply_suppress(sqlite3 *db, const struct bounce_apply_row *b,
     enum suppress_reason why, time_t now, struct bounce_apply_stats *st)
@@ -221,10 +271,11 @@ bounce_apply_suppress(sqlite3 *db, const struct bounce_apply_row *b,
 	char *detail;
 	int ret;
 
-	detail = xasprintf("%s %s%s%s", b->reason,
+	detail = xasprintf("%s %s%s%s%s", b->reason,
 	    b->status != NULL ? b->status : "-",
 	    b->diagnostic != NULL ? " " : "",
-	    b->diagnostic != NULL ? b->diagnostic : "");
+	    b->diagnostic != NULL ? b->diagnostic : "",
+	    bounce_apply_report_of(b));
 	ret = suppress_add(db, b->recipient, why, detail, now);
 	free(detail);
 	if (ret == -EEXIST || ret == -EINVAL)
@@ -242,7 +293,7 @@ bounce_apply_suppress(sqlite3 *db, const struct bounce_apply_row *b,
  * feedback (not-spam, virus) does not. */
 static int
 bounce_apply_unsubscribe(sqlite3 *db, const struct bounce_report *r,
-    const char *addr, struct bounce_apply_stats *st)
+    const char *addr, time_t now, struct bounce_apply_stats *st)
 {
 	sqlite3_stmt *s;
 	int ret, rc;
@@ -265,6 +316,9 @@ bounce_apply_unsubscribe(sqlite3 *db, const struct bounce_report *r,
 	if (sqlite3_changes(db) > 0) {
 		st->unsubscribed++;
 		log_info("bounce unsubscribed rcpt=%s feedback=%s", addr,
+		    r->feedback_type != NULL ? r->feedback_type : "abuse");
+		return events_add(db, now, EVENTS_UNSUBSCRIBED, addr, 0,
+		    "complaint",
 		    r->feedback_type != NULL ? r->feedback_type : "abuse");
 	}
 	return 0;
@@ -297,9 +351,13 @@ bounce_apply_row(sqlite3 *db, const struct bounce_apply_row *b,
 	    b->reason, b->status != NULL ? b->status : "-",
 	    b->sender_side ? " side=sender" : "",
 	    b->message_id == 0 ? " unmatched" : "");
-	if (b->message_id == 0 || b->recipient == NULL ||
-	    strcmp(b->kind, "bounce") != 0)
+	/* An unmatched report is recorded, but is in nobody's history: it
+	 * answers none of our messages, and acts on nobody. */
+	if (b->message_id == 0)
 		return 0;
+	ret = bounce_apply_event(db, b, now);
+	if (ret != 0 || b->recipient == NULL || strcmp(b->kind, "bounce") != 0)
+		return ret;
 	if (b->cls == BOUNCE_CLASS_HARD)
 		return bounce_apply_suppress(
 		    db, b, SUPPRESS_HARD_BOUNCE, now, st);
@@ -321,6 +379,7 @@ bounce_apply_row_of(struct bounce_apply_row *b, const struct bounce_report *r,
 	memset(b, 0, sizeof(*b));
 	b->kind = bounce_kind_name(r->kind);
 	b->source = source;
+	b->feedback_type = r->feedback_type;
 	b->reason = "undefined";
 	if (rc == NULL)
 		return;
@@ -413,7 +472,8 @@ bounce_apply_report(sqlite3 *db, const struct bounce_report *r,
 		b.recipient = m.recipient;
 		ret = bounce_apply_row(db, &b, rules, now, st);
 		if (ret == 0 && r->kind == BOUNCE_KIND_FEEDBACK)
-			ret = bounce_apply_unsubscribe(db, r, m.recipient, st);
+			ret = bounce_apply_unsubscribe(
+			    db, r, m.recipient, now, st);
 	}
 	if (ret == 0 && r->n_rcpts > (rc != NULL ? 1u : 0u)) {
 		if (r->kind != BOUNCE_KIND_FEEDBACK)
@@ -443,7 +503,7 @@ bounce_apply(sqlite3 *db, const struct bounce_report *r, const char *source,
 		/* Mail to [unsubscribe] mailto. A token that does not verify
 		 * leaves the message where it is, for a person to read. */
 		ret = subscriber_unsubscribe_token(db, rules->secret,
-		    rules->secret_len, r->unsubscribe_token, "mail");
+		    rules->secret_len, r->unsubscribe_token, "mailto");
 		if (ret == -EINVAL || ret == -ENOENT)
 			return 0;
 		if (ret < 0)

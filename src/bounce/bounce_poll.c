@@ -19,6 +19,7 @@
 #include "bounce/bounce_source.h"
 #include "cfg.h"
 #include "clock.h"
+#include "job.h"
 #include "log.h"
 #include "util.h"
 
@@ -36,7 +37,8 @@ struct bounce_poll {
 	char *secret; /* a copy, for "unsubscribe TOKEN" mail */
 	int result;
 	char *why;
-	void *seen; /* tsearch() tree of keys (char *) */
+	int64_t every; /* [bounces] every, for the next run in job_runs */
+	void *seen;    /* tsearch() tree of keys (char *) */
 	size_t n_seen;
 	bounce_poll_done_fn *done;
 	void *done_arg;
@@ -157,6 +159,13 @@ bounce_poll_on_finished(uv_work_t *req, int status)
 	bounce_poll_end(p);
 }
 
+/* The poll in job_runs, for status. */
+static void
+bounce_poll_record(struct bounce_poll *p, time_t now, const char *what)
+{
+	(void)job_record_run(p->db, "bounces", now, now + p->every, what);
+}
+
 /* On the loop: records every report and picks the processed items. */
 static void
 bounce_poll_apply(struct bounce_poll *p)
@@ -208,6 +217,11 @@ bounce_poll_apply(struct bounce_poll *p)
 		 "duplicates=%d unmatched=%d",
 	    name, n, done, left, failed, st.recorded, st.suppressed,
 	    st.unsubscribed, st.duplicates, st.unmatched);
+	where = xasprintf("read %zu, processed %d, left %d; %d suppressed, "
+			  "%d unsubscribed, %d unmatched",
+	    n, done, left, st.suppressed, st.unsubscribed, st.unmatched);
+	bounce_poll_record(p, now, where);
+	free(where);
 }
 
 static void
@@ -228,6 +242,13 @@ bounce_poll_on_fetched(uv_work_t *req, int status)
 			  "retrying at the next poll",
 		    bounce_source_name(p->src),
 		    p->why != NULL ? p->why : "cancelled");
+		{
+			char *what = xasprintf("failed: %s",
+			    p->why != NULL ? p->why : "cancelled");
+
+			bounce_poll_record(p, clock_now(), what);
+			free(what);
+		}
 		bounce_poll_end(p);
 		return;
 	}
@@ -258,6 +279,7 @@ bounce_poll_start(struct bounce_poll *p, const struct cfg *cfg,
 	}
 	p->rules.soft_limit = cfg->soft_limit > 0 ? cfg->soft_limit : 1;
 	p->rules.soft_window = cfg->soft_window;
+	p->every = cfg->bounce_every;
 	bounce_poll_drop_secret(p);
 	if (secret != NULL) {
 		p->secret = xstrdup(secret);

@@ -24,6 +24,7 @@
 
 #include "cfg.h"
 #include "cmd/cmd.h"
+#include "kind.h"
 #include "lang.h"
 #include "tmpl/tmpl.h"
 
@@ -93,6 +94,12 @@ cmd_check_config(int argc, char **argv, const char *config_path)
 		cfg_free(c);
 		return CMD_EX_CONFIG;
 	}
+	for (size_t i = 0; i < kind_count(); i++)
+		if (!tmpl_set_has(tmpls, kind_at(i)->name))
+			fprintf(stderr,
+			    "%s: warning: [daemon] templates %s has no %s "
+			    "templates: those messages will fail\n",
+			    config_path, c->templates, kind_at(i)->name);
 	missing = cmd_check_config_language(
 	    c, tmpls, c->language, "[daemon] language");
 	for (int i = 0; i < c->n_bilingual; i++)

@@ -34,9 +34,10 @@
 #include "clock.h"
 #include "cmd/cmd.h"
 #include "db.h"
+#include "events.h"
 #include "log.h"
-#include "migrate.h"
 #include "send/mime.h"
+#include "suppress.h"
 #include "util.h"
 
 #define CMD_IMPORT_FILE_MAX (64u * 1024 * 1024) /* bytes of a CSV file */
@@ -96,6 +97,7 @@ struct cmd_import_problem {
 
 struct cmd_import {
 	const char *path;
+	const char *secret; /* the token secret: erased addresses, or NULL */
 	int col_of[CMD_IMPORT_N_COLS]; /* field index of each column, -1 */
 	size_t n_header;
 	struct cmd_import_row *rows;
@@ -586,8 +588,9 @@ static const char *const cmd_import_sql[] = {
 				 " VALUES (?1, ?2, ?3, ?4, ?5)",
 	[CMD_IMPORT_ST_UPDATE] = "UPDATE subscribers SET name = ?2,"
 				 " frequency = ?3, status = ?4 WHERE id = ?1",
+	/* An erased address is on the list as its hash (suppress.h). */
 	[CMD_IMPORT_ST_SUPPRESSED] = "SELECT reason FROM suppressions"
-				     " WHERE email = ?1",
+				     " WHERE email = ?1 OR email = ?2",
 };
 
 static bool
@@ -607,6 +610,19 @@ cmd_import_step_done(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? 0 : db_errno(rc);
 }
 
+/* Records what the import did to email in its history. */
+static int
+cmd_import_record(sqlite3_stmt *st, const char *now, enum events_type type,
+    const char *email, const char *detail)
+{
+	time_t t;
+
+	if (clock_parse_iso(now, &t) != 0)
+		t = clock_now();
+	return events_add(
+	    sqlite3_db_handle(st), t, type, email, 0, "import", detail);
+}
+
 /* Applies one row. 0 or a negative errno (the database failed). */
 static int
 cmd_import_apply(struct cmd_import *im, sqlite3_stmt **st,
@@ -615,6 +631,7 @@ cmd_import_apply(struct cmd_import *im, sqlite3_stmt **st,
 {
 	sqlite3_stmt *ins = st[CMD_IMPORT_ST_INSERT];
 	sqlite3_stmt *up = st[CMD_IMPORT_ST_UPDATE];
+	char hash[SUPPRESS_HASH_LEN];
 	char *old_name = NULL, *suppressed = NULL;
 	char old_freq[16] = "", old_status[16] = "";
 	const char *freq, *status;
@@ -624,10 +641,16 @@ cmd_import_apply(struct cmd_import *im, sqlite3_stmt **st,
 
 	sqlite3_bind_text(
 	    st[CMD_IMPORT_ST_SUPPRESSED], 1, row->email, -1, SQLITE_STATIC);
+	if (im->secret != NULL) {
+		suppress_hash(im->secret, strlen(im->secret), row->email, hash);
+		sqlite3_bind_text(
+		    st[CMD_IMPORT_ST_SUPPRESSED], 2, hash, -1, SQLITE_STATIC);
+	}
 	if (sqlite3_step(st[CMD_IMPORT_ST_SUPPRESSED]) == SQLITE_ROW)
 		suppressed = xstrdup((const char *)sqlite3_column_text(
 		    st[CMD_IMPORT_ST_SUPPRESSED], 0));
 	sqlite3_reset(st[CMD_IMPORT_ST_SUPPRESSED]);
+	sqlite3_clear_bindings(st[CMD_IMPORT_ST_SUPPRESSED]);
 	sqlite3_bind_text(
 	    st[CMD_IMPORT_ST_FIND], 1, row->email, -1, SQLITE_STATIC);
 	exists = sqlite3_step(st[CMD_IMPORT_ST_FIND]) == SQLITE_ROW;
@@ -664,8 +687,14 @@ cmd_import_apply(struct cmd_import *im, sqlite3_stmt **st,
 		    SQLITE_STATIC);
 		sqlite3_bind_text(ins, 5, now, -1, SQLITE_STATIC);
 		ret = cmd_import_step_done(ins);
-		if (ret == 0)
+		if (ret == 0) {
 			n->added++;
+			ret = cmd_import_record(ins, now,
+			    strcmp(status, "unsubscribed") == 0
+				? EVENTS_UNSUBSCRIBED
+				: EVENTS_SUBSCRIBED,
+			    row->email, status);
+		}
 		goto out;
 	}
 	if (strcmp(old_status, "unsubscribed") == 0) {
@@ -702,6 +731,14 @@ cmd_import_apply(struct cmd_import *im, sqlite3_stmt **st,
 	ret = cmd_import_step_done(up);
 	if (ret == 0)
 		n->updated++;
+	if (ret == 0 && strcmp(status, old_status) != 0)
+		ret = cmd_import_record(up, now,
+		    strcmp(status, "unsubscribed") == 0 ? EVENTS_UNSUBSCRIBED
+							: EVENTS_CONFIRMED,
+		    row->email, NULL);
+	if (ret == 0 && strcmp(freq, old_freq) != 0)
+		ret = cmd_import_record(
+		    up, now, EVENTS_PREFERENCE_CHANGED, row->email, freq);
 out:
 	free(old_name);
 	free(suppressed);
@@ -779,6 +816,7 @@ cmd_import(int argc, char **argv, const char *config_path)
 	struct cmd_import im = { 0 };
 	struct cmd_import_counts n = { 0 };
 	struct cfg *cfg = NULL;
+	char *secret = NULL;
 	sqlite3 *db = NULL;
 	struct buf file;
 	int ret, code = 1;
@@ -812,14 +850,11 @@ cmd_import(int argc, char **argv, const char *config_path)
 		goto out;
 	}
 	log_init(LOG_LEVEL_WARNING);
-	if (db_open(cfg->database, false, &db) != 0 ||
-	    migrate_version(db) != migrate_latest()) {
-		fprintf(stderr,
-		    "familymail: database %s is missing or not migrated "
-		    "(run familymail migrate)\n",
-		    cfg->database);
+	db = cmd_open_db(cfg);
+	if (db == NULL)
 		goto out;
-	}
+	secret = cmd_read_secret(cfg, "import", NULL);
+	im.secret = secret;
 	if (cmd_import_write(&im, db, &n) != 0) {
 		fprintf(stderr,
 		    "familymail: import: %s: the database "
@@ -833,6 +868,7 @@ cmd_import(int argc, char **argv, const char *config_path)
 	    n.suppressed);
 	code = 0;
 out:
+	cmd_free_secret(secret);
 	cmd_import_fini(&im);
 	buf_fini(&file);
 	db_close(db);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * cmd_queue: `familymail queue [--state S] [--kind K] [--to ADDR]
- * [--booking ID] [--limit N] [--json]`: what was sent to whom and when,
+ * [--booking REFERENCE] [--limit N] [--json]`: what was sent to whom and when,
  * with the server's reply, newest first. It answers "did Sarah get her
  * confirmation?" in one command (--to sarah@...), reading the database
  * the daemon uses; it changes nothing.
@@ -100,7 +100,7 @@ struct cmd_queue_opts {
 	const char *state;
 	const char *kind;
 	const char *to;
-	long booking;
+	const char *booking; /* reference or id, as given */
 	long limit;
 	bool json;
 };
@@ -110,7 +110,7 @@ cmd_queue_usage(void)
 {
 	fprintf(stderr,
 	    "usage: familymail queue [--state S] [--kind K] "
-	    "[--to ADDR] [--booking ID] [--limit N] [--json]\n");
+	    "[--to ADDR] [--booking REFERENCE] [--limit N] [--json]\n");
 	return CMD_EX_USAGE;
 }
 
@@ -243,14 +243,7 @@ cmd_queue_parse(int argc, char **argv, struct cmd_queue_opts *o)
 			o->to = optarg;
 			break;
 		case 'b':
-			if (util_parse_long(optarg, 1, LONG_MAX, &o->booking) !=
-			    0) {
-				fprintf(stderr,
-				    "familymail: queue: '%s' is not a booking "
-				    "id\n",
-				    optarg);
-				return CMD_EX_USAGE;
-			}
+			o->booking = optarg;
 			break;
 		case 'n':
 			if (util_parse_long(optarg, 0, INT32_MAX, &o->limit) !=
@@ -282,6 +275,7 @@ cmd_queue(int argc, char **argv, const char *config_path)
 	sqlite3_stmt *st = NULL;
 	struct cfg *cfg;
 	sqlite3 *db = NULL;
+	int64_t booking = 0;
 	bool more = false;
 	int rc, code;
 
@@ -294,12 +288,15 @@ cmd_queue(int argc, char **argv, const char *config_path)
 	code = 1;
 	log_init(LOG_LEVEL_WARNING);
 	clock_set_timezone(cfg->timezone);
-	if (db_open(cfg->database, false, &db) != 0 ||
-	    migrate_version(db) != migrate_latest()) {
+	db = cmd_open_db(cfg);
+	if (db == NULL)
+		goto out;
+	if (o.booking != NULL &&
+	    cmd_find_booking(db, o.booking, &booking, NULL) != 0) {
 		fprintf(stderr,
-		    "familymail: database %s is missing or not migrated "
-		    "(run familymail migrate)\n",
-		    cfg->database);
+		    "familymail: queue: no booking with reference (or id) "
+		    "'%s'\n",
+		    o.booking);
 		goto out;
 	}
 	if (db_prepare(db, cmd_queue_sql, &st) != 0)
@@ -307,8 +304,8 @@ cmd_queue(int argc, char **argv, const char *config_path)
 	sqlite3_bind_text(st, 1, o.state, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, o.kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, o.to, -1, SQLITE_STATIC);
-	if (o.booking > 0)
-		sqlite3_bind_int64(st, 4, o.booking);
+	if (booking > 0)
+		sqlite3_bind_int64(st, 4, booking);
 	/* One row more than shown tells whether there are more. */
 	sqlite3_bind_int64(st, 5, o.limit > 0 ? o.limit + 1 : -1);
 	t = o.json ? cmd_table_new(cmd_queue_json_cols, CMD_QUEUE_N_JSON)

@@ -36,6 +36,7 @@
 #include "migrate.h"
 #include "outbox.h"
 #include "send/compose.h"
+#include "send/dkimsign.h"
 #include "send/mime.h"
 #include "send/transport.h"
 #include "tmpl/tmpl.h"
@@ -58,7 +59,7 @@ cmd_send_test_usage(void)
 {
 	fprintf(stderr,
 	    "usage: familymail send-test KIND --to ADDR "
-	    "[--booking ID | --subscriber ID]\n");
+	    "[--booking REFERENCE | --subscriber ID]\n");
 	return CMD_EX_USAGE;
 }
 
@@ -189,12 +190,13 @@ cmd_send_test(int argc, char **argv, const char *config_path)
 	struct compose_env env = { .preview = true, .test = true };
 	struct cmd_send_test s = { 0 };
 	struct transport_msg *m = NULL;
+	struct dkimsign *dkim = NULL;
 	struct tmpl_set *tmpls = NULL;
 	struct tmpl_error terr;
 	struct cfg *cfg = NULL;
 	sqlite3 *db = NULL;
 	char *why = NULL, *secret = NULL, *detail = NULL;
-	const char *to = NULL, *secret_why;
+	const char *to = NULL, *secret_why, *booking = NULL;
 	const struct kind *kind;
 	bool booking_kind;
 	long id;
@@ -206,25 +208,24 @@ cmd_send_test(int argc, char **argv, const char *config_path)
 			to = optarg;
 			break;
 		case 'b':
+			booking = optarg;
+			break;
 		case 's':
 			if (util_parse_long(optarg, 1, LONG_MAX, &id) != 0) {
 				fprintf(stderr,
 				    "familymail: send-test: '%s' "
-				    "is not a record id\n",
+				    "is not a subscriber id\n",
 				    optarg);
 				return CMD_EX_USAGE;
 			}
-			if (ch == 'b')
-				it.booking_id = id;
-			else
-				it.subscriber_id = id;
+			it.subscriber_id = id;
 			break;
 		default:
 			return cmd_send_test_usage();
 		}
 	}
 	if (optind + 1 != argc || to == NULL ||
-	    (it.booking_id != 0 && it.subscriber_id != 0))
+	    (booking != NULL && it.subscriber_id != 0))
 		return cmd_send_test_usage();
 	it.kind = argv[optind];
 	kind = kind_find(it.kind);
@@ -236,7 +237,7 @@ cmd_send_test(int argc, char **argv, const char *config_path)
 	}
 	booking_kind = kind->about == KIND_ABOUT_BOOKING;
 	if ((booking_kind && it.subscriber_id != 0) ||
-	    (!booking_kind && it.booking_id != 0)) {
+	    (!booking_kind && booking != NULL)) {
 		fprintf(stderr, "familymail: send-test: %s is about a %s\n",
 		    it.kind, booking_kind ? "booking" : "subscriber");
 		return CMD_EX_USAGE;
@@ -276,6 +277,15 @@ cmd_send_test(int argc, char **argv, const char *config_path)
 		    "familymail: database %s is missing or not migrated "
 		    "(run familymail migrate)\n",
 		    cfg->database);
+		goto out;
+	}
+	if (booking != NULL &&
+	    cmd_find_booking(db, booking, &it.booking_id, NULL) != 0) {
+		fprintf(stderr,
+		    "familymail: send-test: no booking with reference (or id) "
+		    "'%s'\n",
+		    booking);
+		code = CMD_EX_DATAERR;
 		goto out;
 	}
 	if (booking_kind && it.booking_id == 0) {
@@ -320,6 +330,13 @@ cmd_send_test(int argc, char **argv, const char *config_path)
 	env.secret_len = secret != NULL ? strlen(secret) : 0;
 	it.recipient = (char *)to;
 	m = transport_msg_new();
+	/* Signed as the daemon signs, so the message shows what is sent. */
+	if (dkimsign_load(cfg, &dkim, &why) != 0) {
+		fprintf(stderr, "familymail: send-test: %s\n", why);
+		code = CMD_EX_CONFIG;
+		goto out;
+	}
+	env.dkim = dkim;
 	ret = compose_message(&env, &it, clock_now(), m, &why);
 	if (ret != 0) {
 		fprintf(stderr, "familymail: send-test: %s\n",
@@ -350,6 +367,7 @@ out:
 		free(secret);
 	}
 	transport_msg_free(m);
+	dkimsign_free(dkim);
 	tmpl_set_free(tmpls);
 	db_close(db);
 	cfg_free(cfg);

@@ -40,6 +40,13 @@
 #include "util.h"
 
 #define CMD_STATUS_RECENT "10" /* failures and bounces shown */
+/* Days of the deliverability report, today (UTC) included. */
+#define CMD_STATUS_DAYS      14
+#define CMD_STATUS_DAYS_TEXT "14"
+/* Complaint rates, in percent: Gmail and Yahoo's limit for bulk
+ * senders, and the rate they ask senders to stay under. */
+#define CMD_STATUS_COMPLAINT_LIMIT 0.3
+#define CMD_STATUS_COMPLAINT_WARN  0.1
 
 /* How a column of the JSON report is shown on a terminal. */
 struct cmd_status_col {
@@ -79,9 +86,13 @@ cmd_status_value(sqlite3_stmt *st, int col)
 	return j != NULL ? j : json_null();
 }
 
-/* Runs sql (with ?1 bound to arg when arg is not NULL) and returns its
- * rows as an array of objects with the given member names, or NULL
- * when the database fails. */
+/* The time of the report, ?2 of the statements that take it: a time
+ * after it was written by a run with --now, and is not a "last run". */
+static char cmd_status_now[CLOCK_ISO_LEN];
+
+/* Runs sql (with ?1 bound to arg when arg is not NULL, and ?2 to the
+ * time of the report) and returns its rows as an array of objects with
+ * the given member names, or NULL when the database fails. */
 static json_t *
 cmd_status_rows(sqlite3 *db, const char *sql, const char *arg,
     const char *const *keys, size_t n)
@@ -94,6 +105,8 @@ cmd_status_rows(sqlite3 *db, const char *sql, const char *arg,
 		return NULL;
 	if (arg != NULL)
 		sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_text(st, 2, cmd_status_now, -1, SQLITE_STATIC);
 	rows = json_array();
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		row = json_object();
@@ -162,6 +175,7 @@ cmd_status_digest(
 	rows = cmd_status_rows(db,
 	    "SELECT scheduled_at, period, state, post_count, recipients"
 	    " FROM digests WHERE frequency = ?1"
+	    " AND unixepoch(scheduled_at) <= unixepoch(?2)"
 	    " ORDER BY scheduled_at DESC LIMIT 1",
 	    freq, keys, UTIL_ARRAY_LEN(keys));
 	if (rows == NULL)
@@ -194,6 +208,12 @@ cmd_status_digest(
 	return 0;
 }
 
+static bool
+cmd_status_is_poller(const char *job)
+{
+	return strcmp(job, "feed") == 0 || strcmp(job, "bounces") == 0;
+}
+
 /* Overrides or adds what job_runs records. */
 static int
 cmd_status_job_runs(sqlite3 *db, json_t *jobs)
@@ -204,7 +224,8 @@ cmd_status_job_runs(sqlite3 *db, json_t *jobs)
 	size_t i, k;
 
 	rows = cmd_status_rows(db,
-	    "SELECT job, last_run_at, next_run_at, detail FROM job_runs"
+	    "SELECT job, CASE WHEN unixepoch(last_run_at) <= unixepoch(?2)"
+	    " THEN last_run_at END, next_run_at, detail FROM job_runs"
 	    " ORDER BY job",
 	    NULL, keys, UTIL_ARRAY_LEN(keys));
 	if (rows == NULL)
@@ -234,8 +255,18 @@ cmd_status_job_runs(sqlite3 *db, json_t *jobs)
 		if (!json_is_null(json_object_get(row, "next_run")))
 			json_object_set(
 			    job, "next_run", json_object_get(row, "next_run"));
-		if (json_is_string(detail))
+		if (json_is_string(detail) && cmd_status_is_poller(name) &&
+		    json_string_length(json_object_get(job, "note")) > 0) {
+			/* What it polls, then what the last poll found. */
+			char *note = xasprintf("%s; last: %s",
+			    json_string_value(json_object_get(job, "note")),
+			    json_string_value(detail));
+
+			json_object_set_new(job, "note", json_string(note));
+			free(note);
+		} else if (json_is_string(detail)) {
 			json_object_set(job, "note", detail);
+		}
 	}
 	json_decref(rows);
 	return 0;
@@ -246,7 +277,8 @@ cmd_status_last_created(sqlite3 *db, const char *kinds)
 {
 	return cmd_status_scalar(db,
 	    "SELECT max(created_at) FROM messages"
-	    " WHERE instr(',' || ?1 || ',', ',' || kind || ',') > 0",
+	    " WHERE instr(',' || ?1 || ',', ',' || kind || ',') > 0"
+	    " AND unixepoch(created_at) <= unixepoch(?2)",
 	    kinds);
 }
 
@@ -306,6 +338,12 @@ cmd_status_table_job(sqlite3 *db, const struct cfg *cfg, time_t now,
 		    next == NULL ? "; none ahead" : "");
 	} else if (job->next_due == NULL) {
 		note = xstrdup("at every change to the database");
+	} else if (strcmp(job->name, "retention") == 0) {
+		/* What its last run did comes from job_runs. */
+		note =
+		    xstrdup(cfg->retain_messages <= 0 && cfg->retain_events <= 0
+			    ? "off: [retention] keeps everything"
+			    : "once a day; not run yet");
 	} else {
 		note = xstrdup(next == NULL ? "none ahead" : "scheduled");
 	}
@@ -319,8 +357,9 @@ cmd_status_jobs(sqlite3 *db, const struct cfg *cfg, time_t now, json_t *jobs)
 {
 	bool subscribers =
 	    cfg->unsubscribe_url != NULL && cfg->secret_file != NULL;
-	json_t *next;
+	json_t *next, *v;
 	char *note;
+	size_t k;
 
 	for (size_t i = 0; i < job_count(); i++) {
 		const struct job *job = job_at(i);
@@ -341,6 +380,8 @@ cmd_status_jobs(sqlite3 *db, const struct cfg *cfg, time_t now, json_t *jobs)
 		if (cmd_status_table_job(db, cfg, now, job, jobs) != 0)
 			return -1;
 	}
+	/* The pollers: their runs are in job_runs (cmd_status_job_runs()),
+	 * which also carries what the last one found. */
 	if (cfg->feed_url != NULL) {
 		char every[16];
 
@@ -353,7 +394,7 @@ cmd_status_jobs(sqlite3 *db, const struct cfg *cfg, time_t now, json_t *jobs)
 		char every[16];
 
 		cfg_format_duration(cfg->bounce_every, every, sizeof(every));
-		note = xasprintf("every %s", every);
+		note = xasprintf("%s every %s", cfg->bounce_source, every);
 		cmd_status_job(jobs, "bounces", NULL, NULL, note);
 		free(note);
 	}
@@ -365,7 +406,111 @@ cmd_status_jobs(sqlite3 *db, const struct cfg *cfg, time_t now, json_t *jobs)
 		return -1;
 	cmd_status_job(jobs, "retries", NULL, next,
 	    json_is_null(next) ? "nothing deferred" : "deferred messages");
-	return cmd_status_job_runs(db, jobs);
+	if (cmd_status_job_runs(db, jobs) != 0)
+		return -1;
+	json_array_foreach(jobs, k, v)
+	{
+		const char *name = json_string_value(json_object_get(v, "job"));
+
+		if (name != NULL && cmd_status_is_poller(name) &&
+		    json_is_null(json_object_get(v, "last_run"))) {
+			note = xasprintf("%s; no poll recorded yet",
+			    json_string_value(json_object_get(v, "note")));
+			json_object_set_new(v, "note", json_string(note));
+			free(note);
+		}
+	}
+	return 0;
+}
+
+/* The warning for a complaint rate (percent) over the line, or NULL;
+ * newly allocated. */
+static char *
+cmd_status_complaint_warning(const char *when, double rate)
+{
+	if (rate > CMD_STATUS_COMPLAINT_LIMIT)
+		return xasprintf("%s: complaint rate %.2f%% is above Gmail's "
+				 "%.1f%% limit: expect mail to go to spam or "
+				 "be refused",
+		    when, rate, CMD_STATUS_COMPLAINT_LIMIT);
+	if (rate > CMD_STATUS_COMPLAINT_WARN)
+		return xasprintf("%s: complaint rate %.2f%% is above %.1f%% "
+				 "(Gmail's limit is %.1f%%)",
+		    when, rate, CMD_STATUS_COMPLAINT_WARN,
+		    CMD_STATUS_COMPLAINT_LIMIT);
+	return NULL;
+}
+
+/* Per UTC day of the last CMD_STATUS_DAYS: messages sent (accepted by
+ * the relay), bounces by class (delays left out: they are not
+ * failures), and complaints (abuse reports that answer one of our
+ * messages), with the complaint rate of the day's sends in percent. One
+ * pass over each table. NULL when the database fails. */
+static json_t *
+cmd_status_deliverability(sqlite3 *db, time_t now)
+{
+	static const char *const keys[] = { "day", "sent", "hard_bounces",
+		"soft_bounces", "complaints" };
+	char since[CLOCK_ISO_LEN];
+	json_t *out, *days, *day, *warnings;
+	json_int_t sent = 0, complaints = 0, s, c;
+	char *w;
+	size_t i;
+
+	clock_format_iso(
+	    now - (now % 86400) - (CMD_STATUS_DAYS - 1) * 86400, since);
+	days = cmd_status_rows(db,
+	    "SELECT day, sum(sent), sum(hard), sum(soft), sum(complaint)"
+	    " FROM (SELECT substr(sent_at, 1, 10) AS day, 1 AS sent,"
+	    "   0 AS hard, 0 AS soft, 0 AS complaint"
+	    "   FROM messages WHERE state = 'sent' AND sent_at >= ?1"
+	    " UNION ALL SELECT substr(received_at, 1, 10), 0,"
+	    "   kind = 'bounce' AND class = 'hard'"
+	    "     AND coalesce(action, '') <> 'delayed',"
+	    "   kind = 'bounce' AND class = 'soft'"
+	    "     AND coalesce(action, '') <> 'delayed',"
+	    "   kind = 'feedback' AND message_id IS NOT NULL"
+	    "   FROM bounces WHERE received_at >= ?1)"
+	    " GROUP BY day ORDER BY day DESC",
+	    since, keys, UTIL_ARRAY_LEN(keys));
+	if (days == NULL)
+		return NULL;
+	warnings = json_array();
+	json_array_foreach(days, i, day)
+	{
+		s = json_integer_value(json_object_get(day, "sent"));
+		c = json_integer_value(json_object_get(day, "complaints"));
+		sent += s;
+		complaints += c;
+		json_object_set_new(day, "complaint_rate_percent",
+		    s > 0 ? json_real(100.0 * (double)c / (double)s)
+			  : json_null());
+		/* Complaints come days after the mail: a day with some and
+		 * no sends counts in the total below. */
+		w = s > 0 ? cmd_status_complaint_warning(
+				json_string_value(json_object_get(day, "day")),
+				100.0 * (double)c / (double)s)
+			  : NULL;
+		if (w != NULL)
+			json_array_append_new(warnings, json_string(w));
+		free(w);
+	}
+	w = sent > 0
+	    ? cmd_status_complaint_warning("last " CMD_STATUS_DAYS_TEXT " days",
+		  100.0 * (double)complaints / (double)sent)
+	    : NULL;
+	if (w != NULL)
+		json_array_append_new(warnings, json_string(w));
+	free(w);
+	out = json_object();
+	json_object_set_new(out, "days", days);
+	json_object_set_new(out, "sent", json_integer(sent));
+	json_object_set_new(out, "complaints", json_integer(complaints));
+	json_object_set_new(out, "complaint_rate_percent",
+	    sent > 0 ? json_real(100.0 * (double)complaints / (double)sent)
+		     : json_null());
+	json_object_set_new(out, "warnings", warnings);
+	return out;
 }
 
 /* The whole report, or NULL when the database fails. */
@@ -527,6 +672,10 @@ cmd_status_build(sqlite3 *db, const struct cfg *cfg, time_t now)
 	if (v == NULL)
 		goto fail;
 	json_object_set_new(out, "suppressed_addresses", v);
+	v = cmd_status_deliverability(db, now);
+	if (v == NULL)
+		goto fail;
+	json_object_set_new(out, "deliverability", v);
 	return out;
 fail:
 	json_decref(out);
@@ -657,6 +806,67 @@ cmd_status_print_relays(json_t *relays)
 	return ret;
 }
 
+/* The deliverability report as a table and its warnings. */
+static int
+cmd_status_print_deliverability(json_t *d)
+{
+	static const struct cmd_table_column cols[] = {
+		{ "day", "DAY (UTC)", 0, false },
+		{ "sent", "SENT", 0, true },
+		{ "hard_bounces", "HARD", 0, true },
+		{ "soft_bounces", "SOFT", 0, true },
+		{ "complaints", "COMPLAINTS", 0, true },
+		{ "rate", "RATE", 0, true },
+	};
+	json_t *days = json_object_get(d, "days"), *day, *rate, *w;
+	struct cmd_table *t;
+	char text[32];
+	size_t i;
+	int ret;
+
+	if (json_array_size(days) == 0) {
+		printf("\ndeliverability: nothing sent or bounced in the last "
+		       "%d days\n",
+		    CMD_STATUS_DAYS);
+		return 0;
+	}
+	printf("\ndeliverability, last %d days (complaint rate against "
+	       "Gmail's %.1f%% limit):\n",
+	    CMD_STATUS_DAYS, CMD_STATUS_COMPLAINT_LIMIT);
+	t = cmd_table_new(cols, UTIL_ARRAY_LEN(cols));
+	json_array_foreach(days, i, day)
+	{
+		cmd_table_add_row(t);
+		cmd_table_set_text(
+		    t, 0, json_string_value(json_object_get(day, "day")));
+		for (size_t c = 1; c < 5; c++)
+			cmd_table_set_int(t, c,
+			    json_integer_value(
+				json_object_get(day, cols[c].key)));
+		rate = json_object_get(day, "complaint_rate_percent");
+		if (json_is_real(rate))
+			(void)snprintf(text, sizeof(text), "%.2f%%",
+			    json_real_value(rate));
+		else
+			(void)snprintf(text, sizeof(text), "-");
+		cmd_table_set_text(t, 5, text);
+	}
+	ret = cmd_table_print(t, stdout, false);
+	cmd_table_free(t);
+	rate = json_object_get(d, "complaint_rate_percent");
+	printf("in all: %lld sent, %lld complaint%s",
+	    (long long)json_integer_value(json_object_get(d, "sent")),
+	    (long long)json_integer_value(json_object_get(d, "complaints")),
+	    json_integer_value(json_object_get(d, "complaints")) == 1 ? ""
+								      : "s");
+	if (json_is_real(rate))
+		printf(" (%.2f%%)", json_real_value(rate));
+	putchar('\n');
+	json_array_foreach(json_object_get(d, "warnings"), i, w)
+	    printf("warning: %s\n", json_string_value(w));
+	return ret;
+}
+
 static int
 cmd_status_print(json_t *out)
 {
@@ -750,6 +960,8 @@ cmd_status_print(json_t *out)
 	printf("\nsuppressed addresses: %lld\n",
 	    (long long)json_integer_value(
 		json_object_get(out, "suppressed_addresses")));
+	ret |= cmd_status_print_deliverability(
+	    json_object_get(out, "deliverability"));
 	return ret != 0 || fflush(stdout) != 0 ? -1 : 0;
 }
 
@@ -790,6 +1002,7 @@ cmd_status(int argc, char **argv, const char *config_path)
 		    cfg->database);
 		goto out;
 	}
+	clock_format_iso(clock_now(), cmd_status_now);
 	out = cmd_status_build(db, cfg, clock_now());
 	if (out == NULL) {
 		fprintf(stderr, "familymail: status: %s\n", sqlite3_errmsg(db));

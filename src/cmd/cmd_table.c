@@ -379,22 +379,45 @@ cmd_table_print_text(const struct cmd_table *t, FILE *out, unsigned width)
 	return fflush(out) == 0 && !ferror(out) ? 0 : -EIO;
 }
 
+/* Row r as a new JSON object. */
+static json_t *
+cmd_table_row_json(const struct cmd_table *t, size_t r)
+{
+	json_t *row = json_object();
+
+	for (size_t c = 0; c < t->n_cols; c++) {
+		json_t *j = t->cells[r * t->n_cols + c].json;
+
+		json_object_set(
+		    row, t->cols[c].key, j != NULL ? j : json_null());
+	}
+	return row;
+}
+
+int
+cmd_table_print_json_lines(const struct cmd_table *t, FILE *out)
+{
+	json_t *row;
+	int ret = 0;
+
+	for (size_t r = 0; ret == 0 && r < t->n_rows; r++) {
+		row = cmd_table_row_json(t, r);
+		ret = json_dumpf(row, out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(row);
+		if (ret == 0 && putc('\n', out) == EOF)
+			ret = -1;
+	}
+	return ret == 0 && fflush(out) == 0 && !ferror(out) ? 0 : -EIO;
+}
+
 static int
 cmd_table_print_json(const struct cmd_table *t, FILE *out)
 {
-	json_t *rows = json_array(), *row;
+	json_t *rows = json_array();
 	int ret;
 
-	for (size_t r = 0; r < t->n_rows; r++) {
-		row = json_object();
-		for (size_t c = 0; c < t->n_cols; c++) {
-			json_t *j = t->cells[r * t->n_cols + c].json;
-
-			json_object_set(
-			    row, t->cols[c].key, j != NULL ? j : json_null());
-		}
-		json_array_append_new(rows, row);
-	}
+	for (size_t r = 0; r < t->n_rows; r++)
+		json_array_append_new(rows, cmd_table_row_json(t, r));
 	ret = json_dumpf(rows, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(rows);
 	if (ret == 0)

@@ -58,6 +58,10 @@ size_t cmd_table_rows(const struct cmd_table *t);
  */
 int cmd_table_print(const struct cmd_table *t, FILE *out, bool json);
 
+/* Prints one compact JSON object a line, one line a row ("JSON lines",
+ * for a script that reads as it goes). Returns 0 or -EIO. */
+int cmd_table_print_json_lines(const struct cmd_table *t, FILE *out);
+
 /* Prints the columns as on a terminal width characters wide (0: as into
  * a pipe, nothing cut). For tests and for cmd_table_print(). */
 int cmd_table_print_text(const struct cmd_table *t, FILE *out, unsigned width);

@@ -25,8 +25,12 @@
 #include "lang.h"
 #include "log.h"
 #include "outbox.h"
+#include "send/calendar.h"
+#include "send/compose_calendar.h"
+#include "send/dkimsign.h"
 #include "send/mime.h"
 #include "send/transport.h"
+#include "suppress.h"
 #include "textwrap.h"
 #include "tmpl/tmpl.h"
 #include "token.h"
@@ -127,57 +131,18 @@ compose_stmt_done(const struct compose_env *env, sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
-static size_t
-compose_utf8_len(const unsigned char *s)
-{
-	size_t n;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 /* A JSON string of s with invalid UTF-8 replaced by U+FFFD; null for
  * NULL. */
 static json_t *
 compose_str(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	struct buf b;
 	json_t *j;
-	size_t n;
 
 	if (s == NULL)
 		return json_null();
 	buf_init(&b);
-	while (*p != '\0') {
-		n = compose_utf8_len(p);
-		if (n == 0) {
-			buf_puts(&b, "\xef\xbf\xbd");
-			p++;
-			continue;
-		}
-		buf_append(&b, p, n);
-		p += n;
-	}
+	util_utf8_repair(s, &b);
 	j = json_stringn(b.data != NULL ? b.data : "", b.len);
 	buf_fini(&b);
 	return j;
@@ -222,6 +187,10 @@ compose_set_time(
 		    t, forms[i].style, lang, text, sizeof(text));
 		compose_set(obj, key, text);
 	}
+	/* PREFIX_iso: the UTC form, for links and calendars. */
+	(void)snprintf(key, sizeof(key), "%s_iso", prefix);
+	clock_format_iso(t, text);
+	compose_set(obj, key, text);
 }
 
 static json_t *
@@ -674,6 +643,95 @@ compose_subscriber_context(const struct compose_env *env,
 	return ctx;
 }
 
+static const char *
+compose_get(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/*
+ * KIND_CHANGES: previous.* (what the delegate was told before: the
+ * message's detail, a JSON object the change job wrote, or else what
+ * the record says they were last told) and changed.time, .place, .link
+ * against the course in ctx; facts->course_changed when any is true.
+ */
+static int
+compose_changes(const struct compose_env *env, int64_t booking_id,
+    struct kind_facts *facts, json_t *ctx, char **why)
+{
+	const char *keys[] = { "starts_at", "ends_at", "venue", "address",
+		"joining_url" };
+	const char *was[UTIL_ARRAY_LEN(keys)] = { NULL };
+	json_t *detail = NULL, *prev, *course = json_object_get(ctx, "course");
+	struct compose_told told;
+	const char *lang;
+	bool time = false, place = false, link = false;
+
+	memset(&told, 0, sizeof(told));
+	if (facts->detail != NULL) {
+		detail = json_loads(facts->detail, 0, NULL);
+		if (!json_is_object(detail)) {
+			json_decref(detail);
+			*why =
+			    xasprintf("booking id=%lld: the change notice's "
+				      "detail is not what it was told before",
+				(long long)booking_id);
+			return -EINVAL;
+		}
+		for (size_t i = 0; i < UTIL_ARRAY_LEN(keys); i++)
+			was[i] =
+			    json_string_value(json_object_get(detail, keys[i]));
+	} else if (compose_calendar_told(env->db, booking_id, &told) == 0) {
+		was[0] = told.starts_at;
+		was[1] = told.ends_at;
+		was[2] = told.venue;
+		was[3] = told.address;
+		was[4] = told.joining_url;
+	}
+	prev = json_object();
+	/* In the message's language, as the course's own times. */
+	lang = compose_get(json_object_get(ctx, "message"), "language");
+	compose_set_time(prev, "starts", was[0], lang);
+	compose_set_time(prev, "ends", was[1], lang);
+	json_object_set_new(prev, "same_day",
+	    json_boolean(json_object_get(prev, "ends_date") != NULL &&
+		json_equal(json_object_get(prev, "starts_date"),
+		    json_object_get(prev, "ends_date"))));
+	compose_set(prev, "venue", was[2]);
+	json_object_set_new(prev, "online",
+	    json_boolean(was[2] != NULL && strcasecmp(was[2], "Online") == 0));
+	compose_set(prev, "address", was[3]);
+	compose_set(prev, "joining_url", was[4]);
+	/* Compared as the context holds them (valid UTF-8), both sides. */
+	if (was[0] != NULL) {
+		struct kind_course before = {
+			.starts_at = compose_get(prev, "starts_iso"),
+			.ends_at = compose_get(prev, "ends_iso"),
+			.venue = compose_get(prev, "venue"),
+			.address = compose_get(prev, "address"),
+			.joining_url = compose_get(prev, "joining_url"),
+		};
+		struct kind_course after = {
+			.starts_at = compose_get(course, "starts_iso"),
+			.ends_at = compose_get(course, "ends_iso"),
+			.venue = compose_get(course, "venue"),
+			.address = compose_get(course, "address"),
+			.joining_url = compose_get(course, "joining_url"),
+		};
+
+		(void)kind_course_differs(
+		    &before, &after, &time, &place, &link);
+	}
+	facts->course_changed = time || place || link;
+	json_object_set_new(ctx, "previous", prev);
+	json_object_set_new(ctx, "changed",
+	    json_pack(
+		"{s:b,s:b,s:b}", "time", time, "place", place, "link", link));
+	json_decref(detail);
+	compose_told_fini(&told);
+	return 0;
+}
+
 /* The whole context of a message of kind, and the facts about it; the
  * frequency in facts points into the context. */
 static json_t *
@@ -701,6 +759,13 @@ compose_build_context(const struct compose_env *env, const struct kind *kind,
 		    json_object_get(ctx, "subscriber"), "frequency"));
 	if (kind->context != NULL)
 		kind->context(ctx, facts);
+	if (kind->about == KIND_ABOUT_BOOKING)
+		compose_calendar_links(ctx, env->tmpls);
+	if ((kind->needs & KIND_CHANGES) != 0 &&
+	    compose_changes(env, booking_id, facts, ctx, why) != 0) {
+		json_decref(ctx);
+		return NULL;
+	}
 	return ctx;
 }
 
@@ -777,16 +842,23 @@ compose_recipient(json_t *ctx)
 	return email;
 }
 
+/* On the list in clear, or erased: as its keyed hash (suppress.h). */
 static bool
 compose_is_suppressed(const struct compose_env *env, const char *addr)
 {
+	char hash[SUPPRESS_HASH_LEN];
 	sqlite3_stmt *st;
 	bool found = false;
 
 	if (compose_stmt(env, COMPOSE_STMT_SUPPRESSED,
-		"SELECT 1 FROM suppressions WHERE email = ?1", &st) != 0)
+		"SELECT 1 FROM suppressions WHERE email = ?1 OR email = ?2",
+		&st) != 0)
 		return false;
 	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+	if (env->secret != NULL) {
+		suppress_hash(env->secret, env->secret_len, addr, hash);
+		sqlite3_bind_text(st, 2, hash, -1, SQLITE_TRANSIENT);
+	}
 	found = sqlite3_step(st) == SQLITE_ROW;
 	compose_stmt_done(env, st);
 	return found;
@@ -943,6 +1015,26 @@ compose_render_bilingual(const struct compose_env *env, const struct kind *kind,
 	return ret;
 }
 
+/* Gmail's Feedback-ID for bulk mail, "CAMPAIGN:KIND:SENDER": the digest
+ * period ("weekly-2026-W48"), the kind, and the list as the sender's
+ * constant identifier; characters outside "._-" and alphanumerics
+ * become '-'. */
+static char *
+compose_feedback_id(const struct compose_env *env, const struct outbox_item *it)
+{
+	char *id =
+	    xasprintf("%s:%s:%s", it->detail != NULL ? it->detail : "none",
+		it->kind, env->cfg->list_id);
+	size_t campaign = it->detail != NULL ? strlen(it->detail) : 4;
+
+	for (size_t i = 0; id[i] != '\0'; i++)
+		if ((i < campaign || id[i] != ':') &&
+		    !isalnum((unsigned char)id[i]) &&
+		    strchr("._-", id[i]) == NULL)
+			id[i] = '-';
+	return id;
+}
+
 int
 compose_message(const struct compose_env *env, const struct outbox_item *it,
     time_t now, struct transport_msg *out, char **why)
@@ -951,9 +1043,10 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 	const struct kind *kind;
 	struct compose_lang lang;
 	const char *rcpt;
-	struct buf subject, text, html, token, wrapped, langs;
+	struct buf subject, text, html, token, wrapped, langs, ics;
 	char *to_name = NULL, *msgid = NULL, *unsub_url = NULL;
-	char *unsub_mailto = NULL, *msgid_kept = NULL;
+	char *unsub_mailto = NULL, *feedback_id = NULL, *msgid_kept = NULL;
+	char *ics_name = NULL, *ics_why = NULL;
 	const char *domain;
 	struct mime_msg mm;
 	json_t *ctx;
@@ -997,6 +1090,7 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 	buf_init(&token);
 	buf_init(&wrapped);
 	buf_init(&langs);
+	buf_init(&ics);
 	if (lang.n > 1)
 		ret = compose_render_bilingual(
 		    env, kind, it, ctx, &lang, &subject, &text, &html, why);
@@ -1046,11 +1140,28 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 		mm.msgid = it->message_id;
 	else if (!env->preview && it->verp_token != NULL)
 		mm.msgid = msgid_kept = compose_msgid(it, mm.msgid_domain);
-	if (kind->about == KIND_ABOUT_BOOKING) {
-		/* Transactional: no list headers, and auto-replies should
-		 * not answer it (RFC 3834). */
-		mm.auto_submitted = true;
-	} else {
+	if ((kind->needs & (KIND_CALENDAR | KIND_CALENDAR_CANCEL)) != 0) {
+		/* The message matters more than its calendar entry: one
+		 * that cannot be made is left out, and said so. */
+		bool cancel = (kind->needs & KIND_CALENDAR_CANCEL) != 0;
+
+		if (compose_calendar_entry(env->db, env->cfg, env->tmpls,
+			it->booking_id, cancel, ctx, rcpt, now, &ics, &ics_name,
+			&ics_why) == 0) {
+			mm.calendar = ics.data;
+			mm.calendar_method = calendar_method_name(
+			    cancel ? CALENDAR_CANCEL : CALENDAR_REQUEST);
+			mm.calendar_filename = ics_name;
+		} else {
+			log_warnx("compose message id=%lld: %s; sending it "
+				  "without a calendar entry",
+			    (long long)it->id, ics_why);
+		}
+	}
+	/* Every message is machine-made: auto-replies should not answer
+	 * it (RFC 3834). Booking mail is transactional: no list headers. */
+	mm.auto_submitted = true;
+	if (kind->about != KIND_ABOUT_BOOKING) {
 		const char *email = json_string_value(json_object_get(
 		    json_object_get(ctx, "subscriber"), "email"));
 
@@ -1069,6 +1180,11 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 		mm.list_unsubscribe_url = unsub_url;
 		mm.list_unsubscribe_mailto = unsub_mailto;
 		mm.list_unsubscribe_post = unsub_url != NULL;
+		if (kind->bulk) {
+			mm.bulk = true;
+			feedback_id = compose_feedback_id(env, it);
+			mm.feedback_id = feedback_id;
+		}
 	}
 	buf_reset(&out->data);
 	ret = mime_build(&mm, &out->data, &msgid);
@@ -1085,6 +1201,17 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 		    strerror(-ret));
 		goto out;
 	}
+	if (env->dkim != NULL) {
+		char *err = NULL;
+
+		ret = dkimsign_message(env->dkim, &out->data, &err);
+		if (ret != 0) {
+			*why = xasprintf("message id=%lld: not signed: %s",
+			    (long long)it->id, err);
+			free(err);
+			goto out;
+		}
+	}
 	free(out->rcpt);
 	out->rcpt = xstrdup(rcpt);
 	free(out->envelope_from);
@@ -1097,6 +1224,7 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 out:
 	free(msgid);
 	free(msgid_kept);
+	free(feedback_id);
 	free(to_name);
 	free(unsub_url);
 	free(unsub_mailto);
@@ -1106,6 +1234,9 @@ out:
 	buf_fini(&token);
 	buf_fini(&wrapped);
 	buf_fini(&langs);
+	buf_fini(&ics);
+	free(ics_name);
+	free(ics_why);
 	json_decref(ctx);
 	return ret;
 }

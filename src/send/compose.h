@@ -18,6 +18,7 @@
 
 struct cfg;
 struct compose_cache;
+struct dkimsign;
 struct outbox_item;
 struct tmpl_set;
 struct transport_msg;
@@ -38,6 +39,8 @@ struct compose_env {
 	/* Optional: statements kept prepared on db, and what every
 	 * message of one digest shares (see compose_cache_new()). */
 	struct compose_cache *cache;
+	/* Optional: signs every message built (DKIM); NULL: unsigned. */
+	const struct dkimsign *dkim;
 };
 
 /*

@@ -54,6 +54,8 @@
 /* Longest Message-ID prefix (a VERP token: verp.h's VERP_TOKEN_MAX). */
 #define MIME_MSGID_PREFIX_MAX    64
 #define MIME_BOUNDARY_RANDOM_LEN 20
+/* Longest attachment file name. */
+#define MIME_FILENAME_MAX 64
 
 static const char mime_base32[] = "abcdefghijklmnopqrstuvwxyz234567";
 
@@ -63,17 +65,20 @@ static const char *const mime_reserved_headers[] = {
 	"bcc",
 	"cc",
 	"date",
+	"feedback-id",
 	"from",
 	"list-id",
 	"list-unsubscribe",
 	"list-unsubscribe-post",
 	"message-id",
 	"mime-version",
+	"precedence",
 	"reply-to",
 	"return-path",
 	"sender",
 	"subject",
 	"to",
+	"x-auto-response-suppress",
 };
 
 /* ------------------------------------------------------------ checks */
@@ -260,6 +265,27 @@ mime_url_chars_valid(const char *s, size_t n)
 
 		if (c <= ' ' || c >= 0x7f || strchr("<>\"\\`", c) != NULL)
 			return false;
+	}
+	return true;
+}
+
+/* A Feedback-ID: one to four fields of letters, digits and "._-",
+ * joined by ':', none empty, at most 255 characters. */
+static bool
+mime_feedback_id_valid(const char *s)
+{
+	size_t n = strnlen(s, 256), fields = 1;
+
+	if (n == 0 || n > 255 || s[0] == ':' || s[n - 1] == ':')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == ':') {
+			if (s[i + 1] == ':' || ++fields > 4)
+				return false;
+		} else if (!mime_is_alnum(s[i]) &&
+		    strchr("._-", s[i]) == NULL) {
+			return false;
+		}
 	}
 	return true;
 }
@@ -1166,7 +1192,6 @@ mime_put_date_msgid(struct buf *out, time_t date, const char *msgid)
 	return r == MAILIMF_NO_ERROR ? 0 : mime_etpan_error(r);
 }
 
-/* MIME-Version, Content-* and the bodies, by libetpan's MIME writer. */
 /* Appends the tree libetpan wrote (tree, n bytes) to out with each
  * body's marker replaced by the body: -EIO if a marker is missing. */
 static int
@@ -1192,12 +1217,87 @@ mime_splice_bodies(struct buf *out, const char *tree, size_t n,
 	return 0;
 }
 
+/* A part in base64 holding body (which outlives the part): the
+ * calendar alternative, or with a file name an attachment. */
+static struct mailmime *
+mime_base64_part(const char *type, const struct buf *body, const char *filename)
+{
+	struct mailmime_content *content;
+	struct mailmime_fields *fields;
+	struct mailmime_data *data;
+	struct mailmime *part;
+	char *name;
+
+	content = mailmime_content_new_with_str(type);
+	if (content == NULL)
+		return NULL;
+	/* NOLINTBEGIN(clang-analyzer-unix.Malloc): fields owns name once
+	 * made; the analyzer takes libetpan for a system library that keeps
+	 * none of the pointers it is given. */
+	if (filename != NULL) {
+		name = strdup(filename);
+		fields = name == NULL
+		    ? NULL
+		    : mailmime_fields_new_filename(
+			  MAILMIME_DISPOSITION_TYPE_ATTACHMENT, name,
+			  MAILMIME_MECHANISM_BASE64);
+		if (fields == NULL)
+			free(name);
+	} else {
+		fields =
+		    mailmime_fields_new_encoding(MAILMIME_MECHANISM_BASE64);
+	}
+	if (fields == NULL) {
+		mailmime_content_free(content);
+		return NULL;
+	}
+	part = mailmime_new_empty(content, fields);
+	if (part == NULL) {
+		mailmime_fields_free(fields);
+		mailmime_content_free(content);
+		return NULL;
+	}
+	data = mailmime_data_new_data(
+	    MAILMIME_MECHANISM_BASE64, 0, body->data, body->len);
+	if (data == NULL) {
+		mailmime_free(part);
+		return NULL;
+	}
+	part->mm_data.mm_single = data;
+	return part;
+	/* NOLINTEND(clang-analyzer-unix.Malloc) */
+}
+
+/* Adds part (NULL: out of memory) to parent; on failure frees it. */
 static int
-mime_put_body(struct buf *out, const struct buf *text, const struct buf *html)
+mime_add(struct mailmime *parent, struct mailmime *part)
+{
+	int r;
+
+	if (part == NULL)
+		return -ENOMEM;
+	r = mailmime_smart_add_part(parent, part);
+	if (r != MAILIMF_NO_ERROR) {
+		mailmime_free(part);
+		return mime_etpan_error(r);
+	}
+	return 0;
+}
+
+/*
+ * MIME-Version, Content-* and the bodies, by libetpan's MIME writer:
+ * text alone; or multipart/alternative of text, HTML (when given) and
+ * the calendar (when given); with a calendar, all that inside a
+ * multipart/mixed whose second part is the calendar as an attachment.
+ */
+static int
+mime_put_body(struct buf *out, const struct buf *text, const struct buf *html,
+    const struct buf *cal, const struct mime_msg *m)
 {
 	struct buf text_qp, html_qp;
-	struct mailmime *root, *mp = NULL, *part;
+	struct mailmime *root, *mixed = NULL, *alt = NULL;
 	MMAPString *s = NULL;
+	char *type = NULL;
 	int col = 0, r, ret = -ENOMEM;
 
 	buf_init(&text_qp);
@@ -1205,37 +1305,42 @@ mime_put_body(struct buf *out, const struct buf *text, const struct buf *html)
 	root = mailmime_new_message_data(NULL);
 	if (root == NULL)
 		goto out;
-	if (html != NULL) {
-		mp = mime_multipart_new("multipart/alternative");
-		if (mp == NULL)
+	if (cal != NULL) {
+		mixed = mime_multipart_new("multipart/mixed");
+		ret = mime_add(root, mixed);
+		if (ret != 0)
 			goto out;
-		r = mailmime_smart_add_part(root, mp);
-		if (r != MAILIMF_NO_ERROR) {
-			mailmime_free(mp);
-			ret = mime_etpan_error(r);
-			goto out;
-		}
 	}
-	part = mime_text_part("plain", text, &text_qp, 0);
-	if (part == NULL)
+	if (html != NULL || cal != NULL) {
+		alt = mime_multipart_new("multipart/alternative");
+		ret = mime_add(mixed != NULL ? mixed : root, alt);
+		if (ret != 0)
+			goto out;
+	}
+	ret = mime_add(
+	    alt != NULL ? alt : root, mime_text_part("plain", text, &text_qp, 0));
+	if (ret == 0 && html != NULL)
+		ret = mime_add(alt, mime_text_part("html", html, &html_qp, 1));
+	if (ret == 0 && cal != NULL) {
+		/* Last of the alternatives, as Outlook sends it: the part
+		 * mail apps read as the invitation (RFC 6047: method as in
+		 * the object). */
+		type = xasprintf("text/calendar; charset=utf-8; method=%s",
+		    m->calendar_method);
+		ret = mime_add(alt, mime_base64_part(type, cal, NULL));
+		free(type);
+		/* The same object to keep or open by hand. Not text/calendar:
+		 * a second calendar part would be a second invitation to
+		 * the apps that read attachments too. */
+		type = xasprintf(
+		    "application/ics; name=\"%s\"", m->calendar_filename);
+		if (ret == 0)
+			ret = mime_add(mixed,
+			    mime_base64_part(type, cal, m->calendar_filename));
+	}
+	if (ret != 0)
 		goto out;
-	r = mailmime_smart_add_part(mp != NULL ? mp : root, part);
-	if (r != MAILIMF_NO_ERROR) {
-		mailmime_free(part);
-		ret = mime_etpan_error(r);
-		goto out;
-	}
-	if (html != NULL) {
-		part = mime_text_part("html", html, &html_qp, 1);
-		if (part == NULL)
-			goto out;
-		r = mailmime_smart_add_part(mp, part);
-		if (r != MAILIMF_NO_ERROR) {
-			mailmime_free(part);
-			ret = mime_etpan_error(r);
-			goto out;
-		}
-	}
+	ret = -ENOMEM;
 	s = mmap_string_new("");
 	if (s == NULL)
 		goto out;
@@ -1247,6 +1352,7 @@ mime_put_body(struct buf *out, const struct buf *text, const struct buf *html)
 	ret = mime_splice_bodies(out, s->str, s->len, &text_qp,
 	    html != NULL ? &html_qp : NULL);
 out:
+	free(type);
 	if (s != NULL)
 		mmap_string_free(s);
 	if (root != NULL)
@@ -1288,6 +1394,32 @@ mime_content_language_check(const char *v)
 	return 0;
 }
 
+/* A method is a word of letters; a file name, letters, digits and
+ * ".-_" ending in ".ics", written as is in the MIME parameters. */
+static int
+mime_calendar_check(const struct mime_msg *m)
+{
+	const char *f = m->calendar_filename, *meth = m->calendar_method;
+	size_t n;
+
+	if (meth == NULL || f == NULL)
+		return -EINVAL;
+	n = strnlen(meth, 17);
+	if (n == 0 || n > 16)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!((meth[i] >= 'A' && meth[i] <= 'Z') ||
+			(meth[i] >= 'a' && meth[i] <= 'z')))
+			return -EINVAL;
+	n = strnlen(f, MIME_FILENAME_MAX + 1);
+	if (n < 5 || n > MIME_FILENAME_MAX || strcmp(f + n - 4, ".ics") != 0)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!mime_is_alnum(f[i]) && strchr(".-_", f[i]) == NULL)
+			return -EINVAL;
+	return mime_body_check(m->calendar);
+}
+
 static int
 mime_check_msg(const struct mime_msg *m)
 {
@@ -1309,6 +1441,8 @@ mime_check_msg(const struct mime_msg *m)
 			if (!mime_is_alnum(m->msgid_prefix[i]))
 				return -EINVAL;
 	}
+	if (m->feedback_id != NULL && !mime_feedback_id_valid(m->feedback_id))
+		return -EINVAL;
 	ret = mime_value_check(m->subject);
 	if (ret == 0 && m->content_language != NULL)
 		ret = mime_content_language_check(m->content_language);
@@ -1318,6 +1452,8 @@ mime_check_msg(const struct mime_msg *m)
 		ret = mime_body_check(m->html);
 	for (h = m->extra_headers; ret == 0 && h != NULL && *h != NULL; h++)
 		ret = mime_value_check(*h);
+	if (ret == 0 && m->calendar != NULL)
+		ret = mime_calendar_check(m);
 	return ret;
 }
 
@@ -1325,7 +1461,7 @@ int
 mime_build(const struct mime_msg *m, struct buf *out, char **message_id)
 {
 	char rnd[MIME_RANDOM_LEN + 1];
-	struct buf msg, text, html;
+	struct buf msg, text, html, cal;
 	const char *const *h;
 	char *msgid = NULL;
 	int ret;
@@ -1337,6 +1473,7 @@ mime_build(const struct mime_msg *m, struct buf *out, char **message_id)
 	buf_init(&msg);
 	buf_init(&text);
 	buf_init(&html);
+	buf_init(&cal);
 	ret = mime_random(rnd, MIME_RANDOM_LEN);
 	if (ret != 0)
 		goto out;
@@ -1358,7 +1495,13 @@ mime_build(const struct mime_msg *m, struct buf *out, char **message_id)
 	if (ret == 0)
 		ret = mime_encode_header("Subject", m->subject, &msg);
 	if (ret == 0 && m->auto_submitted)
-		buf_puts(&msg, "Auto-Submitted: auto-generated\r\n");
+		buf_puts(&msg,
+		    "Auto-Submitted: auto-generated\r\n"
+		    "X-Auto-Response-Suppress: OOF, AutoReply\r\n");
+	if (ret == 0 && m->bulk)
+		buf_puts(&msg, "Precedence: bulk\r\n");
+	if (ret == 0 && m->feedback_id != NULL)
+		buf_printf(&msg, "Feedback-ID: %s\r\n", m->feedback_id);
 	if (ret == 0 && m->content_language != NULL)
 		ret = mime_encode_header(
 		    "Content-Language", m->content_language, &msg);
@@ -1371,7 +1514,10 @@ mime_build(const struct mime_msg *m, struct buf *out, char **message_id)
 	mime_canonical(m->text, &text);
 	if (m->html != NULL)
 		mime_canonical(m->html, &html);
-	ret = mime_put_body(&msg, &text, m->html != NULL ? &html : NULL);
+	if (m->calendar != NULL)
+		mime_canonical(m->calendar, &cal);
+	ret = mime_put_body(&msg, &text, m->html != NULL ? &html : NULL,
+	    m->calendar != NULL ? &cal : NULL, m);
 	if (ret != 0)
 		goto out;
 	buf_append(out, msg.data, msg.len);
@@ -1382,5 +1528,6 @@ out:
 	buf_fini(&msg);
 	buf_fini(&text);
 	buf_fini(&html);
+	buf_fini(&cal);
 	return ret;
 }

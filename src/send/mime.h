@@ -3,7 +3,8 @@
  * mime: builds one outgoing message (RFC 5322 and MIME) from rendered
  * parts: headers encoded with RFC 2047 and folded, a text/plain part
  * and, when there is HTML, a multipart/alternative with text then HTML,
- * in UTF-8 with quoted-printable or base64, CRLF line ends. The MIME
+ * in UTF-8 with quoted-printable or base64, CRLF line ends; with a
+ * calendar entry, that as an alternative too and as an attachment. The MIME
  * tree is written by libetpan; its structures stay inside mime.c.
  *
  * It is the one place where header injection is stopped: a header
@@ -31,9 +32,15 @@ struct buf;
  * fields are written only when set: List-Id as "<list_id>" (list_id
  * without angle brackets), List-Unsubscribe from the mailto value (an
  * address with an optional "?query") and the http(s) URL, and
- * List-Unsubscribe-Post (RFC 8058), which needs the URL. extra_headers
- * is a NULL-terminated list of "Name: value" lines; it cannot replace
- * the headers set here (From, To, Subject, Content-*, ...).
+ * List-Unsubscribe-Post (RFC 8058), which needs the URL. auto_submitted
+ * writes "Auto-Submitted: auto-generated" (RFC 3834) and
+ * "X-Auto-Response-Suppress: OOF, AutoReply" (Exchange's own way to ask
+ * for no out-of-office replies; delivery reports still come). bulk
+ * writes "Precedence: bulk"; feedback_id, letters, digits and "._-"
+ * in up to four fields joined by ':', a Feedback-ID (Gmail's feedback
+ * loop). extra_headers is a NULL-terminated list of "Name: value"
+ * lines; it cannot replace the headers set here (From, To, Subject,
+ * Content-*, ...).
  */
 struct mime_msg {
 	const char *from_name, *from_addr;
@@ -56,11 +63,24 @@ struct mime_msg {
 	/* Content-Language (RFC 3282): "cy", or "cy, en" for a bilingual
 	 * message; NULL for none. Letters, digits, '-', ',' and ' '. */
 	const char *content_language;
+	bool bulk; /* Precedence: bulk */
+	const char *feedback_id;
 	const char *list_id;
 	const char *list_unsubscribe_mailto;
 	const char *list_unsubscribe_url;
 	bool list_unsubscribe_post;
 	const char *const *extra_headers;
+	/* An iCalendar object (send/calendar.h), or NULL. With one, the
+	 * message is multipart/mixed: first the multipart/alternative of
+	 * text, HTML and the object as text/calendar with
+	 * method=calendar_method ("REQUEST", "CANCEL": letters only), which
+	 * mail apps show as an invitation; then the object again as an
+	 * application/ics attachment named calendar_filename (letters,
+	 * digits and ".-_", ending ".ics", 64 characters at most). Both in
+	 * base64. */
+	const char *calendar;
+	const char *calendar_method;
+	const char *calendar_filename;
 };
 
 /*
@@ -71,7 +91,8 @@ struct mime_msg {
  * as it is, without dot-stuffing. Bodies are sent with CRLF line ends: a body decodes back to its
  * input with each lone LF or CR made CRLF. Returns 0, or -EINVAL for a
  * header value with CR, LF or another control that cannot be sent, a
- * bad address, domain, URL or extra header; -EILSEQ for text that is
+ * bad address, domain, URL, extra header, calendar method or file
+ * name; -EILSEQ for text that is
  * not UTF-8; -EMSGSIZE for a value over MIME_HEADER_MAX or a body over
  * MIME_BODY_MAX; -ENOMEM or -EIO if libetpan fails. On error out is
  * left as it was and *message_id is NULL.

@@ -348,8 +348,9 @@ static const enum bounce_command sender_commands[] = {
  * the lane of that relay is paused (transport_pause(): one loud line, a
  * state that status and /metrics show) and probed until it clears, and
  * the message waits: queued again untried, no attempt spent, never
- * failed. Refused at RCPT, it is still recorded as the bounce code
- * records such refusals, counted against nobody. True if m was such a
+ * failed. The refusal at RCPT that paused the lane is recorded as the
+ * bounce code records such refusals, counted against nobody (not the
+ * others in flight with it, nor each probe's). True if m was such a
  * refusal (its result added last).
  */
 static bool
@@ -365,6 +366,7 @@ sender_refused_by_our_side(struct sender *s, struct transport_msg *m,
 	struct bounce_verdict v;
 	struct sender_result *r;
 	char *cause;
+	bool first;
 
 	if (m->outcome == TRANSPORT_SENT || m->code < 400 || m->reply == NULL ||
 	    m->relay == NULL ||
@@ -375,7 +377,7 @@ sender_refused_by_our_side(struct sender *s, struct transport_msg *m,
 	if (!v.sender_side)
 		return false;
 	cause = xasprintf("%s: %s", v.reason, m->reply);
-	transport_pause(s->transport, m->relay,
+	first = transport_pause(s->transport, m->relay,
 	    it->lane == OUTBOX_LANE_BULK ? TRANSPORT_LANE_BULK
 					 : TRANSPORT_LANE_BOOKING,
 	    cause);
@@ -385,7 +387,8 @@ sender_refused_by_our_side(struct sender *s, struct transport_msg *m,
 	r->error = xasprintf("not sent: relay %s refused it for a reason about "
 			     "us, not the recipient (%s); waiting",
 	    m->relay, cause);
-	if (m->rcpt_rejected)
+	/* Recorded once a pause, not at each probe. */
+	if (m->rcpt_rejected && first)
 		r->bounce_rcpt = xstrdup(it->recipient);
 	log_notice("outbox waiting id=%lld rcpt=%s relay=%s reason=%s "
 		   "reply=\"%s\"",

@@ -100,12 +100,13 @@ transport_relay_get(
 	return t->ops->relay_get(t, i, out);
 }
 
-void
+bool
 transport_pause(struct transport *t, const char *relay,
     enum transport_lane lane, const char *cause)
 {
-	if (t->ops->pause != NULL && t->closed == NULL)
-		t->ops->pause(t, relay, lane, cause);
+	if (t->ops->pause == NULL || t->closed != NULL)
+		return false;
+	return t->ops->pause(t, relay, lane, cause);
 }
 
 void

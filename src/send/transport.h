@@ -184,9 +184,11 @@ int transport_relay_get(
  * The caller found that a refusal of relay is about the sender, not the
  * recipient (cause, e.g. "5.7.515 authentication"): pauses that lane of
  * the relay (loudly logged), which is probed with one message of the
- * lane after a backoff. Unknown relays are ignored.
+ * lane after a backoff. Unknown relays are ignored. True if the lane
+ * was not paused before (the refusal that paused it, not one of those
+ * in flight with it, nor a probe).
  */
-void transport_pause(struct transport *t, const char *relay,
+bool transport_pause(struct transport *t, const char *relay,
     enum transport_lane lane, const char *cause);
 
 /* n messages the relay accepted in the minute starting at minute (unix

@@ -44,7 +44,7 @@ struct transport_ops {
 	unsigned (*relay_count)(const struct transport *t);
 	int (*relay_get)(
 	    const struct transport *t, unsigned i, struct transport_relay *out);
-	void (*pause)(struct transport *t, const char *relay,
+	bool (*pause)(struct transport *t, const char *relay,
 	    enum transport_lane lane, const char *cause);
 	void (*note_usage)(
 	    struct transport *t, const char *relay, time_t minute, unsigned n);

@@ -1307,19 +1307,24 @@ transport_smtp_find(struct transport_smtp *s, const char *name)
 	return NULL;
 }
 
-static void
+static bool
 transport_smtp_pause(struct transport *t, const char *relay,
     enum transport_lane lane, const char *cause)
 {
 	struct transport_smtp *s = (struct transport_smtp *)t;
 	struct transport_smtp_relay *r = transport_smtp_find(s, relay);
 	time_t now = clock_now();
+	struct relay_info info;
+	bool was;
 
 	if (r == NULL)
-		return;
+		return false;
+	relay_get_info(r->state, now, &info);
+	was = info.paused[lane == TRANSPORT_LANE_BULK];
 	relay_pause(r->state, lane == TRANSPORT_LANE_BULK, cause, now);
 	transport_smtp_drain(r, lane == TRANSPORT_LANE_BULK, now);
 	transport_smtp_review(r, now);
+	return !was;
 }
 
 static void
