@@ -64,4 +64,12 @@ int events_add(sqlite3 *db, time_t at, enum events_type type,
 int events_add_message(sqlite3 *db, time_t at, enum events_type type,
     int64_t message_id, const char *source, const char *detail);
 
+/* As events_add_message(), with the statement kept in *cache (NULL the
+ * first time) from call to call, for a caller that records an event
+ * with each outcome of a send: the caller finalizes *cache when it is
+ * done with db. */
+int events_add_message_cached(sqlite3 *db, sqlite3_stmt **cache, time_t at,
+    enum events_type type, int64_t message_id, const char *source,
+    const char *detail);
+
 #endif

@@ -95,6 +95,7 @@ static const char *const outbox_sql[] = {
 struct outbox {
 	sqlite3 *db;
 	sqlite3_stmt *st[OUTBOX_ST_COUNT];
+	sqlite3_stmt *event_st; /* events_add_message_cached()'s */
 };
 
 const char *
@@ -156,6 +157,7 @@ outbox_free(struct outbox *o)
 		return;
 	for (int i = 0; i < OUTBOX_ST_COUNT; i++)
 		sqlite3_finalize(o->st[i]);
+	sqlite3_finalize(o->event_st);
 	free(o);
 }
 
@@ -226,8 +228,9 @@ outbox_record_event(struct outbox *o, int64_t id, enum outbox_state from,
 		    "%s; next try %s", what != NULL ? what : "deferred", next);
 		what = detail;
 	}
-	ret = events_add_message(o->db, now, retry ? EVENTS_RETRIED : types[to],
-	    id, retry ? "admin" : "daemon", what);
+	ret = events_add_message_cached(o->db, &o->event_st, now,
+	    retry ? EVENTS_RETRIED : types[to], id,
+	    retry ? "admin" : "daemon", what);
 	free(detail);
 	return ret;
 }

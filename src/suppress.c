@@ -13,12 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include "db.h"
 #include "events.h"
 #include "log.h"
+#include "token.h"
 #include "util.h"
 
 #define SUPPRESS_EMAIL_MAX 254 /* RFC 5321's longest forward path */
@@ -227,16 +225,15 @@ suppress_hash(const void *secret, size_t secret_len, const char *email,
     char out[SUPPRESS_HASH_LEN])
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
+	unsigned char mac[32];
+	unsigned int n = 32;
 	size_t len = strlen(email), p;
 	char *lower = xstrdup(email);
 
 	for (size_t i = 0; i < len; i++)
 		if (lower[i] >= 'A' && lower[i] <= 'Z')
 			lower[i] = (char)(lower[i] - 'A' + 'a');
-	if (HMAC(EVP_sha256(), secret, (int)secret_len,
-		(const unsigned char *)lower, len, mac, &n) == NULL)
+	if (token_hmac_sha256(secret, secret_len, lower, len, mac) != 0)
 		n = 0;
 	free(lower);
 	p = strlen(SUPPRESS_HASH_PREFIX);

@@ -15,11 +15,13 @@
 #include "token.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include "util.h"
 
@@ -45,14 +47,47 @@ token_args_valid(const void *secret, size_t secret_len, const char *purpose,
 	    strnlen(email, TOKEN_EMAIL_MAX + 1) <= TOKEN_EMAIL_MAX;
 }
 
+static pthread_once_t token_mac_once = PTHREAD_ONCE_INIT;
+static EVP_MAC *token_mac; /* HMAC, fetched once, shared by threads */
+
+static void
+token_on_mac_once(void)
+{
+	token_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+int
+token_hmac_sha256(const void *key, size_t key_len, const void *data,
+    size_t len, unsigned char out[32])
+{
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(
+		    OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	EVP_MAC_CTX *ctx;
+	size_t n = 0;
+	int ret = -EIO;
+
+	pthread_once(&token_mac_once, token_on_mac_once);
+	if (token_mac == NULL)
+		return -EIO;
+	ctx = EVP_MAC_CTX_new(token_mac);
+	if (ctx != NULL && EVP_MAC_init(ctx, key, key_len, params) == 1 &&
+	    EVP_MAC_update(ctx, data, len) == 1 &&
+	    EVP_MAC_final(ctx, out, &n, 32) == 1 && n == 32)
+		ret = 0;
+	EVP_MAC_CTX_free(ctx);
+	return ret;
+}
+
 /* raw = id || MAC; returns 0 or -EIO if libcrypto fails. */
 static int
 token_raw(const void *secret, size_t secret_len, const char *purpose,
     int64_t subscriber_id, const char *email,
     unsigned char raw[TOKEN_RAW_BYTES])
 {
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int mac_len = 0;
+	unsigned char mac[32];
 	uint64_t id = (uint64_t)subscriber_id;
 	struct buf msg;
 	size_t i;
@@ -71,10 +106,7 @@ token_raw(const void *secret, size_t secret_len, const char *purpose,
 			c = (char)(c - 'A' + 'a');
 		buf_putc(&msg, c);
 	}
-	if (HMAC(EVP_sha256(), secret, (int)secret_len,
-		(const unsigned char *)msg.data, msg.len, mac,
-		&mac_len) == NULL ||
-	    mac_len < TOKEN_MAC_BYTES)
+	if (token_hmac_sha256(secret, secret_len, msg.data, msg.len, mac) != 0)
 		ret = -EIO;
 	else
 		memcpy(raw + TOKEN_ID_BYTES, mac, TOKEN_MAC_BYTES);

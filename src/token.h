@@ -37,6 +37,13 @@ int token_make(const void *secret, size_t secret_len, const char *purpose,
  */
 int token_subscriber_id(const char *token, int64_t *id);
 
+/* HMAC-SHA256 of data (len bytes) under key (key_len bytes) into out:
+ * HMAC() of libcrypto, without its lookup of the algorithm by name at
+ * every call, which costs more than the MAC itself. Thread-safe.
+ * 0, or -EIO if libcrypto fails. */
+int token_hmac_sha256(const void *key, size_t key_len, const void *data,
+    size_t len, unsigned char out[32]);
+
 /*
  * True if token was made by token_make() with this secret for this
  * purpose, subscriber and address (compared case-insensitively). The

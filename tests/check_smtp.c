@@ -40,7 +40,7 @@
 #include "testutil.h"
 #include "util.h"
 
-#define SMTP_TEST_MAX_MSGS 64
+#define SMTP_TEST_MAX_MSGS 256
 
 static char *smtp_test_python;  /* a python3 that has aiosmtpd */
 static char *smtp_test_tls_dir; /* NULL: openssl missing */
@@ -930,7 +930,7 @@ START_TEST(test_smtp_sends_twenty_messages_over_four_connections_once_each)
 	cfg->smtp_connections = 4;
 	ck_assert_ptr_nonnull(smtp_test_open(&r, cfg, &err));
 	/* Two per connection and a small queue ahead of them. */
-	ck_assert_uint_eq(transport_capacity(r.t), 2 * 4 + 32);
+	ck_assert_uint_eq(transport_capacity(r.t), 2 * 4 + 128);
 	for (int i = 0; i < 20; i++) {
 		(void)snprintf(text, sizeof(text), "user%d@example.net", i);
 		smtp_test_add_plain(&r, text);
@@ -1027,9 +1027,9 @@ START_TEST(test_smtp_refuses_submit_when_full_closing_or_given_bad_addresses)
 	ck_assert_int_eq(transport_submit(r.t, bad), -EINVAL);
 	transport_msg_free(bad);
 
-	/* One connection takes two messages at a time, with 32 queued
+	/* One connection takes two messages at a time, with 128 queued
 	 * ahead of them; the next is refused until one is done. */
-	for (int i = 0; i < 2 + 32; i++) {
+	for (int i = 0; i < 2 + 128; i++) {
 		char rcpt[64];
 
 		(void)snprintf(rcpt, sizeof(rcpt), "c%d@example.net", i);
@@ -1037,13 +1037,13 @@ START_TEST(test_smtp_refuses_submit_when_full_closing_or_given_bad_addresses)
 	}
 	smtp_test_pump(&r);
 	ck_assert_uint_eq(transport_capacity(r.t), 0);
-	ck_assert_uint_eq(transport_inflight(r.t), 34);
+	ck_assert_uint_eq(transport_inflight(r.t), 130);
 	extra = transport_msg_new();
 	extra->rcpt = xstrdup("extra@example.net");
 	ck_assert_int_eq(transport_submit(r.t, extra), -EAGAIN);
 	uv_run(&r.loop, UV_RUN_DEFAULT);
-	ck_assert_uint_eq(r.n_got, 34);
-	ck_assert_uint_eq(transport_capacity(r.t), 34);
+	ck_assert_uint_eq(r.n_got, 130);
+	ck_assert_uint_eq(transport_capacity(r.t), 130);
 
 	transport_close(r.t, smtp_test_on_closed, &r);
 	ck_assert_uint_eq(transport_capacity(r.t), 0);
@@ -1051,7 +1051,7 @@ START_TEST(test_smtp_refuses_submit_when_full_closing_or_given_bad_addresses)
 	transport_msg_free(extra);
 	uv_run(&r.loop, UV_RUN_DEFAULT);
 	ck_assert(r.closed);
-	ck_assert_int_eq(smtp_test_count_messages(&srv), 34);
+	ck_assert_int_eq(smtp_test_count_messages(&srv), 130);
 	smtp_test_cleanup(&r, &srv, cfg, base);
 }
 END_TEST

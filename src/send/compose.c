@@ -851,7 +851,11 @@ compose_is_suppressed(const struct compose_env *env, const char *addr)
 	bool found = false;
 
 	if (compose_stmt(env, COMPOSE_STMT_SUPPRESSED,
-		"SELECT 1 FROM suppressions WHERE email = ?1 OR email = ?2",
+		/* Two lookups of the key, not an OR, which SQLite
+		 * answers through a temporary table. */
+		"SELECT 1 WHERE EXISTS (SELECT 1 FROM suppressions"
+		" WHERE email = ?1) OR EXISTS (SELECT 1 FROM suppressions"
+		" WHERE email = ?2)",
 		&st) != 0)
 		return false;
 	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);

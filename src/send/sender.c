@@ -27,11 +27,16 @@
 
 #define SENDER_BATCH 64
 
+/* The quota left of relays that have one is written at most this often
+ * (seconds) while they take mail; a change of state at once. */
+#define SENDER_RELAYS_EVERY 5
+
 /* Messages are composed in the thread pool by up to SENDER_COMPOSERS
  * jobs at a time, each on its own read-only connection, at most
  * SENDER_CHUNK messages a job: the loop thread only claims, hands over
  * and commits. */
 #define SENDER_COMPOSERS 2
+#define SENDER_POSTS_FOR 5 /* seconds a reader keeps a digest's posts */
 #define SENDER_CHUNK     32
 
 struct sender_result {
@@ -60,6 +65,7 @@ struct sender_usage {
 struct sender_reader {
 	sqlite3 *db;
 	struct compose_cache *cache;
+	time_t cached_at; /* when its cache was last emptied */
 	bool busy;
 };
 
@@ -105,6 +111,7 @@ struct sender {
 	struct relay_store *relays;
 	bool relays_dirty;
 	bool relays_cleared; /* the rows of an earlier run are gone */
+	time_t relays_written;
 	time_t usage_purged;
 	struct sender_usage *usage;
 	size_t n_usage;
@@ -580,6 +587,18 @@ sender_apply_results(struct sender *s, time_t now)
 	return ret;
 }
 
+static bool
+sender_relays_have_quota(const struct sender *s)
+{
+	struct transport_relay info;
+
+	for (unsigned i = 0; i < transport_relay_count(s->transport); i++)
+		if (transport_relay_get(s->transport, i, &info) == 0 &&
+		    info.quota >= 0)
+			return true;
+	return false;
+}
+
 /* Writes the relays' states (when one changed) and what each took, in
  * the caller's transaction. */
 static int
@@ -588,11 +607,15 @@ sender_apply_relays(struct sender *s, time_t now)
 	struct transport_relay info;
 	int ret = 0;
 
-	if (s->relays == NULL)
+	if (s->relays == NULL || s->transport_gone)
 		return 0;
-	/* What a relay took changes its quota left. */
-	if (s->n_usage > 0)
+	/* What a relay took changes its quota left: written now and then,
+	 * not with every commit. */
+	if (s->n_usage > 0 && sender_relays_have_quota(s) &&
+	    now - s->relays_written >= SENDER_RELAYS_EVERY)
 		s->relays_dirty = true;
+	if (s->relays_dirty)
+		s->relays_written = now;
 	if (s->relays_dirty && !s->relays_cleared)
 		ret = relay_store_clear(s->relays);
 	for (unsigned i = 0; ret == 0 && s->relays_dirty &&
@@ -703,7 +726,13 @@ sender_job_work(uv_work_t *req)
 		    &env, j->items[i], j->now, j->msgs[i], &j->whys[i]);
 	if (txn && db_commit(env.db) != 0)
 		db_rollback(env.db);
-	compose_cache_forget(env.cache);
+	/* The posts of a digest are read again now and then, not for each
+	 * chunk: an edit to a post reaches the copies composed a few
+	 * seconds later. */
+	if (j->now - j->reader->cached_at >= SENDER_POSTS_FOR) {
+		compose_cache_forget(env.cache);
+		j->reader->cached_at = j->now;
+	}
 }
 
 static void sender_finish_if_done(struct sender *s);
@@ -828,14 +857,15 @@ sender_arm_due(struct sender *s, time_t now)
 static size_t
 sender_want(const struct sender *s, enum outbox_lane lane, size_t taken)
 {
-	size_t room = sender_compose_room(s), want;
-	size_t inflight = transport_inflight(s->transport) + s->composing;
+	size_t room = sender_compose_room(s), want, inflight;
 	size_t busy =
 	    lane == OUTBOX_LANE_BULK ? s->composing : s->composing_lane[lane];
 	unsigned cap;
 
+	/* Stopping, the transport may be gone already. */
 	if (s->stopping)
 		return 0;
+	inflight = transport_inflight(s->transport) + s->composing;
 	cap = transport_lane_capacity(s->transport,
 	    lane == OUTBOX_LANE_BULK ? TRANSPORT_LANE_BULK
 				     : TRANSPORT_LANE_BOOKING);

@@ -87,7 +87,7 @@
 #include "send/transport_int.h"
 
 #define TRANSPORT_SMTP_MAX_CONNECTIONS 64
-#define TRANSPORT_SMTP_QUEUE_EXTRA     32
+#define TRANSPORT_SMTP_QUEUE_EXTRA     128
 #define TRANSPORT_SMTP_LANES           2
 #define TRANSPORT_SMTP_PROBE_ID        (-1)
 
