@@ -13,7 +13,8 @@ BUILD="build-essential autoconf automake libtool pkg-config
   check sqlite3 tzdata ca-certificates curl"
 TESTS="python3 python3-aiosmtpd python3-icalendar openssl valgrind clang-format
   postfix mandoc chromium chromium-driver dovecot-imapd dovecot-pop3d
-  php-cli php-sqlite3 python3-dkim python3-nacl nsd spamassassin"
+  php-cli php-sqlite3 python3-dkim python3-nacl nsd spamassassin
+  libnss-wrapper"
 BENCH="python3-pystache libsisimai-perl"
 FUZZ="clang libclang-rt-14-dev"
 PACKAGE="debhelper dpkg-dev fakeroot lintian python3"

@@ -12,8 +12,12 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -3050,6 +3054,267 @@ START_TEST(test_smtp_daemon_sends_a_confirmation_before_the_rest_of_a_digest)
 }
 END_TEST
 
+/* ------------------------------------------------ a real strict MTA */
+
+/* Exim, Debian's, unpacked under the build folder (exim_unpack.sh), run
+ * on a loopback port as the relay: strict about synchronisation, about
+ * the EHLO name (a bare host name is refused), and about how many
+ * messages a connection may carry. NULL with *why when it cannot run
+ * here (the test is then skipped, saying so). */
+struct smtp_test_exim {
+	int pid;
+	int port;
+	char *dir;
+	char *mainlog;
+};
+
+static const char *smtp_test_nss_wrapper =
+    "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so";
+
+static char *
+smtp_test_exim_root(const char **why)
+{
+	char *root = xasprintf("%s/tests/exim-root", tu_builddir());
+	char *exim = xasprintf("%s/usr/sbin/exim4", root);
+	char *script, *log;
+	char *argv[4];
+
+	if (access(exim, X_OK) != 0) {
+		script = xasprintf(
+		    "%s/tests/servers/exim_unpack.sh", tu_srcdir());
+		log = xasprintf("%s/tests/exim-unpack.log", tu_builddir());
+		argv[0] = (char *)"/bin/sh";
+		argv[1] = script;
+		argv[2] = root;
+		argv[3] = NULL;
+		(void)tu_run_cmd(argv, log, 120000);
+		free(script);
+		free(log);
+	}
+	if (access(exim, X_OK) != 0) {
+		*why = "Debian's exim4-daemon-light could not be downloaded and "
+		       "unpacked (tests/servers/exim_unpack.sh)";
+		free(root);
+		root = NULL;
+	} else if (access(smtp_test_nss_wrapper, R_OK) != 0) {
+		*why = "libnss-wrapper is missing (contrib/install-deps.sh "
+		       "--tests): Exim needs its user Debian-exim";
+		free(root);
+		root = NULL;
+	}
+	free(exim);
+	return root;
+}
+
+static bool
+smtp_test_exim_start(struct smtp_test_exim *x, const char *root,
+    const char *base, bool pipelining, int per_connection)
+{
+	char *conf, *script, *text, *passwd, *group, *log, *spool;
+	unsigned uid = geteuid() == 0 ? 65534 : (unsigned)geteuid();
+	unsigned gid = geteuid() == 0 ? 65534 : (unsigned)getegid();
+	char *argv[3];
+
+	memset(x, 0, sizeof(*x));
+	/* Exim's user reaches its spool through the test's folder. */
+	ck_assert_int_eq(chmod(base, 0755), 0);
+	x->dir = xasprintf("%s/exim", base);
+	ck_assert_int_eq(mkdir(x->dir, 0755), 0);
+	spool = xasprintf("%s/spool", x->dir);
+	ck_assert_int_eq(mkdir(spool, 0755), 0);
+	ck_assert_int_eq(chown(spool, uid, gid), 0);
+	x->mainlog = xasprintf("%s/mainlog", spool);
+	x->port = tu_free_port();
+	/* Its user, Debian-exim, without touching the system's files. */
+	text = xasprintf("Debian-exim:x:%u:%u::%s:/bin/false\n"
+			 "root:x:0:0:root:/root:/bin/sh\n",
+	    uid, gid, x->dir);
+	passwd = tu_write_file(x->dir, "passwd", text);
+	free(text);
+	text = xasprintf("Debian-exim:x:%u:\nroot:x:0:\n", gid);
+	group = tu_write_file(x->dir, "group", text);
+	free(text);
+	text = xasprintf(
+	    "keep_environment =\n"
+	    "spool_directory = %s\n"
+	    "log_file_path = %s/%%slog\n"
+	    "primary_hostname = exim.test\n"
+	    "local_interfaces = 127.0.0.1\n"
+	    "daemon_smtp_ports = %d\n"
+	    "tls_advertise_hosts =\n"
+	    "smtp_enforce_sync = true\n"
+	    "pipelining_advertise_hosts = %s\n"
+	    "smtp_accept_max_per_connection = %d\n"
+	    "log_selector = +received_recipients +smtp_protocol_error"
+	    " +smtp_syntax_error +pipelining +smtp_connection\n"
+	    "acl_smtp_helo = acl_helo\n"
+	    "acl_smtp_rcpt = acl_rcpt\n"
+	    "begin acl\n"
+	    "acl_helo:\n"
+	    "  deny message = bare host names are refused here\n"
+	    "       condition = ${if match{$sender_helo_name}{\\N\\.\\N}"
+	    "{no}{yes}}\n"
+	    "  accept\n"
+	    "acl_rcpt:\n"
+	    "  accept\n"
+	    "begin routers\n"
+	    "blackhole:\n"
+	    "  driver = redirect\n"
+	    "  data = :blackhole:\n",
+	    spool, spool, x->port, pipelining ? "*" : ":", per_connection);
+	conf = tu_write_file(x->dir, "exim.conf", text);
+	free(text);
+	text = xasprintf("#!/bin/sh\n"
+			 "export LD_PRELOAD=%s NSS_WRAPPER_PASSWD=%s"
+			 " NSS_WRAPPER_GROUP=%s"
+			 " LD_LIBRARY_PATH=%s/usr/lib/x86_64-linux-gnu\n"
+			 "exec %s/usr/sbin/exim4 -C %s -bdf -oX %d\n",
+	    smtp_test_nss_wrapper, passwd, group, root, root, conf, x->port);
+	script = tu_write_file(x->dir, "run.sh", text);
+	free(text);
+	log = xasprintf("%s/exim.out", x->dir);
+	argv[0] = (char *)"/bin/sh";
+	argv[1] = script;
+	argv[2] = NULL;
+	x->pid = tu_spawn(argv, log);
+	for (int w = 0; w < tu_timeout_ms(5000); w += 50) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in a = { .sin_family = AF_INET,
+			.sin_port = htons((uint16_t)x->port),
+			.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		bool up = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+
+		close(fd);
+		if (up)
+			break;
+		if (waitpid(x->pid, NULL, WNOHANG) != 0) {
+			x->pid = 0;
+			break;
+		}
+		tu_sleep_ms(50);
+	}
+	free(conf);
+	free(script);
+	free(passwd);
+	free(group);
+	free(log);
+	free(spool);
+	return x->pid != 0;
+}
+
+static void
+smtp_test_exim_stop(struct smtp_test_exim *x)
+{
+	if (x->pid != 0) {
+		kill(x->pid, SIGTERM);
+		(void)tu_wait(x->pid, 10000);
+	}
+	free(x->dir);
+	free(x->mainlog);
+}
+
+/*
+ * Thirty confirmations into Exim with strict synchronisation, a limit of
+ * seven messages a connection (it answers the eighth MAIL with 421),
+ * and an ACL that refuses a bare host name in EHLO: with PIPELINING and
+ * without, each message arrives exactly once, with the Message-ID the
+ * outbox recorded, and no synchronisation error or refusal is logged.
+ */
+static void
+smtp_test_exim_delivers(bool pipelining)
+{
+	struct smtp_test_exim x;
+	const char *why = NULL;
+	char *root = smtp_test_exim_root(&why), *base, *conf, *dir, *log, *s;
+	char *path, *want;
+	int n;
+
+	if (root == NULL) {
+		printf("check_smtp: Exim test skipped: %s\n", why);
+		return;
+	}
+	base = tu_mkdtemp();
+	if (!smtp_test_exim_start(&x, root, base, pipelining, 7)) {
+		s = xasprintf("%s/exim/exim.out", base);
+		log = tu_read_file(s, NULL);
+		printf("check_smtp: Exim test skipped: Exim did not start "
+		       "here: %s\n",
+		    log != NULL ? log : "?");
+		free(log);
+		free(s);
+		smtp_test_exim_stop(&x);
+		tu_rmtree(base);
+		free(base);
+		free(root);
+		return;
+	}
+	conf = xasprintf("[smtp]\nurl = smtp://127.0.0.1:%d\ntls = off\n"
+			 "connections = 2\n",
+	    x.port);
+	dir = smtp_test_relays_dir(conf, "SELECT 1");
+	smtp_test_add_bookings(dir, 100, 30, "2026-11-23T08:00:00Z");
+	ck_assert_int_eq(smtp_test_daemon_once_at(dir, SMTP_TEST_NOW), 0);
+	path = xasprintf("%s/familymail.db", dir);
+	ck_assert_int_eq(tu_db_int(path,
+			     "SELECT count(*) FROM messages WHERE"
+			     " state = 'sent' AND attempts = 1"),
+	    30);
+	tu_sleep_ms(200);
+	log = tu_read_file(x.mainlog, NULL);
+	ck_assert_ptr_nonnull(log);
+	ck_assert_msg(strstr(log, "synchronization error") == NULL,
+	    "a synchronization error: see %s", x.mainlog);
+	/* The limit was met, and nothing else was refused. */
+	n = smtp_test_count_in_file(x.mainlog, "rejected");
+	ck_assert_int_ge(n, 1);
+	ck_assert_int_eq(n,
+	    smtp_test_count_in_file(
+		x.mainlog, "too many messages in one connection"));
+	ck_assert_int_eq(smtp_test_count_in_file(x.mainlog, "H=(example.org)"),
+	    smtp_test_count_in_file(x.mainlog, "H=("));
+	n = 0;
+	for (char *p = log; (p = strstr(p, " <= ")) != NULL; p++)
+		n++;
+	ck_assert_int_eq(n, 30);
+	/* Each with its own Message-ID, once. */
+	for (int i = 100; i < 130; i++) {
+		char *sql = xasprintf(
+		    "SELECT message_id FROM messages WHERE recipient ="
+		    " 'delegate%d@example.org'",
+		    i);
+
+		s = tu_db_text(path, sql);
+		want = xasprintf(" id=%s ", s);
+		ck_assert_msg(strstr(log, want) != NULL &&
+			strstr(strstr(log, want) + 1, want) == NULL,
+		    "%s not once in %s", want, x.mainlog);
+		free(want);
+		free(s);
+		free(sql);
+	}
+	free(log);
+	free(path);
+	smtp_test_exim_stop(&x);
+	free(conf);
+	tu_rmtree(dir);
+	free(dir);
+	tu_rmtree(base);
+	free(base);
+	free(root);
+}
+
+START_TEST(test_smtp_daemon_delivers_into_exim_with_pipelining)
+{
+	smtp_test_exim_delivers(true);
+}
+END_TEST
+
+START_TEST(test_smtp_daemon_delivers_into_exim_without_pipelining)
+{
+	smtp_test_exim_delivers(false);
+}
+END_TEST
+
 static Suite *
 smtp_suite(void)
 {
@@ -3127,6 +3392,13 @@ smtp_suite(void)
 	tcase_add_test(tc, test_smtp_daemon_pauses_on_a_refusal_about_our_side);
 	tcase_add_test(tc,
 	    test_smtp_daemon_sends_a_confirmation_before_the_rest_of_a_digest);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("exim");
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, test_smtp_daemon_delivers_into_exim_with_pipelining);
+	tcase_add_test(
+	    tc, test_smtp_daemon_delivers_into_exim_without_pipelining);
 	suite_add_tcase(s, tc);
 
 	if (smtp_test_tls_dir == NULL) {
