@@ -1947,8 +1947,7 @@ cfg_on_pair(
 	if (k < 0) {
 		char *hint = cfg_unknown_key_hint(p->section, name);
 
-		cfg_err(p, p->line, "[%s] %s: unknown key%s", sect, name,
-		    hint);
+		cfg_err(p, p->line, "[%s] %s: unknown key%s", sect, name, hint);
 		free(hint);
 		return 1;
 	}

@@ -121,8 +121,8 @@ events_add_message_cached(sqlite3 *db, sqlite3_stmt **cache, time_t at,
 		rc = sqlite3_prepare_v3(db, events_message_sql, -1,
 		    SQLITE_PREPARE_PERSISTENT, cache, NULL);
 		if (rc != SQLITE_OK) {
-			log_warnx("events prepare error=\"%s\"",
-			    sqlite3_errmsg(db));
+			log_warnx(
+			    "events prepare error=\"%s\"", sqlite3_errmsg(db));
 			return db_errno(rc);
 		}
 	}

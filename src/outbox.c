@@ -229,8 +229,8 @@ outbox_record_event(struct outbox *o, int64_t id, enum outbox_state from,
 		what = detail;
 	}
 	ret = events_add_message_cached(o->db, &o->event_st, now,
-	    retry ? EVENTS_RETRIED : types[to], id,
-	    retry ? "admin" : "daemon", what);
+	    retry ? EVENTS_RETRIED : types[to], id, retry ? "admin" : "daemon",
+	    what);
 	free(detail);
 	return ret;
 }

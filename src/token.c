@@ -57,8 +57,8 @@ token_on_mac_once(void)
 }
 
 int
-token_hmac_sha256(const void *key, size_t key_len, const void *data,
-    size_t len, unsigned char out[32])
+token_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+    unsigned char out[32])
 {
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string(

@@ -51,8 +51,8 @@ START_TEST(test_relay_down_is_probed_with_a_growing_backoff)
 		relay_probing(r);
 		ck_assert(!relay_probe_due(r, now));
 		relay_probed(r, false, "connection refused", now);
-		wait = wait * 2 > RELAY_BACKOFF_MAX ? RELAY_BACKOFF_MAX
-						    : wait * 2;
+		wait =
+		    wait * 2 > RELAY_BACKOFF_MAX ? RELAY_BACKOFF_MAX : wait * 2;
 	}
 	ck_assert_int_eq(relay_next_change(r, now), now + RELAY_BACKOFF_MAX);
 	now += RELAY_BACKOFF_MAX;

@@ -17,11 +17,10 @@
 #include <sys/wait.h>
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -3080,8 +3079,8 @@ smtp_test_exim_root(const char **why)
 	char *argv[4];
 
 	if (access(exim, X_OK) != 0) {
-		script = xasprintf(
-		    "%s/tests/servers/exim_unpack.sh", tu_srcdir());
+		script =
+		    xasprintf("%s/tests/servers/exim_unpack.sh", tu_srcdir());
 		log = xasprintf("%s/tests/exim-unpack.log", tu_builddir());
 		argv[0] = (char *)"/bin/sh";
 		argv[1] = script;
@@ -3092,8 +3091,9 @@ smtp_test_exim_root(const char **why)
 		free(log);
 	}
 	if (access(exim, X_OK) != 0) {
-		*why = "Debian's exim4-daemon-light could not be downloaded and "
-		       "unpacked (tests/servers/exim_unpack.sh)";
+		*why =
+		    "Debian's exim4-daemon-light could not be downloaded and "
+		    "unpacked (tests/servers/exim_unpack.sh)";
 		free(root);
 		root = NULL;
 	} else if (access(smtp_test_nss_wrapper, R_OK) != 0) {

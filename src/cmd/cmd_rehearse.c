@@ -224,8 +224,8 @@ cmd_rehearse_drain(struct cmd_rehearse *r, time_t now)
 				    &items, &n);
 			for (size_t i = 0; i < n; i++) {
 				if (ret == 0)
-					ret = cmd_rehearse_one(
-					    r, items[i], now);
+					ret =
+					    cmd_rehearse_one(r, items[i], now);
 				outbox_item_free(items[i]);
 			}
 			free(items);

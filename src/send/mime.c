@@ -988,8 +988,8 @@ mime_base64_encode(const char *s, size_t n, struct buf *out)
 	buf_reserve(out, (n + 2) / 3 * 4 + ((n + 2) / 3 * 4 / 76 + 1) * 2);
 	o = out->data + out->len;
 	for (i = 0; i + 2 < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 |
-		    p[i + 2];
+		uint32_t v =
+		    (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
 
 		*o++ = b64[v >> 18];
 		*o++ = b64[(v >> 12) & 63];
@@ -1031,8 +1031,8 @@ mime_base64_encode(const char *s, size_t n, struct buf *out)
  * replaced by encoded once the tree is written (mime_put_body()).
  */
 static struct mailmime *
-mime_text_part(const char *subtype, const struct buf *body,
-    struct buf *encoded, unsigned i)
+mime_text_part(const char *subtype, const struct buf *body, struct buf *encoded,
+    unsigned i)
 {
 	struct mailmime_content *content;
 	struct mailmime_fields *fields;
@@ -1317,8 +1317,8 @@ mime_put_body(struct buf *out, const struct buf *text, const struct buf *html,
 		if (ret != 0)
 			goto out;
 	}
-	ret = mime_add(
-	    alt != NULL ? alt : root, mime_text_part("plain", text, &text_qp, 0));
+	ret = mime_add(alt != NULL ? alt : root,
+	    mime_text_part("plain", text, &text_qp, 0));
 	if (ret == 0 && html != NULL)
 		ret = mime_add(alt, mime_text_part("html", html, &html_qp, 1));
 	if (ret == 0 && cal != NULL) {
@@ -1349,8 +1349,8 @@ mime_put_body(struct buf *out, const struct buf *text, const struct buf *html,
 		ret = mime_etpan_error(r);
 		goto out;
 	}
-	ret = mime_splice_bodies(out, s->str, s->len, &text_qp,
-	    html != NULL ? &html_qp : NULL);
+	ret = mime_splice_bodies(
+	    out, s->str, s->len, &text_qp, html != NULL ? &html_qp : NULL);
 out:
 	free(type);
 	if (s != NULL)

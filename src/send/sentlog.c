@@ -173,8 +173,7 @@ sentlog_write(struct sentlog *l, int64_t id, time_t when, int code,
 	k = l->cur;
 	l->writing[k]++;
 	pthread_mutex_unlock(&l->lock);
-	w = sentlog_append(
-	    l->fd[k], id, when, code, message_id, relay, reply);
+	w = sentlog_append(l->fd[k], id, when, code, message_id, relay, reply);
 	pthread_mutex_lock(&l->lock);
 	if (w > 0) {
 		l->bytes[k] += (size_t)w;
