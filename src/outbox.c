@@ -241,6 +241,7 @@ outbox_transition(struct outbox *o, int64_t id, enum outbox_state from,
 {
 	sqlite3_stmt *st = o->st[OUTBOX_ST_TRANSITION];
 	char now_s[CLOCK_ISO_LEN], next_s[CLOCK_ISO_LEN];
+	bool untried;
 	int ret;
 
 	if ((size_t)from >= UTIL_ARRAY_LEN(outbox_allowed) ||
@@ -269,9 +270,9 @@ outbox_transition(struct outbox *o, int64_t id, enum outbox_state from,
 		sqlite3_bind_text(st, 10, u->recipient, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 11, u->relay, -1, SQLITE_STATIC);
 	}
-	sqlite3_bind_int(st, 12,
-	    u != NULL && u->untried && from == OUTBOX_SENDING &&
-		to == OUTBOX_QUEUED);
+	untried = u != NULL && u->untried && from == OUTBOX_SENDING &&
+	    to == OUTBOX_QUEUED;
+	sqlite3_bind_int(st, 12, untried ? 1 : 0);
 	ret = outbox_step_done(o, st);
 	if (ret != 0)
 		return ret;
@@ -316,7 +317,7 @@ outbox_claim(struct outbox *o, time_t now, enum outbox_lane lane, size_t limit,
 	clock_format_iso(now, now_s);
 	sqlite3_bind_text(st, 1, now_s, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
-	sqlite3_bind_int(st, 3, lane == OUTBOX_LANE_BULK);
+	sqlite3_bind_int(st, 3, lane == OUTBOX_LANE_BULK ? 1 : 0);
 	v = xcalloc(limit == 0 ? 1 : limit, sizeof(struct outbox_item *));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		it = xcalloc(1, sizeof(*it));
@@ -395,7 +396,7 @@ outbox_next_due(struct outbox *o, enum outbox_lane lane, time_t *when)
 	sqlite3_stmt *st = o->st[OUTBOX_ST_NEXT_DUE];
 	int ret = -ENOENT;
 
-	sqlite3_bind_int(st, 1, lane == OUTBOX_LANE_BULK);
+	sqlite3_bind_int(st, 1, lane == OUTBOX_LANE_BULK ? 1 : 0);
 	if (sqlite3_step(st) == SQLITE_ROW &&
 	    sqlite3_column_type(st, 0) != SQLITE_NULL &&
 	    clock_parse_iso((const char *)sqlite3_column_text(st, 0), when) ==

@@ -1805,7 +1805,7 @@ START_TEST(test_smtp_relays_pass_over_a_throttling_relay_at_once)
 
 	/* The first takes mail again after its backoff. */
 	ck_assert_int_eq(unlink(ctl1), 0);
-	usleep((RELAY_BACKOFF_MIN + 1) * 1000000);
+	tu_sleep_ms((RELAY_BACKOFF_MIN + 1) * 1000);
 	smtp_test_add_plain(&r, "later@example.net");
 	smtp_test_run_until(&r, smtp_test_all_back, 10000);
 	ck_assert_str_eq(smtp_test_relay_of(&r, 7), "smtp");

@@ -217,6 +217,7 @@ cmd_rehearse_drain(struct cmd_rehearse *r, time_t now)
 	/* Booking mail first, as the daemon sends it. */
 	for (int lane = 0; ret == 0 && lane < OUTBOX_LANES; lane++) {
 		do {
+			n = 0;
 			ret = db_begin(db);
 			if (ret == 0)
 				ret = outbox_claim(r->ob, now,

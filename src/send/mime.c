@@ -1008,7 +1008,7 @@ mime_base64_encode(const char *s, size_t n, struct buf *out)
 
 		*o++ = b64[v >> 18];
 		*o++ = b64[(v >> 12) & 63];
-		*o++ = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+		*o++ = (char)(i + 1 < n ? b64[(v >> 6) & 63] : '=');
 		*o++ = '=';
 		col += 4;
 	}

@@ -939,8 +939,9 @@ sender_pump(struct sender *s)
 		transport_committed(s->transport);
 	sender_clear_results(s);
 	if (n_more > 0) {
-		items = xreallocarray(items, n + n_more, sizeof(*items));
-		memcpy(items + n, more, n_more * sizeof(*items));
+		items = xreallocarray(
+		    items, n + n_more, sizeof(struct outbox_item *));
+		memcpy(items + n, more, n_more * sizeof(struct outbox_item *));
 		n += n_more;
 	}
 	free(more);
