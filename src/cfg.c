@@ -30,6 +30,7 @@
 
 #include "cfg_value.h"
 #include "log.h"
+#include "token.h"
 #include "util.h"
 
 #ifndef FAMILYMAIL_STATEDIR
@@ -1059,6 +1060,21 @@ cfg_user_exists(const char *name)
 	    res != NULL;
 }
 
+/* The token secret signs every link that changes a subscription: a
+ * short or guessable one lets anyone unsubscribe anyone. */
+static void
+cfg_check_token_secret(struct cfg_parser *p, const char *secret)
+{
+	const char *path = p->c->secret_file, *why;
+
+	if (token_secret_check(secret, strlen(secret), &why) == 0)
+		return;
+	cfg_key_err(p, CFG_K_SECRET_FILE,
+	    "%s: %s; make one with: (umask 077; head -c 32 /dev/urandom | "
+	    "base64 > %s)",
+	    path, why, path);
+}
+
 /* The checks that look outside the file: files, folders, the time zone
  * database, the user database. */
 static void
@@ -1087,6 +1103,8 @@ cfg_check_system(struct cfg_parser *p)
 				    p, id, "%s: %s", *cfg_str_at(p->c, k), why);
 				break;
 			}
+			if (id == CFG_K_SECRET_FILE)
+				cfg_check_token_secret(p, secret);
 			if (secret != NULL)
 				explicit_bzero(secret, strlen(secret));
 			free(secret);

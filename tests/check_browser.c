@@ -37,7 +37,7 @@
 #include "util.h"
 
 #define NOW          "2026-11-23T09:00:00Z"
-#define SECRET       "browser-test-secret-8d2e44b1"
+#define SECRET       "zbEzOfBVeg2OeysRjlzkgp+vPKJT3KtHaraTvKxN4+E="
 #define CHROMIUM     "/usr/bin/chromium"
 #define CHROMEDRIVER "/usr/bin/chromedriver"
 

@@ -28,6 +28,9 @@ static char *dir;
 static char *conf;
 static char *errors;
 
+/* A token secret as the documentation says to make one. */
+#define SECRET "gJY50IvdOkSSBs8D6WpmhGALftuB99tDovfBfyy+Se0="
+
 /* The start of a config that loads: lines 1 to 8. */
 #define BASE                                            \
 	"[daemon]\n"                                    \
@@ -65,7 +68,7 @@ setup(void)
 	tpl = xasprintf("%s/tpl", dir);
 	ck_assert_int_eq(mkdir(tpl, 0755), 0);
 	free(tpl);
-	write_secret("secret", "s3cret\n", 0600);
+	write_secret("secret", SECRET "\n", 0600);
 	write_secret("pw", "hunter2\r\n", 0400);
 	free(tu_write_file(dir, "ca.pem", "not really a certificate\n"));
 	errors = NULL;
@@ -676,6 +679,52 @@ START_TEST(test_cfg_refuses_a_secret_file_others_can_read)
 }
 END_TEST
 
+START_TEST(test_cfg_refuses_a_short_or_guessable_token_secret)
+{
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{ "x\n", "too short: at least 32 random bytes are needed" },
+		{ "password\n",
+		    "too short: at least 32 random bytes are needed" },
+		{ "passwordpasswordpasswordpassword\n",
+		    "not random (a word, a repeated pattern or a sequence)" },
+		{ "0123456789abcdef0123456789abcdef\n",
+		    "not random (a word, a repeated pattern or a sequence)" },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+		    "not random (a word, a repeated pattern or a sequence)" },
+	};
+	char *want;
+
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(bad); i++) {
+		write_secret("short", bad[i].text, 0600);
+		want = xasprintf("DIR/familymail.conf:11: [unsubscribe] "
+				 "secret_file: DIR/short: %s; make one with: "
+				 "(umask 077; head -c 32 /dev/urandom | base64 "
+				 "> DIR/short)\n",
+		    bad[i].why);
+		assert_errors(BASE "[unsubscribe]\n"
+				   "url = https://example.org/u/{token}\n"
+				   "secret_file = short\n",
+		    want);
+		free(want);
+	}
+	/* What the message says to run, and 32 random bytes in hex. */
+	write_secret(
+	    "good", "9lNJDBBfUAr0v9xy0fN2iwHdmjb8Ua8nJzyNQ2iB5zU=\n", 0600);
+	cfg_free(assert_loads(BASE "[unsubscribe]\n"
+				   "url = https://example.org/u/{token}\n"
+				   "secret_file = good\n"));
+	write_secret("good",
+	    "6b1f0e8c2d9a4f3e7c5b0a1d8e2f4c6b"
+	    "9a3e5d7c1b0f2e4a6c8d0b2f4e6a8c0d\n",
+	    0600);
+	cfg_free(assert_loads(BASE "[unsubscribe]\n"
+				   "url = https://example.org/u/{token}\n"
+				   "secret_file = good\n"));
+}
+END_TEST
+
 START_TEST(test_cfg_reports_missing_files_and_folders)
 {
 	assert_errors("[daemon]\n"
@@ -1228,6 +1277,7 @@ cfg_suite(void)
 	tcase_add_test(tc, test_cfg_requires_the_url_of_the_chosen_transport);
 	tcase_add_test(tc, test_cfg_reports_a_missing_secret_file);
 	tcase_add_test(tc, test_cfg_refuses_a_secret_file_others_can_read);
+	tcase_add_test(tc, test_cfg_refuses_a_short_or_guessable_token_secret);
 	tcase_add_test(tc, test_cfg_reports_missing_files_and_folders);
 	tcase_add_test(tc, test_cfg_refuses_tls_off_for_a_remote_host);
 	tcase_add_test(tc, test_cfg_allows_tls_off_for_a_loopback_host);

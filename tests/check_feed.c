@@ -287,7 +287,8 @@ daemon_setup(void)
 	dconf = NULL;
 	ddb = xasprintf("%s/familymail.db", ddir);
 	dlog = xasprintf("%s/daemon.log", ddir);
-	secret = tu_write_file(ddir, "token-secret", "feed-test-secret-0a9f");
+	secret = tu_write_file(ddir, "token-secret",
+	    "rR9d5Zk72bOQIPaYBpW+DfvcaHwirrJfFlvNxfg6Eu8=");
 	ck_assert_int_eq(chmod(secret, 0600), 0);
 	free(secret);
 	db = tu_db_new(ddir);

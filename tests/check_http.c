@@ -30,7 +30,7 @@
 #include "util.h"
 
 #define NOW    "2026-11-23T09:00:00Z" /* a Monday, after the weekly digest */
-#define SECRET "http-test-secret-3f9a1c77e2"
+#define SECRET "3REucDBwIPZeZUEW6RFBIo5PZ7pS56DsWGkuyG1vFxg="
 
 static char *dir, *db_path, *log_path;
 static int port, daemon_pid;

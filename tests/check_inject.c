@@ -36,7 +36,7 @@
 
 #define NOW1     "2026-11-23T09:00:00Z" /* Monday: weekly digest at 08:00 */
 #define NOW2     "2026-11-23T10:00:00Z"
-#define SECRET   "inject-test-secret-0d2c9e71"
+#define SECRET   "8+oYas5SOSyVE+bcJNFF9SzHcAXqQ7StY5DfUwZkrRw="
 #define LONG_LEN (100 * 1024)
 
 struct payload {
