@@ -255,6 +255,27 @@ util_strcaseprefix(const char *s, const char *prefix)
 	return strncasecmp(s, prefix, strlen(prefix)) == 0;
 }
 
+bool
+util_link_is_safe(const char *url)
+{
+	size_t rest;
+
+	/* The scheme must come first: browsers skip leading blanks and
+	 * controls, and would find "javascript:" behind them. What
+	 * follows a good scheme cannot change it. */
+	if (url == NULL)
+		return false;
+	if (util_strcaseprefix(url, "https://"))
+		rest = strlen(url) - 8;
+	else if (util_strcaseprefix(url, "http://"))
+		rest = strlen(url) - 7;
+	else if (util_strcaseprefix(url, "mailto:"))
+		rest = strlen(url) - 7;
+	else
+		return false;
+	return rest > 0;
+}
+
 int
 util_hex_digit(char c)
 {
