@@ -121,6 +121,9 @@ enum cfg_key_id {
 	CFG_K_CONFIRM_URL,
 	CFG_K_PREFERENCES_URL,
 	CFG_K_HTTP_LISTEN,
+	CFG_K_HTTP_TRUSTED_PROXIES,
+	CFG_K_METRICS_LISTEN,
+	CFG_K_METRICS_TOKEN_FILE,
 	CFG_K_COUNT,
 };
 
@@ -148,6 +151,7 @@ enum cfg_type {
 	CFG_T_TIMEZONE, /* a name under the zoneinfo folder */
 	CFG_T_USER,     /* an account name */
 	CFG_T_LISTEN,   /* ADDRESS:PORT */
+	CFG_T_NETS,     /* addresses and networks, kept as written */
 };
 
 #define CFG_F_REQUIRED 0x1
@@ -291,6 +295,12 @@ static const struct cfg_key cfg_keys[CFG_K_COUNT] = {
 	    .flags = CFG_F_TOKEN },
 	[CFG_K_HTTP_LISTEN] = { CFG_S_HTTP, "listen", CFG_T_LISTEN,
 	    CFG_OFF(http_listen) },
+	[CFG_K_HTTP_TRUSTED_PROXIES] = { CFG_S_HTTP, "trusted_proxies",
+	    CFG_T_NETS, CFG_OFF(http_trusted_proxies) },
+	[CFG_K_METRICS_LISTEN] = { CFG_S_HTTP, "metrics_listen", CFG_T_LISTEN,
+	    CFG_OFF(metrics_listen) },
+	[CFG_K_METRICS_TOKEN_FILE] = { CFG_S_HTTP, "metrics_token_file",
+	    CFG_T_SECRET, CFG_OFF(metrics_token_file) },
 };
 
 enum cfg_state {
@@ -919,6 +929,16 @@ cfg_set(struct cfg_parser *p, enum cfg_key_id id, const char *v, char **why)
 		}
 		*cfg_str_at(c, k) = xstrdup(v);
 		return 0;
+	case CFG_T_NETS: {
+		struct cfg_value_net nets[CFG_VALUE_NETS_MAX];
+		size_t n;
+
+		if (cfg_value_parse_nets(
+			v, nets, CFG_VALUE_NETS_MAX, &n, why) != 0)
+			return -EINVAL;
+		*cfg_str_at(c, k) = xstrdup(v);
+		return 0;
+	}
 	}
 	*why = xstrdup("unknown type");
 	return -EINVAL;
@@ -1252,6 +1272,13 @@ cfg_check_rules(struct cfg_parser *p)
 	for (id = 0; id < CFG_K_COUNT; id++)
 		if ((cfg_keys[id].flags & CFG_F_REQUIRED) != 0)
 			cfg_require(p, id, "required key is missing");
+
+	if (cfg_has(p, CFG_K_METRICS_LISTEN) && cfg_has(p, CFG_K_HTTP_LISTEN) &&
+	    strcmp(c->metrics_listen, c->http_listen) == 0)
+		cfg_key_err(p, CFG_K_METRICS_LISTEN,
+		    "%s is [http] listen already (metrics_listen is a second "
+		    "address, for metrics alone)",
+		    c->metrics_listen);
 
 	if (cfg_has(p, CFG_K_TRANSPORT) && c->transport == CFG_TRANSPORT_SMTP)
 		cfg_require(
@@ -1634,6 +1661,7 @@ cfg_free(struct cfg *c)
 		case CFG_T_TIMEZONE:
 		case CFG_T_USER:
 		case CFG_T_LISTEN:
+		case CFG_T_NETS:
 			free(*cfg_str_at(c, &cfg_keys[id]));
 			break;
 		default:

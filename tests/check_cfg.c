@@ -20,6 +20,7 @@
 #include <check.h>
 
 #include "cfg.h"
+#include "cfg_value.h"
 #include "log.h"
 #include "testutil.h"
 #include "util.h"
@@ -900,6 +901,96 @@ START_TEST(test_cfg_reports_a_missing_config_file)
 }
 END_TEST
 
+/* The keys of [http] that face the proxy and the scrapers. */
+START_TEST(test_cfg_reads_the_http_proxy_and_metrics_keys)
+{
+	struct cfg *c;
+	char *want;
+
+	c = assert_loads(BASE "[http]\n"
+			      "listen = 127.0.0.1:8025\n"
+			      "trusted_proxies = 127.0.0.1, ::1 10.0.0.0/8\n"
+			      "metrics_listen = [::1]:9025\n"
+			      "metrics_token_file = pw\n");
+	ck_assert_str_eq(c->http_trusted_proxies, "127.0.0.1, ::1 10.0.0.0/8");
+	ck_assert_str_eq(c->metrics_listen, "[::1]:9025");
+	want = xasprintf("%s/pw", dir);
+	ck_assert_str_eq(c->metrics_token_file, want);
+	free(want);
+	cfg_free(c);
+	c = assert_loads(BASE "[http]\n");
+	ck_assert_ptr_null(c->http_trusted_proxies);
+	ck_assert_ptr_null(c->metrics_listen);
+	ck_assert_ptr_null(c->metrics_token_file);
+	cfg_free(c);
+	write_secret("shared", "t0ken\n", 0644);
+	assert_errors(BASE "[http]\n"
+			   "trusted_proxies = nginx\n"
+			   "listen = 127.0.0.1:8025\n"
+			   "metrics_listen = 127.0.0.1:8025\n"
+			   "metrics_token_file = shared\n",
+	    "DIR/familymail.conf:10: [http] trusted_proxies: 'nginx' is not a "
+	    "numeric address or a network (expected e.g. 127.0.0.1, ::1 or "
+	    "10.0.0.0/8)\n"
+	    "DIR/familymail.conf:12: [http] metrics_listen: 127.0.0.1:8025 is "
+	    "[http] listen already (metrics_listen is a second address, for "
+	    "metrics alone)\n"
+	    "DIR/familymail.conf:13: [http] metrics_token_file: DIR/shared: "
+	    "readable by group or others (chmod 600 it)\n");
+	/* A network whose host bits are set is a typing mistake. */
+	assert_errors(BASE "[http]\n"
+			   "trusted_proxies = 10.1.2.3/8\n",
+	    "DIR/familymail.conf:10: [http] trusted_proxies: '10.1.2.3/8' is "
+	    "not a numeric address or a network (expected e.g. 127.0.0.1, "
+	    "::1 or 10.0.0.0/8)\n");
+}
+END_TEST
+
+START_TEST(test_cfg_value_nets_match_addresses_and_networks)
+{
+	struct cfg_value_net nets[CFG_VALUE_NETS_MAX];
+	static const struct {
+		const char *addr;
+		bool in;
+	} cases[] = {
+		{ "127.0.0.1", true },
+		{ "::ffff:127.0.0.1", true },
+		{ "127.0.0.2", false },
+		{ "10.200.3.4", true },
+		{ "11.0.0.1", false },
+		{ "192.0.2.129", true },
+		{ "192.0.2.128", false },
+		{ "2001:db8:0:1::5", true },
+		{ "2001:db8:0:2::5", false },
+		{ "::1", false },
+	};
+	unsigned char a[16];
+	char *why = NULL;
+	size_t n;
+
+	ck_assert_int_eq(
+	    cfg_value_parse_nets("127.0.0.1,10.0.0.0/8 "
+				 "192.0.2.129/32, 2001:db8:0:1::/64",
+		nets, CFG_VALUE_NETS_MAX, &n, &why),
+	    0);
+	ck_assert_uint_eq(n, 4);
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(cases); i++) {
+		ck_assert_int_eq(cfg_value_parse_addr(cases[i].addr, a), 0);
+		ck_assert_msg(cfg_value_nets_match(nets, n, a) == cases[i].in,
+		    "%s", cases[i].addr);
+	}
+	ck_assert_int_eq(cfg_value_parse_nets(
+			     "10.0.0.0/33", nets, CFG_VALUE_NETS_MAX, &n, &why),
+	    -EINVAL);
+	free(why);
+	ck_assert_int_eq(
+	    cfg_value_parse_nets(" , ", nets, CFG_VALUE_NETS_MAX, &n, &why),
+	    -EINVAL);
+	ck_assert_str_eq(why, "names no address");
+	free(why);
+}
+END_TEST
+
 START_TEST(test_cfg_checks_addresses_and_urls)
 {
 	assert_errors(BASE "[sender]\n",
@@ -1287,6 +1378,8 @@ cfg_suite(void)
 	tcase_add_test(tc, test_cfg_reads_indented_keys_and_windows_line_ends);
 	tcase_add_test(tc, test_cfg_reports_a_missing_config_file);
 	tcase_add_test(tc, test_cfg_checks_addresses_and_urls);
+	tcase_add_test(tc, test_cfg_reads_the_http_proxy_and_metrics_keys);
+	tcase_add_test(tc, test_cfg_value_nets_match_addresses_and_networks);
 	tcase_add_test(
 	    tc, test_cfg_sorts_reminder_offsets_and_refuses_bad_ones);
 	tcase_add_test(tc, test_cfg_read_secret_strips_one_newline);
