@@ -34,7 +34,6 @@
 #include "db.h"
 #include "feed.h"
 #include "fetch.h"
-#include "http.h"
 #include "http_pages.h"
 #include "job_cancel.h"
 #include "job_confirm.h"
@@ -55,6 +54,8 @@
 #define DAEMON_POLL_MS 30000
 /* Coalesces a burst of file events into one look. */
 #define DAEMON_SETTLE_MS 50
+/* A job that failed (the website held the lock) runs again this soon. */
+#define DAEMON_RETRY_MS 5000
 
 struct daemon_gen {
 	struct cfg *cfg;
@@ -103,7 +104,6 @@ struct daemon {
 	 * itself is freed after the loop, once no worker can read it. */
 	bool sender_stopped;
 	/* NULL: no [http] listen, or --once. */
-	struct http_server *http;
 	struct http_pages *pages;
 	bool stopping;
 };
@@ -456,16 +456,23 @@ daemon_run_jobs(struct daemon *d)
 {
 	const struct cfg *cfg;
 	time_t now = clock_now();
+	bool failed = false;
 
 	if (d->stopping)
 		return;
 	cfg = d->gen->cfg;
-	if (job_confirm_run(d->db, now) < 0)
-		log_warnx("job confirm failed; retrying at the next change");
-	if (job_cancel_run(d->db, now) < 0)
-		log_warnx("job cancel failed; retrying at the next change");
-	if (job_remind_run(d->db, cfg, now) < 0)
-		log_warnx("job remind failed; retrying at the next change");
+	if (job_confirm_run(d->db, now) < 0) {
+		log_warnx("job confirm failed; retrying in 5s");
+		failed = true;
+	}
+	if (job_cancel_run(d->db, now) < 0) {
+		log_warnx("job cancel failed; retrying in 5s");
+		failed = true;
+	}
+	if (job_remind_run(d->db, cfg, now) < 0) {
+		log_warnx("job remind failed; retrying in 5s");
+		failed = true;
+	}
 	/* Mail to subscribers needs working unsubscribe links. */
 	if (cfg->unsubscribe_url != NULL && d->gen->secret != NULL) {
 		if (job_optin_run(d->db, now) < 0)
@@ -485,6 +492,9 @@ daemon_run_jobs(struct daemon *d)
 			daemon_start_digest(d, now);
 	}
 	daemon_arm_jobs(d, now);
+	if (failed && !d->opts->once)
+		uv_timer_start(
+		    &d->job_timer, daemon_on_job_timer, DAEMON_RETRY_MS, 0);
 	sender_kick(d->gen->sender);
 }
 
@@ -566,7 +576,7 @@ daemon_reload(struct daemon *d)
 	if (d->pages != NULL)
 		http_pages_set_config(
 		    d->pages, g->cfg, g->secret, g->env.secret_len);
-	if (d->http != NULL &&
+	if (d->pages != NULL &&
 	    (g->cfg->http_listen == NULL || old->cfg->http_listen == NULL ||
 		strcmp(g->cfg->http_listen, old->cfg->http_listen) != 0))
 		log_notice("daemon [http] listen changed; restart to apply");
@@ -629,8 +639,7 @@ daemon_begin_stop(struct daemon *d)
 	uv_timer_stop(&d->job_timer);
 	uv_timer_stop(&d->feed_timer);
 	uv_timer_stop(&d->bounce_timer);
-	http_server_free(d->http);
-	d->http = NULL;
+	http_pages_stop(d->pages);
 	if (d->fetch != NULL && d->feed_busy && d->feed_body.len == 0) {
 		/* A fetch in flight is dropped; the next start polls. */
 		fetch_free(d->fetch);
@@ -660,9 +669,7 @@ daemon_start_http(struct daemon *d)
 	d->pages = http_pages_new(&d->loop, d->db);
 	http_pages_set_config(
 	    d->pages, d->gen->cfg, d->gen->secret, d->gen->env.secret_len);
-	d->http = http_server_new(&d->loop, d->gen->cfg->http_listen,
-	    http_pages_handle, d->pages, &err);
-	if (d->http == NULL) {
+	if (http_pages_listen(d->pages, &err) != 0) {
 		log_errx("config %s: [http] listen %s", d->gen->cfg->path, err);
 		free(err);
 		return -EADDRINUSE;
@@ -797,6 +804,10 @@ daemon_run(const struct daemon_opts *opts)
 		log_errx("daemon cannot use database %s", d.gen->cfg->database);
 		goto out_db;
 	}
+	/* From here the connection is the loop's: a write the website's
+	 * lock holds up fails fast and is retried, never stalls the loop. */
+	if (!opts->once)
+		sqlite3_busy_timeout(d.db, DB_LOOP_BUSY_TIMEOUT_MS);
 	if (!opts->foreground && !opts->once && daemon_detach() != 0) {
 		log_warn("daemon detach");
 		goto out_db;
