@@ -38,7 +38,7 @@
 #define HTTP_URL_MAX     2048
 #define HTTP_HEADERS_MAX 8192
 #define HTTP_BODY_MAX    4096
-#define HTTP_VALUE_MAX   256 /* the headers kept: Content-Type, XFF, ... */
+#define HTTP_VALUE_MAX   256 /* Content-Type, Authorization */
 #define HTTP_CONNS_MAX   256
 /* One client address may hold this many slots (a person's browser opens
  * a few; a proxy is not capped). */
@@ -511,7 +511,8 @@ http_addr_key(const char *addr, char *out, size_t size)
  * a trusted proxy; then the last X-Forwarded-For entry that is not a
  * trusted proxy itself (each proxy appends the address it saw, so the
  * entries to the left are the client's own word). An entry that is not
- * an address leaves the peer. */
+ * an address ends the walk: the request counts against the last one
+ * believed (the peer, when it is the first). */
 static void
 http_conn_pick_client(struct http_conn *c)
 {
@@ -621,6 +622,10 @@ http_on_header_field(http_parser *p, const char *at, size_t len)
 		else if (len == 15 &&
 		    strncasecmp(at, "x-forwarded-for", len) == 0)
 			c->header = HTTP_H_FORWARDED_FOR;
+		/* Several X-Forwarded-For lines make one list. */
+		if (c->header == HTTP_H_FORWARDED_FOR &&
+		    c->forwarded_for.len > 0)
+			buf_putc(&c->forwarded_for, ',');
 		else if (len == 13 &&
 		    strncasecmp(at, "authorization", len) == 0)
 			c->header = HTTP_H_AUTHORIZATION;
@@ -645,7 +650,11 @@ http_on_header_value(http_parser *p, const char *at, size_t len)
 		b = &c->forwarded_for;
 	else if (c->header == HTTP_H_AUTHORIZATION)
 		b = &c->authorization;
-	if (b != NULL && b->len + len <= HTTP_VALUE_MAX)
+	/* X-Forwarded-For is kept whole (the headers' cap bounds it): its
+	 * end is the part a proxy wrote, and a client that pads the start
+	 * must not push it out. */
+	if (b != NULL &&
+	    (b->len + len <= HTTP_VALUE_MAX || b == &c->forwarded_for))
 		buf_append(b, at, len);
 	return 0;
 }

@@ -34,10 +34,11 @@
 
 /* How long a job waits for the website's lock before it journals. */
 #define SUBSCRIBER_QUEUE_BUSY_MS 250
-/* Retries while changes wait: 1 s, doubling to 5 s. */
-#define SUBSCRIBER_QUEUE_RETRY_MS     1000
-#define SUBSCRIBER_QUEUE_RETRY_MAX_MS 5000
-#define SUBSCRIBER_QUEUE_JOURNAL_MAX  (16 * 1024 * 1024)
+/* Retries while changes wait: soon after the lock is free, so that an
+ * unsubscribe is in before the sender, held up by the same lock, takes
+ * the next digests. */
+#define SUBSCRIBER_QUEUE_RETRY_MS    500
+#define SUBSCRIBER_QUEUE_JOURNAL_MAX (16 * 1024 * 1024)
 
 static const char *const subscriber_queue_names[] = {
 	[SUBSCRIBER_CHANGE_UNSUBSCRIBE] = "unsubscribe",
@@ -66,7 +67,6 @@ struct subscriber_queue {
 	sqlite3 *db; /* the jobs' connection, opened by the first */
 	uv_work_t work;
 	uv_timer_t retry;
-	unsigned retry_ms;
 	bool busy;     /* a job is in the thread pool */
 	bool stopping; /* subscriber_queue_stop() was called */
 	struct subscriber_queue_item *head, *tail;
@@ -429,7 +429,6 @@ subscriber_queue_on_done(uv_work_t *w, int status)
 			    (unsigned long long)(now - q->blocked_since_ms) /
 				1000);
 		q->blocked_since_ms = 0;
-		q->retry_ms = SUBSCRIBER_QUEUE_RETRY_MS;
 	} else if (q->blocked_since_ms == 0) {
 		q->blocked_since_ms = now;
 		log_notice("subscriber queue cannot write changes=%zu: %s; "
@@ -479,11 +478,8 @@ subscriber_queue_on_done(uv_work_t *w, int status)
 	if (someone_waits) {
 		subscriber_queue_start(q);
 	} else if (q->head != NULL) {
-		uv_timer_start(
-		    &q->retry, subscriber_queue_on_retry, q->retry_ms, 0);
-		q->retry_ms *= 2;
-		if (q->retry_ms > SUBSCRIBER_QUEUE_RETRY_MAX_MS)
-			q->retry_ms = SUBSCRIBER_QUEUE_RETRY_MAX_MS;
+		uv_timer_start(&q->retry, subscriber_queue_on_retry,
+		    SUBSCRIBER_QUEUE_RETRY_MS, 0);
 	}
 }
 
@@ -539,7 +535,6 @@ subscriber_queue_new(uv_loop_t *loop, const char *database)
 	q->loop = loop;
 	q->database = xstrdup(database);
 	q->journal = xasprintf("%s-changes", database);
-	q->retry_ms = SUBSCRIBER_QUEUE_RETRY_MS;
 	uv_timer_init(loop, &q->retry);
 	q->retry.data = q;
 	subscriber_queue_load(q);

@@ -11,8 +11,8 @@
  * busy timeout (250 ms). When the lock is free it is applied at once
  * (SUBSCRIBER_QUEUE_APPLIED). When it is not, the change is appended to
  * a journal beside the database (DATABASE-changes, synced), the caller
- * is told SUBSCRIBER_QUEUE_QUEUED, and the queue tries again every few
- * seconds until the lock is free; the log says why, in SQLite's words.
+ * is told SUBSCRIBER_QUEUE_QUEUED, and the queue tries again every half
+ * second until the lock is free; the log says why, in SQLite's words.
  * At the next start a journal left by a stop or a crash is applied
  * first. Changes are applied in the order asked, each guarded by the
  * state it leaves (subscriber.h), so applying one twice changes nothing.

@@ -748,6 +748,7 @@ END_TEST
  * at another address that forges it is still counted as itself. */
 START_TEST(test_attack_forged_forwarded_for_is_ignored)
 {
+	char pad[400];
 	int limited = 0;
 	struct resp r;
 
@@ -780,6 +781,23 @@ START_TEST(test_attack_forged_forwarded_for_is_ignored)
 	r = request(
 	    NULL, "/nowhere", NULL, "X-Forwarded-For: 10.99.0.1, 203.0.113.7");
 	ck_assert_int_eq(r.code, 429);
+	resp_fini(&r);
+	/* Padding the header cannot push out the entry the proxy wrote:
+	 * the failures count against 203.0.113.77, not the proxy. */
+	memset(pad, 'A', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	for (int i = 0; i < 45; i++) {
+		char *h = xasprintf("X-Forwarded-For: %s, 203.0.113.77", pad);
+
+		r = request(NULL, "/nowhere", NULL, h);
+		resp_fini(&r);
+		free(h);
+	}
+	r = request(NULL, "/nowhere", NULL, "X-Forwarded-For: 203.0.113.77");
+	ck_assert_int_eq(r.code, 429);
+	resp_fini(&r);
+	r = request(NULL, "/nowhere", NULL, NULL);
+	ck_assert_int_eq(r.code, 404);
 	resp_fini(&r);
 }
 END_TEST
