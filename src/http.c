@@ -20,7 +20,6 @@
 
 #include "http.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <http_parser.h>
 #include <stdbool.h>
@@ -31,7 +30,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cfg_value.h"
+#include "http_client.h"
 #include "log.h"
 #include "util.h"
 
@@ -50,14 +49,6 @@
 #define HTTP_HEAD_MS    5000
 #define HTTP_REQUEST_MS 10000
 #define HTTP_DRAIN_MS   1000
-/* Per client: a bucket of HTTP_RATE_BURST failures refilled at
- * HTTP_RATE_PER_SEC; enough for a person's mistakes, not for a
- * scanner. */
-#define HTTP_RATE_SLOTS   256
-#define HTTP_RATE_PROBE   8
-#define HTTP_RATE_BURST   40.0
-#define HTTP_RATE_PER_SEC 2.0
-#define HTTP_CLIENT_MAX   64
 /* A kind of warning is logged at most once in this many ms. */
 #define HTTP_WARN_MS 10000
 
@@ -96,12 +87,6 @@ enum http_warning {
 struct http_warn_state {
 	uint64_t last_ms; /* when one was last logged; 0: never */
 	unsigned quiet;   /* how many since, not logged */
-};
-
-struct http_rate_slot {
-	char client[HTTP_CLIENT_MAX];
-	double tokens;
-	uint64_t last_ms;
 };
 
 struct http_conn {
@@ -143,10 +128,8 @@ struct http_server {
 	int n_live;  /* not closed: what the slots count */
 	bool closing;
 	struct http_conn *conns; /* newest first */
-	struct cfg_value_net proxies[CFG_VALUE_NETS_MAX];
-	size_t n_proxies;
+	struct http_clients *clients;
 	struct http_warn_state warn[HTTP_W_COUNT];
-	struct http_rate_slot rate[HTTP_RATE_SLOTS];
 };
 
 const char *
@@ -192,8 +175,10 @@ http_status_text(int status)
 static void
 http_server_unref(struct http_server *s)
 {
-	if (--s->refs == 0)
+	if (--s->refs == 0) {
+		http_clients_free(s->clients);
 		free(s);
+	}
 }
 
 static void
@@ -377,87 +362,12 @@ http_respond(struct http_request *req, int status, const char *content_type,
 
 /* ------------------------------------------------------------ limits */
 
-static uint64_t
-http_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
-/* The bucket of client, taken over from the least recently seen slot
- * when it has none (at worst an evicted client starts again with a full
- * bucket), refilled for the time since it was last seen. */
-static struct http_rate_slot *
-http_rate_slot(struct http_server *s, const char *client)
-{
-	uint64_t now = uv_now(s->loop), h = http_hash(client);
-	struct http_rate_slot *slot = NULL, *oldest = NULL;
-	size_t i;
-
-	for (i = 0; i < HTTP_RATE_PROBE; i++) {
-		struct http_rate_slot *r = &s->rate[(h + i) % HTTP_RATE_SLOTS];
-
-		if (strcmp(r->client, client) == 0) {
-			slot = r;
-			break;
-		}
-		if (oldest == NULL || r->last_ms < oldest->last_ms)
-			oldest = r;
-	}
-	if (slot == NULL) {
-		slot = oldest;
-		(void)snprintf(
-		    slot->client, sizeof(slot->client), "%s", client);
-		slot->tokens = HTTP_RATE_BURST;
-		slot->last_ms = now;
-	}
-	slot->tokens +=
-	    (double)(now - slot->last_ms) / 1000.0 * HTTP_RATE_PER_SEC;
-	if (slot->tokens > HTTP_RATE_BURST)
-		slot->tokens = HTTP_RATE_BURST;
-	slot->last_ms = now;
-	return slot;
-}
-
-/* The answers that count against a client: it asked for something that
- * is not there or sent something we cannot read. A conflict (409) or a
- * failure of ours (5xx) is not the client's doing. */
-static bool
-http_status_is_failure(int status)
-{
-	switch (status) {
-	case 400:
-	case 401:
-	case 403:
-	case 404:
-	case 405:
-	case 408:
-	case 413:
-	case 414:
-	case 431:
-		return true;
-	}
-	return false;
-}
-
-/* The status a request is answered with: a failure costs the client
- * one from its bucket, and a client with none left gets 429 instead.
- * Successes cost nothing and always go out. */
+/* The status a request is answered with (http_clients_judge()). */
 static int
 http_conn_judge(struct http_conn *c, int status)
 {
-	struct http_rate_slot *slot;
-
-	if (!http_status_is_failure(status))
-		return status;
-	slot = http_rate_slot(c->srv, c->client);
-	if (slot->tokens < 1.0)
-		return 429;
-	slot->tokens -= 1.0;
-	return status;
+	return http_clients_judge(
+	    c->srv->clients, c->client, status, uv_now(c->srv->loop));
 }
 
 /* Logs a warning of kind w at most once per HTTP_WARN_MS, saying how
@@ -481,96 +391,19 @@ http_warn(struct http_server *s, enum http_warning w, const char *what,
 	st->quiet = 0;
 }
 
-static bool
-http_is_proxy(const struct http_server *s, const char *addr)
-{
-	unsigned char a[16];
-
-	return s->n_proxies > 0 && cfg_value_parse_addr(addr, a) == 0 &&
-	    cfg_value_nets_match(s->proxies, s->n_proxies, a);
-}
-
-/* The key an address is counted under: itself, or for IPv6 (not mapped
- * IPv4) its /64, which one subscriber's line usually holds whole. */
-static void
-http_addr_key(const char *addr, char *out, size_t size)
-{
-	struct in6_addr a6;
-	char text[INET6_ADDRSTRLEN];
-
-	(void)snprintf(out, size, "%s", addr);
-	if (strchr(addr, ':') == NULL || inet_pton(AF_INET6, addr, &a6) != 1 ||
-	    IN6_IS_ADDR_V4MAPPED(&a6))
-		return;
-	memset(a6.s6_addr + 8, 0, 8);
-	if (inet_ntop(AF_INET6, &a6, text, sizeof(text)) != NULL)
-		(void)snprintf(out, size, "%s/64", text);
-}
-
-/* The client a request is counted against: the peer, unless the peer is
- * a trusted proxy; then the last X-Forwarded-For entry that is not a
- * trusted proxy itself (each proxy appends the address it saw, so the
- * entries to the left are the client's own word). An entry that is not
- * an address ends the walk: the request counts against the last one
- * believed (the peer, when it is the first). */
+/* The client a request is counted against (http_client.h). */
 static void
 http_conn_pick_client(struct http_conn *c)
 {
-	const char *xff = c->forwarded_for.data, *end;
-	char entry[HTTP_CLIENT_MAX];
-	unsigned char a[16];
-	size_t n;
-
-	(void)snprintf(c->client, sizeof(c->client), "%s", c->peer_key);
-	if (c->forwarded_for.len == 0 || !http_is_proxy(c->srv, c->peer))
-		return;
-	end = xff + c->forwarded_for.len;
-	while (end > xff) {
-		const char *start = end;
-
-		while (start > xff && start[-1] != ',')
-			start--;
-		while (start < end && (*start == ' ' || *start == '\t'))
-			start++;
-		n = (size_t)(end - start);
-		while (n > 0 && (start[n - 1] == ' ' || start[n - 1] == '\t'))
-			n--;
-		if (n == 0 || n >= sizeof(entry))
-			return;
-		memcpy(entry, start, n);
-		entry[n] = '\0';
-		if (cfg_value_parse_addr(entry, a) != 0)
-			return;
-		http_addr_key(entry, c->client, sizeof(c->client));
-		if (!cfg_value_nets_match(
-			c->srv->proxies, c->srv->n_proxies, a))
-			return;
-		/* A proxy: the one before it is further out. */
-		end = start;
-		while (end > xff && end[-1] != ',')
-			end--;
-		if (end > xff)
-			end--;
-	}
+	http_clients_pick(c->srv->clients, c->peer, c->peer_key,
+	    c->forwarded_for.data, c->forwarded_for.len, c->client,
+	    sizeof(c->client));
 }
 
 int
 http_server_set_proxies(struct http_server *s, const char *list)
 {
-	struct cfg_value_net nets[CFG_VALUE_NETS_MAX];
-	char *why = NULL;
-	size_t n = 0;
-
-	if (list != NULL &&
-	    cfg_value_parse_nets(list, nets, CFG_VALUE_NETS_MAX, &n, &why) !=
-		0) {
-		log_warnx("http trusted proxies '%s': %s", list, why);
-		free(why);
-		return -EINVAL;
-	}
-	memcpy(s->proxies, nets, n * sizeof(nets[0]));
-	s->n_proxies = n;
-	return 0;
+	return http_clients_set_proxies(s->clients, list);
 }
 
 /* ------------------------------------------------------------ parsing */
@@ -850,7 +683,7 @@ http_conn_name_peer(struct http_conn *c)
 			uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer,
 			    sizeof(c->peer));
 	}
-	http_addr_key(c->peer, c->peer_key, sizeof(c->peer_key));
+	http_clients_key(c->peer, c->peer_key, sizeof(c->peer_key));
 }
 
 static void
@@ -889,7 +722,7 @@ http_server_on_connection(uv_stream_t *listener, int status)
 	http_conn_name_peer(c);
 	/* One address over its share is refused before it can take a
 	 * slot from anyone else. */
-	if (!http_is_proxy(s, c->peer) &&
+	if (!http_clients_is_proxy(s->clients, c->peer) &&
 	    http_server_peer_conns(s, c->peer_key) > HTTP_PEER_CONNS_MAX) {
 		http_warn(s, HTTP_W_PEER_CAP,
 		    "connection refused: too many open from one address",
@@ -975,6 +808,7 @@ http_server_new(uv_loop_t *loop, const char *listen, http_handler_fn handler,
 		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
+	s->clients = http_clients_new();
 	s->loop = loop;
 	s->handler = handler;
 	s->arg = arg;
@@ -982,6 +816,7 @@ http_server_new(uv_loop_t *loop, const char *listen, http_handler_fn handler,
 	s->tcp.data = s;
 	ret = uv_tcp_init(loop, &s->tcp);
 	if (ret != 0) {
+		http_clients_free(s->clients);
 		free(s);
 		*err = xasprintf("%s", uv_strerror(ret));
 		return NULL;

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@
  * the next digests. */
 #define SUBSCRIBER_QUEUE_RETRY_MS    500
 #define SUBSCRIBER_QUEUE_JOURNAL_MAX (16 * 1024 * 1024)
+#define SUBSCRIBER_QUEUE_SOURCE_MAX  16
 
 static const char *const subscriber_queue_names[] = {
 	[SUBSCRIBER_CHANGE_UNSUBSCRIBE] = "unsubscribe",
@@ -51,7 +53,7 @@ struct subscriber_queue_item {
 	enum subscriber_change change;
 	int64_t id;
 	char frequency[16]; /* "" unless SUBSCRIBER_CHANGE_FREQUENCY */
-	char source[16];
+	char source[SUBSCRIBER_QUEUE_SOURCE_MAX];
 	bool durable; /* in the journal */
 	int result;   /* set by a job that applied it */
 	/* Who waits for the outcome; NULL once told (or from the
@@ -179,31 +181,49 @@ subscriber_queue_push(
 	q->n++;
 }
 
+/* Splits line (changed in place) into at most max fields separated by
+ * one space; returns how many. */
+static size_t
+subscriber_queue_fields(char *line, char **fields, size_t max)
+{
+	size_t n = 0;
+	char *sp;
+
+	while (n < max) {
+		fields[n++] = line;
+		sp = strchr(line, ' ');
+		if (sp == NULL)
+			return n;
+		*sp = '\0';
+		line = sp + 1;
+	}
+	return n + 1; /* more than max */
+}
+
 /* One journal line into an item; NULL if it is not one. */
 static struct subscriber_queue_item *
-subscriber_queue_parse(const char *line)
+subscriber_queue_parse(char *line)
 {
-	char change[16], freq[16], source[16];
-	long long id;
-	int used = 0;
+	char *f[5];
+	long id;
 	size_t k;
+	bool freq;
 
-	if (sscanf(line, "v1 %15s %lld %15s %15s%n", change, &id, freq, source,
-		&used) != 4 ||
-	    line[used] != '\0' || id < 1)
+	if (subscriber_queue_fields(line, f, 5) != 5 ||
+	    strcmp(f[0], "v1") != 0 ||
+	    util_parse_long(f[2], 1, LONG_MAX, &id) != 0 || f[4][0] == '\0' ||
+	    strlen(f[4]) >= SUBSCRIBER_QUEUE_SOURCE_MAX)
 		return NULL;
 	for (k = 0; k < UTIL_ARRAY_LEN(subscriber_queue_names); k++)
-		if (strcmp(change, subscriber_queue_names[k]) == 0)
+		if (strcmp(f[1], subscriber_queue_names[k]) == 0)
 			break;
 	if (k == UTIL_ARRAY_LEN(subscriber_queue_names))
 		return NULL;
-	if ((k == SUBSCRIBER_CHANGE_FREQUENCY) !=
-	    (strcmp(freq, "weekly") == 0 || strcmp(freq, "monthly") == 0))
-		return NULL;
-	if (k != SUBSCRIBER_CHANGE_FREQUENCY && strcmp(freq, "-") != 0)
+	freq = strcmp(f[3], "weekly") == 0 || strcmp(f[3], "monthly") == 0;
+	if (k == SUBSCRIBER_CHANGE_FREQUENCY ? !freq : strcmp(f[3], "-") != 0)
 		return NULL;
 	return subscriber_queue_item_new((enum subscriber_change)k, (int64_t)id,
-	    k == SUBSCRIBER_CHANGE_FREQUENCY ? freq : NULL, source);
+	    k == SUBSCRIBER_CHANGE_FREQUENCY ? f[3] : NULL, f[4]);
 }
 
 /* Reads what a previous run left in the journal into the list. A line
@@ -508,7 +528,8 @@ subscriber_queue_start(struct subscriber_queue *q)
 	if (q->busy || q->head == NULL || q->stopping)
 		return;
 	uv_timer_stop(&q->retry);
-	q->job = xreallocarray(NULL, q->n, sizeof(*q->job));
+	q->job =
+	    xreallocarray(NULL, q->n, sizeof(struct subscriber_queue_item *));
 	for (it = q->head; it != NULL; it = it->next)
 		q->job[i++] = it;
 	q->job_n = i;
@@ -562,7 +583,8 @@ subscriber_queue_free(struct subscriber_queue *q)
 
 	if (q == NULL)
 		return;
-	items = xreallocarray(NULL, q->n + 1, sizeof(*items));
+	items = xreallocarray(
+	    NULL, q->n + 1, sizeof(struct subscriber_queue_item *));
 	for (it = q->head; it != NULL; it = it->next)
 		items[i++] = it;
 	ret = subscriber_queue_append(q->journal, items, i);

@@ -258,22 +258,18 @@ util_strcaseprefix(const char *s, const char *prefix)
 bool
 util_link_is_safe(const char *url)
 {
-	size_t rest;
+	static const char *const schemes[] = { "https://", "http://",
+		"mailto:" };
 
 	/* The scheme must come first: browsers skip leading blanks and
 	 * controls, and would find "javascript:" behind them. What
 	 * follows a good scheme cannot change it. */
 	if (url == NULL)
 		return false;
-	if (util_strcaseprefix(url, "https://"))
-		rest = strlen(url) - 8;
-	else if (util_strcaseprefix(url, "http://"))
-		rest = strlen(url) - 7;
-	else if (util_strcaseprefix(url, "mailto:"))
-		rest = strlen(url) - 7;
-	else
-		return false;
-	return rest > 0;
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(schemes); i++)
+		if (util_strcaseprefix(url, schemes[i]))
+			return url[strlen(schemes[i])] != '\0';
+	return false;
 }
 
 int

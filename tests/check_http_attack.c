@@ -578,6 +578,10 @@ END_TEST
  * killing the daemon at once loses nothing. */
 START_TEST(test_attack_a_queued_unsubscribe_survives_kill_9)
 {
+	static const char bad[] = "v1 unsubscribe x - http\n"
+				  "v1 frequency 3 monthly pref";
+	char *journal;
+	int fd;
 	char *unsub = page("unsubscribe", "unsubscribe", 1, "sam@example.org");
 	struct website w;
 	struct resp r;
@@ -594,13 +598,27 @@ START_TEST(test_attack_a_queued_unsubscribe_survives_kill_9)
 	daemon_pid = 0;
 	website_unlock(&w);
 	assert_db("SELECT status FROM subscribers WHERE id = 1", "active");
+	/* A line nobody wrote, and one a crash cut short, are skipped. */
+	journal = xasprintf("%s-changes", db_path);
+	fd = open(journal, O_WRONLY | O_APPEND);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(
+	    write(fd, bad, sizeof(bad) - 1), (ssize_t)(sizeof(bad) - 1));
+	close(fd);
 	start_daemon("");
 	ck_assert_msg(wait_db("SELECT status FROM subscribers WHERE id = 1",
 			  "unsubscribed", 10000),
 	    "the journaled unsubscribe was not applied at the next start");
 	log = read_log();
 	assert_has(log, "subscriber queue found changes=1");
+	assert_has(log, "-changes:2: cannot read 'v1 unsubscribe x - http'");
+	assert_has(log, "-changes:3: unfinished line skipped");
 	free(log);
+	assert_db("SELECT status || ':' || frequency FROM subscribers"
+		  " WHERE id = 3",
+	    "active:weekly");
+	ck_assert_int_eq(access(journal, F_OK), -1);
+	free(journal);
 	free(unsub);
 }
 END_TEST

@@ -35,7 +35,7 @@ setup(void)
 	path = xasprintf("%s/log", dir);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	ck_assert_int_ge(fd, 0);
-	fflush(stderr);
+	(void)fflush(stderr);
 	saved_stderr = dup(STDERR_FILENO);
 	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
 	close(fd);
