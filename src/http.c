@@ -39,9 +39,9 @@
 #define HTTP_BODY_MAX    4096
 #define HTTP_VALUE_MAX   256 /* Content-Type, Authorization */
 #define HTTP_CONNS_MAX   256
-/* One client address may hold this many slots (a person's browser opens
- * a few; a proxy is not capped). */
-#define HTTP_PEER_CONNS_MAX 16
+/* One client address may hold this many slots (a browser opens a few,
+ * an office behind one address a few dozen; a proxy is not capped). */
+#define HTTP_PEER_CONNS_MAX 32
 #define HTTP_BACKLOG        1024
 /* The request head must arrive within HTTP_HEAD_MS of the connection,
  * the whole request within HTTP_REQUEST_MS (slow clients hold a slot

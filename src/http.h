@@ -10,7 +10,7 @@
  * - deadlines: the request head (request line and headers) within 5 s
  *   of the connection, the whole request within 10 s, the answer taken
  *   within 10 s;
- * - connection slots: 256 in all, 16 for one client address (a /64 for
+ * - connection slots: 256 in all, 32 for one client address (a /64 for
  *   IPv6; trusted proxies are not capped); when all are taken, the
  *   connection that has waited longest for its request is closed to make
  *   room, and a new connection is refused only when every slot is busy

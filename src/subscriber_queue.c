@@ -234,7 +234,7 @@ subscriber_queue_load(struct subscriber_queue *q)
 {
 	struct subscriber_queue_item *it;
 	struct buf b;
-	char *line, *end;
+	char *line, *end, *copy;
 	int lineno = 0, ret;
 
 	buf_init(&b);
@@ -261,7 +261,9 @@ subscriber_queue_load(struct subscriber_queue *q)
 			break;
 		}
 		*end = '\0';
-		it = subscriber_queue_parse(line);
+		copy = xstrdup(line); /* parsing cuts it up */
+		it = subscriber_queue_parse(copy);
+		free(copy);
 		if (it == NULL) {
 			log_warnx("subscriber queue %s:%d: cannot read '%s'; "
 				  "skipped",

@@ -135,6 +135,7 @@ count_in(const char *s, const char *what)
 
 struct resp {
 	long code;
+	char error[128]; /* why there was no answer */
 	double ms;
 	struct buf body;
 	struct buf head;
@@ -178,6 +179,7 @@ request_to(int to_port, const char *from, const char *method,
 	char *iface = NULL;
 	CURL *c = curl_easy_init();
 	double t0 = now_ms();
+	CURLcode rc;
 
 	buf_init(&r.body);
 	buf_init(&r.head);
@@ -203,8 +205,12 @@ request_to(int to_port, const char *from, const char *method,
 	for (; headers != NULL && *headers != NULL; headers++)
 		hdrs = curl_slist_append(hdrs, *headers);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	if (curl_easy_perform(c) == CURLE_OK)
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.code);
+	else
+		(void)snprintf(
+		    r.error, sizeof(r.error), "%s", curl_easy_strerror(rc));
 	r.ms = now_ms() - t0;
 	buf_putc(&r.body, '\0');
 	r.body.len--;
@@ -470,6 +476,9 @@ legitimate_requests(double *worst_ms)
 		    request(NULL, i % 2 == 0 ? "/healthz" : target, NULL, NULL);
 
 		ok += r.code == 200;
+		if (r.code != 200)
+			fprintf(stderr, "legitimate request %d: %ld %s\n", i,
+			    r.code, r.error);
 		if (r.ms > *worst_ms)
 			*worst_ms = r.ms;
 		resp_fini(&r);
