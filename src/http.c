@@ -633,23 +633,49 @@ http_conn_on_request_timer(uv_timer_t *t)
 		http_conn_send_error(c, 408);
 }
 
-/* Makes room for one more connection when every slot is taken: closes
- * the one that has waited longest for its request (or is only draining
- * an answer already sent). False when every slot is busy answering. */
+/* True if another open connection comes from c's address. */
+static bool
+http_server_has_sibling(const struct http_server *s, const struct http_conn *c)
+{
+	const struct http_conn *o;
+
+	for (o = s->conns; o != NULL; o = o->next)
+		if (o != c && o->state != HTTP_CLOSED &&
+		    strcmp(o->peer_key, c->peer_key) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Makes room for one more connection when every slot is taken: closes
+ * the connection that has waited longest for its request (or is only
+ * draining an answer already sent), choosing first among addresses that
+ * hold several: a flood is many connections, a person is one. False
+ * when every slot is busy answering.
+ */
 static bool
 http_server_evict(struct http_server *s, const struct http_conn *newcomer)
 {
-	struct http_conn *c, *oldest = NULL;
+	struct http_conn *c, *tail = NULL, *oldest = NULL, *victim = NULL;
 
 	for (c = s->conns; c != NULL; c = c->next)
-		if (c != newcomer &&
-		    (c->state == HTTP_READING || c->state == HTTP_DRAINING))
-			oldest = c; /* the list runs newest first */
-	if (oldest == NULL)
+		tail = c; /* the list runs newest first */
+	for (c = tail; c != NULL && victim == NULL; c = c->prev) {
+		if (c == newcomer ||
+		    (c->state != HTTP_READING && c->state != HTTP_DRAINING))
+			continue;
+		if (oldest == NULL)
+			oldest = c;
+		if (http_server_has_sibling(s, c))
+			victim = c;
+	}
+	if (victim == NULL)
+		victim = oldest;
+	if (victim == NULL)
 		return false;
 	http_warn(s, HTTP_W_EVICTED,
-	    "connections full: closed the longest waiting", oldest->peer);
-	http_conn_close(oldest);
+	    "connections full: closed the longest waiting", victim->peer);
+	http_conn_close(victim);
 	return true;
 }
 

@@ -13,8 +13,8 @@
  * - connection slots: 256 in all, 32 for one client address (a /64 for
  *   IPv6; trusted proxies are not capped); when all are taken, the
  *   connection that has waited longest for its request is closed to make
- *   room, and a new connection is refused only when every slot is busy
- *   answering;
+ *   room (first among addresses that hold several), and a new connection
+ *   is refused only when every slot is busy answering;
  * - a rate limit on failures, not on successes: each client has a
  *   bucket of 40 failures refilled at 2 a second, and once it is empty
  *   a request that would fail (a bad token, an unknown page, a bad
