@@ -32,6 +32,7 @@
 #include "dkimkey.h"
 #include "lang.h"
 #include "log.h"
+#include "token.h"
 #include "util.h"
 
 #ifndef FAMILYMAIL_STATEDIR
@@ -149,6 +150,9 @@ enum cfg_key_id {
 	CFG_K_DKIM_KEY_FILE,
 	CFG_K_DKIM_ED25519_SELECTOR,
 	CFG_K_DKIM_ED25519_KEY_FILE,
+	CFG_K_HTTP_TRUSTED_PROXIES,
+	CFG_K_METRICS_LISTEN,
+	CFG_K_METRICS_TOKEN_FILE,
 	CFG_K_COUNT,
 };
 
@@ -180,6 +184,7 @@ enum cfg_type {
 	CFG_T_LANGUAGES, /* [daemon] bilingual into bilingual, n_bilingual */
 	CFG_T_SELECTOR,  /* a DKIM selector: labels joined by dots */
 	CFG_T_DKIM_KEY,  /* a path dkimkey_load() must accept */
+	CFG_T_NETS,      /* addresses and networks, kept as written */
 };
 
 #define CFG_F_REQUIRED 0x1
@@ -362,6 +367,12 @@ static const struct cfg_key cfg_keys[CFG_K_COUNT] = {
 	    CFG_T_SELECTOR, CFG_OFF(dkim_ed25519_selector) },
 	[CFG_K_DKIM_ED25519_KEY_FILE] = { CFG_S_DKIM, "ed25519_key_file",
 	    CFG_T_DKIM_KEY, CFG_OFF(dkim_ed25519_key_file) },
+	[CFG_K_HTTP_TRUSTED_PROXIES] = { CFG_S_HTTP, "trusted_proxies",
+	    CFG_T_NETS, CFG_OFF(http_trusted_proxies) },
+	[CFG_K_METRICS_LISTEN] = { CFG_S_HTTP, "metrics_listen", CFG_T_LISTEN,
+	    CFG_OFF(metrics_listen) },
+	[CFG_K_METRICS_TOKEN_FILE] = { CFG_S_HTTP, "metrics_token_file",
+	    CFG_T_SECRET, CFG_OFF(metrics_token_file) },
 };
 
 enum cfg_state {
@@ -1093,6 +1104,16 @@ cfg_set(struct cfg_parser *p, enum cfg_key_id id, const char *v, char **why)
 		}
 		*cfg_str_at(c, k) = xstrdup(v);
 		return 0;
+	case CFG_T_NETS: {
+		struct cfg_value_net nets[CFG_VALUE_NETS_MAX];
+		size_t n;
+
+		if (cfg_value_parse_nets(
+			v, nets, CFG_VALUE_NETS_MAX, &n, why) != 0)
+			return -EINVAL;
+		*cfg_str_at(c, k) = xstrdup(v);
+		return 0;
+	}
 	}
 	*why = xstrdup("unknown type");
 	return -EINVAL;
@@ -1310,6 +1331,21 @@ cfg_check_dkim_key(struct cfg_parser *p, enum cfg_key_id id)
 	dkimkey_free(key);
 }
 
+/* The token secret signs every link that changes a subscription: a
+ * short or guessable one lets anyone unsubscribe anyone. */
+static void
+cfg_check_token_secret(struct cfg_parser *p, const char *secret)
+{
+	const char *path = p->c->secret_file, *why;
+
+	if (token_secret_check(secret, strlen(secret), &why) == 0)
+		return;
+	cfg_key_err(p, CFG_K_SECRET_FILE,
+	    "%s: %s; make one with: (umask 077; head -c 32 /dev/urandom | "
+	    "base64 > %s)",
+	    path, why, path);
+}
+
 /* The checks that look outside the file: files, folders, the time zone
  * database, the user database. */
 static void
@@ -1338,6 +1374,8 @@ cfg_check_system(struct cfg_parser *p)
 				    p, id, "%s: %s", *cfg_str_at(p->c, k), why);
 				break;
 			}
+			if (id == CFG_K_SECRET_FILE)
+				cfg_check_token_secret(p, secret);
 			if (secret != NULL)
 				explicit_bzero(secret, strlen(secret));
 			free(secret);
@@ -1578,6 +1616,13 @@ cfg_check_rules(struct cfg_parser *p)
 	for (id = 0; id < CFG_K_COUNT; id++)
 		if ((cfg_keys[id].flags & CFG_F_REQUIRED) != 0)
 			cfg_require(p, id, "required key is missing");
+
+	if (cfg_has(p, CFG_K_METRICS_LISTEN) && cfg_has(p, CFG_K_HTTP_LISTEN) &&
+	    strcmp(c->metrics_listen, c->http_listen) == 0)
+		cfg_key_err(p, CFG_K_METRICS_LISTEN,
+		    "%s is [http] listen already (metrics_listen is a second "
+		    "address, for metrics alone)",
+		    c->metrics_listen);
 
 	if (cfg_has(p, CFG_K_TRANSPORT) && c->transport == CFG_TRANSPORT_SMTP)
 		cfg_require(
@@ -2221,6 +2266,7 @@ cfg_free(struct cfg *c)
 		case CFG_T_LANGUAGE:
 		case CFG_T_SELECTOR:
 		case CFG_T_DKIM_KEY:
+		case CFG_T_NETS:
 			free(*cfg_str_at(c, &cfg_keys[id]));
 			break;
 		default:

@@ -174,6 +174,14 @@ struct cfg {
 
 	/* [http] */
 	char *http_listen; /* NULL: no HTTP server */
+	/* The peers whose X-Forwarded-For is believed, as written (checked
+	 * by cfg_value_parse_nets()); NULL: nobody's. */
+	char *http_trusted_proxies;
+	/* /metrics (and /healthz) on a listener of their own; NULL: on
+	 * http_listen. */
+	char *metrics_listen;
+	/* A bearer token /metrics asks for; NULL: none asked. */
+	char *metrics_token_file;
 
 	/* [retention]: seconds; 0 keeps them for ever */
 	int64_t retain_messages; /* messages and bounces */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * cfg_value: the syntax of single config values: email addresses and
- * domains, URLs and their hosts, times of day, listen addresses, time zone
- * and user names. Pure string checks; it knows nothing of keys, files or
+ * domains, URLs and their hosts, times of day, listen addresses and
+ * address lists, time zone and user names. Pure string checks; it knows nothing of keys, files or
  * the system (cfg.c looks at those).
  */
 #include "config.h"
@@ -347,6 +347,113 @@ cfg_value_check_listen(const char *v)
 	    util_parse_long(colon, 1, 65535, &port) != 0)
 		return -EINVAL;
 	return 0;
+}
+
+int
+cfg_value_parse_addr(const char *s, unsigned char out[16])
+{
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, s, &a4) == 1) {
+		memset(out, 0, 10);
+		out[10] = 0xff;
+		out[11] = 0xff;
+		memcpy(out + 12, &a4, 4);
+		return 0;
+	}
+	return inet_pton(AF_INET6, s, out) == 1 ? 0 : -EINVAL;
+}
+
+/* One entry of a list: an address, or ADDRESS/BITS. */
+static int
+cfg_value_parse_net(const char *s, struct cfg_value_net *net)
+{
+	char addr[64];
+	const char *slash = strchr(s, '/');
+	size_t n = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	bool v4;
+	long bits;
+
+	if (n == 0 || n >= sizeof(addr))
+		return -EINVAL;
+	memcpy(addr, s, n);
+	addr[n] = '\0';
+	if (cfg_value_parse_addr(addr, net->addr) != 0)
+		return -EINVAL;
+	v4 = strchr(addr, ':') == NULL;
+	net->prefix = 128;
+	if (slash == NULL)
+		return 0;
+	if (!isdigit((unsigned char)slash[1]) ||
+	    util_parse_long(slash + 1, 0, v4 ? 32 : 128, &bits) != 0)
+		return -EINVAL;
+	net->prefix = (int)bits + (v4 ? 96 : 0);
+	/* 10.1.2.3/8 is a mistake for 10.0.0.0/8: say so. */
+	for (int i = net->prefix; i < 128; i++)
+		if ((net->addr[i / 8] & (0x80 >> (i % 8))) != 0)
+			return -EINVAL;
+	return 0;
+}
+
+int
+cfg_value_parse_nets(const char *s, struct cfg_value_net *nets, size_t max,
+    size_t *n, char **why)
+{
+	char entry[80];
+	size_t len;
+
+	*n = 0;
+	for (;;) {
+		s += strspn(s, " \t,");
+		if (*s == '\0')
+			break;
+		len = strcspn(s, " \t,");
+		if (len >= sizeof(entry)) {
+			*why = xasprintf("'%.*s...' is not an address", 20, s);
+			return -EINVAL;
+		}
+		memcpy(entry, s, len);
+		entry[len] = '\0';
+		if (*n == max) {
+			*why = xasprintf("more than %zu addresses", max);
+			return -EINVAL;
+		}
+		if (cfg_value_parse_net(entry, &nets[*n]) != 0) {
+			*why = xasprintf("'%s' is not a numeric address or a "
+					 "network (expected e.g. 127.0.0.1, "
+					 "::1 or 10.0.0.0/8)",
+			    entry);
+			return -EINVAL;
+		}
+		(*n)++;
+		s += len;
+	}
+	if (*n == 0) {
+		*why = xstrdup("names no address");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static bool
+cfg_value_net_has(const struct cfg_value_net *net, const unsigned char a[16])
+{
+	int full = net->prefix / 8, rest = net->prefix % 8;
+
+	if (memcmp(a, net->addr, (size_t)full) != 0)
+		return false;
+	return rest == 0 ||
+	    ((a[full] ^ net->addr[full]) & (0xff00 >> rest) & 0xff) == 0;
+}
+
+bool
+cfg_value_nets_match(
+    const struct cfg_value_net *nets, size_t n, const unsigned char a[16])
+{
+	for (size_t k = 0; k < n; k++)
+		if (cfg_value_net_has(&nets[k], a))
+			return true;
+	return false;
 }
 
 bool

@@ -10,6 +10,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* An address, or a network in CIDR form (192.0.2.0/24, fd00::/8). IPv4
+ * is kept as IPv4-mapped IPv6, so one comparison serves both. */
+struct cfg_value_net {
+	unsigned char addr[16];
+	int prefix; /* bits of addr that must match, 0..128 */
+};
+
+#define CFG_VALUE_NETS_MAX 32
+
 /* A URL split into its parts: scheme://[user@]host[:port][/...]. */
 struct cfg_value_url {
 	char scheme[16];
@@ -51,6 +60,23 @@ int cfg_value_parse_monthly(const char *s, int *mday, int *minute);
 
 /* "127.0.0.1:8025" or "[::1]:8025": numeric address, port 1..65535. */
 int cfg_value_check_listen(const char *s);
+
+/*
+ * Parses a list of addresses and networks separated by commas and
+ * blanks ("127.0.0.1, ::1, 10.0.0.0/8") into nets (room for max) and
+ * *n. Returns 0, or -EINVAL and a newly allocated *why naming the bad
+ * entry (the caller frees).
+ */
+int cfg_value_parse_nets(const char *s, struct cfg_value_net *nets, size_t max,
+    size_t *n, char **why);
+
+/* Parses a numeric address (IPv4, IPv6 or IPv4-mapped IPv6) into its
+ * 16-byte form; 0 or -EINVAL. */
+int cfg_value_parse_addr(const char *s, unsigned char out[16]);
+
+/* True if the 16-byte address a lies in one of nets. */
+bool cfg_value_nets_match(
+    const struct cfg_value_net *nets, size_t n, const unsigned char a[16]);
 
 /* A name that may be looked up under the zoneinfo folder: no leading
  * '/', no "..", letters, digits and "/_+-". */

@@ -36,7 +36,6 @@
 #include "clock.h"
 #include "db.h"
 #include "feed_poll.h"
-#include "http.h"
 #include "http_pages.h"
 #include "job.h"
 #include "job_poll.h"
@@ -58,6 +57,8 @@
 #define DAEMON_SETTLE_MS 50
 /* sysexits.h's EX_TEMPFAIL: another daemon has the database. */
 #define DAEMON_EX_TEMPFAIL 75
+/* A job that failed (the website held the lock) runs again this soon. */
+#define DAEMON_RETRY_MS 5000
 
 struct daemon_gen {
 	struct cfg *cfg;
@@ -97,7 +98,6 @@ struct daemon {
 	 * itself is freed after the loop, once no worker can read it. */
 	bool sender_stopped;
 	/* NULL: no [http] listen, or --once. */
-	struct http_server *http;
 	struct http_pages *pages;
 	bool stopping;
 };
@@ -268,6 +268,13 @@ daemon_on_jobs_done(void *arg, int enqueued)
 		return;
 	}
 	daemon_arm_jobs(d);
+	/* A job failed (the website held the lock): soon again, not only
+	 * at the next change. */
+	if (enqueued < 0 && !d->opts->once &&
+	    (!uv_is_active((uv_handle_t *)&d->job_timer) ||
+		uv_timer_get_due_in(&d->job_timer) > JOB_RETRY_SECS * 1000))
+		uv_timer_start(&d->job_timer, daemon_on_job_timer,
+		    JOB_RETRY_SECS * 1000, 0);
 	sender_kick(d->gen->sender);
 }
 
@@ -453,7 +460,7 @@ daemon_reload(struct daemon *d)
 	if (d->pages != NULL)
 		http_pages_set_config(
 		    d->pages, g->cfg, g->secret, g->env.secret_len);
-	if (d->http != NULL &&
+	if (d->pages != NULL &&
 	    (g->cfg->http_listen == NULL || old->cfg->http_listen == NULL ||
 		strcmp(g->cfg->http_listen, old->cfg->http_listen) != 0))
 		log_notice("daemon [http] listen changed; restart to apply");
@@ -516,8 +523,7 @@ daemon_begin_stop(struct daemon *d)
 	uv_timer_stop(&d->job_timer);
 	uv_timer_stop(&d->feed_timer);
 	uv_timer_stop(&d->bounce_timer);
-	http_server_free(d->http);
-	d->http = NULL;
+	http_pages_stop(d->pages);
 	/* A fetch in flight is dropped; the next start polls. */
 	feed_poll_stop(d->feed);
 	if (d->watch_fs_active)
@@ -543,9 +549,7 @@ daemon_start_http(struct daemon *d)
 	d->pages = http_pages_new(&d->loop, d->db);
 	http_pages_set_config(
 	    d->pages, d->gen->cfg, d->gen->secret, d->gen->env.secret_len);
-	d->http = http_server_new(&d->loop, d->gen->cfg->http_listen,
-	    http_pages_handle, d->pages, &err);
-	if (d->http == NULL) {
+	if (http_pages_listen(d->pages, &err) != 0) {
 		log_errx("config %s: [http] listen %s", d->gen->cfg->path, err);
 		free(err);
 		return -EADDRINUSE;
@@ -835,6 +839,10 @@ daemon_run(const struct daemon_opts *opts)
 	code = daemon_open_db(&d);
 	if (code != 0)
 		goto out_db;
+	/* From here the connection is the loop's: a write the website's
+	 * lock holds up fails fast and is retried, never stalls the loop. */
+	if (!opts->once)
+		sqlite3_busy_timeout(d.db, DB_LOOP_BUSY_TIMEOUT_MS);
 	code = 1;
 	if (!opts->foreground && !opts->once && daemon_detach() != 0) {
 		log_warn("daemon detach");

@@ -14,6 +14,11 @@
 #include <sqlite3.h>
 
 #define DB_BUSY_TIMEOUT_MS 5000
+/* The daemon's loop connection waits no longer than this for the lock:
+ * its writes (the sender's commits, the jobs) are retried when they
+ * fail, and a longer wait would stall every page and /healthz while the
+ * website holds a long transaction. */
+#define DB_LOOP_BUSY_TIMEOUT_MS 20
 
 /*
  * Opens (creating it when create is true, mode 0600) the database at

@@ -196,6 +196,16 @@ feed_add(struct feed *f, struct feed_item *it, bool dated)
 		f->skipped++;
 		return;
 	}
+	/* The link goes into the digest's href: a javascript: or data:
+	 * URL would run in the reader's mail client. */
+	if (!util_link_is_safe(it->url)) {
+		log_warnx("feed item refused link=\"%s\" title=\"%s\": not "
+			  "an http, https or mailto link",
+		    it->url, it->title);
+		feed_item_free(it);
+		f->skipped++;
+		return;
+	}
 	f->items = xreallocarray(f->items, f->n + 1, sizeof(*f->items));
 	f->items[f->n++] = *it;
 }

@@ -31,14 +31,16 @@ struct feed_item {
 struct feed {
 	struct feed_item *items;
 	size_t n;
-	size_t skipped; /* items without a title, link or date */
+	size_t skipped; /* items without a title, link or date, or with a
+			   link a message may not carry */
 };
 
 /*
  * Parses an RSS 2.0 or Atom document. Returns 0 and *out (free with
  * feed_free()), or -EINVAL with *why (static) when the document is not a
- * feed at all. Items that lack a title, link or date are counted in
- * skipped, not fatal.
+ * feed at all. Items that lack a title, link or date, and items whose
+ * link is not an http, https or mailto address (logged: it would go
+ * into an href), are counted in skipped, not fatal.
  */
 int feed_parse(
     const char *data, size_t len, struct feed **out, const char **why);

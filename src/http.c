@@ -12,7 +12,9 @@
  *
  * A connection holds references for its two handles and one while a
  * handler has its request; it is freed at the last. The server holds
- * one for its listener and one per connection.
+ * one for its listener and one per connection. A connection counts
+ * against the slots (n_live) from its accept until it is closed, not
+ * until its memory goes.
  */
 #include "config.h"
 
@@ -28,26 +30,27 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http_client.h"
 #include "log.h"
 #include "util.h"
 
 #define HTTP_URL_MAX     2048
 #define HTTP_HEADERS_MAX 8192
 #define HTTP_BODY_MAX    4096
-#define HTTP_VALUE_MAX   256 /* the headers kept: Content-Type, XFF */
+#define HTTP_VALUE_MAX   256 /* Content-Type, Authorization */
 #define HTTP_CONNS_MAX   256
-#define HTTP_BACKLOG     128
-/* The whole request must arrive within this (slow clients hold a
- * connection each); the answer must be taken within the same. */
+/* One client address may hold this many slots (a browser opens a few,
+ * an office behind one address a few dozen; a proxy is not capped). */
+#define HTTP_PEER_CONNS_MAX 32
+#define HTTP_BACKLOG        1024
+/* The request head must arrive within HTTP_HEAD_MS of the connection,
+ * the whole request within HTTP_REQUEST_MS (slow clients hold a slot
+ * each); the answer must be taken within HTTP_REQUEST_MS. */
+#define HTTP_HEAD_MS    5000
 #define HTTP_REQUEST_MS 10000
 #define HTTP_DRAIN_MS   1000
-/* Per client: a bucket of HTTP_RATE_BURST requests refilled at
- * HTTP_RATE_PER_SEC; enough for a person, not for a scanner. */
-#define HTTP_RATE_SLOTS   256
-#define HTTP_RATE_PROBE   8
-#define HTTP_RATE_BURST   40.0
-#define HTTP_RATE_PER_SEC 2.0
-#define HTTP_CLIENT_MAX   64
+/* A kind of warning is logged at most once in this many ms. */
+#define HTTP_WARN_MS 10000
 
 static const char http_security_headers[] =
     "Cache-Control: no-store\r\n"
@@ -70,12 +73,20 @@ enum http_header {
 	HTTP_H_OTHER,
 	HTTP_H_CONTENT_TYPE,
 	HTTP_H_FORWARDED_FOR,
+	HTTP_H_AUTHORIZATION,
 };
 
-struct http_rate_slot {
-	char client[HTTP_CLIENT_MAX];
-	double tokens;
-	uint64_t last_ms;
+/* The warnings that a flood would repeat. */
+enum http_warning {
+	HTTP_W_FULL,     /* every slot busy: a connection refused */
+	HTTP_W_EVICTED,  /* every slot taken: a waiting one closed */
+	HTTP_W_PEER_CAP, /* one address over its share */
+	HTTP_W_COUNT,
+};
+
+struct http_warn_state {
+	uint64_t last_ms; /* when one was last logged; 0: never */
+	unsigned quiet;   /* how many since, not logged */
 };
 
 struct http_conn {
@@ -95,8 +106,11 @@ struct http_conn {
 	enum http_header header;
 	int error_status; /* set by a parser callback over a limit */
 	bool message_done;
-	struct buf url, body, content_type, forwarded_for, out;
+	bool head_done; /* the request line and headers have arrived */
+	uint64_t accepted_ms;
+	struct buf url, body, content_type, forwarded_for, authorization, out;
 	char peer[HTTP_CLIENT_MAX];
+	char peer_key[HTTP_CLIENT_MAX]; /* the peer, IPv6 cut to its /64 */
 	char client[HTTP_CLIENT_MAX];
 	char method[16];
 	char *path, *query;
@@ -110,10 +124,12 @@ struct http_server {
 	http_handler_fn handler;
 	void *arg;
 	int refs;
-	int n_conns;
+	int n_conns; /* with memory, closed or not */
+	int n_live;  /* not closed: what the slots count */
 	bool closing;
-	struct http_conn *conns;
-	struct http_rate_slot rate[HTTP_RATE_SLOTS];
+	struct http_conn *conns; /* newest first */
+	struct http_clients *clients;
+	struct http_warn_state warn[HTTP_W_COUNT];
 };
 
 const char *
@@ -122,8 +138,14 @@ http_status_text(int status)
 	switch (status) {
 	case 200:
 		return "OK";
+	case 202:
+		return "Accepted";
 	case 400:
 		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
 	case 404:
 		return "Not Found";
 	case 405:
@@ -153,8 +175,10 @@ http_status_text(int status)
 static void
 http_server_unref(struct http_server *s)
 {
-	if (--s->refs == 0)
+	if (--s->refs == 0) {
+		http_clients_free(s->clients);
 		free(s);
+	}
 }
 
 static void
@@ -175,6 +199,7 @@ http_conn_unref(struct http_conn *c)
 	buf_fini(&c->body);
 	buf_fini(&c->content_type);
 	buf_fini(&c->forwarded_for);
+	buf_fini(&c->authorization);
 	buf_fini(&c->out);
 	free(c->path);
 	free(c->query);
@@ -194,6 +219,7 @@ http_conn_close(struct http_conn *c)
 	if (c->state == HTTP_CLOSED)
 		return;
 	c->state = HTTP_CLOSED;
+	c->srv->n_live--;
 	uv_close((uv_handle_t *)&c->tcp, http_conn_on_close);
 	uv_close((uv_handle_t *)&c->timer, http_conn_on_close);
 }
@@ -206,6 +232,9 @@ http_conn_on_drain_timer(uv_timer_t *t)
 	http_conn_close(t->data);
 }
 
+static void http_conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
+static void http_conn_on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *b);
+
 static void
 http_conn_on_shutdown(uv_shutdown_t *req, int status)
 {
@@ -217,8 +246,13 @@ http_conn_on_shutdown(uv_shutdown_t *req, int status)
 		http_conn_close(c);
 		return;
 	}
+	/* Read what the client still sends, to drop it, and its end: the
+	 * connection closes as soon as the client has closed its side. */
 	c->state = HTTP_DRAINING;
 	uv_timer_start(&c->timer, http_conn_on_drain_timer, HTTP_DRAIN_MS, 0);
+	if (uv_read_start((uv_stream_t *)&c->tcp, http_conn_on_alloc,
+		http_conn_on_read) != 0)
+		http_conn_close(c);
 }
 
 static void
@@ -257,10 +291,13 @@ http_conn_send(struct http_conn *c, int status, const char *content_type,
 	    "%s",
 	    status, http_status_text(status), content_type, body_len,
 	    http_security_headers);
-	if (status == 429)
+	if (status == 429 || status == 503)
 		buf_puts(&c->out, "Retry-After: 10\r\n");
 	if (status == 405)
 		buf_puts(&c->out, "Allow: GET, HEAD, POST\r\n");
+	if (status == 401)
+		buf_puts(&c->out,
+		    "WWW-Authenticate: Bearer realm=\"familymail\"\r\n");
 	buf_puts(&c->out, "\r\n");
 	if (!head)
 		buf_append(&c->out, body, body_len);
@@ -274,6 +311,7 @@ http_conn_send(struct http_conn *c, int status, const char *content_type,
 }
 
 static void http_conn_pick_client(struct http_conn *c);
+static int http_conn_judge(struct http_conn *c, int status);
 
 /* An answer of the server itself (a limit, a bad request). */
 static void
@@ -283,6 +321,7 @@ http_conn_send_error(struct http_conn *c, int status)
 	int n;
 
 	http_conn_pick_client(c);
+	status = http_conn_judge(c, status);
 	log_info("http refused client=%s status=%d", c->client, status);
 	uv_read_stop((uv_stream_t *)&c->tcp);
 	n = snprintf(
@@ -298,12 +337,24 @@ http_respond(struct http_request *req, int status, const char *content_type,
 {
 	struct http_conn *c =
 	    (struct http_conn *)((char *)req - offsetof(struct http_conn, req));
+	char text[96];
+	int judged;
 
 	if (c->state == HTTP_HANDLING && !c->peer_gone) {
+		judged = http_conn_judge(c, status);
 		log_info("http %s %s client=%s status=%d", c->method, c->path,
-		    c->client, status);
-		http_conn_send(c, status, content_type, body, body_len);
+		    c->client, judged);
+		if (judged != status) {
+			int n = snprintf(text, sizeof(text), "%d %s\n", judged,
+			    http_status_text(judged));
+
+			http_conn_send(c, judged, "text/plain; charset=utf-8",
+			    text, (size_t)n);
+		} else {
+			http_conn_send(c, status, content_type, body, body_len);
+		}
 	} else if (c->state == HTTP_HANDLING) {
+		(void)http_conn_judge(c, status);
 		http_conn_close(c);
 	}
 	http_conn_unref(c);
@@ -311,80 +362,48 @@ http_respond(struct http_request *req, int status, const char *content_type,
 
 /* ------------------------------------------------------------ limits */
 
-static uint64_t
-http_hash(const char *s)
+/* The status a request is answered with (http_clients_judge()). */
+static int
+http_conn_judge(struct http_conn *c, int status)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
+	return http_clients_judge(
+	    c->srv->clients, c->client, status, uv_now(c->srv->loop));
 }
 
-/* Takes a token from client's bucket; false when it is empty. */
-static bool
-http_rate_allow(struct http_server *s, const char *client)
+/* Logs a warning of kind w at most once per HTTP_WARN_MS, saying how
+ * many more came since the last one. */
+static void
+http_warn(struct http_server *s, enum http_warning w, const char *what,
+    const char *peer)
 {
-	uint64_t now = uv_now(s->loop), h = http_hash(client);
-	struct http_rate_slot *slot = NULL, *oldest = NULL;
-	size_t i;
+	struct http_warn_state *st = &s->warn[w];
+	uint64_t now = uv_now(s->loop);
 
-	for (i = 0; i < HTTP_RATE_PROBE; i++) {
-		struct http_rate_slot *r = &s->rate[(h + i) % HTTP_RATE_SLOTS];
-
-		if (strcmp(r->client, client) == 0) {
-			slot = r;
-			break;
-		}
-		if (oldest == NULL || r->last_ms < oldest->last_ms)
-			oldest = r;
+	if (st->last_ms != 0 && now - st->last_ms < HTTP_WARN_MS) {
+		st->quiet++;
+		return;
 	}
-	if (slot == NULL) {
-		/* A new client takes the least recently seen slot: at
-		 * worst an evicted one starts again with a full bucket. */
-		slot = oldest;
-		(void)snprintf(
-		    slot->client, sizeof(slot->client), "%s", client);
-		slot->tokens = HTTP_RATE_BURST;
-		slot->last_ms = now;
-	}
-	slot->tokens +=
-	    (double)(now - slot->last_ms) / 1000.0 * HTTP_RATE_PER_SEC;
-	if (slot->tokens > HTTP_RATE_BURST)
-		slot->tokens = HTTP_RATE_BURST;
-	slot->last_ms = now;
-	if (slot->tokens < 1.0)
-		return false;
-	slot->tokens -= 1.0;
-	return true;
+	log_warnx("http %s peer=%s open=%d; %u more in the last %llus", what,
+	    peer, s->n_live, st->quiet,
+	    (unsigned long long)(st->last_ms != 0 ? (now - st->last_ms) / 1000
+						  : 0));
+	st->last_ms = now;
+	st->quiet = 0;
 }
 
-static bool
-http_is_loopback(const char *addr)
-{
-	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
-	    strncmp(addr, "::ffff:127.", 11) == 0;
-}
-
-/* The client a request is counted against: behind the reverse proxy
- * (a loopback peer) the last X-Forwarded-For entry, the one the proxy
- * added; otherwise the peer. */
+/* The client a request is counted against (http_client.h). */
 static void
 http_conn_pick_client(struct http_conn *c)
 {
-	const char *xff = c->forwarded_for.data, *last;
-	size_t n;
+	http_clients_pick(c->srv->clients, c->peer, c->peer_key,
+	    c->forwarded_for.data, c->forwarded_for.len, c->client,
+	    sizeof(c->client));
+}
 
-	(void)snprintf(c->client, sizeof(c->client), "%s", c->peer);
-	if (!http_is_loopback(c->peer) || c->forwarded_for.len == 0)
-		return;
-	last = strrchr(xff, ',');
-	last = last != NULL ? last + 1 : xff;
-	last += strspn(last, " \t");
-	n = strcspn(last, " \t");
-	if (n > 0 && n < sizeof(c->client))
-		(void)snprintf(
-		    c->client, sizeof(c->client), "%.*s", (int)n, last);
+int
+http_server_set_proxies(struct http_server *s, const char *list)
+{
+	return http_clients_set_proxies(s->clients, list);
 }
 
 /* ------------------------------------------------------------ parsing */
@@ -436,6 +455,13 @@ http_on_header_field(http_parser *p, const char *at, size_t len)
 		else if (len == 15 &&
 		    strncasecmp(at, "x-forwarded-for", len) == 0)
 			c->header = HTTP_H_FORWARDED_FOR;
+		/* Several X-Forwarded-For lines make one list. */
+		if (c->header == HTTP_H_FORWARDED_FOR &&
+		    c->forwarded_for.len > 0)
+			buf_putc(&c->forwarded_for, ',');
+		else if (len == 13 &&
+		    strncasecmp(at, "authorization", len) == 0)
+			c->header = HTTP_H_AUTHORIZATION;
 	} else {
 		c->header = HTTP_H_OTHER;
 	}
@@ -455,21 +481,35 @@ http_on_header_value(http_parser *p, const char *at, size_t len)
 		b = &c->content_type;
 	else if (c->header == HTTP_H_FORWARDED_FOR)
 		b = &c->forwarded_for;
-	if (b != NULL && b->len + len <= HTTP_VALUE_MAX)
+	else if (c->header == HTTP_H_AUTHORIZATION)
+		b = &c->authorization;
+	/* X-Forwarded-For is kept whole (the headers' cap bounds it): its
+	 * end is the part a proxy wrote, and a client that pads the start
+	 * must not push it out. */
+	if (b != NULL &&
+	    (b->len + len <= HTTP_VALUE_MAX || b == &c->forwarded_for))
 		buf_append(b, at, len);
 	return 0;
 }
+
+static void http_conn_on_request_timer(uv_timer_t *t);
 
 static int
 http_on_headers_complete(http_parser *p)
 {
 	struct http_conn *c = http_conn_of(p);
+	uint64_t spent = uv_now(c->srv->loop) - c->accepted_ms;
 
 	if ((p->flags & F_CONTENTLENGTH) != 0 &&
 	    p->content_length > HTTP_BODY_MAX) {
 		c->error_status = 413;
 		return -1;
 	}
+	/* The head is in: the body has what is left of the request's
+	 * time. */
+	c->head_done = true;
+	uv_timer_start(&c->timer, http_conn_on_request_timer,
+	    spent < HTTP_REQUEST_MS ? HTTP_REQUEST_MS - spent : 1, 0);
 	return 0;
 }
 
@@ -517,10 +557,6 @@ http_conn_dispatch(struct http_conn *c)
 		http_conn_send_error(c, 400);
 		return;
 	}
-	if (!http_rate_allow(c->srv, c->client)) {
-		http_conn_send_error(c, 429);
-		return;
-	}
 	c->path = xstrndup(
 	    url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
 	if ((u.field_set & (1 << UF_QUERY)) != 0)
@@ -529,11 +565,14 @@ http_conn_dispatch(struct http_conn *c)
 	else
 		c->query = xstrdup("");
 	buf_putc(&c->content_type, '\0');
+	buf_putc(&c->authorization, '\0');
 	buf_putc(&c->body, '\0');
 	c->req.method = c->method;
 	c->req.path = c->path;
 	c->req.query = c->query;
 	c->req.content_type = c->content_type.data;
+	c->req.authorization = c->authorization.data;
+	c->req.peer = c->peer;
 	c->req.body = c->body.data;
 	c->req.body_len = c->body.len - 1;
 	c->req.client = c->client;
@@ -587,60 +626,80 @@ http_conn_on_request_timer(uv_timer_t *t)
 
 	if (c->state != HTTP_READING)
 		return;
-	if (c->parser.nread == 0 && c->url.len == 0)
+	/* Nothing at all: a connection opened and left, closed quietly. */
+	if (c->parser.nread == 0 && c->url.len == 0 && !c->head_done)
 		http_conn_close(c);
 	else
 		http_conn_send_error(c, 408);
 }
 
-static void
-http_server_on_reject_close(uv_handle_t *h)
+/* True if another open connection comes from c's address. */
+static bool
+http_server_has_sibling(const struct http_server *s, const struct http_conn *c)
 {
-	free(h);
+	const struct http_conn *o;
+
+	for (o = s->conns; o != NULL; o = o->next)
+		if (o != c && o->state != HTTP_CLOSED &&
+		    strcmp(o->peer_key, c->peer_key) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Makes room for one more connection when every slot is taken: closes
+ * the connection that has waited longest for its request (or is only
+ * draining an answer already sent), choosing first among addresses that
+ * hold several: a flood is many connections, a person is one. False
+ * when every slot is busy answering.
+ */
+static bool
+http_server_evict(struct http_server *s, const struct http_conn *newcomer)
+{
+	struct http_conn *c, *tail = NULL, *oldest = NULL, *victim = NULL;
+
+	for (c = s->conns; c != NULL; c = c->next)
+		tail = c; /* the list runs newest first */
+	for (c = tail; c != NULL && victim == NULL; c = c->prev) {
+		if (c == newcomer ||
+		    (c->state != HTTP_READING && c->state != HTTP_DRAINING))
+			continue;
+		if (oldest == NULL)
+			oldest = c;
+		if (http_server_has_sibling(s, c))
+			victim = c;
+	}
+	if (victim == NULL)
+		victim = oldest;
+	if (victim == NULL)
+		return false;
+	http_warn(s, HTTP_W_EVICTED,
+	    "connections full: closed the longest waiting", victim->peer);
+	http_conn_close(victim);
+	return true;
+}
+
+/* How many open connections peer_key holds. */
+static int
+http_server_peer_conns(const struct http_server *s, const char *peer_key)
+{
+	const struct http_conn *c;
+	int n = 0;
+
+	/* A draining connection has had its answer: it does not count. */
+	for (c = s->conns; c != NULL; c = c->next)
+		if (c->state != HTTP_CLOSED && c->state != HTTP_DRAINING &&
+		    strcmp(c->peer_key, peer_key) == 0)
+			n++;
+	return n;
 }
 
 static void
-http_server_on_connection(uv_stream_t *listener, int status)
+http_conn_name_peer(struct http_conn *c)
 {
-	struct http_server *s = listener->data;
 	struct sockaddr_storage ss;
 	int len = (int)sizeof(ss);
-	struct http_conn *c;
 
-	if (status != 0 || s->closing)
-		return;
-	if (s->n_conns >= HTTP_CONNS_MAX) {
-		uv_tcp_t *t = xmalloc(sizeof(*t));
-
-		uv_tcp_init(s->loop, t);
-		if (uv_accept(listener, (uv_stream_t *)t) == 0)
-			log_warnx(
-			    "http refused connection: %d open", s->n_conns);
-		uv_close((uv_handle_t *)t, http_server_on_reject_close);
-		return;
-	}
-	c = xcalloc(1, sizeof(*c));
-	c->srv = s;
-	c->refs = 2;
-	s->refs++;
-	s->n_conns++;
-	c->next = s->conns;
-	if (s->conns != NULL)
-		s->conns->prev = c;
-	s->conns = c;
-	buf_init(&c->url);
-	buf_init(&c->body);
-	buf_init(&c->content_type);
-	buf_init(&c->forwarded_for);
-	buf_init(&c->out);
-	c->tcp.data = c->timer.data = c;
-	c->parser.data = c;
-	uv_tcp_init(s->loop, &c->tcp);
-	uv_timer_init(s->loop, &c->timer);
-	if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
-		http_conn_close(c);
-		return;
-	}
 	(void)snprintf(c->peer, sizeof(c->peer), "?");
 	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
 		if (ss.ss_family == AF_INET)
@@ -650,6 +709,59 @@ http_server_on_connection(uv_stream_t *listener, int status)
 			uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer,
 			    sizeof(c->peer));
 	}
+	http_clients_key(c->peer, c->peer_key, sizeof(c->peer_key));
+}
+
+static void
+http_server_on_connection(uv_stream_t *listener, int status)
+{
+	struct http_server *s = listener->data;
+	struct http_conn *c;
+
+	if (status != 0 || s->closing)
+		return;
+	c = xcalloc(1, sizeof(*c));
+	c->srv = s;
+	c->refs = 2;
+	c->accepted_ms = uv_now(s->loop);
+	s->refs++;
+	s->n_conns++;
+	s->n_live++;
+	c->next = s->conns;
+	if (s->conns != NULL)
+		s->conns->prev = c;
+	s->conns = c;
+	buf_init(&c->url);
+	buf_init(&c->body);
+	buf_init(&c->content_type);
+	buf_init(&c->forwarded_for);
+	buf_init(&c->authorization);
+	buf_init(&c->out);
+	c->tcp.data = c->timer.data = c;
+	c->parser.data = c;
+	uv_tcp_init(s->loop, &c->tcp);
+	uv_timer_init(s->loop, &c->timer);
+	if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+		http_conn_close(c);
+		return;
+	}
+	http_conn_name_peer(c);
+	/* One address over its share is refused before it can take a
+	 * slot from anyone else. */
+	if (!http_clients_is_proxy(s->clients, c->peer) &&
+	    http_server_peer_conns(s, c->peer_key) > HTTP_PEER_CONNS_MAX) {
+		http_warn(s, HTTP_W_PEER_CAP,
+		    "connection refused: too many open from one address",
+		    c->peer);
+		http_conn_close(c);
+		return;
+	}
+	if (s->n_live > HTTP_CONNS_MAX && !http_server_evict(s, c)) {
+		http_warn(s, HTTP_W_FULL,
+		    "connections full: refused a connection", c->peer);
+		http_conn_close(c);
+		return;
+	}
 	http_parser_init(&c->parser, HTTP_REQUEST);
 	http_parser_settings_init(&c->settings);
 	c->settings.on_url = http_on_url;
@@ -658,8 +770,7 @@ http_server_on_connection(uv_stream_t *listener, int status)
 	c->settings.on_headers_complete = http_on_headers_complete;
 	c->settings.on_body = http_on_body;
 	c->settings.on_message_complete = http_on_message_complete;
-	uv_timer_start(
-	    &c->timer, http_conn_on_request_timer, HTTP_REQUEST_MS, 0);
+	uv_timer_start(&c->timer, http_conn_on_request_timer, HTTP_HEAD_MS, 0);
 	if (uv_read_start((uv_stream_t *)&c->tcp, http_conn_on_alloc,
 		http_conn_on_read) != 0)
 		http_conn_close(c);
@@ -723,6 +834,7 @@ http_server_new(uv_loop_t *loop, const char *listen, http_handler_fn handler,
 		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
+	s->clients = http_clients_new();
 	s->loop = loop;
 	s->handler = handler;
 	s->arg = arg;
@@ -730,6 +842,7 @@ http_server_new(uv_loop_t *loop, const char *listen, http_handler_fn handler,
 	s->tcp.data = s;
 	ret = uv_tcp_init(loop, &s->tcp);
 	if (ret != 0) {
+		http_clients_free(s->clients);
 		free(s);
 		*err = xasprintf("%s", uv_strerror(ret));
 		return NULL;

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * http_pages: see http_pages.h. Each handler reads the token from the
- * query, looks the subscriber up with its purpose and answers one page;
- * the work is a lookup and at most one UPDATE by primary key, quick
- * enough for the loop. /metrics groups whole tables and runs in the
- * thread pool.
+ * query, looks the subscriber up with its purpose (a read, on the loop)
+ * and answers one page; a change is handed to the subscriber queue and
+ * the page is answered when it says how it went.
  */
 #include "config.h"
 
@@ -17,18 +16,16 @@
 #include <string.h>
 
 #include "cfg.h"
-#include "clock.h"
-#include "db.h"
 #include "http.h"
-#include "http_pages_text.h"
+#include "http_metrics.h"
+#include "http_text.h"
 #include "log.h"
-#include "send/relay_store.h"
 #include "subscriber.h"
+#include "subscriber_queue.h"
 #include "util.h"
 
 #define HTTP_PAGES_HTML "text/html; charset=utf-8"
 #define HTTP_PAGES_TEXT "text/plain; charset=utf-8"
-#define HTTP_PAGES_PROM "text/plain; version=0.0.4; charset=utf-8"
 
 struct http_pages {
 	uv_loop_t *loop;
@@ -36,16 +33,18 @@ struct http_pages {
 	const struct cfg *cfg;
 	const char *secret;
 	size_t secret_len;
+	struct subscriber_queue *queue;
+	struct http_metrics *metrics;
+	struct http_server *server;         /* [http] listen */
+	struct http_server *metrics_server; /* [http] metrics_listen */
 };
 
-/* One /metrics request in the thread pool. */
-struct http_pages_metrics {
-	uv_work_t work;
+/* A page waiting for the queue to apply its change. */
+struct http_pages_change {
+	struct http_pages *p;
 	struct http_request *req;
-	char *database;
-	time_t now;
-	struct buf text;
-	int result;
+	struct subscriber s;
+	enum subscriber_change change;
 };
 
 static const char http_pages_style[] =
@@ -99,6 +98,44 @@ http_pages_escape(struct buf *b, const char *s)
 	}
 }
 
+/*
+ * The words of a page: in the language its address asks for (lang=cy,
+ * which the language links set), else the subscriber's own (s may be
+ * NULL), else [daemon] language; English when none of them has a table.
+ */
+static const struct http_text *
+http_pages_text(const struct http_pages *p, const struct http_request *req,
+    const struct subscriber *s)
+{
+	const struct http_text *t = NULL;
+	char *asked = http_form_value(req->query, "lang");
+
+	if (asked != NULL)
+		t = http_text_find(asked);
+	free(asked);
+	if (t == NULL && s != NULL && s->language[0] != '\0')
+		t = http_text_find(s->language);
+	if (t == NULL && p->cfg != NULL)
+		t = http_text_find(p->cfg->language);
+	return t != NULL ? t : http_text_for(NULL);
+}
+
+/* True if the charity writes in language l: the default language, one
+ * of [daemon] bilingual, or the subscriber's. */
+static bool
+http_pages_offers(const struct http_pages *p, const struct subscriber *s,
+    const struct http_text *l)
+{
+	if (p->cfg == NULL)
+		return false;
+	if (http_text_find(p->cfg->language) == l)
+		return true;
+	for (int i = 0; i < p->cfg->n_bilingual; i++)
+		if (http_text_find(p->cfg->bilingual[i]) == l)
+			return true;
+	return s != NULL && http_text_find(s->language) == l;
+}
+
 static const char *
 http_pages_org(const struct http_pages *p)
 {
@@ -109,42 +146,73 @@ http_pages_org(const struct http_pages *p)
 	return p->cfg->from_addr;
 }
 
-/*
- * The language of a page: the one its address asks for (lang=cy, which
- * the language links set), else the subscriber's own (s may be NULL),
- * else [daemon] language; English when none of them has a table.
- */
-static const struct http_pages_text *
-http_pages_lang(const struct http_pages *p, const struct http_request *req,
-    const struct subscriber *s)
+/* "s****@example.org", escaped, into b. */
+static void
+http_pages_masked(struct buf *b, const char *email)
 {
-	const struct http_pages_text *tx = NULL;
-	char *asked = http_form_value(req->query, "lang");
+	struct buf m;
 
-	if (asked != NULL)
-		tx = http_pages_text_find(asked);
-	free(asked);
-	if (tx == NULL && s != NULL && s->language[0] != '\0')
-		tx = http_pages_text_find(s->language);
-	if (tx == NULL && p->cfg != NULL)
-		tx = http_pages_text_find(p->cfg->language);
-	return tx != NULL ? tx : http_pages_text_at(0);
+	buf_init(&m);
+	subscriber_mask_email(email, &m);
+	buf_putc(&m, '\0');
+	http_pages_escape(b, m.data);
+	buf_fini(&m);
 }
 
-/* True if the charity writes in language l: the default language, one
- * of [daemon] bilingual, or the subscriber's. */
-static bool
-http_pages_offers(const struct http_pages *p, const struct subscriber *s,
-    const struct http_pages_text *l)
+static const char *
+http_pages_frequency_word(const struct http_text *t, const char *frequency)
 {
-	if (p->cfg == NULL)
-		return false;
-	if (http_pages_text_find(p->cfg->language) == l)
-		return true;
-	for (int i = 0; i < p->cfg->n_bilingual; i++)
-		if (http_pages_text_find(p->cfg->bilingual[i]) == l)
-			return true;
-	return s != NULL && http_pages_text_find(s->language) == l;
+	return strcmp(frequency, "monthly") == 0 ? t->monthly : t->weekly;
+}
+
+/*
+ * Appends text, escaped, with {email} as the masked address (in
+ * <strong> when strong) and {frequency} as the word for frequency.
+ */
+static void
+http_pages_fill(struct buf *b, const struct http_text *t, const char *text,
+    const struct subscriber *s, bool strong)
+{
+	static const char email_mark[] = "{email}", freq_mark[] = "{frequency}";
+	const char *at;
+	char *piece;
+
+	while (*text != '\0') {
+		at = strchr(text, '{');
+		if (at == NULL) {
+			http_pages_escape(b, text);
+			return;
+		}
+		piece = xstrndup(text, (size_t)(at - text));
+		http_pages_escape(b, piece);
+		free(piece);
+		if (s != NULL && strncmp(at, email_mark, 7) == 0) {
+			buf_puts(b, strong ? "<strong>" : "");
+			http_pages_masked(b, s->email);
+			buf_puts(b, strong ? "</strong>" : "");
+			text = at + 7;
+		} else if (s != NULL && strncmp(at, freq_mark, 11) == 0) {
+			http_pages_escape(
+			    b, http_pages_frequency_word(t, s->frequency));
+			text = at + 11;
+		} else {
+			buf_puts(b, "{");
+			text = at + 1;
+		}
+	}
+}
+
+/* <p class="...">text</p>, filled. */
+static void
+http_pages_para(struct buf *b, const struct http_text *t, const char *cls,
+    const char *text, const struct subscriber *s, bool strong)
+{
+	if (cls != NULL)
+		buf_printf(b, "<p class=\"%s\">", cls);
+	else
+		buf_puts(b, "<p>");
+	http_pages_fill(b, t, text, s, strong);
+	buf_puts(b, "</p>\n");
 }
 
 /* Links to the page in the other languages the charity writes in: the
@@ -152,19 +220,19 @@ http_pages_offers(const struct http_pages *p, const struct subscriber *s,
 static void
 http_pages_lang_links(const struct http_pages *p,
     const struct http_request *req, const struct subscriber *s,
-    const struct http_pages_text *tx, struct buf *b)
+    const struct http_text *t, struct buf *b)
 {
 	char *token = http_form_value(req->query, "token");
 	bool any = false;
 
-	for (int i = 0; i < http_pages_text_count(); i++) {
-		const struct http_pages_text *l = http_pages_text_at(i);
+	for (int i = 0; i < http_text_count(); i++) {
+		const struct http_text *l = http_text_at(i);
 
-		if (l == tx || !http_pages_offers(p, s, l))
+		if (l == t || !http_pages_offers(p, s, l))
 			continue;
 		if (!any) {
 			buf_puts(b, "<nav class=\"lang\" aria-label=\"");
-			http_pages_escape(b, tx->nav);
+			http_pages_escape(b, t->nav);
 			buf_puts(b, "\"><ul>");
 			any = true;
 		}
@@ -182,23 +250,24 @@ http_pages_lang_links(const struct http_pages *p,
 	free(token);
 }
 
-/* Answers a whole page in tx's language: title (plain text) and main
- * (HTML). s (may be NULL) is whom it is about. */
+/* Answers a whole page in t's language: title (plain text) and main
+ * (HTML); s (may be NULL) is whom it is about. */
 static void
 http_pages_send(struct http_pages *p, struct http_request *req,
-    const struct http_pages_text *tx, const struct subscriber *s, int status,
+    const struct http_text *t, const struct subscriber *s, int status,
     const char *title, const char *main)
 {
 	struct buf b;
 
 	buf_init(&b);
-	buf_printf(&b,
-	    "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n"
+	buf_puts(&b, "<!DOCTYPE html>\n<html lang=\"");
+	http_pages_escape(&b, t->lang);
+	buf_puts(&b,
+	    "\">\n<head>\n"
 	    "<meta charset=\"utf-8\">\n"
 	    "<meta name=\"viewport\" content=\"width=device-width, "
 	    "initial-scale=1\">\n"
-	    "<meta name=\"robots\" content=\"noindex\">\n<title>",
-	    tx->lang);
+	    "<meta name=\"robots\" content=\"noindex\">\n<title>");
 	http_pages_escape(&b, title);
 	buf_puts(&b, " - ");
 	http_pages_escape(&b, http_pages_org(p));
@@ -208,7 +277,7 @@ http_pages_send(struct http_pages *p, struct http_request *req,
 	    http_pages_style);
 	http_pages_escape(&b, http_pages_org(p));
 	buf_puts(&b, "</p>\n");
-	http_pages_lang_links(p, req, s, tx, &b);
+	http_pages_lang_links(p, req, s, t, &b);
 	buf_puts(&b, "</header>\n<main>\n<h1>");
 	http_pages_escape(&b, title);
 	buf_printf(&b, "</h1>\n%s</main>\n</body>\n</html>\n", main);
@@ -218,107 +287,84 @@ http_pages_send(struct http_pages *p, struct http_request *req,
 
 static void
 http_pages_message(struct http_pages *p, struct http_request *req,
-    const struct http_pages_text *tx, int status, const char *title,
-    const char *text)
+    const struct http_text *t, int status, const struct http_text_message *msg)
 {
 	struct buf m;
 
 	buf_init(&m);
-	buf_puts(&m, "<p>");
-	http_pages_escape(&m, text);
-	buf_puts(&m, "</p>\n");
-	http_pages_send(p, req, tx, NULL, status, title, m.data);
+	http_pages_para(&m, t, NULL, msg->text, NULL, false);
+	http_pages_send(p, req, t, NULL, status, msg->title, m.data);
 	buf_fini(&m);
 }
 
+/* A form that posts back to the page's own address: hidden fields
+ * (name, value pairs, NULL-ended) and one button. */
 static void
-http_pages_not_found(struct http_pages *p, struct http_request *req)
+http_pages_button(struct buf *m, const char *const *hidden, const char *label,
+    const char *cls)
 {
-	const struct http_pages_text *tx = http_pages_lang(p, req, NULL);
-
-	http_pages_message(p, req, tx, 404, tx->not_found_title, tx->not_found);
-}
-
-/* Appends a sentence of tx (HTML) with {email} replaced by the masked
- * address (escaped) and {frequency} by tx's word for it. */
-static void
-http_pages_fill(struct buf *b, const struct http_pages_text *tx,
-    const char *pattern, const char *email, const char *frequency)
-{
-	const char *p = pattern, *open;
-	struct buf m;
-
-	while ((open = strchr(p, '{')) != NULL) {
-		buf_append(b, p, (size_t)(open - p));
-		if (strncmp(open, "{email}", 7) == 0 && email != NULL) {
-			buf_init(&m);
-			subscriber_mask_email(email, &m);
-			buf_putc(&m, '\0');
-			http_pages_escape(b, m.data);
-			buf_fini(&m);
-			p = open + 7;
-		} else if (strncmp(open, "{frequency}", 11) == 0) {
-			buf_puts(b,
-			    frequency != NULL &&
-				    strcmp(frequency, "monthly") == 0
-				? tx->monthly
-				: tx->weekly);
-			p = open + 11;
-		} else {
-			buf_putc(b, '{');
-			p = open + 1;
-		}
-	}
-	buf_puts(b, p);
+	buf_puts(m, "<form method=\"post\">\n");
+	for (; hidden != NULL && hidden[0] != NULL; hidden += 2)
+		buf_printf(m,
+		    "<input type=\"hidden\" name=\"%s\" value=\"%s\">\n",
+		    hidden[0], hidden[1]);
+	buf_puts(m, "<button type=\"submit\"");
+	if (cls != NULL)
+		buf_printf(m, " class=\"%s\"", cls);
+	buf_putc(m, '>');
+	http_pages_escape(m, label);
+	buf_puts(m, "</button>\n</form>\n");
 }
 
 /* ------------------------------------------------------------ tokens */
 
 /*
- * The subscriber of the request's token for purpose, or an error page
- * already sent (returns false).
+ * The subscriber of the request's token for purpose, or a page already
+ * sent (returns false): an error, or for the token of a test message
+ * (familymail send-test signs its links for "test:PURPOSE") the page
+ * that says so, whatever the method: nothing changes.
  */
 static bool
 http_pages_subscriber(struct http_pages *p, struct http_request *req,
     const char *purpose, struct subscriber *s)
 {
-	const struct http_pages_text *tx = http_pages_lang(p, req, NULL);
-	char *token = http_form_value(req->query, "token");
+	const struct http_text *t = http_pages_text(p, req, NULL);
+	char *token = http_form_value(req->query, "token"), test[32];
 	int ret;
 
 	if (token == NULL || token[0] == '\0') {
 		free(token);
-		http_pages_message(
-		    p, req, tx, 400, tx->incomplete_title, tx->incomplete);
+		http_pages_message(p, req, t, 400, &t->error.no_token);
 		return false;
 	}
 	if (p->secret == NULL) {
 		free(token);
-		http_pages_not_found(p, req);
+		http_pages_message(p, req, t, 404, &t->error.not_found);
 		return false;
 	}
 	ret = subscriber_from_token(
 	    p->db, p->secret, p->secret_len, purpose, token, s);
+	if (ret == -ENOENT) {
+		(void)snprintf(test, sizeof(test), "test:%s", purpose);
+		if (subscriber_from_token(
+			p->db, p->secret, p->secret_len, test, token, s) == 0) {
+			free(token);
+			t = http_pages_text(p, req, s);
+			http_pages_message(p, req, t, 200, &t->error.test_link);
+			subscriber_fini(s);
+			return false;
+		}
+	}
 	free(token);
 	if (ret == 0)
 		return true;
 	if (ret == -EINVAL)
-		http_pages_message(
-		    p, req, tx, 400, tx->invalid_title, tx->damaged);
+		http_pages_message(p, req, t, 400, &t->error.bad_token);
 	else if (ret == -ENOENT)
-		http_pages_message(
-		    p, req, tx, 404, tx->invalid_title, tx->unknown);
+		http_pages_message(p, req, t, 404, &t->error.unknown_token);
 	else
-		http_pages_message(
-		    p, req, tx, 500, tx->error_title, tx->lookup_failed);
+		http_pages_message(p, req, t, 500, &t->error.lookup_failed);
 	return false;
-}
-
-static void
-http_pages_db_error(struct http_pages *p, struct http_request *req,
-    const struct http_pages_text *tx)
-{
-	http_pages_message(p, req, tx, 500, tx->error_title, tx->save_failed);
 }
 
 static bool
@@ -332,6 +378,12 @@ http_pages_is_get(const struct http_request *req)
 {
 	return strcmp(req->method, "GET") == 0 ||
 	    strcmp(req->method, "HEAD") == 0;
+}
+
+static void
+http_pages_not_allowed(struct http_request *req)
+{
+	http_respond(req, 405, HTTP_PAGES_TEXT, "405\n", 4);
 }
 
 /* RFC 8058: the body names List-Unsubscribe=One-Click, sent as a form
@@ -353,132 +405,45 @@ http_pages_one_click(const struct http_request *req)
 
 /* ------------------------------------------------------------ pages */
 
+enum http_pages_done {
+	HTTP_PAGES_DONE,    /* changed now */
+	HTTP_PAGES_ALREADY, /* it already was so */
+	HTTP_PAGES_QUEUED,  /* saved; applied within minutes */
+};
+
 static void
 http_pages_unsubscribed(struct http_pages *p, struct http_request *req,
-    const struct subscriber *s, bool already)
+    const struct subscriber *s, enum http_pages_done how)
 {
-	const struct http_pages_text *tx = http_pages_lang(p, req, s);
+	const struct http_text *t = http_pages_text(p, req, s);
+	const char *text = how == HTTP_PAGES_DONE ? t->unsubscribe.done
+	    : how == HTTP_PAGES_ALREADY           ? t->unsubscribe.already
+						  : t->unsubscribe.queued;
 	struct buf m;
 
 	buf_init(&m);
-	buf_puts(&m, "<p>");
-	http_pages_fill(&m, tx,
-	    already ? tx->was_unsubscribed : tx->has_unsubscribed, s->email,
-	    NULL);
-	buf_puts(&m, "</p>\n<p class=\"note\">");
-	http_pages_escape(&m, tx->courses_unaffected);
-	buf_puts(&m, "</p>\n");
-	http_pages_send(p, req, tx, s, 200, tx->unsubscribed_title, m.data);
+	http_pages_para(&m, t, NULL, text, s, false);
+	http_pages_para(&m, t, "note", t->unsubscribe.note, s, false);
+	http_pages_send(p, req, t, s, how == HTTP_PAGES_QUEUED ? 202 : 200,
+	    t->unsubscribe.done_title, m.data);
 	buf_fini(&m);
 }
 
-/* Who asked, for the history: the page's own button says so; any other
- * one-click POST is a mail client's (RFC 8058). */
-static const char *
-http_pages_unsubscribe_source(const struct http_request *req)
-{
-	char *from = http_form_value(req->body, "from");
-	bool page = from != NULL && strcmp(from, "page") == 0;
-
-	free(from);
-	return page ? "page" : "one-click";
-}
-
 static void
-http_pages_unsubscribe(struct http_pages *p, struct http_request *req)
+http_pages_confirmed(struct http_pages *p, struct http_request *req,
+    const struct subscriber *s, enum http_pages_done how)
 {
-	const struct http_pages_text *tx;
-	struct subscriber s;
+	const struct http_text *t = http_pages_text(p, req, s);
+	const char *text = how == HTTP_PAGES_DONE ? t->confirm.done
+	    : how == HTTP_PAGES_ALREADY           ? t->confirm.already
+						  : t->confirm.queued;
 	struct buf m;
-	int ret;
 
-	if (!http_pages_is_get(req) && !http_pages_is_post(req)) {
-		http_respond(req, 405, HTTP_PAGES_TEXT, "405\n", 4);
-		return;
-	}
-	if (!http_pages_subscriber(p, req, "unsubscribe", &s))
-		return;
-	tx = http_pages_lang(p, req, &s);
-	if (http_pages_is_post(req)) {
-		if (!http_pages_one_click(req)) {
-			http_pages_message(p, req, tx, 400, tx->unchanged_title,
-			    tx->not_one_click);
-		} else {
-			ret = subscriber_unsubscribe(
-			    p->db, s.id, http_pages_unsubscribe_source(req));
-			if (ret < 0) {
-				http_pages_db_error(p, req, tx);
-			} else {
-				log_info("subscriber %s id=%lld source=http",
-				    ret == 1 ? "unsubscribed"
-					     : "already unsubscribed",
-				    (long long)s.id);
-				http_pages_unsubscribed(p, req, &s, ret == 0);
-			}
-		}
-		subscriber_fini(&s);
-		return;
-	}
-	/* A GET only asks: mail scanners follow links. */
-	if (strcmp(s.status, "unsubscribed") == 0) {
-		http_pages_unsubscribed(p, req, &s, true);
-		subscriber_fini(&s);
-		return;
-	}
 	buf_init(&m);
-	buf_puts(&m, "<p>");
-	http_pages_fill(&m, tx, tx->unsubscribe_question, s.email, NULL);
-	buf_puts(&m,
-	    "</p>\n"
-	    "<form method=\"post\">\n"
-	    "<input type=\"hidden\" name=\"List-Unsubscribe\" "
-	    "value=\"One-Click\">\n"
-	    "<input type=\"hidden\" name=\"from\" value=\"page\">\n"
-	    "<button type=\"submit\">");
-	http_pages_escape(&m, tx->unsubscribe_button);
-	buf_puts(&m, "</button>\n</form>\n<p class=\"note\">");
-	http_pages_escape(&m, tx->unsubscribe_note);
-	buf_puts(&m, "</p>\n");
-	http_pages_send(p, req, tx, &s, 200, tx->unsubscribe_title, m.data);
+	http_pages_para(&m, t, NULL, text, s, false);
+	http_pages_send(p, req, t, s, how == HTTP_PAGES_QUEUED ? 202 : 200,
+	    t->confirm.done_title, m.data);
 	buf_fini(&m);
-	subscriber_fini(&s);
-}
-
-static void
-http_pages_confirm(struct http_pages *p, struct http_request *req)
-{
-	const struct http_pages_text *tx;
-	struct subscriber s;
-	struct buf m;
-	int ret;
-
-	if (!http_pages_is_get(req)) {
-		http_respond(req, 405, HTTP_PAGES_TEXT, "405\n", 4);
-		return;
-	}
-	if (!http_pages_subscriber(p, req, "confirm", &s))
-		return;
-	tx = http_pages_lang(p, req, &s);
-	ret = subscriber_confirm(p->db, s.id, "page");
-	if (ret == -EPERM) {
-		http_pages_message(p, req, tx, 409, tx->ended_title, tx->ended);
-	} else if (ret < 0) {
-		http_pages_db_error(p, req, tx);
-	} else {
-		if (ret == 1)
-			log_info("subscriber confirmed id=%lld source=http",
-			    (long long)s.id);
-		buf_init(&m);
-		buf_puts(&m, "<p>");
-		http_pages_fill(&m, tx,
-		    ret == 1 ? tx->confirmed : tx->was_confirmed, s.email,
-		    s.frequency);
-		buf_puts(&m, "</p>\n");
-		http_pages_send(
-		    p, req, tx, &s, 200, tx->confirmed_title, m.data);
-		buf_fini(&m);
-	}
-	subscriber_fini(&s);
 }
 
 static void
@@ -492,326 +457,284 @@ http_pages_radio(
 	buf_puts(m, "</label>\n");
 }
 
+/* The preferences form; after a save, how it went. */
 static void
 http_pages_preferences_page(struct http_pages *p, struct http_request *req,
-    const struct subscriber *s, const char *saved)
+    const struct subscriber *s, bool saved, enum http_pages_done how)
 {
-	const struct http_pages_text *tx = http_pages_lang(p, req, s);
+	const struct http_text *t = http_pages_text(p, req, s);
+	static const char *const unsubscribe[] = { "action", "unsubscribe",
+		NULL };
 	struct buf m;
 
 	buf_init(&m);
-	if (saved != NULL) {
-		buf_puts(&m, "<p role=\"status\">");
-		http_pages_fill(&m, tx, tx->saved, NULL, saved);
+	if (saved) {
+		buf_puts(&m, "<p role=\"status\"><strong>");
+		http_pages_escape(&m, t->preferences.saved_mark);
+		buf_puts(&m, "</strong> ");
+		http_pages_fill(&m, t,
+		    how == HTTP_PAGES_QUEUED ? t->preferences.queued
+					     : t->preferences.saved,
+		    s, false);
 		buf_puts(&m, "</p>\n");
 	}
-	buf_puts(&m, "<p>");
-	http_pages_fill(&m, tx, tx->digest_for, s->email, NULL);
-	buf_puts(&m, "</p>\n<form method=\"post\">\n<fieldset>\n<legend>");
-	http_pages_escape(&m, tx->how_often);
+	http_pages_para(&m, t, NULL, t->preferences.intro, s, true);
+	buf_puts(&m, "<form method=\"post\">\n<fieldset>\n<legend>");
+	http_pages_escape(&m, t->preferences.legend);
 	buf_puts(&m, "</legend>\n");
-	http_pages_radio(&m, "weekly", tx->weekly_label, s->frequency);
-	http_pages_radio(&m, "monthly", tx->monthly_label, s->frequency);
+	http_pages_radio(
+	    &m, "weekly", t->preferences.weekly_label, s->frequency);
+	http_pages_radio(
+	    &m, "monthly", t->preferences.monthly_label, s->frequency);
 	buf_puts(&m, "</fieldset>\n<button type=\"submit\">");
-	http_pages_escape(&m, tx->save_button);
-	buf_puts(&m,
-	    "</button>\n</form>\n"
-	    "<hr>\n<form method=\"post\">\n"
-	    "<input type=\"hidden\" name=\"action\" "
-	    "value=\"unsubscribe\">\n"
-	    "<button type=\"submit\" class=\"secondary\">");
-	http_pages_escape(&m, tx->unsubscribe_button);
-	buf_puts(&m, "</button>\n</form>\n");
-	http_pages_send(p, req, tx, s, 200, tx->preferences_title, m.data);
+	http_pages_escape(&m, t->preferences.save);
+	buf_puts(&m, "</button>\n</form>\n<hr>\n");
+	http_pages_button(
+	    &m, unsubscribe, t->preferences.unsubscribe, "secondary");
+	http_pages_send(p, req, t, s,
+	    saved && how == HTTP_PAGES_QUEUED ? 202 : 200, t->preferences.title,
+	    m.data);
 	buf_fini(&m);
+}
+
+/* The queue has applied, kept or lost a page's change: the page. */
+static void
+http_pages_on_change(
+    void *arg, enum subscriber_queue_outcome outcome, int result)
+{
+	struct http_pages_change *ch = arg;
+	struct http_pages *p = ch->p;
+	const struct http_text *t = http_pages_text(p, ch->req, &ch->s);
+	enum http_pages_done how = outcome == SUBSCRIBER_QUEUE_QUEUED
+	    ? HTTP_PAGES_QUEUED
+	    : result == 1 ? HTTP_PAGES_DONE
+			  : HTTP_PAGES_ALREADY;
+
+	if (outcome == SUBSCRIBER_QUEUE_FAILED) {
+		http_pages_message(p, ch->req, t, 503, &t->error.save_failed);
+	} else if (outcome == SUBSCRIBER_QUEUE_APPLIED && result == -ENOENT) {
+		http_pages_message(p, ch->req, t, 404, &t->error.unknown_token);
+	} else if (ch->change == SUBSCRIBER_CHANGE_UNSUBSCRIBE) {
+		http_pages_unsubscribed(p, ch->req, &ch->s, how);
+	} else if (ch->change == SUBSCRIBER_CHANGE_CONFIRM) {
+		if (outcome == SUBSCRIBER_QUEUE_APPLIED && result == -EPERM)
+			http_pages_message(
+			    p, ch->req, t, 409, &t->confirm.ended);
+		else
+			http_pages_confirmed(p, ch->req, &ch->s, how);
+	} else {
+		http_pages_preferences_page(p, ch->req, &ch->s, true, how);
+	}
+	subscriber_fini(&ch->s);
+	free(ch);
+}
+
+/* Hands a change to the queue; the page follows its outcome. Takes s. */
+static void
+http_pages_change(struct http_pages *p, struct http_request *req,
+    struct subscriber *s, enum subscriber_change change, const char *source)
+{
+	struct http_pages_change *ch = xcalloc(1, sizeof(*ch));
+
+	ch->p = p;
+	ch->req = req;
+	ch->s = *s;
+	ch->change = change;
+	memset(s, 0, sizeof(*s));
+	subscriber_queue_submit(p->queue, change, ch->s.id,
+	    change == SUBSCRIBER_CHANGE_FREQUENCY ? ch->s.frequency : NULL,
+	    source, http_pages_on_change, ch);
+}
+
+/* Whether s is unsubscribed, or will be once the queue has applied what
+ * it holds. */
+static bool
+http_pages_is_unsubscribed(
+    const struct http_pages *p, const struct subscriber *s)
+{
+	return strcmp(s->status, "unsubscribed") == 0 ||
+	    subscriber_queue_has(
+		p->queue, SUBSCRIBER_CHANGE_UNSUBSCRIBE, s->id);
+}
+
+/* Who asked to unsubscribe, for the history: "page" when the page's own
+ * button, "one-click" for a mail client's POST. */
+static const char *
+http_pages_unsubscribe_source(const struct http_request *req)
+{
+	char *from = http_form_value(req->body, "from");
+	bool page = from != NULL && strcmp(from, "page") == 0;
+
+	free(from);
+	return page ? "page" : "one-click";
+}
+
+static void
+http_pages_unsubscribe(struct http_pages *p, struct http_request *req)
+{
+	/* The page's own button says it is the page's (for the history);
+	 * any other one-click POST is a mail client's (RFC 8058). */
+	static const char *const one_click[] = { "List-Unsubscribe",
+		"One-Click", "from", "page", NULL };
+	const struct http_text *t;
+	struct subscriber s;
+	struct buf m;
+
+	if (!http_pages_is_get(req) && !http_pages_is_post(req)) {
+		http_pages_not_allowed(req);
+		return;
+	}
+	if (!http_pages_subscriber(p, req, "unsubscribe", &s))
+		return;
+	t = http_pages_text(p, req, &s);
+	if (http_pages_is_post(req)) {
+		if (!http_pages_one_click(req))
+			http_pages_message(
+			    p, req, t, 400, &t->unsubscribe.not_one_click);
+		else
+			http_pages_change(p, req, &s,
+			    SUBSCRIBER_CHANGE_UNSUBSCRIBE,
+			    http_pages_unsubscribe_source(req));
+		subscriber_fini(&s);
+		return;
+	}
+	/* A GET only asks: mail scanners follow links. */
+	if (http_pages_is_unsubscribed(p, &s)) {
+		http_pages_unsubscribed(p, req, &s, HTTP_PAGES_ALREADY);
+		subscriber_fini(&s);
+		return;
+	}
+	buf_init(&m);
+	http_pages_para(&m, t, NULL, t->unsubscribe.ask, &s, true);
+	http_pages_button(&m, one_click, t->unsubscribe.button, NULL);
+	http_pages_para(&m, t, "note", t->unsubscribe.ask_note, &s, false);
+	http_pages_send(p, req, t, &s, 200, t->unsubscribe.ask_title, m.data);
+	buf_fini(&m);
+	subscriber_fini(&s);
+}
+
+static void
+http_pages_confirm(struct http_pages *p, struct http_request *req)
+{
+	const struct http_text *t;
+	struct subscriber s;
+	struct buf m;
+
+	if (!http_pages_is_get(req) && !http_pages_is_post(req)) {
+		http_pages_not_allowed(req);
+		return;
+	}
+	if (!http_pages_subscriber(p, req, "confirm", &s))
+		return;
+	t = http_pages_text(p, req, &s);
+	if (http_pages_is_unsubscribed(p, &s)) {
+		http_pages_message(p, req, t, 409, &t->confirm.ended);
+	} else if (http_pages_is_post(req)) {
+		http_pages_change(
+		    p, req, &s, SUBSCRIBER_CHANGE_CONFIRM, "page");
+	} else if (strcmp(s.status, "active") == 0) {
+		http_pages_confirmed(p, req, &s, HTTP_PAGES_ALREADY);
+	} else {
+		/* Link scanners (Safe Links, Mimecast) open every link in
+		 * a message: a GET or a HEAD only asks. */
+		buf_init(&m);
+		http_pages_para(&m, t, NULL, t->confirm.ask, &s, true);
+		http_pages_button(&m, NULL, t->confirm.button, NULL);
+		http_pages_para(&m, t, "note", t->confirm.ask_note, &s, false);
+		http_pages_send(
+		    p, req, t, &s, 200, t->confirm.ask_title, m.data);
+		buf_fini(&m);
+	}
+	subscriber_fini(&s);
 }
 
 static void
 http_pages_preferences(struct http_pages *p, struct http_request *req)
 {
-	const struct http_pages_text *tx;
+	const struct http_text *t;
 	struct subscriber s;
 	char *action = NULL, *freq = NULL;
-	int ret;
 
 	if (!http_pages_is_get(req) && !http_pages_is_post(req)) {
-		http_respond(req, 405, HTTP_PAGES_TEXT, "405\n", 4);
+		http_pages_not_allowed(req);
 		return;
 	}
 	if (!http_pages_subscriber(p, req, "preferences", &s))
 		return;
-	tx = http_pages_lang(p, req, &s);
-	if (strcmp(s.status, "unsubscribed") == 0) {
+	t = http_pages_text(p, req, &s);
+	if (http_pages_is_unsubscribed(p, &s)) {
 		/* Coming back takes a new sign-up (and its confirmation). */
-		http_pages_unsubscribed(p, req, &s, true);
+		http_pages_unsubscribed(p, req, &s, HTTP_PAGES_ALREADY);
 		subscriber_fini(&s);
 		return;
 	}
 	if (!http_pages_is_post(req)) {
-		http_pages_preferences_page(p, req, &s, NULL);
+		http_pages_preferences_page(p, req, &s, false, HTTP_PAGES_DONE);
 		subscriber_fini(&s);
 		return;
 	}
 	action = http_form_value(req->body, "action");
 	freq = http_form_value(req->body, "frequency");
 	if (action != NULL && strcmp(action, "unsubscribe") == 0) {
-		ret = subscriber_unsubscribe(p->db, s.id, "preferences");
-		if (ret < 0) {
-			http_pages_db_error(p, req, tx);
-		} else {
-			log_info("subscriber unsubscribed id=%lld "
-				 "source=preferences",
-			    (long long)s.id);
-			http_pages_unsubscribed(p, req, &s, ret == 0);
-		}
+		http_pages_change(
+		    p, req, &s, SUBSCRIBER_CHANGE_UNSUBSCRIBE, "preferences");
 	} else if (freq != NULL &&
 	    (strcmp(freq, "weekly") == 0 || strcmp(freq, "monthly") == 0)) {
-		ret =
-		    subscriber_set_frequency(p->db, s.id, freq, "preferences");
-		if (ret < 0) {
-			http_pages_db_error(p, req, tx);
-		} else {
-			if (ret == 1)
-				log_info("subscriber frequency id=%lld "
-					 "frequency=%s source=preferences",
-				    (long long)s.id, freq);
-			(void)snprintf(
-			    s.frequency, sizeof(s.frequency), "%s", freq);
-			http_pages_preferences_page(p, req, &s, freq);
-		}
+		(void)snprintf(s.frequency, sizeof(s.frequency), "%s", freq);
+		http_pages_change(
+		    p, req, &s, SUBSCRIBER_CHANGE_FREQUENCY, "preferences");
 	} else {
-		http_pages_message(
-		    p, req, tx, 400, tx->unchanged_title, tx->choose_frequency);
+		http_pages_message(p, req, t, 400, &t->preferences.bad_choice);
 	}
 	free(action);
 	free(freq);
 	subscriber_fini(&s);
 }
 
+/* The loop answers: nothing here may wait for the database, which the
+ * website may hold for a while. */
 static void
-http_pages_healthz(struct http_pages *p, struct http_request *req)
+http_pages_healthz(struct http_request *req)
 {
-	if (db_scalar(p->db, "SELECT 1") == 1)
-		http_respond(req, 200, HTTP_PAGES_TEXT, "ok\n", 3);
-	else
-		http_respond(
-		    req, 503, HTTP_PAGES_TEXT, "database unavailable\n", 21);
+	http_respond(req, 200, HTTP_PAGES_TEXT, "ok\n", 3);
 }
 
-/* ------------------------------------------------------------ metrics */
-
-/* A label value with \, " and newline escaped (the text format). */
+/* The figures /metrics adds to each answer, at no cost. */
 static void
-http_pages_label(struct buf *b, const char *v)
+http_pages_live_metrics(void *arg, struct buf *out)
 {
-	for (; *v != '\0'; v++) {
-		if (*v == '\\' || *v == '"')
-			buf_putc(b, '\\');
-		if (*v == '\n')
-			buf_puts(b, "\\n");
-		else
-			buf_putc(b, *v);
-	}
-}
+	struct http_pages *p = arg;
+	const char *name = "familymail_subscriber_changes_waiting";
 
-static const char *
-http_pages_col(sqlite3_stmt *st, int i)
-{
-	const unsigned char *v = sqlite3_column_text(st, i);
-
-	return v != NULL ? (const char *)v : "";
-}
-
-/* Writes one gauge family from a query of (label values..., count). */
-static int
-http_pages_family(sqlite3 *db, struct buf *b, const char *name,
-    const char *help, const char *type, const char *const *labels, int n_labels,
-    const char *sql)
-{
-	sqlite3_stmt *st;
-	int ret, rc, i;
-
-	ret = db_prepare(db, sql, &st);
-	if (ret != 0)
-		return ret;
-	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		buf_puts(b, name);
-		buf_putc(b, '{');
-		for (i = 0; i < n_labels; i++) {
-			buf_printf(b, "%s%s=\"", i > 0 ? "," : "", labels[i]);
-			http_pages_label(b, http_pages_col(st, i));
-			buf_putc(b, '"');
-		}
-		buf_printf(b, "} %lld\n",
-		    (long long)sqlite3_column_int64(st, n_labels));
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : db_errno(rc);
-}
-
-static const int64_t http_pages_buckets[] = { 1, 5, 15, 60, 300, 900, 3600,
-	21600, 86400 };
-
-/* Queue-to-sent latency of sent messages: a histogram from the outbox
- * (created_at to sent_at), which survives restarts. */
-static int
-http_pages_latency(sqlite3 *db, struct buf *b)
-{
-	static const char sql[] =
-	    "SELECT sum(l <= 1), sum(l <= 5), sum(l <= 15), sum(l <= 60),"
-	    " sum(l <= 300), sum(l <= 900), sum(l <= 3600), sum(l <= 21600),"
-	    " sum(l <= 86400), count(*), total(l)"
-	    " FROM (SELECT max(0, strftime('%s', sent_at)"
-	    "  - strftime('%s', created_at)) AS l"
-	    "  FROM messages WHERE state = 'sent' AND sent_at IS NOT NULL)";
-	const char *name = "familymail_delivery_latency_seconds";
-	sqlite3_stmt *st;
-	size_t i, n = UTIL_ARRAY_LEN(http_pages_buckets);
-	int ret, rc;
-
-	ret = db_prepare(db, sql, &st);
-	if (ret != 0)
-		return ret;
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return db_errno(rc);
-	}
-	buf_printf(b,
-	    "# HELP %s Time from queued to sent, of sent messages.\n"
-	    "# TYPE %s histogram\n",
-	    name, name);
-	for (i = 0; i < n; i++)
-		buf_printf(b, "%s_bucket{le=\"%lld\"} %lld\n", name,
-		    (long long)http_pages_buckets[i],
-		    (long long)sqlite3_column_int64(st, (int)i));
-	buf_printf(b,
-	    "%s_bucket{le=\"+Inf\"} %lld\n%s_sum %.0f\n%s_count %lld\n", name,
-	    (long long)sqlite3_column_int64(st, (int)n), name,
-	    sqlite3_column_double(st, (int)n + 1), name,
-	    (long long)sqlite3_column_int64(st, (int)n));
-	sqlite3_finalize(st);
-	return 0;
-}
-
-static int
-http_pages_oldest(sqlite3 *db, struct buf *b, time_t now)
-{
-	const char *name = "familymail_queue_oldest_age_seconds";
-	sqlite3_stmt *st;
-	time_t t;
-	int ret, rc;
-	long long age = 0;
-
-	ret = db_prepare(db,
-	    "SELECT min(created_at) FROM messages WHERE state = 'queued'", &st);
-	if (ret != 0)
-		return ret;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
-	    clock_parse_iso(http_pages_col(st, 0), &t) == 0 && t < now)
-		age = (long long)(now - t);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return db_errno(rc);
-	buf_printf(b,
-	    "# HELP %s Age of the oldest queued message (0: none).\n"
-	    "# TYPE %s gauge\n%s %lld\n",
-	    name, name, name, age);
-	return 0;
-}
-
-static void
-http_pages_on_metrics_work(uv_work_t *w)
-{
-	struct http_pages_metrics *m = w->data;
-	static const char *const kind_state[] = { "kind", "state" };
-	static const char *const bounce[] = { "class", "kind" };
-	static const char *const subs[] = { "status", "frequency" };
-	sqlite3 *db = NULL;
-	int ret;
-
-	ret = db_open(m->database, false, &db);
-	if (ret == 0)
-		ret = http_pages_family(db, &m->text, "familymail_messages",
-		    "Messages in the outbox by kind and state.", "gauge",
-		    kind_state, 2,
-		    "SELECT kind, state, count(*) FROM messages"
-		    " GROUP BY kind, state ORDER BY kind, state");
-	if (ret == 0)
-		ret = http_pages_oldest(db, &m->text, m->now);
-	if (ret == 0)
-		ret = http_pages_latency(db, &m->text);
-	if (ret == 0)
-		ret = http_pages_family(db, &m->text, "familymail_bounces",
-		    "Bounces and feedback reports processed, by class "
-		    "(none: not a bounce) and kind.",
-		    "gauge", bounce, 2,
-		    "SELECT coalesce(class, 'none'), kind, count(*)"
-		    " FROM bounces GROUP BY 1, 2 ORDER BY 1, 2");
-	if (ret == 0)
-		ret = http_pages_family(db, &m->text, "familymail_suppressions",
-		    "Suppressed addresses by reason.", "gauge",
-		    (const char *const[]){ "reason" }, 1,
-		    "SELECT reason, count(*) FROM suppressions"
-		    " GROUP BY reason ORDER BY reason");
-	if (ret == 0)
-		ret = http_pages_family(db, &m->text, "familymail_subscribers",
-		    "Subscribers by status and frequency.", "gauge", subs, 2,
-		    "SELECT status, frequency, count(*) FROM subscribers"
-		    " GROUP BY 1, 2 ORDER BY 1, 2");
-	if (ret == 0)
-		ret = relay_store_metrics(db, m->now, &m->text);
-	if (db != NULL)
-		db_close(db);
-	m->result = ret;
-}
-
-static void
-http_pages_on_metrics_done(uv_work_t *w, int status)
-{
-	struct http_pages_metrics *m = w->data;
-
-	if (status != 0 || m->result != 0) {
-		log_warnx("http metrics failed: %s",
-		    status != 0 ? uv_strerror(status) : strerror(-m->result));
-		http_respond(
-		    m->req, 503, HTTP_PAGES_TEXT, "database unavailable\n", 21);
-	} else {
-		http_respond(
-		    m->req, 200, HTTP_PAGES_PROM, m->text.data, m->text.len);
-	}
-	buf_fini(&m->text);
-	free(m->database);
-	free(m);
-}
-
-static void
-http_pages_metrics(struct http_pages *p, struct http_request *req)
-{
-	struct http_pages_metrics *m;
-
-	if (p->cfg == NULL) {
-		http_respond(req, 503, HTTP_PAGES_TEXT, "starting\n", 9);
-		return;
-	}
-	m = xcalloc(1, sizeof(*m));
-	m->work.data = m;
-	m->req = req;
-	m->database = xstrdup(p->cfg->database);
-	m->now = clock_now();
-	buf_init(&m->text);
-	if (uv_queue_work(p->loop, &m->work, http_pages_on_metrics_work,
-		http_pages_on_metrics_done) != 0) {
-		buf_fini(&m->text);
-		free(m->database);
-		free(m);
-		http_respond(req, 503, HTTP_PAGES_TEXT, "busy\n", 5);
-	}
+	buf_printf(out,
+	    "# HELP %s Subscriber changes asked for over HTTP, not yet in "
+	    "the database (the website holds its lock).\n"
+	    "# TYPE %s gauge\n%s %zu\n",
+	    name, name, name, subscriber_queue_waiting(p->queue));
 }
 
 /* ------------------------------------------------------------ routing */
+
+/* /healthz and /metrics, on either listener. */
+static bool
+http_pages_handle_ops(struct http_pages *p, struct http_request *req)
+{
+	if (strcmp(req->path, "/healthz") == 0) {
+		if (http_pages_is_get(req))
+			http_pages_healthz(req);
+		else
+			http_pages_not_allowed(req);
+		return true;
+	}
+	if (strcmp(req->path, "/metrics") == 0) {
+		if (http_pages_is_get(req))
+			http_metrics_handle(p->metrics, req);
+		else
+			http_pages_not_allowed(req);
+		return true;
+	}
+	return false;
+}
 
 void
 http_pages_handle(void *arg, struct http_request *req)
@@ -819,40 +742,52 @@ http_pages_handle(void *arg, struct http_request *req)
 	struct http_pages *p = arg;
 	const char *path = req->path;
 
-	if (strcmp(path, "/unsubscribe") == 0) {
+	if (strcmp(path, "/unsubscribe") == 0)
 		http_pages_unsubscribe(p, req);
-	} else if (strcmp(path, "/confirm") == 0) {
+	else if (strcmp(path, "/confirm") == 0)
 		http_pages_confirm(p, req);
-	} else if (strcmp(path, "/preferences") == 0) {
+	else if (strcmp(path, "/preferences") == 0)
 		http_pages_preferences(p, req);
-	} else if (strcmp(path, "/healthz") == 0) {
-		if (http_pages_is_get(req))
-			http_pages_healthz(p, req);
-		else
-			http_respond(req, 405, HTTP_PAGES_TEXT, "405\n", 4);
-	} else if (strcmp(path, "/metrics") == 0) {
-		if (http_pages_is_get(req))
-			http_pages_metrics(p, req);
-		else
-			http_respond(req, 405, HTTP_PAGES_TEXT, "405\n", 4);
-	} else {
-		http_pages_not_found(p, req);
-	}
+	else if (strcmp(path, "/healthz") == 0 ||
+	    (p->metrics_server == NULL && strcmp(path, "/metrics") == 0))
+		(void)http_pages_handle_ops(p, req);
+	else
+		http_pages_message(p, req, http_pages_text(p, req, NULL), 404,
+		    &http_pages_text(p, req, NULL)->error.not_found);
 }
+
+/* The handler of [http] metrics_listen: metrics and health alone. */
+static void
+http_pages_handle_metrics(void *arg, struct http_request *req)
+{
+	struct http_pages *p = arg;
+
+	if (!http_pages_handle_ops(p, req))
+		http_respond(req, 404, HTTP_PAGES_TEXT, "404\n", 4);
+}
+
+/* ------------------------------------------------------------ lifetime */
 
 struct http_pages *
 http_pages_new(uv_loop_t *loop, sqlite3 *db)
 {
 	struct http_pages *p = xcalloc(1, sizeof(*p));
+	const char *path = sqlite3_db_filename(db, "main");
 
 	p->loop = loop;
 	p->db = db;
+	p->queue = subscriber_queue_new(loop, path != NULL ? path : "");
+	p->metrics = http_metrics_new(loop, http_pages_live_metrics, p);
 	return p;
 }
 
 void
 http_pages_free(struct http_pages *p)
 {
+	if (p == NULL)
+		return;
+	subscriber_queue_free(p->queue);
+	http_metrics_free(p->metrics);
 	free(p);
 }
 
@@ -860,7 +795,64 @@ void
 http_pages_set_config(struct http_pages *p, const struct cfg *cfg,
     const char *secret, size_t secret_len)
 {
+	char *token = NULL;
+	const char *why = NULL;
+
 	p->cfg = cfg;
 	p->secret = secret;
 	p->secret_len = secret_len;
+	if (cfg->metrics_token_file != NULL &&
+	    cfg_read_secret(cfg->metrics_token_file, &token, &why) != 0) {
+		/* Checked when the config was loaded: gone since. Refuse
+		 * everyone rather than serve without the token. */
+		log_warnx("config %s: [http] metrics_token_file %s: %s; "
+			  "/metrics refuses every request",
+		    cfg->path, cfg->metrics_token_file, why);
+		token = xstrdup("\n");
+	}
+	http_metrics_set(p->metrics, cfg->database, token);
+	if (token != NULL) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+	if (p->server != NULL)
+		(void)http_server_set_proxies(
+		    p->server, cfg->http_trusted_proxies);
+	if (p->metrics_server != NULL)
+		(void)http_server_set_proxies(
+		    p->metrics_server, cfg->http_trusted_proxies);
+}
+
+int
+http_pages_listen(struct http_pages *p, char **err)
+{
+	const struct cfg *cfg = p->cfg;
+
+	p->server = http_server_new(
+	    p->loop, cfg->http_listen, http_pages_handle, p, err);
+	if (p->server == NULL)
+		return -EADDRINUSE;
+	if (cfg->metrics_listen != NULL) {
+		p->metrics_server = http_server_new(p->loop,
+		    cfg->metrics_listen, http_pages_handle_metrics, p, err);
+		if (p->metrics_server == NULL) {
+			http_server_free(p->server);
+			p->server = NULL;
+			return -EADDRINUSE;
+		}
+	}
+	http_pages_set_config(p, cfg, p->secret, p->secret_len);
+	return 0;
+}
+
+void
+http_pages_stop(struct http_pages *p)
+{
+	if (p == NULL)
+		return;
+	http_server_free(p->server);
+	http_server_free(p->metrics_server);
+	p->server = NULL;
+	p->metrics_server = NULL;
+	subscriber_queue_stop(p->queue);
 }

@@ -88,7 +88,7 @@ int
 job_run_all(
     sqlite3 *db, const struct cfg *cfg, bool secret, bool posts, time_t now)
 {
-	int ret, total = 0, failed = 0, on = 0;
+	int ret, total = 0, failed = 0;
 
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(job_table); i++) {
 		const struct job *j = &job_table[i];
@@ -96,18 +96,16 @@ job_run_all(
 		if (job_off(j, cfg, secret) != NULL ||
 		    (j->reads_posts && !posts))
 			continue;
-		on++;
 		ret = j->run(db, cfg, now);
 		if (ret < 0) {
-			log_warnx("job %s failed: %s; retrying at the next "
-				  "change or timer",
-			    j->name, strerror(-ret));
-			failed++;
+			log_warnx("job %s failed: %s; retrying in %ds", j->name,
+			    db_strerror(ret), JOB_RETRY_SECS);
+			failed = ret;
 			continue;
 		}
 		total += ret;
 	}
-	return on > 0 && failed == on ? -EIO : total;
+	return failed < 0 ? failed : total;
 }
 
 int

@@ -38,6 +38,9 @@ struct job {
 	bool reads_posts;
 };
 
+/* How soon a pass of the jobs that one failed in is tried again. */
+#define JOB_RETRY_SECS 5
+
 /* The i-th job, for i < job_count(), in the order they run. */
 const struct job *job_at(size_t i);
 size_t job_count(void);
@@ -48,10 +51,10 @@ const char *job_off(const struct job *j, const struct cfg *cfg, bool secret);
 
 /*
  * Runs every job that is on, in the table's order; with posts false,
- * not the jobs that read posts. A failing job is logged and the others
- * still run (it is tried again at the next change or timer). Returns
- * how many messages were enqueued, or a negative errno when every job
- * failed.
+ * not the jobs that read posts. A failing job (the website holding the
+ * lock, say) is logged and the others still run. Returns how many
+ * messages were enqueued, or the negative errno of a failed job when
+ * any failed, so that the caller tries again soon.
  */
 int job_run_all(
     sqlite3 *db, const struct cfg *cfg, bool secret, bool posts, time_t now);

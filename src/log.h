@@ -7,6 +7,13 @@
  * UTC timestamp and the level. log_warn() appends strerror(errno),
  * log_warnx() does not. The level is tested before the arguments are
  * formatted, so a debug line costs nothing when debug is off.
+ *
+ * The event is escaped as it is written: control characters (C0, DEL,
+ * C1), invalid UTF-8 and characters that reorder or break a line
+ * (bidirectional controls, U+2028, U+2029) appear as \n, \r, \t or
+ * \xHH (one per byte), so a value from a stranger never reaches a
+ * terminal raw. Valid UTF-8 text is written as it is; a backslash is
+ * not doubled.
  */
 #ifndef FM_LOG_H
 #define FM_LOG_H

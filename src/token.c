@@ -15,6 +15,7 @@
 #include "token.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -229,4 +230,28 @@ token_verify(const void *secret, size_t secret_len, const char *purpose,
 	ok = CRYPTO_memcmp(want, got, TOKEN_RAW_BYTES) == 0;
 	OPENSSL_cleanse(want, sizeof(want));
 	return ok;
+}
+
+int
+token_secret_check(const char *secret, size_t len, const char **why)
+{
+	size_t count[256] = { 0 };
+	double bits = 0.0;
+	size_t i;
+
+	if (len < TOKEN_SECRET_MIN) {
+		*why = "too short: at least 32 random bytes are needed";
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++)
+		count[(unsigned char)secret[i]]++;
+	for (i = 0; i < 256; i++)
+		if (count[i] > 0)
+			bits -= (double)count[i] *
+			    log2((double)count[i] / (double)len);
+	if (bits < TOKEN_SECRET_MIN_BITS) {
+		*why = "not random (a word, a repeated pattern or a sequence)";
+		return -EINVAL;
+	}
+	return 0;
 }

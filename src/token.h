@@ -21,6 +21,10 @@
 struct buf;
 
 #define TOKEN_LEN 32
+/* The shortest secret accepted, in bytes, and the least randomness
+ * (bits) its bytes must show; 32 random bytes in base64 show about 215. */
+#define TOKEN_SECRET_MIN      32
+#define TOKEN_SECRET_MIN_BITS 160
 
 /*
  * Appends the token for (purpose, subscriber_id, email) to out. Returns
@@ -51,5 +55,16 @@ int token_hmac_sha256(const void *key, size_t key_len, const void *data,
  */
 bool token_verify(const void *secret, size_t secret_len, const char *purpose,
     int64_t subscriber_id, const char *email, const char *token);
+
+/*
+ * Whether secret[0..len) is fit to sign tokens: at least
+ * TOKEN_SECRET_MIN bytes whose byte frequencies show at least
+ * TOKEN_SECRET_MIN_BITS bits (length times the Shannon entropy of the
+ * bytes: a word, a repeated pattern or a counting string falls short,
+ * 32 random bytes in base64 or hex pass). It cannot prove randomness;
+ * it refuses what is plainly not random. Returns 0, or -EINVAL with
+ * *why (static) saying what is wrong.
+ */
+int token_secret_check(const char *secret, size_t len, const char **why);
 
 #endif

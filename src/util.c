@@ -255,6 +255,23 @@ util_strcaseprefix(const char *s, const char *prefix)
 	return strncasecmp(s, prefix, strlen(prefix)) == 0;
 }
 
+bool
+util_link_is_safe(const char *url)
+{
+	static const char *const schemes[] = { "https://", "http://",
+		"mailto:" };
+
+	/* The scheme must come first: browsers skip leading blanks and
+	 * controls, and would find "javascript:" behind them. What
+	 * follows a good scheme cannot change it. */
+	if (url == NULL)
+		return false;
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(schemes); i++)
+		if (util_strcaseprefix(url, schemes[i]))
+			return url[strlen(schemes[i])] != '\0';
+	return false;
+}
+
 int
 util_hex_digit(char c)
 {

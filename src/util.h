@@ -66,4 +66,13 @@ bool util_strcaseprefix(const char *s, const char *prefix);
  * character, not the message. */
 void util_utf8_repair(const char *s, struct buf *b);
 
+/*
+ * Whether url may be the target of a link in a message: it starts with
+ * http://, https:// or mailto: (in any case) and has more after it.
+ * Everything else (javascript:, data:, vbscript:, relative or
+ * protocol-relative links, a scheme behind leading blanks or control
+ * characters) is refused; so is NULL. The caller still escapes it.
+ */
+bool util_link_is_safe(const char *url);
+
 #endif

@@ -46,7 +46,7 @@
 #define AXE_VERSION  "4.10.2"
 #define CHROMIUM     "/usr/bin/chromium"
 #define CHROMEDRIVER "/usr/bin/chromedriver"
-#define SECRET       "axe-test-secret-5b1f0e22"
+#define SECRET       "Zq3vK8mB1xR6nT0wY5cH2jL9pF4sD7gA8eU1iO3kM6o="
 #define NOW          "2026-11-23T09:00:00Z"
 
 static char *dir, *conf, *axe_src, *shots;

@@ -21,6 +21,7 @@
 #include <check.h>
 
 #include "cfg.h"
+#include "cfg_value.h"
 #include "log.h"
 #include "testutil.h"
 #include "util.h"
@@ -28,6 +29,9 @@
 static char *dir;
 static char *conf;
 static char *errors;
+
+/* A token secret as the documentation says to make one. */
+#define SECRET "gJY50IvdOkSSBs8D6WpmhGALftuB99tDovfBfyy+Se0="
 
 /* The start of a config that loads: lines 1 to 8. */
 #define BASE                                            \
@@ -66,7 +70,7 @@ setup(void)
 	tpl = xasprintf("%s/tpl", dir);
 	ck_assert_int_eq(mkdir(tpl, 0755), 0);
 	free(tpl);
-	write_secret("secret", "s3cret\n", 0600);
+	write_secret("secret", SECRET "\n", 0600);
 	write_secret("pw", "hunter2\r\n", 0400);
 	free(tu_write_file(dir, "ca.pem", "not really a certificate\n"));
 	errors = NULL;
@@ -810,7 +814,7 @@ START_TEST(test_cfg_checks_secrets_as_the_daemon_user_when_root)
 			 "[unsubscribe]\n"
 			 "url = https://example.org/u/{token}\n"
 			 "secret_file = secret\n");
-	write_secret("secret", "s3cret\n", 0600);
+	write_secret("secret", SECRET "\n", 0600);
 	assert_errors(text,
 	    "DIR/familymail.conf:12: [unsubscribe] secret_file: DIR/secret: "
 	    "the daemon's account cannot read it (chgrp it to the account's "
@@ -825,6 +829,52 @@ START_TEST(test_cfg_checks_secrets_as_the_daemon_user_when_root)
 	cfg_free(assert_loads(text));
 	free(text);
 	free(path);
+}
+END_TEST
+
+START_TEST(test_cfg_refuses_a_short_or_guessable_token_secret)
+{
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{ "x\n", "too short: at least 32 random bytes are needed" },
+		{ "password\n",
+		    "too short: at least 32 random bytes are needed" },
+		{ "passwordpasswordpasswordpassword\n",
+		    "not random (a word, a repeated pattern or a sequence)" },
+		{ "0123456789abcdef0123456789abcdef\n",
+		    "not random (a word, a repeated pattern or a sequence)" },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+		    "not random (a word, a repeated pattern or a sequence)" },
+	};
+	char *want;
+
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(bad); i++) {
+		write_secret("short", bad[i].text, 0600);
+		want = xasprintf("DIR/familymail.conf:11: [unsubscribe] "
+				 "secret_file: DIR/short: %s; make one with: "
+				 "(umask 077; head -c 32 /dev/urandom | base64 "
+				 "> DIR/short)\n",
+		    bad[i].why);
+		assert_errors(BASE "[unsubscribe]\n"
+				   "url = https://example.org/u/{token}\n"
+				   "secret_file = short\n",
+		    want);
+		free(want);
+	}
+	/* What the message says to run, and 32 random bytes in hex. */
+	write_secret(
+	    "good", "9lNJDBBfUAr0v9xy0fN2iwHdmjb8Ua8nJzyNQ2iB5zU=\n", 0600);
+	cfg_free(assert_loads(BASE "[unsubscribe]\n"
+				   "url = https://example.org/u/{token}\n"
+				   "secret_file = good\n"));
+	write_secret("good",
+	    "6b1f0e8c2d9a4f3e7c5b0a1d8e2f4c6b"
+	    "9a3e5d7c1b0f2e4a6c8d0b2f4e6a8c0d\n",
+	    0600);
+	cfg_free(assert_loads(BASE "[unsubscribe]\n"
+				   "url = https://example.org/u/{token}\n"
+				   "secret_file = good\n"));
 }
 END_TEST
 
@@ -1006,6 +1056,97 @@ START_TEST(test_cfg_reports_a_missing_config_file)
 	ck_assert_str_eq(path,
 	    "DIR/nosuch.conf:0: cannot read: No such file or directory\n");
 	free(path);
+}
+END_TEST
+
+/* The keys of [http] that face the proxy and the scrapers. */
+START_TEST(test_cfg_reads_the_http_proxy_and_metrics_keys)
+{
+	struct cfg *c;
+	char *want;
+
+	c = assert_loads(BASE "[http]\n"
+			      "listen = 127.0.0.1:8025\n"
+			      "trusted_proxies = 127.0.0.1, ::1 10.0.0.0/8\n"
+			      "metrics_listen = [::1]:9025\n"
+			      "metrics_token_file = pw\n");
+	ck_assert_str_eq(c->http_trusted_proxies, "127.0.0.1, ::1 10.0.0.0/8");
+	ck_assert_str_eq(c->metrics_listen, "[::1]:9025");
+	want = xasprintf("%s/pw", dir);
+	ck_assert_str_eq(c->metrics_token_file, want);
+	free(want);
+	cfg_free(c);
+	c = assert_loads(BASE "[http]\n");
+	ck_assert_ptr_null(c->http_trusted_proxies);
+	ck_assert_ptr_null(c->metrics_listen);
+	ck_assert_ptr_null(c->metrics_token_file);
+	cfg_free(c);
+	write_secret("shared", "t0ken\n", 0644);
+	assert_errors(BASE "[http]\n"
+			   "trusted_proxies = nginx\n"
+			   "listen = 127.0.0.1:8025\n"
+			   "metrics_listen = 127.0.0.1:8025\n"
+			   "metrics_token_file = shared\n",
+	    "DIR/familymail.conf:10: [http] trusted_proxies: 'nginx' is not a "
+	    "numeric address or a network (expected e.g. 127.0.0.1, ::1 or "
+	    "10.0.0.0/8)\n"
+	    "DIR/familymail.conf:12: [http] metrics_listen: 127.0.0.1:8025 is "
+	    "[http] listen already (metrics_listen is a second address, for "
+	    "metrics alone)\n"
+	    "DIR/familymail.conf:13: [http] metrics_token_file: DIR/shared: "
+	    "readable by others (chmod 640 it, group the daemon's, or "
+	    "600)\n");
+	/* A network whose host bits are set is a typing mistake. */
+	assert_errors(BASE "[http]\n"
+			   "trusted_proxies = 10.1.2.3/8\n",
+	    "DIR/familymail.conf:10: [http] trusted_proxies: '10.1.2.3/8' is "
+	    "not a numeric address or a network (expected e.g. 127.0.0.1, "
+	    "::1 or 10.0.0.0/8)\n");
+}
+END_TEST
+
+START_TEST(test_cfg_value_nets_match_addresses_and_networks)
+{
+	struct cfg_value_net nets[CFG_VALUE_NETS_MAX];
+	static const struct {
+		const char *addr;
+		bool in;
+	} cases[] = {
+		{ "127.0.0.1", true },
+		{ "::ffff:127.0.0.1", true },
+		{ "127.0.0.2", false },
+		{ "10.200.3.4", true },
+		{ "11.0.0.1", false },
+		{ "192.0.2.129", true },
+		{ "192.0.2.128", false },
+		{ "2001:db8:0:1::5", true },
+		{ "2001:db8:0:2::5", false },
+		{ "::1", false },
+	};
+	unsigned char a[16];
+	char *why = NULL;
+	size_t n;
+
+	ck_assert_int_eq(
+	    cfg_value_parse_nets("127.0.0.1,10.0.0.0/8 "
+				 "192.0.2.129/32, 2001:db8:0:1::/64",
+		nets, CFG_VALUE_NETS_MAX, &n, &why),
+	    0);
+	ck_assert_uint_eq(n, 4);
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(cases); i++) {
+		ck_assert_int_eq(cfg_value_parse_addr(cases[i].addr, a), 0);
+		ck_assert_msg(cfg_value_nets_match(nets, n, a) == cases[i].in,
+		    "%s", cases[i].addr);
+	}
+	ck_assert_int_eq(cfg_value_parse_nets(
+			     "10.0.0.0/33", nets, CFG_VALUE_NETS_MAX, &n, &why),
+	    -EINVAL);
+	free(why);
+	ck_assert_int_eq(
+	    cfg_value_parse_nets(" , ", nets, CFG_VALUE_NETS_MAX, &n, &why),
+	    -EINVAL);
+	ck_assert_str_eq(why, "names no address");
+	free(why);
 }
 END_TEST
 
@@ -1530,6 +1671,7 @@ cfg_suite(void)
 	tcase_add_test(tc, test_cfg_refuses_a_secret_another_group_may_read);
 	tcase_add_test(
 	    tc, test_cfg_checks_secrets_as_the_daemon_user_when_root);
+	tcase_add_test(tc, test_cfg_refuses_a_short_or_guessable_token_secret);
 	tcase_add_test(tc, test_cfg_reports_missing_files_and_folders);
 	tcase_add_test(tc, test_cfg_refuses_tls_off_for_a_remote_host);
 	tcase_add_test(tc, test_cfg_allows_tls_off_for_a_loopback_host);
@@ -1539,6 +1681,8 @@ cfg_suite(void)
 	tcase_add_test(tc, test_cfg_reads_indented_keys_and_windows_line_ends);
 	tcase_add_test(tc, test_cfg_reports_a_missing_config_file);
 	tcase_add_test(tc, test_cfg_checks_addresses_and_urls);
+	tcase_add_test(tc, test_cfg_reads_the_http_proxy_and_metrics_keys);
+	tcase_add_test(tc, test_cfg_value_nets_match_addresses_and_networks);
 	tcase_add_test(
 	    tc, test_cfg_sorts_reminder_offsets_and_refuses_bad_ones);
 	tcase_add_test(

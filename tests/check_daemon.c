@@ -10,11 +10,13 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -844,6 +846,73 @@ START_TEST(test_daemon_sends_a_retry_to_the_corrected_address)
 }
 END_TEST
 
+/* Sets path's access and modification times to hours ago. */
+static void
+age_file(const char *path, int hours)
+{
+	struct timespec ts[2];
+
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec -= (time_t)hours * 3600;
+	ts[1] = ts[0];
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/* A crash left files in the Maildir's tmp/: those untouched for more
+ * than 36 hours go at the next start, newer ones (a write that may be
+ * in progress) and anything that is not a file stay. */
+START_TEST(test_daemon_removes_stale_maildir_temp_files_at_start)
+{
+	static const char *const subdirs[] = { "Maildir", "Maildir/tmp",
+		"Maildir/new", "Maildir/cur", "Maildir/tmp/folder" };
+	char *tmp = xasprintf("%s/Maildir/tmp", dir), *p, *log;
+	const char *old[] = { "1796000000.M1P9Q1.host.eml",
+		"1796000001.M2P9Q2.host.eml" };
+	const char *young[] = { "1796200000.M3P9Q3.host.eml",
+		"1796200001.M4P9Q4.host.eml" };
+
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(subdirs); i++) {
+		p = xasprintf("%s/%s", dir, subdirs[i]);
+		ck_assert_int_eq(mkdir(p, 0700), 0);
+		free(p);
+	}
+	for (size_t i = 0; i < 2; i++) {
+		p = tu_write_file(tmp, old[i], "Return-Path: <x>\nSubj");
+		age_file(p, i == 0 ? 37 : 24 * 30);
+		free(p);
+		p = tu_write_file(tmp, young[i], "Return-Path: <x>\nSubj");
+		age_file(p, i == 0 ? 35 : 1);
+		free(p);
+	}
+	p = xasprintf("%s/folder", tmp);
+	age_file(p, 48);
+	free(p);
+	ck_assert_int_eq(run_once(), 0);
+	for (size_t i = 0; i < 2; i++) {
+		p = xasprintf("%s/%s", tmp, old[i]);
+		ck_assert_msg(access(p, F_OK) == -1, "%s is still there", p);
+		free(p);
+		p = xasprintf("%s/%s", tmp, young[i]);
+		ck_assert_msg(access(p, F_OK) == 0, "%s was removed", p);
+		free(p);
+	}
+	p = xasprintf("%s/folder", tmp);
+	ck_assert_int_eq(access(p, F_OK), 0);
+	free(p);
+	/* The messages of the run went out as usual. */
+	ck_assert_int_eq(tu_count_files(maildir_new), 3);
+	log = tu_read_file(log_path, NULL);
+	ck_assert_ptr_nonnull(log);
+	p = xasprintf("maildir removed stale temporary files folder=%s "
+		      "removed=2 failed=0",
+	    tmp);
+	ck_assert_msg(strstr(log, p) != NULL, "no '%s' in:\n%s", p, log);
+	free(p);
+	free(log);
+	free(tmp);
+}
+END_TEST
+
 static Suite *
 daemon_suite(void)
 {
@@ -871,6 +940,8 @@ daemon_suite(void)
 	tcase_add_test(tc, test_daemon_skips_a_bad_record_and_sends_the_others);
 	tcase_add_test(tc, test_daemon_reports_each_unusable_row_once);
 	tcase_add_test(tc, test_daemon_sends_a_retry_to_the_corrected_address);
+	tcase_add_test(
+	    tc, test_daemon_removes_stale_maildir_temp_files_at_start);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -142,8 +142,8 @@ write_config(const char *extra)
 static void
 write_secret(void)
 {
-	char *path =
-	    tu_write_file(dir, "secret", "0123456789abcdef0123456789abcdef");
+	char *path = tu_write_file(
+	    dir, "secret", "tL5Hd0mQ2wYJ8xVb3RkN6sEp9uCf1gZa4iOq7yWe0Ts=");
 
 	ck_assert_int_eq(chmod(path, 0600), 0);
 	free(path);

@@ -533,8 +533,8 @@ send_every_kind(const char *sub, bool sign)
 	struct sqlite3 *db;
 
 	ck_assert_int_eq(mkdir(base, 0700), 0);
-	text =
-	    tu_write_file(base, "secret", "0123456789abcdef0123456789abcdef");
+	text = tu_write_file(
+	    base, "secret", "tL5Hd0mQ2wYJ8xVb3RkN6sEp9uCf1gZa4iOq7yWe0Ts=");
 	ck_assert_int_eq(chmod(text, 0600), 0);
 	free(text);
 	text = xasprintf("[daemon]\nuser = %s\ndatabase = familymail.db\n"

@@ -288,7 +288,8 @@ daemon_setup(void)
 	dconf = NULL;
 	ddb = xasprintf("%s/familymail.db", ddir);
 	dlog = xasprintf("%s/daemon.log", ddir);
-	secret = tu_write_file(ddir, "token-secret", "feed-test-secret-0a9f");
+	secret = tu_write_file(ddir, "token-secret",
+	    "rR9d5Zk72bOQIPaYBpW+DfvcaHwirrJfFlvNxfg6Eu8=");
 	ck_assert_int_eq(chmod(secret, 0600), 0);
 	free(secret);
 	db = tu_db_new(ddir);
@@ -675,6 +676,43 @@ START_TEST(test_htmltext_keeps_paragraphs_of_plain_text)
 }
 END_TEST
 
+/* A feed whose links would run script in a reader's mail client: the
+ * posts are refused and logged, the digest carries the good one only. */
+START_TEST(test_feed_daemon_refuses_script_and_data_links)
+{
+	char *log, *s;
+	sqlite3 *db;
+
+	ck_assert_int_eq(db_open(ddb, false, &db), 0);
+	tu_sql(db,
+	    "INSERT INTO subscribers (id, email, name, frequency,"
+	    " created_at) VALUES (1, 'ann@example.org', 'Ann', 'weekly',"
+	    " '2026-11-01T00:00:00Z');");
+	db_close(db);
+	log = daemon_once("/atom-hostile.xml", "2026-11-23T08:30:00Z");
+	ck_assert_msg(strstr(log, "new_posts=1") != NULL, "%s", log);
+	ck_assert_msg(
+	    strstr(log, "feed item refused link=\"javascript:") != NULL, "%s",
+	    log);
+	ck_assert_ptr_nonnull(strstr(log, "feed item refused link=\"data:"));
+	ck_assert_ptr_nonnull(
+	    strstr(log, "feed item refused link=\"\\tJavaScript:"));
+	free(log);
+	s = posts();
+	ck_assert_str_eq(s,
+	    "https://blog.example.org/screens 2026-11-21T09:00:00Z Screen "
+	    "time: a calmer conversation");
+	free(s);
+	ck_assert_int_eq(db_open(ddb, false, &db), 0);
+	s = tu_sql_text(db,
+	    "SELECT period || ' ' || state || ' ' || post_count"
+	    " FROM digests WHERE frequency = 'weekly'");
+	ck_assert_str_eq(s, "2026-W48 enqueued 1");
+	free(s);
+	db_close(db);
+}
+END_TEST
+
 static Suite *
 feed_suite(void)
 {
@@ -709,6 +747,7 @@ feed_suite(void)
 	tcase_add_test(tc, test_feed_daemon_inserts_posts_by_url_once);
 	tcase_add_test(tc, test_feed_daemon_keeps_posts_when_the_feed_fails);
 	tcase_add_test(tc, test_feed_daemon_fetches_before_the_digest_due_now);
+	tcase_add_test(tc, test_feed_daemon_refuses_script_and_data_links);
 	suite_add_tcase(s, tc);
 	return s;
 }

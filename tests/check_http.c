@@ -5,8 +5,10 @@
  * [http] listen on a free loopback port, and talks to it with libcurl
  * as a mail provider's one-click unsubscribe, a subscriber's browser
  * or a monitoring system would: one-click POST, a GET that changes
- * nothing, confirmation, preferences, forged and fuzzed tokens, limits
- * on request size and rate, /healthz and /metrics.
+ * nothing, confirmation (a GET or HEAD asks, the POST confirms),
+ * preferences, forged and fuzzed tokens, limits on request size and on
+ * failures per client (behind a trusted proxy), /healthz and /metrics.
+ * Attacks and a busy website are check_http_attack's.
  */
 #include "config.h"
 
@@ -30,7 +32,7 @@
 #include "util.h"
 
 #define NOW    "2026-11-23T09:00:00Z" /* a Monday, after the weekly digest */
-#define SECRET "http-test-secret-3f9a1c77e2"
+#define SECRET "3REucDBwIPZeZUEW6RFBIo5PZ7pS56DsWGkuyG1vFxg="
 
 static char *dir, *db_path, *log_path;
 static int port, daemon_pid;
@@ -208,7 +210,8 @@ setup(void)
 			 "url = http://127.0.0.1:%d/unsubscribe?token={token}\n"
 			 "mailto = unsubscribe@example.org\n"
 			 "secret_file = token-secret\n"
-			 "[http]\nlisten = 127.0.0.1:%d\n",
+			 "[http]\nlisten = 127.0.0.1:%d\n"
+			 "trusted_proxies = 127.0.0.1\n",
 	    tu_user(), tu_srcdir(), port, port);
 	conf = tu_write_file(dir, "familymail.conf", text);
 	free(text);
@@ -262,6 +265,40 @@ assert_has(const char *s, const char *want)
 {
 	ck_assert_msg(strstr(s, want) != NULL, "'%s' not in:\n%s", want, s);
 }
+
+/* The links of a test message (familymail send-test) carry test
+ * tokens: every page answers that it is a test link, and nothing
+ * changes, whatever the method. */
+START_TEST(test_http_test_links_change_nothing)
+{
+	static const char *const kinds[][2] = {
+		{ "unsubscribe", "List-Unsubscribe=One-Click" },
+		{ "confirm", "" }, { "preferences", "frequency=monthly" }
+	};
+	struct resp r;
+
+	for (size_t i = 0; i < 3; i++) {
+		char *purpose = xasprintf("test:%s", kinds[i][0]);
+		char *target = page(kinds[i][0], purpose, i == 1 ? 2 : 1,
+		    i == 1 ? "pat@example.org" : "sam@example.org");
+
+		r = get(target);
+		ck_assert_int_eq(r.code, 200);
+		assert_has(r.body.data, "This is a test link");
+		resp_fini(&r);
+		r = post(target, kinds[i][1]);
+		ck_assert_int_eq(r.code, 200);
+		assert_has(r.body.data, "Nothing was changed");
+		resp_fini(&r);
+		free(target);
+		free(purpose);
+	}
+	assert_db("SELECT status || ':' || frequency FROM subscribers"
+		  " WHERE id = 1",
+	    "active:weekly");
+	assert_db("SELECT status FROM subscribers WHERE id = 2", "pending");
+}
+END_TEST
 
 START_TEST(test_http_one_click_post_unsubscribes_at_once_and_again)
 {
@@ -327,7 +364,7 @@ START_TEST(test_http_changes_are_in_the_history_with_their_source)
 	r = post(lee, "List-Unsubscribe=One-Click&from=page");
 	ck_assert_int_eq(r.code, 200);
 	resp_fini(&r);
-	r = get(pat);
+	r = post(pat, "");
 	ck_assert_int_eq(r.code, 200);
 	resp_fini(&r);
 	r = post(prefs, "frequency=monthly");
@@ -429,21 +466,56 @@ START_TEST(test_http_confirm_activates_a_pending_subscriber)
 	ck_assert_int_eq(r.code, 404);
 	resp_fini(&r);
 	assert_db("SELECT status FROM subscribers WHERE id = 2", "pending");
-	r = get(target);
+	r = post(target, "");
 	ck_assert_int_eq(r.code, 200);
 	assert_has(r.body.data, "Subscription confirmed");
 	assert_has(r.body.data, "p****@example.org will now get the weekly");
 	resp_fini(&r);
 	assert_db("SELECT status FROM subscribers WHERE id = 2", "active");
+	r = post(target, "");
+	ck_assert_int_eq(r.code, 200);
+	assert_has(r.body.data, "was already confirmed");
+	resp_fini(&r);
 	r = get(target);
 	ck_assert_int_eq(r.code, 200);
 	assert_has(r.body.data, "was already confirmed");
 	resp_fini(&r);
-	r = post(target, "x=1");
+	r = request("PUT", target, "x=1", NULL);
 	ck_assert_int_eq(r.code, 405);
 	resp_fini(&r);
 	free(target);
 	free(wrong);
+}
+END_TEST
+
+/* Link scanners (Safe Links, Mimecast) open every link of a message,
+ * with GET or HEAD: that must not sign anybody up. */
+START_TEST(test_http_confirm_get_and_head_only_ask)
+{
+	char *target = page("confirm", "confirm", 2, "pat@example.org");
+	struct resp r;
+
+	for (int i = 0; i < 3; i++) {
+		r = get(target);
+		ck_assert_int_eq(r.code, 200);
+		assert_has(r.body.data, "Confirm your subscription");
+		assert_has(r.body.data, "p****@example.org");
+		assert_has(r.body.data, "<form method=\"post\">");
+		assert_has(r.body.data, "<button type=\"submit\">Confirm");
+		ck_assert_ptr_null(strstr(r.body.data, "pat@example.org"));
+		resp_fini(&r);
+		r = request("HEAD", target, NULL, NULL);
+		ck_assert_int_eq(r.code, 200);
+		resp_fini(&r);
+	}
+	assert_db("SELECT status FROM subscribers WHERE id = 2", "pending");
+	/* Pressing the button posts the form back. */
+	r = post(target, "");
+	ck_assert_int_eq(r.code, 200);
+	assert_has(r.body.data, "Subscription confirmed");
+	resp_fini(&r);
+	assert_db("SELECT status FROM subscribers WHERE id = 2", "active");
+	free(target);
 }
 END_TEST
 
@@ -457,6 +529,9 @@ START_TEST(test_http_confirm_after_unsubscribing_keeps_them_out)
 	ck_assert_int_eq(r.code, 200);
 	resp_fini(&r);
 	r = get(confirm);
+	ck_assert_int_eq(r.code, 409);
+	resp_fini(&r);
+	r = post(confirm, "");
 	ck_assert_int_eq(r.code, 409);
 	resp_fini(&r);
 	assert_db(
@@ -622,27 +697,46 @@ START_TEST(test_http_rejects_oversized_requests)
 }
 END_TEST
 
+/* Behind the proxy (a trusted proxy on loopback): failures are counted
+ * per client named in X-Forwarded-For; one client's scanning does not
+ * limit another, and never refuses a request that succeeds. */
 START_TEST(test_http_rate_limits_one_client_not_another)
 {
-	int ok = 0, limited = 0;
+	char *good = page("unsubscribe", "unsubscribe", 1, "sam@example.org");
+	int failed = 0, limited = 0;
 	struct resp r;
 
 	for (int i = 0; i < 60; i++) {
-		r = request(NULL, "/healthz", NULL,
+		r = request(NULL,
+		    "/unsubscribe?token=AAAAAAAAAAEAAAAAAAAAAAAAAAAAAAAA",
+		    "List-Unsubscribe=One-Click",
 		    "X-Forwarded-For: 10.9.8.7, 192.0.2.44");
-		if (r.code == 200)
-			ok++;
+		if (r.code == 404)
+			failed++;
 		else if (r.code == 429)
 			limited++;
 		if (r.code == 429)
 			assert_has(r.head.data, "Retry-After:");
 		resp_fini(&r);
 	}
-	ck_assert_int_ge(ok, 40);
+	ck_assert_int_ge(failed, 40);
 	ck_assert_int_ge(limited, 10);
-	r = request(NULL, "/healthz", NULL, "X-Forwarded-For: 192.0.2.45");
+	ck_assert_int_eq(failed + limited, 60);
+	/* The same client: what succeeds still goes through. */
+	r = request(NULL, "/healthz", NULL, "X-Forwarded-For: 192.0.2.44");
 	ck_assert_int_eq(r.code, 200);
 	resp_fini(&r);
+	r = request(NULL, good, "List-Unsubscribe=One-Click",
+	    "X-Forwarded-For: 192.0.2.44");
+	ck_assert_int_eq(r.code, 200);
+	resp_fini(&r);
+	assert_db(
+	    "SELECT status FROM subscribers WHERE id = 1", "unsubscribed");
+	/* Another client is not limited. */
+	r = request(NULL, "/nowhere", NULL, "X-Forwarded-For: 192.0.2.45");
+	ck_assert_int_eq(r.code, 404);
+	resp_fini(&r);
+	free(good);
 }
 END_TEST
 
@@ -743,12 +837,14 @@ http_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(
 	    tc, test_http_one_click_post_unsubscribes_at_once_and_again);
+	tcase_add_test(tc, test_http_test_links_change_nothing);
 	tcase_add_test(
 	    tc, test_http_one_click_post_accepts_multipart_and_needs_the_body);
 	tcase_add_test(
 	    tc, test_http_changes_are_in_the_history_with_their_source);
 	tcase_add_test(tc, test_http_get_unsubscribe_asks_and_changes_nothing);
 	tcase_add_test(tc, test_http_confirm_activates_a_pending_subscriber);
+	tcase_add_test(tc, test_http_confirm_get_and_head_only_ask);
 	tcase_add_test(
 	    tc, test_http_confirm_after_unsubscribing_keeps_them_out);
 	tcase_add_test(

@@ -38,7 +38,7 @@
 
 #define NOW1     "2026-11-23T09:00:00Z" /* Monday: weekly digest at 08:00 */
 #define NOW2     "2026-11-23T10:00:00Z"
-#define SECRET   "inject-test-secret-0d2c9e71"
+#define SECRET   "8+oYas5SOSyVE+bcJNFF9SzHcAXqQ7StY5DfUwZkrRw="
 #define LONG_LEN (100 * 1024)
 
 struct payload {
@@ -119,6 +119,25 @@ bind_payload(sqlite3_stmt *st, int col, size_t k, const char *suffix)
 	buf_fini(&b);
 }
 
+/* A payload inside a link: links must start http(s)://, or they are
+ * left out of messages, so the payload follows a good prefix. */
+static void
+bind_link_payload(
+    sqlite3_stmt *st, int col, size_t k, const char *prefix, const char *suffix)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_puts(&b, prefix);
+	buf_append(&b, payloads[k].s, payloads[k].len);
+	if (suffix != NULL)
+		buf_puts(&b, suffix);
+	ck_assert_int_eq(
+	    sqlite3_bind_text(st, col, b.data, (int)b.len, SQLITE_TRANSIENT),
+	    SQLITE_OK);
+	buf_fini(&b);
+}
+
 static void
 step_reset(sqlite3 *db, sqlite3_stmt *st)
 {
@@ -184,7 +203,11 @@ website_writes(sqlite3 *db)
 				   : "2026-12-10T09:30:00Z",
 			    -1, SQLITE_STATIC);
 			for (int c = 4; c <= 7; c++)
-				bind_payload(course, c, k, NULL);
+				if (c == 6)
+					bind_link_payload(course, c, k,
+					    "https://meet.example.org/", NULL);
+				else
+					bind_payload(course, c, k, NULL);
 			step_reset(db, course);
 			sqlite3_bind_int64(booking, 1, id);
 			sqlite3_bind_int64(booking, 2, id);
@@ -209,7 +232,7 @@ website_writes(sqlite3 *db)
 		(void)snprintf(ref, sizeof(ref), "#%zu", k);
 		sqlite3_bind_int64(post, 1, (sqlite3_int64)k + 1);
 		bind_payload(post, 2, k, NULL);
-		bind_payload(post, 3, k, ref);
+		bind_link_payload(post, 3, k, "https://blog.example.org/", ref);
 		bind_payload(post, 4, k, NULL);
 		bind_payload(post, 5, k, NULL);
 		step_reset(db, post);
@@ -546,8 +569,30 @@ check_calendar(
 	free(text);
 }
 
-/* Decodes each leaf of mime and checks it: UTF-8, and in HTML no markup
- * that came from a value unescaped. */
+/* Links a message must never carry, in any case. */
+static const char *const bad_schemes[] = {
+	"javascript:", "vbscript:", "data:text"
+};
+
+/* Every href in html is an http, https or mailto link. */
+static void
+check_hrefs(const char *file, const char *html)
+{
+	const char *p = html;
+
+	while ((p = strcasestr(p, "href=")) != NULL) {
+		p += 5;
+		if (*p == '"' || *p == '\'')
+			p++;
+		ck_assert_msg(strncasecmp(p, "https://", 8) == 0 ||
+			strncasecmp(p, "http://", 7) == 0 ||
+			strncasecmp(p, "mailto:", 7) == 0,
+		    "%s: href=%.40s", file, p);
+	}
+}
+
+/* Decodes each leaf of mime and checks it: UTF-8, no script or data
+ * link, and in HTML no markup that came from a value unescaped. */
 static void
 check_parts(const char *file, const char *msg, struct mailmime *mime,
     struct parts *seen)
@@ -598,13 +643,19 @@ check_parts(const char *file, const char *msg, struct mailmime *mime,
 	    utf8_valid(decoded, len), "%s: a part is not UTF-8", file);
 	ck_assert_msg(
 	    memchr(decoded, '\0', len) == NULL, "%s: a NUL in a part", file);
-	if (html) {
+	{
 		char *h = xstrndup(decoded, len);
 
-		ck_assert_msg(strcasestr(h, "<script") == NULL,
-		    "%s: <script> in the HTML", file);
-		ck_assert_msg(strcasestr(h, "<img src=x") == NULL,
-		    "%s: <img onerror> in the HTML", file);
+		if (html) {
+			ck_assert_msg(strcasestr(h, "<script") == NULL,
+			    "%s: <script> in the HTML", file);
+			ck_assert_msg(strcasestr(h, "<img src=x") == NULL,
+			    "%s: <img onerror> in the HTML", file);
+			check_hrefs(file, h);
+		}
+		for (size_t i = 0; i < UTIL_ARRAY_LEN(bad_schemes); i++)
+			ck_assert_msg(strcasestr(h, bad_schemes[i]) == NULL,
+			    "%s: %s in a part", file, bad_schemes[i]);
 		free(h);
 	}
 	if (calendar)
@@ -809,6 +860,60 @@ START_TEST(test_inject_hostile_addresses_fail_naming_the_record)
 }
 END_TEST
 
+/* The website (or the feed) stored links that run script in the
+ * reader's mail client; the messages go out without them, and the log
+ * names each row. */
+START_TEST(test_inject_script_and_data_links_never_reach_an_href)
+{
+	static const char *const refused[] = { "courses id=200 joining_url",
+		"courses id=201 joining_url", "courses id=202 joining_url",
+		"posts id=200 url", "posts id=201 url", "posts id=202 url" };
+	char *log, *want;
+
+	website(
+	    "INSERT INTO courses (id, title, starts_at, venue,"
+	    " joining_url) VALUES"
+	    " (200, 'Online A', '2026-12-10T09:30:00Z', 'Online',"
+	    "  'javascript:alert(document.cookie)'),"
+	    " (201, 'Online B', '2026-12-10T09:30:00Z', 'Online',"
+	    "  ' JaVaScRiPt:alert(1)'),"
+	    " (202, 'Online C', '2026-12-10T09:30:00Z', 'Online',"
+	    "  'data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg=='),"
+	    " (203, 'Online D', '2026-12-10T09:30:00Z', 'Online',"
+	    "  'https://meet.example.org/join/203');"
+	    "INSERT INTO delegates (id, email, first_name) VALUES"
+	    " (200, 'delegate200@example.org', 'Dee');"
+	    "INSERT INTO bookings (id, course_id, delegate_id, reference,"
+	    " created_at) SELECT id, id, 200, 'LINK-' || id,"
+	    " '2026-11-01T10:00:00Z' FROM courses WHERE id >= 200;"
+	    "INSERT INTO posts (id, title, url, published_at) VALUES"
+	    " (200, 'Data', 'data:text/html,<script>alert(1)</script>',"
+	    "  '2026-11-21T10:00:00Z'),"
+	    " (201, 'Script', 'javascript:alert(2)',"
+	    "  '2026-11-21T10:00:00Z'),"
+	    " (202, 'VB', 'VBScript:MsgBox(1)', '2026-11-21T10:00:00Z');");
+	run_daemon(NOW1);
+	/* Everything went out: the confirmations without the link. */
+	ck_assert_int_eq(check_maildir(), 6 * N_PAYLOADS + 4);
+	ck_assert_int_eq(db_int("SELECT count(*) FROM messages WHERE"
+				" booking_id >= 200 AND state = 'sent'"),
+	    4);
+	ck_assert_int_eq(db_int("SELECT count(*) FROM messages WHERE"
+				" kind = 'blog_digest' AND state = 'sent'"),
+	    N_PAYLOADS);
+	log = tu_read_file(log_path, NULL);
+	ck_assert_ptr_nonnull(log);
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(refused); i++) {
+		want = xasprintf("compose %s refused", refused[i]);
+		ck_assert_msg(
+		    strstr(log, want) != NULL, "no '%s' in:\n%s", want, log);
+		free(want);
+	}
+	ck_assert_ptr_null(strstr(log, "id=203 joining_url"));
+	free(log);
+}
+END_TEST
+
 static Suite *
 inject_suite(void)
 {
@@ -821,6 +926,8 @@ inject_suite(void)
 	    tc, test_inject_every_kind_of_message_keeps_values_in_place);
 	tcase_add_test(
 	    tc, test_inject_hostile_addresses_fail_naming_the_record);
+	tcase_add_test(
+	    tc, test_inject_script_and_data_links_never_reach_an_href);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -79,7 +79,7 @@
 #include "token.h"
 #include "util.h"
 
-#define SECRET "month-test-secret-5b1e0c9a7d3f"
+#define SECRET "AEY4/sCEJs1k22cbko3ijwB4gPpoOqCOG2bf2HFxwpQ="
 
 static char *dir, *conf, *db_path, *log_path, *maildir;
 static long long last_id;

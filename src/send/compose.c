@@ -160,6 +160,28 @@ compose_col(sqlite3_stmt *st, int col)
 	return (const char *)sqlite3_column_text(st, col);
 }
 
+/*
+ * Column col as a link target, or NULL when it is empty or not one a
+ * message may link to (util_link_is_safe(): a javascript: or data: URL
+ * the website or the feed stored). A refused link is logged with the
+ * table and the row's id (column id_col) and left out of the message.
+ */
+static const char *
+compose_link_col(sqlite3_stmt *st, int col, const char *table, int id_col,
+    const char *column)
+{
+	const char *url = compose_col(st, col);
+
+	if (url == NULL || url[0] == '\0')
+		return NULL;
+	if (util_link_is_safe(url))
+		return url;
+	log_warnx("compose %s id=%lld %s refused: not an http, https or "
+		  "mailto link; left out of the message",
+	    table, (long long)sqlite3_column_int64(st, id_col), column);
+	return NULL;
+}
+
 static void
 compose_set_time(
     json_t *obj, const char *prefix, const char *iso, const char *lang)
@@ -376,7 +398,8 @@ compose_booking_context(const struct compose_env *env, const struct kind *kind,
 	json_object_set_new(course, "online",
 	    json_boolean(venue != NULL && strcasecmp(venue, "Online") == 0));
 	compose_set(course, "address", compose_col(st, 10));
-	compose_set(course, "joining_url", compose_col(st, 11));
+	compose_set(course, "joining_url",
+	    compose_link_col(st, 11, "courses", 14, "joining_url"));
 	compose_set(course, "notes", compose_col(st, 12));
 	compose_set(course, "status", compose_col(st, 13));
 	json_object_set_new(ctx, "course", course);
@@ -486,7 +509,7 @@ compose_posts(const struct compose_env *env, const char *detail,
     const char *lang, char **why)
 {
 	static const char sql[] =
-	    "SELECT p.title, p.url, p.author, p.summary, p.published_at"
+	    "SELECT p.title, p.url, p.author, p.summary, p.published_at, p.id"
 	    " FROM digests g JOIN digest_posts dp ON dp.digest_id = g.id"
 	    " JOIN posts p ON p.id = dp.post_id"
 	    " WHERE g.frequency || ':' || g.period = ?1"
@@ -524,6 +547,9 @@ compose_posts(const struct compose_env *env, const char *detail,
 	buf_init(&text);
 	buf_init(&cut);
 	while (sqlite3_step(st) == SQLITE_ROW) {
+		/* A post is nothing in a digest without its link. */
+		if (compose_link_col(st, 1, "posts", 5, "url") == NULL)
+			continue;
 		post = json_object();
 		compose_set(post, "title", compose_col(st, 0));
 		compose_set(post, "url", compose_col(st, 1));

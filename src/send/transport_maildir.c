@@ -9,11 +9,17 @@
  *
  * It is for the demo and for local development: a message counts as
  * sent once its file is in new/.
+ *
+ * A crash can leave a half-written file in tmp/. As the Maildir
+ * convention asks, files there untouched for 36 hours are removed when
+ * the transport starts (in the thread pool, logged): no write takes
+ * that long, so they are nobody's.
  */
 #include "config.h"
 
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,6 +33,8 @@
 #include "send/transport_int.h"
 
 #define MAILDIR_CONCURRENCY 4
+/* A file in tmp/ untouched this long was left by a crash. */
+#define MAILDIR_STALE_SECS (36 * 60 * 60)
 
 struct maildir {
 	struct transport base; /* first: transport_closed() frees it */
@@ -46,6 +54,87 @@ struct maildir_job {
 	char name[160];
 };
 
+/* One sweep of tmp/ in the thread pool; it owns its copy of the path, so
+ * the transport may close before it ends. */
+struct maildir_sweep {
+	uv_work_t req;
+	char *dir;
+	int removed, failed, err;
+};
+
+static void
+maildir_on_sweep(uv_work_t *req)
+{
+	struct maildir_sweep *sw = req->data;
+	time_t now = time(NULL);
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+
+	d = opendir(sw->dir);
+	if (d == NULL) {
+		sw->err = -errno;
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+			-1 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		/* Written or read within the window: maybe a write in
+		 * progress, of ours or of another deliverer. */
+		if (now - st.st_mtime < MAILDIR_STALE_SECS ||
+		    now - st.st_atime < MAILDIR_STALE_SECS)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0) {
+			sw->removed++;
+			log_debug("maildir removed stale file=%s/%s age=%lldh",
+			    sw->dir, e->d_name,
+			    (long long)(now - st.st_mtime) / 3600);
+		} else {
+			sw->failed++;
+			log_warn("maildir cannot remove stale file=%s/%s",
+			    sw->dir, e->d_name);
+		}
+	}
+	closedir(d);
+}
+
+static void
+maildir_on_swept(uv_work_t *req, int status)
+{
+	struct maildir_sweep *sw = req->data;
+
+	if (status != 0 || sw->err != 0)
+		log_warnx("maildir cannot sweep folder=%s: %s", sw->dir,
+		    strerror(status != 0 ? -status : -sw->err));
+	else if (sw->removed > 0 || sw->failed > 0)
+		log_notice("maildir removed stale temporary files folder=%s "
+			   "removed=%d failed=%d (left by a crash, untouched "
+			   "for 36h)",
+		    sw->dir, sw->removed, sw->failed);
+	free(sw->dir);
+	free(sw);
+}
+
+/* Starts the sweep of tmp/; a sweep that cannot start waits for the
+ * next start. */
+static void
+maildir_sweep_start(uv_loop_t *loop, const char *path)
+{
+	struct maildir_sweep *sw = xcalloc(1, sizeof(*sw));
+
+	sw->dir = xasprintf("%s/tmp", path);
+	sw->req.data = sw;
+	if (uv_queue_work(loop, &sw->req, maildir_on_sweep, maildir_on_swept) !=
+	    0) {
+		free(sw->dir);
+		free(sw);
+	}
+}
+
 static int
 maildir_mkdir(const char *path)
 {
@@ -62,7 +151,6 @@ maildir_create(uv_loop_t *loop, const struct cfg *cfg, char **err)
 	char *sub;
 	int ret;
 
-	(void)loop;
 	if (cfg->maildir_path == NULL) {
 		*err = xstrdup("[maildir] path is not set");
 		return NULL;
@@ -78,6 +166,7 @@ maildir_create(uv_loop_t *loop, const struct cfg *cfg, char **err)
 		    "maildir %s: %s", cfg->maildir_path, strerror(-ret));
 		return NULL;
 	}
+	maildir_sweep_start(loop, cfg->maildir_path);
 	md = xcalloc(1, sizeof(*md));
 	md->path = xstrdup(cfg->maildir_path);
 	if (gethostname(md->host, sizeof(md->host)) != 0)
