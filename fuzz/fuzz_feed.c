@@ -21,8 +21,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct feed *f = NULL;
-	const char *why = NULL;
-	char *text;
+	char *why = NULL, *text;
 	time_t t;
 	int ret;
 
@@ -38,6 +37,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (why == NULL) {
 		abort();
 	}
+	free(why);
 	if (size < 256) {
 		text = xstrndup((const char *)data, size);
 		(void)feed_parse_rfc822(text, &t);

@@ -630,7 +630,7 @@ static int
 cfg_check_url(const struct cfg_key *k, const char *v, char **why)
 {
 	struct cfg_value_url u;
-	const char *uwhy;
+	char *uwhy = NULL;
 	struct buf b;
 	size_t i;
 
@@ -641,6 +641,7 @@ cfg_check_url(const struct cfg_key *k, const char *v, char **why)
 	}
 	if (cfg_value_split_url(v, &u, &uwhy) != 0) {
 		*why = xasprintf("'%s': %s", v, uwhy);
+		free(uwhy);
 		return -EINVAL;
 	}
 	for (i = 0; k->schemes[i] != NULL; i++)
@@ -679,7 +680,7 @@ static int
 cfg_parse_source(struct cfg_parser *p, const char *v, char **out, char **why)
 {
 	struct cfg_value_url u;
-	const char *uwhy;
+	char *uwhy = NULL;
 	bool tls;
 	char *path;
 
@@ -710,6 +711,7 @@ cfg_parse_source(struct cfg_parser *p, const char *v, char **out, char **why)
 	return 0;
 
 bad:
+	free(uwhy);
 	*why = xasprintf("'%s' is not a bounce source (expected "
 			 "imaps://USER@HOST/FOLDER, pop3s://USER@HOST or "
 			 "maildir:PATH)",
@@ -1215,23 +1217,34 @@ out:
 }
 
 int
-cfg_read_secret(const char *path, char **secret, const char **why)
+cfg_read_secret(const char *path, char **secret, char **why)
 {
-	return cfg_secret_read_as(path, geteuid(), getegid(), secret, why);
+	const char *w = NULL;
+	int ret = cfg_secret_read_as(path, geteuid(), getegid(), secret, &w);
+
+	if (ret != 0)
+		*why = xstrdup(w);
+	return ret;
 }
 
 int
 cfg_read_secret_for(
-    const struct cfg *c, const char *path, char **secret, const char **why)
+    const struct cfg *c, const char *path, char **secret, char **why)
 {
 	struct passwd pw, *res = NULL;
+	const char *w = NULL;
 	char buf[4096];
+	int ret;
 
 	if (geteuid() == 0 && c->user != NULL &&
 	    getpwnam_r(c->user, &pw, buf, sizeof(buf), &res) == 0 &&
-	    res != NULL)
-		return cfg_secret_read_as(
-		    path, pw.pw_uid, pw.pw_gid, secret, why);
+	    res != NULL) {
+		ret =
+		    cfg_secret_read_as(path, pw.pw_uid, pw.pw_gid, secret, &w);
+		if (ret != 0)
+			*why = xstrdup(w);
+		return ret;
+	}
 	return cfg_read_secret(path, secret, why);
 }
 
@@ -1336,7 +1349,8 @@ cfg_check_dkim_key(struct cfg_parser *p, enum cfg_key_id id)
 static void
 cfg_check_token_secret(struct cfg_parser *p, const char *secret)
 {
-	const char *path = p->c->secret_file, *why;
+	const char *path = p->c->secret_file;
+	char *why = NULL;
 
 	if (token_secret_check(secret, strlen(secret), &why) == 0)
 		return;
@@ -1344,6 +1358,7 @@ cfg_check_token_secret(struct cfg_parser *p, const char *secret)
 	    "%s: %s; make one with: (umask 077; head -c 32 /dev/urandom | "
 	    "base64 > %s)",
 	    path, why, path);
+	free(why);
 }
 
 /* The checks that look outside the file: files, folders, the time zone
@@ -1352,8 +1367,7 @@ static void
 cfg_check_system(struct cfg_parser *p)
 {
 	const struct cfg_key *k;
-	char *secret;
-	const char *why;
+	char *secret, *why = NULL;
 	int id;
 
 	for (id = 0; id < CFG_K_COUNT; id++) {
@@ -1372,6 +1386,8 @@ cfg_check_system(struct cfg_parser *p)
 				&secret, &why) != 0) {
 				cfg_key_err(
 				    p, id, "%s: %s", *cfg_str_at(p->c, k), why);
+				free(why);
+				why = NULL;
 				break;
 			}
 			if (id == CFG_K_SECRET_FILE)
@@ -1577,7 +1593,7 @@ cfg_check_relay_rules(struct cfg_parser *p)
 {
 	struct cfg *c = p->c;
 	struct cfg_value_url u;
-	const char *why;
+	char *why = NULL;
 
 	if (cfg_has(p, CFG_K_SMTP_URL) && cfg_has(p, CFG_K_SMTP_TLS) &&
 	    c->smtp_tls == CFG_TLS_OFF &&
@@ -1591,6 +1607,7 @@ cfg_check_relay_rules(struct cfg_parser *p)
 			    "(127.0.0.0/8, ::1, localhost), not %s",
 			    u.host);
 	}
+	free(why);
 	if (p->state[CFG_K_SMTP_USERNAME] == CFG_SET)
 		cfg_require(p, CFG_K_SMTP_PASSWORD_FILE,
 		    "required when username is set");

@@ -239,12 +239,12 @@ void cfg_format_duration(int64_t secs, char *out, size_t size);
  * a newly allocated *secret (the caller wipes and frees it), or a
  * negative errno and *why names the problem (a static string, or
  * strerror()'s). */
-int cfg_read_secret(const char *path, char **secret, const char **why);
+int cfg_read_secret(const char *path, char **secret, char **why);
 /* The same for the account c's daemon runs as: run by root with
  * [daemon] user set, that account's (its group, and whether it could
  * read the file at all: -EACCES when only root could); otherwise
  * cfg_read_secret(). For the admin tool and check-config. */
 int cfg_read_secret_for(
-    const struct cfg *c, const char *path, char **secret, const char **why);
+    const struct cfg *c, const char *path, char **secret, char **why);
 
 #endif

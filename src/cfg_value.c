@@ -159,8 +159,9 @@ bad_addr:
 
 /* Splits scheme://[user@]host[:port][/...]. Hosts are names or literal
  * addresses, IPv6 ones in brackets (stored without them). */
-int
-cfg_value_split_url(const char *url, struct cfg_value_url *u, const char **why)
+static int
+cfg_value_split_url_at(
+    const char *url, struct cfg_value_url *u, const char **why)
 {
 	const char *sep = strstr(url, "://"), *a, *end, *at, *h, *colon;
 	size_t n;
@@ -226,6 +227,17 @@ cfg_value_split_url(const char *url, struct cfg_value_url *u, const char **why)
 		u->port = v;
 	}
 	return 0;
+}
+
+int
+cfg_value_split_url(const char *url, struct cfg_value_url *u, char **why)
+{
+	const char *w = NULL;
+	int ret = cfg_value_split_url_at(url, u, &w);
+
+	if (ret != 0)
+		*why = xstrdup(w);
+	return ret;
 }
 
 bool

@@ -44,10 +44,9 @@ bool cfg_value_is_list_id(const char *s);
 int cfg_value_parse_mailbox(
     const char *s, char **name, char **addr, char **why);
 
-/* Splits url; returns 0, or -EINVAL and *why (a static string). A user
- * with a password ("user:pw@") is refused. The scheme is not checked. */
-int cfg_value_split_url(
-    const char *url, struct cfg_value_url *u, const char **why);
+/* Splits url; returns 0, or -EINVAL and *why. A user with a password
+ * ("user:pw@") is refused. The scheme is not checked. */
+int cfg_value_split_url(const char *url, struct cfg_value_url *u, char **why);
 
 /* True for "localhost", 127.0.0.0/8 and ::1. */
 bool cfg_value_is_loopback(const char *host);

@@ -147,7 +147,7 @@ daemon_gen_load(struct daemon *d, int *exit_code)
 {
 	struct daemon_gen *g = xcalloc(1, sizeof(*g));
 	struct tmpl_error terr;
-	const char *why = NULL;
+	char *why = NULL;
 	char *errors = NULL, *err = NULL;
 
 	g->d = d;
@@ -180,6 +180,7 @@ daemon_gen_load(struct daemon *d, int *exit_code)
 	    cfg_read_secret(g->cfg->secret_file, &g->secret, &why) != 0) {
 		log_errx("config %s: [unsubscribe] secret_file %s: %s",
 		    g->cfg->path, g->cfg->secret_file, why);
+		free(why);
 		goto fail;
 	}
 	/* A rotated key is read here, so SIGHUP brings it in. */

@@ -331,8 +331,8 @@ feed_atom_entry(struct feed *f, const xmlNode *entry)
 	feed_add(f, &it, dated);
 }
 
-int
-feed_parse(const char *data, size_t len, struct feed **out, const char **why)
+static int
+feed_parse_at(const char *data, size_t len, struct feed **out, const char **why)
 {
 	const int opts = XML_PARSE_NONET | XML_PARSE_NOERROR |
 	    XML_PARSE_NOWARNING | XML_PARSE_NOCDATA | XML_PARSE_NOBLANKS;
@@ -372,6 +372,17 @@ feed_parse(const char *data, size_t len, struct feed **out, const char **why)
 	xmlFreeDoc(doc);
 	*out = f;
 	return 0;
+}
+
+int
+feed_parse(const char *data, size_t len, struct feed **out, char **why)
+{
+	const char *w = NULL;
+	int ret = feed_parse_at(data, len, out, &w);
+
+	if (ret != 0)
+		*why = xstrdup(w != NULL ? w : "cannot be read");
+	return ret;
 }
 
 void

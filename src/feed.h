@@ -37,13 +37,13 @@ struct feed {
 
 /*
  * Parses an RSS 2.0 or Atom document. Returns 0 and *out (free with
- * feed_free()), or -EINVAL with *why (static) when the document is not a
+ * feed_free()), or -EINVAL with *why (newly allocated, the caller frees)
+ * when the document is not a
  * feed at all. Items that lack a title, link or date, and items whose
  * link is not an http, https or mailto address (logged: it would go
  * into an href), are counted in skipped, not fatal.
  */
-int feed_parse(
-    const char *data, size_t len, struct feed **out, const char **why);
+int feed_parse(const char *data, size_t len, struct feed **out, char **why);
 void feed_free(struct feed *f);
 
 /* Inserts the items whose URL is new. Returns how many, or a negative

@@ -31,9 +31,9 @@ struct feed_poll {
 	bool storing; /* the body is in the thread pool */
 	char *url;    /* the poll's, copied from the config */
 	char *database;
-	struct buf body; /* the fetched feed, for the worker */
-	int result;      /* new posts, or a negative errno */
-	const char *why;
+	struct buf body;   /* the fetched feed, for the worker */
+	int result;        /* new posts, or a negative errno */
+	char *why;         /* newly allocated, or NULL */
 	char *fetch_error; /* the fetch failed: only the run is recorded */
 	int64_t every;     /* [feed] every, for the next run in job_runs */
 	time_t started;    /* when the poll in flight began */
@@ -62,6 +62,7 @@ feed_poll_free(struct feed_poll *p)
 		fetch_free(p->fetch);
 	buf_fini(&p->body);
 	free(p->url);
+	free(p->why);
 	free(p->database);
 	free(p->fetch_error);
 	free(p);
@@ -112,6 +113,7 @@ feed_poll_on_work(uv_work_t *req)
 	struct feed *feed = NULL;
 	sqlite3 *db = NULL;
 
+	free(p->why);
 	p->why = NULL;
 	p->result = 0;
 	if (p->fetch_error == NULL)
@@ -120,7 +122,7 @@ feed_poll_on_work(uv_work_t *req)
 	if (db_open(p->database, false, &db) != 0) {
 		if (p->result == 0 && p->fetch_error == NULL) {
 			p->result = -EIO;
-			p->why = "database error";
+			p->why = xstrdup("database error");
 		}
 		feed_free(feed);
 		return;
@@ -128,7 +130,7 @@ feed_poll_on_work(uv_work_t *req)
 	if (p->result == 0 && feed != NULL) {
 		p->result = feed_store(db, feed);
 		if (p->result < 0)
-			p->why = "database error";
+			p->why = xstrdup("database error");
 	}
 	feed_poll_record(p, db);
 	db_close(db);

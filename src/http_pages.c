@@ -795,8 +795,7 @@ void
 http_pages_set_config(struct http_pages *p, const struct cfg *cfg,
     const char *secret, size_t secret_len)
 {
-	char *token = NULL;
-	const char *why = NULL;
+	char *token = NULL, *why = NULL;
 
 	p->cfg = cfg;
 	p->secret = secret;
@@ -808,6 +807,7 @@ http_pages_set_config(struct http_pages *p, const struct cfg *cfg,
 		log_warnx("config %s: [http] metrics_token_file %s: %s; "
 			  "/metrics refuses every request",
 		    cfg->path, cfg->metrics_token_file, why);
+		free(why);
 		token = xstrdup("\n");
 	}
 	http_metrics_set(p->metrics, cfg->database, token);

@@ -233,14 +233,15 @@ token_verify(const void *secret, size_t secret_len, const char *purpose,
 }
 
 int
-token_secret_check(const char *secret, size_t len, const char **why)
+token_secret_check(const char *secret, size_t len, char **why)
 {
 	size_t count[256] = { 0 };
 	double bits = 0.0;
 	size_t i;
 
 	if (len < TOKEN_SECRET_MIN) {
-		*why = "too short: at least 32 random bytes are needed";
+		*why =
+		    xstrdup("too short: at least 32 random bytes are needed");
 		return -EINVAL;
 	}
 	for (i = 0; i < len; i++)
@@ -250,7 +251,8 @@ token_secret_check(const char *secret, size_t len, const char **why)
 			bits -= (double)count[i] *
 			    log2((double)count[i] / (double)len);
 	if (bits < TOKEN_SECRET_MIN_BITS) {
-		*why = "not random (a word, a repeated pattern or a sequence)";
+		*why = xstrdup(
+		    "not random (a word, a repeated pattern or a sequence)");
 		return -EINVAL;
 	}
 	return 0;

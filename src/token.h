@@ -65,6 +65,6 @@ bool token_verify(const void *secret, size_t secret_len, const char *purpose,
  * it refuses what is plainly not random. Returns 0, or -EINVAL with
  * *why (static) saying what is wrong.
  */
-int token_secret_check(const char *secret, size_t len, const char **why);
+int token_secret_check(const char *secret, size_t len, char **why);
 
 #endif

@@ -4,6 +4,15 @@
  *
  * Out of memory is not recoverable in a daemon whose outbox is durable:
  * x*() print a message and abort(), so callers never test for NULL.
+ *
+ * The conventions every module follows (STYLE.md, "Errors"): a function
+ * returns 0 or a negative errno; a predicate returns bool; a
+ * constructor returns a pointer or NULL. When a failure has words for a
+ * person, they come back through a last argument char **why (named err
+ * in a few start-up functions): on failure a newly allocated sentence,
+ * which the caller frees, that names what failed; on success it is left
+ * untouched. No function hands back a borrowed or static string for
+ * that.
  */
 #ifndef FM_UTIL_H
 #define FM_UTIL_H

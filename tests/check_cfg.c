@@ -1257,7 +1257,7 @@ END_TEST
 START_TEST(test_cfg_read_secret_strips_one_newline)
 {
 	char *path = xasprintf("%s/pw", dir), *secret = NULL;
-	const char *why = NULL;
+	char *why = NULL;
 
 	ck_assert_int_eq(cfg_read_secret(path, &secret, &why), 0);
 	ck_assert_str_eq(secret, "hunter2");
@@ -1275,13 +1275,14 @@ END_TEST
 START_TEST(test_cfg_read_secret_refuses_empty_shared_and_odd_files)
 {
 	char *path, *secret = (char *)"x";
-	const char *why = NULL;
+	char *why = NULL;
 	char big[5000];
 
 	write_secret("empty", "\n", 0600);
 	path = xasprintf("%s/empty", dir);
 	ck_assert_int_eq(cfg_read_secret(path, &secret, &why), -EINVAL);
 	ck_assert_str_eq(why, "empty");
+	free(why);
 	ck_assert_ptr_null(secret);
 	free(path);
 
@@ -1290,6 +1291,7 @@ START_TEST(test_cfg_read_secret_refuses_empty_shared_and_odd_files)
 	ck_assert_int_eq(cfg_read_secret(path, &secret, &why), -EACCES);
 	ck_assert_str_eq(why,
 	    "readable by others (chmod 640 it, group the daemon's, or 600)");
+	free(why);
 	free(path);
 
 	memset(big, 'a', sizeof(big) - 1);
@@ -1297,15 +1299,18 @@ START_TEST(test_cfg_read_secret_refuses_empty_shared_and_odd_files)
 	write_secret("big", big, 0600);
 	path = xasprintf("%s/big", dir);
 	ck_assert_int_eq(cfg_read_secret(path, &secret, &why), -EFBIG);
+	free(why);
 	free(path);
 
 	path = xasprintf("%s/tpl", dir);
 	ck_assert_int_eq(cfg_read_secret(path, &secret, &why), -EINVAL);
 	ck_assert_str_eq(why, "not a regular file");
+	free(why);
 	free(path);
 
 	path = xasprintf("%s/none", dir);
 	ck_assert_int_eq(cfg_read_secret(path, &secret, &why), -ENOENT);
+	free(why);
 	free(path);
 }
 END_TEST

@@ -55,7 +55,8 @@ static void
 bounce_source_parse_url(struct bounce_source *s)
 {
 	struct cfg_value_url u;
-	const char *why, *rest;
+	char *why = NULL;
+	const char *rest;
 
 	if (strncmp(s->url, "maildir:", 8) == 0) {
 		s->ops = &bounce_source_maildir_ops;
@@ -63,8 +64,10 @@ bounce_source_parse_url(struct bounce_source *s)
 		s->name = xstrdup(s->url);
 		return;
 	}
-	if (cfg_value_split_url(s->url, &u, &why) != 0)
+	if (cfg_value_split_url(s->url, &u, &why) != 0) {
+		free(why);
 		return;
+	}
 	if (strcmp(u.scheme, "imaps") == 0 || strcmp(u.scheme, "imap") == 0)
 		s->ops = &bounce_source_imap_ops;
 	else if (strcmp(u.scheme, "pop3s") == 0 ||
@@ -186,7 +189,7 @@ bounce_source_add_error(struct bounce_source *s, const char *key, int error)
 int
 bounce_source_password(struct bounce_source *s, char **password, char **why)
 {
-	const char *w = NULL;
+	char *w = NULL;
 	int ret;
 
 	*password = NULL;
@@ -198,6 +201,7 @@ bounce_source_password(struct bounce_source *s, char **password, char **why)
 	if (ret != 0)
 		*why = xasprintf("password_file %s: %s", s->password_file,
 		    w != NULL ? w : strerror(-ret));
+	free(w);
 	return ret;
 }
 

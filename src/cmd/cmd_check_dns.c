@@ -151,12 +151,14 @@ static char *
 cmd_check_dns_spf_hint(const struct cmd_check_dns *c)
 {
 	struct cfg_value_url u;
-	const char *why;
-
-	if (c->cfg->transport == CFG_TRANSPORT_SMTP &&
+	char *why = NULL;
+	bool named = c->cfg->transport == CFG_TRANSPORT_SMTP &&
 	    c->cfg->smtp_url != NULL &&
 	    cfg_value_split_url(c->cfg->smtp_url, &u, &why) == 0 &&
-	    cfg_value_is_domain(u.host) && !cfg_value_is_loopback(u.host))
+	    cfg_value_is_domain(u.host) && !cfg_value_is_loopback(u.host);
+
+	free(why);
+	if (named)
 		return xasprintf("v=spf1 a:%s ~all", u.host);
 	return xstrdup("v=spf1 mx ~all");
 }

@@ -55,8 +55,7 @@ cmd_open_db(const struct cfg *cfg)
 char *
 cmd_read_secret(const struct cfg *cfg, const char *cmd, const char *without)
 {
-	const char *why = NULL;
-	char *secret = NULL;
+	char *secret = NULL, *why = NULL;
 
 	if (cfg->secret_file == NULL) {
 		if (without != NULL)
@@ -70,6 +69,7 @@ cmd_read_secret(const struct cfg *cfg, const char *cmd, const char *without)
 		if (without != NULL)
 			fprintf(stderr, "familymail: %s: %s: %s; %s\n", cmd,
 			    cfg->secret_file, why, without);
+		free(why);
 		return NULL;
 	}
 	return secret;

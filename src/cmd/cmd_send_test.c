@@ -196,7 +196,7 @@ cmd_send_test(int argc, char **argv, const char *config_path)
 	struct cfg *cfg = NULL;
 	sqlite3 *db = NULL;
 	char *why = NULL, *secret = NULL, *detail = NULL;
-	const char *to = NULL, *secret_why, *booking = NULL;
+	const char *to = NULL, *booking = NULL;
 	const struct kind *kind;
 	bool booking_kind;
 	long id;
@@ -264,13 +264,9 @@ cmd_send_test(int argc, char **argv, const char *config_path)
 	}
 	/* Without the secret the links are left out, as in preview; the
 	 * test still shows the rest. */
-	if (cfg->secret_file != NULL &&
-	    cfg_read_secret_for(cfg, cfg->secret_file, &secret, &secret_why) !=
-		0)
-		fprintf(stderr,
-		    "familymail: send-test: %s: %s; the message goes "
-		    "without unsubscribe links\n",
-		    cfg->secret_file, secret_why);
+	if (cfg->secret_file != NULL)
+		secret = cmd_read_secret(cfg, "send-test",
+		    "the message goes without unsubscribe links");
 	if (db_open(cfg->database, false, &db) != 0 ||
 	    migrate_version(db) != migrate_latest()) {
 		fprintf(stderr,

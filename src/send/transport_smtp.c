@@ -953,8 +953,7 @@ transport_smtp_start_threads(struct transport_smtp *s)
 static char *
 transport_smtp_read_password(const struct cfg_relay *relay, char **err)
 {
-	const char *why = NULL;
-	char *password = NULL;
+	char *password = NULL, *why = NULL;
 	int ret;
 
 	if (relay->password_file == NULL) {
@@ -967,6 +966,7 @@ transport_smtp_read_password(const struct cfg_relay *relay, char **err)
 	if (ret != 0) {
 		*err = xasprintf("[%s] password_file %s: %s", relay->name,
 		    relay->password_file, why != NULL ? why : "unreadable");
+		free(why);
 		return NULL;
 	}
 	return password;
