@@ -22,6 +22,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,24 +92,56 @@ bounce_report_free(struct bounce_report *r)
 
 /* ------------------------------------------------------------ helpers */
 
+/* Where in needle (n bytes) a search for it can start: a byte that is
+ * the same in either case, an '@' or a ':' by preference (rare in
+ * text), else any but a space; n when all are letters or spaces. */
+static size_t
+bounce_ci_anchor(const char *needle, size_t n)
+{
+	const char *p = memchr(needle, '@', n);
+	size_t k;
+
+	if (p == NULL)
+		p = memchr(needle, ':', n);
+	if (p != NULL)
+		return (size_t)(p - needle);
+	for (k = 0; k < n; k++)
+		if (!isalpha((unsigned char)needle[k]) && needle[k] != ' ')
+			break;
+	return k;
+}
+
 const char *
 bounce_ci_find(const char *hay, const char *needle)
 {
 	unsigned char lo = (unsigned char)tolower((unsigned char)needle[0]);
+	size_t n = strlen(needle), k;
 	char first[3];
-	size_t rest;
 
 	if (lo == '\0')
 		return hay;
+	k = bounce_ci_anchor(needle, n);
+	if (k < n) {
+		/* The library's scan to each place the anchor occurs: it
+		 * matches itself only. */
+		const char *p;
+
+		if (strnlen(hay, k) < k)
+			return NULL;
+		for (p = strchr(hay + k, needle[k]); p != NULL;
+		     p = strchr(p + 1, needle[k]))
+			if (strncasecmp(p - k, needle, n) == 0)
+				return p - k;
+		return NULL;
+	}
 	first[0] = (char)lo;
 	first[1] = (char)toupper(lo);
 	first[2] = '\0';
-	rest = strlen(needle + 1);
 	/* The library's scan to each place the first letter occurs, in
 	 * either case. */
 	for (hay = strpbrk(hay, first); hay != NULL;
 	     hay = strpbrk(hay + 1, first))
-		if (strncasecmp(hay + 1, needle + 1, rest) == 0)
+		if (strncasecmp(hay + 1, needle + 1, n - 1) == 0)
 			return hay;
 	return NULL;
 }
@@ -116,16 +149,36 @@ bounce_ci_find(const char *hay, const char *needle)
 char *
 bounce_lower(const char *s, size_t n, char *buf, size_t size)
 {
-	size_t i;
+	const uint64_t ones = 0x0101010101010101u;
+	const uint64_t tops = 0x8080808080808080u;
+	size_t i, m;
 
-	for (i = 0; i < n && s[i] != '\0' && i + 1 < size; i++) {
+	if (size == 0)
+		return buf;
+	m = strnlen(s, size - 1 < n ? size - 1 : n);
+	/* Eight bytes at a time: an ASCII byte is upper case when adding
+	 * 0x80 - 'A' sets its top bit and adding 0x7f - 'Z' does not (the
+	 * top bits cleared first, so that no sum carries into the next
+	 * byte); those get 0x20. s and buf may be the same. */
+	for (i = 0; i + 8 <= m; i += 8) {
+		uint64_t x, low, upper;
+
+		memcpy(&x, s + i, sizeof(x));
+		low = x & ~tops;
+		upper = ((low + ones * (0x80 - 'A')) ^
+			    (low + ones * (0x7f - 'Z'))) &
+		    ~x & tops;
+		x |= upper >> 2;
+		memcpy(buf + i, &x, sizeof(x));
+	}
+	for (; i < m; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c >= 'A' && c <= 'Z')
 			c = (unsigned char)(c | 0x20);
 		buf[i] = (char)c;
 	}
-	buf[i] = '\0';
+	buf[m] = '\0';
 	return buf;
 }
 
@@ -164,82 +217,119 @@ bounce_utf8_fix(char *s)
 	}
 }
 
-/* True when s (n bytes) is already folded: no control bytes (so no
- * line ends, tabs or NUL), no two spaces in a row, no space at either
- * end. *high says whether it holds bytes above ASCII. Most header
- * values are folded already. */
-static bool
-bounce_is_folded(const char *s, size_t n, bool *high)
+/*
+ * Copies the run of text at s (at most n bytes) in which no byte is below
+ * ' ' (white space other than a space, NUL, controls) and no space is
+ * followed by another, what folding keeps as it is, into out; returns
+ * its length. Bytes above ASCII it meets are or-ed into *high. Eight
+ * bytes are tested and copied at a time (a byte below 0x20, or two
+ * spaces side by side, found by the borrows of one subtraction); where
+ * a test is unsure the bytes are looked at one by one, so the run found
+ * is exact.
+ */
+static size_t
+bounce_fold_run(
+    const unsigned char *s, size_t n, char *out, unsigned char *high)
 {
-	const unsigned char *p = (const unsigned char *)s, *end = p + n;
-	unsigned char hi = 0;
+	const uint64_t ones = 0x0101010101010101u;
+	const uint64_t tops = 0x8080808080808080u;
+	uint64_t acc = 0;
+	size_t i = 0;
 
-	if (n == 0 || n > BOUNCE_MAX_DIAG || s[0] == ' ' || s[n - 1] == ' ')
-		return false;
-	for (; p < end; p++) {
-		if (*p < ' ' || (*p == ' ' && p + 1 < end && p[1] == ' '))
-			return false;
-		hi |= *p;
+	while (i + 9 <= n) {
+		uint64_t x, sp, low, spaces;
+
+		memcpy(&x, s + i, sizeof(x));
+		low = (x - ones * 0x20) & ~x & tops;
+		sp = x ^ (ones * 0x20);
+		spaces = (sp - ones) & ~sp & tops;
+		if (low != 0 || (spaces & (spaces >> 8)) != 0 ||
+		    (s[i + 7] == ' ' && s[i + 8] == ' '))
+			break;
+		memcpy(out + i, &x, sizeof(x));
+		acc |= x;
+		i += 8;
 	}
-	*high = (hi & 0x80) != 0;
-	return true;
+	for (; i < n; i++) {
+		if (s[i] < ' ' || (s[i] == ' ' && i + 1 < n && s[i + 1] == ' '))
+			break;
+		out[i] = (char)s[i];
+		acc |= s[i];
+	}
+	if ((acc & tops) != 0)
+		*high = 0x80;
+	return i;
+}
+
+/*
+ * Writes the n bytes at s into out with white space folded: each run
+ * made one space between words, none at either end; a NUL byte ends the
+ * text, and at most BOUNCE_MAX_DIAG bytes are written (out has room for
+ * that many, or n if fewer, and the NUL that ends them). Bytes that are
+ * not UTF-8 become '?'. Returns the length written.
+ */
+static size_t
+bounce_fold(char *out, const char *s, size_t n)
+{
+	const unsigned char *in = (const unsigned char *)s;
+	unsigned char high = 0;
+	size_t i = 0, len = 0;
+	bool space = false;
+
+	while (i < n && len < BOUNCE_MAX_DIAG) {
+		unsigned char c = in[i];
+		size_t run;
+
+		if (c == '\0')
+			break;
+		if (c == ' ' || (c >= '\t' && c <= '\r')) {
+			space = len > 0;
+			i++;
+			continue;
+		}
+		if (space) {
+			out[len++] = ' ';
+			space = false;
+			if (len >= BOUNCE_MAX_DIAG)
+				break;
+		}
+		if (c < ' ') {
+			/* Other control bytes are kept as they are. */
+			out[len++] = (char)c;
+			i++;
+			continue;
+		}
+		/* Words and the single spaces between them, copied whole
+		 * as far as the room left; a space that ends the run is
+		 * left to the loop. */
+		run = bounce_fold_run(in + i,
+		    n - i < BOUNCE_MAX_DIAG - len ? n - i
+						  : BOUNCE_MAX_DIAG - len,
+		    out + len, &high);
+		if (in[i + run - 1] == ' ')
+			run--;
+		len += run;
+		i += run;
+	}
+	out[len] = '\0';
+	if (high != 0)
+		bounce_utf8_fix(out);
+	return len;
 }
 
 void
 bounce_set_folded(char **dst, const char *s, size_t n)
 {
 	char *out;
-	size_t i, len = 0;
-	bool space = false, high = false;
 
 	free(*dst);
 	*dst = NULL;
-	/* Header values end with their line's CRLF, diagnostics with
-	 * spaces: trimmed before the quick check. */
-	while (n > 0 &&
-	    (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' ||
-		s[n - 1] == '\t'))
-		n--;
-	while (n > 0 && (s[0] == ' ' || s[0] == '\t')) {
-		s++;
-		n--;
-	}
-	if (n == 0)
-		return;
-	if (bounce_is_folded(s, n, &high)) {
-		*dst = xstrndup(s, n);
-		if (high)
-			bounce_utf8_fix(*dst);
-		return;
-	}
 	out = xmalloc((n < BOUNCE_MAX_DIAG ? n : BOUNCE_MAX_DIAG) + 1);
-
-	for (i = 0; i < n && len < BOUNCE_MAX_DIAG; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '\0')
-			break;
-		high |= c >= 0x80;
-		if (c == ' ' || (c >= '\t' && c <= '\r')) {
-			space = len > 0;
-			continue;
-		}
-		if (space) {
-			out[len++] = ' ';
-			if (len >= BOUNCE_MAX_DIAG)
-				break;
-		}
-		space = false;
-		out[len++] = (char)c;
-	}
-	if (len == 0) {
+	if (bounce_fold(out, s, n) == 0) {
 		free(out);
 		return;
 	}
-	out[len] = '\0';
 	*dst = out;
-	if (high)
-		bounce_utf8_fix(*dst);
 }
 
 struct bounce_rcpt *
@@ -282,12 +372,13 @@ bounce_rcptv_add(struct bounce_rcptv *v, const char *addr, size_t len)
 /* -------------------------------------------------------------- headers */
 
 const char *
-bounce_hdrs_get(const struct bounce_hdrs *h, const char *name)
+bounce_hdrs_get_n(const struct bounce_hdrs *h, const char *name, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < h->n; i++)
-		if ((h->v[i].name[0] | 0x20) == (name[0] | 0x20) &&
+		if (h->v[i].name_len == n &&
+		    (h->v[i].name[0] | 0x20) == (name[0] | 0x20) &&
 		    strcasecmp(h->v[i].name, name) == 0)
 			return h->v[i].value;
 	return NULL;
@@ -317,7 +408,6 @@ bounce_hdrs_parse(struct bounce_hdrs *h, const char *s, size_t len)
 	while (p < end && h->n < BOUNCE_MAX_HEADERS) {
 		const char *colon, *v, *q, *eol;
 		struct bounce_hdr *hd;
-		char *folded;
 		size_t n, vlen;
 
 		for (colon = p;
@@ -346,15 +436,15 @@ bounce_hdrs_parse(struct bounce_hdrs *h, const char *s, size_t len)
 		if (h->n % 16 == 0)
 			h->v = xreallocarray(h->v, h->n + 16, sizeof(*h->v));
 		hd = &h->v[h->n++];
-		folded = NULL;
-		bounce_set_folded(&folded, v, (size_t)(q - v));
-		vlen = folded != NULL ? strlen(folded) : 0;
-		hd->name = xmalloc(n + 1 + vlen + 1);
+		/* The name and the folded value in one allocation. */
+		vlen = (size_t)(q - v);
+		hd->name = xmalloc(n + 1 +
+		    (vlen < BOUNCE_MAX_DIAG ? vlen : BOUNCE_MAX_DIAG) + 1);
 		memcpy(hd->name, p, n);
 		hd->name[n] = '\0';
+		hd->name_len = n;
 		hd->value = hd->name + n + 1;
-		memcpy(hd->value, folded != NULL ? folded : "", vlen + 1);
-		free(folded);
+		(void)bounce_fold(hd->value, v, vlen);
 		p = q;
 	}
 }
@@ -396,10 +486,20 @@ bounce_decode_words(const char *value)
  * spaces, lines longer than BOUNCE_MAX_LINE broken, and a leading mbox
  * "From " line dropped.
  */
+/* Where the next byte c is in data (len bytes) at or after from; len
+ * if there is none. */
+static size_t
+bounce_normalise_next(const char *data, size_t len, size_t from, char c)
+{
+	const char *p = memchr(data + from, c, len - from);
+
+	return p != NULL ? (size_t)(p - data) : len;
+}
+
 static void
 bounce_normalise(const char *data, size_t len, struct buf *out)
 {
-	size_t i = 0, col = 0, o;
+	size_t i = 0, col = 0, o, cr, nul;
 	char *w;
 
 	if (len > 5 && memcmp(data, "From ", 5) == 0) {
@@ -414,14 +514,28 @@ bounce_normalise(const char *data, size_t len, struct buf *out)
 	buf_reserve(out, 2 * (len - i) + 2);
 	w = out->data + out->len;
 	o = 0;
+	/* Where the next CR and NUL bytes are, known until passed: most
+	 * messages have LF line ends or CRLF ones, and no NUL byte. */
+	cr = bounce_normalise_next(data, len, i, '\r');
+	nul = bounce_normalise_next(data, len, i, '\0');
 	while (i < len) {
-		size_t j = i, room = BOUNCE_MAX_LINE - col;
+		size_t j, room = BOUNCE_MAX_LINE - col;
+		const char *lf;
 		char c;
 
 		/* A run of ordinary bytes, copied whole. */
-		while (j < len && j - i < room && data[j] != '\r' &&
-		    data[j] != '\n' && data[j] != '\0')
-			j++;
+		if (cr < i)
+			cr = bounce_normalise_next(data, len, i, '\r');
+		if (nul < i)
+			nul = bounce_normalise_next(data, len, i, '\0');
+		j = len - i < room ? len : i + room;
+		if (cr < j)
+			j = cr;
+		if (nul < j)
+			j = nul;
+		lf = memchr(data + i, '\n', j - i);
+		if (lf != NULL)
+			j = (size_t)(lf - data);
 		memcpy(w + o, data + i, j - i);
 		o += j - i;
 		col += j - i;
@@ -477,26 +591,31 @@ static size_t
 bounce_count_composite(const char *s, size_t len)
 {
 	static const char ct[] = "content-type:";
-	const char *p = s, *end = s + len;
+	const size_t colon = sizeof(ct) - 2; /* where the name's ':' is */
+	const char *c = s, *end = s + len;
 	size_t n = 0;
 
-	/* Only lines that begin with the field name. */
-	while (p != NULL && p + sizeof(ct) < end) {
-		const char *q;
+	/* Only lines that begin with the field name: found by their colon,
+	 * rarer than line ends. */
+	while (c < end) {
+		const char *p, *q;
 
-		if ((*p == 'c' || *p == 'C') &&
-		    strncasecmp(p, ct, sizeof(ct) - 1) == 0) {
-			q = p + sizeof(ct) - 1;
-			while (q < end && (*q == ' ' || *q == '\t'))
-				q++;
-			if (q + 9 < end &&
-			    (strncasecmp(q, "multipart", 9) == 0 ||
-				strncasecmp(q, "message", 7) == 0))
-				n++;
-		}
-		p = memchr(p, '\n', (size_t)(end - p));
-		if (p != NULL)
-			p++;
+		c = memchr(c, ':', (size_t)(end - c));
+		if (c == NULL)
+			break;
+		p = c - colon;
+		c++;
+		if (p < s || (p > s && p[-1] != '\n') ||
+		    p + sizeof(ct) >= end ||
+		    strncasecmp(p, ct, sizeof(ct) - 1) != 0)
+			continue;
+		q = p + sizeof(ct) - 1;
+		while (q < end && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q + 9 < end &&
+		    (strncasecmp(q, "multipart", 9) == 0 ||
+			strncasecmp(q, "message", 7) == 0))
+			n++;
 	}
 	return n;
 }
@@ -508,6 +627,7 @@ static void
 bounce_append_text(struct buf *b, const char *s, size_t n)
 {
 	size_t i, o, room;
+	bool nuls;
 	char *w;
 
 	if (b->len >= BOUNCE_MAX_TEXT)
@@ -517,6 +637,8 @@ bounce_append_text(struct buf *b, const char *s, size_t n)
 		n = room;
 	buf_reserve(b, n + 1);
 	w = b->data + b->len;
+	/* Decoded parts may hold NUL bytes; most text holds none. */
+	nuls = memchr(s, '\0', n) != NULL;
 	for (i = 0, o = 0; i < n;) {
 		const char *cr = memchr(s + i, '\r', n - i);
 		size_t run = cr != NULL ? (size_t)(cr - (s + i)) : n - i;
@@ -524,7 +646,7 @@ bounce_append_text(struct buf *b, const char *s, size_t n)
 
 		/* Up to the next CR in one copy, NUL bytes made spaces. */
 		memcpy(w + o, s + i, run);
-		while ((nul = memchr(w + o, '\0', run)) != NULL) {
+		while (nuls && (nul = memchr(w + o, '\0', run)) != NULL) {
 			*nul = ' ';
 			run -= (size_t)(nul + 1 - (w + o));
 			o = (size_t)(nul + 1 - w);
@@ -544,8 +666,12 @@ bounce_append_text(struct buf *b, const char *s, size_t n)
 	b->data[b->len] = '\0';
 }
 
-static const char *const bounce_html_breaks[] = { "br", "p", "div", "tr", "li",
-	"table", "h1", "h2", "h3", "h4", "td", "pre" };
+static const struct {
+	const char *tag;
+	size_t n;
+} bounce_html_breaks[] = { { "br", 2 }, { "p", 1 }, { "div", 3 }, { "tr", 2 },
+	{ "li", 2 }, { "table", 5 }, { "h1", 2 }, { "h2", 2 }, { "h3", 2 },
+	{ "h4", 2 }, { "td", 2 }, { "pre", 3 } };
 
 /* Text of an HTML part: tags dropped (block tags become line breaks),
  * a few entities decoded. Good enough to find addresses and codes. */
@@ -564,11 +690,13 @@ bounce_append_html(struct buf *b, const char *s, size_t n)
 				j++;
 			for (k = 0; k < UTIL_ARRAY_LEN(bounce_html_breaks);
 			     k++) {
-				size_t l = strlen(bounce_html_breaks[k]);
+				size_t l = bounce_html_breaks[k].n;
 
 				if (j + l < n &&
-				    strncasecmp(
-					s + j, bounce_html_breaks[k], l) == 0 &&
+				    tolower((unsigned char)s[j]) ==
+					bounce_html_breaks[k].tag[0] &&
+				    strncasecmp(s + j,
+					bounce_html_breaks[k].tag, l) == 0 &&
 				    !isalnum((unsigned char)s[j + l])) {
 					buf_putc(&t, '\n');
 					break;
@@ -629,6 +757,26 @@ struct bounce_part {
 	size_t body_len;
 };
 
+/* The first "\r\n\r\n" in s (len bytes), or NULL: a search from line
+ * end to line end, cheaper than memmem() for the short headers of MIME
+ * parts. */
+static const char *
+bounce_part_blank(const char *s, size_t len)
+{
+	const char *p = s, *end = s + len;
+
+	while (p < end) {
+		const char *lf = memchr(p, '\n', (size_t)(end - p));
+
+		if (lf == NULL || end - lf < 3)
+			return NULL;
+		if (lf > s && lf[-1] == '\r' && lf[1] == '\r' && lf[2] == '\n')
+			return lf - 1;
+		p = lf + 1;
+	}
+	return NULL;
+}
+
 /* Splits s into header and body at the first empty line. A part that
  * begins with an empty line has an empty header. */
 static void
@@ -643,7 +791,7 @@ bounce_part_split(const char *s, size_t len, struct bounce_part *p)
 		p->body_len = len - 2;
 		return;
 	}
-	e = memmem(s, len, "\r\n\r\n", 4);
+	e = bounce_part_blank(s, len);
 	if (e == NULL) {
 		p->hdr_len = len;
 		p->body = s + len;
@@ -868,27 +1016,34 @@ bounce_walk_multipart(struct bounce_msg *m, const struct bounce_part *p,
 	if (dlen >= sizeof(delim))
 		return;
 	/* Each delimiter begins a line; the part before it ends with the
-	 * CRLF that precedes the delimiter. */
+	 * CRLF that precedes the delimiter. The delimiter is searched for
+	 * (memmem() skips ahead by its length), and kept where a line
+	 * begins. */
 	while (s < end && *nparts < BOUNCE_MAX_PARTS) {
-		const char *eol = memchr(s, '\n', (size_t)(end - s));
-		const char *next = eol != NULL ? eol + 1 : end;
+		const char *eol, *next;
+		bool last;
 
-		if ((size_t)(end - s) >= dlen && memcmp(s, delim, dlen) == 0) {
-			bool last = (size_t)(end - s) >= dlen + 2 &&
-			    s[dlen] == '-' && s[dlen + 1] == '-';
-
-			if (start != NULL && s >= start) {
-				size_t n = (size_t)(s - start);
-
-				if (n >= 2 && start[n - 2] == '\r')
-					n -= 2;
-				bounce_walk(
-				    m, start, n, depth + 1, inner, nparts);
-			}
-			if (last)
-				return;
-			start = next;
+		s = memmem(s, (size_t)(end - s), delim, dlen);
+		if (s == NULL)
+			break;
+		if (s > p->body && s[-1] != '\n') {
+			s++;
+			continue;
 		}
+		eol = memchr(s, '\n', (size_t)(end - s));
+		next = eol != NULL ? eol + 1 : end;
+		last = (size_t)(end - s) >= dlen + 2 && s[dlen] == '-' &&
+		    s[dlen + 1] == '-';
+		if (start != NULL && s >= start) {
+			size_t n = (size_t)(s - start);
+
+			if (n >= 2 && start[n - 2] == '\r')
+				n -= 2;
+			bounce_walk(m, start, n, depth + 1, inner, nparts);
+		}
+		if (last)
+			return;
+		start = next;
 		s = next;
 	}
 	/* No closing delimiter: the last part runs to the end. */
@@ -1069,9 +1224,10 @@ bounce_msg_read(struct bounce_msg *m, const char *s, size_t len)
 		buf_puts(&m->dsn, "");
 	if (m->arf.data == NULL)
 		buf_puts(&m->arf, "");
+	m->text_cut = bounce_text_orig_start(m->text.data);
 	if (!m->has_orig) {
 		/* A returned message pasted into the text (no MIME). */
-		const char *o = bounce_text_orig_start(m->text.data);
+		const char *o = m->text_cut;
 
 		if (o != NULL) {
 			while (*o == '\n' || *o == ' ' || *o == '\t')

@@ -85,15 +85,17 @@ bounce_reason_parse(const char *name)
 	if (name == NULL)
 		return BOUNCE_R_NONE;
 	for (i = 1; i < BOUNCE_R_COUNT; i++)
-		if (strcmp(name, bounce_reason_names[i]) == 0)
+		if (name[0] == bounce_reason_names[i][0] &&
+		    strcmp(name, bounce_reason_names[i]) == 0)
 			return (enum bounce_reason)i;
 	return BOUNCE_R_NONE;
 }
 
-bool
-bounce_reason_is_sender_side(const char *reason)
+/* See bounce_reason_is_sender_side(). */
+static bool
+bounce_classify_sender_side(enum bounce_reason r)
 {
-	switch (bounce_reason_parse(reason)) {
+	switch (r) {
 	case BOUNCE_R_AUTHFAILURE:
 	case BOUNCE_R_BLOCKED:
 	case BOUNCE_R_NORELAYING:
@@ -106,6 +108,12 @@ bounce_reason_is_sender_side(const char *reason)
 	default:
 		return false;
 	}
+}
+
+bool
+bounce_reason_is_sender_side(const char *reason)
+{
+	return bounce_classify_sender_side(bounce_reason_parse(reason));
 }
 
 static const char *const bounce_command_names[] = {
@@ -426,9 +434,15 @@ bounce_classify_code_reason(const char *status)
 
 	if (status == NULL)
 		return BOUNCE_R_NONE;
-	for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_codes); i++)
-		if (strcmp(status, bounce_classify_codes[i].code) == 0)
+	/* The class and the subject compared first, one byte at a time
+	 * (none beyond the end of a short status). */
+	for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_codes); i++) {
+		const char *c = bounce_classify_codes[i].code;
+
+		if (status[0] == c[0] && status[1] == c[1] &&
+		    status[2] == c[2] && strcmp(status, c) == 0)
 			return bounce_classify_codes[i].reason;
+	}
 	return BOUNCE_R_NONE;
 }
 
@@ -692,17 +706,6 @@ bounce_classify_class(
 	}
 }
 
-/* A lower-case copy of s (at most size - 1 bytes) into buf. */
-static void
-bounce_classify_lower(const char *s, char *buf, size_t size)
-{
-	size_t i;
-
-	for (i = 0; s != NULL && s[i] != '\0' && i + 1 < size; i++)
-		buf[i] = (char)tolower((unsigned char)s[i]);
-	buf[i] = '\0';
-}
-
 void
 bounce_classify(const struct bounce_facts *f, struct bounce_verdict *v)
 {
@@ -718,7 +721,11 @@ bounce_classify(const struct bounce_facts *f, struct bounce_verdict *v)
 	in.code = bounce_classify_code_reason(in.status);
 	in.mta = bounce_reason_parse(f->mta_reason);
 	in.cmd = f->command;
-	bounce_classify_lower(f->diagnostic, lower, sizeof(lower));
+	if (f->diagnostic != NULL)
+		bounce_lower(
+		    f->diagnostic, sizeof(lower), lower, sizeof(lower));
+	else
+		lower[0] = '\0';
 	in.lower = lower;
 	bounce_words_text_init(&in.text, lower);
 	in.smtp = f->diag_type == NULL || f->diag_type[0] == '\0' ||
@@ -753,5 +760,5 @@ bounce_classify(const struct bounce_facts *f, struct bounce_verdict *v)
 done:
 	v->reason = bounce_reason_name(r);
 	v->cls = bounce_classify_class(r, f, in.status);
-	v->sender_side = bounce_reason_is_sender_side(v->reason);
+	v->sender_side = bounce_classify_sender_side(r);
 }

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "bounce/bounce.h"
 #include "util.h"
@@ -28,6 +29,7 @@
 struct bounce_hdr {
 	char *name;  /* as written */
 	char *value; /* unfolded, trimmed; in the allocation of name */
+	size_t name_len;
 };
 
 struct bounce_hdrs {
@@ -44,6 +46,9 @@ struct bounce_msg {
 	struct buf text; /* human-readable parts, in order */
 	struct buf dsn;  /* message/delivery-status bodies */
 	struct buf arf;  /* message/feedback-report body */
+	/* Where a copy of the returned message starts in text
+	 * (bounce_text_orig_start()), or NULL. */
+	const char *text_cut;
 	/* Plain text of the returned message, read only when asked for
 	 * (bounce_msg_origtext()): most reports never need it. */
 	struct buf origtext;
@@ -82,8 +87,17 @@ const char *bounce_ci_find(const char *hay, const char *needle);
 /* Copies at most size - 1 bytes of s, lower-cased, into buf; returns
  * buf. */
 char *bounce_lower(const char *s, size_t n, char *buf, size_t size);
-/* The unfolded value of the first field called name, or NULL. */
-const char *bounce_hdrs_get(const struct bounce_hdrs *h, const char *name);
+/* The unfolded value of the first field called name (n bytes), or
+ * NULL. */
+const char *bounce_hdrs_get_n(
+    const struct bounce_hdrs *h, const char *name, size_t n);
+/* The same for a NUL-terminated name: the length of a constant is then
+ * known at compile time. */
+static inline const char *
+bounce_hdrs_get(const struct bounce_hdrs *h, const char *name)
+{
+	return bounce_hdrs_get_n(h, name, strlen(name));
+}
 /* Reads header fields from the start of s (LF or CRLF line ends) into h,
  * at most BOUNCE_MAX_HEADERS. */
 void bounce_hdrs_parse(struct bounce_hdrs *h, const char *s, size_t len);

@@ -510,7 +510,9 @@ bounce_mta_mda_line(const char *text, const char **line)
 
 	for (p = text; p != NULL && *p != '\0';) {
 		for (i = 0; i < UTIL_ARRAY_LEN(bounce_mta_mdas); i++)
-			if (strncasecmp(p, bounce_mta_mdas[i].prefix,
+			if (tolower((unsigned char)*p) ==
+				bounce_mta_mdas[i].prefix[0] &&
+			    strncasecmp(p, bounce_mta_mdas[i].prefix,
 				strlen(bounce_mta_mdas[i].prefix)) == 0) {
 				*line = p;
 				return (int)i;

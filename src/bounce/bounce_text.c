@@ -111,28 +111,61 @@ bounce_text_starts_any(const char *s, const char *const *needles, size_t n)
 
 	if (s == NULL)
 		return false;
+	/* The first byte, compared before the library is asked. */
 	for (i = 0; i < n; i++)
-		if (strncasecmp(s, needles[i], strlen(needles[i])) == 0)
+		if (tolower((unsigned char)s[0]) ==
+			tolower((unsigned char)needles[i][0]) &&
+		    strncasecmp(s, needles[i], strlen(needles[i])) == 0)
 			return true;
 	return false;
 }
 
 /* ------------------------------------------------------ original cut */
 
-static const char *const bounce_text_cut_plain[] = {
-	"this is a copy of the message",
-	"enclosed is a copy of the message",
-	"below this line is a copy of the message",
-	"original message follows",
-	"message headers follow",
-	"unsent message below",
-	"the original message headers",
-	"original message headers",
-	"headers of the original message",
-	"the header of the original message",
-	"here is a copy of the first part of the message",
-	"content of the original message",
+/* Phrases with their lengths, for the many lines compared with them. */
+struct bounce_text_phrase {
+	const char *s;
+	size_t n;
 };
+
+#define BOUNCE_TEXT_PHRASE(s)    \
+	{                        \
+		s, sizeof(s) - 1 \
+	}
+
+static const struct bounce_text_phrase bounce_text_cut_plain[] = {
+	BOUNCE_TEXT_PHRASE("this is a copy of the message"),
+	BOUNCE_TEXT_PHRASE("enclosed is a copy of the message"),
+	BOUNCE_TEXT_PHRASE("below this line is a copy of the message"),
+	BOUNCE_TEXT_PHRASE("original message follows"),
+	BOUNCE_TEXT_PHRASE("message headers follow"),
+	BOUNCE_TEXT_PHRASE("unsent message below"),
+	BOUNCE_TEXT_PHRASE("the original message headers"),
+	BOUNCE_TEXT_PHRASE("original message headers"),
+	BOUNCE_TEXT_PHRASE("headers of the original message"),
+	BOUNCE_TEXT_PHRASE("the header of the original message"),
+	BOUNCE_TEXT_PHRASE("here is a copy of the first part of the message"),
+	BOUNCE_TEXT_PHRASE("content of the original message"),
+};
+
+/* True when c, in either case, begins one of bounce_text_cut_plain. */
+static bool
+bounce_text_cut_initial(char c)
+{
+	switch (c | 0x20) {
+	case 'b':
+	case 'c':
+	case 'e':
+	case 'h':
+	case 'm':
+	case 'o':
+	case 't':
+	case 'u':
+		return true;
+	default:
+		return false;
+	}
+}
 
 static const char *const bounce_text_cut_ruled[] = {
 	"original message",
@@ -165,15 +198,15 @@ bounce_text_orig_start(const char *text)
 		}
 		n = eol != NULL ? (size_t)(eol - q) : strlen(q);
 		/* Only lines that could begin a phrase are looked at. */
-		if (!ruled &&
-		    (n < 20 || strchr("tTeEbBoOmMuUhHcC", *q) == NULL)) {
+		if (!ruled && (n < 20 || !bounce_text_cut_initial(*q))) {
 			p = eol != NULL ? eol + 1 : NULL;
 			continue;
 		}
 		bounce_lower(q, n, line, sizeof(line));
 		for (i = 0; i < UTIL_ARRAY_LEN(bounce_text_cut_plain); i++)
-			if (strncmp(line, bounce_text_cut_plain[i],
-				strlen(bounce_text_cut_plain[i])) == 0)
+			if (line[0] == bounce_text_cut_plain[i].s[0] &&
+			    strncmp(line, bounce_text_cut_plain[i].s,
+				bounce_text_cut_plain[i].n) == 0)
 				return eol != NULL ? eol + 1 : p + strlen(p);
 		for (i = 0; ruled && n < 80 &&
 		     i < UTIL_ARRAY_LEN(bounce_text_cut_ruled);
@@ -761,7 +794,7 @@ bounce_text_scan(const struct bounce_msg *m, struct bounce_rcptv *v, char **ctx)
 	bool add = v->n == 0;
 	size_t i, *first;
 
-	end = bounce_text_orig_start(text);
+	end = m->text_cut;
 	if (end == NULL)
 		end = text + strlen(text);
 	bounce_text_split(text, end, &l);
