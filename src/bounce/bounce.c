@@ -384,17 +384,47 @@ bounce_hdrs_get_n(const struct bounce_hdrs *h, const char *name, size_t n)
 	return NULL;
 }
 
+struct bounce_hdrs_mem {
+	struct bounce_hdrs_mem *next;
+	size_t used;
+	size_t size;
+	char data[];
+};
+
 void
 bounce_hdrs_fini(struct bounce_hdrs *h)
 {
-	size_t i;
+	while (h->mem != NULL) {
+		struct bounce_hdrs_mem *next = h->mem->next;
 
-	/* A field's value lives in the allocation of its name. */
-	for (i = 0; i < h->n; i++)
-		free(h->v[i].name);
+		free(h->mem);
+		h->mem = next;
+	}
 	free(h->v);
 	h->v = NULL;
 	h->n = 0;
+}
+
+/* n bytes for names and values, from blocks of a few kilobytes rather
+ * than an allocation each: a header has dozens of fields. */
+static char *
+bounce_hdrs_alloc(struct bounce_hdrs *h, size_t n)
+{
+	struct bounce_hdrs_mem *b = h->mem;
+	char *p;
+
+	if (b == NULL || b->size - b->used < n) {
+		size_t size = n > 8192 ? n : 8192;
+
+		b = xmalloc(sizeof(*b) + size);
+		b->next = h->mem;
+		b->used = 0;
+		b->size = size;
+		h->mem = b;
+	}
+	p = b->data + b->used;
+	b->used += n;
+	return p;
 }
 
 void
@@ -436,15 +466,19 @@ bounce_hdrs_parse(struct bounce_hdrs *h, const char *s, size_t len)
 		if (h->n % 16 == 0)
 			h->v = xreallocarray(h->v, h->n + 16, sizeof(*h->v));
 		hd = &h->v[h->n++];
-		/* The name and the folded value in one allocation. */
+		/* The name, then the folded value (no longer than the
+		 * value as written); what folding left unused is given
+		 * back. */
 		vlen = (size_t)(q - v);
-		hd->name = xmalloc(n + 1 +
-		    (vlen < BOUNCE_MAX_DIAG ? vlen : BOUNCE_MAX_DIAG) + 1);
+		if (vlen > BOUNCE_MAX_DIAG)
+			vlen = BOUNCE_MAX_DIAG;
+		hd->name = bounce_hdrs_alloc(h, n + 1 + vlen + 1);
 		memcpy(hd->name, p, n);
 		hd->name[n] = '\0';
 		hd->name_len = n;
 		hd->value = hd->name + n + 1;
-		(void)bounce_fold(hd->value, v, vlen);
+		h->mem->used -=
+		    vlen - bounce_fold(hd->value, v, (size_t)(q - v));
 		p = q;
 	}
 }
@@ -496,8 +530,33 @@ bounce_normalise_next(const char *data, size_t len, size_t from, char c)
 	return p != NULL ? (size_t)(p - data) : len;
 }
 
+/* The lines of the normalised message that begin with 'c' or 'C', the
+ * only ones bounce_count_composite() looks at, noted by
+ * bounce_normalise(); when there are more than at holds, all is false
+ * and the lines are searched for instead. */
+#define BOUNCE_C_LINES 1024
+
+struct bounce_c_lines {
+	uint32_t at[BOUNCE_C_LINES]; /* offsets in the normalised text */
+	size_t n;
+	bool all;
+};
+
+/* Notes a line that begins at offset at with the byte c. */
 static void
-bounce_normalise(const char *data, size_t len, struct buf *out)
+bounce_c_lines_add(struct bounce_c_lines *cl, size_t at, char c)
+{
+	if ((c | 0x20) != 'c')
+		return;
+	if (cl->n < BOUNCE_C_LINES)
+		cl->at[cl->n++] = (uint32_t)at;
+	else
+		cl->all = false;
+}
+
+static void
+bounce_normalise(
+    const char *data, size_t len, struct buf *out, struct bounce_c_lines *cl)
 {
 	size_t i = 0, col = 0, o, cr, nul;
 	char *w;
@@ -514,6 +573,12 @@ bounce_normalise(const char *data, size_t len, struct buf *out)
 	buf_reserve(out, 2 * (len - i) + 2);
 	w = out->data + out->len;
 	o = 0;
+	/* A line's first byte is the input byte at i, the line ends only
+	 * being made CRLF: known when the line begins. */
+	cl->n = 0;
+	cl->all = true;
+	if (i < len)
+		bounce_c_lines_add(cl, out->len, data[i]);
 	/* Where the next CR and NUL bytes are, known until passed: most
 	 * messages have LF line ends or CRLF ones, and no NUL byte. */
 	cr = bounce_normalise_next(data, len, i, '\r');
@@ -550,6 +615,8 @@ bounce_normalise(const char *data, size_t len, struct buf *out)
 			w[o++] = '\n';
 			col = 0;
 			i++;
+			if (i < len)
+				bounce_c_lines_add(cl, out->len + o, data[i]);
 			continue;
 		}
 		/* A line too long, broken before its next byte. */
@@ -557,6 +624,7 @@ bounce_normalise(const char *data, size_t len, struct buf *out)
 			w[o++] = '\r';
 			w[o++] = '\n';
 			col = 0;
+			bounce_c_lines_add(cl, out->len + o, data[i]);
 		}
 		if (c == '\0') {
 			w[o++] = ' ';
@@ -585,37 +653,45 @@ bounce_looks_like_mail(const char *s, size_t len)
 	return false;
 }
 
-/* Counts Content-Type lines naming a composite type: a message with too
- * many is refused a MIME walk. */
-static size_t
-bounce_count_composite(const char *s, size_t len)
+/* Whether the line at p (inside s, len bytes) is a Content-Type field
+ * naming a composite type. */
+static bool
+bounce_is_composite(const char *p, const char *end)
 {
 	static const char ct[] = "content-type:";
-	const size_t colon = sizeof(ct) - 2; /* where the name's ':' is */
-	const char *c = s, *end = s + len;
-	size_t n = 0;
+	const char *q;
 
-	/* Only lines that begin with the field name: found by their colon,
-	 * rarer than line ends. */
-	while (c < end) {
-		const char *p, *q;
+	if ((*p != 'c' && *p != 'C') || strncasecmp(p, ct, sizeof(ct) - 1) != 0)
+		return false;
+	q = p + sizeof(ct) - 1;
+	while (q < end && (*q == ' ' || *q == '\t'))
+		q++;
+	return q + 9 < end &&
+	    (strncasecmp(q, "multipart", 9) == 0 ||
+		strncasecmp(q, "message", 7) == 0);
+}
 
-		c = memchr(c, ':', (size_t)(end - c));
-		if (c == NULL)
-			break;
-		p = c - colon;
-		c++;
-		if (p < s || (p > s && p[-1] != '\n') ||
-		    p + sizeof(ct) >= end ||
-		    strncasecmp(p, ct, sizeof(ct) - 1) != 0)
-			continue;
-		q = p + sizeof(ct) - 1;
-		while (q < end && (*q == ' ' || *q == '\t'))
-			q++;
-		if (q + 9 < end &&
-		    (strncasecmp(q, "multipart", 9) == 0 ||
-			strncasecmp(q, "message", 7) == 0))
-			n++;
+/* Counts Content-Type lines naming a composite type: a message with too
+ * many is refused a MIME walk. cl: the lines that begin with 'c'. */
+static size_t
+bounce_count_composite(
+    const char *s, size_t len, const struct bounce_c_lines *cl)
+{
+	const size_t ctlen = sizeof("content-type:");
+	const char *p = s, *end = s + len;
+	size_t n = 0, i;
+
+	if (cl->all) {
+		for (i = 0; i < cl->n && s + cl->at[i] + ctlen < end; i++)
+			n += bounce_is_composite(s + cl->at[i], end);
+		return n;
+	}
+	/* Too many to note: each line looked at. */
+	while (p != NULL && p + ctlen < end) {
+		n += bounce_is_composite(p, end);
+		p = memchr(p, '\n', (size_t)(end - p));
+		if (p != NULL)
+			p++;
 	}
 	return n;
 }
@@ -626,8 +702,9 @@ bounce_count_composite(const char *s, size_t len)
 static void
 bounce_append_text(struct buf *b, const char *s, size_t n)
 {
+	const uint64_t ones = 0x0101010101010101u;
+	const uint64_t tops = 0x8080808080808080u;
 	size_t i, o, room;
-	bool nuls;
 	char *w;
 
 	if (b->len >= BOUNCE_MAX_TEXT)
@@ -637,27 +714,35 @@ bounce_append_text(struct buf *b, const char *s, size_t n)
 		n = room;
 	buf_reserve(b, n + 1);
 	w = b->data + b->len;
-	/* Decoded parts may hold NUL bytes; most text holds none. */
-	nuls = memchr(s, '\0', n) != NULL;
 	for (i = 0, o = 0; i < n;) {
-		const char *cr = memchr(s + i, '\r', n - i);
-		size_t run = cr != NULL ? (size_t)(cr - (s + i)) : n - i;
-		char *nul;
+		size_t stop;
 
-		/* Up to the next CR in one copy, NUL bytes made spaces. */
-		memcpy(w + o, s + i, run);
-		while (nuls && (nul = memchr(w + o, '\0', run)) != NULL) {
-			*nul = ' ';
-			run -= (size_t)(nul + 1 - (w + o));
-			o = (size_t)(nul + 1 - w);
+		/* Eight bytes copied at a time while none is CR or NUL (a
+		 * zero byte of x, or of x with CR taken off each byte). */
+		while (i + 8 <= n) {
+			uint64_t x, c;
+
+			memcpy(&x, s + i, sizeof(x));
+			c = x ^ (ones * '\r');
+			if ((((x - ones) & ~x) | ((c - ones) & ~c)) & tops)
+				break;
+			memcpy(w + o, &x, sizeof(x));
+			i += 8;
+			o += 8;
 		}
-		o += run;
-		i = cr != NULL ? (size_t)(cr - s) : n;
-		if (i >= n)
-			break;
-		/* CRLF becomes LF, a lone CR too. */
-		w[o++] = '\n';
-		i += i + 1 < n && s[i + 1] == '\n' ? 2 : 1;
+		/* Then the next eight one by one: CRLF becomes LF, a lone CR
+		 * too, NUL bytes (of decoded parts) spaces. */
+		for (stop = i + 8; i < stop && i < n;) {
+			char c = s[i];
+
+			if (c == '\r') {
+				w[o++] = '\n';
+				i += i + 1 < n && s[i + 1] == '\n' ? 2 : 1;
+			} else {
+				w[o++] = c == '\0' ? ' ' : c;
+				i++;
+			}
+		}
 	}
 	b->len += o;
 	if (b->len > 0 && b->data[b->len - 1] != '\n' &&
@@ -1182,9 +1267,11 @@ bounce_boundary_present(const char *ct, const char *s)
 	return found;
 }
 
-/* Fills m from the normalised message; false when it has no header. */
+/* Fills m from the normalised message; false when it has no header. cl:
+ * the lines that begin with 'c' (bounce_normalise()). */
 static bool
-bounce_msg_read(struct bounce_msg *m, const char *s, size_t len)
+bounce_msg_read(struct bounce_msg *m, const char *s, size_t len,
+    const struct bounce_c_lines *cl)
 {
 	const char *ct, *rt;
 	size_t nparts = 0;
@@ -1207,7 +1294,7 @@ bounce_msg_read(struct bounce_msg *m, const char *s, size_t len)
 			m->report_type[n] =
 			    (char)tolower((unsigned char)m->report_type[n]);
 	}
-	if (bounce_count_composite(s, len) <= BOUNCE_MAX_COMPOSITE &&
+	if (bounce_count_composite(s, len, cl) <= BOUNCE_MAX_COMPOSITE &&
 	    bounce_boundary_present(ct, s))
 		bounce_walk(m, s, len, 0, false, &nparts);
 	if (m->text.len == 0 && m->dsn.len == 0 && m->arf.len == 0) {
@@ -1640,6 +1727,7 @@ bounce_parse(const char *data, size_t len, struct bounce_report **out)
 {
 	struct bounce_msg m;
 	struct bounce_report *r;
+	struct bounce_c_lines cl;
 	struct buf norm;
 	const char *id;
 
@@ -1649,7 +1737,7 @@ bounce_parse(const char *data, size_t len, struct bounce_report **out)
 	if (data == NULL || len == 0)
 		return -EINVAL;
 	buf_init(&norm);
-	bounce_normalise(data, len, &norm);
+	bounce_normalise(data, len, &norm, &cl);
 	if (norm.data == NULL || !bounce_looks_like_mail(norm.data, norm.len)) {
 		buf_fini(&norm);
 		return -EINVAL;
@@ -1659,7 +1747,7 @@ bounce_parse(const char *data, size_t len, struct bounce_report **out)
 	buf_init(&m.dsn);
 	buf_init(&m.arf);
 	buf_init(&m.origtext);
-	if (!bounce_msg_read(&m, norm.data, norm.len)) {
+	if (!bounce_msg_read(&m, norm.data, norm.len, &cl)) {
 		bounce_msg_fini(&m);
 		buf_fini(&norm);
 		return -EINVAL;

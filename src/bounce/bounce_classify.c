@@ -25,6 +25,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,6 +234,21 @@ static const struct {
 	{ "most progress was data", BOUNCE_CMD_DATA },
 };
 
+/* The keys of bounce_classify_cmd_words, worked out once. */
+static pthread_once_t bounce_classify_cmd_once = PTHREAD_ONCE_INIT;
+static struct bounce_words_key
+    bounce_classify_cmd_keys[UTIL_ARRAY_LEN(bounce_classify_cmd_words)];
+
+static void
+bounce_classify_cmd_index(void)
+{
+	size_t i;
+
+	for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_cmd_words); i++)
+		bounce_words_key_init(&bounce_classify_cmd_keys[i],
+		    bounce_classify_cmd_words[i].words);
+}
+
 /* The text with each run of white space made one space, lower-cased,
  * into buf. */
 static const char *
@@ -290,13 +306,14 @@ bounce_classify_command_in(const char *s)
 
 	if (s == NULL)
 		return BOUNCE_CMD_NONE;
+	(void)pthread_once(
+	    &bounce_classify_cmd_once, bounce_classify_cmd_index);
 	bounce_words_text_init(&t, s);
-	for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_cmd_words); i++) {
-		const char *w[2] = { bounce_classify_cmd_words[i].words, NULL };
-
-		if (bounce_words_any(&t, w))
+	for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_cmd_words); i++)
+		if (bounce_words_key_may_match(
+			&t, &bounce_classify_cmd_keys[i]) &&
+		    strstr(s, bounce_classify_cmd_words[i].words) != NULL)
 			return bounce_classify_cmd_words[i].cmd;
-	}
 	/* A Sendmail transcript (">>> RCPT TO:<a@b>", "<<< 550 ..."): the
 	 * command sent last before the first error. */
 	for (p = strstr(s, "<<< "); p != NULL; p = strstr(p + 4, "<<< "))
