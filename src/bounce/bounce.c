@@ -261,22 +261,18 @@ bounce_fold_run(
 	return i;
 }
 
-/*
- * Writes the n bytes at s into out with white space folded: each run
- * made one space between words, none at either end; a NUL byte ends the
- * text, and at most BOUNCE_MAX_DIAG bytes are written (out has room for
- * that many, or n if fewer, and the NUL that ends them). Bytes that are
- * not UTF-8 become '?'. Returns the length written.
- */
+/* bounce_fold_text(), noting in *high whether the text kept holds bytes
+ * above ASCII. */
 static size_t
-bounce_fold(char *out, const char *s, size_t n)
+bounce_fold_bytes(
+    char *out, const char *s, size_t n, size_t cap, unsigned char *high)
 {
 	const unsigned char *in = (const unsigned char *)s;
-	unsigned char high = 0;
 	size_t i = 0, len = 0;
 	bool space = false;
 
-	while (i < n && len < BOUNCE_MAX_DIAG) {
+	*high = 0;
+	while (i < n && len < cap) {
 		unsigned char c = in[i];
 		size_t run;
 
@@ -290,7 +286,7 @@ bounce_fold(char *out, const char *s, size_t n)
 		if (space) {
 			out[len++] = ' ';
 			space = false;
-			if (len >= BOUNCE_MAX_DIAG)
+			if (len >= cap)
 				break;
 		}
 		if (c < ' ') {
@@ -303,15 +299,36 @@ bounce_fold(char *out, const char *s, size_t n)
 		 * as far as the room left; a space that ends the run is
 		 * left to the loop. */
 		run = bounce_fold_run(in + i,
-		    n - i < BOUNCE_MAX_DIAG - len ? n - i
-						  : BOUNCE_MAX_DIAG - len,
-		    out + len, &high);
+		    n - i < cap - len ? n - i : cap - len, out + len, high);
 		if (in[i + run - 1] == ' ')
 			run--;
 		len += run;
 		i += run;
 	}
 	out[len] = '\0';
+	return len;
+}
+
+size_t
+bounce_fold_text(char *out, const char *s, size_t n, size_t cap)
+{
+	unsigned char high;
+
+	return bounce_fold_bytes(out, s, n, cap, &high);
+}
+
+/*
+ * Writes the n bytes at s into out folded (bounce_fold_text()), at most
+ * BOUNCE_MAX_DIAG bytes (out has room for that many, or n if fewer, and
+ * the NUL that ends them); bytes that are not UTF-8 become '?'. Returns
+ * the length written.
+ */
+static size_t
+bounce_fold(char *out, const char *s, size_t n)
+{
+	unsigned char high;
+	size_t len = bounce_fold_bytes(out, s, n, BOUNCE_MAX_DIAG, &high);
+
 	if (high != 0)
 		bounce_utf8_fix(out);
 	return len;
@@ -371,6 +388,57 @@ bounce_rcptv_add(struct bounce_rcptv *v, const char *addr, size_t len)
 
 /* -------------------------------------------------------------- headers */
 
+/* A block of the memory that folded values are carved from. */
+struct bounce_hdrs_mem {
+	struct bounce_hdrs_mem *next;
+	size_t used;
+	size_t size;
+	char data[];
+};
+
+struct bounce_hdrs_pool {
+	struct bounce_hdrs_mem *mem;
+};
+
+/* n bytes from blocks of a few kilobytes rather than an allocation
+ * each: a message has dozens of header fields. */
+static char *
+bounce_hdrs_alloc(struct bounce_hdrs_pool *pool, size_t n)
+{
+	struct bounce_hdrs_mem *b = pool->mem;
+	char *p;
+
+	if (b == NULL || b->size - b->used < n) {
+		size_t size = n > 8192 ? n : 8192;
+
+		b = xmalloc(sizeof(*b) + size);
+		b->next = pool->mem;
+		b->used = 0;
+		b->size = size;
+		pool->mem = b;
+	}
+	p = b->data + b->used;
+	b->used += n;
+	return p;
+}
+
+const char *
+bounce_hdrs_value(const struct bounce_hdrs *h, size_t i)
+{
+	struct bounce_hdr *hd = &h->v[i];
+	size_t room;
+
+	if (hd->value != NULL)
+		return hd->value;
+	/* No longer than the value as written; what folding left unused
+	 * is given back. */
+	room = hd->raw_len < BOUNCE_MAX_DIAG ? hd->raw_len : BOUNCE_MAX_DIAG;
+	hd->value = bounce_hdrs_alloc(h->pool, room + 1);
+	h->pool->mem->used -=
+	    room - bounce_fold(hd->value, hd->raw, hd->raw_len);
+	return hd->value;
+}
+
 const char *
 bounce_hdrs_get_n(const struct bounce_hdrs *h, const char *name, size_t n)
 {
@@ -379,52 +447,44 @@ bounce_hdrs_get_n(const struct bounce_hdrs *h, const char *name, size_t n)
 	for (i = 0; i < h->n; i++)
 		if (h->v[i].name_len == n &&
 		    (h->v[i].name[0] | 0x20) == (name[0] | 0x20) &&
-		    strcasecmp(h->v[i].name, name) == 0)
-			return h->v[i].value;
+		    strncasecmp(h->v[i].name, name, n) == 0)
+			return bounce_hdrs_value(h, i);
 	return NULL;
 }
-
-struct bounce_hdrs_mem {
-	struct bounce_hdrs_mem *next;
-	size_t used;
-	size_t size;
-	char data[];
-};
 
 void
 bounce_hdrs_fini(struct bounce_hdrs *h)
 {
-	while (h->mem != NULL) {
-		struct bounce_hdrs_mem *next = h->mem->next;
+	if (h->pool != NULL) {
+		while (h->pool->mem != NULL) {
+			struct bounce_hdrs_mem *next = h->pool->mem->next;
 
-		free(h->mem);
-		h->mem = next;
+			free(h->pool->mem);
+			h->pool->mem = next;
+		}
+		free(h->pool);
+		h->pool = NULL;
 	}
 	free(h->v);
 	h->v = NULL;
 	h->n = 0;
 }
 
-/* n bytes for names and values, from blocks of a few kilobytes rather
- * than an allocation each: a header has dozens of fields. */
-static char *
-bounce_hdrs_alloc(struct bounce_hdrs *h, size_t n)
+void
+bounce_hdrs_keep(struct bounce_hdrs *h)
 {
-	struct bounce_hdrs_mem *b = h->mem;
-	char *p;
+	size_t i;
 
-	if (b == NULL || b->size - b->used < n) {
-		size_t size = n > 8192 ? n : 8192;
+	for (i = 0; i < h->n; i++) {
+		struct bounce_hdr *hd = &h->v[i];
+		char *name = bounce_hdrs_alloc(h->pool, hd->name_len);
 
-		b = xmalloc(sizeof(*b) + size);
-		b->next = h->mem;
-		b->used = 0;
-		b->size = size;
-		h->mem = b;
+		(void)bounce_hdrs_value(h, i);
+		memcpy(name, hd->name, hd->name_len);
+		hd->name = name;
+		hd->raw = NULL;
+		hd->raw_len = 0;
 	}
-	p = b->data + b->used;
-	b->used += n;
-	return p;
 }
 
 void
@@ -432,13 +492,15 @@ bounce_hdrs_parse(struct bounce_hdrs *h, const char *s, size_t len)
 {
 	const char *p = s, *end = s + len;
 
+	if (h->pool == NULL)
+		h->pool = xcalloc(1, sizeof(*h->pool));
 	/* Fields up to the first line that is none (the empty line that
 	 * ends a header, or anything else): "Name: value", the value
 	 * going on over lines that begin with white space. */
 	while (p < end && h->n < BOUNCE_MAX_HEADERS) {
 		const char *colon, *v, *q, *eol;
 		struct bounce_hdr *hd;
-		size_t n, vlen;
+		size_t n;
 
 		for (colon = p;
 		     colon<end && * colon> ' ' && *colon < 127 && *colon != ':';
@@ -466,19 +528,11 @@ bounce_hdrs_parse(struct bounce_hdrs *h, const char *s, size_t len)
 		if (h->n % 16 == 0)
 			h->v = xreallocarray(h->v, h->n + 16, sizeof(*h->v));
 		hd = &h->v[h->n++];
-		/* The name, then the folded value (no longer than the
-		 * value as written); what folding left unused is given
-		 * back. */
-		vlen = (size_t)(q - v);
-		if (vlen > BOUNCE_MAX_DIAG)
-			vlen = BOUNCE_MAX_DIAG;
-		hd->name = bounce_hdrs_alloc(h, n + 1 + vlen + 1);
-		memcpy(hd->name, p, n);
-		hd->name[n] = '\0';
+		hd->name = p;
 		hd->name_len = n;
-		hd->value = hd->name + n + 1;
-		h->mem->used -=
-		    vlen - bounce_fold(hd->value, v, (size_t)(q - v));
+		hd->raw = v;
+		hd->raw_len = (size_t)(q - v);
+		hd->value = NULL;
 		p = q;
 	}
 }
@@ -1197,6 +1251,7 @@ bounce_walk(struct bounce_msg *m, const char *s, size_t len, int depth,
 		&p, "content-transfer-encoding", cte, sizeof(cte)) &&
 	    (strncasecmp(cte, "base64", 6) == 0 ||
 		strncasecmp(cte, "quoted-printable", 16) == 0)) {
+		bool had_orig = m->has_orig;
 		struct buf dec;
 
 		buf_init(&dec);
@@ -1206,6 +1261,10 @@ bounce_walk(struct bounce_msg *m, const char *s, size_t len, int depth,
 			bounce_qp_decode(p.body, p.body_len, &dec);
 		bounce_on_leaf(
 		    m, type, dec.data != NULL ? dec.data : "", dec.len, inner);
+		/* A header read from the decoded text must not refer to
+		 * it. */
+		if (m->has_orig && !had_orig)
+			bounce_hdrs_keep(&m->orig);
 		buf_fini(&dec);
 		return;
 	}
@@ -1365,6 +1424,27 @@ bounce_verp_in(const char *s)
 	return NULL;
 }
 
+/* False when field hd cannot hold "bounces+": no '+' follows an 's' in
+ * its value as written (folding never brings two bytes together), so
+ * that most fields need not be folded to be looked at. */
+static bool
+bounce_hdr_may_hold_verp(const struct bounce_hdr *hd)
+{
+	const char *p = hd->raw, *end = hd->raw + hd->raw_len;
+
+	if (hd->raw == NULL)
+		return true;
+	while (p < end) {
+		p = memchr(p, '+', (size_t)(end - p));
+		if (p == NULL)
+			return false;
+		if (p > hd->raw && (p[-1] | 0x20) == 's')
+			return true;
+		p++;
+	}
+	return false;
+}
+
 static char *
 bounce_find_verp(const struct bounce_msg *m, const char *raw)
 {
@@ -1386,7 +1466,9 @@ bounce_find_verp(const struct bounce_msg *m, const char *raw)
 			return t;
 	}
 	for (i = 0; i < m->top.n; i++) {
-		t = bounce_verp_in(m->top.v[i].value);
+		if (!bounce_hdr_may_hold_verp(&m->top.v[i]))
+			continue;
+		t = bounce_verp_in(bounce_hdrs_value(&m->top, i));
 		if (t != NULL)
 			return t;
 	}
@@ -1646,7 +1728,7 @@ static void
 bounce_analyse(struct bounce_msg *m, struct bounce_report *r)
 {
 	struct bounce_rcptv v = { 0 };
-	char **ctx = xcalloc(BOUNCE_MAX_RCPTS, sizeof(*ctx));
+	char **ctx = NULL;
 	size_t i;
 
 	r->kind = BOUNCE_KIND_OTHER;
@@ -1684,12 +1766,12 @@ bounce_analyse(struct bounce_msg *m, struct bounce_report *r)
 		goto done;
 	}
 finish:
-	bounce_text_scan(m, &v, ctx);
+	ctx = bounce_text_scan(m, &v);
 	bounce_mta_hint(m, &v, ctx);
 	for (i = 0; i < v.n; i++)
 		bounce_finish_rcpt(m, &v, i, ctx[i]);
 done:
-	for (i = 0; i < v.n && i < BOUNCE_MAX_RCPTS; i++)
+	for (i = 0; ctx != NULL && i < v.n; i++)
 		free(ctx[i]);
 	free(ctx);
 	free(v.aux);

@@ -249,45 +249,20 @@ bounce_classify_cmd_index(void)
 		    bounce_classify_cmd_words[i].words);
 }
 
-/* The text with each run of white space made one space, lower-cased,
- * into buf. */
-static const char *
-bounce_classify_folded(const char *s, char *buf, size_t size)
-{
-	size_t n = 0;
-	bool space = false;
-
-	for (; *s != '\0' && n + 1 < size; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == ' ' || (c >= '\t' && c <= '\r')) {
-			space = true;
-			continue;
-		}
-		if (space && n > 0)
-			buf[n++] = ' ';
-		space = false;
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c | 0x20);
-		if (n + 1 < size)
-			buf[n++] = (char)c;
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
 static enum bounce_command bounce_classify_command_in(const char *s);
 
 enum bounce_command
 bounce_classify_command(const char *s)
 {
 	char buf[4096];
+	size_t n;
 
 	if (s == NULL)
 		return BOUNCE_CMD_NONE;
 	/* The words may be broken over lines ("(in\n reply to RCPT TO
-	 * command)"). */
-	bounce_classify_folded(s, buf, sizeof(buf));
+	 * command)"): white space folded, then lower case. */
+	n = bounce_fold_text(buf, s, strlen(s), sizeof(buf) - 1);
+	bounce_lower(buf, n, buf, n + 1);
 	return bounce_classify_command_in(buf);
 }
 

@@ -780,8 +780,8 @@ out:
 	buf_fini(&diag);
 }
 
-void
-bounce_text_scan(const struct bounce_msg *m, struct bounce_rcptv *v, char **ctx)
+char **
+bounce_text_scan(const struct bounce_msg *m, struct bounce_rcptv *v)
 {
 	static const char *const excl_top[] = { "From", "To", "Cc", "Reply-To",
 		"Sender", "Return-Path", "Delivered-To", "Envelope-To",
@@ -793,6 +793,7 @@ bounce_text_scan(const struct bounce_msg *m, struct bounce_rcptv *v, char **ctx)
 	const char *text = m->text.data, *end, *xf;
 	bool add = v->n == 0;
 	size_t i, *first;
+	char **ctx;
 
 	end = m->text_cut;
 	if (end == NULL)
@@ -825,6 +826,7 @@ bounce_text_scan(const struct bounce_msg *m, struct bounce_rcptv *v, char **ctx)
 			bounce_rcptv_add(v, a, n);
 	}
 
+	ctx = xcalloc(v->n + 1, sizeof(*ctx));
 	first = xcalloc(v->n + 1, sizeof(*first));
 	for (i = 0; i < v->n; i++)
 		first[i] = bounce_text_line_of(&l, v->v[i].recipient);
@@ -850,6 +852,7 @@ bounce_text_scan(const struct bounce_msg *m, struct bounce_rcptv *v, char **ctx)
 	free(l.v);
 	free(l.len);
 	free(l.err);
+	return ctx;
 }
 
 char *
