@@ -1392,34 +1392,39 @@ static char *
 bounce_verp_in(const char *s)
 {
 	static const char tag[] = "bounces+";
-	const char *p = s;
+	const char *lo, *up;
 
 	if (s == NULL)
 		return NULL;
-	/* Each '+' that ends "bounces", in any case. */
-	while ((p = strchr(p, '+')) != NULL) {
-		const char *t = p + 1;
+	/* Each '+' that ends "bounces", in any case: the places of "s+"
+	 * and of "S+", taken in order (most '+' follow no 's'). */
+	lo = strstr(s, "s+");
+	up = strstr(s, "S+");
+	while (lo != NULL || up != NULL) {
+		const char *p, *t;
 		size_t n = 0;
 
+		if (up == NULL || (lo != NULL && lo < up)) {
+			p = lo + 1;
+			lo = strstr(p, "s+");
+		} else {
+			p = up + 1;
+			up = strstr(p, "S+");
+		}
+		t = p + 1;
 		if (p - s < (ptrdiff_t)sizeof(tag) - 2 ||
 		    strncasecmp(p - (sizeof(tag) - 2), tag, sizeof(tag) - 2) !=
-			0) {
-			p = t;
+			0)
 			continue;
-		}
 		p -= sizeof(tag) - 2;
-
 		if (p > s &&
 		    (isalnum((unsigned char)p[-1]) || p[-1] == '.' ||
-			p[-1] == '-' || p[-1] == '_' || p[-1] == '+')) {
-			p = t;
+			p[-1] == '-' || p[-1] == '_' || p[-1] == '+'))
 			continue;
-		}
 		while (n <= 64 && isalnum((unsigned char)t[n]))
 			n++;
 		if (n >= 1 && n <= 64 && t[n] == '@')
 			return xstrndup(t, n);
-		p = t;
 	}
 	return NULL;
 }

@@ -269,11 +269,11 @@ struct bounce_words_text {
 /* Prepares t for lower (which t borrows). */
 void bounce_words_text_init(struct bounce_words_text *t, const char *lower);
 
-/* The pairs of characters at 0, 2 and 4 of a pattern's first literal
- * (as far as it goes): unless all occur in a text, the pattern does
- * not. Worked out once for a pattern tested against many texts. */
+/* The pairs of characters at 0, 2, 4, ... 14 of a pattern's first
+ * literal (as far as it goes): unless all occur in a text, the pattern
+ * does not. Worked out once for a pattern tested against many texts. */
 struct bounce_words_key {
-	unsigned short h[3];
+	unsigned short h[8];
 	unsigned char n;
 };
 

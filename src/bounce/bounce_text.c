@@ -496,47 +496,46 @@ bounce_text_sender_context(const char *line, const char *a)
 }
 
 /* Error-looking words that make a line part of the diagnostic. */
-static const char *const bounce_text_errwords[] = {
-	"unknown",
-	"no such",
-	"not exist",
-	"n't exist",
-	"quota",
-	"full",
-	"reject",
-	"denied",
-	"block",
-	"error",
-	"fail",
-	"refused",
-	"timed out",
-	"not found",
-	"invalid",
-	"disabled",
-	"said:",
-	"not accept",
-	"unavailable",
-	"expired",
-	"too ",
-	"not allowed",
-	"policy",
-	"spam",
-	"relay",
-	"suspend",
-	"inactive",
-	"locked",
-	"unable",
-	"could not",
-	"couldn't",
-	"not recognized",
-	"doesn't have",
-	"retry",
-	"giving up",
-	"exceed",
-	"problem",
-	"delayed",
-	"virus",
-	NULL,
+static const struct bounce_text_phrase bounce_text_errwords[] = {
+	BOUNCE_TEXT_PHRASE("unknown"),
+	BOUNCE_TEXT_PHRASE("no such"),
+	BOUNCE_TEXT_PHRASE("not exist"),
+	BOUNCE_TEXT_PHRASE("n't exist"),
+	BOUNCE_TEXT_PHRASE("quota"),
+	BOUNCE_TEXT_PHRASE("full"),
+	BOUNCE_TEXT_PHRASE("reject"),
+	BOUNCE_TEXT_PHRASE("denied"),
+	BOUNCE_TEXT_PHRASE("block"),
+	BOUNCE_TEXT_PHRASE("error"),
+	BOUNCE_TEXT_PHRASE("fail"),
+	BOUNCE_TEXT_PHRASE("refused"),
+	BOUNCE_TEXT_PHRASE("timed out"),
+	BOUNCE_TEXT_PHRASE("not found"),
+	BOUNCE_TEXT_PHRASE("invalid"),
+	BOUNCE_TEXT_PHRASE("disabled"),
+	BOUNCE_TEXT_PHRASE("said:"),
+	BOUNCE_TEXT_PHRASE("not accept"),
+	BOUNCE_TEXT_PHRASE("unavailable"),
+	BOUNCE_TEXT_PHRASE("expired"),
+	BOUNCE_TEXT_PHRASE("too "),
+	BOUNCE_TEXT_PHRASE("not allowed"),
+	BOUNCE_TEXT_PHRASE("policy"),
+	BOUNCE_TEXT_PHRASE("spam"),
+	BOUNCE_TEXT_PHRASE("relay"),
+	BOUNCE_TEXT_PHRASE("suspend"),
+	BOUNCE_TEXT_PHRASE("inactive"),
+	BOUNCE_TEXT_PHRASE("locked"),
+	BOUNCE_TEXT_PHRASE("unable"),
+	BOUNCE_TEXT_PHRASE("could not"),
+	BOUNCE_TEXT_PHRASE("couldn't"),
+	BOUNCE_TEXT_PHRASE("not recognized"),
+	BOUNCE_TEXT_PHRASE("doesn't have"),
+	BOUNCE_TEXT_PHRASE("retry"),
+	BOUNCE_TEXT_PHRASE("giving up"),
+	BOUNCE_TEXT_PHRASE("exceed"),
+	BOUNCE_TEXT_PHRASE("problem"),
+	BOUNCE_TEXT_PHRASE("delayed"),
+	BOUNCE_TEXT_PHRASE("virus"),
 };
 
 static bool
@@ -566,10 +565,28 @@ bounce_text_dsn_field(const char *line)
 	    bounce_text_starts_any(line, fields, UTIL_ARRAY_LEN(fields));
 }
 
+/* A hash of two characters side by side, for the words' filter. */
+static unsigned int
+bounce_text_pair(unsigned char a, unsigned char b)
+{
+	return ((unsigned int)a * 31u + b) & 511u;
+}
+
+/* True when the pair of characters at w occurs in the line whose pairs
+ * are noted in pairs. */
+static bool
+bounce_text_has_pair(const unsigned char *pairs, const char *w)
+{
+	unsigned int h =
+	    bounce_text_pair((unsigned char)w[0], (unsigned char)w[1]);
+
+	return (pairs[h >> 3] & (1u << (h & 7))) != 0;
+}
+
 static bool
 bounce_text_errline(const char *line, size_t n)
 {
-	unsigned char seen[32] = { 0 };
+	unsigned char pairs[64] = { 0 };
 	char buf[512];
 	const char *p;
 	char code[16];
@@ -577,15 +594,21 @@ bounce_text_errline(const char *line, size_t n)
 
 	if (n >= sizeof(buf))
 		n = sizeof(buf) - 1;
-	/* Lower-cased, noting which bytes occur: most words are then
-	 * ruled out by their first two letters without a search. */
+	/* Lower-cased, noting which pairs of characters occur: most words
+	 * are then ruled out by their first and last two letters without
+	 * a search. */
 	for (i = 0; i < n && line[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)line[i];
 
 		if (c >= 'A' && c <= 'Z')
 			c = (unsigned char)(c + ('a' - 'A'));
 		buf[i] = (char)c;
-		seen[c >> 3] |= (unsigned char)(1u << (c & 7));
+		if (i > 0) {
+			unsigned int h =
+			    bounce_text_pair((unsigned char)buf[i - 1], c);
+
+			pairs[h >> 3] |= (unsigned char)(1u << (h & 7));
+		}
 	}
 	buf[i] = '\0';
 	if (bounce_text_dsn_field(buf))
@@ -594,13 +617,13 @@ bounce_text_errline(const char *line, size_t n)
 	if (bounce_text_code_at(p) ||
 	    bounce_classify_find_status(buf, code, sizeof(code)))
 		return true;
-	for (i = 0; bounce_text_errwords[i] != NULL; i++) {
-		unsigned char a = (unsigned char)bounce_text_errwords[i][0];
-		unsigned char b = (unsigned char)bounce_text_errwords[i][1];
+	for (i = 0; i < UTIL_ARRAY_LEN(bounce_text_errwords); i++) {
+		const char *w = bounce_text_errwords[i].s;
 
-		if ((seen[a >> 3] & (1u << (a & 7))) != 0 &&
-		    (seen[b >> 3] & (1u << (b & 7))) != 0 &&
-		    strstr(buf, bounce_text_errwords[i]) != NULL)
+		if (bounce_text_has_pair(pairs, w) &&
+		    bounce_text_has_pair(
+			pairs, w + bounce_text_errwords[i].n - 2) &&
+		    strstr(buf, w) != NULL)
 			return true;
 	}
 	return false;
@@ -712,7 +735,7 @@ bounce_text_around(const struct bounce_text_lines *l, size_t first, size_t stop,
     bool whole, struct bounce_rcpt *r, char **ctx)
 {
 	struct buf diag, all;
-	size_t i, taken = 0;
+	size_t i, taken = 0, need = 0;
 	/* With a diagnostic already (from its DSN), only the context is
 	 * wanted. */
 	bool want = r->diagnostic == NULL;
@@ -721,6 +744,11 @@ bounce_text_around(const struct bounce_text_lines *l, size_t first, size_t stop,
 	buf_init(&all);
 	if (stop > first + BOUNCE_TEXT_BLOCK_LINES)
 		stop = first + BOUNCE_TEXT_BLOCK_LINES;
+	/* The context's room at once. */
+	for (i = first; i < stop && i < l->n; i++)
+		need += l->len[i] + 1;
+	if (need > 0)
+		buf_reserve(&all, need);
 	for (i = first; i < stop && i < l->n; i++) {
 		buf_append(&all, l->v[i], l->len[i]);
 		buf_putc(&all, '\n');

@@ -903,7 +903,7 @@ bounce_words_key_init(struct bounce_words_key *k, const char *p)
 	k->n = 0;
 	if (p[0] == '^')
 		p++;
-	for (i = 0; i <= 4; i += 2) {
+	for (i = 0; i < 2 * UTIL_ARRAY_LEN(k->h); i += 2) {
 		if (p[i] == '\0' || p[i] == '*' || p[i + 1] == '\0' ||
 		    p[i + 1] == '*')
 			break;
@@ -912,10 +912,10 @@ bounce_words_key_init(struct bounce_words_key *k, const char *p)
 	}
 }
 
-/* False when one of the first pairs of characters of pattern p (at
- * 0, 2 and 4, where its first literal has them) does not occur in t:
- * then p cannot occur. The same test as bounce_words_key_may_match(),
- * for patterns without a key. */
+/* False when one of the first pairs of characters of pattern p (see
+ * struct bounce_words_key) does not occur in t: then p cannot occur.
+ * The same test as bounce_words_key_may_match(), for patterns without
+ * a key. */
 static bool
 bounce_words_may_match(const struct bounce_words_text *t, const char *p)
 {

@@ -122,22 +122,21 @@ cmd_parse_bounce_line(struct buf *b, const char *file,
 	(void)fwrite(b->data, 1, b->len, stdout);
 }
 
-/* Parses one file and prints its lines; 0 or a negative errno. */
+/* Parses one file and prints its lines; 0 or a negative errno. in and
+ * out are buffers kept from file to file (their room is reused). */
 static int
-cmd_parse_bounce_file(const char *path)
+cmd_parse_bounce_file(const char *path, struct buf *in, struct buf *out)
 {
 	struct bounce_report *r = NULL;
-	struct buf b;
 	size_t i;
 	int ret;
 
-	buf_init(&b);
-	ret = util_read_file(path, BOUNCE_MAX_SIZE, &b);
+	buf_reset(in);
+	ret = util_read_file(path, BOUNCE_MAX_SIZE, in);
 	if (ret == -EFBIG)
 		ret = -EMSGSIZE;
 	if (ret == 0)
-		ret = bounce_parse(b.data, b.len, &r);
-	buf_fini(&b);
+		ret = bounce_parse(in->data, in->len, &r);
 	if (ret != 0) {
 		fprintf(stderr, "familymail: parse-bounce: %s: %s\n", path,
 		    ret == -EINVAL ? "not a mail message" : strerror(-ret));
@@ -149,12 +148,10 @@ cmd_parse_bounce_file(const char *path)
 		    "recipients more than the %d read; they are left out "
 		    "(\"dropped\" in its lines)\n",
 		    path, r->n_dropped, BOUNCE_MAX_RCPTS);
-	buf_init(&b);
 	if (r->n_rcpts == 0)
-		cmd_parse_bounce_line(&b, path, r, NULL);
+		cmd_parse_bounce_line(out, path, r, NULL);
 	for (i = 0; i < r->n_rcpts; i++)
-		cmd_parse_bounce_line(&b, path, r, &r->rcpts[i]);
-	buf_fini(&b);
+		cmd_parse_bounce_line(out, path, r, &r->rcpts[i]);
 	bounce_report_free(r);
 	return 0;
 }
@@ -162,6 +159,7 @@ cmd_parse_bounce_file(const char *path)
 int
 cmd_parse_bounce(int argc, char **argv, const char *config_path)
 {
+	struct buf in, out;
 	int i, first = 1, failed = 0;
 
 	(void)config_path;
@@ -171,9 +169,13 @@ cmd_parse_bounce(int argc, char **argv, const char *config_path)
 		fprintf(stderr, "usage: familymail parse-bounce FILE...\n");
 		return CMD_EX_USAGE;
 	}
+	buf_init(&in);
+	buf_init(&out);
 	for (i = first; i < argc; i++)
-		if (cmd_parse_bounce_file(argv[i]) != 0)
+		if (cmd_parse_bounce_file(argv[i], &in, &out) != 0)
 			failed++;
+	buf_fini(&in);
+	buf_fini(&out);
 	if (fflush(stdout) != 0) {
 		perror("familymail: parse-bounce: stdout");
 		return 1;
