@@ -894,96 +894,108 @@ struct bounce_part {
 	size_t hdr_len;
 	const char *body;
 	size_t body_len;
+	/* The first Content-Type and Content-Transfer-Encoding lines of
+	 * the header, or NULL. */
+	const char *ct;
+	const char *cte;
 };
 
-/* The first "\r\n\r\n" in s (len bytes), or NULL: a search from line
- * end to line end, cheaper than memmem() for the short headers of MIME
- * parts. */
-static const char *
-bounce_part_blank(const char *s, size_t len)
+static const char bounce_part_ct[] = "content-type";
+static const char bounce_part_cte[] = "content-transfer-encoding";
+
+/* Notes the line at q (inside s, len bytes) if it is the first of the
+ * header fields of p that bounce_walk() reads. */
+static void
+bounce_part_note(struct bounce_part *p, const char *q, const char *end)
 {
-	const char *p = s, *end = s + len;
+	size_t left = (size_t)(end - q);
 
-	while (p < end) {
-		const char *lf = memchr(p, '\n', (size_t)(end - p));
-
-		if (lf == NULL || end - lf < 3)
-			return NULL;
-		if (lf > s && lf[-1] == '\r' && lf[1] == '\r' && lf[2] == '\n')
-			return lf - 1;
-		p = lf + 1;
-	}
-	return NULL;
+	if (*q != 'c' && *q != 'C')
+		return;
+	if (p->ct == NULL && left > sizeof(bounce_part_ct) - 1 &&
+	    q[sizeof(bounce_part_ct) - 1] == ':' &&
+	    strncasecmp(q, bounce_part_ct, sizeof(bounce_part_ct) - 1) == 0)
+		p->ct = q;
+	else if (p->cte == NULL && left > sizeof(bounce_part_cte) - 1 &&
+	    q[sizeof(bounce_part_cte) - 1] == ':' &&
+	    strncasecmp(q, bounce_part_cte, sizeof(bounce_part_cte) - 1) == 0)
+		p->cte = q;
 }
 
-/* Splits s into header and body at the first empty line. A part that
- * begins with an empty line has an empty header. */
+/* Splits s into header and body at the first empty line (the first
+ * "\r\n\r\n"), noting the fields bounce_walk() reads on the way. A part
+ * that begins with an empty line has an empty header. */
 static void
 bounce_part_split(const char *s, size_t len, struct bounce_part *p)
 {
-	const char *e;
+	const char *q = s, *end = s + len;
 
 	p->hdr = s;
+	p->ct = NULL;
+	p->cte = NULL;
 	if (len >= 2 && s[0] == '\r' && s[1] == '\n') {
 		p->hdr_len = 0;
 		p->body = s + 2;
 		p->body_len = len - 2;
 		return;
 	}
-	e = bounce_part_blank(s, len);
-	if (e == NULL) {
-		p->hdr_len = len;
-		p->body = s + len;
-		p->body_len = 0;
-		return;
+	/* From line to line: a line that ends with CRLF before one that
+	 * is empty ends the header. */
+	while (q < end) {
+		const char *lf;
+
+		bounce_part_note(p, q, end);
+		lf = memchr(q, '\n', (size_t)(end - q));
+		if (lf == NULL || end - lf < 3)
+			break;
+		if (lf > s && lf[-1] == '\r' && lf[1] == '\r' &&
+		    lf[2] == '\n') {
+			p->hdr_len = (size_t)(lf + 1 - s);
+			p->body = lf + 3;
+			p->body_len = len - (size_t)(p->body - s);
+			return;
+		}
+		q = lf + 1;
 	}
-	p->hdr_len = (size_t)(e - s) + 2;
-	p->body = e + 4;
-	p->body_len = len - (size_t)(p->body - s);
+	p->hdr_len = len;
+	p->body = s + len;
+	p->body_len = 0;
 }
 
-/* The value of header field name in a part's header (unfolded, cut at
- * size - 1 bytes) into out; false if it has none. */
+/* The value of the field of p's header whose line is at line and whose
+ * name has nlen bytes (unfolded, cut at size - 1 bytes) into out; false
+ * if line is NULL. */
 static bool
-bounce_part_field(
-    const struct bounce_part *p, const char *name, char *out, size_t size)
+bounce_part_field(const struct bounce_part *p, const char *line, size_t nlen,
+    char *out, size_t size)
 {
-	const char *s = p->hdr, *end = p->hdr + p->hdr_len;
-	size_t nlen = strlen(name);
+	const char *end = p->hdr + p->hdr_len, *v, *eol, *next;
+	size_t o = 0;
+	bool space = false;
 
-	while (s < end) {
-		const char *eol = memchr(s, '\n', (size_t)(end - s));
-		const char *next = eol != NULL ? eol + 1 : end;
-
-		if ((size_t)(end - s) > nlen && s[nlen] == ':' &&
-		    strncasecmp(s, name, nlen) == 0) {
-			const char *v = s + nlen + 1;
-			size_t o = 0;
-			bool space = false;
-
-			/* The value and its continuation lines. */
-			while (next < end && (*next == ' ' || *next == '\t')) {
-				eol = memchr(next, '\n', (size_t)(end - next));
-				next = eol != NULL ? eol + 1 : end;
-			}
-			for (; v < next && o + 1 < size; v++) {
-				if (*v == ' ' || *v == '\t' || *v == '\r' ||
-				    *v == '\n') {
-					space = o > 0;
-					continue;
-				}
-				if (space)
-					out[o++] = ' ';
-				space = false;
-				if (o + 1 < size)
-					out[o++] = *v;
-			}
-			out[o] = '\0';
-			return true;
-		}
-		s = next;
+	if (line == NULL)
+		return false;
+	v = line + nlen + 1;
+	eol = memchr(line, '\n', (size_t)(end - line));
+	next = eol != NULL ? eol + 1 : end;
+	/* The value and its continuation lines. */
+	while (next < end && (*next == ' ' || *next == '\t')) {
+		eol = memchr(next, '\n', (size_t)(end - next));
+		next = eol != NULL ? eol + 1 : end;
 	}
-	return false;
+	for (; v < next && o + 1 < size; v++) {
+		if (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n') {
+			space = o > 0;
+			continue;
+		}
+		if (space)
+			out[o++] = ' ';
+		space = false;
+		if (o + 1 < size)
+			out[o++] = *v;
+	}
+	out[o] = '\0';
+	return true;
 }
 
 /* "type/subtype" of a Content-Type value, lower case, into out;
@@ -1199,7 +1211,8 @@ bounce_is_report(const char *s, size_t len)
 	char ct[256], type[96];
 
 	bounce_part_split(s, len, &p);
-	if (!bounce_part_field(&p, "content-type", ct, sizeof(ct)))
+	if (!bounce_part_field(
+		&p, p.ct, sizeof(bounce_part_ct) - 1, ct, sizeof(ct)))
 		return false;
 	bounce_part_type(ct, type, sizeof(type));
 	return strcmp(type, "multipart/report") == 0;
@@ -1220,7 +1233,8 @@ bounce_walk(struct bounce_msg *m, const char *s, size_t len, int depth,
 		return;
 	(*nparts)++;
 	bounce_part_split(s, len, &p);
-	has_ct = bounce_part_field(&p, "content-type", ct, sizeof(ct));
+	has_ct = bounce_part_field(
+	    &p, p.ct, sizeof(bounce_part_ct) - 1, ct, sizeof(ct));
 	bounce_part_type(has_ct ? ct : NULL, type, sizeof(type));
 	if (strncmp(type, "multipart/", 10) == 0) {
 		if (bounce_part_param(
@@ -1248,7 +1262,7 @@ bounce_walk(struct bounce_msg *m, const char *s, size_t len, int depth,
 		return;
 	}
 	if (bounce_part_field(
-		&p, "content-transfer-encoding", cte, sizeof(cte)) &&
+		&p, p.cte, sizeof(bounce_part_cte) - 1, cte, sizeof(cte)) &&
 	    (strncasecmp(cte, "base64", 6) == 0 ||
 		strncasecmp(cte, "quoted-printable", 16) == 0)) {
 		bool had_orig = m->has_orig;
