@@ -21,6 +21,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <iconv.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -439,11 +441,29 @@ bounce_hdrs_value(const struct bounce_hdrs *h, size_t i)
 	return hd->value;
 }
 
+/* A hash of a field name of n bytes (one or more) that names equal but
+ * for case share: its length and three of its bytes, letters in lower
+ * case (other bytes of equal names are the same). */
+static unsigned int
+bounce_hdrs_hash(const char *name, size_t n)
+{
+	return ((unsigned int)n * 7u + ((unsigned char)name[0] | 0x20) * 3u +
+		   ((unsigned char)name[n / 2] | 0x20) * 5u +
+		   ((unsigned char)name[n - 1] | 0x20)) &
+	    255u;
+}
+
 const char *
 bounce_hdrs_get_n(const struct bounce_hdrs *h, const char *name, size_t n)
 {
+	unsigned int b;
 	size_t i;
 
+	if (n == 0)
+		return NULL;
+	b = bounce_hdrs_hash(name, n);
+	if ((h->names[b >> 6] & (uint64_t)1 << (b & 63)) == 0)
+		return NULL;
 	for (i = 0; i < h->n; i++)
 		if (h->v[i].name_len == n &&
 		    (h->v[i].name[0] | 0x20) == (name[0] | 0x20) &&
@@ -468,6 +488,7 @@ bounce_hdrs_fini(struct bounce_hdrs *h)
 	free(h->v);
 	h->v = NULL;
 	h->n = 0;
+	memset(h->names, 0, sizeof(h->names));
 }
 
 void
@@ -500,6 +521,7 @@ bounce_hdrs_parse(struct bounce_hdrs *h, const char *s, size_t len)
 	while (p < end && h->n < BOUNCE_MAX_HEADERS) {
 		const char *colon, *v, *q, *eol;
 		struct bounce_hdr *hd;
+		unsigned int b;
 		size_t n;
 
 		for (colon = p;
@@ -530,10 +552,56 @@ bounce_hdrs_parse(struct bounce_hdrs *h, const char *s, size_t len)
 		hd = &h->v[h->n++];
 		hd->name = p;
 		hd->name_len = n;
+		b = bounce_hdrs_hash(p, n);
+		h->names[b >> 6] |= (uint64_t)1 << (b & 63);
 		hd->raw = v;
 		hd->raw_len = (size_t)(q - v);
 		hd->value = NULL;
 		p = q;
+	}
+}
+
+/*
+ * Character set converters kept open for the life of the process, one
+ * per character set that encoded words have named (up to a few): the
+ * decoder opens and closes a converter for each word, and glibc unloads
+ * a converter's module when its last converter closes, to load it again
+ * for the next word. Kept open, the module stays loaded. Nothing here
+ * changes what is decoded.
+ */
+#define BOUNCE_CHARSETS 16
+
+static pthread_mutex_t bounce_charsets_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	char name[40];
+	iconv_t cd;
+} bounce_charsets[BOUNCE_CHARSETS];
+static size_t bounce_ncharsets;
+
+/* Keeps a converter from the character sets of the encoded words of
+ * value ("=?charset?...") open. */
+static void
+bounce_charsets_keep(const char *value)
+{
+	const char *p;
+
+	for (p = strstr(value, "=?"); p != NULL; p = strstr(p + 2, "=?")) {
+		char name[40];
+		size_t n = strcspn(p + 2, "?*"), i;
+
+		if (n == 0 || n >= sizeof(name) || p[2 + n] == '\0')
+			continue;
+		bounce_lower(p + 2, n, name, sizeof(name));
+		(void)pthread_mutex_lock(&bounce_charsets_lock);
+		for (i = 0; i < bounce_ncharsets; i++)
+			if (strcmp(bounce_charsets[i].name, name) == 0)
+				break;
+		if (i == bounce_ncharsets && i < BOUNCE_CHARSETS) {
+			memcpy(bounce_charsets[i].name, name, n + 1);
+			bounce_charsets[i].cd = iconv_open("UTF-8", name);
+			bounce_ncharsets++;
+		}
+		(void)pthread_mutex_unlock(&bounce_charsets_lock);
 	}
 }
 
@@ -554,6 +622,7 @@ bounce_decode_words(const char *value)
 		bounce_utf8_fix(copy);
 		return copy;
 	}
+	bounce_charsets_keep(value);
 	if (mailmime_encoded_phrase_parse("us-ascii", value, strlen(value),
 		&idx, "utf-8", &out) != MAILIMF_NO_ERROR ||
 	    out == NULL)
@@ -1471,10 +1540,17 @@ bounce_find_verp(const struct bounce_msg *m, const char *raw)
 		"X-Original-To", "Envelope-To", "X-Envelope-To",
 		"X-Original-Recipient", "X-Rcpt-To", "Received" };
 	static const char *const orig[] = { "Return-Path", "From", "Sender" };
+	bool in_raw;
 	size_t i;
 	char *t;
 
-	for (i = 0; i < UTIL_ARRAY_LEN(top); i++) {
+	/* The bounce's own fields are part of raw, and folding brings no
+	 * two bytes together: where raw holds no "s+" in either case,
+	 * neither they nor raw hold a token, and only the fields of the
+	 * returned message (which may come from a decoded part) are left
+	 * to look at. */
+	in_raw = strstr(raw, "s+") != NULL || strstr(raw, "S+") != NULL;
+	for (i = 0; in_raw && i < UTIL_ARRAY_LEN(top); i++) {
 		t = bounce_verp_in(bounce_hdrs_get(&m->top, top[i]));
 		if (t != NULL)
 			return t;
@@ -1484,7 +1560,7 @@ bounce_find_verp(const struct bounce_msg *m, const char *raw)
 		if (t != NULL)
 			return t;
 	}
-	for (i = 0; i < m->top.n; i++) {
+	for (i = 0; in_raw && i < m->top.n; i++) {
 		if (!bounce_hdr_may_hold_verp(&m->top.v[i]))
 			continue;
 		t = bounce_verp_in(bounce_hdrs_value(&m->top, i));
@@ -1492,7 +1568,7 @@ bounce_find_verp(const struct bounce_msg *m, const char *raw)
 			return t;
 	}
 	/* Anywhere else: the DSN, the text, a quoted header. */
-	return bounce_verp_in(raw);
+	return in_raw ? bounce_verp_in(raw) : NULL;
 }
 
 /* ------------------------------------------------------------- analyse */

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "bounce/bounce.h"
@@ -43,6 +44,9 @@ struct bounce_hdrs {
 	struct bounce_hdr *v;
 	size_t n;
 	struct bounce_hdrs_pool *pool;
+	/* A bit per hash of the names there (bounce.c): most names looked
+	 * for are absent, and told so without a comparison. */
+	uint64_t names[4];
 };
 
 /* The message taken apart by bounce.c; text buffers are NUL-terminated,
