@@ -46,21 +46,31 @@ cmd_parse_bounce_utf8_len(const unsigned char *s)
 /* "key":value for a string (null for NULL); bytes that are not UTF-8
  * become '?' (file names may be anything). Written by hand rather than
  * with a JSON library: a line per recipient of many files is the
- * command's whole output, and its speed is measured. */
+ * command's whole output, and its speed is measured. The room for the
+ * worst case (every byte a \u escape) is reserved at once. */
 static void
 cmd_parse_bounce_str(struct buf *b, const char *key, const char *s)
 {
+	size_t klen = strlen(key), slen = s != NULL ? strlen(s) : 0;
 	const unsigned char *p;
+	char *w;
 
-	buf_putc(b, b->len > 1 ? ',' : '{');
-	buf_putc(b, '"');
-	buf_puts(b, key);
-	buf_puts(b, "\":");
+	buf_reserve(b, klen + 6 * slen + 8);
+	w = b->data + b->len;
+	*w++ = b->len > 1 ? ',' : '{';
+	*w++ = '"';
+	memcpy(w, key, klen);
+	w += klen;
+	*w++ = '"';
+	*w++ = ':';
 	if (s == NULL) {
-		buf_puts(b, "null");
+		memcpy(w, "null", 4);
+		w += 4;
+		b->len = (size_t)(w - b->data);
+		b->data[b->len] = '\0';
 		return;
 	}
-	buf_putc(b, '"');
+	*w++ = '"';
 	for (p = (const unsigned char *)s; *p != '\0';) {
 		const unsigned char *run = p;
 		size_t n;
@@ -68,27 +78,34 @@ cmd_parse_bounce_str(struct buf *b, const char *key, const char *s)
 		/* Plain ASCII, copied a run at a time. */
 		while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
 			p++;
-		buf_append(b, run, (size_t)(p - run));
+		memcpy(w, run, (size_t)(p - run));
+		w += p - run;
 		if (*p == '\0')
 			break;
 		n = cmd_parse_bounce_utf8_len(p);
 		if (n == 0) {
-			buf_putc(b, '?');
+			*w++ = '?';
 			p++;
 		} else if (*p == '"' || *p == '\\') {
-			buf_putc(b, '\\');
-			buf_putc(b, (char)*p++);
+			*w++ = '\\';
+			*w++ = (char)*p++;
 		} else if (*p < 0x20) {
-			char esc[8];
+			static const char hex[] = "0123456789abcdef";
 
-			(void)snprintf(esc, sizeof(esc), "\\u%04x", *p++);
-			buf_puts(b, esc);
+			memcpy(w, "\\u00", 4);
+			w[4] = hex[*p >> 4];
+			w[5] = hex[*p & 0xf];
+			w += 6;
+			p++;
 		} else {
-			buf_append(b, p, n);
+			memcpy(w, p, n);
+			w += n;
 			p += n;
 		}
 	}
-	buf_putc(b, '"');
+	*w++ = '"';
+	b->len = (size_t)(w - b->data);
+	b->data[b->len] = '\0';
 }
 
 static void
