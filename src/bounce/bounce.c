@@ -1236,15 +1236,16 @@ bounce_walk_multipart(struct bounce_msg *m, const struct bounce_part *p,
 	if (dlen >= sizeof(delim))
 		return;
 	/* Each delimiter begins a line; the part before it ends with the
-	 * CRLF that precedes the delimiter. The delimiter is searched for
-	 * (memmem() skips ahead by its length), and kept where a line
-	 * begins. */
+	 * CRLF that precedes the delimiter. The delimiter is searched for,
+	 * and kept where a line begins. The normalised message is one
+	 * string (no NUL byte before its end): strstr() may look past the
+	 * body, whose delimiters are then all found. */
 	while (s < end && *nparts < BOUNCE_MAX_PARTS) {
 		const char *eol, *next;
 		bool last;
 
-		s = memmem(s, (size_t)(end - s), delim, dlen);
-		if (s == NULL)
+		s = strstr(s, delim);
+		if (s == NULL || s >= end || (size_t)(end - s) < dlen)
 			break;
 		if (s > p->body && s[-1] != '\n') {
 			s++;

@@ -597,20 +597,14 @@ bounce_text_errline(const char *line, size_t n)
 	/* Lower-cased, noting which pairs of characters occur: most words
 	 * are then ruled out by their first and last two letters without
 	 * a search. */
-	for (i = 0; i < n && line[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)line[i];
+	n = strnlen(line, n);
+	bounce_lower(line, n, buf, n + 1);
+	for (i = 1; i < n; i++) {
+		unsigned int h = bounce_text_pair(
+		    (unsigned char)buf[i - 1], (unsigned char)buf[i]);
 
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c + ('a' - 'A'));
-		buf[i] = (char)c;
-		if (i > 0) {
-			unsigned int h =
-			    bounce_text_pair((unsigned char)buf[i - 1], c);
-
-			pairs[h >> 3] |= (unsigned char)(1u << (h & 7));
-		}
+		pairs[h >> 3] |= (unsigned char)(1u << (h & 7));
 	}
-	buf[i] = '\0';
 	if (bounce_text_dsn_field(buf))
 		return false;
 	p = buf + strspn(buf, " \t<>#(");
