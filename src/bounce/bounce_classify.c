@@ -234,19 +234,47 @@ static const struct {
 	{ "most progress was data", BOUNCE_CMD_DATA },
 };
 
-/* The keys of bounce_classify_cmd_words, worked out once. */
+/* Words one of which every phrase of bounce_classify_cmd_words holds
+ * (checked once, bounce_classify_cmd_check()): a text with none of them
+ * holds no phrase, and most texts hold none. */
+static const char *const bounce_classify_cmd_anchors[] = { "reply to ",
+	"after ", "data", "like recipient", "was rejected", "refused to talk",
+	"greeting", "progress" };
+
 static pthread_once_t bounce_classify_cmd_once = PTHREAD_ONCE_INIT;
-static struct bounce_words_key
-    bounce_classify_cmd_keys[UTIL_ARRAY_LEN(bounce_classify_cmd_words)];
+static bool bounce_classify_cmd_anchored;
 
 static void
-bounce_classify_cmd_index(void)
+bounce_classify_cmd_check(void)
+{
+	size_t i, j;
+
+	for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_cmd_words); i++) {
+		for (j = 0; j < UTIL_ARRAY_LEN(bounce_classify_cmd_anchors);
+		     j++)
+			if (strstr(bounce_classify_cmd_words[i].words,
+				bounce_classify_cmd_anchors[j]) != NULL)
+				break;
+		if (j == UTIL_ARRAY_LEN(bounce_classify_cmd_anchors))
+			return;
+	}
+	bounce_classify_cmd_anchored = true;
+}
+
+/* False when s cannot hold a phrase of bounce_classify_cmd_words. */
+static bool
+bounce_classify_cmd_may_hold(const char *s)
 {
 	size_t i;
 
-	for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_cmd_words); i++)
-		bounce_words_key_init(&bounce_classify_cmd_keys[i],
-		    bounce_classify_cmd_words[i].words);
+	(void)pthread_once(
+	    &bounce_classify_cmd_once, bounce_classify_cmd_check);
+	if (!bounce_classify_cmd_anchored)
+		return true;
+	for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_cmd_anchors); i++)
+		if (strstr(s, bounce_classify_cmd_anchors[i]) != NULL)
+			return true;
+	return false;
 }
 
 static enum bounce_command bounce_classify_command_in(const char *s);
@@ -276,19 +304,15 @@ bounce_classify_command_in(const char *s)
 		{ "RCPT", BOUNCE_CMD_RCPT }, { "MAIL", BOUNCE_CMD_MAIL },
 		{ "EHLO", BOUNCE_CMD_EHLO }, { "HELO", BOUNCE_CMD_EHLO } };
 	const char *p, *q, *last = NULL;
-	struct bounce_words_text t;
 	size_t i;
 
 	if (s == NULL)
 		return BOUNCE_CMD_NONE;
-	(void)pthread_once(
-	    &bounce_classify_cmd_once, bounce_classify_cmd_index);
-	bounce_words_text_init(&t, s);
-	for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_cmd_words); i++)
-		if (bounce_words_key_may_match(
-			&t, &bounce_classify_cmd_keys[i]) &&
-		    strstr(s, bounce_classify_cmd_words[i].words) != NULL)
-			return bounce_classify_cmd_words[i].cmd;
+	if (bounce_classify_cmd_may_hold(s))
+		for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_cmd_words); i++)
+			if (strstr(s, bounce_classify_cmd_words[i].words) !=
+			    NULL)
+				return bounce_classify_cmd_words[i].cmd;
 	/* A Sendmail transcript (">>> RCPT TO:<a@b>", "<<< 550 ..."): the
 	 * command sent last before the first error. */
 	for (p = strstr(s, "<<< "); p != NULL; p = strstr(p + 4, "<<< "))
