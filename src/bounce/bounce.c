@@ -488,6 +488,7 @@ bounce_hdrs_fini(struct bounce_hdrs *h)
 	free(h->v);
 	h->v = NULL;
 	h->n = 0;
+	h->cap = 0;
 	memset(h->names, 0, sizeof(h->names));
 }
 
@@ -547,8 +548,10 @@ bounce_hdrs_parse(struct bounce_hdrs *h, const char *s, size_t len)
 			if (q >= end || (*q != ' ' && *q != '\t'))
 				break;
 		}
-		if (h->n % 16 == 0)
-			h->v = xreallocarray(h->v, h->n + 16, sizeof(*h->v));
+		if (h->n == h->cap) {
+			h->cap = h->cap == 0 ? 32 : 2 * h->cap;
+			h->v = xreallocarray(h->v, h->cap, sizeof(*h->v));
+		}
 		hd = &h->v[h->n++];
 		hd->name = p;
 		hd->name_len = n;
@@ -784,7 +787,10 @@ bounce_is_composite(const char *p, const char *end)
 	static const char ct[] = "content-type:";
 	const char *q;
 
-	if ((*p != 'c' && *p != 'C') || strncasecmp(p, ct, sizeof(ct) - 1) != 0)
+	/* The first byte and the colon before the library is asked (the
+	 * caller leaves room for the name). */
+	if ((*p != 'c' && *p != 'C') || p[sizeof(ct) - 2] != ':' ||
+	    strncasecmp(p, ct, sizeof(ct) - 1) != 0)
 		return false;
 	q = p + sizeof(ct) - 1;
 	while (q < end && (*q == ' ' || *q == '\t'))

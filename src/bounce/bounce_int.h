@@ -43,6 +43,7 @@ struct bounce_hdrs_pool;
 struct bounce_hdrs {
 	struct bounce_hdr *v;
 	size_t n;
+	size_t cap;
 	struct bounce_hdrs_pool *pool;
 	/* A bit per hash of the names there (bounce.c): most names looked
 	 * for are absent, and told so without a comparison. */
