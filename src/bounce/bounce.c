@@ -868,7 +868,9 @@ bounce_append_text(struct buf *b, const char *s, size_t n)
 				w[o++] = '\n';
 				i += i + 1 < n && s[i + 1] == '\n' ? 2 : 1;
 			} else {
-				w[o++] = c == '\0' ? ' ' : c;
+				if (c == '\0')
+					c = ' ';
+				w[o++] = c;
 				i++;
 			}
 		}
@@ -1525,10 +1527,11 @@ bounce_verp_in(const char *s)
 static bool
 bounce_hdr_may_hold_verp(const struct bounce_hdr *hd)
 {
-	const char *p = hd->raw, *end = hd->raw + hd->raw_len;
+	const char *p = hd->raw, *end;
 
-	if (hd->raw == NULL)
+	if (p == NULL)
 		return true;
+	end = p + hd->raw_len;
 	while (p < end) {
 		p = memchr(p, '+', (size_t)(end - p));
 		if (p == NULL)

@@ -43,6 +43,15 @@ cmd_parse_bounce_utf8_len(const unsigned char *s)
 	return n;
 }
 
+/* Copies the string s (short) to w; returns where it ends. */
+static char *
+cmd_parse_bounce_copy(char *w, const char *s)
+{
+	while (*s != '\0')
+		*w++ = *s++;
+	return w;
+}
+
 /* "key":value for a string (null for NULL); bytes that are not UTF-8
  * become '?' (file names may be anything). Written by hand rather than
  * with a JSON library: a line per recipient of many files is the
@@ -59,13 +68,11 @@ cmd_parse_bounce_str(struct buf *b, const char *key, const char *s)
 	w = b->data + b->len;
 	*w++ = b->len > 1 ? ',' : '{';
 	*w++ = '"';
-	memcpy(w, key, klen);
-	w += klen;
+	w = cmd_parse_bounce_copy(w, key);
 	*w++ = '"';
 	*w++ = ':';
 	if (s == NULL) {
-		memcpy(w, "null", 4);
-		w += 4;
+		w = cmd_parse_bounce_copy(w, "null");
 		b->len = (size_t)(w - b->data);
 		b->data[b->len] = '\0';
 		return;
@@ -92,10 +99,9 @@ cmd_parse_bounce_str(struct buf *b, const char *key, const char *s)
 		} else if (*p < 0x20) {
 			static const char hex[] = "0123456789abcdef";
 
-			memcpy(w, "\\u00", 4);
-			w[4] = hex[*p >> 4];
-			w[5] = hex[*p & 0xf];
-			w += 6;
+			w = cmd_parse_bounce_copy(w, "\\u00");
+			*w++ = hex[*p >> 4];
+			*w++ = hex[*p & 0xf];
 			p++;
 		} else {
 			memcpy(w, p, n);
