@@ -641,11 +641,6 @@ bounce_decode_words(const char *value)
 
 /* ----------------------------------------------------------- normalise */
 
-/*
- * Copies the input with every line ending made CRLF, NUL bytes made
- * spaces, lines longer than BOUNCE_MAX_LINE broken, and a leading mbox
- * "From " line dropped.
- */
 /* Where the next byte c is in data (len bytes) at or after from; len
  * if there is none. */
 static size_t
@@ -680,6 +675,11 @@ bounce_c_lines_add(struct bounce_c_lines *cl, size_t at, char c)
 		cl->all = false;
 }
 
+/*
+ * Copies the input with every line ending made CRLF, NUL bytes made
+ * spaces, lines longer than BOUNCE_MAX_LINE broken, and a leading mbox
+ * "From " line dropped; notes in cl the lines that begin with 'c'.
+ */
 static void
 bounce_normalise(
     const char *data, size_t len, struct buf *out, struct bounce_c_lines *cl)
@@ -779,8 +779,8 @@ bounce_looks_like_mail(const char *s, size_t len)
 	return false;
 }
 
-/* Whether the line at p (inside s, len bytes) is a Content-Type field
- * naming a composite type. */
+/* Whether the line at p (text up to end) is a Content-Type field naming
+ * a composite type. */
 static bool
 bounce_is_composite(const char *p, const char *end)
 {
@@ -980,8 +980,8 @@ struct bounce_part {
 static const char bounce_part_ct[] = "content-type";
 static const char bounce_part_cte[] = "content-transfer-encoding";
 
-/* Notes the line at q (inside s, len bytes) if it is the first of the
- * header fields of p that bounce_walk() reads. */
+/* Notes the line at q (text up to end) if it is the first of the header
+ * fields of p that bounce_walk() reads. */
 static void
 bounce_part_note(struct bounce_part *p, const char *q, const char *end)
 {
