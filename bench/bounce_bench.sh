@@ -20,7 +20,13 @@
 # familymail the dynamic linker. Times are CPU times (user + system) of
 # each process, so that other work on the machine weighs on neither
 # side, each the best of three runs (RUNS); the wall-clock time of the
-# best run is printed too.
+# best run is printed too. On a machine shared with other work the
+# ratios move by a few per cent from run to run.
+#
+# With valgrind installed (INSTR=0 leaves this out), familymail's
+# instructions per message are printed too, as callgrind counts them over
+# one pass of the corpus, less those of the start-up run: unlike times,
+# they do not move with the machine's load.
 set -eu
 
 rounds=${1:-20}
@@ -76,9 +82,23 @@ read -r ss_cpu ss_wall < <(best sisimai "$rounds" "${files[@]}")
 fm_start=$(best "$fm" parse-bounce "$small" | cut -d' ' -f1)
 ss_start=$(best sisimai 1 "$small" | cut -d' ' -f1)
 
+# instr FILE...: instructions callgrind counts for parse-bounce FILE...
+instr() {
+	valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+	    "$fm" parse-bounce "$@" 2>&1 >/dev/null |
+	    sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+}
+
+fm_instr=0 fm_instr_start=0
+if [ "${INSTR:-1}" != 0 ] && command -v valgrind >/dev/null 2>&1; then
+	fm_instr=$(instr "${files[@]}")
+	fm_instr_start=$(instr "$small")
+fi
+
 awk -v n="$total" -v nf="$nfiles" \
     -v fc="$fm_cpu" -v fw="$fm_wall" -v fs="$fm_start" \
-    -v sc="$ss_cpu" -v sw="$ss_wall" -v ss="$ss_start" 'BEGIN {
+    -v sc="$ss_cpu" -v sw="$ss_wall" -v ss="$ss_start" \
+    -v fi="${fm_instr:-0}" -v fis="${fm_instr_start:-0}" 'BEGIN {
 	printf "bounce corpus: %d messages (%d files, %d rounds)\n", n, nf, n / nf
 	printf "%-28s %10s %10s %12s\n", "", "cpu s", "wall s", "start-up s"
 	printf "%-28s %10.3f %10.3f %12.3f\n", "familymail parse-bounce", fc, fw, fs
@@ -89,4 +109,6 @@ awk -v n="$total" -v nf="$nfiles" \
 		fr = n / (fc - fs); sr = n / (sc - ss)
 		printf "without start-up: familymail %8.0f msg/s, Sisimai %7.0f msg/s, ratio %.1fx\n", fr, sr, fr / sr
 	}
+	if (fi > fis && fis > 0)
+		printf "familymail instructions (callgrind): %.0f a message, %.0f to start\n", (fi - fis) / nf, fis
 }'

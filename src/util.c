@@ -6,6 +6,8 @@
 
 #include "util.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -200,14 +202,25 @@ util_read_file(const char *path, size_t max, struct buf *b)
 {
 	char chunk[8192];
 	size_t start = b->len;
+	struct stat st;
 	ssize_t n;
 	int fd, ret = 0;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1)
 		return -errno;
+	/* Room for the whole file and the read that finds its end: a file
+	 * is then read in place, without copies. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (uintmax_t)st.st_size <= max)
+		buf_reserve(b, (size_t)st.st_size + 1);
 	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
+		bool direct = b->cap > b->len + 1;
+
+		if (direct)
+			n = read(fd, b->data + b->len, b->cap - b->len - 1);
+		else
+			n = read(fd, chunk, sizeof(chunk));
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
@@ -220,7 +233,12 @@ util_read_file(const char *path, size_t max, struct buf *b)
 			ret = -EFBIG;
 			break;
 		}
-		buf_append(b, chunk, (size_t)n);
+		if (direct) {
+			b->len += (size_t)n;
+			b->data[b->len] = '\0';
+		} else {
+			buf_append(b, chunk, (size_t)n);
+		}
 	}
 	close(fd);
 	if (ret != 0) {

@@ -21,7 +21,10 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <iconv.h>
+#include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,24 +94,56 @@ bounce_report_free(struct bounce_report *r)
 
 /* ------------------------------------------------------------ helpers */
 
+/* Where in needle (n bytes) a search for it can start: a byte that is
+ * the same in either case, an '@' or a ':' by preference (rare in
+ * text), else any but a space; n when all are letters or spaces. */
+static size_t
+bounce_ci_anchor(const char *needle, size_t n)
+{
+	const char *p = memchr(needle, '@', n);
+	size_t k;
+
+	if (p == NULL)
+		p = memchr(needle, ':', n);
+	if (p != NULL)
+		return (size_t)(p - needle);
+	for (k = 0; k < n; k++)
+		if (!isalpha((unsigned char)needle[k]) && needle[k] != ' ')
+			break;
+	return k;
+}
+
 const char *
 bounce_ci_find(const char *hay, const char *needle)
 {
 	unsigned char lo = (unsigned char)tolower((unsigned char)needle[0]);
+	size_t n = strlen(needle), k;
 	char first[3];
-	size_t rest;
 
 	if (lo == '\0')
 		return hay;
+	k = bounce_ci_anchor(needle, n);
+	if (k < n) {
+		/* The library's scan to each place the anchor occurs: it
+		 * matches itself only. */
+		const char *p;
+
+		if (strnlen(hay, k) < k)
+			return NULL;
+		for (p = strchr(hay + k, needle[k]); p != NULL;
+		     p = strchr(p + 1, needle[k]))
+			if (strncasecmp(p - k, needle, n) == 0)
+				return p - k;
+		return NULL;
+	}
 	first[0] = (char)lo;
 	first[1] = (char)toupper(lo);
 	first[2] = '\0';
-	rest = strlen(needle + 1);
 	/* The library's scan to each place the first letter occurs, in
 	 * either case. */
 	for (hay = strpbrk(hay, first); hay != NULL;
 	     hay = strpbrk(hay + 1, first))
-		if (strncasecmp(hay + 1, needle + 1, rest) == 0)
+		if (strncasecmp(hay + 1, needle + 1, n - 1) == 0)
 			return hay;
 	return NULL;
 }
@@ -116,16 +151,36 @@ bounce_ci_find(const char *hay, const char *needle)
 char *
 bounce_lower(const char *s, size_t n, char *buf, size_t size)
 {
-	size_t i;
+	const uint64_t ones = 0x0101010101010101u;
+	const uint64_t tops = 0x8080808080808080u;
+	size_t i, m;
 
-	for (i = 0; i < n && s[i] != '\0' && i + 1 < size; i++) {
+	if (size == 0)
+		return buf;
+	m = strnlen(s, size - 1 < n ? size - 1 : n);
+	/* Eight bytes at a time: an ASCII byte is upper case when adding
+	 * 0x80 - 'A' sets its top bit and adding 0x7f - 'Z' does not (the
+	 * top bits cleared first, so that no sum carries into the next
+	 * byte); those get 0x20. s and buf may be the same. */
+	for (i = 0; i + 8 <= m; i += 8) {
+		uint64_t x, low, upper;
+
+		memcpy(&x, s + i, sizeof(x));
+		low = x & ~tops;
+		upper = ((low + ones * (0x80 - 'A')) ^
+			    (low + ones * (0x7f - 'Z'))) &
+		    ~x & tops;
+		x |= upper >> 2;
+		memcpy(buf + i, &x, sizeof(x));
+	}
+	for (; i < m; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c >= 'A' && c <= 'Z')
 			c = (unsigned char)(c | 0x20);
 		buf[i] = (char)c;
 	}
-	buf[i] = '\0';
+	buf[m] = '\0';
 	return buf;
 }
 
@@ -164,82 +219,136 @@ bounce_utf8_fix(char *s)
 	}
 }
 
-/* True when s (n bytes) is already folded: no control bytes (so no
- * line ends, tabs or NUL), no two spaces in a row, no space at either
- * end. *high says whether it holds bytes above ASCII. Most header
- * values are folded already. */
-static bool
-bounce_is_folded(const char *s, size_t n, bool *high)
+/*
+ * Copies the run of text at s (at most n bytes) in which no byte is below
+ * ' ' (white space other than a space, NUL, controls) and no space is
+ * followed by another, what folding keeps as it is, into out; returns
+ * its length. Bytes above ASCII it meets are or-ed into *high. Eight
+ * bytes are tested and copied at a time (a byte below 0x20, or two
+ * spaces side by side, found by the borrows of one subtraction); where
+ * a test is unsure the bytes are looked at one by one, so the run found
+ * is exact.
+ */
+static size_t
+bounce_fold_run(
+    const unsigned char *s, size_t n, char *out, unsigned char *high)
 {
-	const unsigned char *p = (const unsigned char *)s, *end = p + n;
-	unsigned char hi = 0;
+	const uint64_t ones = 0x0101010101010101u;
+	const uint64_t tops = 0x8080808080808080u;
+	uint64_t acc = 0;
+	size_t i = 0;
 
-	if (n == 0 || n > BOUNCE_MAX_DIAG || s[0] == ' ' || s[n - 1] == ' ')
-		return false;
-	for (; p < end; p++) {
-		if (*p < ' ' || (*p == ' ' && p + 1 < end && p[1] == ' '))
-			return false;
-		hi |= *p;
+	while (i + 9 <= n) {
+		uint64_t x, sp, low, spaces;
+
+		memcpy(&x, s + i, sizeof(x));
+		low = (x - ones * 0x20) & ~x & tops;
+		sp = x ^ (ones * 0x20);
+		spaces = (sp - ones) & ~sp & tops;
+		if (low != 0 || (spaces & (spaces >> 8)) != 0 ||
+		    (s[i + 7] == ' ' && s[i + 8] == ' '))
+			break;
+		memcpy(out + i, &x, sizeof(x));
+		acc |= x;
+		i += 8;
 	}
-	*high = (hi & 0x80) != 0;
-	return true;
+	for (; i < n; i++) {
+		if (s[i] < ' ' || (s[i] == ' ' && i + 1 < n && s[i + 1] == ' '))
+			break;
+		out[i] = (char)s[i];
+		acc |= s[i];
+	}
+	if ((acc & tops) != 0)
+		*high = 0x80;
+	return i;
+}
+
+/* bounce_fold_text(), noting in *high whether the text kept holds bytes
+ * above ASCII. */
+static size_t
+bounce_fold_bytes(
+    char *out, const char *s, size_t n, size_t cap, unsigned char *high)
+{
+	const unsigned char *in = (const unsigned char *)s;
+	size_t i = 0, len = 0;
+	bool space = false;
+
+	*high = 0;
+	while (i < n && len < cap) {
+		unsigned char c = in[i];
+		size_t run;
+
+		if (c == '\0')
+			break;
+		if (c == ' ' || (c >= '\t' && c <= '\r')) {
+			space = len > 0;
+			i++;
+			continue;
+		}
+		if (space) {
+			out[len++] = ' ';
+			space = false;
+			if (len >= cap)
+				break;
+		}
+		if (c < ' ') {
+			/* Other control bytes are kept as they are. */
+			out[len++] = (char)c;
+			i++;
+			continue;
+		}
+		/* Words and the single spaces between them, copied whole
+		 * as far as the room left; a space that ends the run is
+		 * left to the loop. */
+		run = bounce_fold_run(in + i,
+		    n - i < cap - len ? n - i : cap - len, out + len, high);
+		if (in[i + run - 1] == ' ')
+			run--;
+		len += run;
+		i += run;
+	}
+	out[len] = '\0';
+	return len;
+}
+
+size_t
+bounce_fold_text(char *out, const char *s, size_t n, size_t cap)
+{
+	unsigned char high;
+
+	return bounce_fold_bytes(out, s, n, cap, &high);
+}
+
+/*
+ * Writes the n bytes at s into out folded (bounce_fold_text()), at most
+ * BOUNCE_MAX_DIAG bytes (out has room for that many, or n if fewer, and
+ * the NUL that ends them); bytes that are not UTF-8 become '?'. Returns
+ * the length written.
+ */
+static size_t
+bounce_fold(char *out, const char *s, size_t n)
+{
+	unsigned char high;
+	size_t len = bounce_fold_bytes(out, s, n, BOUNCE_MAX_DIAG, &high);
+
+	if (high != 0)
+		bounce_utf8_fix(out);
+	return len;
 }
 
 void
 bounce_set_folded(char **dst, const char *s, size_t n)
 {
 	char *out;
-	size_t i, len = 0;
-	bool space = false, high = false;
 
 	free(*dst);
 	*dst = NULL;
-	/* Header values end with their line's CRLF, diagnostics with
-	 * spaces: trimmed before the quick check. */
-	while (n > 0 &&
-	    (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' ||
-		s[n - 1] == '\t'))
-		n--;
-	while (n > 0 && (s[0] == ' ' || s[0] == '\t')) {
-		s++;
-		n--;
-	}
-	if (n == 0)
-		return;
-	if (bounce_is_folded(s, n, &high)) {
-		*dst = xstrndup(s, n);
-		if (high)
-			bounce_utf8_fix(*dst);
-		return;
-	}
 	out = xmalloc((n < BOUNCE_MAX_DIAG ? n : BOUNCE_MAX_DIAG) + 1);
-
-	for (i = 0; i < n && len < BOUNCE_MAX_DIAG; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '\0')
-			break;
-		high |= c >= 0x80;
-		if (c == ' ' || (c >= '\t' && c <= '\r')) {
-			space = len > 0;
-			continue;
-		}
-		if (space) {
-			out[len++] = ' ';
-			if (len >= BOUNCE_MAX_DIAG)
-				break;
-		}
-		space = false;
-		out[len++] = (char)c;
-	}
-	if (len == 0) {
+	if (bounce_fold(out, s, n) == 0) {
 		free(out);
 		return;
 	}
-	out[len] = '\0';
 	*dst = out;
-	if (high)
-		bounce_utf8_fix(*dst);
 }
 
 struct bounce_rcpt *
@@ -281,29 +390,123 @@ bounce_rcptv_add(struct bounce_rcptv *v, const char *addr, size_t len)
 
 /* -------------------------------------------------------------- headers */
 
-const char *
-bounce_hdrs_get(const struct bounce_hdrs *h, const char *name)
+/* A block of the memory that folded values are carved from. */
+struct bounce_hdrs_mem {
+	struct bounce_hdrs_mem *next;
+	size_t used;
+	size_t size;
+	char data[];
+};
+
+struct bounce_hdrs_pool {
+	struct bounce_hdrs_mem *mem;
+};
+
+/* n bytes from blocks of a few kilobytes rather than an allocation
+ * each: a message has dozens of header fields. */
+static char *
+bounce_hdrs_alloc(struct bounce_hdrs_pool *pool, size_t n)
 {
+	struct bounce_hdrs_mem *b = pool->mem;
+	char *p;
+
+	if (b == NULL || b->size - b->used < n) {
+		size_t size = n > 8192 ? n : 8192;
+
+		b = xmalloc(sizeof(*b) + size);
+		b->next = pool->mem;
+		b->used = 0;
+		b->size = size;
+		pool->mem = b;
+	}
+	p = b->data + b->used;
+	b->used += n;
+	return p;
+}
+
+const char *
+bounce_hdrs_value(const struct bounce_hdrs *h, size_t i)
+{
+	struct bounce_hdr *hd = &h->v[i];
+	size_t room;
+
+	if (hd->value != NULL)
+		return hd->value;
+	/* No longer than the value as written; what folding left unused
+	 * is given back. */
+	room = hd->raw_len < BOUNCE_MAX_DIAG ? hd->raw_len : BOUNCE_MAX_DIAG;
+	hd->value = bounce_hdrs_alloc(h->pool, room + 1);
+	h->pool->mem->used -=
+	    room - bounce_fold(hd->value, hd->raw, hd->raw_len);
+	return hd->value;
+}
+
+/* A hash of a field name of n bytes (one or more) that names equal but
+ * for case share: its length and three of its bytes, letters in lower
+ * case (other bytes of equal names are the same). */
+static unsigned int
+bounce_hdrs_hash(const char *name, size_t n)
+{
+	return ((unsigned int)n * 7u + ((unsigned char)name[0] | 0x20) * 3u +
+		   ((unsigned char)name[n / 2] | 0x20) * 5u +
+		   ((unsigned char)name[n - 1] | 0x20)) &
+	    255u;
+}
+
+const char *
+bounce_hdrs_get_n(const struct bounce_hdrs *h, const char *name, size_t n)
+{
+	unsigned int b;
 	size_t i;
 
+	if (n == 0)
+		return NULL;
+	b = bounce_hdrs_hash(name, n);
+	if ((h->names[b >> 6] & (uint64_t)1 << (b & 63)) == 0)
+		return NULL;
 	for (i = 0; i < h->n; i++)
-		if ((h->v[i].name[0] | 0x20) == (name[0] | 0x20) &&
-		    strcasecmp(h->v[i].name, name) == 0)
-			return h->v[i].value;
+		if (h->v[i].name_len == n &&
+		    (h->v[i].name[0] | 0x20) == (name[0] | 0x20) &&
+		    strncasecmp(h->v[i].name, name, n) == 0)
+			return bounce_hdrs_value(h, i);
 	return NULL;
 }
 
 void
 bounce_hdrs_fini(struct bounce_hdrs *h)
 {
-	size_t i;
+	if (h->pool != NULL) {
+		while (h->pool->mem != NULL) {
+			struct bounce_hdrs_mem *next = h->pool->mem->next;
 
-	/* A field's value lives in the allocation of its name. */
-	for (i = 0; i < h->n; i++)
-		free(h->v[i].name);
+			free(h->pool->mem);
+			h->pool->mem = next;
+		}
+		free(h->pool);
+		h->pool = NULL;
+	}
 	free(h->v);
 	h->v = NULL;
 	h->n = 0;
+	h->cap = 0;
+	memset(h->names, 0, sizeof(h->names));
+}
+
+void
+bounce_hdrs_keep(struct bounce_hdrs *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++) {
+		struct bounce_hdr *hd = &h->v[i];
+		char *name = bounce_hdrs_alloc(h->pool, hd->name_len);
+
+		(void)bounce_hdrs_value(h, i);
+		memcpy(name, hd->name, hd->name_len);
+		hd->name = name;
+		hd->raw = NULL;
+		hd->raw_len = 0;
+	}
 }
 
 void
@@ -311,14 +514,16 @@ bounce_hdrs_parse(struct bounce_hdrs *h, const char *s, size_t len)
 {
 	const char *p = s, *end = s + len;
 
+	if (h->pool == NULL)
+		h->pool = xcalloc(1, sizeof(*h->pool));
 	/* Fields up to the first line that is none (the empty line that
 	 * ends a header, or anything else): "Name: value", the value
 	 * going on over lines that begin with white space. */
 	while (p < end && h->n < BOUNCE_MAX_HEADERS) {
 		const char *colon, *v, *q, *eol;
 		struct bounce_hdr *hd;
-		char *folded;
-		size_t n, vlen;
+		unsigned int b;
+		size_t n;
 
 		for (colon = p;
 		     colon<end && * colon> ' ' && *colon < 127 && *colon != ':';
@@ -343,19 +548,63 @@ bounce_hdrs_parse(struct bounce_hdrs *h, const char *s, size_t len)
 			if (q >= end || (*q != ' ' && *q != '\t'))
 				break;
 		}
-		if (h->n % 16 == 0)
-			h->v = xreallocarray(h->v, h->n + 16, sizeof(*h->v));
+		if (h->n == h->cap) {
+			h->cap = h->cap == 0 ? 32 : 2 * h->cap;
+			h->v = xreallocarray(h->v, h->cap, sizeof(*h->v));
+		}
 		hd = &h->v[h->n++];
-		folded = NULL;
-		bounce_set_folded(&folded, v, (size_t)(q - v));
-		vlen = folded != NULL ? strlen(folded) : 0;
-		hd->name = xmalloc(n + 1 + vlen + 1);
-		memcpy(hd->name, p, n);
-		hd->name[n] = '\0';
-		hd->value = hd->name + n + 1;
-		memcpy(hd->value, folded != NULL ? folded : "", vlen + 1);
-		free(folded);
+		hd->name = p;
+		hd->name_len = n;
+		b = bounce_hdrs_hash(p, n);
+		h->names[b >> 6] |= (uint64_t)1 << (b & 63);
+		hd->raw = v;
+		hd->raw_len = (size_t)(q - v);
+		hd->value = NULL;
 		p = q;
+	}
+}
+
+/*
+ * Character set converters kept open for the life of the process, one
+ * per character set that encoded words have named (up to a few): the
+ * decoder opens and closes a converter for each word, and glibc unloads
+ * a converter's module when its last converter closes, to load it again
+ * for the next word. Kept open, the module stays loaded. Nothing here
+ * changes what is decoded.
+ */
+#define BOUNCE_CHARSETS 16
+
+static pthread_mutex_t bounce_charsets_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	char name[40];
+	iconv_t cd;
+} bounce_charsets[BOUNCE_CHARSETS];
+static size_t bounce_ncharsets;
+
+/* Keeps a converter from the character sets of the encoded words of
+ * value ("=?charset?...") open. */
+static void
+bounce_charsets_keep(const char *value)
+{
+	const char *p;
+
+	for (p = strstr(value, "=?"); p != NULL; p = strstr(p + 2, "=?")) {
+		char name[40];
+		size_t n = strcspn(p + 2, "?*"), i;
+
+		if (n == 0 || n >= sizeof(name) || p[2 + n] == '\0')
+			continue;
+		bounce_lower(p + 2, n, name, sizeof(name));
+		(void)pthread_mutex_lock(&bounce_charsets_lock);
+		for (i = 0; i < bounce_ncharsets; i++)
+			if (strcmp(bounce_charsets[i].name, name) == 0)
+				break;
+		if (i == bounce_ncharsets && i < BOUNCE_CHARSETS) {
+			memcpy(bounce_charsets[i].name, name, n + 1);
+			bounce_charsets[i].cd = iconv_open("UTF-8", name);
+			bounce_ncharsets++;
+		}
+		(void)pthread_mutex_unlock(&bounce_charsets_lock);
 	}
 }
 
@@ -376,6 +625,7 @@ bounce_decode_words(const char *value)
 		bounce_utf8_fix(copy);
 		return copy;
 	}
+	bounce_charsets_keep(value);
 	if (mailmime_encoded_phrase_parse("us-ascii", value, strlen(value),
 		&idx, "utf-8", &out) != MAILIMF_NO_ERROR ||
 	    out == NULL)
@@ -391,15 +641,50 @@ bounce_decode_words(const char *value)
 
 /* ----------------------------------------------------------- normalise */
 
+/* Where the next byte c is in data (len bytes) at or after from; len
+ * if there is none. */
+static size_t
+bounce_normalise_next(const char *data, size_t len, size_t from, char c)
+{
+	const char *p = memchr(data + from, c, len - from);
+
+	return p != NULL ? (size_t)(p - data) : len;
+}
+
+/* The lines of the normalised message that begin with 'c' or 'C', the
+ * only ones bounce_count_composite() looks at, noted by
+ * bounce_normalise(); when there are more than at holds, all is false
+ * and the lines are searched for instead. */
+#define BOUNCE_C_LINES 1024
+
+struct bounce_c_lines {
+	uint32_t at[BOUNCE_C_LINES]; /* offsets in the normalised text */
+	size_t n;
+	bool all;
+};
+
+/* Notes a line that begins at offset at with the byte c. */
+static void
+bounce_c_lines_add(struct bounce_c_lines *cl, size_t at, char c)
+{
+	if ((c | 0x20) != 'c')
+		return;
+	if (cl->n < BOUNCE_C_LINES)
+		cl->at[cl->n++] = (uint32_t)at;
+	else
+		cl->all = false;
+}
+
 /*
  * Copies the input with every line ending made CRLF, NUL bytes made
  * spaces, lines longer than BOUNCE_MAX_LINE broken, and a leading mbox
- * "From " line dropped.
+ * "From " line dropped; notes in cl the lines that begin with 'c'.
  */
 static void
-bounce_normalise(const char *data, size_t len, struct buf *out)
+bounce_normalise(
+    const char *data, size_t len, struct buf *out, struct bounce_c_lines *cl)
 {
-	size_t i = 0, col = 0, o;
+	size_t i = 0, col = 0, o, cr, nul;
 	char *w;
 
 	if (len > 5 && memcmp(data, "From ", 5) == 0) {
@@ -414,14 +699,34 @@ bounce_normalise(const char *data, size_t len, struct buf *out)
 	buf_reserve(out, 2 * (len - i) + 2);
 	w = out->data + out->len;
 	o = 0;
+	/* A line's first byte is the input byte at i, the line ends only
+	 * being made CRLF: known when the line begins. */
+	cl->n = 0;
+	cl->all = true;
+	if (i < len)
+		bounce_c_lines_add(cl, out->len, data[i]);
+	/* Where the next CR and NUL bytes are, known until passed: most
+	 * messages have LF line ends or CRLF ones, and no NUL byte. */
+	cr = bounce_normalise_next(data, len, i, '\r');
+	nul = bounce_normalise_next(data, len, i, '\0');
 	while (i < len) {
-		size_t j = i, room = BOUNCE_MAX_LINE - col;
+		size_t j, room = BOUNCE_MAX_LINE - col;
+		const char *lf;
 		char c;
 
 		/* A run of ordinary bytes, copied whole. */
-		while (j < len && j - i < room && data[j] != '\r' &&
-		    data[j] != '\n' && data[j] != '\0')
-			j++;
+		if (cr < i)
+			cr = bounce_normalise_next(data, len, i, '\r');
+		if (nul < i)
+			nul = bounce_normalise_next(data, len, i, '\0');
+		j = len - i < room ? len : i + room;
+		if (cr < j)
+			j = cr;
+		if (nul < j)
+			j = nul;
+		lf = memchr(data + i, '\n', j - i);
+		if (lf != NULL)
+			j = (size_t)(lf - data);
 		memcpy(w + o, data + i, j - i);
 		o += j - i;
 		col += j - i;
@@ -436,6 +741,8 @@ bounce_normalise(const char *data, size_t len, struct buf *out)
 			w[o++] = '\n';
 			col = 0;
 			i++;
+			if (i < len)
+				bounce_c_lines_add(cl, out->len + o, data[i]);
 			continue;
 		}
 		/* A line too long, broken before its next byte. */
@@ -443,6 +750,7 @@ bounce_normalise(const char *data, size_t len, struct buf *out)
 			w[o++] = '\r';
 			w[o++] = '\n';
 			col = 0;
+			bounce_c_lines_add(cl, out->len + o, data[i]);
 		}
 		if (c == '\0') {
 			w[o++] = ' ';
@@ -471,29 +779,45 @@ bounce_looks_like_mail(const char *s, size_t len)
 	return false;
 }
 
-/* Counts Content-Type lines naming a composite type: a message with too
- * many is refused a MIME walk. */
-static size_t
-bounce_count_composite(const char *s, size_t len)
+/* Whether the line at p (text up to end) is a Content-Type field naming
+ * a composite type. */
+static bool
+bounce_is_composite(const char *p, const char *end)
 {
 	static const char ct[] = "content-type:";
+	const char *q;
+
+	/* The first byte and the colon before the library is asked (the
+	 * caller leaves room for the name). */
+	if ((*p != 'c' && *p != 'C') || p[sizeof(ct) - 2] != ':' ||
+	    strncasecmp(p, ct, sizeof(ct) - 1) != 0)
+		return false;
+	q = p + sizeof(ct) - 1;
+	while (q < end && (*q == ' ' || *q == '\t'))
+		q++;
+	return q + 9 < end &&
+	    (strncasecmp(q, "multipart", 9) == 0 ||
+		strncasecmp(q, "message", 7) == 0);
+}
+
+/* Counts Content-Type lines naming a composite type: a message with too
+ * many is refused a MIME walk. cl: the lines that begin with 'c'. */
+static size_t
+bounce_count_composite(
+    const char *s, size_t len, const struct bounce_c_lines *cl)
+{
+	const size_t ctlen = sizeof("content-type:");
 	const char *p = s, *end = s + len;
-	size_t n = 0;
+	size_t n = 0, i;
 
-	/* Only lines that begin with the field name. */
-	while (p != NULL && p + sizeof(ct) < end) {
-		const char *q;
-
-		if ((*p == 'c' || *p == 'C') &&
-		    strncasecmp(p, ct, sizeof(ct) - 1) == 0) {
-			q = p + sizeof(ct) - 1;
-			while (q < end && (*q == ' ' || *q == '\t'))
-				q++;
-			if (q + 9 < end &&
-			    (strncasecmp(q, "multipart", 9) == 0 ||
-				strncasecmp(q, "message", 7) == 0))
-				n++;
-		}
+	if (cl->all) {
+		for (i = 0; i < cl->n && s + cl->at[i] + ctlen < end; i++)
+			n += bounce_is_composite(s + cl->at[i], end);
+		return n;
+	}
+	/* Too many to note: each line looked at. */
+	while (p != NULL && p + ctlen < end) {
+		n += bounce_is_composite(p, end);
 		p = memchr(p, '\n', (size_t)(end - p));
 		if (p != NULL)
 			p++;
@@ -507,6 +831,8 @@ bounce_count_composite(const char *s, size_t len)
 static void
 bounce_append_text(struct buf *b, const char *s, size_t n)
 {
+	const uint64_t ones = 0x0101010101010101u;
+	const uint64_t tops = 0x8080808080808080u;
 	size_t i, o, room;
 	char *w;
 
@@ -518,24 +844,36 @@ bounce_append_text(struct buf *b, const char *s, size_t n)
 	buf_reserve(b, n + 1);
 	w = b->data + b->len;
 	for (i = 0, o = 0; i < n;) {
-		const char *cr = memchr(s + i, '\r', n - i);
-		size_t run = cr != NULL ? (size_t)(cr - (s + i)) : n - i;
-		char *nul;
+		size_t stop;
 
-		/* Up to the next CR in one copy, NUL bytes made spaces. */
-		memcpy(w + o, s + i, run);
-		while ((nul = memchr(w + o, '\0', run)) != NULL) {
-			*nul = ' ';
-			run -= (size_t)(nul + 1 - (w + o));
-			o = (size_t)(nul + 1 - w);
+		/* Eight bytes copied at a time while none is CR or NUL (a
+		 * zero byte of x, or of x with CR taken off each byte). */
+		while (i + 8 <= n) {
+			uint64_t x, c;
+
+			memcpy(&x, s + i, sizeof(x));
+			c = x ^ (ones * '\r');
+			if ((((x - ones) & ~x) | ((c - ones) & ~c)) & tops)
+				break;
+			memcpy(w + o, &x, sizeof(x));
+			i += 8;
+			o += 8;
 		}
-		o += run;
-		i = cr != NULL ? (size_t)(cr - s) : n;
-		if (i >= n)
-			break;
-		/* CRLF becomes LF, a lone CR too. */
-		w[o++] = '\n';
-		i += i + 1 < n && s[i + 1] == '\n' ? 2 : 1;
+		/* Then the next eight one by one: CRLF becomes LF, a lone CR
+		 * too, NUL bytes (of decoded parts) spaces. */
+		for (stop = i + 8; i < stop && i < n;) {
+			char c = s[i];
+
+			if (c == '\r') {
+				w[o++] = '\n';
+				i += i + 1 < n && s[i + 1] == '\n' ? 2 : 1;
+			} else {
+				if (c == '\0')
+					c = ' ';
+				w[o++] = c;
+				i++;
+			}
+		}
 	}
 	b->len += o;
 	if (b->len > 0 && b->data[b->len - 1] != '\n' &&
@@ -544,8 +882,12 @@ bounce_append_text(struct buf *b, const char *s, size_t n)
 	b->data[b->len] = '\0';
 }
 
-static const char *const bounce_html_breaks[] = { "br", "p", "div", "tr", "li",
-	"table", "h1", "h2", "h3", "h4", "td", "pre" };
+static const struct {
+	const char *tag;
+	size_t n;
+} bounce_html_breaks[] = { { "br", 2 }, { "p", 1 }, { "div", 3 }, { "tr", 2 },
+	{ "li", 2 }, { "table", 5 }, { "h1", 2 }, { "h2", 2 }, { "h3", 2 },
+	{ "h4", 2 }, { "td", 2 }, { "pre", 3 } };
 
 /* Text of an HTML part: tags dropped (block tags become line breaks),
  * a few entities decoded. Good enough to find addresses and codes. */
@@ -564,11 +906,13 @@ bounce_append_html(struct buf *b, const char *s, size_t n)
 				j++;
 			for (k = 0; k < UTIL_ARRAY_LEN(bounce_html_breaks);
 			     k++) {
-				size_t l = strlen(bounce_html_breaks[k]);
+				size_t l = bounce_html_breaks[k].n;
 
 				if (j + l < n &&
-				    strncasecmp(
-					s + j, bounce_html_breaks[k], l) == 0 &&
+				    tolower((unsigned char)s[j]) ==
+					bounce_html_breaks[k].tag[0] &&
+				    strncasecmp(s + j,
+					bounce_html_breaks[k].tag, l) == 0 &&
 				    !isalnum((unsigned char)s[j + l])) {
 					buf_putc(&t, '\n');
 					break;
@@ -627,76 +971,108 @@ struct bounce_part {
 	size_t hdr_len;
 	const char *body;
 	size_t body_len;
+	/* The first Content-Type and Content-Transfer-Encoding lines of
+	 * the header, or NULL. */
+	const char *ct;
+	const char *cte;
 };
 
-/* Splits s into header and body at the first empty line. A part that
- * begins with an empty line has an empty header. */
+static const char bounce_part_ct[] = "content-type";
+static const char bounce_part_cte[] = "content-transfer-encoding";
+
+/* Notes the line at q (text up to end) if it is the first of the header
+ * fields of p that bounce_walk() reads. */
+static void
+bounce_part_note(struct bounce_part *p, const char *q, const char *end)
+{
+	size_t left = (size_t)(end - q);
+
+	if (*q != 'c' && *q != 'C')
+		return;
+	if (p->ct == NULL && left > sizeof(bounce_part_ct) - 1 &&
+	    q[sizeof(bounce_part_ct) - 1] == ':' &&
+	    strncasecmp(q, bounce_part_ct, sizeof(bounce_part_ct) - 1) == 0)
+		p->ct = q;
+	else if (p->cte == NULL && left > sizeof(bounce_part_cte) - 1 &&
+	    q[sizeof(bounce_part_cte) - 1] == ':' &&
+	    strncasecmp(q, bounce_part_cte, sizeof(bounce_part_cte) - 1) == 0)
+		p->cte = q;
+}
+
+/* Splits s into header and body at the first empty line (the first
+ * "\r\n\r\n"), noting the fields bounce_walk() reads on the way. A part
+ * that begins with an empty line has an empty header. */
 static void
 bounce_part_split(const char *s, size_t len, struct bounce_part *p)
 {
-	const char *e;
+	const char *q = s, *end = s + len;
 
 	p->hdr = s;
+	p->ct = NULL;
+	p->cte = NULL;
 	if (len >= 2 && s[0] == '\r' && s[1] == '\n') {
 		p->hdr_len = 0;
 		p->body = s + 2;
 		p->body_len = len - 2;
 		return;
 	}
-	e = memmem(s, len, "\r\n\r\n", 4);
-	if (e == NULL) {
-		p->hdr_len = len;
-		p->body = s + len;
-		p->body_len = 0;
-		return;
+	/* From line to line: a line that ends with CRLF before one that
+	 * is empty ends the header. */
+	while (q < end) {
+		const char *lf;
+
+		bounce_part_note(p, q, end);
+		lf = memchr(q, '\n', (size_t)(end - q));
+		if (lf == NULL || end - lf < 3)
+			break;
+		if (lf > s && lf[-1] == '\r' && lf[1] == '\r' &&
+		    lf[2] == '\n') {
+			p->hdr_len = (size_t)(lf + 1 - s);
+			p->body = lf + 3;
+			p->body_len = len - (size_t)(p->body - s);
+			return;
+		}
+		q = lf + 1;
 	}
-	p->hdr_len = (size_t)(e - s) + 2;
-	p->body = e + 4;
-	p->body_len = len - (size_t)(p->body - s);
+	p->hdr_len = len;
+	p->body = s + len;
+	p->body_len = 0;
 }
 
-/* The value of header field name in a part's header (unfolded, cut at
- * size - 1 bytes) into out; false if it has none. */
+/* The value of the field of p's header whose line is at line and whose
+ * name has nlen bytes (unfolded, cut at size - 1 bytes) into out; false
+ * if line is NULL. */
 static bool
-bounce_part_field(
-    const struct bounce_part *p, const char *name, char *out, size_t size)
+bounce_part_field(const struct bounce_part *p, const char *line, size_t nlen,
+    char *out, size_t size)
 {
-	const char *s = p->hdr, *end = p->hdr + p->hdr_len;
-	size_t nlen = strlen(name);
+	const char *end = p->hdr + p->hdr_len, *v, *eol, *next;
+	size_t o = 0;
+	bool space = false;
 
-	while (s < end) {
-		const char *eol = memchr(s, '\n', (size_t)(end - s));
-		const char *next = eol != NULL ? eol + 1 : end;
-
-		if ((size_t)(end - s) > nlen && s[nlen] == ':' &&
-		    strncasecmp(s, name, nlen) == 0) {
-			const char *v = s + nlen + 1;
-			size_t o = 0;
-			bool space = false;
-
-			/* The value and its continuation lines. */
-			while (next < end && (*next == ' ' || *next == '\t')) {
-				eol = memchr(next, '\n', (size_t)(end - next));
-				next = eol != NULL ? eol + 1 : end;
-			}
-			for (; v < next && o + 1 < size; v++) {
-				if (*v == ' ' || *v == '\t' || *v == '\r' ||
-				    *v == '\n') {
-					space = o > 0;
-					continue;
-				}
-				if (space)
-					out[o++] = ' ';
-				space = false;
-				if (o + 1 < size)
-					out[o++] = *v;
-			}
-			out[o] = '\0';
-			return true;
-		}
-		s = next;
+	if (line == NULL)
+		return false;
+	v = line + nlen + 1;
+	eol = memchr(line, '\n', (size_t)(end - line));
+	next = eol != NULL ? eol + 1 : end;
+	/* The value and its continuation lines. */
+	while (next < end && (*next == ' ' || *next == '\t')) {
+		eol = memchr(next, '\n', (size_t)(end - next));
+		next = eol != NULL ? eol + 1 : end;
 	}
-	return false;
+	for (; v < next && o + 1 < size; v++) {
+		if (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n') {
+			space = o > 0;
+			continue;
+		}
+		if (space)
+			out[o++] = ' ';
+		space = false;
+		if (o + 1 < size)
+			out[o++] = *v;
+	}
+	out[o] = '\0';
+	return true;
 }
 
 /* "type/subtype" of a Content-Type value, lower case, into out;
@@ -868,27 +1244,35 @@ bounce_walk_multipart(struct bounce_msg *m, const struct bounce_part *p,
 	if (dlen >= sizeof(delim))
 		return;
 	/* Each delimiter begins a line; the part before it ends with the
-	 * CRLF that precedes the delimiter. */
+	 * CRLF that precedes the delimiter. The delimiter is searched for,
+	 * and kept where a line begins. The normalised message is one
+	 * string (no NUL byte before its end): strstr() may look past the
+	 * body, whose delimiters are then all found. */
 	while (s < end && *nparts < BOUNCE_MAX_PARTS) {
-		const char *eol = memchr(s, '\n', (size_t)(end - s));
-		const char *next = eol != NULL ? eol + 1 : end;
+		const char *eol, *next;
+		bool last;
 
-		if ((size_t)(end - s) >= dlen && memcmp(s, delim, dlen) == 0) {
-			bool last = (size_t)(end - s) >= dlen + 2 &&
-			    s[dlen] == '-' && s[dlen + 1] == '-';
-
-			if (start != NULL && s >= start) {
-				size_t n = (size_t)(s - start);
-
-				if (n >= 2 && start[n - 2] == '\r')
-					n -= 2;
-				bounce_walk(
-				    m, start, n, depth + 1, inner, nparts);
-			}
-			if (last)
-				return;
-			start = next;
+		s = strstr(s, delim);
+		if (s == NULL || s >= end || (size_t)(end - s) < dlen)
+			break;
+		if (s > p->body && s[-1] != '\n') {
+			s++;
+			continue;
 		}
+		eol = memchr(s, '\n', (size_t)(end - s));
+		next = eol != NULL ? eol + 1 : end;
+		last = (size_t)(end - s) >= dlen + 2 && s[dlen] == '-' &&
+		    s[dlen + 1] == '-';
+		if (start != NULL && s >= start) {
+			size_t n = (size_t)(s - start);
+
+			if (n >= 2 && start[n - 2] == '\r')
+				n -= 2;
+			bounce_walk(m, start, n, depth + 1, inner, nparts);
+		}
+		if (last)
+			return;
+		start = next;
 		s = next;
 	}
 	/* No closing delimiter: the last part runs to the end. */
@@ -905,7 +1289,8 @@ bounce_is_report(const char *s, size_t len)
 	char ct[256], type[96];
 
 	bounce_part_split(s, len, &p);
-	if (!bounce_part_field(&p, "content-type", ct, sizeof(ct)))
+	if (!bounce_part_field(
+		&p, p.ct, sizeof(bounce_part_ct) - 1, ct, sizeof(ct)))
 		return false;
 	bounce_part_type(ct, type, sizeof(type));
 	return strcmp(type, "multipart/report") == 0;
@@ -926,7 +1311,8 @@ bounce_walk(struct bounce_msg *m, const char *s, size_t len, int depth,
 		return;
 	(*nparts)++;
 	bounce_part_split(s, len, &p);
-	has_ct = bounce_part_field(&p, "content-type", ct, sizeof(ct));
+	has_ct = bounce_part_field(
+	    &p, p.ct, sizeof(bounce_part_ct) - 1, ct, sizeof(ct));
 	bounce_part_type(has_ct ? ct : NULL, type, sizeof(type));
 	if (strncmp(type, "multipart/", 10) == 0) {
 		if (bounce_part_param(
@@ -954,9 +1340,10 @@ bounce_walk(struct bounce_msg *m, const char *s, size_t len, int depth,
 		return;
 	}
 	if (bounce_part_field(
-		&p, "content-transfer-encoding", cte, sizeof(cte)) &&
+		&p, p.cte, sizeof(bounce_part_cte) - 1, cte, sizeof(cte)) &&
 	    (strncasecmp(cte, "base64", 6) == 0 ||
 		strncasecmp(cte, "quoted-printable", 16) == 0)) {
+		bool had_orig = m->has_orig;
 		struct buf dec;
 
 		buf_init(&dec);
@@ -966,6 +1353,10 @@ bounce_walk(struct bounce_msg *m, const char *s, size_t len, int depth,
 			bounce_qp_decode(p.body, p.body_len, &dec);
 		bounce_on_leaf(
 		    m, type, dec.data != NULL ? dec.data : "", dec.len, inner);
+		/* A header read from the decoded text must not refer to
+		 * it. */
+		if (m->has_orig && !had_orig)
+			bounce_hdrs_keep(&m->orig);
 		buf_fini(&dec);
 		return;
 	}
@@ -1027,9 +1418,11 @@ bounce_boundary_present(const char *ct, const char *s)
 	return found;
 }
 
-/* Fills m from the normalised message; false when it has no header. */
+/* Fills m from the normalised message; false when it has no header. cl:
+ * the lines that begin with 'c' (bounce_normalise()). */
 static bool
-bounce_msg_read(struct bounce_msg *m, const char *s, size_t len)
+bounce_msg_read(struct bounce_msg *m, const char *s, size_t len,
+    const struct bounce_c_lines *cl)
 {
 	const char *ct, *rt;
 	size_t nparts = 0;
@@ -1052,7 +1445,7 @@ bounce_msg_read(struct bounce_msg *m, const char *s, size_t len)
 			m->report_type[n] =
 			    (char)tolower((unsigned char)m->report_type[n]);
 	}
-	if (bounce_count_composite(s, len) <= BOUNCE_MAX_COMPOSITE &&
+	if (bounce_count_composite(s, len, cl) <= BOUNCE_MAX_COMPOSITE &&
 	    bounce_boundary_present(ct, s))
 		bounce_walk(m, s, len, 0, false, &nparts);
 	if (m->text.len == 0 && m->dsn.len == 0 && m->arf.len == 0) {
@@ -1069,9 +1462,10 @@ bounce_msg_read(struct bounce_msg *m, const char *s, size_t len)
 		buf_puts(&m->dsn, "");
 	if (m->arf.data == NULL)
 		buf_puts(&m->arf, "");
+	m->text_cut = bounce_text_orig_start(m->text.data);
 	if (!m->has_orig) {
 		/* A returned message pasted into the text (no MIME). */
-		const char *o = bounce_text_orig_start(m->text.data);
+		const char *o = m->text_cut;
 
 		if (o != NULL) {
 			while (*o == '\n' || *o == ' ' || *o == '\t')
@@ -1090,36 +1484,63 @@ static char *
 bounce_verp_in(const char *s)
 {
 	static const char tag[] = "bounces+";
-	const char *p = s;
+	const char *lo, *up;
 
 	if (s == NULL)
 		return NULL;
-	/* Each '+' that ends "bounces", in any case. */
-	while ((p = strchr(p, '+')) != NULL) {
-		const char *t = p + 1;
+	/* Each '+' that ends "bounces", in any case: the places of "s+"
+	 * and of "S+", taken in order (most '+' follow no 's'). */
+	lo = strstr(s, "s+");
+	up = strstr(s, "S+");
+	while (lo != NULL || up != NULL) {
+		const char *p, *t;
 		size_t n = 0;
 
+		if (up == NULL || (lo != NULL && lo < up)) {
+			p = lo + 1;
+			lo = strstr(p, "s+");
+		} else {
+			p = up + 1;
+			up = strstr(p, "S+");
+		}
+		t = p + 1;
 		if (p - s < (ptrdiff_t)sizeof(tag) - 2 ||
 		    strncasecmp(p - (sizeof(tag) - 2), tag, sizeof(tag) - 2) !=
-			0) {
-			p = t;
+			0)
 			continue;
-		}
 		p -= sizeof(tag) - 2;
-
 		if (p > s &&
 		    (isalnum((unsigned char)p[-1]) || p[-1] == '.' ||
-			p[-1] == '-' || p[-1] == '_' || p[-1] == '+')) {
-			p = t;
+			p[-1] == '-' || p[-1] == '_' || p[-1] == '+'))
 			continue;
-		}
 		while (n <= 64 && isalnum((unsigned char)t[n]))
 			n++;
 		if (n >= 1 && n <= 64 && t[n] == '@')
 			return xstrndup(t, n);
-		p = t;
 	}
 	return NULL;
+}
+
+/* False when field hd cannot hold "bounces+": no '+' follows an 's' in
+ * its value as written (folding never brings two bytes together), so
+ * that most fields need not be folded to be looked at. */
+static bool
+bounce_hdr_may_hold_verp(const struct bounce_hdr *hd)
+{
+	const char *p = hd->raw, *end;
+
+	if (p == NULL)
+		return true;
+	end = p + hd->raw_len;
+	while (p < end) {
+		p = memchr(p, '+', (size_t)(end - p));
+		if (p == NULL)
+			return false;
+		if (p > hd->raw && (p[-1] | 0x20) == 's')
+			return true;
+		p++;
+	}
+	return false;
 }
 
 static char *
@@ -1129,10 +1550,17 @@ bounce_find_verp(const struct bounce_msg *m, const char *raw)
 		"X-Original-To", "Envelope-To", "X-Envelope-To",
 		"X-Original-Recipient", "X-Rcpt-To", "Received" };
 	static const char *const orig[] = { "Return-Path", "From", "Sender" };
+	bool in_raw;
 	size_t i;
 	char *t;
 
-	for (i = 0; i < UTIL_ARRAY_LEN(top); i++) {
+	/* The bounce's own fields are part of raw, and folding brings no
+	 * two bytes together: where raw holds no "s+" in either case,
+	 * neither they nor raw hold a token, and only the fields of the
+	 * returned message (which may come from a decoded part) are left
+	 * to look at. */
+	in_raw = strstr(raw, "s+") != NULL || strstr(raw, "S+") != NULL;
+	for (i = 0; in_raw && i < UTIL_ARRAY_LEN(top); i++) {
 		t = bounce_verp_in(bounce_hdrs_get(&m->top, top[i]));
 		if (t != NULL)
 			return t;
@@ -1142,13 +1570,15 @@ bounce_find_verp(const struct bounce_msg *m, const char *raw)
 		if (t != NULL)
 			return t;
 	}
-	for (i = 0; i < m->top.n; i++) {
-		t = bounce_verp_in(m->top.v[i].value);
+	for (i = 0; in_raw && i < m->top.n; i++) {
+		if (!bounce_hdr_may_hold_verp(&m->top.v[i]))
+			continue;
+		t = bounce_verp_in(bounce_hdrs_value(&m->top, i));
 		if (t != NULL)
 			return t;
 	}
 	/* Anywhere else: the DSN, the text, a quoted header. */
-	return bounce_verp_in(raw);
+	return in_raw ? bounce_verp_in(raw) : NULL;
 }
 
 /* ------------------------------------------------------------- analyse */
@@ -1403,7 +1833,7 @@ static void
 bounce_analyse(struct bounce_msg *m, struct bounce_report *r)
 {
 	struct bounce_rcptv v = { 0 };
-	char **ctx = xcalloc(BOUNCE_MAX_RCPTS, sizeof(*ctx));
+	char **ctx = NULL;
 	size_t i;
 
 	r->kind = BOUNCE_KIND_OTHER;
@@ -1441,12 +1871,12 @@ bounce_analyse(struct bounce_msg *m, struct bounce_report *r)
 		goto done;
 	}
 finish:
-	bounce_text_scan(m, &v, ctx);
+	ctx = bounce_text_scan(m, &v);
 	bounce_mta_hint(m, &v, ctx);
 	for (i = 0; i < v.n; i++)
 		bounce_finish_rcpt(m, &v, i, ctx[i]);
 done:
-	for (i = 0; i < v.n && i < BOUNCE_MAX_RCPTS; i++)
+	for (i = 0; ctx != NULL && i < v.n; i++)
 		free(ctx[i]);
 	free(ctx);
 	free(v.aux);
@@ -1484,6 +1914,7 @@ bounce_parse(const char *data, size_t len, struct bounce_report **out)
 {
 	struct bounce_msg m;
 	struct bounce_report *r;
+	struct bounce_c_lines cl;
 	struct buf norm;
 	const char *id;
 
@@ -1493,7 +1924,7 @@ bounce_parse(const char *data, size_t len, struct bounce_report **out)
 	if (data == NULL || len == 0)
 		return -EINVAL;
 	buf_init(&norm);
-	bounce_normalise(data, len, &norm);
+	bounce_normalise(data, len, &norm, &cl);
 	if (norm.data == NULL || !bounce_looks_like_mail(norm.data, norm.len)) {
 		buf_fini(&norm);
 		return -EINVAL;
@@ -1503,7 +1934,7 @@ bounce_parse(const char *data, size_t len, struct bounce_report **out)
 	buf_init(&m.dsn);
 	buf_init(&m.arf);
 	buf_init(&m.origtext);
-	if (!bounce_msg_read(&m, norm.data, norm.len)) {
+	if (!bounce_msg_read(&m, norm.data, norm.len, &cl)) {
 		bounce_msg_fini(&m);
 		buf_fini(&norm);
 		return -EINVAL;

@@ -165,7 +165,9 @@ struct bounce_report {
  * is no bounce still gives a report (kind other, no recipients).
  * Returns -EMSGSIZE when len exceeds BOUNCE_MAX_SIZE and -EINVAL when the
  * input is not a mail message at all (no header); *out is then NULL.
- * Pure: no I/O, no global state, safe to call from worker threads.
+ * Pure: no I/O and no global state but a cache of the character set
+ * converters it has used (kept open, up to a few, so that their modules
+ * stay loaded); safe to call from worker threads.
  */
 int bounce_parse(const char *data, size_t len, struct bounce_report **out);
 

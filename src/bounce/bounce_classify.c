@@ -25,6 +25,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,15 +86,17 @@ bounce_reason_parse(const char *name)
 	if (name == NULL)
 		return BOUNCE_R_NONE;
 	for (i = 1; i < BOUNCE_R_COUNT; i++)
-		if (strcmp(name, bounce_reason_names[i]) == 0)
+		if (name[0] == bounce_reason_names[i][0] &&
+		    strcmp(name, bounce_reason_names[i]) == 0)
 			return (enum bounce_reason)i;
 	return BOUNCE_R_NONE;
 }
 
-bool
-bounce_reason_is_sender_side(const char *reason)
+/* See bounce_reason_is_sender_side(). */
+static bool
+bounce_classify_sender_side(enum bounce_reason r)
 {
-	switch (bounce_reason_parse(reason)) {
+	switch (r) {
 	case BOUNCE_R_AUTHFAILURE:
 	case BOUNCE_R_BLOCKED:
 	case BOUNCE_R_NORELAYING:
@@ -106,6 +109,12 @@ bounce_reason_is_sender_side(const char *reason)
 	default:
 		return false;
 	}
+}
+
+bool
+bounce_reason_is_sender_side(const char *reason)
+{
+	return bounce_classify_sender_side(bounce_reason_parse(reason));
 }
 
 static const char *const bounce_command_names[] = {
@@ -225,31 +234,47 @@ static const struct {
 	{ "most progress was data", BOUNCE_CMD_DATA },
 };
 
-/* The text with each run of white space made one space, lower-cased,
- * into buf. */
-static const char *
-bounce_classify_folded(const char *s, char *buf, size_t size)
+/* Words one of which every phrase of bounce_classify_cmd_words holds
+ * (checked once, bounce_classify_cmd_check()): a text with none of them
+ * holds no phrase, and most texts hold none. */
+static const char *const bounce_classify_cmd_anchors[] = { "reply to ",
+	"after ", "data", "like recipient", "was rejected", "refused to talk",
+	"greeting", "progress" };
+
+static pthread_once_t bounce_classify_cmd_once = PTHREAD_ONCE_INIT;
+static bool bounce_classify_cmd_anchored;
+
+static void
+bounce_classify_cmd_check(void)
 {
-	size_t n = 0;
-	bool space = false;
+	size_t i, j;
 
-	for (; *s != '\0' && n + 1 < size; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == ' ' || (c >= '\t' && c <= '\r')) {
-			space = true;
-			continue;
-		}
-		if (space && n > 0)
-			buf[n++] = ' ';
-		space = false;
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c | 0x20);
-		if (n + 1 < size)
-			buf[n++] = (char)c;
+	for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_cmd_words); i++) {
+		for (j = 0; j < UTIL_ARRAY_LEN(bounce_classify_cmd_anchors);
+		     j++)
+			if (strstr(bounce_classify_cmd_words[i].words,
+				bounce_classify_cmd_anchors[j]) != NULL)
+				break;
+		if (j == UTIL_ARRAY_LEN(bounce_classify_cmd_anchors))
+			return;
 	}
-	buf[n] = '\0';
-	return buf;
+	bounce_classify_cmd_anchored = true;
+}
+
+/* False when s cannot hold a phrase of bounce_classify_cmd_words. */
+static bool
+bounce_classify_cmd_may_hold(const char *s)
+{
+	size_t i;
+
+	(void)pthread_once(
+	    &bounce_classify_cmd_once, bounce_classify_cmd_check);
+	if (!bounce_classify_cmd_anchored)
+		return true;
+	for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_cmd_anchors); i++)
+		if (strstr(s, bounce_classify_cmd_anchors[i]) != NULL)
+			return true;
+	return false;
 }
 
 static enum bounce_command bounce_classify_command_in(const char *s);
@@ -258,12 +283,14 @@ enum bounce_command
 bounce_classify_command(const char *s)
 {
 	char buf[4096];
+	size_t n;
 
 	if (s == NULL)
 		return BOUNCE_CMD_NONE;
 	/* The words may be broken over lines ("(in\n reply to RCPT TO
-	 * command)"). */
-	bounce_classify_folded(s, buf, sizeof(buf));
+	 * command)"): white space folded, then lower case. */
+	n = bounce_fold_text(buf, s, strlen(s), sizeof(buf) - 1);
+	bounce_lower(buf, n, buf, n + 1);
 	return bounce_classify_command_in(buf);
 }
 
@@ -277,18 +304,15 @@ bounce_classify_command_in(const char *s)
 		{ "RCPT", BOUNCE_CMD_RCPT }, { "MAIL", BOUNCE_CMD_MAIL },
 		{ "EHLO", BOUNCE_CMD_EHLO }, { "HELO", BOUNCE_CMD_EHLO } };
 	const char *p, *q, *last = NULL;
-	struct bounce_words_text t;
 	size_t i;
 
 	if (s == NULL)
 		return BOUNCE_CMD_NONE;
-	bounce_words_text_init(&t, s);
-	for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_cmd_words); i++) {
-		const char *w[2] = { bounce_classify_cmd_words[i].words, NULL };
-
-		if (bounce_words_any(&t, w))
-			return bounce_classify_cmd_words[i].cmd;
-	}
+	if (bounce_classify_cmd_may_hold(s))
+		for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_cmd_words); i++)
+			if (strstr(s, bounce_classify_cmd_words[i].words) !=
+			    NULL)
+				return bounce_classify_cmd_words[i].cmd;
 	/* A Sendmail transcript (">>> RCPT TO:<a@b>", "<<< 550 ..."): the
 	 * command sent last before the first error. */
 	for (p = strstr(s, "<<< "); p != NULL; p = strstr(p + 4, "<<< "))
@@ -426,9 +450,15 @@ bounce_classify_code_reason(const char *status)
 
 	if (status == NULL)
 		return BOUNCE_R_NONE;
-	for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_codes); i++)
-		if (strcmp(status, bounce_classify_codes[i].code) == 0)
+	/* The class and the subject compared first, one byte at a time
+	 * (none beyond the end of a short status). */
+	for (i = 0; i < UTIL_ARRAY_LEN(bounce_classify_codes); i++) {
+		const char *c = bounce_classify_codes[i].code;
+
+		if (status[0] == c[0] && status[1] == c[1] &&
+		    status[2] == c[2] && strcmp(status, c) == 0)
 			return bounce_classify_codes[i].reason;
+	}
 	return BOUNCE_R_NONE;
 }
 
@@ -692,17 +722,6 @@ bounce_classify_class(
 	}
 }
 
-/* A lower-case copy of s (at most size - 1 bytes) into buf. */
-static void
-bounce_classify_lower(const char *s, char *buf, size_t size)
-{
-	size_t i;
-
-	for (i = 0; s != NULL && s[i] != '\0' && i + 1 < size; i++)
-		buf[i] = (char)tolower((unsigned char)s[i]);
-	buf[i] = '\0';
-}
-
 void
 bounce_classify(const struct bounce_facts *f, struct bounce_verdict *v)
 {
@@ -718,7 +737,11 @@ bounce_classify(const struct bounce_facts *f, struct bounce_verdict *v)
 	in.code = bounce_classify_code_reason(in.status);
 	in.mta = bounce_reason_parse(f->mta_reason);
 	in.cmd = f->command;
-	bounce_classify_lower(f->diagnostic, lower, sizeof(lower));
+	if (f->diagnostic != NULL)
+		bounce_lower(
+		    f->diagnostic, sizeof(lower), lower, sizeof(lower));
+	else
+		lower[0] = '\0';
 	in.lower = lower;
 	bounce_words_text_init(&in.text, lower);
 	in.smtp = f->diag_type == NULL || f->diag_type[0] == '\0' ||
@@ -753,5 +776,5 @@ bounce_classify(const struct bounce_facts *f, struct bounce_verdict *v)
 done:
 	v->reason = bounce_reason_name(r);
 	v->cls = bounce_classify_class(r, f, in.status);
-	v->sender_side = bounce_reason_is_sender_side(v->reason);
+	v->sender_side = bounce_classify_sender_side(r);
 }

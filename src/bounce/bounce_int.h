@@ -12,6 +12,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "bounce/bounce.h"
 #include "util.h"
@@ -25,14 +27,27 @@
 #define BOUNCE_MAX_TEXT      (1024 * 1024) /* report text kept */
 #define BOUNCE_MAX_DIAG      1000 /* bytes of diagnostic text per recipient */
 
+/* A header field. Its value is folded when first asked for
+ * (bounce_hdrs_value()): most fields are never read. */
 struct bounce_hdr {
-	char *name;  /* as written */
-	char *value; /* unfolded, trimmed; in the allocation of name */
+	const char *name; /* as written, name_len bytes, no NUL after */
+	size_t name_len;
+	const char *raw; /* the value as written, raw_len bytes */
+	size_t raw_len;
+	char *value; /* unfolded, trimmed; NULL until asked for */
 };
+
+/* Where folded values are kept. */
+struct bounce_hdrs_pool;
 
 struct bounce_hdrs {
 	struct bounce_hdr *v;
 	size_t n;
+	size_t cap;
+	struct bounce_hdrs_pool *pool;
+	/* A bit per hash of the names there (bounce.c): most names looked
+	 * for are absent, and told so without a comparison. */
+	uint64_t names[4];
 };
 
 /* The message taken apart by bounce.c; text buffers are NUL-terminated,
@@ -44,6 +59,9 @@ struct bounce_msg {
 	struct buf text; /* human-readable parts, in order */
 	struct buf dsn;  /* message/delivery-status bodies */
 	struct buf arf;  /* message/feedback-report body */
+	/* Where a copy of the returned message starts in text
+	 * (bounce_text_orig_start()), or NULL. */
+	const char *text_cut;
 	/* Plain text of the returned message, read only when asked for
 	 * (bounce_msg_origtext()): most reports never need it. */
 	struct buf origtext;
@@ -82,11 +100,25 @@ const char *bounce_ci_find(const char *hay, const char *needle);
 /* Copies at most size - 1 bytes of s, lower-cased, into buf; returns
  * buf. */
 char *bounce_lower(const char *s, size_t n, char *buf, size_t size);
-/* The unfolded value of the first field called name, or NULL. */
-const char *bounce_hdrs_get(const struct bounce_hdrs *h, const char *name);
+/* The unfolded value of the first field called name (n bytes), or
+ * NULL. */
+const char *bounce_hdrs_get_n(
+    const struct bounce_hdrs *h, const char *name, size_t n);
+/* The same for a NUL-terminated name: the length of a constant is then
+ * known at compile time. */
+static inline const char *
+bounce_hdrs_get(const struct bounce_hdrs *h, const char *name)
+{
+	return bounce_hdrs_get_n(h, name, strlen(name));
+}
+/* The unfolded value of field i of h. */
+const char *bounce_hdrs_value(const struct bounce_hdrs *h, size_t i);
 /* Reads header fields from the start of s (LF or CRLF line ends) into h,
- * at most BOUNCE_MAX_HEADERS. */
+ * at most BOUNCE_MAX_HEADERS. h refers to s, which must outlive it,
+ * unless bounce_hdrs_keep() is called before s goes. */
 void bounce_hdrs_parse(struct bounce_hdrs *h, const char *s, size_t len);
+/* Copies into h what it refers to in the text it was read from. */
+void bounce_hdrs_keep(struct bounce_hdrs *h);
 void bounce_hdrs_fini(struct bounce_hdrs *h);
 /* Adds a recipient (copied) unless one with the same address is there
  * (case-insensitive) or the list is full (then counted in v->dropped);
@@ -96,6 +128,12 @@ struct bounce_rcpt *bounce_rcptv_add(
 /* The entry for addr, or NULL. */
 struct bounce_rcpt *bounce_rcptv_find(
     struct bounce_rcptv *v, const char *addr, size_t len);
+/* Writes the n bytes at s into out with white space folded: each run
+ * made one space between words, none at either end; a NUL byte ends
+ * the text, and at most cap bytes are written (out has room for them
+ * and a NUL). Other bytes are kept as they are. Returns the length
+ * written. */
+size_t bounce_fold_text(char *out, const char *s, size_t n, size_t cap);
 /* Replaces *dst by a copy of the n bytes at s with whitespace folded to
  * single spaces, trimmed and cut at BOUNCE_MAX_DIAG; NULL if empty. */
 void bounce_set_folded(char **dst, const char *s, size_t n);
@@ -133,11 +171,11 @@ bool bounce_text_is_autoreply(const struct bounce_msg *m);
  * Finds failed recipients in the report text and headers of a bounce
  * without a usable DSN and adds them to v with their diagnostic text;
  * for recipients already in v (from a DSN) fills a missing diagnostic.
- * ctx[i] is set to a newly allocated text around recipient i, for the
- * classifier (the caller frees; ctx has BOUNCE_MAX_RCPTS slots).
+ * Returns a new array of v->n entries (one at least), entry i a newly
+ * allocated text around recipient i, for the classifier, or NULL; the
+ * caller frees the entries and the array.
  */
-void bounce_text_scan(
-    const struct bounce_msg *m, struct bounce_rcptv *v, char **ctx);
+char **bounce_text_scan(const struct bounce_msg *m, struct bounce_rcptv *v);
 
 /* SMTP error lines (a reply code first) near the first mention of addr
  * in the returned message's text, or NULL; the caller frees. */
@@ -235,11 +273,6 @@ struct bounce_words_text {
 
 /* Prepares t for lower (which t borrows). */
 void bounce_words_text_init(struct bounce_words_text *t, const char *lower);
-
-/* True when one of the plain words of list (lower case, NULL-ended)
- * occurs in t. */
-bool bounce_words_any(
-    const struct bounce_words_text *t, const char *const *list);
 
 /* True when one of the patterns of reason's list occurs in t. */
 bool bounce_words_match(

@@ -447,31 +447,42 @@ bounce_mta_starts(const char *value, const char *words)
 }
 
 /* The Received fields of the bounce, lower-cased and joined (a bounded
- * copy, made once), for the checks below. The caller frees. */
-static char *
-bounce_mta_received_text(const struct bounce_msg *m)
+ * copy), made when first needed: most reports are known before. */
+struct bounce_mta_recv {
+	const struct bounce_msg *m;
+	char *text;
+};
+
+static const char *
+bounce_mta_received_text(struct bounce_mta_recv *r)
 {
+	const struct bounce_msg *m = r->m;
 	struct buf b;
 	size_t i;
 
+	if (r->text != NULL)
+		return r->text;
 	buf_init(&b);
 	for (i = 0; i < m->top.n && b.len < 16384; i++)
-		if (strcasecmp(m->top.v[i].name, "Received") == 0) {
-			buf_puts(&b, m->top.v[i].value);
+		if (m->top.v[i].name_len == 8 &&
+		    strncasecmp(m->top.v[i].name, "Received", 8) == 0) {
+			buf_puts(&b, bounce_hdrs_value(&m->top, i));
 			buf_putc(&b, '\n');
 		}
-	if (b.data == NULL)
-		return xstrdup("");
+	if (b.data == NULL) {
+		r->text = xstrdup("");
+		return r->text;
+	}
 	bounce_lower(b.data, b.len, b.data, b.len + 1);
-	return buf_take(&b);
+	r->text = buf_take(&b);
+	return r->text;
 }
 
-/* True when a Received field (recv, from bounce_mta_received_text())
- * holds words (lower case). */
+/* True when a Received field holds words (lower case). */
 static bool
-bounce_mta_received(const char *recv, const char *words)
+bounce_mta_received(struct bounce_mta_recv *r, const char *words)
 {
-	return strstr(recv, words) != NULL;
+	return strstr(bounce_mta_received_text(r), words) != NULL;
 }
 
 static bool
@@ -510,7 +521,9 @@ bounce_mta_mda_line(const char *text, const char **line)
 
 	for (p = text; p != NULL && *p != '\0';) {
 		for (i = 0; i < UTIL_ARRAY_LEN(bounce_mta_mdas); i++)
-			if (strncasecmp(p, bounce_mta_mdas[i].prefix,
+			if (tolower((unsigned char)*p) ==
+				bounce_mta_mdas[i].prefix[0] &&
+			    strncasecmp(p, bounce_mta_mdas[i].prefix,
 				strlen(bounce_mta_mdas[i].prefix)) == 0) {
 				*line = p;
 				return (int)i;
@@ -524,7 +537,7 @@ bounce_mta_mda_line(const char *text, const char **line)
 
 /* Outlook.com's (Hotmail's) reports: two signs of four. */
 static bool
-bounce_mta_is_outlook(const struct bounce_msg *m, const char *recv)
+bounce_mta_is_outlook(const struct bounce_msg *m, struct bounce_mta_recv *recv)
 {
 	int votes = 0;
 
@@ -536,7 +549,7 @@ bounce_mta_is_outlook(const struct bounce_msg *m, const char *recv)
 }
 
 static enum bounce_mta_id
-bounce_mta_detect(const struct bounce_msg *m, const char *recv)
+bounce_mta_detect(const struct bounce_msg *m, struct bounce_mta_recv *recv)
 {
 	const char *from = bounce_hdrs_get(&m->top, "From");
 	const char *subj = m->subject;
@@ -952,8 +965,8 @@ void
 bounce_mta_hint(
     const struct bounce_msg *m, struct bounce_rcptv *v, char *const *ctx)
 {
-	char *recv = bounce_mta_received_text(m);
-	enum bounce_mta_id mta = bounce_mta_detect(m, recv);
+	struct bounce_mta_recv recv = { .m = m, .text = NULL };
+	enum bounce_mta_id mta = bounce_mta_detect(m, &recv);
 	bool msexch = strstr(m->text.data, "MSEXCH:") != NULL;
 	size_t i;
 
@@ -1210,5 +1223,5 @@ bounce_mta_hint(
 		if (r != BOUNCE_R_NONE && aux->mta_reason == NULL)
 			aux->mta_reason = bounce_reason_name(r);
 	}
-	free(recv);
+	free(recv.text);
 }

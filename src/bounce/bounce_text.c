@@ -111,28 +111,61 @@ bounce_text_starts_any(const char *s, const char *const *needles, size_t n)
 
 	if (s == NULL)
 		return false;
+	/* The first byte, compared before the library is asked. */
 	for (i = 0; i < n; i++)
-		if (strncasecmp(s, needles[i], strlen(needles[i])) == 0)
+		if (tolower((unsigned char)s[0]) ==
+			tolower((unsigned char)needles[i][0]) &&
+		    strncasecmp(s, needles[i], strlen(needles[i])) == 0)
 			return true;
 	return false;
 }
 
 /* ------------------------------------------------------ original cut */
 
-static const char *const bounce_text_cut_plain[] = {
-	"this is a copy of the message",
-	"enclosed is a copy of the message",
-	"below this line is a copy of the message",
-	"original message follows",
-	"message headers follow",
-	"unsent message below",
-	"the original message headers",
-	"original message headers",
-	"headers of the original message",
-	"the header of the original message",
-	"here is a copy of the first part of the message",
-	"content of the original message",
+/* Phrases with their lengths, for the many lines compared with them. */
+struct bounce_text_phrase {
+	const char *s;
+	size_t n;
 };
+
+#define BOUNCE_TEXT_PHRASE(s)    \
+	{                        \
+		s, sizeof(s) - 1 \
+	}
+
+static const struct bounce_text_phrase bounce_text_cut_plain[] = {
+	BOUNCE_TEXT_PHRASE("this is a copy of the message"),
+	BOUNCE_TEXT_PHRASE("enclosed is a copy of the message"),
+	BOUNCE_TEXT_PHRASE("below this line is a copy of the message"),
+	BOUNCE_TEXT_PHRASE("original message follows"),
+	BOUNCE_TEXT_PHRASE("message headers follow"),
+	BOUNCE_TEXT_PHRASE("unsent message below"),
+	BOUNCE_TEXT_PHRASE("the original message headers"),
+	BOUNCE_TEXT_PHRASE("original message headers"),
+	BOUNCE_TEXT_PHRASE("headers of the original message"),
+	BOUNCE_TEXT_PHRASE("the header of the original message"),
+	BOUNCE_TEXT_PHRASE("here is a copy of the first part of the message"),
+	BOUNCE_TEXT_PHRASE("content of the original message"),
+};
+
+/* True when c, in either case, begins one of bounce_text_cut_plain. */
+static bool
+bounce_text_cut_initial(char c)
+{
+	switch (c | 0x20) {
+	case 'b':
+	case 'c':
+	case 'e':
+	case 'h':
+	case 'm':
+	case 'o':
+	case 't':
+	case 'u':
+		return true;
+	default:
+		return false;
+	}
+}
 
 static const char *const bounce_text_cut_ruled[] = {
 	"original message",
@@ -165,15 +198,15 @@ bounce_text_orig_start(const char *text)
 		}
 		n = eol != NULL ? (size_t)(eol - q) : strlen(q);
 		/* Only lines that could begin a phrase are looked at. */
-		if (!ruled &&
-		    (n < 20 || strchr("tTeEbBoOmMuUhHcC", *q) == NULL)) {
+		if (!ruled && (n < 20 || !bounce_text_cut_initial(*q))) {
 			p = eol != NULL ? eol + 1 : NULL;
 			continue;
 		}
 		bounce_lower(q, n, line, sizeof(line));
 		for (i = 0; i < UTIL_ARRAY_LEN(bounce_text_cut_plain); i++)
-			if (strncmp(line, bounce_text_cut_plain[i],
-				strlen(bounce_text_cut_plain[i])) == 0)
+			if (line[0] == bounce_text_cut_plain[i].s[0] &&
+			    strncmp(line, bounce_text_cut_plain[i].s,
+				bounce_text_cut_plain[i].n) == 0)
 				return eol != NULL ? eol + 1 : p + strlen(p);
 		for (i = 0; ruled && n < 80 &&
 		     i < UTIL_ARRAY_LEN(bounce_text_cut_ruled);
@@ -463,47 +496,46 @@ bounce_text_sender_context(const char *line, const char *a)
 }
 
 /* Error-looking words that make a line part of the diagnostic. */
-static const char *const bounce_text_errwords[] = {
-	"unknown",
-	"no such",
-	"not exist",
-	"n't exist",
-	"quota",
-	"full",
-	"reject",
-	"denied",
-	"block",
-	"error",
-	"fail",
-	"refused",
-	"timed out",
-	"not found",
-	"invalid",
-	"disabled",
-	"said:",
-	"not accept",
-	"unavailable",
-	"expired",
-	"too ",
-	"not allowed",
-	"policy",
-	"spam",
-	"relay",
-	"suspend",
-	"inactive",
-	"locked",
-	"unable",
-	"could not",
-	"couldn't",
-	"not recognized",
-	"doesn't have",
-	"retry",
-	"giving up",
-	"exceed",
-	"problem",
-	"delayed",
-	"virus",
-	NULL,
+static const struct bounce_text_phrase bounce_text_errwords[] = {
+	BOUNCE_TEXT_PHRASE("unknown"),
+	BOUNCE_TEXT_PHRASE("no such"),
+	BOUNCE_TEXT_PHRASE("not exist"),
+	BOUNCE_TEXT_PHRASE("n't exist"),
+	BOUNCE_TEXT_PHRASE("quota"),
+	BOUNCE_TEXT_PHRASE("full"),
+	BOUNCE_TEXT_PHRASE("reject"),
+	BOUNCE_TEXT_PHRASE("denied"),
+	BOUNCE_TEXT_PHRASE("block"),
+	BOUNCE_TEXT_PHRASE("error"),
+	BOUNCE_TEXT_PHRASE("fail"),
+	BOUNCE_TEXT_PHRASE("refused"),
+	BOUNCE_TEXT_PHRASE("timed out"),
+	BOUNCE_TEXT_PHRASE("not found"),
+	BOUNCE_TEXT_PHRASE("invalid"),
+	BOUNCE_TEXT_PHRASE("disabled"),
+	BOUNCE_TEXT_PHRASE("said:"),
+	BOUNCE_TEXT_PHRASE("not accept"),
+	BOUNCE_TEXT_PHRASE("unavailable"),
+	BOUNCE_TEXT_PHRASE("expired"),
+	BOUNCE_TEXT_PHRASE("too "),
+	BOUNCE_TEXT_PHRASE("not allowed"),
+	BOUNCE_TEXT_PHRASE("policy"),
+	BOUNCE_TEXT_PHRASE("spam"),
+	BOUNCE_TEXT_PHRASE("relay"),
+	BOUNCE_TEXT_PHRASE("suspend"),
+	BOUNCE_TEXT_PHRASE("inactive"),
+	BOUNCE_TEXT_PHRASE("locked"),
+	BOUNCE_TEXT_PHRASE("unable"),
+	BOUNCE_TEXT_PHRASE("could not"),
+	BOUNCE_TEXT_PHRASE("couldn't"),
+	BOUNCE_TEXT_PHRASE("not recognized"),
+	BOUNCE_TEXT_PHRASE("doesn't have"),
+	BOUNCE_TEXT_PHRASE("retry"),
+	BOUNCE_TEXT_PHRASE("giving up"),
+	BOUNCE_TEXT_PHRASE("exceed"),
+	BOUNCE_TEXT_PHRASE("problem"),
+	BOUNCE_TEXT_PHRASE("delayed"),
+	BOUNCE_TEXT_PHRASE("virus"),
 };
 
 static bool
@@ -533,10 +565,28 @@ bounce_text_dsn_field(const char *line)
 	    bounce_text_starts_any(line, fields, UTIL_ARRAY_LEN(fields));
 }
 
+/* A hash of two characters side by side, for the words' filter. */
+static unsigned int
+bounce_text_pair(unsigned char a, unsigned char b)
+{
+	return ((unsigned int)a * 31u + b) & 511u;
+}
+
+/* True when the pair of characters at w occurs in the line whose pairs
+ * are noted in pairs. */
+static bool
+bounce_text_has_pair(const unsigned char *pairs, const char *w)
+{
+	unsigned int h =
+	    bounce_text_pair((unsigned char)w[0], (unsigned char)w[1]);
+
+	return (pairs[h >> 3] & (1u << (h & 7))) != 0;
+}
+
 static bool
 bounce_text_errline(const char *line, size_t n)
 {
-	unsigned char seen[32] = { 0 };
+	unsigned char pairs[64] = { 0 };
 	char buf[512];
 	const char *p;
 	char code[16];
@@ -544,30 +594,30 @@ bounce_text_errline(const char *line, size_t n)
 
 	if (n >= sizeof(buf))
 		n = sizeof(buf) - 1;
-	/* Lower-cased, noting which bytes occur: most words are then
-	 * ruled out by their first two letters without a search. */
-	for (i = 0; i < n && line[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)line[i];
+	/* Lower-cased, noting which pairs of characters occur: most words
+	 * are then ruled out by their first and last two letters without
+	 * a search. */
+	n = strnlen(line, n);
+	bounce_lower(line, n, buf, n + 1);
+	for (i = 1; i < n; i++) {
+		unsigned int h = bounce_text_pair(
+		    (unsigned char)buf[i - 1], (unsigned char)buf[i]);
 
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c + ('a' - 'A'));
-		buf[i] = (char)c;
-		seen[c >> 3] |= (unsigned char)(1u << (c & 7));
+		pairs[h >> 3] |= (unsigned char)(1u << (h & 7));
 	}
-	buf[i] = '\0';
 	if (bounce_text_dsn_field(buf))
 		return false;
 	p = buf + strspn(buf, " \t<>#(");
 	if (bounce_text_code_at(p) ||
 	    bounce_classify_find_status(buf, code, sizeof(code)))
 		return true;
-	for (i = 0; bounce_text_errwords[i] != NULL; i++) {
-		unsigned char a = (unsigned char)bounce_text_errwords[i][0];
-		unsigned char b = (unsigned char)bounce_text_errwords[i][1];
+	for (i = 0; i < UTIL_ARRAY_LEN(bounce_text_errwords); i++) {
+		const char *w = bounce_text_errwords[i].s;
 
-		if ((seen[a >> 3] & (1u << (a & 7))) != 0 &&
-		    (seen[b >> 3] & (1u << (b & 7))) != 0 &&
-		    strstr(buf, bounce_text_errwords[i]) != NULL)
+		if (bounce_text_has_pair(pairs, w) &&
+		    bounce_text_has_pair(
+			pairs, w + bounce_text_errwords[i].n - 2) &&
+		    strstr(buf, w) != NULL)
 			return true;
 	}
 	return false;
@@ -679,7 +729,7 @@ bounce_text_around(const struct bounce_text_lines *l, size_t first, size_t stop,
     bool whole, struct bounce_rcpt *r, char **ctx)
 {
 	struct buf diag, all;
-	size_t i, taken = 0;
+	size_t i, taken = 0, need = 0;
 	/* With a diagnostic already (from its DSN), only the context is
 	 * wanted. */
 	bool want = r->diagnostic == NULL;
@@ -688,6 +738,11 @@ bounce_text_around(const struct bounce_text_lines *l, size_t first, size_t stop,
 	buf_init(&all);
 	if (stop > first + BOUNCE_TEXT_BLOCK_LINES)
 		stop = first + BOUNCE_TEXT_BLOCK_LINES;
+	/* The context's room at once. */
+	for (i = first; i < stop && i < l->n; i++)
+		need += l->len[i] + 1;
+	if (need > 0)
+		buf_reserve(&all, need);
 	for (i = first; i < stop && i < l->n; i++) {
 		buf_append(&all, l->v[i], l->len[i]);
 		buf_putc(&all, '\n');
@@ -747,8 +802,8 @@ out:
 	buf_fini(&diag);
 }
 
-void
-bounce_text_scan(const struct bounce_msg *m, struct bounce_rcptv *v, char **ctx)
+char **
+bounce_text_scan(const struct bounce_msg *m, struct bounce_rcptv *v)
 {
 	static const char *const excl_top[] = { "From", "To", "Cc", "Reply-To",
 		"Sender", "Return-Path", "Delivered-To", "Envelope-To",
@@ -760,8 +815,9 @@ bounce_text_scan(const struct bounce_msg *m, struct bounce_rcptv *v, char **ctx)
 	const char *text = m->text.data, *end, *xf;
 	bool add = v->n == 0;
 	size_t i, *first;
+	char **ctx;
 
-	end = bounce_text_orig_start(text);
+	end = m->text_cut;
 	if (end == NULL)
 		end = text + strlen(text);
 	bounce_text_split(text, end, &l);
@@ -792,6 +848,7 @@ bounce_text_scan(const struct bounce_msg *m, struct bounce_rcptv *v, char **ctx)
 			bounce_rcptv_add(v, a, n);
 	}
 
+	ctx = xcalloc(v->n + 1, sizeof(*ctx));
 	first = xcalloc(v->n + 1, sizeof(*first));
 	for (i = 0; i < v->n; i++)
 		first[i] = bounce_text_line_of(&l, v->v[i].recipient);
@@ -817,6 +874,7 @@ bounce_text_scan(const struct bounce_msg *m, struct bounce_rcptv *v, char **ctx)
 	free(l.v);
 	free(l.len);
 	free(l.err);
+	return ctx;
 }
 
 char *

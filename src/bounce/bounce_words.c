@@ -16,6 +16,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "bounce/bounce_int.h"
@@ -894,45 +895,95 @@ bounce_words_text_init(struct bounce_words_text *t, const char *lower)
 	}
 }
 
-static bool
-bounce_words_has_pair(const struct bounce_words_text *t, const char *p)
-{
-	unsigned int h =
-	    bounce_words_pair((unsigned char)p[0], (unsigned char)p[1]);
+/* The pairs of characters at 0, 2, 4, ... 14 of a pattern's first
+ * literal (as far as it goes): unless all occur in a text, the pattern
+ * does not. Worked out once for a pattern tested against many texts. */
+struct bounce_words_key {
+	unsigned short h[8];
+	unsigned char n;
+};
 
-	return (t->pairs[h >> 3] & (1u << (h & 7))) != 0;
-}
-
-/* False when one of the first pairs of characters of pattern p (at
- * 0, 2 and 4, where its first literal has them) does not occur in t:
- * then p cannot occur. */
+/* False when the pattern of k cannot occur in t. */
 static bool
-bounce_words_may_match(const struct bounce_words_text *t, const char *p)
+bounce_words_key_may_match(
+    const struct bounce_words_text *t, const struct bounce_words_key *k)
 {
 	size_t i;
 
-	if (p[0] == '^')
-		p++;
-	for (i = 0; i <= 4; i += 2) {
-		if (p[i] == '\0' || p[i] == '*' || p[i + 1] == '\0' ||
-		    p[i + 1] == '*')
-			break;
-		if (!bounce_words_has_pair(t, p + i))
+	for (i = 0; i < k->n; i++)
+		if ((t->pairs[k->h[i] >> 3] & (1u << (k->h[i] & 7))) == 0)
 			return false;
-	}
 	return true;
 }
 
-bool
-bounce_words_any(const struct bounce_words_text *t, const char *const *list)
+static void
+bounce_words_key_init(struct bounce_words_key *k, const char *p)
 {
 	size_t i;
 
-	for (i = 0; list[i] != NULL; i++)
-		if (bounce_words_may_match(t, list[i]) &&
-		    strstr(t->lower, list[i]) != NULL)
-			return true;
-	return false;
+	k->n = 0;
+	if (p[0] == '^')
+		p++;
+	for (i = 0; i < 2 * UTIL_ARRAY_LEN(k->h); i += 2) {
+		if (p[i] == '\0' || p[i] == '*' || p[i + 1] == '\0' ||
+		    p[i + 1] == '*')
+			break;
+		k->h[k->n++] = (unsigned short)bounce_words_pair(
+		    (unsigned char)p[i], (unsigned char)p[i + 1]);
+	}
+}
+
+/* False when one of the first pairs of characters of pattern p (see
+ * struct bounce_words_key) does not occur in t: then p cannot occur.
+ * The same test as bounce_words_key_may_match(), for patterns without
+ * a key. */
+static bool
+bounce_words_may_match(const struct bounce_words_text *t, const char *p)
+{
+	struct bounce_words_key k;
+
+	bounce_words_key_init(&k, p);
+	return bounce_words_key_may_match(t, &k);
+}
+
+/*
+ * The keys of the patterns of bounce_words_lists, worked out once: most
+ * patterns are ruled out by their keys, and a classification asks about
+ * hundreds of them. A list that would not fit has none (its patterns
+ * are then keyed as they are tested).
+ */
+#define BOUNCE_WORDS_KEYS 1024
+
+static pthread_once_t bounce_words_once = PTHREAD_ONCE_INIT;
+static struct bounce_words_key bounce_words_keys[BOUNCE_WORDS_KEYS];
+static const struct bounce_words_key *bounce_words_list_keys[BOUNCE_R_COUNT];
+static struct bounce_words_key
+    bounce_words_rejected_not_keys[UTIL_ARRAY_LEN(bounce_words_rejected_not)];
+
+static void
+bounce_words_index(void)
+{
+	size_t r, i, used = 0;
+
+	for (r = 0; r < BOUNCE_R_COUNT; r++) {
+		const char *const *w = bounce_words_lists[r];
+		size_t n = 0;
+
+		if (w == NULL)
+			continue;
+		while (w[n] != NULL)
+			n++;
+		if (n > BOUNCE_WORDS_KEYS - used)
+			continue;
+		for (i = 0; i < n; i++)
+			bounce_words_key_init(
+			    &bounce_words_keys[used + i], w[i]);
+		bounce_words_list_keys[r] = &bounce_words_keys[used];
+		used += n;
+	}
+	for (i = 0; bounce_words_rejected_not[i] != NULL; i++)
+		bounce_words_key_init(&bounce_words_rejected_not_keys[i],
+		    bounce_words_rejected_not[i]);
 }
 
 /* True when pattern p (see the top of the file) occurs in s. */
@@ -961,6 +1012,7 @@ bool
 bounce_words_match(enum bounce_reason reason, const struct bounce_words_text *t)
 {
 	const char *lower = t->lower;
+	const struct bounce_words_key *k;
 	const char *const *w;
 	size_t i;
 
@@ -969,12 +1021,17 @@ bounce_words_match(enum bounce_reason reason, const struct bounce_words_text *t)
 	w = bounce_words_lists[reason];
 	if (w == NULL)
 		return false;
+	(void)pthread_once(&bounce_words_once, bounce_words_index);
+	k = bounce_words_list_keys[reason];
 	if (reason == BOUNCE_R_REJECTED)
 		for (i = 0; bounce_words_rejected_not[i] != NULL; i++)
-			if (strstr(lower, bounce_words_rejected_not[i]) != NULL)
+			if (bounce_words_key_may_match(
+				t, &bounce_words_rejected_not_keys[i]) &&
+			    strstr(lower, bounce_words_rejected_not[i]) != NULL)
 				return false;
 	for (i = 0; w[i] != NULL; i++)
-		if (bounce_words_may_match(t, w[i]) &&
+		if ((k != NULL ? bounce_words_key_may_match(t, &k[i])
+			       : bounce_words_may_match(t, w[i])) &&
 		    bounce_words_match_one(lower, w[i]))
 			return true;
 	for (i = 0; i < UTIL_ARRAY_LEN(bounce_words_learnt); i++) {

@@ -43,24 +43,41 @@ cmd_parse_bounce_utf8_len(const unsigned char *s)
 	return n;
 }
 
+/* Copies the string s (short) to w; returns where it ends. */
+static char *
+cmd_parse_bounce_copy(char *w, const char *s)
+{
+	while (*s != '\0')
+		*w++ = *s++;
+	return w;
+}
+
 /* "key":value for a string (null for NULL); bytes that are not UTF-8
  * become '?' (file names may be anything). Written by hand rather than
  * with a JSON library: a line per recipient of many files is the
- * command's whole output, and its speed is measured. */
+ * command's whole output, and its speed is measured. The room for the
+ * worst case (every byte a \u escape) is reserved at once. */
 static void
 cmd_parse_bounce_str(struct buf *b, const char *key, const char *s)
 {
+	size_t klen = strlen(key), slen = s != NULL ? strlen(s) : 0;
 	const unsigned char *p;
+	char *w;
 
-	buf_putc(b, b->len > 1 ? ',' : '{');
-	buf_putc(b, '"');
-	buf_puts(b, key);
-	buf_puts(b, "\":");
+	buf_reserve(b, klen + 6 * slen + 8);
+	w = b->data + b->len;
+	*w++ = b->len > 1 ? ',' : '{';
+	*w++ = '"';
+	w = cmd_parse_bounce_copy(w, key);
+	*w++ = '"';
+	*w++ = ':';
 	if (s == NULL) {
-		buf_puts(b, "null");
+		w = cmd_parse_bounce_copy(w, "null");
+		b->len = (size_t)(w - b->data);
+		b->data[b->len] = '\0';
 		return;
 	}
-	buf_putc(b, '"');
+	*w++ = '"';
 	for (p = (const unsigned char *)s; *p != '\0';) {
 		const unsigned char *run = p;
 		size_t n;
@@ -68,27 +85,33 @@ cmd_parse_bounce_str(struct buf *b, const char *key, const char *s)
 		/* Plain ASCII, copied a run at a time. */
 		while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
 			p++;
-		buf_append(b, run, (size_t)(p - run));
+		memcpy(w, run, (size_t)(p - run));
+		w += p - run;
 		if (*p == '\0')
 			break;
 		n = cmd_parse_bounce_utf8_len(p);
 		if (n == 0) {
-			buf_putc(b, '?');
+			*w++ = '?';
 			p++;
 		} else if (*p == '"' || *p == '\\') {
-			buf_putc(b, '\\');
-			buf_putc(b, (char)*p++);
+			*w++ = '\\';
+			*w++ = (char)*p++;
 		} else if (*p < 0x20) {
-			char esc[8];
+			static const char hex[] = "0123456789abcdef";
 
-			(void)snprintf(esc, sizeof(esc), "\\u%04x", *p++);
-			buf_puts(b, esc);
+			w = cmd_parse_bounce_copy(w, "\\u00");
+			*w++ = hex[*p >> 4];
+			*w++ = hex[*p & 0xf];
+			p++;
 		} else {
-			buf_append(b, p, n);
+			memcpy(w, p, n);
+			w += n;
 			p += n;
 		}
 	}
-	buf_putc(b, '"');
+	*w++ = '"';
+	b->len = (size_t)(w - b->data);
+	b->data[b->len] = '\0';
 }
 
 static void
@@ -122,22 +145,21 @@ cmd_parse_bounce_line(struct buf *b, const char *file,
 	(void)fwrite(b->data, 1, b->len, stdout);
 }
 
-/* Parses one file and prints its lines; 0 or a negative errno. */
+/* Parses one file and prints its lines; 0 or a negative errno. in and
+ * out are buffers kept from file to file (their room is reused). */
 static int
-cmd_parse_bounce_file(const char *path)
+cmd_parse_bounce_file(const char *path, struct buf *in, struct buf *out)
 {
 	struct bounce_report *r = NULL;
-	struct buf b;
 	size_t i;
 	int ret;
 
-	buf_init(&b);
-	ret = util_read_file(path, BOUNCE_MAX_SIZE, &b);
+	buf_reset(in);
+	ret = util_read_file(path, BOUNCE_MAX_SIZE, in);
 	if (ret == -EFBIG)
 		ret = -EMSGSIZE;
 	if (ret == 0)
-		ret = bounce_parse(b.data, b.len, &r);
-	buf_fini(&b);
+		ret = bounce_parse(in->data, in->len, &r);
 	if (ret != 0) {
 		fprintf(stderr, "familymail: parse-bounce: %s: %s\n", path,
 		    ret == -EINVAL ? "not a mail message" : strerror(-ret));
@@ -149,12 +171,10 @@ cmd_parse_bounce_file(const char *path)
 		    "recipients more than the %d read; they are left out "
 		    "(\"dropped\" in its lines)\n",
 		    path, r->n_dropped, BOUNCE_MAX_RCPTS);
-	buf_init(&b);
 	if (r->n_rcpts == 0)
-		cmd_parse_bounce_line(&b, path, r, NULL);
+		cmd_parse_bounce_line(out, path, r, NULL);
 	for (i = 0; i < r->n_rcpts; i++)
-		cmd_parse_bounce_line(&b, path, r, &r->rcpts[i]);
-	buf_fini(&b);
+		cmd_parse_bounce_line(out, path, r, &r->rcpts[i]);
 	bounce_report_free(r);
 	return 0;
 }
@@ -162,6 +182,7 @@ cmd_parse_bounce_file(const char *path)
 int
 cmd_parse_bounce(int argc, char **argv, const char *config_path)
 {
+	struct buf in, out;
 	int i, first = 1, failed = 0;
 
 	(void)config_path;
@@ -171,9 +192,13 @@ cmd_parse_bounce(int argc, char **argv, const char *config_path)
 		fprintf(stderr, "usage: familymail parse-bounce FILE...\n");
 		return CMD_EX_USAGE;
 	}
+	buf_init(&in);
+	buf_init(&out);
 	for (i = first; i < argc; i++)
-		if (cmd_parse_bounce_file(argv[i]) != 0)
+		if (cmd_parse_bounce_file(argv[i], &in, &out) != 0)
 			failed++;
+	buf_fini(&in);
+	buf_fini(&out);
 	if (fflush(stdout) != 0) {
 		perror("familymail: parse-bounce: stdout");
 		return 1;
