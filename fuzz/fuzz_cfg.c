@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "cfg.h"
 #include "send/mime.h"
 
@@ -29,7 +30,7 @@ fuzz_cfg_check(const struct cfg *c)
 {
 	if (c->path == NULL || c->database == NULL || c->templates == NULL ||
 	    c->from_addr == NULL || c->from_name == NULL ||
-	    !mime_addr_valid(c->from_addr) || c->bounce_domain == NULL ||
+	    !addr_is_valid(c->from_addr) || c->bounce_domain == NULL ||
 	    c->list_id == NULL)
 		abort();
 	if (c->reply_to != NULL && strpbrk(c->reply_to, "\r\n") != NULL)

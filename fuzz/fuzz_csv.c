@@ -13,6 +13,7 @@
 #include <string.h>
 
 /* NOLINTNEXTLINE(bugprone-suspicious-include): reaches its static parser */
+#include "addr.h"
 #include "cmd/cmd_import.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -30,7 +31,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((ret == 0) != (im.n_problems == 0))
 		abort();
 	for (size_t i = 0; i < im.n_rows; i++) {
-		if (!mime_addr_valid(im.rows[i].email))
+		if (!addr_is_valid(im.rows[i].email))
 			abort();
 		if (im.rows[i].name != NULL &&
 		    cmd_import_has_control(im.rows[i].name))

@@ -20,6 +20,7 @@
 
 #include <libetpan/libetpan.h>
 
+#include "addr.h"
 #include "send/mime.h"
 #include "util.h"
 
@@ -230,7 +231,7 @@ fuzz_mime_build(const char *const *f)
 		/* From, To, Subject: indexes 2, 4, 5 above. */
 		if (counts[2] != 1 || counts[4] != 1 || counts[5] != 1)
 			abort();
-		if (!mime_addr_valid(m.to_addr))
+		if (!addr_is_valid(m.to_addr))
 			abort();
 		fuzz_mime_check_lines(out.data, out.len);
 		fuzz_mime_check_body(out.data, out.len, m.text);

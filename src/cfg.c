@@ -28,6 +28,7 @@
 
 #include <ini.h>
 
+#include "addr.h"
 #include "cfg_value.h"
 #include "dkimkey.h"
 #include "lang.h"
@@ -1023,7 +1024,7 @@ cfg_set(struct cfg_parser *p, enum cfg_key_id id, const char *v, char **why)
 		*cfg_str_at(c, k) = xstrdup(v);
 		return 0;
 	case CFG_T_ADDR:
-		if (!cfg_value_is_address(v)) {
+		if (!addr_is_valid(v)) {
 			*why = xasprintf("'%s' is not an email address "
 					 "(expected local@domain)",
 			    v);
@@ -1032,7 +1033,7 @@ cfg_set(struct cfg_parser *p, enum cfg_key_id id, const char *v, char **why)
 		*cfg_str_at(c, k) = xstrdup(v);
 		return 0;
 	case CFG_T_DOMAIN:
-		if (!cfg_value_is_domain(v)) {
+		if (!addr_is_domain(v)) {
 			*why = xasprintf("'%s' is not a domain name", v);
 			return -EINVAL;
 		}
@@ -1087,7 +1088,7 @@ cfg_set(struct cfg_parser *p, enum cfg_key_id id, const char *v, char **why)
 	case CFG_T_LANGUAGES:
 		return cfg_parse_languages(v, c, why);
 	case CFG_T_SELECTOR:
-		if (!cfg_value_is_domain(v)) {
+		if (!addr_is_domain(v)) {
 			*why = xasprintf("'%s' is not a selector (letters, "
 					 "digits and hyphens, labels joined by "
 					 "dots: fm2026)",

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr.h"
 #include "util.h"
 
 bool
@@ -27,71 +28,12 @@ cfg_value_has_ctl(const char *s)
 	return false;
 }
 
-static bool
-cfg_value_is_atext(int ch)
-{
-	return isalnum(ch) || (ch != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", ch));
-}
-
-/* RFC 5322 dot-atom-text of n bytes (ASCII only). */
-static bool
-cfg_value_is_dot_atom(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
-		return false;
-	for (i = 0; i < n; i++) {
-		if (s[i] == '.') {
-			if (s[i + 1] == '.')
-				return false;
-		} else if (!cfg_value_is_atext((unsigned char)s[i])) {
-			return false;
-		}
-	}
-	return true;
-}
-
 bool
 cfg_value_is_list_id(const char *s)
 {
 	size_t n = strlen(s);
 
-	return n <= 255 && strchr(s, '.') != NULL &&
-	    cfg_value_is_dot_atom(s, n);
-}
-
-bool
-cfg_value_is_domain(const char *d)
-{
-	size_t n = strlen(d), label = 0, i;
-
-	if (n == 0 || n > 253)
-		return false;
-	for (i = 0; i <= n; i++) {
-		if (d[i] == '.' || d[i] == '\0') {
-			if (label == 0 || label > 63 || d[i - 1] == '-' ||
-			    d[i - label] == '-')
-				return false;
-			label = 0;
-		} else if (isalnum((unsigned char)d[i]) || d[i] == '-') {
-			label++;
-		} else {
-			return false;
-		}
-	}
-	return true;
-}
-
-bool
-cfg_value_is_address(const char *a)
-{
-	const char *at = strrchr(a, '@');
-
-	if (at == NULL || strlen(a) > 254 || at - a > 64)
-		return false;
-	return cfg_value_is_dot_atom(a, (size_t)(at - a)) &&
-	    cfg_value_is_domain(at + 1);
+	return n <= 255 && strchr(s, '.') != NULL && addr_is_dot_atom(s, n);
 }
 
 /* Splits "Name <addr>", "\"Name\" <addr>" or "addr". */
@@ -110,7 +52,7 @@ cfg_value_parse_mailbox(const char *s, char **name, char **addr, char **why)
 		return -EINVAL;
 	}
 	if (lt == NULL) {
-		if (!cfg_value_is_address(s))
+		if (!addr_is_valid(s))
 			goto bad_addr;
 		*name = xstrdup("");
 		*addr = xstrdup(s);
@@ -124,7 +66,7 @@ cfg_value_parse_mailbox(const char *s, char **name, char **addr, char **why)
 		return -EINVAL;
 	}
 	ad = xstrndup(lt + 1, (size_t)(s + n - 1 - (lt + 1)));
-	if (!cfg_value_is_address(ad)) {
+	if (!addr_is_valid(ad)) {
 		free(ad);
 		goto bad_addr;
 	}
@@ -210,7 +152,7 @@ cfg_value_split_url_at(
 		if (n == 0 || n >= sizeof(u->host))
 			return -EINVAL;
 		memcpy(u->host, h, n);
-		if (!cfg_value_is_domain(u->host))
+		if (!addr_is_domain(u->host))
 			return -EINVAL;
 		if (colon == NULL)
 			colon = end;

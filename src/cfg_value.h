@@ -30,11 +30,7 @@ struct cfg_value_url {
 /* True if s holds a byte below 0x20 or DEL. */
 bool cfg_value_has_ctl(const char *s);
 
-/* A domain name of letters, digits and hyphens, labels 1..63 bytes,
- * 253 bytes at most; a single label ("localhost") is allowed. */
-bool cfg_value_is_domain(const char *d);
-/* local@domain with a dot-atom local part (RFC 5322, no quoting). */
-bool cfg_value_is_address(const char *a);
+/* Addresses and domain names: addr.h. */
 /* A List-Id identifier: a dot-atom holding a dot, no angle brackets. */
 bool cfg_value_is_list_id(const char *s);
 

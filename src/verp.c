@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "addr.h"
 #include "util.h"
 
 #define VERP_PREFIX "bounces+"
@@ -66,37 +67,12 @@ verp_token_valid(const char *s, size_t n)
 	return true;
 }
 
-/* Letter-digit-hyphen labels joined by dots. */
-static bool
-verp_domain_valid(const char *s, size_t n)
-{
-	size_t i, label = 0;
-
-	if (n == 0 || n > 253)
-		return false;
-	for (i = 0; i < n; i++) {
-		if (s[i] == '.') {
-			if (label == 0 || s[i - 1] == '-')
-				return false;
-			label = 0;
-		} else if (verp_is_alnum(s[i]) || s[i] == '-') {
-			if (label == 0 && s[i] == '-')
-				return false;
-			if (++label > 63)
-				return false;
-		} else {
-			return false;
-		}
-	}
-	return label > 0 && s[n - 1] != '-';
-}
-
 char *
 verp_address(const char *token, const char *domain)
 {
 	if (token == NULL || domain == NULL ||
 	    !verp_token_valid(token, strnlen(token, VERP_TOKEN_MAX + 1)) ||
-	    !verp_domain_valid(domain, strnlen(domain, 254)))
+	    !addr_is_domain_n(domain, strnlen(domain, 254)))
 		return NULL;
 	return xasprintf(VERP_PREFIX "%s@%s", token, domain);
 }

@@ -16,6 +16,7 @@
 #include <check.h>
 #include <libetpan/libetpan.h>
 
+#include "addr.h"
 #include "send/mime.h"
 #include "testutil.h"
 #include "util.h"
@@ -762,7 +763,7 @@ START_TEST(test_mime_refuses_addresses_that_could_add_recipients)
 	size_t i;
 
 	for (i = 0; i < UTIL_ARRAY_LEN(bad); i++) {
-		ck_assert_msg(!mime_addr_valid(bad[i]), "valid: '%s'", bad[i]);
+		ck_assert_msg(!addr_is_valid(bad[i]), "valid: '%s'", bad[i]);
 		msg_defaults(&m);
 		m.to_addr = bad[i];
 		assert_refused(&m, -EINVAL);
@@ -770,10 +771,10 @@ START_TEST(test_mime_refuses_addresses_that_could_add_recipients)
 		m.from_addr = bad[i];
 		assert_refused(&m, -EINVAL);
 	}
-	ck_assert(!mime_addr_valid(NULL));
-	ck_assert(mime_addr_valid("jane@example.net"));
-	ck_assert(mime_addr_valid("jane.doe+news@mail.example.co.uk"));
-	ck_assert(mime_addr_valid("o'brien@example.ie"));
+	ck_assert(!addr_is_valid(NULL));
+	ck_assert(addr_is_valid("jane@example.net"));
+	ck_assert(addr_is_valid("jane.doe+news@mail.example.co.uk"));
+	ck_assert(addr_is_valid("o'brien@example.ie"));
 
 	msg_defaults(&m);
 	m.reply_to = "Bookings <a@example.org>, eve@evil.example";

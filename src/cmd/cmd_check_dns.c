@@ -32,6 +32,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr.h"
 #include "cfg.h"
 #include "cfg_value.h"
 #include "cmd/cmd.h"
@@ -155,7 +156,7 @@ cmd_check_dns_spf_hint(const struct cmd_check_dns *c)
 	bool named = c->cfg->transport == CFG_TRANSPORT_SMTP &&
 	    c->cfg->smtp_url != NULL &&
 	    cfg_value_split_url(c->cfg->smtp_url, &u, &why) == 0 &&
-	    cfg_value_is_domain(u.host) && !cfg_value_is_loopback(u.host);
+	    addr_is_domain(u.host) && !cfg_value_is_loopback(u.host);
 
 	free(why);
 	if (named)

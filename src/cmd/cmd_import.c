@@ -30,6 +30,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "cfg.h"
 #include "clock.h"
 #include "cmd/cmd.h"
@@ -440,7 +441,7 @@ cmd_import_check(struct cmd_import *im, struct cmd_import_record *r)
 	status = cmd_import_cell(im, r, CMD_IMPORT_STATUS);
 	if (email == NULL) {
 		cmd_import_problem(im, r->line, "no email address");
-	} else if (!mime_addr_valid(email)) {
+	} else if (!addr_is_valid(email)) {
 		shown = cmd_import_show(email);
 		cmd_import_problem(im, r->line, "bad address '%s'", shown);
 		free(shown);

@@ -27,6 +27,7 @@
 
 #include <uv.h>
 
+#include "addr.h"
 #include "cfg.h"
 #include "clock.h"
 #include "cmd/cmd.h"
@@ -242,7 +243,7 @@ cmd_send_test(int argc, char **argv, const char *config_path)
 		    it.kind, booking_kind ? "booking" : "subscriber");
 		return CMD_EX_USAGE;
 	}
-	if (!mime_addr_valid(to)) {
+	if (!addr_is_valid(to)) {
 		fprintf(stderr,
 		    "familymail: send-test: '%s' is not an email address\n",
 		    to);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "addr.h"
 #include "cfg.h"
 #include "clock.h"
 #include "cmd/cmd.h"
@@ -79,7 +80,7 @@ cmd_suppress(int argc, char **argv, const char *config_path)
 		return CMD_EX_USAGE;
 	}
 	addr = argv[optind];
-	if (!mime_addr_valid(addr)) {
+	if (!addr_is_valid(addr)) {
 		fprintf(stderr,
 		    "familymail: suppress: '%s' is not an email address\n",
 		    addr);
@@ -167,7 +168,7 @@ cmd_unsuppress(int argc, char **argv, const char *config_path)
 	if (ret == -ENOENT) {
 		/* Not validated before the look-up: an odd address that a
 		 * bounce put on the list must still come off it. */
-		if (!mime_addr_valid(addr)) {
+		if (!addr_is_valid(addr)) {
 			fprintf(stderr,
 			    "familymail: unsuppress: '%s' is not "
 			    "an email address\n",

@@ -31,6 +31,7 @@
 
 #include <libetpan/libetpan.h>
 
+#include "addr.h"
 #include "util.h"
 
 /* Header lines are folded to at most this many characters before the
@@ -166,79 +167,6 @@ mime_is_alnum(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (c >= '0' && c <= '9');
-}
-
-/* atext of RFC 5322, 3.2.3 */
-static bool
-mime_is_atext(char c)
-{
-	return mime_is_alnum(c) ||
-	    (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
-}
-
-static bool
-mime_dot_atom_valid(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
-		return false;
-	for (i = 0; i < n; i++) {
-		if (s[i] == '.') {
-			if (s[i - 1] == '.')
-				return false;
-		} else if (!mime_is_atext(s[i])) {
-			return false;
-		}
-	}
-	return true;
-}
-
-static bool
-mime_domain_valid(const char *s, size_t n)
-{
-	size_t i, label = 0;
-
-	if (n == 0 || n > 253)
-		return false;
-	for (i = 0; i < n; i++) {
-		if (s[i] == '.') {
-			if (label == 0 || s[i - 1] == '-')
-				return false;
-			label = 0;
-		} else if (mime_is_alnum(s[i]) || s[i] == '-') {
-			if ((label == 0 && s[i] == '-') || ++label > 63)
-				return false;
-		} else {
-			return false;
-		}
-	}
-	return label > 0 && s[n - 1] != '-';
-}
-
-static bool
-mime_addr_valid_n(const char *addr, size_t n)
-{
-	const char *at;
-
-	if (n > 254)
-		return false;
-	at = memchr(addr, '@', n);
-	if (at == NULL || at - addr > 64)
-		return false;
-	return mime_dot_atom_valid(addr, (size_t)(at - addr)) &&
-	    mime_domain_valid(at + 1, n - (size_t)(at - addr) - 1);
-}
-
-bool
-mime_addr_valid(const char *addr)
-{
-	size_t n;
-
-	if (addr == NULL)
-		return false;
-	n = strnlen(addr, 255);
-	return n <= 254 && mime_addr_valid_n(addr, n);
 }
 
 static bool
@@ -474,7 +402,7 @@ mime_word_plain(const char *w, size_t n, bool atoms)
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)w[i];
 
-		if (c < 0x21 || c > 0x7e || (atoms && !mime_is_atext((char)c)))
+		if (c < 0x21 || c > 0x7e || (atoms && !addr_is_atext(c)))
 			return false;
 		if (c == '?' && i > 0 && w[i - 1] == '=')
 			return false;
@@ -593,7 +521,7 @@ mime_put_mailbox(struct buf *out, const char *header, const char *name,
 	struct mime_line l;
 	struct buf word;
 
-	if (!mime_addr_valid_n(addr, addr_len))
+	if (!addr_is_valid_n(addr, addr_len))
 		return -EINVAL;
 	mime_line_begin(&l, out, header);
 	if (name_len == 0) {
@@ -737,7 +665,7 @@ mime_put_list_headers(struct buf *out, const struct mime_msg *m)
 
 	if (m->list_id != NULL) {
 		n = strnlen(m->list_id, 256);
-		if (n > 255 || !mime_dot_atom_valid(m->list_id, n))
+		if (n > 255 || !addr_is_dot_atom(m->list_id, n))
 			return -EINVAL;
 		buf_printf(out, "List-Id: <%s>\r\n", m->list_id);
 	}
@@ -748,7 +676,7 @@ mime_put_list_headers(struct buf *out, const struct mime_msg *m)
 		q = memchr(mailto, '?', n);
 		if (n > MIME_URL_MAX || !mime_url_chars_valid(mailto, n) ||
 		    memchr(mailto, ',', n) != NULL ||
-		    !mime_addr_valid_n(
+		    !addr_is_valid_n(
 			mailto, q != NULL ? (size_t)(q - mailto) : n))
 			return -EINVAL;
 	}
@@ -1379,7 +1307,7 @@ mime_msgid_valid(const char *id)
 		if (!mime_is_alnum(*p) && *p != '.' && *p != '-' && *p != '_')
 			return false;
 	n = strnlen(at + 1, 254);
-	return mime_domain_valid(at + 1, n);
+	return addr_is_domain_n(at + 1, n);
 }
 
 /* Content-Language (RFC 3282): language tags separated by ", ". */
@@ -1428,7 +1356,7 @@ mime_check_msg(const struct mime_msg *m)
 
 	if (m->from_addr == NULL || m->to_addr == NULL || m->subject == NULL ||
 	    m->msgid_domain == NULL ||
-	    !mime_domain_valid(m->msgid_domain, strnlen(m->msgid_domain, 254)))
+	    !addr_is_domain_n(m->msgid_domain, strnlen(m->msgid_domain, 254)))
 		return -EINVAL;
 	if (m->msgid != NULL && !mime_msgid_valid(m->msgid))
 		return -EINVAL;

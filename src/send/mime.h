@@ -109,13 +109,4 @@ int mime_build(const struct mime_msg *m, struct buf *out, char **message_id);
  * is unchanged then.
  */
 int mime_encode_header(const char *name, const char *value, struct buf *out);
-
-/*
- * True if addr is one plain addr-spec, local@domain: a dot-atom local
- * part of at most 64 characters, a domain of letter-digit-hyphen
- * labels, 254 characters at most in all. Quoted local parts, domain
- * literals, spaces, angle brackets, commas and non-ASCII are refused.
- */
-bool mime_addr_valid(const char *addr);
-
 #endif

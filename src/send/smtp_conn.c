@@ -54,6 +54,7 @@
 
 #include <curl/curl.h>
 
+#include "addr.h"
 #include "cfg.h"
 #include "log.h"
 #include "send/transport.h"
@@ -61,7 +62,6 @@
 
 #define SMTP_CONN_DEFAULT_TIMEOUT 60
 #define SMTP_CONN_REPLY_MAX       512  /* bytes kept of a server reply line */
-#define SMTP_CONN_ADDR_MAX        254  /* RFC 5321 path, less the brackets */
 #define SMTP_CONN_IN_MAX          4096 /* bytes of replies read at a time */
 #define SMTP_CONN_IDLE_CHECK_MS   30000
 #define SMTP_CONN_QUIT_MAX_S      10 /* the longest wait for the 221 */
@@ -1036,25 +1036,4 @@ smtp_conn_free(struct smtp_conn *c)
 	free(c->ehlo);
 	free(c->fallback_ehlo);
 	free(c);
-}
-
-bool
-smtp_conn_addr_ok(const char *a, bool empty_ok)
-{
-	size_t n;
-
-	if (a == NULL)
-		return empty_ok;
-	n = strlen(a);
-	if (n == 0)
-		return empty_ok;
-	if (n > SMTP_CONN_ADDR_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)a[i];
-
-		if (ch <= 0x20 || ch == 0x7f || ch == '<' || ch == '>')
-			return false;
-	}
-	return true;
 }

@@ -60,12 +60,6 @@ int smtp_conn_global_init(char **err);
  * out of range: every wait of a connection is bounded by it. */
 int smtp_conn_timeout(const struct cfg_relay *relay);
 
-/* True if a can go into "MAIL FROM:<...>" or "RCPT TO:<...>" as it is:
- * no controls, spaces or angle brackets, so that nothing can add a
- * command, and no longer than a path may be. NULL and "" are allowed
- * only with empty_ok (the null return path). */
-bool smtp_conn_addr_ok(const char *a, bool empty_ok);
-
 /*
  * A connection to relay, not yet open: it opens on the first
  * smtp_conn_send(). password (may be NULL) is copied. It greets the

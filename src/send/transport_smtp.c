@@ -78,6 +78,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "cfg.h"
 #include "clock.h"
 #include "log.h"
@@ -1138,8 +1139,8 @@ transport_smtp_submit(struct transport *t, struct transport_msg *m)
 		return -ESHUTDOWN;
 	if (s->inflight >= s->cap)
 		return -EAGAIN;
-	if (!smtp_conn_addr_ok(m->rcpt, false) ||
-	    !smtp_conn_addr_ok(m->envelope_from, true))
+	if (!addr_is_wire_safe(m->rcpt, false) ||
+	    !addr_is_wire_safe(m->envelope_from, true))
 		return -EINVAL;
 	m->outcome = TRANSPORT_DEFER;
 	m->code = 0;
