@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "tmpl/tmpl.h"
 #include "util.h"
 

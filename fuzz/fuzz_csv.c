@@ -14,6 +14,7 @@
 
 /* NOLINTNEXTLINE(bugprone-suspicious-include): reaches its static parser */
 #include "addr.h"
+#include "buf.h"
 #include "cmd/cmd_import.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -21,6 +21,7 @@
 #include <libetpan/libetpan.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "send/mime.h"
 #include "util.h"
 

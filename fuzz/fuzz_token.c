@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "token.h"
 #include "util.h"
 #include "verp.h"

@@ -29,6 +29,7 @@
 #include <ini.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "cfg_value.h"
 #include "dkimkey.h"
 #include "lang.h"

@@ -22,6 +22,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "buf.h"
 #include "util.h"
 
 /* The 32 bytes of an Ed25519 public key. */

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unbound.h>
 
+#include "buf.h"
 #include "util.h"
 
 #define DNS_CLASS_IN  1

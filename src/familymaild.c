@@ -19,7 +19,7 @@
 #endif
 
 static void
-usage(FILE *f)
+familymaild_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: familymaild [-c FILE] [-f] [--once] [--now TIME]\n"
@@ -79,18 +79,18 @@ main(int argc, char **argv)
 			opts.fake_now = true;
 			break;
 		case 'h':
-			usage(stdout);
+			familymaild_usage(stdout);
 			return 0;
 		case 'V':
 			printf("familymaild %s\n", PACKAGE_VERSION);
 			return 0;
 		default:
-			usage(stderr);
+			familymaild_usage(stderr);
 			return 64;
 		}
 	}
 	if (optind != argc) {
-		usage(stderr);
+		familymaild_usage(stderr);
 		return 64;
 	}
 	code = daemon_run(&opts);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "buf.h"
 #include "cfg.h"
 #include "clock.h"
 #include "db.h"

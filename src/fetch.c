@@ -17,7 +17,9 @@
 
 #include <curl/curl.h>
 
+#include "buf.h"
 #include "log.h"
+#include "util.h"
 
 struct fetch {
 	uv_loop_t *loop;

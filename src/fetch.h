@@ -15,7 +15,9 @@
 
 #include <uv.h>
 
-#include "util.h"
+#include "buf.h"
+
+struct buf;
 
 /*
  * Called on the loop thread when a GET ends. err is 0 on a complete

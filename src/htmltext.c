@@ -15,6 +15,8 @@
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
 
+#include "buf.h"
+
 static bool
 htmltext_is_block(const xmlNode *n)
 {

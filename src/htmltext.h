@@ -11,7 +11,9 @@
 
 #include <stddef.h>
 
-#include "util.h"
+#include "buf.h"
+
+struct buf;
 
 #define HTMLTEXT_MAX_INPUT (256 * 1024)
 

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "http_client.h"
 #include "log.h"
 #include "util.h"
@@ -128,7 +129,7 @@ struct http_server {
 	int n_live;  /* not closed: what the slots count */
 	bool closing;
 	struct http_conn *conns; /* newest first */
-	struct http_clients *clients;
+	struct http_client *clients;
 	struct http_warn_state warn[HTTP_W_COUNT];
 };
 
@@ -176,7 +177,7 @@ static void
 http_server_unref(struct http_server *s)
 {
 	if (--s->refs == 0) {
-		http_clients_free(s->clients);
+		http_client_free(s->clients);
 		free(s);
 	}
 }
@@ -362,11 +363,11 @@ http_respond(struct http_request *req, int status, const char *content_type,
 
 /* ------------------------------------------------------------ limits */
 
-/* The status a request is answered with (http_clients_judge()). */
+/* The status a request is answered with (http_client_judge()). */
 static int
 http_conn_judge(struct http_conn *c, int status)
 {
-	return http_clients_judge(
+	return http_client_judge(
 	    c->srv->clients, c->client, status, uv_now(c->srv->loop));
 }
 
@@ -395,7 +396,7 @@ http_warn(struct http_server *s, enum http_warning w, const char *what,
 static void
 http_conn_pick_client(struct http_conn *c)
 {
-	http_clients_pick(c->srv->clients, c->peer, c->peer_key,
+	http_client_pick(c->srv->clients, c->peer, c->peer_key,
 	    c->forwarded_for.data, c->forwarded_for.len, c->client,
 	    sizeof(c->client));
 }
@@ -403,7 +404,7 @@ http_conn_pick_client(struct http_conn *c)
 int
 http_server_set_proxies(struct http_server *s, const char *list)
 {
-	return http_clients_set_proxies(s->clients, list);
+	return http_client_set_proxies(s->clients, list);
 }
 
 /* ------------------------------------------------------------ parsing */
@@ -709,7 +710,7 @@ http_conn_name_peer(struct http_conn *c)
 			uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer,
 			    sizeof(c->peer));
 	}
-	http_clients_key(c->peer, c->peer_key, sizeof(c->peer_key));
+	http_client_key(c->peer, c->peer_key, sizeof(c->peer_key));
 }
 
 static void
@@ -748,7 +749,7 @@ http_server_on_connection(uv_stream_t *listener, int status)
 	http_conn_name_peer(c);
 	/* One address over its share is refused before it can take a
 	 * slot from anyone else. */
-	if (!http_clients_is_proxy(s->clients, c->peer) &&
+	if (!http_client_is_proxy(s->clients, c->peer) &&
 	    http_server_peer_conns(s, c->peer_key) > HTTP_PEER_CONNS_MAX) {
 		http_warn(s, HTTP_W_PEER_CAP,
 		    "connection refused: too many open from one address",
@@ -834,7 +835,7 @@ http_server_new(uv_loop_t *loop, const char *listen, http_handler_fn handler,
 		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
-	s->clients = http_clients_new();
+	s->clients = http_client_new();
 	s->loop = loop;
 	s->handler = handler;
 	s->arg = arg;
@@ -842,7 +843,7 @@ http_server_new(uv_loop_t *loop, const char *listen, http_handler_fn handler,
 	s->tcp.data = s;
 	ret = uv_tcp_init(loop, &s->tcp);
 	if (ret != 0) {
-		http_clients_free(s->clients);
+		http_client_free(s->clients);
 		free(s);
 		*err = xasprintf("%s", uv_strerror(ret));
 		return NULL;

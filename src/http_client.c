@@ -28,26 +28,26 @@ struct http_client_slot {
 	uint64_t last_ms;
 };
 
-struct http_clients {
+struct http_client {
 	struct cfg_value_net proxies[CFG_VALUE_NETS_MAX];
 	size_t n_proxies;
 	struct http_client_slot slots[HTTP_CLIENT_SLOTS];
 };
 
-struct http_clients *
-http_clients_new(void)
+struct http_client *
+http_client_new(void)
 {
-	return xcalloc(1, sizeof(struct http_clients));
+	return xcalloc(1, sizeof(struct http_client));
 }
 
 void
-http_clients_free(struct http_clients *cl)
+http_client_free(struct http_client *cl)
 {
 	free(cl);
 }
 
 int
-http_clients_set_proxies(struct http_clients *cl, const char *list)
+http_client_set_proxies(struct http_client *cl, const char *list)
 {
 	struct cfg_value_net nets[CFG_VALUE_NETS_MAX];
 	char *why = NULL;
@@ -66,7 +66,7 @@ http_clients_set_proxies(struct http_clients *cl, const char *list)
 }
 
 bool
-http_clients_is_proxy(const struct http_clients *cl, const char *addr)
+http_client_is_proxy(const struct http_client *cl, const char *addr)
 {
 	unsigned char a[16];
 
@@ -75,7 +75,7 @@ http_clients_is_proxy(const struct http_clients *cl, const char *addr)
 }
 
 void
-http_clients_key(const char *addr, char *out, size_t size)
+http_client_key(const char *addr, char *out, size_t size)
 {
 	struct in6_addr a6;
 	char text[INET6_ADDRSTRLEN];
@@ -90,7 +90,7 @@ http_clients_key(const char *addr, char *out, size_t size)
 }
 
 void
-http_clients_pick(const struct http_clients *cl, const char *peer,
+http_client_pick(const struct http_client *cl, const char *peer,
     const char *peer_key, const char *xff, size_t xff_len, char *out,
     size_t size)
 {
@@ -100,7 +100,7 @@ http_clients_pick(const struct http_clients *cl, const char *peer,
 	size_t n;
 
 	(void)snprintf(out, size, "%s", peer_key);
-	if (xff_len == 0 || !http_clients_is_proxy(cl, peer))
+	if (xff_len == 0 || !http_client_is_proxy(cl, peer))
 		return;
 	while (end > xff) {
 		const char *start = end;
@@ -118,7 +118,7 @@ http_clients_pick(const struct http_clients *cl, const char *peer,
 		entry[n] = '\0';
 		if (cfg_value_parse_addr(entry, a) != 0)
 			return;
-		http_clients_key(entry, out, size);
+		http_client_key(entry, out, size);
 		if (!cfg_value_nets_match(cl->proxies, cl->n_proxies, a))
 			return;
 		/* A proxy: the entry before it is further out. */
@@ -131,7 +131,7 @@ http_clients_pick(const struct http_clients *cl, const char *peer,
 }
 
 static uint64_t
-http_clients_hash(const char *s)
+http_client_hash(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL;
 
@@ -142,9 +142,9 @@ http_clients_hash(const char *s)
 
 /* The bucket of key, refilled for the time since it was last seen. */
 static struct http_client_slot *
-http_clients_slot(struct http_clients *cl, const char *key, uint64_t now)
+http_client_slot(struct http_client *cl, const char *key, uint64_t now)
 {
-	uint64_t h = http_clients_hash(key);
+	uint64_t h = http_client_hash(key);
 	struct http_client_slot *slot = NULL, *oldest = NULL;
 	size_t i;
 
@@ -177,7 +177,7 @@ http_clients_slot(struct http_clients *cl, const char *key, uint64_t now)
  * is not there or sent something we cannot read. A conflict (409) or a
  * failure of ours (5xx) is not the client's doing. */
 static bool
-http_clients_is_failure(int status)
+http_client_is_failure(int status)
 {
 	switch (status) {
 	case 400:
@@ -195,14 +195,14 @@ http_clients_is_failure(int status)
 }
 
 int
-http_clients_judge(
-    struct http_clients *cl, const char *client, int status, uint64_t now_ms)
+http_client_judge(
+    struct http_client *cl, const char *client, int status, uint64_t now_ms)
 {
 	struct http_client_slot *slot;
 
-	if (!http_clients_is_failure(status))
+	if (!http_client_is_failure(status))
 		return status;
-	slot = http_clients_slot(cl, client, now_ms);
+	slot = http_client_slot(cl, client, now_ms);
 	if (slot->tokens < 1.0)
 		return 429;
 	slot->tokens -= 1.0;

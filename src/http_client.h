@@ -26,22 +26,22 @@
 #define HTTP_CLIENT_BURST   40.0
 #define HTTP_CLIENT_PER_SEC 2.0
 
-struct http_clients;
+struct http_client;
 
 /* A table of buckets and no trusted proxy. Never NULL. */
-struct http_clients *http_clients_new(void);
-/* http_clients_free(NULL) does nothing. */
-void http_clients_free(struct http_clients *cl);
+struct http_client *http_client_new(void);
+/* http_client_free(NULL) does nothing. */
+void http_client_free(struct http_client *cl);
 
 /* Trusts list (as cfg_value_parse_nets() reads it; NULL: nobody).
  * Returns 0, or -EINVAL with nothing changed (logged). */
-int http_clients_set_proxies(struct http_clients *cl, const char *list);
+int http_client_set_proxies(struct http_client *cl, const char *list);
 
 /* True if addr (numeric) is a trusted proxy. */
-bool http_clients_is_proxy(const struct http_clients *cl, const char *addr);
+bool http_client_is_proxy(const struct http_client *cl, const char *addr);
 
 /* The key addr counts under (itself, or an IPv6 /64), into out. */
-void http_clients_key(const char *addr, char *out, size_t size);
+void http_client_key(const char *addr, char *out, size_t size);
 
 /*
  * The client of a request from peer (peer_key its key) carrying
@@ -49,7 +49,7 @@ void http_clients_key(const char *addr, char *out, size_t size);
  * that is not an address ends the walk: the request counts against the
  * last address believed (the peer, when it is the first).
  */
-void http_clients_pick(const struct http_clients *cl, const char *peer,
+void http_client_pick(const struct http_client *cl, const char *peer,
     const char *peer_key, const char *xff, size_t xff_len, char *out,
     size_t size);
 
@@ -58,7 +58,7 @@ void http_clients_pick(const struct http_clients *cl, const char *peer,
  * (400, 401, 403, 404, 405, 408, 413, 414, 431) costs one from its
  * bucket, or is 429 when the bucket is empty; anything else is status.
  */
-int http_clients_judge(
-    struct http_clients *cl, const char *client, int status, uint64_t now_ms);
+int http_client_judge(
+    struct http_client *cl, const char *client, int status, uint64_t now_ms);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include <openssl/crypto.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "db.h"
 #include "http.h"

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "cfg.h"
 #include "http.h"
 #include "http_metrics.h"

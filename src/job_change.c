@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "cfg.h"
 #include "clock.h"
 #include "db.h"

@@ -28,6 +28,7 @@
 
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "db.h"
 #include "log.h"
 #include "subscriber.h"

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "buf.h"
 #include "util.h"
 
 /* Characters (UTF-8 lead bytes) in s[0..n). */

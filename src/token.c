@@ -24,6 +24,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "buf.h"
 #include "util.h"
 
 #define TOKEN_ID_BYTES  8

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * util: allocation that aborts on failure, and a growing byte buffer.
+ * util: allocation that aborts on failure, and small helpers (files,
+ * numbers, UTF-8, links). The growing byte buffer is buf.h.
  *
  * Out of memory is not recoverable in a daemon whose outbox is durable:
  * x*() print a message and abort(), so callers never test for NULL.
@@ -32,29 +33,7 @@ char *xstrndup(const char *s, size_t n);
 /* Returns a newly allocated formatted string; the caller frees it. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/*
- * A growing buffer, always NUL-terminated after buf_* calls so that
- * data can be used as a C string when it holds text. Embed it and
- * buf_init() it; buf_fini() frees the storage. buf_take() hands the
- * storage to the caller (who frees it) and leaves the buffer empty.
- */
-struct buf {
-	char *data;
-	size_t len;
-	size_t cap;
-};
-
-void buf_init(struct buf *b);
-void buf_fini(struct buf *b);
-void buf_reset(struct buf *b);
-void buf_reserve(struct buf *b, size_t extra);
-void buf_append(struct buf *b, const void *p, size_t n);
-void buf_puts(struct buf *b, const char *s);
-void buf_putc(struct buf *b, char c);
-void buf_printf(struct buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
-char *buf_take(struct buf *b);
+struct buf;
 
 /* Reads a whole file into b (appending). Refuses files over max bytes
  * with -EFBIG. Returns 0 or a negative errno. */

@@ -38,6 +38,7 @@
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "db.h"
 #include "testutil.h"
 #include "token.h"

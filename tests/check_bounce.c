@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "bounce/bounce.h"
+#include "buf.h"
 #include "testutil.h"
 #include "util.h"
 

@@ -19,6 +19,7 @@
 
 #include "bounce/bounce.h"
 #include "bounce/bounce_apply.h"
+#include "buf.h"
 #include "db.h"
 #include "testutil.h"
 #include "token.h"

@@ -41,6 +41,7 @@
 
 #include "bounce/bounce.h"
 #include "bounce/bounce_int.h"
+#include "buf.h"
 #include "testutil.h"
 #include "util.h"
 

@@ -35,6 +35,7 @@
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "db.h"
 #include "testmail.h"
 #include "testutil.h"

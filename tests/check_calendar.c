@@ -23,6 +23,7 @@
 #include <check.h>
 #include <jansson.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "send/calendar.h"
 #include "testmail.h"

@@ -20,6 +20,7 @@
 
 #include <check.h>
 
+#include "buf.h"
 #include "cfg.h"
 #include "cfg_value.h"
 #include "log.h"

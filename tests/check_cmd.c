@@ -24,6 +24,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "db.h"
 #include "migrate.h"
 #include "testutil.h"

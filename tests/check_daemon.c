@@ -22,6 +22,7 @@
 #include <check.h>
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "db.h"
 #include "testutil.h"
 #include "util.h"

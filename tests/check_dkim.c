@@ -29,6 +29,7 @@
 #include <openssl/pem.h>
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "cfg.h"
 #include "db.h"
 #include "dkimkey.h"

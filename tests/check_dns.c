@@ -35,6 +35,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "buf.h"
 #include "db.h"
 #include "dkimkey.h"
 #include "testutil.h"

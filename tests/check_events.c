@@ -26,6 +26,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "cfg.h"
 #include "clock.h"
 #include "db.h"

@@ -23,6 +23,7 @@
 #include <check.h>
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "db.h"
 #include "feed.h"

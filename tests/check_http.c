@@ -26,6 +26,7 @@
 #include <curl/curl.h>
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "db.h"
 #include "testutil.h"
 #include "token.h"

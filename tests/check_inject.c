@@ -32,6 +32,7 @@
 #include <libetpan/libetpan.h>
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "db.h"
 #include "testutil.h"
 #include "util.h"

@@ -17,6 +17,7 @@
 #include <libetpan/libetpan.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "send/mime.h"
 #include "testutil.h"
 #include "util.h"

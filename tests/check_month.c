@@ -74,6 +74,7 @@
 #include <check.h>
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "db.h"
 #include "testutil.h"
 #include "token.h"

@@ -25,6 +25,7 @@
 #include <check.h>
 #include <jansson.h>
 
+#include "buf.h"
 #include "testutil.h"
 #include "tmpl/tmpl.h"
 #include "util.h"

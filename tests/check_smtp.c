@@ -33,6 +33,7 @@
 #include <sqlite3.h>
 #include <uv.h>
 
+#include "buf.h"
 #include "cfg.h"
 #include "clock.h"
 #include "db.h"

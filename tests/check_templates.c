@@ -27,6 +27,7 @@
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "db.h"
 #include "lang.h"
 #include "testutil.h"

@@ -13,6 +13,7 @@
 
 #include <check.h>
 
+#include "buf.h"
 #include "testutil.h"
 #include "token.h"
 #include "util.h"

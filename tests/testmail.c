@@ -18,6 +18,7 @@
 #include <check.h>
 #include <libetpan/libetpan.h>
 
+#include "buf.h"
 #include "testutil.h"
 #include "util.h"
 

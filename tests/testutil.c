@@ -26,6 +26,7 @@
 
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "db.h"
 #include "migrate.h"
 #include "util.h"

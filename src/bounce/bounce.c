@@ -33,6 +33,7 @@
 #include <libetpan/libetpan.h>
 
 #include "bounce/bounce_int.h"
+#include "buf.h"
 #include "util.h"
 
 static const char *const bounce_kind_names[] = {

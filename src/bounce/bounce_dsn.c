@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "bounce/bounce_int.h"
+#include "buf.h"
 #include "util.h"
 
 /* One recipient group while it is being read. */

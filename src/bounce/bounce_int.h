@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "bounce/bounce.h"
-#include "util.h"
+#include "buf.h"
 
 /* Limits on what one message can make us hold or do. */
 #define BOUNCE_MAX_HEADERS   1000  /* header fields kept per header block */

@@ -25,6 +25,7 @@
 #include <strings.h>
 
 #include "bounce/bounce_int.h"
+#include "buf.h"
 #include "util.h"
 
 struct bounce_mta_words {

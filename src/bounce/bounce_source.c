@@ -25,6 +25,7 @@
 
 #include "bounce/bounce.h"
 #include "bounce/bounce_source_int.h"
+#include "buf.h"
 #include "cfg.h"
 #include "cfg_value.h"
 #include "util.h"

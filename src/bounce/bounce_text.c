@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "bounce/bounce_int.h"
+#include "buf.h"
 #include "util.h"
 
 #define BOUNCE_TEXT_MAX_LINES   20000

@@ -51,6 +51,10 @@ struct cfg *cmd_load_config(const char *config_path);
  * stderr (the caller exits 1). */
 sqlite3 *cmd_open_db(const struct cfg *cfg);
 
+/* Reads the one ADDRESS argument of cmd (export, erase): 0 and *addr,
+ * or an exit status after saying what is wrong. */
+int cmd_address_arg(int argc, char **argv, const char *cmd, const char **addr);
+
 /* Reads [unsubscribe] secret_file: the secret, or NULL when it is not
  * set or cannot be read, then saying so on stderr as "familymail: CMD:
  * ...; WITHOUT" unless without is NULL. Free with cmd_free_secret(),

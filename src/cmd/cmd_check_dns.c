@@ -33,6 +33,7 @@
 #include <strings.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "cfg.h"
 #include "cfg_value.h"
 #include "cmd/cmd.h"

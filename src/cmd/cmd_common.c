@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,4 +116,27 @@ cmd_find_booking(sqlite3 *db, const char *name, int64_t *id, char **reference)
 	}
 	sqlite3_finalize(st);
 	return ret;
+}
+
+int
+cmd_address_arg(int argc, char **argv, const char *cmd, const char **addr)
+{
+	static const struct option longopts[] = {
+		{ NULL, 0, NULL, 0 },
+	};
+
+	if (getopt_long(argc, argv, "", longopts, NULL) != -1 ||
+	    optind + 1 != argc) {
+		fprintf(stderr, "usage: familymail %s ADDRESS\n", cmd);
+		return CMD_EX_USAGE;
+	}
+	*addr = argv[optind];
+	if (strchr(*addr, '@') == NULL || strlen(*addr) > 254 ||
+	    strpbrk(*addr, "\r\n") != NULL) {
+		fprintf(stderr,
+		    "familymail: %s: '%s' is not an email address\n", cmd,
+		    *addr);
+		return CMD_EX_DATAERR;
+	}
+	return 0;
 }

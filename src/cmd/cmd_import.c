@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "cfg.h"
 #include "clock.h"
 #include "cmd/cmd.h"

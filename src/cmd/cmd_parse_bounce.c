@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "bounce/bounce.h"
+#include "buf.h"
 #include "cmd/cmd.h"
 #include "util.h"
 

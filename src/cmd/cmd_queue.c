@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "cfg.h"
 #include "clock.h"
 #include "cmd/cmd.h"

@@ -27,6 +27,7 @@
 
 #include <uv.h>
 
+#include "buf.h"
 #include "cfg.h"
 #include "clock.h"
 #include "cmd/cmd.h"

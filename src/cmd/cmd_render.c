@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "cmd/cmd.h"
 #include "tmpl/tmpl.h"
 #include "util.h"

@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "cfg.h"
 #include "clock.h"
 #include "cmd/cmd.h"

@@ -155,7 +155,7 @@ familymail_flush_stdout(int status)
 }
 
 static void
-usage(FILE *f)
+familymail_usage(FILE *f)
 {
 	size_t i;
 
@@ -176,7 +176,7 @@ usage(FILE *f)
 
 /* `familymail COMMAND -h`: the synopsis, then each option on a line. */
 static void
-usage_command(size_t i)
+familymail_usage_command(size_t i)
 {
 	const char *p = commands[i].options, *tab, *nl;
 
@@ -223,18 +223,18 @@ main(int argc, char **argv)
 			config_path = optarg;
 			break;
 		case 'h':
-			usage(stdout);
+			familymail_usage(stdout);
 			return 0;
 		case 'V':
 			printf("familymail %s\n", PACKAGE_VERSION);
 			return 0;
 		default:
-			usage(stderr);
+			familymail_usage(stderr);
 			return CMD_EX_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		usage(stderr);
+		familymail_usage(stderr);
 		return CMD_EX_USAGE;
 	}
 	for (i = 0; i < UTIL_ARRAY_LEN(commands); i++) {
@@ -244,7 +244,7 @@ main(int argc, char **argv)
 			if (sub + 1 < argc &&
 			    (strcmp(argv[sub + 1], "-h") == 0 ||
 				strcmp(argv[sub + 1], "--help") == 0)) {
-				usage_command(i);
+				familymail_usage_command(i);
 				return familymail_flush_stdout(0);
 			}
 			/* Each subcommand runs getopt afresh on its argv. */

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "util.h"
 
 static pthread_mutex_t calendar_lock = PTHREAD_MUTEX_INITIALIZER;

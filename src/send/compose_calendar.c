@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "cfg.h"
 #include "clock.h"
 #include "db.h"

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "cfg.h"
 #include "dkimkey.h"
 #include "send/dkimsign_int.h"

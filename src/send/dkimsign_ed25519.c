@@ -24,6 +24,7 @@
 
 #include <openssl/evp.h>
 
+#include "buf.h"
 #include "dkimkey.h"
 #include "send/dkimsign_int.h"
 #include "util.h"

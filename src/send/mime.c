@@ -32,6 +32,7 @@
 #include <libetpan/libetpan.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "util.h"
 
 /* Header lines are folded to at most this many characters before the

@@ -55,6 +55,7 @@
 #include <curl/curl.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "cfg.h"
 #include "log.h"
 #include "send/transport.h"

@@ -10,8 +10,10 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "buf.h"
 #include "cfg.h"
 #include "send/transport_int.h"
+#include "util.h"
 
 static const struct transport_ops *transport_override_ops;
 

@@ -34,7 +34,7 @@
 
 #include <uv.h>
 
-#include "util.h"
+#include "buf.h"
 
 struct cfg;
 

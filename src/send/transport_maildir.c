@@ -28,15 +28,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "cfg.h"
 #include "log.h"
 #include "send/transport_int.h"
+#include "util.h"
 
 #define MAILDIR_CONCURRENCY 4
 /* A file in tmp/ untouched this long was left by a crash. */
 #define MAILDIR_STALE_SECS (36 * 60 * 60)
 
-struct maildir {
+struct transport_maildir {
 	struct transport base; /* first: transport_closed() frees it */
 	char *path;
 	char host[64];
@@ -45,9 +47,9 @@ struct maildir {
 	bool closing;
 };
 
-struct maildir_job {
+struct transport_maildir_job {
 	uv_work_t req;
-	struct maildir *md;
+	struct transport_maildir *md;
 	struct transport_msg *m;
 	unsigned seq;
 	int err;
@@ -56,16 +58,16 @@ struct maildir_job {
 
 /* One sweep of tmp/ in the thread pool; it owns its copy of the path, so
  * the transport may close before it ends. */
-struct maildir_sweep {
+struct transport_maildir_sweep {
 	uv_work_t req;
 	char *dir;
 	int removed, failed, err;
 };
 
 static void
-maildir_on_sweep(uv_work_t *req)
+transport_maildir_on_sweep(uv_work_t *req)
 {
-	struct maildir_sweep *sw = req->data;
+	struct transport_maildir_sweep *sw = req->data;
 	time_t now = time(NULL);
 	struct dirent *e;
 	struct stat st;
@@ -103,9 +105,9 @@ maildir_on_sweep(uv_work_t *req)
 }
 
 static void
-maildir_on_swept(uv_work_t *req, int status)
+transport_maildir_on_swept(uv_work_t *req, int status)
 {
-	struct maildir_sweep *sw = req->data;
+	struct transport_maildir_sweep *sw = req->data;
 
 	if (status != 0 || sw->err != 0)
 		log_warnx("maildir cannot sweep folder=%s: %s", sw->dir,
@@ -122,21 +124,21 @@ maildir_on_swept(uv_work_t *req, int status)
 /* Starts the sweep of tmp/; a sweep that cannot start waits for the
  * next start. */
 static void
-maildir_sweep_start(uv_loop_t *loop, const char *path)
+transport_maildir_sweep_start(uv_loop_t *loop, const char *path)
 {
-	struct maildir_sweep *sw = xcalloc(1, sizeof(*sw));
+	struct transport_maildir_sweep *sw = xcalloc(1, sizeof(*sw));
 
 	sw->dir = xasprintf("%s/tmp", path);
 	sw->req.data = sw;
-	if (uv_queue_work(loop, &sw->req, maildir_on_sweep, maildir_on_swept) !=
-	    0) {
+	if (uv_queue_work(loop, &sw->req, transport_maildir_on_sweep,
+		transport_maildir_on_swept) != 0) {
 		free(sw->dir);
 		free(sw);
 	}
 }
 
 static int
-maildir_mkdir(const char *path)
+transport_maildir_mkdir(const char *path)
 {
 	if (mkdir(path, 0700) == -1 && errno != EEXIST)
 		return -errno;
@@ -144,10 +146,10 @@ maildir_mkdir(const char *path)
 }
 
 static struct transport *
-maildir_create(uv_loop_t *loop, const struct cfg *cfg, char **err)
+transport_maildir_create(uv_loop_t *loop, const struct cfg *cfg, char **err)
 {
 	static const char *const subdirs[] = { "tmp", "new", "cur" };
-	struct maildir *md;
+	struct transport_maildir *md;
 	char *sub;
 	int ret;
 
@@ -155,10 +157,10 @@ maildir_create(uv_loop_t *loop, const struct cfg *cfg, char **err)
 		*err = xstrdup("[maildir] path is not set");
 		return NULL;
 	}
-	ret = maildir_mkdir(cfg->maildir_path);
+	ret = transport_maildir_mkdir(cfg->maildir_path);
 	for (size_t i = 0; ret == 0 && i < UTIL_ARRAY_LEN(subdirs); i++) {
 		sub = xasprintf("%s/%s", cfg->maildir_path, subdirs[i]);
-		ret = maildir_mkdir(sub);
+		ret = transport_maildir_mkdir(sub);
 		free(sub);
 	}
 	if (ret != 0) {
@@ -166,7 +168,7 @@ maildir_create(uv_loop_t *loop, const struct cfg *cfg, char **err)
 		    "maildir %s: %s", cfg->maildir_path, strerror(-ret));
 		return NULL;
 	}
-	maildir_sweep_start(loop, cfg->maildir_path);
+	transport_maildir_sweep_start(loop, cfg->maildir_path);
 	md = xcalloc(1, sizeof(*md));
 	md->path = xstrdup(cfg->maildir_path);
 	if (gethostname(md->host, sizeof(md->host)) != 0)
@@ -180,7 +182,7 @@ maildir_create(uv_loop_t *loop, const struct cfg *cfg, char **err)
 }
 
 static int
-maildir_write_all(int fd, const char *p, size_t n)
+transport_maildir_write_all(int fd, const char *p, size_t n)
 {
 	ssize_t w;
 
@@ -198,7 +200,7 @@ maildir_write_all(int fd, const char *p, size_t n)
 
 /* Writes data with CRLF turned into LF. */
 static int
-maildir_write_lf(int fd, const struct buf *data)
+transport_maildir_write_lf(int fd, const struct buf *data)
 {
 	const char *p = data->data, *end = data->data + data->len, *cr;
 	int ret = 0;
@@ -206,21 +208,21 @@ maildir_write_lf(int fd, const struct buf *data)
 	while (ret == 0 && p < end) {
 		cr = memchr(p, '\r', (size_t)(end - p));
 		if (cr == NULL || cr + 1 >= end || cr[1] != '\n') {
-			ret = maildir_write_all(
+			ret = transport_maildir_write_all(
 			    fd, p, (size_t)((cr == NULL ? end : cr + 1) - p));
 			p = cr == NULL ? end : cr + 1;
 			continue;
 		}
-		ret = maildir_write_all(fd, p, (size_t)(cr - p));
+		ret = transport_maildir_write_all(fd, p, (size_t)(cr - p));
 		p = cr + 1; /* the LF is written with the next piece */
 	}
 	return ret;
 }
 
 static void
-maildir_on_work(uv_work_t *req)
+transport_maildir_on_work(uv_work_t *req)
 {
-	struct maildir_job *job = req->data;
+	struct transport_maildir_job *job = req->data;
 	struct transport_msg *m = job->m;
 	struct timespec ts;
 	char *tmp, *new, *head, *dir;
@@ -239,9 +241,9 @@ maildir_on_work(uv_work_t *req)
 	if (fd == -1)
 		ret = -errno;
 	if (ret == 0)
-		ret = maildir_write_all(fd, head, strlen(head));
+		ret = transport_maildir_write_all(fd, head, strlen(head));
 	if (ret == 0)
-		ret = maildir_write_lf(fd, &m->data);
+		ret = transport_maildir_write_lf(fd, &m->data);
 	if (ret == 0 && fsync(fd) == -1)
 		ret = -errno;
 	if (fd != -1 && close(fd) == -1 && ret == 0)
@@ -266,10 +268,10 @@ maildir_on_work(uv_work_t *req)
 }
 
 static void
-maildir_on_done(uv_work_t *req, int status)
+transport_maildir_on_done(uv_work_t *req, int status)
 {
-	struct maildir_job *job = req->data;
-	struct maildir *md = job->md;
+	struct transport_maildir_job *job = req->data;
+	struct transport_maildir *md = job->md;
 	struct transport_msg *m = job->m;
 
 	free(m->reply);
@@ -295,10 +297,10 @@ maildir_on_done(uv_work_t *req, int status)
 }
 
 static int
-maildir_submit(struct transport *t, struct transport_msg *m)
+transport_maildir_submit(struct transport *t, struct transport_msg *m)
 {
-	struct maildir *md = (struct maildir *)t;
-	struct maildir_job *job;
+	struct transport_maildir *md = (struct transport_maildir *)t;
+	struct transport_maildir_job *job;
 	int ret;
 
 	if (md->inflight >= MAILDIR_CONCURRENCY)
@@ -308,8 +310,8 @@ maildir_submit(struct transport *t, struct transport_msg *m)
 	job->m = m;
 	job->seq = ++md->seq;
 	job->req.data = job;
-	ret =
-	    uv_queue_work(t->loop, &job->req, maildir_on_work, maildir_on_done);
+	ret = uv_queue_work(t->loop, &job->req, transport_maildir_on_work,
+	    transport_maildir_on_done);
 	if (ret != 0) {
 		free(job);
 		return ret;
@@ -319,23 +321,24 @@ maildir_submit(struct transport *t, struct transport_msg *m)
 }
 
 static unsigned
-maildir_capacity(const struct transport *t)
+transport_maildir_capacity(const struct transport *t)
 {
-	const struct maildir *md = (const struct maildir *)t;
+	const struct transport_maildir *md =
+	    (const struct transport_maildir *)t;
 
 	return md->closing ? 0 : MAILDIR_CONCURRENCY - md->inflight;
 }
 
 static unsigned
-maildir_inflight(const struct transport *t)
+transport_maildir_inflight(const struct transport *t)
 {
-	return ((const struct maildir *)t)->inflight;
+	return ((const struct transport_maildir *)t)->inflight;
 }
 
 static void
-maildir_close(struct transport *t)
+transport_maildir_close(struct transport *t)
 {
-	struct maildir *md = (struct maildir *)t;
+	struct transport_maildir *md = (struct transport_maildir *)t;
 
 	/* Writes in flight are short and local: let them finish. */
 	md->closing = true;
@@ -347,9 +350,9 @@ maildir_close(struct transport *t)
 
 const struct transport_ops transport_maildir_ops = {
 	.name = "maildir",
-	.create = maildir_create,
-	.submit = maildir_submit,
-	.capacity = maildir_capacity,
-	.inflight = maildir_inflight,
-	.close = maildir_close,
+	.create = transport_maildir_create,
+	.submit = transport_maildir_submit,
+	.capacity = transport_maildir_capacity,
+	.inflight = transport_maildir_inflight,
+	.close = transport_maildir_close,
 };

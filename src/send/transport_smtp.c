@@ -86,6 +86,7 @@
 #include "send/sentlog.h"
 #include "send/smtp_conn.h"
 #include "send/transport_int.h"
+#include "util.h"
 
 #define TRANSPORT_SMTP_MAX_CONNECTIONS 64
 #define TRANSPORT_SMTP_QUEUE_EXTRA     128

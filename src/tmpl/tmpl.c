@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "lang.h"
 #include "tmpl/tmpl_int.h"
 #include "util.h"

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "tmpl/tmpl.h"
 #include "tmpl/tmpl_int.h"
 #include "util.h"
