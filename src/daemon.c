@@ -13,13 +13,8 @@
 
 #include "daemon.h"
 
-#include <sys/file.h>
-
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
 #include <libgen.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,27 +22,21 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifdef HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
-
 #include "bounce/bounce_poll.h"
 #include "cfg.h"
 #include "clock.h"
+#include "daemon_gen.h"
+#include "daemon_proc.h"
 #include "db.h"
 #include "feed_poll.h"
 #include "http_pages.h"
 #include "job.h"
 #include "job_poll.h"
-#include "kind.h"
 #include "log.h"
 #include "migrate.h"
 #include "outbox.h"
-#include "send/compose.h"
-#include "send/dkimsign.h"
 #include "send/sender.h"
 #include "send/sentlog.h"
-#include "tmpl/tmpl.h"
 #include "util.h"
 
 /* How long without a file event before the database is looked at
@@ -55,20 +44,8 @@
 #define DAEMON_POLL_MS 30000
 /* Coalesces a burst of file events into one look. */
 #define DAEMON_SETTLE_MS 50
-/* sysexits.h's EX_TEMPFAIL: another daemon has the database. */
-#define DAEMON_EX_TEMPFAIL 75
 /* A job that failed (the website held the lock) runs again this soon. */
 #define DAEMON_RETRY_MS 5000
-
-struct daemon_gen {
-	struct cfg *cfg;
-	struct tmpl_set *tmpls;
-	char *secret;
-	struct dkimsign *dkim;
-	struct compose_env env;
-	struct sender *sender;
-	struct daemon *d;
-};
 
 struct daemon {
 	uv_loop_t loop;
@@ -126,83 +103,6 @@ static void daemon_reload(struct daemon *d);
 static void daemon_run_jobs(struct daemon *d);
 
 static void
-daemon_gen_free(struct daemon_gen *g)
-{
-	if (g == NULL)
-		return;
-	tmpl_set_free(g->tmpls);
-	dkimsign_free(g->dkim);
-	if (g->secret != NULL) {
-		explicit_bzero(g->secret, strlen(g->secret));
-		free(g->secret);
-	}
-	cfg_free(g->cfg);
-	free(g);
-}
-
-/* Loads config, templates, secret and DKIM keys. NULL on any error
- * (reported). */
-static struct daemon_gen *
-daemon_gen_load(struct daemon *d, int *exit_code)
-{
-	struct daemon_gen *g = xcalloc(1, sizeof(*g));
-	struct tmpl_error terr;
-	char *why = NULL;
-	char *errors = NULL, *err = NULL;
-
-	g->d = d;
-	*exit_code = CFG_EX_CONFIG;
-	g->cfg = cfg_load(d->opts->config_path, &errors);
-	if (g->cfg == NULL) {
-		fputs(errors != NULL ? errors : "config: unknown error\n",
-		    stderr);
-		free(errors);
-		goto fail;
-	}
-	g->tmpls = tmpl_set_load(g->cfg->templates, &terr);
-	if (g->tmpls == NULL) {
-		char msg[600];
-
-		log_errx(
-		    "templates %s", tmpl_error_format(&terr, msg, sizeof(msg)));
-		goto fail;
-	}
-	/* A folder copied before a kind existed has no templates for it:
-	 * those messages would fail one by one. */
-	for (size_t i = 0; i < kind_count(); i++)
-		if (!tmpl_set_has(g->tmpls, kind_at(i)->name))
-			log_warnx(
-			    "templates %s: no %s templates: those "
-			    "messages will fail (copy its folder from the "
-			    "installed templates)",
-			    g->cfg->templates, kind_at(i)->name);
-	if (g->cfg->secret_file != NULL &&
-	    cfg_read_secret(g->cfg->secret_file, &g->secret, &why) != 0) {
-		log_errx("config %s: [unsubscribe] secret_file %s: %s",
-		    g->cfg->path, g->cfg->secret_file, why);
-		free(why);
-		goto fail;
-	}
-	/* A rotated key is read here, so SIGHUP brings it in. */
-	if (dkimsign_load(g->cfg, &g->dkim, &err) != 0) {
-		log_errx("config %s: [dkim] %s", g->cfg->path, err);
-		free(err);
-		goto fail;
-	}
-	g->env.dkim = g->dkim;
-	g->env.db = d->db;
-	g->env.cfg = g->cfg;
-	g->env.tmpls = g->tmpls;
-	g->env.secret = g->secret;
-	g->env.secret_len = g->secret != NULL ? strlen(g->secret) : 0;
-	*exit_code = 0;
-	return g;
-fail:
-	daemon_gen_free(g);
-	return NULL;
-}
-
-static void
 daemon_on_idle(void *arg)
 {
 	struct daemon *d = arg;
@@ -214,7 +114,7 @@ daemon_on_idle(void *arg)
 }
 
 static int
-daemon_gen_start(struct daemon *d, struct daemon_gen *g)
+daemon_start_sender(struct daemon *d, struct daemon_gen *g)
 {
 	char *err = NULL;
 
@@ -443,13 +343,15 @@ daemon_reload(struct daemon *d)
 		return;
 	}
 	log_info("daemon reload config=%s", d->opts->config_path);
-	g = daemon_gen_load(d, &code);
+	g = daemon_gen_load(d->opts->config_path, &code);
+	if (g != NULL)
+		g->d = d;
 	if (g == NULL) {
 		log_errx("daemon reload failed; keeping the running config");
 		return;
 	}
 	if (clock_set_timezone(g->cfg->timezone) != 0 ||
-	    daemon_gen_start(d, g) != 0) {
+	    daemon_start_sender(d, g) != 0) {
 		log_errx("daemon reload failed; keeping the running config");
 		clock_set_timezone(d->gen->cfg->timezone);
 		daemon_gen_free(g);
@@ -471,18 +373,6 @@ daemon_reload(struct daemon *d)
 	log_info("daemon reloaded");
 }
 
-/* Tells the service manager (a unit of Type=notify) what the daemon is
- * doing; nothing when built without libsystemd or not started by it. */
-static void
-daemon_notify(const char *state)
-{
-#ifdef HAVE_SYSTEMD
-	sd_notify(0, state);
-#else
-	(void)state;
-#endif
-}
-
 static void
 daemon_on_signal(uv_signal_t *h, int signum)
 {
@@ -490,9 +380,9 @@ daemon_on_signal(uv_signal_t *h, int signum)
 
 	if (signum == SIGHUP) {
 		if (!d->stopping) {
-			daemon_notify("RELOADING=1");
+			daemon_proc_notify("RELOADING=1");
 			daemon_reload(d);
-			daemon_notify("READY=1");
+			daemon_proc_notify("READY=1");
 		}
 		return;
 	}
@@ -519,7 +409,7 @@ daemon_begin_stop(struct daemon *d)
 	if (d->stopping)
 		return;
 	d->stopping = true;
-	daemon_notify("STOPPING=1");
+	daemon_proc_notify("STOPPING=1");
 	uv_timer_stop(&d->watch_timer);
 	uv_timer_stop(&d->job_timer);
 	uv_timer_stop(&d->feed_timer);
@@ -578,125 +468,6 @@ daemon_watch(struct daemon *d)
 	    &d->watch_timer, daemon_on_watch_timer, DAEMON_POLL_MS, 0);
 }
 
-static int
-daemon_detach(void)
-{
-	pid_t pid = fork();
-	int fd;
-
-	if (pid == -1)
-		return -errno;
-	if (pid > 0)
-		_exit(0);
-	if (setsid() == -1)
-		return -errno;
-	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (fd != -1) {
-		dup2(fd, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		if (fd > STDERR_FILENO)
-			close(fd);
-	}
-	return 0;
-}
-
-/*
- * Started as root, the daemon becomes [daemon] user (and its groups) for
- * good, before anything is opened, so that the database, the Maildir and
- * every later reload belong to it. Without that key it refuses to start:
- * a daemon that reads mail from anyone must not run as root by accident.
- * "user = root" is the explicit way to do so anyway. Started as anyone
- * else, it runs as itself. Returns the exit status: 0 to go on,
- * CFG_EX_CONFIG without the key, 1 when the switch fails (logged).
- */
-static int
-daemon_switch_user(const struct cfg *cfg)
-{
-	struct passwd *pw;
-
-	if (geteuid() != 0)
-		return 0;
-	if (cfg->user == NULL) {
-		log_errx("daemon refusing to run as root: set [daemon] user "
-			 "(the account to run as) in %s",
-		    cfg->path);
-		return CFG_EX_CONFIG;
-	}
-	errno = 0;
-	pw = getpwnam(cfg->user);
-	if (pw == NULL) {
-		log_errx("config %s: [daemon] user %s: no such user", cfg->path,
-		    cfg->user);
-		return 1;
-	}
-	if (pw->pw_uid == 0) {
-		log_warnx("daemon running as root, as [daemon] user = %s in %s "
-			  "asks",
-		    cfg->user, cfg->path);
-		return 0;
-	}
-	if (initgroups(pw->pw_name, pw->pw_gid) != 0 ||
-	    setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
-		log_at(LOG_LEVEL_ERR, true, "daemon cannot become user %s",
-		    cfg->user);
-		return 1;
-	}
-	/* Check it cannot come back. */
-	if (setuid(0) == 0) {
-		log_errx("daemon could become root again after switching to "
-			 "%s; refusing to run",
-		    cfg->user);
-		return 1;
-	}
-	log_info("daemon running as user=%s uid=%u", pw->pw_name,
-	    (unsigned)pw->pw_uid);
-	return 0;
-}
-
-/*
- * Takes DATABASE.lock for the life of the process, and writes the pid
- * in it: a second daemon (or a --once run beside the running one) would
- * put the first one's messages in flight back in the queue and send
- * them twice. The lock is flock(2)'s, which the kernel drops when the
- * process ends, however it ends. Returns 0, DAEMON_EX_TEMPFAIL when
- * another process holds it, or 1 (logged).
- */
-static int
-daemon_lock(struct daemon *d)
-{
-	const char *database = d->gen->cfg->database;
-	char *path = xasprintf("%s.lock", database), pid[32] = "";
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd == -1) {
-		log_warn("daemon cannot open %s", path);
-		free(path);
-		return 1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		n = errno == EWOULDBLOCK ? pread(fd, pid, sizeof(pid) - 1, 0)
-					 : -1;
-		pid[n > 0 ? n : 0] = '\0';
-		pid[strcspn(pid, "\n")] = '\0';
-		if (errno == EWOULDBLOCK || n >= 0)
-			log_errx("another familymaild (pid %s) is using %s",
-			    pid[0] != '\0' ? pid : "?", database);
-		else
-			log_warn("daemon cannot lock %s", path);
-		close(fd);
-		free(path);
-		return n >= 0 ? DAEMON_EX_TEMPFAIL : 1;
-	}
-	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
-		log_warn("daemon cannot write its pid into %s", path);
-	free(path);
-	d->lock_fd = fd;
-	return 0;
-}
-
 /* Opens and migrates the database, and puts the messages a crash left
  * in flight where they belong: the sent log's acceptances are sent,
  * the rest queued again. Returns 0 or an exit status (logged). */
@@ -707,7 +478,7 @@ daemon_open_db(struct daemon *d)
 	const char *why = NULL;
 	int ret;
 
-	ret = daemon_lock(d);
+	ret = daemon_proc_lock(d->gen->cfg->database, &d->lock_fd);
 	if (ret != 0)
 		return ret;
 	ret = db_open(database, true, &d->db);
@@ -775,41 +546,12 @@ daemon_start(struct daemon *d)
 	d->jobs = job_poll_new(&d->loop, d->work_db);
 	d->feed = feed_poll_new(&d->loop);
 	d->bounce = bounce_poll_new(&d->loop, d->db);
-	ret = daemon_gen_start(d, d->gen);
+	ret = daemon_start_sender(d, d->gen);
 	if (ret == 0 && !d->opts->once && d->gen->cfg->http_listen != NULL)
 		ret = daemon_start_http(d);
 	if (ret == 0 && !d->opts->once)
 		daemon_watch(d);
 	return ret;
-}
-
-/*
- * Started as root, becomes [daemon] user from the config at path before
- * the templates and secret files are read: the start reads them as
- * every reload (SIGHUP) will, so a file only root can read stops the
- * start instead of failing each reload later. Returns the exit status:
- * 0 to go on.
- */
-static int
-daemon_become_user(const char *path)
-{
-	char *errors = NULL;
-	struct cfg *cfg;
-	int code;
-
-	if (geteuid() != 0)
-		return 0;
-	cfg = cfg_load(path, &errors);
-	if (cfg == NULL) {
-		fputs(errors != NULL ? errors : "config: unknown error\n",
-		    stderr);
-		free(errors);
-		return CFG_EX_CONFIG;
-	}
-	log_init(cfg->log_level);
-	code = daemon_switch_user(cfg);
-	cfg_free(cfg);
-	return code;
 }
 
 int
@@ -824,12 +566,13 @@ daemon_run(const struct daemon_opts *opts)
 	if (opts->fake_now)
 		clock_set_fake(opts->now);
 
-	code = daemon_become_user(opts->config_path);
+	code = daemon_proc_become_user(opts->config_path);
 	if (code != 0)
 		return code;
-	d.gen = daemon_gen_load(&d, &code);
+	d.gen = daemon_gen_load(opts->config_path, &code);
 	if (d.gen == NULL)
 		return code;
+	d.gen->d = &d;
 	log_init(d.gen->cfg->log_level);
 	if (clock_set_timezone(d.gen->cfg->timezone) != 0) {
 		log_errx("config %s: [daemon] timezone %s: unknown zone",
@@ -845,7 +588,7 @@ daemon_run(const struct daemon_opts *opts)
 	if (!opts->once)
 		sqlite3_busy_timeout(d.db, DB_LOOP_BUSY_TIMEOUT_MS);
 	code = 1;
-	if (!opts->foreground && !opts->once && daemon_detach() != 0) {
+	if (!opts->foreground && !opts->once && daemon_proc_detach() != 0) {
 		log_warn("daemon detach");
 		goto out_db;
 	}
@@ -864,7 +607,7 @@ daemon_run(const struct daemon_opts *opts)
 		daemon_run_jobs(&d);
 		daemon_on_feed_timer(&d.feed_timer);
 		daemon_on_bounce_timer(&d.bounce_timer);
-		daemon_notify("READY=1");
+		daemon_proc_notify("READY=1");
 		uv_run(&d.loop, UV_RUN_DEFAULT);
 		code = 0;
 	}
