@@ -369,10 +369,11 @@ START_TEST(test_feed_daemon_inserts_posts_by_url_once)
 	free(s);
 	/* The poll, for familymail status: when, what, the next one. */
 	s = tu_db_text(ddb,
-	    "SELECT last_run_at || ' ' || next_run_at || ' ' || detail"
+	    "SELECT substr(last_run_at, 1, 16) || ' ' ||"
+	    " substr(next_run_at, 1, 16) || ' ' || detail"
 	    " FROM job_runs WHERE job = 'feed'");
-	ck_assert_str_eq(
-	    s, "2026-11-22T12:00:00Z 2026-11-22T12:30:00Z 2 new posts");
+	/* To the minute: --now's clock runs on from its start. */
+	ck_assert_str_eq(s, "2026-11-22T12:00 2026-11-22T12:30 2 new posts");
 	free(s);
 	/* The same feed again: nothing new, nothing doubled. */
 	log = daemon_once("/rss.xml", "2026-11-22T12:30:00Z");
