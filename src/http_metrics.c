@@ -224,6 +224,15 @@ http_metrics_on_scan(uv_work_t *w)
 		    "SELECT status, frequency, count(*) FROM subscribers"
 		    " GROUP BY 1, 2 ORDER BY 1, 2");
 	if (ret == 0)
+		ret = http_metrics_family(db, &m->scan_text,
+		    "familymail_unusable_rows",
+		    "Rows of the website's tables familymail cannot use "
+		    "(familymail status lists them), by table.",
+		    "gauge", (const char *const[]){ "table" }, 1,
+		    "WITH t(tbl) AS (VALUES ('bookings'), ('courses'),"
+		    " ('posts')) SELECT tbl, (SELECT count(*) FROM"
+		    " unusable_rows u WHERE u.tbl = t.tbl) FROM t ORDER BY tbl");
+	if (ret == 0)
 		ret = relay_store_metrics(db, m->scan_now, &m->scan_text);
 	if (db != NULL)
 		db_close(db);

@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "cfg.h"
+#include "db.h"
 #include "http.h"
 #include "http_metrics.h"
 #include "http_text.h"
@@ -363,8 +364,12 @@ http_pages_subscriber(struct http_pages *p, struct http_request *req,
 		http_pages_message(p, req, t, 400, &t->error.bad_token);
 	else if (ret == -ENOENT)
 		http_pages_message(p, req, t, 404, &t->error.unknown_token);
-	else
+	else {
+		/* The page cannot say more than "try again": the log does. */
+		log_warnx("http %s subscriber lookup failed: %s", req->path,
+		    db_strerror(ret));
 		http_pages_message(p, req, t, 500, &t->error.lookup_failed);
+	}
 	return false;
 }
 

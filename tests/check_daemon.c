@@ -699,6 +699,11 @@ START_TEST(test_daemon_skips_a_bad_record_and_sends_the_others)
 		      "WHERE booking_id = 1");
 	ck_assert_msg(strncmp(err, "failed ", 7) == 0, "%s", err);
 	ck_assert_ptr_nonnull(strstr(err, "booking id=1"));
+	/* The error says which field, not "Invalid argument". */
+	ck_assert_msg(strstr(err,
+			  "the recipient's address is not one plain "
+			  "address") != NULL,
+	    "%s", err);
 	free(err);
 	free(path);
 }

@@ -814,6 +814,8 @@ START_TEST(test_http_healthz_and_metrics_answer)
 	    "familymail_subscribers{status=\"pending\","
 	    "frequency=\"weekly\"} 1\n");
 	assert_has(r.body.data, "# TYPE familymail_bounces gauge\n");
+	assert_has(
+	    r.body.data, "familymail_unusable_rows{table=\"courses\"} 0\n");
 	for (line = strtok_r(r.body.data, "\n", &save); line != NULL;
 	     line = strtok_r(NULL, "\n", &save))
 		ck_assert_msg(metric_line_ok(line), "bad line: %s", line);

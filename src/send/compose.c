@@ -1220,16 +1220,17 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 	buf_reset(&out->data);
 	ret = mime_build(&mm, &out->data, &msgid);
 	if (ret != 0) {
-		*why = xasprintf("message id=%lld %s id=%lld: cannot build "
-				 "the message: %s (a header value with a "
-				 "line break or a bad address?)",
+		const char *what = mime_build_problem(&mm);
+
+		*why = xasprintf("message id=%lld %s id=%lld rcpt=%s: cannot "
+				 "build the message: %s",
 		    (long long)it->id,
 		    kind->about == KIND_ABOUT_BOOKING ? "booking"
 						      : "subscriber",
 		    (long long)(kind->about == KIND_ABOUT_BOOKING
 			    ? it->booking_id
 			    : it->subscriber_id),
-		    strerror(-ret));
+		    rcpt, what != NULL ? what : strerror(-ret));
 		goto out;
 	}
 	if (env->dkim != NULL) {

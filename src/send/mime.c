@@ -1386,6 +1386,46 @@ mime_check_msg(const struct mime_msg *m)
 	return ret;
 }
 
+const char *
+mime_build_problem(const struct mime_msg *m)
+{
+	struct buf b;
+	const char *what = NULL;
+
+	if (m->from_addr == NULL || m->to_addr == NULL || m->subject == NULL)
+		return "a From or To address or the subject is missing";
+	if (mime_check_msg(m) != 0) {
+		if (mime_value_check(m->subject) != 0)
+			return "the subject holds a line break or is not UTF-8";
+		if (mime_body_check(m->text) != 0)
+			return "the text part is not UTF-8 or holds a NUL";
+		if (m->html != NULL && mime_body_check(m->html) != 0)
+			return "the HTML part is not UTF-8 or holds a NUL";
+		if (m->calendar != NULL && mime_calendar_check(m) != 0)
+			return "the calendar entry";
+		if (m->feedback_id != NULL &&
+		    !mime_feedback_id_valid(m->feedback_id))
+			return "the Feedback-ID";
+		return "the Message-ID's domain or prefix";
+	}
+	buf_init(&b);
+	if (mime_put_address(&b, "From", m->from_name, m->from_addr) != 0)
+		what = "the From name or address";
+	else if (m->reply_to != NULL && mime_put_reply_to(&b, m->reply_to) != 0)
+		what = "the Reply-To address";
+	else if (!addr_is_valid(m->to_addr))
+		what = "the recipient's address is not one plain address "
+		       "(local@domain)";
+	else if (mime_put_address(&b, "To", m->to_name, m->to_addr) != 0)
+		what = "the recipient's name";
+	else if (mime_encode_header("Subject", m->subject, &b) != 0)
+		what = "the subject is too long to encode";
+	else if (mime_put_list_headers(&b, m) != 0)
+		what = "the List-Id or an unsubscribe link";
+	buf_fini(&b);
+	return what;
+}
+
 int
 mime_build(const struct mime_msg *m, struct buf *out, char **message_id)
 {

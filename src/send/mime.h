@@ -99,6 +99,11 @@ struct mime_msg {
  */
 int mime_build(const struct mime_msg *m, struct buf *out, char **message_id);
 
+/* When mime_build() refused m: which of its fields is the problem, in
+ * words for a log line ("the recipient's name"), or NULL when none of
+ * them is (then it was the system: random bytes). */
+const char *mime_build_problem(const struct mime_msg *m);
+
 /*
  * Appends the header "name: value\r\n" to out, with value (unstructured
  * UTF-8 text, such as a subject) encoded as RFC 2047 encoded-words when
