@@ -586,6 +586,65 @@ END_TEST
 
 /* An unsubscribe accepted under the lock is on disk before the answer:
  * killing the daemon at once loses nothing. */
+/* The website imports 50,000 bookings at once: the confirmations are
+ * enqueued off the loop, in short writes, and the pages keep
+ * answering meanwhile (enqueued on the loop, it stalled for seconds). */
+START_TEST(test_attack_a_big_import_does_not_stall_the_loop)
+{
+	double worst = 0, start;
+	char *n_queued;
+	sqlite3 *db;
+	int polls = 0;
+
+	start_daemon("");
+	wait_idle();
+	ck_assert_int_eq(db_open(db_path, false, &db), 0);
+	/* Suppressed, so that sending them costs a look each, not a
+	 * file. */
+	tu_sql(db,
+	    "INSERT INTO courses (id, title, starts_at, venue) VALUES"
+	    " (50, 'Imported', '2027-01-20T09:30:00Z', 'Cardiff');"
+	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+	    " WHERE i < 50000)"
+	    " INSERT INTO delegates (id, email, first_name)"
+	    " SELECT 1000 + i, 'imp' || i || '@example.org', 'I' FROM n;"
+	    "INSERT INTO suppressions (email, reason, created_at)"
+	    " SELECT email, 'manual', '2026-11-01T00:00:00Z' FROM delegates"
+	    " WHERE id > 1000;"
+	    "INSERT INTO bookings (id, course_id, delegate_id, reference,"
+	    " created_at) SELECT id, 50, id, 'IMP-' || id,"
+	    " '2026-11-22T09:00:00Z' FROM delegates WHERE id > 1000;");
+	db_close(db);
+	start = now_ms();
+	for (;;) {
+		struct resp r = request(NULL, "/healthz", NULL, NULL);
+
+		ck_assert_int_eq(r.code, 200);
+		if (r.ms > worst)
+			worst = r.ms;
+		resp_fini(&r);
+		polls++;
+		n_queued = tu_db_text(db_path,
+		    "SELECT count(*) FROM messages WHERE booking_id > 1000");
+		if (strcmp(n_queued, "50000") == 0 ||
+		    now_ms() - start > tu_timeout_ms(60000)) {
+			free(n_queued);
+			break;
+		}
+		free(n_queued);
+		tu_sleep_ms(20);
+	}
+	fprintf(stderr,
+	    "healthz during a 50,000-booking import: %d polls, "
+	    "worst %.1f ms\n",
+	    polls, worst);
+	assert_db(
+	    "SELECT count(*) FROM messages WHERE booking_id > 1000", "50000");
+	ck_assert_msg(worst < 500, "the loop stalled %.1f ms", worst);
+	stop_daemon();
+}
+END_TEST
+
 START_TEST(test_attack_a_queued_unsubscribe_survives_kill_9)
 {
 	static const char bad[] = "v1 unsubscribe x - http\n"
@@ -999,6 +1058,7 @@ http_attack_suite(void)
 	tcase_add_test(tc,
 	    test_attack_website_lock_neither_stalls_the_loop_nor_loses_a_change);
 	tcase_add_test(tc, test_attack_a_queued_unsubscribe_survives_kill_9);
+	tcase_add_test(tc, test_attack_a_big_import_does_not_stall_the_loop);
 	tcase_add_test(tc, test_attack_metrics_scrapers_cost_one_scan);
 	tcase_add_test(
 	    tc, test_attack_scanner_behind_a_proxy_never_blocks_a_one_click);
