@@ -12,10 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* NOLINTNEXTLINE(bugprone-suspicious-include): reaches its static parser */
 #include "addr.h"
 #include "buf.h"
-#include "cmd/cmd_import.c"
+#include "cmd/cmd_import.c" /* NOLINT(bugprone-suspicious-include) */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

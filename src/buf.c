@@ -42,6 +42,7 @@ buf_reserve(struct buf *b, size_t extra)
 	size_t need, cap;
 
 	if (extra > SIZE_MAX - b->len - 1)
+		/* cppcheck-suppress leakReturnValNotUsed ; it never returns */
 		(void)xmalloc(SIZE_MAX); /* aborts, as out of memory */
 	need = b->len + extra + 1;
 	if (need <= b->cap)

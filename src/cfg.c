@@ -934,67 +934,111 @@ cfg_parse_languages(const char *v, struct cfg *c, char **why)
 	return 0;
 }
 
-/* Parses v as key k's type into the config. The checks that look at the
- * disk or the system are cfg_check_system()'s. */
-static int
-cfg_set(struct cfg_parser *p, enum cfg_key_id id, const char *v, char **why)
+static bool
+cfg_is_listen(const char *v)
 {
-	const struct cfg_key *k = &cfg_keys[id];
-	struct cfg *c = p->c;
-	char *name, *addr;
+	return cfg_value_check_listen(v) == 0;
+}
 
-	switch (k->type) {
-	case CFG_T_STRING:
-		if (cfg_value_has_ctl(v)) {
-			*why = xstrdup("holds a control character");
-			return -EINVAL;
-		}
-		*cfg_str_at(c, k) = xstrdup(v);
-		return 0;
-	case CFG_T_PATH:
-	case CFG_T_DIR:
-	case CFG_T_FILE:
-	case CFG_T_SECRET:
-	case CFG_T_DKIM_KEY:
-		if (cfg_value_has_ctl(v)) {
-			*why = xstrdup("holds a control character");
-			return -EINVAL;
-		}
-		*cfg_str_at(c, k) = cfg_resolve(p, v);
-		return 0;
-	case CFG_T_DURATION:
-	case CFG_T_INT:
-		return cfg_set_number(k, v, c, why);
-	case CFG_T_RATE:
-		if (cfg_parse_rate(v, cfg_rate_at(c, k)) == 0)
-			return 0;
-		if (id == CFG_K_SMTP_QUOTA)
-			*why = xasprintf("bad quota '%s' (expected 0 for none, "
-					 "or a count of messages per h or d: "
-					 "2000/d, 300/h)",
-			    v);
-		else
-			*why = xasprintf("bad rate '%s' (expected 0 for no "
-					 "limit, or a count per s, m, h or d: "
-					 "20/s, 600/m, 1000/h, 2000/d)",
-			    v);
+/* The types whose value is a string kept as written once a check
+ * accepts it, and what to say when it does not ("'VALUE' is not ..."). */
+static const struct cfg_checked {
+	enum cfg_type type;
+	bool (*ok)(const char *v);
+	const char *problem;
+} cfg_checked_types[] = {
+	{ CFG_T_ADDR, addr_is_valid,
+	    "is not an email address (expected local@domain)" },
+	{ CFG_T_DOMAIN, addr_is_domain, "is not a domain name" },
+	{ CFG_T_LIST_ID, cfg_value_is_list_id,
+	    "is not a list identifier (expected e.g. courses.example.org, "
+	    "without angle brackets)" },
+	{ CFG_T_TIMEZONE, cfg_value_is_tz_name,
+	    "is not a time zone name (expected e.g. Europe/London)" },
+	{ CFG_T_USER, cfg_value_is_user_name, "is not a user name" },
+	{ CFG_T_SELECTOR, addr_is_domain,
+	    "is not a selector (letters, digits and hyphens, labels joined "
+	    "by dots: fm2026)" },
+	{ CFG_T_LISTEN, cfg_is_listen,
+	    "is not ADDRESS:PORT with a numeric address (expected e.g. "
+	    "127.0.0.1:8025 or [::1]:8025)" },
+};
+
+static int
+cfg_set_checked(
+    const struct cfg_key *k, const char *v, struct cfg *c, char **why)
+{
+	const struct cfg_checked *t = NULL;
+
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(cfg_checked_types); i++)
+		if (cfg_checked_types[i].type == k->type)
+			t = &cfg_checked_types[i];
+	if (t == NULL) {
+		*why = xstrdup("unknown type");
 		return -EINVAL;
-	case CFG_T_ENUM:
-		return cfg_set_enum(k, v, c, why);
-	case CFG_T_BOOL:
-		if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0) {
-			*cfg_bool_at(c, k) = true;
-			return 0;
-		}
-		if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0) {
-			*cfg_bool_at(c, k) = false;
-			return 0;
-		}
-		*why = xasprintf("'%s' is not one of: yes, no", v);
+	}
+	if (!t->ok(v)) {
+		*why = xasprintf("'%s' %s", v, t->problem);
 		return -EINVAL;
-	case CFG_T_OFFSETS:
-		return cfg_parse_offsets(k, v, c, why);
-	case CFG_T_WEEKLY:
+	}
+	*cfg_str_at(c, k) = xstrdup(v);
+	return 0;
+}
+
+/* Text and paths (resolved against the config's folder). */
+static int
+cfg_set_text(const struct cfg_parser *p, const struct cfg_key *k, const char *v,
+    char **why)
+{
+	if (cfg_value_has_ctl(v)) {
+		*why = xstrdup("holds a control character");
+		return -EINVAL;
+	}
+	*cfg_str_at(p->c, k) =
+	    k->type == CFG_T_STRING ? xstrdup(v) : cfg_resolve(p, v);
+	return 0;
+}
+
+static int
+cfg_set_rate(enum cfg_key_id id, const struct cfg_key *k, const char *v,
+    struct cfg *c, char **why)
+{
+	if (cfg_parse_rate(v, cfg_rate_at(c, k)) == 0)
+		return 0;
+	if (id == CFG_K_SMTP_QUOTA)
+		*why = xasprintf("bad quota '%s' (expected 0 for none, "
+				 "or a count of messages per h or d: "
+				 "2000/d, 300/h)",
+		    v);
+	else
+		*why = xasprintf("bad rate '%s' (expected 0 for no "
+				 "limit, or a count per s, m, h or d: "
+				 "20/s, 600/m, 1000/h, 2000/d)",
+		    v);
+	return -EINVAL;
+}
+
+static int
+cfg_set_bool(const struct cfg_key *k, const char *v, struct cfg *c, char **why)
+{
+	if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0) {
+		*cfg_bool_at(c, k) = true;
+		return 0;
+	}
+	if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0) {
+		*cfg_bool_at(c, k) = false;
+		return 0;
+	}
+	*why = xasprintf("'%s' is not one of: yes, no", v);
+	return -EINVAL;
+}
+
+/* [digest] weekly and monthly: a day and a time. */
+static int
+cfg_set_schedule(
+    const struct cfg_key *k, const char *v, struct cfg *c, char **why)
+{
+	if (k->type == CFG_T_WEEKLY) {
 		if (cfg_value_parse_weekly(
 			v, &c->weekly_wday, &c->weekly_minute) == 0)
 			return 0;
@@ -1002,54 +1046,106 @@ cfg_set(struct cfg_parser *p, enum cfg_key_id id, const char *v, char **why)
 				 "time: mon 08:00)",
 		    v);
 		return -EINVAL;
-	case CFG_T_MONTHLY:
-		if (cfg_value_parse_monthly(
-			v, &c->monthly_mday, &c->monthly_minute) == 0)
-			return 0;
-		*why = xasprintf("bad monthly time '%s' (expected a day of the "
-				 "month, 1 to 28, and a time: 1 08:00)",
-		    v);
+	}
+	if (cfg_value_parse_monthly(v, &c->monthly_mday, &c->monthly_minute) ==
+	    0)
+		return 0;
+	*why = xasprintf("bad monthly time '%s' (expected a day of the "
+			 "month, 1 to 28, and a time: 1 08:00)",
+	    v);
+	return -EINVAL;
+}
+
+/* "Name <addr>" or "addr": [sender] from is kept in its parts too. */
+static int
+cfg_set_mailbox(
+    const struct cfg_key *k, const char *v, struct cfg *c, char **why)
+{
+	char *name, *addr;
+
+	if (cfg_value_parse_mailbox(v, &name, &addr, why) != 0)
 		return -EINVAL;
-	case CFG_T_FROM:
-		if (cfg_value_parse_mailbox(v, &name, &addr, why) != 0)
-			return -EINVAL;
+	if (k->type == CFG_T_FROM) {
 		c->from = xstrdup(v);
 		c->from_name = name;
 		c->from_addr = addr;
 		return 0;
+	}
+	free(name);
+	free(addr);
+	*cfg_str_at(c, k) = xstrdup(v);
+	return 0;
+}
+
+static int
+cfg_set_language(
+    const struct cfg_key *k, const char *v, struct cfg *c, char **why)
+{
+	char tag[CFG_LANG_MAX];
+
+	if (lang_normalise(v, tag) != 0 || !lang_known(tag)) {
+		*why = xasprintf("'%s' is not a language code ICU knows "
+				 "(expected a BCP 47 tag: en, cy)",
+		    v);
+		return -EINVAL;
+	}
+	*cfg_str_at(c, k) = xstrdup(tag);
+	return 0;
+}
+
+static int
+cfg_set_nets(const struct cfg_key *k, const char *v, struct cfg *c, char **why)
+{
+	struct cfg_value_net nets[CFG_VALUE_NETS_MAX];
+	size_t n;
+
+	if (cfg_value_parse_nets(v, nets, CFG_VALUE_NETS_MAX, &n, why) != 0)
+		return -EINVAL;
+	*cfg_str_at(c, k) = xstrdup(v);
+	return 0;
+}
+
+/* Parses v as key k's type into the config. The checks that look at the
+ * disk or the system are cfg_check_system()'s. */
+static int
+cfg_set(struct cfg_parser *p, enum cfg_key_id id, const char *v, char **why)
+{
+	const struct cfg_key *k = &cfg_keys[id];
+	struct cfg *c = p->c;
+
+	switch (k->type) {
+	case CFG_T_STRING:
+	case CFG_T_PATH:
+	case CFG_T_DIR:
+	case CFG_T_FILE:
+	case CFG_T_SECRET:
+	case CFG_T_DKIM_KEY:
+		return cfg_set_text(p, k, v, why);
+	case CFG_T_DURATION:
+	case CFG_T_INT:
+		return cfg_set_number(k, v, c, why);
+	case CFG_T_RATE:
+		return cfg_set_rate(id, k, v, c, why);
+	case CFG_T_ENUM:
+		return cfg_set_enum(k, v, c, why);
+	case CFG_T_BOOL:
+		return cfg_set_bool(k, v, c, why);
+	case CFG_T_OFFSETS:
+		return cfg_parse_offsets(k, v, c, why);
+	case CFG_T_WEEKLY:
+	case CFG_T_MONTHLY:
+		return cfg_set_schedule(k, v, c, why);
+	case CFG_T_FROM:
 	case CFG_T_MAILBOX:
-		if (cfg_value_parse_mailbox(v, &name, &addr, why) != 0)
-			return -EINVAL;
-		free(name);
-		free(addr);
-		*cfg_str_at(c, k) = xstrdup(v);
-		return 0;
+		return cfg_set_mailbox(k, v, c, why);
 	case CFG_T_ADDR:
-		if (!addr_is_valid(v)) {
-			*why = xasprintf("'%s' is not an email address "
-					 "(expected local@domain)",
-			    v);
-			return -EINVAL;
-		}
-		*cfg_str_at(c, k) = xstrdup(v);
-		return 0;
 	case CFG_T_DOMAIN:
-		if (!addr_is_domain(v)) {
-			*why = xasprintf("'%s' is not a domain name", v);
-			return -EINVAL;
-		}
-		*cfg_str_at(c, k) = xstrdup(v);
-		return 0;
 	case CFG_T_LIST_ID:
-		if (!cfg_value_is_list_id(v)) {
-			*why = xasprintf("'%s' is not a list identifier "
-					 "(expected e.g. courses.example.org, "
-					 "without angle brackets)",
-			    v);
-			return -EINVAL;
-		}
-		*cfg_str_at(c, k) = xstrdup(v);
-		return 0;
+	case CFG_T_TIMEZONE:
+	case CFG_T_USER:
+	case CFG_T_SELECTOR:
+	case CFG_T_LISTEN:
+		return cfg_set_checked(k, v, c, why);
 	case CFG_T_URL:
 		if (cfg_check_url(k, v, why) != 0)
 			return -EINVAL;
@@ -1057,67 +1153,12 @@ cfg_set(struct cfg_parser *p, enum cfg_key_id id, const char *v, char **why)
 		return 0;
 	case CFG_T_SOURCE:
 		return cfg_parse_source(p, v, cfg_str_at(c, k), why);
-	case CFG_T_TIMEZONE:
-		if (!cfg_value_is_tz_name(v)) {
-			*why = xasprintf("'%s' is not a time zone name "
-					 "(expected e.g. Europe/London)",
-			    v);
-			return -EINVAL;
-		}
-		*cfg_str_at(c, k) = xstrdup(v);
-		return 0;
-	case CFG_T_USER:
-		if (!cfg_value_is_user_name(v)) {
-			*why = xasprintf("'%s' is not a user name", v);
-			return -EINVAL;
-		}
-		*cfg_str_at(c, k) = xstrdup(v);
-		return 0;
-	case CFG_T_LANGUAGE: {
-		char tag[CFG_LANG_MAX];
-
-		if (lang_normalise(v, tag) != 0 || !lang_known(tag)) {
-			*why =
-			    xasprintf("'%s' is not a language code ICU knows "
-				      "(expected a BCP 47 tag: en, cy)",
-				v);
-			return -EINVAL;
-		}
-		*cfg_str_at(c, k) = xstrdup(tag);
-		return 0;
-	}
+	case CFG_T_LANGUAGE:
+		return cfg_set_language(k, v, c, why);
 	case CFG_T_LANGUAGES:
 		return cfg_parse_languages(v, c, why);
-	case CFG_T_SELECTOR:
-		if (!addr_is_domain(v)) {
-			*why = xasprintf("'%s' is not a selector (letters, "
-					 "digits and hyphens, labels joined by "
-					 "dots: fm2026)",
-			    v);
-			return -EINVAL;
-		}
-		*cfg_str_at(c, k) = xstrdup(v);
-		return 0;
-	case CFG_T_LISTEN:
-		if (cfg_value_check_listen(v) != 0) {
-			*why = xasprintf("'%s' is not ADDRESS:PORT with a "
-					 "numeric address (expected e.g. "
-					 "127.0.0.1:8025 or [::1]:8025)",
-			    v);
-			return -EINVAL;
-		}
-		*cfg_str_at(c, k) = xstrdup(v);
-		return 0;
-	case CFG_T_NETS: {
-		struct cfg_value_net nets[CFG_VALUE_NETS_MAX];
-		size_t n;
-
-		if (cfg_value_parse_nets(
-			v, nets, CFG_VALUE_NETS_MAX, &n, why) != 0)
-			return -EINVAL;
-		*cfg_str_at(c, k) = xstrdup(v);
-		return 0;
-	}
+	case CFG_T_NETS:
+		return cfg_set_nets(k, v, c, why);
 	}
 	*why = xstrdup("unknown type");
 	return -EINVAL;

@@ -73,6 +73,7 @@ enum bounce_mta_id {
 	BOUNCE_MTA_MXLOGIC,
 	BOUNCE_MTA_X6,
 	BOUNCE_MTA_SENDGRID,
+	BOUNCE_MTA_COUNT,
 };
 
 /* ------------------------------------------------------- the sentences */
@@ -549,13 +550,17 @@ bounce_mta_is_outlook(const struct bounce_msg *m, struct bounce_mta_recv *recv)
 	return votes >= 2;
 }
 
+/*
+ * The MTA is known by the first of these tests that holds, in order: a
+ * later test may hold too for a report an earlier one claims (Google
+ * Groups' reports are Gmail's too). First the gateways and services
+ * whose signs are their own (a header, a sender and a subject together).
+ */
 static enum bounce_mta_id
-bounce_mta_detect(const struct bounce_msg *m, struct bounce_mta_recv *recv)
+bounce_mta_detect_services(const struct bounce_msg *m)
 {
 	const char *from = bounce_hdrs_get(&m->top, "From");
 	const char *subj = m->subject;
-	const char *id = bounce_hdrs_get(&m->top, "Message-ID");
-	const char *line;
 
 	if (bounce_mta_has(bounce_hdrs_get(&m->top, "X-NAI-Header"),
 		"Modified by McAfee") &&
@@ -586,6 +591,15 @@ bounce_mta_detect(const struct bounce_msg *m, struct bounce_mta_recv *recv)
 	    strstr(m->text.data, "\n   ----- Unsent message follows") != NULL &&
 	    m->dsn.len == 0)
 		return BOUNCE_MTA_V5SENDMAIL;
+	return BOUNCE_MTA_UNKNOWN;
+}
+
+/* Then the providers and filters known by a header or a sender. */
+static enum bounce_mta_id
+bounce_mta_detect_providers(const struct bounce_msg *m)
+{
+	const char *from = bounce_hdrs_get(&m->top, "From");
+	const char *subj = m->subject;
 
 	if (bounce_mta_has(from, "mailer-daemon@") &&
 	    bounce_mta_has(from, "mail.ru"))
@@ -624,6 +638,21 @@ bounce_mta_detect(const struct bounce_msg *m, struct bounce_mta_recv *recv)
 		return BOUNCE_MTA_EINSUNDEINS;
 	if (bounce_hdrs_get(&m->top, "X-YMailISG") != NULL)
 		return BOUNCE_MTA_YAHOO;
+	return BOUNCE_MTA_UNKNOWN;
+}
+
+/* Last the mail servers, known by looser signs: their subjects, their
+ * Received fields, their wording; Exim, Postfix and the local delivery
+ * agents, the most common, are the fallbacks. */
+static enum bounce_mta_id
+bounce_mta_detect_servers(
+    const struct bounce_msg *m, struct bounce_mta_recv *recv)
+{
+	const char *from = bounce_hdrs_get(&m->top, "From");
+	const char *subj = m->subject;
+	const char *id = bounce_hdrs_get(&m->top, "Message-ID");
+	const char *line;
+
 	if (bounce_mta_starts(subj, "DELIVERY FAILURE:") ||
 	    bounce_mta_starts(subj, "DELIVERY_FAILURE:"))
 		return BOUNCE_MTA_DOMINO;
@@ -689,6 +718,18 @@ bounce_mta_detect(const struct bounce_msg *m, struct bounce_mta_recv *recv)
 	    bounce_mta_mda_line(m->text.data, &line) >= 0)
 		return BOUNCE_MTA_MDA;
 	return BOUNCE_MTA_UNKNOWN;
+}
+
+static enum bounce_mta_id
+bounce_mta_detect(const struct bounce_msg *m, struct bounce_mta_recv *recv)
+{
+	enum bounce_mta_id mta = bounce_mta_detect_services(m);
+
+	if (mta == BOUNCE_MTA_UNKNOWN)
+		mta = bounce_mta_detect_providers(m);
+	if (mta == BOUNCE_MTA_UNKNOWN)
+		mta = bounce_mta_detect_servers(m, recv);
+	return mta;
 }
 
 /* ----------------------------------------------------------- applying */
@@ -962,6 +1003,332 @@ bounce_mta_googlegroups(const char *text)
 	return stars == 4 ? BOUNCE_R_REJECTED : BOUNCE_R_ONHOLD;
 }
 
+/* ------------------------------------------------------ each MTA's rule */
+
+/* One recipient of a report, as an MTA's rule sees it. */
+struct bounce_mta_case {
+	const struct bounce_msg *m;
+	struct bounce_rcpt *rc;
+	struct bounce_rcpt_aux *aux;
+	const char *ctx; /* the report's lines about the recipient, or NULL */
+	const char *d;   /* the recipient's diagnostic, or NULL */
+	enum bounce_command cmd; /* the command, as known before the rule */
+	const struct bounce_mta_words *words; /* the MTA's sentences */
+	enum bounce_reason r; /* the reason: the rule's to set or leave */
+};
+
+/* A refusal of the greeting is about us; one of MAIL FROM the MTA cannot
+ * tell; otherwise its sentences. */
+static enum bounce_reason
+bounce_mta_by_command(const struct bounce_mta_case *c)
+{
+	if (c->cmd == BOUNCE_CMD_EHLO)
+		return BOUNCE_R_BLOCKED;
+	if (c->cmd == BOUNCE_CMD_MAIL)
+		return BOUNCE_R_ONHOLD;
+	return bounce_mta_find(c->words, c->d);
+}
+
+static void
+bounce_mta_rule_exim(struct bounce_mta_case *c)
+{
+	c->r = bounce_mta_by_command(c);
+	if (c->r == BOUNCE_R_NONE && bounce_learnt("exim")) {
+		/* Exim writes the reason on the recipient's own line, or
+		 * names the pipe that failed. */
+		c->r = bounce_mta_find(c->words, c->ctx);
+		if (c->ctx != NULL && strstr(c->ctx, "  pipe to |/") != NULL)
+			c->r = BOUNCE_R_MAILERERROR;
+	}
+}
+
+static void
+bounce_mta_rule_mxlogic(struct bounce_mta_case *c)
+{
+	c->r = bounce_mta_by_command(c);
+}
+
+static void
+bounce_mta_rule_qmail(struct bounce_mta_case *c)
+{
+	if (c->cmd == BOUNCE_CMD_MAIL)
+		c->r = BOUNCE_R_REJECTED;
+	else if (c->cmd == BOUNCE_CMD_EHLO)
+		c->r = BOUNCE_R_BLOCKED;
+	else if (c->d != NULL &&
+	    bounce_ci_find(c->d, "does not like recipient.") != NULL &&
+	    bounce_ci_find(c->d, "in the queue too long.") != NULL)
+		c->r = BOUNCE_R_ONHOLD;
+	else
+		c->r = bounce_mta_find(c->words, c->d);
+}
+
+static void
+bounce_mta_rule_domino(struct bounce_mta_case *c)
+{
+	/* "because:" and, on the next line, why. */
+	const char *b = c->ctx != NULL ? strstr(c->ctx, "because:")
+				       : strstr(c->m->text.data, "because:");
+
+	if (b != NULL) {
+		b += strlen("because:");
+		b += strspn(b, " \t\n");
+		if (*b != '\0')
+			bounce_set_folded(
+			    &c->rc->diagnostic, b, strcspn(b, "\n"));
+		c->d = c->rc->diagnostic;
+	}
+	c->r = bounce_mta_find(c->words, c->d);
+}
+
+static void
+bounce_mta_rule_gmail(struct bounce_mta_case *c)
+{
+	c->r = bounce_mta_find(c->words, c->d);
+	bounce_mta_gmail_state(c->d, c->rc, c->aux);
+}
+
+static void
+bounce_mta_rule_office365(struct bounce_mta_case *c)
+{
+	if (c->d != NULL &&
+	    bounce_ci_find(
+		c->d, "unknown recipient or mailbox unavailable ->") != NULL)
+		c->rc->command = BOUNCE_CMD_RCPT;
+	c->r = bounce_mta_office365_status(c->rc->status);
+}
+
+/* Yahoo ends the reply with the command it answered, "[RCPT_TO]", or
+ * quotes the recipient when RCPT failed. */
+static void
+bounce_mta_rule_yahoo(struct bounce_mta_case *c)
+{
+	const char *d = c->d;
+
+	if (c->cmd != BOUNCE_CMD_NONE || d == NULL)
+		return;
+	if (strstr(d, "[RCPT") != NULL ||
+	    (strchr(d, '<') != NULL && strchr(d, '@') != NULL))
+		c->rc->command = BOUNCE_CMD_RCPT;
+	else if (strstr(d, "[DATA") != NULL)
+		c->rc->command = BOUNCE_CMD_DATA;
+	else if (strstr(d, "[MAIL") != NULL)
+		c->rc->command = BOUNCE_CMD_MAIL;
+}
+
+/* The sentences in the diagnostic, else anywhere in the report. */
+static void
+bounce_mta_rule_text_too(struct bounce_mta_case *c)
+{
+	c->r = bounce_mta_find(c->words, c->d);
+	if (c->r == BOUNCE_R_NONE)
+		c->r = bounce_mta_find(c->words, c->m->text.data);
+}
+
+static void
+bounce_mta_rule_opensmtpd(struct bounce_mta_case *c)
+{
+	c->r = bounce_mta_find(c->words, c->d);
+	if (c->r == BOUNCE_R_NONE && bounce_learnt("opensmtpd"))
+		c->r = bounce_mta_find(c->words, c->ctx);
+}
+
+static void
+bounce_mta_rule_mcafee(struct bounce_mta_case *c)
+{
+	c->r = bounce_mta_find(c->words, c->d);
+	if (c->r == BOUNCE_R_NONE && c->d != NULL &&
+	    bounce_ci_find(c->d, " user (") != NULL &&
+	    bounce_ci_find(c->d, ") unknown.") != NULL)
+		c->r = BOUNCE_R_USERUNKNOWN;
+}
+
+static void
+bounce_mta_rule_interscan(struct bounce_mta_case *c)
+{
+	if ((c->d != NULL &&
+		bounce_ci_find(c->d, "Unable to deliver") != NULL) ||
+	    (bounce_learnt("trendmicro") && c->ctx != NULL &&
+		bounce_ci_find(c->ctx, "Unable to deliver") != NULL))
+		c->r = BOUNCE_R_USERUNKNOWN;
+}
+
+static void
+bounce_mta_rule_powermta(struct bounce_mta_case *c)
+{
+	char cat[32];
+
+	bounce_mta_field(
+	    c->m->dsn.data, "X-PowerMTA-BounceCategory:", cat, sizeof(cat));
+	c->r = bounce_mta_find(c->words, cat);
+}
+
+static void
+bounce_mta_rule_googlegroups(struct bounce_mta_case *c)
+{
+	c->r = bounce_mta_googlegroups(c->m->text.data);
+}
+
+static void
+bounce_mta_rule_receivingses(struct bounce_mta_case *c)
+{
+	c->r = bounce_mta_find(c->words, c->d);
+	/* Otherwise what its status code says. */
+	if (c->r == BOUNCE_R_NONE && bounce_learnt("amazon"))
+		c->r = bounce_classify_code_reason(c->rc->status);
+}
+
+static void
+bounce_mta_rule_v5sendmail(struct bounce_mta_case *c)
+{
+	bounce_mta_v5sendmail(c->m->text.data, c->rc);
+}
+
+static void
+bounce_mta_rule_messagelabs(struct bounce_mta_case *c)
+{
+	c->r = bounce_mta_find(c->words, c->d);
+	if (c->r == BOUNCE_R_NONE && c->d != NULL &&
+	    strstr(c->d, "542 ") != NULL && strstr(c->d, " Rejected") != NULL)
+		c->r = BOUNCE_R_USERUNKNOWN;
+}
+
+static void
+bounce_mta_rule_sendgrid(struct bounce_mta_case *c)
+{
+	if (c->rc->action != NULL && strcmp(c->rc->action, "expired") == 0)
+		c->r = BOUNCE_R_EXPIRED;
+}
+
+/* The local delivery agent's own line: its reason, and the line as the
+ * diagnostic. */
+static void
+bounce_mta_rule_mda(struct bounce_mta_case *c)
+{
+	const char *line;
+	int k = bounce_mta_mda_line(c->m->text.data, &line);
+	char one[512];
+	size_t n;
+
+	if (k < 0)
+		return;
+	n = strcspn(line, "\n");
+	if (n >= sizeof(one))
+		n = sizeof(one) - 1;
+	memcpy(one, line, n);
+	one[n] = '\0';
+	c->r = bounce_mta_find(bounce_mta_mdas[k].words, one);
+	if (c->r == BOUNCE_R_NONE)
+		c->r = BOUNCE_R_UNDEFINED;
+	bounce_set_folded(&c->rc->diagnostic, one, n);
+}
+
+static void
+bounce_mta_rule_postfix(struct bounce_mta_case *c)
+{
+	if (c->d != NULL && c->cmd == BOUNCE_CMD_NONE &&
+	    bounce_ci_find(c->d, "refused to talk to me:") != NULL)
+		c->rc->command = BOUNCE_CMD_EHLO;
+	/* Postfix's own type word: still an SMTP reply. */
+	if (strcmp(c->aux->diag_type, "x-postfix") == 0)
+		(void)snprintf(
+		    c->aux->diag_type, sizeof(c->aux->diag_type), "smtp");
+}
+
+static void
+bounce_mta_rule_x3(struct bounce_mta_case *c)
+{
+	if (c->cmd == BOUNCE_CMD_NONE)
+		c->rc->command = bounce_mta_x3_command(c->ctx);
+}
+
+/*
+ * What is done for each MTA: with a rule, the rule decides (it sees the
+ * sentences as c->words); without one, the reason is what the sentences
+ * say of the diagnostic. An MTA with neither leaves the reason as it was
+ * (an Exchange 2000 code, or none).
+ */
+static const struct bounce_mta_rule {
+	const struct bounce_mta_words *words;
+	void (*rule)(struct bounce_mta_case *c);
+} bounce_mta_rules[BOUNCE_MTA_COUNT] = {
+	[BOUNCE_MTA_UNKNOWN] = { NULL, NULL },
+	[BOUNCE_MTA_POSTFIX] = { NULL, bounce_mta_rule_postfix },
+	[BOUNCE_MTA_EXIM] = { bounce_mta_exim, bounce_mta_rule_exim },
+	[BOUNCE_MTA_MAILRU] = { bounce_mta_exim, bounce_mta_rule_exim },
+	[BOUNCE_MTA_QMAIL] = { bounce_mta_qmail, bounce_mta_rule_qmail },
+	[BOUNCE_MTA_DOMINO] = { bounce_mta_domino, bounce_mta_rule_domino },
+	[BOUNCE_MTA_NOTES] = { bounce_mta_notes, NULL },
+	[BOUNCE_MTA_COURIER] = { bounce_mta_courier, NULL },
+	[BOUNCE_MTA_GMAIL] = { bounce_mta_gmail, bounce_mta_rule_gmail },
+	[BOUNCE_MTA_EXCHANGE] = { bounce_mta_exchange, NULL },
+	[BOUNCE_MTA_OFFICE365] = { NULL, bounce_mta_rule_office365 },
+	[BOUNCE_MTA_OUTLOOK] = { bounce_mta_outlook, NULL },
+	[BOUNCE_MTA_GMX] = { bounce_mta_gmx, NULL },
+	[BOUNCE_MTA_EINSUNDEINS] = { bounce_mta_einsundeins, NULL },
+	[BOUNCE_MTA_YAHOO] = { NULL, bounce_mta_rule_yahoo },
+	[BOUNCE_MTA_KDDI] = { bounce_mta_kddi, bounce_mta_rule_text_too },
+	[BOUNCE_MTA_EZWEB] = { bounce_mta_ezweb, bounce_mta_rule_text_too },
+	[BOUNCE_MTA_OPENSMTPD] = { bounce_mta_opensmtpd,
+	    bounce_mta_rule_opensmtpd },
+	[BOUNCE_MTA_IMAIL] = { bounce_mta_imail, NULL },
+	[BOUNCE_MTA_MESSAGINGSERVER] = { bounce_mta_messagingserver, NULL },
+	[BOUNCE_MTA_X3] = { NULL, bounce_mta_rule_x3 },
+	[BOUNCE_MTA_VERIZON] = { bounce_mta_verizon, NULL },
+	[BOUNCE_MTA_MCAFEE] = { bounce_mta_mcafee, bounce_mta_rule_mcafee },
+	[BOUNCE_MTA_INTERSCAN] = { NULL, bounce_mta_rule_interscan },
+	[BOUNCE_MTA_POWERMTA] = { bounce_mta_powermta,
+	    bounce_mta_rule_powermta },
+	[BOUNCE_MTA_GOOGLEGROUPS] = { NULL, bounce_mta_rule_googlegroups },
+	[BOUNCE_MTA_GSUITE] = { bounce_mta_gsuite, NULL },
+	[BOUNCE_MTA_AOL] = { bounce_mta_aol, NULL },
+	[BOUNCE_MTA_RECEIVINGSES] = { bounce_mta_receivingses,
+	    bounce_mta_rule_receivingses },
+	[BOUNCE_MTA_V5SENDMAIL] = { NULL, bounce_mta_rule_v5sendmail },
+	[BOUNCE_MTA_MDA] = { NULL, bounce_mta_rule_mda },
+	[BOUNCE_MTA_AMAVIS] = { bounce_mta_amavis, NULL },
+	[BOUNCE_MTA_BIGLOBE] = { bounce_mta_biglobe, NULL },
+	[BOUNCE_MTA_FACEBOOK] = { bounce_mta_facebook, NULL },
+	[BOUNCE_MTA_MESSAGELABS] = { bounce_mta_messagelabs,
+	    bounce_mta_rule_messagelabs },
+	[BOUNCE_MTA_ZOHO] = { bounce_mta_zoho, NULL },
+	[BOUNCE_MTA_MXLOGIC] = { bounce_mta_exim, bounce_mta_rule_mxlogic },
+	[BOUNCE_MTA_X6] = { NULL, NULL },
+	[BOUNCE_MTA_SENDGRID] = { NULL, bounce_mta_rule_sendgrid },
+};
+
+/* One recipient of a report from mta. */
+static void
+bounce_mta_hint_one(const struct bounce_msg *m, enum bounce_mta_id mta,
+    bool msexch, struct bounce_rcpt *rc, struct bounce_rcpt_aux *aux,
+    const char *ctx)
+{
+	const struct bounce_mta_rule *rule = &bounce_mta_rules[mta];
+	struct bounce_mta_case c = {
+		.m = m,
+		.rc = rc,
+		.aux = aux,
+		.ctx = ctx,
+		.words = rule->words,
+		.r = BOUNCE_R_NONE,
+	};
+
+	if (rc->command == BOUNCE_CMD_NONE)
+		rc->command = bounce_classify_command(rc->diagnostic);
+	c.cmd = rc->command;
+	if (msexch)
+		c.r = bounce_mta_find(bounce_mta_msexch, ctx);
+	if (mta == BOUNCE_MTA_UNKNOWN && m->dsn.len > 0)
+		bounce_mta_sendmail_replies(m->text.data, rc);
+	c.d = rc->diagnostic;
+	if (rule->rule != NULL)
+		rule->rule(&c);
+	else if (rule->words != NULL)
+		c.r = bounce_mta_find(rule->words, c.d);
+	if (c.r != BOUNCE_R_NONE && aux->mta_reason == NULL)
+		aux->mta_reason = bounce_reason_name(c.r);
+}
+
 void
 bounce_mta_hint(
     const struct bounce_msg *m, struct bounce_rcptv *v, char *const *ctx)
@@ -969,260 +1336,9 @@ bounce_mta_hint(
 	struct bounce_mta_recv recv = { .m = m, .text = NULL };
 	enum bounce_mta_id mta = bounce_mta_detect(m, &recv);
 	bool msexch = strstr(m->text.data, "MSEXCH:") != NULL;
-	size_t i;
 
-	for (i = 0; i < v->n; i++) {
-		struct bounce_rcpt *rc = &v->v[i];
-		struct bounce_rcpt_aux *aux = &v->aux[i];
-		const char *d = rc->diagnostic;
-		enum bounce_command cmd;
-		enum bounce_reason r = BOUNCE_R_NONE;
-
-		if (rc->command == BOUNCE_CMD_NONE)
-			rc->command = bounce_classify_command(d);
-		cmd = rc->command;
-		if (msexch)
-			r = bounce_mta_find(bounce_mta_msexch, ctx[i]);
-		if (mta == BOUNCE_MTA_UNKNOWN && m->dsn.len > 0)
-			bounce_mta_sendmail_replies(m->text.data, rc);
-		d = rc->diagnostic;
-		switch (mta) {
-		case BOUNCE_MTA_EXIM:
-		case BOUNCE_MTA_MAILRU:
-			/* A refusal of the greeting is about us; one of
-			 * MAIL FROM Exim cannot tell. */
-			if (cmd == BOUNCE_CMD_EHLO)
-				r = BOUNCE_R_BLOCKED;
-			else if (cmd == BOUNCE_CMD_MAIL)
-				r = BOUNCE_R_ONHOLD;
-			else
-				r = bounce_mta_find(bounce_mta_exim, d);
-			if (r == BOUNCE_R_NONE && bounce_learnt("exim")) {
-				/* Exim writes the reason on the
-				 * recipient's own line, or names the
-				 * pipe that failed. */
-				r = bounce_mta_find(bounce_mta_exim, ctx[i]);
-				if (ctx[i] != NULL &&
-				    strstr(ctx[i], "  pipe to |/") != NULL)
-					r = BOUNCE_R_MAILERERROR;
-			}
-			break;
-		case BOUNCE_MTA_QMAIL:
-			if (cmd == BOUNCE_CMD_MAIL)
-				r = BOUNCE_R_REJECTED;
-			else if (cmd == BOUNCE_CMD_EHLO)
-				r = BOUNCE_R_BLOCKED;
-			else if (d != NULL &&
-			    bounce_ci_find(d, "does not like recipient.") !=
-				NULL &&
-			    bounce_ci_find(d, "in the queue too long.") != NULL)
-				r = BOUNCE_R_ONHOLD;
-			else
-				r = bounce_mta_find(bounce_mta_qmail, d);
-			break;
-		case BOUNCE_MTA_DOMINO: {
-			/* "because:" and, on the next line, why. */
-			const char *b = ctx[i] != NULL
-			    ? strstr(ctx[i], "because:")
-			    : strstr(m->text.data, "because:");
-
-			if (b != NULL) {
-				b += strlen("because:");
-				b += strspn(b, " \t\n");
-				if (*b != '\0')
-					bounce_set_folded(&rc->diagnostic, b,
-					    strcspn(b, "\n"));
-				d = rc->diagnostic;
-			}
-			r = bounce_mta_find(bounce_mta_domino, d);
-			break;
-		}
-		case BOUNCE_MTA_NOTES:
-			r = bounce_mta_find(bounce_mta_notes, d);
-			break;
-		case BOUNCE_MTA_COURIER:
-			r = bounce_mta_find(bounce_mta_courier, d);
-			break;
-		case BOUNCE_MTA_GMAIL:
-			r = bounce_mta_find(bounce_mta_gmail, d);
-			bounce_mta_gmail_state(d, rc, aux);
-			break;
-		case BOUNCE_MTA_EXCHANGE:
-			r = bounce_mta_find(bounce_mta_exchange, d);
-			break;
-		case BOUNCE_MTA_OFFICE365:
-			if (d != NULL &&
-			    bounce_ci_find(d,
-				"unknown recipient or mailbox "
-				"unavailable ->") != NULL)
-				rc->command = BOUNCE_CMD_RCPT;
-			r = bounce_mta_office365_status(rc->status);
-			break;
-		case BOUNCE_MTA_OUTLOOK:
-			r = bounce_mta_find(bounce_mta_outlook, d);
-			break;
-		case BOUNCE_MTA_GMX:
-			r = bounce_mta_find(bounce_mta_gmx, d);
-			break;
-		case BOUNCE_MTA_EINSUNDEINS:
-			r = bounce_mta_find(bounce_mta_einsundeins, d);
-			break;
-		case BOUNCE_MTA_YAHOO:
-			/* Yahoo ends the reply with the command it
-			 * answered, "[RCPT_TO]", or quotes the recipient
-			 * when RCPT failed. */
-			if (cmd == BOUNCE_CMD_NONE && d != NULL) {
-				if (strstr(d, "[RCPT") != NULL ||
-				    (strchr(d, '<') != NULL &&
-					strchr(d, '@') != NULL))
-					rc->command = BOUNCE_CMD_RCPT;
-				else if (strstr(d, "[DATA") != NULL)
-					rc->command = BOUNCE_CMD_DATA;
-				else if (strstr(d, "[MAIL") != NULL)
-					rc->command = BOUNCE_CMD_MAIL;
-			}
-			break;
-		case BOUNCE_MTA_KDDI:
-			r = bounce_mta_find(bounce_mta_kddi, d);
-			if (r == BOUNCE_R_NONE)
-				r = bounce_mta_find(
-				    bounce_mta_kddi, m->text.data);
-			break;
-		case BOUNCE_MTA_EZWEB:
-			r = bounce_mta_find(bounce_mta_ezweb, d);
-			if (r == BOUNCE_R_NONE)
-				r = bounce_mta_find(
-				    bounce_mta_ezweb, m->text.data);
-			break;
-		case BOUNCE_MTA_OPENSMTPD:
-			r = bounce_mta_find(bounce_mta_opensmtpd, d);
-			if (r == BOUNCE_R_NONE && bounce_learnt("opensmtpd"))
-				r = bounce_mta_find(
-				    bounce_mta_opensmtpd, ctx[i]);
-			break;
-		case BOUNCE_MTA_MCAFEE:
-			r = bounce_mta_find(bounce_mta_mcafee, d);
-			if (r == BOUNCE_R_NONE && d != NULL &&
-			    bounce_ci_find(d, " user (") != NULL &&
-			    bounce_ci_find(d, ") unknown.") != NULL)
-				r = BOUNCE_R_USERUNKNOWN;
-			break;
-		case BOUNCE_MTA_INTERSCAN:
-			if ((d != NULL &&
-				bounce_ci_find(d, "Unable to deliver") !=
-				    NULL) ||
-			    (bounce_learnt("trendmicro") && ctx[i] != NULL &&
-				bounce_ci_find(ctx[i], "Unable to deliver") !=
-				    NULL))
-				r = BOUNCE_R_USERUNKNOWN;
-			break;
-		case BOUNCE_MTA_POWERMTA: {
-			char cat[32];
-
-			bounce_mta_field(m->dsn.data,
-			    "X-PowerMTA-BounceCategory:", cat, sizeof(cat));
-			r = bounce_mta_find(bounce_mta_powermta, cat);
-			break;
-		}
-		case BOUNCE_MTA_GOOGLEGROUPS:
-			r = bounce_mta_googlegroups(m->text.data);
-			break;
-		case BOUNCE_MTA_GSUITE:
-			r = bounce_mta_find(bounce_mta_gsuite, d);
-			break;
-		case BOUNCE_MTA_AOL:
-			r = bounce_mta_find(bounce_mta_aol, d);
-			break;
-		case BOUNCE_MTA_RECEIVINGSES:
-			r = bounce_mta_find(bounce_mta_receivingses, d);
-			/* Otherwise what its status code says. */
-			if (r == BOUNCE_R_NONE && bounce_learnt("amazon"))
-				r = bounce_classify_code_reason(rc->status);
-			break;
-		case BOUNCE_MTA_V5SENDMAIL:
-			bounce_mta_v5sendmail(m->text.data, rc);
-			break;
-		case BOUNCE_MTA_AMAVIS:
-			r = bounce_mta_find(bounce_mta_amavis, d);
-			break;
-		case BOUNCE_MTA_BIGLOBE:
-			r = bounce_mta_find(bounce_mta_biglobe, d);
-			break;
-		case BOUNCE_MTA_FACEBOOK:
-			r = bounce_mta_find(bounce_mta_facebook, d);
-			break;
-		case BOUNCE_MTA_MESSAGELABS:
-			r = bounce_mta_find(bounce_mta_messagelabs, d);
-			if (r == BOUNCE_R_NONE && d != NULL &&
-			    strstr(d, "542 ") != NULL &&
-			    strstr(d, " Rejected") != NULL)
-				r = BOUNCE_R_USERUNKNOWN;
-			break;
-		case BOUNCE_MTA_ZOHO:
-			r = bounce_mta_find(bounce_mta_zoho, d);
-			break;
-		case BOUNCE_MTA_MXLOGIC:
-			if (cmd == BOUNCE_CMD_EHLO)
-				r = BOUNCE_R_BLOCKED;
-			else if (cmd == BOUNCE_CMD_MAIL)
-				r = BOUNCE_R_ONHOLD;
-			else
-				r = bounce_mta_find(bounce_mta_exim, d);
-			break;
-		case BOUNCE_MTA_X6:
-			break;
-		case BOUNCE_MTA_SENDGRID:
-			if (rc->action != NULL &&
-			    strcmp(rc->action, "expired") == 0)
-				r = BOUNCE_R_EXPIRED;
-			break;
-		case BOUNCE_MTA_MDA: {
-			const char *line;
-			int k = bounce_mta_mda_line(m->text.data, &line);
-
-			if (k >= 0) {
-				char one[512];
-				size_t n = strcspn(line, "\n");
-
-				if (n >= sizeof(one))
-					n = sizeof(one) - 1;
-				memcpy(one, line, n);
-				one[n] = '\0';
-				r = bounce_mta_find(
-				    bounce_mta_mdas[k].words, one);
-				if (r == BOUNCE_R_NONE)
-					r = BOUNCE_R_UNDEFINED;
-				bounce_set_folded(&rc->diagnostic, one, n);
-			}
-			break;
-		}
-		case BOUNCE_MTA_IMAIL:
-			r = bounce_mta_find(bounce_mta_imail, d);
-			break;
-		case BOUNCE_MTA_MESSAGINGSERVER:
-			r = bounce_mta_find(bounce_mta_messagingserver, d);
-			break;
-		case BOUNCE_MTA_VERIZON:
-			r = bounce_mta_find(bounce_mta_verizon, d);
-			break;
-		case BOUNCE_MTA_POSTFIX:
-			if (d != NULL && cmd == BOUNCE_CMD_NONE &&
-			    bounce_ci_find(d, "refused to talk to me:") != NULL)
-				rc->command = BOUNCE_CMD_EHLO;
-			/* Postfix's own type word: still an SMTP reply. */
-			if (strcmp(aux->diag_type, "x-postfix") == 0)
-				(void)snprintf(aux->diag_type,
-				    sizeof(aux->diag_type), "smtp");
-			break;
-		case BOUNCE_MTA_X3:
-			if (cmd == BOUNCE_CMD_NONE)
-				rc->command = bounce_mta_x3_command(ctx[i]);
-			break;
-		case BOUNCE_MTA_UNKNOWN:
-			break;
-		}
-		if (r != BOUNCE_R_NONE && aux->mta_reason == NULL)
-			aux->mta_reason = bounce_reason_name(r);
-	}
+	for (size_t i = 0; i < v->n; i++)
+		bounce_mta_hint_one(
+		    m, mta, msexch, &v->v[i], &v->aux[i], ctx[i]);
 	free(recv.text);
 }

@@ -625,91 +625,119 @@ cmd_import_record(sqlite3_stmt *st, const char *now, enum events_type type,
 	    sqlite3_db_handle(st), t, type, email, 0, "import", detail);
 }
 
-/* Applies one row. 0 or a negative errno (the database failed). */
-static int
-cmd_import_apply(struct cmd_import *im, sqlite3_stmt **st,
-    const struct cmd_import_row *row, const char *now,
-    struct cmd_import_counts *n)
+/* The row's address as the suppression list knows it (by the address,
+ * or by the keyed hash an erasure left): why it is on it (owned), or
+ * NULL. */
+static char *
+cmd_import_suppressed(const struct cmd_import *im, sqlite3_stmt *st,
+    const struct cmd_import_row *row)
 {
-	sqlite3_stmt *ins = st[CMD_IMPORT_ST_INSERT];
-	sqlite3_stmt *up = st[CMD_IMPORT_ST_UPDATE];
 	char hash[SUPPRESS_HASH_LEN];
-	char *old_name = NULL, *suppressed = NULL;
-	char old_freq[16] = "", old_status[16] = "";
-	const char *freq, *status;
-	int64_t id = 0;
-	bool exists;
-	int ret = 0;
+	char *suppressed = NULL;
 
-	sqlite3_bind_text(
-	    st[CMD_IMPORT_ST_SUPPRESSED], 1, row->email, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, row->email, -1, SQLITE_STATIC);
 	if (im->secret != NULL) {
 		suppress_hash(im->secret, strlen(im->secret), row->email, hash);
-		sqlite3_bind_text(
-		    st[CMD_IMPORT_ST_SUPPRESSED], 2, hash, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
 	}
-	if (sqlite3_step(st[CMD_IMPORT_ST_SUPPRESSED]) == SQLITE_ROW)
-		suppressed = xstrdup((const char *)sqlite3_column_text(
-		    st[CMD_IMPORT_ST_SUPPRESSED], 0));
-	sqlite3_reset(st[CMD_IMPORT_ST_SUPPRESSED]);
-	sqlite3_clear_bindings(st[CMD_IMPORT_ST_SUPPRESSED]);
-	sqlite3_bind_text(
-	    st[CMD_IMPORT_ST_FIND], 1, row->email, -1, SQLITE_STATIC);
-	exists = sqlite3_step(st[CMD_IMPORT_ST_FIND]) == SQLITE_ROW;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		suppressed = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return suppressed;
+}
+
+/* A subscriber as the database has it before the import. */
+struct cmd_import_old {
+	int64_t id;
+	char *name; /* owned; NULL: none */
+	char freq[16];
+	char status[16];
+};
+
+/* Looks the row's address up: true and old filled when it is known. */
+static bool
+cmd_import_find(sqlite3_stmt *f, const struct cmd_import_row *row,
+    struct cmd_import_old *old)
+{
+	bool exists;
+
+	sqlite3_bind_text(f, 1, row->email, -1, SQLITE_STATIC);
+	exists = sqlite3_step(f) == SQLITE_ROW;
 	if (exists) {
-		sqlite3_stmt *f = st[CMD_IMPORT_ST_FIND];
 		const char *s;
 
-		id = sqlite3_column_int64(f, 0);
+		old->id = sqlite3_column_int64(f, 0);
 		s = (const char *)sqlite3_column_text(f, 1);
-		old_name = s != NULL ? xstrdup(s) : NULL;
+		old->name = s != NULL ? xstrdup(s) : NULL;
 		s = (const char *)sqlite3_column_text(f, 2);
 		(void)snprintf(
-		    old_freq, sizeof(old_freq), "%s", s != NULL ? s : "");
+		    old->freq, sizeof(old->freq), "%s", s != NULL ? s : "");
 		s = (const char *)sqlite3_column_text(f, 3);
 		(void)snprintf(
-		    old_status, sizeof(old_status), "%s", s != NULL ? s : "");
+		    old->status, sizeof(old->status), "%s", s != NULL ? s : "");
 	}
-	sqlite3_reset(st[CMD_IMPORT_ST_FIND]);
-	if (!exists) {
-		status = row->status != NULL ? row->status : "active";
-		if (suppressed != NULL && strcmp(status, "unsubscribed") != 0) {
-			fprintf(stderr,
-			    "%s:%u: %s is on the suppression list (%s): not "
-			    "added\n",
-			    im->path, row->line, row->email, suppressed);
-			n->suppressed++;
-			goto out;
-		}
-		sqlite3_bind_text(ins, 1, row->email, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 2, row->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 3, status, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 4,
-		    row->frequency != NULL ? row->frequency : "weekly", -1,
-		    SQLITE_STATIC);
-		sqlite3_bind_text(ins, 5, now, -1, SQLITE_STATIC);
-		ret = cmd_import_step_done(ins);
-		if (ret == 0) {
-			n->added++;
-			ret = cmd_import_record(ins, now,
-			    strcmp(status, "unsubscribed") == 0
-				? EVENTS_UNSUBSCRIBED
-				: EVENTS_SUBSCRIBED,
-			    row->email, status);
-		}
-		goto out;
+	sqlite3_reset(f);
+	return exists;
+}
+
+/* Adds a new address, unless it is suppressed (then only an
+ * unsubscribed row is added). 0 or a negative errno. */
+static int
+cmd_import_add(const struct cmd_import *im, sqlite3_stmt *ins,
+    const struct cmd_import_row *row, const char *now, const char *suppressed,
+    struct cmd_import_counts *n)
+{
+	const char *status = row->status != NULL ? row->status : "active";
+	int ret;
+
+	if (suppressed != NULL && strcmp(status, "unsubscribed") != 0) {
+		fprintf(stderr,
+		    "%s:%u: %s is on the suppression list (%s): not "
+		    "added\n",
+		    im->path, row->line, row->email, suppressed);
+		n->suppressed++;
+		return 0;
 	}
-	if (strcmp(old_status, "unsubscribed") == 0) {
+	sqlite3_bind_text(ins, 1, row->email, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins, 2, row->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins, 3, status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins, 4,
+	    row->frequency != NULL ? row->frequency : "weekly", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(ins, 5, now, -1, SQLITE_STATIC);
+	ret = cmd_import_step_done(ins);
+	if (ret == 0) {
+		n->added++;
+		ret = cmd_import_record(ins, now,
+		    strcmp(status, "unsubscribed") == 0 ? EVENTS_UNSUBSCRIBED
+							: EVENTS_SUBSCRIBED,
+		    row->email, status);
+	}
+	return ret;
+}
+
+/* Updates a known subscriber by the rules that protect people (see the
+ * top of the file). 0 or a negative errno. */
+static int
+cmd_import_update(const struct cmd_import *im, sqlite3_stmt *up,
+    const struct cmd_import_row *row, const char *now, const char *suppressed,
+    const struct cmd_import_old *old, struct cmd_import_counts *n)
+{
+	const char *freq, *status;
+	int ret;
+
+	if (strcmp(old->status, "unsubscribed") == 0) {
 		n->kept_unsubscribed++;
-		goto out;
+		return 0;
 	}
 	/* An existing subscriber's status moves only to unsubscribed, or
 	 * from pending to active; never to active when suppressed. */
-	status = old_status;
+	status = old->status;
 	if (row->status != NULL && strcmp(row->status, "unsubscribed") == 0)
 		status = row->status;
 	if (row->status != NULL && strcmp(row->status, "active") == 0 &&
-	    strcmp(old_status, "pending") == 0) {
+	    strcmp(old->status, "pending") == 0) {
 		if (suppressed == NULL)
 			status = row->status;
 		else
@@ -717,32 +745,52 @@ cmd_import_apply(struct cmd_import *im, sqlite3_stmt **st,
 			    "%s:%u: %s is on the suppression list (%s): left "
 			    "%s, not made active\n",
 			    im->path, row->line, row->email, suppressed,
-			    old_status);
+			    old->status);
 	}
-	freq = row->frequency != NULL ? row->frequency : old_freq;
-	if ((row->name == NULL || cmd_import_same(row->name, old_name)) &&
-	    strcmp(freq, old_freq) == 0 && strcmp(status, old_status) == 0) {
+	freq = row->frequency != NULL ? row->frequency : old->freq;
+	if ((row->name == NULL || cmd_import_same(row->name, old->name)) &&
+	    strcmp(freq, old->freq) == 0 && strcmp(status, old->status) == 0) {
 		n->unchanged++;
-		goto out;
+		return 0;
 	}
-	sqlite3_bind_int64(up, 1, id);
-	sqlite3_bind_text(
-	    up, 2, row->name != NULL ? row->name : old_name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(up, 1, old->id);
+	sqlite3_bind_text(up, 2, row->name != NULL ? row->name : old->name, -1,
+	    SQLITE_STATIC);
 	sqlite3_bind_text(up, 3, freq, -1, SQLITE_STATIC);
 	sqlite3_bind_text(up, 4, status, -1, SQLITE_STATIC);
 	ret = cmd_import_step_done(up);
 	if (ret == 0)
 		n->updated++;
-	if (ret == 0 && strcmp(status, old_status) != 0)
+	if (ret == 0 && strcmp(status, old->status) != 0)
 		ret = cmd_import_record(up, now,
 		    strcmp(status, "unsubscribed") == 0 ? EVENTS_UNSUBSCRIBED
 							: EVENTS_CONFIRMED,
 		    row->email, NULL);
-	if (ret == 0 && strcmp(freq, old_freq) != 0)
+	if (ret == 0 && strcmp(freq, old->freq) != 0)
 		ret = cmd_import_record(
 		    up, now, EVENTS_PREFERENCE_CHANGED, row->email, freq);
-out:
-	free(old_name);
+	return ret;
+}
+
+/* Applies one row. 0 or a negative errno (the database failed). */
+static int
+cmd_import_apply(struct cmd_import *im, sqlite3_stmt **st,
+    const struct cmd_import_row *row, const char *now,
+    struct cmd_import_counts *n)
+{
+	struct cmd_import_old old = { .id = 0, .name = NULL };
+	char *suppressed;
+	int ret;
+
+	suppressed =
+	    cmd_import_suppressed(im, st[CMD_IMPORT_ST_SUPPRESSED], row);
+	if (cmd_import_find(st[CMD_IMPORT_ST_FIND], row, &old))
+		ret = cmd_import_update(im, st[CMD_IMPORT_ST_UPDATE], row, now,
+		    suppressed, &old, n);
+	else
+		ret = cmd_import_add(
+		    im, st[CMD_IMPORT_ST_INSERT], row, now, suppressed, n);
+	free(old.name);
 	free(suppressed);
 	return ret;
 }

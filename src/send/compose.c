@@ -1066,6 +1066,235 @@ compose_feedback_id(const struct compose_env *env, const struct outbox_item *it)
 	return id;
 }
 
+/* What one message is made of while it is composed: the rendered parts
+ * and the strings its headers point to (struct mime_msg borrows them),
+ * freed together by compose_parts_fini(). */
+struct compose_parts {
+	struct buf subject, text, html, token, wrapped, langs, ics;
+	char *to_name;
+	char *msgid_kept;
+	char *unsub_url, *unsub_mailto;
+	char *feedback_id;
+	char *ics_name, *ics_why;
+};
+
+static void
+compose_parts_init(struct compose_parts *pt)
+{
+	memset(pt, 0, sizeof(*pt));
+	buf_init(&pt->subject);
+	buf_init(&pt->text);
+	buf_init(&pt->html);
+	buf_init(&pt->token);
+	buf_init(&pt->wrapped);
+	buf_init(&pt->langs);
+	buf_init(&pt->ics);
+}
+
+static void
+compose_parts_fini(struct compose_parts *pt)
+{
+	free(pt->msgid_kept);
+	free(pt->feedback_id);
+	free(pt->to_name);
+	free(pt->unsub_url);
+	free(pt->unsub_mailto);
+	buf_fini(&pt->subject);
+	buf_fini(&pt->text);
+	buf_fini(&pt->html);
+	buf_fini(&pt->token);
+	buf_fini(&pt->wrapped);
+	buf_fini(&pt->langs);
+	buf_fini(&pt->ics);
+	free(pt->ics_name);
+	free(pt->ics_why);
+}
+
+/* Renders the subject, the text (wrapped) and the HTML of the message
+ * into pt, in its language or languages. 0, or a negative errno with
+ * *why saying which message and why. */
+static int
+compose_render_message(const struct compose_env *env, const struct kind *kind,
+    const struct outbox_item *it, json_t *ctx, const struct compose_lang *lang,
+    struct compose_parts *pt, char **why)
+{
+	int ret;
+
+	if (lang->n > 1)
+		ret = compose_render_bilingual(env, kind, it, ctx, lang,
+		    &pt->subject, &pt->text, &pt->html, why);
+	else
+		ret = compose_render_parts(env, it->kind, lang->tags[0], ctx,
+		    &pt->subject, &pt->text, &pt->html);
+	if (ret != 0) {
+		char *detail = *why;
+
+		*why = xasprintf("message id=%lld: rendering %s failed: %s%s%s",
+		    (long long)it->id, it->kind, strerror(-ret),
+		    detail != NULL ? ": " : "", detail != NULL ? detail : "");
+		free(detail);
+		return ret;
+	}
+	compose_one_line(&pt->subject);
+	if (env->test) {
+		char *s = buf_take(&pt->subject);
+
+		buf_puts(&pt->subject, "[TEST] ");
+		buf_puts(&pt->subject, s);
+		free(s);
+	}
+	textwrap(pt->text.data != NULL ? pt->text.data : "", pt->text.len,
+	    TEXTWRAP_WIDTH, &pt->wrapped);
+	for (int i = 0; i < lang->n; i++)
+		buf_printf(
+		    &pt->langs, "%s%s", i > 0 ? ", " : "", lang->tags[i]);
+	return 0;
+}
+
+/* The headers every message has, and its parts, into mm. */
+static void
+compose_fill_headers(const struct compose_env *env,
+    const struct outbox_item *it, const json_t *ctx, const char *rcpt,
+    time_t now, struct compose_parts *pt, struct mime_msg *mm)
+{
+	const char *domain = strchr(env->cfg->from_addr, '@');
+
+	pt->to_name = compose_display_name(ctx);
+	memset(mm, 0, sizeof(*mm));
+	mm->from_name = env->cfg->from_name;
+	mm->from_addr = env->cfg->from_addr;
+	mm->reply_to = env->cfg->reply_to;
+	mm->to_name = pt->to_name;
+	mm->to_addr = rcpt;
+	mm->subject = pt->subject.data != NULL ? pt->subject.data : "";
+	mm->text = pt->wrapped.data != NULL ? pt->wrapped.data : "";
+	mm->content_language = pt->langs.data;
+	mm->html = pt->html.len > 0 ? pt->html.data : NULL;
+	mm->date = now;
+	mm->msgid_domain = domain != NULL ? domain + 1 : "localhost";
+	mm->msgid_prefix = it->verp_token;
+	/* One Message-ID for the life of the message, so that the copy a
+	 * crash may send twice reads as the same message: the one an
+	 * earlier try gave it, else one made of what never changes. */
+	if (it->message_id != NULL)
+		mm->msgid = it->message_id;
+	else if (!env->preview && it->verp_token != NULL)
+		mm->msgid = pt->msgid_kept =
+		    compose_msgid(it, mm->msgid_domain);
+	/* Every message is machine-made: auto-replies should not answer
+	 * it (RFC 3834). */
+	mm->auto_submitted = true;
+}
+
+/* The calendar entry of a kind that has one, into mm. The message
+ * matters more than its calendar entry: one that cannot be made is left
+ * out, and said so. */
+static void
+compose_add_calendar(const struct compose_env *env, const struct kind *kind,
+    const struct outbox_item *it, const json_t *ctx, const char *rcpt,
+    time_t now, struct compose_parts *pt, struct mime_msg *mm)
+{
+	bool cancel = (kind->needs & KIND_CALENDAR_CANCEL) != 0;
+
+	if ((kind->needs & (KIND_CALENDAR | KIND_CALENDAR_CANCEL)) == 0)
+		return;
+	if (compose_calendar_entry(env->db, env->cfg, env->tmpls,
+		it->booking_id, cancel, ctx, rcpt, now, &pt->ics, &pt->ics_name,
+		&pt->ics_why) == 0) {
+		mm->calendar = pt->ics.data;
+		mm->calendar_method = calendar_method_name(
+		    cancel ? CALENDAR_CANCEL : CALENDAR_REQUEST);
+		mm->calendar_filename = pt->ics_name;
+	} else {
+		log_warnx("compose message id=%lld: %s; sending it "
+			  "without a calendar entry",
+		    (long long)it->id, pt->ics_why);
+	}
+}
+
+/* The list headers (List-Id, List-Unsubscribe, Feedback-ID for bulk)
+ * into mm. Booking mail is transactional: none. */
+static void
+compose_add_list_headers(const struct compose_env *env, const struct kind *kind,
+    const struct outbox_item *it, const json_t *ctx, struct compose_parts *pt,
+    struct mime_msg *mm)
+{
+	const char *email, *url;
+
+	if (kind->about == KIND_ABOUT_BOOKING)
+		return;
+	email = json_string_value(
+	    json_object_get(json_object_get(ctx, "subscriber"), "email"));
+	mm->list_id = env->cfg->list_id;
+	/* The context's link, made once. */
+	url = json_string_value(json_object_get(ctx, "unsubscribe_url"));
+	pt->unsub_url = url != NULL ? xstrdup(url) : NULL;
+	if (env->cfg->unsubscribe_mailto != NULL && env->secret != NULL &&
+	    compose_token(
+		env, "unsubscribe", it->subscriber_id, email, &pt->token) == 0)
+		pt->unsub_mailto = xasprintf("%s?subject=unsubscribe%%20%s",
+		    env->cfg->unsubscribe_mailto, pt->token.data);
+	mm->list_unsubscribe_url = pt->unsub_url;
+	mm->list_unsubscribe_mailto = pt->unsub_mailto;
+	mm->list_unsubscribe_post = pt->unsub_url != NULL;
+	if (kind->bulk) {
+		mm->bulk = true;
+		pt->feedback_id = compose_feedback_id(env, it);
+		mm->feedback_id = pt->feedback_id;
+	}
+}
+
+/* Builds mm into out, signs it, and gives out its envelope. 0, or a
+ * negative errno with *why saying which message and why. */
+static int
+compose_build(const struct compose_env *env, const struct kind *kind,
+    const struct outbox_item *it, const char *rcpt, const struct mime_msg *mm,
+    struct transport_msg *out, char **why)
+{
+	char *msgid = NULL;
+	int ret;
+
+	buf_reset(&out->data);
+	ret = mime_build(mm, &out->data, &msgid);
+	if (ret != 0) {
+		const char *what = mime_build_problem(mm);
+
+		*why = xasprintf("message id=%lld %s id=%lld rcpt=%s: cannot "
+				 "build the message: %s",
+		    (long long)it->id,
+		    kind->about == KIND_ABOUT_BOOKING ? "booking"
+						      : "subscriber",
+		    (long long)(kind->about == KIND_ABOUT_BOOKING
+			    ? it->booking_id
+			    : it->subscriber_id),
+		    mm->to_addr, what != NULL ? what : strerror(-ret));
+		goto out;
+	}
+	if (env->dkim != NULL) {
+		char *err = NULL;
+
+		ret = dkimsign_message(env->dkim, &out->data, &err);
+		if (ret != 0) {
+			*why = xasprintf("message id=%lld: not signed: %s",
+			    (long long)it->id, err);
+			free(err);
+			goto out;
+		}
+	}
+	free(out->rcpt);
+	out->rcpt = xstrdup(rcpt);
+	free(out->envelope_from);
+	out->envelope_from =
+	    verp_address(it->verp_token, env->cfg->bounce_domain);
+	free(out->message_id);
+	out->message_id = msgid;
+	msgid = NULL;
+	out->dot_safe = true;
+out:
+	free(msgid);
+	return ret;
+}
+
 int
 compose_message(const struct compose_env *env, const struct outbox_item *it,
     time_t now, struct transport_msg *out, char **why)
@@ -1073,12 +1302,8 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 	struct kind_facts facts = { .now = now, .detail = it->detail };
 	const struct kind *kind;
 	struct compose_lang lang;
+	struct compose_parts pt;
 	const char *rcpt;
-	struct buf subject, text, html, token, wrapped, langs, ics;
-	char *to_name = NULL, *msgid = NULL, *unsub_url = NULL;
-	char *unsub_mailto = NULL, *feedback_id = NULL, *msgid_kept = NULL;
-	char *ics_name = NULL, *ics_why = NULL;
-	const char *domain;
 	struct mime_msg mm;
 	json_t *ctx;
 	int ret;
@@ -1115,160 +1340,15 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 		*why = xstrdup("no longer applies");
 		return COMPOSE_CANCELLED;
 	}
-	buf_init(&subject);
-	buf_init(&text);
-	buf_init(&html);
-	buf_init(&token);
-	buf_init(&wrapped);
-	buf_init(&langs);
-	buf_init(&ics);
-	if (lang.n > 1)
-		ret = compose_render_bilingual(
-		    env, kind, it, ctx, &lang, &subject, &text, &html, why);
-	else
-		ret = compose_render_parts(
-		    env, it->kind, lang.tags[0], ctx, &subject, &text, &html);
-	if (ret != 0) {
-		char *detail = *why;
-
-		*why = xasprintf("message id=%lld: rendering %s failed: %s%s%s",
-		    (long long)it->id, it->kind, strerror(-ret),
-		    detail != NULL ? ": " : "", detail != NULL ? detail : "");
-		free(detail);
-		goto out;
+	compose_parts_init(&pt);
+	ret = compose_render_message(env, kind, it, ctx, &lang, &pt, why);
+	if (ret == 0) {
+		compose_fill_headers(env, it, ctx, rcpt, now, &pt, &mm);
+		compose_add_calendar(env, kind, it, ctx, rcpt, now, &pt, &mm);
+		compose_add_list_headers(env, kind, it, ctx, &pt, &mm);
+		ret = compose_build(env, kind, it, rcpt, &mm, out, why);
 	}
-	compose_one_line(&subject);
-	if (env->test) {
-		char *s = buf_take(&subject);
-
-		buf_puts(&subject, "[TEST] ");
-		buf_puts(&subject, s);
-		free(s);
-	}
-	textwrap(text.data != NULL ? text.data : "", text.len, TEXTWRAP_WIDTH,
-	    &wrapped);
-	for (int i = 0; i < lang.n; i++)
-		buf_printf(&langs, "%s%s", i > 0 ? ", " : "", lang.tags[i]);
-	to_name = compose_display_name(ctx);
-	domain = strchr(env->cfg->from_addr, '@');
-	memset(&mm, 0, sizeof(mm));
-	mm.from_name = env->cfg->from_name;
-	mm.from_addr = env->cfg->from_addr;
-	mm.reply_to = env->cfg->reply_to;
-	mm.to_name = to_name;
-	mm.to_addr = rcpt;
-	mm.subject = subject.data != NULL ? subject.data : "";
-	mm.text = wrapped.data != NULL ? wrapped.data : "";
-	mm.content_language = langs.data;
-	mm.html = html.len > 0 ? html.data : NULL;
-	mm.date = now;
-	mm.msgid_domain = domain != NULL ? domain + 1 : "localhost";
-	mm.msgid_prefix = it->verp_token;
-	/* One Message-ID for the life of the message, so that the copy a
-	 * crash may send twice reads as the same message: the one an
-	 * earlier try gave it, else one made of what never changes. */
-	if (it->message_id != NULL)
-		mm.msgid = it->message_id;
-	else if (!env->preview && it->verp_token != NULL)
-		mm.msgid = msgid_kept = compose_msgid(it, mm.msgid_domain);
-	if ((kind->needs & (KIND_CALENDAR | KIND_CALENDAR_CANCEL)) != 0) {
-		/* The message matters more than its calendar entry: one
-		 * that cannot be made is left out, and said so. */
-		bool cancel = (kind->needs & KIND_CALENDAR_CANCEL) != 0;
-
-		if (compose_calendar_entry(env->db, env->cfg, env->tmpls,
-			it->booking_id, cancel, ctx, rcpt, now, &ics, &ics_name,
-			&ics_why) == 0) {
-			mm.calendar = ics.data;
-			mm.calendar_method = calendar_method_name(
-			    cancel ? CALENDAR_CANCEL : CALENDAR_REQUEST);
-			mm.calendar_filename = ics_name;
-		} else {
-			log_warnx("compose message id=%lld: %s; sending it "
-				  "without a calendar entry",
-			    (long long)it->id, ics_why);
-		}
-	}
-	/* Every message is machine-made: auto-replies should not answer
-	 * it (RFC 3834). Booking mail is transactional: no list headers. */
-	mm.auto_submitted = true;
-	if (kind->about != KIND_ABOUT_BOOKING) {
-		const char *email = json_string_value(json_object_get(
-		    json_object_get(ctx, "subscriber"), "email"));
-
-		mm.list_id = env->cfg->list_id;
-		/* The context's link, made once. */
-		const char *url =
-		    json_string_value(json_object_get(ctx, "unsubscribe_url"));
-
-		unsub_url = url != NULL ? xstrdup(url) : NULL;
-		if (env->cfg->unsubscribe_mailto != NULL &&
-		    env->secret != NULL &&
-		    compose_token(env, "unsubscribe", it->subscriber_id, email,
-			&token) == 0)
-			unsub_mailto = xasprintf("%s?subject=unsubscribe%%20%s",
-			    env->cfg->unsubscribe_mailto, token.data);
-		mm.list_unsubscribe_url = unsub_url;
-		mm.list_unsubscribe_mailto = unsub_mailto;
-		mm.list_unsubscribe_post = unsub_url != NULL;
-		if (kind->bulk) {
-			mm.bulk = true;
-			feedback_id = compose_feedback_id(env, it);
-			mm.feedback_id = feedback_id;
-		}
-	}
-	buf_reset(&out->data);
-	ret = mime_build(&mm, &out->data, &msgid);
-	if (ret != 0) {
-		const char *what = mime_build_problem(&mm);
-
-		*why = xasprintf("message id=%lld %s id=%lld rcpt=%s: cannot "
-				 "build the message: %s",
-		    (long long)it->id,
-		    kind->about == KIND_ABOUT_BOOKING ? "booking"
-						      : "subscriber",
-		    (long long)(kind->about == KIND_ABOUT_BOOKING
-			    ? it->booking_id
-			    : it->subscriber_id),
-		    rcpt, what != NULL ? what : strerror(-ret));
-		goto out;
-	}
-	if (env->dkim != NULL) {
-		char *err = NULL;
-
-		ret = dkimsign_message(env->dkim, &out->data, &err);
-		if (ret != 0) {
-			*why = xasprintf("message id=%lld: not signed: %s",
-			    (long long)it->id, err);
-			free(err);
-			goto out;
-		}
-	}
-	free(out->rcpt);
-	out->rcpt = xstrdup(rcpt);
-	free(out->envelope_from);
-	out->envelope_from =
-	    verp_address(it->verp_token, env->cfg->bounce_domain);
-	free(out->message_id);
-	out->message_id = msgid;
-	msgid = NULL;
-	out->dot_safe = true;
-out:
-	free(msgid);
-	free(msgid_kept);
-	free(feedback_id);
-	free(to_name);
-	free(unsub_url);
-	free(unsub_mailto);
-	buf_fini(&subject);
-	buf_fini(&text);
-	buf_fini(&html);
-	buf_fini(&token);
-	buf_fini(&wrapped);
-	buf_fini(&langs);
-	buf_fini(&ics);
-	free(ics_name);
-	free(ics_why);
+	compose_parts_fini(&pt);
 	json_decref(ctx);
 	return ret;
 }

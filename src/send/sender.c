@@ -404,43 +404,63 @@ sender_refused_by_our_side(struct sender *s, struct transport_msg *m,
 	return true;
 }
 
+/* A message the transport never tried: stopping (due again at the next
+ * start), or no relay takes mail now (due when one may). No attempt
+ * spent, no backoff. */
 static void
-sender_on_done(struct transport_msg *m, void *arg)
+sender_record_untried(struct sender *s, const struct transport_msg *m,
+    const struct outbox_item *it, time_t now)
 {
-	struct sender *s = arg;
-	struct outbox_item *it = m->user;
+	struct sender_result *r = sender_result_add(s, it->id, OUTBOX_QUEUED);
+
+	r->untried = true;
+	r->next_attempt_at = m->retry_at > now ? m->retry_at : now;
+	if (s->stopping || m->reply == NULL ||
+	    strcmp(m->reply, "shutdown") == 0)
+		r->error = xstrdup("not sent: stopping");
+	else
+		r->error = xasprintf("not sent: %s", m->reply);
+}
+
+/* A temporary failure: queued again after the backoff, or failed once
+ * the message is older than [smtp] give_up. */
+static struct sender_result *
+sender_record_deferred(struct sender *s, const struct transport_msg *m,
+    const struct outbox_item *it, time_t now)
+{
 	const struct cfg *cfg = s->env->cfg;
 	struct sender_result *r;
-	time_t now = clock_now();
-	bool moved;
+	char next[CLOCK_ISO_LEN];
 
-	if (m->unsent) {
-		/* Never tried: stopping (due again at the next start), or no
-		 * relay takes mail now (due when one may). No attempt
-		 * spent, no backoff. */
-		r = sender_result_add(s, it->id, OUTBOX_QUEUED);
-		r->untried = true;
-		r->next_attempt_at = m->retry_at > now ? m->retry_at : now;
-		if (s->stopping || m->reply == NULL ||
-		    strcmp(m->reply, "shutdown") == 0)
-			r->error = xstrdup("not sent: stopping");
-		else
-			r->error = xasprintf("not sent: %s", m->reply);
-		goto out;
+	if (cfg->retry_give_up > 0 &&
+	    now - it->created_at >= cfg->retry_give_up) {
+		r = sender_result_add(s, it->id, OUTBOX_FAILED);
+		r->error = xasprintf("gave up after %d attempts: %s",
+		    it->attempts, m->reply != NULL ? m->reply : "");
+		s->stats.failed++;
+		log_warnx("outbox failed id=%lld rcpt=%s code=%d "
+			  "reason=give-up attempts=%d",
+		    (long long)it->id, it->recipient, m->code, it->attempts);
+		return r;
 	}
-	/* Composed for the address the record has now, which the website
-	 * may have corrected since the message was queued. */
-	moved = m->rcpt != NULL && strcmp(m->rcpt, it->recipient) != 0;
-	if (moved) {
-		log_notice("outbox recipient changed id=%lld from=%s to=%s",
-		    (long long)it->id, it->recipient, m->rcpt);
-		free(it->recipient);
-		it->recipient = xstrdup(m->rcpt);
-	}
-	if (sender_refused_by_our_side(s, m, it, now)) {
-		r = &s->results[s->n_results - 1];
-		goto kept;
-	}
+	r = sender_result_add(s, it->id, OUTBOX_QUEUED);
+	r->next_attempt_at = sender_backoff(s, it->attempts, now);
+	r->error = xstrdup(m->reply != NULL ? m->reply : "deferred");
+	s->stats.deferred++;
+	clock_format_iso(r->next_attempt_at, next);
+	log_notice("outbox deferred id=%lld rcpt=%s code=%d "
+		   "next=%s reply=\"%s\"",
+	    (long long)it->id, it->recipient, m->code, next, r->error);
+	return r;
+}
+
+/* The result of a message the transport tried, by its outcome. */
+static struct sender_result *
+sender_record_outcome(struct sender *s, const struct transport_msg *m,
+    const struct outbox_item *it, time_t now)
+{
+	struct sender_result *r;
+
 	switch (m->outcome) {
 	case TRANSPORT_SENT:
 		r = sender_result_add(s, it->id, OUTBOX_SENT);
@@ -452,34 +472,9 @@ sender_on_done(struct transport_msg *m, void *arg)
 		    (long long)it->id, it->kind, it->recipient, m->code,
 		    m->relay != NULL ? m->relay : "-",
 		    m->reply != NULL ? m->reply : "");
-		break;
+		return r;
 	case TRANSPORT_DEFER:
-		if (cfg->retry_give_up > 0 &&
-		    now - it->created_at >= cfg->retry_give_up) {
-			r = sender_result_add(s, it->id, OUTBOX_FAILED);
-			r->error = xasprintf("gave up after %d attempts: %s",
-			    it->attempts, m->reply != NULL ? m->reply : "");
-			s->stats.failed++;
-			log_warnx("outbox failed id=%lld rcpt=%s code=%d "
-				  "reason=give-up attempts=%d",
-			    (long long)it->id, it->recipient, m->code,
-			    it->attempts);
-			break;
-		}
-		r = sender_result_add(s, it->id, OUTBOX_QUEUED);
-		r->next_attempt_at = sender_backoff(s, it->attempts, now);
-		r->error = xstrdup(m->reply != NULL ? m->reply : "deferred");
-		s->stats.deferred++;
-		{
-			char next[CLOCK_ISO_LEN];
-
-			clock_format_iso(r->next_attempt_at, next);
-			log_notice("outbox deferred id=%lld rcpt=%s code=%d "
-				   "next=%s reply=\"%s\"",
-			    (long long)it->id, it->recipient, m->code, next,
-			    r->error);
-		}
-		break;
+		return sender_record_deferred(s, m, it, now);
 	case TRANSPORT_FAIL:
 	default:
 		r = sender_result_add(s, it->id, OUTBOX_FAILED);
@@ -489,9 +484,36 @@ sender_on_done(struct transport_msg *m, void *arg)
 		s->stats.failed++;
 		log_warnx("outbox failed id=%lld rcpt=%s code=%d reply=\"%s\"",
 		    (long long)it->id, it->recipient, m->code, r->error);
-		break;
+		return r;
 	}
-kept:
+}
+
+static void
+sender_on_done(struct transport_msg *m, void *arg)
+{
+	struct sender *s = arg;
+	struct outbox_item *it = m->user;
+	struct sender_result *r;
+	time_t now = clock_now();
+	bool moved;
+
+	if (m->unsent) {
+		sender_record_untried(s, m, it, now);
+		goto out;
+	}
+	/* Composed for the address the record has now, which the website
+	 * may have corrected since the message was queued. */
+	moved = m->rcpt != NULL && strcmp(m->rcpt, it->recipient) != 0;
+	if (moved) {
+		log_notice("outbox recipient changed id=%lld from=%s to=%s",
+		    (long long)it->id, it->recipient, m->rcpt);
+		free(it->recipient);
+		it->recipient = xstrdup(m->rcpt);
+	}
+	if (sender_refused_by_our_side(s, m, it, now))
+		r = &s->results[s->n_results - 1];
+	else
+		r = sender_record_outcome(s, m, it, now);
 	r->code = m->code;
 	r->reply = m->reply != NULL ? xstrdup(m->reply) : NULL;
 	r->recipient = moved ? xstrdup(it->recipient) : NULL;
