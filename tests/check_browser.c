@@ -17,11 +17,9 @@
  */
 #include "config.h"
 
-#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -50,22 +48,6 @@
 static char *dir, *db_path, *shots;
 static int port, daemon_pid, driver_pid, driver_port;
 static char session[128];
-
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), p;
-
-	ck_assert_int_ge(fd, 0);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	p = ntohs(a.sin_port);
-	close(fd);
-	return p;
-}
 
 static size_t
 on_data(char *p, size_t size, size_t n, void *arg)
@@ -425,8 +407,8 @@ setup(void)
 	db_path = xasprintf("%s/familymail.db", dir);
 	shots = xasprintf("%s/tests/screenshots", tu_builddir());
 	mkdir(shots, 0755);
-	port = free_port();
-	driver_port = free_port();
+	port = tu_free_port();
+	driver_port = tu_free_port();
 	start_daemon();
 	start_browser();
 }

@@ -19,11 +19,9 @@
  */
 #include "config.h"
 
-#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -153,32 +151,6 @@ write_zone(const char *domain, unsigned flags)
 	return text;
 }
 
-/* A port free on 127.0.0.1 for both UDP and TCP, as the kernel picks
- * it; the race with other programs is harmless (nsd would fail to
- * start, loudly). */
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int u, t, port;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	u = socket(AF_INET, SOCK_DGRAM, 0);
-	if (u == -1 || bind(u, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-	    getsockname(u, (struct sockaddr *)&a, &len) != 0)
-		abort();
-	port = ntohs(a.sin_port);
-	t = socket(AF_INET, SOCK_STREAM, 0);
-	if (t == -1)
-		abort();
-	if (bind(t, (struct sockaddr *)&a, sizeof(a)) != 0)
-		port = 0;
-	close(t);
-	close(u);
-	return port;
-}
-
 static void
 nsd_start(void)
 {
@@ -203,8 +175,9 @@ nsd_start(void)
 	key_pem = make_key(zones_dir, "key.pem", false);
 	ed_pem = make_key(zones_dir, "ed.pem", true);
 	other_pem = make_key(zones_dir, "other.pem", false);
-	for (int tries = 0; nsd_port == 0 && tries < 10; tries++)
-		nsd_port = free_port();
+	/* Free for UDP and TCP; the race with other programs is harmless
+	 * (nsd would fail to start, loudly). */
+	nsd_port = tu_free_port();
 	buf_init(&b);
 	buf_printf(&b,
 	    "server:\n"

@@ -12,10 +12,8 @@
  */
 #include "config.h"
 
-#include <sys/socket.h>
 #include <sys/stat.h>
 
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,22 +49,6 @@ static const char fixtures[] =
     " VALUES (1, 'Bedtime without battles',"
     " 'https://blog.example.org/bedtime', 'Ruth', 'Five calm steps.',"
     " '2026-11-20T12:00:00Z');";
-
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), p;
-
-	ck_assert_int_ge(fd, 0);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	p = ntohs(a.sin_port);
-	close(fd);
-	return p;
-}
 
 struct resp {
 	long code;
@@ -194,7 +176,7 @@ setup(void)
 	sqlite3 *db;
 
 	dir = tu_mkdtemp();
-	port = free_port();
+	port = tu_free_port();
 	secret = tu_write_file(dir, "token-secret", SECRET);
 	ck_assert_int_eq(chmod(secret, 0600), 0);
 	free(secret);

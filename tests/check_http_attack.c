@@ -79,22 +79,6 @@ static const char fixtures[] =
 
 /* ------------------------------------------------------------ helpers */
 
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), p;
-
-	ck_assert_int_ge(fd, 0);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	p = ntohs(a.sin_port);
-	close(fd);
-	return p;
-}
-
 static double
 now_ms(void)
 {
@@ -350,8 +334,8 @@ setup(void)
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	dir = tu_mkdtemp();
-	port = free_port();
-	metrics_port = free_port();
+	port = tu_free_port();
+	metrics_port = tu_free_port();
 	secret = tu_write_file(dir, "token-secret", SECRET);
 	ck_assert_int_eq(chmod(secret, 0600), 0);
 	free(secret);

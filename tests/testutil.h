@@ -73,8 +73,8 @@ int tu_run_cmd(char *const argv[], const char *log_path, int timeout_ms);
  * log_path) and returns its exit status as tu_wait() does. */
 int tu_daemon_once(
     const char *conf, const char *now, const char *log_path, int timeout_ms);
-/* A TCP port on 127.0.0.1 that was free a moment ago, for a server a
- * test starts. */
+/* A port on 127.0.0.1 that was free a moment ago for both TCP and UDP,
+ * for a server a test starts. */
 int tu_free_port(void);
 /* Sleeps ms milliseconds. */
 void tu_sleep_ms(int ms);
