@@ -319,30 +319,23 @@ message_page(const char *cfg, const char *name, const char *kind,
 static char *
 write_config(const char *name, const char *daemon_extra)
 {
-	char *text =
-	    xasprintf("[daemon]\n"
-		      "user = %s\n"
-		      "database = familymail.db\n"
-		      "templates = %s/templates\n"
-		      "timezone = Europe/London\n"
-		      "%s"
-		      "[sender]\n"
-		      "from = Family Courses <courses@example.org>\n"
-		      "reply_to = bookings@example.org\n"
-		      "[organisation]\n"
+	char *sections =
+	    xasprintf("[organisation]\n"
 		      "address = 1 Example Street, Cardiff CF10 1AA\n"
 		      "charity_number = 1234567\n"
-		      "[transport]\ntype = maildir\n"
-		      "[maildir]\npath = Maildir\n"
-		      "[unsubscribe]\n"
+		      "\n[unsubscribe]\n"
 		      "url = http://127.0.0.1:%d/unsubscribe?token={token}\n"
 		      "mailto = unsubscribe@example.org\n"
 		      "secret_file = token-secret\n"
-		      "[http]\nlisten = 127.0.0.1:%d\n",
-		tu_user(), tu_srcdir(), daemon_extra, port, port);
-	char *path = tu_write_file(dir, name, text);
+		      "\n[http]\nlisten = 127.0.0.1:%d\n",
+		port, port);
+	struct tu_config c = { .log_level = "",
+		.daemon_extra = daemon_extra,
+		.bounce_domain = "",
+		.sections = sections };
+	char *path = tu_write_config(dir, name, &c);
 
-	free(text);
+	free(sections);
 	return path;
 }
 

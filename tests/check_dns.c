@@ -273,21 +273,21 @@ check_dns(
 				       "ed25519_key_file = %s\n",
 				 ed_pem)
 			   : xstrdup("");
-	char *text = xasprintf("[daemon]\n"
-			       "database = familymail.db\n"
-			       "templates = %s/templates\n"
-			       "\n[sender]\n"
-			       "from = Family Courses <courses@%s>\n"
-			       "bounce_domain = %s\n"
-			       "\n[transport]\ntype = maildir\n"
-			       "\n[maildir]\npath = Maildir\n"
-			       "\n[dkim]\n"
-			       "domain = %s\n"
-			       "selector = fm2026\n"
-			       "key_file = %s\n"
-			       "%s",
-	    tu_srcdir(), domain, bounce_domain, domain, key_pem, ed);
-	char *conf = tu_write_file(dir, "familymail.conf", text);
+	char *from = xasprintf("Family Courses <courses@%s>", domain);
+	char *sections = xasprintf("[dkim]\n"
+				   "domain = %s\n"
+				   "selector = fm2026\n"
+				   "key_file = %s\n"
+				   "%s",
+	    domain, key_pem, ed);
+	struct tu_config c = { .timezone = "",
+		.log_level = "",
+		.user = "",
+		.from = from,
+		.reply_to = "",
+		.bounce_domain = bounce_domain,
+		.sections = sections };
+	char *conf = tu_write_config(dir, "familymail.conf", &c);
 	char *argv[] = { fm, (char *)"-c", conf, (char *)"check-dns",
 		(char *)"--resolver", resolver, NULL };
 	int rc;
@@ -299,7 +299,8 @@ check_dns(
 	free(fm);
 	free(resolver);
 	free(ed);
-	free(text);
+	free(from);
+	free(sections);
 	free(conf);
 	return rc;
 }
@@ -511,20 +512,21 @@ send_every_kind(const char *sub, bool sign)
 	    base, "secret", "tL5Hd0mQ2wYJ8xVb3RkN6sEp9uCf1gZa4iOq7yWe0Ts=");
 	ck_assert_int_eq(chmod(text, 0600), 0);
 	free(text);
-	text = xasprintf("[daemon]\nuser = %s\ndatabase = familymail.db\n"
-			 "templates = %s/templates\n"
-			 "\n[sender]\n"
-			 "from = Family Courses <courses@good.example>\n"
-			 "reply_to = bookings@good.example\n"
-			 "bounce_domain = bounces.good.example\n"
-			 "\n[transport]\ntype = maildir\n"
-			 "\n[maildir]\npath = Maildir\n"
-			 "\n[unsubscribe]\n"
+	text = xasprintf("[unsubscribe]\n"
 			 "url = https://good.example/unsubscribe?t={token}\n"
 			 "mailto = unsubscribe@good.example\n"
 			 "secret_file = secret\n%s",
-	    tu_user(), tu_srcdir(), dkim);
-	conf = tu_write_file(base, "familymail.conf", text);
+	    dkim);
+	{
+		struct tu_config c = { .timezone = "",
+			.log_level = "",
+			.from = "Family Courses <courses@good.example>",
+			.reply_to = "bookings@good.example",
+			.bounce_domain = "bounces.good.example",
+			.sections = text };
+
+		conf = tu_write_config(base, "familymail.conf", &c);
+	}
 	db = tu_db_new(base);
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(data); i++) {
 		char *path =

@@ -256,22 +256,21 @@ static int
 run_once(const char *source, const char *extra)
 {
 	char *daemon_path = xasprintf("%s/src/familymaild", tu_builddir());
-	char *text = xasprintf("[daemon]\nuser = %s\ndatabase = familymail.db\n"
-			       "templates = %s/templates\nlog_level = debug\n"
-			       "\n[sender]\n"
-			       "from = Family Courses <courses@example.org>\n"
-			       "\n[transport]\ntype = maildir\n"
-			       "\n[maildir]\npath = Outbox\n"
-			       "\n[bounces]\nsource = %s\n"
-			       "password_file = imap-password\n%s",
-	    tu_user(), tu_srcdir(), source, extra);
-	char *conf = tu_write_file(dir, "familymail.conf", text);
+	char *sections = xasprintf("[bounces]\nsource = %s\n"
+				   "password_file = imap-password\n%s",
+	    source, extra);
+	struct tu_config c = { .timezone = "",
+		.reply_to = "",
+		.bounce_domain = "",
+		.maildir = "Outbox",
+		.sections = sections };
+	char *conf = tu_write_config(dir, "familymail.conf", &c);
 	char *argv[] = { daemon_path, (char *)"-c", conf, (char *)"--once",
 		(char *)"--now", (char *)NOW, NULL };
 	int ret = tu_run_cmd(argv, log_path, 30000);
 
 	free(conf);
-	free(text);
+	free(sections);
 	free(daemon_path);
 	return ret;
 }

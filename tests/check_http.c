@@ -172,7 +172,7 @@ assert_db(const char *sql, const char *want)
 static void
 setup(void)
 {
-	char *conf, *text, *secret, *daemon;
+	char *conf, *sections, *secret, *daemon;
 	sqlite3 *db;
 
 	dir = tu_mkdtemp();
@@ -180,24 +180,23 @@ setup(void)
 	secret = tu_write_file(dir, "token-secret", SECRET);
 	ck_assert_int_eq(chmod(secret, 0600), 0);
 	free(secret);
-	text = xasprintf("[daemon]\n"
-			 "user = %s\n"
-			 "database = familymail.db\n"
-			 "templates = %s/templates\n"
-			 "log_level = debug\n"
-			 "[sender]\n"
-			 "from = Family Courses <courses@example.org>\n"
-			 "[transport]\ntype = maildir\n"
-			 "[maildir]\npath = Maildir\n"
-			 "[unsubscribe]\n"
-			 "url = http://127.0.0.1:%d/unsubscribe?token={token}\n"
-			 "mailto = unsubscribe@example.org\n"
-			 "secret_file = token-secret\n"
-			 "[http]\nlisten = 127.0.0.1:%d\n"
-			 "trusted_proxies = 127.0.0.1\n",
-	    tu_user(), tu_srcdir(), port, port);
-	conf = tu_write_file(dir, "familymail.conf", text);
-	free(text);
+	sections =
+	    xasprintf("[unsubscribe]\n"
+		      "url = http://127.0.0.1:%d/unsubscribe?token={token}\n"
+		      "mailto = unsubscribe@example.org\n"
+		      "secret_file = token-secret\n"
+		      "\n[http]\nlisten = 127.0.0.1:%d\n"
+		      "trusted_proxies = 127.0.0.1\n",
+		port, port);
+	{
+		struct tu_config c = { .timezone = "",
+			.reply_to = "",
+			.bounce_domain = "",
+			.sections = sections };
+
+		conf = tu_write_config(dir, "familymail.conf", &c);
+	}
+	free(sections);
 	db = tu_db_new(dir);
 	tu_sql(db, fixtures);
 	db_close(db);

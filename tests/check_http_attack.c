@@ -263,25 +263,21 @@ wait_db(const char *sql, const char *want, int ms)
 static void
 start_daemon(const char *http_extra)
 {
-	char *text, *daemon;
+	char *sections, *daemon;
+	struct tu_config c = {
+		.timezone = "", .reply_to = "", .bounce_domain = ""
+	};
 
-	text = xasprintf("[daemon]\n"
-			 "user = %s\n"
-			 "database = familymail.db\n"
-			 "templates = %s/templates\n"
-			 "log_level = debug\n"
-			 "[sender]\n"
-			 "from = Family Courses <courses@example.org>\n"
-			 "[transport]\ntype = maildir\n"
-			 "[maildir]\npath = Maildir\n"
-			 "[unsubscribe]\n"
-			 "url = http://127.0.0.1:%d/unsubscribe?token={token}\n"
-			 "secret_file = token-secret\n"
-			 "[http]\nlisten = 127.0.0.1:%d\n%s",
-	    tu_user(), tu_srcdir(), port, port, http_extra);
+	sections =
+	    xasprintf("[unsubscribe]\n"
+		      "url = http://127.0.0.1:%d/unsubscribe?token={token}\n"
+		      "secret_file = token-secret\n"
+		      "\n[http]\nlisten = 127.0.0.1:%d\n%s",
+		port, port, http_extra);
+	c.sections = sections;
 	free(conf_path);
-	conf_path = tu_write_file(dir, "familymail.conf", text);
-	free(text);
+	conf_path = tu_write_config(dir, "familymail.conf", &c);
+	free(sections);
 	daemon = xasprintf("%s/src/familymaild", tu_builddir());
 	{
 		char *argv[] = { daemon, (char *)"-f", (char *)"-c", conf_path,
