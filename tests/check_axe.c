@@ -19,11 +19,9 @@
  */
 #include "config.h"
 
-#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <ctype.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -53,22 +51,6 @@
 static char *dir, *conf, *axe_src, *shots;
 static int port, daemon_pid, driver_pid, driver_port;
 static char session[128];
-
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), p;
-
-	ck_assert_int_ge(fd, 0);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	p = ntohs(a.sin_port);
-	close(fd);
-	return p;
-}
 
 /* ------------------------------------------------------------ webdriver */
 
@@ -337,30 +319,23 @@ message_page(const char *cfg, const char *name, const char *kind,
 static char *
 write_config(const char *name, const char *daemon_extra)
 {
-	char *text =
-	    xasprintf("[daemon]\n"
-		      "user = %s\n"
-		      "database = familymail.db\n"
-		      "templates = %s/templates\n"
-		      "timezone = Europe/London\n"
-		      "%s"
-		      "[sender]\n"
-		      "from = Family Courses <courses@example.org>\n"
-		      "reply_to = bookings@example.org\n"
-		      "[organisation]\n"
+	char *sections =
+	    xasprintf("[organisation]\n"
 		      "address = 1 Example Street, Cardiff CF10 1AA\n"
 		      "charity_number = 1234567\n"
-		      "[transport]\ntype = maildir\n"
-		      "[maildir]\npath = Maildir\n"
-		      "[unsubscribe]\n"
+		      "\n[unsubscribe]\n"
 		      "url = http://127.0.0.1:%d/unsubscribe?token={token}\n"
 		      "mailto = unsubscribe@example.org\n"
 		      "secret_file = token-secret\n"
-		      "[http]\nlisten = 127.0.0.1:%d\n",
-		tu_user(), tu_srcdir(), daemon_extra, port, port);
-	char *path = tu_write_file(dir, name, text);
+		      "\n[http]\nlisten = 127.0.0.1:%d\n",
+		port, port);
+	struct tu_config c = { .log_level = "",
+		.daemon_extra = daemon_extra,
+		.bounce_domain = "",
+		.sections = sections };
+	char *path = tu_write_config(dir, name, &c);
 
-	free(text);
+	free(sections);
 	return path;
 }
 
@@ -457,8 +432,8 @@ setup(void)
 	dir = tu_mkdtemp();
 	shots = xasprintf("%s/tests/screenshots", tu_builddir());
 	mkdir(shots, 0755);
-	port = free_port();
-	driver_port = free_port();
+	port = tu_free_port();
+	driver_port = tu_free_port();
 	secret = tu_write_file(dir, "token-secret", SECRET);
 	ck_assert_int_eq(chmod(secret, 0600), 0);
 	free(secret);

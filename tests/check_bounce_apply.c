@@ -603,22 +603,16 @@ static char *conf, *log_path;
 static void
 write_conf(const char *extra)
 {
-	char *text = xasprintf("[daemon]\n"
-			       "user = %s\n"
-			       "database = familymail.db\n"
-			       "templates = %s/templates\n"
-			       "log_level = debug\n"
-			       "\n[sender]\n"
-			       "from = Family Courses <courses@example.org>\n"
-			       "bounce_domain = bounces.example.org\n"
-			       "\n[transport]\ntype = maildir\n"
-			       "\n[maildir]\npath = Outbox\n"
-			       "\n[bounces]\nsource = maildir:Bounces\n%s",
-	    tu_user(), tu_srcdir(), extra);
+	char *sections =
+	    xasprintf("[bounces]\nsource = maildir:Bounces\n%s", extra);
+	struct tu_config c = { .timezone = "",
+		.reply_to = "",
+		.maildir = "Outbox",
+		.sections = sections };
 
 	free(conf);
-	conf = tu_write_file(dir, "familymail.conf", text);
-	free(text);
+	conf = tu_write_config(dir, "familymail.conf", &c);
+	free(sections);
 }
 
 /* Delivers a test message into dir/Bounces/new as name. */

@@ -17,11 +17,9 @@
  */
 #include "config.h"
 
-#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -50,22 +48,6 @@
 static char *dir, *db_path, *shots;
 static int port, daemon_pid, driver_pid, driver_port;
 static char session[128];
-
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), p;
-
-	ck_assert_int_ge(fd, 0);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	p = ntohs(a.sin_port);
-	close(fd);
-	return p;
-}
 
 static size_t
 on_data(char *p, size_t size, size_t n, void *arg)
@@ -320,28 +302,29 @@ link_for(const char *path, const char *purpose, int64_t id, const char *email)
 static void
 start_daemon(void)
 {
-	char *conf, *text, *secret, *daemon, *log;
+	char *conf, *sections, *secret, *daemon, *log;
 	sqlite3 *db;
 
 	secret = tu_write_file(dir, "token-secret", SECRET);
 	ck_assert_int_eq(chmod(secret, 0600), 0);
 	free(secret);
-	text = xasprintf("[daemon]\n"
-			 "user = %s\n"
-			 "database = familymail.db\n"
-			 "templates = %s/templates\n"
-			 "[sender]\n"
-			 "from = Family Courses <courses@example.org>\n"
-			 "[transport]\ntype = maildir\n"
-			 "[maildir]\npath = Maildir\n"
-			 "[unsubscribe]\n"
-			 "url = http://127.0.0.1:%d/unsubscribe?token={token}\n"
-			 "mailto = unsubscribe@example.org\n"
-			 "secret_file = token-secret\n"
-			 "[http]\nlisten = 127.0.0.1:%d\n",
-	    tu_user(), tu_srcdir(), port, port);
-	conf = tu_write_file(dir, "familymail.conf", text);
-	free(text);
+	sections =
+	    xasprintf("[unsubscribe]\n"
+		      "url = http://127.0.0.1:%d/unsubscribe?token={token}\n"
+		      "mailto = unsubscribe@example.org\n"
+		      "secret_file = token-secret\n"
+		      "\n[http]\nlisten = 127.0.0.1:%d\n",
+		port, port);
+	{
+		struct tu_config c = { .timezone = "",
+			.log_level = "",
+			.reply_to = "",
+			.bounce_domain = "",
+			.sections = sections };
+
+		conf = tu_write_config(dir, "familymail.conf", &c);
+	}
+	free(sections);
 	db = tu_db_new(dir);
 	tu_sql(db,
 	    "INSERT INTO subscribers (id, email, name, status, frequency,"
@@ -425,8 +408,8 @@ setup(void)
 	db_path = xasprintf("%s/familymail.db", dir);
 	shots = xasprintf("%s/tests/screenshots", tu_builddir());
 	mkdir(shots, 0755);
-	port = free_port();
-	driver_port = free_port();
+	port = tu_free_port();
+	driver_port = tu_free_port();
 	start_daemon();
 	start_browser();
 }
@@ -623,23 +606,19 @@ set_viewport(int width, int height, bool phone)
 static char *
 change_notice_html(void)
 {
-	char *sub = xasprintf("%s/change", dir), *text, *conf, *log, *html;
+	char *sub = xasprintf("%s/change", dir), *conf, *log, *html;
 	char *new_dir = xasprintf("%s/Maildir/new", sub), *change_db;
+	struct tu_config c = { .timezone = "",
+		.log_level = "",
+		.reply_to = "",
+		.bounce_domain = "" };
 	const struct testmail *notice;
 	struct testmail *m;
 	sqlite3 *db;
 	size_t n;
 
 	ck_assert_int_eq(mkdir(sub, 0700), 0);
-	text =
-	    xasprintf("[daemon]\nuser = %s\ndatabase = familymail.db\n"
-		      "templates = %s/templates\n"
-		      "[sender]\nfrom = Family Courses <courses@example.org>\n"
-		      "[transport]\ntype = maildir\n"
-		      "[maildir]\npath = Maildir\n",
-		tu_user(), tu_srcdir());
-	conf = tu_write_file(sub, "familymail.conf", text);
-	free(text);
+	conf = tu_write_config(sub, "familymail.conf", &c);
 	log = xasprintf("%s/daemon.log", sub);
 	db = tu_db_new(sub);
 	tu_sql(db,

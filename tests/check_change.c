@@ -68,26 +68,11 @@ static const char seed_sql[] =
 static void
 setup(void)
 {
-	char *text;
+	struct tu_config c = { .sections = "[reminders]\noffsets = 7d, 1d\n" };
 	sqlite3 *db;
 
 	dir = tu_mkdtemp();
-	text = xasprintf("[daemon]\n"
-			 "user = %s\n"
-			 "database = familymail.db\n"
-			 "templates = %s/templates\n"
-			 "timezone = Europe/London\n"
-			 "log_level = debug\n"
-			 "\n[sender]\n"
-			 "from = Family Courses <courses@example.org>\n"
-			 "reply_to = bookings@example.org\n"
-			 "bounce_domain = bounces.example.org\n"
-			 "\n[transport]\ntype = maildir\n"
-			 "\n[maildir]\npath = Maildir\n"
-			 "\n[reminders]\noffsets = 7d, 1d\n",
-	    tu_user(), tu_srcdir());
-	conf = tu_write_file(dir, "familymail.conf", text);
-	free(text);
+	conf = tu_write_config(dir, "familymail.conf", &c);
 	db_path = xasprintf("%s/familymail.db", dir);
 	log_path = xasprintf("%s/daemon.log", dir);
 	maildir_new = xasprintf("%s/Maildir/new", dir);

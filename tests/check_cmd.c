@@ -40,44 +40,27 @@ struct run {
 	char *err;
 };
 
-static char *
-config_text(const char *templates, const char *extra)
-{
-	return xasprintf("[daemon]\n"
-			 "database = familymail.db\n"
-			 "templates = %s\n"
-			 "timezone = Europe/London\n"
-			 "log_level = info\n"
-			 "%s"
-			 "\n[sender]\n"
-			 "from = Family Courses <courses@example.org>\n"
-			 "reply_to = bookings@example.org\n"
-			 "bounce_domain = bounces.example.org\n"
-			 "\n[transport]\ntype = maildir\n"
-			 "\n[maildir]\npath = Maildir\n",
-	    templates, extra);
-}
-
+/* Writes the config with the templates in templates (NULL: the source
+ * tree's), extra [daemon] lines and extra sections (NULL for none). */
 static void
-write_config(const char *templates, const char *extra)
+write_config(const char *templates, const char *extra, const char *sections)
 {
-	char *text = config_text(templates, extra);
+	struct tu_config c = { .templates = templates,
+		.log_level = "info",
+		.daemon_extra = extra,
+		.user = "",
+		.sections = sections };
 
 	free(conf);
-	conf = tu_write_file(dir, "familymail.conf", text);
-	free(text);
+	conf = tu_write_config(dir, "familymail.conf", &c);
 }
 
 static void
 setup_bare(void)
 {
-	char *templates;
-
 	dir = tu_mkdtemp();
-	templates = xasprintf("%s/templates", tu_srcdir());
 	conf = NULL;
-	write_config(templates, "");
-	free(templates);
+	write_config(NULL, NULL, NULL);
 	tool = xasprintf("%s/src/familymail", tu_builddir());
 	db_path = xasprintf("%s/familymail.db", dir);
 }
@@ -312,7 +295,7 @@ START_TEST(test_check_config_names_line_and_key_of_each_problem)
 {
 	struct run r;
 
-	write_config("templates", "colour = blue\nlog_level = loud\n");
+	write_config("templates", "colour = blue\nlog_level = loud\n", NULL);
 	r = RUN("check-config");
 	ck_assert_int_eq(r.status, 78);
 	assert_has(r.err, "familymail.conf:6: [daemon] colour");
@@ -336,7 +319,7 @@ START_TEST(test_check_config_reports_a_template_parse_error)
 	ck_assert_int_eq(system(src), 0);
 	free(src);
 	tdir = xasprintf("%s/tpl", dir);
-	write_config(tdir, "");
+	write_config(tdir, NULL, NULL);
 	r = RUN("check-config");
 	ck_assert_int_eq(r.status, 78);
 	assert_has(r.err, "booking_confirmation/subject.mustache:1:");
@@ -360,7 +343,7 @@ START_TEST(test_check_config_warns_of_kinds_without_templates)
 	ck_assert_int_eq(system(src), 0);
 	free(src);
 	tdir = xasprintf("%s/tpl", dir);
-	write_config(tdir, "");
+	write_config(tdir, NULL, NULL);
 	r = RUN("check-config");
 	ck_assert_int_eq(r.status, 0);
 	assert_has(r.out, ": ok (6 message kinds in ");
@@ -1172,30 +1155,18 @@ START_TEST(test_send_test_links_are_inert_test_links)
 {
 	static const char secret[] =
 	    "c2VjcmV0IHRva2VuIGtleSBmb3IgdGVzdHMsIDMyKyBieXRlcw==";
-	char *path, *dirpath, *mail, *tok, *extra;
+	char *path, *dirpath, *mail, *tok;
 	struct run r;
 
 	free(tu_write_file(dir, "token-secret", secret));
 	path = xasprintf("%s/token-secret", dir);
 	ck_assert_int_eq(chmod(path, 0600), 0);
 	free(path);
-	extra =
-	    xasprintf("\n[unsubscribe]\n"
-		      "url = https://example.org/unsubscribe?token={token}\n"
-		      "mailto = unsubscribe@example.org\n"
-		      "secret_file = token-secret\n");
-	{
-		char *templates = xasprintf("%s/templates", tu_srcdir());
-		char *text = config_text(templates, "");
-		char *all = xasprintf("%s%s", text, extra);
-
-		free(conf);
-		conf = tu_write_file(dir, "familymail.conf", all);
-		free(all);
-		free(text);
-		free(templates);
-	}
-	free(extra);
+	write_config(NULL, NULL,
+	    "[unsubscribe]\n"
+	    "url = https://example.org/unsubscribe?token={token}\n"
+	    "mailto = unsubscribe@example.org\n"
+	    "secret_file = token-secret\n");
 	db_run("INSERT INTO subscribers (id, email, name, status,"
 	       " created_at) VALUES (1, 'jo@example.org', 'Jo',"
 	       " 'pending', '2026-11-20T00:00:00Z')");

@@ -31,35 +31,21 @@
 
 static char *dir, *conf, *daemon_path, *log_path, *maildir_new;
 
-/* The test config with [daemon] user = user (none when NULL). */
+/* The test config with extra [daemon] lines and user = user (NULL: the
+ * tests' own user; "": no user line). */
 static char *
 config_text_as(const char *user, const char *extra)
 {
-	char *user_line =
-	    user != NULL ? xasprintf("user = %s\n", user) : xstrdup("");
-	char *text = xasprintf("[daemon]\n"
-			       "database = familymail.db\n"
-			       "templates = %s/templates\n"
-			       "timezone = Europe/London\n"
-			       "log_level = debug\n"
-			       "%s%s"
-			       "\n[sender]\n"
-			       "from = Family Courses <courses@example.org>\n"
-			       "reply_to = bookings@example.org\n"
-			       "bounce_domain = bounces.example.org\n"
-			       "\n[transport]\ntype = maildir\n"
-			       "\n[maildir]\npath = Maildir\n",
-	    tu_srcdir(), extra, user_line);
+	struct tu_config c = { .daemon_extra = extra, .user = user };
 
-	free(user_line);
-	return text;
+	return tu_config_text(&c);
 }
 
 /* Run as the tests' own user, as root or not. */
 static char *
 config_text(const char *extra)
 {
-	return config_text_as(tu_user(), extra);
+	return config_text_as(NULL, extra);
 }
 
 static void
@@ -357,7 +343,7 @@ END_TEST
 START_TEST(test_daemon_started_as_root_becomes_its_user)
 {
 	struct passwd *pw = getpwnam("nobody");
-	char *own, *text, *cfgp, *db, *argv[6];
+	char *own, *cfgp, *db, *argv[6];
 	struct stat st;
 
 	if (geteuid() != 0 || pw == NULL) {
@@ -369,20 +355,12 @@ START_TEST(test_daemon_started_as_root_becomes_its_user)
 	ck_assert_int_eq(mkdir(own, 0700), 0);
 	ck_assert_int_eq(chown(own, pw->pw_uid, pw->pw_gid), 0);
 	ck_assert_int_eq(chmod(dir, 0711), 0);
-	text = config_text_as("nobody", "");
+	db = xasprintf("%s/familymail.db", own);
 	{
-		char *a = strstr(text, "database = familymail.db");
-		char *fixed;
+		struct tu_config c = { .database = db, .user = "nobody" };
 
-		ck_assert_ptr_nonnull(a);
-		fixed = xasprintf("%.*sdatabase = %s/familymail.db%s",
-		    (int)(a - text), text, own,
-		    a + strlen("database = familymail.db"));
-		free(text);
-		text = fixed;
+		cfgp = tu_write_config(dir, "root.conf", &c);
 	}
-	cfgp = tu_write_file(dir, "root.conf", text);
-	free(text);
 	argv[0] = daemon_path;
 	argv[1] = (char *)"-c";
 	argv[2] = cfgp;
@@ -391,7 +369,6 @@ START_TEST(test_daemon_started_as_root_becomes_its_user)
 	/* The Maildir (relative to the config) is not the user's: the run
 	 * fails there, after the database was made by the user. */
 	tu_run_cmd(argv, log_path, 20000);
-	db = xasprintf("%s/familymail.db", own);
 	ck_assert_int_eq(stat(db, &st), 0);
 	ck_assert_uint_eq(st.st_uid, pw->pw_uid);
 	{
@@ -443,22 +420,28 @@ state_dir_for(const struct passwd *pw)
 static char *
 root_config_text(const char *own, const char *from, int port)
 {
-	return xasprintf("[daemon]\n"
-			 "database = %s/familymail.db\n"
-			 "templates = %s/templates\n"
-			 "timezone = Europe/London\n"
-			 "log_level = debug\n"
-			 "user = nobody\n"
-			 "\n[sender]\n"
-			 "from = %s <courses@example.org>\n"
-			 "bounce_domain = bounces.example.org\n"
-			 "\n[transport]\ntype = maildir\n"
-			 "\n[maildir]\npath = %s/Maildir\n"
-			 "\n[unsubscribe]\n"
-			 "url = https://example.org/unsubscribe?token={token}\n"
-			 "secret_file = token-secret\n"
-			 "\n[http]\nlisten = 127.0.0.1:%d\n",
-	    own, tu_srcdir(), from, own, port);
+	char *db = xasprintf("%s/familymail.db", own);
+	char *maildir = xasprintf("%s/Maildir", own);
+	char *from_line = xasprintf("%s <courses@example.org>", from);
+	char *sections =
+	    xasprintf("[unsubscribe]\n"
+		      "url = https://example.org/unsubscribe?token={token}\n"
+		      "secret_file = token-secret\n"
+		      "\n[http]\nlisten = 127.0.0.1:%d\n",
+		port);
+	struct tu_config c = { .database = db,
+		.user = "nobody",
+		.from = from_line,
+		.reply_to = "",
+		.maildir = maildir,
+		.sections = sections };
+	char *text = tu_config_text(&c);
+
+	free(db);
+	free(maildir);
+	free(from_line);
+	free(sections);
+	return text;
 }
 
 static int
@@ -620,7 +603,7 @@ START_TEST(test_daemon_as_root_refuses_to_start_without_a_user)
 		    tu_user());
 		return;
 	}
-	text = config_text_as(NULL, "");
+	text = config_text_as("", "");
 	free(conf);
 	conf = tu_write_file(dir, "familymail.conf", text);
 	free(text);

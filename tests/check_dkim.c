@@ -106,29 +106,18 @@ keys_file(const char *name, const char *rsa, const char *ed)
 static char *
 write_config(const char *extra)
 {
-	char *text = xasprintf("[daemon]\n"
-			       "user = %s\n"
-			       "database = familymail.db\n"
-			       "templates = templates\n"
-			       "timezone = Europe/London\n"
-			       "log_level = debug\n"
-			       "\n[sender]\n"
-			       "from = Family Courses <courses@example.org>\n"
-			       "reply_to = bookings@example.org\n"
-			       "bounce_domain = bounces.example.org\n"
-			       "\n[transport]\ntype = maildir\n"
-			       "\n[maildir]\npath = Maildir\n"
-			       "\n[dkim]\n"
-			       "domain = example.org\n"
-			       "selector = fm2026\n"
-			       "key_file = rsa.pem\n"
-			       "ed25519_selector = fm2026e\n"
-			       "ed25519_key_file = ed.pem\n"
-			       "%s",
-	    tu_user(), extra);
-	char *path = tu_write_file(dir, "familymail.conf", text);
+	char *sections = xasprintf("[dkim]\n"
+				   "domain = example.org\n"
+				   "selector = fm2026\n"
+				   "key_file = rsa.pem\n"
+				   "ed25519_selector = fm2026e\n"
+				   "ed25519_key_file = ed.pem\n"
+				   "%s",
+	    extra);
+	struct tu_config c = { .templates = "templates", .sections = sections };
+	char *path = tu_write_config(dir, "familymail.conf", &c);
 
-	free(text);
+	free(sections);
 	return path;
 }
 
@@ -776,16 +765,14 @@ static int
 check_config(const char *dkim_lines, char **output)
 {
 	char *fm = xasprintf("%s/src/familymail", tu_builddir());
-	char *text = xasprintf("[daemon]\n"
-			       "database = familymail.db\n"
-			       "templates = %s/templates\n"
-			       "\n[sender]\n"
-			       "from = Family Courses <courses@example.org>\n"
-			       "\n[transport]\ntype = maildir\n"
-			       "\n[maildir]\npath = Maildir\n"
-			       "\n[dkim]\n%s",
-	    tu_srcdir(), dkim_lines);
-	char *path = tu_write_file(dir, "check.conf", text);
+	char *sections = xasprintf("[dkim]\n%s", dkim_lines);
+	struct tu_config c = { .timezone = "",
+		.log_level = "",
+		.user = "",
+		.reply_to = "",
+		.bounce_domain = "",
+		.sections = sections };
+	char *path = tu_write_config(dir, "check.conf", &c);
 	char *argv[] = { fm, (char *)"-c", path, (char *)"check-config", NULL };
 	int rc;
 
@@ -793,7 +780,7 @@ check_config(const char *dkim_lines, char **output)
 	rc = tu_run_cmd(argv, log_path, 10000);
 	*output = tu_read_file(log_path, NULL);
 	free(fm);
-	free(text);
+	free(sections);
 	free(path);
 	return rc;
 }

@@ -19,11 +19,9 @@
  */
 #include "config.h"
 
-#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -153,32 +151,6 @@ write_zone(const char *domain, unsigned flags)
 	return text;
 }
 
-/* A port free on 127.0.0.1 for both UDP and TCP, as the kernel picks
- * it; the race with other programs is harmless (nsd would fail to
- * start, loudly). */
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int u, t, port;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	u = socket(AF_INET, SOCK_DGRAM, 0);
-	if (u == -1 || bind(u, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-	    getsockname(u, (struct sockaddr *)&a, &len) != 0)
-		abort();
-	port = ntohs(a.sin_port);
-	t = socket(AF_INET, SOCK_STREAM, 0);
-	if (t == -1)
-		abort();
-	if (bind(t, (struct sockaddr *)&a, sizeof(a)) != 0)
-		port = 0;
-	close(t);
-	close(u);
-	return port;
-}
-
 static void
 nsd_start(void)
 {
@@ -203,8 +175,9 @@ nsd_start(void)
 	key_pem = make_key(zones_dir, "key.pem", false);
 	ed_pem = make_key(zones_dir, "ed.pem", true);
 	other_pem = make_key(zones_dir, "other.pem", false);
-	for (int tries = 0; nsd_port == 0 && tries < 10; tries++)
-		nsd_port = free_port();
+	/* Free for UDP and TCP; the race with other programs is harmless
+	 * (nsd would fail to start, loudly). */
+	nsd_port = tu_free_port();
 	buf_init(&b);
 	buf_printf(&b,
 	    "server:\n"
@@ -300,21 +273,21 @@ check_dns(
 				       "ed25519_key_file = %s\n",
 				 ed_pem)
 			   : xstrdup("");
-	char *text = xasprintf("[daemon]\n"
-			       "database = familymail.db\n"
-			       "templates = %s/templates\n"
-			       "\n[sender]\n"
-			       "from = Family Courses <courses@%s>\n"
-			       "bounce_domain = %s\n"
-			       "\n[transport]\ntype = maildir\n"
-			       "\n[maildir]\npath = Maildir\n"
-			       "\n[dkim]\n"
-			       "domain = %s\n"
-			       "selector = fm2026\n"
-			       "key_file = %s\n"
-			       "%s",
-	    tu_srcdir(), domain, bounce_domain, domain, key_pem, ed);
-	char *conf = tu_write_file(dir, "familymail.conf", text);
+	char *from = xasprintf("Family Courses <courses@%s>", domain);
+	char *sections = xasprintf("[dkim]\n"
+				   "domain = %s\n"
+				   "selector = fm2026\n"
+				   "key_file = %s\n"
+				   "%s",
+	    domain, key_pem, ed);
+	struct tu_config c = { .timezone = "",
+		.log_level = "",
+		.user = "",
+		.from = from,
+		.reply_to = "",
+		.bounce_domain = bounce_domain,
+		.sections = sections };
+	char *conf = tu_write_config(dir, "familymail.conf", &c);
 	char *argv[] = { fm, (char *)"-c", conf, (char *)"check-dns",
 		(char *)"--resolver", resolver, NULL };
 	int rc;
@@ -326,7 +299,8 @@ check_dns(
 	free(fm);
 	free(resolver);
 	free(ed);
-	free(text);
+	free(from);
+	free(sections);
 	free(conf);
 	return rc;
 }
@@ -538,20 +512,21 @@ send_every_kind(const char *sub, bool sign)
 	    base, "secret", "tL5Hd0mQ2wYJ8xVb3RkN6sEp9uCf1gZa4iOq7yWe0Ts=");
 	ck_assert_int_eq(chmod(text, 0600), 0);
 	free(text);
-	text = xasprintf("[daemon]\nuser = %s\ndatabase = familymail.db\n"
-			 "templates = %s/templates\n"
-			 "\n[sender]\n"
-			 "from = Family Courses <courses@good.example>\n"
-			 "reply_to = bookings@good.example\n"
-			 "bounce_domain = bounces.good.example\n"
-			 "\n[transport]\ntype = maildir\n"
-			 "\n[maildir]\npath = Maildir\n"
-			 "\n[unsubscribe]\n"
+	text = xasprintf("[unsubscribe]\n"
 			 "url = https://good.example/unsubscribe?t={token}\n"
 			 "mailto = unsubscribe@good.example\n"
 			 "secret_file = secret\n%s",
-	    tu_user(), tu_srcdir(), dkim);
-	conf = tu_write_file(base, "familymail.conf", text);
+	    dkim);
+	{
+		struct tu_config c = { .timezone = "",
+			.log_level = "",
+			.from = "Family Courses <courses@good.example>",
+			.reply_to = "bookings@good.example",
+			.bounce_domain = "bounces.good.example",
+			.sections = text };
+
+		conf = tu_write_config(base, "familymail.conf", &c);
+	}
 	db = tu_db_new(base);
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(data); i++) {
 		char *path =

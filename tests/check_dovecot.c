@@ -49,22 +49,6 @@ static int dovecot_pid;
 /* Appended to dovecot.conf by setup(). */
 static const char *dovecot_extra = "";
 
-static int
-free_port(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	ck_assert_int_ge(fd, 0);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
-}
-
 static bool
 port_open(int port)
 {
@@ -168,7 +152,7 @@ setup(void)
 	    mail_user->pw_gid);
 
 	for (i = 0; i < N_PORTS; i++)
-		ports[i] = free_port();
+		ports[i] = tu_free_port();
 	text = xasprintf(
 	    "base_dir = %1$s/run\n"
 	    "state_dir = %1$s/state\n"
@@ -272,22 +256,21 @@ static int
 run_once(const char *source, const char *extra)
 {
 	char *daemon_path = xasprintf("%s/src/familymaild", tu_builddir());
-	char *text = xasprintf("[daemon]\nuser = %s\ndatabase = familymail.db\n"
-			       "templates = %s/templates\nlog_level = debug\n"
-			       "\n[sender]\n"
-			       "from = Family Courses <courses@example.org>\n"
-			       "\n[transport]\ntype = maildir\n"
-			       "\n[maildir]\npath = Outbox\n"
-			       "\n[bounces]\nsource = %s\n"
-			       "password_file = imap-password\n%s",
-	    tu_user(), tu_srcdir(), source, extra);
-	char *conf = tu_write_file(dir, "familymail.conf", text);
+	char *sections = xasprintf("[bounces]\nsource = %s\n"
+				   "password_file = imap-password\n%s",
+	    source, extra);
+	struct tu_config c = { .timezone = "",
+		.reply_to = "",
+		.bounce_domain = "",
+		.maildir = "Outbox",
+		.sections = sections };
+	char *conf = tu_write_config(dir, "familymail.conf", &c);
 	char *argv[] = { daemon_path, (char *)"-c", conf, (char *)"--once",
 		(char *)"--now", (char *)NOW, NULL };
 	int ret = tu_run_cmd(argv, log_path, 30000);
 
 	free(conf);
-	free(text);
+	free(sections);
 	free(daemon_path);
 	return ret;
 }

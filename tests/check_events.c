@@ -69,26 +69,15 @@ static const char records[] =
 static void
 write_conf(void)
 {
-	char *text = xasprintf("[daemon]\n"
-			       "user = %s\n"
-			       "database = familymail.db\n"
-			       "templates = %s/templates\n"
-			       "timezone = Europe/London\n"
-			       "log_level = info\n"
-			       "\n[sender]\n"
-			       "from = Family Courses <courses@example.org>\n"
-			       "bounce_domain = bounces.example.org\n"
-			       "\n[transport]\ntype = maildir\n"
-			       "\n[maildir]\npath = Maildir\n"
-			       "\n[bounces]\nsource = maildir:Bounces\n"
-			       "\n[unsubscribe]\n"
-			       "url = https://example.org/u?token={token}\n"
-			       "mailto = unsubscribe@example.org\n"
-			       "secret_file = token-secret\n",
-	    tu_user(), tu_srcdir());
+	struct tu_config c = { .log_level = "info",
+		.reply_to = "",
+		.sections = "[bounces]\nsource = maildir:Bounces\n"
+			    "\n[unsubscribe]\n"
+			    "url = https://example.org/u?token={token}\n"
+			    "mailto = unsubscribe@example.org\n"
+			    "secret_file = token-secret\n" };
 
-	conf = tu_write_file(dir, "familymail.conf", text);
-	free(text);
+	conf = tu_write_config(dir, "familymail.conf", &c);
 }
 
 static void

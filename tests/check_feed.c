@@ -262,29 +262,19 @@ http_stop(void)
 static void
 daemon_config(const char *path)
 {
-	char *text;
+	char *sections =
+	    xasprintf("[digest]\nweekly = mon 08:00\nmonthly = 1 08:00\n"
+		      "\n[feed]\nurl = http://127.0.0.1:%d%s\nevery = 30m\n"
+		      "\n[unsubscribe]\n"
+		      "url = https://example.org/unsubscribe?token={token}\n"
+		      "mailto = unsubscribe@example.org\n"
+		      "secret_file = token-secret\n",
+		srv_port, path);
+	struct tu_config c = { .reply_to = "", .sections = sections };
 
 	free(dconf);
-	text = xasprintf("[daemon]\n"
-			 "user = %s\n"
-			 "database = familymail.db\n"
-			 "templates = %s/templates\n"
-			 "timezone = Europe/London\n"
-			 "log_level = debug\n"
-			 "\n[sender]\n"
-			 "from = Family Courses <courses@example.org>\n"
-			 "bounce_domain = bounces.example.org\n"
-			 "\n[transport]\ntype = maildir\n"
-			 "\n[maildir]\npath = Maildir\n"
-			 "\n[digest]\nweekly = mon 08:00\nmonthly = 1 08:00\n"
-			 "\n[feed]\nurl = http://127.0.0.1:%d%s\nevery = 30m\n"
-			 "\n[unsubscribe]\n"
-			 "url = https://example.org/unsubscribe?token={token}\n"
-			 "mailto = unsubscribe@example.org\n"
-			 "secret_file = token-secret\n",
-	    tu_user(), tu_srcdir(), srv_port, path);
-	dconf = tu_write_file(ddir, "familymail.conf", text);
-	free(text);
+	dconf = tu_write_config(ddir, "familymail.conf", &c);
+	free(sections);
 }
 
 static void

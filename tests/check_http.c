@@ -12,10 +12,8 @@
  */
 #include "config.h"
 
-#include <sys/socket.h>
 #include <sys/stat.h>
 
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,22 +49,6 @@ static const char fixtures[] =
     " VALUES (1, 'Bedtime without battles',"
     " 'https://blog.example.org/bedtime', 'Ruth', 'Five calm steps.',"
     " '2026-11-20T12:00:00Z');";
-
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), p;
-
-	ck_assert_int_ge(fd, 0);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	p = ntohs(a.sin_port);
-	close(fd);
-	return p;
-}
 
 struct resp {
 	long code;
@@ -190,32 +172,31 @@ assert_db(const char *sql, const char *want)
 static void
 setup(void)
 {
-	char *conf, *text, *secret, *daemon;
+	char *conf, *sections, *secret, *daemon;
 	sqlite3 *db;
 
 	dir = tu_mkdtemp();
-	port = free_port();
+	port = tu_free_port();
 	secret = tu_write_file(dir, "token-secret", SECRET);
 	ck_assert_int_eq(chmod(secret, 0600), 0);
 	free(secret);
-	text = xasprintf("[daemon]\n"
-			 "user = %s\n"
-			 "database = familymail.db\n"
-			 "templates = %s/templates\n"
-			 "log_level = debug\n"
-			 "[sender]\n"
-			 "from = Family Courses <courses@example.org>\n"
-			 "[transport]\ntype = maildir\n"
-			 "[maildir]\npath = Maildir\n"
-			 "[unsubscribe]\n"
-			 "url = http://127.0.0.1:%d/unsubscribe?token={token}\n"
-			 "mailto = unsubscribe@example.org\n"
-			 "secret_file = token-secret\n"
-			 "[http]\nlisten = 127.0.0.1:%d\n"
-			 "trusted_proxies = 127.0.0.1\n",
-	    tu_user(), tu_srcdir(), port, port);
-	conf = tu_write_file(dir, "familymail.conf", text);
-	free(text);
+	sections =
+	    xasprintf("[unsubscribe]\n"
+		      "url = http://127.0.0.1:%d/unsubscribe?token={token}\n"
+		      "mailto = unsubscribe@example.org\n"
+		      "secret_file = token-secret\n"
+		      "\n[http]\nlisten = 127.0.0.1:%d\n"
+		      "trusted_proxies = 127.0.0.1\n",
+		port, port);
+	{
+		struct tu_config c = { .timezone = "",
+			.reply_to = "",
+			.bounce_domain = "",
+			.sections = sections };
+
+		conf = tu_write_config(dir, "familymail.conf", &c);
+	}
+	free(sections);
 	db = tu_db_new(dir);
 	tu_sql(db, fixtures);
 	db_close(db);

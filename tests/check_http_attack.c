@@ -79,22 +79,6 @@ static const char fixtures[] =
 
 /* ------------------------------------------------------------ helpers */
 
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), p;
-
-	ck_assert_int_ge(fd, 0);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	p = ntohs(a.sin_port);
-	close(fd);
-	return p;
-}
-
 static double
 now_ms(void)
 {
@@ -279,25 +263,21 @@ wait_db(const char *sql, const char *want, int ms)
 static void
 start_daemon(const char *http_extra)
 {
-	char *text, *daemon;
+	char *sections, *daemon;
+	struct tu_config c = {
+		.timezone = "", .reply_to = "", .bounce_domain = ""
+	};
 
-	text = xasprintf("[daemon]\n"
-			 "user = %s\n"
-			 "database = familymail.db\n"
-			 "templates = %s/templates\n"
-			 "log_level = debug\n"
-			 "[sender]\n"
-			 "from = Family Courses <courses@example.org>\n"
-			 "[transport]\ntype = maildir\n"
-			 "[maildir]\npath = Maildir\n"
-			 "[unsubscribe]\n"
-			 "url = http://127.0.0.1:%d/unsubscribe?token={token}\n"
-			 "secret_file = token-secret\n"
-			 "[http]\nlisten = 127.0.0.1:%d\n%s",
-	    tu_user(), tu_srcdir(), port, port, http_extra);
+	sections =
+	    xasprintf("[unsubscribe]\n"
+		      "url = http://127.0.0.1:%d/unsubscribe?token={token}\n"
+		      "secret_file = token-secret\n"
+		      "\n[http]\nlisten = 127.0.0.1:%d\n%s",
+		port, port, http_extra);
+	c.sections = sections;
 	free(conf_path);
-	conf_path = tu_write_file(dir, "familymail.conf", text);
-	free(text);
+	conf_path = tu_write_config(dir, "familymail.conf", &c);
+	free(sections);
 	daemon = xasprintf("%s/src/familymaild", tu_builddir());
 	{
 		char *argv[] = { daemon, (char *)"-f", (char *)"-c", conf_path,
@@ -350,8 +330,8 @@ setup(void)
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	dir = tu_mkdtemp();
-	port = free_port();
-	metrics_port = free_port();
+	port = tu_free_port();
+	metrics_port = tu_free_port();
 	secret = tu_write_file(dir, "token-secret", SECRET);
 	ck_assert_int_eq(chmod(secret, 0600), 0);
 	free(secret);

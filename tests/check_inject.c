@@ -271,10 +271,22 @@ website_writes(sqlite3 *db)
 	sqlite3_finalize(post);
 }
 
+/* After the common config: every kind on, with its links. */
+static const char conf_sections[] =
+    "[reminders]\noffsets = 7d, 1d\n"
+    "\n[courses]\nchange_window = 0\n"
+    "\n[digest]\nweekly = mon 08:00\nmonthly = 1 08:00\n"
+    "\n[unsubscribe]\n"
+    "url = https://example.org/unsubscribe?token={token}\n"
+    "mailto = unsubscribe@example.org\n"
+    "secret_file = token-secret\n"
+    "confirm_url = https://example.org/confirm?token={token}\n";
+
 static void
 setup(void)
 {
-	char *text, *secret;
+	struct tu_config c = { .sections = conf_sections };
+	char *secret;
 	sqlite3 *db;
 
 	long_payload = make_long();
@@ -288,30 +300,7 @@ setup(void)
 	secret = tu_write_file(dir, "token-secret", SECRET);
 	ck_assert_int_eq(chmod(secret, 0600), 0);
 	free(secret);
-	text = xasprintf(
-	    "[daemon]\n"
-	    "user = %s\n"
-	    "database = familymail.db\n"
-	    "templates = %s/templates\n"
-	    "timezone = Europe/London\n"
-	    "log_level = debug\n"
-	    "\n[sender]\n"
-	    "from = Family Courses <courses@example.org>\n"
-	    "reply_to = bookings@example.org\n"
-	    "bounce_domain = bounces.example.org\n"
-	    "\n[transport]\ntype = maildir\n"
-	    "\n[maildir]\npath = Maildir\n"
-	    "\n[reminders]\noffsets = 7d, 1d\n"
-	    "\n[courses]\nchange_window = 0\n"
-	    "\n[digest]\nweekly = mon 08:00\nmonthly = 1 08:00\n"
-	    "\n[unsubscribe]\n"
-	    "url = https://example.org/unsubscribe?token={token}\n"
-	    "mailto = unsubscribe@example.org\n"
-	    "secret_file = token-secret\n"
-	    "confirm_url = https://example.org/confirm?token={token}\n",
-	    tu_user(), tu_srcdir());
-	conf = tu_write_file(dir, "familymail.conf", text);
-	free(text);
+	conf = tu_write_config(dir, "familymail.conf", &c);
 	db_path = xasprintf("%s/familymail.db", dir);
 	log_path = xasprintf("%s/daemon.log", dir);
 	new_dir = xasprintf("%s/Maildir/new", dir);

@@ -144,10 +144,22 @@ write_templates(void)
 	}
 }
 
+/* Reminders, both digests and their links. */
+static const char month_sections[] =
+    "[reminders]\noffsets = 7d, 1d\n"
+    "\n[digest]\nweekly = mon 08:00\n"
+    "monthly = 1 08:00\nmax_posts = 3\n"
+    "\n[unsubscribe]\n"
+    "url = https://example.org/unsubscribe?token={token}\n"
+    "mailto = unsubscribe@example.org\n"
+    "secret_file = token-secret\n";
+
 static void
 setup(void)
 {
-	char *text, *secret, *fm;
+	struct tu_config c = { .templates = "templates",
+		.sections = month_sections };
+	char *secret, *fm;
 	int rc;
 
 	dir = tu_mkdtemp();
@@ -155,28 +167,7 @@ setup(void)
 	secret = tu_write_file(dir, "token-secret", SECRET);
 	ck_assert_int_eq(chmod(secret, 0600), 0);
 	free(secret);
-	text = xasprintf("[daemon]\n"
-			 "user = %s\n"
-			 "database = familymail.db\n"
-			 "templates = templates\n"
-			 "timezone = Europe/London\n"
-			 "log_level = debug\n"
-			 "\n[sender]\n"
-			 "from = Family Courses <courses@example.org>\n"
-			 "reply_to = bookings@example.org\n"
-			 "bounce_domain = bounces.example.org\n"
-			 "\n[transport]\ntype = maildir\n"
-			 "\n[maildir]\npath = Maildir\n"
-			 "\n[reminders]\noffsets = 7d, 1d\n"
-			 "\n[digest]\nweekly = mon 08:00\n"
-			 "monthly = 1 08:00\nmax_posts = 3\n"
-			 "\n[unsubscribe]\n"
-			 "url = https://example.org/unsubscribe?token={token}\n"
-			 "mailto = unsubscribe@example.org\n"
-			 "secret_file = token-secret\n",
-	    tu_user());
-	conf = tu_write_file(dir, "familymail.conf", text);
-	free(text);
+	conf = tu_write_config(dir, "familymail.conf", &c);
 	db_path = xasprintf("%s/familymail.db", dir);
 	log_path = xasprintf("%s/daemon.log", dir);
 	maildir = xasprintf("%s/Maildir", dir);
@@ -822,29 +813,19 @@ END_TEST
  */
 START_TEST(test_month_welsh_delegate_and_subscriber_across_the_clock_change)
 {
-	char *text, *msg, *body;
+	struct tu_config c = { .log_level = "",
+		.bounce_domain = "",
+		.sections =
+		    "[organisation]\ncharity_number = 1234567\n"
+		    "\n[reminders]\noffsets = 7d, 1d\n"
+		    "\n[digest]\nweekly = mon 08:00\n"
+		    "\n[unsubscribe]\n"
+		    "url = https://example.org/unsubscribe?token={token}\n"
+		    "secret_file = token-secret\n" };
+	char *msg, *body;
 
-	text = xasprintf("[daemon]\n"
-			 "user = %s\n"
-			 "database = familymail.db\n"
-			 "templates = %s/templates\n"
-			 "timezone = Europe/London\n"
-			 "\n[sender]\n"
-			 "from = Family Courses <courses@example.org>\n"
-			 "reply_to = bookings@example.org\n"
-			 "\n[organisation]\n"
-			 "charity_number = 1234567\n"
-			 "\n[transport]\ntype = maildir\n"
-			 "\n[maildir]\npath = Maildir\n"
-			 "\n[reminders]\noffsets = 7d, 1d\n"
-			 "\n[digest]\nweekly = mon 08:00\n"
-			 "\n[unsubscribe]\n"
-			 "url = https://example.org/unsubscribe?token={token}\n"
-			 "secret_file = token-secret\n",
-	    tu_user(), tu_srcdir());
 	free(conf);
-	conf = tu_write_file(dir, "familymail.conf", text);
-	free(text);
+	conf = tu_write_config(dir, "familymail.conf", &c);
 
 	msg = step_keep(
 	    "INSERT INTO courses (id, title, starts_at, venue, address)"

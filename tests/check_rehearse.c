@@ -59,25 +59,17 @@ static const char records[] =
 static void
 setup(void)
 {
-	char *text, *secret;
+	struct tu_config c = { .log_level = "",
+		.reply_to = "",
+		.bounce_domain = "",
+		.sections = "[unsubscribe]\n"
+			    "url = https://example.org/u?token={token}\n"
+			    "secret_file = token-secret\n" };
+	char *secret;
 	sqlite3 *db;
 
 	dir = tu_mkdtemp();
-	text = xasprintf("[daemon]\n"
-			 "user = %s\n"
-			 "database = familymail.db\n"
-			 "templates = %s/templates\n"
-			 "timezone = Europe/London\n"
-			 "\n[sender]\n"
-			 "from = Family Courses <courses@example.org>\n"
-			 "\n[transport]\ntype = maildir\n"
-			 "\n[maildir]\npath = Maildir\n"
-			 "\n[unsubscribe]\n"
-			 "url = https://example.org/u?token={token}\n"
-			 "secret_file = token-secret\n",
-	    tu_user(), tu_srcdir());
-	conf = tu_write_file(dir, "familymail.conf", text);
-	free(text);
+	conf = tu_write_config(dir, "familymail.conf", &c);
 	secret = tu_write_file(dir, "token-secret", SECRET "\n");
 	ck_assert_int_eq(chmod(secret, 0600), 0);
 	free(secret);

@@ -1942,31 +1942,20 @@ static char *smtp_test_which(const char *name);
 static char *
 smtp_test_daemon_dir(int port, int connections, const char *extra_sql)
 {
-	char *dir = tu_mkdtemp(), *text, *path, *sql, *conf;
+	char *dir = tu_mkdtemp(), *smtp, *path, *sql;
+	struct tu_config c = { .log_level = "info", .transport = "smtp" };
 	sqlite3 *db;
 
-	text = xasprintf("[daemon]\n"
-			 "user = %s\n"
-			 "database = familymail.db\n"
-			 "templates = %s/templates\n"
-			 "timezone = Europe/London\n"
-			 "log_level = info\n"
-			 "\n[sender]\n"
-			 "from = Family Courses <courses@example.org>\n"
-			 "reply_to = bookings@example.org\n"
-			 "bounce_domain = bounces.example.org\n"
-			 "\n[transport]\ntype = smtp\n"
-			 "\n[smtp]\n"
+	smtp = xasprintf("[smtp]\n"
 			 "url = smtp://127.0.0.1:%d\n"
 			 "tls = off\n"
 			 "connections = %d\n"
 			 "timeout = %ds\n"
 			 "retry_initial = 10m\n",
-	    tu_user(), tu_srcdir(), port, connections,
-	    tu_timeout_ms(5000) / 1000);
-	conf = tu_write_file(dir, "familymail.conf", text);
-	free(conf);
-	free(text);
+	    port, connections, tu_timeout_ms(5000) / 1000);
+	c.sections = smtp;
+	free(tu_write_config(dir, "familymail.conf", &c));
+	free(smtp);
 	db = tu_db_new(dir);
 	if (extra_sql == NULL) {
 		path = xasprintf("%s/tests/data/e2e/bookings.sql", tu_srcdir());
@@ -2598,22 +2587,14 @@ smtp_test_make_certs(void)
 static char *
 smtp_test_relays_dir(const char *relays_conf, const char *sql)
 {
-	char *dir = tu_mkdtemp(), *text;
+	char *dir = tu_mkdtemp();
+	struct tu_config c = { .log_level = "info",
+		.reply_to = "",
+		.transport = "smtp",
+		.sections = relays_conf };
 	sqlite3 *db;
 
-	text = xasprintf("[daemon]\n"
-			 "user = %s\n"
-			 "database = familymail.db\n"
-			 "templates = %s/templates\n"
-			 "timezone = Europe/London\n"
-			 "log_level = info\n"
-			 "\n[sender]\n"
-			 "from = Family Courses <courses@example.org>\n"
-			 "bounce_domain = bounces.example.org\n"
-			 "\n[transport]\ntype = smtp\n\n%s",
-	    tu_user(), tu_srcdir(), relays_conf);
-	free(tu_write_file(dir, "familymail.conf", text));
-	free(text);
+	free(tu_write_config(dir, "familymail.conf", &c));
 	db = tu_db_new(dir);
 	tu_sql(db, sql);
 	db_close(db);

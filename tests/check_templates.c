@@ -1168,22 +1168,14 @@ static char *pv_dir, *pv_conf;
 static void
 preview_setup(void)
 {
-	char *text, *sql, *path;
+	struct tu_config c = {
+		.log_level = "", .user = "", .bounce_domain = ""
+	};
+	char *sql, *path;
 	sqlite3 *db;
 
 	pv_dir = tu_mkdtemp();
-	text = xasprintf("[daemon]\n"
-			 "database = familymail.db\n"
-			 "templates = %s/templates\n"
-			 "timezone = Europe/London\n"
-			 "\n[sender]\n"
-			 "from = Family Courses <courses@example.org>\n"
-			 "reply_to = bookings@example.org\n"
-			 "\n[transport]\ntype = maildir\n"
-			 "\n[maildir]\npath = Maildir\n",
-	    tu_srcdir());
-	pv_conf = tu_write_file(pv_dir, "familymail.conf", text);
-	free(text);
+	pv_conf = tu_write_config(pv_dir, "familymail.conf", &c);
 	db = tu_db_new(pv_dir);
 	path = xasprintf("%s/tests/data/e2e/bookings.sql", tu_srcdir());
 	sql = tu_read_file(path, NULL);
@@ -1515,27 +1507,16 @@ END_TEST
 static void
 pv_config(const char *daemon_extra, const char *templates)
 {
-	char *tdir = templates != NULL ? xstrdup(templates)
-				       : xasprintf("%s/templates", tu_srcdir());
-	char *text = xasprintf("[daemon]\n"
-			       "database = familymail.db\n"
-			       "templates = %s\n"
-			       "timezone = Europe/London\n"
-			       "%s"
-			       "\n[sender]\n"
-			       "from = Family Courses <courses@example.org>\n"
-			       "reply_to = bookings@example.org\n"
-			       "\n[organisation]\n"
-			       "address = 1 Example Street, Cardiff CF10 1AA\n"
-			       "charity_number = 1234567\n"
-			       "\n[transport]\ntype = maildir\n"
-			       "\n[maildir]\npath = Maildir\n",
-	    tdir, daemon_extra != NULL ? daemon_extra : "");
-	char *conf = tu_write_file(pv_dir, "familymail.conf", text);
+	struct tu_config c = { .templates = templates,
+		.log_level = "",
+		.daemon_extra = daemon_extra,
+		.user = "",
+		.bounce_domain = "",
+		.sections = "[organisation]\n"
+			    "address = 1 Example Street, Cardiff CF10 1AA\n"
+			    "charity_number = 1234567\n" };
 
-	free(conf);
-	free(text);
-	free(tdir);
+	free(tu_write_config(pv_dir, "familymail.conf", &c));
 }
 
 static void

@@ -38,7 +38,10 @@ static const char course_sql[] =
 static void
 setup(void)
 {
-	char *conf, *text, *secret, *daemon;
+	struct tu_config c = {
+		.timezone = "", .reply_to = "", .bounce_domain = ""
+	};
+	char *conf, *sections, *secret, *daemon;
 	int port = tu_free_port();
 	sqlite3 *db;
 
@@ -48,22 +51,15 @@ setup(void)
 	    "0123456789abcdef0123456789abcdef\n");
 	ck_assert_int_eq(chmod(secret, 0600), 0);
 	free(secret);
-	text = xasprintf("[daemon]\n"
-			 "user = %s\n"
-			 "database = familymail.db\n"
-			 "templates = %s/templates\n"
-			 "log_level = debug\n"
-			 "[sender]\n"
-			 "from = Family Courses <courses@example.org>\n"
-			 "[transport]\ntype = maildir\n"
-			 "[maildir]\npath = Maildir\n"
-			 "[unsubscribe]\n"
-			 "url = http://127.0.0.1:%d/unsubscribe?token={token}\n"
-			 "secret_file = token-secret\n"
-			 "[http]\nlisten = 127.0.0.1:%d\n",
-	    tu_user(), tu_srcdir(), port, port);
-	conf = tu_write_file(dir, "familymail.conf", text);
-	free(text);
+	sections =
+	    xasprintf("[unsubscribe]\n"
+		      "url = http://127.0.0.1:%d/unsubscribe?token={token}\n"
+		      "secret_file = token-secret\n"
+		      "\n[http]\nlisten = 127.0.0.1:%d\n",
+		port, port);
+	c.sections = sections;
+	conf = tu_write_config(dir, "familymail.conf", &c);
+	free(sections);
 	db = tu_db_new(dir);
 	tu_sql(db, course_sql);
 	db_close(db);

@@ -222,6 +222,67 @@ tu_user(void)
 	return name;
 }
 
+/* v, or def when v is NULL. */
+static const char *
+tu_or(const char *v, const char *def)
+{
+	return v != NULL ? v : def;
+}
+
+/* "key = value\n" to b, unless value is "". */
+static void
+tu_config_line(struct buf *b, const char *key, const char *value)
+{
+	if (*value != '\0')
+		buf_printf(b, "%s = %s\n", key, value);
+}
+
+char *
+tu_config_text(const struct tu_config *c)
+{
+	static const struct tu_config common;
+	char *templates = xasprintf("%s/templates", tu_srcdir());
+	const char *transport;
+	struct buf b;
+
+	if (c == NULL)
+		c = &common;
+	transport = tu_or(c->transport, "maildir");
+	buf_init(&b);
+	buf_puts(&b, "[daemon]\n");
+	tu_config_line(&b, "database", tu_or(c->database, "familymail.db"));
+	tu_config_line(&b, "templates", tu_or(c->templates, templates));
+	tu_config_line(&b, "timezone", tu_or(c->timezone, "Europe/London"));
+	tu_config_line(&b, "log_level", tu_or(c->log_level, "debug"));
+	buf_puts(&b, tu_or(c->daemon_extra, ""));
+	tu_config_line(&b, "user", tu_or(c->user, tu_user()));
+	buf_puts(&b, "\n[sender]\n");
+	tu_config_line(
+	    &b, "from", tu_or(c->from, "Family Courses <courses@example.org>"));
+	tu_config_line(
+	    &b, "reply_to", tu_or(c->reply_to, "bookings@example.org"));
+	tu_config_line(&b, "bounce_domain",
+	    tu_or(c->bounce_domain, "bounces.example.org"));
+	buf_printf(&b, "\n[transport]\ntype = %s\n", transport);
+	if (strcmp(transport, "maildir") == 0)
+		buf_printf(&b, "\n[maildir]\npath = %s\n",
+		    tu_or(c->maildir, "Maildir"));
+	if (c->sections != NULL && *c->sections != '\0')
+		buf_printf(&b, "\n%s", c->sections);
+	free(templates);
+	return buf_take(&b);
+}
+
+char *
+tu_write_config(const char *dir, const char *name, const struct tu_config *c)
+{
+	char *text = tu_config_text(c);
+	char *path = tu_write_file(dir, name, text);
+
+	free(text);
+	return path;
+}
+
 /* Whether argv0 names one of the programs FM_VALGRIND wraps. */
 static bool
 tu_is_ours(const char *argv0)
@@ -378,19 +439,39 @@ tu_daemon_once(
 	return ret;
 }
 
-int
-tu_free_port(void)
+/* A port the kernel picks for TCP on 127.0.0.1 that UDP can bind too,
+ * or 0 when UDP cannot. */
+static int
+tu_free_port_try(void)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), p;
+	int t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), u, p;
 
-	ck_assert_int_ge(fd, 0);
+	ck_assert_int_ge(t, 0);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	ck_assert_int_eq(bind(t, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(t, (struct sockaddr *)&a, &len), 0);
 	p = ntohs(a.sin_port);
-	close(fd);
+	u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(u, 0);
+	if (bind(u, (struct sockaddr *)&a, sizeof(a)) != 0)
+		p = 0;
+	close(u);
+	close(t);
+	return p;
+}
+
+int
+tu_free_port(void)
+{
+	int p = 0;
+
+	/* A DNS server needs both; a UDP port in use is rare, so a few
+	 * tries find one. */
+	for (int tries = 0; p == 0 && tries < 10; tries++)
+		p = tu_free_port_try();
+	ck_assert_int_ne(p, 0);
 	return p;
 }
 

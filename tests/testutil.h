@@ -48,6 +48,39 @@ long long tu_db_int(const char *path, const char *sql);
  * run as anyone else it is that user already. */
 const char *tu_user(void);
 
+/* A test's familymail.conf: the config the tests share, with what one
+ * test changes. A NULL field takes the value shown; "" leaves its line
+ * out. The text is, each section after a blank line:
+ *
+ *   [daemon]     database, templates, timezone, log_level, the lines
+ *                daemon_extra holds, user
+ *   [sender]     from, reply_to, bounce_domain
+ *   [transport]  type = transport
+ *   [maildir]    path = maildir, for the maildir transport only
+ *   sections     as they are (further sections, a blank line between)
+ */
+struct tu_config {
+	const char *database;      /* familymail.db */
+	const char *templates;     /* the source tree's templates/ */
+	const char *timezone;      /* Europe/London */
+	const char *log_level;     /* debug */
+	const char *daemon_extra;  /* none */
+	const char *user;          /* tu_user() */
+	const char *from;          /* Family Courses <courses@example.org> */
+	const char *reply_to;      /* bookings@example.org */
+	const char *bounce_domain; /* bounces.example.org */
+	const char *transport;     /* maildir */
+	const char *maildir;       /* Maildir */
+	const char *sections;      /* none */
+};
+
+/* The text of c (NULL: the shared config as it is); newly allocated. */
+char *tu_config_text(const struct tu_config *c);
+/* Writes tu_config_text(c) to dir/name; returns the path (caller
+ * frees). */
+char *tu_write_config(
+    const char *dir, const char *name, const struct tu_config *c);
+
 /* Execs argv[0] (a path), in a child: when FM_VALGRIND is set and the
  * program is familymaild or familymail, under that command instead
  * (its words split on spaces, e.g. "valgrind --error-exitcode=99"), so
@@ -73,8 +106,8 @@ int tu_run_cmd(char *const argv[], const char *log_path, int timeout_ms);
  * log_path) and returns its exit status as tu_wait() does. */
 int tu_daemon_once(
     const char *conf, const char *now, const char *log_path, int timeout_ms);
-/* A TCP port on 127.0.0.1 that was free a moment ago, for a server a
- * test starts. */
+/* A port on 127.0.0.1 that was free a moment ago for both TCP and UDP,
+ * for a server a test starts. */
 int tu_free_port(void);
 /* Sleeps ms milliseconds. */
 void tu_sleep_ms(int ms);
