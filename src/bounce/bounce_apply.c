@@ -533,6 +533,25 @@ bounce_apply(sqlite3 *db, const struct bounce_report *r, const char *source,
 	return 1;
 }
 
+/* Whether message id already has a sender-side refusal for reason. */
+static bool
+bounce_apply_said(sqlite3 *db, int64_t id, const char *reason)
+{
+	sqlite3_stmt *st;
+	bool found;
+
+	if (db_prepare(db,
+		"SELECT 1 FROM bounces WHERE message_id = ?1"
+		" AND sender_side = 1 AND reason = ?2 LIMIT 1",
+		&st) != 0)
+		return false;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
 /* The facts of refusal f, status being room for its enhanced code. */
 static void
 bounce_apply_refusal_facts(
@@ -594,5 +613,11 @@ bounce_apply_refusal(sqlite3 *db, const struct bounce_refusal *f,
 	b.diagnostic = f->reply;
 	b.kind = "bounce";
 	b.source = "smtp";
+	/* A refusal about our side is said once for its message: the
+	 * relay says it again to every probe of a paused lane. */
+	if (vd.sender_side && bounce_apply_said(db, f->message_id, vd.reason)) {
+		st->duplicates++;
+		return 0;
+	}
 	return bounce_apply_row(db, &b, rules, now, st);
 }
