@@ -107,6 +107,23 @@ read_log(void)
 	return s;
 }
 
+/* The log once it holds want (the loop logs a change after the worker
+ * that applied it has finished), or as it is after ms. */
+static char *
+read_log_with(const char *want, int ms)
+{
+	char *s = read_log();
+
+	for (int waited = 0;
+	     strstr(s, want) == NULL && waited < tu_timeout_ms(ms);
+	     waited += 50) {
+		free(s);
+		tu_sleep_ms(50);
+		s = read_log();
+	}
+	return s;
+}
+
 static int
 count_in(const char *s, const char *what)
 {
@@ -552,7 +569,7 @@ START_TEST(test_attack_website_lock_neither_stalls_the_loop_nor_loses_a_change)
 	     waited += 100)
 		tu_sleep_ms(100);
 	ck_assert_int_eq(access(journal, F_OK), -1);
-	log = read_log();
+	log = read_log_with("subscriber confirmed id=2 source=page", 5000);
 	assert_has(log,
 	    "subscriber queue cannot write changes=1: database is "
 	    "locked");
