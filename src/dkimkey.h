@@ -7,7 +7,7 @@
  * signer and check-dns share it, so all three judge a key alike.
  *
  * It makes no DKIM signature (send/dkimsign.c does), only the raw
- * Ed25519 one, and does no DNS. libcrypto structures stay inside
+ * signature of a hash, and does no DNS. libcrypto structures stay inside
  * dkimkey.c.
  */
 #ifndef FM_DKIMKEY_H
@@ -50,25 +50,25 @@ enum dkimkey_type dkimkey_type(const struct dkimkey *k);
 const char *dkimkey_type_name(const struct dkimkey *k);
 int dkimkey_bits(const struct dkimkey *k);
 
-/* The private key as PKCS#8 PEM text, NUL-terminated, owned by k: what
- * libopendkim's dkim_sign() reads. */
-const char *dkimkey_pem(const struct dkimkey *k);
-
 /* The TXT record to publish at SELECTOR._domainkey.DOMAIN:
  * "v=DKIM1; k=rsa; p=BASE64" (p= the DER SubjectPublicKeyInfo) or
  * "v=DKIM1; k=ed25519; p=BASE64" (the 32 bytes of the public key, RFC
  * 8463). Newly allocated. */
 char *dkimkey_record(const struct dkimkey *k);
 
-/* Length of an Ed25519 signature. */
-#define DKIMKEY_ED25519_SIG_LEN 64
+/* Room for any signature: RSA of 8192 bits makes 1024 bytes, Ed25519
+ * 64. */
+#define DKIMKEY_SIG_MAX 1024
 
-/* Signs data (n bytes: for DKIM, the SHA-256 of the signed header
- * fields) with the Ed25519 key k, PureEdDSA (RFC 8032), into sig.
- * Returns 0, -EINVAL if k is not Ed25519, -EIO if libcrypto fails. Safe
- * from several threads at once. */
-int dkimkey_sign_ed25519(const struct dkimkey *k, const unsigned char *data,
-    size_t n, unsigned char sig[DKIMKEY_ED25519_SIG_LEN]);
+/*
+ * Signs hash (n bytes: for DKIM, the SHA-256 of the signed header
+ * fields) with k into sig, *len its length: RSASSA-PKCS1-v1_5 with
+ * SHA-256 (rsa-sha256, RFC 6376 §3.3.1; n must be 32) or PureEdDSA
+ * (ed25519-sha256, RFC 8463). Returns 0, or -EIO if libcrypto fails.
+ * Safe from several threads at once on one key.
+ */
+int dkimkey_sign(const struct dkimkey *k, const unsigned char *hash, size_t n,
+    unsigned char sig[DKIMKEY_SIG_MAX], size_t *len);
 
 /* True if p (a published p= value, base64 with any spaces) is k's
  * public key: for RSA as a SubjectPublicKeyInfo or a bare PKCS#1

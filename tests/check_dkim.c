@@ -34,6 +34,7 @@
 #include "db.h"
 #include "dkimkey.h"
 #include "send/dkimsign.h"
+#include "send/dkimsign_int.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -615,32 +616,33 @@ END_TEST
  * must verify. (A body without a final CRLF is left out: SMTP cannot
  * carry one, mime_build() never makes one, and verifiers disagree on
  * it.) */
+static const char *const msgs[] = {
+	"From: Family Courses <courses@example.org>\r\n"
+	"To:   someone@example.net  \r\n"
+	"Subject: \t a subject\r\n\t folded  with\ttabs \r\n"
+	"Received: one\r\nReceived: two\r\n"
+	"Date: Mon, 23 Nov 2026 09:00:00 +0000\r\n"
+	"Message-ID: <a@example.org>\r\n"
+	"\r\n"
+	"  leading   and trailing   \t\r\n"
+	".a dot\r\n"
+	"\r\n"
+	"text\r\n"
+	"\r\n"
+	"\r\n",
+	"From: courses@example.org\r\n"
+	"Subject: white space on the empty lines at the end\r\n"
+	"\r\n"
+	"last line  \r\n"
+	"  \r\n"
+	"\t\r\n",
+	"From: courses@example.org\r\n"
+	"Subject: empty body\r\n"
+	"\r\n",
+};
+
 START_TEST(test_dkim_signs_messages_with_odd_white_space)
 {
-	static const char *const msgs[] = {
-		"From: Family Courses <courses@example.org>\r\n"
-		"To:   someone@example.net  \r\n"
-		"Subject: \t a subject\r\n\t folded  with\ttabs \r\n"
-		"Received: one\r\nReceived: two\r\n"
-		"Date: Mon, 23 Nov 2026 09:00:00 +0000\r\n"
-		"Message-ID: <a@example.org>\r\n"
-		"\r\n"
-		"  leading   and trailing   \t\r\n"
-		".a dot\r\n"
-		"\r\n"
-		"text\r\n"
-		"\r\n"
-		"\r\n",
-		"From: courses@example.org\r\n"
-		"Subject: white space on the empty lines at the end\r\n"
-		"\r\n"
-		"last line  \r\n"
-		"  \r\n"
-		"\t\r\n",
-		"From: courses@example.org\r\n"
-		"Subject: empty body\r\n"
-		"\r\n",
-	};
 	char *keys = keys_file("keys.txt", rsa_key, ed_key), *out, *why = NULL;
 	char *files[UTIL_ARRAY_LEN(msgs) + 1] = { NULL };
 	struct cfg *cfg = cfg_new_defaults(dir);
@@ -672,6 +674,89 @@ START_TEST(test_dkim_signs_messages_with_odd_white_space)
 	dkimsign_free(signer);
 	cfg_free(cfg);
 	free(keys);
+}
+END_TEST
+
+/* One signer with the key file at path alone. */
+static struct dkimsign *
+signer_with(const char *path)
+{
+	struct cfg *cfg = cfg_new_defaults(dir);
+	struct dkimsign *signer;
+	char *why = NULL;
+
+	cfg->dkim_domain = xstrdup("example.org");
+	cfg->dkim_selector = xstrdup("fm2026");
+	cfg->dkim_key_file = xstrdup(path);
+	ck_assert_msg(dkimsign_load(cfg, &signer, &why) == 0, "%s", why);
+	cfg_free(cfg);
+	return signer;
+}
+
+/* libopendkim, which checks each key at every load, passes every
+ * signature made of the odd messages, and fails each one once a body
+ * byte or the From field is changed, or with another key published. */
+START_TEST(test_dkim_libopendkim_passes_our_signatures_and_fails_forgeries)
+{
+	const char *paths[] = { rsa_key, ed_key };
+	char *records[2];
+
+	for (int k = 0; k < 2; k++) {
+		struct dkimkey *key;
+		char *why = NULL;
+
+		ck_assert_int_eq(dkimkey_load(paths[k], &key, &why), 0);
+		records[k] = dkimkey_record(key);
+		dkimkey_free(key);
+	}
+	for (int k = 0; k < 2; k++) {
+		struct dkimsign *signer = signer_with(paths[k]);
+
+		for (size_t i = 0; i < UTIL_ARRAY_LEN(msgs); i++) {
+			struct buf b;
+			char *why = NULL, *at;
+
+			buf_init(&b);
+			buf_puts(&b, msgs[i]);
+			ck_assert_int_eq(dkimsign_message(signer, &b, &why), 0);
+			ck_assert_msg(
+			    dkimsign_verify(&b, records[k], &why) == 0,
+			    "key %d message %zu: %s", k, i, why);
+			/* Published: the other key. */
+			ck_assert_int_ne(
+			    dkimsign_verify(&b, records[1 - k], &why), 0);
+			ck_assert_ptr_nonnull(why);
+			free(why);
+			/* Forged From. */
+			buf_putc(&b, '\0');
+			at = strstr(b.data, "From: ");
+			ck_assert_ptr_nonnull(at);
+			at[6] = 'X';
+			b.len--;
+			ck_assert_int_ne(
+			    dkimsign_verify(&b, records[k], &why), 0);
+			free(why);
+			at[6] = msgs[i][6];
+			/* A changed body (the last line of text). */
+			if (i < 2) {
+				buf_putc(&b, '\0');
+				at = strstr(b.data, "\r\n\r\n");
+				at = strstr(at, "t");
+				ck_assert_ptr_nonnull(at);
+				*at = 'T';
+				b.len--;
+				ck_assert_int_ne(
+				    dkimsign_verify(&b, records[k], &why), 0);
+				ck_assert_msg(strstr(why, "body hash") != NULL,
+				    "%s", why);
+				free(why);
+			}
+			buf_fini(&b);
+		}
+		dkimsign_free(signer);
+	}
+	free(records[0]);
+	free(records[1]);
 }
 END_TEST
 
@@ -901,6 +986,8 @@ dkim_suite(void)
 	    test_dkim_signature_breaks_when_from_or_list_unsubscribe_change);
 	tcase_add_test(tc, test_dkim_signatures_survive_smtp);
 	tcase_add_test(tc, test_dkim_signs_messages_with_odd_white_space);
+	tcase_add_test(tc,
+	    test_dkim_libopendkim_passes_our_signatures_and_fails_forgeries);
 	tcase_add_test(
 	    tc, test_dkim_check_config_refuses_unusable_keys_naming_the_line);
 	suite_add_tcase(s, tc);

@@ -1,16 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * dkimsign: see dkimsign.h. RSA signatures are libopendkim's: one
- * DKIM_LIB handle per signer holds the options (which header fields to
- * sign and over-sign); each message gets a DKIM handle of its own, so
- * threads never share one. Ed25519 signatures are made by
- * dkimsign_ed25519.c on libcrypto, because libopendkim leaks the key of
- * each Ed25519 signature it makes (see there).
- *
- * libopendkim takes the private key as text for every message and parses
- * it again each time: that parse is most of what a signature costs (see
- * bench/smtp_bench.sh), and it is why signing runs in the compose
- * workers, spread over the thread pool, and never on the loop.
+ * dkimsign: see dkimsign.h. The signatures are made by dkimsign_sig.c
+ * with the keys parsed once (dkimkey). Each load has libopendkim, the
+ * reference implementation, verify a signature of every key over a
+ * message made to try the canonicalisation (folded and non-ASCII
+ * header fields, white space at line ends, a line starting with a dot,
+ * empty lines at the end): a signer it does not agree with is refused,
+ * so the daemon keeps its last good one and check-config fails.
  */
 #include "config.h"
 
@@ -31,8 +27,6 @@
 #include "dkimkey.h"
 #include "send/dkimsign_int.h"
 #include "util.h"
-
-#define DKIMSIGN_FIELD "DKIM-Signature: "
 
 /* Every header field familymail writes that a reader sees or acts on.
  * Content-Transfer-Encoding is signed too: changing it changes what the
@@ -78,11 +72,9 @@ static const char *const dkimsign_oversigned[] = {
 struct dkimsign_key {
 	struct dkimkey *key;
 	char *selector;
-	dkim_alg_t alg;
 };
 
 struct dkimsign {
-	DKIM_LIB *lib;
 	char *domain;
 	struct dkimsign_key keys[2];
 	size_t n_keys;
@@ -97,8 +89,6 @@ dkimsign_free(struct dkimsign *s)
 		dkimkey_free(s->keys[i].key);
 		free(s->keys[i].selector);
 	}
-	if (s->lib != NULL)
-		dkim_close(s->lib);
 	free(s->domain);
 	free(s);
 }
@@ -128,11 +118,116 @@ dkimsign_add_key(struct dkimsign *s, const char *path, const char *selector,
 		return ret;
 	}
 	k->selector = xstrdup(selector);
-	k->alg = dkimkey_type(k->key) == DKIMKEY_ED25519
-	    ? DKIM_SIGN_ED25519SHA256
-	    : DKIM_SIGN_RSASHA256;
 	s->n_keys++;
 	return 0;
+}
+
+/* A message that tries the corners of relaxed canonicalisation. */
+static const char dkimsign_sample[] =
+    "From: =?UTF-8?Q?Caf=C3=A9_Teulu?= <news@example.org>\r\n"
+    "To: parent@example.net\r\n"
+    "Subject:   A subject  with\r\n\t folded   white space \r\n"
+    "Date: Thu, 03 Dec 2026 09:30:00 +0000\r\n"
+    "Message-ID: <check@example.org>\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "Content-Transfer-Encoding: 8bit\r\n"
+    "List-Unsubscribe: <https://example.org/u?t=x>\r\n"
+    "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+    "\r\n"
+    "Annwyl riant,  \t\r\n"
+    ".a line that starts with a dot\r\n"
+    "\r\n"
+    "Diolch\t  yn fawr\r\n"
+    "\r\n"
+    "\r\n";
+
+static DKIM_CBSTAT
+dkimsign_lookup(DKIM *d, DKIM_SIGINFO *sig, u_char *buf, size_t len)
+{
+	const char *record = dkim_get_user_context(d);
+
+	(void)sig;
+	if (strlen(record) >= len)
+		return DKIM_CBSTAT_ERROR;
+	memcpy(buf, record, strlen(record) + 1);
+	return DKIM_CBSTAT_CONTINUE;
+}
+
+int
+dkimsign_verify(const struct buf *msg, const char *record, char **why)
+{
+	DKIM_LIB *lib = dkim_init(NULL, NULL);
+	DKIM_SIGINFO *sig = NULL;
+	DKIM_STAT st = DKIM_STAT_INTERNAL;
+	DKIM *d = NULL;
+
+	*why = NULL;
+	if (lib != NULL &&
+	    dkim_set_key_lookup(lib, dkimsign_lookup) == DKIM_STAT_OK)
+		d = dkim_verify(lib, (const u_char *)"check", NULL, &st);
+	if (d != NULL) {
+		dkim_set_user_context(d, (void *)record);
+		st = dkim_chunk(d, (u_char *)msg->data, msg->len);
+		if (st == DKIM_STAT_OK)
+			st = dkim_chunk(d, NULL, 0);
+		if (st == DKIM_STAT_OK)
+			st = dkim_eom(d, NULL);
+		sig = dkim_getsignature(d);
+	}
+	if (st != DKIM_STAT_OK || sig == NULL || !DKIM_SIG_CHECK(sig)) {
+		const char *err = d != NULL ? dkim_geterror(d) : NULL;
+
+		*why = xasprintf("%s%s%s%s%s", dkim_getresultstr(st),
+		    sig != NULL ? ": " : "",
+		    sig == NULL ? ""
+			: dkim_sig_getbh(sig) == DKIM_SIGBH_MISMATCH
+			? "the body hash does not match"
+			: dkim_sig_geterrorstr(dkim_sig_geterror(sig)),
+		    err != NULL ? ": " : "", err != NULL ? err : "");
+	}
+	if (d != NULL)
+		dkim_free(d);
+	if (lib != NULL)
+		dkim_close(lib);
+	return *why == NULL ? 0 : -EINVAL;
+}
+
+/* Signs the sample with key k alone and has libopendkim verify it. */
+static int
+dkimsign_check(
+    const struct dkimsign *s, const struct dkimsign_key *k, char **why)
+{
+	const struct dkimsign_sig_job job = {
+		.key = k->key,
+		.domain = s->domain,
+		.selector = k->selector,
+		.headers = dkimsign_headers,
+		.oversigned = dkimsign_oversigned,
+		.now = time(NULL),
+	};
+	struct buf sample, msg;
+	char *record = dkimkey_record(k->key), *what = NULL;
+	int ret;
+
+	buf_init(&sample);
+	buf_init(&msg);
+	buf_append(&sample, dkimsign_sample, sizeof(dkimsign_sample) - 1);
+	ret = dkimsign_sig(&job, &sample, &msg, &what);
+	if (ret == 0) {
+		buf_append(&msg, sample.data, sample.len);
+		ret = dkimsign_verify(&msg, record, &what);
+	}
+	if (ret != 0) {
+		*why = xasprintf("DKIM %s key: libopendkim does not verify "
+				 "its signature (%s)",
+		    dkimkey_type_name(k->key), what);
+		free(what);
+	}
+	free(record);
+	buf_fini(&sample);
+	buf_fini(&msg);
+	return ret;
 }
 
 int
@@ -147,91 +242,18 @@ dkimsign_load(const struct cfg *cfg, struct dkimsign **out, char **why)
 		return 0;
 	s = xcalloc(1, sizeof(*s));
 	s->domain = xstrdup(cfg->dkim_domain);
-	s->lib = dkim_init(NULL, NULL);
-	if (s->lib == NULL) {
-		*why = xstrdup("DKIM: libopendkim did not start");
-		dkimsign_free(s);
-		return -ENOMEM;
-	}
-	if (dkim_options(s->lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNHDRS,
-		(void *)dkimsign_headers, sizeof(char **)) != DKIM_STAT_OK ||
-	    dkim_options(s->lib, DKIM_OP_SETOPT, DKIM_OPTS_OVERSIGNHDRS,
-		(void *)dkimsign_oversigned, sizeof(char **)) != DKIM_STAT_OK) {
-		*why = xstrdup("DKIM: libopendkim refused the header lists");
-		dkimsign_free(s);
-		return -EINVAL;
-	}
 	ret = dkimsign_add_key(
 	    s, cfg->dkim_key_file, cfg->dkim_selector, false, why);
 	if (ret == 0 && cfg->dkim_ed25519_key_file != NULL)
 		ret = dkimsign_add_key(s, cfg->dkim_ed25519_key_file,
 		    cfg->dkim_ed25519_selector, true, why);
+	for (size_t i = 0; ret == 0 && i < s->n_keys; i++)
+		ret = dkimsign_check(s, &s->keys[i], why);
 	if (ret != 0) {
 		dkimsign_free(s);
 		return ret;
 	}
 	*out = s;
-	return 0;
-}
-
-/* Appends "DKIM-Signature: ..." with CRLF line ends to out. */
-static int
-dkimsign_one(const struct dkimsign *s, const struct dkimsign_key *k,
-    const struct buf *msg, struct buf *out, char **why)
-{
-	DKIM_STAT st;
-	DKIM *d;
-	unsigned char *hdr = NULL;
-	size_t len = 0;
-
-	if (dkimkey_type(k->key) == DKIMKEY_ED25519) {
-		const struct dkimsign_ed25519_job job = {
-			.key = k->key,
-			.domain = s->domain,
-			.selector = k->selector,
-			.headers = dkimsign_headers,
-			.oversigned = dkimsign_oversigned,
-			.now = time(NULL),
-		};
-
-		return dkimsign_ed25519(&job, msg, out, why);
-	}
-
-	d = dkim_sign(s->lib, (const unsigned char *)"familymail", NULL,
-	    (dkim_sigkey_t)dkimkey_pem(k->key),
-	    (const unsigned char *)k->selector,
-	    (const unsigned char *)s->domain, DKIM_CANON_RELAXED,
-	    DKIM_CANON_RELAXED, k->alg, -1, &st);
-	if (d == NULL) {
-		*why = xasprintf("DKIM %s: %s", dkimkey_type_name(k->key),
-		    dkim_getresultstr(st));
-		return -EIO;
-	}
-	st = dkim_chunk(d, (unsigned char *)msg->data, msg->len);
-	if (st == DKIM_STAT_OK)
-		st = dkim_chunk(d, NULL, 0);
-	if (st == DKIM_STAT_OK)
-		st = dkim_eom(d, NULL);
-	if (st == DKIM_STAT_OK)
-		st = dkim_getsighdr_d(d, strlen(DKIMSIGN_FIELD), &hdr, &len);
-	if (st != DKIM_STAT_OK) {
-		const char *err = dkim_geterror(d);
-
-		*why = xasprintf("DKIM %s: %s%s%s", dkimkey_type_name(k->key),
-		    dkim_getresultstr(st), err != NULL ? ": " : "",
-		    err != NULL ? err : "");
-		dkim_free(d);
-		return -EIO;
-	}
-	/* libopendkim folds with bare LF; the message is CRLF. */
-	buf_puts(out, DKIMSIGN_FIELD);
-	for (size_t i = 0; i < len; i++) {
-		if (hdr[i] == '\n' && (i == 0 || hdr[i - 1] != '\r'))
-			buf_putc(out, '\r');
-		buf_putc(out, (char)hdr[i]);
-	}
-	buf_puts(out, "\r\n");
-	dkim_free(d);
 	return 0;
 }
 
@@ -243,8 +265,18 @@ dkimsign_message(const struct dkimsign *s, struct buf *msg, char **why)
 
 	*why = NULL;
 	buf_init(&sigs);
-	for (size_t i = 0; ret == 0 && i < s->n_keys; i++)
-		ret = dkimsign_one(s, &s->keys[i], msg, &sigs, why);
+	for (size_t i = 0; ret == 0 && i < s->n_keys; i++) {
+		const struct dkimsign_sig_job job = {
+			.key = s->keys[i].key,
+			.domain = s->domain,
+			.selector = s->keys[i].selector,
+			.headers = dkimsign_headers,
+			.oversigned = dkimsign_oversigned,
+			.now = time(NULL),
+		};
+
+		ret = dkimsign_sig(&job, msg, &sigs, why);
+	}
 	if (ret == 0) {
 		struct buf signed_msg = sigs;
 

@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * dkimsign_ed25519: the Ed25519 signature (RFC 8463), made here with
- * libcrypto rather than with libopendkim. libopendkim 2.11 can make one,
- * but its dkim_free() releases the key state of RSA signatures only:
- * every Ed25519 signature would leak its parsed key, about 700 bytes a
- * message, in a daemon meant to run for months. Here the key is parsed
- * once (dkimkey) and only the relaxed canonicalisation (RFC 6376 §3.4.2,
- * §3.4.4), the two SHA-256 hashes and the header field are ours; the
- * signatures are checked by an independent verifier in the tests.
+ * dkimsign_sig: one DKIM-Signature header field, rsa-sha256 or
+ * ed25519-sha256, relaxed/relaxed (RFC 6376, RFC 8463): the relaxed
+ * canonicalisation (§3.4.2, §3.4.4), the two SHA-256 hashes and the
+ * field are made here, the signature of the header hash by dkimkey with
+ * the key parsed once. libopendkim reads the key again for every
+ * signature it makes, which costs several times the RSA signature
+ * itself, and leaks the key of each Ed25519 one: a daemon signing
+ * thousands of messages an hour cannot afford either. libopendkim
+ * remains the judge: dkimsign.c has it verify a signature of every key
+ * at each load, and the tests check every kind with dkimpy as well.
  *
- * The header fields signed and their order in h= follow libopendkim's
- * RSA signature of the same message: the fields of the list present,
- * top to bottom, then each over-signed name once more.
+ * The header fields signed and their order in h= are libopendkim's for
+ * the same lists: the fields of the list present, top to bottom, then
+ * each over-signed name once more.
  */
 #include "config.h"
 
@@ -30,7 +32,7 @@
 #include "util.h"
 
 /* Where h= and b= are folded. */
-#define DKIMSIGN_ED25519_WIDTH 72
+#define DKIMSIGN_SIG_WIDTH 72
 
 /* One header field of the message: its bytes without the final CRLF. */
 struct dkimsign_field {
@@ -41,7 +43,7 @@ struct dkimsign_field {
 };
 
 static bool
-dkimsign_ed25519_wsp(char c)
+dkimsign_sig_wsp(char c)
 {
 	return c == ' ' || c == '\t';
 }
@@ -49,7 +51,7 @@ dkimsign_ed25519_wsp(char c)
 /* Splits the header block of msg into fields; *body points after the
  * empty line (at the end when there is none). Newly allocated. */
 static struct dkimsign_field *
-dkimsign_ed25519_fields(const char *p, size_t len, size_t *n, const char **body)
+dkimsign_sig_fields(const char *p, size_t len, size_t *n, const char **body)
 {
 	struct dkimsign_field *f = NULL;
 	size_t cap = 0, at = 0;
@@ -74,7 +76,7 @@ dkimsign_ed25519_fields(const char *p, size_t len, size_t *n, const char **body)
 				break;
 			}
 			end = (size_t)(crlf - p);
-			if (end + 2 >= len || !dkimsign_ed25519_wsp(p[end + 2]))
+			if (end + 2 >= len || !dkimsign_sig_wsp(p[end + 2]))
 				break;
 		}
 		colon = memchr(p + start, ':', end - start);
@@ -97,11 +99,11 @@ dkimsign_ed25519_fields(const char *p, size_t len, size_t *n, const char **body)
 /* Whether field f is called name (case does not matter, nor white space
  * before the colon). */
 static bool
-dkimsign_ed25519_named(const struct dkimsign_field *f, const char *name)
+dkimsign_sig_named(const struct dkimsign_field *f, const char *name)
 {
 	size_t n = f->name_len;
 
-	while (n > 0 && dkimsign_ed25519_wsp(f->at[n - 1]))
+	while (n > 0 && dkimsign_sig_wsp(f->at[n - 1]))
 		n--;
 	return strlen(name) == n && strncasecmp(f->at, name, n) == 0;
 }
@@ -110,13 +112,13 @@ dkimsign_ed25519_named(const struct dkimsign_field *f, const char *name)
  * in relaxed canonical form, with CRLF: the name lower case, the value
  * unfolded, runs of white space made one space, none at either end. */
 static void
-dkimsign_ed25519_canon_field(
+dkimsign_sig_canon_field(
     struct buf *out, const char *text, size_t len, size_t name_len)
 {
 	bool space = false, started = false;
 	size_t n = name_len;
 
-	while (n > 0 && dkimsign_ed25519_wsp(text[n - 1]))
+	while (n > 0 && dkimsign_sig_wsp(text[n - 1]))
 		n--;
 	for (size_t i = 0; i < n; i++)
 		buf_putc(out, (char)tolower((unsigned char)text[i]));
@@ -126,7 +128,7 @@ dkimsign_ed25519_canon_field(
 
 		if (c == '\r' || c == '\n')
 			continue;
-		if (dkimsign_ed25519_wsp(c)) {
+		if (dkimsign_sig_wsp(c)) {
 			space = true;
 			continue;
 		}
@@ -143,7 +145,7 @@ dkimsign_ed25519_canon_field(
  * one space, none at line ends, no empty lines at the end, and a final
  * CRLF unless the body is empty. */
 static int
-dkimsign_ed25519_body_hash(const char *p, size_t len, unsigned char *md)
+dkimsign_sig_body_hash(const char *p, size_t len, unsigned char *md)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	size_t empty = 0, at = 0;
@@ -162,7 +164,7 @@ dkimsign_ed25519_body_hash(const char *p, size_t len, unsigned char *md)
 
 		buf_reset(&line);
 		for (size_t i = 0; i < l; i++) {
-			if (dkimsign_ed25519_wsp(p[at + i])) {
+			if (dkimsign_sig_wsp(p[at + i])) {
 				space = true;
 				continue;
 			}
@@ -189,7 +191,7 @@ dkimsign_ed25519_body_hash(const char *p, size_t len, unsigned char *md)
 }
 
 static char *
-dkimsign_ed25519_base64(const unsigned char *p, size_t n)
+dkimsign_sig_base64(const unsigned char *p, size_t n)
 {
 	unsigned char *b64 = xmalloc(4 * ((n + 2) / 3) + 1);
 
@@ -198,11 +200,10 @@ dkimsign_ed25519_base64(const unsigned char *p, size_t n)
 }
 
 static bool
-dkimsign_ed25519_listed(
-    const char *const *names, const struct dkimsign_field *f)
+dkimsign_sig_listed(const char *const *names, const struct dkimsign_field *f)
 {
 	for (size_t i = 0; names[i] != NULL; i++)
-		if (dkimsign_ed25519_named(f, names[i]))
+		if (dkimsign_sig_named(f, names[i]))
 			return true;
 	return false;
 }
@@ -211,15 +212,15 @@ dkimsign_ed25519_listed(
  * then the over-signed names. Each name is followed by ':' in *h but
  * the last; *names gets pointers into h's copy, NULL-terminated. */
 static void
-dkimsign_ed25519_hlist(const struct dkimsign_ed25519_job *job,
+dkimsign_sig_hlist(const struct dkimsign_sig_job *job,
     const struct dkimsign_field *f, size_t n, struct buf *h)
 {
 	for (size_t i = 0; i < n; i++) {
 		size_t l = f[i].name_len;
 
-		if (!dkimsign_ed25519_listed(job->headers, &f[i]))
+		if (!dkimsign_sig_listed(job->headers, &f[i]))
 			continue;
-		while (l > 0 && dkimsign_ed25519_wsp(f[i].at[l - 1]))
+		while (l > 0 && dkimsign_sig_wsp(f[i].at[l - 1]))
 			l--;
 		if (h->len > 0)
 			buf_putc(h, ':');
@@ -236,8 +237,8 @@ dkimsign_ed25519_hlist(const struct dkimsign_ed25519_job *job,
  * last field of that name not taken yet (RFC 6376 §5.4.2); a name with
  * none left adds nothing. */
 static int
-dkimsign_ed25519_hash_fields(EVP_MD_CTX *ctx, struct dkimsign_field *f,
-    size_t n, const char *h, struct buf *canon)
+dkimsign_sig_hash_fields(EVP_MD_CTX *ctx, struct dkimsign_field *f, size_t n,
+    const char *h, struct buf *canon)
 {
 	const char *p = h;
 
@@ -246,11 +247,11 @@ dkimsign_ed25519_hash_fields(EVP_MD_CTX *ctx, struct dkimsign_field *f,
 		char *name = xstrndup(p, l);
 
 		for (size_t i = n; i-- > 0;) {
-			if (f[i].used || !dkimsign_ed25519_named(&f[i], name))
+			if (f[i].used || !dkimsign_sig_named(&f[i], name))
 				continue;
 			f[i].used = true;
 			buf_reset(canon);
-			dkimsign_ed25519_canon_field(
+			dkimsign_sig_canon_field(
 			    canon, f[i].at, f[i].len, f[i].name_len);
 			if (EVP_DigestUpdate(ctx, canon->data, canon->len) !=
 			    1) {
@@ -270,9 +271,9 @@ dkimsign_ed25519_hash_fields(EVP_MD_CTX *ctx, struct dkimsign_field *f,
 /* Appends text to out, folding before a piece that would pass the
  * width; *col is the current column. */
 static void
-dkimsign_ed25519_fold(struct buf *out, size_t *col, const char *text, size_t n)
+dkimsign_sig_fold(struct buf *out, size_t *col, const char *text, size_t n)
 {
-	if (*col + n > DKIMSIGN_ED25519_WIDTH && *col > 1) {
+	if (*col + n > DKIMSIGN_SIG_WIDTH && *col > 1) {
 		buf_puts(out, "\r\n\t ");
 		*col = 2;
 	}
@@ -281,50 +282,51 @@ dkimsign_ed25519_fold(struct buf *out, size_t *col, const char *text, size_t n)
 }
 
 int
-dkimsign_ed25519(const struct dkimsign_ed25519_job *job, const struct buf *msg,
+dkimsign_sig(const struct dkimsign_sig_job *job, const struct buf *msg,
     struct buf *out, char **why)
 {
-	unsigned char bh[32], hash[32], sig[DKIMKEY_ED25519_SIG_LEN];
+	unsigned char bh[32], hash[32], sig[DKIMKEY_SIG_MAX];
 	struct dkimsign_field *f;
 	struct buf h, field, canon;
 	EVP_MD_CTX *ctx = NULL;
 	const char *body, *p;
 	char *bh64 = NULL, *b64 = NULL;
 	unsigned int hlen = 0;
-	size_t n, col;
+	size_t n, col, sig_len = 0;
 	int ret;
 
 	*why = NULL;
-	f = dkimsign_ed25519_fields(msg->data, msg->len, &n, &body);
+	f = dkimsign_sig_fields(msg->data, msg->len, &n, &body);
 	buf_init(&h);
 	buf_init(&field);
 	buf_init(&canon);
-	ret = dkimsign_ed25519_body_hash(
+	ret = dkimsign_sig_body_hash(
 	    body, (size_t)(msg->data + msg->len - body), bh);
 	if (ret != 0)
 		goto out;
-	bh64 = dkimsign_ed25519_base64(bh, sizeof(bh));
-	dkimsign_ed25519_hlist(job, f, n, &h);
+	bh64 = dkimsign_sig_base64(bh, sizeof(bh));
+	dkimsign_sig_hlist(job, f, n, &h);
 	/* The field, with an empty b= as it is hashed. */
 	buf_printf(&field,
-	    "DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; "
+	    "DKIM-Signature: v=1; a=%s-sha256; c=relaxed/relaxed; "
 	    "d=%s;\r\n\ts=%s; t=%lld; bh=%s;\r\n\th=",
-	    job->domain, job->selector, (long long)job->now, bh64);
+	    dkimkey_type_name(job->key), job->domain, job->selector,
+	    (long long)job->now, bh64);
 	col = 3;
 	for (p = h.data; *p != '\0';) {
 		size_t l = strcspn(p, ":");
 
-		dkimsign_ed25519_fold(&field, &col, p, l + (p[l] == ':'));
+		dkimsign_sig_fold(&field, &col, p, l + (p[l] == ':'));
 		p += l + (p[l] == ':');
 	}
 	buf_puts(&field, ";\r\n\tb=");
 	ctx = EVP_MD_CTX_new();
 	ret = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1
-	    ? dkimsign_ed25519_hash_fields(ctx, f, n, h.data, &canon)
+	    ? dkimsign_sig_hash_fields(ctx, f, n, h.data, &canon)
 	    : -EIO;
 	if (ret == 0) {
 		buf_reset(&canon);
-		dkimsign_ed25519_canon_field(
+		dkimsign_sig_canon_field(
 		    &canon, field.data, field.len, strlen("DKIM-Signature"));
 		/* Hashed without its CRLF (RFC 6376 §3.7). */
 		if (EVP_DigestUpdate(ctx, canon.data, canon.len - 2) != 1 ||
@@ -332,23 +334,23 @@ dkimsign_ed25519(const struct dkimsign_ed25519_job *job, const struct buf *msg,
 			ret = -EIO;
 	}
 	if (ret == 0)
-		ret = dkimkey_sign_ed25519(job->key, hash, sizeof(hash), sig);
+		ret = dkimkey_sign(job->key, hash, sizeof(hash), sig, &sig_len);
 	if (ret != 0)
 		goto out;
-	b64 = dkimsign_ed25519_base64(sig, sizeof(sig));
+	b64 = dkimsign_sig_base64(sig, sig_len);
 	col = 3;
 	for (p = b64; *p != '\0';) {
 		size_t l = strlen(p) > 60 ? 60 : strlen(p);
 
-		dkimsign_ed25519_fold(&field, &col, p, l);
+		dkimsign_sig_fold(&field, &col, p, l);
 		p += l;
 	}
 	buf_puts(&field, "\r\n");
 	buf_append(out, field.data, field.len);
 out:
 	if (ret != 0)
-		*why = xasprintf(
-		    "DKIM ed25519: signing failed (%s)", strerror(-ret));
+		*why = xasprintf("DKIM %s: signing failed (%s)",
+		    dkimkey_type_name(job->key), strerror(-ret));
 	EVP_MD_CTX_free(ctx);
 	free(bh64);
 	free(b64);
