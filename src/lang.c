@@ -121,8 +121,19 @@ lang_known(const char *s)
 	return iso3 != NULL && iso3[0] != '\0';
 }
 
-const char *
-lang_plural(const char *tag, long n)
+/* ICU's plural rules are dear to open (a resource bundle each time):
+ * the last answers are kept per thread, for the same tag and count
+ * (a digest asks the same question of every subscriber). */
+#define LANG_PLURAL_MEMO 4
+
+struct lang_plural_memo {
+	char tag[LANG_TAG_MAX];
+	long n;
+	const char *category;
+};
+
+static const char *
+lang_plural_select(const char *tag, long n)
 {
 	UErrorCode e = U_ZERO_ERROR;
 	UPluralRules *rules;
@@ -145,6 +156,28 @@ lang_plural(const char *tag, long n)
 		if (strcmp(name, lang_plural_categories[i]) == 0)
 			return lang_plural_categories[i];
 	return "other";
+}
+
+const char *
+lang_plural(const char *tag, long n)
+{
+	static _Thread_local struct lang_plural_memo memo[LANG_PLURAL_MEMO];
+	static _Thread_local unsigned next;
+	const char *t = tag != NULL ? tag : "";
+	struct lang_plural_memo *m;
+
+	if (strlen(t) >= LANG_TAG_MAX)
+		return lang_plural_select(tag, n);
+	for (size_t i = 0; i < LANG_PLURAL_MEMO; i++) {
+		m = &memo[i];
+		if (m->category != NULL && m->n == n && strcmp(m->tag, t) == 0)
+			return m->category;
+	}
+	m = &memo[next++ % LANG_PLURAL_MEMO];
+	m->category = lang_plural_select(tag, n);
+	m->n = n;
+	(void)snprintf(m->tag, sizeof(m->tag), "%s", t);
+	return m->category;
 }
 
 void

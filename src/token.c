@@ -49,13 +49,71 @@ token_args_valid(const void *secret, size_t secret_len, const char *purpose,
 	    strnlen(email, TOKEN_EMAIL_MAX + 1) <= TOKEN_EMAIL_MAX;
 }
 
+/* HMAC, fetched once and shared by threads; each thread keeps its
+ * own context keyed with the last key it used (keying costs more than
+ * a short MAC), freed with the thread. */
+#define TOKEN_KEY_MAX 256
+
+struct token_keyed {
+	EVP_MAC_CTX *ctx;
+	size_t key_len;
+	unsigned char key[TOKEN_KEY_MAX];
+};
+
 static pthread_once_t token_mac_once = PTHREAD_ONCE_INIT;
-static EVP_MAC *token_mac; /* HMAC, fetched once, shared by threads */
+static EVP_MAC *token_mac;
+static pthread_key_t token_keyed_key;
+static bool token_keyed_ok;
+
+static void
+token_keyed_free(void *p)
+{
+	struct token_keyed *k = p;
+
+	EVP_MAC_CTX_free(k->ctx);
+	OPENSSL_cleanse(k->key, sizeof(k->key));
+	free(k);
+}
 
 static void
 token_on_mac_once(void)
 {
 	token_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	token_keyed_ok =
+	    pthread_key_create(&token_keyed_key, token_keyed_free) == 0;
+}
+
+/* This thread's context keyed with key, or NULL to key one afresh. */
+static EVP_MAC_CTX *
+token_keyed_ctx(const void *key, size_t key_len, const OSSL_PARAM *params)
+{
+	struct token_keyed *k;
+
+	if (!token_keyed_ok || key_len > TOKEN_KEY_MAX)
+		return NULL;
+	k = pthread_getspecific(token_keyed_key);
+	if (k == NULL) {
+		k = xcalloc(1, sizeof(*k));
+		if (pthread_setspecific(token_keyed_key, k) != 0) {
+			free(k);
+			return NULL;
+		}
+	}
+	if (k->ctx != NULL && k->key_len == key_len &&
+	    memcmp(k->key, key, key_len) == 0)
+		return EVP_MAC_init(k->ctx, NULL, 0, NULL) == 1 ? k->ctx : NULL;
+	EVP_MAC_CTX_free(k->ctx);
+	OPENSSL_cleanse(k->key, sizeof(k->key));
+	k->key_len = 0;
+	k->ctx = EVP_MAC_CTX_new(token_mac);
+	if (k->ctx == NULL || EVP_MAC_init(k->ctx, key, key_len, params) != 1) {
+		EVP_MAC_CTX_free(k->ctx);
+		k->ctx = NULL;
+		return NULL;
+	}
+	memcpy(k->key, key, key_len);
+	k->key_len = key_len;
+	return k->ctx;
 }
 
 int
@@ -67,19 +125,27 @@ token_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
 		    OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
 		OSSL_PARAM_construct_end(),
 	};
-	EVP_MAC_CTX *ctx;
+	EVP_MAC_CTX *ctx, *own = NULL;
 	size_t n = 0;
 	int ret = -EIO;
 
 	pthread_once(&token_mac_once, token_on_mac_once);
 	if (token_mac == NULL)
 		return -EIO;
-	ctx = EVP_MAC_CTX_new(token_mac);
-	if (ctx != NULL && EVP_MAC_init(ctx, key, key_len, params) == 1 &&
-	    EVP_MAC_update(ctx, data, len) == 1 &&
+	ctx = token_keyed_ctx(key, key_len, params);
+	if (ctx == NULL) {
+		own = EVP_MAC_CTX_new(token_mac);
+		if (own == NULL ||
+		    EVP_MAC_init(own, key, key_len, params) != 1) {
+			EVP_MAC_CTX_free(own);
+			return -EIO;
+		}
+		ctx = own;
+	}
+	if (EVP_MAC_update(ctx, data, len) == 1 &&
 	    EVP_MAC_final(ctx, out, &n, 32) == 1 && n == 32)
 		ret = 0;
-	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_CTX_free(own);
 	return ret;
 }
 

@@ -43,7 +43,8 @@ int token_subscriber_id(const char *token, int64_t *id);
 
 /* HMAC-SHA256 of data (len bytes) under key (key_len bytes) into out:
  * HMAC() of libcrypto, without its lookup of the algorithm by name at
- * every call, which costs more than the MAC itself. Thread-safe.
+ * every call, and keyed once per thread for the key used last (both
+ * cost more than a short MAC). Thread-safe.
  * 0, or -EIO if libcrypto fails. */
 int token_hmac_sha256(const void *key, size_t key_len, const void *data,
     size_t len, unsigned char out[32]);

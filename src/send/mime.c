@@ -761,15 +761,52 @@ mime_qp_literal(unsigned char c)
 }
 
 /* Bytes quoted-printable writes as they are anywhere but at the start
- * of a line (printable ASCII but '='); whitespace is left to the
- * careful path, since at a line end it must be encoded. */
+ * of a line: printable ASCII but '=', and space and tab unless at a
+ * line end (mime_qp_run() leaves such a one to the careful path). */
 static bool mime_qp_plain[256];
 
 static void
 mime_qp_init(void)
 {
 	for (unsigned c = 0; c < 256; c++)
-		mime_qp_plain[c] = c >= 0x21 && c <= 0x7e && c != '=';
+		mime_qp_plain[c] =
+		    (c >= 0x20 && c <= 0x7e && c != '=') || c == '\t';
+}
+
+#define MIME_ONES  0x0101010101010101ULL
+#define MIME_HIGHS 0x8080808080808080ULL
+
+/* Whether the 8 bytes at s are all printable ASCII or space, none '=':
+ * no byte below 0x20, none above 0x7e, none equal to '='. */
+static bool
+mime_qp_plain8(const char *s)
+{
+	uint64_t x, eq;
+
+	memcpy(&x, s, sizeof(x));
+	eq = x ^ (MIME_ONES * '=');
+	return ((((x - MIME_ONES * 0x20) & ~x) |            /* below 0x20 */
+		    ((x + MIME_ONES * (0x7f - 0x7e)) | x) | /* above 0x7e */
+		    ((eq - MIME_ONES) & ~eq)) &             /* '=' */
+		   MIME_HIGHS) == 0;
+}
+
+/* The end of the run of plain bytes from i, at most to lim: eight at a
+ * time while it can, then one by one. A space or tab that ends the
+ * text or a line is not part of it: it must be encoded. */
+static size_t
+mime_qp_run(const char *s, size_t n, size_t i, size_t lim)
+{
+	size_t k = i;
+
+	while (k + 8 <= lim && mime_qp_plain8(s + k))
+		k += 8;
+	while (k < lim && mime_qp_plain[(unsigned char)s[k]])
+		k++;
+	if (k > i && (s[k - 1] == ' ' || s[k - 1] == '\t') &&
+	    (k == n || s[k] == '\r'))
+		k--;
+	return k;
 }
 
 static pthread_once_t mime_qp_once = PTHREAD_ONCE_INIT;
@@ -801,20 +838,9 @@ mime_qp_encode(const char *s, size_t n, struct buf *out)
 		 * it, copied at once; a space or tab only when something but
 		 * a line end follows. */
 		if (col > 0 && col < 75) {
-			size_t k = i, lim = i + (75 - col);
+			size_t lim = i + (75 - col), k;
 
-			if (lim > n)
-				lim = n;
-			while (k < lim) {
-				unsigned char d = (unsigned char)s[k];
-
-				if (mime_qp_plain[d] ||
-				    ((d == ' ' || d == '\t') && k + 1 < n &&
-					s[k + 1] != '\r'))
-					k++;
-				else
-					break;
-			}
+			k = mime_qp_run(s, n, i, lim < n ? lim : n);
 			if (k > i) {
 				memcpy(o, s + i, k - i);
 				o += k - i;
