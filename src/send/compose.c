@@ -139,9 +139,17 @@ compose_str(const char *s)
 {
 	struct buf b;
 	json_t *j;
+	size_t n;
 
 	if (s == NULL)
 		return json_null();
+	/* Most values are ASCII: valid as they are, and jansson need not
+	 * check them again. */
+	for (n = 0; ((const unsigned char *)s)[n] != '\0'; n++)
+		if (((const unsigned char *)s)[n] >= 0x80)
+			break;
+	if (s[n] == '\0')
+		return json_stringn_nocheck(s, n);
 	buf_init(&b);
 	util_utf8_repair(s, &b);
 	j = json_stringn(b.data != NULL ? b.data : "", b.len);
