@@ -278,6 +278,111 @@ START_TEST(test_help_lists_every_command_and_each_option)
 }
 END_TEST
 
+/* The long options a source file's option tables (longopts) name, but
+ * help, as "\n"-separated names into out. */
+static void
+long_options_of(const char *file, struct buf *out)
+{
+	char *path = xasprintf("%s/src/cmd/%s", tu_srcdir(), file);
+	char *src = tu_read_file(path, NULL), *p, *q;
+
+	ck_assert_msg(src != NULL, "cannot read %s", path);
+	for (p = src; (p = strstr(p, "longopts[] = {")) != NULL;) {
+		char *end = strstr(p, "{ NULL");
+
+		ck_assert_ptr_nonnull(end);
+		while ((q = strstr(p, "{ \"")) != NULL && q < end) {
+			size_t n;
+
+			q += 3;
+			n = strcspn(q, "\"");
+			if (n != 4 || strncmp(q, "help", 4) != 0) {
+				buf_append(out, q, n);
+				buf_putc(out, '\n');
+			}
+			p = q + n;
+		}
+		p = end;
+	}
+	free(src);
+	free(path);
+}
+
+/* Every option a command's parser takes is in its -h and in
+ * familymail(1): one added to the code without a word for it fails. */
+START_TEST(test_help_and_man_page_name_every_option_of_every_command)
+{
+	static const struct {
+		const char *file;
+		const char *cmds[3];
+	} files[] = {
+		{ "cmd_bounces.c", { "bounces" } },
+		{ "cmd_check_dns.c", { "check-dns" } },
+		{ "cmd_history.c", { "history" } },
+		{ "cmd_import.c", { "import" } },
+		{ "cmd_preview.c", { "preview" } },
+		{ "cmd_queue.c", { "queue" } },
+		{ "cmd_rehearse.c", { "rehearse" } },
+		{ "cmd_render.c", { "render" } },
+		{ "cmd_resend.c", { "resend" } },
+		{ "cmd_retry.c", { "retry" } },
+		{ "cmd_send_test.c", { "send-test" } },
+		{ "cmd_status.c", { "status" } },
+		{ "cmd_suppress.c", { "suppress", "unsuppress" } },
+		{ "cmd_check_config.c", { "check-config" } },
+		{ "cmd_export.c", { "export" } },
+		{ "cmd_erase.c", { "erase" } },
+		{ "cmd_migrate.c", { "migrate" } },
+		{ "cmd_parse_bounce.c", { "parse-bounce" } },
+	};
+	char *man_path = xasprintf("%s/doc/familymail.1", tu_srcdir());
+	char *man = tu_read_file(man_path, NULL);
+	size_t checked = 0;
+
+	ck_assert_ptr_nonnull(man);
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(files); i++) {
+		struct buf help, names;
+		char *name, *save = NULL;
+
+		buf_init(&help);
+		buf_init(&names);
+		buf_puts(&help, "");
+		for (size_t c = 0; c < 3 && files[i].cmds[c] != NULL; c++) {
+			struct run r = RUN(files[i].cmds[c], "-h");
+			char *usage = xasprintf(
+			    "usage: familymail [-c FILE] %s", files[i].cmds[c]);
+
+			ck_assert_int_eq(r.status, 0);
+			assert_has(r.out, usage);
+			buf_puts(&help, r.out);
+			free(usage);
+			run_free(&r);
+		}
+		long_options_of(files[i].file, &names);
+		for (name = names.data != NULL ? strtok_r(names.data, "\n", &save)
+						: NULL;
+		     name != NULL; name = strtok_r(NULL, "\n", &save)) {
+			char *opt = xasprintf("--%s", name);
+			char *fl = xasprintf("Fl -%s", name);
+
+			ck_assert_msg(strstr(help.data, opt) != NULL,
+			    "%s -h does not name %s", files[i].cmds[0], opt);
+			ck_assert_msg(strstr(man, fl) != NULL,
+			    "familymail(1) does not name %s", opt);
+			checked++;
+			free(opt);
+			free(fl);
+		}
+		buf_fini(&help);
+		buf_fini(&names);
+	}
+	/* The tables were read: queue alone takes six. */
+	ck_assert_uint_ge(checked, 20);
+	free(man);
+	free(man_path);
+}
+END_TEST
+
 /* ------------------------------------------------------- check-config */
 
 START_TEST(test_check_config_accepts_a_good_config)
@@ -1261,6 +1366,8 @@ cmd_suite(void)
 	tcase_add_checked_fixture(tc, setup_bare, teardown);
 	tcase_add_test(tc, test_tool_rejects_unknown_command_with_usage);
 	tcase_add_test(tc, test_help_lists_every_command_and_each_option);
+	tcase_add_test(
+	    tc, test_help_and_man_page_name_every_option_of_every_command);
 	tcase_add_test(tc, test_check_config_accepts_a_good_config);
 	tcase_add_test(
 	    tc, test_check_config_names_line_and_key_of_each_problem);

@@ -2673,6 +2673,58 @@ smtp_test_relay_counts(const char *dir)
 	return s;
 }
 
+/* What the administrator reads of a message the relay put off and of
+ * one it refused: `familymail history` shows the deferral with the
+ * relay's reply and the next try, and the failure with its reply. */
+START_TEST(test_smtp_daemon_history_shows_deferrals_and_failures)
+{
+	static const char extra[] =
+	    "INSERT INTO delegates (id, email, first_name) VALUES"
+	    " (31, 'defer-451@example.org', 'Dewi'),"
+	    " (32, 'data-554@example.org', 'Ffion');"
+	    "INSERT INTO bookings (id, course_id, delegate_id, reference,"
+	    " status, created_at) VALUES"
+	    " (31, 1, 31, 'FC-1031', 'confirmed', '2026-11-22T10:00:00Z'),"
+	    " (32, 1, 32, 'FC-1032', 'confirmed', '2026-11-22T10:00:00Z');";
+	struct smtp_test_server srv;
+	char *base = tu_mkdtemp(), *dir, *out, *line;
+	sqlite3 *db;
+
+	smtp_test_server_start(&srv, base, "srv", NULL);
+	dir = smtp_test_daemon_dir(srv.port, 1, NULL);
+	db = smtp_test_daemon_db(dir);
+	tu_sql(db, extra);
+	db_close(db);
+	ck_assert_int_eq(smtp_test_daemon_once(dir), 0);
+
+	out = smtp_test_tool(dir, "history", "defer-451@example.org");
+	line = strstr(out, "deferred");
+	ck_assert_msg(line != NULL, "no deferral in:\n%s", out);
+	*strchrnul(line, '\n') = '\0';
+	ck_assert_msg(strstr(line, "booking_confirmation") != NULL &&
+		strstr(line, "FC-1031") != NULL &&
+		strstr(line, "451 4.3.0") != NULL &&
+		strstr(line, "next try") != NULL,
+	    "deferral line: %s", line);
+	free(out);
+
+	out = smtp_test_tool(dir, "history", "FC-1032");
+	line = strstr(out, "failed");
+	ck_assert_msg(line != NULL, "no failure in:\n%s", out);
+	*strchrnul(line, '\n') = '\0';
+	ck_assert_msg(strstr(line, "booking_confirmation") != NULL &&
+		strstr(line, "554 5.7.1") != NULL,
+	    "failure line: %s", line);
+	free(out);
+
+	smtp_test_server_stop(&srv);
+	tu_rmtree(dir);
+	free(dir);
+	tu_rmtree(base);
+	free(base);
+}
+END_TEST
+
 /* The first relay's quota of 3 a day runs out half way: the rest go by
  * the second, each message recording its relay; later that day the
  * first is still spent; the next day (--now moves the clock) it takes
@@ -3370,6 +3422,7 @@ smtp_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(
 	    tc, test_smtp_daemon_spends_a_daily_quota_then_fails_over);
+	tcase_add_test(tc, test_smtp_daemon_history_shows_deferrals_and_failures);
 	tcase_add_test(tc, test_smtp_daemon_fails_over_to_the_backup_relay);
 	tcase_add_test(tc, test_smtp_daemon_pauses_on_a_refusal_about_our_side);
 	tcase_add_test(tc,
