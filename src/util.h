@@ -6,7 +6,7 @@
  * Out of memory is not recoverable in a daemon whose outbox is durable:
  * x*() print a message and abort(), so callers never test for NULL.
  *
- * The conventions every module follows (STYLE.md, "Errors"): a function
+ * The conventions every module follows for errors: a function
  * returns 0 or a negative errno; a predicate returns bool; a
  * constructor returns a pointer or NULL. When a failure has words for a
  * person, they come back through a last argument char **why (named err
