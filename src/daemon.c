@@ -468,6 +468,23 @@ daemon_watch(struct daemon *d)
 	    &d->watch_timer, daemon_on_watch_timer, DAEMON_POLL_MS, 0);
 }
 
+/* Why the database could not be opened: SQLite's failures in words of
+ * their own (db_strerror()), the system's (a folder, a missing parent)
+ * in the system's. */
+static const char *
+daemon_db_why(int ret)
+{
+	switch (ret) {
+	case -EBUSY:
+	case -EILSEQ:
+	case -EPROTO:
+	case -EEXIST:
+		return db_strerror(ret);
+	default:
+		return strerror(-ret);
+	}
+}
+
 /* Opens and migrates the database, and puts the messages a crash left
  * in flight where they belong: the sent log's acceptances are sent,
  * the rest queued again. Returns 0 or an exit status (logged). */
@@ -505,7 +522,7 @@ daemon_open_db(struct daemon *d)
 	}
 	if (ret != 0) {
 		log_errx("daemon cannot use database %s: %s", database,
-		    why != NULL ? why : strerror(-ret));
+		    why != NULL ? why : daemon_db_why(ret));
 		return 1;
 	}
 	return 0;

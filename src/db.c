@@ -65,7 +65,7 @@ db_strerror(int err)
 	case -EIO:
 		return "a disk input/output error";
 	case -EILSEQ:
-		return "the database file is corrupt";
+		return "the file is not a database, or is corrupt";
 	case -ENOSPC:
 		return "the disk is full";
 	case -ENOENT:

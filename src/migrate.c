@@ -520,8 +520,13 @@ migrate_run_to(sqlite3 *db, int target)
 		if (ret == 0)
 			ret = db_commit(db);
 		if (ret != 0) {
+			/* SQLite's words, before the rollback clears them. */
+			char *why = xstrdup(sqlite3_errmsg(db));
+
 			db_rollback(db);
-			log_warnx("migrate failed step=%d", version + 1);
+			log_warnx(
+			    "migrate failed step=%d: %s", version + 1, why);
+			free(why);
 			return ret;
 		}
 		version++;

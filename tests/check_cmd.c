@@ -359,8 +359,9 @@ START_TEST(test_help_and_man_page_name_every_option_of_every_command)
 			run_free(&r);
 		}
 		long_options_of(files[i].file, &names);
-		for (name = names.data != NULL ? strtok_r(names.data, "\n", &save)
-						: NULL;
+		for (name = names.data != NULL
+			 ? strtok_r(names.data, "\n", &save)
+			 : NULL;
 		     name != NULL; name = strtok_r(NULL, "\n", &save)) {
 			char *opt = xasprintf("--%s", name);
 			char *fl = xasprintf("Fl -%s", name);

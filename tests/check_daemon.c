@@ -187,6 +187,66 @@ START_TEST(test_daemon_refuses_a_broken_config_with_exit_78)
 }
 END_TEST
 
+/* A database it cannot use is refused with the reason in words: not
+ * "Invalid or incomplete multibyte or wide character" for a file that
+ * is not a database, and SQLite's own words for a migration that
+ * failed on a table already there. Nothing is sent. */
+START_TEST(test_daemon_names_why_it_cannot_use_its_database)
+{
+	static const struct {
+		const char *what;
+		const char *want[2];
+	} cases[] = {
+		{ "garbage",
+		    { "cannot use database",
+			"the file is not a database, or is corrupt" } },
+		{ "folder", { "cannot use database", "Is a directory" } },
+		{ "clash",
+		    { "migrate failed step=1: table messages already "
+		      "exists",
+			"cannot use database" } },
+	};
+	char *db = xasprintf("%s/familymail.db", dir);
+	char *argv[] = { daemon_path, (char *)"-c", conf, (char *)"--once",
+		NULL };
+
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(cases); i++) {
+		char *log;
+
+		tu_rmtree(db);
+		if (strcmp(cases[i].what, "garbage") == 0) {
+			free(tu_write_file(dir, "familymail.db",
+			    "this is not an SQLite database, only text that "
+			    "is long enough to be read as a header by it\n"));
+		} else if (strcmp(cases[i].what, "folder") == 0) {
+			ck_assert_int_eq(mkdir(db, 0700), 0);
+		} else {
+			sqlite3 *h;
+
+			ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+			ck_assert_int_eq(
+			    sqlite3_exec(h, "CREATE TABLE messages (x);", NULL,
+				NULL, NULL),
+			    SQLITE_OK);
+			sqlite3_close(h);
+		}
+		unlink(log_path);
+		ck_assert_int_eq(tu_run_cmd(argv, log_path, 10000), 1);
+		log = tu_read_file(log_path, NULL);
+		ck_assert_ptr_nonnull(log);
+		for (size_t k = 0; k < 2; k++)
+			ck_assert_msg(strstr(log, cases[i].want[k]) != NULL,
+			    "%s: no \"%s\" in:\n%s", cases[i].what,
+			    cases[i].want[k], log);
+		ck_assert_ptr_null(strstr(log, "multibyte"));
+		free(log);
+		ck_assert_int_le(tu_count_files(maildir_new), 0);
+	}
+	tu_rmtree(db);
+	free(db);
+}
+END_TEST
+
 static int
 wait_for_files(int want, int timeout_ms)
 {
@@ -914,6 +974,7 @@ daemon_suite(void)
 	    tc, test_daemon_once_delivers_one_message_per_confirmed_booking);
 	tcase_add_test(tc, test_daemon_once_twice_sends_nothing_new);
 	tcase_add_test(tc, test_daemon_refuses_a_broken_config_with_exit_78);
+	tcase_add_test(tc, test_daemon_names_why_it_cannot_use_its_database);
 	tcase_add_test(
 	    tc, test_daemon_notices_a_new_booking_and_stops_on_sigterm);
 	tcase_add_test(

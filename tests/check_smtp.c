@@ -3422,7 +3422,8 @@ smtp_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(
 	    tc, test_smtp_daemon_spends_a_daily_quota_then_fails_over);
-	tcase_add_test(tc, test_smtp_daemon_history_shows_deferrals_and_failures);
+	tcase_add_test(
+	    tc, test_smtp_daemon_history_shows_deferrals_and_failures);
 	tcase_add_test(tc, test_smtp_daemon_fails_over_to_the_backup_relay);
 	tcase_add_test(tc, test_smtp_daemon_pauses_on_a_refusal_about_our_side);
 	tcase_add_test(tc,
