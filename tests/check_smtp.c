@@ -3140,11 +3140,50 @@ smtp_test_exim_root(const char **why)
 	return root;
 }
 
+/* Exim's settings for TLS ("starttls" or "smtps", with the test CA's
+ * server certificate, copied where its user can read it) and AUTH
+ * PLAIN over TLS only, refusing mail from a client that did not
+ * authenticate; "" for neither. */
+static char *
+smtp_test_exim_tls(const char *dir, const char *tls, int port, unsigned uid)
+{
+	char *pem, *key, *text;
+
+	if (tls == NULL)
+		return xstrdup("tls_advertise_hosts =\n");
+	for (int i = 0; i < 2; i++) {
+		char *from = xasprintf(
+		    "%s/server.%s", smtp_test_tls_dir, i == 0 ? "pem" : "key");
+		char *data = tu_read_file(from, NULL), *to;
+
+		ck_assert_ptr_nonnull(data);
+		to = tu_write_file(dir, i == 0 ? "tls.pem" : "tls.key", data);
+		ck_assert_int_eq(chown(to, uid, (gid_t)-1), 0);
+		ck_assert_int_eq(chmod(to, 0600), 0);
+		free(to);
+		free(data);
+		free(from);
+	}
+	pem = xasprintf("%s/tls.pem", dir);
+	key = xasprintf("%s/tls.key", dir);
+	text = xasprintf("tls_advertise_hosts = *\n"
+			 "tls_certificate = %s\n"
+			 "tls_privatekey = %s\n"
+			 "%s%.0d%s",
+	    pem, key,
+	    strcmp(tls, "smtps") == 0 ? "tls_on_connect_ports = " : "",
+	    strcmp(tls, "smtps") == 0 ? port : 0,
+	    strcmp(tls, "smtps") == 0 ? "\n" : "");
+	free(pem);
+	free(key);
+	return text;
+}
+
 static bool
 smtp_test_exim_start(struct smtp_test_exim *x, const char *root,
-    const char *base, bool pipelining, int per_connection)
+    const char *base, bool pipelining, int per_connection, const char *tls)
 {
-	char *conf, *script, *text, *passwd, *group, *log, *spool;
+	char *conf, *script, *text, *passwd, *group, *log, *spool, *tls_conf;
 	unsigned uid = geteuid() == 0 ? 65534 : (unsigned)geteuid();
 	unsigned gid = geteuid() == 0 ? 65534 : (unsigned)getegid();
 	char *argv[3];
@@ -3168,6 +3207,7 @@ smtp_test_exim_start(struct smtp_test_exim *x, const char *root,
 	text = xasprintf("Debian-exim:x:%u:\nroot:x:0:\n", gid);
 	group = tu_write_file(x->dir, "group", text);
 	free(text);
+	tls_conf = smtp_test_exim_tls(x->dir, tls, x->port, uid);
 	text = xasprintf(
 	    "keep_environment =\n"
 	    "spool_directory = %s\n"
@@ -3175,7 +3215,7 @@ smtp_test_exim_start(struct smtp_test_exim *x, const char *root,
 	    "primary_hostname = exim.test\n"
 	    "local_interfaces = 127.0.0.1\n"
 	    "daemon_smtp_ports = %d\n"
-	    "tls_advertise_hosts =\n"
+	    "%s"
 	    "smtp_enforce_sync = true\n"
 	    "pipelining_advertise_hosts = %s\n"
 	    "smtp_accept_max_per_connection = %d\n"
@@ -3190,14 +3230,32 @@ smtp_test_exim_start(struct smtp_test_exim *x, const char *root,
 	    "{no}{yes}}\n"
 	    "  accept\n"
 	    "acl_rcpt:\n"
+	    "%s"
 	    "  accept\n"
 	    "begin routers\n"
 	    "blackhole:\n"
 	    "  driver = redirect\n"
-	    "  data = :blackhole:\n",
-	    spool, spool, x->port, pipelining ? "*" : ":", per_connection);
+	    "  data = :blackhole:\n"
+	    "%s",
+	    spool, spool, x->port, tls_conf, pipelining ? "*" : ":",
+	    per_connection,
+	    tls != NULL ? "  deny message = authenticate first\n"
+			  "       !authenticated = *\n"
+			: "",
+	    tls != NULL
+		? "begin authenticators\n"
+		  "plain:\n"
+		  "  driver = plaintext\n"
+		  "  public_name = PLAIN\n"
+		  "  server_prompts = :\n"
+		  "  server_advertise_condition = ${if def:tls_in_cipher}\n"
+		  "  server_condition = ${if and {{eq{$auth2}{familymail}}"
+		  "{eq{$auth3}{correct horse}}}}\n"
+		  "  server_set_id = $auth2\n"
+		: "");
 	conf = tu_write_file(x->dir, "exim.conf", text);
 	free(text);
+	free(tls_conf);
 	text = xasprintf("#!/bin/sh\n"
 			 "export LD_PRELOAD=%s NSS_WRAPPER_PASSWD=%s"
 			 " NSS_WRAPPER_GROUP=%s"
@@ -3255,7 +3313,7 @@ smtp_test_exim_stop(struct smtp_test_exim *x)
  * outbox recorded, and no synchronisation error or refusal is logged.
  */
 static void
-smtp_test_exim_delivers(bool pipelining)
+smtp_test_exim_delivers(bool pipelining, const char *tls)
 {
 	struct smtp_test_exim x;
 	const char *why = NULL;
@@ -3268,7 +3326,14 @@ smtp_test_exim_delivers(bool pipelining)
 		return;
 	}
 	base = tu_mkdtemp();
-	if (!smtp_test_exim_start(&x, root, base, pipelining, 7)) {
+	if (tls != NULL && smtp_test_tls_dir == NULL) {
+		printf("check_smtp: Exim TLS test skipped: openssl missing\n");
+		tu_rmtree(base);
+		free(base);
+		free(root);
+		return;
+	}
+	if (!smtp_test_exim_start(&x, root, base, pipelining, 7, tls)) {
 		s = xasprintf("%s/exim/exim.out", base);
 		log = tu_read_file(s, NULL);
 		printf("check_smtp: Exim test skipped: Exim did not start "
@@ -3282,10 +3347,25 @@ smtp_test_exim_delivers(bool pipelining)
 		free(root);
 		return;
 	}
-	conf = xasprintf("[smtp]\nurl = smtp://127.0.0.1:%d\ntls = off\n"
-			 "connections = 2\n",
-	    x.port);
+	if (tls == NULL) {
+		conf = xasprintf("[smtp]\nurl = smtp://127.0.0.1:%d\n"
+				 "tls = off\nconnections = 2\n",
+		    x.port);
+	} else {
+		conf = xasprintf("[smtp]\nurl = %s://127.0.0.1:%d\n"
+				 "tls = required\nca_file = %s/ca.pem\n"
+				 "username = familymail\n"
+				 "password_file = smtp-password\n"
+				 "connections = 2\n",
+		    strcmp(tls, "smtps") == 0 ? "smtps" : "smtp", x.port,
+		    smtp_test_tls_dir);
+	}
 	dir = smtp_test_relays_dir(conf, "SELECT 1");
+	if (tls != NULL) {
+		s = tu_write_file(dir, "smtp-password", "correct horse\n");
+		ck_assert_int_eq(chmod(s, 0600), 0);
+		free(s);
+	}
 	smtp_test_add_bookings(dir, 100, 30, "2026-11-23T08:00:00Z");
 	ck_assert_int_eq(smtp_test_daemon_once_at(dir, SMTP_TEST_NOW), 0);
 	path = xasprintf("%s/familymail.db", dir);
@@ -3310,6 +3390,15 @@ smtp_test_exim_delivers(bool pipelining)
 	for (char *p = log; (p = strstr(p, " <= ")) != NULL; p++)
 		n++;
 	ck_assert_int_eq(n, 30);
+	/* Over TLS, each message came on an authenticated session. */
+	if (tls != NULL) {
+		ck_assert_int_eq(
+		    smtp_test_count_in_file(x.mainlog, " A=plain:familymail"),
+		    30);
+		ck_assert_int_eq(
+		    smtp_test_count_in_file(x.mainlog, "authenticate first"),
+		    0);
+	}
 	/* Each with its own Message-ID, once. */
 	for (int i = 100; i < 130; i++) {
 		char *sql = xasprintf(
@@ -3337,15 +3426,30 @@ smtp_test_exim_delivers(bool pipelining)
 	free(root);
 }
 
+/* The same over STARTTLS, checked against the test CA, with AUTH PLAIN
+ * (which Exim offers only once TLS is up) and pipelining; and over
+ * implicit TLS (smtps) without it. */
+START_TEST(test_smtp_daemon_delivers_into_exim_over_starttls_with_auth)
+{
+	smtp_test_exim_delivers(true, "starttls");
+}
+END_TEST
+
+START_TEST(test_smtp_daemon_delivers_into_exim_over_smtps_with_auth)
+{
+	smtp_test_exim_delivers(false, "smtps");
+}
+END_TEST
+
 START_TEST(test_smtp_daemon_delivers_into_exim_with_pipelining)
 {
-	smtp_test_exim_delivers(true);
+	smtp_test_exim_delivers(true, NULL);
 }
 END_TEST
 
 START_TEST(test_smtp_daemon_delivers_into_exim_without_pipelining)
 {
-	smtp_test_exim_delivers(false);
+	smtp_test_exim_delivers(false, NULL);
 }
 END_TEST
 
@@ -3435,6 +3539,10 @@ smtp_suite(void)
 	tcase_add_test(tc, test_smtp_daemon_delivers_into_exim_with_pipelining);
 	tcase_add_test(
 	    tc, test_smtp_daemon_delivers_into_exim_without_pipelining);
+	tcase_add_test(
+	    tc, test_smtp_daemon_delivers_into_exim_over_starttls_with_auth);
+	tcase_add_test(
+	    tc, test_smtp_daemon_delivers_into_exim_over_smtps_with_auth);
 	suite_add_tcase(s, tc);
 
 	if (smtp_test_tls_dir == NULL) {
