@@ -24,6 +24,7 @@
 
 #include "bounce/bounce_poll.h"
 #include "cfg.h"
+#include "checkpoint.h"
 #include "clock.h"
 #include "daemon_gen.h"
 #include "daemon_proc.h"
@@ -52,7 +53,8 @@ struct daemon {
 	const struct daemon_opts *opts;
 	int lock_fd; /* DATABASE.lock, held for the life of the process */
 	sqlite3 *db;
-	sqlite3 *work_db; /* the job poller's */
+	sqlite3 *work_db;              /* the job poller's */
+	struct checkpoint *checkpoint; /* of db, off the loop */
 	struct outbox *outbox;
 	struct daemon_gen *gen;
 	uv_signal_t sig_term;
@@ -96,8 +98,15 @@ static void
 daemon_maybe_finish(struct daemon *d)
 {
 	if (d->stopping && d->sender_stopped && d->retiring == 0 &&
-	    !daemon_busy(d))
+	    !daemon_busy(d) &&
+	    (d->checkpoint == NULL || !checkpoint_busy(d->checkpoint)))
 		uv_stop(&d->loop);
+}
+
+static void
+daemon_on_checkpoint(void *arg)
+{
+	daemon_maybe_finish(arg);
 }
 static void daemon_reload(struct daemon *d);
 static void daemon_run_jobs(struct daemon *d);
@@ -560,6 +569,8 @@ daemon_start(struct daemon *d)
 		log_errx("daemon cannot start: %s", uv_strerror(ret));
 		return ret;
 	}
+	d->checkpoint = checkpoint_new(
+	    &d->loop, d->db, d->gen->cfg->database, daemon_on_checkpoint, d);
 	d->jobs = job_poll_new(&d->loop, d->work_db);
 	d->feed = feed_poll_new(&d->loop);
 	d->bounce = bounce_poll_new(&d->loop, d->db);
@@ -642,6 +653,7 @@ daemon_run(const struct daemon_opts *opts)
 	bounce_poll_free(d.bounce);
 	feed_poll_free(d.feed);
 	job_poll_free(d.jobs);
+	checkpoint_free(d.checkpoint);
 out_db:
 	daemon_gen_free(d.gen);
 	outbox_free(d.outbox);

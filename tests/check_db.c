@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,7 +16,9 @@
 
 #include <check.h>
 #include <sqlite3.h>
+#include <uv.h>
 
+#include "checkpoint.h"
 #include "clock.h"
 #include "db.h"
 #include "kind.h"
@@ -656,6 +660,78 @@ START_TEST(test_outbox_state_names_match_the_database)
 }
 END_TEST
 
+/* ------------------------------------------------------- checkpoint */
+
+static uv_sem_t checkpoint_gate;
+
+static void
+checkpoint_test_block(uv_work_t *req)
+{
+	(void)req;
+	uv_sem_wait(&checkpoint_gate);
+}
+
+static void
+checkpoint_test_unblocked(uv_work_t *req, int status)
+{
+	(void)req;
+	(void)status;
+}
+
+static off_t
+checkpoint_test_size(const char *path)
+{
+	struct stat st;
+
+	ck_assert_int_eq(stat(path, &st), 0);
+	return st.st_size;
+}
+
+/* A commit that takes the write-ahead log past the threshold does not
+ * copy it into the database file itself (the loop would wait on the
+ * disk): with every thread of the pool held, the file keeps its size
+ * and the checkpoint waits; once the pool is free, it runs there. */
+START_TEST(test_checkpoint_runs_in_the_pool_not_in_the_commit)
+{
+	char *path = xasprintf("%s/familymail.db", dir);
+	uv_work_t blockers[4];
+	struct checkpoint *c;
+	uv_loop_t loop;
+	off_t before;
+
+	/* Before the pool's first use in this process: four threads. */
+	ck_assert_int_eq(setenv("UV_THREADPOOL_SIZE", "4", 1), 0);
+	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	ck_assert_int_eq(uv_sem_init(&checkpoint_gate, 0), 0);
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(blockers); i++)
+		ck_assert_int_eq(
+		    uv_queue_work(&loop, &blockers[i], checkpoint_test_block,
+			checkpoint_test_unblocked),
+		    0);
+	c = checkpoint_new(&loop, db, path, NULL, NULL);
+	tu_sql(db, "CREATE TABLE filler (b BLOB)");
+	ck_assert(!checkpoint_busy(c));
+	before = checkpoint_test_size(path);
+	/* About 1,500 pages of 4 KiB. */
+	tu_sql(db,
+	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+	    " WHERE i < 3000) INSERT INTO filler SELECT randomblob(2000)"
+	    " FROM n");
+	ck_assert(checkpoint_busy(c));
+	ck_assert_int_eq(checkpoint_test_size(path), before);
+
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(blockers); i++)
+		uv_sem_post(&checkpoint_gate);
+	ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	ck_assert(!checkpoint_busy(c));
+	ck_assert_int_gt(checkpoint_test_size(path), before + 3000 * 2000);
+	checkpoint_free(c);
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
+	uv_sem_destroy(&checkpoint_gate);
+	free(path);
+}
+END_TEST
+
 static Suite *
 db_suite(void)
 {
@@ -687,6 +763,7 @@ db_suite(void)
 	tcase_add_test(tc, test_outbox_refuses_transitions_the_machine_lacks);
 	tcase_add_test(tc, test_outbox_requeues_sending_after_crash);
 	tcase_add_test(tc, test_outbox_state_names_match_the_database);
+	tcase_add_test(tc, test_checkpoint_runs_in_the_pool_not_in_the_commit);
 	suite_add_tcase(s, tc);
 	return s;
 }

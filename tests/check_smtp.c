@@ -2189,6 +2189,31 @@ START_TEST(test_smtp_daemon_refusals_count_against_the_recipient_only)
 }
 END_TEST
 
+/* Waits up to ms for a server started as *pid to accept connections on
+ * port of 127.0.0.1: true once it does; false if it ended (*pid is then
+ * 0) or never listened. */
+static bool
+smtp_test_wait_listening(int port, int *pid, int ms)
+{
+	for (int w = 0; w < tu_timeout_ms(ms); w += 50) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in a = { .sin_family = AF_INET,
+			.sin_port = htons((uint16_t)port),
+			.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		bool up = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+
+		close(fd);
+		if (up)
+			return true;
+		if (waitpid(*pid, NULL, WNOHANG) != 0) {
+			*pid = 0;
+			return false;
+		}
+		tu_sleep_ms(50);
+	}
+	return false;
+}
+
 /* Postfix's smtp-sink: another server than ours, and what libcurl meets
  * in production. Skipped (with a message) when postfix is missing. */
 START_TEST(test_smtp_daemon_delivers_into_postfix_smtp_sink)
@@ -2217,9 +2242,7 @@ START_TEST(test_smtp_daemon_delivers_into_postfix_smtp_sink)
 	tmpl = xasprintf("%s/m.", dump);
 	port = 0;
 	for (int attempt = 0; port == 0 && attempt < 5; attempt++) {
-		int candidate = 20000 +
-		    (int)((unsigned)getpid() * 7 + (unsigned)attempt * 131) %
-			40000;
+		int candidate = tu_free_port();
 		size_t k = 0;
 		char *log = xasprintf("%s/sink.log", base);
 
@@ -2235,9 +2258,13 @@ START_TEST(test_smtp_daemon_delivers_into_postfix_smtp_sink)
 		argv[k++] = (char *)"64";
 		argv[k] = NULL;
 		pid = tu_spawn(argv, log);
-		tu_sleep_ms(200);
-		if (waitpid(pid, NULL, WNOHANG) == 0)
+		/* Started once it listens; gone, if the port was taken. */
+		if (smtp_test_wait_listening(candidate, &pid, 5000)) {
 			port = candidate;
+		} else if (pid != 0) {
+			kill(pid, SIGTERM);
+			(void)tu_wait(pid, 5000);
+		}
 		free(port_s);
 		free(log);
 	}
@@ -3269,22 +3296,7 @@ smtp_test_exim_start(struct smtp_test_exim *x, const char *root,
 	argv[1] = script;
 	argv[2] = NULL;
 	x->pid = tu_spawn(argv, log);
-	for (int w = 0; w < tu_timeout_ms(5000); w += 50) {
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
-		struct sockaddr_in a = { .sin_family = AF_INET,
-			.sin_port = htons((uint16_t)x->port),
-			.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-		bool up = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-
-		close(fd);
-		if (up)
-			break;
-		if (waitpid(x->pid, NULL, WNOHANG) != 0) {
-			x->pid = 0;
-			break;
-		}
-		tu_sleep_ms(50);
-	}
+	(void)smtp_test_wait_listening(x->port, &x->pid, 5000);
 	free(conf);
 	free(script);
 	free(passwd);
