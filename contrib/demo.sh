@@ -140,7 +140,10 @@ later=$(date -u -d '+8 days' +%Y-%m-%dT09:00:00Z)
 once "a week later, $later (--now)" --now "$later"
 
 stage 6 "the daemon's pages, on http://127.0.0.1:$port"
-run_as "$bin/familymaild" -f -c "$conf" >"$demo/familymaild.log" 2>&1 &
+# Started as systemd would, not through runuser: as root it becomes
+# [daemon] user itself, and $pid is the daemon's own, so that stopping
+# it below stops the daemon (runuser would stay in between).
+"$bin/familymaild" -f -c "$conf" >"$demo/familymaild.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || :' EXIT
 up=no
