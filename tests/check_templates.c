@@ -599,6 +599,36 @@ START_TEST(test_booking_messages_show_course_date_venue_and_reference)
 }
 END_TEST
 
+/* [organisation] with neither address nor charity number (the name is
+ * the From name then): the footer is the name and the reply address,
+ * with no empty line or paragraph where the others would be. */
+START_TEST(test_footer_without_address_or_number_leaves_no_gap)
+{
+	const char *kind = booking_kinds[_i];
+	json_t *ctx = ctx_for(kind, false);
+	char *text, *html;
+	struct page p;
+
+	json_object_set_new(ctx, "organisation",
+	    json_pack("{s:s}", "name", "Family Courses"));
+	text = render(kind, "text", ctx);
+	html = render(kind, "html", ctx);
+	ck_has(text, "\nFamily Courses\nbookings@example.org\n");
+	ck_lacks(text, "Registered charity number");
+	ck_lacks(text, "\n\n\n");
+	ck_lacks(html, "Registered charity number");
+	ck_lacks(html, "<br>\n<br>");
+	ck_lacks(html, "<p></p>");
+	page_open(&p, html, kind);
+	ck_has(p.text, "bookings@example.org");
+	ck_assert(page_links_to(&p, "mailto:bookings@example.org"));
+	page_close(&p);
+	free(text);
+	free(html);
+	json_decref(ctx);
+}
+END_TEST
+
 START_TEST(test_in_person_course_shows_address_and_notes)
 {
 	const char *kind = _i == 0 ? "booking_confirmation" : "course_reminder";
@@ -1908,6 +1938,9 @@ templates_suite(void)
 	tcase_add_test(tc, test_subjects_say_what_the_message_is);
 	tcase_add_loop_test(tc,
 	    test_booking_messages_show_course_date_venue_and_reference, 0,
+	    N_BOOKING_KINDS);
+	tcase_add_loop_test(tc,
+	    test_footer_without_address_or_number_leaves_no_gap, 0,
 	    N_BOOKING_KINDS);
 	tcase_add_loop_test(
 	    tc, test_in_person_course_shows_address_and_notes, 0, 2);
