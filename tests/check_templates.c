@@ -592,6 +592,8 @@ START_TEST(test_booking_messages_show_course_date_venue_and_reference)
 	ck_has(p.text, "Registered charity number 1234567");
 	ck_assert(page_links_to(&p, "mailto:bookings@example.org"));
 	ck_assert(!page_links_to(&p, "mailto:courses@example.org"));
+	/* Paragraphs apart by one blank line, never two. */
+	ck_lacks(text, "\n\n\n");
 	page_close(&p);
 	free(text);
 	free(html);
