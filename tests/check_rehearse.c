@@ -10,10 +10,14 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,6 +250,56 @@ START_TEST(test_rehearse_leaves_the_database_and_says_what_a_run_sends)
 }
 END_TEST
 
+/* With SMTP relays configured, a rehearsal still lists what would go,
+ * and not one connection reaches a relay (each is a listening socket of
+ * the test's own, asked afterwards whether anyone knocked). */
+START_TEST(test_rehearse_contacts_no_relay)
+{
+	struct tu_config c = { .log_level = "",
+		.reply_to = "",
+		.bounce_domain = "",
+		.transport = "smtp" };
+	struct sockaddr_in a = { .sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fds[2], ports[2];
+	char *out;
+
+	for (int i = 0; i < 2; i++) {
+		ports[i] = tu_free_port();
+		a.sin_port = htons((uint16_t)ports[i]);
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		ck_assert_int_ge(fds[i], 0);
+		ck_assert_int_eq(
+		    bind(fds[i], (struct sockaddr *)&a, sizeof(a)), 0);
+		ck_assert_int_eq(listen(fds[i], 16), 0);
+	}
+	c.sections = xasprintf("[smtp]\nurl = smtp://127.0.0.1:%d\n"
+			       "tls = off\n"
+			       "[smtp.backup]\nurl = smtp://127.0.0.1:%d\n"
+			       "tls = off\n"
+			       "[unsubscribe]\n"
+			       "url = https://example.org/u?token={token}\n"
+			       "secret_file = token-secret\n",
+	    ports[0], ports[1]);
+	free(conf);
+	conf = tu_write_config(dir, "familymail.conf", &c);
+	free((char *)c.sections);
+
+	out = rehearse(NULL);
+	ck_assert_ptr_nonnull(strstr(out, "booking_confirmation"));
+	ck_assert_ptr_nonnull(strstr(out, "blog_digest"));
+	for (int i = 0; i < 2; i++) {
+		ck_assert_msg(accept(fds[i], NULL, NULL) == -1 &&
+			(errno == EAGAIN || errno == EWOULDBLOCK),
+		    "relay %d was contacted", i);
+		close(fds[i]);
+	}
+	ck_assert_int_eq(
+	    tu_db_int(db_path, "SELECT count(*) FROM messages"), 0);
+	free(out);
+}
+END_TEST
+
 START_TEST(test_rehearse_refuses_times_it_cannot_read)
 {
 	char *tool = xasprintf("%s/src/familymail", tu_builddir());
@@ -281,6 +335,7 @@ rehearse_suite(void)
 	tcase_add_test(
 	    tc, test_rehearse_leaves_the_database_and_says_what_a_run_sends);
 	tcase_add_test(tc, test_rehearse_refuses_times_it_cannot_read);
+	tcase_add_test(tc, test_rehearse_contacts_no_relay);
 	suite_add_tcase(s, tc);
 	return s;
 }

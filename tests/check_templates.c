@@ -611,8 +611,8 @@ START_TEST(test_footer_without_address_or_number_leaves_no_gap)
 	char *text, *html;
 	struct page p;
 
-	json_object_set_new(ctx, "organisation",
-	    json_pack("{s:s}", "name", "Family Courses"));
+	json_object_set_new(
+	    ctx, "organisation", json_pack("{s:s}", "name", "Family Courses"));
 	text = render(kind, "text", ctx);
 	html = render(kind, "html", ctx);
 	ck_has(text, "\nFamily Courses\nbookings@example.org\n");
