@@ -2032,6 +2032,25 @@ smtp_test_recorded_for(const struct smtp_test_server *srv, const char *rcpt)
 	return found;
 }
 
+/* `familymail ARGS...` on dir's config; its output (caller frees). */
+static char *
+smtp_test_tool(const char *dir, const char *arg1, const char *arg2)
+{
+	char *tool = xasprintf("%s/src/familymail", tu_builddir());
+	char *conf = xasprintf("%s/familymail.conf", dir);
+	char *log = xasprintf("%s/tool.out", dir), *out;
+	char *argv[] = { tool, (char *)"-c", conf, (char *)arg1, (char *)arg2,
+		NULL };
+
+	ck_assert_int_eq(tu_run_cmd(argv, log, 20000), 0);
+	out = tu_read_file(log, NULL);
+	ck_assert_ptr_nonnull(out);
+	free(tool);
+	free(conf);
+	free(log);
+	return out;
+}
+
 START_TEST(test_smtp_daemon_records_what_became_of_each_message)
 {
 	static const char extra[] =
@@ -2118,6 +2137,27 @@ START_TEST(test_smtp_daemon_records_what_became_of_each_message)
 	ck_assert_str_eq(s, "reject-550@example.org hard_bounce");
 	free(s);
 	db_close(db);
+
+	/* What the administrator reads of them: `familymail history` shows
+	 * the deferral with the relay's reply and the next try, and the
+	 * failure with its reply. */
+	text = smtp_test_tool(dir, "history", "defer-451@example.org");
+	s = strstr(text, "deferred");
+	ck_assert_msg(s != NULL, "no deferral in:\n%s", text);
+	*strchrnul(s, '\n') = '\0';
+	ck_assert_msg(strstr(s, "booking_confirmation") != NULL &&
+		strstr(s, "FC-1012") != NULL &&
+		strstr(s, "451 4.3.0") != NULL && strstr(s, "next try") != NULL,
+	    "deferral line: %s", s);
+	free(text);
+	text = smtp_test_tool(dir, "history", "FC-1013");
+	s = strstr(text, "failed");
+	ck_assert_msg(s != NULL, "no failure in:\n%s", text);
+	*strchrnul(s, '\n') = '\0';
+	ck_assert_msg(strstr(s, "booking_confirmation") != NULL &&
+		strstr(s, "554 5.7.1") != NULL,
+	    "failure line: %s", s);
+	free(text);
 
 	/* Nothing is sent twice by a second run. */
 	ck_assert_int_eq(smtp_test_daemon_once(dir), 0);
@@ -2668,25 +2708,6 @@ smtp_test_daemon_once_at(const char *dir, const char *now)
 	return ret;
 }
 
-/* `familymail ARGS...` on dir's config; its output (caller frees). */
-static char *
-smtp_test_tool(const char *dir, const char *arg1, const char *arg2)
-{
-	char *tool = xasprintf("%s/src/familymail", tu_builddir());
-	char *conf = xasprintf("%s/familymail.conf", dir);
-	char *log = xasprintf("%s/tool.out", dir), *out;
-	char *argv[] = { tool, (char *)"-c", conf, (char *)arg1, (char *)arg2,
-		NULL };
-
-	ck_assert_int_eq(tu_run_cmd(argv, log, 20000), 0);
-	out = tu_read_file(log, NULL);
-	ck_assert_ptr_nonnull(out);
-	free(tool);
-	free(conf);
-	free(log);
-	return out;
-}
-
 static char *
 smtp_test_relay_counts(const char *dir)
 {
@@ -2699,58 +2720,6 @@ smtp_test_relay_counts(const char *dir)
 	free(path);
 	return s;
 }
-
-/* What the administrator reads of a message the relay put off and of
- * one it refused: `familymail history` shows the deferral with the
- * relay's reply and the next try, and the failure with its reply. */
-START_TEST(test_smtp_daemon_history_shows_deferrals_and_failures)
-{
-	static const char extra[] =
-	    "INSERT INTO delegates (id, email, first_name) VALUES"
-	    " (31, 'defer-451@example.org', 'Dewi'),"
-	    " (32, 'data-554@example.org', 'Ffion');"
-	    "INSERT INTO bookings (id, course_id, delegate_id, reference,"
-	    " status, created_at) VALUES"
-	    " (31, 1, 31, 'FC-1031', 'confirmed', '2026-11-22T10:00:00Z'),"
-	    " (32, 1, 32, 'FC-1032', 'confirmed', '2026-11-22T10:00:00Z');";
-	struct smtp_test_server srv;
-	char *base = tu_mkdtemp(), *dir, *out, *line;
-	sqlite3 *db;
-
-	smtp_test_server_start(&srv, base, "srv", NULL);
-	dir = smtp_test_daemon_dir(srv.port, 1, NULL);
-	db = smtp_test_daemon_db(dir);
-	tu_sql(db, extra);
-	db_close(db);
-	ck_assert_int_eq(smtp_test_daemon_once(dir), 0);
-
-	out = smtp_test_tool(dir, "history", "defer-451@example.org");
-	line = strstr(out, "deferred");
-	ck_assert_msg(line != NULL, "no deferral in:\n%s", out);
-	*strchrnul(line, '\n') = '\0';
-	ck_assert_msg(strstr(line, "booking_confirmation") != NULL &&
-		strstr(line, "FC-1031") != NULL &&
-		strstr(line, "451 4.3.0") != NULL &&
-		strstr(line, "next try") != NULL,
-	    "deferral line: %s", line);
-	free(out);
-
-	out = smtp_test_tool(dir, "history", "FC-1032");
-	line = strstr(out, "failed");
-	ck_assert_msg(line != NULL, "no failure in:\n%s", out);
-	*strchrnul(line, '\n') = '\0';
-	ck_assert_msg(strstr(line, "booking_confirmation") != NULL &&
-		strstr(line, "554 5.7.1") != NULL,
-	    "failure line: %s", line);
-	free(out);
-
-	smtp_test_server_stop(&srv);
-	tu_rmtree(dir);
-	free(dir);
-	tu_rmtree(base);
-	free(base);
-}
-END_TEST
 
 /* The first relay's quota of 3 a day runs out half way: the rest go by
  * the second, each message recording its relay; later that day the
@@ -3538,8 +3507,6 @@ smtp_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(
 	    tc, test_smtp_daemon_spends_a_daily_quota_then_fails_over);
-	tcase_add_test(
-	    tc, test_smtp_daemon_history_shows_deferrals_and_failures);
 	tcase_add_test(tc, test_smtp_daemon_fails_over_to_the_backup_relay);
 	tcase_add_test(tc, test_smtp_daemon_pauses_on_a_refusal_about_our_side);
 	tcase_add_test(tc,
