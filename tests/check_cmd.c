@@ -194,23 +194,6 @@ assert_has(const char *text, const char *what)
 	    strstr(text, what) != NULL, "'%s' not in:\n%s", what, text);
 }
 
-/* Whether one line of text holds both a and b (a before b). */
-static void
-assert_line(const char *text, const char *a, const char *b)
-{
-	for (const char *p = text; *p != '\0';) {
-		size_t n = strcspn(p, "\n");
-		char *line = xstrndup(p, n), *at = strstr(line, a);
-		bool found = at != NULL && strstr(at + strlen(a), b) != NULL;
-
-		free(line);
-		if (found)
-			return;
-		p += n + (p[n] == '\n');
-	}
-	ck_abort_msg("no line with '%s' then '%s' in:\n%s", a, b, text);
-}
-
 static void
 assert_lacks(const char *text, const char *what)
 {
@@ -1198,16 +1181,16 @@ START_TEST(test_import_updates_existing_and_never_resubscribes)
 	free(csv);
 	r = RUN("history", "ann@example.org");
 	ck_assert_int_eq(r.status, 0);
-	assert_line(r.out, "preference_changed", "import");
-	assert_line(r.out, "unsubscribed", "import");
+	TU_HAS_LINE(r.out, "preference_changed", "import");
+	TU_HAS_LINE(r.out, "unsubscribed", "import");
 	run_free(&r);
 	r = RUN("history", "new@example.org");
 	ck_assert_int_eq(r.status, 0);
-	assert_line(r.out, "subscribed", "import");
+	TU_HAS_LINE(r.out, "subscribed", "import");
 	run_free(&r);
 	r = RUN("history", "pam@example.org");
 	ck_assert_int_eq(r.status, 0);
-	assert_line(r.out, "confirmed", "import");
+	TU_HAS_LINE(r.out, "confirmed", "import");
 	run_free(&r);
 }
 END_TEST

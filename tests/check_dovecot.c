@@ -49,20 +49,6 @@ static int dovecot_pid;
 /* Appended to dovecot.conf by setup(). */
 static const char *dovecot_extra = "";
 
-static bool
-port_open(int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	bool ok;
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t)port);
-	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return ok;
-}
-
 static void
 mkdir_in(const char *sub, uid_t uid, gid_t gid)
 {
@@ -219,7 +205,8 @@ setup(void)
 	}
 	free(path);
 	for (i = 0; i < 100 &&
-	     !(port_open(ports[PORT_IMAPS]) && port_open(ports[PORT_POP3S]));
+	     !(tu_port_open(ports[PORT_IMAPS]) &&
+		 tu_port_open(ports[PORT_POP3S]));
 	     i++)
 		tu_sleep_ms(50);
 	ck_assert_msg(i < 100, "dovecot did not start (see %s)", dir);

@@ -183,33 +183,6 @@ run_free(struct run *r)
 	free(r->err);
 }
 
-/* The line of text that holds every one of the words. */
-static bool
-has_line(const char *text, const char *const *words)
-{
-	const char *p = text;
-
-	while (p != NULL && *p != '\0') {
-		const char *nl = strchr(p, '\n');
-		char *line =
-		    nl != NULL ? xstrndup(p, (size_t)(nl - p)) : xstrdup(p);
-		bool all = true;
-
-		for (size_t i = 0; words[i] != NULL; i++)
-			all = all && strstr(line, words[i]) != NULL;
-		free(line);
-		if (all)
-			return true;
-		p = nl != NULL ? nl + 1 : NULL;
-	}
-	return false;
-}
-
-#define HAS_LINE(text, ...)                                               \
-	ck_assert_msg(                                                    \
-	    has_line((text), (const char *const[]){ __VA_ARGS__, NULL }), \
-	    "no line with %s in:\n%s", #__VA_ARGS__, (text))
-
 static void
 sql(const char *s)
 {
@@ -290,15 +263,15 @@ START_TEST(test_history_shows_unsubscribes_by_mailto_and_complaint)
 
 	r = RUN("history", "sam@example.org");
 	ck_assert_int_eq(r.status, 0);
-	HAS_LINE(r.out, "subscribed", "website", "weekly digest");
-	HAS_LINE(r.out, "unsubscribed", "mailto");
+	TU_HAS_LINE(r.out, "subscribed", "website", "weekly digest");
+	TU_HAS_LINE(r.out, "unsubscribed", "mailto");
 	run_free(&r);
 
 	r = RUN("history", "annoyed.reader@isp.example.net");
 	ck_assert_int_eq(r.status, 0);
-	HAS_LINE(r.out, "complained", "blog_digest", "report",
+	TU_HAS_LINE(r.out, "complained", "blog_digest", "report",
 	    "abuse complaint (report maildir:", "1795330001.M2P1.test)");
-	HAS_LINE(r.out, "unsubscribed", "complaint", "abuse");
+	TU_HAS_LINE(r.out, "unsubscribed", "complaint", "abuse");
 	run_free(&r);
 
 	/* The same as JSON lines, in order. */
@@ -349,10 +322,10 @@ START_TEST(test_history_shows_a_hard_bounce_and_its_suppression_with_report)
 
 	r = RUN("history", "nobody-here@example.net");
 	ck_assert_int_eq(r.status, 0);
-	HAS_LINE(r.out, "bounced", "booking_confirmation", "FL-24002", "report",
-	    "hard userunknown 5.1.1",
+	TU_HAS_LINE(r.out, "bounced", "booking_confirmation", "FL-24002",
+	    "report", "hard userunknown 5.1.1",
 	    "(report maildir:", "1795330000.M1P1.test)");
-	HAS_LINE(r.out, "suppressed", "bounces", "hard_bounce",
+	TU_HAS_LINE(r.out, "suppressed", "bounces", "hard_bounce",
 	    "(report maildir:", "1795330000.M1P1.test)");
 	ck_assert(strstr(r.out, "bounced") < strstr(r.out, "suppressed"));
 	run_free(&r);
@@ -371,9 +344,9 @@ START_TEST(test_history_shows_a_hard_bounce_and_its_suppression_with_report)
 	/* The booking's history holds its address's suppression too. */
 	r = RUN("history", "FL-24002");
 	ck_assert_int_eq(r.status, 0);
-	HAS_LINE(r.out, "booked", "website", "Positive Parenting");
-	HAS_LINE(r.out, "bounced", "nobody-here@example.net");
-	HAS_LINE(r.out, "suppressed", "hard_bounce");
+	TU_HAS_LINE(r.out, "booked", "website", "Positive Parenting");
+	TU_HAS_LINE(r.out, "bounced", "nobody-here@example.net");
+	TU_HAS_LINE(r.out, "suppressed", "hard_bounce");
 	run_free(&r);
 
 	r = RUN("history", "FL-99999");
@@ -395,8 +368,8 @@ START_TEST(test_history_holds_what_the_admin_did)
 	run_free(&r);
 	r = RUN("history", "SAM@example.org");
 	ck_assert_int_eq(r.status, 0);
-	HAS_LINE(r.out, "suppressed", "admin", "manual: asked by phone");
-	HAS_LINE(r.out, "unsuppressed", "admin", "was manual");
+	TU_HAS_LINE(r.out, "suppressed", "admin", "manual: asked by phone");
+	TU_HAS_LINE(r.out, "unsuppressed", "admin", "was manual");
 	run_free(&r);
 }
 END_TEST
@@ -437,7 +410,7 @@ START_TEST(test_resend_sends_once_more_and_is_in_the_history)
 
 	r = RUN("history", "FL-24001");
 	ck_assert_int_eq(r.status, 0);
-	HAS_LINE(r.out, "resent", "booking_confirmation", "admin");
+	TU_HAS_LINE(r.out, "resent", "booking_confirmation", "admin");
 	ck_assert_ptr_nonnull(strstr(strstr(r.out, "resent"), "sent"));
 	run_free(&r);
 

@@ -2142,21 +2142,11 @@ START_TEST(test_smtp_daemon_records_what_became_of_each_message)
 	 * the deferral with the relay's reply and the next try, and the
 	 * failure with its reply. */
 	text = smtp_test_tool(dir, "history", "defer-451@example.org");
-	s = strstr(text, "deferred");
-	ck_assert_msg(s != NULL, "no deferral in:\n%s", text);
-	*strchrnul(s, '\n') = '\0';
-	ck_assert_msg(strstr(s, "booking_confirmation") != NULL &&
-		strstr(s, "FC-1012") != NULL &&
-		strstr(s, "451 4.3.0") != NULL && strstr(s, "next try") != NULL,
-	    "deferral line: %s", s);
+	TU_HAS_LINE(text, "deferred", "booking_confirmation", "FC-1012",
+	    "451 4.3.0", "next try");
 	free(text);
 	text = smtp_test_tool(dir, "history", "FC-1013");
-	s = strstr(text, "failed");
-	ck_assert_msg(s != NULL, "no failure in:\n%s", text);
-	*strchrnul(s, '\n') = '\0';
-	ck_assert_msg(strstr(s, "booking_confirmation") != NULL &&
-		strstr(s, "554 5.7.1") != NULL,
-	    "failure line: %s", s);
+	TU_HAS_LINE(text, "failed", "booking_confirmation", "554 5.7.1");
 	free(text);
 
 	/* Nothing is sent twice by a second run. */
@@ -2229,31 +2219,6 @@ START_TEST(test_smtp_daemon_refusals_count_against_the_recipient_only)
 }
 END_TEST
 
-/* Waits up to ms for a server started as *pid to accept connections on
- * port of 127.0.0.1: true once it does; false if it ended (*pid is then
- * 0) or never listened. */
-static bool
-smtp_test_wait_listening(int port, int *pid, int ms)
-{
-	for (int w = 0; w < tu_timeout_ms(ms); w += 50) {
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
-		struct sockaddr_in a = { .sin_family = AF_INET,
-			.sin_port = htons((uint16_t)port),
-			.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-		bool up = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-
-		close(fd);
-		if (up)
-			return true;
-		if (waitpid(*pid, NULL, WNOHANG) != 0) {
-			*pid = 0;
-			return false;
-		}
-		tu_sleep_ms(50);
-	}
-	return false;
-}
-
 /* Postfix's smtp-sink: another server than ours, and what libcurl meets
  * in production. Skipped (with a message) when postfix is missing. */
 START_TEST(test_smtp_daemon_delivers_into_postfix_smtp_sink)
@@ -2299,7 +2264,7 @@ START_TEST(test_smtp_daemon_delivers_into_postfix_smtp_sink)
 		argv[k] = NULL;
 		pid = tu_spawn(argv, log);
 		/* Started once it listens; gone, if the port was taken. */
-		if (smtp_test_wait_listening(candidate, &pid, 5000)) {
+		if (tu_wait_listening(candidate, &pid, 5000)) {
 			port = candidate;
 		} else if (pid != 0) {
 			kill(pid, SIGTERM);
@@ -3265,7 +3230,7 @@ smtp_test_exim_start(struct smtp_test_exim *x, const char *root,
 	argv[1] = script;
 	argv[2] = NULL;
 	x->pid = tu_spawn(argv, log);
-	(void)smtp_test_wait_listening(x->port, &x->pid, 5000);
+	(void)tu_wait_listening(x->port, &x->pid, 5000);
 	free(conf);
 	free(script);
 	free(passwd);

@@ -475,6 +475,58 @@ tu_free_port(void)
 	return p;
 }
 
+bool
+tu_port_open(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+		.sin_port = htons((uint16_t)port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool up;
+
+	ck_assert_int_ge(fd, 0);
+	up = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return up;
+}
+
+bool
+tu_wait_listening(int port, int *pid, int ms)
+{
+	for (int w = 0; w < tu_timeout_ms(ms); w += 50) {
+		if (tu_port_open(port))
+			return true;
+		if (waitpid(*pid, NULL, WNOHANG) != 0) {
+			*pid = 0;
+			return false;
+		}
+		tu_sleep_ms(50);
+	}
+	return false;
+}
+
+bool
+tu_has_line(const char *text, const char *const *words)
+{
+	for (const char *p = text; p != NULL && *p != '\0';) {
+		const char *nl = strchr(p, '\n');
+		char *line =
+		    nl != NULL ? xstrndup(p, (size_t)(nl - p)) : xstrdup(p);
+		const char *at = line;
+
+		for (size_t i = 0; at != NULL && words[i] != NULL; i++) {
+			at = strstr(at, words[i]);
+			if (at != NULL)
+				at += strlen(words[i]);
+		}
+		free(line);
+		if (at != NULL)
+			return true;
+		p = nl != NULL ? nl + 1 : NULL;
+	}
+	return false;
+}
+
 char *
 tu_find_python(const char *code)
 {

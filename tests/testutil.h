@@ -7,6 +7,7 @@
 #ifndef FM_TESTUTIL_H
 #define FM_TESTUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <check.h>
@@ -111,6 +112,20 @@ int tu_daemon_once(
 int tu_free_port(void);
 /* Sleeps ms milliseconds. */
 void tu_sleep_ms(int ms);
+/* Whether something accepts a TCP connection on port of 127.0.0.1. */
+bool tu_port_open(int port);
+/* Waits up to ms (tu_timeout_ms()) for the server started as *pid to
+ * accept connections on port: true once it does; false if it ended
+ * (*pid is then 0) or never listened. */
+bool tu_wait_listening(int port, int *pid, int ms);
+
+/* Whether one line of text holds every one of words (NULL-ended), in
+ * their order. */
+bool tu_has_line(const char *text, const char *const *words);
+#define TU_HAS_LINE(text, ...)                                               \
+	ck_assert_msg(                                                       \
+	    tu_has_line((text), (const char *const[]){ __VA_ARGS__, NULL }), \
+	    "no line with %s in:\n%s", #__VA_ARGS__, (text))
 
 /* The first python3 (from $PYTHON3, /usr/bin/python3, then PATH) that
  * runs `python3 -c code` successfully, e.g. "import dkim": newly
