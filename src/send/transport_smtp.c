@@ -74,6 +74,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -349,6 +350,31 @@ transport_smtp_thread_probe(struct transport_smtp_thread *th)
 	uv_async_send(&s->async);
 }
 
+/*
+ * A sender thread wakes for every reply and goes back to sleep at once:
+ * left to the default policy, each wake-up preempts whatever runs, the
+ * loop or a composer, and with many connections the switches cost more
+ * than the sending. As SCHED_BATCH (Linux) it waits for the running
+ * thread's turn to end instead: the same messages, far fewer switches,
+ * and a wait measured in milliseconds. Its name shows in top -H and
+ * /proc (at most 15 bytes).
+ */
+static void
+transport_smtp_thread_setup(const struct transport_smtp_thread *th)
+{
+	char name[16];
+
+#ifdef SCHED_BATCH
+	struct sched_param sp = { .sched_priority = 0 };
+
+	if (pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp) != 0)
+		log_debug("smtp thread: SCHED_BATCH refused");
+#endif
+	(void)snprintf(name, sizeof(name), "fm-smtp%u.%u", th->r->index,
+	    (unsigned)(th - th->r->threads));
+	(void)pthread_setname_np(pthread_self(), name);
+}
+
 static void *
 transport_smtp_thread_main(void *arg)
 {
@@ -358,6 +384,7 @@ transport_smtp_thread_main(void *arg)
 	struct transport_msg *m = NULL, *next;
 	bool sent = false;
 
+	transport_smtp_thread_setup(th);
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		if (m == NULL) {
