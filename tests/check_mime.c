@@ -499,6 +499,70 @@ START_TEST(test_mime_uses_base64_for_mostly_non_ascii_text)
 }
 END_TEST
 
+/* One thread builds many messages, and keeps what libetpan wrote for
+ * the last shape: each message, whatever the shape of the one before,
+ * has its own structure, encodings and bodies. */
+START_TEST(test_mime_messages_of_changing_shapes_in_turn_each_come_out_right)
+{
+	static const struct {
+		bool html, b64_text, b64_html;
+	} shapes[] = {
+		{ true, false, false },
+		{ true, false, false },
+		{ false, false, false },
+		{ true, true, false },
+		{ true, false, true },
+		{ false, true, false },
+		{ true, false, false },
+	};
+	struct buf text, html;
+	struct mime_msg m;
+	struct parsed p;
+	char *body;
+	int enc;
+
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(shapes); i++) {
+		buf_init(&text);
+		buf_init(&html);
+		for (int k = 0; k < 40; k++)
+			buf_printf(&text, "%s %zu\r\n",
+			    shapes[i].b64_text ? arabic : "Hello", i);
+		for (int k = 0; k < 40; k++)
+			buf_printf(&html, "<p>%s %zu</p>\r\n",
+			    shapes[i].b64_html ? arabic : "Hello", i);
+		msg_defaults(&m);
+		m.text = text.data;
+		m.html = shapes[i].html ? html.data : NULL;
+		build(&m, &p);
+		if (shapes[i].html) {
+			ck_assert_int_eq(p.body->mm_type, MAILMIME_MULTIPLE);
+			body = part_body(nth_part(p.body, 0), "plain", &enc);
+		} else {
+			ck_assert_ptr_null(strstr(p.raw.data, "multipart"));
+			body = part_body(p.body, "plain", &enc);
+		}
+		ck_assert_int_eq(enc,
+		    shapes[i].b64_text ? MAILMIME_MECHANISM_BASE64
+				       : MAILMIME_MECHANISM_QUOTED_PRINTABLE);
+		ck_assert_str_eq(body, text.data);
+		free(body);
+		if (shapes[i].html) {
+			body = part_body(nth_part(p.body, 1), "html", &enc);
+			ck_assert_int_eq(enc,
+			    shapes[i].b64_html
+				? MAILMIME_MECHANISM_BASE64
+				: MAILMIME_MECHANISM_QUOTED_PRINTABLE);
+			ck_assert_str_eq(body, html.data);
+			free(body);
+		}
+		assert_lines(&p.raw, true);
+		parsed_fini(&p);
+		buf_fini(&text);
+		buf_fini(&html);
+	}
+}
+END_TEST
+
 START_TEST(test_mime_sends_lone_line_feeds_as_crlf)
 {
 	struct mime_msg m;
@@ -1278,6 +1342,8 @@ mime_suite(void)
 	    tb, test_mime_with_html_sends_text_then_html_as_alternatives);
 	tcase_add_test(tb, test_mime_bodies_decode_back_byte_identical);
 	tcase_add_test(tb, test_mime_uses_base64_for_mostly_non_ascii_text);
+	tcase_add_test(tb,
+	    test_mime_messages_of_changing_shapes_in_turn_each_come_out_right);
 	tcase_add_test(tb, test_mime_sends_lone_line_feeds_as_crlf);
 	tcase_add_test(tb, test_mime_date_is_the_time_given_in_utc);
 	tcase_add_test(

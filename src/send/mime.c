@@ -980,34 +980,40 @@ mime_base64_encode(const char *s, size_t n, struct buf *out)
 #define MIME_BODY_MARK_MAX 24
 
 /*
- * The text/SUBTYPE part of canonical body, encoded into encoded:
- * quoted-printable, unless that is over a quarter longer than base64
- * (text mostly beyond ASCII). libetpan gets marker i as its data, to be
- * replaced by encoded once the tree is written (mime_put_body()).
+ * Canonical body encoded into encoded: quoted-printable, unless that is
+ * over a quarter longer than base64 (text mostly beyond ASCII). Returns
+ * the mechanism (MAILMIME_MECHANISM_*).
+ */
+static int
+mime_encode_text(const struct buf *body, struct buf *encoded)
+{
+	size_t b64_len = (body->len + 2) / 3 * 4;
+
+	pthread_once(&mime_qp_once, mime_qp_init);
+	mime_qp_encode(body->data, body->len, encoded);
+	b64_len += (b64_len / 76 + 1) * 2;
+	if (encoded->len * 4 <= b64_len * 5)
+		return MAILMIME_MECHANISM_QUOTED_PRINTABLE;
+	buf_reset(encoded);
+	mime_base64_encode(body->data, body->len, encoded);
+	return MAILMIME_MECHANISM_BASE64;
+}
+
+/*
+ * The text/SUBTYPE part of a body encoded (mime_encode_text()) by mech
+ * into encoded. libetpan gets marker i as its data, to be replaced by
+ * encoded once the tree is written (mime_put_body()).
  */
 static struct mailmime *
-mime_text_part(const char *subtype, const struct buf *body, struct buf *encoded,
-    unsigned i)
+mime_text_part(const char *subtype, int mech, struct buf *encoded, unsigned i)
 {
 	struct mailmime_content *content;
 	struct mailmime_fields *fields;
 	struct mailmime_data *data;
 	struct mailmime *part;
-	size_t b64_len = (body->len + 2) / 3 * 4;
 	char type[64], mark[MIME_BODY_MARK_MAX];
-	bool b64;
-	int mech, n;
+	int n;
 
-	pthread_once(&mime_qp_once, mime_qp_init);
-	mime_qp_encode(body->data, body->len, encoded);
-	b64_len += (b64_len / 76 + 1) * 2;
-	b64 = encoded->len * 4 > b64_len * 5;
-	if (b64) {
-		buf_reset(encoded);
-		mime_base64_encode(body->data, body->len, encoded);
-	}
-	mech = b64 ? MAILMIME_MECHANISM_BASE64
-		   : MAILMIME_MECHANISM_QUOTED_PRINTABLE;
 	(void)snprintf(type, sizeof(type), "text/%s; charset=utf-8", subtype);
 	content = mailmime_content_new_with_str(type);
 	if (content == NULL)
@@ -1240,6 +1246,63 @@ mime_add(struct mailmime *parent, struct mailmime *part)
 }
 
 /*
+ * The skeleton of a body without a calendar, kept per thread: what
+ * libetpan wrote for one shape (an HTML part or not, each part's
+ * encoding), with the markers where the bodies go. Writing it costs a
+ * third of a digest's body, and every message of a digest has the same
+ * shape. Its boundaries ("=_fm_" and random letters) can serve many
+ * messages, as quoted-printable and base64 never hold "=_"; they are
+ * drawn afresh every MIME_SKEL_USES messages all the same.
+ */
+#define MIME_SKEL_USES 1000
+
+struct mime_skel {
+	unsigned shape; /* 0: none kept */
+	unsigned uses;
+	struct buf tree;
+};
+
+static pthread_once_t mime_skel_once = PTHREAD_ONCE_INIT;
+static pthread_key_t mime_skel_key;
+static bool mime_skel_ok;
+
+static void
+mime_skel_free(void *p)
+{
+	struct mime_skel *sk = p;
+
+	buf_fini(&sk->tree);
+	free(sk);
+}
+
+static void
+mime_skel_on_once(void)
+{
+	mime_skel_ok = pthread_key_create(&mime_skel_key, mime_skel_free) == 0;
+}
+
+/* This thread's skeleton, or NULL (then the tree is written each time). */
+static struct mime_skel *
+mime_skel_get(void)
+{
+	struct mime_skel *sk;
+
+	pthread_once(&mime_skel_once, mime_skel_on_once);
+	if (!mime_skel_ok)
+		return NULL;
+	sk = pthread_getspecific(mime_skel_key);
+	if (sk == NULL) {
+		sk = xcalloc(1, sizeof(*sk));
+		buf_init(&sk->tree);
+		if (pthread_setspecific(mime_skel_key, sk) != 0) {
+			free(sk);
+			return NULL;
+		}
+	}
+	return sk;
+}
+
+/*
  * MIME-Version, Content-* and the bodies, by libetpan's MIME writer:
  * text alone; or multipart/alternative of text, HTML (when given) and
  * the calendar (when given); with a calendar, all that inside a
@@ -1250,13 +1313,31 @@ mime_put_body(struct buf *out, const struct buf *text, const struct buf *html,
     const struct buf *cal, const struct mime_msg *m)
 {
 	struct buf text_qp, html_qp;
-	struct mailmime *root, *mixed = NULL, *alt = NULL;
+	struct mailmime *root = NULL, *mixed = NULL, *alt = NULL;
+	struct mime_skel *sk = NULL;
 	MMAPString *s = NULL;
 	char *type = NULL;
-	int col = 0, r, ret = -ENOMEM;
+	int col = 0, r, ret = -ENOMEM, text_mech, html_mech = 0;
+	unsigned shape;
 
 	buf_init(&text_qp);
 	buf_init(&html_qp);
+	text_mech = mime_encode_text(text, &text_qp);
+	if (html != NULL)
+		html_mech = mime_encode_text(html, &html_qp);
+	/* Every message of a digest has the same shape: the skeleton
+	 * libetpan wrote for the first serves the next ones. */
+	shape = 1u | (html != NULL ? 2u : 0u) |
+	    (text_mech == MAILMIME_MECHANISM_BASE64 ? 4u : 0u) |
+	    (html_mech == MAILMIME_MECHANISM_BASE64 ? 8u : 0u);
+	if (cal == NULL)
+		sk = mime_skel_get();
+	if (sk != NULL && sk->shape == shape && sk->uses < MIME_SKEL_USES) {
+		sk->uses++;
+		ret = mime_splice_bodies(out, sk->tree.data, sk->tree.len,
+		    &text_qp, html != NULL ? &html_qp : NULL);
+		goto out;
+	}
 	root = mailmime_new_message_data(NULL);
 	if (root == NULL)
 		goto out;
@@ -1273,9 +1354,10 @@ mime_put_body(struct buf *out, const struct buf *text, const struct buf *html,
 			goto out;
 	}
 	ret = mime_add(alt != NULL ? alt : root,
-	    mime_text_part("plain", text, &text_qp, 0));
+	    mime_text_part("plain", text_mech, &text_qp, 0));
 	if (ret == 0 && html != NULL)
-		ret = mime_add(alt, mime_text_part("html", html, &html_qp, 1));
+		ret = mime_add(
+		    alt, mime_text_part("html", html_mech, &html_qp, 1));
 	if (ret == 0 && cal != NULL) {
 		/* Last of the alternatives, as Outlook sends it: the part
 		 * mail apps read as the invitation (RFC 6047: method as in
@@ -1306,6 +1388,12 @@ mime_put_body(struct buf *out, const struct buf *text, const struct buf *html,
 	}
 	ret = mime_splice_bodies(
 	    out, s->str, s->len, &text_qp, html != NULL ? &html_qp : NULL);
+	if (ret == 0 && sk != NULL) {
+		buf_reset(&sk->tree);
+		buf_append(&sk->tree, s->str, s->len);
+		sk->shape = shape;
+		sk->uses = 1;
+	}
 out:
 	free(type);
 	if (s != NULL)
