@@ -1544,7 +1544,8 @@ int
 mime_build(const struct mime_msg *m, struct buf *out, char **message_id)
 {
 	char rnd[MIME_RANDOM_LEN + 1];
-	struct buf msg, text, html, cal;
+	struct buf text, html, cal;
+	size_t start;
 	const char *const *h;
 	char *msgid = NULL;
 	int ret;
@@ -1553,7 +1554,11 @@ mime_build(const struct mime_msg *m, struct buf *out, char **message_id)
 	ret = mime_check_msg(m);
 	if (ret != 0)
 		return ret;
-	buf_init(&msg);
+	/* Written where it goes; a failure takes it back out. */
+	start = out->len;
+	buf_reserve(out,
+	    2048 + strlen(m->text) * 5 / 4 +
+		(m->html != NULL ? strlen(m->html) * 5 / 4 : 0));
 	buf_init(&text);
 	buf_init(&html);
 	buf_init(&cal);
@@ -1567,31 +1572,30 @@ mime_build(const struct mime_msg *m, struct buf *out, char **message_id)
 		    "%s.%s@%s", m->msgid_prefix, rnd, m->msgid_domain);
 	else
 		msgid = xasprintf("%s@%s", rnd, m->msgid_domain);
-	ret = mime_put_date_msgid(&msg, m->date, msgid);
+	ret = mime_put_date_msgid(out, m->date, msgid);
 	if (ret == 0)
-		ret =
-		    mime_put_address(&msg, "From", m->from_name, m->from_addr);
+		ret = mime_put_address(out, "From", m->from_name, m->from_addr);
 	if (ret == 0 && m->reply_to != NULL)
-		ret = mime_put_reply_to(&msg, m->reply_to);
+		ret = mime_put_reply_to(out, m->reply_to);
 	if (ret == 0)
-		ret = mime_put_address(&msg, "To", m->to_name, m->to_addr);
+		ret = mime_put_address(out, "To", m->to_name, m->to_addr);
 	if (ret == 0)
-		ret = mime_encode_header("Subject", m->subject, &msg);
+		ret = mime_encode_header("Subject", m->subject, out);
 	if (ret == 0 && m->auto_submitted)
-		buf_puts(&msg,
+		buf_puts(out,
 		    "Auto-Submitted: auto-generated\r\n"
 		    "X-Auto-Response-Suppress: OOF, AutoReply\r\n");
 	if (ret == 0 && m->bulk)
-		buf_puts(&msg, "Precedence: bulk\r\n");
+		buf_puts(out, "Precedence: bulk\r\n");
 	if (ret == 0 && m->feedback_id != NULL)
-		buf_printf(&msg, "Feedback-ID: %s\r\n", m->feedback_id);
+		buf_printf(out, "Feedback-ID: %s\r\n", m->feedback_id);
 	if (ret == 0 && m->content_language != NULL)
 		ret = mime_encode_header(
-		    "Content-Language", m->content_language, &msg);
+		    "Content-Language", m->content_language, out);
 	if (ret == 0)
-		ret = mime_put_list_headers(&msg, m);
+		ret = mime_put_list_headers(out, m);
 	for (h = m->extra_headers; ret == 0 && h != NULL && *h != NULL; h++)
-		ret = mime_put_extra(&msg, *h);
+		ret = mime_put_extra(out, *h);
 	if (ret != 0)
 		goto out;
 	mime_canonical(m->text, &text);
@@ -1599,16 +1603,18 @@ mime_build(const struct mime_msg *m, struct buf *out, char **message_id)
 		mime_canonical(m->html, &html);
 	if (m->calendar != NULL)
 		mime_canonical(m->calendar, &cal);
-	ret = mime_put_body(&msg, &text, m->html != NULL ? &html : NULL,
+	ret = mime_put_body(out, &text, m->html != NULL ? &html : NULL,
 	    m->calendar != NULL ? &cal : NULL, m);
 	if (ret != 0)
 		goto out;
-	buf_append(out, msg.data, msg.len);
 	*message_id = msgid;
 	msgid = NULL;
 out:
+	if (ret != 0 && out->len > start) {
+		out->len = start;
+		out->data[start] = '\0';
+	}
 	free(msgid);
-	buf_fini(&msg);
 	buf_fini(&text);
 	buf_fini(&html);
 	buf_fini(&cal);

@@ -27,6 +27,9 @@
 
 #define SENDER_BATCH 64
 
+/* Outcomes wait at most this long (ms) for a batch to fill. */
+#define SENDER_COMMIT_MS 20
+
 /* The quota left of relays that have one is written at most this often
  * (seconds) while they take mail; a change of state at once. */
 #define SENDER_RELAYS_EVERY 5
@@ -90,6 +93,7 @@ struct sender {
 	uv_timer_t due_timer;
 	int open_handles;
 	bool pump_armed;
+	bool pump_later; /* armed to commit a batch that did not fill */
 	bool stopping;
 	void (*idle)(void *);
 	void *idle_arg;
@@ -98,6 +102,7 @@ struct sender {
 	struct sender_result *results;
 	size_t n_results;
 	size_t cap_results;
+	uint64_t results_since; /* uv_now() of the first one uncommitted */
 	struct sender_stats stats;
 	uint64_t jitter_state; /* xorshift64, never 0 */
 	struct sender_reader readers[SENDER_COMPOSERS];
@@ -243,10 +248,19 @@ sender_new(uv_loop_t *loop, const struct compose_env *env,
 void
 sender_kick(struct sender *s)
 {
-	if (s == NULL || s->pump_armed || s->stopping)
+	if (s == NULL || (s->pump_armed && !s->pump_later) || s->stopping)
 		return;
 	s->pump_armed = true;
+	s->pump_later = false;
 	uv_timer_start(&s->pump_timer, sender_on_pump_timer, 0, 0);
+}
+
+/* A pump soon, unless one is armed already, even for later. */
+static void
+sender_nudge(struct sender *s)
+{
+	if (!s->pump_armed)
+		sender_kick(s);
 }
 
 void
@@ -272,6 +286,8 @@ sender_result_add(struct sender *s, int64_t id, enum outbox_state to)
 		s->results = xreallocarray(
 		    s->results, s->cap_results, sizeof(*s->results));
 	}
+	if (s->n_results == 0)
+		s->results_since = uv_now(s->loop);
 	r = &s->results[s->n_results++];
 	memset(r, 0, sizeof(*r));
 	r->id = id;
@@ -529,7 +545,7 @@ out:
 	if (s->n_results >= SENDER_BATCH || s->stopping)
 		sender_pump(s);
 	else
-		sender_kick(s);
+		sender_nudge(s);
 }
 
 static void
@@ -903,6 +919,33 @@ sender_want(const struct sender *s, enum outbox_lane lane, size_t taken)
 	return want;
 }
 
+/*
+ * Outcomes are committed SENDER_BATCH at a time, or once the first has
+ * waited SENDER_COMMIT_MS: a commit writes every page it touched, so
+ * one of a few outcomes costs nearly what one of many does. They go at
+ * once with a claim (a transaction anyway), a relay's change of state,
+ * the stop, or when a connection waits for the commit. True when the pump is left
+ * to the timer.
+ */
+static bool
+sender_commit_later(struct sender *s, const size_t want[])
+{
+	uint64_t age;
+
+	if (s->n_results == 0 || s->n_results >= SENDER_BATCH || want[0] > 0 ||
+	    want[1] > 0 || s->relays_dirty || s->stopping ||
+	    s->transport_gone || transport_waits_for_commits(s->transport))
+		return false;
+	age = uv_now(s->loop) - s->results_since;
+	if (age >= SENDER_COMMIT_MS)
+		return false;
+	s->pump_armed = true;
+	s->pump_later = true;
+	uv_timer_start(
+	    &s->pump_timer, sender_on_pump_timer, SENDER_COMMIT_MS - age, 0);
+	return true;
+}
+
 static void
 sender_pump(struct sender *s)
 {
@@ -916,11 +959,14 @@ sender_pump(struct sender *s)
 		uv_timer_stop(&s->pump_timer);
 		s->pump_armed = false;
 	}
+	s->pump_later = false;
 	want[0] = sender_want(s, OUTBOX_LANE_BOOKING, 0);
 	want[1] = sender_want(s, OUTBOX_LANE_BULK, 0);
 	relays = s->relays_dirty || s->n_usage > 0;
 	if (s->n_results == 0 && want[0] == 0 && want[1] == 0 && !relays)
 		goto idle;
+	if (sender_commit_later(s, want))
+		return;
 	ret = db_begin(s->env->db);
 	if (ret == 0)
 		ret = sender_apply_results(s, now);

@@ -133,6 +133,13 @@ transport_committed(struct transport *t)
 		t->ops->committed(t);
 }
 
+bool
+transport_waits_for_commits(const struct transport *t)
+{
+	return t->ops->waits_for_commits != NULL &&
+	    t->ops->waits_for_commits(t);
+}
+
 int
 transport_log_sent(struct transport *t, const char *database, char **err)
 {

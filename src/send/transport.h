@@ -137,6 +137,11 @@ void transport_close(struct transport *t, void (*closed)(void *arg), void *arg);
 void transport_hold_until_committed(struct transport *t);
 void transport_committed(struct transport *t);
 
+/* True when an acceptance holds its connection until the caller commits
+ * (held, and no sent log takes the acceptances): the caller then
+ * commits outcomes as they come rather than in batches. */
+bool transport_waits_for_commits(const struct transport *t);
+
 /*
  * With the hold on: records each message the server accepts in the sent
  * log of database (sentlog.h) before the connection ends another

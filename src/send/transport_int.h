@@ -35,6 +35,7 @@ struct transport_ops {
 	/* Optional: see transport_hold_until_committed(). */
 	void (*gate)(struct transport *t, bool on);
 	void (*committed)(struct transport *t);
+	bool (*waits_for_commits)(const struct transport *t);
 	/* Optional: see transport_log_sent(). */
 	int (*log_sent)(struct transport *t, const char *database, char **err);
 	/* Optional, for transports with lanes or relays: see the

@@ -1251,6 +1251,18 @@ transport_smtp_committed(struct transport *t)
 }
 
 /* Opens the sent log (struct sentlog). */
+static bool
+transport_smtp_waits_for_commits(const struct transport *t)
+{
+	struct transport_smtp *s = (struct transport_smtp *)t;
+	bool waits;
+
+	pthread_mutex_lock(&s->lock);
+	waits = s->gated && (s->log == NULL || sentlog_failed(s->log));
+	pthread_mutex_unlock(&s->lock);
+	return waits;
+}
+
 static int
 transport_smtp_log_sent(struct transport *t, const char *database, char **err)
 {
@@ -1375,6 +1387,7 @@ const struct transport_ops transport_smtp_ops = {
 	.lane_capacity = transport_smtp_lane_capacity,
 	.gate = transport_smtp_gate,
 	.committed = transport_smtp_committed,
+	.waits_for_commits = transport_smtp_waits_for_commits,
 	.log_sent = transport_smtp_log_sent,
 	.inflight = transport_smtp_inflight,
 	.close = transport_smtp_close,
