@@ -8,6 +8,7 @@
 #include "outbox.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,16 +76,23 @@ static const char *const outbox_sql[] = {
 	    " recipient = coalesce(?10, recipient),"
 	    " sent_at = CASE WHEN ?3 = 'sent' THEN ?4 ELSE sent_at END"
 	    " WHERE id = ?1 AND state = ?2",
+	/* The claim moves the rows to 'sending' as the transition would
+	 * (an attempt counted, the last error cleared) in one statement,
+	 * not one a row. RETURNING gives them in no set order. */
 	[OUTBOX_ST_CLAIM] =
-	    "SELECT id, kind, recipient, coalesce(booking_id, 0),"
-	    " coalesce(course_id, 0), coalesce(subscriber_id, 0), detail,"
-	    " verp_token, attempts, created_at, message_id"
+	    "UPDATE messages SET state = 'sending', updated_at = ?4,"
+	    " attempts = attempts + 1, last_error = NULL"
+	    " WHERE id IN (SELECT id"
 	    /* Left to itself the planner may take another index and sort
 	     * every queued row at each claim: quadratic in the queue. */
 	    " FROM messages INDEXED BY messages_due"
 	    " WHERE state = 'queued' AND " OUTBOX_BULK_SQL " = ?3"
 	    " AND next_attempt_at <= ?1"
-	    " ORDER BY next_attempt_at, id LIMIT ?2",
+	    " ORDER BY next_attempt_at, id LIMIT ?2)"
+	    " RETURNING id, kind, recipient, coalesce(booking_id, 0),"
+	    " coalesce(course_id, 0), coalesce(subscriber_id, 0), detail,"
+	    " verp_token, attempts, created_at, message_id,"
+	    " next_attempt_at",
 	[OUTBOX_ST_STALE] = "SELECT id FROM messages WHERE state = 'sending'",
 	[OUTBOX_ST_NEXT_DUE] = "SELECT min(next_attempt_at)"
 			       " FROM messages INDEXED BY messages_due"
@@ -304,13 +312,32 @@ outbox_item_free(struct outbox_item *it)
 	free(it);
 }
 
+/* A claimed item with the time it was due, for the order. */
+struct outbox_claimed {
+	struct outbox_item *it;
+	char due[CLOCK_ISO_LEN];
+};
+
+static int
+outbox_claimed_cmp(const void *a, const void *b)
+{
+	const struct outbox_claimed *x = a, *y = b;
+	int c = strcmp(x->due, y->due);
+
+	if (c != 0)
+		return c;
+	return x->it->id < y->it->id ? -1 : x->it->id > y->it->id;
+}
+
 int
 outbox_claim(struct outbox *o, time_t now, enum outbox_lane lane, size_t limit,
     struct outbox_item ***items, size_t *n)
 {
 	sqlite3_stmt *st = o->st[OUTBOX_ST_CLAIM];
+	struct outbox_claimed *c;
 	struct outbox_item **v = NULL, *it;
 	char now_s[CLOCK_ISO_LEN];
+	const char *due;
 	size_t count = 0;
 	int rc, ret = 0;
 
@@ -318,8 +345,11 @@ outbox_claim(struct outbox *o, time_t now, enum outbox_lane lane, size_t limit,
 	sqlite3_bind_text(st, 1, now_s, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
 	sqlite3_bind_int(st, 3, lane == OUTBOX_LANE_BULK ? 1 : 0);
-	v = xcalloc(limit == 0 ? 1 : limit, sizeof(struct outbox_item *));
+	sqlite3_bind_text(st, 4, now_s, -1, SQLITE_STATIC);
+	c = xcalloc(limit == 0 ? 1 : limit, sizeof(*c));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count == limit)
+			continue; /* cannot be: the subquery's LIMIT */
 		it = xcalloc(1, sizeof(*it));
 		it->id = sqlite3_column_int64(st, 0);
 		it->kind = outbox_column_dup(st, 1);
@@ -329,13 +359,18 @@ outbox_claim(struct outbox *o, time_t now, enum outbox_lane lane, size_t limit,
 		it->subscriber_id = sqlite3_column_int64(st, 5);
 		it->detail = outbox_column_dup(st, 6);
 		it->verp_token = outbox_column_dup(st, 7);
-		it->attempts = sqlite3_column_int(st, 8) + 1;
+		it->attempts = sqlite3_column_int(st, 8);
 		if (clock_parse_iso((const char *)sqlite3_column_text(st, 9),
 			&it->created_at) != 0)
 			it->created_at = now;
 		it->message_id = outbox_column_dup(st, 10);
 		it->lane = lane;
-		v[count++] = it;
+		due = (const char *)sqlite3_column_text(st, 11);
+		(void)snprintf(c[count].due, sizeof(c[count].due), "%s",
+		    due != NULL ? due : "");
+		c[count++].it = it;
+		log_debug(
+		    "outbox id=%lld queued -> sending", (long long)it->id);
 	}
 	if (rc != SQLITE_DONE) {
 		log_warnx("outbox claim error=\"%s\"", sqlite3_errmsg(o->db));
@@ -343,15 +378,17 @@ outbox_claim(struct outbox *o, time_t now, enum outbox_lane lane, size_t limit,
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	for (size_t i = 0; ret == 0 && i < count; i++)
-		ret = outbox_transition(
-		    o, v[i]->id, OUTBOX_QUEUED, OUTBOX_SENDING, now, NULL);
 	if (ret != 0) {
 		for (size_t i = 0; i < count; i++)
-			outbox_item_free(v[i]);
-		free(v);
+			outbox_item_free(c[i].it);
+		free(c);
 		return ret;
 	}
+	qsort(c, count, sizeof(*c), outbox_claimed_cmp);
+	v = xcalloc(count == 0 ? 1 : count, sizeof(*v));
+	for (size_t i = 0; i < count; i++)
+		v[i] = c[i].it;
+	free(c);
 	*items = v;
 	*n = count;
 	return 0;

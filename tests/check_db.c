@@ -537,6 +537,39 @@ enqueue_kind(const char *key, const char *kind, time_t when)
 
 /* A digest of thousands queued first does not hold up a confirmation
  * queued after it: each lane is claimed on its own, oldest first. */
+/* Due first, claimed first, whatever order the rows were written in; a
+ * claim of fewer than are due takes the earliest. */
+START_TEST(test_outbox_claims_in_order_of_due_time_not_of_id)
+{
+	struct outbox_item **items;
+	int64_t a, b, c;
+	size_t n;
+
+	a = enqueue_kind("o1", "booking_confirmation", now + 10);
+	b = enqueue_kind("o2", "booking_confirmation", now + 5);
+	c = enqueue_kind("o3", "booking_confirmation", now);
+	ck_assert_int_eq(
+	    outbox_claim(ob, now + 20, OUTBOX_LANE_BOOKING, 2, &items, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(items[0]->id, c);
+	ck_assert_int_eq(items[1]->id, b);
+	ck_assert_int_eq(items[0]->attempts, 1);
+	for (size_t i = 0; i < n; i++)
+		outbox_item_free(items[i]);
+	free(items);
+	ck_assert_int_eq(tu_sql_int(db,
+			     "SELECT count(*) FROM messages WHERE "
+			     "state = 'sending' AND last_error IS NULL"),
+	    2);
+	ck_assert_int_eq(
+	    outbox_claim(ob, now + 20, OUTBOX_LANE_BOOKING, 10, &items, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(items[0]->id, a);
+	outbox_item_free(items[0]);
+	free(items);
+}
+END_TEST
+
 START_TEST(test_outbox_claims_each_lane_on_its_own)
 {
 	struct outbox_item **items;
@@ -759,6 +792,7 @@ db_suite(void)
 	tcase_add_test(tc, test_outbox_keeps_one_message_per_dedupe_key);
 	tcase_add_test(tc, test_outbox_gives_each_message_its_own_verp_token);
 	tcase_add_test(tc, test_outbox_claims_due_messages_oldest_first);
+	tcase_add_test(tc, test_outbox_claims_in_order_of_due_time_not_of_id);
 	tcase_add_test(tc, test_outbox_defers_until_next_attempt_time);
 	tcase_add_test(tc, test_outbox_refuses_transitions_the_machine_lacks);
 	tcase_add_test(tc, test_outbox_requeues_sending_after_crash);
