@@ -51,6 +51,12 @@ struct compose_cache {
 	sqlite3_stmt *stmt[COMPOSE_STMT_N];
 	char *posts_detail; /* the digest whose posts are in posts */
 	json_t *posts;
+	/* sender and organisation of the contexts, made from cfg once */
+	const struct cfg *common_cfg;
+	json_t *sender, *organisation;
+	/* The rendered parts' buffers, kept from message to message so
+	 * that each is allocated once, not grown anew every time. */
+	struct buf text, html, wrapped;
 };
 
 /* The language(s) of one message: one, or those of a bilingual one in
@@ -66,6 +72,9 @@ compose_cache_new(sqlite3 *db)
 	struct compose_cache *c = xcalloc(1, sizeof(*c));
 
 	c->db = db;
+	buf_init(&c->text);
+	buf_init(&c->html);
+	buf_init(&c->wrapped);
 	return c;
 }
 
@@ -88,6 +97,11 @@ compose_cache_free(struct compose_cache *c)
 	compose_cache_forget(c);
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(c->stmt); i++)
 		sqlite3_finalize(c->stmt[i]);
+	json_decref(c->sender);
+	json_decref(c->organisation);
+	buf_fini(&c->text);
+	buf_fini(&c->html);
+	buf_fini(&c->wrapped);
 	free(c);
 }
 
@@ -264,15 +278,29 @@ compose_organisation(const struct cfg *cfg)
 	return o;
 }
 
-/* What every context has: sender, organisation, message. */
+/* What every context has: sender, organisation (made once for the
+ * cache's config, and shared: nothing writes into them), message. */
 static void
 compose_common(json_t *ctx, const struct compose_env *env, const char *lang)
 {
+	struct compose_cache *c = env->cache;
 	json_t *m = json_object();
 
-	json_object_set_new(ctx, "sender", compose_sender(env->cfg));
-	json_object_set_new(
-	    ctx, "organisation", compose_organisation(env->cfg));
+	if (c != NULL && (c->common_cfg != env->cfg || c->sender == NULL)) {
+		json_decref(c->sender);
+		json_decref(c->organisation);
+		c->sender = compose_sender(env->cfg);
+		c->organisation = compose_organisation(env->cfg);
+		c->common_cfg = env->cfg;
+	}
+	if (c != NULL) {
+		json_object_set(ctx, "sender", c->sender);
+		json_object_set(ctx, "organisation", c->organisation);
+	} else {
+		json_object_set_new(ctx, "sender", compose_sender(env->cfg));
+		json_object_set_new(
+		    ctx, "organisation", compose_organisation(env->cfg));
+	}
 	compose_set(m, "language", lang);
 	json_object_set_new(ctx, "message", m);
 }
@@ -1086,8 +1114,9 @@ struct compose_parts {
 	char *ics_name, *ics_why;
 };
 
+/* The parts, with the cache's buffers when there is a cache. */
 static void
-compose_parts_init(struct compose_parts *pt)
+compose_parts_init(struct compose_parts *pt, struct compose_cache *c)
 {
 	memset(pt, 0, sizeof(*pt));
 	buf_init(&pt->subject);
@@ -1097,11 +1126,31 @@ compose_parts_init(struct compose_parts *pt)
 	buf_init(&pt->wrapped);
 	buf_init(&pt->langs);
 	buf_init(&pt->ics);
+	if (c == NULL)
+		return;
+	pt->text = c->text;
+	pt->html = c->html;
+	pt->wrapped = c->wrapped;
+	buf_init(&c->text);
+	buf_init(&c->html);
+	buf_init(&c->wrapped);
+	buf_reset(&pt->text);
+	buf_reset(&pt->html);
+	buf_reset(&pt->wrapped);
 }
 
+/* Frees the parts; the cache, if any, keeps the big buffers. */
 static void
-compose_parts_fini(struct compose_parts *pt)
+compose_parts_fini(struct compose_parts *pt, struct compose_cache *c)
 {
+	if (c != NULL) {
+		c->text = pt->text;
+		c->html = pt->html;
+		c->wrapped = pt->wrapped;
+		buf_init(&pt->text);
+		buf_init(&pt->html);
+		buf_init(&pt->wrapped);
+	}
 	free(pt->msgid_kept);
 	free(pt->feedback_id);
 	free(pt->to_name);
@@ -1348,7 +1397,7 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 		*why = xstrdup("no longer applies");
 		return COMPOSE_CANCELLED;
 	}
-	compose_parts_init(&pt);
+	compose_parts_init(&pt, env->cache);
 	ret = compose_render_message(env, kind, it, ctx, &lang, &pt, why);
 	if (ret == 0) {
 		compose_fill_headers(env, it, ctx, rcpt, now, &pt, &mm);
@@ -1356,7 +1405,7 @@ compose_message(const struct compose_env *env, const struct outbox_item *it,
 		compose_add_list_headers(env, kind, it, ctx, &pt, &mm);
 		ret = compose_build(env, kind, it, rcpt, &mm, out, why);
 	}
-	compose_parts_fini(&pt);
+	compose_parts_fini(&pt, env->cache);
 	json_decref(ctx);
 	return ret;
 }
