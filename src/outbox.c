@@ -385,7 +385,7 @@ outbox_claim(struct outbox *o, time_t now, enum outbox_lane lane, size_t limit,
 		return ret;
 	}
 	qsort(c, count, sizeof(*c), outbox_claimed_cmp);
-	v = xcalloc(count == 0 ? 1 : count, sizeof(*v));
+	v = xcalloc(count == 0 ? 1 : count, sizeof(struct outbox_item *));
 	for (size_t i = 0; i < count; i++)
 		v[i] = c[i].it;
 	free(c);
