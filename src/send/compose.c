@@ -286,20 +286,20 @@ compose_common(json_t *ctx, const struct compose_env *env, const char *lang)
 	struct compose_cache *c = env->cache;
 	json_t *m = json_object();
 
-	if (c != NULL && (c->common_cfg != env->cfg || c->sender == NULL)) {
-		json_decref(c->sender);
-		json_decref(c->organisation);
-		c->sender = compose_sender(env->cfg);
-		c->organisation = compose_organisation(env->cfg);
-		c->common_cfg = env->cfg;
-	}
-	if (c != NULL) {
-		json_object_set(ctx, "sender", c->sender);
-		json_object_set(ctx, "organisation", c->organisation);
-	} else {
+	if (c == NULL) {
 		json_object_set_new(ctx, "sender", compose_sender(env->cfg));
 		json_object_set_new(
 		    ctx, "organisation", compose_organisation(env->cfg));
+	} else {
+		if (c->common_cfg != env->cfg || c->sender == NULL) {
+			json_decref(c->sender);
+			json_decref(c->organisation);
+			c->sender = compose_sender(env->cfg);
+			c->organisation = compose_organisation(env->cfg);
+			c->common_cfg = env->cfg;
+		}
+		json_object_set(ctx, "sender", c->sender);
+		json_object_set(ctx, "organisation", c->organisation);
 	}
 	compose_set(m, "language", lang);
 	json_object_set_new(ctx, "message", m);
@@ -1114,6 +1114,15 @@ struct compose_parts {
 	char *ics_name, *ics_why;
 };
 
+/* Moves from's buffer, emptied, into to; from is left empty. */
+static void
+compose_buf_move(struct buf *to, struct buf *from)
+{
+	*to = *from;
+	buf_init(from);
+	buf_reset(to);
+}
+
 /* The parts, with the cache's buffers when there is a cache. */
 static void
 compose_parts_init(struct compose_parts *pt, struct compose_cache *c)
@@ -1128,15 +1137,9 @@ compose_parts_init(struct compose_parts *pt, struct compose_cache *c)
 	buf_init(&pt->ics);
 	if (c == NULL)
 		return;
-	pt->text = c->text;
-	pt->html = c->html;
-	pt->wrapped = c->wrapped;
-	buf_init(&c->text);
-	buf_init(&c->html);
-	buf_init(&c->wrapped);
-	buf_reset(&pt->text);
-	buf_reset(&pt->html);
-	buf_reset(&pt->wrapped);
+	compose_buf_move(&pt->text, &c->text);
+	compose_buf_move(&pt->html, &c->html);
+	compose_buf_move(&pt->wrapped, &c->wrapped);
 }
 
 /* Frees the parts; the cache, if any, keeps the big buffers. */
@@ -1144,12 +1147,9 @@ static void
 compose_parts_fini(struct compose_parts *pt, struct compose_cache *c)
 {
 	if (c != NULL) {
-		c->text = pt->text;
-		c->html = pt->html;
-		c->wrapped = pt->wrapped;
-		buf_init(&pt->text);
-		buf_init(&pt->html);
-		buf_init(&pt->wrapped);
+		compose_buf_move(&c->text, &pt->text);
+		compose_buf_move(&c->html, &pt->html);
+		compose_buf_move(&c->wrapped, &pt->wrapped);
 	}
 	free(pt->msgid_kept);
 	free(pt->feedback_id);

@@ -1554,14 +1554,18 @@ mime_build(const struct mime_msg *m, struct buf *out, char **message_id)
 	ret = mime_check_msg(m);
 	if (ret != 0)
 		return ret;
-	/* Written where it goes; a failure takes it back out. */
-	start = out->len;
-	buf_reserve(out,
-	    2048 + strlen(m->text) * 5 / 4 +
-		(m->html != NULL ? strlen(m->html) * 5 / 4 : 0));
 	buf_init(&text);
 	buf_init(&html);
 	buf_init(&cal);
+	mime_canonical(m->text, &text);
+	if (m->html != NULL)
+		mime_canonical(m->html, &html);
+	if (m->calendar != NULL)
+		mime_canonical(m->calendar, &cal);
+	/* Written where it goes, in room for the headers and the encoded
+	 * bodies; a failure takes it back out. */
+	start = out->len;
+	buf_reserve(out, 2048 + (text.len + html.len + cal.len) * 5 / 4);
 	ret = mime_random(rnd, MIME_RANDOM_LEN);
 	if (ret != 0)
 		goto out;
@@ -1598,11 +1602,6 @@ mime_build(const struct mime_msg *m, struct buf *out, char **message_id)
 		ret = mime_put_extra(out, *h);
 	if (ret != 0)
 		goto out;
-	mime_canonical(m->text, &text);
-	if (m->html != NULL)
-		mime_canonical(m->html, &html);
-	if (m->calendar != NULL)
-		mime_canonical(m->calendar, &cal);
 	ret = mime_put_body(out, &text, m->html != NULL ? &html : NULL,
 	    m->calendar != NULL ? &cal : NULL, m);
 	if (ret != 0)

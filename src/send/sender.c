@@ -924,8 +924,8 @@ sender_want(const struct sender *s, enum outbox_lane lane, size_t taken)
  * waited SENDER_COMMIT_MS: a commit writes every page it touched, so
  * one of a few outcomes costs nearly what one of many does. They go at
  * once with a claim (a transaction anyway), a relay's change of state,
- * the stop, or when a connection waits for the commit. True when the pump is left
- * to the timer.
+ * the stop, or when a connection waits for the commit. True when the
+ * pump is left to the timer.
  */
 static bool
 sender_commit_later(struct sender *s, const size_t want[])
