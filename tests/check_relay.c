@@ -18,6 +18,10 @@
 
 #define T0 ((time_t)1795420800) /* 2026-11-23T08:00:00Z */
 
+/* The whole second a wait of n seconds from a fault ends in: one more
+ * than n, since the fault may have come late in its second. */
+#define WAIT_END(n) ((n) + 1)
+
 static const char *
 state_of(const struct relay *r, time_t now)
 {
@@ -44,9 +48,10 @@ START_TEST(test_relay_down_is_probed_with_a_growing_backoff)
 	ck_assert(!relay_open_for(r, 0, now));
 	ck_assert(!relay_open_for(r, 1, now));
 	for (int i = 0; i < 12; i++) {
-		ck_assert(!relay_probe_due(r, now + wait - 1));
-		ck_assert_int_eq(relay_next_change(r, now), now + wait);
-		now += wait;
+		ck_assert(!relay_probe_due(r, now + wait));
+		ck_assert_int_eq(
+		    relay_next_change(r, now), now + WAIT_END(wait));
+		now += WAIT_END(wait);
 		ck_assert(relay_probe_due(r, now));
 		relay_probing(r);
 		ck_assert(!relay_probe_due(r, now));
@@ -54,14 +59,16 @@ START_TEST(test_relay_down_is_probed_with_a_growing_backoff)
 		wait =
 		    wait * 2 > RELAY_BACKOFF_MAX ? RELAY_BACKOFF_MAX : wait * 2;
 	}
-	ck_assert_int_eq(relay_next_change(r, now), now + RELAY_BACKOFF_MAX);
-	now += RELAY_BACKOFF_MAX;
+	ck_assert_int_eq(
+	    relay_next_change(r, now), now + WAIT_END(RELAY_BACKOFF_MAX));
+	now += WAIT_END(RELAY_BACKOFF_MAX);
 	relay_probing(r);
 	relay_probed(r, true, NULL, now);
 	ck_assert_str_eq(state_of(r, now), "up");
 	ck_assert(relay_open_for(r, 0, now));
 	relay_down(r, "again", now);
-	ck_assert_int_eq(relay_next_change(r, now), now + RELAY_BACKOFF_MIN);
+	ck_assert_int_eq(
+	    relay_next_change(r, now), now + WAIT_END(RELAY_BACKOFF_MIN));
 	relay_free(r);
 }
 END_TEST
@@ -78,15 +85,17 @@ START_TEST(test_relay_throttle_ends_with_an_acceptance)
 	ck_assert_str_eq(relay_state_name(info.state), "throttled");
 	ck_assert_str_eq(info.cause, "421 4.7.0 Try again later");
 	ck_assert(!relay_open_for(r, 0, T0));
-	ck_assert(relay_open_for(r, 0, T0 + RELAY_BACKOFF_MIN));
-	relay_reserve(r, 0, T0 + 1);
-	relay_settle(r, 0, false, T0 + 1);
-	relay_throttle(r, "421 4.7.0 Try again later", T0 + 1);
-	ck_assert(!relay_open_for(r, 0, T0 + 2));
-	ck_assert(relay_open_for(r, 0, T0 + 3));
-	relay_reserve(r, 0, T0 + 3);
-	relay_settle(r, 0, true, T0 + 3);
-	ck_assert_str_eq(state_of(r, T0 + 3), "up");
+	/* A fault late in second T0 waits a whole second at least. */
+	ck_assert(!relay_open_for(r, 0, T0 + RELAY_BACKOFF_MIN));
+	ck_assert(relay_open_for(r, 0, T0 + WAIT_END(RELAY_BACKOFF_MIN)));
+	relay_reserve(r, 0, T0 + 2);
+	relay_settle(r, 0, false, T0 + 2);
+	relay_throttle(r, "421 4.7.0 Try again later", T0 + 2);
+	ck_assert(!relay_open_for(r, 0, T0 + 4));
+	ck_assert(relay_open_for(r, 0, T0 + 5));
+	relay_reserve(r, 0, T0 + 5);
+	relay_settle(r, 0, true, T0 + 5);
+	ck_assert_str_eq(state_of(r, T0 + 5), "up");
 	relay_free(r);
 }
 END_TEST
@@ -108,27 +117,28 @@ START_TEST(test_relay_pause_holds_one_lane_and_is_probed)
 	ck_assert_str_eq(info.cause, "authfailure: 550 5.7.26");
 	ck_assert(relay_open_for(r, 0, T0));
 	ck_assert(!relay_open_for(r, 1, T0));
-	ck_assert(relay_open_for(r, 1, T0 + 1));
-	relay_reserve(r, 1, T0 + 1); /* the probe */
-	ck_assert(relay_lane_probing(r, 1));
 	ck_assert(!relay_open_for(r, 1, T0 + 1));
-	relay_settle(r, 1, false, T0 + 1);
-	relay_pause(r, 1, "authfailure: 550 5.7.26", T0 + 1);
-	ck_assert(!relay_lane_probe_cleared(r, 1, T0 + 1));
+	ck_assert(relay_open_for(r, 1, T0 + 2));
+	relay_reserve(r, 1, T0 + 2); /* the probe */
+	ck_assert(relay_lane_probing(r, 1));
 	ck_assert(!relay_open_for(r, 1, T0 + 2));
-	ck_assert(relay_open_for(r, 1, T0 + 3));
-	relay_reserve(r, 1, T0 + 3);
-	relay_settle(r, 1, true, T0 + 3);
-	ck_assert_str_eq(state_of(r, T0 + 3), "up");
-	ck_assert(relay_open_for(r, 1, T0 + 3));
+	relay_settle(r, 1, false, T0 + 2);
+	relay_pause(r, 1, "authfailure: 550 5.7.26", T0 + 2);
+	ck_assert(!relay_lane_probe_cleared(r, 1, T0 + 2));
+	ck_assert(!relay_open_for(r, 1, T0 + 4));
+	ck_assert(relay_open_for(r, 1, T0 + 5));
+	relay_reserve(r, 1, T0 + 5);
+	relay_settle(r, 1, true, T0 + 5);
+	ck_assert_str_eq(state_of(r, T0 + 5), "up");
+	ck_assert(relay_open_for(r, 1, T0 + 5));
 
 	/* A probe refused for another reason: the caller ends it. */
 	relay_pause(r, 0, "blocked", T0 + 10);
-	relay_reserve(r, 0, T0 + 11);
-	relay_settle(r, 0, false, T0 + 11);
-	ck_assert(relay_lane_probe_cleared(r, 0, T0 + 11));
-	relay_resume(r, 0, T0 + 11);
-	ck_assert_str_eq(state_of(r, T0 + 11), "up");
+	relay_reserve(r, 0, T0 + 12);
+	relay_settle(r, 0, false, T0 + 12);
+	ck_assert(relay_lane_probe_cleared(r, 0, T0 + 12));
+	relay_resume(r, 0, T0 + 12);
+	ck_assert_str_eq(state_of(r, T0 + 12), "up");
 	relay_free(r);
 }
 END_TEST

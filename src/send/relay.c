@@ -115,6 +115,16 @@ relay_next_backoff(int64_t backoff, time_t until, bool faulty, time_t now)
 					       : backoff * 2;
 }
 
+/* When a wait of backoff seconds from a fault at now ends. The clock
+ * is in whole seconds, and a fault at 12:00:00.997 must not end its
+ * wait at 12:00:01: one more second makes every wait last at least its
+ * backoff, wherever in its second the fault came. */
+static time_t
+relay_wait_end(time_t now, int64_t backoff)
+{
+	return now + (time_t)backoff + 1;
+}
+
 /* ------------------------------------------------------------ quota */
 
 static int64_t
@@ -237,7 +247,7 @@ relay_down(struct relay *r, const char *cause, time_t now)
 	if (r->fault != RELAY_DOWN)
 		r->since = now;
 	if (!faulty || now >= r->until)
-		r->until = now + r->backoff;
+		r->until = relay_wait_end(now, r->backoff);
 	r->fault = RELAY_DOWN;
 	r->probing = false;
 	relay_set_cause(&r->cause, cause);
@@ -254,7 +264,7 @@ relay_throttle(struct relay *r, const char *cause, time_t now)
 	if (r->fault != RELAY_THROTTLED)
 		r->since = now;
 	if (!faulty || now >= r->until)
-		r->until = now + r->backoff;
+		r->until = relay_wait_end(now, r->backoff);
 	r->fault = RELAY_THROTTLED;
 	relay_set_cause(&r->cause, cause);
 }
@@ -268,7 +278,7 @@ relay_pause(struct relay *r, unsigned lane, const char *cause, time_t now)
 	if (!p->on)
 		p->since = now;
 	if (!p->on || now >= p->until)
-		p->until = now + p->backoff;
+		p->until = relay_wait_end(now, p->backoff);
 	p->on = true;
 	p->probing = false;
 	relay_set_cause(&p->cause, cause);

@@ -19,7 +19,9 @@
  *              window has passed.
  *
  * Backoffs start at RELAY_BACKOFF_MIN seconds and double at each fault
- * in a row, up to RELAY_BACKOFF_MAX; a success ends the run.
+ * in a row, up to RELAY_BACKOFF_MAX; a success ends the run. The clock
+ * is in whole seconds, so a wait ends a second after its backoff from
+ * the fault's second: it lasts at least the backoff.
  *
  * The quota counts the messages the relay accepted in the last window
  * (the quota's period, an hour or a day), by the minute: a message
