@@ -10,6 +10,7 @@ BUILD="build-essential autoconf automake libtool pkg-config
   libuv1-dev libcurl4-gnutls-dev libsqlite3-dev libetpan-dev libinih-dev
   libjansson-dev libssl-dev libxml2-dev libsystemd-dev libhttp-parser-dev
   libicu-dev libopendkim-dev libunbound-dev libpsl-dev libical-dev
+  libgoogle-perftools-dev
   check sqlite3 tzdata ca-certificates curl"
 TESTS="python3 python3-aiosmtpd python3-icalendar openssl valgrind clang-format
   postfix mandoc chromium chromium-driver dovecot-imapd dovecot-pop3d

@@ -7,8 +7,12 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <uv.h>
+#ifdef HAVE_TCMALLOC
+#include <gperftools/tcmalloc.h>
+#endif
 
 #include "cfg.h"
 #include "clock.h"
@@ -17,6 +21,24 @@
 #ifndef FAMILYMAIL_CONFIG
 #define FAMILYMAIL_CONFIG "/etc/familymail/familymail.conf"
 #endif
+
+/* --version: ours, and the malloc the daemon was linked with (the
+ * call also keeps tcmalloc linked where the linker drops libraries no
+ * symbol is taken from). */
+static void
+familymaild_version(void)
+{
+	printf("familymaild %s\n", PACKAGE_VERSION);
+#ifdef HAVE_TCMALLOC
+	/* tcmalloc's malloc is an alias of tc_malloc: the same function
+	 * when it is the one in use. */
+	if ((void (*)(void))malloc == (void (*)(void))tc_malloc) {
+		printf("malloc: tcmalloc (%s)\n", tc_version(NULL, NULL, NULL));
+		return;
+	}
+#endif
+	printf("malloc: the C library's\n");
+}
 
 static void
 familymaild_usage(FILE *f)
@@ -82,7 +104,7 @@ main(int argc, char **argv)
 			familymaild_usage(stdout);
 			return 0;
 		case 'V':
-			printf("familymaild %s\n", PACKAGE_VERSION);
+			familymaild_version();
 			return 0;
 		default:
 			familymaild_usage(stderr);

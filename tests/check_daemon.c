@@ -187,6 +187,37 @@ START_TEST(test_daemon_refuses_a_broken_config_with_exit_78)
 }
 END_TEST
 
+/* --version names the malloc in use: tcmalloc where configure found it
+ * (the daemon's threads free each other's memory), proved by the
+ * function the program calls, not by what it was linked with. Under
+ * valgrind, memcheck's malloc is in use instead. */
+START_TEST(test_daemon_version_names_the_malloc_in_use)
+{
+	char *argv[] = { daemon_path, (char *)"--version", NULL };
+	char *out;
+
+	ck_assert_int_eq(tu_run_cmd(argv, log_path, 10000), 0);
+	out = tu_read_file(log_path, NULL);
+	ck_assert_msg(strncmp(out, "familymaild " PACKAGE_VERSION "\n",
+			  strlen("familymaild " PACKAGE_VERSION "\n")) == 0,
+	    "%s", out);
+	if (getenv("FM_VALGRIND") != NULL)
+		ck_assert_ptr_nonnull(strstr(out, "\nmalloc: "));
+#ifdef HAVE_TCMALLOC
+	else
+		ck_assert_msg(
+		    strstr(out, "\nmalloc: tcmalloc (gperftools ") != NULL,
+		    "%s", out);
+#else
+	else
+		ck_assert_msg(
+		    strstr(out, "\nmalloc: the C library's\n") != NULL, "%s",
+		    out);
+#endif
+	free(out);
+}
+END_TEST
+
 /* A database it cannot use is refused with the reason in words: not
  * "Invalid or incomplete multibyte or wide character" for a file that
  * is not a database, and SQLite's own words for a migration that
@@ -974,6 +1005,7 @@ daemon_suite(void)
 	    tc, test_daemon_once_delivers_one_message_per_confirmed_booking);
 	tcase_add_test(tc, test_daemon_once_twice_sends_nothing_new);
 	tcase_add_test(tc, test_daemon_refuses_a_broken_config_with_exit_78);
+	tcase_add_test(tc, test_daemon_version_names_the_malloc_in_use);
 	tcase_add_test(tc, test_daemon_names_why_it_cannot_use_its_database);
 	tcase_add_test(
 	    tc, test_daemon_notices_a_new_booking_and_stops_on_sigterm);

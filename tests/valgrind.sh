@@ -61,8 +61,11 @@ mkdir -p "$out"
 supp=""
 [ ! -f "$src/tests/valgrind.supp" ] ||
 	supp="--suppressions=$src/tests/valgrind.supp"
+# familymaild may be linked with tcmalloc: memcheck must take its malloc
+# in place of the C library's to see the daemon's blocks.
 FM_VALGRIND="$vg --leak-check=full --show-leak-kinds=definite,indirect
  --errors-for-leak-kinds=definite,indirect --error-exitcode=99
+ --soname-synonyms=somalloc=*tcmalloc*
  --num-callers=30 --log-file=$out/vg.%p.log $supp"
 FM_VALGRIND=$(echo $FM_VALGRIND)
 CK_TIMEOUT_MULTIPLIER=${VALGRIND_TIMEOUT_SCALE:-10}
