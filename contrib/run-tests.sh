@@ -10,6 +10,10 @@
 #   --package      the Debian package: built, lintian, installed, tried
 #                  and removed on this machine (contrib/deb-test.sh;
 #                  needs root, skipped otherwise)
+#   --demo         the README's demo (contrib/demo.sh, not from a
+#                  terminal), twice: every kind of message and every
+#                  link the first time, nothing new the second (demo/
+#                  is made afresh)
 #   --all          all of these (what CI runs): the sanitizer suite and
 #                  the fuzz step run beside the normal suite, valgrind
 #                  and lint, their lines printed once they are done
@@ -21,10 +25,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 mode=${1:-normal}
 case "$mode" in
-normal | --sanitizers | --valgrind | --fuzz | --lint | --package | --all) ;;
+normal | --sanitizers | --valgrind | --fuzz | --lint | --package | --demo | \
+	--all) ;;
 *)
 	echo "usage: $0 [--sanitizers | --valgrind | --fuzz | --lint |" \
-		"--package | --all]" >&2
+		"--package | --demo | --all]" >&2
 	exit 64
 	;;
 esac
@@ -185,6 +190,43 @@ run_package() {
 	step_done package "$start" "$log" "$rc"
 }
 
+# The README's first command, as a newcomer runs it: contrib/demo.sh
+# in this tree (it reuses build/), its output read as they would read
+# it. Then again: a second run sends nothing new.
+run_demo() {
+	start=$(date +%s)
+	log="$results/demo.log"
+	rc=0
+	why=""
+	rm -rf demo
+	sh contrib/demo.sh </dev/null >"$log" 2>&1 || rc=$?
+	runs=$(grep -cE '^(today|after the website|a week later).*: [1-9][0-9]* new messages' "$log" || true)
+	links=$(grep -cE '^  (unsubscribe|preferences|confirm): http.* -> 200 ' "$log" || true)
+	if [ "$rc" -ne 0 ]; then
+		why="exit $rc"
+	elif [ "$runs" -ne 3 ]; then
+		why="$runs of 3 runs sent mail"
+	elif [ "$links" -ne 3 ]; then
+		why="$links of 3 links answered 200"
+	elif ! grep -q '^familymail demo: .*, every kind there is:' "$log"; then
+		why="not every kind of message was sent"
+	fi
+	grep -E '^(today|after the website|a week later|familymail demo:)' "$log" |
+		sed 's/^/demo: /'
+	if [ -z "$why" ]; then
+		sh contrib/demo.sh </dev/null >"$log.again" 2>&1 || rc=$?
+		cat "$log.again" >>"$log"
+		again=$(grep -cE ': 0 new messages' "$log.again" || true)
+		[ "$rc" -eq 0 ] && [ "$again" -eq 3 ] ||
+			why="the second run: exit $rc, $again of 3 runs sent nothing"
+	fi
+	if [ -z "$why" ] && pgrep -f "$top/demo/familymail.conf" >/dev/null; then
+		why="a familymaild of the demo is still running"
+	fi
+	[ -z "$why" ] || { echo "demo: $why"; rc=1; }
+	step_done demo "$start" "$log" "$rc"
+}
+
 # in_background NAME STEP ARGS...: runs a step beside the others; its
 # lines and counts wait in $results until collect prints them. Both
 # cores stay busy while a suite waits on its servers or a fuzz target
@@ -224,6 +266,7 @@ normal) run_suite build "$top/build" --enable-debug ;;
 --fuzz) run_fuzz "$top/build-fuzz" ;;
 --lint) run_lint "$top/build" ;;
 --package) run_package ;;
+--demo) run_demo ;;
 --all)
 	in_background asan run_suite asan "$top/build-asan" --enable-debug \
 		--enable-sanitizers
@@ -234,6 +277,7 @@ normal) run_suite build "$top/build" --enable-debug ;;
 	run_valgrind "$top/build"
 	run_lint "$top/build"
 	run_package
+	run_demo
 	collect
 	;;
 esac
