@@ -98,6 +98,8 @@ async def pipe(reader, writer, watch):
                 tail = buf[-64:]
             writer.write(data)
             await writer.drain()
+    except (ConnectionResetError, BrokenPipeError):
+        pass  # a daemon stopped mid-send drops its pipelined replies
     finally:
         writer.close()
 
