@@ -1458,6 +1458,50 @@ smtp_test_close(struct smtp_test_run *r)
 	ck_assert(r->closed);
 }
 
+/* A relay limited to 30 messages a minute takes two seconds of its
+ * rate ahead of its threads, not the 128 messages (four minutes) an
+ * unlimited one holds to batch claims: composed mail would otherwise
+ * wait minutes, past an unsubscribe or a cancellation. A confirmation
+ * still finds room when bulk mail has filled its share. */
+START_TEST(test_smtp_rate_limited_relay_holds_seconds_of_mail_not_minutes)
+{
+	char *base = tu_mkdtemp(), rcpt[64];
+	struct smtp_test_server srv;
+	struct smtp_test_run r;
+	struct cfg *cfg;
+	unsigned bulk;
+	char *err;
+
+	smtp_test_server_start(&srv, base, "srv", NULL);
+	cfg = smtp_test_cfg(srv.port, "smtp");
+	cfg->smtp_connections = 2;
+	ck_assert_ptr_nonnull(smtp_test_open(&r, cfg, &err));
+	ck_assert_uint_ge(
+	    transport_lane_capacity(r.t, TRANSPORT_LANE_BULK), 64);
+	smtp_test_close(&r);
+	smtp_test_finish(&r);
+
+	cfg->smtp_rate.count = 30;
+	cfg->smtp_rate.per_sec = 60;
+	ck_assert_ptr_nonnull(smtp_test_open(&r, cfg, &err));
+	bulk = transport_lane_capacity(r.t, TRANSPORT_LANE_BULK);
+	/* One a thread, and one (two seconds at 30/min) waiting. */
+	ck_assert_uint_eq(bulk, 3);
+	for (unsigned i = 0; i < bulk; i++) {
+		(void)snprintf(rcpt, sizeof(rcpt), "reader%u@example.net", i);
+		smtp_test_add_plain(&r, rcpt);
+		r.todo[i]->bulk = true;
+	}
+	smtp_test_pump(&r);
+	ck_assert_uint_eq(r.next, bulk);
+	ck_assert_uint_eq(transport_lane_capacity(r.t, TRANSPORT_LANE_BULK), 0);
+	ck_assert_uint_ge(
+	    transport_lane_capacity(r.t, TRANSPORT_LANE_BOOKING), 2);
+	smtp_test_close(&r);
+	smtp_test_cleanup(&r, &srv, cfg, base);
+}
+END_TEST
+
 /* A relay's limit of messages per connection, as Exim's (421 at MAIL,
  * then closed) and OpenSMTPD's (452 at MAIL, the connection kept): the
  * message refused goes again at once on a new connection, without
@@ -3452,6 +3496,8 @@ smtp_suite(void)
 	    test_smtp_close_finishes_the_message_in_flight_and_defers_the_rest);
 	tcase_add_test(
 	    tc, test_smtp_close_defers_messages_held_by_the_rate_limit);
+	tcase_add_test(
+	    tc, test_smtp_rate_limited_relay_holds_seconds_of_mail_not_minutes);
 	tcase_add_test(
 	    tc, test_smtp_create_refuses_a_password_file_others_can_read);
 	suite_add_tcase(s, tc);

@@ -52,9 +52,11 @@
  * refilled continuously, holding at most one second's worth and at
  * least one token). Messages it cannot start yet for want of tokens
  * wait in the relay's own queues and are released to the threads from a
- * timer armed for the next token. A relay holds up to 2*K + 32 messages
- * (capacity()): so capacity() falls to 0 while rate-limited only once
- * they are full, and the caller is woken by the done callbacks.
+ * timer armed for the next token. A relay holds up to 2*K + 128
+ * messages (capacity()), and a rate-limited one no more than 2*K and
+ * two seconds of its rate: so capacity() falls to 0 while rate-limited
+ * only once they are full, and the caller is woken by the done
+ * callbacks; composed mail does not wait minutes behind a slow rate.
  *
  * Close. Stops taking messages; messages not yet started come back
  * untried with reply "shutdown"; each thread finishes the transactions
@@ -91,8 +93,11 @@
 
 #define TRANSPORT_SMTP_MAX_CONNECTIONS 64
 #define TRANSPORT_SMTP_QUEUE_EXTRA     128
-#define TRANSPORT_SMTP_LANES           2
-#define TRANSPORT_SMTP_PROBE_ID        (-1)
+/* A rate-limited relay holds at most this many seconds of its rate
+ * beyond one message per thread and the places kept for booking mail. */
+#define TRANSPORT_SMTP_RATE_AHEAD_S 2
+#define TRANSPORT_SMTP_LANES        2
+#define TRANSPORT_SMTP_PROBE_ID     (-1)
 
 /* A bounded ring of messages; every ring holds at most what the whole
  * transport holds, so a push never overflows. */
@@ -1036,6 +1041,17 @@ transport_smtp_relay_init(struct transport_smtp *s, uv_loop_t *loop,
 		uint64_t per_sec =
 		    relay.rate.per_sec > 0 ? relay.rate.per_sec : 1;
 		uint64_t burst = relay.rate.count / per_sec;
+		/* Composed mail waits no longer than the rate needs: at
+		 * 30/min, not the minutes 128 messages would take, during
+		 * which an unsubscribe or a cancellation could not stop
+		 * them. */
+		uint64_t ahead =
+		    (relay.rate.count * TRANSPORT_SMTP_RATE_AHEAD_S + per_sec -
+			1) /
+		    per_sec;
+
+		if (ahead < TRANSPORT_SMTP_QUEUE_EXTRA)
+			r->cap = 2 * n + (unsigned)ahead;
 
 		r->rate_count = relay.rate.count;
 		r->rate_ms = per_sec * 1000;
