@@ -93,11 +93,12 @@
 
 #define TRANSPORT_SMTP_MAX_CONNECTIONS 64
 #define TRANSPORT_SMTP_QUEUE_EXTRA     128
+#define TRANSPORT_SMTP_LANES           2
+#define TRANSPORT_SMTP_PROBE_ID        (-1)
+
 /* A rate-limited relay holds at most this many seconds of its rate
  * beyond one message per thread and the places kept for booking mail. */
 #define TRANSPORT_SMTP_RATE_AHEAD_S 2
-#define TRANSPORT_SMTP_LANES        2
-#define TRANSPORT_SMTP_PROBE_ID     (-1)
 
 /* A bounded ring of messages; every ring holds at most what the whole
  * transport holds, so a push never overflows. */
@@ -1045,11 +1046,9 @@ transport_smtp_relay_init(struct transport_smtp *s, uv_loop_t *loop,
 		 * 30/min, not the minutes 128 messages would take, during
 		 * which an unsubscribe or a cancellation could not stop
 		 * them. */
-		uint64_t ahead =
-		    (relay.rate.count * TRANSPORT_SMTP_RATE_AHEAD_S + per_sec -
-			1) /
-		    per_sec;
+		uint64_t ahead = relay.rate.count * TRANSPORT_SMTP_RATE_AHEAD_S;
 
+		ahead = (ahead + per_sec - 1) / per_sec; /* at least one */
 		if (ahead < TRANSPORT_SMTP_QUEUE_EXTRA)
 			r->cap = 2 * n + (unsigned)ahead;
 
