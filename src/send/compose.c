@@ -52,7 +52,6 @@ struct compose_cache {
 	char *posts_detail; /* the digest whose posts are in posts */
 	json_t *posts;
 	/* sender and organisation of the contexts, made from cfg once */
-	const struct cfg *common_cfg;
 	json_t *sender, *organisation;
 	/* The rendered parts' buffers, kept from message to message so
 	 * that each is allocated once, not grown anew every time. */
@@ -65,45 +64,6 @@ struct compose_lang {
 	char tags[CFG_MAX_LANGS][LANG_TAG_MAX];
 	int n;
 };
-
-struct compose_cache *
-compose_cache_new(sqlite3 *db)
-{
-	struct compose_cache *c = xcalloc(1, sizeof(*c));
-
-	c->db = db;
-	buf_init(&c->text);
-	buf_init(&c->html);
-	buf_init(&c->wrapped);
-	return c;
-}
-
-void
-compose_cache_forget(struct compose_cache *c)
-{
-	if (c == NULL)
-		return;
-	free(c->posts_detail);
-	c->posts_detail = NULL;
-	json_decref(c->posts);
-	c->posts = NULL;
-}
-
-void
-compose_cache_free(struct compose_cache *c)
-{
-	if (c == NULL)
-		return;
-	compose_cache_forget(c);
-	for (size_t i = 0; i < UTIL_ARRAY_LEN(c->stmt); i++)
-		sqlite3_finalize(c->stmt[i]);
-	json_decref(c->sender);
-	json_decref(c->organisation);
-	buf_fini(&c->text);
-	buf_fini(&c->html);
-	buf_fini(&c->wrapped);
-	free(c);
-}
 
 /* The statement sql on env->db: the cache's, prepared once, when env has
  * a cache for that connection; else a new one. Give it back with
@@ -278,6 +238,47 @@ compose_organisation(const struct cfg *cfg)
 	return o;
 }
 
+struct compose_cache *
+compose_cache_new(sqlite3 *db, const struct cfg *cfg)
+{
+	struct compose_cache *c = xcalloc(1, sizeof(*c));
+
+	c->db = db;
+	c->sender = compose_sender(cfg);
+	c->organisation = compose_organisation(cfg);
+	buf_init(&c->text);
+	buf_init(&c->html);
+	buf_init(&c->wrapped);
+	return c;
+}
+
+void
+compose_cache_forget(struct compose_cache *c)
+{
+	if (c == NULL)
+		return;
+	free(c->posts_detail);
+	c->posts_detail = NULL;
+	json_decref(c->posts);
+	c->posts = NULL;
+}
+
+void
+compose_cache_free(struct compose_cache *c)
+{
+	if (c == NULL)
+		return;
+	compose_cache_forget(c);
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(c->stmt); i++)
+		sqlite3_finalize(c->stmt[i]);
+	json_decref(c->sender);
+	json_decref(c->organisation);
+	buf_fini(&c->text);
+	buf_fini(&c->html);
+	buf_fini(&c->wrapped);
+	free(c);
+}
+
 /* What every context has: sender, organisation (made once for the
  * cache's config, and shared: nothing writes into them), message. */
 static void
@@ -291,13 +292,6 @@ compose_common(json_t *ctx, const struct compose_env *env, const char *lang)
 		json_object_set_new(
 		    ctx, "organisation", compose_organisation(env->cfg));
 	} else {
-		if (c->common_cfg != env->cfg || c->sender == NULL) {
-			json_decref(c->sender);
-			json_decref(c->organisation);
-			c->sender = compose_sender(env->cfg);
-			c->organisation = compose_organisation(env->cfg);
-			c->common_cfg = env->cfg;
-		}
 		json_object_set(ctx, "sender", c->sender);
 		json_object_set(ctx, "organisation", c->organisation);
 	}

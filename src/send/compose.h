@@ -48,12 +48,13 @@ struct compose_env {
  * thread at a time: the statements compose runs, prepared once, and
  * the posts of the last digest period composed, so that a digest's
  * 100,000 copies query and convert its posts once per read
- * transaction, not once each. Call compose_cache_forget() whenever the
- * read transaction ends (the posts may change after it); the statements
- * are kept until compose_cache_free(), which must come before db's
- * sqlite3_close().
+ * transaction, not once each; and the contexts' sender and organisation,
+ * made once from cfg (the env's cfg wherever the cache serves). Call
+ * compose_cache_forget() whenever the read transaction ends (the posts
+ * may change after it); the statements are kept until
+ * compose_cache_free(), which must come before db's sqlite3_close().
  */
-struct compose_cache *compose_cache_new(sqlite3 *db);
+struct compose_cache *compose_cache_new(sqlite3 *db, const struct cfg *cfg);
 void compose_cache_forget(struct compose_cache *c);
 void compose_cache_free(struct compose_cache *c);
 

@@ -187,7 +187,7 @@ sender_open_readers(struct sender *s, char **err)
 			sender_close_readers(s);
 			return -1;
 		}
-		r->cache = compose_cache_new(r->db);
+		r->cache = compose_cache_new(r->db, s->env->cfg);
 	}
 	return 0;
 }
